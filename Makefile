@@ -1,0 +1,53 @@
+# RadBot Web. The two commands: `make demo` and `make test`. Both are safe to re-run.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+DEMO_STUDIES ?= 24
+DEMO_SEED ?= 2020
+DEMO_DATA := var/demo-data
+
+.PHONY: demo test venv vendor migrate demo-data serve lint bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+frontend/static/vendor/htmx.min.js: node_modules/.package-lock.json frontend/build.mjs
+	npm run --silent build
+
+vendor: frontend/static/vendor/htmx.min.js
+
+migrate: venv
+	@mkdir -p var
+	$(MANAGE) migrate --noinput -v 0
+
+demo-data: migrate
+	$(MANAGE) demo_pipeline --studies $(DEMO_STUDIES) --seed $(DEMO_SEED) --data-dir $(DEMO_DATA)
+
+demo: venv vendor demo-data
+	@$(MANAGE) create_demo_users
+	@echo "Serving RadBot Web on http://127.0.0.1:8000/  (Ctrl+C stops it)"
+	$(MANAGE) runserver 127.0.0.1:8000 --noreload
+
+test: venv vendor
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf var node_modules frontend/static/vendor

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts and roles"
+
+    def ready(self) -> None:
+        from accounts.services import ensure_roles
+
+        # Groups are data the code depends on: keep them in step after every migrate.
+        post_migrate.connect(lambda **kwargs: ensure_roles(), dispatch_uid="accounts.ensure_roles")

@@ -1,0 +1,14 @@
+from django.http import HttpRequest
+
+from accounts import roles
+from accounts.selectors import roles_of
+
+
+def capabilities(request: HttpRequest) -> dict:
+    user = request.user
+    return {
+        "user_roles": roles_of(user),
+        "can_upload": user.has_perm(roles.UPLOAD_STUDIES),
+        "can_import_reports": user.has_perm(roles.IMPORT_REPORTS),
+        "can_view_pseudonyms": user.has_perm(roles.VIEW_PSEUDONYM_MAP),
+    }

@@ -1,0 +1,26 @@
+"""The four roles and what each may do: the permission matrix in one place.
+
+Each capability is a Django permission ("app_label.codename"); a role is a
+Group holding those permissions. Views and API classes ask for a capability,
+never for a role name.
+"""
+
+from __future__ import annotations
+
+ANNOTATOR = "annotator"
+RADIOLOGIST = "radiologist"
+RESEARCHER = "researcher"
+ADMIN = "admin"
+ROLES: tuple[str, ...] = (ANNOTATOR, RADIOLOGIST, RESEARCHER, ADMIN)
+
+VIEW_STUDIES = "studies.view_study"
+UPLOAD_STUDIES = "studies.upload_studies"
+IMPORT_REPORTS = "studies.import_reports"
+VIEW_PSEUDONYM_MAP = "studies.view_patientidentity"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    ANNOTATOR: frozenset({VIEW_STUDIES}),
+    RADIOLOGIST: frozenset({VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS}),
+    RESEARCHER: frozenset({VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS}),
+    ADMIN: frozenset({VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, VIEW_PSEUDONYM_MAP}),
+}

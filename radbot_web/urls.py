@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts.views import ObtainTokenApi, ThrottledLoginView
+from studies import api as studies_api
+
+
+def api(view):
+    """API views authenticate in DRF (session or token), not in the login-redirect middleware."""
+    return login_not_required(view.as_view())
+
+
+api_patterns = [
+    path("auth/token", api(ObtainTokenApi), name="api-token"),
+    path("studies", api(studies_api.StudyListApi), name="api-studies"),
+    path("studies/upload", api(studies_api.StudyUploadApi), name="api-studies-upload"),
+    path("studies/<str:study_uid>", api(studies_api.StudyDetailApi), name="api-study"),
+    path("reports/import", api(studies_api.ReportImportApi), name="api-reports-import"),
+    path("series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"),
+    path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="studies:list", permanent=False)),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("studies/", include("studies.urls")),
+]

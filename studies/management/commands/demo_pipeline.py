@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from studies.models import Study
+
+
+class Command(BaseCommand):
+    help = "Make the demo data and run the pipeline on it (idempotent): synthesise, ingest, import reports."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--studies", type=int, default=24)
+        parser.add_argument("--seed", type=int, default=2020)
+        parser.add_argument("--data-dir", default="var/demo-data")
+
+    def handle(self, *args, studies, seed, data_dir, **options):
+        data = Path(data_dir)
+        if not (data / "reports.jsonl").exists():
+            self.stdout.write(f"[1/3] synthesising {studies} lumbar MRI studies …")
+            call_command("synth_studies", n=studies, seed=seed, out=str(data))
+        else:
+            self.stdout.write(f"[1/3] synthetic studies already in {data}")
+        self.stdout.write("[2/3] ingesting DICOM …")
+        call_command("ingest", str(data), quiet=True)
+        self.stdout.write("[3/3] importing radiologist reports …")
+        call_command("import_reports", str(data / "reports.jsonl"))
+        self.stdout.write(self.style.SUCCESS(f"demo archive: {Study.objects.count()} studies"))

@@ -1,0 +1,15 @@
+from studies.models.identity import PatientIdentity, StudyIdentity
+from studies.models.imaging import Instance, Series
+from studies.models.patients import Patient, Study
+from studies.models.reports import DiscLevel, RadiologistReport
+
+__all__ = [
+    "DiscLevel",
+    "Instance",
+    "Patient",
+    "PatientIdentity",
+    "RadiologistReport",
+    "Series",
+    "Study",
+    "StudyIdentity",
+]

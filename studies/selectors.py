@@ -1,0 +1,100 @@
+"""Reads for studies: lists, detail pages and pixel data for the viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pydicom
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from studies.models import Instance, RadiologistReport, Series, Study
+
+
+def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[Study]:
+    studies = (
+        Study.objects.select_related("patient")
+        .annotate(
+            series_count=Count("series", distinct=True),
+            instance_count=Count("series__instances", distinct=True),
+            has_report=Exists(RadiologistReport.objects.filter(study=OuterRef("pk"))),
+        )
+        .prefetch_related("series")
+        .order_by("-study_date", "-id")
+    )
+    query = query.strip()
+    if query:
+        studies = studies.filter(
+            Q(patient__pseudonym__icontains=query)
+            | Q(accession__icontains=query)
+            | Q(study_instance_uid__startswith=query)
+            | Q(site__icontains=query)
+            | Q(description__icontains=query)
+        )
+    if has_report is not None:
+        studies = studies.filter(has_report=has_report)
+    return studies
+
+
+def study_counts() -> dict[str, int]:
+    return {
+        "studies": Study.objects.count(),
+        "with_report": Study.objects.filter(reports__isnull=False).distinct().count(),
+        "series": Series.objects.count(),
+        "instances": Instance.objects.count(),
+    }
+
+
+def study_detail(*, study_uid: str) -> Study:
+    return (
+        Study.objects.select_related("patient")
+        .prefetch_related("series", "reports", "levels")
+        .get(study_instance_uid=study_uid)
+    )
+
+
+def default_series(study: Study) -> Series | None:
+    """The series a reader opens first: sagittal T2, then any sagittal, then any."""
+    series = list(study.series.all())
+    for want in (
+        lambda s: s.plane == "sagittal" and s.weighting == "T2",
+        lambda s: s.plane == "sagittal",
+        lambda s: True,
+    ):
+        for candidate in series:
+            if want(candidate):
+                return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class SeriesVolume:
+    pixels: np.ndarray  # (slices, rows, columns) uint16
+    instance_numbers: list[int | None]
+    window_center: float
+    window_width: float
+
+
+def series_volume(*, series: Series) -> SeriesVolume:
+    """All slices of a series in viewer order, as stored (modality LUT applied)."""
+    instances = list(series.instances.order_by("slice_location_mm", "instance_number"))
+    frames = []
+    for instance in instances:
+        ds = pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
+        frame = ds.pixel_array.astype(np.float32)
+        frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
+            getattr(ds, "RescaleIntercept", 0) or 0
+        )
+        frames.append(np.clip(frame, 0, 65535).astype(np.uint16))
+    pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
+    if pixels.size:
+        low, high = np.percentile(pixels, [1, 99.5])
+    else:
+        low, high = 0.0, 1.0
+    return SeriesVolume(
+        pixels=pixels,
+        instance_numbers=[i.instance_number for i in instances],
+        window_center=float((low + high) / 2),
+        window_width=float(max(high - low, 1.0)),
+    )

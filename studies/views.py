@@ -1,0 +1,79 @@
+"""Server-rendered pages for studies. Thin: reads come from selectors, writes from services."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from accounts import roles
+from studies import selectors
+from studies.models import PatientIdentity, Series, Study
+
+PAGE_SIZE = 25
+
+
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def study_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    report_filter = {"yes": True, "no": False}.get(request.GET.get("report", ""))
+    page = Paginator(selectors.study_list(query=query, has_report=report_filter), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "query": query,
+        "report_filter": request.GET.get("report", ""),
+        "counts": selectors.study_counts(),
+    }
+    template = "studies/_study_table.html" if request.htmx else "studies/study_list.html"
+    return render(request, template, context)
+
+
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
+    try:
+        study = selectors.study_detail(study_uid=study_uid)
+    except Study.DoesNotExist as exc:
+        raise Http404("No study with that StudyInstanceUID.") from exc
+    series = study.series.all()
+    selected = None
+    if "series" in request.GET:
+        selected = next((s for s in series if str(s.pk) == request.GET["series"]), None)
+    selected = selected or selectors.default_series(study)
+    return render(
+        request,
+        "studies/study_detail.html",
+        {"study": study, "series_list": series, "selected": selected, "report": study.reports.first()},
+    )
+
+
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def series_thumbnail(request: HttpRequest, series_id: int) -> FileResponse:
+    series = get_object_or_404(Series, pk=series_id)
+    if not series.thumbnail:
+        raise Http404("Thumbnail not rendered yet.")
+    from django.conf import settings
+
+    path = settings.MEDIA_ROOT / series.thumbnail
+    if not path.exists():
+        raise Http404("Thumbnail file missing.")
+    return FileResponse(path.open("rb"), content_type="image/png")
+
+
+@permission_required(roles.UPLOAD_STUDIES, raise_exception=True)
+def upload_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "studies/upload.html")
+
+
+@permission_required(roles.IMPORT_REPORTS, raise_exception=True)
+def report_import_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "studies/report_import.html")
+
+
+@permission_required(roles.VIEW_PSEUDONYM_MAP, raise_exception=True)
+def pseudonym_map(request: HttpRequest) -> HttpResponse:
+    identities = PatientIdentity.objects.select_related("patient").order_by("patient__pseudonym")
+    page = Paginator(identities, 50).get_page(request.GET.get("page"))
+    return render(request, "studies/pseudonym_map.html", {"page": page})

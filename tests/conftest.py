@@ -1,0 +1,61 @@
+"""Shared fixtures. A test that needs a real service calls `require_service`:
+it skips on a laptop without the service, and fails under CI
+(RADBOT_REQUIRE_SERVICES=1), so CI can never pass by skipping."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import make_user
+
+
+def require_service(what: str) -> None:
+    if os.environ.get("RADBOT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service unavailable under CI: {what}")
+    pytest.skip(f"service unavailable: {what}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(request, settings, tmp_path):
+    """Each test writes files to its own folder, except tests sharing a worker's folder."""
+    if request.node.get_closest_marker("services") is None:
+        settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def annotator(db):
+    return make_user("annotator")
+
+
+@pytest.fixture
+def radiologist(db):
+    return make_user("radiologist")
+
+
+@pytest.fixture
+def researcher(db):
+    return make_user("researcher")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
