@@ -8,8 +8,6 @@ import os
 
 import pytest
 
-from tests.factories import make_user
-
 
 def require_service(what: str) -> None:
     if os.environ.get("RADBOT_REQUIRE_SERVICES") == "1":
@@ -36,21 +34,29 @@ def _fresh_cache():
 
 @pytest.fixture
 def annotator(db):
+    from tests.factories import make_user
+
     return make_user("annotator")
 
 
 @pytest.fixture
 def radiologist(db):
+    from tests.factories import make_user
+
     return make_user("radiologist")
 
 
 @pytest.fixture
 def researcher(db):
+    from tests.factories import make_user
+
     return make_user("researcher")
 
 
 @pytest.fixture
 def admin_user(db):
+    from tests.factories import make_user
+
     return make_user("admin")
 
 

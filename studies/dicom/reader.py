@@ -1,0 +1,409 @@
+"""Parse one uploaded file into a validated MR instance, or raise IngestError.
+
+Validation is deliberately cheap (no pixel decoding): the pixel data length is compared
+with Rows x Columns x samples x frames x BitsAllocated/8, which catches truncation at a
+fraction of the cost of ``ds.pixel_array``. Ingest must sustain hundreds of files/s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.encaps import parse_fragments
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import get_decoder
+from pydicom.tag import Tag
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+
+from .errors import ErrorCode, IngestError
+from .geometry import plane_from_orientation, slice_normal, weighting_from
+
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+# Known MR classes we reject with a specific explanation instead of a generic one.
+_UNSUPPORTED_MR_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.4.1": "Enhanced MR Image Storage (multi-frame) is not supported "
+    "yet: export the series as classic MR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.4.4": "Legacy Converted Enhanced MR Image Storage is not supported "
+    "yet: export the series as classic MR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.4.2": "MR Spectroscopy Storage holds no images",
+    "1.2.840.10008.5.1.4.1.1.4.3": "Enhanced MR Color Image Storage is not supported",
+}
+
+# Checked in this order so the reported tag is stable across files.
+REQUIRED_TAGS = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "PixelSpacing",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+)
+_PIXEL_DATA = Tag(0x7FE0, 0x0010)
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+Source = bytes | bytearray | memoryview | str | os.PathLike[str]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParsedInstance:
+    """A validated MR image with the fields the app stores, extracted once.
+
+    Strings are "" when the (optional) tag is absent; numbers/dates are None then.
+    ``dataset`` is still identified: run ``deid.deidentify`` before persisting it.
+    """
+
+    name: str
+    dataset: Dataset = field(repr=False)
+    size_bytes: int
+    transfer_syntax: str
+    # patient
+    patient_id: str
+    patient_name: str
+    patient_birth_date: dt.date | None
+    patient_sex: str
+    patient_age: str  # DICOM AS, e.g. "045Y"
+    # study
+    study_uid: str
+    study_date: dt.date | None
+    study_time: dt.time | None
+    accession_number: str
+    study_description: str
+    institution: str  # the "site"
+    # series
+    series_uid: str
+    series_number: int | None
+    series_description: str
+    modality: str
+    plane: str
+    weighting: str
+    manufacturer: str
+    magnetic_field_strength: float | None
+    # instance
+    sop_uid: str
+    sop_class_uid: str
+    instance_number: int | None
+    position: tuple[float, float, float]
+    orientation: tuple[float, float, float, float, float, float]
+    pixel_spacing: tuple[float, float]
+    slice_thickness: float | None
+    rows: int
+    cols: int
+    frames: int
+    bits_allocated: int
+    echo_time: float | None
+    repetition_time: float | None
+    inversion_time: float | None
+
+
+def read_instance(data: Source, *, name: str) -> ParsedInstance:
+    """Parse and validate one DICOM file given as bytes or a filesystem path.
+
+    Raises IngestError (never a pydicom/struct/OS error) describing the first problem.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        try:
+            with open(data, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise IngestError(f"cannot read file: {exc.strerror}", code=ErrorCode.NOT_FOUND, name=name) from exc
+    else:
+        raw = bytes(data)
+    try:
+        return _read(raw, name)
+    except IngestError as exc:
+        exc.name = exc.name or name
+        raise
+
+
+def _read(raw: bytes, name: str) -> ParsedInstance:
+    # force=False already demands the preamble, but checking it ourselves gives a clearer
+    # message and skips pydicom entirely for the common "wrong file" case.
+    if len(raw) < 132 or raw[128:132] != b"DICM":
+        raise IngestError("not a DICOM file (no DICM preamble)", code=ErrorCode.NOT_DICOM)
+    _check_meta_complete(raw)
+    try:
+        ds = dcmread(io.BytesIO(raw), force=False)
+    except InvalidDicomError as exc:
+        raise IngestError(f"not a valid DICOM file ({exc})", code=ErrorCode.NOT_DICOM) from exc
+    except (EOFError, struct.error) as exc:
+        raise IngestError("truncated DICOM file: it ends inside an element", code=ErrorCode.TRUNCATED) from exc
+    except Exception as exc:  # pydicom raises many types on malformed input
+        raise IngestError(
+            f"corrupt DICOM file: it could not be parsed ({type(exc).__name__})",
+            code=ErrorCode.CORRUPT_DICOM,
+        ) from exc
+
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    if not tsyntax:
+        raise IngestError("corrupt DICOM file: the file meta header has no transfer syntax",
+                          code=ErrorCode.CORRUPT_DICOM)
+    tsyntax = UID(tsyntax)
+    _check_not_truncated(ds, tsyntax, len(raw))
+
+    try:
+        return _validate(ds, raw, tsyntax, name)
+    except IngestError:
+        raise
+    except Exception as exc:  # a value pydicom could not convert, deep in some element
+        raise IngestError(
+            f"corrupt DICOM file: an element could not be decoded ({type(exc).__name__})",
+            code=ErrorCode.CORRUPT_DICOM,
+        ) from exc
+
+
+def _check_meta_complete(raw: bytes) -> None:
+    """A file cut inside its meta header parses as an empty meta; say "truncated" instead.
+
+    The meta group is always explicit VR little endian and should start with
+    FileMetaInformationGroupLength (0002,0000) UL, whose value bounds the header.
+    """
+    if len(raw) < 144:
+        raise IngestError("truncated DICOM file: it ends inside the file meta header",
+                          code=ErrorCode.TRUNCATED)
+    if raw[132:138] == b"\x02\x00\x00\x00UL":
+        (group_length,) = struct.unpack_from("<I", raw, 140)
+        if 144 + group_length > len(raw):
+            raise IngestError("truncated DICOM file: it ends inside the file meta header",
+                              code=ErrorCode.TRUNCATED)
+
+
+def _check_not_truncated(ds: Dataset, tsyntax: UID, size: int) -> None:
+    """pydicom silently returns short values when a file ends early; detect that.
+
+    Only the last top-level element can be cut, so comparing its declared end with the
+    file size is enough. Offsets are meaningless for deflated files, which zlib already
+    checks for truncation.
+    """
+    tags = list(ds.keys())
+    if not tags:
+        raise IngestError("truncated DICOM file: there is no data set after the file header",
+                          code=ErrorCode.TRUNCATED)
+    if tsyntax == DeflatedExplicitVRLittleEndian:
+        return
+    last = ds.get_item(tags[-1])
+    if not isinstance(last, RawDataElement) or last.length == _UNDEFINED_LENGTH:
+        return
+    end = last.value_tell + last.length
+    if end > size:
+        if last.tag == _PIXEL_DATA:
+            raise IngestError(
+                f"truncated DICOM file: pixel data ends after {last.length - (end - size)} of "
+                f"{last.length} bytes",
+                code=ErrorCode.TRUNCATED,
+            )
+        raise IngestError(
+            f"truncated DICOM file: it ends inside the header (element {last.tag})",
+            code=ErrorCode.TRUNCATED,
+        )
+    if end < size:
+        # pydicom stops without error when fewer than 8 bytes of a new element header
+        # remain; leftover bytes therefore mean the file was cut inside a header.
+        raise IngestError("truncated DICOM file: it ends inside an element header",
+                          code=ErrorCode.TRUNCATED)
+
+
+def _get(ds: Dataset, keyword: str) -> Any:
+    try:
+        return ds.get(keyword)
+    except Exception as exc:
+        raise IngestError(f"tag {keyword} has a value that cannot be read",
+                          code=ErrorCode.INVALID_VALUE) from exc
+
+
+def _missing(keyword: str) -> IngestError:
+    return IngestError(
+        f"required tag {keyword} {Tag(tag_for_keyword(keyword))} is missing or empty",
+        code=ErrorCode.MISSING_TAG,
+    )
+
+
+def _str(ds: Dataset, keyword: str) -> str:
+    value = _get(ds, keyword)
+    return "" if value is None else str(value).strip()
+
+
+def _opt_float(ds: Dataset, keyword: str) -> float | None:
+    value = _get(ds, keyword)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (int, float, str)):
+        value = next(iter(value), None)  # multi-valued (e.g. multi-echo): take the first
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # optional descriptive tag: a junk value is not worth rejecting for
+
+
+def _opt_int(ds: Dataset, keyword: str) -> int | None:
+    value = _opt_float(ds, keyword)
+    return int(value) if value is not None else None
+
+
+def _floats(ds: Dataset, keyword: str, n: int) -> tuple[float, ...]:
+    value = _get(ds, keyword)
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise IngestError(f"tag {keyword} must hold {n} numbers", code=ErrorCode.INVALID_VALUE) from None
+    if len(out) != n:
+        raise IngestError(f"tag {keyword} must hold {n} numbers, found {len(out)}",
+                          code=ErrorCode.INVALID_VALUE)
+    return out
+
+
+def _pos_int(ds: Dataset, keyword: str) -> int:
+    value = _get(ds, keyword)
+    if not isinstance(value, int) or value <= 0:
+        raise IngestError(f"tag {keyword} must be a positive integer", code=ErrorCode.INVALID_VALUE)
+    return value
+
+
+def parse_da(value: str | None) -> dt.date | None:
+    """DICOM DA (YYYYMMDD, or ACR-NEMA YYYY.MM.DD) to a date; None if absent/invalid."""
+    if not value:
+        return None
+    s = str(value).strip().replace(".", "")
+    try:
+        return dt.date(int(s[0:4]), int(s[4:6]), int(s[6:8])) if len(s) == 8 else None
+    except ValueError:
+        return None
+
+
+def parse_tm(value: str | None) -> dt.time | None:
+    """DICOM TM (HH[MM[SS[.F]]], or ACR-NEMA HH:MM:SS) to a time; None if invalid."""
+    if not value:
+        return None
+    s = str(value).strip().replace(":", "")
+    whole, _, frac = s.partition(".")
+    try:
+        if len(whole) not in (2, 4, 6) or not whole.isdigit():
+            return None
+        hh, mm, ss = int(whole[0:2]), int(whole[2:4] or 0), int(whole[4:6] or 0)
+        micro = int((frac + "000000")[:6]) if frac.isdigit() else 0
+        return dt.time(hh, mm, min(ss, 59), micro)  # 60 = leap second in DICOM
+    except ValueError:
+        return None
+
+
+def _validate(ds: Dataset, raw: bytes, tsyntax: UID, name: str) -> ParsedInstance:
+    modality = _str(ds, "Modality").upper()
+    if not modality:
+        raise _missing("Modality")
+    if modality != "MR":
+        raise IngestError(f"modality {modality} is not MR: only MR studies are accepted",
+                          code=ErrorCode.WRONG_MODALITY)
+
+    sop_class = _str(ds, "SOPClassUID")
+    if not sop_class:
+        raise _missing("SOPClassUID")
+    if sop_class != MR_IMAGE_STORAGE:
+        reason = _UNSUPPORTED_MR_CLASSES.get(sop_class) or (
+            f"SOP class {UID(sop_class).name} is not an MR image storage class"
+        )
+        raise IngestError(reason, code=ErrorCode.UNSUPPORTED_SOP_CLASS)
+
+    if _PIXEL_DATA not in ds:
+        raise IngestError("no pixel data: the file holds no image (or was cut short before it)",
+                          code=ErrorCode.NO_PIXEL_DATA)
+    for keyword in REQUIRED_TAGS:
+        value = _get(ds, keyword)
+        if value is None or value == "" or (not isinstance(value, (int, float)) and len(value) == 0):
+            raise _missing(keyword)
+
+    rows, cols = _pos_int(ds, "Rows"), _pos_int(ds, "Columns")
+    bits = _pos_int(ds, "BitsAllocated")
+    samples = _opt_int(ds, "SamplesPerPixel") or 1
+    frames = _opt_int(ds, "NumberOfFrames") or 1
+    _check_pixel_data(ds, tsyntax, rows * cols * samples * frames, bits, frames)
+
+    spacing = _floats(ds, "PixelSpacing", 2)
+    if not all(s > 0 for s in spacing):
+        raise IngestError("tag PixelSpacing must be positive", code=ErrorCode.INVALID_VALUE)
+    position = _floats(ds, "ImagePositionPatient", 3)
+    orientation = _floats(ds, "ImageOrientationPatient", 6)
+    slice_normal(orientation)  # rejects degenerate orientations with a clear reason
+
+    return ParsedInstance(
+        name=name,
+        dataset=ds,
+        size_bytes=len(raw),
+        transfer_syntax=str(tsyntax),
+        patient_id=_str(ds, "PatientID"),
+        patient_name=_str(ds, "PatientName"),
+        patient_birth_date=parse_da(_str(ds, "PatientBirthDate")),
+        patient_sex=_str(ds, "PatientSex"),
+        patient_age=_str(ds, "PatientAge"),
+        study_uid=_str(ds, "StudyInstanceUID"),
+        study_date=parse_da(_str(ds, "StudyDate")),
+        study_time=parse_tm(_str(ds, "StudyTime")),
+        accession_number=_str(ds, "AccessionNumber"),
+        study_description=_str(ds, "StudyDescription"),
+        institution=_str(ds, "InstitutionName"),
+        series_uid=_str(ds, "SeriesInstanceUID"),
+        series_number=_opt_int(ds, "SeriesNumber"),
+        series_description=_str(ds, "SeriesDescription"),
+        modality=modality,
+        plane=plane_from_orientation(orientation),
+        weighting=weighting_from(ds),
+        manufacturer=_str(ds, "Manufacturer"),
+        magnetic_field_strength=_opt_float(ds, "MagneticFieldStrength"),
+        sop_uid=_str(ds, "SOPInstanceUID"),
+        sop_class_uid=sop_class,
+        instance_number=_opt_int(ds, "InstanceNumber"),
+        position=position,  # type: ignore[arg-type]  # length checked by _floats
+        orientation=orientation,  # type: ignore[arg-type]
+        pixel_spacing=spacing,  # type: ignore[arg-type]
+        slice_thickness=_opt_float(ds, "SliceThickness"),
+        rows=rows,
+        cols=cols,
+        frames=frames,
+        bits_allocated=bits,
+        echo_time=_opt_float(ds, "EchoTime"),
+        repetition_time=_opt_float(ds, "RepetitionTime"),
+        inversion_time=_opt_float(ds, "InversionTime"),
+    )
+
+
+def _check_pixel_data(ds: Dataset, tsyntax: UID, samples_total: int, bits: int, frames: int) -> None:
+    pixels = ds.PixelData
+    if not pixels:
+        raise IngestError("no pixel data: the PixelData element is empty", code=ErrorCode.NO_PIXEL_DATA)
+    if tsyntax.is_compressed:
+        try:
+            available = get_decoder(tsyntax).is_available
+        except NotImplementedError:
+            available = False
+        if not available:
+            raise IngestError(
+                f"pixel data is compressed as {tsyntax.name}, which this server cannot decode; "
+                "export the images uncompressed",
+                code=ErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
+            )
+        try:
+            n_fragments, _ = parse_fragments(pixels)
+        except Exception as exc:
+            raise IngestError("truncated or corrupt compressed pixel data",
+                              code=ErrorCode.TRUNCATED) from exc
+        if n_fragments < 1:
+            raise IngestError("no pixel data: the compressed pixel data has no fragments",
+                              code=ErrorCode.NO_PIXEL_DATA)
+        return
+    expected = (samples_total + 7) // 8 if bits == 1 else samples_total * ((bits + 7) // 8)
+    if len(pixels) < expected:
+        raise IngestError(
+            "truncated DICOM file: pixel data is shorter than Rows×Columns×bits "
+            f"({len(pixels)} bytes, expected {expected})",
+            code=ErrorCode.TRUNCATED,
+        )
