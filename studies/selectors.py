@@ -76,17 +76,25 @@ class SeriesVolume:
     window_width: float
 
 
+def _stored_pixels(instance: Instance) -> np.ndarray:
+    """One stored slice with the modality LUT applied, as uint16."""
+    ds = pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
+    frame = ds.pixel_array.astype(np.float32)
+    frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
+        getattr(ds, "RescaleIntercept", 0) or 0
+    )
+    return np.clip(frame, 0, 65535).astype(np.uint16)
+
+
+def middle_slice(*, series: Series) -> np.ndarray | None:
+    instances = list(series.instances.order_by("slice_location_mm", "instance_number").only("file"))
+    return _stored_pixels(instances[len(instances) // 2]) if instances else None
+
+
 def series_volume(*, series: Series) -> SeriesVolume:
     """All slices of a series in viewer order, as stored (modality LUT applied)."""
     instances = list(series.instances.order_by("slice_location_mm", "instance_number"))
-    frames = []
-    for instance in instances:
-        ds = pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
-        frame = ds.pixel_array.astype(np.float32)
-        frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
-            getattr(ds, "RescaleIntercept", 0) or 0
-        )
-        frames.append(np.clip(frame, 0, 65535).astype(np.uint16))
+    frames = [_stored_pixels(instance) for instance in instances]
     pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
     if pixels.size:
         low, high = np.percentile(pixels, [1, 99.5])

@@ -65,3 +65,14 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process for a test that checks a task's effect, not the broker."""
+    from radbot_web.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before

@@ -292,7 +292,7 @@ def _store_study(
                 "orientation": list(head.orientation),
             },
         )
-        normal = slice_normal(head.orientation)
+        axis = _reading_axis(slice_normal(head.orientation))
         for instance in members:
             deid.deidentify(instance.dataset, pseudonym=pseudonym, date_shift_days=shift, secret=secret)
             relative, digest, size = _write_file(instance, study_uid, written)
@@ -304,7 +304,7 @@ def _store_study(
                     position_x=instance.position[0],
                     position_y=instance.position[1],
                     position_z=instance.position[2],
-                    slice_location_mm=sum(p * n for p, n in zip(instance.position, normal, strict=True)),
+                    slice_location_mm=sum(p * n for p, n in zip(instance.position, axis, strict=True)),
                     file=relative,
                     sha256=digest,
                     size_bytes=size,
@@ -315,6 +315,18 @@ def _store_study(
     for series_id in touched:
         Series.objects.filter(pk=series_id).update(slice_count=Instance.objects.filter(series_id=series_id).count())
     return touched
+
+
+def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
+    """The slice normal turned the way readers page through a stack.
+
+    Sagittal right to left (+x in LPS), coronal front to back (+y), axial head to
+    feet (-z): the scanner's sign of the normal is arbitrary, the reading order is not.
+    """
+    dominant = max(range(3), key=lambda k: abs(normal[k]))
+    want_positive = dominant != 2
+    flip = (normal[dominant] > 0) != want_positive
+    return tuple(-n if flip else n for n in normal)  # type: ignore[return-value]
 
 
 def _write_file(instance: ParsedInstance, study_uid: str, written: list[Path]) -> tuple[str, str, int]:

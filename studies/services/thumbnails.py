@@ -23,16 +23,21 @@ def render_thumbnail_png(pixels: np.ndarray) -> Image.Image:
 
 @transaction.atomic
 def render_series_thumbnail(*, series_id: int) -> str:
-    """Write the thumbnail and record its path; safe to run twice."""
-    series = Series.objects.select_for_update().get(pk=series_id)
-    volume = selectors.series_volume(series=series)
-    if not volume.pixels.shape[0]:
+    """Write the thumbnail and record its path; safe to run twice.
+
+    A series deleted before its turn came has nothing to draw: "" is returned.
+    """
+    series = Series.objects.select_for_update().filter(pk=series_id).first()
+    if series is None:
+        return ""
+    middle = selectors.middle_slice(series=series)
+    if middle is None:
         return ""
     relative = f"thumbnails/{series.series_instance_uid}.png"
     path = settings.MEDIA_ROOT / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    render_thumbnail_png(volume.pixels[volume.pixels.shape[0] // 2]).save(tmp, format="PNG")
+    render_thumbnail_png(middle).save(tmp, format="PNG")
     tmp.replace(path)
     series.thumbnail = relative
     series.save(update_fields=["thumbnail"])

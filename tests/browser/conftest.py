@@ -74,3 +74,9 @@ def sign_in(page, transactional_db):
         return user
 
     return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(eager_celery):
+    """Pages are under test here, not the broker: thumbnails render in the server thread."""
+    yield

@@ -29,7 +29,7 @@ def test_login_open_study_and_scroll_slices_with_keyboard(page, sign_in, two_stu
     page.keyboard.press("/")
     page.keyboard.type(target.patient.pseudonym)
     expect(page.locator("table.grid tbody tr")).to_have_count(1)
-    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("Escape")
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/studies/{target.study_instance_uid}/")

@@ -33,7 +33,7 @@ def test_database_is_postgresql_and_enforces_constraints():
             rows=1, columns=1, pixel_spacing_row_mm=1, pixel_spacing_col_mm=1, orientation=[],
         )
     with pytest.raises(IntegrityError), transaction.atomic():
-        study.levels.create(level="T12-L1")
+        study.levels.create(level="S1-S2")
 
 
 def test_cache_is_redis_and_round_trips():

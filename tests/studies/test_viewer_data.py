@@ -37,7 +37,7 @@ def test_volume_api_returns_every_slice_in_order(stored_series, api_client, sett
     assert meta["window_width"] > 0
 
 
-def test_thumbnail_is_rendered_after_ingest(db, tmp_path, django_capture_on_commit_callbacks, client):
+def test_thumbnail_is_rendered_after_ingest(db, tmp_path, django_capture_on_commit_callbacks, client, eager_celery):
     write_files(tmp_path / "in", sagittal_series(3))
     with django_capture_on_commit_callbacks(execute=True):
         ingest_paths(paths=[tmp_path / "in"])

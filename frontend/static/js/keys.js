@@ -10,6 +10,11 @@ export function isTyping(event) {
 let pendingG = false;
 
 document.addEventListener("keydown", (event) => {
+  // Escape leaves the search box so list shortcuts (j/k/Enter) work again.
+  if (event.key === "Escape" && event.target.matches?.("[data-search]")) {
+    event.target.blur();
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event)) return;
   const help = document.getElementById("help-dialog");
   if (event.key === "?") {

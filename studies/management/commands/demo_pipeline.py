@@ -22,7 +22,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"[1/3] synthetic studies already in {data}")
         self.stdout.write("[2/3] ingesting DICOM …")
-        call_command("ingest", str(data), quiet=True)
+        # Only the image folders: the generator also writes masks and truth files beside them.
+        series_dirs = sorted({str(path.parent) for path in data.rglob("*.dcm")})
+        call_command("ingest", *series_dirs, quiet=True)
         self.stdout.write("[3/3] importing radiologist reports …")
         call_command("import_reports", str(data / "reports.jsonl"))
         self.stdout.write(self.style.SUCCESS(f"demo archive: {Study.objects.count()} studies"))

@@ -1,0 +1,62 @@
+"""Ingest throughput: DICOM files per second from disk into the store, on one core.
+
+Usage: .venv/bin/python bench/ingest.py [--studies N] [--seed S]
+Uses a fresh SQLite database and media folder in a temporary directory, or the
+database in DATABASE_URL when set (its tables are created by migrate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--studies", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=99)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="radbot-bench-ingest-"))
+    os.environ["RADBOT_VAR_DIR"] = str(work / "var")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    (work / "var").mkdir()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.machine import describe
+    from studies.services.ingest import ingest_paths
+    from studies.synth.generator import generate_dataset
+
+    call_command("migrate", verbosity=0)
+    data = work / "synth"
+    generate_dataset(n=args.studies, seed=args.seed, out_dir=data)
+    dicom_files = list(data.rglob("*.dcm"))
+    files = len(dicom_files)
+    series_dirs = sorted({p.parent for p in dicom_files})
+
+    start = time.perf_counter()
+    summary = ingest_paths(paths=series_dirs)
+    seconds = time.perf_counter() - start
+    assert len(summary.stored) == files and not summary.rejected, summary.rejected[:3]
+
+    print(f"ingest: {files} files ({args.studies} synthetic studies) in {seconds:.2f} s "
+          f"= {files / seconds:.0f} files/s on one core")
+    print(f"database: {django.db.connection.vendor}")
+    print(f"machine: {describe()}")
+
+
+if __name__ == "__main__":
+    main()
