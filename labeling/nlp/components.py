@@ -1,0 +1,283 @@
+"""spaCy components of the labeller (registered factories, spaCy 3.8).
+
+Each step of the pipeline is a component working on ``doc.text`` with the
+compiled rules of ``extract.py`` / ``context.py`` and storing its output in
+``Doc`` extensions:
+
+* ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text), ``doc._.radbot_sections``
+* ``radbot_sentences``  -> ``doc._.radbot_sents`` (and token sentence starts)
+* ``radbot_levels``     -> level groups per sentence, carried levels
+* ``radbot_findings``   -> ``doc._.radbot_findings`` (``extract.Finding`` list)
+* ``radbot_context``    -> assertion of every finding (ConText rules)
+* ``radbot_resolver``   -> ``doc._.radbot_result`` (per-level labels, evidence, confidence)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy
+from spacy.attrs import IDX, SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import registry
+
+from labeling.nlp import extract
+from labeling.nlp.context import ConText, load_rules
+from labeling.nlp.resolver import resolve
+
+for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result",
+              "radbot_triggers"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+def _rules(rules_dir: str) -> extract.Rules:
+    return extract.get_rules(rules_dir or None)
+
+
+@Language.factory("radbot_sections", default_config={"rules_dir": ""})
+def make_sections(nlp: Language, name: str, rules_dir: str):
+    rules = _rules(rules_dir)
+
+    def sections(doc: Doc) -> Doc:
+        low = extract.lower_same_length(doc.text)
+        doc._.radbot_low = low
+        doc._.radbot_sections = extract.find_sections(low, rules)
+        return doc
+
+    return sections
+
+
+@Language.factory("radbot_sentences", default_config={"rules_dir": "", "set_sent_starts": True})
+def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bool):
+    rules = _rules(rules_dir)
+
+    def sentences(doc: Doc) -> Doc:
+        sents = extract.split_sentences(doc._.radbot_low, doc._.radbot_sections, rules)
+        doc._.radbot_sents = sents
+        if set_sent_starts and len(doc):
+            idx = doc.to_array(IDX).astype(numpy.int64)
+            starts = numpy.searchsorted(idx, [s.start for s in sents], side="right") - 1
+            arr = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(numpy.uint64)
+            arr[0, 0] = 1
+            arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1
+            doc.from_array([SENT_START], arr)
+        return doc
+
+    return sentences
+
+
+@Language.factory("radbot_levels", default_config={"rules_dir": ""})
+def make_levels(nlp: Language, name: str, rules_dir: str):
+    rules = _rules(rules_dir)
+
+    def levels(doc: Doc) -> Doc:
+        low = doc._.radbot_low
+        carried: frozenset = frozenset()
+        section = None
+        for s in doc._.radbot_sents:
+            if s.section != section:
+                carried, section = frozenset(), s.section
+            s.levels = extract.find_level_groups(low, s.start, s.end, rules)
+            s.inherited = carried
+            specific = [g for g in s.levels if g.kind in ("single", "list")]
+            if specific:
+                carried = specific[-1].levels
+                s.heading = specific[0].start - s.start < 8
+            elif s.levels:
+                carried = frozenset()
+        return doc
+
+    return levels
+
+
+_TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
+              "all": "global"}
+
+
+@Language.factory("radbot_findings", default_config={"rules_dir": ""})
+def make_findings(nlp: Language, name: str, rules_dir: str):
+    rules = _rules(rules_dir)
+
+    def findings(doc: Doc) -> Doc:
+        low = extract.lower_same_length(doc.text) if doc._.radbot_low is None else doc._.radbot_low
+        masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
+        out: list[extract.Finding] = []
+        for si, s in enumerate(doc._.radbot_sents):
+            if s.section == "other":
+                continue
+            hint = frozenset().union(*(g.levels for g in s.levels if g.kind == "single")) \
+                if s.levels else s.inherited
+            cuts, found = extract.sentence_findings(masked, s, rules, hint)
+            if not found:
+                continue
+            gclause = [(extract.clause_of_position(cuts, g.start), g) for g in s.levels]
+            for k, fieldname, value, strength, items, negated in found:
+                levels, tier = _levels_for(k, gclause, s)
+                if not levels and tier != "unscoped":
+                    continue
+                start = min(i.start for i in items)
+                end = max(i.end for i in items)
+                out.append(extract.Finding(
+                    field=fieldname, value=value, strength=strength, start=start, end=end,
+                    sentence=si, clause=k, negated_lexically=negated,
+                    has_grade=any(i.kind == "grade" for i in items),
+                    levels=levels, tier=tier, section=s.section,
+                ))
+        doc._.radbot_findings = out
+        return doc
+
+    return findings
+
+
+def _levels_for(k: int, gclause, s: extract.Sentence):
+    if not gclause:
+        if s.inherited:
+            return s.inherited, "specific"
+        return frozenset(), "unscoped"
+    same = [g for c, g in gclause if c == k]
+    if not same:
+        before = [(c, g) for c, g in gclause if c < k]
+        if before:
+            cmax = max(c for c, _ in before)
+            same = [g for c, g in before if c == cmax]
+        else:
+            cmin = min(c for c, _ in gclause)
+            same = [g for c, g in gclause if c == cmin]
+    # specific beats range beats global inside one clause
+    for kind in ("specific", "range", "global"):
+        sel = [g for g in same if _TIER_KIND[g.kind] == kind]
+        if sel:
+            if kind == "global":
+                return frozenset().union(*(g.levels for g in sel)), \
+                    "remaining" if any(g.kind == "remaining" for g in sel) else "global"
+            return frozenset().union(*(g.levels for g in sel)), kind
+    return frozenset(), "unscoped"
+
+
+@Language.factory("radbot_context", default_config={"rules_path": ""})
+def make_context(nlp: Language, name: str, rules_path: str):
+    engine = ConText(load_rules(rules_path or None))
+
+    def context(doc: Doc) -> Doc:
+        findings = doc._.radbot_findings
+        if not findings:
+            return doc
+        low = doc._.radbot_low
+        sents = doc._.radbot_sents
+        by_sent: dict[int, list[extract.Finding]] = {}
+        for f in findings:
+            by_sent.setdefault(f.sentence, []).append(f)
+        for si, fs in by_sent.items():
+            s = sents[si]
+            mods = engine.modifiers(low, [(f.start, f.end) for f in fs], bounds=(s.start, s.end))
+            for f, m in zip(fs, mods, strict=True):
+                f.assertion = _assertion(f, m, low)
+        return doc
+
+    return context
+
+
+def _assertion(f: extract.Finding, mods, low: str) -> str:
+    from labeling.nlp.context import HISTORICAL, NEGATED, POSSIBLE, RESOLVED
+
+    if HISTORICAL in mods or RESOLVED in mods:
+        return "historical"
+    if NEGATED in mods:
+        trig = mods[NEGATED]
+        gap = low[trig.end:f.start]
+        # A graded finding after a list break is a new, affirmed statement:
+        # "no herniation, mild bilateral foraminal narrowing".
+        if not (f.has_grade and ("," in gap or " and " in gap)) or trig.rule.direction == "backward":
+            return "negated"
+    if POSSIBLE in mods:
+        return "hedged"
+    return "affirmed"
+
+
+@Language.factory("radbot_resolver", default_config={})
+def make_resolver(nlp: Language, name: str):
+    def resolver(doc: Doc) -> Doc:
+        mentioned: set = set()
+        for s in doc._.radbot_sents or ():
+            if s.section != "other":
+                for g in s.levels:
+                    if g.kind in ("single", "list"):
+                        mentioned |= g.levels
+        doc._.radbot_result = resolve(doc._.radbot_findings or [], mentioned)
+        return doc
+
+    return resolver
+
+
+_TOKEN = re.compile(r"\w+(?:[-–/.']\w+)*|[^\w\s]|\s+")
+
+
+class FastTokenizer:
+    """A lean regex tokenizer (words with inner -/./', punctuation, whitespace runs).
+
+    spaCy's default English tokenizer costs more than the whole rule pipeline;
+    the labeller works on character offsets, so coarse tokens are enough.
+    ``doc.text`` always equals the input text.
+    """
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        for m in _TOKEN.finditer(text):
+            tok = m.group()
+            if tok[0] == " " and words and not spaces[-1]:
+                spaces[-1] = True
+                tok = tok[1:]
+                if not tok:
+                    continue
+            words.append(tok)
+            spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    def to_bytes(self, **kwargs) -> bytes:
+        return b""
+
+    def from_bytes(self, data: bytes, **kwargs):
+        return self
+
+    def to_disk(self, path, **kwargs) -> None:
+        return None
+
+    def from_disk(self, path, **kwargs):
+        return self
+
+
+@registry.tokenizers("radbot_fast_tokenizer.v1")
+def create_fast_tokenizer():
+    def make(nlp: Language) -> FastTokenizer:
+        return FastTokenizer(nlp.vocab)
+
+    return make
+
+
+PIPE_NAMES = ("radbot_sections", "radbot_sentences", "radbot_levels", "radbot_findings",
+              "radbot_context", "radbot_resolver")
+
+
+def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True) -> Language:
+    import spacy
+
+    nlp = spacy.blank("en")
+    if fast_tokenizer:
+        nlp.tokenizer = FastTokenizer(nlp.vocab)
+    nlp.add_pipe("radbot_sections", config={"rules_dir": rules_dir})
+    nlp.add_pipe("radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts})
+    nlp.add_pipe("radbot_levels", config={"rules_dir": rules_dir})
+    nlp.add_pipe("radbot_findings", config={"rules_dir": rules_dir})
+    nlp.add_pipe("radbot_context")
+    nlp.add_pipe("radbot_resolver")
+    return nlp

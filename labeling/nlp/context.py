@@ -1,0 +1,196 @@
+"""A ConText-style assertion engine (negation, hedging, history).
+
+medspaCy cannot be used with spaCy 3.8, so this is a small re-implementation
+of the ConText algorithm (Harkema et al. 2009) driven entirely by the rules in
+``rules/context_rules.jsonl``:
+
+* a rule has a ``literal`` (or a regex ``pattern``), a ``category``
+  (NEGATED_EXISTENCE, POSSIBLE_EXISTENCE, HISTORICAL, RESOLVED, PSEUDO,
+  TERMINATE), a ``direction`` (forward, backward, bidirectional, terminate,
+  pseudo), an optional ``max_scope`` in words and, for terminators, an
+  optional ``applies_to`` list of categories it terminates;
+* triggers are matched left to right, longest alternative first, so a pseudo
+  trigger ("no change", "gram negative") swallows the trigger inside it;
+* a forward trigger modifies targets that start after it, up to the first
+  terminator of its category, the end of the sentence or ``max_scope`` words;
+  backward triggers mirror that; bidirectional do both.
+
+The engine works on character offsets of one sentence, so it is independent
+of any tokenizer; the spaCy component in ``components.py`` calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+RULES_DIR = Path(__file__).parent / "rules"
+DEFAULT_MAX_SCOPE = 10
+
+NEGATED = "NEGATED_EXISTENCE"
+POSSIBLE = "POSSIBLE_EXISTENCE"
+HISTORICAL = "HISTORICAL"
+RESOLVED = "RESOLVED"
+PSEUDO = "PSEUDO"
+TERMINATE = "TERMINATE"
+MODIFIER_CATEGORIES = (NEGATED, POSSIBLE, HISTORICAL, RESOLVED)
+
+_WORD = re.compile(r"[^\s]+")
+_SCAN = re.compile(r"-?[a-z]+|[?;:/,]")
+
+
+@dataclass(frozen=True)
+class Rule:
+    literal: str
+    category: str
+    direction: str
+    pattern: str
+    max_scope: int
+    applies_to: frozenset[str]
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trigger:
+    start: int
+    end: int
+    rule: Rule
+
+
+def load_rules(path: str | Path | None = None) -> list[Rule]:
+    path = Path(path) if path else RULES_DIR / "context_rules.jsonl"
+    rules = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        d = json.loads(line)
+        pattern = d.get("pattern") or r"\s+".join(re.escape(w) for w in d["literal"].split())
+        rules.append(
+            Rule(
+                literal=d["literal"],
+                category=d["category"],
+                direction=d["direction"],
+                pattern=pattern,
+                max_scope=int(d.get("max_scope", DEFAULT_MAX_SCOPE)),
+                applies_to=frozenset(d.get("applies_to", MODIFIER_CATEGORIES)),
+                keys=tuple(k.lower() for k in d.get("keys") or [_SCAN.search(d["literal"].lower()).group()]),
+            )
+        )
+    return rules
+
+
+class ConText:
+    """Compiled trigger rules; find triggers once per text, then query targets.
+
+    Triggers are found by first-word dispatch: the text is scanned word by word
+    and only the rules keyed on that word are tried (anchored, longest first),
+    which is much faster than one large alternation.
+    """
+
+    def __init__(self, rules: list[Rule] | None = None):
+        self.rules = rules if rules is not None else load_rules()
+        by_key: dict[str, list[tuple[re.Pattern, Rule]]] = {}
+        for r in sorted(self.rules, key=lambda r: -len(r.literal)):
+            right = r"(?![\w])" if r.literal[-1:].isalnum() else ""
+            rx = re.compile(f"(?:{r.pattern}){right}", re.IGNORECASE)
+            for k in r.keys:
+                by_key.setdefault(k, []).append((rx, r))
+        self.by_key = by_key
+
+    def find_triggers(self, text: str, start: int = 0, end: int | None = None) -> list[Trigger]:
+        """Triggers in lower-cased ``text[start:end]`` (absolute offsets)."""
+        end = len(text) if end is None else end
+        out: list[Trigger] = []
+        by_key = self.by_key
+        last_end = -1
+        for m in _SCAN.finditer(text, start, end):
+            cands = by_key.get(m.group())
+            if not cands:
+                w = m.group()
+                if w[0] == "-":
+                    cands = by_key.get(w[1:])
+                    if not cands:
+                        continue
+                    pos = m.start() + 1
+                else:
+                    continue
+            else:
+                pos = m.start()
+            if pos < last_end:
+                continue
+            for rx, rule in cands:
+                mm = rx.match(text, pos, end)
+                if mm:
+                    out.append(Trigger(pos, mm.end(), rule))
+                    last_end = mm.end()
+                    break
+        return out
+
+    def modifiers(
+        self,
+        text: str,
+        targets: list[tuple[int, int]],
+        triggers: list[Trigger] | None = None,
+        bounds: tuple[int, int] | None = None,
+    ) -> list[dict[str, Trigger]]:
+        """For each (start, end) target, {category: trigger} of the modifiers.
+
+        ``bounds`` restricts triggers and word counting to one sentence of text.
+        """
+        lo, hi = bounds if bounds else (0, len(text))
+        if triggers is None:
+            triggers = self.find_triggers(text, lo, hi)
+        else:
+            triggers = [t for t in triggers if t.start >= lo and t.end <= hi]
+        results: list[dict[str, Trigger]] = [{} for _ in targets]
+        active = [t for t in triggers if t.rule.category in MODIFIER_CATEGORIES]
+        if not active or not targets:
+            return results
+        terms = [t for t in triggers if t.rule.category == TERMINATE]
+        words = [m.start() for m in _WORD.finditer(text, lo, hi)]
+        for trig in active:
+            rule = trig.rule
+            cat = rule.category
+            t_terms = [t for t in terms if cat in t.rule.applies_to]
+            if rule.direction in ("forward", "bidirectional"):
+                end_char = hi
+                for t in t_terms:
+                    if t.start >= trig.end:
+                        end_char = min(end_char, t.start)
+                        break
+                w0 = bisect_left(words, trig.end)
+                wlimit = w0 + rule.max_scope
+                if wlimit < len(words):
+                    end_char = min(end_char, words[wlimit])
+                for k, (s, _e) in enumerate(targets):
+                    if trig.start < s < end_char and cat not in results[k]:
+                        results[k][cat] = trig
+            if rule.direction in ("backward", "bidirectional"):
+                start_char = lo
+                for t in reversed(t_terms):
+                    if t.end <= trig.start:
+                        start_char = max(start_char, t.end)
+                        break
+                w0 = bisect_right(words, trig.start) - 1
+                wlimit = w0 - rule.max_scope
+                if wlimit >= 0:
+                    start_char = max(start_char, words[wlimit])
+                for k, (_s, e) in enumerate(targets):
+                    if start_char <= _s and e <= trig.start and cat not in results[k] or start_char < e <= trig.start and cat not in results[k]:
+                        results[k][cat] = trig
+        return results
+
+
+def assertion_of(mods: dict[str, Trigger]) -> str:
+    """One assertion from a target's modifiers: historical > negated > hedged."""
+    if HISTORICAL in mods or RESOLVED in mods:
+        return "historical"
+    if NEGATED in mods:
+        return "negated"
+    if POSSIBLE in mods:
+        return "hedged"
+    return "affirmed"

@@ -1,0 +1,578 @@
+"""Rule extraction over report text: sections, sentences, levels, findings.
+
+Pure functions on character offsets, driven by the YAML rule files in
+``rules/``. The spaCy components in ``components.py`` call them; keeping the
+logic here keeps the components thin and the whole thing fast (one compiled
+regex pass per rule family over the document, no per-token Python loops).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from labeling.schema import GRADE_RANK, LEVELS
+
+RULES_DIR = Path(__file__).parent / "rules"
+
+
+def _load_yaml(name: str) -> dict:
+    return yaml.safe_load((RULES_DIR / name).read_text(encoding="utf-8"))
+
+
+def _alt(fragments) -> str:
+    return "|".join(sorted(fragments, key=len, reverse=True))
+
+
+def lower_same_length(text: str) -> str:
+    """Lower-case text keeping every character offset."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+# --------------------------------------------------------------------------
+# Data records
+
+
+@dataclass
+class Sentence:
+    start: int
+    end: int
+    section: str
+    levels: list = field(default_factory=list)  # LevelGroup list in this sentence
+    inherited: frozenset = frozenset()  # levels carried from the previous sentence
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class LevelGroup:
+    start: int
+    end: int
+    levels: frozenset
+    kind: str  # single | list | range | remaining | all
+
+
+@dataclass
+class Finding:
+    field: str  # disc | canal_stenosis | left_foraminal | ...
+    value: str  # bulge/herniation or a grade
+    strength: str  # direct | indirect | root
+    start: int
+    end: int
+    sentence: int
+    clause: int
+    negated_lexically: bool = False  # "foramina are patent"
+    has_grade: bool = False
+    assertion: str = "affirmed"
+    levels: frozenset = frozenset()
+    tier: str = ""
+    section: str = ""
+
+
+# --------------------------------------------------------------------------
+# Rules compiled once
+
+
+class Rules:
+    def __init__(self, rules_dir: str | Path | None = None):
+        global RULES_DIR
+        if rules_dir:
+            RULES_DIR = Path(rules_dir)
+        f = _load_yaml("findings.yaml")
+        lv = _load_yaml("levels.yaml")
+        sec = _load_yaml("sections.yaml")
+        self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
+
+        # sections
+        names = []
+        self.section_of = {}
+        for name in ("findings", "impression", "other"):
+            for h in sec[name]:
+                names.append(h)
+                self.section_of[h] = name
+        self.section_re = re.compile(
+            r"(?im)^[ \t]*(?:[#*]+[ \t]*)?(" + _alt(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+            + r")[ \t]*(?::|[ \t]*$)"
+        )
+
+        # levels
+        self.level_re = re.compile(lv["level"] + "|(?P<ls>" + lv["lumbosacral"] + ")")
+        self.range_re = re.compile(lv["range_joiner"])
+        self.list_re = re.compile(lv["list_joiner"])
+        gparts = []
+        for kind in ("remaining", "all"):
+            for i, frag in enumerate(sorted(lv["global"][kind], key=len, reverse=True)):
+                gparts.append(f"(?P<{kind}{i}>(?<![a-z])(?:{frag})(?![a-z]))")
+        self.global_re = re.compile("|".join(gparts))
+
+        # findings tokens
+        self.exclusion_re = re.compile("|".join(f"(?:{x})" for x in f["exclusions"]))
+        g_all = []
+        self.grade_words = []
+        for grade in ("mild", "moderate", "severe"):
+            for w in f["grades"][grade]:
+                g_all.append(w)
+                self.grade_words.append((re.compile(rf"(?<![a-z]){w}(?![a-z])"), grade))
+        g = _alt(g_all)
+        joiners = "|".join([r"\s*-\s*to\s*-\s*", *f["grade_range_joiners"]])
+        grade_pat = rf"(?:{g})(?:(?:{joiners})(?:{g}))?"
+        parts = []
+
+        def add(kind: str, frags):
+            parts.append(f"(?P<{kind}>(?:{_alt(frags)})(?![a-z0-9]))")
+
+        add("side_both", f["sides"]["both"])
+        add("grade", [grade_pat])
+        add("loc_subarticular", f["locations"]["subarticular"])
+        add("loc_foramen", f["locations"]["foramen"])
+        add("loc_canal", f["locations"]["canal"])
+        add("disc_bulge", f["disc"]["bulge"])
+        add("disc_herniation", f["disc"]["herniation"])
+        add("core_contact", f["cores"]["contact"])
+        add("core_stenosis", f["cores"]["stenosis"])
+        add("core_mass", f["cores"]["mass_effect"])
+        add("core_patent", f["cores"]["patent"])
+        add("qual_exiting", f["root_qualifiers"]["exiting"])
+        add("qual_traversing", f["root_qualifiers"]["traversing"])
+        add("root", [f["nerve_root"]])
+        parts.append(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))")
+        add("side_left", f["sides"]["left"])
+        add("side_right", f["sides"]["right"])
+        word_seps = [x for x in f["clause_separators"] if x[:1] not in ";,"]
+        punct_seps = [x for x in f["clause_separators"] if x[:1] in ";,"]
+        parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
+        # One word-start check, then the alternatives (fast path for mid-word positions).
+        self.item_re = re.compile(
+            "(?P<psep>" + "|".join(re.escape(x) for x in punct_seps) + ")|(?<![a-z0-9])(?:"
+            + "|".join(parts) + ")"
+        )
+
+        # sentence boundaries
+        self.boundary_re = re.compile(
+            r"\n[ \t]*\n"
+            r"|\n(?=[ \t]*(?:[-*•·]|\d{1,2}[.)][ \t]|l\s?[1-5]\s*(?:-|–|/)?\s*(?:l?[1-6]|s\s?1)\b[^\n]{0,25}:"
+            r"|[a-z][a-z /]{1,40}:))"
+            r"|(?<=[.;:?!])[ \t]*\n"
+            r"|(?<=[.?!])[ \t]+(?=[\"'(\[]?[a-z0-9])"
+        )
+
+
+@lru_cache(maxsize=4)
+def get_rules(rules_dir: str | None = None) -> Rules:
+    return Rules(rules_dir)
+
+
+# --------------------------------------------------------------------------
+# Sections and sentences
+
+_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst)\.$")
+_NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•·])?\s*\d{1,2}[.)]?$")
+
+
+def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
+    heads = [(m.start(), m.end(), rules.section_of[re.sub(r"\s+", " ", m.group(1))])
+             for m in rules.section_re.finditer(low)]
+    if not heads:
+        return [(0, len(low), "findings")]
+    has_findings = any(h[2] == "findings" for h in heads)
+    out = []
+    if heads[0][0] > 0:
+        # Text before the first header: a title or a headerless findings block.
+        out.append((0, heads[0][0], "other" if has_findings or heads[0][2] == "findings" else "findings"))
+    for i, (_s, e, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(low)
+        out.append((e, end, name))
+    return out
+
+
+def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
+    sents: list[Sentence] = []
+    for s0, s1, name in sections:
+        cur = s0
+        cuts = []
+        for m in rules.boundary_re.finditer(low, s0, s1):
+            piece = low[cur:m.start()]
+            # ". " boundary: skip abbreviations and bare list numbers.
+            if (m.group(0).strip(" \t") == "" and low[m.start() - 1:m.start()] in ".?!"
+                    and (_NUMBER_ONLY.match(piece) or _ABBREV.search(piece))):
+                continue
+            cuts.append((cur, m.start()))
+            cur = m.end()
+        cuts.append((cur, s1))
+        for a, b in cuts:
+            while a < b and low[a] in " \t\r\n":
+                a += 1
+            while b > a and low[b - 1] in " \t\r\n":
+                b -= 1
+            if b > a:
+                sents.append(Sentence(a, b, name))
+    return sents
+
+
+# --------------------------------------------------------------------------
+# Levels
+
+_LEVEL_INDEX = {lvl: i for i, lvl in enumerate(LEVELS)}
+
+
+def _mention_levels(m: re.Match) -> frozenset:
+    if m.group("ls"):
+        return frozenset({"L5-S1"})
+    a = int(m.group(1))
+    b = 6 if m.group(4) else int(m.group(2) or m.group(3))
+    if b <= a:
+        return frozenset()
+    # L5-S1 is written with S1 (b == 6); L5-6 (transitional) is ignored.
+    if a == 5:
+        return frozenset({"L5-S1"}) if m.group(4) else frozenset()
+    if b == 6:
+        return frozenset()
+    return frozenset(LEVELS[a - 1:b - 1])
+
+
+def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[LevelGroup]:
+    mentions = []
+    for m in rules.level_re.finditer(low, start, end):
+        lv = _mention_levels(m)
+        if lv:
+            mentions.append((m.start(), m.end(), lv))
+    groups: list[LevelGroup] = []
+    i = 0
+    while i < len(mentions):
+        s, e, lv = mentions[i]
+        kind = "single" if len(lv) == 1 else "range"
+        j = i
+        while j + 1 < len(mentions):
+            gap = low[mentions[j][1]:mentions[j + 1][0]]
+            if rules.range_re.match(gap):
+                a = min(_LEVEL_INDEX[x] for x in lv)
+                b = max(_LEVEL_INDEX[x] for x in mentions[j + 1][2])
+                lv = frozenset(LEVELS[min(a, b):max(a, b) + 1])
+                kind = "range"
+            elif rules.list_re.match(gap):
+                lv = lv | mentions[j + 1][2]
+                if kind == "single":
+                    kind = "list"
+            else:
+                break
+            j += 1
+            e = mentions[j][1]
+        groups.append(LevelGroup(s, e, lv, kind))
+        i = j + 1
+    named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
+    for m in rules.global_re.finditer(low, start, end):
+        kind = "remaining" if m.lastgroup.startswith("remaining") else "all"
+        if named and kind == "all" and re.search(r"\b(?:each|every|these|both)\b", m.group()):
+            groups.append(LevelGroup(m.start(), m.end(), named, "range"))
+            continue
+        groups.append(LevelGroup(m.start(), m.end(), frozenset(LEVELS), kind))
+    groups.sort(key=lambda g: g.start)
+    return groups
+
+
+# --------------------------------------------------------------------------
+# Findings
+
+
+@dataclass
+class Item:
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+_LATERAL = ("loc_foramen", "loc_subarticular", "root")
+_SIDE_FIELDS = {
+    "loc_foramen": ("left_foraminal", "right_foraminal"),
+    "loc_subarticular": ("left_subarticular", "right_subarticular"),
+}
+_ROOT_NUM = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "s1": 6, "s2": 7}
+
+
+def grade_of(text: str, rules: Rules) -> str:
+    best = "unspecified"
+    for rx, grade in rules.grade_words:
+        if rx.search(text) and GRADE_RANK[grade] > GRADE_RANK[best]:
+            best = grade
+    return best
+
+
+def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
+    return [Item("sep" if m.lastgroup == "psep" else m.lastgroup, m.start(), m.end(), m.group())
+            for m in rules.item_re.finditer(low, start, end)]
+
+
+def _sides(items: list[Item]) -> set[str]:
+    out = set()
+    for it in items:
+        if it.kind == "side_both":
+            out |= {"left", "right"}
+        elif it.kind == "side_left":
+            out.add("left")
+        elif it.kind == "side_right":
+            out.add("right")
+    return out
+
+
+def _nearest(item: Item, heads: list[Item]) -> Item | None:
+    best, dist = None, None
+    for h in heads:
+        d = h.start - item.end if h.start >= item.end else item.start - h.end
+        if dist is None or d < dist or (d == dist and h.start > item.start):
+            best, dist = h, d
+    return best
+
+
+def split_clauses(items: list[Item], groups: list[LevelGroup]) -> tuple[list[list[Item]], list[int]]:
+    """Clauses of a sentence and the character positions where clauses 1.. start."""
+    clauses: list[list[Item]] = [[]]
+    cuts: list[int] = []
+    for it in items:
+        if it.kind == "sep":
+            if any(g.start <= it.start < g.end for g in groups):
+                continue
+            if clauses[-1]:
+                clauses.append([])
+                cuts.append(it.start)
+            continue
+        clauses[-1].append(it)
+    if not clauses[-1] and len(clauses) > 1:
+        clauses.pop()
+        cuts.pop()
+    return clauses, cuts
+
+
+_PREP = re.compile(r"\b(?:in|within|into|toward|towards|to)\b")
+
+
+def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
+    """Drop locations used as adjectives of a disc ("right foraminal protrusion")
+    or as the place of a root / disc ("the L5 root in the lateral recess",
+    "extrusion extending into the left lateral recess")."""
+    out = []
+    n = len(items)
+    for k, it in enumerate(items):
+        if it.kind.startswith("loc_") and it.kind != "loc_canal":
+            p = k - 1
+            while p >= 0 and items[p].kind in ("side_left", "side_right", "side_both"):
+                p -= 1
+            if p >= 0 and (items[p].kind in ("root", "rootnum") or items[p].kind.startswith("disc_")):
+                gap = low[items[p].end:it.start]
+                if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
+                    continue
+            nxt = k + 1
+            while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both", "grade"):
+                nxt += 1
+            if nxt < n and items[nxt].kind.startswith("disc_"):
+                gap = low[it.end:items[nxt].start]
+                if len(gap) <= 40 and "," not in gap and ";" not in gap and " and " not in gap:
+                    continue
+        out.append(it)
+    return out
+
+
+def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
+                    rules: Rules, level_hint: frozenset,
+                    disc_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
+    """Findings of one clause: (field, value, strength, own items, lexically negated)."""
+    out = []
+    items = clause + (borrowed or [])
+    cores = [i for i in items if i.kind.startswith("core_")]
+    locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
+    discs = [i for i in clause if i.kind.startswith("disc_")]
+    for d in discs:
+        out.append(("disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct", [d], False))
+    if not cores:
+        return out
+    grade_items = [i for i in clause if i.kind == "grade"] or [i for i in items if i.kind == "grade"]
+    side_items = [i for i in clause if i.kind.startswith("side_")] or [
+        i for i in items if i.kind.startswith("side_")
+    ]
+    heads = cores + locs + discs
+    lateral_sinks = [i for i in locs if i.kind in _LATERAL] + discs
+    # attach each location to its nearest core
+    by_core: dict[int, list[Item]] = {id(c): [] for c in cores}
+    for loc in locs:
+        c = _nearest(loc, cores)
+        by_core[id(c)].append(loc)
+    # grade attachment
+    grade_to: dict[int, list[Item]] = {}
+    for g in grade_items:
+        h = _nearest(g, heads)
+        grade_to.setdefault(id(h), []).append(g)
+    # side attachment
+    side_to: dict[int, list[Item]] = {}
+    for s in side_items:
+        h = _nearest(s, lateral_sinks) if lateral_sinks else None
+        if h is not None:
+            side_to.setdefault(id(h), []).append(s)
+    free_sides = [s for s in side_items if not lateral_sinks]
+    for core in cores:
+        ctype = core.kind[5:]
+        attached = by_core[id(core)]
+        grades = list(grade_to.get(id(core), []))
+        for loc in attached:
+            grades += grade_to.get(id(loc), [])
+        grade = "unspecified"
+        for g in grades:
+            grade = max(grade, grade_of(g.text, rules), key=GRADE_RANK.__getitem__)
+        negated = ctype == "patent"
+        if not attached:
+            if ctype == "stenosis":
+                if free_sides:
+                    sides = _sides(free_sides)
+                    own = [core, *grades, *free_sides]
+                    for side in sides:
+                        out.append((f"{side}_foraminal", grade, "direct", own, negated))
+                else:
+                    out.append(("canal_stenosis", grade, "direct", [core, *grades], negated))
+            continue
+        for loc in attached:
+            own = [core, loc, *grades]
+            if loc.kind == "loc_canal":
+                if ctype in ("stenosis", "patent"):
+                    out.append(("canal_stenosis", grade, "direct", own, negated))
+                elif ctype == "mass" and ("sac" in loc.text or "canal" in loc.text):
+                    out.append(("canal_stenosis", grade, "indirect", own, negated))
+                continue
+            sides_items = side_to.get(id(loc), [])
+            sides = _sides(sides_items) or {"left", "right"}
+            own += sides_items
+            if loc.kind in _SIDE_FIELDS:
+                if ctype == "contact":
+                    continue
+                strength = "direct" if ctype in ("stenosis", "patent") else "indirect"
+                left_f, right_f = _SIDE_FIELDS[loc.kind]
+                for side in sorted(sides):
+                    out.append((left_f if side == "left" else right_f, grade, strength, own, negated))
+                continue
+            # nerve root contact
+            if ctype not in ("mass", "contact"):
+                continue
+            kind = _root_kind(low, clause, loc, level_hint, items)
+            root_own = own + _root_window(clause, loc)
+            rsides = _sides(_root_window(clause, loc) + sides_items) or set(disc_sides) or {"left", "right"}
+            if kind is None:
+                continue
+            for side in sorted(rsides):
+                fieldname = f"{side}_foraminal" if kind == "exiting" else f"{side}_subarticular"
+                out.append((fieldname, grade, "root", root_own, False))
+    return out
+
+
+def _root_window(clause: list[Item], root: Item) -> list[Item]:
+    out = []
+    k = clause.index(root) if root in clause else -1
+    j = k - 1
+    while j >= 0 and clause[j].kind in ("qual_exiting", "qual_traversing", "rootnum", "side_left",
+                                         "side_right", "side_both", "grade"):
+        out.append(clause[j])
+        j -= 1
+    j = k + 1
+    while k >= 0 and j < len(clause) and clause[j].kind in ("side_both", "side_left", "side_right",
+                                                             "qual_exiting", "qual_traversing"):
+        out.append(clause[j])
+        j += 1
+    return out
+
+
+def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items) -> str | None:
+    window = _root_window(clause, root)
+    kinds = {i.kind for i in window}
+    if "qual_exiting" in kinds:
+        return "exiting"
+    if "qual_traversing" in kinds:
+        return "traversing"
+    nums = [i for i in window if i.kind == "rootnum"]
+    if nums and len(level_hint) == 1:
+        lvl = next(iter(level_hint))
+        upper = _LEVEL_INDEX[lvl] + 1  # L4-L5 -> 4
+        n = _ROOT_NUM[nums[0].text]
+        if n == upper:
+            return "exiting"
+        if n == upper + 1:
+            return "traversing"
+    locs = {i.kind for i in items}
+    if "loc_foramen" in locs:
+        return "exiting"
+    if "loc_subarticular" in locs:
+        return "traversing"
+    return "traversing" if nums or window else None
+
+
+def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset):
+    """Yield (clause index, clause levels, field, value, strength, items, negated)."""
+    items = tokenize_items(low, sent.start, sent.end, rules)
+    # mask level mentions: a rootnum inside a level mention is not a root
+    groups = sent.levels
+    if groups:
+        items = [i for i in items if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"]
+    items = _mark_descriptors(items, low)
+    clauses, cuts = split_clauses(items, groups)
+    n = len(clauses)
+    kinds = [{i.kind for i in c} for c in clauses]
+
+    def has_core(k):
+        return any(x.startswith("core_") for x in kinds[k])
+
+    def has_loc(k):
+        return any(x.startswith("loc_") for x in kinds[k])
+
+    def lateral(k):
+        return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
+
+    # sides written on a disc ("left paracentral protrusion") give a root contact its side
+    disc_sides: set[str] = set()
+    for c in clauses:
+        sinks = [i for i in c if i.kind.startswith("disc_") or i.kind in ("root", "loc_foramen",
+                                                                          "loc_subarticular")]
+        for i in c:
+            if i.kind.startswith("side_"):
+                h = _nearest(i, sinks)
+                if h is not None and h.kind.startswith("disc_"):
+                    disc_sides |= _sides([i])
+    disc_sides = frozenset(disc_sides) if len(disc_sides) == 1 else frozenset()
+    results = []
+    for k, clause in enumerate(clauses):
+        borrowed = None
+        ks = kinds[k]
+        if has_loc(k) and not has_core(k):
+            src = next((j for j in range(k + 1, n) if has_core(j)), None)
+            if src is None:
+                src = next((j for j in range(k - 1, -1, -1) if has_core(j)), None)
+            if src is not None:
+                borrowed = [i for i in clauses[src] if i.kind.startswith("core_")]
+                if "grade" not in ks:
+                    borrowed += [i for i in clauses[src] if i.kind == "grade"]
+        elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and (
+            "grade" in ks or any(x.startswith("side_") for x in ks)
+        ):
+            has_side = any(x.startswith("side_") for x in ks)
+            order = list(range(k + 1, n)) + list(range(k - 1, -1, -1)) if has_side else \
+                list(range(k - 1, -1, -1)) + list(range(k + 1, n))
+            src = next((j for j in order if has_core(j) and has_loc(j) and (lateral(j) or not has_side)), None)
+            if src is not None:
+                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")]
+        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and k + 1 < n \
+                and "root" in kinds[k + 1]:
+            # "contacts but does not compress the S1 roots"
+            borrowed = [i for i in clauses[k + 1] if i.kind in ("root", "rootnum", "qual_exiting",
+                                                                   "qual_traversing") or i.kind.startswith("side_")]
+        elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
+            # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
+            borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
+        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides):
+            results.append((k, *f))
+    return cuts, results
+
+
+def clause_of_position(cuts: list[int], pos: int) -> int:
+    return bisect_right(cuts, pos)

@@ -1,0 +1,161 @@
+"""Public API: report text -> five per-level label sets with evidence and confidence.
+
+>>> from labeling.nlp.labeller import Labeller
+>>> lab = Labeller()
+>>> r = lab.label("L4-5: Small disc bulge.", report_id="R1")
+>>> r.levels[3].disc
+'bulge'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
+from labeling.nlp.resolver import Resolution
+from labeling.schema import LEVELS, LevelLabels
+
+RULES_DIR = Path(__file__).parent / "rules"
+MAX_CHARS = 100_000
+
+
+def _rules_digest() -> str:
+    h = hashlib.sha256()
+    for p in sorted(RULES_DIR.iterdir()):
+        if p.is_file():
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
+
+LABELLER_RULES_VERSION = f"radbot-rules-1.1-{_rules_digest()}"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+@dataclass
+class ReportLabels:
+    report_id: str | None
+    levels: list[LevelLabels]
+    evidence: list[list[dict]]
+    confidence: list[dict[str, float]]
+    errors: list[str] = field(default_factory=list)
+    version: str = LABELLER_RULES_VERSION
+    decisions: list[dict] = field(default_factory=list, repr=False)
+
+    def by_level(self) -> dict[str, LevelLabels]:
+        return {lv.level: lv for lv in self.levels}
+
+    def to_exchange_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for lv, ev, conf in zip(self.levels, self.evidence, self.confidence, strict=True):
+            row = lv.to_exchange(report_id=self.report_id)
+            row["evidence"] = [dict(e) for e in ev]
+            row["confidence"] = dict(conf)
+            rows.append(row)
+        return rows
+
+
+def empty_result(report_id: str | None, errors: list[str]) -> ReportLabels:
+    levels = [LevelLabels(level=lv) for lv in LEVELS]
+    conf = [{k: 0.5 for k in ("disc", "canal_stenosis", "left_foraminal", "right_foraminal",
+                              "left_subarticular", "right_subarticular", "uncertain")}
+            for _ in LEVELS]
+    return ReportLabels(report_id, levels, [[] for _ in LEVELS], conf, errors)
+
+
+def sanitize(text: Any) -> tuple[str, list[str]]:
+    """A clean str to label and the per-report errors found on the way."""
+    errors: list[str] = []
+    if text is None:
+        return "", ["empty report"]
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", errors="replace")
+        errors.append("report given as bytes; decoded as UTF-8")
+    if not isinstance(text, str):
+        return "", [f"report text is {type(text).__name__}, not str"]
+    if len(text) > MAX_CHARS:
+        errors.append(f"report longer than {MAX_CHARS} characters; labelled the first {MAX_CHARS}")
+        text = text[:MAX_CHARS]
+    n_bad = len(_CONTROL.findall(text))
+    if n_bad:
+        # Same-length replacement keeps evidence offsets valid in the original text.
+        text = _CONTROL.sub(" ", text)
+        if n_bad > max(20, len(text) // 20):
+            errors.append(f"report contains {n_bad} control/undecodable characters (binary data?)")
+    if not text.strip():
+        errors.append("empty report")
+    return text, errors
+
+
+class Labeller:
+    """Builds the spaCy pipeline once; ``label`` / ``label_many`` reuse it."""
+
+    def __init__(self, learned=None, rules_dir: str | Path | None = None):
+        self.nlp = components.build_nlp(str(rules_dir or ""))
+        self.learned = learned
+        self.version = LABELLER_RULES_VERSION + (f"+learned-{learned.version}" if learned else "")
+
+    # -- one report -----------------------------------------------------------
+    def label(self, text: Any, report_id: str | None = None) -> ReportLabels:
+        clean, errors = sanitize(text)
+        if "empty report" in errors or not clean:
+            return empty_result(report_id, errors or ["empty report"])
+        try:
+            doc = self.nlp(clean)
+        except Exception as exc:  # noqa: BLE001 - one bad report never fails the caller
+            return empty_result(report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"])
+        return self._result(doc, report_id, errors)
+
+    # -- many reports ---------------------------------------------------------
+    def label_many(self, items: Iterable[tuple[str, Any]], batch_size: int = 256) -> Iterator[ReportLabels]:
+        batch: list[tuple[Any, str, list[str]]] = []
+        for report_id, text in items:
+            clean, errors = sanitize(text)
+            batch.append((report_id, clean, errors))
+            if len(batch) >= batch_size:
+                yield from self._run_batch(batch, batch_size)
+                batch = []
+        if batch:
+            yield from self._run_batch(batch, batch_size)
+
+    def _run_batch(self, batch, batch_size):
+        todo = [(i, b) for i, b in enumerate(batch) if b[1] and "empty report" not in b[2]]
+        docs: dict[int, Any] = {}
+        try:
+            for (i, _b), doc in zip(todo, self.nlp.pipe((b[1] for _, b in todo), batch_size=batch_size),
+                                    strict=True):
+                docs[i] = doc
+        except Exception:  # noqa: BLE001 - fall back to one at a time
+            docs = {}
+        for i, (report_id, clean, errors) in enumerate(batch):
+            if not clean or "empty report" in errors:
+                yield empty_result(report_id, errors or ["empty report"])
+                continue
+            doc = docs.get(i)
+            if doc is None:
+                yield self.label(clean, report_id)
+                if errors:
+                    pass
+                continue
+            try:
+                yield self._result(doc, report_id, errors)
+            except Exception as exc:  # noqa: BLE001
+                yield empty_result(report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"])
+
+    # -- helpers --------------------------------------------------------------
+    def _result(self, doc, report_id, errors) -> ReportLabels:
+        res: Resolution = doc._.radbot_result
+        errors = list(errors)
+        if not any(s.levels for s in doc._.radbot_sents or ()):
+            errors.append("no lumbar disc level mentioned")
+        out = ReportLabels(report_id, res.levels, res.evidence, res.confidence, errors, self.version,
+                           res.decisions)
+        if self.learned is not None:
+            self.learned.apply(out)
+        return out

@@ -1,0 +1,125 @@
+"""A small learned layer over the rule features (pure; scikit-learn).
+
+One LogisticRegression per field, trained from (report text, gold LevelLabels)
+pairs on features the rules already compute for every level x field: the rank
+of the deciding mentions (findings/impression, specific/range/global), counts
+of affirmed / negated / hedged / historical / indirect / graded mentions,
+conflict and hedge flags, the rule value and its confidence.
+
+It is used only where the rules were unsure (rule confidence below
+``rule_conf_below``: conflicts, hedges, indirect wording, global statements,
+impression-only findings) and the classifier is confident (probability at
+least ``min_prob``). Where it disagrees without being trusted, the field's
+confidence is lowered. With no gold data there is no model: rules only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pickle
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from labeling.schema import FIELD_VALUES, FIELDS, LEVELS, LevelLabels
+
+_STAT_KEYS = ("n", "affirmed", "negated", "hedged", "historical", "indirect", "graded")
+
+
+def features(decision, fieldname: str) -> list[float]:
+    st = decision.stats or {}
+    rank = decision.rank
+    onehot_rank = [1.0 if rank == r else 0.0 for r in range(8)] + [1.0 if rank is None else 0.0]
+    values = FIELD_VALUES[fieldname]
+    onehot_value = [1.0 if decision.value == v else 0.0 for v in values]
+    return [*(float(st.get(k, 0)) for k in _STAT_KEYS), float(decision.conflict), float(decision.hedged),
+            float(decision.confidence), *onehot_rank, *onehot_value]
+
+
+class LearnedModel:
+    def __init__(self, models: dict, rule_conf_below: float = 0.8, min_prob: float = 0.8,
+                 version: str = ""):
+        self.models = models  # field -> LogisticRegression | None
+        self.rule_conf_below = rule_conf_below
+        self.min_prob = min_prob
+        self.version = version or "untrained"
+
+    # -- persistence ------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / "models.pkl", "wb") as fh:
+            pickle.dump(self.models, fh)
+        (path / "meta.json").write_text(json.dumps({
+            "version": self.version, "rule_conf_below": self.rule_conf_below, "min_prob": self.min_prob,
+            "fields": sorted(k for k, v in self.models.items() if v is not None)}, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedModel:
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        with open(path / "models.pkl", "rb") as fh:
+            models = pickle.load(fh)  # noqa: S301 - our own artefact
+        return cls(models, meta["rule_conf_below"], meta["min_prob"], meta["version"])
+
+    # -- use --------------------------------------------------------------
+    def apply(self, result) -> None:
+        """Override unsure rule values in a ReportLabels in place."""
+        if not result.decisions:
+            return
+        for li, dec in enumerate(result.decisions):
+            changes = {}
+            for f in FIELDS:
+                model = self.models.get(f)
+                if model is None:
+                    continue
+                d = dec[f]
+                x = np.asarray([features(d, f)])
+                proba = model.predict_proba(x)[0]
+                best = int(np.argmax(proba))
+                value = model.classes_[best]
+                if f == "uncertain":
+                    value = value == "True"
+                if value == d.value:
+                    continue
+                if d.confidence < self.rule_conf_below and proba[best] >= self.min_prob:
+                    changes[f] = value
+                    result.confidence[li][f] = round(float(proba[best]) * 0.9, 3)
+                    result.evidence[li] = [e for e in result.evidence[li] if e["field"] != f]
+                else:
+                    result.confidence[li][f] = round(result.confidence[li][f] * 0.7, 3)
+            if changes:
+                result.levels[li] = dataclasses.replace(result.levels[li], **changes)
+
+
+def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: float = 1.0,
+          rule_conf_below: float = 0.8, min_prob: float = 0.8) -> LearnedModel:
+    """Fit one classifier per field from (report text, gold LevelLabels) pairs."""
+    from labeling.nlp.labeller import Labeller
+
+    labeller = labeller or Labeller()
+    X: dict[str, list] = {f: [] for f in FIELDS}
+    Y: dict[str, list] = {f: [] for f in FIELDS}
+    digest = hashlib.sha256()
+    for text, gold in pairs:
+        gold_by = {g.level: g for g in gold}
+        res = labeller.label(text)
+        digest.update(text.encode("utf-8", "replace"))
+        for li, level in enumerate(LEVELS):
+            g = gold_by.get(level, LevelLabels(level=level))
+            for f in FIELDS:
+                X[f].append(features(res.decisions[li][f], f))
+                Y[f].append(str(getattr(g, f)))
+    models = {}
+    for f in FIELDS:
+        if len(set(Y[f])) < 2:
+            models[f] = None
+            continue
+        clf = LogisticRegression(C=C, max_iter=2000)
+        clf.fit(np.asarray(X[f]), np.asarray(Y[f]))
+        models[f] = clf
+    return LearnedModel(models, rule_conf_below, min_prob, version=f"lr-{digest.hexdigest()[:8]}")

@@ -1,0 +1,109 @@
+"""Public API, exchange rows, batch behaviour and bad inputs."""
+
+import os
+
+import pytest
+
+from labeling.nlp.labeller import LABELLER_RULES_VERSION, Labeller
+from labeling.schema import LEVELS, LevelLabels
+
+REPORT = "FINDINGS:\nL4-5: Right paracentral protrusion with mild canal stenosis.\nIMPRESSION: As above."
+
+
+def test_result_shape(lab):
+    r = lab.label(REPORT, report_id="R1")
+    assert [lv.level for lv in r.levels] == list(LEVELS)
+    assert all(isinstance(lv, LevelLabels) for lv in r.levels)
+    assert len(r.evidence) == 5 and len(r.confidence) == 5
+    assert r.errors == []
+    for conf in r.confidence:
+        assert all(0.0 <= v <= 1.0 for v in conf.values())
+    ev = r.evidence[3]
+    fields = {e["field"] for e in ev}
+    assert {"disc", "canal_stenosis"} <= fields
+    for e in ev:
+        assert 0 <= e["start"] < e["end"] <= len(REPORT)
+    assert "protrusion" in {REPORT[e["start"]:e["end"]].lower() for e in ev if e["field"] == "disc"}
+
+
+def test_exchange_rows(lab):
+    rows = lab.label(REPORT, report_id="R1").to_exchange_rows()
+    assert len(rows) == 5
+    row = rows[3]
+    assert row["report_id"] == "R1" and row["level"] == "L4-L5"
+    assert row["disc"] == "herniation" and row["canal_stenosis"] == "mild" and row["canal_class"] == 3
+    assert isinstance(row["evidence"], list) and isinstance(row["confidence"], dict)
+    assert LevelLabels.from_exchange(row).disc == "herniation"
+
+
+def test_version(lab):
+    assert lab.version.startswith(LABELLER_RULES_VERSION)
+
+
+def test_label_many_matches_label(lab):
+    items = [(f"R{i}", REPORT if i % 2 else "L3-4: mild bulge.") for i in range(10)]
+    batch = list(lab.label_many(items, batch_size=3))
+    assert [r.report_id for r in batch] == [i for i, _ in items]
+    for (rid, text), r in zip(items, batch, strict=True):
+        assert r.levels == lab.label(text, rid).levels
+
+
+BAD = {
+    "empty": "",
+    "spaces": "   \n\t ",
+    "none": None,
+    "huge": ("L4-5: mild disc bulge. " + "Lorem ipsum dolor sit amet. " * 40000),
+    "binary": os.urandom(5000).decode("latin-1"),
+    "bytes": b"\x00\xff\xfeL4-5: disc bulge\x00",
+    "non_english": "L4-5: Protrusion discale paramédiane gauche. Pas de sténose canalaire. 腰椎椎间盘突出",
+    "no_levels": "The vertebral bodies are normal. No fracture.",
+    "number": 12345,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_inputs_never_raise(lab, name):
+    r = lab.label(BAD[name], report_id=name)
+    assert [lv.level for lv in r.levels] == list(LEVELS)
+    if name in ("empty", "spaces", "none"):
+        assert "empty report" in r.errors
+    if name == "huge":
+        assert any("longer than" in e for e in r.errors)
+        assert r.levels[3].disc == "bulge"
+    if name in ("no_levels", "number"):
+        assert r.errors
+
+
+def test_bad_inputs_never_fail_the_batch(lab):
+    items = [(k, v) for k, v in sorted(BAD.items())] + [("good", REPORT)]
+    out = list(lab.label_many(items, batch_size=4))
+    assert len(out) == len(items)
+    assert out[-1].levels[3].disc == "herniation"
+
+
+def test_batch_survives_a_failing_component(monkeypatch):
+    lab = Labeller()
+    real = lab.nlp.get_pipe("radbot_findings")
+
+    def flaky(doc):
+        if "BOOM" in doc.text:
+            raise RuntimeError("boom")
+        return real(doc)
+
+    monkeypatch.setattr(lab.nlp, "_components",
+                        [(n, flaky if n == "radbot_findings" else p) for n, p in lab.nlp._components])
+    out = list(lab.label_many([("a", "L4-5: bulge."), ("b", "BOOM L4-5"), ("c", "L3-4: protrusion.")]))
+    assert [r.report_id for r in out] == ["a", "b", "c"]
+    assert out[1].errors and out[0].levels[3].disc == "bulge" and out[2].levels[2].disc == "herniation"
+
+
+def test_no_django_imports():
+    import pathlib
+    import re
+
+    rx = re.compile(r"^\s*(?:from|import)\s+django", re.MULTILINE)
+    root = pathlib.Path(__file__).resolve().parents[2] / "labeling" / "nlp"
+    files = list(root.rglob("*.py"))
+    assert files
+    for p in files:
+        assert not rx.search(p.read_text()), p
