@@ -11,4 +11,5 @@ def capabilities(request: HttpRequest) -> dict:
         "can_upload": user.has_perm(roles.UPLOAD_STUDIES),
         "can_import_reports": user.has_perm(roles.IMPORT_REPORTS),
         "can_view_pseudonyms": user.has_perm(roles.VIEW_PSEUDONYM_MAP),
+        "can_run_labeller": user.has_perm(roles.RUN_LABELLER),
     }

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "accounts",
     "studies",
+    "labeling",
 ]
 
 MIDDLEWARE = [
@@ -153,7 +154,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "RadBot Web API", "VERSION": "0.1.0"}
 
 # Celery: no broker configured means the embedded mode, tasks run in-process.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env_bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory")
 )

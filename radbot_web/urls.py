@@ -32,4 +32,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("studies/", include("studies.urls")),
+    path("labeling/", include("labeling.urls")),
 ]

@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts import roles
+from labeling import selectors as label_selectors
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
 
@@ -42,10 +43,18 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     if "series" in request.GET:
         selected = next((s for s in series if str(s.pk) == request.GET["series"]), None)
     selected = selected or selectors.default_series(study)
+    report, nlp_labels = label_selectors.latest_nlp_labels(study=study)
     return render(
         request,
         "studies/study_detail.html",
-        {"study": study, "series_list": series, "selected": selected, "report": study.reports.first()},
+        {
+            "study": study,
+            "series_list": series,
+            "selected": selected,
+            "report": report,
+            "nlp_labels": nlp_labels,
+            "report_segments": label_selectors.highlighted_segments(report.text, nlp_labels) if report else [],
+        },
     )
 
 

@@ -98,7 +98,7 @@ def import_report_file(*, name: str, data: bytes, source: str, user=None) -> Rep
             continue
         uid, accession = _first(row, UID_KEYS), _first(row, ACCESSION_KEYS)
         key = uid or accession
-        text = _first(row, TEXT_KEYS)
+        text = _first(row, TEXT_KEYS).replace("\x00", "").strip()
         if not key:
             summary.errors.append(RowProblem(number, "", "no study_uid or accession column value"))
             continue
@@ -118,7 +118,8 @@ def import_report_file(*, name: str, data: bytes, source: str, user=None) -> Rep
 
 def add_report(*, study: Study, text: str, source: str, source_name: str = "", user=None) -> bool:
     """Store one report; False when the same text is already on the study."""
-    text = text.strip()
+    # NUL cannot be stored in a PostgreSQL text column; it never carries meaning in a report.
+    text = text.replace("\x00", "").strip()
     if not text:
         raise ValueError("empty report text")
     digest = hashlib.sha256(text.encode()).hexdigest()

@@ -89,3 +89,16 @@ def test_api_import(studies, api_client):
         "/api/reports/import", {"file": SimpleUploadedFile("r.bin", b"\xff\xfe")}, format="multipart"
     )
     assert bad.status_code == 400 and bad.json()["fatal_error"]
+
+
+def test_nul_characters_are_dropped_and_nul_only_text_is_empty(studies):
+    a, b = studies
+    lines = [
+        {"study_uid": a.study_instance_uid, "text": "\x00\x00 "},
+        {"study_uid": b.study_instance_uid, "text": "L4-5:\x00 bulge."},
+    ]
+    summary = import_report_file(
+        name="r.jsonl", data="\n".join(json.dumps(x) for x in lines).encode(), source="import"
+    )
+    assert summary.imported == 1 and summary.errors[0].reason == "empty report text"
+    assert RadiologistReport.objects.get(study=b).text == "L4-5: bulge."

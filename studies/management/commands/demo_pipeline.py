@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from labeling.services import start_labelling_run
 from studies.models import Study
 
 
@@ -17,14 +18,18 @@ class Command(BaseCommand):
     def handle(self, *args, studies, seed, data_dir, **options):
         data = Path(data_dir)
         if not (data / "reports.jsonl").exists():
-            self.stdout.write(f"[1/3] synthesising {studies} lumbar MRI studies …")
+            self.stdout.write(f"[1/4] synthesising {studies} lumbar MRI studies …")
             call_command("synth_studies", n=studies, seed=seed, out=str(data))
         else:
-            self.stdout.write(f"[1/3] synthetic studies already in {data}")
-        self.stdout.write("[2/3] ingesting DICOM …")
+            self.stdout.write(f"[1/4] synthetic studies already in {data}")
+        self.stdout.write("[2/4] ingesting DICOM …")
         # Only the image folders: the generator also writes masks and truth files beside them.
         series_dirs = sorted({str(path.parent) for path in data.rglob("*.dcm")})
         call_command("ingest", *series_dirs, quiet=True)
-        self.stdout.write("[3/3] importing radiologist reports …")
+        self.stdout.write("[3/4] importing radiologist reports …")
         call_command("import_reports", str(data / "reports.jsonl"))
+        self.stdout.write("[4/4] labelling reports with the NLP labeller …")
+        run = start_labelling_run()
+        run.refresh_from_db()
+        self.stdout.write(f"      run #{run.pk}: {run.done}/{run.total} reports labelled ({run.status})")
         self.stdout.write(self.style.SUCCESS(f"demo archive: {Study.objects.count()} studies"))

@@ -15,4 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, n, seed, out, **options):
         summary = generate_dataset(n=n, seed=seed, out_dir=Path(out))
-        self.stdout.write(f"wrote {n} synthetic studies (seed {seed}) to {out}: {summary}")
+        self.stdout.write(
+            f"wrote {summary.n_studies} synthetic studies ({summary.n_series} series, "
+            f"{summary.n_images} images; seed {seed}) to {out}"
+        )

@@ -1,0 +1,102 @@
+"""Machine labels from the NLP labeller, kept apart from human labels.
+
+Every labeller run writes new rows tagged with the labeller version that made
+them; nothing is overwritten, so labels from older versions stay comparable.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from labeling.schema import DISC_VALUES, GRADES
+
+GRADE_CHOICES = [(g, g) for g in GRADES]
+DISC_CHOICES = [(d, d) for d in DISC_VALUES]
+
+
+class LabellerVersion(models.Model):
+    version = models.CharField(max_length=128, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    learned_model_path = models.CharField(max_length=255, blank=True, help_text="Empty: rules only.")
+    learned_from_gold = models.PositiveIntegerField(default=0, help_text="Gold levels the learned layer saw.")
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("run_labeller", "Can run and train the NLP labeller")]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class NlpLabel(models.Model):
+    """One labeller's reading of one report at one disc level."""
+
+    report = models.ForeignKey("studies.RadiologistReport", on_delete=models.CASCADE, related_name="nlp_labels")
+    level = models.ForeignKey("studies.DiscLevel", on_delete=models.CASCADE, related_name="nlp_labels")
+    labeller = models.ForeignKey(LabellerVersion, on_delete=models.PROTECT, related_name="labels")
+    disc = models.CharField(max_length=10, choices=DISC_CHOICES)
+    canal_stenosis = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    uncertain = models.BooleanField()
+    confidence = models.JSONField(help_text="Per field, 0-1.")
+    evidence = models.JSONField(default=list, help_text='[{"start", "end", "field"}] into the report text.')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["level__level"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "level", "labeller"], name="nlp_label_once_per_version"),
+            models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="nlp_disc_allowed"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"nlp_{name}_allowed")
+                for name in (
+                    "canal_stenosis",
+                    "left_foraminal",
+                    "right_foraminal",
+                    "left_subarticular",
+                    "right_subarticular",
+                )
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} by {self.labeller}"
+
+
+class LabellingRun(models.Model):
+    """A batch job labelling every report the current labeller has not labelled yet."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    labeller = models.ForeignKey(LabellerVersion, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="Per-report errors, readable.")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]), name="run_status_allowed"),
+            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="run_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status} {self.done}/{self.total})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else (100 if self.status == "done" else 0)
+

@@ -1,0 +1,154 @@
+"""Writes for labels: labeller versions, labelling runs and the NLP label rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.nlp.labeller import Labeller, ReportLabels
+from labeling.schema import FIELDS
+from studies.models import DiscLevel, RadiologistReport
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _labeller_for(learned_model_path: str) -> Labeller:
+    if not learned_model_path:
+        return Labeller()
+    from labeling.nlp.learned import LearnedModel
+
+    return Labeller(learned=LearnedModel.load(Path(learned_model_path)))
+
+
+def current_labeller() -> tuple[Labeller, LabellerVersion]:
+    """The newest trained labeller, or the rules alone when nothing was trained."""
+    trained = LabellerVersion.objects.exclude(learned_model_path="").first()
+    labeller = _labeller_for(trained.learned_model_path if trained else "")
+    version, _ = LabellerVersion.objects.get_or_create(version=labeller.version)
+    return labeller, version
+
+
+def pending_reports(version: LabellerVersion):
+    return RadiologistReport.objects.exclude(nlp_labels__labeller=version).order_by("pk")
+
+
+@transaction.atomic
+def start_labelling_run(*, user=None) -> LabellingRun:
+    """Create a run for every report the current labeller has not labelled; enqueue it on commit."""
+    _, version = current_labeller()
+    run = LabellingRun.objects.create(
+        labeller=version, total=pending_reports(version).count(), started_by=user
+    )
+    from labeling.tasks import execute_labelling_run_task
+
+    transaction.on_commit(lambda: execute_labelling_run_task.delay(run.pk))
+    return run
+
+
+def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[str, int], version) -> list[NlpLabel]:
+    rows = []
+    for labels, evidence, confidence in zip(result.levels, result.evidence, result.confidence, strict=True):
+        rows.append(
+            NlpLabel(
+                report=report,
+                level_id=levels[labels.level],
+                labeller=version,
+                confidence=dict(confidence),
+                evidence=[dict(span) for span in evidence],
+                **{name: getattr(labels, name) for name in FIELDS},
+            )
+        )
+    return rows
+
+
+def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion) -> list[dict]:
+    """Label a batch in one transaction; returns the per-report problems (never raises for one report)."""
+    reports = list(reports)
+    levels_by_study: dict[int, dict[str, int]] = {}
+    for level_id, study_id, name in DiscLevel.objects.filter(
+        study_id__in={r.study_id for r in reports}
+    ).values_list("pk", "study_id", "level"):
+        levels_by_study.setdefault(study_id, {})[name] = level_id
+    by_id = {str(r.pk): r for r in reports}
+    problems: list[dict] = []
+    rows: list[NlpLabel] = []
+    for result in labeller.label_many((str(r.pk), r.text) for r in reports):
+        report = by_id[str(result.report_id)]
+        if result.errors:
+            problems.append({"report": report.pk, "study": report.study.study_instance_uid, "errors": result.errors})
+            continue
+        rows += _label_rows(result, report, levels_by_study.get(report.study_id, {}), version)
+    with transaction.atomic():
+        # A retried batch after a killed worker finds its rows already there.
+        NlpLabel.objects.bulk_create(rows, ignore_conflicts=True)
+    return problems
+
+
+def execute_labelling_run(*, run_id: int, batch_size: int = 200) -> LabellingRun:
+    """Work through the run's reports in batches, committing progress after each batch."""
+    run = LabellingRun.objects.select_related("labeller").get(pk=run_id)
+    if run.status == LabellingRun.Status.DONE:
+        return run
+    labeller, _ = current_labeller()
+    if labeller.version != run.labeller.version:
+        labeller = _labeller_for(run.labeller.learned_model_path)
+    LabellingRun.objects.filter(pk=run.pk).update(status=LabellingRun.Status.RUNNING)
+    problems = list(run.problems)
+    try:
+        while True:
+            batch = list(pending_reports(run.labeller).select_related("study")[:batch_size])
+            batch = [r for r in batch if r.pk not in {p["report"] for p in problems}]
+            if not batch:
+                break
+            new_problems = label_reports(reports=batch, labeller=labeller, version=run.labeller)
+            problems += new_problems
+            done = min(run.total, NlpLabel.objects.filter(labeller=run.labeller).values("report").distinct().count())
+            LabellingRun.objects.filter(pk=run.pk).update(
+                done=max(done, 0), failed=len(problems), problems=problems[-200:]
+            )
+    except Exception:
+        log.exception("labelling run %s failed", run.pk)
+        LabellingRun.objects.filter(pk=run.pk).update(status=LabellingRun.Status.FAILED, finished_at=timezone.now())
+        raise
+    LabellingRun.objects.filter(pk=run.pk).update(
+        status=LabellingRun.Status.DONE, finished_at=timezone.now(), failed=len(problems), problems=problems[-200:]
+    )
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> LabellerVersion:
+    """Fit the learned layer on gold labels and record it as the newest labeller version."""
+    from django.conf import settings
+
+    from labeling.nlp import learned
+    from labeling.schema import LevelLabels
+
+    texts = {str(r["report_id"]): r.get("text", "") for r in report_rows}
+    gold_by_report: dict[str, list[LevelLabels]] = {}
+    for row in gold_rows:
+        gold_by_report.setdefault(str(row["report_id"]), []).append(LevelLabels.from_exchange(row))
+    pairs = [(texts[rid], levels) for rid, levels in gold_by_report.items() if rid in texts]
+    if not pairs:
+        raise ValueError("no gold label matches a report: check the report_id values")
+    model = learned.train(pairs)
+    labeller = Labeller(learned=model)
+    folder = Path(settings.MEDIA_ROOT) / "labellers" / labeller.version.replace("/", "_")
+    model.save(folder)
+    version, _ = LabellerVersion.objects.update_or_create(
+        version=labeller.version,
+        defaults={
+            "learned_model_path": str(folder),
+            "learned_from_gold": sum(len(levels) for _, levels in pairs),
+        },
+    )
+    _labeller_for.cache_clear()
+    return version

@@ -1,0 +1,91 @@
+"""Labelling runs in the app: every report labelled once per labeller version, nothing overwritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.services import (
+    current_labeller,
+    label_reports,
+    start_labelling_run,
+    train_labeller,
+)
+from tests.factories import ReportFactory, StudyFactory
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture
+def reports(db):
+    texts = [
+        "FINDINGS: L4-5: Broad-based disc bulge with mild central canal stenosis. L5-S1: normal.",
+        "FINDINGS: L3-L4: right paracentral protrusion compressing the thecal sac. Remaining levels normal.",
+        "\x01\x02\x03 binary \xff\ufffd garbage \x7f\x1b",
+    ]
+    return [ReportFactory(study=StudyFactory(), text=t, text_sha256=str(i)) for i, t in enumerate(texts)]
+
+
+@pytest.mark.django_db
+def test_a_run_labels_every_report_at_every_level(reports, eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_labelling_run()
+    run.refresh_from_db()
+    assert run.status == "done" and run.total == 3
+    labelled = NlpLabel.objects.values("report").distinct().count()
+    assert labelled + run.failed == 3 and labelled >= 2
+    bulge = NlpLabel.objects.get(report=reports[0], level__level="L4-L5")
+    assert (bulge.disc, bulge.canal_stenosis) == ("bulge", "mild")
+    assert bulge.evidence and 0 < bulge.confidence["disc"] <= 1
+    herniation = NlpLabel.objects.get(report=reports[1], level__level="L3-L4")
+    assert (herniation.disc, herniation.canal_stenosis) == ("herniation", "unspecified")
+    assert NlpLabel.objects.filter(report=reports[1]).count() == 5
+
+
+@pytest.mark.django_db
+def test_a_bad_report_is_reported_and_does_not_fail_its_batch(reports):
+    labeller, version = current_labeller()
+    problems = label_reports(reports=reports, labeller=labeller, version=version)
+    assert NlpLabel.objects.filter(report__in=reports[:2]).count() == 10
+    assert all(p["errors"] for p in problems)
+
+
+@pytest.mark.django_db
+def test_repeating_a_batch_after_a_crash_adds_no_duplicates(reports):
+    labeller, version = current_labeller()
+    label_reports(reports=reports[:2], labeller=labeller, version=version)
+    label_reports(reports=reports[:2], labeller=labeller, version=version)
+    assert NlpLabel.objects.count() == 10
+
+
+@pytest.mark.django_db
+def test_second_run_with_same_version_has_nothing_to_do(reports, eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        start_labelling_run()
+    before = NlpLabel.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = start_labelling_run()
+    assert NlpLabel.objects.count() == before
+    assert again.total <= 1  # only the garbage report, which cannot be labelled
+
+
+@pytest.mark.django_db
+def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        start_labelling_run()
+    old = set(NlpLabel.objects.values_list("pk", flat=True))
+    gold = [json.loads(x) for x in (DATA / "dev_gold.jsonl").read_text().splitlines() if x.strip()]
+    texts = [json.loads(x) for x in (DATA / "dev_reports.jsonl").read_text().splitlines() if x.strip()]
+    version = train_labeller(gold_rows=gold, report_rows=texts)
+    assert "learned" in version.version and version.learned_from_gold == len(gold)
+    assert current_labeller()[1] == version
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_labelling_run()
+    assert run.labeller == version
+    assert old <= set(NlpLabel.objects.values_list("pk", flat=True))
+    assert NlpLabel.objects.filter(labeller=version).count() == NlpLabel.objects.exclude(labeller=version).count()
+    assert LabellerVersion.objects.count() == 2
+    assert LabellingRun.objects.count() == 2
