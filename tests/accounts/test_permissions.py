@@ -63,3 +63,23 @@ def test_only_admins_read_the_pseudonym_map_through_django_admin(client):
     assert client.get("/admin/studies/patientidentity/").status_code == 302  # to admin login
     client.force_login(make_user("admin"))
     assert client.get("/admin/studies/patientidentity/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_image_endpoints_need_a_signed_in_user_with_a_role(client, tmp_path):
+    from studies.models import Series
+    from studies.services.ingest import ingest_paths
+    from tests.studies.batch import sagittal_series, write_files
+
+    write_files(tmp_path / "in", sagittal_series(2))
+    ingest_paths(paths=[tmp_path / "in"])
+    series = Series.objects.get()
+    volume, thumb = f"/api/series/{series.pk}/volume", f"/studies/series/{series.pk}/thumbnail.png"
+    assert client.get(volume).status_code == 401
+    assert client.get(thumb).status_code == 302
+    client.force_login(get_user_model().objects.create_user("norole2", password="a-long-test-password-1"))
+    assert client.get(volume).status_code == 403
+    assert client.get(thumb).status_code == 403
+    for role in ROLES:
+        client.force_login(make_user(role))
+        assert client.get(volume).status_code == 200

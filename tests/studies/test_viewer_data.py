@@ -76,3 +76,14 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
     out, err = capsys.readouterr()
     assert "2 stored, 0 duplicate, 1 rejected, 1 study." in out
     assert "notes.txt" in err and "not a DICOM" in err.lower() or "not_dicom" in err
+
+
+def test_study_list_pages_through_many_studies(db, client):
+    from tests.factories import StudyFactory
+
+    StudyFactory.create_batch(30)
+    client.force_login(make_user("annotator"))
+    first = client.get("/studies/").content.decode()
+    assert "Page 1 of 2 (30 studies)" in first and 'rel="next"' in first
+    second = client.get("/studies/", {"page": 2}).content.decode()
+    assert "Page 2 of 2" in second and second.count("<tr data-href") == 5
