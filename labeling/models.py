@@ -100,3 +100,53 @@ class LabellingRun(models.Model):
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else (100 if self.status == "done" else 0)
 
+
+
+class Annotation(models.Model):
+    """One person's decision on one report x level. Never edited: a correction is a new row.
+
+    Machine proposals (NlpLabel) and human decisions stay in separate tables, as in
+    Label Studio's predictions and annotations; `started_from` records which proposal
+    the person saw.
+    """
+
+    class Kind(models.TextChoices):
+        ANNOTATION = "annotation"
+        ADJUDICATION = "adjudication"
+
+    report = models.ForeignKey("studies.RadiologistReport", on_delete=models.CASCADE, related_name="annotations")
+    level = models.ForeignKey("studies.DiscLevel", on_delete=models.CASCADE, related_name="annotations")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ANNOTATION)
+    started_from = models.ForeignKey(NlpLabel, null=True, blank=True, on_delete=models.SET_NULL)
+    disc = models.CharField(max_length=10, choices=DISC_CHOICES)
+    canal_stenosis = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    uncertain = models.BooleanField()
+    seconds_spent = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("annotate", "Can correct NLP labels into gold labels")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["annotation", "adjudication"]), name="annotation_kind_allowed"),
+            models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="annotation_time_not_negative"),
+            models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="annotation_disc_allowed"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"annotation_{name}_allowed")
+                for name in (
+                    "canal_stenosis",
+                    "left_foraminal",
+                    "right_foraminal",
+                    "left_subarticular",
+                    "right_subarticular",
+                )
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.level} by {self.author}"

@@ -52,3 +52,40 @@ def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, s
             segments.append((text[start:i], owner[start]))
             start = i
     return segments
+
+
+def gold_rows() -> list[dict]:
+    """Gold labels in the guide's exchange format (report_id is the report's primary key).
+
+    A level is gold when adjudicated (the newest adjudication wins), or when every
+    annotator's newest decision on it agrees. Only reports whose five levels are
+    all gold are returned: a partly curated report would teach "none" by omission.
+    """
+    from collections import defaultdict
+
+    from labeling.models import Annotation
+    from labeling.schema import FIELDS, LEVELS, LevelLabels
+
+    newest: dict[tuple[int, str], dict[int, Annotation]] = defaultdict(dict)
+    adjudicated: dict[tuple[int, str], Annotation] = {}
+    for note in Annotation.objects.select_related("level").order_by("created_at", "id"):
+        key = (note.report_id, note.level.level)
+        if note.kind == Annotation.Kind.ADJUDICATION:
+            adjudicated[key] = note
+        else:
+            newest[key][note.author_id] = note
+    gold: dict[tuple[int, str], Annotation] = dict(adjudicated)
+    for key, by_author in newest.items():
+        if key in gold:
+            continue
+        decisions = {tuple(getattr(n, f) for f in FIELDS) for n in by_author.values()}
+        if len(decisions) == 1:
+            gold[key] = next(iter(by_author.values()))
+    rows = []
+    for report_id in sorted({report for report, _ in gold}):
+        if all((report_id, level) in gold for level in LEVELS):
+            for level in LEVELS:
+                note = gold[(report_id, level)]
+                labels = LevelLabels(level=level, **{f: getattr(note, f) for f in FIELDS})
+                rows.append(labels.to_exchange(report_id=str(report_id)))
+    return rows
