@@ -68,6 +68,11 @@ def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[st
     return rows
 
 
+def _unreadable(result: ReportLabels) -> bool:
+    """Text the labeller could not read at all: labelling it "all normal" would be a false label."""
+    return any(error == "empty report" or "binary data" in error for error in result.errors)
+
+
 def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion) -> list[dict]:
     """Label a batch in one transaction; returns the per-report problems (never raises for one report)."""
     reports = list(reports)
@@ -81,14 +86,27 @@ def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, v
     rows: list[NlpLabel] = []
     for result in labeller.label_many((str(r.pk), r.text) for r in reports):
         report = by_id[str(result.report_id)]
+        unreadable = _unreadable(result)
         if result.errors:
-            problems.append({"report": report.pk, "study": report.study.study_instance_uid, "errors": result.errors})
-            continue
-        rows += _label_rows(result, report, levels_by_study.get(report.study_id, {}), version)
+            problems.append(
+                {
+                    "report": report.pk,
+                    "study": report.study.study_instance_uid,
+                    "errors": result.errors,
+                    "labelled": not unreadable,
+                }
+            )
+        if not unreadable:
+            # A report naming no level is a normal report: all five levels are "none".
+            rows += _label_rows(result, report, levels_by_study.get(report.study_id, {}), version)
     with transaction.atomic():
         # A retried batch after a killed worker finds its rows already there.
         NlpLabel.objects.bulk_create(rows, ignore_conflicts=True)
     return problems
+
+
+def _failed(problems: list[dict]) -> int:
+    return sum(1 for p in problems if not p.get("labelled", False))
 
 
 def execute_labelling_run(*, run_id: int, batch_size: int = 200) -> LabellingRun:
@@ -103,22 +121,22 @@ def execute_labelling_run(*, run_id: int, batch_size: int = 200) -> LabellingRun
     problems = list(run.problems)
     try:
         while True:
-            batch = list(pending_reports(run.labeller).select_related("study")[:batch_size])
-            batch = [r for r in batch if r.pk not in {p["report"] for p in problems}]
+            skipped = {p["report"] for p in problems if not p.get("labelled", False)}
+            batch = list(pending_reports(run.labeller).exclude(pk__in=skipped).select_related("study")[:batch_size])
             if not batch:
                 break
             new_problems = label_reports(reports=batch, labeller=labeller, version=run.labeller)
             problems += new_problems
             done = min(run.total, NlpLabel.objects.filter(labeller=run.labeller).values("report").distinct().count())
             LabellingRun.objects.filter(pk=run.pk).update(
-                done=max(done, 0), failed=len(problems), problems=problems[-200:]
+                done=done, failed=_failed(problems), problems=problems[-200:]
             )
     except Exception:
         log.exception("labelling run %s failed", run.pk)
         LabellingRun.objects.filter(pk=run.pk).update(status=LabellingRun.Status.FAILED, finished_at=timezone.now())
         raise
     LabellingRun.objects.filter(pk=run.pk).update(
-        status=LabellingRun.Status.DONE, finished_at=timezone.now(), failed=len(problems), problems=problems[-200:]
+        status=LabellingRun.Status.DONE, finished_at=timezone.now(), failed=_failed(problems), problems=problems[-200:]
     )
     run.refresh_from_db()
     return run

@@ -24,7 +24,7 @@ def reports(db):
     texts = [
         "FINDINGS: L4-5: Broad-based disc bulge with mild central canal stenosis. L5-S1: normal.",
         "FINDINGS: L3-L4: right paracentral protrusion compressing the thecal sac. Remaining levels normal.",
-        "\x01\x02\x03 binary \xff\ufffd garbage \x7f\x1b",
+        bytes(range(1, 256)).decode("latin-1") * 4,  # binary garbage
     ]
     return [ReportFactory(study=StudyFactory(), text=t, text_sha256=str(i)) for i, t in enumerate(texts)]
 
@@ -36,7 +36,8 @@ def test_a_run_labels_every_report_at_every_level(reports, eager_celery, django_
     run.refresh_from_db()
     assert run.status == "done" and run.total == 3
     labelled = NlpLabel.objects.values("report").distinct().count()
-    assert labelled + run.failed == 3 and labelled >= 2
+    assert (labelled, run.failed, run.done) == (2, 1, 2)
+    assert run.problems[0]["report"] == reports[2].pk and not run.problems[0]["labelled"]
     bulge = NlpLabel.objects.get(report=reports[0], level__level="L4-L5")
     assert (bulge.disc, bulge.canal_stenosis) == ("bulge", "mild")
     assert bulge.evidence and 0 < bulge.confidence["disc"] <= 1
@@ -69,7 +70,7 @@ def test_second_run_with_same_version_has_nothing_to_do(reports, eager_celery, d
     with django_capture_on_commit_callbacks(execute=True):
         again = start_labelling_run()
     assert NlpLabel.objects.count() == before
-    assert again.total <= 1  # only the garbage report, which cannot be labelled
+    assert again.total == 1  # only the garbage report, which cannot be labelled
 
 
 @pytest.mark.django_db
@@ -89,3 +90,15 @@ def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_
     assert NlpLabel.objects.filter(labeller=version).count() == NlpLabel.objects.exclude(labeller=version).count()
     assert LabellerVersion.objects.count() == 2
     assert LabellingRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_report_naming_no_level_is_labelled_normal_with_a_note(db):
+    report = ReportFactory(
+        study=StudyFactory(), text="FINDINGS: Normal alignment. IMPRESSION: No stenosis.", text_sha256="n"
+    )
+    labeller, version = current_labeller()
+    problems = label_reports(reports=[report], labeller=labeller, version=version)
+    assert problems and problems[0]["labelled"]
+    assert set(NlpLabel.objects.filter(report=report).values_list("disc", flat=True)) == {"none"}
+    assert NlpLabel.objects.filter(report=report).count() == 5
