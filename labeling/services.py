@@ -40,7 +40,7 @@ def pending_reports(version: LabellerVersion):
 
 
 @transaction.atomic
-def start_labelling_run(*, user=None) -> LabellingRun:
+def start_labelling_run(*, user=None, queue: str | None = None) -> LabellingRun:
     """Create a run for every report the current labeller has not labelled; enqueue it on commit."""
     _, version = current_labeller()
     run = LabellingRun.objects.create(
@@ -48,7 +48,7 @@ def start_labelling_run(*, user=None) -> LabellingRun:
     )
     from labeling.tasks import execute_labelling_run_task
 
-    transaction.on_commit(lambda: execute_labelling_run_task.delay(run.pk))
+    transaction.on_commit(lambda: execute_labelling_run_task.apply_async((run.pk,), queue=queue))
     return run
 
 
@@ -109,8 +109,11 @@ def _failed(problems: list[dict]) -> int:
     return sum(1 for p in problems if not p.get("labelled", False))
 
 
-def execute_labelling_run(*, run_id: int, batch_size: int = 200) -> LabellingRun:
+def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> LabellingRun:
     """Work through the run's reports in batches, committing progress after each batch."""
+    from django.conf import settings
+
+    batch_size = batch_size or settings.RADBOT_LABELLING_BATCH
     run = LabellingRun.objects.select_related("labeller").get(pk=run_id)
     if run.status == LabellingRun.Status.DONE:
         return run

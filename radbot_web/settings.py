@@ -166,6 +166,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("RADBOT_CELERY_QUEUE", "radbot")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Reports per labelling batch: progress is committed after each batch.
+RADBOT_LABELLING_BATCH = int(os.environ.get("RADBOT_LABELLING_BATCH", "200"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
