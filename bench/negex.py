@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labeling.nlp.negex_kit import score  # noqa: E402
 
-DEFAULT = "/work/shared/data/negex/Annotations-1-120.txt"
+DEFAULT = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "negex" / "Annotations-1-120.txt")
 
 
 def cpu_model() -> str:

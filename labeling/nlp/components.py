@@ -1,8 +1,8 @@
 """spaCy components of the labeller (registered factories, spaCy 3.8).
 
-Each step of the pipeline is a component working on ``doc.text`` with the
-compiled rules of ``extract.py`` / ``context.py`` and storing its output in
-``Doc`` extensions:
+Each step of the pipeline is a component working on the document text (character
+offsets) with the compiled rules of ``extract.py`` / ``context.py`` and storing its
+output in ``Doc`` extensions:
 
 * ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text), ``doc._.radbot_sections``
 * ``radbot_sentences``  -> ``doc._.radbot_sents`` (and token sentence starts)
@@ -10,15 +10,22 @@ compiled rules of ``extract.py`` / ``context.py`` and storing its output in
 * ``radbot_findings``   -> ``doc._.radbot_findings`` (``extract.Finding`` list)
 * ``radbot_context``    -> assertion of every finding (ConText rules)
 * ``radbot_resolver``   -> ``doc._.radbot_result`` (per-level labels, evidence, confidence)
+
+Speed: the tokenizer is spaCy's rule-less (whitespace) Cython tokenizer and keeps
+the input text in ``doc.user_data`` (``Doc.text`` re-joins every token). Level
+groups, findings and assertions depend only on the sentence text (plus the carried
+levels), so the levels / findings / context components cache their per-sentence
+results with offsets relative to the sentence start (``SENTENCE_CACHE_SIZE``
+entries per component; 0 disables); report text is highly templated, so most
+sentences are hits.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import registry
 
@@ -32,6 +39,17 @@ for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings"
         Doc.set_extension(_name, default=None)
 
 
+_TEXT_KEY = "radbot_text"
+
+
+def doc_text(doc: Doc) -> str:
+    """The text of ``doc``: the tokenizer's input when it is known to match, else ``doc.text``."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is not None and len(doc) and doc[-1].idx + len(doc[-1].text_with_ws) == len(text):
+        return text
+    return doc.text
+
+
 def _rules(rules_dir: str) -> extract.Rules:
     return extract.get_rules(rules_dir or None)
 
@@ -41,7 +59,7 @@ def make_sections(nlp: Language, name: str, rules_dir: str):
     rules = _rules(rules_dir)
 
     def sections(doc: Doc) -> Doc:
-        low = extract.lower_same_length(doc.text)
+        low = extract.lower_same_length(doc_text(doc))
         doc._.radbot_low = low
         doc._.radbot_sections = extract.find_sections(low, rules)
         return doc
@@ -68,9 +86,31 @@ def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bo
     return sentences
 
 
+# Entries per per-sentence cache (0 disables caching; read at every insert).
+SENTENCE_CACHE_SIZE = 50_000
+
+
+class _BoundedCache(dict):
+    """A dict that empties itself when full (sentences repeat a lot across reports).
+
+    Keys are the exact sentence text (plus what else the result depends on), so
+    a hit returns what recomputing would.
+    """
+
+    def put(self, key, value):
+        if len(self) >= SENTENCE_CACHE_SIZE:
+            self.clear()
+            if not SENTENCE_CACHE_SIZE:
+                return value
+        self[key] = value
+        return value
+
+
 @Language.factory("radbot_levels", default_config={"rules_dir": ""})
 def make_levels(nlp: Language, name: str, rules_dir: str):
     rules = _rules(rules_dir)
+    cache = _BoundedCache()
+    LevelGroup = extract.LevelGroup  # noqa: N806
 
     def levels(doc: Doc) -> Doc:
         low = doc._.radbot_low
@@ -79,7 +119,16 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
         for s in doc._.radbot_sents:
             if s.section != section:
                 carried, section = frozenset(), s.section
-            s.levels = extract.find_level_groups(low, s.start, s.end, rules)
+            # Level groups depend on the sentence text only (offsets relative to its start).
+            text = low[s.start:s.end]
+            rel = cache.get(text)
+            if rel is None:
+                rel = cache.put(text, tuple(extract.find_level_groups(text, 0, len(text), rules)))
+            if rel:
+                a = s.start
+                s.levels = [LevelGroup(g.start + a, g.end + a, g.levels, g.kind) for g in rel]
+            else:
+                s.levels = []
             s.inherited = carried
             specific = [g for g in s.levels if g.kind in ("single", "list")]
             if specific:
@@ -99,32 +148,48 @@ _TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remai
 @Language.factory("radbot_findings", default_config={"rules_dir": ""})
 def make_findings(nlp: Language, name: str, rules_dir: str):
     rules = _rules(rules_dir)
+    cache = _BoundedCache()
+    Finding = extract.Finding  # noqa: N806
+
+    def sentence_result(masked_text: str, low_text: str, s: extract.Sentence) -> tuple:
+        """Findings of one sentence with offsets relative to its start (pure in its key)."""
+        a = s.start
+        rel = extract.Sentence(0, len(masked_text), s.section,
+                               [extract.LevelGroup(g.start - a, g.end - a, g.levels, g.kind) for g in s.levels],
+                               s.inherited, s.heading)
+        hint = frozenset().union(*(g.levels for g in rel.levels if g.kind == "single")) \
+            if rel.levels else rel.inherited
+        cuts, found = extract.sentence_findings(masked_text, rel, rules, hint)
+        if not found:
+            return ()
+        out = []
+        gclause = [(extract.clause_of_position(cuts, g.start), g) for g in rel.levels]
+        for k, fieldname, value, strength, items, negated in found:
+            levels, tier = _levels_for(k, gclause, rel)
+            if not levels and tier != "unscoped":
+                continue
+            out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
+                        k, negated, any(i.kind == "grade" for i in items), levels, tier))
+        return tuple(out)
 
     def findings(doc: Doc) -> Doc:
-        low = extract.lower_same_length(doc.text) if doc._.radbot_low is None else doc._.radbot_low
+        low = extract.lower_same_length(doc_text(doc)) if doc._.radbot_low is None else doc._.radbot_low
         masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
         out: list[extract.Finding] = []
         for si, s in enumerate(doc._.radbot_sents):
             if s.section == "other":
                 continue
-            hint = frozenset().union(*(g.levels for g in s.levels if g.kind == "single")) \
-                if s.levels else s.inherited
-            cuts, found = extract.sentence_findings(masked, s, rules, hint)
-            if not found:
-                continue
-            gclause = [(extract.clause_of_position(cuts, g.start), g) for g in s.levels]
-            for k, fieldname, value, strength, items, negated in found:
-                levels, tier = _levels_for(k, gclause, s)
-                if not levels and tier != "unscoped":
-                    continue
-                start = min(i.start for i in items)
-                end = max(i.end for i in items)
-                out.append(extract.Finding(
-                    field=fieldname, value=value, strength=strength, start=start, end=end,
-                    sentence=si, clause=k, negated_lexically=negated,
-                    has_grade=any(i.kind == "grade" for i in items),
-                    levels=levels, tier=tier, section=s.section,
-                ))
+            mtext = masked[s.start:s.end]
+            ltext = low[s.start:s.end]
+            key = (mtext, None if ltext == mtext else ltext, s.inherited if not s.levels else None)
+            found = cache.get(key)
+            if found is None:
+                found = cache.put(key, sentence_result(mtext, ltext, s))
+            a = s.start
+            section = s.section
+            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier in found:
+                out.append(Finding(fieldname, value, strength, rs + a, re_ + a, si, k, negated, has_grade,
+                                   "affirmed", levels, tier, section))
         doc._.radbot_findings = out
         return doc
 
@@ -159,6 +224,11 @@ def _levels_for(k: int, gclause, s: extract.Sentence):
 @Language.factory("radbot_context", default_config={"rules_path": ""})
 def make_context(nlp: Language, name: str, rules_path: str):
     engine = ConText(load_rules(rules_path or None))
+    cache = _BoundedCache()
+
+    def sentence_assertions(text: str, targets: tuple) -> tuple:
+        mods = engine.modifiers(text, [(a, b) for a, b, _g in targets])
+        return tuple(_assertion_at(a, g, m, text) for (a, _b, g), m in zip(targets, mods, strict=True))
 
     def context(doc: Doc) -> Doc:
         findings = doc._.radbot_findings
@@ -171,29 +241,39 @@ def make_context(nlp: Language, name: str, rules_path: str):
             by_sent.setdefault(f.sentence, []).append(f)
         for si, fs in by_sent.items():
             s = sents[si]
-            mods = engine.modifiers(low, [(f.start, f.end) for f in fs], bounds=(s.start, s.end))
-            for f, m in zip(fs, mods, strict=True):
-                f.assertion = _assertion(f, m, low)
+            a = s.start
+            text = low[a:s.end]
+            # The assertion of a finding depends only on the sentence text and the finding's place.
+            key = (text, tuple((f.start - a, f.end - a, f.has_grade) for f in fs))
+            res = cache.get(key)
+            if res is None:
+                res = cache.put(key, sentence_assertions(text, key[1]))
+            for f, assertion in zip(fs, res, strict=True):
+                f.assertion = assertion
         return doc
 
     return context
 
 
-def _assertion(f: extract.Finding, mods, low: str) -> str:
+def _assertion_at(start: int, has_grade: bool, mods, low: str) -> str:
     from labeling.nlp.context import HISTORICAL, NEGATED, POSSIBLE, RESOLVED
 
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
     if NEGATED in mods:
         trig = mods[NEGATED]
-        gap = low[trig.end:f.start]
+        gap = low[trig.end:start]
         # A graded finding after a list break is a new, affirmed statement:
         # "no herniation, mild bilateral foraminal narrowing".
-        if not (f.has_grade and ("," in gap or " and " in gap)) or trig.rule.direction == "backward":
+        if not (has_grade and ("," in gap or " and " in gap)) or trig.rule.direction == "backward":
             return "negated"
     if POSSIBLE in mods:
         return "hedged"
     return "affirmed"
+
+
+def _assertion(f: extract.Finding, mods, low: str) -> str:
+    return _assertion_at(f.start, f.has_grade, mods, low)
 
 
 @Language.factory("radbot_resolver", default_config={})
@@ -211,33 +291,23 @@ def make_resolver(nlp: Language, name: str):
     return resolver
 
 
-_TOKEN = re.compile(r"\w+(?:[-–/.']\w+)*|[^\w\s]|\s+")
-
-
 class FastTokenizer:
-    """A lean regex tokenizer (words with inner -/./', punctuation, whitespace runs).
+    """A lean whitespace tokenizer (spaCy's rule-less Cython ``Tokenizer``).
 
     spaCy's default English tokenizer costs more than the whole rule pipeline;
-    the labeller works on character offsets, so coarse tokens are enough.
-    ``doc.text`` always equals the input text.
+    the labeller works on character offsets, so whitespace-delimited tokens
+    are enough. ``doc.text`` always equals the input text.
     """
 
     def __init__(self, vocab):
         self.vocab = vocab
+        self._tok = Tokenizer(vocab)
 
     def __call__(self, text: str) -> Doc:
-        words: list[str] = []
-        spaces: list[bool] = []
-        for m in _TOKEN.finditer(text):
-            tok = m.group()
-            if tok[0] == " " and words and not spaces[-1]:
-                spaces[-1] = True
-                tok = tok[1:]
-                if not tok:
-                    continue
-            words.append(tok)
-            spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
+        doc = self._tok(text)
+        # ``Doc.text`` joins every token again; the components read the input text from here.
+        doc.user_data[_TEXT_KEY] = text
+        return doc
 
     def pipe(self, texts, batch_size: int = 1000):
         for text in texts:

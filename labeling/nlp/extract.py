@@ -41,7 +41,7 @@ def lower_same_length(text: str) -> str:
 # Data records
 
 
-@dataclass
+@dataclass(slots=True)
 class Sentence:
     start: int
     end: int
@@ -51,7 +51,7 @@ class Sentence:
     heading: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LevelGroup:
     start: int
     end: int
@@ -59,7 +59,7 @@ class LevelGroup:
     kind: str  # single | list | range | remaining | all
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     field: str  # disc | canal_stenosis | left_foraminal | ...
     value: str  # bulge/herniation or a grade
@@ -109,8 +109,9 @@ class Rules:
         gparts = []
         for kind in ("remaining", "all"):
             for i, frag in enumerate(sorted(lv["global"][kind], key=len, reverse=True)):
-                gparts.append(f"(?P<{kind}{i}>(?<![a-z])(?:{frag})(?![a-z]))")
-        self.global_re = re.compile("|".join(gparts))
+                gparts.append(f"(?P<{kind}{i}>(?:{frag})(?![a-z]))")
+        # One word-start check for all alternatives (mid-word positions fail at once).
+        self.global_re = re.compile("(?<![a-z])(?:" + "|".join(gparts) + ")")
 
         # findings tokens
         self.exclusion_re = re.compile("|".join(f"(?:{x})" for x in f["exclusions"]))
@@ -194,25 +195,26 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
 
 def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
     sents: list[Sentence] = []
+    ws = " \t\r\n"
     for s0, s1, name in sections:
         cur = s0
         cuts = []
         for m in rules.boundary_re.finditer(low, s0, s1):
-            piece = low[cur:m.start()]
+            ms = m.start()
             # ". " boundary: skip abbreviations and bare list numbers.
-            if (m.group(0).strip(" \t") == "" and low[m.start() - 1:m.start()] in ".?!"
-                    and (_NUMBER_ONLY.match(piece) or _ABBREV.search(piece))):
+            if (m.group(0).strip(" \t") == "" and low[ms - 1:ms] in ".?!"
+                    and (_NUMBER_ONLY.match(low[cur:ms]) or _ABBREV.search(low[cur:ms]))):
                 continue
-            cuts.append((cur, m.start()))
+            cuts.append((cur, ms))
             cur = m.end()
         cuts.append((cur, s1))
         for a, b in cuts:
-            while a < b and low[a] in " \t\r\n":
-                a += 1
-            while b > a and low[b - 1] in " \t\r\n":
-                b -= 1
-            if b > a:
-                sents.append(Sentence(a, b, name))
+            seg = low[a:b]
+            body = seg.lstrip(ws)
+            if not body:
+                continue
+            a += len(seg) - len(body)
+            sents.append(Sentence(a, a + len(body.rstrip(ws)), name))
     return sents
 
 
@@ -281,7 +283,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
 # Findings
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     kind: str
     start: int

@@ -125,23 +125,23 @@ class Labeller:
             yield from self._run_batch(batch, batch_size)
 
     def _run_batch(self, batch, batch_size):
-        todo = [(i, b) for i, b in enumerate(batch) if b[1] and "empty report" not in b[2]]
-        docs: dict[int, Any] = {}
-        try:
-            for (i, _b), doc in zip(todo, self.nlp.pipe((b[1] for _, b in todo), batch_size=batch_size),
-                                    strict=True):
-                docs[i] = doc
-        except Exception:  # noqa: BLE001 - fall back to one at a time
-            docs = {}
-        for i, (report_id, clean, errors) in enumerate(batch):
+        # Docs are consumed as nlp.pipe yields them (few objects alive at once keeps the
+        # garbage collector cheap); after a pipeline failure the rest go one at a time.
+        docs = self.nlp.pipe((b[1] for b in batch if b[1] and "empty report" not in b[2]),
+                             batch_size=batch_size)
+        broken = False
+        for report_id, clean, errors in batch:
             if not clean or "empty report" in errors:
                 yield empty_result(report_id, errors or ["empty report"])
                 continue
-            doc = docs.get(i)
+            doc = None
+            if not broken:
+                try:
+                    doc = next(docs)
+                except Exception:  # noqa: BLE001 - fall back to one at a time
+                    broken = True
             if doc is None:
                 yield self.label(clean, report_id)
-                if errors:
-                    pass
                 continue
             try:
                 yield self._result(doc, report_id, errors)

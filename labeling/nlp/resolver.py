@@ -59,7 +59,7 @@ _BASE_CONF = {0: 0.97, 1: 0.88, 2: 0.90, 3: 0.86, 4: 0.85, 5: 0.82, 6: 0.80, 7: 
 NEVER_MENTIONED_CONF = 0.93
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldDecision:
     value: object
     confidence: float
@@ -70,7 +70,7 @@ class FieldDecision:
     stats: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Resolution:
     levels: list[LevelLabels]
     evidence: list[list[dict]]
@@ -90,8 +90,7 @@ def _stats(ms) -> dict:
     st = {"n": len(ms), "affirmed": 0, "negated": 0, "hedged": 0, "historical": 0,
           "indirect": 0, "graded": 0}
     for m in ms:
-        a = "negated" if m.negated_lexically else m.assertion
-        st[a] += 1
+        st["negated" if m.negated_lexically else m.assertion] += 1
         if m.strength != "direct":
             st["indirect"] += 1
         if m.has_grade:
@@ -102,65 +101,139 @@ def _stats(ms) -> dict:
 def _decide(fieldname: str, ms: list) -> FieldDecision:
     if not ms:
         return FieldDecision("none", NEVER_MENTIONED_CONF)
+    value, conf, rank, hedge_only, conflict, ev_spec, st = _decision_spec(fieldname, ms)
+    return FieldDecision(value, conf, rank, hedge_only, conflict,
+                         [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in ev_spec], dict(st))
+
+
+def _decision_spec(fieldname: str, ms: list) -> tuple:
+    """The decision over mentions ``ms``; evidence as (index into ms, field) pairs.
+
+    It depends on the mentions' signatures only (not their offsets), so ``resolve``
+    caches it.
+    """
     ranks = [_RANK[(m.section, m.tier)] for m in ms]
     rank = min(ranks)
-    top = [m for m, r in zip(ms, ranks, strict=True) if r == rank]
-    st = _stats(top)
+    top = [i for i, r in enumerate(ranks) if r == rank]
+    st = _stats([ms[i] for i in top])
     st["rank"] = rank
-    affirmed = [m for m in top if m.assertion == "affirmed" and not m.negated_lexically]
-    negs = [m for m in top if m.negated_lexically or m.assertion in ("negated", "historical")]
-    hedged = [m for m in top if m.assertion == "hedged" and not m.negated_lexically]
+    affirmed: list[int] = []
+    negs: list[int] = []
+    hedged: list[int] = []
+    for i in top:
+        m = ms[i]
+        if m.negated_lexically:
+            negs.append(i)
+        else:
+            a = m.assertion
+            if a == "affirmed":
+                affirmed.append(i)
+            elif a == "hedged":
+                hedged.append(i)
+            else:  # negated, historical
+                negs.append(i)
     conf = _BASE_CONF[rank]
     if fieldname == "disc":
-        values = {m.value for m in affirmed}
+        values = {ms[i].value for i in affirmed}
         value = "herniation" if "herniation" in values else ("bulge" if values else "none")
-        hedge_only = any(m.value not in values and not (m.value == "bulge" and "herniation" in values)
-                         for m in hedged)
-        ev = [m for m in affirmed if m.value == value]
-        conflict = bool(affirmed) and any(n.value in values for n in negs)
+        hedge_only = any(ms[i].value not in values and not (ms[i].value == "bulge" and "herniation" in values)
+                         for i in hedged)
+        ev = [i for i in affirmed if ms[i].value == value]
+        conflict = bool(affirmed) and any(ms[i].value in values for i in negs)
     else:
-        if affirmed and any(n.strength == "direct" for n in negs) and all(
-                m.strength != "direct" for m in affirmed):
+        if affirmed and any(ms[i].strength == "direct" for i in negs) and all(
+                ms[i].strength != "direct" for i in affirmed):
             affirmed = []  # explicit negation beats effacement / root-contact wording
             conf *= 0.9
         value = "none"
-        for m in affirmed:
-            v = m.value if m.value in GRADE_RANK else "unspecified"
+        for i in affirmed:
+            v = ms[i].value if ms[i].value in GRADE_RANK else "unspecified"
             if GRADE_RANK[v] > GRADE_RANK[value]:
                 value = v
         # hedged-only, or a hedged finding of another kind (root contact vs narrowing)
-        kinds = {m.strength for m in affirmed}
-        hedge_only = bool(hedged) and (not affirmed or any(m.strength not in kinds for m in hedged))
+        if hedged:
+            kinds = {ms[i].strength for i in affirmed}
+            hedge_only = not affirmed or any(ms[i].strength not in kinds for i in hedged)
+        else:
+            hedge_only = False
         ev = affirmed
         conflict = bool(affirmed) and bool(negs)
-        if affirmed and all(m.strength != "direct" for m in affirmed):
+        if affirmed and all(ms[i].strength != "direct" for i in affirmed):
             conf *= 0.93
     if conflict:
         conf *= 0.75
     if hedge_only and value == "none":
         conf = min(conf, 0.75)
-    return FieldDecision(value, round(conf, 3), rank, hedge_only, conflict,
-                         [{"start": m.start, "end": m.end, "field": fieldname} for m in ev]
-                         + [{"start": m.start, "end": m.end, "field": "uncertain"} for m in hedged
-                            if hedge_only], st)
+    ev_spec = [(i, fieldname) for i in ev]
+    if hedge_only:
+        ev_spec += [(i, "uncertain") for i in hedged]
+    return value, round(conf, 3), rank, hedge_only, conflict, tuple(ev_spec), st
+
+
+def _signature(f) -> tuple:
+    return (f.section, f.tier, f.assertion, f.negated_lexically, f.strength, f.has_grade, f.value)
+
+
+_SPEC_CACHE: dict = {}
+_SPEC_CACHE_MAX = 50_000
+
+
+_DECIDED = ("disc", *GRADED_FIELDS)
 
 
 def resolve(findings, mentioned: set | None = None) -> Resolution:
     mentioned = mentioned or set()
     levels, evidence, confidence, decisions = [], [], [], []
-    by_field: dict[str, list] = {}
+    # Mentions per level and field, in finding order (one pass over the findings).
+    per_level: dict[str, dict[str, list]] = {level: {} for level in LEVELS}
+    sigs: dict[int, tuple] = {}
     for f in findings:
-        by_field.setdefault(f.field, []).append(f)
+        tier = f.tier
+        if tier == "unscoped":
+            if not (f.assertion in ("negated", "historical") or f.negated_lexically):
+                continue
+            targets = LEVELS
+        elif tier == "remaining":
+            targets = [lv for lv in f.levels if lv not in mentioned]
+        else:
+            targets = f.levels
+        fieldname = f.field
+        sigs[id(f)] = _signature(f)
+        for level in targets:
+            by_field = per_level[level]
+            ms = by_field.get(fieldname)
+            if ms is None:
+                by_field[fieldname] = [f]
+            else:
+                ms.append(f)
+    cache = _SPEC_CACHE
     for level in LEVELS:
+        by_field = per_level[level]
         dec: dict[str, FieldDecision] = {}
-        for fieldname in ("disc", *GRADED_FIELDS):
-            ms = [f for f in by_field.get(fieldname, ()) if _applies(f, level, mentioned)]
-            dec[fieldname] = _decide(fieldname, ms)
+        for fieldname in _DECIDED:
+            ms = by_field.get(fieldname)
+            if not ms:
+                dec[fieldname] = FieldDecision("none", NEVER_MENTIONED_CONF)
+                continue
+            key = (fieldname, *(sigs[id(m)] for m in ms))
+            spec = cache.get(key)
+            if spec is None:
+                spec = _decision_spec(fieldname, ms)
+                if len(cache) >= _SPEC_CACHE_MAX:
+                    cache.clear()
+                if _SPEC_CACHE_MAX:
+                    cache[key] = spec
+            value, conf, rank, hedge_only, conflict, ev_spec, st = spec
+            dec[fieldname] = FieldDecision(
+                value, conf, rank, hedge_only, conflict,
+                [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in ev_spec], dict(st))
         hedged = any(d.hedged for d in dec.values())
-        any_mention = any(d.rank is not None for d in dec.values())
+        any_mention = bool(by_field)
         dec["uncertain"] = FieldDecision(
             hedged, 0.8 if hedged else (0.95 if any_mention else NEVER_MENTIONED_CONF))
-        levels.append(LevelLabels(level=level, **{k: dec[k].value for k in FIELDS}))
+        levels.append(LevelLabels(level, dec["disc"].value, dec["canal_stenosis"].value,
+                                  dec["left_foraminal"].value, dec["right_foraminal"].value,
+                                  dec["left_subarticular"].value, dec["right_subarticular"].value, hedged))
         ev = []
         seen = set()
         for k in FIELDS:
