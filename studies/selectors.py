@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,9 +77,13 @@ class SeriesVolume:
     window_width: float
 
 
-def _stored_pixels(instance: Instance) -> np.ndarray:
-    """One stored slice with the modality LUT applied, as uint16."""
-    ds = pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
+def _stored_pixels(instance: Instance, dataset: pydicom.Dataset | None = None) -> np.ndarray:
+    """One stored slice with the modality LUT applied, as uint16.
+
+    ``dataset``, when given, is the data set the stored file was written from (still in
+    memory at ingest); it is used instead of reading the file back.
+    """
+    ds = dataset if dataset is not None else pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
     frame = ds.pixel_array.astype(np.float32)
     frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
         getattr(ds, "RescaleIntercept", 0) or 0
@@ -86,9 +91,16 @@ def _stored_pixels(instance: Instance) -> np.ndarray:
     return np.clip(frame, 0, 65535).astype(np.uint16)
 
 
-def middle_slice(*, series: Series) -> np.ndarray | None:
-    instances = list(series.instances.order_by("slice_location_mm", "instance_number").only("file"))
-    return _stored_pixels(instances[len(instances) // 2]) if instances else None
+def middle_slice(*, series: Series, datasets: Mapping[str, pydicom.Dataset] | None = None) -> np.ndarray | None:
+    """The middle slice in viewer order; ``datasets`` maps stored file paths to the data
+    sets they were just written from, to skip reading those files back."""
+    # Only the paths: model instances from series.instances would each run a query to
+    # load their deferred series_id.
+    files = list(series.instances.order_by("slice_location_mm", "instance_number").values_list("file", flat=True))
+    if not files:
+        return None
+    middle = files[len(files) // 2]
+    return _stored_pixels(Instance(file=middle), (datasets or {}).get(middle))
 
 
 def series_volume(*, series: Series) -> SeriesVolume:

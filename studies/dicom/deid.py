@@ -24,14 +24,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
 from .errors import ErrorCode, IngestError
-from .reader import parse_da
+from .reader import parse_da, peek_value
 
 # "X": remove. Basic-profile "D" (dummy) actions on attributes the app never displays
 # are implemented as removal too: an absent type-3 attribute is conformant and leaks less.
@@ -125,6 +126,22 @@ _CHAR_BLANK_TAGS = _tags(_CHARACTERISTICS_BLANK)
 _META_REMOVE = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
                 "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID",
                 "PrivateInformation")
+
+_META_REMOVE_TAGS = _tags(_META_REMOVE)
+
+_PATIENT_ID, _PATIENT_NAME, _PATIENT_BIRTH_DATE, _PATIENT_AGE = (
+    Tag(tag_for_keyword(k)) for k in ("PatientID", "PatientName", "PatientBirthDate", "PatientAge")
+)
+_ACCESSION_NUMBER, _INSTITUTION_NAME = (
+    Tag(tag_for_keyword(k)) for k in ("AccessionNumber", "InstitutionName")
+)
+_IDENTITY_REMOVED, _TEMPORAL_MODIFIED, _METHOD_TAG, _METHOD_CODES = (
+    Tag(tag_for_keyword(k)) for k in ("PatientIdentityRemoved", "LongitudinalTemporalInformationModified",
+                                      "DeidentificationMethod", "DeidentificationMethodCodeSequence")
+)
+_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = (
+    Tag(tag_for_keyword(k)) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning")
+)
 
 PROFILE_CODES = (
     ("113100", "Basic Application Confidentiality Profile"),
@@ -238,8 +255,15 @@ def _shift_value(value: object, days: int, fn) -> object:
     return fn(str(value), days) if value not in (None, "") else value
 
 
+# A raw (not yet converted) element of any other explicit VR can never need a change, so
+# it is left raw: converting it would cost time here and again when the file is written.
+# Implicit VR (None) and UN elements are converted to learn their real VR.
+_INSPECT_RAW_VRS = frozenset({None, "SQ", "DA", "DT", "UN"})
+
+
 def _clean(ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag]) -> None:
-    for tag in list(ds.keys()):
+    elements = ds._dict
+    for tag in list(elements):
         group = tag.group
         if (
             tag.is_private
@@ -250,16 +274,32 @@ def _clean(ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[
         ):
             del ds[tag]
             continue
-        elem = ds[tag]
+        raw = elements[tag]
         if tag in blank:
+            if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS:
+                # the old value is discarded unseen: no need to convert it first
+                ds[tag] = DataElement(tag, raw.VR, "")
+                continue
+            elem = ds[tag]
             elem.value = DicomSequence() if elem.VR == "SQ" else ""
-        elif elem.VR == "SQ":
+            continue
+        if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS:
+            continue
+        elem = ds[tag]
+        if elem.VR == "SQ":
             for item in elem.value:
                 _clean(item, days, remove, blank)
         elif elem.VR == "DA":
             elem.value = _shift_value(elem.value, days, _shift_da)
         elif elem.VR == "DT":
             elem.value = _shift_value(elem.value, days, _shift_dt)
+
+
+def _put(ds: Dataset, tag: BaseTag, value: object) -> None:
+    """``setattr(ds, keyword, value)``, without first converting the value it replaces."""
+    old = ds._dict.get(tag)
+    vr = old.VR if old is not None and old.VR is not None and len(old.VR) == 2 and old.VR != "UN" else None
+    ds[tag] = DataElement(tag, vr or dictionary_VR(tag), value)
 
 
 def _reference_date(ds: Dataset) -> dt.date | None:
@@ -286,19 +326,22 @@ def deidentify(
     """
     if not pseudonym:
         raise ValueError("pseudonym must not be empty")
-    original_id = str(ds.get("PatientID") or "").strip()
-    original_name = str(ds.get("PatientName") or "").strip()
-    original_birth = str(ds.get("PatientBirthDate") or "").strip()
-    original_acc = str(ds.get("AccessionNumber") or "").strip()
-    original_site = str(ds.get("InstitutionName") or "").strip()
+    # Read without converting in place: these elements are all replaced or removed below.
+    original_id = str(peek_value(ds, _PATIENT_ID) or "").strip()
+    original_name = str(peek_value(ds, _PATIENT_NAME) or "").strip()
+    original_birth = str(peek_value(ds, _PATIENT_BIRTH_DATE) or "").strip()
+    original_acc = str(peek_value(ds, _ACCESSION_NUMBER) or "").strip()
+    original_site = str(peek_value(ds, _INSTITUTION_NAME) or "").strip()
 
     # The age must be derived before the birth date goes and from unshifted dates.
     age = ""
     if retain_patient_characteristics:
-        age = str(ds.get("PatientAge") or "").strip()
-        birth, ref = parse_da(original_birth), _reference_date(ds)
-        if not age and birth and ref and ref >= birth:
-            age = age_string(birth, ref)
+        age = str(peek_value(ds, _PATIENT_AGE) or "").strip()
+        birth = parse_da(original_birth)
+        if not age and birth:
+            ref = _reference_date(ds)
+            if ref and ref >= birth:
+                age = age_string(birth, ref)
 
     remove, blank = REMOVE_TAGS, BLANK_TAGS
     if not retain_patient_characteristics:
@@ -306,33 +349,33 @@ def deidentify(
     _clean(ds, date_shift_days, remove, blank)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        for keyword in _META_REMOVE:
-            if keyword in meta:
-                delattr(meta, keyword)
+        for tag in _META_REMOVE_TAGS:
+            if tag in meta._dict:
+                del meta[tag]
 
     acc_pseudo = (
         accession_pseudonym_for(original_acc, secret=secret or pseudonym) if original_acc else ""
     )
-    ds.PatientName = pseudonym
-    ds.PatientID = pseudonym
-    ds.AccessionNumber = acc_pseudo
+    _put(ds, _PATIENT_NAME, pseudonym)
+    _put(ds, _PATIENT_ID, pseudonym)
+    _put(ds, _ACCESSION_NUMBER, acc_pseudo)
     if retain_patient_characteristics and age:
-        ds.PatientAge = age
-    ds.PatientIdentityRemoved = "YES"
-    ds.LongitudinalTemporalInformationModified = "MODIFIED"
-    ds.DeidentificationMethod = _METHOD if retain_patient_characteristics else [
+        _put(ds, _PATIENT_AGE, age)
+    _put(ds, _IDENTITY_REMOVED, "YES")
+    _put(ds, _TEMPORAL_MODIFIED, "MODIFIED")
+    _put(ds, _METHOD_TAG, _METHOD if retain_patient_characteristics else [
         m for m in _METHOD if m != "Retain Patient Characteristics"
-    ]
+    ])
     codes = DicomSequence()
     for value, meaning in PROFILE_CODES:
         if value == "113108" and not retain_patient_characteristics:
             continue
         item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
+        item[_CODE_VALUE] = DataElement(_CODE_VALUE, "SH", value)
+        item[_CODING_SCHEME] = DataElement(_CODING_SCHEME, "SH", "DCM")
+        item[_CODE_MEANING] = DataElement(_CODE_MEANING, "LO", meaning)
         codes.append(item)
-    ds.DeidentificationMethodCodeSequence = codes
+    _put(ds, _METHOD_CODES, codes)
 
     return DeidResult(
         dataset=ds,

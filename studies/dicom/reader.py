@@ -14,15 +14,17 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom import dcmread
+from pydicom import config, dcmread
+from pydicom.charset import default_encoding
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.encaps import parse_fragments
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.valuerep import AMBIGUOUS_VR, validate_value
 
 from .errors import ErrorCode, IngestError
 from .geometry import plane_from_orientation, slice_normal, weighting_from
@@ -51,6 +53,7 @@ REQUIRED_TAGS = (
     "ImageOrientationPatient",
 )
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
+_SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str]
@@ -153,7 +156,7 @@ def _read(raw: bytes, name: str) -> ParsedInstance:
     _check_not_truncated(ds, tsyntax, len(raw))
 
     try:
-        return _validate(ds, raw, tsyntax, name)
+        return _validate(ds, _Fields(ds), raw, tsyntax, name)
     except IngestError:
         raise
     except Exception as exc:  # a value pydicom could not convert, deep in some element
@@ -214,7 +217,87 @@ def _check_not_truncated(ds: Dataset, tsyntax: UID, size: int) -> None:
                           code=ErrorCode.TRUNCATED)
 
 
-def _get(ds: Dataset, keyword: str) -> Any:
+class _Fields:
+    """Element values of one data set, each converted at most once and left raw in it.
+
+    ``Dataset.get`` converts a raw element on access and stores the converted element
+    in the data set, which costs once here and again when the file is written (the
+    writer then has to re-encode it). Reading through this keeps the elements raw, so
+    the writer can copy their original bytes. Values equal ``Dataset.get(keyword)``.
+    """
+
+    __slots__ = ("_cache", "_ds")
+
+    def __init__(self, ds: Dataset) -> None:
+        self._ds = ds
+        self._cache: dict[str, Any] = {}
+
+    def get(self, keyword: str, default: Any = None) -> Any:
+        try:
+            return self._cache[keyword]
+        except KeyError:
+            pass
+        value = self._convert(keyword)
+        self._cache[keyword] = value
+        return default if value is None else value
+
+    def _convert(self, keyword: str) -> Any:
+        tag = _KEYWORD_TAGS.get(keyword)
+        if tag is None:
+            tag = _KEYWORD_TAGS[keyword] = Tag(tag_for_keyword(keyword))
+        return peek_value(self._ds, tag)
+
+
+_KEYWORD_TAGS: dict[str, BaseTag] = {}
+
+
+def peek_value(ds: Dataset, tag: BaseTag) -> Any:
+    """``ds[tag].value``, or None when absent, without converting a raw element in place
+    (which would make the writer re-encode it); ambiguous VRs are resolved in place."""
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return None
+    if isinstance(elem, RawDataElement) and elem.value:
+        value = _plain_value(elem)
+        if value is not None:
+            return value
+    if isinstance(elem, RawDataElement) and elem.value is not None and elem.VR not in AMBIGUOUS_VR:
+        encoding = default_encoding if tag == _SPECIFIC_CHARACTER_SET else (
+            ds.original_character_set or ds._character_set
+        )
+        converted = convert_raw_data_element(elem, encoding=encoding, ds=ds)
+        if converted.VR != "SQ" and converted.VR not in AMBIGUOUS_VR:
+            return converted.value
+    return ds[tag].value
+
+
+# Explicit VRs whose single, plain-ASCII value pydicom decodes to the bytes with trailing
+# spaces/NULs removed, whatever the character set (text VRs only differ beyond ASCII).
+_STRING_VRS = frozenset({"AS", "CS", "LO", "SH", "UI"})
+_DATE_VRS = frozenset({"DA", "TM"})  # the same unless datetime_conversion is on
+
+
+def _plain_value(elem: RawDataElement) -> Any:
+    """The value convert_raw_data_element gives a common, simple raw element (with the
+    same validation), computed directly; None for anything else."""
+    vr, data = elem.VR, elem.value
+    if vr in _STRING_VRS or (vr in _DATE_VRS and not config.datetime_conversion):
+        if not data.isascii() or b"\\" in data or b"\x1b" in data:
+            return None
+        value = data.decode().rstrip(" \x00")
+        if vr == "UI":
+            value = UID(value)
+    elif vr == "US" and len(data) == 2 and elem.is_little_endian:
+        value = data[0] | data[1] << 8
+    elif vr in ("OB", "OW"):
+        value = data
+    else:
+        return None
+    validate_value(vr, value, config.settings.reading_validation_mode)
+    return value
+
+
+def _get(ds: _Fields, keyword: str) -> Any:
     try:
         return ds.get(keyword)
     except Exception as exc:
@@ -229,12 +312,12 @@ def _missing(keyword: str) -> IngestError:
     )
 
 
-def _str(ds: Dataset, keyword: str) -> str:
+def _str(ds: _Fields, keyword: str) -> str:
     value = _get(ds, keyword)
     return "" if value is None else str(value).strip()
 
 
-def _opt_float(ds: Dataset, keyword: str) -> float | None:
+def _opt_float(ds: _Fields, keyword: str) -> float | None:
     value = _get(ds, keyword)
     if value is None or value == "":
         return None
@@ -246,12 +329,12 @@ def _opt_float(ds: Dataset, keyword: str) -> float | None:
         return None  # optional descriptive tag: a junk value is not worth rejecting for
 
 
-def _opt_int(ds: Dataset, keyword: str) -> int | None:
+def _opt_int(ds: _Fields, keyword: str) -> int | None:
     value = _opt_float(ds, keyword)
     return int(value) if value is not None else None
 
 
-def _floats(ds: Dataset, keyword: str, n: int) -> tuple[float, ...]:
+def _floats(ds: _Fields, keyword: str, n: int) -> tuple[float, ...]:
     value = _get(ds, keyword)
     try:
         out = tuple(float(v) for v in value)
@@ -263,7 +346,7 @@ def _floats(ds: Dataset, keyword: str, n: int) -> tuple[float, ...]:
     return out
 
 
-def _pos_int(ds: Dataset, keyword: str) -> int:
+def _pos_int(ds: _Fields, keyword: str) -> int:
     value = _get(ds, keyword)
     if not isinstance(value, int) or value <= 0:
         raise IngestError(f"tag {keyword} must be a positive integer", code=ErrorCode.INVALID_VALUE)
@@ -297,7 +380,7 @@ def parse_tm(value: str | None) -> dt.time | None:
         return None
 
 
-def _validate(ds: Dataset, raw: bytes, tsyntax: UID, name: str) -> ParsedInstance:
+def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str) -> ParsedInstance:
     modality = _str(ds, "Modality").upper()
     if not modality:
         raise _missing("Modality")
@@ -314,7 +397,7 @@ def _validate(ds: Dataset, raw: bytes, tsyntax: UID, name: str) -> ParsedInstanc
         )
         raise IngestError(reason, code=ErrorCode.UNSUPPORTED_SOP_CLASS)
 
-    if _PIXEL_DATA not in ds:
+    if _PIXEL_DATA not in dataset:
         raise IngestError("no pixel data: the file holds no image (or was cut short before it)",
                           code=ErrorCode.NO_PIXEL_DATA)
     for keyword in REQUIRED_TAGS:
@@ -337,7 +420,7 @@ def _validate(ds: Dataset, raw: bytes, tsyntax: UID, name: str) -> ParsedInstanc
 
     return ParsedInstance(
         name=name,
-        dataset=ds,
+        dataset=dataset,
         size_bytes=len(raw),
         transfer_syntax=str(tsyntax),
         patient_id=_str(ds, "PatientID"),
@@ -376,8 +459,8 @@ def _validate(ds: Dataset, raw: bytes, tsyntax: UID, name: str) -> ParsedInstanc
     )
 
 
-def _check_pixel_data(ds: Dataset, tsyntax: UID, samples_total: int, bits: int, frames: int) -> None:
-    pixels = ds.PixelData
+def _check_pixel_data(ds: _Fields, tsyntax: UID, samples_total: int, bits: int, frames: int) -> None:
+    pixels = ds.get("PixelData")
     if not pixels:
         raise IngestError("no pixel data: the PixelData element is empty", code=ErrorCode.NO_PIXEL_DATA)
     if tsyntax.is_compressed:

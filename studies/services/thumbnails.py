@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from PIL import Image
+from pydicom.dataset import Dataset
 
 from studies import selectors
 from studies.models import Series
 
 THUMBNAIL_PX = 160
+
+# Stored file path -> the data set it was written from, set by ingest around the
+# thumbnail tasks it enqueues. Tasks that run eagerly (embedded mode) run right there and
+# render from memory; a worker process never sees it and reads the files.
+_WRITTEN: ContextVar[Mapping[str, Dataset] | None] = ContextVar("thumbnail_datasets", default=None)
+
+
+@contextmanager
+def written_datasets(datasets: Mapping[str, Dataset] | None) -> Iterator[None]:
+    token = _WRITTEN.set(datasets)
+    try:
+        yield
+    finally:
+        _WRITTEN.reset(token)
 
 
 def render_thumbnail_png(pixels: np.ndarray) -> Image.Image:
@@ -30,7 +49,7 @@ def render_series_thumbnail(*, series_id: int) -> str:
     series = Series.objects.select_for_update().filter(pk=series_id).first()
     if series is None:
         return ""
-    middle = selectors.middle_slice(series=series)
+    middle = selectors.middle_slice(series=series, datasets=_WRITTEN.get())
     if middle is None:
         return ""
     relative = f"thumbnails/{series.series_instance_uid}.png"

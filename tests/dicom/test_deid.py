@@ -187,3 +187,35 @@ def test_empty_patient_id_cannot_be_pseudonymised():
 def test_deid_table_has_no_unknown_keywords():
     # _tags() raises at import for typos; this guards against the table being emptied.
     assert len(REMOVE_TAGS) > 150
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_a_data_set_read_from_a_file_is_deidentified_completely(implicit):
+    # Read from bytes, elements are raw until converted: removal, blanking and date
+    # shifting must not depend on them having been converted first.
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    source = _rich_dataset()
+    if implicit:
+        source.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds = dcmread(io.BytesIO(to_bytes(source)))
+    result = _deid(ds)
+    assert result.original_patient_id == "MRN-0001" and result.original_birth_date == "19700215"
+    for keyword in IDENTIFYING:
+        assert not ds.get(keyword), keyword
+    assert ds.PatientBirthDate == "" and ds.PatientName == result.pseudonym
+    assert not any(elem.tag.is_private for elem in ds)
+    shift = result.date_shift_days
+    assert ds.ContentDate == _shifted("20240311", shift)
+    assert ds.ReferencedImageSequence[0].ContentDate == _shifted("20240301", shift)
+    assert "PerformingPhysicianName" not in ds.ReferencedImageSequence[0]
+    written = to_bytes(ds)
+    for needle in (b"Doe", b"MRN-0001", b"ACC123456", b"Saint Example", b"19700215", b"20240310",
+                   b"20240311", b"20240301", b"SN-12345"):
+        assert needle not in written, needle
+
+
+def _shifted(da: str, days: int) -> str:
+    import datetime as dt
+
+    return (dt.date(int(da[:4]), int(da[4:6]), int(da[6:])) + dt.timedelta(days=days)).strftime("%Y%m%d")
