@@ -1,0 +1,289 @@
+"""Trained-model bundle, save/load with checksums, and per-study inference.
+
+``run_study`` = segment the sagittal T2 -> localise and name the discs -> measure the
+canal AP diameter -> classify disc-aligned crops -> guide fields per level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from inference.ml.classification import CANAL_DETECTORS, derive_disc, predict_proba
+from inference.ml.crops import CropConfig, best_foramen_slice, canal_crop, foramen_crop
+from inference.ml.localisation import LocaliserConfig, localise
+from inference.ml.measurement import ap_diameter, canal_map_from_mask
+from inference.ml.networks import FCDenseNet, VGGClassifier
+from inference.ml.segmentation import N_CLASSES, predict_volume
+from inference.ml.volume import Volume, index_to_patient, load_series
+from labeling.schema import LEVELS, canal_class
+
+FORMAT_VERSION = 1
+WEIGHT_FILES = {"seg": "segmentation.pt", "canal": "canal_classifier.pt",
+                "foramen": "foramen_classifier.pt"}
+
+# AP diameter (mm) -> canal grade. Boundaries halfway between the synthetic data's
+# grade ranges (none >= 12.5, mild 10-12, moderate 7.5-9.5, severe 4-7); close to the
+# usual radiological convention (relative stenosis < 12 mm, absolute < 10 mm).
+AP_GRADE_THRESHOLDS_MM: tuple[tuple[float, str], ...] = (
+    (7.25, "severe"), (9.75, "moderate"), (12.25, "mild"))
+
+
+class LevelAssignmentError(RuntimeError):
+    """The discs cannot be named (no sacrum in view, too few discs, no discs)."""
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the networks and their preprocessing."""
+
+    work_spacing_mm: float = 1.5
+    seg_arch: dict[str, Any] = field(default_factory=lambda: {
+        "in_channels": 1, "out_channels": N_CLASSES, "down_layers": [2, 2, 2, 2],
+        "bottleneck_layers": 2, "growth": 6, "stem_channels": 12})
+    clf_arch: dict[str, Any] = field(default_factory=lambda: {
+        "widths": [16, 32, 48, 64], "convs_per_stage": 1, "spatial_dropout": 0.1,
+        "dropout": 0.3})
+    crop: dict[str, Any] = field(default_factory=lambda: asdict(CropConfig()))
+    # "cnn": canal_stenosis from the canal classifier; "ap": from the measured AP
+    # diameter (< 12.25 mm); "either": positive when either says so.
+    canal_stenosis_source: str = "cnn"
+    threshold: float = 0.5
+    # measured AP -> a * AP + b, fitted on the validation split after segmentation
+    # training (a coarse working grid plus Dice loss tends to over-segment the canal
+    # by a roughly constant margin); identity until calibrated.
+    ap_calibration: list[float] = field(default_factory=lambda: [1.0, 0.0])
+    preprocessing: dict[str, Any] = field(default_factory=lambda: {
+        "segmentation": "per-slice percentile (1, 99.5) scaling to [0,1], clip [-0.5, 2], "
+                        "bilinear antialiased resampling to work_spacing_mm",
+        "crops": "trilinear sampling in patient mm, per-series percentile (1, 99.5) scaling",
+    })
+
+    def crop_config(self) -> CropConfig:
+        c = dict(self.crop)
+        c["foramen_offsets_mm"] = tuple(c["foramen_offsets_mm"])
+        return CropConfig(**c)
+
+
+@dataclass
+class TrainedModels:
+    seg: nn.Module
+    canal: nn.Module
+    foramen: nn.Module
+    config: ModelConfig = field(default_factory=ModelConfig)
+    history: list[dict] = field(default_factory=list)
+    split: dict[str, list[str]] = field(default_factory=dict)
+    train_seconds: float = 0.0
+
+
+def build_models(config: ModelConfig) -> tuple[nn.Module, nn.Module, nn.Module]:
+    seg_arch = dict(config.seg_arch)
+    seg_arch["down_layers"] = tuple(seg_arch["down_layers"])
+    seg = FCDenseNet(**seg_arch)
+    crop = config.crop_config()
+    arch = dict(config.clf_arch)
+    arch["widths"] = tuple(arch["widths"])
+    canal = VGGClassifier(in_channels=crop.canal_channels, n_outputs=len(CANAL_DETECTORS), **arch)
+    foramen = VGGClassifier(in_channels=crop.foramen_channels, n_outputs=1, **arch)
+    return seg, canal, foramen
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_models(models: TrainedModels, folder: str | Path) -> Path:
+    """Weights (one file per network), plus ``config.json`` with the architecture,
+    preprocessing, training history and a sha256 per weight file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sums = {}
+    for key, fname in WEIGHT_FILES.items():
+        torch.save(getattr(models, key).state_dict(), folder / fname)
+        sums[fname] = _sha256(folder / fname)
+    meta = {"format_version": FORMAT_VERSION, "config": asdict(models.config), "sha256": sums,
+            "history": models.history, "split": models.split,
+            "train_seconds": models.train_seconds, "torch": torch.__version__}
+    (folder / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return folder
+
+
+def load_models(folder: str | Path) -> TrainedModels:
+    """Inverse of :func:`save_models`; refuses a weight file whose sha256 differs."""
+    folder = Path(folder)
+    meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported model format {meta.get('format_version')!r}")
+    config = ModelConfig(**meta["config"])
+    nets = dict(zip(WEIGHT_FILES, build_models(config), strict=True))
+    for key, fname in WEIGHT_FILES.items():
+        digest = _sha256(folder / fname)
+        if digest != meta["sha256"][fname]:
+            raise ValueError(f"sha256 mismatch for {fname}: {digest} != {meta['sha256'][fname]}")
+        state = torch.load(folder / fname, map_location="cpu", weights_only=True)
+        nets[key].load_state_dict(state)
+        nets[key].eval()
+    return TrainedModels(config=config, history=meta.get("history", []),
+                         split=meta.get("split", {}), train_seconds=meta.get("train_seconds", 0.0),
+                         **nets)
+
+
+@dataclass
+class LevelPrediction:
+    level: str
+    probabilities: dict[str, float]  # per detector; foraminal per side
+    disc: str
+    canal_stenosis: str
+    left_foraminal: str
+    right_foraminal: str
+    canal_class: int
+    ap_diameter_mm: float
+    disc_centre_mm: list[float]
+    best_slice: dict[str, dict[str, Any]]  # detector -> {series_uid, instance_number}
+
+    def to_exchange(self) -> dict[str, Any]:
+        return {"level": self.level, "disc": self.disc, "canal_stenosis": self.canal_stenosis,
+                "left_foraminal": self.left_foraminal, "right_foraminal": self.right_foraminal,
+                "canal_class": self.canal_class}
+
+
+@dataclass
+class StudyPrediction:
+    levels: list[LevelPrediction]
+    timings_s: dict[str, float]
+    sag_series_uid: str
+    masks: np.ndarray | None = None  # predicted sagittal classes, position order
+
+    def by_level(self) -> dict[str, LevelPrediction]:
+        return {lp.level: lp for lp in self.levels}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"levels": [asdict(lp) for lp in self.levels], "timings_s": self.timings_s,
+                "sag_series_uid": self.sag_series_uid}
+
+
+def _as_volume(v: Volume | str | Path | None) -> Volume | None:
+    if v is None or isinstance(v, Volume):
+        return v
+    return load_series(v)
+
+
+def _assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: dict
+                   ) -> dict[str, Volume]:
+    """Axial series per level: a mapping is trusted; a plain list is matched to the
+    disc whose centre lies nearest the series' middle plane."""
+    if not axials:
+        return {}
+    if isinstance(axials, Mapping):
+        return {k: v for k, v in ((k, _as_volume(v)) for k, v in axials.items()) if v is not None}
+    out: dict[str, Volume] = {}
+    for item in axials:
+        vol = _as_volume(item)
+        mid = vol.pixels.shape[0] // 2
+        centre = index_to_patient(vol, [[mid, vol.pixels.shape[1] / 2, vol.pixels.shape[2] / 2]])[0]
+        dist = {lv: abs(float(np.dot(d.centre - centre, vol.normal))) for lv, d in loc_discs.items()}
+        if dist:
+            out[min(dist, key=dist.get)] = vol
+    return out
+
+
+def ap_grade(ap_mm: float) -> str:
+    for thr, grade in AP_GRADE_THRESHOLDS_MM:
+        if ap_mm < thr:
+            return grade
+    return "none"
+
+
+def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume | str | Path | None,
+              axials: Mapping[str, Any] | Sequence[Any] | None = None,
+              keep_masks: bool = False, masks: np.ndarray | None = None) -> StudyPrediction:
+    """Predict the guide fields for the five lumbar levels of one study.
+
+    Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
+    discs cannot be named reliably. ``masks`` (position-ordered classes) skips the
+    segmentation network, e.g. to test the downstream stages on reference masks.
+    """
+    cfg = models.config
+    crop_cfg = cfg.crop_config()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    sag = _as_volume(sag_t2)
+    t1 = _as_volume(sag_t1)
+    timings["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    masks_given = masks is not None
+    if masks is None:
+        masks, probs = predict_volume(models.seg, sag, cfg.work_spacing_mm, return_probs=True)
+        canal_prob = probs[:, 3]
+    else:
+        canal_prob = np.stack([canal_map_from_mask(m, 1.0) for m in masks])
+    timings["segment"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    loc = localise(sag, masks, LocaliserConfig())
+    timings["localise"] = time.perf_counter() - t
+    if not loc.ok:
+        raise LevelAssignmentError(loc.reason or "cannot assign levels")
+    discs = loc.by_level()
+
+    t = time.perf_counter()
+    a, b = cfg.ap_calibration if masks_given is False else (1.0, 0.0)
+    aps = {}
+    for lv, d in discs.items():
+        raw = ap_diameter(sag, canal_prob[d.slice_index], d)
+        aps[lv] = round(max(0.0, a * raw + b) if raw > 0 else 0.0, 2)
+    timings["measure"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ax = _assign_axials(axials, discs)
+    canal_x = np.stack([canal_crop(sag, t1, ax.get(lv), discs[lv], crop_cfg) for lv in LEVELS])
+    for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg)
+                      for lv in LEVELS for side in ("left", "right")])
+    p_canal = predict_proba(models.canal, canal_x)
+    p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(LEVELS), 2)
+    timings["classify"] = time.perf_counter() - t
+
+    thr = cfg.threshold
+    out = []
+    for i, lv in enumerate(LEVELS):
+        d = discs[lv]
+        probs_lv = {name: float(p_canal[i, j]) for j, name in enumerate(CANAL_DETECTORS)}
+        probs_lv["foraminal_stenosis_left"] = float(p_for[i, 0])
+        probs_lv["foraminal_stenosis_right"] = float(p_for[i, 1])
+        disc = derive_disc(probs_lv["bulging"], probs_lv["herniation"], thr)
+        cnn_sten = probs_lv["canal_stenosis"] >= thr
+        ap_sten = ap_grade(aps[lv]) != "none"
+        sten = {"cnn": cnn_sten, "ap": ap_sten, "either": cnn_sten or ap_sten}[
+            cfg.canal_stenosis_source]
+        # grade from the measurement when it agrees; "unspecified" when only the CNN fires
+        canal = (ap_grade(aps[lv]) if ap_sten else "unspecified") if sten else "none"
+        mid_inst = sag.instance_numbers[d.slice_index]
+        best = {name: {"series_uid": sag.series_uid, "instance_number": mid_inst}
+                for name in CANAL_DETECTORS}
+        for side in ("left", "right"):
+            s = best_foramen_slice(sag, d, side, crop_cfg)
+            best[f"foraminal_stenosis_{side}"] = {"series_uid": sag.series_uid,
+                                                  "instance_number": sag.instance_numbers[s]}
+        out.append(LevelPrediction(
+            level=lv, probabilities=probs_lv, disc=disc, canal_stenosis=canal,
+            left_foraminal="unspecified" if p_for[i, 0] >= thr else "none",
+            right_foraminal="unspecified" if p_for[i, 1] >= thr else "none",
+            canal_class=canal_class(disc, canal), ap_diameter_mm=aps[lv],
+            disc_centre_mm=[round(float(v), 2) for v in d.centre], best_slice=best))
+    timings["total"] = sum(timings.values())
+    return StudyPrediction(levels=out, timings_s={k: round(v, 4) for k, v in timings.items()},
+                           sag_series_uid=sag.series_uid, masks=masks if keep_masks else None)

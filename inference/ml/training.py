@@ -1,0 +1,214 @@
+"""``train_all``: patient-level split, segmentation, then both classifiers.
+
+The split is by patient (DICOM PatientID), never by study or level: the five
+levels of a study, and a patient's repeat studies, share anatomy and would leak
+between train and validation otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference.ml.classification import (
+    CANAL_DETECTORS,
+    CropSet,
+    train_classifier,
+)
+from inference.ml.crops import CropConfig, canal_crop, foramen_crop
+from inference.ml.data import StudyData, load_study_dir
+from inference.ml.localisation import localise
+from inference.ml.measurement import ap_diameter
+from inference.ml.pipeline import ModelConfig, TrainedModels, build_models
+from inference.ml.segmentation import (
+    SegSlices,
+    predict_volume,
+    prepare_slices,
+    train_segmentation,
+)
+from labeling.schema import LEVELS
+
+
+@dataclass
+class TrainSettings:
+    seg_epochs: int | None = None  # None: the ``epochs`` argument
+    seg_steps_per_epoch: int = 30
+    seg_batch: int = 8
+    seg_patch: int = 96
+    seg_lr: float = 3e-3
+    clf_epochs: int | None = None
+    canal_epochs: int | None = None  # overrides clf_epochs for the canal classifier
+    clf_batch: int = 32
+    clf_lr: float = 2e-3
+    n_aug: int = 3  # crop versions per sample: the exact one + jittered (+-2 mm) ones
+    jitter_mm: float = 2.0
+    seg_time_budget_s: float | None = None
+
+
+def as_studies(items: Sequence[StudyData | str | Path]) -> list[StudyData]:
+    return [s if isinstance(s, StudyData) else load_study_dir(s) for s in items]
+
+
+def patient_split(studies: Sequence[StudyData], split: tuple[float, float] = (0.8, 0.2),
+                  seed: int = 0) -> tuple[list[StudyData], list[StudyData]]:
+    """Shuffle *patients* (seeded) and give the first ``split[0]`` share to training."""
+    patients = sorted({s.patient_id for s in studies})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(patients)
+    n_train = int(round(len(patients) * split[0] / sum(split)))
+    if len(patients) > 1:
+        n_train = min(max(n_train, 1), len(patients) - 1)
+    train_ids = set(patients[:n_train])
+    return ([s for s in studies if s.patient_id in train_ids],
+            [s for s in studies if s.patient_id not in train_ids])
+
+
+def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, jitter: float,
+                 rng: np.random.Generator) -> tuple[CropSet, CropSet] | None:
+    loc = localise(st.sag_t2, mask)
+    if not loc.ok or not st.labels:
+        return None
+    discs = loc.by_level()
+    cx, cy, fx, fy, ids, fids = [], [], [], [], [], []
+    for lv in LEVELS:
+        lab = st.labels.get(lv)
+        if lab is None:
+            continue
+        d = discs[lv]
+        jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
+        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, st.axials.get(lv), d, cfg, j)
+                            for j in jit]))
+        det = lab.detectors()
+        cy.append([float(det[name]) for name in CANAL_DETECTORS])
+        ids.append(f"{st.key}:{lv}")
+        for side in ("left", "right"):
+            fx.append(np.stack([foramen_crop(st.sag_t2, st.axials.get(lv), d, side, cfg, j)
+                                for j in jit]))
+            fy.append([float(det["foraminal_stenosis"][side])])
+            fids.append(f"{st.key}:{lv}:{side}")
+    if not cx:
+        return None
+    w = np.float32(st.weight)
+    return (CropSet(np.stack(cx), np.array(cy, np.float32), np.full(len(cx), w), ids),
+            CropSet(np.stack(fx), np.array(fy, np.float32), np.full(len(fx), w), fids))
+
+
+def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | None,
+                    config: ModelConfig, settings: TrainSettings, seed: int
+                    ) -> tuple[CropSet, CropSet]:
+    """Crops of every labelled level; discs come from the ground-truth mask when the
+    study has one, otherwise from the trained segmentation model."""
+    rng = np.random.default_rng(seed)
+    canal = CropSet(np.zeros((0,)), np.zeros((0, 3), np.float32))
+    foramen = CropSet(np.zeros((0,)), np.zeros((0, 1), np.float32))
+    cfg = config.crop_config()
+    for st in studies:
+        mask = st.sag_mask
+        if mask is None and seg_model is not None:
+            mask = predict_volume(seg_model, st.sag_t2, config.work_spacing_mm)
+        if mask is None:
+            continue
+        res = _study_crops(st, mask, cfg, settings.n_aug, settings.jitter_mm, rng)
+        if res is None:
+            continue
+        canal = canal.concat(res[0])
+        foramen = foramen.concat(res[1])
+    return canal, foramen
+
+
+def calibrate_ap(seg: torch.nn.Module, studies: Sequence[StudyData], config: ModelConfig
+                 ) -> list[float]:
+    """Fit measured -> true AP (``a * x + b``) on validation studies with truth; falls
+    back to an offset only when the slope is implausible or there are few points."""
+    xs, ys = [], []
+    for st in studies:
+        if not st.ap_diameter_mm:
+            continue
+        masks, probs = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True)
+        loc = localise(st.sag_t2, masks)
+        if not loc.ok:
+            continue
+        for lv, d in loc.by_level().items():
+            raw = ap_diameter(st.sag_t2, probs[d.slice_index, 3], d)
+            if raw > 0 and lv in st.ap_diameter_mm:
+                xs.append(raw)
+                ys.append(st.ap_diameter_mm[lv])
+    if len(xs) < 5:
+        return [1.0, 0.0]
+    x, y = np.array(xs), np.array(ys)
+    a, b = np.polyfit(x, y, 1)
+    if not 0.85 <= a <= 1.15:
+        a, b = 1.0, float(np.median(y - x))
+    return [float(a), float(b)]
+
+
+def train_all(
+    study_dirs_or_arrays: Sequence[StudyData | str | Path],
+    split: tuple[float, float] = (0.8, 0.2),
+    epochs: int = 10,
+    seed: int = 0,
+    progress_callback: Callable[[dict], None] | None = None,
+    config: ModelConfig | None = None,
+    settings: TrainSettings | None = None,
+) -> TrainedModels:
+    """Train segmentation + canal + foraminal models; history has one record per
+    epoch and stage with train/val loss and accuracy (the paper's Figure 6)."""
+    t_start = time.perf_counter()
+    torch.manual_seed(seed)
+    config = config or ModelConfig()
+    settings = settings or TrainSettings()
+    studies = as_studies(study_dirs_or_arrays)
+    train, val = patient_split(studies, split, seed)
+    seg, canal_net, foramen_net = build_models(config)
+    history: list[dict] = []
+
+    def note(rec: dict) -> None:
+        history.append(rec)
+        if progress_callback:
+            progress_callback(rec)
+
+    with_mask_train = [s for s in train if s.sag_mask is not None]
+    with_mask_val = [s for s in val if s.sag_mask is not None]
+
+    def slices(group: Sequence[StudyData]) -> SegSlices:
+        out = SegSlices([], [])
+        for s in group:
+            p = prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm)
+            out.images += p.images
+            out.targets += p.targets
+        return out
+
+    if with_mask_train:
+        train_segmentation(
+            seg, slices(with_mask_train), slices(with_mask_val) if with_mask_val else None,
+            epochs=settings.seg_epochs or epochs, steps_per_epoch=settings.seg_steps_per_epoch,
+            batch=settings.seg_batch, patch=settings.seg_patch, lr=settings.seg_lr, seed=seed,
+            progress=note, time_budget_s=settings.seg_time_budget_s)
+
+    if with_mask_val:
+        config.ap_calibration = calibrate_ap(seg, with_mask_val, config)
+        note({"stage": "ap_calibration", "epoch": 0, "a": config.ap_calibration[0],
+              "b": config.ap_calibration[1]})
+
+    canal_tr, for_tr = build_crop_sets(train, seg, config, settings, seed)
+    canal_va, for_va = build_crop_sets(val, seg, config, settings, seed + 1)
+    clf_epochs = settings.clf_epochs or epochs
+    if len(canal_tr):
+        train_classifier(canal_net, canal_tr, canal_va if len(canal_va) else None,
+                         epochs=settings.canal_epochs or clf_epochs, batch=settings.clf_batch, lr=settings.clf_lr,
+                         seed=seed, name="canal", progress=note)
+        train_classifier(foramen_net, for_tr, for_va if len(for_va) else None,
+                         epochs=clf_epochs, batch=settings.clf_batch, lr=settings.clf_lr,
+                         seed=seed, name="foramen", progress=note)
+    for m in (seg, canal_net, foramen_net):
+        m.eval()
+    return TrainedModels(seg=seg, canal=canal_net, foramen=foramen_net, config=config,
+                         history=history,
+                         split={"train": sorted({s.patient_id for s in train}),
+                                "val": sorted({s.patient_id for s in val})},
+                         train_seconds=time.perf_counter() - t_start)

@@ -1,0 +1,39 @@
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from inference.ml.segmentation import dice_loss, dice_per_class, normalise_slice, soft_targets
+
+
+def _onehot(mask: np.ndarray) -> torch.Tensor:
+    return F.one_hot(torch.from_numpy(mask).long(), 4).permute(0, 3, 1, 2).float()
+
+
+def test_dice_loss_known_masks():
+    rng = np.random.default_rng(0)
+    mask = rng.integers(0, 4, (2, 16, 16))
+    target = _onehot(mask)
+    perfect = target * 40.0  # near one-hot softmax
+    assert float(dice_loss(perfect, target)) < 0.01
+    wrong = _onehot((mask + 1) % 4) * 40.0  # every pixel in another class
+    assert float(dice_loss(wrong, target)) > 0.95
+
+
+def test_dice_per_class_values():
+    truth = np.zeros((1, 4, 4), np.uint8)
+    pred = np.zeros_like(truth)
+    truth[0, :2, :] = 2  # 8 disc pixels
+    pred[0, :1, :] = 2  # 4 of them
+    d = dice_per_class(pred, truth)
+    assert abs(d["disc"] - 2 * 4 / 12) < 1e-9
+    assert np.isnan(d["canal"])
+
+
+def test_soft_targets_are_fractions_and_normalisation():
+    mask = np.zeros((10, 10), np.uint8)
+    mask[:, 5:] = 3
+    t = soft_targets(mask, (5, 5))
+    assert t.shape == (4, 5, 5)
+    np.testing.assert_allclose(t.sum(0), 1.0, atol=1e-6)
+    img = normalise_slice(np.arange(100, dtype=float).reshape(10, 10))
+    assert img.dtype == np.float32 and img.min() > -0.51 and img.max() < 2.01

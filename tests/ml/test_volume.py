@@ -1,0 +1,51 @@
+
+import numpy as np
+import pytest
+
+from inference.ml.volume import index_to_patient, load_nifti_as_volume, patient_to_index
+from tests.shared_data import shared_file
+
+NIFTI_RELATIVE = "data/sct_t2_lumbar/t2_lumbar.nii.gz"
+
+
+def test_load_series_sorted_and_geometry(synth_studies):
+    vol = synth_studies[0].sag_t2
+    proj = vol.positions @ vol.normal
+    assert np.all(np.diff(proj) > 0)  # sorted along the normal
+    assert vol.pixels.dtype == np.float32 and vol.pixels.ndim == 3
+    assert vol.instance_numbers[0] > vol.instance_numbers[-1]  # synth writes R -> L
+    idx = np.array([[0, 0, 0], [3, 10.5, 20.25], [vol.shape[0] - 1, 5, 7]])
+    pts = index_to_patient(vol, idx)
+    np.testing.assert_allclose(pts[0], vol.positions[0], atol=1e-6)
+    np.testing.assert_allclose(patient_to_index(vol, pts), idx, atol=1e-6)
+
+
+def test_truth_mask_aligned_with_sorted_volume(synth_studies):
+    st = synth_studies[0]
+    # the disc voxels nearest each truth centre are within a couple of mm
+    disc = np.argwhere(st.sag_mask == 2)
+    pts = index_to_patient(st.sag_t2, disc.astype(float))
+    for c in st.disc_centres.values():
+        assert np.min(np.linalg.norm(pts - c, axis=1)) < 2.5
+
+
+def test_nifti_as_sagittal_volume():
+    nifti = shared_file(NIFTI_RELATIVE)
+    vol = load_nifti_as_volume(nifti)
+    # file axes R-L x A-P x S-I -> 38 sagittal slices, rows S->I (201), cols A->P (257)
+    assert vol.shape == (38, 201, 257)
+    assert abs(abs(vol.normal[0]) - 1) < 0.05  # sagittal slices: normal along L-R
+    assert vol.row_dir[1] > 0.9  # columns run anterior -> posterior (LPS +y)
+    assert vol.col_dir[2] < -0.9  # rows run head -> foot
+    assert vol.pixel_spacing == pytest.approx((1.0, 1.0), abs=0.05)
+    assert vol.slice_spacing == pytest.approx(1.0, abs=0.05)
+    # consistent with nibabel: voxel (i, j, k) of the file maps to the same point
+    import nibabel as nib
+
+    img = nib.load(str(nifti))
+    ras = img.affine @ np.array([0, 0, 0, 1.0])
+    lps = np.array([-ras[0], -ras[1], ras[2]])
+    corners = index_to_patient(vol, np.array([[s, r, c] for s in (0, 37) for r in (0, 200)
+                                              for c in (0, 256)], float))
+    assert np.min(np.linalg.norm(corners - lps, axis=1)) < 1e-3
+    assert vol.pixels.std() > 0
