@@ -43,11 +43,15 @@ class NlpLabel(models.Model):
     right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
     uncertain = models.BooleanField()
     confidence = models.JSONField(help_text="Per field, 0-1.")
+    min_confidence = models.FloatField(
+        null=True, blank=True, db_index=True, help_text="Lowest field confidence: the curation queue's order."
+    )
     evidence = models.JSONField(default=list, help_text='[{"start", "end", "field"}] into the report text.')
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["level__level"]
+        indexes = [models.Index(fields=["labeller", "min_confidence", "report"], name="nlp_label_queue_order")]
         constraints = [
             models.UniqueConstraint(fields=["report", "level", "labeller"], name="nlp_label_once_per_version"),
             models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="nlp_disc_allowed"),
@@ -131,7 +135,11 @@ class Annotation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("annotate", "Can correct NLP labels into gold labels")]
+        permissions = [
+            ("annotate", "Can correct NLP labels into gold labels"),
+            ("adjudicate", "Can settle annotators' disagreements"),
+        ]
+        indexes = [models.Index(fields=["report", "author"], name="annotation_report_author")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["annotation", "adjudication"]), name="annotation_kind_allowed"),
             models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="annotation_time_not_negative"),

@@ -61,6 +61,7 @@ def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[st
                 level_id=levels[labels.level],
                 labeller=version,
                 confidence=dict(confidence),
+                min_confidence=min(confidence.values(), default=None),
                 evidence=[dict(span) for span in evidence],
                 **{name: getattr(labels, name) for name in FIELDS},
             )

@@ -20,6 +20,15 @@ MATRIX = {
     "/labeling/": ("get", {"annotator", "radiologist", "researcher", "admin"}),
     "/labeling/guide/": ("get", {"annotator", "radiologist", "researcher", "admin"}),
     "/labeling/runs/": ("post", {"researcher", "admin"}),
+    "/labeling/curate/": ("get", {"annotator", "radiologist", "admin"}),
+    "/labeling/curate/next/": ("get", {"annotator", "radiologist", "admin"}),
+    "/labeling/curate/save/": ("post", {"annotator", "radiologist", "admin"}),
+    "/labeling/curate/undo/": ("post", {"annotator", "radiologist", "admin"}),
+    "/labeling/adjudicate/": ("get", {"radiologist", "admin"}),
+    "/labeling/adjudicate/save/": ("post", {"radiologist", "admin"}),
+    "/labeling/progress/": ("get", {"annotator", "radiologist", "researcher", "admin"}),
+    "/labeling/export/gold.jsonl": ("get", {"annotator", "radiologist", "researcher", "admin"}),
+    "/labeling/export/gold.csv": ("get", {"annotator", "radiologist", "researcher", "admin"}),
 }
 
 

@@ -1,0 +1,211 @@
+"""Curation latency on PostgreSQL: queue fetch and save-and-next, p50 / p95.
+
+Run: .venv/bin/python bench/curation.py [--requests 500] [--keep]
+
+Creates the database radbot_bench on the local PostgreSQL (trust auth; override with
+BENCH_DATABASE_URL), migrates it, loads 3,560 studies / 17,800 disc levels with NLP
+labels and 5,000 gold labels (1,000 curated reports, the overlap share by two agreeing
+annotators), then times requests through Django's test Client (the whole stack:
+middleware, session, view, queries, template) as a fresh annotator:
+
+* queue fetch: GET /labeling/curate/next/ (the next report, rendered)
+* save-and-next: POST /labeling/curate/save/ with the shown report's decisions and token,
+  answered by the next report
+
+It drops the database at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench"
+STUDIES = 3560
+GOLD_REPORTS = 1000  # x 5 levels = 5,000 gold labels
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load(rng: random.Random) -> None:
+    from accounts.services import create_user
+    from labeling.models import Annotation, LabellerVersion, NlpLabel
+    from labeling.schema import FIELDS, GRADES, LEVELS
+    from labeling.selectors_curation import is_overlap
+    from studies.models import DiscLevel, Patient, RadiologistReport, Study
+
+    patients = Patient.objects.bulk_create([Patient(pseudonym=f"P-bench{i:06d}") for i in range(STUDIES)])
+    studies = Study.objects.bulk_create(
+        [
+            Study(
+                patient=p, study_instance_uid=f"1.2.826.0.1.3680043.10.777.{i}", accession=f"B{i:06d}",
+                site=rng.choice(["SITE-A", "SITE-B", "SITE-C"]), age_years=rng.randint(20, 85), sex="F",
+            )
+            for i, p in enumerate(patients)
+        ]
+    )
+    levels = DiscLevel.objects.bulk_create([DiscLevel(study=s, level=lv) for s in studies for lv in LEVELS])
+    text = (
+        "MRI LUMBAR SPINE\nFINDINGS:\nL1-2: normal.\nL2-3: normal.\nL3-4: mild disc bulge.\n"
+        "L4-5: Broad-based disc herniation with moderate central canal stenosis and mild right "
+        "neural foraminal narrowing.\nL5-S1: possible small protrusion.\nIMPRESSION: degenerative change."
+    )
+    reports = RadiologistReport.objects.bulk_create(
+        [RadiologistReport(study=s, text=text, text_sha256=f"{i:064d}", source="import") for i, s in enumerate(studies)]
+    )
+    version = LabellerVersion.objects.create(version="bench-rules")
+    report_of_study = {r.study_id: r for r in reports}
+    labels = []
+    for level in levels:
+        values = {
+            "disc": rng.choice(["none", "none", "bulge", "herniation"]),
+            **{f: rng.choice(["none", "none", "none", *GRADES]) for f in FIELDS[1:-1]},
+            "uncertain": rng.random() < 0.1,
+        }
+        confidence = {f: round(rng.uniform(0.3, 1.0), 3) for f in FIELDS}
+        labels.append(
+            NlpLabel(
+                report=report_of_study[level.study_id], level=level, labeller=version, confidence=confidence,
+                min_confidence=min(confidence.values()),
+                evidence=[{"start": 60, "end": 110, "field": "disc"}, {"start": 111, "end": 150, "field": "canal_stenosis"}],
+                **values,
+            )
+        )
+    NlpLabel.objects.bulk_create(labels, batch_size=2000)
+    annotators = [create_user(username=f"bench-annotator{i}", password="bench-password-1", role="annotator") for i in range(6)]
+    by_report: dict[int, list[NlpLabel]] = {}
+    for label in labels:
+        by_report.setdefault(label.report_id, []).append(label)
+    notes = []
+    for n, report in enumerate(reports[:GOLD_REPORTS]):
+        authors = annotators[n % 6 : n % 6 + 1]
+        if is_overlap(report.pk):
+            authors = [annotators[n % 6], annotators[(n + 1) % 6]]
+        for author in authors:
+            for label in by_report[report.pk]:
+                notes.append(
+                    Annotation(
+                        report=report, level_id=label.level_id, author=author, started_from=label,
+                        seconds_spent=rng.uniform(3, 15), **{f: getattr(label, f) for f in FIELDS},
+                    )
+                )
+    Annotation.objects.bulk_create(notes, batch_size=2000)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(name: str, ms: list[float]) -> str:
+    return (
+        f"{name:15s} n={len(ms)}  p50 {statistics.median(ms):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  "
+        f"max {max(ms):6.1f} ms"
+    )
+
+
+def item_form(html: str) -> dict[str, str]:
+    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    data.pop("csrfmiddlewaretoken", None)
+    data["seconds_spent"] = "7.5"
+    return data
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
+    args = ap.parse_args(argv)
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
+    recreate_database(url)
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test import Client
+
+        from accounts.services import create_user
+        from bench.machine import describe
+        from labeling.models import Annotation, NlpLabel
+        from labeling.selectors import gold_rows
+        from studies.models import DiscLevel, Study
+
+        t0 = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        load(random.Random(2020))
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        gold = len(gold_rows())
+        print(
+            f"loaded in {time.perf_counter() - t0:.0f} s: {Study.objects.count()} studies, "
+            f"{DiscLevel.objects.count()} levels, {NlpLabel.objects.count()} NLP labels, "
+            f"{Annotation.objects.count()} annotation rows, {gold} gold labels"
+        )
+        client = Client()
+        client.force_login(create_user(username="bench-me", password="bench-password-1", role="annotator"))
+        for _ in range(20):  # warm-up: connections, templates, caches
+            client.get("/labeling/curate/next/")
+        fetch = []
+        for _ in range(args.requests):
+            start = time.perf_counter()
+            response = client.get("/labeling/curate/next/")
+            fetch.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200 and b"data-report=" in response.content
+        html = response.content.decode()
+        saves = []
+        for _ in range(args.requests):
+            data = item_form(html)
+            start = time.perf_counter()
+            response = client.post("/labeling/curate/save/", data)
+            saves.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.content[:300]
+            html = response.content.decode()
+        saved = Annotation.objects.filter(author__username="bench-me").count()
+        assert saved == 5 * args.requests, saved
+        print(summary("queue fetch", fetch))
+        print(summary("save-and-next", saves))
+        print("target: p95 <= 50 ms")
+        print(f"database: PostgreSQL {connection.pg_version // 10000}, Django test Client, one process")
+        print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""Reads for curation: an annotator's queue, one report to curate, the adjudication queue,
+progress against the gold target and agreement statistics.
+
+Every human decision is its own Annotation row; "a person's decision" on a level is
+their newest row there, and the newest adjudication on a level settles it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Mod
+
+from labeling.models import Annotation, NlpLabel
+from labeling.schema import FIELD_VALUES, FIELDS, LEVELS
+from labeling.selectors import gold_rows, highlighted_segments
+from studies.models import DiscLevel, RadiologistReport
+
+ANNOTATION = Annotation.Kind.ANNOTATION
+ADJUDICATION = Annotation.Kind.ADJUDICATION
+# Reports are spread over the overlap share by a fixed multiplicative hash of their id,
+# the same in Python and in SQL, so no assignment table is needed.
+OVERLAP_PRIME = 7919
+
+FINDINGS: Mapping[str, Q] = {
+    "bulge": Q(disc="bulge"),
+    "herniation": Q(disc="herniation"),
+    "canal_stenosis": ~Q(canal_stenosis="none"),
+    "foraminal_stenosis": ~Q(left_foraminal="none") | ~Q(right_foraminal="none"),
+    "subarticular_stenosis": ~Q(left_subarticular="none") | ~Q(right_subarticular="none"),
+    "uncertain": Q(uncertain=True),
+}
+ANY_FINDING = ~Q(disc="none") | FINDINGS["canal_stenosis"] | FINDINGS["foraminal_stenosis"] | FINDINGS[
+    "subarticular_stenosis"
+] | FINDINGS["uncertain"]
+ORDERS: tuple[str, ...] = ("uncertainty", "sequential")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    order: str = "uncertainty"
+    level: str = ""
+    finding: str = ""
+    site: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> QueueFilters:
+        """Unknown values fall back to "no filter" rather than failing the annotator's page."""
+        order = params.get("order") or "uncertainty"
+        level = params.get("level") or ""
+        finding = params.get("finding") or ""
+        return cls(
+            order=order if order in ORDERS else "uncertainty",
+            level=level if level in LEVELS else "",
+            finding=finding if finding in FINDINGS else "",
+            site=(params.get("site") or "").strip()[:64],
+        )
+
+    def as_params(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def overlap_percent() -> int:
+    return max(0, min(100, int(settings.RADBOT_CURATION_OVERLAP_PERCENT)))
+
+
+def is_overlap(report_id: int) -> bool:
+    """Does this report go to two annotators?"""
+    return (report_id * OVERLAP_PRIME) % 100 < overlap_percent()
+
+
+def annotators_needed(report_id: int) -> int:
+    return 2 if is_overlap(report_id) else 1
+
+
+def current_version_id() -> int | None:
+    """The labeller version that wrote the newest label: its labels are the proposals."""
+    return NlpLabel.objects.order_by("-id").values_list("labeller_id", flat=True).first()
+
+
+def _full_reports():
+    """Reports that have all the annotators they need (one, or two in the overlap share)."""
+    pct = overlap_percent()
+    return (
+        Annotation.objects.filter(kind=ANNOTATION)
+        .order_by()
+        .values("report_id")
+        .annotate(n=Count("author_id", distinct=True), bucket=Mod(F("report_id") * OVERLAP_PRIME, 100))
+        .filter(Q(n__gte=2) | Q(n__gte=1, bucket__gte=pct))
+        .values("report_id")
+    )
+
+
+def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> QuerySet[NlpLabel]:
+    """NLP label rows of reports waiting for this annotator, in queue order.
+
+    A report waits while it has fewer annotators than it needs and this annotator has
+    not decided on it yet. In uncertainty order the first row of a report is its least
+    confident level, so walking (min_confidence, report) on an index finds the next
+    report without aggregating the whole table.
+    """
+    version = current_version_id()
+    if version is None:
+        return NlpLabel.objects.none()
+    labels = (
+        NlpLabel.objects.filter(labeller_id=version)
+        .exclude(report_id__in=_full_reports())
+        .exclude(report_id__in=Annotation.objects.filter(author=user).order_by().values("report_id"))
+    )
+    skip = [int(s) for s in skip]
+    if skip:
+        labels = labels.exclude(report_id__in=skip)
+    if filters.site:
+        labels = labels.filter(report__study__site=filters.site)
+    if filters.level or filters.finding:
+        wanted = FINDINGS[filters.finding] if filters.finding else ANY_FINDING
+        if filters.level:
+            wanted &= Q(level__level=filters.level)
+        labels = labels.filter(report_id__in=NlpLabel.objects.filter(wanted, labeller_id=version).values("report_id"))
+    if filters.order == "sequential":
+        return labels.order_by("report_id")
+    return labels.order_by(F("min_confidence").asc(nulls_last=True), "report_id")
+
+
+def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), limit: int | None = None) -> list[int]:
+    """Report ids waiting for this annotator, next first."""
+    ids: list[int] = []
+    seen: set[int] = set()
+    for report_id in queue_labels(user=user, filters=filters, skip=skip).values_list("report_id", flat=True).iterator(
+        chunk_size=200
+    ):
+        if report_id not in seen:
+            seen.add(report_id)
+            ids.append(report_id)
+            if limit is not None and len(ids) >= limit:
+                break
+    return ids
+
+
+def next_report_id(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> int | None:
+    first = queue_labels(user=user, filters=filters, skip=skip).values_list("report_id", flat=True).first()
+    return first
+
+
+@dataclass
+class Cell:
+    field: str
+    value: str
+    proposal: str
+    # What each annotator decided (adjudication only): [(username, value)].
+    others: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def disputed(self) -> bool:
+        return len({v for _, v in self.others}) > 1
+
+
+@dataclass
+class Row:
+    level: str
+    nlp_id: int | None
+    cells: list[Cell]
+
+
+@dataclass
+class CurationItem:
+    report: RadiologistReport
+    rows: list[Row]
+    segments: list[tuple[str, str]]
+    token: int
+    overlap: bool
+    certainty: float | None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def field_choices() -> dict[str, list[str]]:
+    return {name: [_text(v) for v in FIELD_VALUES[name]] for name in FIELDS}
+
+
+def report_token(report_id: int) -> int:
+    """The optimistic-locking token: the newest decision row on the report when it was shown."""
+    return Annotation.objects.filter(report_id=report_id).aggregate(m=Max("id"))["m"] or 0
+
+
+def curation_item(
+    *,
+    report_id: int,
+    values: Mapping[str, Mapping[str, Any]] | None = None,
+    others: Mapping[str, Mapping[str, list[tuple[str, Any]]]] | None = None,
+) -> CurationItem:
+    """One report with the NLP proposal per level, pre-filled with `values` where given."""
+    report = RadiologistReport.objects.select_related("study").get(pk=report_id)
+    version = current_version_id()
+    labels = {
+        label.level.level: label
+        for label in NlpLabel.objects.filter(report_id=report_id, labeller_id=version).select_related("level")
+    }
+    levels = set(DiscLevel.objects.filter(study_id=report.study_id).values_list("level", flat=True))
+    rows = []
+    for level in LEVELS:
+        if level not in levels:
+            continue
+        label = labels.get(level)
+        cells = []
+        for name in FIELDS:
+            proposal = _text(getattr(label, name)) if label else _text(FIELD_VALUES[name][0])
+            chosen = (values or {}).get(level, {}).get(name)
+            cells.append(
+                Cell(
+                    field=name,
+                    value=proposal if chosen is None else _text(chosen),
+                    proposal=proposal,
+                    others=[(who, _text(v)) for who, v in (others or {}).get(level, {}).get(name, [])],
+                )
+            )
+        rows.append(Row(level=level, nlp_id=label.pk if label else None, cells=cells))
+    confidences = [label.min_confidence for label in labels.values() if label.min_confidence is not None]
+    return CurationItem(
+        report=report,
+        rows=rows,
+        segments=highlighted_segments(report.text, list(labels.values())),
+        token=report_token(report_id),
+        overlap=is_overlap(report_id),
+        certainty=min(confidences) if confidences else None,
+    )
+
+
+def newest_own_decisions(*, user, report_id: int) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    notes = Annotation.objects.filter(report_id=report_id, author=user, kind=ANNOTATION).select_related("level")
+    for note in notes.order_by("created_at", "id"):
+        values[note.level.level] = {name: getattr(note, name) for name in FIELDS}
+    return values
+
+
+def newest_decisions(*, report_id: int) -> dict[str, dict[str, Any]]:
+    """The current state of a report: per level, the newest decision by anyone."""
+    values: dict[str, dict[str, Any]] = {}
+    for note in Annotation.objects.filter(report_id=report_id).select_related("level").order_by("created_at", "id"):
+        values[note.level.level] = {name: getattr(note, name) for name in FIELDS}
+    return values
+
+
+def last_saved_report_id(*, user) -> int | None:
+    return (
+        Annotation.objects.filter(author=user, kind=ANNOTATION)
+        .order_by("-created_at", "-id")
+        .values_list("report_id", flat=True)
+        .first()
+    )
+
+
+# --- adjudication -------------------------------------------------------------
+
+
+def _decisions_by_level(report_ids) -> tuple[dict, dict]:
+    """(report, level) -> {author: newest annotation}, and (report, level) -> newest adjudication."""
+    newest: dict[tuple[int, str], dict[int, Annotation]] = defaultdict(dict)
+    adjudicated: dict[tuple[int, str], Annotation] = {}
+    notes = Annotation.objects.filter(report_id__in=report_ids).select_related("level", "author")
+    for note in notes.order_by("created_at", "id"):
+        key = (note.report_id, note.level.level)
+        if note.kind == ADJUDICATION:
+            adjudicated[key] = note
+        else:
+            newest[key][note.author_id] = note
+    return newest, adjudicated
+
+
+def _double_annotated():
+    return (
+        Annotation.objects.filter(kind=ANNOTATION)
+        .order_by()
+        .values("report_id")
+        .annotate(n=Count("author_id", distinct=True))
+        .filter(n__gte=2)
+        .values("report_id")
+    )
+
+
+def _decision(note: Annotation) -> tuple:
+    return tuple(getattr(note, name) for name in FIELDS)
+
+
+def adjudication_queue(*, skip: Iterable[int] = ()) -> list[int]:
+    """Reports where annotators' newest decisions disagree on a level nobody adjudicated yet."""
+    newest, adjudicated = _decisions_by_level(_double_annotated())
+    waiting = {
+        report_id
+        for (report_id, level), by_author in newest.items()
+        if (report_id, level) not in adjudicated and len({_decision(n) for n in by_author.values()}) > 1
+    }
+    skip = {int(s) for s in skip}
+    return sorted(waiting - skip)
+
+
+def adjudication_item(*, report_id: int) -> CurationItem:
+    """The report with every annotator's decision per field; agreed fields pre-filled with the
+    agreed value, disputed ones with the first annotator's."""
+    newest, _ = _decisions_by_level([report_id])
+    values: dict[str, dict[str, Any]] = {}
+    others: dict[str, dict[str, list[tuple[str, Any]]]] = {}
+    for (_, level), by_author in newest.items():
+        notes = sorted(by_author.values(), key=lambda n: n.author.username)
+        values[level] = {name: getattr(notes[0], name) for name in FIELDS}
+        others[level] = {name: [(n.author.username, getattr(n, name)) for n in notes] for name in FIELDS}
+    return curation_item(report_id=report_id, values=values, others=others)
+
+
+# --- progress and agreement -----------------------------------------------------
+
+
+def _kappa(a: list, b: list) -> float | None:
+    """Cohen's kappa, or None where it is undefined (one value only on both sides)."""
+    if not a or len(set(a) | set(b)) < 2:
+        return None
+    from sklearn.metrics import cohen_kappa_score
+
+    value = float(cohen_kappa_score([_text(x) for x in a], [_text(x) for x in b]))
+    return None if math.isnan(value) else value
+
+
+def _agreement(a: list, b: list) -> dict[str, Any]:
+    same = sum(1 for x, y in zip(a, b, strict=True) if x == y)
+    return {
+        "n": len(a),
+        "percent": 100 * same / len(a) if a else None,
+        "kappa": _kappa(a, b),
+    }
+
+
+def inter_annotator_agreement() -> list[dict[str, Any]]:
+    """Per field, over levels two annotators decided on: the first two annotators' newest decisions."""
+    newest, _ = _decisions_by_level(_double_annotated())
+    pairs = []
+    for by_author in newest.values():
+        if len(by_author) >= 2:
+            first, second = sorted(by_author.values(), key=lambda n: n.author_id)[:2]
+            pairs.append((first, second))
+    return [
+        {"field": name, **_agreement([getattr(a, name) for a, _ in pairs], [getattr(b, name) for _, b in pairs])}
+        for name in FIELDS
+    ]
+
+
+def nlp_gold_agreement(rows: list[dict] | None = None) -> list[dict[str, Any]]:
+    """Per field, the current labeller's proposal against the gold label."""
+    rows = gold_rows() if rows is None else rows
+    version = current_version_id()
+    nlp = {
+        (str(report_id), level): values
+        for report_id, level, *values in NlpLabel.objects.filter(
+            labeller_id=version, report_id__in={int(r["report_id"]) for r in rows}
+        ).values_list("report_id", "level__level", *FIELDS)
+    }
+    matched = [(row, nlp[(row["report_id"], row["level"])]) for row in rows if (row["report_id"], row["level"]) in nlp]
+    return [
+        {"field": name, **_agreement([values[i] for _, values in matched], [row[name] for row, _ in matched])}
+        for i, name in enumerate(FIELDS)
+    ]
+
+
+FINDING_OF_ROW = {
+    "bulge": lambda r: r["disc"] == "bulge",
+    "herniation": lambda r: r["disc"] == "herniation",
+    "canal_stenosis": lambda r: r["canal_stenosis"] != "none",
+    "foraminal_stenosis": lambda r: r["left_foraminal"] != "none" or r["right_foraminal"] != "none",
+    "subarticular_stenosis": lambda r: r["left_subarticular"] != "none" or r["right_subarticular"] != "none",
+    "uncertain": lambda r: bool(r["uncertain"]),
+    "normal": lambda r: all(r[n] in ("none", False) for n in FIELDS),
+}
+
+
+def progress() -> dict[str, Any]:
+    """Gold levels against the target, by level, finding and annotator, and labelling speed."""
+    rows = gold_rows()
+    target = int(settings.RADBOT_GOLD_TARGET)
+    by_level = Counter(r["level"] for r in rows)
+    by_finding = {name: sum(1 for r in rows if test(r)) for name, test in FINDING_OF_ROW.items()}
+    gold_keys = {(r["report_id"], r["level"]) for r in rows}
+    per_author = (
+        Annotation.objects.values("author__username", "kind")
+        .annotate(levels=Count("id"), reports=Count("report_id", distinct=True), seconds=Sum("seconds_spent"))
+        .order_by("author__username", "kind")
+    )
+    gold_by_author: Counter = Counter()
+    for report_id, level, author in Annotation.objects.values_list("report_id", "level__level", "author__username"):
+        if (str(report_id), level) in gold_keys:
+            gold_by_author[author] += 1
+    annotators = []
+    for row in per_author:
+        seconds = row["seconds"] or 0
+        annotators.append(
+            {
+                "username": row["author__username"],
+                "kind": row["kind"],
+                "levels": row["levels"],
+                "reports": row["reports"],
+                "gold_levels": gold_by_author[row["author__username"]],
+                "per_hour": round(row["levels"] * 3600 / seconds) if seconds else None,
+            }
+        )
+    total_levels = sum(a["levels"] for a in annotators)
+    total_seconds = sum(r["seconds"] or 0 for r in per_author)
+    return {
+        "gold": len(rows),
+        "target": target,
+        "percent": min(100, round(100 * len(rows) / target)) if target else 100,
+        "by_level": [(level, by_level[level]) for level in LEVELS],
+        "by_finding": by_finding,
+        "annotators": annotators,
+        "per_hour": round(total_levels * 3600 / total_seconds) if total_seconds else None,
+        "waiting_adjudication": len(adjudication_queue()),
+        "inter_annotator": inter_annotator_agreement(),
+        "nlp_vs_gold": nlp_gold_agreement(rows),
+    }

@@ -1,0 +1,111 @@
+"""Writes for curation: one person's decisions on the five levels of a report.
+
+A decision is always a new Annotation row; NLP rows and earlier decisions are never
+touched. Saving is optimistic: the page carries the id of the newest decision row on
+the report it showed (the token), and a save refuses when someone else's decision
+arrived in between, unless the report is in the overlap share, where two annotators
+decide independently by design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from accounts import roles
+from labeling.models import Annotation, NlpLabel
+from labeling.schema import FIELDS, LevelLabels
+from labeling.selectors_curation import current_version_id, is_overlap
+from studies.models import DiscLevel, RadiologistReport
+
+MAX_SECONDS = 3600.0
+
+
+class CurationConflict(Exception):
+    """Someone else decided on the report after it was shown: nothing was saved."""
+
+    def __init__(self, *, report_id: int, message: str):
+        super().__init__(message)
+        self.report_id = report_id
+        self.message = message
+
+
+def _conflict(*, author, report_id: int, token: int, kind: str) -> str | None:
+    newer = Annotation.objects.filter(report_id=report_id, id__gt=token, kind=kind)
+    if kind == Annotation.Kind.ADJUDICATION:
+        if newer.exists():
+            return "Another adjudicator settled this report while you were working on it."
+        return None
+    if is_overlap(report_id):
+        # Two annotators by design; only this person's own newer save (another tab) conflicts,
+        # or a third person arriving after two have decided.
+        if newer.filter(author=author).exists():
+            return "You saved this report in another window while this one was open."
+        others = (
+            Annotation.objects.filter(report_id=report_id, kind=kind)
+            .exclude(author=author)
+            .values("author_id")
+            .distinct()
+            .count()
+        )
+        if others >= 2 and not Annotation.objects.filter(report_id=report_id, author=author).exists():
+            return "Two annotators have already labelled this report."
+        return None
+    newest = newer.select_related("author").order_by("-id").first()
+    if newest is not None:
+        who = "You" if newest.author_id == author.pk else newest.author.username
+        return f"{who} saved this report while you were working on it."
+    return None
+
+
+@transaction.atomic
+def save_decisions(
+    *,
+    author,
+    report_id: int,
+    token: int,
+    decisions: Mapping[str, Mapping[str, Any]],
+    seconds_spent: float = 0.0,
+    kind: str = Annotation.Kind.ANNOTATION,
+) -> list[Annotation]:
+    """Record one decision row per level of the report, or raise CurationConflict.
+
+    `decisions` maps every level of the study to its seven field values; time spent on
+    the report is shared equally between its levels.
+    """
+    needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
+    if not author.has_perm(needed):
+        raise PermissionDenied(f"Your role does not allow this ({needed}).")
+    # The row lock serialises concurrent saves of one report (SQLite: the IMMEDIATE transaction).
+    report = RadiologistReport.objects.select_for_update().get(pk=report_id)
+    message = _conflict(author=author, report_id=report.pk, token=int(token), kind=kind)
+    if message:
+        raise CurationConflict(report_id=report.pk, message=message)
+    levels = dict(DiscLevel.objects.filter(study_id=report.study_id).values_list("level", "pk"))
+    missing = set(levels) - set(decisions)
+    if missing:
+        raise ValueError(f"no decision for {', '.join(sorted(missing))}")
+    unknown = set(decisions) - set(levels)
+    if unknown:
+        raise ValueError(f"the study has no level {', '.join(sorted(unknown))}")
+    labels = {level: LevelLabels(level=level, **{k: decisions[level][k] for k in FIELDS}) for level in levels}
+    proposals = dict(
+        NlpLabel.objects.filter(report=report, labeller_id=current_version_id()).values_list("level__level", "pk")
+    )
+    seconds = min(max(float(seconds_spent or 0), 0.0), MAX_SECONDS) / max(len(levels), 1)
+    rows = [
+        Annotation(
+            report=report,
+            level_id=levels[level],
+            author=author,
+            kind=kind,
+            started_from_id=proposals.get(level),
+            seconds_spent=seconds,
+            **{name: getattr(labels[level], name) for name in FIELDS},
+        )
+        for level in sorted(levels)
+    ]
+    return Annotation.objects.bulk_create(rows)

@@ -1,0 +1,239 @@
+"""Curation pages: the annotator's queue, adjudication, progress and the gold export.
+
+Thin views: parsing and status codes here, reads in selectors_curation, writes in
+services_curation. The queue item is a partial that htmx swaps in place; save-and-next
+is one POST that answers with the next item (or 409 with the current state).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import roles
+from labeling import selectors_curation as sel
+from labeling.models import Annotation
+from labeling.schema import FIELDS, LEVELS
+from labeling.selectors import gold_rows
+from labeling.services_curation import CurationConflict, save_decisions
+from studies.models import RadiologistReport
+
+SKIP_KEY = "curation_skipped"
+ADJ_SKIP_KEY = "adjudication_skipped"
+MAX_SKIPPED = 500
+
+
+def _parse_value(name: str, raw: str):
+    if name == "uncertain":
+        if raw not in {"true", "false"}:
+            raise ValueError(f"uncertain={raw!r} is not true or false")
+        return raw == "true"
+    return raw
+
+
+def parse_decisions(data) -> dict[str, dict]:
+    decisions: dict[str, dict] = {}
+    for level in LEVELS:
+        present = [name for name in FIELDS if f"{level}__{name}" in data]
+        if not present:
+            continue
+        if len(present) != len(FIELDS):
+            raise ValueError(f"{level}: every field is needed")
+        decisions[level] = {name: _parse_value(name, data[f"{level}__{name}"]) for name in FIELDS}
+    return decisions
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _skipped(request: HttpRequest, key: str) -> list[int]:
+    return list(request.session.get(key, []))
+
+
+def _skip(request: HttpRequest, key: str, report_id: int) -> None:
+    skipped = _skipped(request, key)
+    if report_id not in skipped:
+        request.session[key] = (skipped + [report_id])[-MAX_SKIPPED:]
+
+
+def _context(request, *, mode: str, item, filters=None, conflict: str = "", remaining: int | None = None):
+    return {
+        "mode": mode,
+        "item": item,
+        "filters": filters or sel.QueueFilters(),
+        "conflict": conflict,
+        "remaining": remaining,
+        "choices": sel.field_choices(),
+    }
+
+
+def _next_item_response(request: HttpRequest, filters: sel.QueueFilters, *, status: int = 200, template=None):
+    skipped = _skipped(request, SKIP_KEY)
+    report_id = sel.next_report_id(user=request.user, filters=filters, skip=skipped)
+    item = sel.curation_item(report_id=report_id) if report_id else None
+    context = _context(request, mode="curate", item=item, filters=filters)
+    return render(request, template or "labeling/_curation_item.html", context, status=status)
+
+
+@require_GET
+@permission_required(roles.ANNOTATE, raise_exception=True)
+def curate_page(request: HttpRequest) -> HttpResponse:
+    filters = sel.QueueFilters.from_params(request.GET)
+    if request.GET.get("restart"):
+        request.session[SKIP_KEY] = []
+    extra = {
+        "levels": LEVELS,
+        "findings": list(sel.FINDINGS),
+        "orders": sel.ORDERS,
+        "overlap_percent": sel.overlap_percent(),
+    }
+    skipped = _skipped(request, SKIP_KEY)
+    report_id = sel.next_report_id(user=request.user, filters=filters, skip=skipped)
+    item = sel.curation_item(report_id=report_id) if report_id else None
+    return render(request, "labeling/curate.html", {**_context(request, mode="curate", item=item, filters=filters), **extra})
+
+
+@require_GET
+@permission_required(roles.ANNOTATE, raise_exception=True)
+def curate_next(request: HttpRequest) -> HttpResponse:
+    """The next report in the queue; `skip=<report id>` puts that one aside for this session."""
+    if "skip" in request.GET:
+        _skip(request, SKIP_KEY, _int(request.GET["skip"]))
+    return _next_item_response(request, sel.QueueFilters.from_params(request.GET))
+
+
+@require_POST
+@permission_required(roles.ANNOTATE, raise_exception=True)
+def curate_save(request: HttpRequest) -> HttpResponse:
+    """Save-and-next in one request."""
+    filters = sel.QueueFilters.from_params(request.POST)
+    report_id = _int(request.POST.get("report"))
+    try:
+        decisions = parse_decisions(request.POST)
+        save_decisions(
+            author=request.user,
+            report_id=report_id,
+            token=_int(request.POST.get("token")),
+            decisions=decisions,
+            seconds_spent=_float(request.POST.get("seconds_spent")),
+        )
+    except CurationConflict as conflict:
+        item = sel.curation_item(report_id=report_id, values=sel.newest_decisions(report_id=report_id))
+        context = _context(request, mode="curate", item=item, filters=filters, conflict=conflict.message)
+        return render(request, "labeling/_curation_item.html", context, status=409)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    except RadiologistReport.DoesNotExist:
+        return HttpResponseBadRequest("no such report")
+    return _next_item_response(request, filters)
+
+
+@require_POST
+@permission_required(roles.ANNOTATE, raise_exception=True)
+def curate_undo(request: HttpRequest) -> HttpResponse:
+    """Reopen this annotator's last saved report with their decision, to correct it.
+
+    Nothing is deleted: saving again adds newer rows, which supersede the old ones.
+    """
+    filters = sel.QueueFilters.from_params(request.POST)
+    report_id = sel.last_saved_report_id(user=request.user)
+    if report_id is None:
+        return _next_item_response(request, filters)
+    item = sel.curation_item(
+        report_id=report_id, values=sel.newest_own_decisions(user=request.user, report_id=report_id)
+    )
+    return render(request, "labeling/_curation_item.html", _context(request, mode="curate", item=item, filters=filters))
+
+
+def _adjudication_response(request: HttpRequest, *, template: str, status: int = 200, conflict: str = "", report_id=None):
+    if report_id is None:
+        waiting = sel.adjudication_queue(skip=_skipped(request, ADJ_SKIP_KEY))
+        report_id = waiting[0] if waiting else None
+        remaining = len(waiting)
+    else:
+        remaining = None
+    item = sel.adjudication_item(report_id=report_id) if report_id else None
+    context = _context(request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining)
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@permission_required(roles.ADJUDICATE, raise_exception=True)
+def adjudicate_page(request: HttpRequest) -> HttpResponse:
+    if "skip" in request.GET:
+        _skip(request, ADJ_SKIP_KEY, _int(request.GET["skip"]))
+    if request.GET.get("restart"):
+        request.session[ADJ_SKIP_KEY] = []
+    template = "labeling/_curation_item.html" if request.htmx else "labeling/adjudicate.html"
+    return _adjudication_response(request, template=template)
+
+
+@require_POST
+@permission_required(roles.ADJUDICATE, raise_exception=True)
+def adjudicate_save(request: HttpRequest) -> HttpResponse:
+    report_id = _int(request.POST.get("report"))
+    try:
+        save_decisions(
+            author=request.user,
+            report_id=report_id,
+            token=_int(request.POST.get("token")),
+            decisions=parse_decisions(request.POST),
+            seconds_spent=_float(request.POST.get("seconds_spent")),
+            kind=Annotation.Kind.ADJUDICATION,
+        )
+    except CurationConflict as conflict:
+        return _adjudication_response(
+            request, template="labeling/_curation_item.html", status=409, conflict=conflict.message, report_id=report_id
+        )
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    except RadiologistReport.DoesNotExist:
+        return HttpResponseBadRequest("no such report")
+    return _adjudication_response(request, template="labeling/_curation_item.html")
+
+
+@require_GET
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def progress_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "labeling/progress.html", {"progress": sel.progress(), "fields": FIELDS})
+
+
+EXPORT_COLUMNS = ["report_id", "level", *FIELDS, "canal_class"]
+
+
+@require_GET
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def export_gold(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Gold labels in the guide's exchange format (JSON Lines) or as CSV."""
+    if fmt not in {"jsonl", "csv"}:
+        raise Http404("export as .jsonl or .csv")
+    rows = gold_rows()
+    if fmt == "jsonl":
+        body = "".join(json.dumps(row) + "\n" for row in rows)
+        response = HttpResponse(body, content_type="application/x-ndjson; charset=utf-8")
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "uncertain": "true" if row["uncertain"] else "false"})
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="gold-labels.{fmt}"'
+    return response
