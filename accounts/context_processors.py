@@ -12,4 +12,7 @@ def capabilities(request: HttpRequest) -> dict:
         "can_import_reports": user.has_perm(roles.IMPORT_REPORTS),
         "can_view_pseudonyms": user.has_perm(roles.VIEW_PSEUDONYM_MAP),
         "can_run_labeller": user.has_perm(roles.RUN_LABELLER),
+        "can_run_inference": user.has_perm(roles.RUN_INFERENCE),
+        "can_annotate": user.has_perm(roles.ANNOTATE),
+        "can_adjudicate": user.has_perm(roles.ADJUDICATE),
     }

@@ -19,12 +19,25 @@ IMPORT_REPORTS = "studies.import_reports"
 VIEW_PSEUDONYM_MAP = "studies.view_patientidentity"
 RUN_LABELLER = "labeling.run_labeller"
 ANNOTATE = "labeling.annotate"
+TRAIN_MODELS = "inference.train_models"
+RUN_INFERENCE = "inference.run_inference"
+# Settling annotators' disagreements is for senior readers: radiologists and admins.
+ADJUDICATE = "labeling.adjudicate"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANNOTATOR: frozenset({VIEW_STUDIES, ANNOTATE}),
-    RADIOLOGIST: frozenset({VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, ANNOTATE}),
-    RESEARCHER: frozenset({VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, RUN_LABELLER}),
+    RADIOLOGIST: frozenset(
+        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, ANNOTATE, ADJUDICATE, RUN_INFERENCE}
+    ),
+    RESEARCHER: frozenset(
+        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, RUN_LABELLER, TRAIN_MODELS, RUN_INFERENCE}
+    ),
     ADMIN: frozenset(
-        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, VIEW_PSEUDONYM_MAP, RUN_LABELLER, ANNOTATE}
+        {
+            VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, VIEW_PSEUDONYM_MAP, RUN_LABELLER, ANNOTATE,
+            ADJUDICATE,
+            TRAIN_MODELS,
+            RUN_INFERENCE,
+        }
     ),
 }

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "studies",
     "labeling",
+    "inference",
 ]
 
 MIDDLEWARE = [
@@ -178,3 +179,8 @@ LOGGING = {
 
 # The app serves its own assets (no CDN); finders let the demo skip collectstatic.
 WHITENOISE_USE_FINDERS = True
+
+# Curation: the gold labels (study x level) the models should train on, and the share
+# of reports (percent) that two annotators label independently for agreement statistics.
+RADBOT_GOLD_TARGET = int(os.environ.get("RADBOT_GOLD_TARGET", "5000"))
+RADBOT_CURATION_OVERLAP_PERCENT = int(os.environ.get("RADBOT_CURATION_OVERLAP_PERCENT", "10"))

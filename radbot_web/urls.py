@@ -33,4 +33,5 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("studies/", include("studies.urls")),
     path("labeling/", include("labeling.urls")),
+    path("inference/", include("inference.urls")),
 ]

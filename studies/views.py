@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts import roles
+from inference.views import ai_context
 from labeling import selectors as label_selectors
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
@@ -54,6 +55,7 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
             "report": report,
             "nlp_labels": nlp_labels,
             "report_segments": label_selectors.highlighted_segments(report.text, nlp_labels) if report else [],
+            **ai_context(study),
         },
     )
 

@@ -1,0 +1,47 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from inference.models import InferenceJob
+from inference.services.jobs import NoModel, execute_inference_job, require_model
+from studies.models import Study
+
+
+class Command(BaseCommand):
+    help = "Run the image models on one study or all, storing predictions; optionally write them as JSONL."
+
+    def add_arguments(self, parser):
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--all", action="store_true")
+        which.add_argument("--study", metavar="UID")
+        parser.add_argument("--output")
+
+    def handle(self, *args, all, study, output, **options):
+        try:
+            version = require_model()
+        except NoModel as exc:
+            raise CommandError(str(exc)) from exc
+        studies = Study.objects.all() if all else Study.objects.filter(study_instance_uid=study)
+        if not studies.exists():
+            raise CommandError(f"no study {study}" if study else "the archive has no studies")
+        rows, failed = [], 0
+        for item in studies.order_by("pk"):
+            job = InferenceJob.objects.create(study=item, model_version=version)
+            job = execute_inference_job(job_id=job.pk)
+            if job.status != InferenceJob.Status.DONE:
+                failed += 1
+                self.stderr.write(f"{item.study_instance_uid}: {job.error}")
+                continue
+            for p in job.predictions.select_related("level").order_by("level__level"):
+                rows.append({
+                    "study_uid": item.study_instance_uid, "level": p.level.level, "disc": p.disc,
+                    "canal_stenosis": p.canal_stenosis, "left_foraminal": p.left_foraminal,
+                    "right_foraminal": p.right_foraminal, "canal_class": p.canal_class,
+                    "probabilities": p.probabilities, "ap_diameter_mm": p.ap_diameter_mm,
+                    "best_slice": p.best_slice, "disc_centre_mm": p.centre_mm,
+                    "model_version": version.name, "stage_seconds": job.stage_seconds,
+                })
+        if output:
+            Path(output).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        self.stdout.write(f"{len(rows) // 5} studies predicted, {failed} failed; model {version.name}")

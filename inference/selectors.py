@@ -1,0 +1,103 @@
+"""Reads for image models: studies from the archive as arrays, models, jobs, predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db.models import QuerySet
+
+from inference.models import InferenceJob, ModelVersion, Prediction, SegmentationMask
+from labeling.models import NlpLabel
+from labeling.schema import FIELDS, LevelLabels
+from labeling.selectors import gold_rows
+from studies.models import Series, Study
+
+# How much an NLP-derived label counts against a gold one in training.
+NLP_LABEL_WEIGHT = 0.5
+
+
+def latest_model_version() -> ModelVersion | None:
+    return ModelVersion.objects.first()
+
+
+def series_files(series: Series) -> list[Path]:
+    return [Path(settings.MEDIA_ROOT) / f for f in series.instances.values_list("file", flat=True)]
+
+
+def study_series(study: Study) -> dict:
+    """The sagittal T2 and T1 and the axial T2 series a model reads."""
+    chosen: dict = {"sag_t2": None, "sag_t1": None, "axials": []}
+    for series in study.series.all():
+        if series.plane == "sagittal" and series.weighting == "T2" and chosen["sag_t2"] is None:
+            chosen["sag_t2"] = series
+        elif series.plane == "sagittal" and series.weighting == "T1" and chosen["sag_t1"] is None:
+            chosen["sag_t1"] = series
+        elif series.plane == "axial" and series.weighting == "T2":
+            chosen["axials"].append(series)
+    return chosen
+
+
+def _labels_for(study: Study, gold: dict[str, dict[str, dict]]) -> tuple[dict[str, LevelLabels], float]:
+    report = study.reports.first()
+    if report is None:
+        return {}, 0.0
+    if str(report.pk) in gold:
+        return {lv: LevelLabels.from_exchange(row) for lv, row in gold[str(report.pk)].items()}, 1.0
+    newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at").first()
+    if newest is None:
+        return {}, 0.0
+    rows = NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id).select_related("level")
+    labels = {
+        row.level.level: LevelLabels(level=row.level.level, **{f: getattr(row, f) for f in FIELDS}) for row in rows
+    }
+    return labels, NLP_LABEL_WEIGHT
+
+
+def training_studies() -> list:
+    """Every study with a sagittal T2, its reference mask and labels (gold, else NLP), as StudyData."""
+    from inference.ml.data import StudyData, reorder_to_volume
+    from inference.ml.volume import load_series
+
+    gold: dict[str, dict[str, dict]] = {}
+    for row in gold_rows():
+        gold.setdefault(row["report_id"], {})[row["level"]] = row
+    studies = []
+    masks = {m.series_id: m for m in SegmentationMask.objects.all()}
+    for study in Study.objects.select_related("patient").prefetch_related("series", "reports"):
+        chosen = study_series(study)
+        sag_t2 = chosen["sag_t2"]
+        if sag_t2 is None or sag_t2.pk not in masks:
+            continue
+        labels, weight = _labels_for(study, gold)
+        if not labels:
+            continue
+        volume = load_series(series_files(sag_t2))
+        with np.load(Path(settings.MEDIA_ROOT) / masks[sag_t2.pk].file) as stored:
+            by_number = dict(zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True))
+        ordered = np.stack([by_number[n] for n in sorted(by_number)])
+        studies.append(
+            StudyData(
+                key=study.study_instance_uid,
+                patient_id=study.patient.pseudonym,
+                sag_t2=volume,
+                sag_t1=load_series(series_files(chosen["sag_t1"])) if chosen["sag_t1"] else None,
+                axials={},
+                sag_mask=reorder_to_volume(ordered, volume),
+                labels=labels,
+                weight=weight,
+            )
+        )
+    return studies
+
+
+def jobs_for(study: Study) -> QuerySet[InferenceJob]:
+    return study.inference_jobs.select_related("model_version")
+
+
+def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Prediction]]:
+    job = study.inference_jobs.filter(status=InferenceJob.Status.DONE).first()
+    if job is None:
+        return None, []
+    return job, list(job.predictions.select_related("level").order_by("level__level"))

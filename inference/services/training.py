@@ -1,0 +1,61 @@
+"""Train the image models on the archive and record the result as a ModelVersion."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from inference import selectors
+from inference.models import ModelVersion
+
+
+class NoTrainingData(RuntimeError):
+    """Nothing in the archive has both a reference mask and labels."""
+
+
+def train_model_version(
+    *,
+    epochs: int,
+    seed: int,
+    split: tuple[float, float] = (0.8, 0.2),
+    command: str = "",
+    progress: Callable[[dict], None] | None = None,
+    train_settings=None,
+) -> ModelVersion:
+    from inference.ml.pipeline import save_models
+    from inference.ml.training import train_all
+
+    studies = selectors.training_studies()
+    if len(studies) < 2:
+        raise NoTrainingData(
+            f"{len(studies)} stud{'y has' if len(studies) == 1 else 'ies have'} a sagittal T2 with a "
+            "reference mask and labels; training needs at least two (import masks and label the reports)"
+        )
+    models = train_all(
+        studies, split=split, epochs=epochs, seed=seed, progress_callback=progress, settings=train_settings
+    )
+    name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    relative = f"models/{name}"
+    folder = save_models(models, Path(settings.MEDIA_ROOT) / relative)
+    meta = json.loads((folder / "config.json").read_text())
+    last = {}
+    for record in models.history:
+        last[record.get("stage", "model")] = record
+    with transaction.atomic():
+        return ModelVersion.objects.create(
+            name=name,
+            weights_dir=relative,
+            weight_files=meta["sha256"],
+            config=meta["config"],
+            data_split=models.split,
+            history=models.history,
+            metrics={"final_epoch": last, "studies": len(studies)},
+            seed=seed,
+            command=command,
+            train_seconds=models.train_seconds,
+        )

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from inference import views
+
+app_name = "inference"
+
+urlpatterns = [
+    path("studies/<str:study_uid>/ai/", views.ai_panel, name="ai-panel"),
+    path("studies/<str:study_uid>/ai/run/", views.run_ai, name="run-ai"),
+]
