@@ -1,8 +1,13 @@
 """Ingest throughput: DICOM files per second from disk into the store, on one core.
 
-Usage: .venv/bin/python bench/ingest.py [--studies N] [--seed S]
+Usage: .venv/bin/python bench/ingest.py [--studies N] [--seed S] [--thumbnails worker|inline]
 Uses a fresh SQLite database and media folder in a temporary directory, or the
 database in DATABASE_URL when set (its tables are created by migrate).
+
+--thumbnails worker (default) times ingest as in production: thumbnails are
+queued for a Celery worker, and their rendering is then timed on its own, as a
+worker would do it. --thumbnails inline times the embedded mode, where they are
+rendered in-process during ingest.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--studies", type=int, default=12)
     parser.add_argument("--seed", type=int, default=99)
+    parser.add_argument("--thumbnails", choices=["worker", "inline"], default="worker")
     args = parser.parse_args()
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1" if args.thumbnails == "inline" else "0"
 
     work = Path(tempfile.mkdtemp(prefix="radbot-bench-ingest-"))
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
@@ -57,6 +64,18 @@ def main() -> None:
     # Wall time suffers when other work shares the core; CPU time shows the code's own cost.
     print(f"cpu: {cpu_seconds:.2f} s = {files / cpu_seconds:.0f} files per CPU-second; "
           f"load average {os.getloadavg()[0]:.1f}")
+    if args.thumbnails == "worker":
+        from studies.models import Series
+        from studies.services.thumbnails import render_series_thumbnail
+
+        ids = list(Series.objects.values_list("pk", flat=True))
+        start = time.perf_counter()
+        for series_id in ids:
+            render_series_thumbnail(series_id=series_id)
+        spent = time.perf_counter() - start
+        print(f"thumbnails (worker's share): {len(ids)} series in {spent:.2f} s = {len(ids) / spent:.0f} series/s")
+    else:
+        print("thumbnails rendered inline (embedded mode), included above")
     print(f"database: {django.db.connection.vendor}")
     print(f"machine: {describe()}")
 
