@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import random
 import statistics
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe  # noqa: E402
 from labeling.nlp import components, resolver  # noqa: E402
 from labeling.nlp.labeller import Labeller  # noqa: E402
 from labeling.schema import LEVELS  # noqa: E402
@@ -41,14 +41,6 @@ FOR = ["The neural foramina are patent.", "Mild bilateral foraminal narrowing.",
        "Severe right foraminal stenosis with contact of the exiting nerve root."]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def make_report(rng: random.Random) -> str:
@@ -102,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput: {max(walls):.0f} reports/s on one core (best of {args.rounds}; "
           f"median {statistics.median(walls):.0f}; {max(cpus):.0f} reports per CPU-second)")
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    print(f"machine: {platform.platform()} | {cpu_model()} | os.cpu_count()={os.cpu_count()} | "
-          f"pinned to core {core} | load average {load[0]:.2f} | Python {platform.python_version()}")
+    print(f"machine: {describe()} | pinned to core {core} | load average {load[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -5,27 +5,18 @@ Run: .venv/bin/python bench/negex.py [path/to/Annotations-1-120.txt]
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe  # noqa: E402
 from labeling.nlp.negex_kit import score  # noqa: E402
 
 DEFAULT = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "negex" / "Annotations-1-120.txt")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(path: str = DEFAULT) -> None:
@@ -34,7 +25,7 @@ def main(path: str = DEFAULT) -> None:
     dt = time.perf_counter() - t0
     print(f"pairs: {s['n']}  negated (gold): {s['negated']}  tp={s['tp']} fp={s['fp']} fn={s['fn']}")
     print(f"negation precision {s['precision']:.3f}  recall {s['recall']:.3f}  F1 {s['f1']:.3f}  ({dt:.2f} s)")
-    print(f"machine: {platform.platform()} | {cpu_model()} | os.cpu_count()={os.cpu_count()}")
+    print(f"machine: {describe()}")
 
 
 if __name__ == "__main__":

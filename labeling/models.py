@@ -14,6 +14,35 @@ GRADE_CHOICES = [(g, g) for g in GRADES]
 DISC_CHOICES = [(d, d) for d in DISC_VALUES]
 
 
+GRADED = ("canal_stenosis", "left_foraminal", "right_foraminal", "left_subarticular", "right_subarticular")
+
+
+class LevelLabelFields(models.Model):
+    """The guide's seven fields for one report x level, shared by machine and human rows."""
+
+    disc = models.CharField(max_length=10, choices=DISC_CHOICES)
+    canal_stenosis = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    left_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
+    uncertain = models.BooleanField()
+
+    class Meta:
+        abstract = True
+
+
+def label_value_constraints(prefix: str) -> list[models.CheckConstraint]:
+    """Only the guide's values, enforced by the database."""
+    return [
+        models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name=f"{prefix}_disc_allowed"),
+        *[
+            models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"{prefix}_{name}_allowed")
+            for name in GRADED
+        ],
+    ]
+
+
 class LabellerVersion(models.Model):
     version = models.CharField(max_length=128, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -29,19 +58,12 @@ class LabellerVersion(models.Model):
         return self.version
 
 
-class NlpLabel(models.Model):
+class NlpLabel(LevelLabelFields):
     """One labeller's reading of one report at one disc level."""
 
     report = models.ForeignKey("studies.RadiologistReport", on_delete=models.CASCADE, related_name="nlp_labels")
     level = models.ForeignKey("studies.DiscLevel", on_delete=models.CASCADE, related_name="nlp_labels")
     labeller = models.ForeignKey(LabellerVersion, on_delete=models.PROTECT, related_name="labels")
-    disc = models.CharField(max_length=10, choices=DISC_CHOICES)
-    canal_stenosis = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    left_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    right_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    left_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    uncertain = models.BooleanField()
     confidence = models.JSONField(help_text="Per field, 0-1.")
     min_confidence = models.FloatField(
         null=True, blank=True, db_index=True, help_text="Lowest field confidence: the curation queue's order."
@@ -54,17 +76,7 @@ class NlpLabel(models.Model):
         indexes = [models.Index(fields=["labeller", "min_confidence", "report"], name="nlp_label_queue_order")]
         constraints = [
             models.UniqueConstraint(fields=["report", "level", "labeller"], name="nlp_label_once_per_version"),
-            models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="nlp_disc_allowed"),
-            *[
-                models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"nlp_{name}_allowed")
-                for name in (
-                    "canal_stenosis",
-                    "left_foraminal",
-                    "right_foraminal",
-                    "left_subarticular",
-                    "right_subarticular",
-                )
-            ],
+            *label_value_constraints("nlp"),
         ]
 
     def __str__(self) -> str:
@@ -106,7 +118,7 @@ class LabellingRun(models.Model):
 
 
 
-class Annotation(models.Model):
+class Annotation(LevelLabelFields):
     """One person's decision on one report x level. Never edited: a correction is a new row.
 
     Machine proposals (NlpLabel) and human decisions stay in separate tables, as in
@@ -123,13 +135,6 @@ class Annotation(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ANNOTATION)
     started_from = models.ForeignKey(NlpLabel, null=True, blank=True, on_delete=models.SET_NULL)
-    disc = models.CharField(max_length=10, choices=DISC_CHOICES)
-    canal_stenosis = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    left_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    right_foraminal = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    left_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    right_subarticular = models.CharField(max_length=11, choices=GRADE_CHOICES)
-    uncertain = models.BooleanField()
     seconds_spent = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -143,17 +148,7 @@ class Annotation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["annotation", "adjudication"]), name="annotation_kind_allowed"),
             models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="annotation_time_not_negative"),
-            models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="annotation_disc_allowed"),
-            *[
-                models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"annotation_{name}_allowed")
-                for name in (
-                    "canal_stenosis",
-                    "left_foraminal",
-                    "right_foraminal",
-                    "left_subarticular",
-                    "right_subarticular",
-                )
-            ],
+            *label_value_constraints("annotation"),
         ]
 
     def __str__(self) -> str:
