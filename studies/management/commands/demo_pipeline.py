@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from inference.models import ModelVersion
 from labeling.services import start_labelling_run
 from studies.models import Study
 
@@ -14,22 +15,32 @@ class Command(BaseCommand):
         parser.add_argument("--studies", type=int, default=24)
         parser.add_argument("--seed", type=int, default=2020)
         parser.add_argument("--data-dir", default="var/demo-data")
+        parser.add_argument("--model-epochs", type=int, default=4, help="Training epochs for the demo models.")
 
-    def handle(self, *args, studies, seed, data_dir, **options):
+    def handle(self, *args, studies, seed, data_dir, model_epochs, **options):
         data = Path(data_dir)
         if not (data / "reports.jsonl").exists():
-            self.stdout.write(f"[1/4] synthesising {studies} lumbar MRI studies …")
+            self.stdout.write(f"[1/6] synthesising {studies} lumbar MRI studies …")
             call_command("synth_studies", n=studies, seed=seed, out=str(data))
         else:
-            self.stdout.write(f"[1/4] synthetic studies already in {data}")
-        self.stdout.write("[2/4] ingesting DICOM …")
+            self.stdout.write(f"[1/6] synthetic studies already in {data}")
+        self.stdout.write("[2/6] ingesting DICOM …")
         # Only the image folders: the generator also writes masks and truth files beside them.
         series_dirs = sorted({str(path.parent) for path in data.rglob("*.dcm")})
         call_command("ingest", *series_dirs, quiet=True)
-        self.stdout.write("[3/4] importing radiologist reports …")
+        self.stdout.write("[3/6] importing radiologist reports …")
         call_command("import_reports", str(data / "reports.jsonl"))
-        self.stdout.write("[4/4] labelling reports with the NLP labeller …")
+        self.stdout.write("[4/6] labelling reports with the NLP labeller …")
         run = start_labelling_run()
         run.refresh_from_db()
         self.stdout.write(f"      run #{run.pk}: {run.done}/{run.total} reports labelled ({run.status})")
+        self.stdout.write("[5/6] importing reference masks …")
+        call_command("import_masks", str(data))
+        if ModelVersion.objects.exists():
+            self.stdout.write("[6/6] image models already trained; running them on every study …")
+        else:
+            self.stdout.write(f"[6/6] training small image models ({model_epochs} epochs, seed {seed}) …")
+            call_command("train_models", epochs=model_epochs, seed=seed)
+            self.stdout.write("      running them on every study …")
+        call_command("run_inference", all=True)
         self.stdout.write(self.style.SUCCESS(f"demo archive: {Study.objects.count()} studies"))
