@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,13 +209,16 @@ def ap_grade(ap_mm: float) -> str:
 
 def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume | str | Path | None,
               axials: Mapping[str, Any] | Sequence[Any] | None = None,
-              keep_masks: bool = False, masks: np.ndarray | None = None) -> StudyPrediction:
+              keep_masks: bool = False, masks: np.ndarray | None = None,
+              on_stage: Callable[[str], None] | None = None) -> StudyPrediction:
     """Predict the guide fields for the five lumbar levels of one study.
 
     Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
     discs cannot be named reliably. ``masks`` (position-ordered classes) skips the
     segmentation network, e.g. to test the downstream stages on reference masks.
+    ``on_stage`` hears the name of each stage as it starts (for progress reports).
     """
+    stage = on_stage or (lambda name: None)
     cfg = models.config
     crop_cfg = cfg.crop_config()
     timings: dict[str, float] = {}
@@ -224,6 +227,7 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
     t1 = _as_volume(sag_t1)
     timings["load"] = time.perf_counter() - t
 
+    stage("segment")
     t = time.perf_counter()
     masks_given = masks is not None
     if masks is None:
@@ -233,6 +237,7 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
         canal_prob = np.stack([canal_map_from_mask(m, 1.0) for m in masks])
     timings["segment"] = time.perf_counter() - t
 
+    stage("localise")
     t = time.perf_counter()
     loc = localise(sag, masks, LocaliserConfig())
     timings["localise"] = time.perf_counter() - t
@@ -240,6 +245,7 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
         raise LevelAssignmentError(loc.reason or "cannot assign levels")
     discs = loc.by_level()
 
+    stage("measure")
     t = time.perf_counter()
     a, b = cfg.ap_calibration if masks_given is False else (1.0, 0.0)
     aps = {}
@@ -248,6 +254,7 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
         aps[lv] = round(max(0.0, a * raw + b) if raw > 0 else 0.0, 2)
     timings["measure"] = time.perf_counter() - t
 
+    stage("classify")
     t = time.perf_counter()
     ax = _assign_axials(axials, discs)
     canal_x = np.stack([canal_crop(sag, t1, ax.get(lv), discs[lv], crop_cfg) for lv in LEVELS])

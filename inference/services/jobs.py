@@ -37,13 +37,20 @@ def _loaded(weights_dir: str):
 
 
 @transaction.atomic
-def request_inference(*, study: Study, user=None, model_version: ModelVersion | None = None) -> InferenceJob:
+def request_inference(
+    *, study: Study, user=None, model_version: ModelVersion | None = None, queue: str | None = None
+) -> InferenceJob:
+    """Queue a job for the study; `queue` lets GPU work go to its own workers."""
     version = model_version or require_model()
     job = InferenceJob.objects.create(study=study, model_version=version, requested_by=user)
     from inference.tasks import run_inference_job_task
 
-    transaction.on_commit(lambda: run_inference_job_task.delay(job.pk))
+    transaction.on_commit(lambda: run_inference_job_task.apply_async((job.pk,), queue=queue))
     return job
+
+
+# Progress shown while each stage runs (the percentage reached when it starts).
+STAGE_PROGRESS = {"segment": 20, "localise": 55, "measure": 65, "classify": 75}
 
 
 def _mark(job_id: int, **fields) -> None:
@@ -73,9 +80,11 @@ def execute_inference_job(*, job_id: int) -> InferenceJob:
     sag_t2 = load_series(selectors.series_files(chosen["sag_t2"]))
     sag_t1 = load_series(selectors.series_files(chosen["sag_t1"])) if chosen["sag_t1"] else None
     axials = [load_series(selectors.series_files(s)) for s in chosen["axials"]]
-    _mark(job.pk, stage="segment", progress=20)
     try:
-        prediction = run_study(models, sag_t2, sag_t1, axials)
+        prediction = run_study(
+            models, sag_t2, sag_t1, axials,
+            on_stage=lambda stage: _mark(job.pk, stage=stage, progress=STAGE_PROGRESS[stage]),
+        )
     except LevelAssignmentError as exc:
         _mark(job.pk, status=InferenceJob.Status.FAILED, error=f"cannot assign disc levels: {exc}",
               finished_at=timezone.now(), progress=100)
