@@ -167,6 +167,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("RADBOT_CELERY_QUEUE", "radbot")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Run the image models on each study as its images arrive (when a model exists).
+RADBOT_INFER_AFTER_INGEST = env_bool("RADBOT_INFER_AFTER_INGEST", default=False)
+
 # Reports per labelling batch: progress is committed after each batch.
 RADBOT_LABELLING_BATCH = int(os.environ.get("RADBOT_LABELLING_BATCH", "200"))
 

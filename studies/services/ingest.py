@@ -217,6 +217,7 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance]) -> IngestS
                 datasets=datasets,
             )
             transaction.on_commit(lambda: _enqueue_thumbnails(series_ids, datasets))
+            transaction.on_commit(lambda: _infer_after_ingest(study_uid))
     except Exception:
         for path in written:
             path.unlink(missing_ok=True)
@@ -224,6 +225,21 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance]) -> IngestS
     summary.stored += [FileOutcome(i.name, f"{i.series_description or 'series'} #{i.instance_number}", "", study_uid) for i in accepted]
     summary.studies.append(study_uid)
     return summary
+
+
+def _infer_after_ingest(study_uid: str) -> None:
+    """Queue the image models for a study that just received images, when configured."""
+    if not settings.RADBOT_INFER_AFTER_INGEST:
+        return
+    from inference.services.jobs import NoModel, request_inference
+
+    study = Study.objects.filter(study_instance_uid=study_uid).first()
+    if study is None:
+        return
+    try:
+        request_inference(study=study)
+    except NoModel:
+        return  # nothing trained yet: ingest must not depend on it
 
 
 def _enqueue_thumbnails(series_ids: list[int], datasets: dict[str, Dataset] | None = None) -> None:

@@ -109,3 +109,21 @@ def test_study_page_ai_panel_and_run_permissions(db, client):
     assert "train_models" in response.content.decode()
     assert InferenceJob.objects.count() == 0
     assert client.get(f"/inference/studies/{study.study_instance_uid}/ai/").status_code == 200
+
+
+def test_inference_runs_after_ingest_when_configured(
+    archive, eager_celery, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    train_model_version(epochs=1, seed=4, train_settings=_tiny(), command="test")
+    new = tmp_path / "new"
+    generate_dataset(n=1, seed=991, out_dir=new)
+    settings.RADBOT_INFER_AFTER_INGEST = False
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_paths(paths=sorted({p.parent for p in (new / "SYN09910000").glob("sag_t1/*.dcm")}))
+    assert InferenceJob.objects.count() == 0
+    settings.RADBOT_INFER_AFTER_INGEST = True
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_paths(paths=sorted({p.parent for p in new.rglob("*.dcm")}))
+    job = InferenceJob.objects.get()
+    assert job.study.series.count() == 7
+    assert job.status in {"done", "failed"}
