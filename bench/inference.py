@@ -1,0 +1,98 @@
+"""Seconds per study from DICOM on disk to stored predictions, with a stage breakdown.
+
+Usage: .venv/bin/python bench/inference.py [--train-studies N] [--studies N] [--epochs E]
+Trains a small model on synthetic studies (one seed), then for studies of
+another seed times ingest (read, de-identify, store) and the inference job
+(load the stored series, segment, localise, measure, classify, store) one study
+at a time. Fresh SQLite database and media folder in a temporary directory;
+torch uses both cores, as a worker would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train-studies", type=int, default=12)
+    parser.add_argument("--studies", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=4)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="radbot-bench-inference-"))
+    os.environ["RADBOT_VAR_DIR"] = str(work / "var")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"  # thumbnails belong to a worker, not to this figure
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    (work / "var").mkdir()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.machine import describe
+    from inference.models import InferenceJob
+    from inference.services.jobs import execute_inference_job
+    from labeling.services import current_labeller, label_reports
+    from studies.models import RadiologistReport, Study
+    from studies.services.ingest import ingest_paths
+    from studies.services.reports import import_report_file
+    from studies.synth.generator import generate_dataset
+
+    call_command("migrate", verbosity=0)
+    train_dir = work / "train"
+    generate_dataset(n=args.train_studies, seed=501, out_dir=train_dir)
+    ingest_paths(paths=sorted({p.parent for p in train_dir.rglob("*.dcm")}))
+    import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import")
+    labeller, version = current_labeller()
+    label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
+    quiet = io.StringIO()
+    call_command("import_masks", str(train_dir), stdout=quiet)
+    started = time.perf_counter()
+    call_command("train_models", epochs=args.epochs, seed=1, stdout=quiet)
+    print(f"trained on {args.train_studies} studies, {args.epochs} epochs, in {time.perf_counter() - started:.0f} s")
+
+    test_dir = work / "test"
+    generate_dataset(n=args.studies, seed=502, out_dir=test_dir)
+    from inference.models import ModelVersion
+
+    model = ModelVersion.objects.first()
+    totals, ingests, stages, failed = [], [], {}, 0
+    for study_dir in sorted(p for p in test_dir.iterdir() if p.is_dir()):
+        t0 = time.perf_counter()
+        summary = ingest_paths(paths=sorted({p.parent for p in study_dir.rglob("*.dcm")}))
+        t1 = time.perf_counter()
+        study = Study.objects.get(study_instance_uid=summary.studies[0])
+        job = execute_inference_job(job_id=InferenceJob.objects.create(study=study, model_version=model).pk)
+        t2 = time.perf_counter()
+        if job.status != "done":
+            failed += 1
+            print(f"  {study_dir.name}: {job.error}")
+        ingests.append(t1 - t0)
+        totals.append(t2 - t0)
+        for stage, seconds in job.stage_seconds.items():
+            stages.setdefault(stage, []).append(seconds)
+
+    print(f"studies: {args.studies} ({failed} without level assignment)")
+    print(f"median seconds per study, DICOM on disk -> stored predictions: {statistics.median(totals):.2f} s "
+          f"(max {max(totals):.2f} s)")
+    print(f"  ingest: {statistics.median(ingests):.2f} s")
+    for stage in ("load", "segment", "localise", "measure", "classify", "store"):
+        if stage in stages:
+            print(f"  {stage}: {statistics.median(stages[stage]):.3f} s")
+    print(f"machine: {describe()} | torch threads {__import__('torch').get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()
