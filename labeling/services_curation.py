@@ -14,11 +14,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import FilteredRelation, Max, Q
 
 from accounts import roles
-from labeling.models import Annotation, NlpLabel
+from labeling.models import Annotation
 from labeling.schema import FIELDS, LevelLabels
-from labeling.selectors_curation import current_version_id, is_overlap
+from labeling.selectors_curation import current_version, is_overlap
 from studies.models import DiscLevel, RadiologistReport
 
 MAX_SECONDS = 3600.0
@@ -41,17 +42,18 @@ def _conflict(*, author, report_id: int, token: int, kind: str) -> str | None:
         return None
     if is_overlap(report_id):
         # Two annotators by design; only this person's own newer save (another tab) conflicts,
-        # or a third person arriving after two have decided.
-        if newer.filter(author=author).exists():
-            return "You saved this report in another window while this one was open."
-        others = (
-            Annotation.objects.filter(report_id=report_id, kind=kind)
-            .exclude(author=author)
-            .values("author_id")
-            .distinct()
-            .count()
+        # or a third person arriving after two have decided. One query: the newest row per
+        # author and kind on the report.
+        rows = list(
+            Annotation.objects.filter(report_id=report_id)
+            .order_by()
+            .values_list("author_id", "kind")
+            .annotate(newest=Max("id"))
         )
-        if others >= 2 and not Annotation.objects.filter(report_id=report_id, author=author).exists():
+        if any(who == author.pk and what == kind and last > token for who, what, last in rows):
+            return "You saved this report in another window while this one was open."
+        others = {who for who, what, _ in rows if what == kind and who != author.pk}
+        if len(others) >= 2 and not any(who == author.pk for who, _, _ in rows):
             return "Two annotators have already labelled this report."
         return None
     newest = newer.select_related("author").order_by("-id").first()
@@ -80,11 +82,23 @@ def save_decisions(
     if not author.has_perm(needed):
         raise PermissionDenied(f"Your role does not allow this ({needed}).")
     # The row lock serialises concurrent saves of one report (SQLite: the IMMEDIATE transaction).
-    report = RadiologistReport.objects.select_for_update().get(pk=report_id)
+    # Only the columns needed: the report text is not read again here.
+    report = RadiologistReport.objects.select_for_update().only("pk", "study_id").get(pk=report_id)
     message = _conflict(author=author, report_id=report.pk, token=int(token), kind=kind)
     if message:
         raise CurationConflict(report_id=report.pk, message=message)
-    levels = dict(DiscLevel.objects.filter(study_id=report.study_id).values_list("level", "pk"))
+    # The study's levels with the current labeller's proposal on each, in one query.
+    proposal = FilteredRelation(
+        "nlp_labels", condition=Q(nlp_labels__report_id=report.pk, nlp_labels__labeller_id=current_version())
+    )
+    found = list(
+        DiscLevel.objects.filter(study_id=report.study_id)
+        .order_by()
+        .annotate(proposal=proposal)
+        .values_list("level", "pk", "proposal__id")
+    )
+    levels = {level: pk for level, pk, _ in found}
+    proposals = {level: nlp_id for level, _, nlp_id in found if nlp_id is not None}
     missing = set(levels) - set(decisions)
     if missing:
         raise ValueError(f"no decision for {', '.join(sorted(missing))}")
@@ -92,9 +106,6 @@ def save_decisions(
     if unknown:
         raise ValueError(f"the study has no level {', '.join(sorted(unknown))}")
     labels = {level: LevelLabels(level=level, **{k: decisions[level][k] for k in FIELDS}) for level in levels}
-    proposals = dict(
-        NlpLabel.objects.filter(report=report, labeller_id=current_version_id()).values_list("level__level", "pk")
-    )
     seconds = min(max(float(seconds_spent or 0), 0.0), MAX_SECONDS) / max(len(levels), 1)
     rows = [
         Annotation(
