@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from studies.dicom.archive import Member
+from studies.dicom.build import new_mr_image
 from studies.services.ingest import IngestSummary, encode_dicom_file, ingest_members
 
-MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 # Typical sequence timing, so the weighting also follows from TR/TE (milliseconds).
 _TIMING_MS = {"T2": (3500.0, 100.0), "T1": (550.0, 12.0)}
 _ORTHOGONAL_TOL = 1e-3  # cosine between the in-plane axes DICOM can still call orthogonal
@@ -149,16 +148,7 @@ def nifti_to_dicom(
     out: list[tuple[str, bytes]] = []
     for n in range(n_slices):
         sop_uid = _uid(sha, "sop", study_uid, n)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SpecificCharacterSet = "ISO_IR 100"
-        ds.ImageType = ["DERIVED", "SECONDARY", "M", "NONE"]
-        ds.SOPClassUID = MR_IMAGE_STORAGE
-        ds.SOPInstanceUID = sop_uid
+        ds = new_mr_image(sop_uid=sop_uid, image_type=["DERIVED", "SECONDARY", "M", "NONE"])
         ds.Modality = "MR"
         ds.Manufacturer = "RadBot NIfTI import"
         ds.StudyDescription = "NIfTI import"

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
-MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+from studies.dicom.build import new_mr_image
 
 
 def make_uid(*parts: object) -> str:
@@ -77,16 +76,7 @@ def write_series(
     paths: list[Path] = []
     for n, (pos, img) in enumerate(zip(series.positions, images, strict=True), start=1):
         sop_uid = make_uid(series.series_uid, "sop", n)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SpecificCharacterSet = "ISO_IR 100"
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
-        ds.SOPClassUID = MR_IMAGE_STORAGE
-        ds.SOPInstanceUID = sop_uid
+        ds = new_mr_image(sop_uid=sop_uid, image_type=["ORIGINAL", "PRIMARY", "M", "NONE"])
         ds.StudyDate = study.study_date
         ds.SeriesDate = study.study_date
         ds.ContentDate = study.study_date

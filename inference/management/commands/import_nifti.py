@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.services.nifti import NiftiImportError, import_nifti
+from studies.management.ingest_output import write_summary
 
 
 class Command(BaseCommand):
@@ -23,14 +24,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if summary.duplicates:
             self.stdout.write(f"duplicate  {len(summary.duplicates)} slices: {summary.duplicates[0].detail}")
-        for outcome in summary.rejected:
-            self.stderr.write(f"rejected   {outcome.name}: {outcome.detail} [{outcome.code}]")
         for uid in summary.studies:
             self.stdout.write(f"study      {uid}")
-        self.stdout.write(
-            f"{len(summary.stored)} stored, {len(summary.duplicates)} duplicate, "
-            f"{len(summary.rejected)} rejected, {len(summary.studies)} stud"
-            f"{'y' if len(summary.studies) == 1 else 'ies'}."
-        )
-        if summary.rejected and not summary.stored and not summary.duplicates:
-            raise CommandError("nothing could be ingested")
+        write_summary(self, summary)

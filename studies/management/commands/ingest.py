@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from studies.management.ingest_output import write_summary
 from studies.services.ingest import ingest_paths
 
 
@@ -15,12 +16,4 @@ class Command(BaseCommand):
         if not quiet:
             for outcome in summary.duplicates:
                 self.stdout.write(f"duplicate  {outcome.name}: {outcome.detail}")
-        for outcome in summary.rejected:
-            self.stderr.write(f"rejected   {outcome.name}: {outcome.detail} [{outcome.code}]")
-        self.stdout.write(
-            f"{len(summary.stored)} stored, {len(summary.duplicates)} duplicate, "
-            f"{len(summary.rejected)} rejected, {len(summary.studies)} stud"
-            f"{'y' if len(summary.studies) == 1 else 'ies'}."
-        )
-        if summary.rejected and not summary.stored and not summary.duplicates:
-            raise CommandError("nothing could be ingested")
+        write_summary(self, summary)
