@@ -15,4 +15,6 @@ def capabilities(request: HttpRequest) -> dict:
         "can_run_inference": user.has_perm(roles.RUN_INFERENCE),
         "can_annotate": user.has_perm(roles.ANNOTATE),
         "can_adjudicate": user.has_perm(roles.ADJUDICATE),
+        "can_sign_reports": user.has_perm(roles.SIGN_REPORTS),
+        "can_view_agreement": user.has_perm(roles.VIEW_AGREEMENT),
     }

@@ -23,14 +23,19 @@ TRAIN_MODELS = "inference.train_models"
 RUN_INFERENCE = "inference.run_inference"
 # Settling annotators' disagreements is for senior readers: radiologists and admins.
 ADJUDICATE = "labeling.adjudicate"
+# Signing is a radiologist's act; agreement statistics are for those who judge the models.
+SIGN_REPORTS = "reports.sign_reports"
+VIEW_AGREEMENT = "reports.view_agreement"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANNOTATOR: frozenset({VIEW_STUDIES, ANNOTATE}),
     RADIOLOGIST: frozenset(
-        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, ANNOTATE, ADJUDICATE, RUN_INFERENCE}
+        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, ANNOTATE, ADJUDICATE, RUN_INFERENCE, SIGN_REPORTS,
+         VIEW_AGREEMENT}
     ),
     RESEARCHER: frozenset(
-        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, RUN_LABELLER, TRAIN_MODELS, RUN_INFERENCE}
+        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, RUN_LABELLER, TRAIN_MODELS, RUN_INFERENCE,
+         VIEW_AGREEMENT}
     ),
     ADMIN: frozenset(
         {
@@ -38,6 +43,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             ADJUDICATE,
             TRAIN_MODELS,
             RUN_INFERENCE,
+            SIGN_REPORTS,
+            VIEW_AGREEMENT,
         }
     ),
 }

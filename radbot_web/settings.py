@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "studies",
     "labeling",
     "inference",
+    "reports",
 ]
 
 MIDDLEWARE = [

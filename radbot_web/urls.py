@@ -34,4 +34,5 @@ urlpatterns = [
     path("studies/", include("studies.urls")),
     path("labeling/", include("labeling.urls")),
     path("inference/", include("inference.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -1,0 +1,135 @@
+"""AI reports, their versions, sign-off and the audit log.
+
+A Report is the document for one study; its words live in ReportVersion rows.
+Every edit is a new version; signing turns the latest preliminary version into
+``final`` (or ``amended`` after a first signature). A signed version is
+immutable: the database itself refuses to update it (see migration 0001's
+triggers), so no code path can rewrite a signed report. Statuses follow FHIR
+DiagnosticReport.status.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+
+models.TextField.register_lookup(Length, "length")
+models.CharField.register_lookup(Length, "length")
+
+
+class Report(models.Model):
+    study = models.OneToOneField("studies.Study", on_delete=models.CASCADE, related_name="ai_report")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        permissions = [
+            ("sign_reports", "Can edit, sign and amend AI reports"),
+            ("view_agreement", "Can view agreement dashboards"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AI report of {self.study}"
+
+
+class ReportVersion(models.Model):
+    class Status(models.TextChoices):
+        PRELIMINARY = "preliminary"
+        FINAL = "final"
+        AMENDED = "amended"
+
+    class Origin(models.TextChoices):
+        GENERATED = "generated", "written by the models"
+        EDITED = "edited", "edited by a person"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=11, choices=Status.choices, default=Status.PRELIMINARY)
+    origin = models.CharField(max_length=9, choices=Origin.choices)
+    findings = models.JSONField(help_text='[{"level": "L4-L5", "text": "..."}] in level order.')
+    impression = models.TextField()
+    labels = models.JSONField(
+        default=dict, help_text="{level: exchange-format labels} the generated text says (generated versions)."
+    )
+    source_job = models.ForeignKey(
+        "inference.InferenceJob", null=True, blank=True, on_delete=models.PROTECT, related_name="report_versions"
+    )
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty for text the models wrote.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True, help_text="Of findings and impression when signed.")
+    amendment_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="report_version_number_once"),
+            models.CheckConstraint(
+                condition=Q(status__in=["preliminary", "final", "amended"]), name="report_version_status_allowed"
+            ),
+            models.CheckConstraint(condition=Q(origin__in=["generated", "edited"]), name="report_version_origin_allowed"),
+            # Signed exactly when not preliminary, and a signature names who and when.
+            models.CheckConstraint(
+                condition=(
+                    Q(status="preliminary", signed_at__isnull=True, signed_by__isnull=True)
+                    | Q(
+                        status__in=["final", "amended"],
+                        signed_at__isnull=False,
+                        signed_by__isnull=False,
+                        content_sha256__length=64,
+                    )
+                ),
+                name="report_version_signed_iff_not_preliminary",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="amended") | Q(amendment_reason__length__gt=0),
+                name="report_version_amendment_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(origin="edited") | Q(created_by__isnull=False), name="report_version_edit_has_author"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} v{self.number} ({self.status})"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class AuditEvent(models.Model):
+    """Who viewed, edited, signed or exported a report. Append-only (database triggers)."""
+
+    class Action(models.TextChoices):
+        GENERATE = "generate"
+        VIEW = "view"
+        EDIT = "edit"
+        SIGN = "sign"
+        AMEND = "amend"
+        EXPORT = "export"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="audit_events")
+    version = models.ForeignKey(ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["generate", "view", "edit", "sign", "amend", "export"]),
+                name="audit_action_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.report} at {self.at:%Y-%m-%d %H:%M}"
