@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self) -> None:
+        from accounts import receivers
         from accounts.services import ensure_roles
+
+        receivers.connect()
 
         # Groups are data the code depends on: keep them in step after every migrate.
         post_migrate.connect(lambda **kwargs: ensure_roles(), dispatch_uid="accounts.ensure_roles")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from accounts.roles import ROLES
+from accounts.access_cache import access_of
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser) -> list[str]:
     if not user.is_authenticated:
         return []
-    names = set(user.groups.values_list("name", flat=True))
-    return [role for role in ROLES if role in names]
+    from accounts.backends import load_access
+
+    return list(access_of(user, load_access).roles)

@@ -12,6 +12,9 @@ middleware, session, view, queries, template) as a fresh annotator:
 * save-and-next: POST /labeling/curate/save/ with the shown report's decisions and token,
   answered by the next report
 
+Both are sent as the page's htmx sends them: an HX-Request header and, for the save, an
+urlencoded form body.
+
 It drops the database at the end unless --keep.
 """
 
@@ -25,6 +28,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench"
 STUDIES = 3560
 GOLD_REPORTS = 1000  # x 5 levels = 5,000 gold labels
+HTMX = {"HX-Request": "true"}
+FORM = "application/x-www-form-urlencoded"
 
 
 def recreate_database(url: str) -> None:
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         fetch = []
         for _ in range(args.requests):
             start = time.perf_counter()
-            response = client.get("/labeling/curate/next/")
+            response = client.get("/labeling/curate/next/", headers=HTMX)
             fetch.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200 and b"data-report=" in response.content
         html = response.content.decode()
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.requests):
             data = item_form(html)
             start = time.perf_counter()
-            response = client.post("/labeling/curate/save/", data)
+            response = client.post("/labeling/curate/save/", urlencode(data), content_type=FORM, headers=HTMX)
             saves.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.content[:300]
             html = response.content.decode()

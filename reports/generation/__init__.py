@@ -1,0 +1,19 @@
+"""AI report text from predicted labels, in the RadBot paper's style. Pure Python, no Django."""
+
+from reports.generation.writer import (
+    BestImage,
+    GeneratedReport,
+    LevelFinding,
+    generate_report,
+    impression_text,
+    level_sentence,
+)
+
+__all__ = [
+    "BestImage",
+    "GeneratedReport",
+    "LevelFinding",
+    "generate_report",
+    "impression_text",
+    "level_sentence",
+]
