@@ -153,3 +153,27 @@ class Annotation(LevelLabelFields):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.level} by {self.author}"
+
+
+class ModelDisagreement(models.Model):
+    """How far the image models' reading of a level is from its NLP label.
+
+    Derived queue metadata, not a label: recomputed whenever new predictions or labels
+    arrive. The curation queue's "disagreement" order (active learning) shows the
+    levels where the two machines disagree most to a person first.
+    """
+
+    nlp_label = models.OneToOneField(NlpLabel, on_delete=models.CASCADE, related_name="model_disagreement")
+    prediction = models.ForeignKey("inference.Prediction", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(help_text="Sum over detectors of |model probability - NLP label|, 0 to 5.")
+    detectors = models.JSONField(default=list, help_text="Detectors on which the two disagree at 0.5.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-score", "nlp_label"], name="disagreement_queue_order")]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=5), name="disagreement_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nlp_label} vs model: {self.score:.2f}"

@@ -53,7 +53,12 @@ FINDINGS: Mapping[str, Q] = {
 ANY_FINDING = ~Q(disc="none") | FINDINGS["canal_stenosis"] | FINDINGS["foraminal_stenosis"] | FINDINGS[
     "subarticular_stenosis"
 ] | FINDINGS["uncertain"]
-ORDERS: tuple[str, ...] = ("uncertainty", "sequential")
+ORDERS: tuple[str, ...] = ("uncertainty", "disagreement", "sequential")
+ORDER_NAMES: Mapping[str, str] = {
+    "uncertainty": "most uncertain first",
+    "disagreement": "model disagrees most first",
+    "sequential": "sequential",
+}
 
 
 @dataclass(frozen=True)
@@ -149,26 +154,49 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
         labels = labels.filter(report_id__in=NlpLabel.objects.filter(wanted, labeller_id=version).values("report_id"))
     if filters.order == "sequential":
         return labels.order_by("report_id")
+    if filters.order == "disagreement":
+        # Active learning: where the image models contradict the NLP label most. Levels
+        # the models agree with, or have not read, follow in uncertainty order.
+        return labels.filter(model_disagreement__score__gt=0).order_by(
+            F("model_disagreement__score").desc(), F("min_confidence").asc(nulls_last=True), "report_id"
+        )
     return labels.order_by(F("min_confidence").asc(nulls_last=True), "report_id")
+
+
+def _fallback(filters: QueueFilters) -> QueueFilters | None:
+    """The order that continues a queue once its own rows run out."""
+    if filters.order == "disagreement":
+        return QueueFilters(order="uncertainty", level=filters.level, finding=filters.finding, site=filters.site)
+    return None
 
 
 def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), limit: int | None = None) -> list[int]:
     """Report ids waiting for this annotator, next first."""
     ids: list[int] = []
     seen: set[int] = set()
-    for report_id in queue_labels(user=user, filters=filters, skip=skip).values_list("report_id", flat=True).iterator(
-        chunk_size=200
-    ):
-        if report_id not in seen:
-            seen.add(report_id)
-            ids.append(report_id)
-            if limit is not None and len(ids) >= limit:
-                break
+    skip = list(skip)
+    current: QueueFilters | None = filters
+    while current is not None:
+        rows = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True)
+        for report_id in rows.iterator(chunk_size=200):
+            if report_id not in seen:
+                seen.add(report_id)
+                ids.append(report_id)
+                if limit is not None and len(ids) >= limit:
+                    return ids
+        current = _fallback(current)
     return ids
 
 
 def next_report_id(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> int | None:
-    return queue_labels(user=user, filters=filters, skip=skip).values_list("report_id", flat=True).first()
+    skip = list(skip)
+    current: QueueFilters | None = filters
+    while current is not None:
+        found = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True).first()
+        if found is not None:
+            return found
+        current = _fallback(current)
+    return None
 
 
 @dataclass

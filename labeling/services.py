@@ -13,6 +13,7 @@ from django.utils import timezone
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
 from labeling.nlp.labeller import Labeller, ReportLabels
 from labeling.schema import FIELDS
+from labeling.services_curation import refresh_model_disagreement
 from studies.models import DiscLevel, RadiologistReport
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, v
     with transaction.atomic():
         # A retried batch after a killed worker finds its rows already there.
         NlpLabel.objects.bulk_create(rows, ignore_conflicts=True)
+    # New labels on studies the models have read get their queue order at once.
+    refresh_model_disagreement(study_ids={r.study_id for r in reports})
     return problems
 
 

@@ -9,7 +9,7 @@ decide independently by design.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,9 +17,10 @@ from django.db import transaction
 from django.db.models import FilteredRelation, Max, Q
 
 from accounts import roles
-from labeling.models import Annotation
+from labeling.disagreement import disagreement
+from labeling.models import Annotation, ModelDisagreement, NlpLabel
 from labeling.schema import FIELDS, LevelLabels
-from labeling.selectors_curation import current_version, is_overlap
+from labeling.selectors_curation import current_version, current_version_id, is_overlap
 from studies.models import DiscLevel, RadiologistReport
 
 MAX_SECONDS = 3600.0
@@ -120,3 +121,42 @@ def save_decisions(
         for level in sorted(levels)
     ]
     return Annotation.objects.bulk_create(rows)
+
+
+def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:
+    """Score each level's current NLP label against the newest finished prediction on it.
+
+    Called when a study's predictions are stored and when new NLP labels are written;
+    returns how many levels were scored. Levels without both a label and a prediction
+    keep no score (they sort after every scored one).
+    """
+    from inference.models import InferenceJob, Prediction
+
+    study_ids = list(study_ids)
+    version = current_version_id()
+    if version is None or not study_ids:
+        return 0
+    newest: dict[int, int] = {}
+    for job_id, study_id in (
+        InferenceJob.objects.filter(study_id__in=study_ids, status=InferenceJob.Status.DONE)
+        .order_by("finished_at", "id")
+        .values_list("pk", "study_id")
+    ):
+        newest[study_id] = job_id
+    predictions = {
+        p.level_id: p
+        for p in Prediction.objects.filter(job_id__in=list(newest.values())).only("id", "level_id", "probabilities")
+    }
+    labels = NlpLabel.objects.filter(labeller_id=version, level_id__in=list(predictions)).only(
+        "id", "level_id", *FIELDS
+    )
+    scored = 0
+    with transaction.atomic():
+        for label in labels:
+            prediction = predictions[label.level_id]
+            score, detectors = disagreement({name: getattr(label, name) for name in FIELDS}, prediction.probabilities)
+            ModelDisagreement.objects.update_or_create(
+                nlp_label=label, defaults={"prediction": prediction, "score": score, "detectors": detectors}
+            )
+            scored += 1
+    return scored

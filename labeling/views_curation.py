@@ -101,7 +101,7 @@ def curate_page(request: HttpRequest) -> HttpResponse:
     extra = {
         "levels": LEVELS,
         "findings": list(sel.FINDINGS),
-        "orders": sel.ORDERS,
+        "orders": [(order, sel.ORDER_NAMES[order]) for order in sel.ORDERS],
         "overlap_percent": sel.overlap_percent(),
     }
     skipped = _skipped(request, SKIP_KEY)
