@@ -15,6 +15,8 @@ class SliceViewer {
     this.progress = root.querySelector("[data-loading]");
     this.index = 0;
     this.maxValue = 0;
+    // Other scripts on the page (the report review) drive the viewer through this.
+    root.sliceViewer = this;
   }
 
   async load() {
@@ -49,8 +51,22 @@ class SliceViewer {
     this.slider.max = String(slices - 1);
     this.reset();
     this.go(Math.floor(slices / 2));
+    const start = this.pendingInstance ?? this.root.dataset.startInstance;
+    if (start != null && start !== "") this.goToInstance(start);
     this.bind();
     this.root.dataset.ready = "true";
+  }
+
+  // Show the slice with this InstanceNumber; false when the series has none.
+  goToInstance(number) {
+    if (!this.shape) {
+      this.pendingInstance = number;
+      return true;
+    }
+    const index = this.meta.instance_numbers.indexOf(Number(number));
+    if (index < 0) return false;
+    this.go(index);
+    return true;
   }
 
   reset() { this.setWindow(this.meta.window_center, this.meta.window_width); }
@@ -81,6 +97,7 @@ class SliceViewer {
     this.sliceLabel.textContent = `Slice ${this.index + 1} / ${this.shape.slices}` + (number != null ? ` (image ${number})` : "");
     this.root.dataset.slice = String(this.index);
     this.draw();
+    this.root.dispatchEvent(new CustomEvent("viewer:slice", { detail: { index: this.index, instanceNumber: number } }));
   }
 
   draw() {
@@ -134,7 +151,7 @@ class SliceViewer {
 for (const root of document.querySelectorAll("[data-viewer]")) {
   const viewer = new SliceViewer(root);
   viewer.load();
-  root.focus({ preventScroll: true });
+  if (!root.hasAttribute("data-no-autofocus")) root.focus({ preventScroll: true });
 }
 
 // [ and ] move between the study's series.

@@ -1,0 +1,133 @@
+"""The review page's reads: radiologist's sentences, agreement marks, disc centres on slices."""
+
+from __future__ import annotations
+
+import pytest
+
+from reports import selectors
+from reports.selectors import agreement_mark, evidence_sentences, image_references, project_point
+from reports.services import create_ai_draft
+from tests.reports.review_helpers import (
+    RAD_TEXT,
+    done_job,
+    imaged_study,
+    labelled_radiologist_report,
+)
+
+
+def _plain(sentences):
+    return ["".join(piece for piece, _ in sentence) for sentence in sentences]
+
+
+def test_evidence_spans_expand_to_their_sentences_once_each():
+    start = RAD_TEXT.index("disc bulge")
+    canal = RAD_TEXT.index("mild canal")
+    sentences = evidence_sentences(
+        RAD_TEXT,
+        [
+            {"start": start, "end": start + 10, "field": "disc"},
+            {"start": canal, "end": canal + 19, "field": "canal_stenosis"},
+        ],
+    )
+    assert _plain(sentences) == ["L4-5: Broad-based disc bulge with mild canal stenosis."]
+    marked = [(piece, field) for piece, field in sentences[0] if field]
+    assert marked == [("disc bulge", "disc"), ("mild canal stenosis", "canal_stenosis")]
+
+
+def test_sentences_do_not_split_at_decimal_points_and_bad_spans_are_skipped():
+    text = "The canal measures 8.5 mm at L4-5. Foramina are patent."
+    at = text.index("8.5")
+    sentences = evidence_sentences(
+        text, [{"start": at, "end": at + 6, "field": "canal_stenosis"}, {"start": "x"}, {"end": 3}]
+    )
+    assert _plain(sentences) == ["The canal measures 8.5 mm at L4-5."]
+    assert evidence_sentences(text, []) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "model", "nlp", "mark"),
+    [
+        ("disc", "bulge", "bulge", "agree"),
+        ("disc", "herniation", "bulge", "partial"),
+        ("disc", "none", "bulge", "disagree"),
+        ("canal_stenosis", "unspecified", "mild", "partial"),
+        ("canal_stenosis", "moderate", "mild", "partial"),
+        ("left_foraminal", "none", "none", "agree"),
+        ("left_foraminal", "unspecified", "none", "disagree"),
+        ("right_foraminal", None, "mild", ""),
+    ],
+)
+def test_agreement_marks(field, model, nlp, mark):
+    assert agreement_mark(field, model, nlp) == mark
+
+
+def test_image_references_become_links():
+    runs = image_references("This is best seen on T2 sagittal image 12. No image here.")
+    assert [(t, n) for t, n in runs if n] == [("image 12", 12)]
+    assert (
+        "".join(t for t, _ in runs) == "This is best seen on T2 sagittal image 12. No image here."
+    )
+
+
+def test_projection_inverts_dicom_pixel_to_patient():
+    from studies.dicom.geometry import pixel_to_patient
+
+    orientation = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+    positions = [(-8.0 + 4 * i, -100.0, 100.0) for i in range(5)]
+    point = pixel_to_patient(positions[3], orientation, (0.5, 0.7), row=9.0, col=4.0)
+    found = project_point(
+        point, positions=positions, orientation=orientation, spacing_row_mm=0.5, spacing_col_mm=0.7
+    )
+    assert found.slice_index == 3
+    assert found.row == pytest.approx(9.0) and found.col == pytest.approx(4.0)
+    assert found.off_slice_mm == pytest.approx(0.0)
+    off = project_point(
+        [point[0] + 1.5, point[1], point[2]],
+        positions=positions,
+        orientation=orientation,
+        spacing_row_mm=0.5,
+        spacing_col_mm=0.7,
+    )
+    assert (off.slice_index, off.off_slice_mm) == (3, pytest.approx(1.5))
+
+
+@pytest.mark.django_db
+def test_review_data_puts_the_pieces_of_each_level_together(tmp_path):
+    study, sagittal, axial = imaged_study(tmp_path)
+    labelled_radiologist_report(study)
+    job = done_job(
+        study,
+        series=sagittal,
+        best_instance=2,
+        L4_L5={"disc": "bulge", "canal_stenosis": "unspecified"},
+    )
+    create_ai_draft(job_id=job.pk)
+    data = selectors.review_data(study=study)
+
+    assert data.sagittal == sagittal and data.axial == axial
+    assert data.axial_levels == {axial.pk: "L4-L5"}  # the axial stack crosses the L4-L5 centre
+    by_level = {lv.level: lv for lv in data.levels}
+    l45 = by_level["L4-L5"]
+    fields = {f.name: f for f in l45.fields}
+    assert (fields["disc"].model, fields["disc"].nlp, fields["disc"].mark) == (
+        "bulge",
+        "bulge",
+        "agree",
+    )
+    assert fields["canal_stenosis"].mark == "partial"
+    assert ("bulge", 0.81) in fields["disc"].probabilities
+    assert l45.agreement == (3, 4)
+    assert _plain(l45.evidence) == ["L4-5: Broad-based disc bulge with mild canal stenosis."]
+    assert by_level["L2-L3"].evidence == [] and by_level["L2-L3"].nlp_present
+    assert [b.instance_number for b in l45.best_images] == [2]
+    assert any(n == 2 for _, n in l45.text_runs) and l45.text_series_id == sagittal.pk
+    # Centres were put on the middle slice (x = 0) at column 8 and each level's row.
+    markers = {m["level"]: m for m in data.markers}
+    assert markers["L4-L5"] == {
+        "level": "L4-L5",
+        "slice": 2,
+        "row": 11.0,
+        "col": 8.0,
+        "off_mm": 0.0,
+    }
+    assert [markers[lv]["row"] for lv in ("L1-L2", "L5-S1")] == [2.0, 14.0]

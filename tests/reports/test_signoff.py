@@ -1,0 +1,206 @@
+"""Editing, stale edits, signing and amendments through the services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from reports.models import AuditEvent, ReportVersion
+from reports.services import (
+    AlreadySigned,
+    AmendmentNeedsReason,
+    InvalidReport,
+    ReportConflict,
+    WrongPassword,
+    create_ai_draft,
+    save_draft,
+    sign_report,
+)
+from tests.factories import PASSWORD
+from tests.reports.review_helpers import study_with_reading
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft():
+    _, job = study_with_reading(L4_L5={"disc": "bulge", "canal_stenosis": "mild"})
+    return create_ai_draft(job_id=job.pk)
+
+
+def _edit(version: ReportVersion, level: str, text: str) -> list[dict]:
+    return [
+        {"level": f["level"], "text": text if f["level"] == level else f["text"]}
+        for f in version.findings
+    ]
+
+
+def _save(version, user, level="L4-L5", text="Small disc bulge.", base=None, **kwargs):
+    return save_draft(
+        report=version.report,
+        user=user,
+        findings=_edit(version, level, text),
+        impression=kwargs.pop("impression", version.impression),
+        base_version_number=version.number if base is None else base,
+        **kwargs,
+    )
+
+
+def test_an_edit_appends_a_version_and_keeps_the_old_one(draft, radiologist):
+    v2 = _save(draft, radiologist, text="Small disc bulge.\r\nNo stenosis.")
+    assert (v2.number, v2.status, v2.origin, v2.created_by, v2.based_on) == (
+        2,
+        "preliminary",
+        "edited",
+        radiologist,
+        draft,
+    )
+    assert {f["level"]: f["text"] for f in v2.findings}[
+        "L4-L5"
+    ] == "Small disc bulge.\nNo stenosis."
+    draft.refresh_from_db()
+    assert "Small disc bulge" not in json.dumps(draft.findings)  # v1 untouched
+    # The models' labels still describe the levels nobody changed, and only those.
+    assert "L4-L5" not in v2.labels and v2.labels["L1-L2"] == draft.labels["L1-L2"]
+    assert v2.source_job_id == draft.source_job_id
+    event = AuditEvent.objects.get(action="edit")
+    assert (event.user, event.version, event.detail["levels_changed"]) == (
+        radiologist,
+        v2,
+        ["L4-L5"],
+    )
+
+
+def test_saving_unchanged_text_makes_no_version(draft, radiologist):
+    assert _save(draft, radiologist, text=draft.findings[3]["text"]).pk == draft.pk
+    assert (
+        draft.report.versions.count() == 1 and not AuditEvent.objects.filter(action="edit").exists()
+    )
+
+
+def test_a_stale_edit_is_refused_and_nothing_is_lost(draft, radiologist, admin_user):
+    v2 = _save(draft, admin_user, text="The admin's words.")
+    with pytest.raises(ReportConflict) as conflict:
+        _save(draft, radiologist, text="The radiologist's words.", base=1)
+    assert conflict.value.current.pk == v2.pk
+    assert admin_user.username in conflict.value.message and "version 2" in conflict.value.message
+    assert list(draft.report.versions.values_list("number", flat=True)) == [1, 2]
+    v2.refresh_from_db()
+    assert {f["level"]: f["text"] for f in v2.findings}["L4-L5"] == "The admin's words."
+
+
+@pytest.mark.parametrize(
+    ("findings", "message"),
+    [
+        (lambda v: v.findings[:-1], "missing L5-S1"),
+        (lambda v: [*v.findings, {"level": "L4-L5", "text": "again"}], "twice"),
+        (lambda v: _edit(v, "L2-L3", "   "), "L2-L3 is empty"),
+        (lambda v: [*v.findings[:-1], {"level": "T12-L1", "text": "x"}], "Unknown level"),
+    ],
+)
+def test_malformed_edits_are_refused(draft, radiologist, findings, message):
+    with pytest.raises(InvalidReport, match=message):
+        save_draft(
+            report=draft.report,
+            user=radiologist,
+            findings=findings(draft),
+            impression=draft.impression,
+            base_version_number=1,
+        )
+    assert draft.report.versions.count() == 1
+
+
+def test_signing_with_a_wrong_password_changes_nothing(draft, radiologist):
+    with pytest.raises(WrongPassword, match="not right"):
+        sign_report(
+            report=draft.report, user=radiologist, password="not-my-password", version_number=1
+        )
+    draft.refresh_from_db()
+    assert (draft.status, draft.signed_at, draft.signed_by, draft.content_sha256) == (
+        "preliminary",
+        None,
+        None,
+        "",
+    )
+    assert not AuditEvent.objects.filter(action__in=["sign", "amend"]).exists()
+
+
+def test_signing_makes_the_version_final_with_a_hash_of_its_words(draft, radiologist):
+    v2 = _save(draft, radiologist)
+    signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2)
+    assert (signed.pk, signed.status, signed.signed_by) == (v2.pk, "final", radiologist)
+    assert signed.signed_at is not None
+    canonical = json.dumps(
+        {"findings": signed.findings, "impression": signed.impression},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert signed.content_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    event = AuditEvent.objects.get(action="sign")
+    assert (event.user, event.version, event.detail["sha256"]) == (
+        radiologist,
+        signed,
+        signed.content_sha256,
+    )
+    with pytest.raises(AlreadySigned):
+        sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2)
+
+
+def test_signing_an_older_version_than_the_newest_is_a_conflict(draft, radiologist):
+    _save(draft, radiologist)
+    with pytest.raises(ReportConflict):
+        sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    assert not draft.report.versions.filter(signed_at__isnull=False).exists()
+
+
+def test_a_signed_version_cannot_be_edited_by_service_or_database(draft, radiologist):
+    signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    with pytest.raises(AmendmentNeedsReason, match="signed"):
+        _save(signed, radiologist, text="Quietly changed.")
+    assert draft.report.versions.count() == 1
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        ReportVersion.objects.filter(pk=signed.pk).update(impression="Quietly changed.")
+    signed.refresh_from_db()
+    assert "Quietly changed." not in json.dumps(signed.findings) + signed.impression
+
+
+def test_an_amendment_needs_a_reason_and_is_signed_as_amended(draft, radiologist):
+    sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    with pytest.raises(InvalidReport, match="changes nothing"):
+        _save(draft, radiologist, text=draft.findings[3]["text"], reason="no change really")
+    v2 = _save(
+        draft, radiologist, text="Disc bulge; no stenosis.", reason="Canal grade overcalled."
+    )
+    assert (v2.status, v2.amendment_reason, v2.is_signed) == (
+        "preliminary",
+        "Canal grade overcalled.",
+        False,
+    )
+    # A further draft of the same amendment keeps its reason.
+    v3 = _save(v2, radiologist, text="Disc bulge; no canal stenosis.")
+    assert v3.amendment_reason == "Canal grade overcalled."
+    signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=3)
+    assert signed.status == "amended"
+    history = list(draft.report.versions.values_list("number", "status", "amendment_reason"))
+    assert history == [
+        (1, "final", ""),
+        (2, "preliminary", "Canal grade overcalled."),
+        (3, "amended", "Canal grade overcalled."),
+    ]
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["generate", "sign", "edit", "edit", "amend"]
+
+
+@pytest.mark.parametrize("role", ["annotator", "researcher"])
+def test_only_signers_may_edit_or_sign(draft, role, request):
+    user = request.getfixturevalue(role)
+    with pytest.raises(PermissionDenied):
+        sign_report(report=draft.report, user=user, password=PASSWORD, version_number=1)
+    with pytest.raises(PermissionDenied):
+        _save(draft, user)
+    assert draft.report.versions.count() == 1 and not draft.report.versions.get().is_signed
