@@ -1,0 +1,7 @@
+"""Exports of a signed report: printable PDF, FHIR R4 DiagnosticReport bundle, DICOM SR.
+
+``document``, ``codes``, ``pdf``, ``fhir`` and ``sr`` are pure: they take an
+``ExportableReport`` and import nothing from Django, so each format can be built and
+tested without a database. ``from_models`` (read) and ``services`` (export + audit)
+are the Django side.
+"""
