@@ -20,27 +20,30 @@ class Command(BaseCommand):
     def handle(self, *args, studies, seed, data_dir, model_epochs, **options):
         data = Path(data_dir)
         if not (data / "reports.jsonl").exists():
-            self.stdout.write(f"[1/6] synthesising {studies} lumbar MRI studies …")
+            self.stdout.write(f"[1/7] synthesising {studies} lumbar MRI studies …")
             call_command("synth_studies", n=studies, seed=seed, out=str(data))
         else:
-            self.stdout.write(f"[1/6] synthetic studies already in {data}")
-        self.stdout.write("[2/6] ingesting DICOM …")
+            self.stdout.write(f"[1/7] synthetic studies already in {data}")
+        self.stdout.write("[2/7] ingesting DICOM …")
         # Only the image folders: the generator also writes masks and truth files beside them.
         series_dirs = sorted({str(path.parent) for path in data.rglob("*.dcm")})
         call_command("ingest", *series_dirs, quiet=True)
-        self.stdout.write("[3/6] importing radiologist reports …")
+        self.stdout.write("[3/7] importing radiologist reports …")
         call_command("import_reports", str(data / "reports.jsonl"))
-        self.stdout.write("[4/6] labelling reports with the NLP labeller …")
+        self.stdout.write("[4/7] labelling reports with the NLP labeller …")
         run = start_labelling_run()
         run.refresh_from_db()
         self.stdout.write(f"      run #{run.pk}: {run.done}/{run.total} reports labelled ({run.status})")
-        self.stdout.write("[5/6] importing reference masks …")
+        self.stdout.write("[5/7] importing reference masks …")
         call_command("import_masks", str(data))
         if ModelVersion.objects.exists():
-            self.stdout.write("[6/6] image models already trained; running them on every study …")
+            self.stdout.write("[6/7] image models already trained; running them on every study …")
         else:
-            self.stdout.write(f"[6/6] training small image models ({model_epochs} epochs, seed {seed}) …")
+            self.stdout.write(f"[6/7] training small image models ({model_epochs} epochs, seed {seed}) …")
             call_command("train_models", epochs=model_epochs, seed=seed)
             self.stdout.write("      running them on every study …")
         call_command("run_inference", all=True)
+        # Drafts are written when each job finishes; this catches any study still without one.
+        self.stdout.write("[7/7] writing AI report drafts for radiologist sign-off …")
+        call_command("generate_reports", all=True)
         self.stdout.write(self.style.SUCCESS(f"demo archive: {Study.objects.count()} studies"))
