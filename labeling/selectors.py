@@ -64,28 +64,38 @@ def gold_rows() -> list[dict]:
     from collections import defaultdict
 
     from labeling.models import Annotation
-    from labeling.schema import FIELDS, LEVELS, LevelLabels
+    from labeling.schema import FIELDS, LEVELS, canal_class
 
-    newest: dict[tuple[int, str], dict[int, Annotation]] = defaultdict(dict)
-    adjudicated: dict[tuple[int, str], Annotation] = {}
-    for note in Annotation.objects.select_related("level").order_by("created_at", "id"):
-        key = (note.report_id, note.level.level)
-        if note.kind == Annotation.Kind.ADJUDICATION:
-            adjudicated[key] = note
+    # Plain tuples, not model instances: this runs over every decision row (the gold
+    # export, progress and the agreement dashboard all call it).
+    newest: dict[tuple[int, str], dict[int, tuple]] = defaultdict(dict)
+    adjudicated: dict[tuple[int, str], tuple] = {}
+    rows_in_order = (
+        Annotation.objects.order_by("created_at", "id")
+        .values_list("report_id", "level__level", "author_id", "kind", *FIELDS)
+        .iterator(chunk_size=5000)
+    )
+    for report_id, level, author_id, kind, *values in rows_in_order:
+        if kind == Annotation.Kind.ADJUDICATION:
+            adjudicated[(report_id, level)] = tuple(values)
         else:
-            newest[key][note.author_id] = note
-    gold: dict[tuple[int, str], Annotation] = dict(adjudicated)
+            newest[(report_id, level)][author_id] = tuple(values)
+    gold: dict[tuple[int, str], tuple] = dict(adjudicated)
     for key, by_author in newest.items():
-        if key in gold:
-            continue
-        decisions = {tuple(getattr(n, f) for f in FIELDS) for n in by_author.values()}
-        if len(decisions) == 1:
+        if key not in gold and len(set(by_author.values())) == 1:
             gold[key] = next(iter(by_author.values()))
     rows = []
     for report_id in sorted({report for report, _ in gold}):
         if all((report_id, level) in gold for level in LEVELS):
             for level in LEVELS:
-                note = gold[(report_id, level)]
-                labels = LevelLabels(level=level, **{f: getattr(note, f) for f in FIELDS})
-                rows.append(labels.to_exchange(report_id=str(report_id)))
+                values = dict(zip(FIELDS, gold[(report_id, level)], strict=True))
+                # The exchange format, as LevelLabels.to_exchange writes it.
+                rows.append(
+                    {
+                        "report_id": str(report_id),
+                        "level": level,
+                        **values,
+                        "canal_class": canal_class(values["disc"], values["canal_stenosis"]),
+                    }
+                )
     return rows

@@ -32,6 +32,8 @@ MATRIX = {
     "/labeling/export/gold.jsonl": ("get", {"annotator", "radiologist", "researcher", "admin"}),
     "/labeling/export/gold.csv": ("get", {"annotator", "radiologist", "researcher", "admin"}),
     "/reports/": ("get", {"annotator", "radiologist", "researcher", "admin"}),
+    "/reports/agreement/": ("get", {"radiologist", "researcher", "admin"}),
+    "/reports/agreement/export.csv": ("get", {"radiologist", "researcher", "admin"}),
     # Signing and editing AI reports is for radiologists and admins (no such study: 404 once allowed).
     "/reports/1.2.3/save/": ("post", {"radiologist", "admin"}),
     "/reports/1.2.3/sign/": ("post", {"radiologist", "admin"}),

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from labeling.models import Annotation, LabellerVersion
-from labeling.schema import LEVELS
+from labeling.schema import LEVELS, LevelLabels
 from labeling.selectors import gold_rows
 from tests.factories import ReportFactory, StudyFactory, make_user
 
@@ -34,6 +34,17 @@ def test_one_annotators_decision_is_gold(report):
     assert [r["level"] for r in rows] == list(LEVELS)
     assert next(r for r in rows if r["level"] == "L4-L5")["disc"] == "bulge"
     assert rows[0]["report_id"] == str(report.pk)
+
+
+def test_gold_rows_are_the_guides_exchange_format(report):
+    _annotate(report, make_user("annotator"), **{"L4-L5": {"disc": "herniation", "canal_stenosis": "moderate"}})
+    rows = gold_rows()
+    expected = [
+        LevelLabels.from_exchange(row).to_exchange(report_id=str(report.pk)) for row in rows
+    ]
+    assert rows == expected
+    assert [list(r) for r in rows] == [list(e) for e in expected]  # same key order
+    assert next(r for r in rows if r["level"] == "L4-L5")["canal_class"] == 3
 
 
 def test_disagreement_is_not_gold_until_adjudicated(report):

@@ -1,0 +1,54 @@
+"""Agreement statistics for the researchers' dashboard. Pure: no Django.
+
+Inputs are label arrays; outputs are small frozen dataclasses holding each estimate
+with its 95% confidence interval, and SVG markup for the charts.
+"""
+
+from reports.stats.agreement import (
+    BINARY_METRICS,
+    METRIC_LABELS,
+    BinaryAgreement,
+    Estimate,
+    MulticlassAgreement,
+    binary_agreement,
+    multiclass_agreement,
+    proportion,
+    proportions,
+)
+from reports.stats.curves import StageCurves, training_curves
+from reports.stats.detectors import (
+    COMPARED_FIELDS,
+    DETECTOR_LABELS,
+    DETECTOR_ROWS,
+    LabelPairs,
+    LevelCounts,
+    canal_class_agreement,
+    canal_classes,
+    detector_agreement,
+    detector_samples,
+    per_level,
+)
+
+__all__ = [
+    "BINARY_METRICS",
+    "COMPARED_FIELDS",
+    "DETECTOR_LABELS",
+    "DETECTOR_ROWS",
+    "METRIC_LABELS",
+    "BinaryAgreement",
+    "Estimate",
+    "LabelPairs",
+    "LevelCounts",
+    "MulticlassAgreement",
+    "StageCurves",
+    "binary_agreement",
+    "canal_class_agreement",
+    "canal_classes",
+    "detector_agreement",
+    "detector_samples",
+    "multiclass_agreement",
+    "per_level",
+    "proportion",
+    "proportions",
+    "training_curves",
+]

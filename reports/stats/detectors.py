@@ -1,0 +1,197 @@
+"""From aligned label pairs to the paper's detectors, canal classes and levels.
+
+A sample is one study x disc level seen by both the model and the reference. The
+detectors follow labeling/schema.py (LevelLabels.detectors): foraminal stenosis is one
+sample per side, reported per side and with both sides pooled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labeling.schema import CANAL_CLASSES, LEVELS
+from reports.stats.agreement import (
+    BinaryAgreement,
+    Estimate,
+    MulticlassAgreement,
+    binary_agreement,
+    multiclass_agreement,
+    proportions,
+)
+from reports.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+# The label fields a model predicts, and so the ones compared.
+COMPARED_FIELDS: tuple[str, ...] = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal")
+
+# (key, label) in the issue's order: bulging, canal stenosis, herniation, foraminal by side.
+DETECTOR_ROWS: tuple[tuple[str, str], ...] = (
+    ("bulging", "Disc bulging"),
+    ("canal_stenosis", "Canal stenosis"),
+    ("herniation", "Disc herniation"),
+    ("foraminal_left", "Foraminal stenosis, left"),
+    ("foraminal_right", "Foraminal stenosis, right"),
+    ("foraminal_stenosis", "Foraminal stenosis, both sides"),
+)
+DETECTOR_LABELS: dict[str, str] = dict(DETECTOR_ROWS)
+
+
+@dataclass(frozen=True)
+class LabelPairs:
+    """Column arrays of one comparison: ``levels[i]`` with reference and predicted fields."""
+
+    levels: np.ndarray
+    reference: Mapping[str, np.ndarray]
+    predicted: Mapping[str, np.ndarray]
+    keys: tuple = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        # Fixed-width strings compare in C; object arrays compare one Python str at a time.
+        n = len(self.levels)
+        object.__setattr__(self, "levels", np.asarray(self.levels, dtype=str).reshape(n))
+        for side in ("reference", "predicted"):
+            fields = getattr(self, side)
+            for name in COMPARED_FIELDS:
+                if len(fields[name]) != n:
+                    raise ValueError(f"{name} has {len(fields[name])} values for {n} levels")
+            object.__setattr__(
+                self,
+                side,
+                {name: np.asarray(fields[name], dtype=str).reshape(n) for name in COMPARED_FIELDS},
+            )
+
+    def __len__(self) -> int:
+        return len(self.levels)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Sequence[tuple[str, Mapping, Mapping]], keys: Sequence = ()
+    ) -> LabelPairs:
+        """Rows of (level, reference fields, predicted fields)."""
+        return cls(
+            levels=np.array([r[0] for r in rows], dtype=str),
+            reference={f: np.array([r[1][f] for r in rows], dtype=str) for f in COMPARED_FIELDS},
+            predicted={f: np.array([r[2][f] for r in rows], dtype=str) for f in COMPARED_FIELDS},
+            keys=tuple(keys),
+        )
+
+
+def detector_samples(
+    fields: Mapping[str, np.ndarray], levels: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """detector -> (boolean samples, the level of each sample)."""
+    disc = fields["disc"]
+    left = fields["left_foraminal"] != "none"
+    right = fields["right_foraminal"] != "none"
+    return {
+        "bulging": (disc == "bulge", levels),
+        "canal_stenosis": (fields["canal_stenosis"] != "none", levels),
+        "herniation": (disc == "herniation", levels),
+        "foraminal_left": (left, levels),
+        "foraminal_right": (right, levels),
+        "foraminal_stenosis": (np.concatenate([left, right]), np.concatenate([levels, levels])),
+    }
+
+
+def canal_classes(fields: Mapping[str, np.ndarray]) -> np.ndarray:
+    """labeling.schema.canal_class over arrays."""
+    disc, canal = fields["disc"], fields["canal_stenosis"]
+    return np.where(
+        canal == "none", np.where(disc == "none", 0, 1), np.where(disc == "herniation", 3, 2)
+    )
+
+
+def detector_agreement(
+    pairs: LabelPairs, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+) -> dict[str, BinaryAgreement]:
+    """Table 2: one row per detector."""
+    ref = detector_samples(pairs.reference, pairs.levels)
+    pred = detector_samples(pairs.predicted, pairs.levels)
+    return {
+        key: binary_agreement(
+            ref[key][0], pred[key][0], n_resamples=n_resamples, seed=seed + 10 * i
+        )
+        for i, (key, _) in enumerate(DETECTOR_ROWS)
+    }
+
+
+def canal_class_agreement(
+    pairs: LabelPairs,
+    *,
+    weights: str = "linear",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> MulticlassAgreement:
+    return multiclass_agreement(
+        canal_classes(pairs.reference),
+        canal_classes(pairs.predicted),
+        labels=CANAL_CLASSES,
+        weights=weights,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class LevelCounts:
+    """One detector at one disc level: the paper's Figure 2 counts and how the model did."""
+
+    level: str
+    positives: int
+    negatives: int
+    predicted_positives: int
+    tp: int
+    tn: int
+    accuracy: Estimate
+    sensitivity: Estimate
+    specificity: Estimate
+
+
+def per_level(pairs: LabelPairs) -> dict[str, list[LevelCounts]]:
+    """detector -> one LevelCounts per disc level, in LEVELS order."""
+    ref = detector_samples(pairs.reference, pairs.levels)
+    pred = detector_samples(pairs.predicted, pairs.levels)
+    out: dict[str, list[LevelCounts]] = {}
+    for key, _ in DETECTOR_ROWS:
+        truth, levels = ref[key]
+        guess = pred[key][0]
+        at = levels[None, :] == np.array(LEVELS)[:, None]  # (levels, samples)
+        n = at.sum(axis=1)
+        positives = (at & truth).sum(axis=1)
+        predicted = (at & guess).sum(axis=1)
+        tp = (at & truth & guess).sum(axis=1)
+        tn = (at & ~truth & ~guess).sum(axis=1)
+        accuracy = proportions(tp + tn, n)
+        sensitivity = proportions(tp, positives)
+        specificity = proportions(tn, n - positives)
+        out[key] = [
+            LevelCounts(
+                level=level,
+                positives=int(positives[i]),
+                negatives=int(n[i] - positives[i]),
+                predicted_positives=int(predicted[i]),
+                tp=int(tp[i]),
+                tn=int(tn[i]),
+                accuracy=accuracy[i],
+                sensitivity=sensitivity[i],
+                specificity=specificity[i],
+            )
+            for i, level in enumerate(LEVELS)
+        ]
+    return out
+
+
+__all__ = [
+    "COMPARED_FIELDS",
+    "DETECTOR_LABELS",
+    "DETECTOR_ROWS",
+    "LabelPairs",
+    "LevelCounts",
+    "canal_class_agreement",
+    "canal_classes",
+    "detector_agreement",
+    "detector_samples",
+    "per_level",
+]

@@ -1,0 +1,134 @@
+"""The researchers' agreement dashboard and its CSV export. Thin: parse the GET form,
+read the (cached) results, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET
+
+from accounts import roles
+from reports import selectors_dashboard as sel
+from reports.dashboard_cache import cached_dashboard_data
+from reports.stats import METRIC_LABELS
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    model_version_ids: tuple[int, ...]
+    reference: str
+
+    @classmethod
+    def from_params(cls, params: QueryDict, *, available: list[int]) -> DashboardQuery:
+        """Unknown or repeated model ids are dropped; no usable id means the newest version."""
+        ids: list[int] = []
+        for raw in params.getlist("model"):
+            try:
+                value = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if value in available and value not in ids:
+                ids.append(value)
+        if not ids and available:
+            ids = [available[0]]
+        reference = params.get("reference") or ""
+        if reference not in sel.REFERENCES:
+            reference = sel.default_reference()
+        return cls(model_version_ids=tuple(ids[: sel.MAX_MODELS]), reference=reference)
+
+    def as_query(self, reference: str | None = None) -> str:
+        pairs = [
+            ("reference", reference or self.reference),
+            *(("model", i) for i in self.model_version_ids),
+        ]
+        return urlencode(pairs)
+
+    @property
+    def as_nlp_query(self) -> str:
+        return self.as_query(sel.NLP)
+
+
+def _page_parts(data: sel.DashboardData) -> Mapping[str, object]:
+    """Per-model columns and per-detector sections, with the charts' markup marked safe:
+    it is built from escaped text in reports.stats.charts."""
+    safe = mark_safe
+    return {
+        "metric_svgs": [
+            (metric, METRIC_LABELS[metric], safe(svg)) for metric, svg in data.metric_svgs
+        ],
+        "columns": [
+            {
+                "model": m,
+                "canal_svg": safe(m.canal_svg),
+                "curves": [(stage, safe(loss), safe(acc)) for stage, loss, acc in m.curve_svgs],
+            }
+            for m in data.models
+        ],
+        "level_sections": [
+            {
+                "key": key,
+                "label": label,
+                "charts": [(m.name, safe(svg)) for m, svg in zip(data.models, svgs, strict=True)],
+                "rows": data.level_rows(key),
+            }
+            for key, label, svgs in data.level_svgs
+        ],
+        "agreement_svgs": [(name, safe(svg)) for name, svg in data.agreement_svgs],
+        "edits_svg": safe(data.edits_svg),
+    }
+
+
+@require_GET
+@permission_required(roles.VIEW_AGREEMENT, raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    choices = sel.model_versions()
+    query = DashboardQuery.from_params(request.GET, available=[c.id for c in choices])
+    # Without a model version the page only says how to make one.
+    data = (
+        cached_dashboard_data(model_version_ids=query.model_version_ids, reference=query.reference)
+        if choices
+        else None
+    )
+    selected = list(query.model_version_ids) + [None] * (
+        sel.MAX_MODELS - len(query.model_version_ids)
+    )
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "choices": choices,
+            "selected": selected,
+            "query": query,
+            "references": sel.REFERENCES,
+            "data": data,
+            "csv_query": query.as_query(),
+            **(_page_parts(data) if data else {}),
+        },
+    )
+
+
+@require_GET
+@permission_required(roles.VIEW_AGREEMENT, raise_exception=True)
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    choices = sel.model_versions()
+    query = DashboardQuery.from_params(request.GET, available=[c.id for c in choices])
+    data = cached_dashboard_data(
+        model_version_ids=query.model_version_ids, reference=query.reference
+    )
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(sel.csv_rows(data))
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    names = "_".join(slugify(m.name) for m in data.models) or "no-model"
+    response["Content-Disposition"] = (
+        f'attachment; filename="agreement-{query.reference}-{names}.csv"'
+    )
+    return response
