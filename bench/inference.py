@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/inference.py [--train-studies N] [--studies N] [--epochs E]
 Trains a small model on synthetic studies (one seed), then for studies of
 another seed times ingest (read, de-identify, store) and the inference job
-(load the stored series, segment, localise, measure, classify, store) one study
-at a time. Fresh SQLite database and media folder in a temporary directory;
+(segment, localise, measure, classify, store; each stage's time includes reading
+its inputs: the stored series and the previous stage's files) one study at a time,
+in-process (execute_inference_job, the stages a worker chain runs). Fresh SQLite database and media folder in a temporary directory;
 torch uses both cores, as a worker would.
 """
 
@@ -88,7 +89,7 @@ def main() -> None:
     print(f"median seconds per study, DICOM on disk -> stored predictions: {statistics.median(totals):.2f} s "
           f"(max {max(totals):.2f} s)")
     print(f"  ingest: {statistics.median(ingests):.2f} s")
-    for stage in ("load", "segment", "localise", "measure", "classify", "store"):
+    for stage in (*InferenceJob.STAGES, "wall"):
         if stage in stages:
             print(f"  {stage}: {statistics.median(stages[stage]):.3f} s")
     print(f"machine: {describe()} | torch threads {__import__('torch').get_num_threads()}")

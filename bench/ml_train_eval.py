@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from inference.ml.evaluate import evaluate  # noqa: E402
-from inference.ml.pipeline import save_models  # noqa: E402
+from inference.ml.pipeline import ModelConfig, save_models  # noqa: E402
 from inference.ml.training import TrainSettings, train_all  # noqa: E402
 
 
@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--clf-epochs", type=int, default=40, help="foraminal classifier epochs")
     ap.add_argument("--canal-epochs", type=int, default=120)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work-spacing", type=float, default=ModelConfig.work_spacing_mm,
+                    help="segmentation working grid (mm)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/mlsyn/models"))
     args = ap.parse_args()
     if args.train_seed == args.test_seed:
@@ -59,6 +61,7 @@ def main() -> None:
     print(f"settings: {settings}", flush=True)
     t = time.perf_counter()
     models = train_all(train_dirs, split=(0.8, 0.2), epochs=args.epochs, seed=0,
+                       config=ModelConfig(work_spacing_mm=args.work_spacing),
                        progress_callback=lambda r: print(json.dumps(
                            {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}),
                            flush=True), settings=settings)

@@ -64,7 +64,8 @@ class InferenceJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    STAGES = ("load", "segment", "localise", "measure", "classify", "store")
+    # One Celery task each, chained (inference/tasks.py).
+    STAGES = ("segment", "localise", "measure", "classify", "store")
 
     study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="inference_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
@@ -76,6 +77,7 @@ class InferenceJob(models.Model):
     error = models.TextField(blank=True, help_text="Readable reason when the job failed.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the first stage began.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,13 @@ from inference.models import InferenceJob, ModelVersion, Prediction, Segmentatio
 from labeling.models import NlpLabel
 from labeling.schema import FIELDS, LevelLabels
 from labeling.selectors import gold_rows
-from studies.models import Series, Study
+from studies.models import Instance, Series, Study
 
 # How much an NLP-derived label counts against a gold one in training.
 NLP_LABEL_WEIGHT = 0.5
+
+# The predicted sagittal T2 classes of a job (written by its segment stage).
+JOB_MASK_FILE = "sag_t2_classes.npz"
 
 
 def latest_model_version() -> ModelVersion | None:
@@ -39,20 +43,21 @@ def study_series(study: Study) -> dict:
     return chosen
 
 
-def _labels_for(study: Study, gold: dict[str, dict[str, dict]]) -> tuple[dict[str, LevelLabels], float]:
+def _labels_for(study: Study, gold: dict[str, dict[str, dict]]) -> tuple[dict[str, LevelLabels], float, bool]:
+    """Labels, their training weight, and whether they come from the NLP labeller."""
     report = study.reports.first()
     if report is None:
-        return {}, 0.0
+        return {}, 0.0, False
     if str(report.pk) in gold:
-        return {lv: LevelLabels.from_exchange(row) for lv, row in gold[str(report.pk)].items()}, 1.0
+        return {lv: LevelLabels.from_exchange(row) for lv, row in gold[str(report.pk)].items()}, 1.0, False
     newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at").first()
     if newest is None:
-        return {}, 0.0
+        return {}, 0.0, False
     rows = NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id).select_related("level")
     labels = {
         row.level.level: LevelLabels(level=row.level.level, **{f: getattr(row, f) for f in FIELDS}) for row in rows
     }
-    return labels, NLP_LABEL_WEIGHT
+    return labels, NLP_LABEL_WEIGHT, True
 
 
 def training_studies() -> list:
@@ -70,7 +75,7 @@ def training_studies() -> list:
         sag_t2 = chosen["sag_t2"]
         if sag_t2 is None or sag_t2.pk not in masks:
             continue
-        labels, weight = _labels_for(study, gold)
+        labels, weight, from_nlp = _labels_for(study, gold)
         if not labels:
             continue
         volume = load_series(series_files(sag_t2))
@@ -87,6 +92,7 @@ def training_studies() -> list:
                 sag_mask=reorder_to_volume(ordered, volume),
                 labels=labels,
                 weight=weight,
+                nlp_labels=from_nlp,
             )
         )
     return studies
@@ -101,3 +107,59 @@ def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Predicti
     if job is None:
         return None, []
     return job, list(job.predictions.select_related("level").order_by("level__level"))
+
+
+def job_dir(job_id: int) -> Path:
+    """A job's stage outputs, under MEDIA_ROOT."""
+    return Path(settings.MEDIA_ROOT) / "inference" / "jobs" / str(job_id)
+
+
+def job_mask_path(job_id: int) -> Path:
+    return job_dir(job_id) / JOB_MASK_FILE
+
+
+def job_has_mask(job: InferenceJob) -> bool:
+    """Whether the job's segment stage stored its predicted sagittal T2 classes."""
+    return job_mask_path(job.pk).is_file()
+
+
+def job_mask_series_id(job: InferenceJob) -> int | None:
+    """The id of the series the job's mask belongs to (its sagittal T2), if it has one."""
+    path = job_mask_path(job.pk)
+    try:
+        return _stored_mask(str(path), path.stat().st_mtime_ns)[2]
+    except FileNotFoundError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _stored_mask(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, int]:
+    # keyed by mtime: a re-run of the segment stage replaces the file
+    with np.load(path) as stored:
+        return stored["classes"], stored["positions"], int(stored["series_id"])
+
+
+def job_mask_slice(job: InferenceJob, slice_index: int) -> np.ndarray | None:
+    """Predicted classes (rows, cols) of one slice of the job's sagittal T2, the slice
+    counted 0-based in the study viewer's order (studies.selectors.series_volume:
+    slice location, then instance number). None when the job has no mask or there
+    is no such slice.
+
+    The stored mask is in the models' order (position along the slice normal); each
+    stored image is matched to its mask slice by position, which holds whatever the
+    instance numbers are.
+    """
+    path = job_mask_path(job.pk)
+    try:
+        classes, positions, series_id = _stored_mask(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+    rows = list(
+        Instance.objects.filter(series_id=series_id)
+        .order_by("slice_location_mm", "instance_number")
+        .values_list("position_x", "position_y", "position_z")
+    )
+    if not 0 <= slice_index < len(rows) or len(rows) != len(classes):
+        return None
+    distance = np.linalg.norm(positions - np.asarray(rows[slice_index], dtype=np.float64), axis=1)
+    return classes[int(np.argmin(distance))]

@@ -1,15 +1,19 @@
-"""The AI panel of a study: run the models on demand and watch the job."""
+"""The AI panel of a study: run the models on demand and watch the job; mask overlays."""
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import roles
 from inference import selectors
+from inference.models import InferenceJob
 from inference.services.jobs import NoModel, request_inference
 from studies.models import Study
 
@@ -48,3 +52,28 @@ def run_ai(request: HttpRequest, study_uid: str) -> HttpResponse:
     except NoModel as exc:
         messages.error(request, str(exc))
     return redirect("studies:detail", study_uid=study.study_instance_uid)
+
+
+# RGBA per class (0 background, 1 vertebra, 2 disc, 3 canal): Okabe-Ito blue, orange and
+# bluish green, distinguishable with the common colour-vision deficiencies; semi-transparent
+# so the image shows through.
+MASK_COLOURS = np.array(
+    [(0, 0, 0, 0), (0, 114, 178, 110), (230, 159, 0, 130), (0, 158, 115, 130)], dtype=np.uint8
+)
+
+
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def job_mask_slice(request: HttpRequest, job_id: int, slice_index: int) -> HttpResponse:
+    """One slice of a job's predicted sagittal T2 classes as a transparent PNG overlay;
+    ``slice_index`` counts from 0 in the study viewer's slice order."""
+    from PIL import Image
+
+    job = get_object_or_404(InferenceJob, pk=job_id)
+    classes = selectors.job_mask_slice(job, slice_index)
+    if classes is None:
+        raise Http404("This job has no mask for that slice.")
+    buffer = io.BytesIO()
+    Image.fromarray(MASK_COLOURS[np.clip(classes, 0, len(MASK_COLOURS) - 1)], "RGBA").save(buffer, "PNG")
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -9,8 +9,10 @@
 
 Imbalance: BCE ``pos_weight`` = negatives/positives per detector (capped at 10).
 Semi-supervised hooks: every sample has a weight (gold labels 1.0, NLP-derived
-labels lower, e.g. 0.5) multiplying its loss, and :func:`pseudo_label` turns
-confident predictions on unlabelled crops into low-weight training samples.
+labels lower, e.g. 0.5) multiplying its loss; :func:`pseudo_relabel` replaces the
+targets of NLP-labelled samples with the model's confident predictions (and lowers
+the weight of those it is unsure of), and :func:`pseudo_label` turns confident
+predictions on unlabelled crops into low-weight training samples.
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ class CropSet:
     y: np.ndarray  # (N, D) float 0/1
     w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (N,) weights
     ids: list[str] = field(default_factory=list)
+    nlp: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,) target from NLP, not gold
 
     def __post_init__(self) -> None:
         if self.w.size == 0:
             self.w = np.ones(len(self.x), np.float32)
+        if self.nlp.size == 0:
+            self.nlp = np.zeros(len(self.x), bool)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -50,7 +55,8 @@ class CropSet:
         if len(self) == 0:
             return other
         return CropSet(np.concatenate([self.x, other.x]), np.concatenate([self.y, other.y]),
-                       np.concatenate([self.w, other.w]), self.ids + other.ids)
+                       np.concatenate([self.w, other.w]), self.ids + other.ids,
+                       np.concatenate([self.nlp, other.nlp]))
 
 
 def pos_weights(y: np.ndarray, cap: float = 10.0) -> torch.Tensor:
@@ -80,8 +86,10 @@ def train_classifier(
     seed: int = 0,
     name: str = "classifier",
     progress: Callable[[dict], None] | None = None,
+    first_epoch: int = 1,
 ) -> list[dict]:
-    """Weighted BCE training; per-epoch train/val loss and accuracy (all detectors)."""
+    """Weighted BCE training; per-epoch train/val loss and accuracy (all detectors).
+    ``first_epoch`` numbers the records when training continues an earlier run."""
     dev = device()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -116,7 +124,7 @@ def train_classifier(
             tot += float(loss.detach()) * len(idx)
             correct += float(((logits > 0).float() == y).float().mean(1).sum())
             n += len(idx)
-        rec = {"stage": name, "epoch": ep + 1, "train_loss": tot / max(n, 1),
+        rec = {"stage": name, "epoch": first_epoch + ep, "train_loss": tot / max(n, 1),
                "train_acc": correct / max(n, 1)}
         if val is not None and len(val):
             p = predict_proba(model, val)
@@ -154,6 +162,36 @@ def pseudo_label(model: nn.Module, unlabelled: np.ndarray, threshold: float = 0.
     sure = np.all((p > threshold) | (p < 1 - threshold), axis=1)
     return CropSet(unlabelled[sure], (p[sure] > 0.5).astype(np.float32),
                    np.full(int(sure.sum()), weight, np.float32))
+
+
+@dataclass
+class PseudoRelabel:
+    data: CropSet
+    replaced: int  # NLP targets (sample x detector) the model confidently contradicted
+    confirmed: int  # NLP targets it confidently agreed with
+    downweighted: int  # NLP samples with a detector it was unsure of
+
+
+def pseudo_relabel(model: nn.Module, data: CropSet, threshold: float = 0.9,
+                   uncertain_weight: float = 0.5) -> PseudoRelabel:
+    """Targets of the NLP-labelled samples (``data.nlp``) become the model's confident
+    predictions (p >= threshold -> 1, p <= 1 - threshold -> 0), detector by detector;
+    an NLP sample with any detector in between keeps its NLP targets but its weight is
+    multiplied by ``uncertain_weight``. Gold samples are never changed."""
+    y, w = data.y.copy(), data.w.copy()
+    if not data.nlp.any():
+        return PseudoRelabel(CropSet(data.x, y, w, list(data.ids), data.nlp.copy()), 0, 0, 0)
+    p = predict_proba(model, data)
+    sure = (p >= threshold) | (p <= 1 - threshold)
+    predicted = (p >= 0.5).astype(y.dtype)
+    take = data.nlp[:, None] & sure
+    replaced = int((take & (predicted != y)).sum())
+    confirmed = int((take & (predicted == y)).sum())
+    y[take] = predicted[take]
+    unsure = data.nlp & ~sure.all(axis=1)
+    w[unsure] *= uncertain_weight
+    return PseudoRelabel(CropSet(data.x, y, w, list(data.ids), data.nlp.copy()),
+                         replaced, confirmed, int(unsure.sum()))
 
 
 def derive_disc(p_bulging: float, p_herniation: float, threshold: float = 0.5) -> str:

@@ -31,6 +31,7 @@ class StudyData:
     ap_diameter_mm: dict[str, float] = field(default_factory=dict)
     labels: dict[str, LevelLabels] = field(default_factory=dict)
     weight: float = 1.0  # 1 = gold labels; lower for NLP-derived labels
+    nlp_labels: bool = False  # labels from the NLP labeller, not gold (pseudo-labelling may replace them)
 
 
 @lru_cache(maxsize=16)

@@ -1,7 +1,9 @@
 """Trained-model bundle, save/load with checksums, and per-study inference.
 
 ``run_study`` = segment the sagittal T2 -> localise and name the discs -> measure the
-canal AP diameter -> classify disc-aligned crops -> guide fields per level.
+canal AP diameter -> classify disc-aligned crops -> guide fields per level. Each stage
+is its own function so that the app can run them as separate tasks; the intermediate
+results of each are plain arrays or JSON (``discs_to_json``) a later stage can reload.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from torch import nn
 
 from inference.ml.classification import CANAL_DETECTORS, derive_disc, predict_proba
 from inference.ml.crops import CropConfig, best_foramen_slice, canal_crop, foramen_crop
-from inference.ml.localisation import LocaliserConfig, localise
+from inference.ml.localisation import DiscLocation, LocaliserConfig, localise
 from inference.ml.measurement import ap_diameter, canal_map_from_mask
 from inference.ml.networks import FCDenseNet, VGGClassifier
 from inference.ml.segmentation import N_CLASSES, predict_volume
@@ -207,62 +209,59 @@ def ap_grade(ap_mm: float) -> str:
     return "none"
 
 
-def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume | str | Path | None,
-              axials: Mapping[str, Any] | Sequence[Any] | None = None,
-              keep_masks: bool = False, masks: np.ndarray | None = None,
-              on_stage: Callable[[str], None] | None = None) -> StudyPrediction:
-    """Predict the guide fields for the five lumbar levels of one study.
+@dataclass
+class Segmentation:
+    """The segment stage's output: classes and the canal probability, position order."""
 
-    Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
-    discs cannot be named reliably. ``masks`` (position-ordered classes) skips the
-    segmentation network, e.g. to test the downstream stages on reference masks.
-    ``on_stage`` hears the name of each stage as it starts (for progress reports).
-    """
-    stage = on_stage or (lambda name: None)
-    cfg = models.config
-    crop_cfg = cfg.crop_config()
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    sag = _as_volume(sag_t2)
-    t1 = _as_volume(sag_t1)
-    timings["load"] = time.perf_counter() - t
+    classes: np.ndarray  # (slices, rows, cols) uint8: 0 background, 1 vertebra, 2 disc, 3 canal
+    canal_prob: np.ndarray  # (slices, rows, cols) float32
+    from_reference: bool = False  # True: given masks, not the network (no AP calibration)
 
-    stage("segment")
-    t = time.perf_counter()
-    masks_given = masks is not None
-    if masks is None:
-        masks, probs = predict_volume(models.seg, sag, cfg.work_spacing_mm, return_probs=True)
-        canal_prob = probs[:, 3]
-    else:
-        canal_prob = np.stack([canal_map_from_mask(m, 1.0) for m in masks])
-    timings["segment"] = time.perf_counter() - t
 
-    stage("localise")
-    t = time.perf_counter()
-    loc = localise(sag, masks, LocaliserConfig())
-    timings["localise"] = time.perf_counter() - t
+def segment(models: TrainedModels, sag: Volume) -> Segmentation:
+    masks, probs = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True)
+    return Segmentation(classes=masks, canal_prob=np.ascontiguousarray(probs[:, 3]))
+
+
+def segmentation_from_masks(masks: np.ndarray) -> Segmentation:
+    """Reference masks in place of the network, e.g. to test the later stages alone."""
+    masks = np.asarray(masks, dtype=np.uint8)
+    return Segmentation(classes=masks, canal_prob=np.stack([canal_map_from_mask(m, 1.0) for m in masks]),
+                        from_reference=True)
+
+
+def localise_discs(sag: Volume, classes: np.ndarray) -> dict[str, DiscLocation]:
+    """The five named discs; :class:`LevelAssignmentError` with the localiser's reason."""
+    loc = localise(sag, classes, LocaliserConfig())
     if not loc.ok:
         raise LevelAssignmentError(loc.reason or "cannot assign levels")
-    discs = loc.by_level()
+    return loc.by_level()
 
-    stage("measure")
-    t = time.perf_counter()
-    a, b = cfg.ap_calibration if masks_given is False else (1.0, 0.0)
+
+def measure(config: ModelConfig, sag: Volume, canal_prob: np.ndarray,
+            discs: Mapping[str, DiscLocation], calibrate: bool = True) -> dict[str, float]:
+    """Canal AP diameter (mm) per level, 0.0 where no canal was found; ``calibrate``
+    applies the model's fitted correction (meant for the network's output only)."""
+    a, b = config.ap_calibration if calibrate else (1.0, 0.0)
     aps = {}
     for lv, d in discs.items():
         raw = ap_diameter(sag, canal_prob[d.slice_index], d)
         aps[lv] = round(max(0.0, a * raw + b) if raw > 0 else 0.0, 2)
-    timings["measure"] = time.perf_counter() - t
+    return aps
 
-    stage("classify")
-    t = time.perf_counter()
-    ax = _assign_axials(axials, discs)
-    canal_x = np.stack([canal_crop(sag, t1, ax.get(lv), discs[lv], crop_cfg) for lv in LEVELS])
+
+def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
+             axials: Mapping[str, Any] | Sequence[Any] | None,
+             discs: Mapping[str, DiscLocation], aps: Mapping[str, float]) -> list[LevelPrediction]:
+    """Both classifiers on disc-aligned crops, then the guide fields per level."""
+    cfg = models.config
+    crop_cfg = cfg.crop_config()
+    ax = _assign_axials(axials, dict(discs))
+    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg) for lv in LEVELS])
     for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg)
                       for lv in LEVELS for side in ("left", "right")])
     p_canal = predict_proba(models.canal, canal_x)
     p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(LEVELS), 2)
-    timings["classify"] = time.perf_counter() - t
 
     thr = cfg.threshold
     out = []
@@ -291,6 +290,81 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
             right_foraminal="unspecified" if p_for[i, 1] >= thr else "none",
             canal_class=canal_class(disc, canal), ap_diameter_mm=aps[lv],
             disc_centre_mm=[round(float(v), 2) for v in d.centre], best_slice=best))
+    return out
+
+
+_DISC_VECTORS = ("centre", "posterior", "normal", "lateral")
+
+
+def discs_to_json(discs: Mapping[str, DiscLocation]) -> dict[str, dict[str, Any]]:
+    """Disc locations as JSON (floats round-trip exactly), for a stage's artefact."""
+    out = {}
+    for lv, d in discs.items():
+        row = asdict(d)
+        for key in _DISC_VECTORS:
+            row[key] = [float(v) for v in getattr(d, key)]
+        row["slice_index"] = int(d.slice_index)
+        for key in ("thickness_mm", "depth_mm", "volume_mm3"):
+            row[key] = float(row[key])
+        out[lv] = row
+    return out
+
+
+def discs_from_json(data: Mapping[str, Mapping[str, Any]]) -> dict[str, DiscLocation]:
+    discs = {}
+    for lv, row in data.items():
+        fields = dict(row)
+        for key in _DISC_VECTORS:
+            fields[key] = np.asarray(fields[key], dtype=np.float64)
+        discs[lv] = DiscLocation(**fields)
+    return discs
+
+
+def level_prediction_from_json(row: Mapping[str, Any]) -> LevelPrediction:
+    return LevelPrediction(**row)
+
+
+def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume | str | Path | None,
+              axials: Mapping[str, Any] | Sequence[Any] | None = None,
+              keep_masks: bool = False, masks: np.ndarray | None = None,
+              on_stage: Callable[[str], None] | None = None) -> StudyPrediction:
+    """Predict the guide fields for the five lumbar levels of one study.
+
+    The stages (:func:`segment`, :func:`localise_discs`, :func:`measure`,
+    :func:`classify`) are the ones the app's job runs one Celery task each.
+    Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
+    discs cannot be named reliably. ``masks`` (position-ordered classes) skips the
+    segmentation network, e.g. to test the downstream stages on reference masks.
+    ``on_stage`` hears the name of each stage as it starts (for progress reports).
+    """
+    stage = on_stage or (lambda name: None)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    sag = _as_volume(sag_t2)
+    t1 = _as_volume(sag_t1)
+    timings["load"] = time.perf_counter() - t
+
+    stage("segment")
+    t = time.perf_counter()
+    seg = segment(models, sag) if masks is None else segmentation_from_masks(masks)
+    timings["segment"] = time.perf_counter() - t
+
+    stage("localise")
+    t = time.perf_counter()
+    try:
+        discs = localise_discs(sag, seg.classes)
+    finally:
+        timings["localise"] = time.perf_counter() - t
+
+    stage("measure")
+    t = time.perf_counter()
+    aps = measure(models.config, sag, seg.canal_prob, discs, calibrate=not seg.from_reference)
+    timings["measure"] = time.perf_counter() - t
+
+    stage("classify")
+    t = time.perf_counter()
+    out = classify(models, sag, t1, axials, discs, aps)
+    timings["classify"] = time.perf_counter() - t
     timings["total"] = sum(timings.values())
     return StudyPrediction(levels=out, timings_s={k: round(v, 4) for k, v in timings.items()},
-                           sag_series_uid=sag.series_uid, masks=masks if keep_masks else None)
+                           sag_series_uid=sag.series_uid, masks=seg.classes if keep_masks else None)

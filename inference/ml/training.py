@@ -3,6 +3,18 @@
 The split is by patient (DICOM PatientID), never by study or level: the five
 levels of a study, and a patient's repeat studies, share anatomy and would leak
 between train and validation otherwise.
+
+Semi-supervised classifiers: gold labels are trusted (weight 1); labels the NLP
+labeller read from reports count less (the study's ``weight``, 0.5 from the
+archive). With pseudo-labelling on (``TrainSettings.pseudo_label``; by default
+whenever the training split has both gold- and NLP-labelled studies) each
+classifier first trains ``pseudo_warmup_epochs`` on those targets; then, for the
+NLP-labelled samples only, every target the model predicts confidently
+(probability >= ``pseudo_threshold`` or <= 1 - it) is replaced by its prediction,
+and a sample with any detector it is unsure of keeps its NLP targets at
+``pseudo_uncertain_weight`` x its weight; the remaining epochs train on that. Gold
+samples are never changed. The history gets one ``<name>_pseudo`` record with the
+counts (targets replaced, confirmed; samples down-weighted).
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ import torch
 from inference.ml.classification import (
     CANAL_DETECTORS,
     CropSet,
+    pseudo_relabel,
     train_classifier,
 )
 from inference.ml.crops import CropConfig, canal_crop, foramen_crop
@@ -48,6 +61,12 @@ class TrainSettings:
     n_aug: int = 3  # crop versions per sample: the exact one + jittered (+-2 mm) ones
     jitter_mm: float = 2.0
     seg_time_budget_s: float | None = None
+    # Pseudo-labelling of NLP-labelled samples (see the module docstring); None: on when
+    # the training crops include both gold- and NLP-labelled samples.
+    pseudo_label: bool | None = None
+    pseudo_threshold: float = 0.9
+    pseudo_warmup_epochs: int = 1
+    pseudo_uncertain_weight: float = 0.5
 
 
 def as_studies(items: Sequence[StudyData | str | Path]) -> list[StudyData]:
@@ -94,8 +113,10 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
     if not cx:
         return None
     w = np.float32(st.weight)
-    return (CropSet(np.stack(cx), np.array(cy, np.float32), np.full(len(cx), w), ids),
-            CropSet(np.stack(fx), np.array(fy, np.float32), np.full(len(fx), w), fids))
+    return (CropSet(np.stack(cx), np.array(cy, np.float32), np.full(len(cx), w), ids,
+                    np.full(len(cx), st.nlp_labels)),
+            CropSet(np.stack(fx), np.array(fy, np.float32), np.full(len(fx), w), fids,
+                    np.full(len(fx), st.nlp_labels)))
 
 
 def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | None,
@@ -145,6 +166,36 @@ def calibrate_ap(seg: torch.nn.Module, studies: Sequence[StudyData], config: Mod
     if not 0.85 <= a <= 1.15:
         a, b = 1.0, float(np.median(y - x))
     return [float(a), float(b)]
+
+
+def use_pseudo_labels(train: CropSet, settings: TrainSettings) -> bool:
+    if settings.pseudo_label is not None:
+        return settings.pseudo_label and bool(train.nlp.any())
+    return bool(train.nlp.any() and (~train.nlp).any())
+
+
+def train_semi_supervised(net: torch.nn.Module, train: CropSet, val: CropSet | None, epochs: int,
+                          settings: TrainSettings, seed: int, name: str,
+                          progress: Callable[[dict], None] | None = None) -> CropSet:
+    """One classifier: warm-up, pseudo-labels for the NLP-labelled samples, the rest of
+    the epochs (or plain weighted training when pseudo-labelling is off). Returns the
+    targets and weights the last epochs trained on."""
+    warmup = settings.pseudo_warmup_epochs
+    if not use_pseudo_labels(train, settings) or epochs <= warmup:
+        train_classifier(net, train, val, epochs=epochs, batch=settings.clf_batch, lr=settings.clf_lr,
+                         seed=seed, name=name, progress=progress)
+        return train
+    train_classifier(net, train, val, epochs=warmup, batch=settings.clf_batch, lr=settings.clf_lr,
+                     seed=seed, name=name, progress=progress)
+    result = pseudo_relabel(net, train, settings.pseudo_threshold, settings.pseudo_uncertain_weight)
+    if progress:
+        progress({"stage": f"{name}_pseudo", "epoch": warmup, "replaced": result.replaced,
+                  "confirmed": result.confirmed, "downweighted": result.downweighted,
+                  "nlp_samples": int(train.nlp.sum())})
+    train_classifier(net, result.data, val, epochs=epochs - warmup, batch=settings.clf_batch,
+                     lr=settings.clf_lr, seed=seed + 1, name=name, progress=progress,
+                     first_epoch=warmup + 1)
+    return result.data
 
 
 def train_all(
@@ -199,12 +250,10 @@ def train_all(
     canal_va, for_va = build_crop_sets(val, seg, config, settings, seed + 1)
     clf_epochs = settings.clf_epochs or epochs
     if len(canal_tr):
-        train_classifier(canal_net, canal_tr, canal_va if len(canal_va) else None,
-                         epochs=settings.canal_epochs or clf_epochs, batch=settings.clf_batch, lr=settings.clf_lr,
-                         seed=seed, name="canal", progress=note)
-        train_classifier(foramen_net, for_tr, for_va if len(for_va) else None,
-                         epochs=clf_epochs, batch=settings.clf_batch, lr=settings.clf_lr,
-                         seed=seed, name="foramen", progress=note)
+        train_semi_supervised(canal_net, canal_tr, canal_va if len(canal_va) else None,
+                              settings.canal_epochs or clf_epochs, settings, seed, "canal", note)
+        train_semi_supervised(foramen_net, for_tr, for_va if len(for_va) else None,
+                              clf_epochs, settings, seed, "foramen", note)
     for m in (seg, canal_net, foramen_net):
         m.eval()
     return TrainedModels(seg=seg, canal=canal_net, foramen=foramen_net, config=config,

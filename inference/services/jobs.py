@@ -1,25 +1,60 @@
-"""Inference jobs: one per study and model version, run by a Celery task, stored all at once."""
+"""Inference jobs: one per study and model version, run stage by stage, stored all at once.
+
+The stages (segment, localise, measure, classify, store) run as a chain of Celery
+tasks (inference/tasks.py) or, for the command line and the embedded mode, one after
+the other in this process (:func:`execute_inference_job`); both call :func:`run_stage`.
+
+Each stage reads the previous stage's output from the job's folder
+(``selectors.job_dir``) and writes its own with an atomic rename, so a stage can be
+repeated (a retry, or a message redelivered after a worker died) and overwrites the
+same file. The store stage replaces the job's predictions in one transaction: a job
+has all five predictions or none.
+
+Files in the job folder (inputs -> output):
+  segment:  sagittal T2 series -> ``sag_t2_classes.npz`` (classes, instance_numbers,
+            positions, series_id, series_uid; kept, the review page overlays it) and
+            ``canal_prob.npz`` (deleted once the job is done)
+  localise: classes -> ``discs.json`` (disc locations per level)
+  measure:  canal probability + discs -> ``ap_mm.json``
+  classify: series + discs + AP -> ``prediction.json`` (the five level predictions)
+  store:    prediction.json -> Prediction rows
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
+from dataclasses import asdict
+from functools import lru_cache, partial
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
-from studies.models import DiscLevel, Study
+from inference.signals import inference_job_done
+from studies.models import DiscLevel, Series, Study
 
 log = logging.getLogger(__name__)
+
+STAGES = InferenceJob.STAGES
+# Progress shown while each stage runs (the percentage reached when it starts).
+STAGE_PROGRESS = {"segment": 10, "localise": 50, "measure": 60, "classify": 70, "store": 90}
+CANAL_FILE = "canal_prob.npz"
+DISCS_FILE = "discs.json"
+AP_FILE = "ap_mm.json"
+PREDICTION_FILE = "prediction.json"
 
 
 class NoModel(RuntimeError):
     """No trained model version exists yet."""
+
+
+class StageFailed(RuntimeError):
+    """A stage cannot succeed however often it runs; the message is shown to users."""
 
 
 def require_model() -> ModelVersion:
@@ -29,6 +64,107 @@ def require_model() -> ModelVersion:
     return version
 
 
+def inference_queue() -> str:
+    """The queue of the network stages (segment, classify), e.g. for GPU workers."""
+    return getattr(settings, "RADBOT_INFERENCE_QUEUE", None) or settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+@transaction.atomic
+def request_inference(
+    *, study: Study, user=None, model_version: ModelVersion | None = None, queue: str | None = None
+) -> InferenceJob:
+    """Queue a job for the study as a chain of stage tasks once the job is committed.
+
+    The network stages go to ``inference_queue()``, the others to the default queue;
+    ``queue`` sends every stage to that one queue instead.
+    """
+    version = model_version or require_model()
+    job = InferenceJob.objects.create(study=study, model_version=version, requested_by=user)
+    from inference.tasks import inference_chain
+
+    transaction.on_commit(lambda: inference_chain(job.pk, queue=queue).apply_async())
+    return job
+
+
+def execute_inference_job(*, job_id: int) -> InferenceJob:
+    """Every stage of the job in this process (command line, embedded mode).
+
+    A done job is returned as it is; a failed one is run again from the start.
+    """
+    job = InferenceJob.objects.get(pk=job_id)
+    if job.status == InferenceJob.Status.DONE:
+        return job
+    if job.status == InferenceJob.Status.FAILED:
+        InferenceJob.objects.filter(pk=job_id).update(status=InferenceJob.Status.QUEUED, stage="", error="")
+    for stage in STAGES:
+        try:
+            job = run_stage(job_id=job_id, stage=stage)
+        except Exception as exc:
+            fail_job(job_id=job_id, reason=f"{stage} stage failed: {type(exc).__name__}: {exc}")
+            raise
+        if job.status == InferenceJob.Status.FAILED:
+            break
+    return job
+
+
+def fail_job(*, job_id: int, reason: str) -> None:
+    """Mark the job failed with a readable reason (never a job already done)."""
+    InferenceJob.objects.filter(pk=job_id).exclude(status=InferenceJob.Status.DONE).update(
+        status=InferenceJob.Status.FAILED, error=reason[:2000], progress=100, finished_at=timezone.now()
+    )
+
+
+def run_stage(*, job_id: int, stage: str) -> InferenceJob:
+    """Run one stage of the job; a job already done or failed is left as it is.
+
+    A :class:`StageFailed` (e.g. the disc levels cannot be assigned) marks the job
+    failed with its message; other exceptions propagate, for the task to retry.
+    """
+    job = _begin(job_id, stage)
+    if job is not None:
+        started = time.perf_counter()
+        try:
+            _RUNNERS[stage](job)
+        except StageFailed as exc:
+            fail_job(job_id=job_id, reason=str(exc))
+        else:
+            if stage != "store":
+                _record_seconds(job_id, stage, time.perf_counter() - started)
+    return InferenceJob.objects.get(pk=job_id)
+
+
+def _begin(job_id: int, stage: str) -> InferenceJob | None:
+    """Mark the stage as running; None when the job is finished.
+
+    A stage starting while the job already shows it (it was interrupted, or ran but
+    its message was delivered again) counts as another attempt.
+    """
+    with transaction.atomic():
+        job = InferenceJob.objects.select_for_update().get(pk=job_id)
+        if job.status in {InferenceJob.Status.DONE, InferenceJob.Status.FAILED}:
+            return None
+        first = job.status == InferenceJob.Status.QUEUED
+        fields = {
+            "status": InferenceJob.Status.RUNNING,
+            "stage": stage,
+            "progress": STAGE_PROGRESS[stage],
+            "attempts": job.attempts + (1 if first or job.stage == stage else 0),
+        }
+        if first:
+            fields["started_at"] = timezone.now()
+            fields["stage_seconds"] = {}
+        InferenceJob.objects.filter(pk=job_id).update(**fields)
+    return InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
+
+
+def _record_seconds(job_id: int, stage: str, seconds: float) -> dict:
+    with transaction.atomic():
+        job = InferenceJob.objects.select_for_update().get(pk=job_id)
+        timings = {**job.stage_seconds, stage: round(seconds, 4)}
+        InferenceJob.objects.filter(pk=job_id).update(stage_seconds=timings)
+    return timings
+
+
 @lru_cache(maxsize=2)
 def _loaded(weights_dir: str):
     from inference.ml.pipeline import load_models
@@ -36,86 +172,155 @@ def _loaded(weights_dir: str):
     return load_models(Path(settings.MEDIA_ROOT) / weights_dir)
 
 
-@transaction.atomic
-def request_inference(
-    *, study: Study, user=None, model_version: ModelVersion | None = None, queue: str | None = None
-) -> InferenceJob:
-    """Queue a job for the study; `queue` lets GPU work go to its own workers."""
-    version = model_version or require_model()
-    job = InferenceJob.objects.create(study=study, model_version=version, requested_by=user)
-    from inference.tasks import run_inference_job_task
-
-    transaction.on_commit(lambda: run_inference_job_task.apply_async((job.pk,), queue=queue))
-    return job
-
-
-# Progress shown while each stage runs (the percentage reached when it starts).
-STAGE_PROGRESS = {"segment": 20, "localise": 55, "measure": 65, "classify": 75}
-
-
-def _mark(job_id: int, **fields) -> None:
-    InferenceJob.objects.filter(pk=job_id).update(**fields)
-
-
-def execute_inference_job(*, job_id: int) -> InferenceJob:
-    """Run the pipeline for one study and store its five predictions in one transaction.
-
-    Safe to repeat: a retried job replaces whatever an earlier attempt stored, so a
-    worker killed mid-job leaves either nothing or a complete set.
-    """
-    from inference.ml.pipeline import LevelAssignmentError, run_study
+@lru_cache(maxsize=8)
+def _cached_volume(files: tuple[tuple[str, int], ...]):
     from inference.ml.volume import load_series
 
-    job = InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
-    if job.status == InferenceJob.Status.DONE:
-        return job
-    _mark(job.pk, status=InferenceJob.Status.RUNNING, stage="load", progress=5, attempts=job.attempts + 1, error="")
-    chosen = selectors.study_series(job.study)
-    if chosen["sag_t2"] is None:
-        _mark(job.pk, status=InferenceJob.Status.FAILED, error="the study has no sagittal T2 series",
-              finished_at=timezone.now())
-        return InferenceJob.objects.get(pk=job.pk)
-    started = time.perf_counter()
-    models = _loaded(job.model_version.weights_dir)
-    sag_t2 = load_series(selectors.series_files(chosen["sag_t2"]))
-    sag_t1 = load_series(selectors.series_files(chosen["sag_t1"])) if chosen["sag_t1"] else None
-    axials = [load_series(selectors.series_files(s)) for s in chosen["axials"]]
+    return load_series([name for name, _ in files])
+
+
+def _volume(series: Series):
+    """The series as a Volume; the stages of one job on one worker read it once."""
+    files = selectors.series_files(series)
+    return _cached_volume(tuple((str(f), f.stat().st_mtime_ns) for f in files))
+
+
+def _artefact(job: InferenceJob, name: str) -> Path:
+    path = selectors.job_dir(job.pk) / name
+    if not path.is_file():
+        raise StageFailed(f"{job.stage}: the previous stage's output {name} is missing; run the job again")
+    return path
+
+
+def _sag_t2(job: InferenceJob) -> tuple[Series, object]:
+    """The sagittal T2 series the segment stage used (its id is in the mask file)."""
+    with np.load(_artefact(job, selectors.JOB_MASK_FILE)) as stored:
+        series_id = int(stored["series_id"])
+    series = Series.objects.filter(pk=series_id).first()
+    if series is None:
+        raise StageFailed(f"{job.stage}: the segmented series no longer exists")
+    return series, _volume(series)
+
+
+def _segment(job: InferenceJob) -> None:
+    from inference.ml.artefacts import save_npz_atomic
+    from inference.ml.pipeline import segment
+
+    series = selectors.study_series(job.study)["sag_t2"]
+    if series is None:
+        raise StageFailed("the study has no sagittal T2 series")
+    sag = _volume(series)
+    result = segment(_loaded(job.model_version.weights_dir), sag)
+    folder = selectors.job_dir(job.pk)
+    save_npz_atomic(folder / CANAL_FILE, canal_prob=result.canal_prob)
+    save_npz_atomic(
+        folder / selectors.JOB_MASK_FILE,
+        classes=result.classes,
+        instance_numbers=np.asarray(sag.instance_numbers),
+        positions=sag.positions,
+        series_id=np.int64(series.pk),
+        series_uid=np.str_(series.series_instance_uid),
+    )
+
+
+def _localise(job: InferenceJob) -> None:
+    from inference.ml.artefacts import save_json_atomic
+    from inference.ml.pipeline import LevelAssignmentError, discs_to_json, localise_discs
+
+    _, sag = _sag_t2(job)
+    with np.load(_artefact(job, selectors.JOB_MASK_FILE)) as stored:
+        classes = stored["classes"]
     try:
-        prediction = run_study(
-            models, sag_t2, sag_t1, axials,
-            on_stage=lambda stage: _mark(job.pk, stage=stage, progress=STAGE_PROGRESS[stage]),
-        )
+        discs = localise_discs(sag, classes)
     except LevelAssignmentError as exc:
-        _mark(job.pk, status=InferenceJob.Status.FAILED, error=f"cannot assign disc levels: {exc}",
-              finished_at=timezone.now(), progress=100)
-        return InferenceJob.objects.get(pk=job.pk)
-    _mark(job.pk, stage="store", progress=90)
+        raise StageFailed(f"cannot assign disc levels: {exc}") from exc
+    save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, discs_to_json(discs))
+
+
+def _measure(job: InferenceJob) -> None:
+    from inference.ml.artefacts import load_json, save_json_atomic
+    from inference.ml.pipeline import discs_from_json, measure
+
+    _, sag = _sag_t2(job)
+    discs = discs_from_json(load_json(_artefact(job, DISCS_FILE)))
+    with np.load(_artefact(job, CANAL_FILE)) as stored:
+        canal_prob = stored["canal_prob"]
+    aps = measure(_loaded(job.model_version.weights_dir).config, sag, canal_prob, discs)
+    save_json_atomic(selectors.job_dir(job.pk) / AP_FILE, aps)
+
+
+def _classify(job: InferenceJob) -> None:
+    from inference.ml.artefacts import load_json, save_json_atomic
+    from inference.ml.pipeline import classify, discs_from_json
+
+    _, sag = _sag_t2(job)
+    discs = discs_from_json(load_json(_artefact(job, DISCS_FILE)))
+    aps = load_json(_artefact(job, AP_FILE))
+    chosen = selectors.study_series(job.study)
+    sag_t1 = _volume(chosen["sag_t1"]) if chosen["sag_t1"] else None
+    axials = [_volume(s) for s in chosen["axials"]]
+    levels = classify(_loaded(job.model_version.weights_dir), sag, sag_t1, axials, discs, aps)
+    save_json_atomic(
+        selectors.job_dir(job.pk) / PREDICTION_FILE,
+        {"sag_series_uid": sag.series_uid, "levels": [asdict(lp) for lp in levels]},
+    )
+
+
+def _store(job: InferenceJob) -> None:
+    from inference.ml.artefacts import load_json
+
+    started = time.perf_counter()
+    rows = load_json(_artefact(job, PREDICTION_FILE))["levels"]
     levels = dict(DiscLevel.objects.filter(study=job.study).values_list("level", "pk"))
-    timings = dict(prediction.timings_s)
-    store_started = time.perf_counter()
+    missing = sorted({row["level"] for row in rows} - set(levels))
+    if missing:
+        raise StageFailed(f"the study has no disc level rows for {', '.join(missing)}")
     with transaction.atomic():
+        locked = InferenceJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != InferenceJob.Status.RUNNING:
+            return  # a duplicate delivery finished (or failed) it meanwhile
         Prediction.objects.filter(job=job).delete()
         Prediction.objects.bulk_create(
             [
                 Prediction(
                     job=job,
-                    level_id=levels[lp.level],
+                    level_id=levels[row["level"]],
                     model_version=job.model_version,
-                    disc=lp.disc,
-                    canal_stenosis=lp.canal_stenosis,
-                    left_foraminal=lp.left_foraminal,
-                    right_foraminal=lp.right_foraminal,
-                    canal_class=lp.canal_class,
-                    probabilities=lp.probabilities,
-                    ap_diameter_mm=lp.ap_diameter_mm if lp.ap_diameter_mm and lp.ap_diameter_mm > 0 else None,
-                    best_slice=lp.best_slice,
-                    centre_mm=[float(v) for v in lp.disc_centre_mm],
+                    disc=row["disc"],
+                    canal_stenosis=row["canal_stenosis"],
+                    left_foraminal=row["left_foraminal"],
+                    right_foraminal=row["right_foraminal"],
+                    canal_class=row["canal_class"],
+                    probabilities=row["probabilities"],
+                    ap_diameter_mm=row["ap_diameter_mm"] if row["ap_diameter_mm"] and row["ap_diameter_mm"] > 0 else None,
+                    best_slice=row["best_slice"],
+                    centre_mm=[float(v) for v in row["disc_centre_mm"]],
                 )
-                for lp in prediction.levels
+                for row in rows
             ]
         )
-        timings["store"] = round(time.perf_counter() - store_started, 4)
-        timings["wall"] = round(time.perf_counter() - started, 4)
-        _mark(job.pk, status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings,
-              finished_at=timezone.now())
-    return InferenceJob.objects.get(pk=job.pk)
+        finished = timezone.now()
+        timings = {**locked.stage_seconds, "store": round(time.perf_counter() - started, 4)}
+        timings["total"] = round(sum(v for k, v in timings.items() if k in STAGES), 4)
+        if locked.started_at:
+            # Includes any wait in the queues between stages: the time a user waits.
+            timings["wall"] = round((finished - locked.started_at).total_seconds(), 4)
+        InferenceJob.objects.filter(pk=job.pk).update(
+            status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings, finished_at=finished
+        )
+        # robust: a listener's error is logged and must not turn a stored job into a failed task
+        transaction.on_commit(partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True)
+    # The canal probability is only an intermediate (large); the classes stay for review.
+    # Temporary files are what a stage killed mid-write left; nothing writes to a done job.
+    folder = selectors.job_dir(job.pk)
+    for leftover in [folder / CANAL_FILE, *folder.glob(".*.tmp")]:
+        leftover.unlink(missing_ok=True)
+
+
+_RUNNERS = {
+    "segment": _segment,
+    "localise": _localise,
+    "measure": _measure,
+    "classify": _classify,
+    "store": _store,
+}

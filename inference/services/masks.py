@@ -1,4 +1,9 @@
-"""Import reference segmentation masks for stored series."""
+"""Import reference segmentation masks for stored series.
+
+A mask is stored as ``masks/<SeriesInstanceUID>.npz`` under MEDIA_ROOT: ``classes``
+(0 background, 1 vertebra, 2 disc, 3 canal) in InstanceNumber order with the
+matching ``instance_numbers``, so any slice order can be rebuilt from it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,17 @@ import pydicom
 from django.conf import settings
 from django.db import transaction
 
+from inference.ml.artefacts import save_npz_atomic
+from inference.ml.dicom_seg import SegImportError, SegMask, read_seg, referenced_series, seg_mask
 from inference.models import SegmentationMask
 from studies.models import Series
+
+
+def _store(series: Series, classes: np.ndarray, numbers: list[int], source: str) -> SegmentationMask:
+    relative = f"masks/{series.series_instance_uid}.npz"
+    save_npz_atomic(Path(settings.MEDIA_ROOT) / relative, classes=classes, instance_numbers=np.asarray(numbers))
+    mask, _ = SegmentationMask.objects.update_or_create(series=series, defaults={"file": relative, "source": source})
+    return mask
 
 
 @transaction.atomic
@@ -33,11 +47,38 @@ def import_synthetic_masks(*, study_dir: Path) -> SegmentationMask | None:
         classes = stored["sag"].astype(np.uint8)
     if classes.shape[0] != len(numbers):
         raise ValueError(f"{npz}: {classes.shape[0]} mask slices for {len(numbers)} images")
-    relative = f"masks/{series.series_instance_uid}.npz"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(target, classes=classes, instance_numbers=np.asarray(numbers))
-    mask, _ = SegmentationMask.objects.update_or_create(
-        series=series, defaults={"file": relative, "source": SegmentationMask.Source.SYNTHETIC}
-    )
-    return mask
+    return _store(series, classes, numbers, SegmentationMask.Source.SYNTHETIC)
+
+
+@transaction.atomic
+def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[SegmentationMask, SegMask]:
+    """A DICOM SEG as the reference mask of the stored series it was made on.
+
+    Segments are mapped to classes by code or label (inference/ml/dicom_seg.py) and
+    placed on the series' images through each frame's referenced SOP instance.
+    ``series_uid``, when given, must be the series the SEG refers to. Raises
+    :class:`SegImportError` (and stores nothing) when the SEG was made on another
+    series or on one not in the archive, or has no usable segment.
+    """
+    path = Path(path)
+    seg = read_seg(path)
+    made_on = referenced_series(seg)
+    if series_uid is not None and made_on != {series_uid}:
+        raise SegImportError(f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}")
+    if len(made_on) != 1:
+        raise SegImportError(f"{path.name} refers to {len(made_on)} series; a reference mask covers one")
+    target = next(iter(made_on))
+    series = Series.objects.filter(series_instance_uid=target).first()
+    if series is None:
+        raise SegImportError(f"{path.name} was made on series {target}, which is not in the archive")
+    instances = list(series.instances.order_by("instance_number").values_list("sop_instance_uid", "instance_number"))
+    numbers = [n for _, n in instances]
+    if None in numbers or len(set(numbers)) != len(numbers):
+        raise SegImportError(f"series {target} has missing or repeated instance numbers")
+    mask = seg_mask(seg, [uid for uid, _ in instances], target, name=path.name)
+    if mask.classes.shape[1:] != (series.rows, series.columns):
+        raise SegImportError(
+            f"{path.name}: frames of {mask.classes.shape[1]}x{mask.classes.shape[2]} pixels for images of "
+            f"{series.rows}x{series.columns}"
+        )
+    return _store(series, mask.classes, numbers, SegmentationMask.Source.DICOM_SEG), mask

@@ -1,0 +1,132 @@
+"""DICOM SEG files as reference masks: segments found by code or label, frames placed on
+the referenced series' images, and SEGs made on other series refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from pydicom.sr.codedict import codes
+
+from inference.ml.dicom_seg import CANAL, DISC, VERTEBRA, segment_class
+from inference.models import SegmentationMask
+from studies.models import Series
+from studies.services.ingest import ingest_paths
+from studies.synth.generator import generate_dataset
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("segsynth")
+    generate_dataset(n=2, seed=779, out_dir=out)
+    return out
+
+
+def _stored_images(series: Series) -> list[pydicom.Dataset]:
+    files = series.instances.order_by("instance_number").values_list("file", flat=True)
+    return [pydicom.dcmread(Path(settings.MEDIA_ROOT) / f) for f in files]
+
+
+def _description(number: int, label: str, code) -> hd.seg.SegmentDescription:
+    return hd.seg.SegmentDescription(
+        segment_number=number, segment_label=label,
+        segmented_property_category=codes.SCT.AnatomicalStructure, segmented_property_type=code,
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+    )
+
+
+def _write_seg(images: list[pydicom.Dataset], classes: np.ndarray, out: Path) -> Path:
+    """A SEG whose segment numbers differ from the class ids and which names one segment
+    only by code (vertebra), one only by label (canal) and one by both (disc), plus a
+    segment no class takes (spinal cord)."""
+    segment_of_class = np.array([0, 2, 3, 1], dtype=np.uint8)  # canal=1, vertebra=2, disc=3
+    labels = segment_of_class[classes]
+    cord = np.zeros_like(labels)
+    cord[labels == 1] = 4  # overlaps the canal on purpose: the canal must win
+    seg = hd.seg.Segmentation(
+        source_images=images,
+        pixel_array=np.stack([labels == n for n in (1, 2, 3)] + [cord == 4], axis=-1).astype(np.uint8),
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[
+            _description(1, "Thecal sac", codes.SCT.Tissue),
+            _description(2, "Structure 2", codes.SCT.Vertebra),
+            _description(3, "Intervertebral disc", codes.SCT.L4L5Disc),
+            _description(4, "Spinal cord", codes.SCT.SpinalCord),
+        ],
+        series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
+        manufacturer="RadBot tests", manufacturer_model_name="synthetic", software_versions="1",
+        device_serial_number="0",
+    )
+    seg.save_as(out)
+    return out
+
+
+@pytest.fixture
+def stored(db, synthetic):
+    ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
+    study_dir = sorted(p.parent for p in synthetic.glob("*/masks.npz"))[0]
+    uid = pydicom.dcmread(next((study_dir / "sag_t2").glob("*.dcm")), stop_before_pixels=True).SeriesInstanceUID
+    with np.load(study_dir / "masks.npz") as masks:
+        original = masks["sag"].astype(np.uint8)  # InstanceNumber order
+    return Series.objects.get(series_instance_uid=uid), original
+
+
+def test_segments_map_by_code_then_label():
+    assert segment_class("anything", [("SCT", "84020006")]) == DISC
+    assert segment_class("Disc", [("SCT", "51282000")]) == VERTEBRA  # the code decides
+    assert segment_class("L3", [("99LOCAL", "1")]) == VERTEBRA
+    assert segment_class("Vertebral canal", []) == CANAL
+    assert segment_class("Intervertebral disc L5-S1", []) == DISC
+    assert segment_class("Spinal cord", [("SCT", "2748008")]) is None
+
+
+def test_a_seg_imports_as_the_same_mask(stored, tmp_path):
+    series, original = stored
+    path = _write_seg(_stored_images(series), original, tmp_path / "seg.dcm")
+    call_command("import_masks", str(path))
+
+    mask = SegmentationMask.objects.get(series=series)
+    assert mask.source == "dicom-seg"
+    with np.load(Path(settings.MEDIA_ROOT) / mask.file) as saved:
+        np.testing.assert_array_equal(saved["classes"], original)
+        assert saved["instance_numbers"].tolist() == sorted(
+            series.instances.values_list("instance_number", flat=True))
+
+
+def test_frames_are_placed_by_referenced_image_not_by_order(stored, tmp_path):
+    series, original = stored
+    images = _stored_images(series)
+    order = np.random.default_rng(0).permutation(len(images))
+    path = _write_seg([images[i] for i in order], original[order], tmp_path / "shuffled.dcm")
+    call_command("import_masks", str(path), series=series.series_instance_uid)
+    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+        np.testing.assert_array_equal(saved["classes"], original)
+
+
+def test_a_seg_made_on_another_series_is_refused_and_stores_nothing(stored, tmp_path, synthetic):
+    series, original = stored
+    t1 = Series.objects.get(study=series.study, plane="sagittal", weighting="T1")
+    path = _write_seg(_stored_images(t1), original, tmp_path / "t1.dcm")
+    with pytest.raises(CommandError, match=f"made on series {t1.series_instance_uid}, not on {series.series_instance_uid}"):
+        call_command("import_masks", str(path), series=series.series_instance_uid)
+
+    # A SEG of images the archive never received.
+    fresh = tmp_path / "fresh"
+    generate_dataset(n=1, seed=780, out_dir=fresh)
+    images = [pydicom.dcmread(f) for f in sorted((next(fresh.glob("*/sag_t2"))).glob("*.dcm"))]
+    images.sort(key=lambda d: int(d.InstanceNumber))
+    classes = np.zeros((len(images), images[0].Rows, images[0].Columns), np.uint8)
+    classes[:, :8], classes[:, 8:16], classes[:, 16:24] = 1, 2, 3
+    path = _write_seg(images, classes, tmp_path / "elsewhere.dcm")
+    with pytest.raises(CommandError, match="which is not in the archive"):
+        call_command("import_masks", str(path))
+
+    with pytest.raises(CommandError, match="not a DICOM SEG"):
+        call_command("import_masks", str(next(synthetic.rglob("*.dcm"))))
+    assert SegmentationMask.objects.count() == 0
+    assert not (Path(settings.MEDIA_ROOT) / "masks").exists()
