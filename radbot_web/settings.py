@@ -171,6 +171,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("RADBOT_CELERY_QUEUE", "radbot")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The network stages (segment, classify) of an inference job go here, so GPU workers can
+# take only them: `celery -A radbot_web worker -Q $RADBOT_INFERENCE_QUEUE`.
+RADBOT_INFERENCE_QUEUE = os.environ.get("RADBOT_INFERENCE_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
 
 # Run the image models on each study as its images arrive (when a model exists).
 RADBOT_INFER_AFTER_INGEST = env_bool("RADBOT_INFER_AFTER_INGEST", default=False)

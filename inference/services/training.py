@@ -26,6 +26,7 @@ def train_model_version(
     command: str = "",
     progress: Callable[[dict], None] | None = None,
     train_settings=None,
+    config=None,
 ) -> ModelVersion:
     from inference.ml.pipeline import save_models
     from inference.ml.training import train_all
@@ -37,7 +38,8 @@ def train_model_version(
             "reference mask and labels; training needs at least two (import masks and label the reports)"
         )
     models = train_all(
-        studies, split=split, epochs=epochs, seed=seed, progress_callback=progress, settings=train_settings
+        studies, split=split, epochs=epochs, seed=seed, progress_callback=progress, settings=train_settings,
+        config=config,
     )
     name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
     relative = f"models/{name}"
