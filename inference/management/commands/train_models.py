@@ -40,7 +40,7 @@ class Command(BaseCommand):
             version = train_model_version(
                 epochs=epochs, seed=seed, split=(train, val), progress=progress,
                 config=ModelConfig(work_spacing_mm=work_spacing), train_settings=TrainSettings(seg_patch=seg_patch),
-                command=" ".join(["manage.py", *sys.argv[2:]]) if len(sys.argv) > 1 else "train_models",
+                command=" ".join(["manage.py", *sys.argv[1:]]) if len(sys.argv) > 1 else "train_models",
             )
         except NoTrainingData as exc:
             raise CommandError(str(exc)) from exc

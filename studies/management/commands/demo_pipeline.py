@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from inference.models import ModelVersion
+from inference.services.default_model import register_default_model, shipped_model_available
 from labeling.services import start_labelling_run
 from studies.models import Study
 
@@ -16,8 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2020)
         parser.add_argument("--data-dir", default="var/demo-data")
         parser.add_argument("--model-epochs", type=int, default=4, help="Training epochs for the demo models.")
+        parser.add_argument(
+            "--train", action="store_true",
+            help="Train small models on the demo data instead of using the shipped default model.",
+        )
 
-    def handle(self, *args, studies, seed, data_dir, model_epochs, **options):
+    def handle(self, *args, studies, seed, data_dir, model_epochs, train=False, **options):
         data = Path(data_dir)
         if not (data / "reports.jsonl").exists():
             self.stdout.write(f"[1/7] synthesising {studies} lumbar MRI studies …")
@@ -38,6 +43,9 @@ class Command(BaseCommand):
         call_command("import_masks", str(data))
         if ModelVersion.objects.exists():
             self.stdout.write("[6/7] image models already trained; running them on every study …")
+        elif shipped_model_available() and not train:
+            version = register_default_model()
+            self.stdout.write(f"[6/7] using the shipped model {version.name} ({version.command}); running it …")
         else:
             self.stdout.write(f"[6/7] training small image models ({model_epochs} epochs, seed {seed}) …")
             call_command("train_models", epochs=model_epochs, seed=seed)

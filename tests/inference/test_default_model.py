@@ -1,0 +1,72 @@
+"""The shipped default model: exported with its training record, registered only when
+every weight file matches its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from inference.models import ModelVersion
+from inference.services.default_model import (
+    SHIPPED_DIR,
+    ShippedModelError,
+    export_model,
+    register_default_model,
+    shipped_model_available,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _trained_version() -> ModelVersion:
+    folder = Path(settings.MEDIA_ROOT) / "models" / "radbot-test"
+    folder.mkdir(parents=True)
+    files = {"segmentation.pt": b"seg-weights", "canal_classifier.pt": b"canal-weights"}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return ModelVersion.objects.create(
+        name="radbot-test", weights_dir="models/radbot-test",
+        weight_files={name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+        config={"work_spacing_mm": 1.0}, data_split={"train": ["P1"], "validation": ["P2"]},
+        history=[{"stage": "segmentation", "epoch": 1}], metrics={"studies": 2}, seed=7,
+        command="manage.py train_models --epochs 1 --seed 7",
+    )
+
+
+def test_export_then_register_gives_the_same_version_and_files(tmp_path):
+    version = _trained_version()
+    export_model(version=version, folder=tmp_path / "shipped")
+    manifest = json.loads((tmp_path / "shipped" / "manifest.json").read_text())
+    assert manifest["command"] == version.command and manifest["seed"] == 7
+    version.delete()
+
+    registered = register_default_model(folder=tmp_path / "shipped")
+    assert registered.name == "radbot-test" and registered.data_split == {"train": ["P1"], "validation": ["P2"]}
+    copied = Path(settings.MEDIA_ROOT) / registered.weights_dir / "segmentation.pt"
+    assert copied.read_bytes() == b"seg-weights"
+    assert register_default_model(folder=tmp_path / "shipped") == registered  # once only
+    assert ModelVersion.objects.count() == 1
+
+
+def test_a_changed_weight_file_is_refused_and_nothing_is_recorded(tmp_path):
+    version = _trained_version()
+    export_model(version=version, folder=tmp_path / "shipped")
+    version.delete()
+    (tmp_path / "shipped" / "segmentation.pt").write_bytes(b"tampered")
+    with pytest.raises(ShippedModelError, match="sha256"):
+        register_default_model(folder=tmp_path / "shipped")
+    assert not ModelVersion.objects.exists()
+    with pytest.raises(ShippedModelError, match="no shipped model"):
+        register_default_model(folder=tmp_path / "nowhere")
+
+
+@pytest.mark.skipif(not shipped_model_available(), reason="this checkout ships no default model")
+def test_the_shipped_model_matches_its_manifest_and_records_how_it_was_trained():
+    version = register_default_model(folder=SHIPPED_DIR)
+    assert "train_models" in version.command and version.seed is not None
+    assert set(version.weight_files) >= {"segmentation.pt", "canal_classifier.pt", "foramen_classifier.pt"}
+    assert version.data_split
