@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.postgres import django_on_fresh_database, summary  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench"
 STUDIES = 3560
 GOLD_REPORTS = 1000  # x 5 levels = 5,000 gold labels
@@ -40,22 +41,8 @@ HTMX = {"HX-Request": "true"}
 FORM = "application/x-www-form-urlencoded"
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load(rng: random.Random) -> None:
@@ -123,16 +110,8 @@ def load(rng: random.Random) -> None:
     Annotation.objects.bulk_create(notes, batch_size=2000)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def summary(name: str, ms: list[float]) -> str:
-    return (
-        f"{name:15s} n={len(ms)}  p50 {statistics.median(ms):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  "
-        f"max {max(ms):6.1f} ms"
-    )
 
 
 def item_form(html: str) -> dict[str, str]:
@@ -148,15 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
-    recreate_database(url)
-    try:
-        import django
-
-        django.setup()
+    with django_on_fresh_database(url, keep=args.keep):
         from django.core.management import call_command
         from django.test import Client
 
@@ -205,12 +176,6 @@ def main(argv: list[str] | None = None) -> None:
         print("target: p95 <= 50 ms")
         print(f"database: PostgreSQL {connection.pg_version // 10000}, Django test Client, one process")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(url)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import hashlib
 import os
 import pickle
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.curation import drop_database, percentile, recreate_database  # noqa: E402
+from bench.postgres import django_on_fresh_database, summary  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_dash"
 STUDIES = 3560
@@ -269,12 +268,6 @@ def load(rng: random.Random) -> dict:
     }
 
 
-def summary(name: str, ms: list[float]) -> str:
-    return (
-        f"{name:28s} n={len(ms):3d}  p50 {statistics.median(ms):7.1f} ms  "
-        f"p95 {percentile(ms, 95):7.1f} ms  "
-        f"max {max(ms):7.1f} ms"
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -283,15 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the bench_dash database")
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
-    recreate_database(url)
-    try:
-        import django
-
-        django.setup()
+    with django_on_fresh_database(url, keep=args.keep):
         from django.conf import settings
         from django.core.cache import cache
         from django.core.management import call_command
@@ -372,11 +357,11 @@ def main(argv: list[str] | None = None) -> None:
         assert cached is not None, "the warm result is not in the cache"
         print(f"first request (fresh process)  {first:7.1f} ms")
         print(f"cold cache, gold               {cold:7.1f} ms")
-        print(summary("warm, gold, 3 versions", warm))
-        print(summary("after a new gold label", invalidated))
-        print(summary("CSV export, warm", csv_ms))
+        print(summary("warm, gold, 3 versions", warm, width=28))
+        print(summary("after a new gold label", invalidated, width=28))
+        print(summary("CSV export, warm", csv_ms, width=28))
         print(f"cold, NLP reference            {nlp_cold:7.1f} ms")
-        print(summary("warm, NLP reference", nlp_warm))
+        print(summary("warm, NLP reference", nlp_warm, width=28))
         print(
             f"cached page: {len(pickle.dumps(cached)) / 1024:.0f} KiB pickled; "
             f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
@@ -387,12 +372,6 @@ def main(argv: list[str] | None = None) -> None:
             "Django test Client, one process"
         )
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(url)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from labeling.nlp.labeller import Labeller
 from labeling.schema import GRADES, LEVELS, LevelLabels
 from reports.generation import (
     BestImage,
@@ -21,22 +20,9 @@ from reports.generation import (
 from reports.generation import tables as t
 from reports.generation.writer import impression_line, is_significant, pair_sentences
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(autouse=True)
-def _isolated_media():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    yield
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Labeller()
 
 
 def L(level="L4-L5", **fields) -> LevelLabels:  # noqa: N802

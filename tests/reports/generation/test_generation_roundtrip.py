@@ -13,7 +13,6 @@ from itertools import product
 
 import pytest
 
-from labeling.nlp.labeller import Labeller
 from labeling.schema import DISC_VALUES, FIELDS, GRADES, LEVELS, LevelLabels
 from reports.generation import BestImage, LevelFinding, generate_report
 
@@ -21,20 +20,6 @@ CORE = list(product(DISC_VALUES, GRADES, GRADES, GRADES))  # disc, canal, left/r
 SUBARTICULAR = list(product(GRADES, GRADES))
 
 
-# Pure code: neutralise the Django autouse fixtures of tests/conftest.py.
-@pytest.fixture(autouse=True)
-def _isolated_media():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    yield
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Labeller()
 
 
 def _plan() -> dict[str, list[tuple[str, ...]]]:
