@@ -15,17 +15,27 @@ middleware, session, view, queries, template) as a fresh annotator:
 Both are sent as the page's htmx sends them: an HX-Request header and, for the save, an
 urlencoded form body.
 
+With --http the same requests go over a real socket to a gunicorn process (one worker,
+the production WSGI entry point, CSRF checks on) instead of the in-process test Client;
+the cache is Redis when REDIS_URL is set, as in production.
+
 It drops the database at the end unless --keep.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import re
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -39,10 +49,6 @@ STUDIES = 3560
 GOLD_REPORTS = 1000  # x 5 levels = 5,000 gold labels
 HTMX = {"HX-Request": "true"}
 FORM = "application/x-www-form-urlencoded"
-
-
-
-
 
 
 def load(rng: random.Random) -> None:
@@ -110,10 +116,6 @@ def load(rng: random.Random) -> None:
     Annotation.objects.bulk_create(notes, batch_size=2000)
 
 
-
-
-
-
 def item_form(html: str) -> dict[str, str]:
     data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
     data.pop("csrfmiddlewaretoken", None)
@@ -121,10 +123,73 @@ def item_form(html: str) -> dict[str, str]:
     return data
 
 
+Send = Callable[[str, str, str | None], tuple[int, str]]
+
+
+@contextmanager
+def _client_sender(client) -> Iterator[Send]:
+    """Requests through the in-process test Client."""
+
+    def send(method: str, path: str, body: str | None) -> tuple[int, str]:
+        if method == "GET":
+            response = client.get(path, headers=HTMX)
+        else:
+            response = client.post(path, body, content_type=FORM, headers=HTMX)
+        return response.status_code, response.content.decode()
+
+    yield send
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _http_sender(client) -> Iterator[Send]:
+    """Requests over a kept-alive socket to a gunicorn worker on this database, as the
+    logged-in test client's session (the session row is in the database)."""
+    port = _free_port()
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "radbot_web.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", "1", "-k", "gthread", "--threads", "1", "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        cookies = {"sessionid": client.cookies["sessionid"].value}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(100):
+            try:
+                conn.connect()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def send(method: str, path: str, body: str | None) -> tuple[int, str]:
+            headers = {**HTMX, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            if body is not None:
+                headers |= {"Content-Type": FORM, "X-CSRFToken": cookies.get("csrftoken", "")}
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
+            return response.status, response.read().decode()
+
+        send("GET", "/labeling/curate/", None)  # the full page sets the CSRF cookie
+        yield send
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
+    ap.add_argument("--http", action="store_true", help="through a gunicorn process over a socket")
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     with django_on_fresh_database(url, keep=args.keep):
@@ -152,29 +217,30 @@ def main(argv: list[str] | None = None) -> None:
         )
         client = Client()
         client.force_login(create_user(username="bench-me", password="bench-password-1", role="annotator"))
-        for _ in range(20):  # warm-up: connections, templates, caches
-            client.get("/labeling/curate/next/")
-        fetch = []
-        for _ in range(args.requests):
-            start = time.perf_counter()
-            response = client.get("/labeling/curate/next/", headers=HTMX)
-            fetch.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200 and b"data-report=" in response.content
-        html = response.content.decode()
-        saves = []
-        for _ in range(args.requests):
-            data = item_form(html)
-            start = time.perf_counter()
-            response = client.post("/labeling/curate/save/", urlencode(data), content_type=FORM, headers=HTMX)
-            saves.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200, response.content[:300]
-            html = response.content.decode()
+        with (_http_sender(client) if args.http else _client_sender(client)) as send:
+            for _ in range(20):  # warm-up: connections, templates, caches
+                send("GET", "/labeling/curate/next/", None)
+            fetch = []
+            for _ in range(args.requests):
+                start = time.perf_counter()
+                status, html = send("GET", "/labeling/curate/next/", None)
+                fetch.append((time.perf_counter() - start) * 1000)
+                assert status == 200 and "data-report=" in html, status
+            saves = []
+            for _ in range(args.requests):
+                body = urlencode(item_form(html))
+                start = time.perf_counter()
+                status, html = send("POST", "/labeling/curate/save/", body)
+                saves.append((time.perf_counter() - start) * 1000)
+                assert status == 200, html[:300]
         saved = Annotation.objects.filter(author__username="bench-me").count()
         assert saved == 5 * args.requests, saved
         print(summary("queue fetch", fetch))
         print(summary("save-and-next", saves))
         print("target: p95 <= 50 ms")
-        print(f"database: PostgreSQL {connection.pg_version // 10000}, Django test Client, one process")
+        how = "gunicorn over HTTP, one worker" if args.http else "Django test Client, one process"
+        cache = "Redis" if os.environ.get("REDIS_URL") else "local memory"
+        print(f"database: PostgreSQL {connection.pg_version // 10000}, {how}, cache {cache}")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
 
 
