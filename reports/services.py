@@ -269,6 +269,24 @@ def _clean_findings(
     return [{"level": level, "text": by_level[level]} for level in LEVELS if level in by_level]
 
 
+def labels_of_level_texts(texts: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], str]:
+    """What the current NLP labeller reads in each level's own text, and its version.
+
+    Each text is read as that level's line of a findings section, so a sentence that
+    names no level is still about its own level; a text that states nothing about the
+    schema's findings reads as normal. Each row says which labeller wrote it.
+    """
+    from labeling.services import current_labeller
+
+    labeller, version = current_labeller()
+    source = f"nlp:{version.version}"
+    labels: dict[str, dict[str, Any]] = {}
+    for level, text in texts.items():
+        read = labeller.label(f"FINDINGS:\n{level}: {text}").by_level().get(level)
+        labels[level] = {**(read or LevelLabels(level=level)).to_exchange(), "source": source}
+    return labels, source
+
+
 def _stale(latest: ReportVersion, base_version_number: int) -> ReportConflict:
     verb = "signed" if latest.is_signed else "saved"
     return ReportConflict(
@@ -321,8 +339,14 @@ def save_draft(
         return latest
     before = {f["level"]: f["text"] for f in latest.findings}
     changed = [f["level"] for f in clean if before.get(f["level"]) != f["text"]]
-    # The labels describe the models' words; they still hold for a level whose text is unchanged.
+    # A level's labels still hold while its text is unchanged; a changed level is read again
+    # by the NLP labeller, so the coded exports follow the person's words.
     labels = {lv: row for lv, row in (latest.labels or {}).items() if lv not in changed}
+    reader = ""
+    if changed:
+        texts = {f["level"]: f["text"] for f in clean if f["level"] in changed}
+        relabelled, reader = labels_of_level_texts(texts)
+        labels.update(relabelled)
     try:
         with transaction.atomic():
             version = ReportVersion.objects.create(
@@ -352,6 +376,7 @@ def save_draft(
             "based_on": latest.number,
             "levels_changed": changed,
             "impression_changed": words != latest.impression,
+            **({"relabelled_by": reader} if reader else {}),
             **({"amendment_reason": reason} if amending else {}),
         },
     )

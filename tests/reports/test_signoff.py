@@ -64,8 +64,11 @@ def test_an_edit_appends_a_version_and_keeps_the_old_one(draft, radiologist):
     ] == "Small disc bulge.\nNo stenosis."
     draft.refresh_from_db()
     assert "Small disc bulge" not in json.dumps(draft.findings)  # v1 untouched
-    # The models' labels still describe the levels nobody changed, and only those.
-    assert "L4-L5" not in v2.labels and v2.labels["L1-L2"] == draft.labels["L1-L2"]
+    # The models' labels still describe the levels nobody changed; the changed level is
+    # what the NLP labeller reads in the new words.
+    assert v2.labels["L1-L2"] == draft.labels["L1-L2"]
+    assert v2.labels["L4-L5"]["disc"] == "bulge" and v2.labels["L4-L5"]["canal_stenosis"] == "none"
+    assert v2.labels["L4-L5"]["source"].startswith("nlp:") and "source" not in v2.labels["L1-L2"]
     assert v2.source_job_id == draft.source_job_id
     event = AuditEvent.objects.get(action="edit")
     assert (event.user, event.version, event.detail["levels_changed"]) == (
@@ -73,6 +76,30 @@ def test_an_edit_appends_a_version_and_keeps_the_old_one(draft, radiologist):
         v2,
         ["L4-L5"],
     )
+    assert event.detail["relabelled_by"] == v2.labels["L4-L5"]["source"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Large disc herniation with severe central canal stenosis and moderate left "
+            "neural foraminal narrowing.",
+            {"disc": "herniation", "canal_stenosis": "severe", "left_foraminal": "moderate",
+             "right_foraminal": "none", "uncertain": False},
+        ),
+        ("Normal.", {"disc": "none", "canal_stenosis": "none", "left_foraminal": "none"}),
+        # The guide: a hedged finding is labelled absent and uncertain.
+        ("Possible small protrusion.", {"disc": "none", "uncertain": True}),
+    ],
+)
+def test_edited_words_are_read_again_for_the_coded_labels(draft, radiologist, text, expected):
+    assert draft.labels["L4-L5"]["disc"] == "bulge"
+    v2 = _save(draft, radiologist, text=text)
+    got = {name: v2.labels["L4-L5"][name] for name in expected}
+    assert got == expected
+    # Only the edited level is read again.
+    assert {lv for lv, row in v2.labels.items() if "source" in row} == {"L4-L5"}
 
 
 def test_saving_unchanged_text_makes_no_version(draft, radiologist):
@@ -204,3 +231,25 @@ def test_only_signers_may_edit_or_sign(draft, role, request):
     with pytest.raises(PermissionDenied):
         _save(draft, user)
     assert draft.report.versions.count() == 1 and not draft.report.versions.get().is_signed
+
+
+def test_a_signed_edit_exports_the_findings_its_words_state(draft, radiologist):
+    from reports.exports.fhir import build_bundle
+    from reports.exports.from_models import exportable_report
+
+    v2 = _save(draft, radiologist, text="Disc herniation with severe central canal stenosis.")
+    signed = sign_report(report=v2.report, user=radiologist, password=PASSWORD, version_number=2)
+    bundle = build_bundle(exportable_report(version=signed))
+    l4 = next(
+        entry["resource"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+        and entry["resource"]["code"]["coding"][0]["code"] == "disc-level-assessment"
+        and entry["resource"]["bodySite"]["text"] == "L4-L5"
+    )
+    coded = {
+        c["code"]["coding"][0]["code"]: c["valueCodeableConcept"]["coding"][0]["display"]
+        for c in l4["component"]
+    }
+    assert coded["disc"].lower().startswith("disc herniation")
+    assert coded["canal-stenosis"].lower() == "severe"
