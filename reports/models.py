@@ -105,7 +105,8 @@ class ReportVersion(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who viewed, edited, signed or exported a report. Append-only (database triggers)."""
+    """Who viewed, edited, signed or exported a report, and refused signature attempts.
+    Append-only (database triggers)."""
 
     class Action(models.TextChoices):
         GENERATE = "generate"
@@ -114,6 +115,8 @@ class AuditEvent(models.Model):
         SIGN = "sign"
         AMEND = "amend"
         EXPORT = "export"
+        # A signature attempt that was refused (wrong password, or locked after too many).
+        REFUSED = "refused"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="audit_events")
     version = models.ForeignKey(ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -126,7 +129,7 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["generate", "view", "edit", "sign", "amend", "export"]),
+                condition=Q(action__in=["generate", "view", "edit", "sign", "amend", "export", "refused"]),
                 name="audit_action_allowed",
             ),
         ]

@@ -28,7 +28,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import roles
+from accounts import roles, throttle
 from inference.models import InferenceJob, Prediction
 from labeling.schema import LEVELS, LevelLabels
 from reports.audit import record_audit_event
@@ -83,6 +83,10 @@ class AlreadySigned(ReportError):
 
 class WrongPassword(ReportError):
     """The signature's password check failed; nothing was signed."""
+
+
+class SigningLocked(ReportError):
+    """Too many wrong passwords for this account (at signing or signing in); nothing was signed."""
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -386,16 +390,43 @@ def save_draft(
 # --- signing -----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def sign_report(*, report: Report, user: Any, password: str, version_number: int) -> ReportVersion:
     """Sign the newest preliminary version: final, or amended after an earlier signature.
 
     The password is asked again so that a signature is a deliberate act of the person
-    signed in. Any refusal leaves everything as it was.
+    signed in. Wrong passwords count towards the account's login lock-out, and each
+    refusal is audited (outside the signing transaction, so it stays). Any refusal
+    leaves the report as it was.
     """
     _require_signer(user)
+    username = user.get_username()
+    locked = throttle.seconds_locked(username=username)
+    if locked:
+        _refused(report=report, user=user, version_number=version_number, why="locked")
+        raise SigningLocked(
+            f"Too many wrong passwords for {username}. Signing and signing in are locked for "
+            f"{max(1, -(-locked // 60))} more minute(s); nothing was signed."
+        )
     if not password or not user.check_password(password):
+        throttle.record_failure(username=username)
+        _refused(report=report, user=user, version_number=version_number, why="wrong password")
         raise WrongPassword("That password is not right. The report was not signed.")
+    throttle.clear(username=username)
+    return _sign(report=report, user=user, version_number=version_number)
+
+
+def _refused(*, report: Report, user: Any, version_number: int, why: str) -> None:
+    record_audit_event(
+        report=report,
+        user=user,
+        action=AuditEvent.Action.REFUSED,
+        version=None,
+        detail={"number": version_number, "why": why},
+    )
+
+
+@transaction.atomic
+def _sign(*, report: Report, user: Any, version_number: int) -> ReportVersion:
     report, latest = _locked(report)
     if latest is None:
         raise InvalidReport("This report has no draft to sign yet.")

@@ -195,6 +195,8 @@ def sign(request: HttpRequest, study_uid: str) -> HttpResponse:
         )
     except services.WrongPassword as refused:
         return _page(request, study, status=400, sign_error=refused.message)
+    except services.SigningLocked as refused:
+        return _page(request, study, status=429, sign_error=refused.message)
     except services.ReportConflict as conflict:
         return _page(request, study, status=409, conflict=conflict.message)
     except (

@@ -9,8 +9,10 @@ row triggers do not see.
 
 from django.db import migrations
 
+from reports.migrations import _triggers
+from reports.migrations._triggers import AUDIT_APPEND_ONLY
+
 SIGNED_IMMUTABLE = "signed report versions are immutable; amend the report instead"
-AUDIT_APPEND_ONLY = "the audit log is append-only"
 
 POSTGRES_UP = f"""
 CREATE OR REPLACE FUNCTION reports_refuse_signed_change() RETURNS trigger AS $$
@@ -40,8 +42,7 @@ DROP FUNCTION IF EXISTS reports_refuse_audit_change();
 SQLITE_UP = [
     f"""CREATE TRIGGER reports_version_immutable BEFORE UPDATE ON reports_reportversion
         WHEN OLD.signed_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{SIGNED_IMMUTABLE}'); END""",
-    f"""CREATE TRIGGER reports_audit_append_only BEFORE UPDATE ON reports_auditevent
-        BEGIN SELECT RAISE(ABORT, '{AUDIT_APPEND_ONLY}'); END""",
+    _triggers.SQLITE_AUDIT_APPEND_ONLY,
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS reports_version_immutable",

@@ -131,6 +131,9 @@ def test_review_edit_sign_refuse_edit_and_amend(page, sign_in, drafted_study):
     page.keyboard.press("Enter")
     expect(page.locator(".messages")).to_contain_text("Signed version 2 (final)")
     expect(page.locator("[data-report-status]")).to_have_text("final")
+    # The refused attempt stays in the audit trail beside the signature.
+    expect(page.locator('[data-audit] tr[data-action="refused"]')).to_contain_text("wrong password")
+    expect(page.locator('[data-audit] tr[data-action="sign"]')).to_have_count(1)
 
     # The signed report cannot be edited: no editor, and a forged save is refused.
     expect(page.locator("[data-report-form] textarea")).to_have_count(0)

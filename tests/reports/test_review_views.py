@@ -97,7 +97,7 @@ def test_review_page_of_a_study_without_a_draft(client, radiologist):
     assert "has not read this study" in client.get(_url("review", plain)).content.decode()
 
 
-def test_radiologist_edits_and_signs(client, radiologist, drafted):
+def test_radiologist_edits_and_signs(client, radiologist, drafted, settings):
     study, version = drafted
     client.force_login(radiologist)
     page = client.get(_url("review", study)).content.decode()
@@ -111,6 +111,11 @@ def test_radiologist_edits_and_signs(client, radiologist, drafted):
     assert wrong.status_code == 400 and "not right" in wrong.content.decode()
     assert "data-open-on-load" in wrong.content.decode()
     assert not version.report.versions.filter(signed_at__isnull=False).exists()
+    settings.LOGIN_THROTTLE_LIMIT = 1
+    locked = client.post(_url("review-sign", study), {"version": "2", "password": PASSWORD})
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.content.decode()
+    assert not version.report.versions.filter(signed_at__isnull=False).exists()
+    settings.LOGIN_THROTTLE_LIMIT = 5
 
     signed = client.post(
         _url("review-sign", study), {"version": "2", "password": PASSWORD}, follow=True

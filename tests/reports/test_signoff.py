@@ -15,6 +15,7 @@ from reports.services import (
     AmendmentNeedsReason,
     InvalidReport,
     ReportConflict,
+    SigningLocked,
     WrongPassword,
     create_ai_draft,
     save_draft,
@@ -154,6 +155,38 @@ def test_signing_with_a_wrong_password_changes_nothing(draft, radiologist):
         "",
     )
     assert not AuditEvent.objects.filter(action__in=["sign", "amend"]).exists()
+    refused = AuditEvent.objects.get(action="refused")
+    assert (refused.user, refused.detail) == (radiologist, {"number": 1, "why": "wrong password"})
+
+
+def test_wrong_signing_passwords_lock_signing_and_signing_in(draft, radiologist, settings):
+    from accounts import throttle
+
+    settings.LOGIN_THROTTLE_LIMIT = 3
+    for _ in range(3):
+        with pytest.raises(WrongPassword):
+            sign_report(report=draft.report, user=radiologist, password="guess", version_number=1)
+    # Locked now: even the right password signs nothing, and the login page is locked too.
+    with pytest.raises(SigningLocked, match="locked for 15 more minute"):
+        sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    assert throttle.seconds_locked(username=radiologist.username, address="10.0.0.1") > 0
+    draft.refresh_from_db()
+    assert draft.signed_at is None
+    whys = list(AuditEvent.objects.filter(action="refused").order_by("id").values_list("detail__why", flat=True))
+    assert whys == ["wrong password"] * 3 + ["locked"]
+
+
+def test_a_good_signature_clears_earlier_wrong_passwords(draft, radiologist, settings):
+    settings.LOGIN_THROTTLE_LIMIT = 3
+    for _ in range(2):
+        with pytest.raises(WrongPassword):
+            sign_report(report=draft.report, user=radiologist, password="guess", version_number=1)
+    sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    v2 = _save(draft.report.versions.get(number=1), radiologist, reason="Typo.")
+    for _ in range(2):
+        with pytest.raises(WrongPassword):
+            sign_report(report=draft.report, user=radiologist, password="guess", version_number=2)
+    assert sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2).pk == v2.pk
 
 
 def test_signing_makes_the_version_final_with_a_hash_of_its_words(draft, radiologist):
