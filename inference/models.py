@@ -73,6 +73,8 @@ class InferenceJob(models.Model):
     stage = models.CharField(max_length=10, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     stage_seconds = models.JSONField(default=dict)
+    # stage -> the worker (Celery hostname) that last started it; "in-process" without a broker.
+    stage_workers = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Readable reason when the job failed.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -49,29 +49,34 @@ class InferenceStageTask(Task):
             fail_job(job_id=job_id, reason=f"{self.stage} stage failed: {type(exc).__name__}: {exc}")
 
 
-@shared_task(base=InferenceStageTask, name="inference.segment", stage="segment", **STAGE_TASK_OPTIONS)
-def segment_task(job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="segment").status
+def _worker_name(task: Task) -> str:
+    # Eager (in-process) runs have no worker hostname.
+    return "" if task.request.is_eager else (task.request.hostname or "")
 
 
-@shared_task(base=InferenceStageTask, name="inference.localise", stage="localise", **STAGE_TASK_OPTIONS)
-def localise_task(job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="localise").status
+@shared_task(base=InferenceStageTask, name="inference.segment", stage="segment", bind=True, **STAGE_TASK_OPTIONS)
+def segment_task(self: Task, job_id: int) -> str:
+    return run_stage(job_id=job_id, stage="segment", worker=_worker_name(self)).status
 
 
-@shared_task(base=InferenceStageTask, name="inference.measure", stage="measure", **STAGE_TASK_OPTIONS)
-def measure_task(job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="measure").status
+@shared_task(base=InferenceStageTask, name="inference.localise", stage="localise", bind=True, **STAGE_TASK_OPTIONS)
+def localise_task(self: Task, job_id: int) -> str:
+    return run_stage(job_id=job_id, stage="localise", worker=_worker_name(self)).status
 
 
-@shared_task(base=InferenceStageTask, name="inference.classify", stage="classify", **STAGE_TASK_OPTIONS)
-def classify_task(job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="classify").status
+@shared_task(base=InferenceStageTask, name="inference.measure", stage="measure", bind=True, **STAGE_TASK_OPTIONS)
+def measure_task(self: Task, job_id: int) -> str:
+    return run_stage(job_id=job_id, stage="measure", worker=_worker_name(self)).status
 
 
-@shared_task(base=InferenceStageTask, name="inference.store", stage="store", **STAGE_TASK_OPTIONS)
-def store_task(job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="store").status
+@shared_task(base=InferenceStageTask, name="inference.classify", stage="classify", bind=True, **STAGE_TASK_OPTIONS)
+def classify_task(self: Task, job_id: int) -> str:
+    return run_stage(job_id=job_id, stage="classify", worker=_worker_name(self)).status
+
+
+@shared_task(base=InferenceStageTask, name="inference.store", stage="store", bind=True, **STAGE_TASK_OPTIONS)
+def store_task(self: Task, job_id: int) -> str:
+    return run_stage(job_id=job_id, stage="store", worker=_worker_name(self)).status
 
 
 STAGE_TASKS = {

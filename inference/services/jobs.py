@@ -114,13 +114,16 @@ def fail_job(*, job_id: int, reason: str) -> None:
     )
 
 
-def run_stage(*, job_id: int, stage: str) -> InferenceJob:
+def run_stage(*, job_id: int, stage: str, worker: str = "") -> InferenceJob:
     """Run one stage of the job; a job already done or failed is left as it is.
+
+    ``worker`` names the Celery worker running it (recorded per stage, so an operator
+    sees which machine ran the networks); empty means in this process.
 
     A :class:`StageFailed` (e.g. the disc levels cannot be assigned) marks the job
     failed with its message; other exceptions propagate, for the task to retry.
     """
-    job = _begin(job_id, stage)
+    job = _begin(job_id, stage, worker or IN_PROCESS)
     if job is not None:
         started = time.perf_counter()
         try:
@@ -133,7 +136,10 @@ def run_stage(*, job_id: int, stage: str) -> InferenceJob:
     return InferenceJob.objects.get(pk=job_id)
 
 
-def _begin(job_id: int, stage: str) -> InferenceJob | None:
+IN_PROCESS = "in-process"
+
+
+def _begin(job_id: int, stage: str, worker: str) -> InferenceJob | None:
     """Mark the stage as running; None when the job is finished.
 
     A stage starting while the job already shows it (it was interrupted, or ran but
@@ -153,6 +159,7 @@ def _begin(job_id: int, stage: str) -> InferenceJob | None:
         if first:
             fields["started_at"] = timezone.now()
             fields["stage_seconds"] = {}
+        fields["stage_workers"] = {**({} if first else job.stage_workers), stage: worker}
         InferenceJob.objects.filter(pk=job_id).update(**fields)
     return InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
 

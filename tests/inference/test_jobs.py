@@ -116,6 +116,7 @@ def test_the_chain_stores_predictions_the_mask_and_sends_done_once(
     assert job.status == "done", job.error
     assert job.attempts == 1 and job.progress == 100 and job.stage == ""
     assert set(job.stage_seconds) >= {*InferenceJob.STAGES, "wall", "total"}
+    assert job.stage_workers == dict.fromkeys(InferenceJob.STAGES, "in-process")
     assert job.predictions.count() == 5
     assert done_signals == [(InferenceJob, job.pk)]
     assert selectors.job_has_mask(job)
