@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -29,7 +30,9 @@ def train_model_version(
     config=None,
 ) -> ModelVersion:
     from inference.ml.pipeline import save_models
-    from inference.ml.training import train_all
+    from inference.ml.training import TrainSettings, train_all
+
+    train_settings = train_settings or TrainSettings()
 
     studies = selectors.training_studies()
     if len(studies) < 2:
@@ -56,7 +59,7 @@ def train_model_version(
             config=meta["config"],
             data_split=models.split,
             history=models.history,
-            metrics={"final_epoch": last, "studies": len(studies)},
+            metrics={"final_epoch": last, "studies": len(studies), "train_settings": asdict(train_settings)},
             seed=seed,
             command=command,
             train_seconds=models.train_seconds,

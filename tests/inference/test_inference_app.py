@@ -127,3 +127,22 @@ def test_inference_runs_after_ingest_when_configured(
     job = InferenceJob.objects.get()
     assert job.study.series.count() == 7
     assert job.status in {"done", "failed"}
+
+
+def test_train_models_takes_the_recipe_options_and_records_them(archive):
+    """--work-spacing and --seg-patch reach the training: the model's config holds the
+    grid, its history the patch, and the recorded command both."""
+    from io import StringIO
+
+    out = StringIO()
+    call_command(
+        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, seg_patch=48, stdout=out
+    )
+    version = ModelVersion.objects.get()
+    assert "model version" in out.getvalue()
+    assert version.config["work_spacing_mm"] == 2.0
+    assert version.metrics["train_settings"]["seg_patch"] == 48
+    assert version.command == (
+        "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --seg-patch 48"
+    )
+    assert len(version.data_split["val"]) >= 1

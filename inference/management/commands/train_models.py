@@ -1,5 +1,3 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.services.training import NoTrainingData, train_model_version
@@ -40,7 +38,11 @@ class Command(BaseCommand):
             version = train_model_version(
                 epochs=epochs, seed=seed, split=(train, val), progress=progress,
                 config=ModelConfig(work_spacing_mm=work_spacing), train_settings=TrainSettings(seg_patch=seg_patch),
-                command=" ".join(["manage.py", *sys.argv[1:]]) if len(sys.argv) > 1 else "train_models",
+                # The full recipe, defaults included, however the command was called.
+                command=(
+                    f"manage.py train_models --epochs {epochs} --seed {seed} --split {split} "
+                    f"--work-spacing {work_spacing:g} --seg-patch {seg_patch}"
+                ),
             )
         except NoTrainingData as exc:
             raise CommandError(str(exc)) from exc
