@@ -28,7 +28,7 @@ frontend/static/vendor/htmx.min.js: node_modules/.package-lock.json frontend/bui
 vendor: frontend/static/vendor/htmx.min.js
 
 migrate: venv
-	@mkdir -p var/staticfiles
+	@mkdir -p "$${RADBOT_VAR_DIR:-var}/staticfiles"
 	$(MANAGE) migrate --noinput -v 0
 
 demo-data: migrate

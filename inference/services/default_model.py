@@ -32,8 +32,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export_model(*, version: ModelVersion, folder: Path) -> Path:
-    """Copy a version's files and manifest into `folder` (replacing what was there)."""
+def export_model(*, version: ModelVersion, folder: Path, data: str = "") -> Path:
+    """Copy a version's files and manifest into `folder` (replacing what was there).
+
+    ``data`` says how the training data was made (the model only knows its patients),
+    so that the manifest is enough to train the same model again.
+    """
     source = Path(settings.MEDIA_ROOT) / version.weights_dir
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
@@ -43,6 +47,8 @@ def export_model(*, version: ModelVersion, folder: Path) -> Path:
         if path.is_file():
             shutil.copy2(path, folder / path.name)
     manifest = {key: getattr(version, key) for key in _RECORDED}
+    if data:
+        manifest["data"] = data
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return folder
 

@@ -39,9 +39,10 @@ def _trained_version() -> ModelVersion:
 
 def test_export_then_register_gives_the_same_version_and_files(tmp_path):
     version = _trained_version()
-    export_model(version=version, folder=tmp_path / "shipped")
+    export_model(version=version, folder=tmp_path / "shipped", data="synth_studies --n 2 --seed 1")
     manifest = json.loads((tmp_path / "shipped" / "manifest.json").read_text())
     assert manifest["command"] == version.command and manifest["seed"] == 7
+    assert manifest["data"] == "synth_studies --n 2 --seed 1"
     version.delete()
 
     registered = register_default_model(folder=tmp_path / "shipped")
@@ -70,3 +71,48 @@ def test_the_shipped_model_matches_its_manifest_and_records_how_it_was_trained()
     assert "train_models" in version.command and version.seed is not None
     assert set(version.weight_files) >= {"segmentation.pt", "canal_classifier.pt", "foramen_classifier.pt"}
     assert version.data_split
+
+
+def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, django_capture_on_commit_callbacks):
+    """Four synthetic studies from a seed the model was not trained on (it was trained on
+    seed 11), read through the app's own path: a change that breaks the shipped weights
+    (preprocessing, crops, architecture) fails here."""
+    from inference.models import Prediction
+    from inference.services.jobs import request_inference
+    from studies.models import Study
+    from studies.services.ingest import ingest_paths
+    from studies.synth.generator import generate_dataset
+
+    data = tmp_path / "unseen"
+    generate_dataset(n=4, seed=4242, out_dir=data)
+    ingest_paths(paths=sorted({p.parent for p in data.rglob("*.dcm")}))
+    version = register_default_model(folder=SHIPPED_DIR)
+    for study in Study.objects.all():
+        with django_capture_on_commit_callbacks(execute=True):
+            job = request_inference(study=study, model_version=version)
+        job.refresh_from_db()
+        assert job.status == "done", job.error
+    truth = {
+        (row["study_uid"], row["level"]): row
+        for row in map(json.loads, (data / "truth.jsonl").read_text().splitlines())
+    }
+    pairs = [
+        (p, truth[(p.level.study.study_instance_uid, p.level.level)])
+        for p in Prediction.objects.select_related("level__study")
+    ]
+    assert len(pairs) == 20
+
+    def share(agrees: list[bool]) -> float:
+        return sum(agrees) / len(agrees)
+
+    disc = share([p.disc == t["disc"] for p, t in pairs])
+    canal = share([(p.canal_stenosis != "none") == (t["canal_stenosis"] != "none") for p, t in pairs])
+    foramina = share([
+        (getattr(p, f"{side}_foraminal") != "none") == (t[f"{side}_foraminal"] != "none")
+        for p, t in pairs
+        for side in ("left", "right")
+    ])
+    ap_error = max(abs(p.ap_diameter_mm - t["ap_diameter_mm"]) for p, t in pairs)
+    print(f"disc {disc:.2f}, canal stenosis {canal:.2f}, foramina {foramina:.2f}, max AP error {ap_error:.2f} mm")
+    assert min(disc, canal, foramina) >= 0.85, (disc, canal, foramina)
+    assert ap_error < 2.0, ap_error

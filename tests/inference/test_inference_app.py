@@ -130,19 +130,24 @@ def test_inference_runs_after_ingest_when_configured(
 
 
 def test_train_models_takes_the_recipe_options_and_records_them(archive):
-    """--work-spacing and --seg-patch reach the training: the model's config holds the
-    grid, its history the patch, and the recorded command both."""
+    """The recipe options reach the training: the model's config holds the grid, its
+    training settings the patch, its history the classifier epochs, and the recorded
+    command all of them."""
     from io import StringIO
 
     out = StringIO()
     call_command(
-        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, seg_patch=48, stdout=out
+        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, seg_patch=48,
+        clf_epochs=2, canal_epochs=3, stdout=out,
     )
     version = ModelVersion.objects.get()
     assert "model version" in out.getvalue()
     assert version.config["work_spacing_mm"] == 2.0
     assert version.metrics["train_settings"]["seg_patch"] == 48
     assert version.command == (
-        "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --seg-patch 48"
+        "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --seg-patch 48 "
+        "--clf-epochs 2 --canal-epochs 3"
     )
+    epochs = {(r["stage"], r["epoch"]) for r in version.history if r.get("stage") in {"canal", "foramen"}}
+    assert max(e for s, e in epochs if s == "foramen") == 2 and max(e for s, e in epochs if s == "canal") == 3
     assert len(version.data_split["val"]) >= 1

@@ -14,11 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", help="model version name (default: the newest)")
         parser.add_argument("--to", default=str(SHIPPED_DIR))
+        parser.add_argument("--data", default="", help="how the training data was made, for the manifest")
 
-    def handle(self, *args, name, to, **options):
+    def handle(self, *args, name, to, data, **options):
         versions = ModelVersion.objects.all()
         version = versions.filter(name=name).first() if name else versions.first()
         if version is None:
             raise CommandError("no such model version; train one with train_models")
-        folder = export_model(version=version, folder=Path(to))
+        folder = export_model(version=version, folder=Path(to), data=data)
         self.stdout.write(f"{version.name} -> {folder}")
