@@ -27,6 +27,8 @@ def overlap(settings):
 
 def _item(page, report):
     expect(page.locator("[data-curation]")).to_have_attribute("data-report", str(report.pk))
+    # The keyboard module is deferred: keys pressed before it runs would be lost.
+    expect(page.locator("html")).to_have_attribute("data-curation-keys", "ready")
 
 
 def _cell(page, level, field):
@@ -114,6 +116,7 @@ def test_adjudicate_a_disagreement(page, sign_in, overlap, transactional_db):
     expect(page.locator('tr[data-level="L4-L5"] td[data-field="disc"] .others')).to_contain_text("herniation")
     for key in ["j", "j", "j"]:
         page.keyboard.press(key)
+    expect(page.locator('tr[data-level="L4-L5"]')).to_have_class("current")
     page.keyboard.press("d")
     page.keyboard.press("d")  # ann-a's bulge -> herniation -> none
     page.keyboard.press("Shift+D")  # back to herniation

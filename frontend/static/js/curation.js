@@ -130,3 +130,6 @@ document.body.addEventListener("htmx:afterSwap", () => {
   shownAt = performance.now();
   select(0);
 });
+
+// Keys pressed before this module ran were lost; tests (and anything else) can wait for this.
+document.documentElement.dataset.curationKeys = "ready";
