@@ -428,12 +428,21 @@ def adjudication_item(*, report_id: int) -> CurationItem:
 
 
 def _kappa(a: list, b: list) -> float | None:
-    """Cohen's kappa, or None where it is undefined (one value only on both sides)."""
+    """Cohen's kappa, or None where it is undefined (one value only on both sides).
+
+    Computed on the confusion table (scikit-learn's definition; the tests hold it to
+    cohen_kappa_score), which costs microseconds where scikit-learn's checks cost ms.
+    """
     if not a or len(set(a) | set(b)) < 2:
         return None
-    from sklearn.metrics import cohen_kappa_score
+    import numpy as np
 
-    value = float(cohen_kappa_score([_text(x) for x in a], [_text(x) for x in b]))
+    from reports.stats.bootstrap import kappa_of_tables
+
+    index = {value: i for i, value in enumerate(sorted({_text(x) for x in (*a, *b)}))}
+    table = np.zeros((len(index), len(index)))
+    np.add.at(table, ([index[_text(x)] for x in a], [index[_text(y)] for y in b]), 1)
+    value = float(kappa_of_tables(table[None])[0])
     return None if math.isnan(value) else value
 
 

@@ -11,14 +11,17 @@ Each entry is stored under a fixed key with the fingerprint beside it, so a chan
 source replaces its entry instead of piling up new keys (Redis memory stays bounded
 during a day of curation). The whole page is one entry; so are its expensive parts, so
 that a new gold label recomputes the gold-dependent parts but reuses each model's
-predictions and the NLP labels.
+predictions and the NLP labels. Each process also keeps the entries it used last in
+memory under the same keys and fingerprints, so a recompute does not unpickle a model's
+predictions again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import connection
@@ -99,12 +102,37 @@ class Sources:
         return ".".join(self.digests[name] for name in sorted(set(names)))
 
 
+# The entries this process read or computed last, in front of the shared cache: reading a
+# model's 17,800 predictions back from a pickle costs about as much as a recompute of
+# the gold-dependent parts. Same keys and fingerprints, so it is never more stale.
+LOCAL_ENTRIES = 32
+_local: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+
+
+def clear_local() -> None:
+    """Forget this process's entries (tests do, when they clear the shared cache)."""
+    _local.clear()
+
+
+def _remember(key: str, fingerprint: str, value: Any) -> None:
+    _local[key] = (fingerprint, value)
+    _local.move_to_end(key)
+    while len(_local) > LOCAL_ENTRIES:
+        _local.popitem(last=False)
+
+
 def _cached(key: str, fingerprint: str, compute: Callable[[], T]) -> T:
+    local = _local.get(key)
+    if local is not None and local[0] == fingerprint:
+        _local.move_to_end(key)
+        return local[1]
     stored = cache.get(key)
     if stored is not None and stored[0] == fingerprint:
+        _remember(key, fingerprint, stored[1])
         return stored[1]
     value = compute()
     cache.set(key, (fingerprint, value), TIMEOUT_S)
+    _remember(key, fingerprint, value)
     return value
 
 

@@ -27,9 +27,13 @@ def _isolated_media(request, settings, tmp_path):
 def _fresh_cache():
     from django.core.cache import cache
 
+    from reports.dashboard_cache import clear_local
+
     cache.clear()
+    clear_local()
     yield
     cache.clear()
+    clear_local()
 
 
 @pytest.fixture

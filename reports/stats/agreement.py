@@ -1,24 +1,22 @@
 """Agreement of a prediction with a reference, with 95% confidence intervals.
 
 Proportions (accuracy, sensitivity, specificity, PPV, NPV) have Wilson score intervals
-from statsmodels' proportion_confint; F1 and Cohen's kappa come from scikit-learn and have
-seeded percentile-bootstrap intervals. An undefined statistic (no reference positives,
-say) is None, never a crash or a 0.
+from statsmodels' proportion_confint; F1 and Cohen's kappa (plain and weighted) are
+computed on the confusion table, with seeded percentile-bootstrap intervals. An
+undefined statistic (no reference positives, say) is None, never a crash or a 0.
 
-scikit-learn is called on the confusion table's cells weighted by their counts, which is
-the same sample: its input checks cost milliseconds per call on 17,800-element arrays,
-and a dashboard makes dozens of calls.
+The table formulas (reports/stats/bootstrap.py) are scikit-learn's definitions, and the
+tests hold them to cohen_kappa_score and f1_score; calling scikit-learn itself costs
+about 3 ms a call in input checks, and a recompute of the dashboard makes dozens.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score, f1_score
 from statsmodels.stats.proportion import proportion_confint
 
 from reports.stats.bootstrap import (
@@ -158,31 +156,12 @@ def confusion_table(reference: np.ndarray, predicted: np.ndarray, k: int) -> np.
     return np.bincount(cells, minlength=k * k).reshape(k, k)
 
 
-def _cells(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(reference class, predicted class, count) of each cell: the sample, compressed."""
-    k = table.shape[0]
-    ref, pred = np.indices((k, k))
-    return ref.ravel(), pred.ravel(), table.ravel()
+def _kappa(table: np.ndarray, weights: str | None = None) -> float | None:
+    return _clean(float(kappa_of_tables(table[None], weights)[0]))
 
 
-def _sklearn_kappa(table: np.ndarray, weights: str | None = None) -> float | None:
-    ref, pred, counts = _cells(table)
-    labels = list(range(table.shape[0]))
-    with warnings.catch_warnings():
-        # An undefined kappa comes back as NaN and is reported as None.
-        warnings.simplefilter("ignore")
-        return _clean(
-            cohen_kappa_score(ref, pred, labels=labels, weights=weights, sample_weight=counts)
-        )
-
-
-def _sklearn_f1(table: np.ndarray) -> float | None:
-    ref, pred, counts = _cells(table)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _clean(
-            f1_score(ref, pred, labels=[0, 1], sample_weight=counts, zero_division=np.nan)
-        )
+def _f1(table: np.ndarray) -> float | None:
+    return _clean(float(f1_of_tables(table[None])[0]))
 
 
 def binary_agreement(
@@ -203,7 +182,7 @@ def binary_agreement(
     n = tn + fp + fn + tp
     f1 = kappa = UNDEFINED
     if n:
-        f1_value, kappa_value = _sklearn_f1(table), _sklearn_kappa(table)
+        f1_value, kappa_value = _f1(table), _kappa(table)
         if f1_value is not None:
             interval = (
                 percentile_interval(
@@ -287,7 +266,7 @@ def multiclass_agreement(
     n = int(table.sum())
     kappa = weighted = UNDEFINED
     if n:
-        plain, weighted_value = _sklearn_kappa(table), _sklearn_kappa(table, weights)
+        plain, weighted_value = _kappa(table), _kappa(table, weights)
         if plain is not None:
             interval = percentile_interval(
                 table, kappa_of_tables, confidence=confidence, n_resamples=n_resamples, seed=seed

@@ -172,3 +172,24 @@ def test_invalid_decisions_are_refused(single, annotator):
     with pytest.raises(ValueError, match="L1-L2"):
         save_decisions(author=annotator, report_id=report.pk, token=0, decisions=bad)
     assert Annotation.objects.count() == 0
+
+
+def test_agreement_kappa_is_scikit_learns_on_random_labels():
+    import random
+
+    from sklearn.metrics import cohen_kappa_score
+
+    from labeling.selectors_curation import _kappa
+
+    rng = random.Random(5)
+    for _ in range(200):
+        values = rng.sample(["none", "mild", "moderate", "severe", True, False], rng.randint(2, 4))
+        n = rng.randint(1, 40)
+        a = [rng.choice(values) for _ in range(n)]
+        b = [rng.choice(values) if rng.random() < 0.5 else x for x in a]
+        ours = _kappa(a, b)
+        if len(set(a) | set(b)) < 2:
+            assert ours is None
+            continue
+        theirs = cohen_kappa_score([str(x) for x in a], [str(x) for x in b])
+        assert (ours is None and theirs != theirs) or ours == pytest.approx(theirs, abs=1e-12)
