@@ -17,7 +17,10 @@ urlencoded form body.
 
 With --http the same requests go over a real socket to a gunicorn process (one worker,
 the production WSGI entry point, CSRF checks on) instead of the in-process test Client;
-the cache is Redis when REDIS_URL is set, as in production.
+the cache is Redis when REDIS_URL is set, as in production. --annotators N then has N
+annotators save-and-next at the same time (threads, own sessions, 2 gunicorn workers,
+250 ms between saves) and counts conflicts and reports shown to more annotators than
+they need (the leases should keep both 0).
 
 It drops the database at the end unless --keep.
 """
@@ -32,6 +35,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -147,42 +151,105 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _http_sender(client) -> Iterator[Send]:
-    """Requests over a kept-alive socket to a gunicorn worker on this database, as the
-    logged-in test client's session (the session row is in the database)."""
+def _gunicorn(workers: int) -> Iterator[int]:
+    """A gunicorn server on this database (the production WSGI entry point, CSRF on); its port."""
     port = _free_port()
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "radbot_web.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", "1", "-k", "gthread", "--threads", "1", "--keep-alive", "30", "--log-level", "warning"],
+         "-w", str(workers), "-k", "gthread", "--threads", "1", "--keep-alive", "30",
+         "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
     try:
-        cookies = {"sessionid": client.cookies["sessionid"].value}
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for _ in range(100):
             try:
-                conn.connect()
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.1)
-
-        def send(method: str, path: str, body: str | None) -> tuple[int, str]:
-            headers = {**HTMX, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-            if body is not None:
-                headers |= {"Content-Type": FORM, "X-CSRFToken": cookies.get("csrftoken", "")}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
-            return response.status, response.read().decode()
-
-        send("GET", "/labeling/curate/", None)  # the full page sets the CSRF cookie
-        yield send
-        conn.close()
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _http_session(port: int, client) -> Send:
+    """Requests over a kept-alive socket as the logged-in test client's session (its row is
+    in the database), with the CSRF cookie the full page sets."""
+    cookies = {"sessionid": client.cookies["sessionid"].value}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def send(method: str, path: str, body: str | None) -> tuple[int, str]:
+        headers = {**HTMX, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        if body is not None:
+            headers |= {"Content-Type": FORM, "X-CSRFToken": cookies.get("csrftoken", "")}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
+        return response.status, response.read().decode()
+
+    send("GET", "/labeling/curate/", None)
+    return send
+
+
+@contextmanager
+def _http_sender(client) -> Iterator[Send]:
+    with _gunicorn(1) as port:
+        yield _http_session(port, client)
+
+
+THINK_S = 0.25  # between saves: faster than any person (a report takes seconds to read)
+
+
+def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float], int, int]:
+    """n annotators, each in a thread with their own session, saving and going on at once
+    against one gunicorn server: save-and-next latencies, 409 conflicts, and how many
+    reports were shown to more of them than the report needs."""
+    from django.test import Client
+
+    from accounts.services import create_user
+    from labeling.selectors_curation import annotators_needed
+
+    clients = []
+    for i in range(n):
+        client = Client()
+        client.force_login(create_user(username=f"bench-team{i}", password="bench-password-1", role="annotator"))
+        clients.append(client)
+    latencies: list[float] = []
+    conflicts = 0
+    shown: dict[int, set[int]] = {}
+    lock = threading.Lock()
+    with _gunicorn(workers) as port:
+        sessions = [_http_session(port, c) for c in clients]
+        barrier = threading.Barrier(n)
+
+        def work(who: int, send: Send) -> None:
+            nonlocal conflicts
+            status, html = send("GET", "/labeling/curate/next/", None)
+            barrier.wait()
+            for _ in range(requests // n):
+                time.sleep(THINK_S)
+                form = item_form(html)
+                with lock:
+                    shown.setdefault(int(form["report"]), set()).add(who)
+                start = time.perf_counter()
+                status, html = send("POST", "/labeling/curate/save/", urlencode(form))
+                elapsed = (time.perf_counter() - start) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    conflicts += status == 409
+                assert status in (200, 409), html[:300]
+                if status == 409:  # as a person would: read the message, skip to the next
+                    status, html = send("GET", f"/labeling/curate/next/?skip={form['report']}", None)
+
+        threads = [threading.Thread(target=work, args=(i, send)) for i, send in enumerate(sessions)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return latencies, conflicts, sum(1 for r, who in shown.items() if len(who) > annotators_needed(r))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -190,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
     ap.add_argument("--http", action="store_true", help="through a gunicorn process over a socket")
+    ap.add_argument("--annotators", type=int, default=0,
+                    help="also: this many annotators saving at once over HTTP (2 gunicorn workers)")
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     with django_on_fresh_database(url, keep=args.keep):
@@ -237,6 +306,14 @@ def main(argv: list[str] | None = None) -> None:
         assert saved == 5 * args.requests, saved
         print(summary("queue fetch", fetch))
         print(summary("save-and-next", saves))
+        if args.annotators:
+            team, conflicts, shared = _annotators_at_once(args.annotators, args.requests, workers=2)
+            print(summary(f"{args.annotators} at once", team))
+            print(
+                f"  {args.annotators} annotators at once over HTTP (2 gunicorn workers, a save every "
+                f"{THINK_S * 1000:.0f} ms each): {conflicts} conflicts (409), "
+                f"{shared} reports shown to more annotators than they need"
+            )
         print("target: p95 <= 50 ms")
         how = "gunicorn over HTTP, one worker" if args.http else "Django test Client, one process"
         cache = "Redis" if os.environ.get("REDIS_URL") else "local memory"

@@ -98,6 +98,19 @@ def annotators_needed(report_id: int) -> int:
     return 2 if is_overlap(report_id) else 1
 
 
+def open_places(*, report_id: int, user_id: int) -> int:
+    """How many more annotators the report needs besides this person (who has not decided)."""
+    needed = annotators_needed(report_id)
+    others = (
+        Annotation.objects.filter(report_id=report_id, kind=ANNOTATION)
+        .exclude(author_id=user_id)
+        .values("author_id")
+        .distinct()
+        .count()
+    )
+    return max(0, needed - others)
+
+
 def current_version_id() -> int | None:
     """The labeller version that wrote the newest label: its labels are the proposals."""
     return NlpLabel.objects.order_by("-id").values_list("labeller_id", flat=True).first()
@@ -184,6 +197,23 @@ def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), l
                 ids.append(report_id)
                 if limit is not None and len(ids) >= limit:
                     return ids
+        current = _fallback(current)
+    return ids
+
+
+def queue_head(*, user, filters: QueueFilters, skip: Iterable[int] = (), reports: int = 25) -> list[int]:
+    """The first `reports` report ids of this annotator's queue, with one bounded query per
+    order (no cursor over the whole queue)."""
+    ids: list[int] = []
+    skip = list(skip)
+    current: QueueFilters | None = filters
+    while current is not None and len(ids) < reports:
+        rows = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True)
+        for report_id in rows[: reports * len(LEVELS)]:
+            if report_id not in ids:
+                ids.append(report_id)
+                if len(ids) >= reports:
+                    break
         current = _fallback(current)
     return ids
 

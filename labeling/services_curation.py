@@ -10,6 +10,8 @@ decide independently by design.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,13 +19,25 @@ from django.db import transaction
 from django.db.models import FilteredRelation, Max, Q
 
 from accounts import roles
+from labeling import leases
 from labeling.disagreement import disagreement
 from labeling.models import Annotation, ModelDisagreement, NlpLabel
 from labeling.schema import FIELDS, LevelLabels
-from labeling.selectors_curation import current_version, current_version_id, is_overlap
+from labeling.selectors_curation import (
+    QueueFilters,
+    annotators_needed,
+    current_version,
+    current_version_id,
+    is_overlap,
+    next_report_id,
+    open_places,
+    queue_head,
+)
 from studies.models import DiscLevel, RadiologistReport
 
 MAX_SECONDS = 3600.0
+# How far down the queue to look for a report nobody else has open.
+LOOKAHEAD = 25
 
 
 class CurationConflict(Exception):
@@ -120,7 +134,61 @@ def save_decisions(
         )
         for level in sorted(levels)
     ]
-    return Annotation.objects.bulk_create(rows)
+    saved = Annotation.objects.bulk_create(rows)
+    transaction.on_commit(partial(leases.release, report_id=report.pk, user_id=author.pk))
+    return saved
+
+
+@dataclass(frozen=True)
+class NextReport:
+    report_id: int | None
+    # Reports ahead in this person's queue that colleagues have open right now.
+    held_by_others: int = 0
+
+
+def claim_next_report(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> NextReport:
+    """The first report in this person's queue that nobody else has open, now held for them.
+
+    The usual case costs one queue query (the head of the queue is free, or already
+    theirs); only when colleagues hold it does the queue get read further.
+    """
+    skip = list(skip)
+    first = next_report_id(user=user, filters=filters, skip=skip)
+    if first is None:
+        return NextReport(None)
+    if claim_report(report_id=first, user=user):
+        return NextReport(first)
+    held = 1
+    rest = [r for r in queue_head(user=user, filters=filters, skip=skip, reports=LOOKAHEAD) if r != first]
+    counts = leases.held_counts(rest)
+    for report_id in rest:
+        # Only reports with a free place are worth a claim (and its database read).
+        if counts[report_id] < annotators_needed(report_id) and claim_report(report_id=report_id, user=user):
+            return NextReport(report_id, held)
+        held += 1
+    return NextReport(None, held)
+
+
+def claim_report(*, report_id: int, user) -> bool:
+    """Hold the report for this person if it still needs them; False, holding nothing, if not.
+
+    The queue was read before the hold, so a colleague may have saved the report in
+    between (their save commits, then frees their hold): what the report still needs is
+    read again once it is held, and the hold given back if it needs nobody more.
+    """
+    if not leases.claim(report_id=report_id, user_id=user.pk, places=annotators_needed(report_id)):
+        return False
+    places = open_places(report_id=report_id, user_id=user.pk)
+    others = sum(1 for holder in leases.holders(report_id=report_id) if holder != user.pk)
+    if others < places:
+        return True
+    leases.release(report_id=report_id, user_id=user.pk)
+    return False
+
+
+def release_report(*, user, report_id: int) -> None:
+    """This person puts the report down (a skip): colleagues may be given it."""
+    leases.release(report_id=report_id, user_id=user.pk)
 
 
 def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:

@@ -18,10 +18,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from labeling import selectors_curation as sel
+from labeling.leases import lease_seconds
 from labeling.models import Annotation
 from labeling.schema import FIELDS, LEVELS
 from labeling.selectors import gold_rows
-from labeling.services_curation import CurationConflict, save_decisions
+from labeling.services_curation import (
+    CurationConflict,
+    claim_next_report,
+    release_report,
+    save_decisions,
+)
 from studies.models import RadiologistReport
 
 SKIP_KEY = "curation_skipped"
@@ -73,7 +79,9 @@ def _skip(request: HttpRequest, key: str, report_id: int) -> None:
         request.session[key] = (skipped + [report_id])[-MAX_SKIPPED:]
 
 
-def _context(request, *, mode: str, item, filters=None, conflict: str = "", remaining: int | None = None):
+def _context(
+    request, *, mode: str, item, filters=None, conflict: str = "", remaining: int | None = None, held: int = 0
+):
     return {
         "mode": mode,
         "item": item,
@@ -81,14 +89,20 @@ def _context(request, *, mode: str, item, filters=None, conflict: str = "", rema
         "conflict": conflict,
         "remaining": remaining,
         "choices": sel.field_choices(),
+        "held_by_others": held,
+        "lease_minutes": max(1, round(lease_seconds() / 60)),
     }
 
 
+def _next_item_context(request: HttpRequest, filters: sel.QueueFilters) -> dict:
+    """The next report nobody else has open, held for this annotator."""
+    nxt = claim_next_report(user=request.user, filters=filters, skip=_skipped(request, SKIP_KEY))
+    item = sel.curation_item(report_id=nxt.report_id) if nxt.report_id else None
+    return _context(request, mode="curate", item=item, filters=filters, held=nxt.held_by_others)
+
+
 def _next_item_response(request: HttpRequest, filters: sel.QueueFilters, *, status: int = 200, template=None):
-    skipped = _skipped(request, SKIP_KEY)
-    report_id = sel.next_report_id(user=request.user, filters=filters, skip=skipped)
-    item = sel.curation_item(report_id=report_id) if report_id else None
-    context = _context(request, mode="curate", item=item, filters=filters)
+    context = _next_item_context(request, filters)
     return render(request, template or "labeling/_curation_item.html", context, status=status)
 
 
@@ -104,18 +118,17 @@ def curate_page(request: HttpRequest) -> HttpResponse:
         "orders": [(order, sel.ORDER_NAMES[order]) for order in sel.ORDERS],
         "overlap_percent": sel.overlap_percent(),
     }
-    skipped = _skipped(request, SKIP_KEY)
-    report_id = sel.next_report_id(user=request.user, filters=filters, skip=skipped)
-    item = sel.curation_item(report_id=report_id) if report_id else None
-    return render(request, "labeling/curate.html", {**_context(request, mode="curate", item=item, filters=filters), **extra})
+    return render(request, "labeling/curate.html", {**_next_item_context(request, filters), **extra})
 
 
 @require_GET
 @permission_required(roles.ANNOTATE, raise_exception=True)
 def curate_next(request: HttpRequest) -> HttpResponse:
-    """The next report in the queue; `skip=<report id>` puts that one aside for this session."""
+    """The next report in the queue; `skip=<report id>` puts that one aside for this session
+    (and gives it back to colleagues)."""
     if "skip" in request.GET:
         _skip(request, SKIP_KEY, _int(request.GET["skip"]))
+        release_report(user=request.user, report_id=_int(request.GET["skip"]))
     return _next_item_response(request, sel.QueueFilters.from_params(request.GET))
 
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from labeling import selectors_curation as sel
 from labeling.models import Annotation
 from labeling.services_curation import save_decisions
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.labeling.curation_helpers import decisions, labelled_report
 
 pytestmark = pytest.mark.browser
@@ -154,3 +154,30 @@ def test_progress_and_export(page, sign_in, overlap, transactional_db, tmp_path)
         page.locator('[data-export="csv"]').click()
     info.value.save_as(tmp_path / "gold.csv")
     assert (tmp_path / "gold.csv").read_text().startswith("report_id,level,disc,")
+
+
+def test_two_annotators_at_once_get_different_reports(page, sign_in, overlap, browser, live_server, transactional_db):
+    first = labelled_report(confidence=0.3)
+    second = labelled_report(confidence=0.6)
+    sign_in("annotator")
+    page.goto("/labeling/curate/")
+    _item(page, first)
+
+    colleague = make_user("annotator")
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        other = context.new_page()
+        other.goto("/login/")
+        other.keyboard.type(colleague.username)
+        other.keyboard.press("Tab")
+        other.keyboard.type(PASSWORD)
+        other.keyboard.press("Enter")
+        other.wait_for_url("**/studies/")
+        other.goto("/labeling/curate/")
+        _item(other, second)  # the first is open in the other browser
+        other.keyboard.press("s")  # skip: the only other report is held
+        expect(other.locator("[data-held-by-others]")).to_contain_text(
+            "1 report is open with other annotators right now"
+        )
+    finally:
+        context.close()
