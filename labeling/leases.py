@@ -6,6 +6,7 @@ A lease is advisory and lives in the cache (Redis in production), with a time li
 Losing one (a cache restart) costs at most a conflict, which the optimistic check on
 save (services_curation) still catches, so nothing is lost. A report in the overlap
 share has two places, one per annotator, less those already taken by a saved decision.
+The adjudication queue holds its reports the same way, apart (one adjudicator each).
 """
 
 from __future__ import annotations
@@ -16,33 +17,36 @@ from django.core.cache import cache
 from labeling.selectors_curation import annotators_needed
 
 PREFIX = "labeling:lease"
+CURATE = "curate"
+ADJUDICATE = "adjudicate"
 
 
 def lease_seconds() -> int:
     return max(1, int(settings.RADBOT_CURATION_LEASE_S))
 
 
-def _keys(report_id: int) -> list[str]:
-    return [f"{PREFIX}:{int(report_id)}:{place}" for place in range(annotators_needed(report_id))]
+def _keys(report_id: int, queue: str) -> list[str]:
+    places = annotators_needed(report_id) if queue == CURATE else 1
+    return [f"{PREFIX}:{queue}:{int(report_id)}:{place}" for place in range(places)]
 
 
-def _user_key(user_id: int) -> str:
-    return f"{PREFIX}:user:{int(user_id)}"
+def _user_key(user_id: int, queue: str) -> str:
+    return f"{PREFIX}:{queue}:user:{int(user_id)}"
 
 
-def claim(*, report_id: int, user_id: int, places: int = 1) -> bool:
+def claim(*, report_id: int, user_id: int, places: int = 1, queue: str = CURATE) -> bool:
     """Hold the report for this user, or renew their hold; False when others hold all of
     its ``places`` (the annotators it still needs besides those who decided).
 
     One hold per person: holding a new report gives back the one they held before (a
     reload that moved on, a changed filter), so it does not sit idle until it runs out.
     """
-    keys = _keys(report_id)
+    keys = _keys(report_id, queue)
     held = cache.get_many(keys)
     for key in keys:
         if held.get(key) == user_id:
             cache.touch(key, lease_seconds())
-            cache.touch(_user_key(user_id), lease_seconds())
+            cache.touch(_user_key(user_id, queue), lease_seconds())
             return True
     if len(held) >= places:
         return False
@@ -50,30 +54,30 @@ def claim(*, report_id: int, user_id: int, places: int = 1) -> bool:
     # once, one wins.
     if not any(key not in held and cache.add(key, user_id, lease_seconds()) for key in keys[:places]):
         return False
-    previous = cache.get(_user_key(user_id))
+    previous = cache.get(_user_key(user_id, queue))
     if previous is not None and previous != report_id:
-        release(report_id=previous, user_id=user_id)
-    cache.set(_user_key(user_id), report_id, lease_seconds())
+        release(report_id=previous, user_id=user_id, queue=queue)
+    cache.set(_user_key(user_id, queue), report_id, lease_seconds())
     return True
 
 
-def release(*, report_id: int, user_id: int) -> None:
+def release(*, report_id: int, user_id: int, queue: str = CURATE) -> None:
     """Give the report back to the queue (after a save or a skip)."""
-    keys = _keys(report_id)
+    keys = _keys(report_id, queue)
     mine = [key for key, holder in cache.get_many(keys).items() if holder == user_id]
     if mine:
         cache.delete_many(mine)
 
 
-def held_counts(report_ids: list[int]) -> dict[int, int]:
-    """How many people hold each report now, in one cache round trip."""
-    keys = {key: report_id for report_id in report_ids for key in _keys(report_id)}
+def held_counts(report_ids: list[int], *, except_user: int, queue: str = CURATE) -> dict[int, int]:
+    """How many people other than ``except_user`` hold each report now, in one cache round trip."""
+    keys = {key: report_id for report_id in report_ids for key in _keys(report_id, queue)}
     counts = dict.fromkeys(report_ids, 0)
-    for key in cache.get_many(list(keys)):
-        counts[keys[key]] += 1
+    for key, holder in cache.get_many(list(keys)).items():
+        counts[keys[key]] += holder != except_user
     return counts
 
 
-def holders(*, report_id: int) -> list[int]:
+def holders(*, report_id: int, queue: str = CURATE) -> list[int]:
     """Who holds the report now."""
-    return list(cache.get_many(_keys(report_id)).values())
+    return list(cache.get_many(_keys(report_id, queue)).values())

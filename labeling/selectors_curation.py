@@ -429,16 +429,23 @@ def _decision(note: Annotation) -> tuple:
     return tuple(getattr(note, name) for name in FIELDS)
 
 
-def adjudication_queue(*, skip: Iterable[int] = ()) -> list[int]:
-    """Reports where annotators' newest decisions disagree on a level nobody adjudicated yet."""
-    newest, adjudicated = _decisions_by_level(_double_annotated())
-    waiting = {
+def _waiting_adjudication(report_ids) -> set[int]:
+    newest, adjudicated = _decisions_by_level(report_ids)
+    return {
         report_id
         for (report_id, level), by_author in newest.items()
         if (report_id, level) not in adjudicated and len({_decision(n) for n in by_author.values()}) > 1
     }
+
+
+def adjudication_queue(*, skip: Iterable[int] = ()) -> list[int]:
+    """Reports where annotators' newest decisions disagree on a level nobody adjudicated yet."""
     skip = {int(s) for s in skip}
-    return sorted(waiting - skip)
+    return sorted(_waiting_adjudication(_double_annotated()) - skip)
+
+
+def awaits_adjudication(report_id: int) -> bool:
+    return report_id in _waiting_adjudication([report_id])
 
 
 def adjudication_item(*, report_id: int) -> CurationItem:

@@ -25,7 +25,9 @@ from labeling.models import Annotation, ModelDisagreement, NlpLabel
 from labeling.schema import FIELDS, LevelLabels
 from labeling.selectors_curation import (
     QueueFilters,
+    adjudication_queue,
     annotators_needed,
+    awaits_adjudication,
     current_version,
     current_version_id,
     is_overlap,
@@ -135,7 +137,8 @@ def save_decisions(
         for level in sorted(levels)
     ]
     saved = Annotation.objects.bulk_create(rows)
-    transaction.on_commit(partial(leases.release, report_id=report.pk, user_id=author.pk))
+    queue = leases.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else leases.CURATE
+    transaction.on_commit(partial(leases.release, report_id=report.pk, user_id=author.pk, queue=queue))
     return saved
 
 
@@ -160,7 +163,7 @@ def claim_next_report(*, user, filters: QueueFilters, skip: Iterable[int] = ()) 
         return NextReport(first)
     held = 1
     rest = [r for r in queue_head(user=user, filters=filters, skip=skip, reports=LOOKAHEAD) if r != first]
-    counts = leases.held_counts(rest)
+    counts = leases.held_counts(rest, except_user=user.pk)
     for report_id in rest:
         # Only reports with a free place are worth a claim (and its database read).
         if counts[report_id] < annotators_needed(report_id) and claim_report(report_id=report_id, user=user):
@@ -186,9 +189,32 @@ def claim_report(*, report_id: int, user) -> bool:
     return False
 
 
-def release_report(*, user, report_id: int) -> None:
+def release_report(*, user, report_id: int, queue: str = leases.CURATE) -> None:
     """This person puts the report down (a skip): colleagues may be given it."""
-    leases.release(report_id=report_id, user_id=user.pk)
+    leases.release(report_id=report_id, user_id=user.pk, queue=queue)
+
+
+@dataclass(frozen=True)
+class NextAdjudication:
+    report_id: int | None
+    waiting: int  # reports waiting for adjudication, this one included
+    held_by_others: int = 0
+
+
+def claim_next_adjudication(*, user, skip: Iterable[int] = ()) -> NextAdjudication:
+    """The first disputed report no other adjudicator has open, now held for this one."""
+    waiting = adjudication_queue(skip=skip)
+    candidates = waiting[:LOOKAHEAD]
+    counts = leases.held_counts(candidates, except_user=user.pk, queue=leases.ADJUDICATE)
+    held = 0
+    for report_id in candidates:
+        if counts[report_id] == 0 and leases.claim(report_id=report_id, user_id=user.pk, queue=leases.ADJUDICATE):
+            # Read again once held: another adjudicator may have settled it meanwhile.
+            if awaits_adjudication(report_id):
+                return NextAdjudication(report_id, len(waiting), held)
+            leases.release(report_id=report_id, user_id=user.pk, queue=leases.ADJUDICATE)
+        held += 1
+    return NextAdjudication(None, len(waiting), held)
 
 
 def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:

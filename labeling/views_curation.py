@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from labeling import selectors_curation as sel
-from labeling.leases import lease_seconds
+from labeling.leases import ADJUDICATE, lease_seconds
 from labeling.models import Annotation
 from labeling.schema import FIELDS, LEVELS
 from labeling.selectors import gold_rows
 from labeling.services_curation import (
     CurationConflict,
+    claim_next_adjudication,
     claim_next_report,
     release_report,
     save_decisions,
@@ -176,14 +177,14 @@ def curate_undo(request: HttpRequest) -> HttpResponse:
 
 
 def _adjudication_response(request: HttpRequest, *, template: str, status: int = 200, conflict: str = "", report_id=None):
+    held = 0
     if report_id is None:
-        waiting = sel.adjudication_queue(skip=_skipped(request, ADJ_SKIP_KEY))
-        report_id = waiting[0] if waiting else None
-        remaining = len(waiting)
+        nxt = claim_next_adjudication(user=request.user, skip=_skipped(request, ADJ_SKIP_KEY))
+        report_id, remaining, held = nxt.report_id, nxt.waiting, nxt.held_by_others
     else:
         remaining = None
     item = sel.adjudication_item(report_id=report_id) if report_id else None
-    context = _context(request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining)
+    context = _context(request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining, held=held)
     return render(request, template, context, status=status)
 
 
@@ -192,6 +193,7 @@ def _adjudication_response(request: HttpRequest, *, template: str, status: int =
 def adjudicate_page(request: HttpRequest) -> HttpResponse:
     if "skip" in request.GET:
         _skip(request, ADJ_SKIP_KEY, _int(request.GET["skip"]))
+        release_report(user=request.user, report_id=_int(request.GET["skip"]), queue=ADJUDICATE)
     if request.GET.get("restart"):
         request.session[ADJ_SKIP_KEY] = []
     template = "labeling/_curation_item.html" if request.htmx else "labeling/adjudicate.html"

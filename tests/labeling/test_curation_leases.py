@@ -162,3 +162,38 @@ def test_a_report_saved_after_the_queue_was_read_is_not_held(django_capture_on_c
     assert leases.holders(report_id=report.pk) == []
     assert not claim_report(report_id=report.pk, user=bob)
     assert leases.holders(report_id=report.pk) == []
+
+
+def _disputed(settings) -> int:
+    from labeling.services_curation import save_decisions
+    from tests.labeling.curation_helpers import decisions
+
+    settings.RADBOT_CURATION_OVERLAP_PERCENT = 100
+    report = labelled_report()
+    for disc in ("bulge", "herniation"):
+        save_decisions(
+            author=make_user("annotator"), report_id=report.pk, token=0, decisions=decisions(L4_L5={"disc": disc})
+        )
+    return report.pk
+
+
+def test_two_adjudicators_get_different_disputes(settings, django_capture_on_commit_callbacks):
+    first, second = _disputed(settings), _disputed(settings)
+    pages = {}
+    for name in ("ada", "bob", "cy"):
+        client = Client()
+        client.force_login(make_user("radiologist"))
+        pages[name] = (client, client.get("/labeling/adjudicate/").content.decode())
+    assert f'data-report="{first}"' in pages["ada"][1] and f'data-report="{second}"' in pages["bob"][1]
+    assert "2 disputed reports are open with other adjudicators" in pages["cy"][1]
+    # Ada settles hers: it leaves the queue and her hold goes with it.
+    from labeling.selectors_curation import report_token
+    from tests.labeling.curation_helpers import form
+
+    client = pages["ada"][0]
+    token = report_token(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        after = client.post("/labeling/adjudicate/save/", form(first, token, L4_L5={"disc": "herniation"}))
+    assert after.status_code == 200
+    assert leases.holders(report_id=first, queue=leases.ADJUDICATE) == []
+    assert "No disagreement waits for you" in after.content.decode()  # Bob has the other one
