@@ -1,7 +1,8 @@
 """Seconds per study from DICOM on disk to stored predictions, with a stage breakdown.
 
-Usage: .venv/bin/python bench/inference.py [--train-studies N] [--studies N] [--epochs E]
-Trains a small model on synthetic studies (one seed), then for studies of
+Usage: .venv/bin/python bench/inference.py [--train-studies N] [--studies N] [--epochs E] [--shipped]
+Trains a small model on synthetic studies (one seed), or with --shipped uses the model the
+project ships (inference/default_model/, the one `make demo` runs), then for studies of
 another seed times ingest (read, de-identify, store) and the inference job
 (segment, localise, measure, classify, store; each stage's time includes reading
 its inputs: the stored series and the previous stage's files) one study at a time,
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--train-studies", type=int, default=12)
     parser.add_argument("--studies", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--shipped", action="store_true", help="time the shipped default model instead")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="radbot-bench-inference-"))
@@ -52,17 +54,23 @@ def main() -> None:
     from studies.synth.generator import generate_dataset
 
     call_command("migrate", verbosity=0)
-    train_dir = work / "train"
-    generate_dataset(n=args.train_studies, seed=501, out_dir=train_dir)
-    ingest_paths(paths=sorted({p.parent for p in train_dir.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import")
-    labeller, version = current_labeller()
-    label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
-    quiet = io.StringIO()
-    call_command("import_masks", str(train_dir), stdout=quiet)
-    started = time.perf_counter()
-    call_command("train_models", epochs=args.epochs, seed=1, stdout=quiet)
-    print(f"trained on {args.train_studies} studies, {args.epochs} epochs, in {time.perf_counter() - started:.0f} s")
+    if args.shipped:
+        from inference.services.default_model import register_default_model
+
+        shipped = register_default_model()
+        print(f"shipped model {shipped.name}: {shipped.command}")
+    else:
+        train_dir = work / "train"
+        generate_dataset(n=args.train_studies, seed=501, out_dir=train_dir)
+        ingest_paths(paths=sorted({p.parent for p in train_dir.rglob("*.dcm")}))
+        import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import")
+        labeller, version = current_labeller()
+        label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
+        quiet = io.StringIO()
+        call_command("import_masks", str(train_dir), stdout=quiet)
+        started = time.perf_counter()
+        call_command("train_models", epochs=args.epochs, seed=1, stdout=quiet)
+        print(f"trained on {args.train_studies} studies, {args.epochs} epochs, in {time.perf_counter() - started:.0f} s")
 
     test_dir = work / "test"
     generate_dataset(n=args.studies, seed=502, out_dir=test_dir)
