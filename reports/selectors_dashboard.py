@@ -42,6 +42,7 @@ from reports.stats import (
     StageCurves,
     canal_class_agreement,
     detector_agreement,
+    grade_agreement,
     per_level,
     proportion,
     training_curves,
@@ -263,6 +264,7 @@ class ModelBlock:
     compared_levels: int
     detectors: dict[str, BinaryAgreement]
     canal: MulticlassAgreement
+    grades: dict[str, MulticlassAgreement]
     levels: dict[str, list[LevelCounts]]
     curves: list[StageCurves]
     canal_svg: str = ""
@@ -307,6 +309,7 @@ def _model_block(
         compared_levels=len(pairs),
         detectors=detector_agreement(pairs, seed=seed),
         canal=canal_class_agreement(pairs, seed=seed),
+        grades=grade_agreement(pairs, seed=seed),
         levels=per_level(pairs),
         curves=training_curves(version.history),
     )
@@ -545,6 +548,10 @@ def csv_rows(data: DashboardData) -> list[tuple[str, ...]]:
         add("canal_class", "kappa", canal.kappa, item="canal_class", **at)
         metric = f"weighted_kappa_{canal.weights}"
         add("canal_class", metric, canal.weighted_kappa, item="canal_class", **at)
+        for name, grades in m.grades.items():
+            at = {"model_version": m.name, "item": name, "n": grades.n}
+            add("grades", "accuracy", grades.accuracy, **at)
+            add("grades", f"weighted_kappa_{grades.weights}", grades.weighted_kappa, **at)
         for key, _ in DETECTOR_ROWS:
             for counts in m.levels[key]:
                 at = {

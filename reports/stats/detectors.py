@@ -117,6 +117,36 @@ def detector_agreement(
     }
 
 
+# Graded fields on their ordinal scale; "unspecified" (present, grade not stated) has no
+# place on it, so a level where either side says so is left out of that field's table.
+GRADE_SCALE: tuple[str, ...] = ("none", "mild", "moderate", "severe")
+GRADED_COMPARED: tuple[str, ...] = ("canal_stenosis", "left_foraminal", "right_foraminal")
+
+
+def grade_agreement(
+    pairs: LabelPairs,
+    *,
+    weights: str = "linear",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, MulticlassAgreement]:
+    """Per graded field: the grade confusion matrix and weighted kappa (a model that calls
+    moderate stenosis mild is closer than one that calls it absent)."""
+    out = {}
+    for i, name in enumerate(GRADED_COMPARED):
+        ref, pred = pairs.reference[name], pairs.predicted[name]
+        graded = np.isin(ref, GRADE_SCALE) & np.isin(pred, GRADE_SCALE)
+        out[name] = multiclass_agreement(
+            ref[graded],
+            pred[graded],
+            labels=GRADE_SCALE,
+            weights=weights,
+            n_resamples=n_resamples,
+            seed=seed + 100 + i,
+        )
+    return out
+
+
 def canal_class_agreement(
     pairs: LabelPairs,
     *,
@@ -189,8 +219,11 @@ __all__ = [
     "DETECTOR_ROWS",
     "LabelPairs",
     "LevelCounts",
+    "GRADED_COMPARED",
+    "GRADE_SCALE",
     "canal_class_agreement",
     "canal_classes",
+    "grade_agreement",
     "detector_agreement",
     "detector_samples",
     "per_level",

@@ -53,6 +53,9 @@ def test_researcher_switches_reference_and_exports_csv(page, sign_in, compared):
         "15"
     )  # 3 gold reports x 5
     expect(page.locator('[data-chart="metric-kappa"] svg')).to_be_visible()
+    grades = page.locator(f'table[data-grades="{second.pk}"]')
+    expect(grades.locator("tr[data-grade-field]")).to_have_count(3)
+    expect(grades.locator('tr[data-grade-field="canal_stenosis"] td').first).to_have_text("15")
 
     # Reference: arrow keys move within the radio group; Tab reaches "Show".
     page.get_by_label("Gold labels (curated by annotators)").focus()

@@ -152,6 +152,15 @@ def test_csv_holds_the_numbers_the_page_shows(client, researcher, world):
         and r["metric"] == "count"
     ]
     assert sum(int(r["value"]) for r in canal) == 5
+    grades = {
+        (r["item"], r["metric"]): r for r in rows if r["section"] == "grades" and r["model_version"] == "v1"
+    }
+    assert set(grades) == {
+        (name, metric)
+        for name in ("canal_stenosis", "left_foraminal", "right_foraminal")
+        for metric in ("accuracy", "weighted_kappa_linear")
+    }
+    assert grades[("canal_stenosis", "accuracy")]["n"] == "10"
     assert {r["section"] for r in rows} >= {
         "detector",
         "canal_class",

@@ -229,6 +229,29 @@ def test_pairs_detectors_and_levels():
         LabelPairs(levels=np.array(["L1-L2"]), reference=_fields([]), predicted=_fields([]))
 
 
+def test_grades_are_ordinal_and_leave_unspecified_out():
+    from reports.stats import grade_agreement
+
+    normal = {"disc": "none", "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none"}
+    grades = [
+        ("moderate", "mild"), ("moderate", "moderate"), ("severe", "none"), ("none", "none"),
+        ("mild", "mild"), ("unspecified", "mild"), ("none", "severe"), ("severe", "severe"),
+    ]
+    rows = [
+        (LEVELS[i % 5], {**normal, "canal_stenosis": ref}, {**normal, "canal_stenosis": pred})
+        for i, (ref, pred) in enumerate(grades)
+    ]
+    result = grade_agreement(LabelPairs.from_rows(rows), n_resamples=200)["canal_stenosis"]
+    kept = [(r, p) for r, p in grades if r != "unspecified"]
+    assert result.n == len(kept) == 7
+    scale = ["none", "mild", "moderate", "severe"]
+    assert result.weighted_kappa.value == pytest.approx(
+        cohen_kappa_score([r for r, _ in kept], [p for _, p in kept], labels=scale, weights="linear")
+    )
+    assert result.accuracy.value == pytest.approx(4 / 7)
+    assert result.matrix[2] == (0, 1, 1, 0)  # reference moderate: once mild, once moderate
+
+
 def test_training_curves_keep_epochs_and_skip_notes():
     history = [
         {
