@@ -247,8 +247,10 @@ def multiclass_agreement(
     confidence: float = CONFIDENCE,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    plain_interval: bool = True,
 ) -> MulticlassAgreement:
-    """Ordinal classes such as canal_class: unweighted and weighted Cohen's kappa."""
+    """Ordinal classes such as canal_class: unweighted and weighted Cohen's kappa (the
+    unweighted one without its bootstrap interval where ``plain_interval`` is False)."""
     ref, pred = np.asarray(reference), np.asarray(predicted)
     if ref.shape != pred.shape:
         raise ValueError(f"reference has {ref.size} samples, prediction {pred.size}")
@@ -268,8 +270,12 @@ def multiclass_agreement(
     if n:
         plain, weighted_value = _kappa(table), _kappa(table, weights)
         if plain is not None:
-            interval = percentile_interval(
-                table, kappa_of_tables, confidence=confidence, n_resamples=n_resamples, seed=seed
+            interval = (
+                percentile_interval(
+                    table, kappa_of_tables, confidence=confidence, n_resamples=n_resamples, seed=seed
+                )
+                if plain_interval
+                else None
             )
             kappa = Estimate(plain, *(interval or (None, None)))
         if weighted_value is not None:

@@ -143,6 +143,7 @@ def grade_agreement(
             weights=weights,
             n_resamples=n_resamples,
             seed=seed + 100 + i,
+            plain_interval=False,  # the dashboard shows the weighted one for grades
         )
     return out
 
