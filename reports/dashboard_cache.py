@@ -44,7 +44,7 @@ from studies.models import RadiologistReport
 
 T = TypeVar("T")
 # Bump when DashboardData's shape changes, so old pickles are not read back.
-SCHEMA = 3
+SCHEMA = 4
 TIMEOUT_S = 24 * 3600
 PREFIX = f"reports:dashboard:{SCHEMA}"
 

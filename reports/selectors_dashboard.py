@@ -36,6 +36,7 @@ from reports.stats import (
     METRIC_LABELS,
     BinaryAgreement,
     Estimate,
+    GradeAgreement,
     LabelPairs,
     LevelCounts,
     MulticlassAgreement,
@@ -264,7 +265,7 @@ class ModelBlock:
     compared_levels: int
     detectors: dict[str, BinaryAgreement]
     canal: MulticlassAgreement
-    grades: dict[str, MulticlassAgreement]
+    grades: dict[str, GradeAgreement]
     levels: dict[str, list[LevelCounts]]
     curves: list[StageCurves]
     canal_svg: str = ""
@@ -549,9 +550,11 @@ def csv_rows(data: DashboardData) -> list[tuple[str, ...]]:
         metric = f"weighted_kappa_{canal.weights}"
         add("canal_class", metric, canal.weighted_kappa, item="canal_class", **at)
         for name, grades in m.grades.items():
-            at = {"model_version": m.name, "item": name, "n": grades.n}
-            add("grades", "accuracy", grades.accuracy, **at)
-            add("grades", f"weighted_kappa_{grades.weights}", grades.weighted_kappa, **at)
+            g = grades.agreement
+            at = {"model_version": m.name, "item": name, "n": g.n}
+            add("grades", "accuracy", g.accuracy, **at)
+            add("grades", f"weighted_kappa_{g.weights}", g.weighted_kappa, **at)
+            add("grades", "left_out_unspecified", str(grades.left_out), **at)
         for key, _ in DETECTOR_ROWS:
             for counts in m.levels[key]:
                 at = {

@@ -123,20 +123,29 @@ GRADE_SCALE: tuple[str, ...] = ("none", "mild", "moderate", "severe")
 GRADED_COMPARED: tuple[str, ...] = ("canal_stenosis", "left_foraminal", "right_foraminal")
 
 
+@dataclass(frozen=True)
+class GradeAgreement:
+    """One graded field on the ordinal scale, and what could not be placed on it."""
+
+    agreement: MulticlassAgreement
+    left_out: int  # levels where either side says "unspecified"
+    model_grades: bool  # False: the model only says present ("unspecified") or absent
+
+
 def grade_agreement(
     pairs: LabelPairs,
     *,
     weights: str = "linear",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
-) -> dict[str, MulticlassAgreement]:
+) -> dict[str, GradeAgreement]:
     """Per graded field: the grade confusion matrix and weighted kappa (a model that calls
     moderate stenosis mild is closer than one that calls it absent)."""
     out = {}
     for i, name in enumerate(GRADED_COMPARED):
         ref, pred = pairs.reference[name], pairs.predicted[name]
         graded = np.isin(ref, GRADE_SCALE) & np.isin(pred, GRADE_SCALE)
-        out[name] = multiclass_agreement(
+        agreement = multiclass_agreement(
             ref[graded],
             pred[graded],
             labels=GRADE_SCALE,
@@ -145,6 +154,8 @@ def grade_agreement(
             seed=seed + 100 + i,
             plain_interval=False,  # the dashboard shows the weighted one for grades
         )
+        model_grades = bool(np.isin(pred, GRADE_SCALE[1:]).any() or not (pred == "unspecified").any())
+        out[name] = GradeAgreement(agreement, int((~graded).sum()), model_grades)
     return out
 
 
@@ -222,6 +233,7 @@ __all__ = [
     "LevelCounts",
     "GRADED_COMPARED",
     "GRADE_SCALE",
+    "GradeAgreement",
     "canal_class_agreement",
     "canal_classes",
     "grade_agreement",

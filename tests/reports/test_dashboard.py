@@ -158,7 +158,7 @@ def test_csv_holds_the_numbers_the_page_shows(client, researcher, world):
     assert set(grades) == {
         (name, metric)
         for name in ("canal_stenosis", "left_foraminal", "right_foraminal")
-        for metric in ("accuracy", "weighted_kappa_linear")
+        for metric in ("accuracy", "weighted_kappa_linear", "left_out_unspecified")
     }
     assert grades[("canal_stenosis", "accuracy")]["n"] == "10"
     assert {r["section"] for r in rows} >= {

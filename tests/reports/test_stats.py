@@ -241,7 +241,9 @@ def test_grades_are_ordinal_and_leave_unspecified_out():
         (LEVELS[i % 5], {**normal, "canal_stenosis": ref}, {**normal, "canal_stenosis": pred})
         for i, (ref, pred) in enumerate(grades)
     ]
-    result = grade_agreement(LabelPairs.from_rows(rows), n_resamples=200)["canal_stenosis"]
+    table = grade_agreement(LabelPairs.from_rows(rows), n_resamples=200)
+    assert table["canal_stenosis"].left_out == 1 and table["canal_stenosis"].model_grades
+    result = table["canal_stenosis"].agreement
     kept = [(r, p) for r, p in grades if r != "unspecified"]
     assert result.n == len(kept) == 7
     scale = ["none", "mild", "moderate", "severe"]
@@ -250,6 +252,10 @@ def test_grades_are_ordinal_and_leave_unspecified_out():
     )
     assert result.accuracy.value == pytest.approx(4 / 7)
     assert result.matrix[2] == (0, 1, 1, 0)  # reference moderate: once mild, once moderate
+    # A model that says only present ("unspecified") or absent does not grade the field.
+    presence = [(LEVELS[i % 5], {**normal, "left_foraminal": ref}, {**normal, "left_foraminal": pred})
+                for i, (ref, pred) in enumerate([("mild", "unspecified"), ("none", "none")])]
+    assert not grade_agreement(LabelPairs.from_rows(presence), n_resamples=50)["left_foraminal"].model_grades
 
 
 def test_training_curves_keep_epochs_and_skip_notes():
