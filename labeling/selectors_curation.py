@@ -184,36 +184,20 @@ def _fallback(filters: QueueFilters) -> QueueFilters | None:
 
 
 def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), limit: int | None = None) -> list[int]:
-    """Report ids waiting for this annotator, next first."""
+    """Report ids waiting for this annotator, next first. With a `limit`, one bounded query
+    per order (a report has at most one label row per level); without, a cursor."""
     ids: list[int] = []
     seen: set[int] = set()
     skip = list(skip)
     current: QueueFilters | None = filters
     while current is not None:
         rows = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True)
-        for report_id in rows.iterator(chunk_size=200):
+        for report_id in rows.iterator(chunk_size=200) if limit is None else rows[: limit * len(LEVELS)]:
             if report_id not in seen:
                 seen.add(report_id)
                 ids.append(report_id)
                 if limit is not None and len(ids) >= limit:
                     return ids
-        current = _fallback(current)
-    return ids
-
-
-def queue_head(*, user, filters: QueueFilters, skip: Iterable[int] = (), reports: int = 25) -> list[int]:
-    """The first `reports` report ids of this annotator's queue, with one bounded query per
-    order (no cursor over the whole queue)."""
-    ids: list[int] = []
-    skip = list(skip)
-    current: QueueFilters | None = filters
-    while current is not None and len(ids) < reports:
-        rows = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True)
-        for report_id in rows[: reports * len(LEVELS)]:
-            if report_id not in ids:
-                ids.append(report_id)
-                if len(ids) >= reports:
-                    break
         current = _fallback(current)
     return ids
 
@@ -474,12 +458,12 @@ def _kappa(a: list, b: list) -> float | None:
         return None
     import numpy as np
 
+    from reports.stats.agreement import confusion_table
     from reports.stats.bootstrap import kappa_of_tables
 
     index = {value: i for i, value in enumerate(sorted({_text(x) for x in (*a, *b)}))}
-    table = np.zeros((len(index), len(index)))
-    np.add.at(table, ([index[_text(x)] for x in a], [index[_text(y)] for y in b]), 1)
-    value = float(kappa_of_tables(table[None])[0])
+    codes = [np.array([index[_text(x)] for x in side]) for side in (a, b)]
+    value = float(kappa_of_tables(confusion_table(*codes, len(index))[None])[0])
     return None if math.isnan(value) else value
 
 

@@ -33,7 +33,7 @@ from labeling.selectors_curation import (
     is_overlap,
     next_report_id,
     open_places,
-    queue_head,
+    queue_report_ids,
 )
 from studies.models import DiscLevel, RadiologistReport
 
@@ -162,7 +162,7 @@ def claim_next_report(*, user, filters: QueueFilters, skip: Iterable[int] = ()) 
     if claim_report(report_id=first, user=user):
         return NextReport(first)
     held = 1
-    rest = [r for r in queue_head(user=user, filters=filters, skip=skip, reports=LOOKAHEAD) if r != first]
+    rest = [r for r in queue_report_ids(user=user, filters=filters, skip=skip, limit=LOOKAHEAD) if r != first]
     counts = leases.held_counts(rest, except_user=user.pk)
     for report_id in rest:
         # Only reports with a free place are worth a claim (and its database read).

@@ -102,9 +102,8 @@ def _next_item_context(request: HttpRequest, filters: sel.QueueFilters) -> dict:
     return _context(request, mode="curate", item=item, filters=filters, held=nxt.held_by_others)
 
 
-def _next_item_response(request: HttpRequest, filters: sel.QueueFilters, *, status: int = 200, template=None):
-    context = _next_item_context(request, filters)
-    return render(request, template or "labeling/_curation_item.html", context, status=status)
+def _next_item_response(request: HttpRequest, filters: sel.QueueFilters) -> HttpResponse:
+    return render(request, "labeling/_curation_item.html", _next_item_context(request, filters))
 
 
 @require_GET

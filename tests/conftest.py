@@ -15,6 +15,17 @@ def require_service(what: str) -> None:
     pytest.skip(f"service unavailable: {what}")
 
 
+def require_worker_services() -> None:
+    """For a test that starts worker processes of its own: a database they can share and a broker."""
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL (a worker process needs a database it can share)")
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        require_service("Celery broker (set CELERY_BROKER_URL=redis://...)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(request, settings, tmp_path):
     """Each test writes files to its own folder, except tests sharing a worker's folder."""

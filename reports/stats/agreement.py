@@ -13,8 +13,9 @@ about 3 ms a call in input checks, and a recompute of the dashboard makes dozens
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
@@ -156,12 +157,26 @@ def confusion_table(reference: np.ndarray, predicted: np.ndarray, k: int) -> np.
     return np.bincount(cells, minlength=k * k).reshape(k, k)
 
 
-def _kappa(table: np.ndarray, weights: str | None = None) -> float | None:
-    return _clean(float(kappa_of_tables(table[None], weights)[0]))
-
-
-def _f1(table: np.ndarray) -> float | None:
-    return _clean(float(f1_of_tables(table[None])[0]))
+def _table_estimate(
+    table: np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    *,
+    with_interval: bool,
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+) -> Estimate:
+    """A statistic of one confusion table, with its percentile-bootstrap interval where
+    asked; UNDEFINED for an empty table or where the statistic is undefined."""
+    value = _clean(float(statistic(table[None])[0])) if table.sum() else None
+    if value is None:
+        return UNDEFINED
+    interval = (
+        percentile_interval(table, statistic, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        if with_interval
+        else None
+    )
+    return Estimate(value, *(interval or (None, None)))
 
 
 def binary_agreement(
@@ -180,31 +195,9 @@ def binary_agreement(
     table = confusion_table(ref, pred, 2)
     (tn, fp), (fn, tp) = (int(x) for x in table[0]), (int(x) for x in table[1])
     n = tn + fp + fn + tp
-    f1 = kappa = UNDEFINED
-    if n:
-        f1_value, kappa_value = _f1(table), _kappa(table)
-        if f1_value is not None:
-            interval = (
-                percentile_interval(
-                    table, f1_of_tables, confidence=confidence, n_resamples=n_resamples, seed=seed
-                )
-                if with_bootstrap
-                else None
-            )
-            f1 = Estimate(f1_value, *(interval or (None, None)))
-        if kappa_value is not None:
-            interval = (
-                percentile_interval(
-                    table,
-                    kappa_of_tables,
-                    confidence=confidence,
-                    n_resamples=n_resamples,
-                    seed=seed + 1,
-                )
-                if with_bootstrap
-                else None
-            )
-            kappa = Estimate(kappa_value, *(interval or (None, None)))
+    boot = {"with_interval": with_bootstrap, "confidence": confidence, "n_resamples": n_resamples}
+    f1 = _table_estimate(table, f1_of_tables, seed=seed, **boot)
+    kappa = _table_estimate(table, kappa_of_tables, seed=seed + 1, **boot)
     return BinaryAgreement(
         n=n,
         tp=tp,
@@ -266,27 +259,11 @@ def multiclass_agreement(
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]!r} is not one of the labels {labels}") from None
     n = int(table.sum())
-    kappa = weighted = UNDEFINED
-    if n:
-        plain, weighted_value = _kappa(table), _kappa(table, weights)
-        if plain is not None:
-            interval = (
-                percentile_interval(
-                    table, kappa_of_tables, confidence=confidence, n_resamples=n_resamples, seed=seed
-                )
-                if plain_interval
-                else None
-            )
-            kappa = Estimate(plain, *(interval or (None, None)))
-        if weighted_value is not None:
-            interval = percentile_interval(
-                table,
-                lambda t: kappa_of_tables(t, weights),
-                confidence=confidence,
-                n_resamples=n_resamples,
-                seed=seed + 1,
-            )
-            weighted = Estimate(weighted_value, *(interval or (None, None)))
+    boot = {"confidence": confidence, "n_resamples": n_resamples}
+    kappa = _table_estimate(table, kappa_of_tables, with_interval=plain_interval, seed=seed, **boot)
+    weighted = _table_estimate(
+        table, partial(kappa_of_tables, weights=weights), with_interval=True, seed=seed + 1, **boot
+    )
     return MulticlassAgreement(
         labels=tuple(labels),
         matrix=tuple(tuple(int(x) for x in row) for row in table),

@@ -1,6 +1,7 @@
 import pytest
 
 from labeling.nlp.labeller import Labeller
+from tests.pure_fixtures import _fresh_cache, _isolated_media  # noqa: F401  (pure code: no Django fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -10,15 +11,3 @@ def lab():
 
 def level(result, name):
     return result.by_level()[name]
-
-
-# The labeller is pure Python: neutralise the Django autouse fixtures of tests/conftest.py
-# (same names override them here), so `pytest tests/nlp -p no:django` needs no settings.
-@pytest.fixture(autouse=True)
-def _isolated_media():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    yield

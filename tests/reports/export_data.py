@@ -12,13 +12,14 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from inference.models import InferenceJob, ModelVersion, Prediction
+from inference.models import InferenceJob, Prediction
 from labeling.schema import LEVELS, LevelLabels
 from reports.exports.document import ExportableReport
 from reports.models import Report, ReportVersion
 from studies.models import DiscLevel, Study
 from studies.services.ingest import ingest_paths
 from tests.factories import StudyFactory
+from tests.reports.review_helpers import model_version
 from tests.studies.batch import sagittal_series, write_files
 
 FINDINGS = [
@@ -49,16 +50,7 @@ def study_with_images(folder: Path, slices: int = 3) -> Study:
 
 def model_job(study: Study, name: str = "radbot-test-model") -> InferenceJob:
     """A finished job with a prediction per level (written directly: no model runs)."""
-    model, _ = ModelVersion.objects.get_or_create(
-        name=name,
-        defaults={
-            "weights_dir": "models/test",
-            "weight_files": {},
-            "config": {},
-            "data_split": {},
-            "seed": 1,
-        },
-    )
+    model = model_version(name)
     job = InferenceJob.objects.create(
         study=study,
         model_version=model,

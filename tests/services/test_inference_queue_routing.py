@@ -12,12 +12,11 @@ import signal
 import uuid
 
 import pytest
-from django.db import connection
 
 from inference.models import InferenceJob
 from inference.services.jobs import IN_PROCESS, request_inference
 from studies.models import Study
-from tests.conftest import require_service
+from tests.conftest import require_service, require_worker_services
 from tests.inference.helpers import make_archive, train_tiny
 from tests.services.test_killed_inference_worker import _worker
 from tests.services.test_killed_worker import _wait
@@ -32,10 +31,7 @@ OTHERS = ("localise", "measure", "store")
 def test_network_stages_run_on_the_inference_queues_worker(tmp_path, settings):
     from radbot_web.celery import app
 
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (worker processes need a database they can share)")
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        require_service("Celery broker (set CELERY_BROKER_URL=redis://...)")
+    require_worker_services()
     if not app.control.ping(timeout=5):
         require_service("a Celery worker on the default queue (celery -A radbot_web worker)")
     make_archive(tmp_path / "synth")

@@ -30,7 +30,7 @@ from inference import selectors
 from inference.models import InferenceJob
 from inference.services.jobs import request_inference
 from studies.models import Study
-from tests.conftest import require_service
+from tests.conftest import require_worker_services
 from tests.inference.helpers import make_archive, train_tiny
 from tests.services.test_killed_worker import _pool_children, _wait
 
@@ -93,10 +93,7 @@ def _lost_count(log: Path) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_killing_the_pool_process_mid_stage_leaves_all_or_nothing(tmp_path, settings):
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (a worker process needs a database it can share)")
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        require_service("Celery broker (set CELERY_BROKER_URL=redis://...)")
+    require_worker_services()
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     make_archive(tmp_path / "synth")

@@ -16,13 +16,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from labeling.models import LabellingRun, NlpLabel
 from labeling.services import start_labelling_run
 from studies.models import RadiologistReport
-from tests.conftest import require_service
+from tests.conftest import require_worker_services
 from tests.factories import StudyFactory
 
 pytestmark = pytest.mark.services
@@ -59,10 +58,7 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_killing_the_pool_process_mid_run_loses_nothing():
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (a worker process needs a database it can share)")
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        require_service("Celery broker (set CELERY_BROKER_URL=redis://...)")
+    require_worker_services()
     reports = [
         RadiologistReport(
             study=StudyFactory(), text=f"FINDINGS: L4-5: mild disc bulge number {i}.", text_sha256=f"k{i}", source="import"
