@@ -184,8 +184,14 @@ def _http_session(port: int, client) -> Send:
         headers = {**HTMX, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
         if body is not None:
             headers |= {"Content-Type": FORM, "X-CSRFToken": cookies.get("csrftoken", "")}
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server may close an idle kept-alive socket; a browser opens another.
+            conn.close()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
         for header in response.headers.get_all("Set-Cookie") or []:
             cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
         return response.status, response.read().decode()
@@ -224,8 +230,16 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
     with _gunicorn(workers) as port:
         sessions = [_http_session(port, c) for c in clients]
         barrier = threading.Barrier(n)
+        failures: list[BaseException] = []
 
         def work(who: int, send: Send) -> None:
+            try:
+                annotate(who, send)
+            except BaseException as exc:  # a thread's error would otherwise only be printed
+                failures.append(exc)
+                barrier.abort()
+
+        def annotate(who: int, send: Send) -> None:
             nonlocal conflicts
             status, html = send("GET", "/labeling/curate/next/", None)
             barrier.wait()
@@ -249,6 +263,8 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
             thread.start()
         for thread in threads:
             thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {n} annotators stopped") from failures[0]
     return latencies, conflicts, sum(1 for r, who in shown.items() if len(who) > annotators_needed(r))
 
 
