@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "accounts",
+    "audit",
     "studies",
     "labeling",
     "inference",
@@ -120,6 +121,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Failed logins per username and per client address before a lock-out.
 LOGIN_THROTTLE_LIMIT = int(os.environ.get("RADBOT_LOGIN_THROTTLE_LIMIT", "5"))
 LOGIN_THROTTLE_WINDOW_S = int(os.environ.get("RADBOT_LOGIN_THROTTLE_WINDOW_S", "900"))
+# Reverse proxies in front of the app that append to X-Forwarded-For (accounts/network.py).
+RADBOT_TRUSTED_PROXY_COUNT = int(os.environ.get("RADBOT_TRUSTED_PROXY_COUNT", "0"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
