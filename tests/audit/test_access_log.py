@@ -50,7 +50,7 @@ def test_paths_that_leave_their_root_are_refused(tmp_path, settings):
     for bad in ["../../../../evil_study", "/etc/passwd", "a/../../../b", "", "x\x00y"]:
         with pytest.raises(UnsafePath):
             media_path("dicom", bad, "x.dcm")
-    (tmp_path / "media").mkdir()
+    (tmp_path / "media").mkdir(exist_ok=True)
     (tmp_path / "media" / "link").symlink_to(tmp_path)
     with pytest.raises(UnsafePath):
         path_within(tmp_path / "media", "link", "escaped.png")
