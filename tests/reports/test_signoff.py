@@ -194,12 +194,20 @@ def test_signing_makes_the_version_final_with_a_hash_of_its_words(draft, radiolo
     signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2)
     assert (signed.pk, signed.status, signed.signed_by) == (v2.pk, "final", radiologist)
     assert signed.signed_at is not None
+    # The hash covers the words, the study, the version number and the signer (scheme 2).
     canonical = json.dumps(
-        {"findings": signed.findings, "impression": signed.impression},
+        {
+            "findings": signed.findings,
+            "impression": signed.impression,
+            "study_instance_uid": draft.report.study.study_instance_uid,
+            "number": 2,
+            "signed_by": radiologist.pk,
+        },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     )
+    assert signed.content_hash_scheme == 2
     assert signed.content_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
     event = AuditEvent.objects.get(action="sign")
     assert (event.user, event.version, event.detail["sha256"]) == (
