@@ -70,9 +70,15 @@ def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[st
     return rows
 
 
+# Errors after which the result holds no reading of the text, only the "none" placeholders
+# of ``empty_result``: storing them would be a false "all normal" label (training and
+# curation would learn it), so such a report is skipped and shown as not labelled.
+_NOT_READ = ("empty report", "binary data", "labeller failed", ", not str")
+
+
 def _unreadable(result: ReportLabels) -> bool:
-    """Text the labeller could not read at all: labelling it "all normal" would be a false label."""
-    return any(error == "empty report" or "binary data" in error for error in result.errors)
+    """The labeller could not read this text (or failed on it): no labels are stored for it."""
+    return any(marker in error for error in result.errors for marker in _NOT_READ)
 
 
 def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion) -> list[dict]:
