@@ -29,9 +29,16 @@ def _labeller_for(learned_model_path: str) -> Labeller:
 
 
 def current_labeller() -> tuple[Labeller, LabellerVersion]:
-    """The newest trained labeller, or the rules alone when nothing was trained."""
+    """The newest trained labeller, or the rules alone when nothing was trained (or when the
+    newest trained model is refused, e.g. an old pickle: that is logged as an error)."""
+    from labeling.nlp.learned import UnsafeModelFile
+
     trained = LabellerVersion.objects.exclude(learned_model_path="").first()
-    labeller = _labeller_for(trained.learned_model_path if trained else "")
+    try:
+        labeller = _labeller_for(trained.learned_model_path if trained else "")
+    except UnsafeModelFile as exc:
+        log.error("labeller %s not loaded, using the rules alone: %s", trained.version, exc)
+        labeller = _labeller_for("")
     version, _ = LabellerVersion.objects.get_or_create(version=labeller.version)
     return labeller, version
 
@@ -158,10 +165,9 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
 @transaction.atomic
 def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> LabellerVersion:
     """Fit the learned layer on gold labels and record it as the newest labeller version."""
-    from django.conf import settings
-
     from labeling.nlp import learned
     from labeling.schema import LevelLabels
+    from studies.storage import media_path
 
     texts = {str(r["report_id"]): r.get("text", "") for r in report_rows}
     gold_by_report: dict[str, list[LevelLabels]] = {}
@@ -172,7 +178,7 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> Labelle
         raise ValueError("no gold label matches a report: check the report_id values")
     model = learned.train(pairs)
     labeller = Labeller(learned=model)
-    folder = Path(settings.MEDIA_ROOT) / "labellers" / labeller.version.replace("/", "_")
+    folder = media_path("labellers", labeller.version.replace("/", "_"))
     model.save(folder)
     version, _ = LabellerVersion.objects.update_or_create(
         version=labeller.version,
