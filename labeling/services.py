@@ -29,9 +29,16 @@ def _labeller_for(learned_model_path: str) -> Labeller:
 
 
 def current_labeller() -> tuple[Labeller, LabellerVersion]:
-    """The newest trained labeller, or the rules alone when nothing was trained."""
+    """The newest trained labeller, or the rules alone when nothing was trained (or when the
+    newest trained model is refused, e.g. an old pickle: that is logged as an error)."""
+    from labeling.nlp.learned import UnsafeModelFile
+
     trained = LabellerVersion.objects.exclude(learned_model_path="").first()
-    labeller = _labeller_for(trained.learned_model_path if trained else "")
+    try:
+        labeller = _labeller_for(trained.learned_model_path if trained else "")
+    except UnsafeModelFile as exc:
+        log.error("labeller %s not loaded, using the rules alone: %s", trained.version, exc)
+        labeller = _labeller_for("")
     version, _ = LabellerVersion.objects.get_or_create(version=labeller.version)
     return labeller, version
 
@@ -70,9 +77,15 @@ def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[st
     return rows
 
 
+# Errors after which the result holds no reading of the text, only the "none" placeholders
+# of ``empty_result``: storing them would be a false "all normal" label (training and
+# curation would learn it), so such a report is skipped and shown as not labelled.
+_NOT_READ = ("empty report", "binary data", "labeller failed", ", not str")
+
+
 def _unreadable(result: ReportLabels) -> bool:
-    """Text the labeller could not read at all: labelling it "all normal" would be a false label."""
-    return any(error == "empty report" or "binary data" in error for error in result.errors)
+    """The labeller could not read this text (or failed on it): no labels are stored for it."""
+    return any(marker in error for error in result.errors for marker in _NOT_READ)
 
 
 def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion) -> list[dict]:
@@ -152,10 +165,9 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
 @transaction.atomic
 def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> LabellerVersion:
     """Fit the learned layer on gold labels and record it as the newest labeller version."""
-    from django.conf import settings
-
     from labeling.nlp import learned
     from labeling.schema import LevelLabels
+    from studies.storage import media_path
 
     texts = {str(r["report_id"]): r.get("text", "") for r in report_rows}
     gold_by_report: dict[str, list[LevelLabels]] = {}
@@ -166,7 +178,7 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> Labelle
         raise ValueError("no gold label matches a report: check the report_id values")
     model = learned.train(pairs)
     labeller = Labeller(learned=model)
-    folder = Path(settings.MEDIA_ROOT) / "labellers" / labeller.version.replace("/", "_")
+    folder = media_path("labellers", labeller.version.replace("/", "_"))
     model.save(folder)
     version, _ = LabellerVersion.objects.update_or_create(
         version=labeller.version,

@@ -7,9 +7,17 @@ class ReportsConfig(AppConfig):
     verbose_name = "AI reports, sign-off and agreement"
 
     def ready(self) -> None:
+        from django.core import checks
+        from django.db.backends.signals import connection_created
+
         from inference.signals import inference_job_done
+        from reports.checks import immutability_triggers_present
+        from reports.migrations._triggers import register_sqlite_function
         from reports.receivers import draft_report_when_job_done
 
         inference_job_done.connect(
             draft_report_when_job_done, dispatch_uid="reports.draft_report_when_job_done"
         )
+        # The SQLite DELETE triggers call radbot_flushing(); every connection needs it.
+        connection_created.connect(register_sqlite_function, dispatch_uid="reports.sqlite_flushing")
+        checks.register(immutability_triggers_present)

@@ -3,8 +3,8 @@
 A Report is the document for one study; its words live in ReportVersion rows.
 Every edit is a new version; signing turns the latest preliminary version into
 ``final`` (or ``amended`` after a first signature). A signed version is
-immutable: the database itself refuses to update it (see migration 0001's
-triggers), so no code path can rewrite a signed report. Statuses follow FHIR
+immutable: the database itself refuses to update or delete it (see
+reports/migrations/_triggers.py), so no code path can rewrite a signed report. Statuses follow FHIR
 DiagnosticReport.status.
 """
 
@@ -63,7 +63,11 @@ class ReportVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
-    content_sha256 = models.CharField(max_length=64, blank=True, help_text="Of findings and impression when signed.")
+    content_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the signed content (see content_hash_scheme).")
+    # What content_sha256 covers, so that every signature stays verifiable: 1 = findings and
+    # impression (signatures before 0004); 2 = also the study's UID, the version number and
+    # the signer (reports.services.content_sha256).
+    content_hash_scheme = models.PositiveSmallIntegerField(default=2)
     amendment_reason = models.TextField(blank=True)
 
     class Meta:

@@ -92,18 +92,49 @@ class SigningLocked(ReportError):
 # --- shared ---------------------------------------------------------------------------------
 
 
-def content_sha256(*, findings: Sequence[Mapping[str, str]], impression: str) -> str:
-    """sha256 of a canonical JSON of the signed words (keys sorted, no spaces, UTF-8)."""
-    canonical = json.dumps(
-        {
-            "findings": [{"level": f["level"], "text": f["text"]} for f in findings],
-            "impression": impression,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+CONTENT_HASH_SCHEME = 2
+
+
+def content_sha256(
+    *,
+    findings: Sequence[Mapping[str, str]],
+    impression: str,
+    study_uid: str | None = None,
+    number: int | None = None,
+    signer_id: int | None = None,
+    scheme: int = CONTENT_HASH_SCHEME,
+) -> str:
+    """sha256 of a canonical JSON of what was signed (keys sorted, no spaces, UTF-8).
+
+    Scheme 2 (every signature since migration 0004) covers the study's UID, the version
+    number and the signer's user id besides the words, so a hash cannot be carried to
+    another study, version or signer. Scheme 1 (earlier signatures) covers the words only.
+    """
+    content: dict[str, Any] = {
+        "findings": [{"level": f["level"], "text": f["text"]} for f in findings],
+        "impression": impression,
+    }
+    if scheme == 2:
+        if study_uid is None or number is None or signer_id is None:
+            raise ValueError("content hash scheme 2 needs the study UID, version number and signer")
+        content |= {"study_instance_uid": study_uid, "number": number, "signed_by": signer_id}
+    elif scheme != 1:
+        raise ValueError(f"unknown content hash scheme {scheme}")
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def version_content_sha256(version: ReportVersion) -> str:
+    """The content hash of a signed version, recomputed under the scheme it was signed with
+    (equal to ``version.content_sha256`` unless the row or its study was tampered with)."""
+    return content_sha256(
+        findings=version.findings,
+        impression=version.impression,
+        study_uid=version.report.study.study_instance_uid,
+        number=version.number,
+        signer_id=version.signed_by_id,
+        scheme=version.content_hash_scheme,
+    )
 
 
 def _require_signer(user: Any) -> None:
@@ -442,8 +473,9 @@ def _sign(*, report: Report, user: Any, version_number: int) -> ReportVersion:
     latest.status = ReportVersion.Status.AMENDED if amending else ReportVersion.Status.FINAL
     latest.signed_by = user
     latest.signed_at = timezone.now()
-    latest.content_sha256 = content_sha256(findings=latest.findings, impression=latest.impression)
-    latest.save(update_fields=["status", "signed_by", "signed_at", "content_sha256"])
+    latest.content_hash_scheme = CONTENT_HASH_SCHEME
+    latest.content_sha256 = version_content_sha256(latest)
+    latest.save(update_fields=["status", "signed_by", "signed_at", "content_sha256", "content_hash_scheme"])
     record_audit_event(
         report=report,
         user=user,

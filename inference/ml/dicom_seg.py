@@ -68,21 +68,52 @@ def segment_class(label: str, codes: Sequence[tuple[str, str]]) -> int | None:
     return None
 
 
-def read_seg(path: str | Path):
-    """The SEG as a ``highdicom.seg.Segmentation``; :class:`SegImportError` otherwise."""
+# Bounds on what a SEG may make this process read and decode (a SEG made on a lumbar
+# series is a few MB; these leave room for large 3D series and refuse bombs).
+SEG_MAX_FILE_BYTES = 512 * 1024**2
+SEG_MAX_VOXELS = 2**28  # rows x columns x frames, decoded to one byte each or more
+
+
+def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_voxels: int = SEG_MAX_VOXELS):
+    """The SEG as a ``highdicom.seg.Segmentation``; :class:`SegImportError` with a reason
+    for anything else: not a file, too large, not DICOM, not a SEG, a deflated data set
+    (which inflates without bound), more frames than ``max_voxels`` allows, or any parse
+    error of pydicom or highdicom."""
     import highdicom as hd
     import pydicom
+    from pydicom.filereader import read_file_meta_info
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+    path = Path(path)
     try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SegImportError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if not path.is_file():
+        raise SegImportError(f"{path}: not a file")
+    if size > max_file_bytes:
+        raise SegImportError(f"{path}: {size} bytes; a SEG is refused above {max_file_bytes} bytes")
+    try:
+        meta = read_file_meta_info(str(path))
+        if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+            raise SegImportError(f"{path}: deflated DICOM (inflates without a bound) is not accepted for a SEG")
         header = pydicom.dcmread(str(path), stop_before_pixels=True)
-    except (OSError, pydicom.errors.InvalidDicomError) as exc:
-        raise SegImportError(f"{path}: not a DICOM file ({exc})") from exc
+    except SegImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a refusal with its reason
+        raise SegImportError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
     if str(getattr(header, "Modality", "")) != "SEG":
         raise SegImportError(f"{path}: not a DICOM SEG (Modality {getattr(header, 'Modality', 'missing')!r})")
     try:
+        voxels = int(header.Rows) * int(header.Columns) * int(getattr(header, "NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise SegImportError(f"{path}: the SEG has no valid Rows, Columns or NumberOfFrames ({exc})") from exc
+    if voxels > max_voxels:
+        raise SegImportError(f"{path}: {voxels} voxels in its frames; a SEG is refused above {max_voxels}")
+    try:
         return hd.seg.segread(str(path))
-    except (AttributeError, ValueError, KeyError) as exc:
-        raise SegImportError(f"{path}: unreadable DICOM SEG ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - highdicom raises many kinds on a malformed SEG
+        raise SegImportError(f"{path}: unreadable DICOM SEG ({type(exc).__name__}: {exc})") from exc
 
 
 def referenced_series(seg) -> set[str]:

@@ -123,18 +123,42 @@ def save_models(models: TrainedModels, folder: str | Path) -> Path:
     return folder
 
 
-def load_models(folder: str | Path) -> TrainedModels:
-    """Inverse of :func:`save_models`; refuses a weight file whose sha256 differs."""
+class WeightsRefused(ValueError):
+    """Weight files (or their config) that differ from what was recorded; never loaded."""
+
+
+def load_models(
+    folder: str | Path,
+    *,
+    expected_sha256: Mapping[str, str] | None = None,
+    expected_config: Mapping[str, Any] | None = None,
+) -> TrainedModels:
+    """Inverse of :func:`save_models`; refuses a weight file whose sha256 differs.
+
+    ``config.json`` sits beside the weights, so checking the files against it only finds
+    accidents: whoever can replace a weight file can rewrite its sum there too. The app
+    passes the sums and the config recorded in the database (``ModelVersion.weight_files``
+    and ``.config``) as ``expected_sha256`` / ``expected_config``; every weight file must
+    then match the database as well, and the config the networks are built from must be
+    the recorded one (its thresholds and calibration change the readings too).
+    """
     folder = Path(folder)
     meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"unsupported model format {meta.get('format_version')!r}")
+    if expected_config is not None and meta.get("config") != dict(expected_config):
+        raise WeightsRefused(f"{folder / 'config.json'} differs from the config recorded for this model version")
     config = ModelConfig(**meta["config"])
     nets = dict(zip(WEIGHT_FILES, build_models(config), strict=True))
     for key, fname in WEIGHT_FILES.items():
         digest = _sha256(folder / fname)
         if digest != meta["sha256"][fname]:
-            raise ValueError(f"sha256 mismatch for {fname}: {digest} != {meta['sha256'][fname]}")
+            raise WeightsRefused(f"sha256 mismatch for {fname}: {digest} != {meta['sha256'][fname]}")
+        if expected_sha256 is not None and digest != expected_sha256.get(fname):
+            raise WeightsRefused(
+                f"sha256 mismatch for {fname}: {digest} is not the recorded "
+                f"{expected_sha256.get(fname) or '(none recorded)'}; refusing to load it"
+            )
         state = torch.load(folder / fname, map_location="cpu", weights_only=True)
         nets[key].load_state_dict(state)
         nets[key].eval()

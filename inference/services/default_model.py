@@ -3,8 +3,10 @@
 `export_model` writes a trained ModelVersion's weight files and a manifest (how it was
 trained: command, seed, split, history, metrics) into a folder; the shipped one is
 ``inference/default_model/``. `register_default_model` checks every file against the
-sha256 in the manifest before it copies the files under MEDIA_ROOT and records the
-ModelVersion, so a changed or truncated weight file is refused, never loaded.
+sha256 in the manifest before it copies the files under MEDIA_ROOT (and the copies
+after) and records the ModelVersion; inference then checks every weight file against
+the sums in the database before loading it, so a changed or truncated weight file is
+refused, never loaded.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import json
 import shutil
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from inference.models import ModelVersion
+from studies.storage import media_path
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "default_model"
 MANIFEST = "manifest.json"
@@ -29,7 +31,11 @@ class ShippedModelError(RuntimeError):
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def export_model(*, version: ModelVersion, folder: Path, data: str = "") -> Path:
@@ -38,7 +44,7 @@ def export_model(*, version: ModelVersion, folder: Path, data: str = "") -> Path
     ``data`` says how the training data was made (the model only knows its patients),
     so that the manifest is enough to train the same model again.
     """
-    source = Path(settings.MEDIA_ROOT) / version.weights_dir
+    source = media_path(version.weights_dir)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         if old.is_file():
@@ -73,11 +79,16 @@ def register_default_model(*, folder: Path = SHIPPED_DIR) -> ModelVersion:
         if _sha256(path) != expected:
             raise ShippedModelError(f"shipped model file {name} does not match its sha256; refusing to load it")
     relative = f"models/{manifest['name']}"
-    target = Path(settings.MEDIA_ROOT) / relative
+    target = media_path(relative)
     target.mkdir(parents=True, exist_ok=True)
     for path in folder.iterdir():
         if path.is_file() and path.name != MANIFEST:
             shutil.copy2(path, target / path.name)
+    # What the database records is what gets loaded (inference checks every file against
+    # it), so the copies are checked too, not only the originals.
+    for name, expected in manifest["weight_files"].items():
+        if _sha256(media_path(relative, name)) != expected:
+            raise ShippedModelError(f"the copy of {name} under {relative} does not match its sha256")
     return ModelVersion.objects.create(
         weights_dir=relative, **{key: manifest[key] for key in _RECORDED}
     )

@@ -172,11 +172,33 @@ def _record_seconds(job_id: int, stage: str, seconds: float) -> dict:
     return timings
 
 
-@lru_cache(maxsize=2)
 def _loaded(weights_dir: str):
-    from inference.ml.pipeline import load_models
+    """The networks of the model version stored in ``weights_dir``, each weight file checked
+    against the sha256 the database recorded for it (not only the config.json beside it)."""
+    import json
 
-    return load_models(Path(settings.MEDIA_ROOT) / weights_dir)
+    recorded = {
+        (json.dumps(v.weight_files, sort_keys=True), json.dumps(v.config, sort_keys=True))
+        for v in ModelVersion.objects.filter(weights_dir=weights_dir)
+    }
+    if len(recorded) != 1:
+        raise StageFailed(f"{len(recorded)} different model versions are recorded for {weights_dir}")
+    return _verified_models(weights_dir, *recorded.pop())
+
+
+@lru_cache(maxsize=2)
+def _verified_models(weights_dir: str, weight_files: str, config: str):
+    import json
+
+    from inference.ml.pipeline import WeightsRefused, load_models
+    from studies.storage import media_path
+
+    try:
+        return load_models(
+            media_path(weights_dir), expected_sha256=json.loads(weight_files), expected_config=json.loads(config)
+        )
+    except WeightsRefused as exc:
+        raise StageFailed(f"model weights refused: {exc}") from exc
 
 
 @lru_cache(maxsize=8)

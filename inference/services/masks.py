@@ -1,30 +1,62 @@
 """Import reference segmentation masks for stored series.
 
-A mask is stored as ``masks/<SeriesInstanceUID>.npz`` under MEDIA_ROOT: ``classes``
-(0 background, 1 vertebra, 2 disc, 3 canal) in InstanceNumber order with the
-matching ``instance_numbers``, so any slice order can be rebuilt from it.
+A mask is stored as ``masks/<SeriesInstanceUID>-<token>.npz`` under MEDIA_ROOT:
+``classes`` (0 background, 1 vertebra, 2 disc, 3 canal) in InstanceNumber order with
+the matching ``instance_numbers``, so any slice order can be rebuilt from it.
+
+A new import never overwrites the file the database points at: it writes a file of
+its own, switches the row to it, and deletes the previous file only once that switch
+has committed. A failure at any step leaves the row and the file it names as they were
+(at worst an unreferenced new file stays behind).
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pydicom
-from django.conf import settings
 from django.db import transaction
 
 from inference.ml.artefacts import save_npz_atomic
 from inference.ml.dicom_seg import SegImportError, SegMask, read_seg, referenced_series, seg_mask
 from inference.models import SegmentationMask
 from studies.models import Series
+from studies.storage import UnsafePath, media_path
+
+log = logging.getLogger(__name__)
 
 
 def _store(series: Series, classes: np.ndarray, numbers: list[int], source: str) -> SegmentationMask:
-    relative = f"masks/{series.series_instance_uid}.npz"
-    save_npz_atomic(Path(settings.MEDIA_ROOT) / relative, classes=classes, instance_numbers=np.asarray(numbers))
-    mask, _ = SegmentationMask.objects.update_or_create(series=series, defaults={"file": relative, "source": source})
+    relative = f"masks/{series.series_instance_uid}-{uuid.uuid4().hex[:12]}.npz"
+    path = media_path(relative)
+    save_npz_atomic(path, classes=classes, instance_numbers=np.asarray(numbers))
+    try:
+        with transaction.atomic():
+            previous = (
+                SegmentationMask.objects.select_for_update().filter(series=series).values_list("file", flat=True).first()
+            )
+            mask, _ = SegmentationMask.objects.update_or_create(
+                series=series, defaults={"file": relative, "source": source}
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if previous and previous != relative:
+        transaction.on_commit(lambda: _remove_old(previous), robust=True)
     return mask
+
+
+def _remove_old(relative: str) -> None:
+    """Delete a mask file no row points at any more (after the switch committed)."""
+    if SegmentationMask.objects.filter(file=relative).exists():
+        return
+    try:
+        media_path(relative).unlink(missing_ok=True)
+    except (OSError, UnsafePath):
+        log.warning("could not delete the replaced mask file %s", relative, exc_info=True)
 
 
 @transaction.atomic
@@ -62,7 +94,10 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
     """
     path = Path(path)
     seg = read_seg(path)
-    made_on = referenced_series(seg)
+    try:
+        made_on = referenced_series(seg)
+    except Exception as exc:  # noqa: BLE001 - a malformed SEG is refused with its reason
+        raise SegImportError(f"{path.name}: its referenced images cannot be read ({type(exc).__name__}: {exc})") from exc
     if series_uid is not None and made_on != {series_uid}:
         raise SegImportError(f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}")
     if len(made_on) != 1:
@@ -75,7 +110,12 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
     numbers = [n for _, n in instances]
     if None in numbers or len(set(numbers)) != len(numbers):
         raise SegImportError(f"series {target} has missing or repeated instance numbers")
-    mask = seg_mask(seg, [uid for uid, _ in instances], target, name=path.name)
+    try:
+        mask = seg_mask(seg, [uid for uid, _ in instances], target, name=path.name)
+    except SegImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. frames highdicom cannot place or decode
+        raise SegImportError(f"{path.name}: its frames cannot be read ({type(exc).__name__}: {exc})") from exc
     if mask.classes.shape[1:] != (series.rows, series.columns):
         raise SegImportError(
             f"{path.name}: frames of {mask.classes.shape[1]}x{mask.classes.shape[2]} pixels for images of "

@@ -12,11 +12,17 @@ front to back; each slice then gets ImagePositionPatient = the LPS point of its 
 row index, PixelSpacing = (row spacing, column spacing), SliceThickness = the step
 between slices. UIDs derive from the file's sha256, so importing the same file again
 yields the same SOPInstanceUIDs, which ingest reports as duplicates.
+
+Size bounds (``NiftiLimits``): the file on disk, what a .nii.gz decompresses to (read as
+a stream, never held, so a gzip bomb is refused before nibabel inflates it), and the
+voxel count the header declares (checked before any voxel is read).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +40,53 @@ _ORTHOGONAL_TOL = 1e-3  # cosine between the in-plane axes DICOM can still call 
 
 class NiftiImportError(ValueError):
     """The file cannot be imported as a NIfTI volume; the message says why."""
+
+
+@dataclass(frozen=True)
+class NiftiLimits:
+    file_bytes: int = 1024**3  # the file as stored (compressed or not)
+    decompressed_bytes: int = 1024**3  # a .nii.gz once inflated
+    voxels: int = 2**26  # 512 x 512 x 256; the volume is held as float32 and uint16 copies
+
+
+DEFAULT_LIMITS = NiftiLimits()
+_CHUNK = 1024**2
+
+
+def _sha256_within_limits(path: Path, limits: NiftiLimits) -> str:
+    """The file's sha256, refusing a file (or a gzip stream) larger than the limits."""
+    try:
+        size = path.stat().st_size
+        if size > limits.file_bytes:
+            raise NiftiImportError(f"{path.name}: {size} bytes; a NIfTI file is refused above {limits.file_bytes}")
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+            if magic.startswith(b"BZh") or magic == b"\x28\xb5\x2f\xfd":
+                raise NiftiImportError(f"{path.name}: bzip2/zstd compressed; only .nii and .nii.gz are accepted")
+            gzipped = magic.startswith(b"\x1f\x8b")
+            fh.seek(0)
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+        if gzipped:
+            _check_inflated_size(path, limits.decompressed_bytes)
+    except OSError as exc:
+        raise NiftiImportError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
+
+
+def _check_inflated_size(path: Path, limit: int) -> None:
+    inflated = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                inflated += len(chunk)
+                if inflated > limit:
+                    raise NiftiImportError(
+                        f"{path.name} decompresses to more than {limit} bytes (a gzip bomb?); refused"
+                    )
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        return  # a broken stream: nibabel says what is wrong with it
 
 
 @dataclass(frozen=True)
@@ -57,7 +110,7 @@ def _ds(value: float) -> str:
     return text[:16]
 
 
-def _load(path: Path) -> _Slices:
+def _load(path: Path, limits: NiftiLimits = DEFAULT_LIMITS) -> _Slices:
     import nibabel as nib
     from nibabel.filebasedimages import ImageFileError
 
@@ -74,6 +127,11 @@ def _load(path: Path) -> _Slices:
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise NiftiImportError(f"{path.name} is a {type(img).__name__}, not a NIfTI image")
     shape = tuple(int(n) for n in img.shape)
+    voxels = int(np.prod(shape, dtype=np.float64)) if shape else 0
+    if voxels > limits.voxels:
+        raise NiftiImportError(
+            f"{path.name} declares {voxels} voxels (shape {shape}); a volume is refused above {limits.voxels}"
+        )
     extra = shape[3:]
     if len(shape) < 3 or any(n > 1 for n in extra):
         raise NiftiImportError(
@@ -124,7 +182,7 @@ def _uid(sha: str, *parts: object) -> str:
 
 def nifti_to_dicom(
     *, path: str | Path, patient_id: str, study_uid: str | None = None,
-    series_description: str = "SAG T2 (NIfTI)", weighting: str = "T2",
+    series_description: str = "SAG T2 (NIfTI)", weighting: str = "T2", limits: NiftiLimits = DEFAULT_LIMITS,
 ) -> list[tuple[str, bytes]]:
     """(file name, DICOM bytes) per slice, in NIfTI-derived slice order (right to left)."""
     path = Path(path)
@@ -132,13 +190,8 @@ def nifti_to_dicom(
         raise NiftiImportError("a patient ID is required")
     if not path.is_file():
         raise NiftiImportError(f"{path}: no such file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise NiftiImportError(f"{path.name}: cannot read file ({exc.strerror})") from exc
-    sha = hashlib.sha256(raw).hexdigest()
-    del raw
-    sl = _load(path)
+    sha = _sha256_within_limits(path, limits)
+    sl = _load(path, limits)
     study_uid = study_uid or _uid(sha, "study", patient_id)
     series_uid = _uid(sha, "series", study_uid)
     frame_uid = _uid(sha, "frame", study_uid)
@@ -194,8 +247,9 @@ def nifti_to_dicom(
 def import_nifti(
     *, path: str | Path, patient_id: str, study_uid: str | None = None,
     series_description: str = "SAG T2 (NIfTI)", weighting: str = "T2", user=None,
+    limits: NiftiLimits = DEFAULT_LIMITS,
 ) -> IngestSummary:
     """Convert a 3D NIfTI volume to a DICOM MR series and ingest it. Raises NiftiImportError."""
     files = nifti_to_dicom(path=path, patient_id=patient_id, study_uid=study_uid,
-                           series_description=series_description, weighting=weighting)
+                           series_description=series_description, weighting=weighting, limits=limits)
     return ingest_members(members=(Member(name=name, data=data) for name, data in files), user=user)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -28,6 +27,54 @@ from sklearn.linear_model import LogisticRegression
 from labeling.schema import FIELD_VALUES, FIELDS, LEVELS, LevelLabels
 
 _STAT_KEYS = ("n", "affirmed", "negated", "hedged", "historical", "indirect", "graded")
+
+MODELS_FILE = "models.json"
+LEGACY_PICKLE = "models.pkl"
+FORMAT = "radbot-learned-lr/1"
+
+
+class UnsafeModelFile(ValueError):
+    """A stored learned layer that is refused: a pickle, or not the expected JSON."""
+
+
+def _n_features(fieldname: str) -> int:
+    return len(_STAT_KEYS) + 3 + 9 + len(FIELD_VALUES[fieldname])
+
+
+def _to_json(model: LogisticRegression | None) -> dict | None:
+    if model is None:
+        return None
+    return {
+        "params": {k: v for k, v in model.get_params().items() if isinstance(v, str | int | float | bool)},
+        "classes": [str(c) for c in model.classes_],
+        "coef": model.coef_.tolist(),
+        "intercept": model.intercept_.tolist(),
+    }
+
+
+def _from_json(fieldname: str, data: dict | None) -> LogisticRegression | None:
+    """A fitted LogisticRegression from its numbers; shapes are checked against the features."""
+    if data is None:
+        return None
+    classes = data["classes"]
+    coef = np.asarray(data["coef"], dtype=float)
+    intercept = np.asarray(data["intercept"], dtype=float)
+    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+        raise ValueError(f"{fieldname}: classes must be two or more strings")
+    rows = 1 if len(classes) == 2 else len(classes)
+    if coef.shape != (rows, _n_features(fieldname)) or intercept.shape != (rows,):
+        raise ValueError(f"{fieldname}: coefficients of shape {coef.shape}, intercepts {intercept.shape}")
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise ValueError(f"{fieldname}: coefficients must be finite numbers")
+    # Only the fitting parameters this scikit-learn knows (prediction uses the numbers below).
+    known = LogisticRegression().get_params()
+    model = LogisticRegression(**{k: v for k, v in dict(data.get("params") or {}).items() if k in known})
+    model.classes_ = np.asarray(classes)
+    model.coef_ = coef
+    model.intercept_ = intercept
+    model.n_features_in_ = coef.shape[1]
+    model.n_iter_ = np.zeros(1, dtype=np.int32)
+    return model
 
 
 def features(decision, fieldname: str) -> list[float]:
@@ -49,11 +96,18 @@ class LearnedModel:
         self.version = version or "untrained"
 
     # -- persistence ------------------------------------------------------
+    # The classifiers are stored as plain numbers (classes, coefficients, intercepts) in
+    # JSON, never pickled: loading a pickle runs whatever code it names, and these files
+    # sit under the shared media folder. A folder holding only the old models.pkl is
+    # refused (retrain with ``manage.py train_labeller``).
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        with open(path / "models.pkl", "wb") as fh:
-            pickle.dump(self.models, fh)
+        models = {f: _to_json(m) for f, m in sorted(self.models.items())}
+        tmp = path / f".{MODELS_FILE}.tmp"
+        tmp.write_text(json.dumps({"format": FORMAT, "models": models}))
+        tmp.replace(path / MODELS_FILE)
+        (path / LEGACY_PICKLE).unlink(missing_ok=True)
         (path / "meta.json").write_text(json.dumps({
             "version": self.version, "rule_conf_below": self.rule_conf_below, "min_prob": self.min_prob,
             "fields": sorted(k for k, v in self.models.items() if v is not None)}, indent=2))
@@ -61,10 +115,22 @@ class LearnedModel:
     @classmethod
     def load(cls, path: str | Path) -> LearnedModel:
         path = Path(path)
+        if not (path / MODELS_FILE).is_file():
+            if (path / LEGACY_PICKLE).exists():
+                raise UnsafeModelFile(
+                    f"{path / LEGACY_PICKLE} is a pickle, which is never loaded (it could run code); "
+                    "retrain the labeller with `manage.py train_labeller` to store it as JSON."
+                )
+            raise UnsafeModelFile(f"no {MODELS_FILE} in {path}")
         meta = json.loads((path / "meta.json").read_text())
-        with open(path / "models.pkl", "rb") as fh:
-            models = pickle.load(fh)  # noqa: S301 - our own artefact
-        return cls(models, meta["rule_conf_below"], meta["min_prob"], meta["version"])
+        try:
+            stored = json.loads((path / MODELS_FILE).read_text(encoding="utf-8"))
+            if stored.get("format") != FORMAT:
+                raise ValueError(f"format {stored.get('format')!r}, expected {FORMAT!r}")
+            models = {f: _from_json(f, stored["models"].get(f)) for f in FIELDS}
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise UnsafeModelFile(f"{path / MODELS_FILE} is not a learned labeller model: {exc}") from exc
+        return cls(models, float(meta["rule_conf_below"]), float(meta["min_prob"]), str(meta["version"]))
 
     # -- use --------------------------------------------------------------
     def apply(self, result) -> None:

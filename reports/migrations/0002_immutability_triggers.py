@@ -1,18 +1,15 @@
 """Signed report versions and audit events cannot be changed, by any code path.
 
 UPDATE of a signed version, and any UPDATE of an audit event, is refused by a
-trigger on both backends. DELETE is refused on PostgreSQL (the production
-path); SQLite keeps DELETE open because Django's test flush on SQLite deletes
-rows one table at a time, whereas PostgreSQL's flush uses TRUNCATE, which
-row triggers do not see.
+trigger on both backends. DELETE is refused on PostgreSQL here; migration 0004
+refuses it on SQLite too (see ``_triggers``). This migration cannot be reversed:
+unapplying it would drop the triggers.
 """
 
 from django.db import migrations
 
 from reports.migrations import _triggers
-from reports.migrations._triggers import AUDIT_APPEND_ONLY
-
-SIGNED_IMMUTABLE = "signed report versions are immutable; amend the report instead"
+from reports.migrations._triggers import AUDIT_APPEND_ONLY, SIGNED_IMMUTABLE
 
 POSTGRES_UP = f"""
 CREATE OR REPLACE FUNCTION reports_refuse_signed_change() RETURNS trigger AS $$
@@ -33,23 +30,11 @@ END $$ LANGUAGE plpgsql;
 CREATE TRIGGER reports_audit_append_only BEFORE UPDATE OR DELETE ON reports_auditevent
     FOR EACH ROW EXECUTE FUNCTION reports_refuse_audit_change();
 """
-POSTGRES_DOWN = """
-DROP TRIGGER IF EXISTS reports_version_immutable ON reports_reportversion;
-DROP TRIGGER IF EXISTS reports_audit_append_only ON reports_auditevent;
-DROP FUNCTION IF EXISTS reports_refuse_signed_change();
-DROP FUNCTION IF EXISTS reports_refuse_audit_change();
-"""
 SQLITE_UP = [
     f"""CREATE TRIGGER reports_version_immutable BEFORE UPDATE ON reports_reportversion
         WHEN OLD.signed_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{SIGNED_IMMUTABLE}'); END""",
     _triggers.SQLITE_AUDIT_APPEND_ONLY,
 ]
-SQLITE_DOWN = [
-    "DROP TRIGGER IF EXISTS reports_version_immutable",
-    "DROP TRIGGER IF EXISTS reports_audit_append_only",
-]
-
-
 def _run(statements_by_vendor):
     def apply(apps, schema_editor):
         statements = statements_by_vendor.get(schema_editor.connection.vendor)
@@ -67,6 +52,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(
             _run({"postgresql": POSTGRES_UP, "sqlite": SQLITE_UP}),
-            _run({"postgresql": POSTGRES_DOWN, "sqlite": SQLITE_DOWN}),
+            _triggers.refuse_reverse,
         ),
     ]

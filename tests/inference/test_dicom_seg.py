@@ -130,3 +130,80 @@ def test_a_seg_made_on_another_series_is_refused_and_stores_nothing(stored, tmp_
         call_command("import_masks", str(next(synthetic.rglob("*.dcm"))))
     assert SegmentationMask.objects.count() == 0
     assert not (Path(settings.MEDIA_ROOT) / "masks").exists()
+
+
+# --- hostile or failing imports (review #27) -------------------------------------------------
+
+
+def _mask_files() -> list[Path]:
+    return sorted((Path(settings.MEDIA_ROOT) / "masks").glob("*.npz"))
+
+
+def _stored_classes(series: Series) -> np.ndarray:
+    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+        return saved["classes"]
+
+
+class _Abort(Exception):
+    pass
+
+
+def test_a_reimport_switches_files_and_one_that_does_not_commit_changes_nothing(
+    stored, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    series, original = stored
+    images = _stored_images(series)
+    call_command("import_masks", str(_write_seg(images, original, tmp_path / "first.dcm")))
+    [first_file] = _mask_files()
+
+    changed = original.copy()
+    changed[changed == 3] = 2  # no canal any more: a different mask
+    second = _write_seg(images, changed, tmp_path / "second.dcm")
+    # An import whose transaction rolls back (the database failed after the file was
+    # written) leaves the row and the file it names exactly as they were.
+    with pytest.raises(_Abort), transaction.atomic():
+        call_command("import_masks", str(second))
+        raise _Abort
+    assert SegmentationMask.objects.get(series=series).file == f"masks/{first_file.name}"
+    np.testing.assert_array_equal(_stored_classes(series), original)
+
+    # A committed import switches the row to a new file and deletes the old one after the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_masks", str(second))
+    np.testing.assert_array_equal(_stored_classes(series), changed)
+    assert not first_file.exists()
+    assert SegmentationMask.objects.get(series=series).file != f"masks/{first_file.name}"
+
+
+def test_a_malformed_seg_is_refused_with_a_reason_not_a_traceback(stored, tmp_path):
+    from pydicom.sequence import Sequence
+
+    series, original = stored
+    path = _write_seg(_stored_images(series), original, tmp_path / "good.dcm")
+    ds = pydicom.dcmread(path)
+    ds.SharedFunctionalGroupsSequence = Sequence([])  # highdicom raises IndexError on it
+    ds.save_as(tmp_path / "broken.dcm")
+    with pytest.raises(CommandError, match=r"unreadable DICOM SEG \(IndexError"):
+        call_command("import_masks", str(tmp_path / "broken.dcm"))
+    assert SegmentationMask.objects.count() == 0 and not _mask_files()
+
+
+def test_seg_size_bounds_refuse_deflated_oversized_and_huge_frames(stored, tmp_path):
+    from inference.ml.dicom_seg import SegImportError, read_seg
+
+    series, original = stored
+    path = _write_seg(_stored_images(series), original, tmp_path / "good.dcm")
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
+    ds.save_as(tmp_path / "deflated.dcm", enforce_file_format=True)
+    with pytest.raises(CommandError, match="deflated DICOM"):
+        call_command("import_masks", str(tmp_path / "deflated.dcm"))
+    size = path.stat().st_size
+    with pytest.raises(SegImportError, match=f"{size} bytes; a SEG is refused above {size - 1}"):
+        read_seg(path, max_file_bytes=size - 1)
+    with pytest.raises(SegImportError, match="voxels in its frames"):
+        read_seg(path, max_voxels=original.size - 1)
+    assert read_seg(path, max_voxels=original.size * 4) is not None  # 4 segments' frames fit
+    assert SegmentationMask.objects.count() == 0

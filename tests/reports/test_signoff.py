@@ -194,12 +194,20 @@ def test_signing_makes_the_version_final_with_a_hash_of_its_words(draft, radiolo
     signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2)
     assert (signed.pk, signed.status, signed.signed_by) == (v2.pk, "final", radiologist)
     assert signed.signed_at is not None
+    # The hash covers the words, the study, the version number and the signer (scheme 2).
     canonical = json.dumps(
-        {"findings": signed.findings, "impression": signed.impression},
+        {
+            "findings": signed.findings,
+            "impression": signed.impression,
+            "study_instance_uid": draft.report.study.study_instance_uid,
+            "number": 2,
+            "signed_by": radiologist.pk,
+        },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     )
+    assert signed.content_hash_scheme == 2
     assert signed.content_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
     event = AuditEvent.objects.get(action="sign")
     assert (event.user, event.version, event.detail["sha256"]) == (
@@ -286,3 +294,22 @@ def test_a_signed_edit_exports_the_findings_its_words_state(draft, radiologist):
     }
     assert coded["disc"].lower().startswith("disc herniation")
     assert coded["canal-stenosis"].lower() == "severe"
+
+
+def test_a_signature_hash_binds_the_study_number_and_signer_and_old_ones_stay_verifiable(draft, radiologist):
+    from reports.services import content_sha256, version_content_sha256
+
+    signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
+    assert version_content_sha256(signed) == signed.content_sha256
+    words = {"findings": signed.findings, "impression": signed.impression}
+    bound = {"study_uid": draft.report.study.study_instance_uid, "number": 1, "signer_id": radiologist.pk}
+    assert content_sha256(**words, **bound) == signed.content_sha256
+    for changed in ({"study_uid": "1.2.3.4"}, {"number": 2}, {"signer_id": radiologist.pk + 1}):
+        assert content_sha256(**words, **{**bound, **changed}) != signed.content_sha256
+    # Signatures made before the scheme changed hashed the words alone, and still verify.
+    old = ReportVersion(
+        report=draft.report, number=1, findings=signed.findings, impression=signed.impression,
+        signed_by=radiologist, content_hash_scheme=1,
+    )
+    canonical = json.dumps(words, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert version_content_sha256(old) == hashlib.sha256(canonical.encode()).hexdigest()
