@@ -151,7 +151,7 @@ def build_pdf(report: ExportableReport, *, compress: bool = True, invariant: boo
         ("Signed at", report.signed_at.strftime("%Y-%m-%d %H:%M %Z").strip()),
         ("Status", report.status),
         ("Version", str(report.version_number)),
-        ("SHA-256", f"{report.content_sha256[:16]}... (findings and impression as signed)"),
+        ("SHA-256", f"{report.content_sha256[:16]}... (of the signed content)"),
     ]
     signature = Table(
         [[_p(k, styles["cell"]), _p(v, styles["cell"])] for k, v in signature_rows],
