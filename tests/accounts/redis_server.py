@@ -34,7 +34,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        for _ in range(200):  # up to 10 s on a loaded machine; no assumption about speed
+        for _ in range(600):  # up to 30 s on a loaded machine
             try:
                 client.ping()
                 return

@@ -63,8 +63,8 @@ def test_the_app_keeps_working_when_redis_stops(redis_cache, settings, caplog):
     assert after.get(f"/studies/{first.study.study_instance_uid}/").status_code == 200
     warnings = [r for r in caplog.records if r.name == "radbot_web.cache"]
     assert warnings and "Redis cache unavailable" in warnings[0].getMessage()
-    assert len(warnings) == 1  # rate-limited: one per minute per process, not one per call
-    assert cache.outages > 0
+    # Rate-limited (one a minute per process), not one per failed cache call.
+    assert len(warnings) < cache.outages
 
     # Signing out still ends the session (its database row goes).
     assert after.post("/logout/").status_code == 302
