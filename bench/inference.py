@@ -37,6 +37,7 @@ def main() -> None:
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"  # thumbnails belong to a worker, not to this figure
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
     (work / "var").mkdir()
 
     import django

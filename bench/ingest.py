@@ -34,6 +34,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="radbot-bench-ingest-"))
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
     (work / "var").mkdir()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RADBOT_VAR_DIR", BASE_DIR / "var"))
@@ -25,10 +26,20 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# The embedded demo and the test suite (`make demo`, `make test`, .ci/run, bench/) set
+# RADBOT_DEMO=1: built-in keys, a per-process cache and plain-HTTP cookies are allowed
+# there. Anything else with DEBUG off is production and must be configured (below).
+RADBOT_DEMO = env_bool("RADBOT_DEMO", default=False)
+PRODUCTION = not DEBUG and not RADBOT_DEMO
+DEMO_SECRET_KEY = "radbot-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    # Only the embedded demo may run without a configured key.
-    SECRET_KEY = "radbot-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
+if not SECRET_KEY or SECRET_KEY == DEMO_SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is unset (or the public demo key) and DEBUG is off. Set a long random "
+            "DJANGO_SECRET_KEY, or RADBOT_DEMO=1 for the embedded demo only."
+        )
+    SECRET_KEY = DEMO_SECRET_KEY
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
@@ -44,7 +55,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
     "accounts",
@@ -63,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -124,11 +135,49 @@ LOGIN_THROTTLE_WINDOW_S = int(os.environ.get("RADBOT_LOGIN_THROTTLE_WINDOW_S", "
 # Reverse proxies in front of the app that append to X-Forwarded-For (accounts/network.py).
 RADBOT_TRUSTED_PROXY_COUNT = int(os.environ.get("RADBOT_TRUSTED_PROXY_COUNT", "0"))
 
+# The login throttle, sessions, permission sets and curation holds must be shared by every
+# process: production needs Redis. ResilientRedisCache turns a Redis outage into cache
+# misses and a logged warning instead of errors (radbot_web/cache.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "radbot_web.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                # A Redis host that stops answering must not hold every request for long.
+                "socket_connect_timeout": float(os.environ.get("RADBOT_REDIS_CONNECT_TIMEOUT_S", "1")),
+                "socket_timeout": float(os.environ.get("RADBOT_REDIS_TIMEOUT_S", "2")),
+            },
+        }
+    }
+elif PRODUCTION:
+    raise ImproperlyConfigured(
+        "REDIS_URL is unset and DEBUG is off: the login throttle, sessions and permission caches "
+        "would be per process. Set REDIS_URL=redis://host:6379/1."
+    )
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- sessions, cookies and TLS -------------------------------------------------------------
+# A session ends after RADBOT_SESSION_IDLE_S without a request (shared reading-room
+# machines). accounts.middleware.SessionActivityMiddleware renews the expiry at most every
+# RADBOT_SESSION_RENEW_S, so an active session lives on without a write per request.
+SESSION_COOKIE_AGE = int(os.environ.get("RADBOT_SESSION_IDLE_S", str(8 * 3600)))
+RADBOT_SESSION_RENEW_S = int(os.environ.get("RADBOT_SESSION_RENEW_S", "300"))
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+# Behind a TLS-terminating proxy Django sees plain HTTP: name the header the proxy sets
+# (and that it strips from clients), e.g. RADBOT_PROXY_SSL_HEADER=X-Forwarded-Proto.
+_proxy_ssl_header = os.environ.get("RADBOT_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("RADBOT_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("RADBOT_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RADBOT_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("RADBOT_HSTS_PRELOAD", default=PRODUCTION)
+# API tokens (accounts.models.ApiToken) stop working this many days after issue.
+RADBOT_API_TOKEN_DAYS = int(os.environ.get("RADBOT_API_TOKEN_DAYS", "30"))
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -148,12 +197,21 @@ RADBOT_UPLOAD_MAX_BYTES = int(os.environ.get("RADBOT_UPLOAD_MAX_BYTES", str(2 * 
 RADBOT_ZIP_MAX_RATIO = float(os.environ.get("RADBOT_ZIP_MAX_RATIO", "200"))
 RADBOT_ZIP_MAX_MEMBERS = int(os.environ.get("RADBOT_ZIP_MAX_MEMBERS", "20000"))
 # Keyed hash for pseudonyms and date shifts; changing it re-keys every new patient.
-RADBOT_DEID_SECRET = os.environ.get("RADBOT_DEID_SECRET", SECRET_KEY)
+# Its own key, never derived from SECRET_KEY: a leaked or rotated Django key must neither
+# re-identify nor split patients. The demo's key is public, like its data.
+RADBOT_DEID_SECRET = os.environ.get("RADBOT_DEID_SECRET", "")
+if not RADBOT_DEID_SECRET:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "RADBOT_DEID_SECRET is unset and DEBUG is off: pseudonyms and date shifts need their own "
+            "long random key (keep it secret and stable)."
+        )
+    RADBOT_DEID_SECRET = DEMO_SECRET_KEY
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header turns "not signed in" into 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts.views import ObtainTokenApi, ThrottledLoginView
+from accounts.views import ObtainTokenApi, ThrottledLoginView, admin_login
 from studies import api as studies_api
 
 
@@ -24,6 +24,10 @@ api_patterns = [
     path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
 ]
+
+# The admin's own login would be an unthrottled way to guess staff passwords (the admin
+# role is superuser): it goes through the app's throttled login view and counters.
+admin.site.login = admin_login
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="studies:list", permanent=False)),

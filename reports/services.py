@@ -425,13 +425,14 @@ def sign_report(*, report: Report, user: Any, password: str, version_number: int
     """Sign the newest preliminary version: final, or amended after an earlier signature.
 
     The password is asked again so that a signature is a deliberate act of the person
-    signed in. Wrong passwords count towards the account's login lock-out, and each
-    refusal is audited (outside the signing transaction, so it stays). Any refusal
-    leaves the report as it was.
+    signed in. Wrong passwords lock signing (a counter of its own) and count towards the
+    account's login lock-out; each refusal is audited (outside the signing transaction,
+    so it stays). Any refusal leaves the report as it was.
     """
     _require_signer(user)
     username = user.get_username()
-    locked = throttle.seconds_locked(username=username)
+    # Signing has its own counter: failed logins by others cannot lock a signer out.
+    locked = throttle.acquire(username=username, scope=throttle.SIGNING).locked_for
     if locked:
         _refused(report=report, user=user, version_number=version_number, why="locked")
         raise SigningLocked(
@@ -439,10 +440,10 @@ def sign_report(*, report: Report, user: Any, password: str, version_number: int
             f"{max(1, -(-locked // 60))} more minute(s); nothing was signed."
         )
     if not password or not user.check_password(password):
-        throttle.record_failure(username=username)
+        throttle.note_failure(username=username)  # and towards the login lock-out
         _refused(report=report, user=user, version_number=version_number, why="wrong password")
         raise WrongPassword("That password is not right. The report was not signed.")
-    throttle.clear(username=username)
+    throttle.succeeded(username=username, scope=throttle.SIGNING)
     return _sign(report=report, user=user, version_number=version_number)
 
 
