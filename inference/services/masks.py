@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from django.conf import settings
 from django.db import transaction
 
 from inference.ml.artefacts import save_npz_atomic
 from inference.ml.dicom_seg import SegImportError, SegMask, read_seg, referenced_series, seg_mask
 from inference.models import SegmentationMask
 from studies.models import Series
+from studies.storage import media_path
 
 
 def _store(series: Series, classes: np.ndarray, numbers: list[int], source: str) -> SegmentationMask:
     relative = f"masks/{series.series_instance_uid}.npz"
-    save_npz_atomic(Path(settings.MEDIA_ROOT) / relative, classes=classes, instance_numbers=np.asarray(numbers))
+    save_npz_atomic(media_path(relative), classes=classes, instance_numbers=np.asarray(numbers))
     mask, _ = SegmentationMask.objects.update_or_create(series=series, defaults={"file": relative, "source": source})
     return mask
 
