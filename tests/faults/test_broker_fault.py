@@ -174,3 +174,30 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_its_thumbnails_follow(
         render_series_thumbnail_task.apply(args=[series.pk])
         series.refresh_from_db()
     assert (settings.MEDIA_ROOT / series.thumbnail).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ai_run_after_ingest_is_queued_once_the_broker_is_back(private_broker, api_client, settings):
+    from inference.models import InferenceJob
+    from tests.reports.review_helpers import model_version
+
+    settings.RADBOT_INFER_AFTER_INGEST = True
+    model_version()
+    api_client.force_authenticate(make_user("radiologist"))
+    private_broker.stop()
+    response = api_client.post(
+        "/api/studies/upload",
+        {"files": [SimpleUploadedFile(name, data) for name, data in sagittal_series(2)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert sorted(PendingFollowUp.objects.values_list("kind", flat=True)) == ["inference", "thumbnail"]
+    job = InferenceJob.objects.get()  # created, but its chain never reached the broker
+    assert job.status == "queued"
+
+    private_broker.start()
+    call_command("requeue_followups")
+    assert not PendingFollowUp.objects.exists()
+    assert InferenceJob.objects.count() == 1  # the same job is published, not a second one
+    queued = sum(private_broker.llen(q) for q in {"radbot", settings.RADBOT_INFERENCE_QUEUE})
+    assert queued >= 2  # the thumbnail task and the job's first stage
