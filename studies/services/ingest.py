@@ -52,6 +52,7 @@ from studies.storage import media_path
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class FileOutcome:
     name: str
