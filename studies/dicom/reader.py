@@ -253,11 +253,8 @@ def _check_inflated_size(raw: bytes) -> None:
     """Refuse a Deflated data set that inflates past MAX_INFLATED_BYTES, before pydicom
     inflates it in one go without a bound. Inflated in chunks and discarded: the check
     itself holds at most one chunk."""
-    if raw[132:138] != b"\x02\x00\x00\x00UL":
-        return
-    (group_length,) = struct.unpack_from("<I", raw, 140)
-    meta_end = 144 + group_length
-    if _meta_transfer_syntax(raw[144:meta_end]) not in _DEFLATED:
+    tsyntax, meta_end = _meta_transfer_syntax(raw)
+    if tsyntax not in _DEFLATED:
         return
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     pending, total = raw[meta_end:], 0
@@ -277,26 +274,31 @@ def _check_inflated_size(raw: bytes) -> None:
 
 
 _DEFLATED = frozenset({str(DeflatedExplicitVRLittleEndian), "1.2.840.10008.1.2.4.95"})
+_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV"})
 
 
-def _meta_transfer_syntax(meta: bytes) -> str:
-    """TransferSyntaxUID (0002,0010) from raw explicit VR little endian meta elements."""
-    offset = 0
-    while offset + 8 <= len(meta):
-        group, element = struct.unpack_from("<HH", meta, offset)
-        vr = meta[offset + 4 : offset + 6]
-        if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV"):
-            if offset + 12 > len(meta):
-                return ""
-            (length,) = struct.unpack_from("<I", meta, offset + 8)
+def _meta_transfer_syntax(raw: bytes) -> tuple[str, int]:
+    """TransferSyntaxUID and where the meta group ends, walking its elements as pydicom
+    does (every group 0002 element, explicit VR little endian, whatever the group length
+    says)."""
+    offset, tsyntax = 132, ""
+    while offset + 8 <= len(raw):
+        group, element = struct.unpack_from("<HH", raw, offset)
+        if group != 0x0002:
+            break
+        vr = raw[offset + 4 : offset + 6]
+        if vr in _LONG_VRS:
+            if offset + 12 > len(raw):
+                break
+            (length,) = struct.unpack_from("<I", raw, offset + 8)
             start = offset + 12
         else:
-            (length,) = struct.unpack_from("<H", meta, offset + 6)
+            (length,) = struct.unpack_from("<H", raw, offset + 6)
             start = offset + 8
-        if (group, element) == (0x0002, 0x0010):
-            return meta[start : start + length].decode("ascii", "replace").rstrip(" \x00")
+        if element == 0x0010:
+            tsyntax = raw[start : start + length].decode("ascii", "replace").rstrip(" \x00")
         offset = start + length
-    return ""
+    return tsyntax, offset
 
 
 # Raw VRs whose elements deid converts (implicit VR, sequences, unknown): parsed here

@@ -170,3 +170,13 @@ def test_the_zlib_stream_is_really_deflate():
     data = _deflated(make_mr())
     meta_end = 144 + struct.unpack_from("<I", data, 140)[0]
     assert zlib.decompressobj(-zlib.MAX_WBITS).decompress(data[meta_end:])
+
+
+def test_a_deflate_bomb_without_a_meta_group_length_is_refused_too():
+    ds = make_mr()
+    ds.add_new(0x00091010, "OB", b"\x00" * (100 << 20))
+    data = bytearray(_deflated(ds))
+    assert data[132:138] == b"\x02\x00\x00\x00UL"
+    del data[132:144]  # no (0002,0000): pydicom reads the meta group anyway
+    error = _rejected(bytes(data))
+    assert error.code == ErrorCode.IMAGE_TOO_LARGE
