@@ -74,10 +74,16 @@ def test_paths_from_data_are_refused_even_when_validation_is_bypassed(settings, 
         rows=16, columns=16, pixel_spacing_row_mm=1, pixel_spacing_col_mm=1, orientation=[0, 1, 0, 0, 0, -1],
     )
     Instance.objects.create(series=series, sop_instance_uid="1.2", position_x=0, position_y=0, position_z=0,
-                            slice_location_mm=0, file="../../outside.dcm", sha256="0", size_bytes=1)
+                            slice_location_mm=0, file="../outside.dcm", sha256="0", size_bytes=1)
     (tmp_path / "outside.dcm").write_bytes(mr_bytes())
     with pytest.raises(UnsafePath):
         render_series_thumbnail(series_id=series.pk)
+    from inference import selectors as inference_selectors
+    from reports.exports.from_models import dicom_source
+
+    with pytest.raises(UnsafePath):
+        inference_selectors.series_files(series)
+    assert dicom_source(study=series.study) is None  # skipped, not read
     assert _files_outside(tmp_path, Path(settings.MEDIA_ROOT).resolve()) == [tmp_path / "outside.dcm"]
 
 
