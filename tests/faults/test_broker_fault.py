@@ -87,7 +87,7 @@ def _use_broker(app, url: str | None, eager: bool) -> None:
 
 
 @pytest.fixture
-def private_broker(settings):
+def private_broker(settings, monkeypatch):
     if shutil.which("redis-server") is None:
         require_service("redis-server (a private broker the test can stop)")
     from radbot_web.celery import app
@@ -95,6 +95,8 @@ def private_broker(settings):
     before = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_publish_retry_policy)
     broker = PrivateRedis()
     broker.start()
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting
+    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)
     _use_broker(app, broker.url, eager=False)
     # fail fast when the broker is down instead of retrying for seconds
     app.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1,
