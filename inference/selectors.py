@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db.models import QuerySet
 
 from inference.models import InferenceJob, ModelVersion, Prediction, SegmentationMask
@@ -14,6 +13,7 @@ from labeling.models import NlpLabel
 from labeling.schema import FIELDS, LevelLabels
 from labeling.selectors import gold_rows
 from studies.models import Instance, Series, Study
+from studies.storage import media_path
 
 # How much an NLP-derived label counts against a gold one in training.
 NLP_LABEL_WEIGHT = 0.5
@@ -27,7 +27,7 @@ def latest_model_version() -> ModelVersion | None:
 
 
 def series_files(series: Series) -> list[Path]:
-    return [Path(settings.MEDIA_ROOT) / f for f in series.instances.values_list("file", flat=True)]
+    return [media_path(f) for f in series.instances.values_list("file", flat=True)]
 
 
 def study_series(study: Study) -> dict:
@@ -79,7 +79,7 @@ def training_studies() -> list:
         if not labels:
             continue
         volume = load_series(series_files(sag_t2))
-        with np.load(Path(settings.MEDIA_ROOT) / masks[sag_t2.pk].file) as stored:
+        with np.load(media_path(masks[sag_t2.pk].file)) as stored:
             by_number = dict(zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True))
         ordered = np.stack([by_number[n] for n in sorted(by_number)])
         studies.append(
@@ -111,7 +111,7 @@ def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Predicti
 
 def job_dir(job_id: int) -> Path:
     """A job's stage outputs, under MEDIA_ROOT."""
-    return Path(settings.MEDIA_ROOT) / "inference" / "jobs" / str(job_id)
+    return media_path("inference", "jobs", str(int(job_id)))
 
 
 def job_mask_path(job_id: int) -> Path:

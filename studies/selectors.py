@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pydicom
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from studies.dicom.reader import MAX_MATRIX, MAX_PIXELS, quiet_validation
 from studies.models import Instance, RadiologistReport, Series, Study
+from studies.storage import media_path
 
 
 def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[Study]:
@@ -69,6 +70,10 @@ def default_series(study: Study) -> Series | None:
     return None
 
 
+# The viewer's whole-series array (uint16): 1024 slices of 512 x 512 is 512 MiB.
+MAX_VOLUME_PIXELS = 1024 * 512 * 512
+
+
 @dataclass(frozen=True)
 class SeriesVolume:
     pixels: np.ndarray  # (slices, rows, columns) uint16
@@ -83,12 +88,30 @@ def _stored_pixels(instance: Instance, dataset: pydicom.Dataset | None = None) -
     ``dataset``, when given, is the data set the stored file was written from (still in
     memory at ingest); it is used instead of reading the file back.
     """
-    ds = dataset if dataset is not None else pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
-    frame = ds.pixel_array.astype(np.float32)
+    with quiet_validation():
+        ds = dataset if dataset is not None else pydicom.dcmread(media_path(instance.file))
+        _check_decodable(ds)
+        frame = ds.pixel_array.astype(np.float32)
     frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
         getattr(ds, "RescaleIntercept", 0) or 0
     )
     return np.clip(frame, 0, 65535).astype(np.uint16)
+
+
+class UndecodableImage(ValueError):
+    """A stored image this server will not decode (too large, or pixel tags missing)."""
+
+
+def _check_decodable(ds: pydicom.Dataset) -> None:
+    # Files stored before ingest bounded the matrix could still be decompression bombs.
+    rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
+    frames = int(ds.get("NumberOfFrames") or 1)
+    if not (0 < rows <= MAX_MATRIX and 0 < cols <= MAX_MATRIX and rows * cols * frames <= MAX_PIXELS):
+        raise UndecodableImage(f"stored image of {rows} x {cols} x {frames} pixels is out of bounds")
+    missing = [k for k in ("BitsStored", "PhotometricInterpretation", "PixelRepresentation", "SamplesPerPixel")
+               if k not in ds]
+    if missing:
+        raise UndecodableImage(f"stored image lacks {', '.join(missing)}")
 
 
 def middle_slice(*, series: Series, datasets: Mapping[str, pydicom.Dataset] | None = None) -> np.ndarray | None:
@@ -106,6 +129,8 @@ def middle_slice(*, series: Series, datasets: Mapping[str, pydicom.Dataset] | No
 def series_volume(*, series: Series) -> SeriesVolume:
     """All slices of a series in viewer order, as stored (modality LUT applied)."""
     instances = list(series.instances.order_by("slice_location_mm", "instance_number"))
+    if len(instances) * series.rows * series.columns > MAX_VOLUME_PIXELS:
+        raise UndecodableImage(f"series of {len(instances)} x {series.rows} x {series.columns} pixels is too large")
     frames = [_stored_pixels(instance) for instance in instances]
     pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
     if pixels.size:

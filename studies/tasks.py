@@ -8,3 +8,11 @@ from studies.services.thumbnails import render_series_thumbnail
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def render_series_thumbnail_task(series_id: int) -> str:
     return render_series_thumbnail(series_id=series_id)
+
+
+@shared_task
+def requeue_followups_task() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): queue the follow-ups an earlier ingest could not."""
+    from studies.services.followups import requeue_followups
+
+    return requeue_followups()

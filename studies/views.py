@@ -65,9 +65,9 @@ def series_thumbnail(request: HttpRequest, series_id: int) -> FileResponse:
     series = get_object_or_404(Series, pk=series_id)
     if not series.thumbnail:
         raise Http404("Thumbnail not rendered yet.")
-    from django.conf import settings
+    from studies.storage import media_path
 
-    path = settings.MEDIA_ROOT / series.thumbnail
+    path = media_path(series.thumbnail)
     if not path.exists():
         raise Http404("Thumbnail file missing.")
     return FileResponse(path.open("rb"), content_type="image/png")

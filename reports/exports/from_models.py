@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import pydicom
-from django.conf import settings
 from django.utils import timezone
 
 from inference.models import InferenceJob, Prediction
@@ -19,6 +17,7 @@ from reports.exports.document import (
 )
 from reports.models import ReportVersion
 from studies.models import Instance, Study
+from studies.storage import media_path
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +139,11 @@ def dicom_source(*, study: Study) -> DicomSource | None:
         .order_by("series__number", "series_id", "slice_location_mm", "instance_number")
         .values_list("file", flat=True)
     )
-    root = Path(settings.MEDIA_ROOT)
     attributes: dict[str, Any] = {}
     instances: list[SourceInstance] = []
     for relative in rows:
-        path = root / relative
         try:
+            path = media_path(relative)
             if not attributes:
                 header = pydicom.dcmread(path, stop_before_pixels=True)
                 attributes = {k: header[k].value for k in STUDY_KEYWORDS if k in header}
@@ -153,7 +151,7 @@ def dicom_source(*, study: Study) -> DicomSource | None:
                 header = pydicom.dcmread(
                     path, stop_before_pixels=True, specific_tags=_INSTANCE_TAGS
                 )
-        except (OSError, pydicom.errors.InvalidDicomError) as exc:
+        except (OSError, ValueError, pydicom.errors.InvalidDicomError) as exc:  # ValueError: UnsafePath
             logger.warning("SR export skips unreadable stored file %s: %s", relative, exc)
             continue
         instances.append(

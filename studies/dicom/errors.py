@@ -23,8 +23,14 @@ class ErrorCode(StrEnum):
     MISSING_TAG = "missing_tag"
     INVALID_VALUE = "invalid_value"
     NO_PIXEL_DATA = "no_pixel_data"
+    INVALID_UID = "invalid_uid"  # not DICOM UI grammar, or over 64 characters
+    IMAGE_TOO_LARGE = "image_too_large"  # matrix or inflated size over the server's bounds
     # series level
     INCONSISTENT_GEOMETRY = "inconsistent_geometry"
+    # study level
+    UID_CONFLICT = "uid_conflict"  # study/series UID already belongs to another patient/study
+    STORAGE_FAILED = "storage_failed"  # media disk full, read-only or failing: nothing stored
+    INGEST_FAILED = "ingest_failed"  # unexpected error while storing: nothing of the study stored
     # upload / archive level
     NOT_FOUND = "not_found"
     PATH_TRAVERSAL = "path_traversal"

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
+import re
 import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom import config, dcmread
 from pydicom.charset import default_encoding
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.encaps import parse_fragments
@@ -52,6 +58,28 @@ REQUIRED_TAGS = (
     "ImagePositionPatient",
     "ImageOrientationPatient",
 )
+# Image Pixel module tags a decoder needs (Type 1 in the MR Image IOD): without them the
+# file validates but ``pixel_array`` fails later, in the thumbnail, the viewer or the AI.
+PIXEL_TAGS = ("SamplesPerPixel", "PhotometricInterpretation", "BitsStored", "PixelRepresentation")
+_PHOTOMETRIC = frozenset({"MONOCHROME1", "MONOCHROME2"})  # the MR Image module allows no other
+_BITS_ALLOCATED = frozenset({8, 16, 32})
+
+# DICOM UI grammar (PS3.5 9.1): dot-separated numbers without leading zeros, <= 64 chars.
+# UIDs name the stored files, so this is also what keeps a header value out of paths.
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+UID_MAX_LENGTH = 64
+# Stored values and the database columns that hold them: a longer value is rejected here
+# rather than failing the whole study's transaction (PostgreSQL raises DataError).
+_MAX_LENGTHS = {"PatientID": 64, "AccessionNumber": 64, "InstitutionName": 128, "PatientName": 255}
+_INT32 = (-(2**31), 2**31 - 1)
+
+# Decompression bounds: a few MB of Deflated Explicit VR or of compressed pixel data can
+# otherwise expand into gigabytes in the web process (thumbnails, viewer, inference).
+MAX_MATRIX = 4096  # rows or columns
+MAX_PIXELS = 4096 * 4096  # rows x columns x frames
+MAX_INFLATED_BYTES = 64 << 20  # a Deflated data set, inflated
+_INFLATE_CHUNK = 1 << 20
+
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
 _SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
 _UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -124,10 +152,41 @@ def read_instance(data: Source, *, name: str) -> ParsedInstance:
     else:
         raw = bytes(data)
     try:
-        return _read(raw, name)
+        with quiet_validation():
+            return _read(raw, name)
     except IngestError as exc:
         exc.name = exc.name or name
         raise
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: int | None = None
+
+
+@contextmanager
+def quiet_validation() -> Iterator[None]:
+    """pydicom's reading validation off (IGNORE) while parsing, de-identifying and writing.
+
+    Its warnings quote the offending value (``Invalid value for VR UI: '../../x'``, a
+    malformed birth date) and go to the root logger, which puts PHI in the logs. This
+    module validates what the app uses itself, with messages naming only the tag.
+    pydicom's setting is process-wide, so nested and concurrent scopes share one
+    counter and the last one out restores the previous mode.
+    """
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved = config.settings.reading_validation_mode
+            config.settings.reading_validation_mode = config.IGNORE
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                config.settings.reading_validation_mode = _quiet_saved
 
 
 def _read(raw: bytes, name: str) -> ParsedInstance:
@@ -136,6 +195,7 @@ def _read(raw: bytes, name: str) -> ParsedInstance:
     if len(raw) < 132 or raw[128:132] != b"DICM":
         raise IngestError("not a DICOM file (no DICM preamble)", code=ErrorCode.NOT_DICOM)
     _check_meta_complete(raw)
+    _check_inflated_size(raw)
     try:
         ds = dcmread(io.BytesIO(raw), force=False)
     except InvalidDicomError as exc:
@@ -155,6 +215,13 @@ def _read(raw: bytes, name: str) -> ParsedInstance:
     tsyntax = UID(tsyntax)
     _check_not_truncated(ds, tsyntax, len(raw))
 
+    try:
+        _parse_nested(ds)
+    except Exception as exc:  # sequences are parsed lazily: do it now, not in deid
+        raise IngestError(
+            f"corrupt DICOM file: a sequence could not be parsed ({type(exc).__name__})",
+            code=ErrorCode.CORRUPT_DICOM,
+        ) from exc
     try:
         return _validate(ds, _Fields(ds), raw, tsyntax, name)
     except IngestError:
@@ -180,6 +247,88 @@ def _check_meta_complete(raw: bytes) -> None:
         if 144 + group_length > len(raw):
             raise IngestError("truncated DICOM file: it ends inside the file meta header",
                               code=ErrorCode.TRUNCATED)
+
+
+def _check_inflated_size(raw: bytes) -> None:
+    """Refuse a Deflated data set that inflates past MAX_INFLATED_BYTES, before pydicom
+    inflates it in one go without a bound. Inflated in chunks and discarded: the check
+    itself holds at most one chunk."""
+    tsyntax, meta_end = _meta_transfer_syntax(raw)
+    if tsyntax not in _DEFLATED:
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pending, total = raw[meta_end:], 0
+    try:
+        while pending:
+            total += len(inflater.decompress(pending, _INFLATE_CHUNK))
+            pending = inflater.unconsumed_tail
+            if total > MAX_INFLATED_BYTES:
+                raise IngestError(
+                    f"the deflated data set inflates beyond {MAX_INFLATED_BYTES >> 20} MiB: "
+                    "refused as a decompression bomb",
+                    code=ErrorCode.IMAGE_TOO_LARGE,
+                )
+    except zlib.error as exc:
+        raise IngestError("corrupt DICOM file: the deflated data set cannot be inflated",
+                          code=ErrorCode.CORRUPT_DICOM) from exc
+
+
+_DEFLATED = frozenset({str(DeflatedExplicitVRLittleEndian), "1.2.840.10008.1.2.4.95"})
+_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV"})
+
+
+def _meta_transfer_syntax(raw: bytes) -> tuple[str, int]:
+    """TransferSyntaxUID and where the meta group ends, walking its elements as pydicom
+    does (every group 0002 element, explicit VR little endian, whatever the group length
+    says)."""
+    offset, tsyntax = 132, ""
+    while offset + 8 <= len(raw):
+        group, element = struct.unpack_from("<HH", raw, offset)
+        if group != 0x0002:
+            break
+        vr = raw[offset + 4 : offset + 6]
+        if vr in _LONG_VRS:
+            if offset + 12 > len(raw):
+                break
+            (length,) = struct.unpack_from("<I", raw, offset + 8)
+            start = offset + 12
+        else:
+            (length,) = struct.unpack_from("<H", raw, offset + 6)
+            start = offset + 8
+        if element == 0x0010:
+            tsyntax = raw[start : start + length].decode("ascii", "replace").rstrip(" \x00")
+        offset = start + length
+    return tsyntax, offset
+
+
+# Raw VRs whose elements deid converts (implicit VR, sequences, unknown): parsed here
+# instead, so a malformed sequence is a rejected file, not a crash while storing.
+_NESTED_RAW_VRS = frozenset({None, "SQ", "UN"})
+
+
+def _parse_nested(ds: Dataset, depth: int = 0) -> None:
+    if depth > 16:
+        raise ValueError("sequences nested too deeply")
+    for tag in list(ds._dict):
+        elem = ds._dict[tag]
+        if tag.is_private or tag.group == 0x7FE0 or 0x6000 <= tag.group <= 0x60FF:
+            continue  # removed by deid unseen, or pixel data
+        if elem.is_raw:
+            if elem.VR not in _NESTED_RAW_VRS:
+                continue
+            if elem.VR != "SQ" and _dictionary_vr(tag) != "SQ" and elem.length != _UNDEFINED_LENGTH:
+                continue
+            elem = ds[tag]
+        if elem.VR == "SQ":
+            for item in elem.value:
+                _parse_nested(item, depth + 1)
+
+
+def _dictionary_vr(tag: BaseTag) -> str:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return ""
 
 
 def _check_not_truncated(ds: Dataset, tsyntax: UID, size: int) -> None:
@@ -324,14 +473,39 @@ def _opt_float(ds: _Fields, keyword: str) -> float | None:
     if not isinstance(value, (int, float, str)):
         value = next(iter(value), None)  # multi-valued (e.g. multi-echo): take the first
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None  # optional descriptive tag: a junk value is not worth rejecting for
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _opt_int(ds: _Fields, keyword: str) -> int | None:
     value = _opt_float(ds, keyword)
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    if not _INT32[0] <= value <= _INT32[1]:
+        # stored in an integer column: out of range would fail the study's transaction
+        raise IngestError(f"tag {keyword} is out of range (more than 2^31)", code=ErrorCode.INVALID_VALUE)
+    return int(value)
+
+
+def _uid(ds: _Fields, keyword: str) -> str:
+    value = _str(ds, keyword)
+    if len(value) > UID_MAX_LENGTH:
+        raise IngestError(f"tag {keyword} is longer than {UID_MAX_LENGTH} characters",
+                          code=ErrorCode.INVALID_UID)
+    if not _UID.fullmatch(value):
+        raise IngestError(f"tag {keyword} is not a valid DICOM UID (digits and dots only)",
+                          code=ErrorCode.INVALID_UID)
+    return value
+
+
+def _bounded_str(ds: _Fields, keyword: str) -> str:
+    value = _str(ds, keyword)
+    limit = _MAX_LENGTHS[keyword]
+    if len(value) > limit:
+        raise IngestError(f"tag {keyword} is longer than {limit} characters", code=ErrorCode.INVALID_VALUE)
+    return value
 
 
 def _floats(ds: _Fields, keyword: str, n: int) -> tuple[float, ...]:
@@ -340,6 +514,8 @@ def _floats(ds: _Fields, keyword: str, n: int) -> tuple[float, ...]:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         raise IngestError(f"tag {keyword} must hold {n} numbers", code=ErrorCode.INVALID_VALUE) from None
+    if not all(math.isfinite(v) for v in out):
+        raise IngestError(f"tag {keyword} must hold finite numbers", code=ErrorCode.INVALID_VALUE)
     if len(out) != n:
         raise IngestError(f"tag {keyword} must hold {n} numbers, found {len(out)}",
                           code=ErrorCode.INVALID_VALUE)
@@ -405,10 +581,12 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
         if value is None or value == "" or (not isinstance(value, (int, float)) and len(value) == 0):
             raise _missing(keyword)
 
+    uids = {keyword: _uid(ds, keyword) for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")}
+    identifiers = {keyword: _bounded_str(ds, keyword) for keyword in _MAX_LENGTHS}
+
     rows, cols = _pos_int(ds, "Rows"), _pos_int(ds, "Columns")
     bits = _pos_int(ds, "BitsAllocated")
-    samples = _opt_int(ds, "SamplesPerPixel") or 1
-    frames = _opt_int(ds, "NumberOfFrames") or 1
+    samples, frames = _check_pixel_module(ds, rows, cols, bits)
     _check_pixel_data(ds, tsyntax, rows * cols * samples * frames, bits, frames)
 
     spacing = _floats(ds, "PixelSpacing", 2)
@@ -423,18 +601,18 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
         dataset=dataset,
         size_bytes=len(raw),
         transfer_syntax=str(tsyntax),
-        patient_id=_str(ds, "PatientID"),
-        patient_name=_str(ds, "PatientName"),
+        patient_id=identifiers["PatientID"],
+        patient_name=identifiers["PatientName"],
         patient_birth_date=parse_da(_str(ds, "PatientBirthDate")),
         patient_sex=_str(ds, "PatientSex"),
         patient_age=_str(ds, "PatientAge"),
-        study_uid=_str(ds, "StudyInstanceUID"),
+        study_uid=uids["StudyInstanceUID"],
         study_date=parse_da(_str(ds, "StudyDate")),
         study_time=parse_tm(_str(ds, "StudyTime")),
-        accession_number=_str(ds, "AccessionNumber"),
+        accession_number=identifiers["AccessionNumber"],
         study_description=_str(ds, "StudyDescription"),
-        institution=_str(ds, "InstitutionName"),
-        series_uid=_str(ds, "SeriesInstanceUID"),
+        institution=identifiers["InstitutionName"],
+        series_uid=uids["SeriesInstanceUID"],
         series_number=_opt_int(ds, "SeriesNumber"),
         series_description=_str(ds, "SeriesDescription"),
         modality=modality,
@@ -442,7 +620,7 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
         weighting=weighting_from(ds),
         manufacturer=_str(ds, "Manufacturer"),
         magnetic_field_strength=_opt_float(ds, "MagneticFieldStrength"),
-        sop_uid=_str(ds, "SOPInstanceUID"),
+        sop_uid=uids["SOPInstanceUID"],
         sop_class_uid=sop_class,
         instance_number=_opt_int(ds, "InstanceNumber"),
         position=position,  # type: ignore[arg-type]  # length checked by _floats
@@ -457,6 +635,41 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
         repetition_time=_opt_float(ds, "RepetitionTime"),
         inversion_time=_opt_float(ds, "InversionTime"),
     )
+
+
+def _check_pixel_module(ds: _Fields, rows: int, cols: int, bits: int) -> tuple[int, int]:
+    """The Image Pixel tags a decoder needs, and bounds on the matrix; (samples, frames).
+
+    The matrix bound is what stops a compressed-pixel bomb: a few bytes of RLE or JPEG
+    that claim 65535 x 65535 would be decoded later by the thumbnail, viewer or models.
+    """
+    for keyword in PIXEL_TAGS:
+        value = _get(ds, keyword)
+        if value is None or value == "":
+            raise _missing(keyword)
+    samples = _opt_int(ds, "SamplesPerPixel")
+    if samples != 1:
+        raise IngestError("tag SamplesPerPixel must be 1 for MR images", code=ErrorCode.INVALID_VALUE)
+    if _str(ds, "PhotometricInterpretation").upper() not in _PHOTOMETRIC:
+        raise IngestError("tag PhotometricInterpretation must be MONOCHROME1 or MONOCHROME2 for MR images",
+                          code=ErrorCode.INVALID_VALUE)
+    if bits not in _BITS_ALLOCATED:
+        raise IngestError("tag BitsAllocated must be 8, 16 or 32", code=ErrorCode.INVALID_VALUE)
+    stored = _opt_int(ds, "BitsStored")
+    if stored is None or not 1 <= stored <= bits:
+        raise IngestError("tag BitsStored must be between 1 and BitsAllocated", code=ErrorCode.INVALID_VALUE)
+    if _opt_int(ds, "PixelRepresentation") not in (0, 1):
+        raise IngestError("tag PixelRepresentation must be 0 or 1", code=ErrorCode.INVALID_VALUE)
+    frames = _opt_int(ds, "NumberOfFrames") or 1
+    if frames < 1:
+        raise IngestError("tag NumberOfFrames must be positive", code=ErrorCode.INVALID_VALUE)
+    if rows > MAX_MATRIX or cols > MAX_MATRIX or rows * cols * frames > MAX_PIXELS:
+        raise IngestError(
+            f"image of {rows} x {cols} pixels x {frames} frames is larger than this server accepts "
+            f"(at most {MAX_MATRIX} x {MAX_MATRIX} x 1)",
+            code=ErrorCode.IMAGE_TOO_LARGE,
+        )
+    return samples, frames
 
 
 def _check_pixel_data(ds: _Fields, tsyntax: UID, samples_total: int, bits: int, frames: int) -> None:

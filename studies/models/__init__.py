@@ -1,5 +1,5 @@
 from studies.models.identity import PatientIdentity, StudyIdentity
-from studies.models.imaging import Instance, Series
+from studies.models.imaging import Instance, PendingFollowUp, Series
 from studies.models.patients import Patient, Study
 from studies.models.reports import DiscLevel, RadiologistReport
 
@@ -8,6 +8,7 @@ __all__ = [
     "Instance",
     "Patient",
     "PatientIdentity",
+    "PendingFollowUp",
     "RadiologistReport",
     "Series",
     "Study",

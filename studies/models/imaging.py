@@ -85,3 +85,45 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id}#{self.instance_number}"
+
+
+class PendingFollowUp(models.Model):
+    """Work due after an ingest that could not be queued or done at the time.
+
+    The study is committed first; its thumbnails and AI run are queued after commit. When
+    the broker is down, or a thumbnail fails in embedded mode, the work is recorded here
+    and done later (``manage.py requeue_followups``, the periodic task, or the next ingest
+    whose queueing succeeds). A row is deleted once its work has been queued.
+    """
+
+    class Kind(models.TextChoices):
+        THUMBNAIL = "thumbnail", "series thumbnail"
+        INFERENCE = "inference", "AI run after ingest"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="pending_followups")
+    series = models.ForeignKey(
+        Series, null=True, blank=True, on_delete=models.CASCADE, related_name="pending_followups"
+    )
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["thumbnail", "inference"]), name="followup_kind_allowed"),
+            # one row per piece of work: a second failure counts an attempt, not a new row
+            models.UniqueConstraint(fields=["kind", "series"], condition=Q(series__isnull=False),
+                                    name="followup_once_per_series"),
+            models.UniqueConstraint(fields=["kind", "study"], condition=Q(series__isnull=True),
+                                    name="followup_once_per_study"),
+            models.CheckConstraint(
+                condition=Q(kind="thumbnail", series__isnull=False) | Q(kind="inference", series__isnull=True),
+                name="followup_series_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.series_id or self.study_id} ({self.attempts} attempts)"

@@ -1,5 +1,6 @@
 """Patients and their studies, as stored after de-identification."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -32,6 +33,11 @@ class Study(models.Model):
     age_years = models.PositiveSmallIntegerField(null=True, blank=True)
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who uploaded it first (later uploads to the study are in the access log, action "upload").
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The user whose upload created the study; empty for the ingest command.",
+    )
 
     class Meta:
         ordering = ["-study_date", "-id"]

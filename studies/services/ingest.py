@@ -8,10 +8,12 @@ its reason, and each study is written in its own transaction.
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import io
-import os
+import logging
 import struct
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +23,7 @@ from typing import Any
 
 import pydicom
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
@@ -33,9 +35,9 @@ from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 from labeling.schema import LEVELS
 from studies.dicom import archive, deid
-from studies.dicom.errors import IngestError
+from studies.dicom.errors import ErrorCode, IngestError
 from studies.dicom.geometry import check_series_geometry, slice_normal
-from studies.dicom.reader import ParsedInstance, read_instance
+from studies.dicom.reader import ParsedInstance, quiet_validation, read_instance
 from studies.models import (
     DiscLevel,
     Instance,
@@ -45,7 +47,10 @@ from studies.models import (
     Study,
     StudyIdentity,
 )
-from studies.services import thumbnails
+from studies.services import followups
+from studies.storage import media_path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,15 +92,31 @@ class _StoredSlice:
 
 def ingest_paths(*, paths: Sequence[str | Path], user=None) -> IngestSummary:
     """Files, folders (recursively) and .zip archives, as the `ingest` command takes them."""
-    return ingest_members(members=archive.iter_paths([Path(p) for p in paths], **_limits()))
+    return ingest_members(members=archive.iter_paths([Path(p) for p in paths], **_limits()), user=user)
 
 
 def ingest_uploaded_files(*, uploads: Iterable[Any], user=None) -> IngestSummary:
-    """Uploaded files (DICOM or .zip) from the API."""
+    """Uploaded files (DICOM or .zip) from the API.
+
+    RADBOT_UPLOAD_MAX_BYTES bounds the whole request, not each file: every file read is
+    held in memory until its study is stored, so the budget is shared by all uploads.
+    """
 
     def members():
+        remaining = settings.RADBOT_UPLOAD_MAX_BYTES
         for upload in uploads:
-            yield from archive.iter_upload_members(upload, name=upload.name, **_limits())
+            if remaining <= 0:
+                yield archive.Member(name=upload.name, error=IngestError(
+                    f"the upload is larger than the {settings.RADBOT_UPLOAD_MAX_BYTES >> 20} MiB "
+                    "limit per request: send the rest separately",
+                    code=ErrorCode.ARCHIVE_TOO_LARGE, name=upload.name,
+                ), archive_level=True)
+                continue
+            for member in archive.iter_upload_members(
+                upload, name=upload.name, **{**_limits(), "max_total_bytes": remaining}
+            ):
+                remaining -= len(member.data or b"")
+                yield member
 
     return ingest_members(members=members(), user=user)
 
@@ -133,8 +154,23 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
     by_study: dict[str, list[ParsedInstance]] = defaultdict(list)
     for instance in fresh:
         by_study[instance.study_uid].append(instance)
-    for study_uid, instances in by_study.items():
-        summary.merge(_ingest_study(study_uid=study_uid, instances=instances))
+    del parsed, fresh
+    while by_study:
+        # popped, so each study's data sets are freed once it is stored
+        study_uid, instances = next(iter(by_study.items()))
+        del by_study[study_uid]
+        try:
+            outcome = _ingest_study(study_uid=study_uid, instances=instances, user=user)
+        except Exception as exc:  # noqa: BLE001 - one study's failure must not cost the others
+            logger.error("ingest of one study failed (%s); its %d files are rejected",
+                         type(exc).__name__, len(instances), exc_info=True)
+            outcome = IngestSummary(rejected=[
+                FileOutcome(i.name, "could not be stored (internal error): nothing of this study was "
+                            "stored; the other studies of the upload are not affected",
+                            ErrorCode.INGEST_FAILED, study_uid)
+                for i in instances
+            ])
+        summary.merge(outcome)
     return summary
 
 
@@ -187,8 +223,62 @@ def _series_geometry_problems(instances: list[ParsedInstance]) -> dict[str, Inge
     return problems
 
 
-def _ingest_study(*, study_uid: str, instances: list[ParsedInstance]) -> IngestSummary:
+def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None) -> IngestSummary:
     summary = IngestSummary()
+    accepted = list(instances)
+    written: list[Path] = []
+    datasets: dict[str, Dataset] = {}
+    outcome = IngestSummary()
+    try:
+        with quiet_validation(), transaction.atomic():
+            try:
+                _lock_study(study_uid)
+                # Again under the lock: a concurrent upload of the same files may have
+                # committed since the check above (a client retrying after a timeout).
+                accepted = _drop_stored_duplicates(accepted, outcome)
+                accepted = _geometry_checked(study_uid, accepted, outcome)
+                if accepted:
+                    secret = settings.RADBOT_DEID_SECRET
+                    pseudonym = deid.pseudonym_for(accepted[0].patient_id, secret=secret)
+                    shift = deid.date_shift_for(accepted[0].patient_id, secret=secret)
+                    accepted = _uid_conflicts(study_uid, accepted, pseudonym, outcome)
+                if accepted:
+                    study_id, series_ids = _store_study(
+                        study_uid=study_uid, instances=accepted, pseudonym=pseudonym, shift=shift,
+                        written=written, datasets=datasets, user=user,
+                    )
+                    _record_upload(study_id, accepted, summary, outcome, user)
+            except BaseException:
+                # Inside the transaction: only files this attempt created, before any commit.
+                for path in written:
+                    path.unlink(missing_ok=True)
+                raise
+            if accepted:
+                # robust: a failing hook is logged, never raised after the commit
+                transaction.on_commit(
+                    lambda: followups.after_ingest(study_id=study_id, series_ids=series_ids, datasets=datasets),
+                    robust=True,
+                )
+    except IngestError as error:
+        summary.merge(outcome)
+        summary.rejected += [FileOutcome(i.name, error.reason, error.code, study_uid) for i in accepted]
+        return summary
+    except OSError as error:
+        reason = _storage_reason(error)
+        logger.error("storing a study failed: %s", reason)
+        summary.merge(outcome)
+        summary.rejected += [FileOutcome(i.name, reason, ErrorCode.STORAGE_FAILED, study_uid) for i in accepted]
+        return summary
+    summary.merge(outcome)
+    if not accepted:
+        return summary
+    summary.stored += [FileOutcome(i.name, f"{i.series_description or 'series'} #{i.instance_number}", "", study_uid) for i in accepted]
+    summary.studies.append(study_uid)
+    return summary
+
+
+def _geometry_checked(study_uid: str, instances: list[ParsedInstance], summary: IngestSummary) -> list[ParsedInstance]:
+    """The instances whose series hold together (with what is stored); the rest rejected."""
     problems = _series_geometry_problems(instances)
     accepted = []
     for instance in instances:
@@ -197,71 +287,102 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance]) -> IngestS
             summary.rejected.append(FileOutcome(instance.name, problem.reason, problem.code, study_uid))
         else:
             accepted.append(instance)
-    if not accepted:
-        return summary
-
-    secret = settings.RADBOT_DEID_SECRET
-    try:
-        pseudonym = deid.pseudonym_for(accepted[0].patient_id, secret=secret)
-        shift = deid.date_shift_for(accepted[0].patient_id, secret=secret)
-    except IngestError as error:
-        summary.rejected += [FileOutcome(i.name, error.reason, error.code, study_uid) for i in accepted]
-        return summary
-
-    written: list[Path] = []
-    datasets: dict[str, Dataset] = {}
-    try:
-        with transaction.atomic():
-            series_ids = _store_study(
-                study_uid=study_uid, instances=accepted, pseudonym=pseudonym, shift=shift, written=written,
-                datasets=datasets,
-            )
-            transaction.on_commit(lambda: _enqueue_thumbnails(series_ids, datasets))
-            transaction.on_commit(lambda: _infer_after_ingest(study_uid))
-    except Exception:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    summary.stored += [FileOutcome(i.name, f"{i.series_description or 'series'} #{i.instance_number}", "", study_uid) for i in accepted]
-    summary.studies.append(study_uid)
-    return summary
+    return accepted
 
 
-def _infer_after_ingest(study_uid: str) -> None:
-    """Queue the image models for a study that just received images, when configured."""
-    if not settings.RADBOT_INFER_AFTER_INGEST:
-        return
-    from inference.services.jobs import NoModel, request_inference
-
-    study = Study.objects.filter(study_instance_uid=study_uid).first()
-    if study is None:
-        return
-    try:
-        request_inference(study=study)
-    except NoModel:
-        return  # nothing trained yet: ingest must not depend on it
+def _storage_reason(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "storage full: the server has no space left for images; nothing of this study was stored"
+    if error.errno == errno.EROFS:
+        return "storage read-only: the server cannot write images now; nothing of this study was stored"
+    return (f"storage failed ({errno.errorcode.get(error.errno or 0, type(error).__name__)}): "
+            "nothing of this study was stored")
 
 
-def _enqueue_thumbnails(series_ids: list[int], datasets: dict[str, Dataset] | None = None) -> None:
-    from studies.tasks import render_series_thumbnail_task
+def _lock_study(study_uid: str) -> None:
+    """Serialise ingests of one study until the transaction ends.
 
-    # When tasks run eagerly (embedded mode) each one would otherwise commit on its own;
-    # one transaction for the study's thumbnails saves a disk sync per series. Eager
-    # tasks also render from the data sets still in memory instead of re-reading files.
-    with thumbnails.written_datasets(datasets), transaction.atomic():
-        for series_id in series_ids:
-            render_series_thumbnail_task.delay(series_id)
+    PostgreSQL: an advisory transaction lock on the UID. SQLite transactions are
+    IMMEDIATE (settings), so writers are serialised already.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"study:{study_uid}"])
+
+
+def _uid_conflicts(
+    study_uid: str, instances: list[ParsedInstance], pseudonym: str, summary: IngestSummary
+) -> list[ParsedInstance]:
+    """The instances that may join this study; the others are rejected with a reason.
+
+    A StudyInstanceUID belongs to one patient and a SeriesInstanceUID to one study: a
+    file claiming a stored study of another patient (or a series of another study) would
+    otherwise be shown, and read by the models, as part of it.
+    """
+    keep: list[ParsedInstance] = []
+    study = Study.objects.filter(study_instance_uid=study_uid).select_related("patient").first()
+    if study is not None and study.patient.pseudonym != pseudonym:
+        summary.rejected += [
+            FileOutcome(i.name, "StudyInstanceUID already belongs to a study of another patient",
+                        ErrorCode.UID_CONFLICT, study_uid)
+            for i in instances
+        ]
+        return keep
+    first_patient = instances[0].patient_id if instances else ""
+    owners = dict(
+        Series.objects.filter(series_instance_uid__in={i.series_uid for i in instances}).values_list(
+            "series_instance_uid", "study_id"
+        )
+    )
+    for instance in instances:
+        if instance.patient_id != first_patient:
+            summary.rejected.append(FileOutcome(
+                instance.name, "files of two patients share this StudyInstanceUID in the upload",
+                ErrorCode.UID_CONFLICT, study_uid))
+        elif instance.series_uid in owners and (study is None or owners[instance.series_uid] != study.pk):
+            summary.rejected.append(FileOutcome(
+                instance.name, "SeriesInstanceUID already belongs to another study",
+                ErrorCode.UID_CONFLICT, study_uid))
+        else:
+            keep.append(instance)
+    return keep
+
+
+def _record_upload(
+    study_id: int, stored: list[ParsedInstance], before: IngestSummary, outcome: IngestSummary, user
+) -> None:
+    """One access-log row per stored study, in the study's own transaction."""
+    from audit.services import record_access
+
+    study = Study.objects.only("study_instance_uid").get(pk=study_id)
+    record_access(
+        action="upload",
+        user=user,
+        study_uid=study.study_instance_uid,
+        object_ref=f"study:{study_id}",
+        detail={
+            "stored": len(stored),
+            "series": len({i.series_uid for i in stored}),
+            "duplicates": len(before.duplicates) + len(outcome.duplicates),
+            "rejected": len(before.rejected) + len(outcome.rejected),
+        },
+    )
 
 
 def _age_years(instance: ParsedInstance) -> int | None:
     age = instance.patient_age.strip().upper()
     if len(age) == 4 and age[:3].isdigit():
         value, unit = int(age[:3]), age[3]
-        return {"Y": value, "M": value // 12, "W": 0, "D": 0}.get(unit)
+        return _plausible_age({"Y": value, "M": value // 12, "W": 0, "D": 0}.get(unit))
     born, seen = instance.patient_birth_date, instance.study_date
     if born and seen:
-        return seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+        return _plausible_age(seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day)))
     return None
+
+
+def _plausible_age(years: int | None) -> int | None:
+    """An age of 150 or a birth after the study is a header error, not a patient: unknown."""
+    return years if years is not None and 0 <= years <= 130 else None
 
 
 def _shifted(day: date | None, shift: int) -> date | None:
@@ -270,8 +391,8 @@ def _shifted(day: date | None, shift: int) -> date | None:
 
 def _store_study(
     *, study_uid: str, instances: list[ParsedInstance], pseudonym: str, shift: int, written: list[Path],
-    datasets: dict[str, Dataset] | None = None,
-) -> list[int]:
+    datasets: dict[str, Dataset] | None = None, user=None,
+) -> tuple[int, list[int]]:
     secret = settings.RADBOT_DEID_SECRET
     first = instances[0]
     patient, created = Patient.objects.get_or_create(pseudonym=pseudonym)
@@ -294,6 +415,7 @@ def _store_study(
             site=deid.site_pseudonym_for(first.institution, secret=secret),
             age_years=_age_years(first),
             sex=first.patient_sex if first.patient_sex in {"M", "F", "O"} else "",
+            uploaded_by=user if getattr(user, "is_authenticated", False) else None,
         )
         StudyIdentity.objects.create(
             study=study,
@@ -350,7 +472,7 @@ def _store_study(
     Instance.objects.bulk_create(rows)
     for series_id in touched:
         Series.objects.filter(pk=series_id).update(slice_count=Instance.objects.filter(series_id=series_id).count())
-    return touched
+    return study.pk, touched
 
 
 def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
@@ -366,15 +488,28 @@ def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
 
 
 def _write_file(instance: ParsedInstance, study_uid: str, written: list[Path]) -> tuple[str, str, int]:
+    """Write a new file, never over an existing one; ``written`` lists what this created.
+
+    The name comes from the UIDs (validated when read; ``media_path`` is the second
+    wall). If it is taken (a concurrent upload of the same file, or the leftover of a
+    crash), a unique name is used instead: a file another request created, whose row
+    may commit or have committed, is never overwritten nor deleted.
+    """
     data = encode_dicom_file(instance.dataset)
-    relative = f"dicom/{study_uid}/{instance.series_uid}/{instance.sop_uid}.dcm"
-    path = Path(settings.MEDIA_ROOT) / relative
+    folder = ("dicom", study_uid, instance.series_uid)
+    name = f"{instance.sop_uid}.dcm"
+    path = media_path(*folder, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        handle = path.open("xb")
+    except FileExistsError:
+        name = f"{instance.sop_uid}.{uuid.uuid4().hex[:12]}.dcm"
+        path = media_path(*folder, name)
+        handle = path.open("xb")
     written.append(path)
-    return relative, hashlib.sha256(data).hexdigest(), len(data)
+    with handle:
+        handle.write(data)
+    return "/".join((*folder, name)), hashlib.sha256(data).hexdigest(), len(data)
 
 
 # --- writing ---------------------------------------------------------------------------

@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from PIL import Image
 from pydicom.dataset import Dataset
 
 from studies import selectors
 from studies.models import Series
+from studies.storage import media_path
 
 THUMBNAIL_PX = 160
 
@@ -52,8 +52,9 @@ def render_series_thumbnail(*, series_id: int) -> str:
     middle = selectors.middle_slice(series=series, datasets=_WRITTEN.get())
     if middle is None:
         return ""
-    relative = f"thumbnails/{series.series_instance_uid}.png"
-    path = settings.MEDIA_ROOT / relative
+    name = f"{series.series_instance_uid}.png"
+    relative = f"thumbnails/{name}"
+    path = media_path("thumbnails", name)  # refuses a UID that would leave MEDIA_ROOT
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     render_thumbnail_png(middle).save(tmp, format="PNG")

@@ -1,0 +1,192 @@
+"""Work an ingest queues after its study commits (thumbnails, the AI run), never lost.
+
+The study's rows and files are committed first. Queueing happens after the commit, and
+it can fail: the broker is down, or (embedded mode, tasks run in-process) a thumbnail
+render fails. Such work is recorded as a ``PendingFollowUp`` instead of failing the
+upload, and done later by ``requeue_followups``: from ``manage.py requeue_followups``,
+the periodic ``requeue_followups_task``, or right after the next ingest whose own
+queueing succeeded (the broker is evidently back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from pydicom.dataset import Dataset
+
+from studies.models import PendingFollowUp, Series, Study
+from studies.services import thumbnails
+
+logger = logging.getLogger(__name__)
+
+# After this many failed attempts a follow-up stays listed but is no longer retried
+# automatically (a thumbnail that cannot be drawn from its pixels will never be).
+MAX_AUTO_ATTEMPTS = 10
+# The next successful ingest retries at most this many, so one upload does not pay for all.
+OPPORTUNISTIC_LIMIT = 50
+
+
+def _describe(error: BaseException | str) -> str:
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else error
+    return text[:2000]
+
+
+def record_followup(
+    *, kind: str, study_id: int, series_id: int | None = None, error: BaseException | str
+) -> None:
+    """Remember work that could not be queued; a second failure counts an attempt."""
+    text = _describe(error)
+    logger.warning("could not queue %s for study %s (series %s), recorded to retry: %s",
+                   kind, study_id, series_id, text[:300])
+    try:
+        with transaction.atomic():
+            updated = PendingFollowUp.objects.filter(kind=kind, study_id=study_id, series_id=series_id).update(
+                attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now()
+            )
+            if not updated:
+                with transaction.atomic():
+                    PendingFollowUp.objects.create(
+                        kind=kind, study_id=study_id, series_id=series_id, last_error=text
+                    )
+    except IntegrityError:
+        # recorded concurrently by another process, or the study was deleted meanwhile
+        PendingFollowUp.objects.filter(kind=kind, study_id=study_id, series_id=series_id).update(
+            attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now()
+        )
+    except Exception:  # noqa: BLE001 - the database itself failing: say so loudly, never raise after commit
+        logger.exception("could not record the pending %s for study %s", kind, study_id)
+
+
+def _eager() -> bool:
+    from radbot_web.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def queue_thumbnails(
+    *, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None = None
+) -> bool:
+    """Queue (or, eagerly, render) each series' thumbnail; record those that fail.
+
+    True when every one was queued. Once publishing fails the broker is taken to be down
+    and the remaining series are recorded without trying again (each try costs retries).
+    """
+    from studies.tasks import render_series_thumbnail_task
+
+    ok, broker_down, eager = True, False, _eager()
+    # When tasks run eagerly (embedded mode) each one would otherwise commit on its own;
+    # one transaction for the study's thumbnails saves a disk sync per series. Eager
+    # tasks also render from the data sets still in memory instead of re-reading files.
+    with thumbnails.written_datasets(datasets), transaction.atomic():
+        for series_id in series_ids:
+            if broker_down:
+                record_followup(kind=PendingFollowUp.Kind.THUMBNAIL, study_id=study_id, series_id=series_id,
+                                error="not tried: the broker failed for an earlier series")
+                continue
+            try:
+                with transaction.atomic():  # a failed eager render rolls back alone
+                    render_series_thumbnail_task.delay(series_id)
+            except Exception as exc:  # noqa: BLE001 - broker, or the render itself when eager
+                ok = False
+                broker_down = not eager
+                record_followup(kind=PendingFollowUp.Kind.THUMBNAIL, study_id=study_id, series_id=series_id,
+                                error=exc)
+    return ok
+
+
+def queue_inference(*, study_id: int) -> bool:
+    """Queue the image models for a study that just received images, when configured."""
+    if not settings.RADBOT_INFER_AFTER_INGEST:
+        return True
+    from inference.services.jobs import NoModel, request_inference
+
+    study = Study.objects.filter(pk=study_id).first()
+    if study is None:
+        return True
+    try:
+        request_inference(study=study)
+    except NoModel:
+        return True  # nothing trained yet: ingest must not depend on it
+    except Exception as exc:  # noqa: BLE001 - typically the broker: the job is queued later
+        record_followup(kind=PendingFollowUp.Kind.INFERENCE, study_id=study_id, error=exc)
+        return False
+    return True
+
+
+def after_ingest(*, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None) -> None:
+    """The on-commit work of one stored study. Never raises: failures are recorded."""
+    try:
+        ok = queue_thumbnails(study_id=study_id, series_ids=series_ids, datasets=datasets)
+        ok = queue_inference(study_id=study_id) and ok
+        if ok and PendingFollowUp.objects.filter(attempts__lt=MAX_AUTO_ATTEMPTS).exists():
+            # queueing works again: catch up on what an earlier outage left
+            requeue_followups(limit=OPPORTUNISTIC_LIMIT)
+    except Exception:  # noqa: BLE001 - after commit nothing may undo the stored study
+        logger.exception("follow-up work of study %s failed", study_id)
+
+
+def _perform(row: PendingFollowUp) -> None:
+    if row.kind == PendingFollowUp.Kind.THUMBNAIL:
+        series = Series.objects.filter(pk=row.series_id).first()
+        if series is None or series.thumbnail:
+            return  # deleted, or drawn meanwhile
+        from studies.tasks import render_series_thumbnail_task
+
+        render_series_thumbnail_task.delay(series.pk)
+        return
+    from inference.models import InferenceJob
+    from inference.services.jobs import NoModel, request_inference
+    from inference.tasks import inference_chain
+
+    # A job whose chain never reached the broker is still queued at stage "": publish
+    # its chain rather than creating a second job (the stages are idempotent anyway).
+    stuck = (
+        InferenceJob.objects.filter(study_id=row.study_id, status=InferenceJob.Status.QUEUED, stage="",
+                                    created_at__gte=row.created_at - timedelta(minutes=5))
+        .order_by("-id")
+        .first()
+    )
+    if stuck is not None:
+        inference_chain(stuck.pk).apply_async()
+        return
+    try:
+        with transaction.atomic():
+            request_inference(study=row.study)
+    except NoModel:
+        return
+
+
+def requeue_followups(*, limit: int | None = None, include_exhausted: bool = False) -> dict[str, int]:
+    """Queue recorded follow-ups, oldest first. Returns counts: queued, failed, left.
+
+    A follow-up is deleted once its work is queued (or done, when tasks run eagerly).
+    When publishing fails the broker is taken to be still down and the pass stops.
+    """
+    rows = PendingFollowUp.objects.select_related("study").order_by("id")
+    if not include_exhausted:
+        rows = rows.filter(attempts__lt=MAX_AUTO_ATTEMPTS)
+    if limit is not None:
+        rows = rows[:limit]
+    queued = failed = 0
+    eager = _eager()
+    for row in list(rows):
+        try:
+            with transaction.atomic():
+                _perform(row)
+        except Exception as exc:  # noqa: BLE001 - counted on the row, reported in the totals
+            failed += 1
+            PendingFollowUp.objects.filter(pk=row.pk).update(
+                attempts=F("attempts") + 1, last_error=_describe(exc), updated_at=timezone.now()
+            )
+            if not eager:
+                break  # the broker is still down: trying the rest would only wait on it
+            continue
+        PendingFollowUp.objects.filter(pk=row.pk).delete()
+        queued += 1
+    return {"queued": queued, "failed": failed, "left": PendingFollowUp.objects.count()}
