@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,42 @@ def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[S
     if has_report is not None:
         studies = studies.filter(has_report=has_report)
     return studies
+
+
+def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> Study | None:
+    """The study stored under ``uid`` (a keyed UID), or whose original UID is ``uid``.
+
+    For the command-line tools and tests, which run with admin rights and may know a
+    study only by the UID in its source files (the PACS's, or the one synth_studies
+    wrote into truth.jsonl). Web views look studies up by the stored UID only.
+    """
+    from studies.dicom.deid import keyed_uid
+
+    uid = (uid or "").strip()
+    if not uid:
+        return None
+    studies = queryset if queryset is not None else Study.objects.all()
+    return (
+        studies.filter(study_instance_uid=uid).first()
+        or studies.filter(identity__original_study_uid=uid).first()
+        # a study whose identity row is gone still answers to its keyed original
+        or studies.filter(study_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+    )
+
+
+def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
+    """Study pk -> original StudyInstanceUID ("" when unknown), for admin/CLI outputs."""
+    from studies.models import StudyIdentity
+
+    pks = [s.pk for s in studies]
+    found: dict[int, str] = {}
+    for start in range(0, len(pks), 500):
+        found.update(
+            StudyIdentity.objects.filter(study_id__in=pks[start : start + 500]).values_list(
+                "study_id", "original_study_uid"
+            )
+        )
+    return {pk: found.get(pk, "") for pk in pks}
 
 
 def study_counts() -> dict[str, int]:
