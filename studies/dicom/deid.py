@@ -374,6 +374,116 @@ def clean_description(text: str, *, identifiers: Iterable[str] = ()) -> str:
     return value
 
 
+# --- free text (radiologist reports) ----------------------------------------------------
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+             r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_B, _E = r"(?<![\w/.\-])", r"(?![\w/\-]|\.\d)"  # not inside a longer number or word
+_TEXT_DATES = re.compile(
+    "|".join((
+        rf"{_B}(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}){_E}",      # 2019-03-15
+        rf"{_B}(?P<um>\d{{1,2}})/(?P<ud>\d{{1,2}})/(?P<uy>\d{{4}}){_E}",      # 03/15/2019
+        rf"{_B}(?P<ed>\d{{1,2}})\.(?P<em>\d{{1,2}})\.(?P<ey>\d{{4}}){_E}",   # 15.03.2019
+        rf"\b(?P<nm>{_MONTH_RE})\s+(?P<nd>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ny>\d{{4}})\b",  # March 15, 2019
+        rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<dm>{_MONTH_RE})\s+(?P<dy>\d{{4}})\b",  # 15 March 2019
+        rf"{_B}(?P<cy>(?:19|20)\d{{2}})(?P<cm>\d{{2}})(?P<cd>\d{{2}}){_E}",     # 20190315 (DICOM DA)
+    )),
+    re.IGNORECASE,
+)
+DATE_PLACEHOLDER = "[DATE]"
+
+
+def _month_number(name: str) -> int:
+    key = name.rstrip(".").casefold()[:3]
+    return next(i for i, month in enumerate(_MONTHS, start=1) if month.startswith(key))
+
+
+def _month_like(original: str, month: int) -> str:
+    """The month's name written the way ``original`` was (abbreviated, capitals, dot)."""
+    bare = original.rstrip(".")
+    full = _MONTHS[month - 1]
+    name = full if bare.casefold() in _MONTHS else full[:3]
+    name = name.upper() if bare.isupper() and len(bare) > 1 else name.capitalize()
+    return name + ("." if original.endswith(".") else "")
+
+
+def _shift_text_date(match: re.Match, days: int | None) -> str:
+    g = match.groupdict()
+    try:
+        if g["iy"]:
+            day = dt.date(int(g["iy"]), int(g["im"]), int(g["id"]))
+        elif g["uy"]:
+            day = dt.date(int(g["uy"]), int(g["um"]), int(g["ud"]))
+        elif g["ey"]:
+            day = dt.date(int(g["ey"]), int(g["em"]), int(g["ed"]))
+        elif g["ny"]:
+            day = dt.date(int(g["ny"]), _month_number(g["nm"]), int(g["nd"]))
+        elif g["dy"]:
+            day = dt.date(int(g["dy"]), _month_number(g["dm"]), int(g["dd"]))
+        else:
+            day = dt.date(int(g["cy"]), int(g["cm"]), int(g["cd"]))
+    except ValueError:
+        # Not a real date: an 8-digit number is left alone, anything else date-shaped
+        # cannot be shifted and is replaced.
+        return match.group(0) if g["cy"] else DATE_PLACEHOLDER
+    if days is None:
+        return DATE_PLACEHOLDER
+    new = day + dt.timedelta(days=days)
+    if g["iy"]:
+        return new.strftime("%Y-%m-%d")
+    if g["uy"]:
+        return f"{new.month:0{len(g['um'])}d}/{new.day:0{len(g['ud'])}d}/{new.year}"
+    if g["ey"]:
+        return f"{new.day:0{len(g['ed'])}d}.{new.month:0{len(g['em'])}d}.{new.year}"
+    if g["ny"]:
+        text = match.group(0)
+        comma = "," if "," in text else ""
+        return f"{_month_like(g['nm'], new.month)} {new.day}{comma} {new.year}"
+    if g["dy"]:
+        return f"{new.day} {_month_like(g['dm'], new.month)} {new.year}"
+    return new.strftime("%Y%m%d")
+
+
+_NAME_STOPWORDS = frozenset({"mr", "mrs", "ms", "dr", "jr", "sr", "md", "phd", "von", "van", "de", "der"})
+
+
+def scrub_text(
+    text: str, *, names: Iterable[str] = (), ids: Iterable[str] = (), accessions: Iterable[str] = (),
+    shift_days: int | None,
+) -> str:
+    """Report text with the patient's known identifiers replaced and its dates shifted.
+
+    ``names`` are DICOM PN values (``Doe^John``) or plain names: each part of two or more
+    letters is replaced by [NAME], whole words only, case-insensitive. ``ids`` become
+    [ID] and ``accessions`` [ACCESSION]. Dates in the common formats (03/15/2019 read as
+    month/day, 2019-03-15, 15.03.2019, March 15, 2019, 15 March 2019, 20190315) are moved
+    by ``shift_days`` and keep their format; when the shift is unknown (None), or a
+    date-shaped value is not a real date, it becomes [DATE].
+    """
+    out = _TEXT_DATES.sub(lambda m: _shift_text_date(m, shift_days), text)
+    replacements: dict[str, str] = {}
+    for value in accessions:
+        if str(value or "").strip():
+            replacements.setdefault(str(value).strip().casefold(), "[ACCESSION]")
+    for value in ids:
+        if str(value or "").strip():
+            replacements.setdefault(str(value).strip().casefold(), "[ID]")
+    for value in names:
+        for part in re.split(r"[\s^,]+", str(value or "")):
+            part = part.strip(".")
+            if len(part) >= 2 and part.casefold() not in _NAME_STOPWORDS:
+                replacements.setdefault(part.casefold(), "[NAME]")
+    if not replacements:
+        return out
+    pattern = re.compile(
+        r"(?<![\w])(" + "|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)) + r")(?![\w])",
+        re.IGNORECASE,
+    )
+    return pattern.sub(lambda m: replacements[m.group(0).casefold()], out)
+
+
 def site_pseudonym_for(institution: str, *, secret: str) -> str:
     """Stable "S-" + 8 hex chars for an institution name (case/space-insensitive)."""
     key = " ".join(institution.split()).casefold()

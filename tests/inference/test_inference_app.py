@@ -29,7 +29,7 @@ def synthetic(tmp_path_factory):
 @pytest.fixture
 def archive(db, synthetic):
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import")
+    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import", cli=True)
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for folder in sorted(p.parent for p in synthetic.glob("*/masks.npz")):
