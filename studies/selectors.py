@@ -59,6 +59,38 @@ def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> St
     )
 
 
+def series_by_any_uid(uid: str) -> tuple[Series | None, bool]:
+    """The series stored under ``uid`` or whose original UID it is, and whether ``uid``
+    was the original (so that instance references in the same source are originals too)."""
+    from studies.dicom.deid import keyed_uid
+
+    uid = (uid or "").strip()
+    if not uid:
+        return None, False
+    series = Series.objects.filter(series_instance_uid=uid).first()
+    if series is not None:
+        return series, False
+    series = (
+        Series.objects.filter(identity__original_series_uid=uid).first()
+        or Series.objects.filter(series_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+    )
+    return series, series is not None
+
+
+def instance_uids_as_referenced(series: Series, *, original: bool) -> list[tuple[str, int | None]]:
+    """(SOP instance UID, instance number) of a series in instance-number order: the
+    original UIDs when the referring object (a DICOM SEG) was made on the source images."""
+    instances = series.instances.order_by("instance_number")
+    if not original:
+        return list(instances.values_list("sop_instance_uid", "instance_number"))
+    return [
+        (source or stored, number)
+        for stored, number, source in instances.values_list(
+            "sop_instance_uid", "instance_number", "identity__original_sop_instance_uid"
+        )
+    ]
+
+
 def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
     """Study pk -> original StudyInstanceUID ("" when unknown), for admin/CLI outputs."""
     from studies.models import StudyIdentity

@@ -15,7 +15,6 @@ dates are moved by the patient's date shift (studies.dicom.deid.scrub_text).
 from __future__ import annotations
 
 import csv
-import getpass
 import hashlib
 import io
 import json
@@ -33,7 +32,6 @@ from studies.models import PatientIdentity, RadiologistReport, Study, StudyIdent
 # imported here because that module loads spaCy): a longer report is refused, not cut.
 REPORT_MAX_CHARS = 100_000
 DEFAULT_MAX_FILE_BYTES = 50 * 1024**2
-CLI_ACTOR = "cli"
 
 UID_KEYS = ("study_uid", "study_instance_uid", "studyinstanceuid")
 ACCESSION_KEYS = ("accession", "accession_number", "accessionnumber")
@@ -188,13 +186,9 @@ def import_report_file(
 def _audit(summary: ReportImportSummary, *, name: str, source: str, user: Any, cli: bool, request: Any,
            rows: int, by_original: int) -> None:
     from audit.services import record_access
+    from studies.management.cli import cli_actor
 
-    username = ""
-    if cli and not getattr(user, "is_authenticated", False):
-        try:
-            username = f"{CLI_ACTOR}:{getpass.getuser()}"
-        except Exception:  # noqa: BLE001 - no login name (containers): still the CLI
-            username = CLI_ACTOR
+    username = cli_actor() if cli and not getattr(user, "is_authenticated", False) else ""
     record_access(
         action="report_import",
         user=user if getattr(user, "is_authenticated", False) else None,
