@@ -326,6 +326,13 @@ def cap_age(years: int | None) -> int | None:
     return min(years, SAFE_HARBOR_MAX_AGE) if years is not None else None
 
 
+def age_label(years: int | None) -> str:
+    """How a stored age is shown: "90+" for the grouped ages, "" when unknown."""
+    if years is None:
+        return ""
+    return f"{SAFE_HARBOR_MAX_AGE}+" if years >= SAFE_HARBOR_MAX_AGE else str(years)
+
+
 def _cap_age_string(age: str) -> str:
     age = age.strip().upper()
     if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) >= SAFE_HARBOR_MAX_AGE:

@@ -87,3 +87,18 @@ def test_study_list_pages_through_many_studies(db, client):
     assert "Page 1 of 2 (30 studies)" in first and 'rel="next"' in first
     second = client.get("/studies/", {"page": 2}).content.decode()
     assert "Page 2 of 2" in second and second.count("<tr data-href") == 5
+
+
+def test_ages_over_89_show_as_90_plus(db, client):
+    from tests.factories import StudyFactory
+
+    old = StudyFactory(age_years=90)
+    young = StudyFactory(age_years=54)
+    client.force_login(make_user("radiologist"))
+    listing = client.get("/studies/").content.decode()
+    assert "90+" in listing and "54" in listing
+    detail = client.get(f"/studies/{old.study_instance_uid}/").content.decode()
+    assert "90+" in detail
+    assert "90+" not in client.get(f"/studies/{young.study_instance_uid}/").content.decode()
+    review = client.get(f"/reports/{old.study_instance_uid}/").content.decode()
+    assert "90+" in review
