@@ -552,7 +552,10 @@ def _replace_uids(ds: Dataset, tag: BaseTag, uid_for) -> None:
             # an instance UID under a wrong explicit VR: it cannot be remapped safely
             ds[tag] = DataElement(tag, "UI", "")
         return
-    values = elem.value if isinstance(elem.value, (list, MultiValue)) else [elem.value]
+    value = elem.value
+    if isinstance(value, bytes):  # UN: the raw bytes of a UI value
+        value = value.decode("ascii", "replace").rstrip("\x00 ").split("\\")
+    values = value if isinstance(value, (list, MultiValue)) else [value]
     keyed = [uid_for(str(v)) for v in values]
     ds[tag] = DataElement(tag, "UI", keyed if len(keyed) > 1 else keyed[0])
 
