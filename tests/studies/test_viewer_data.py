@@ -76,6 +76,10 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
     out, err = capsys.readouterr()
     assert "2 stored, 0 duplicate, 1 rejected, 1 study." in out
     assert "notes.txt" in err and "not a DICOM" in err.lower() or "not_dicom" in err
+    from audit.models import AccessEvent
+
+    event = AccessEvent.objects.get(action="upload")  # the CLI actor, with the counts
+    assert event.username.startswith("cli") and (event.detail["stored"], event.detail["rejected"]) == (2, 1)
 
 
 def test_study_list_pages_through_many_studies(db, client):
