@@ -64,7 +64,7 @@ def main() -> None:
         train_dir = work / "train"
         generate_dataset(n=args.train_studies, seed=501, out_dir=train_dir)
         ingest_paths(paths=sorted({p.parent for p in train_dir.rglob("*.dcm")}))
-        import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import")
+        import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import", cli=True)
         labeller, version = current_labeller()
         label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
         quiet = io.StringIO()

@@ -242,6 +242,10 @@ RADBOT_INFER_AFTER_INGEST = env_bool("RADBOT_INFER_AFTER_INGEST", default=False)
 # Reports per labelling batch: progress is committed after each batch.
 RADBOT_LABELLING_BATCH = int(os.environ.get("RADBOT_LABELLING_BATCH", "200"))
 
+# Report import: the largest CSV/JSONL file accepted, in bytes (each report's text is
+# capped at the labeller's 100k characters).
+RADBOT_REPORT_IMPORT_MAX_BYTES = int(os.environ.get("RADBOT_REPORT_IMPORT_MAX_BYTES", str(50 * 1024**2)))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,10 +3,12 @@ from django.contrib import admin
 from studies.models import (
     DiscLevel,
     Instance,
+    InstanceIdentity,
     Patient,
     PatientIdentity,
     RadiologistReport,
     Series,
+    SeriesIdentity,
     Study,
     StudyIdentity,
 )
@@ -40,3 +42,5 @@ class PatientIdentityAdmin(ReadOnlyAdmin):
 
 
 admin.site.register([Patient, Instance, DiscLevel, StudyIdentity, RadiologistReport], ReadOnlyAdmin)
+# Original series/SOP UIDs (the stored ones are keyed): part of the admin-only identity map.
+admin.site.register([SeriesIdentity, InstanceIdentity], ReadOnlyAdmin)

@@ -117,7 +117,7 @@ class ReportImportApi(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         summary = import_report_file(
-            name=upload.name, data=upload.read(), source="upload", user=request.user
+            name=upload.name, data=upload, source="upload", user=request.user, request=request
         )
         code = status.HTTP_400_BAD_REQUEST if summary.fatal_error else status.HTTP_201_CREATED
         return Response(summary.as_dict(), status=code)

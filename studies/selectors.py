@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pydicom
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from studies.dicom.reader import MAX_MATRIX, MAX_PIXELS, quiet_validation
@@ -37,6 +38,74 @@ def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[S
     if has_report is not None:
         studies = studies.filter(has_report=has_report)
     return studies
+
+
+def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> Study | None:
+    """The study stored under ``uid`` (a keyed UID), or whose original UID is ``uid``.
+
+    For the command-line tools and tests, which run with admin rights and may know a
+    study only by the UID in its source files (the PACS's, or the one synth_studies
+    wrote into truth.jsonl). Web views look studies up by the stored UID only.
+    """
+    from studies.dicom.deid import keyed_uid
+
+    uid = (uid or "").strip()
+    if not uid:
+        return None
+    studies = queryset if queryset is not None else Study.objects.all()
+    return (
+        studies.filter(study_instance_uid=uid).first()
+        or studies.filter(identity__original_study_uid=uid).first()
+        # a study whose identity row is gone still answers to its keyed original
+        or studies.filter(study_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+    )
+
+
+def series_by_any_uid(uid: str) -> tuple[Series | None, bool]:
+    """The series stored under ``uid`` or whose original UID it is, and whether ``uid``
+    was the original (so that instance references in the same source are originals too)."""
+    from studies.dicom.deid import keyed_uid
+
+    uid = (uid or "").strip()
+    if not uid:
+        return None, False
+    series = Series.objects.filter(series_instance_uid=uid).first()
+    if series is not None:
+        return series, False
+    series = (
+        Series.objects.filter(identity__original_series_uid=uid).first()
+        or Series.objects.filter(series_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+    )
+    return series, series is not None
+
+
+def instance_uids_as_referenced(series: Series, *, original: bool) -> list[tuple[str, int | None]]:
+    """(SOP instance UID, instance number) of a series in instance-number order: the
+    original UIDs when the referring object (a DICOM SEG) was made on the source images."""
+    instances = series.instances.order_by("instance_number")
+    if not original:
+        return list(instances.values_list("sop_instance_uid", "instance_number"))
+    return [
+        (source or stored, number)
+        for stored, number, source in instances.values_list(
+            "sop_instance_uid", "instance_number", "identity__original_sop_instance_uid"
+        )
+    ]
+
+
+def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
+    """Study pk -> original StudyInstanceUID ("" when unknown), for admin/CLI outputs."""
+    from studies.models import StudyIdentity
+
+    pks = [s.pk for s in studies]
+    found: dict[int, str] = {}
+    for start in range(0, len(pks), 500):
+        found.update(
+            StudyIdentity.objects.filter(study_id__in=pks[start : start + 500]).values_list(
+                "study_id", "original_study_uid"
+            )
+        )
+    return {pk: found.get(pk, "") for pk in pks}
 
 
 def study_counts() -> dict[str, int]:

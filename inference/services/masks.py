@@ -24,6 +24,7 @@ from inference.ml.artefacts import save_npz_atomic
 from inference.ml.dicom_seg import SegImportError, SegMask, read_seg, referenced_series, seg_mask
 from inference.models import SegmentationMask
 from studies.models import Series
+from studies.selectors import instance_uids_as_referenced, series_by_any_uid
 from studies.storage import UnsafePath, media_path
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def import_synthetic_masks(*, study_dir: Path) -> SegmentationMask | None:
     if not npz.exists() or not files:
         return None
     header = pydicom.dcmread(files[0], stop_before_pixels=True)
-    series = Series.objects.filter(series_instance_uid=header.SeriesInstanceUID).first()
+    series, _ = series_by_any_uid(str(header.SeriesInstanceUID))  # the files carry original UIDs
     if series is None:
         return None
     numbers = sorted(int(pydicom.dcmread(f, stop_before_pixels=True).InstanceNumber) for f in files)
@@ -80,6 +81,12 @@ def import_synthetic_masks(*, study_dir: Path) -> SegmentationMask | None:
     if classes.shape[0] != len(numbers):
         raise ValueError(f"{npz}: {classes.shape[0]} mask slices for {len(numbers)} images")
     return _store(series, classes, numbers, SegmentationMask.Source.SYNTHETIC)
+
+
+def _same_series(uid: str, made_on: set[str]) -> bool:
+    """``uid`` (stored or original) names the one series the SEG refers to (by either)."""
+    named = series_by_any_uid(uid)[0]
+    return len(made_on) == 1 and named is not None and named == series_by_any_uid(next(iter(made_on)))[0]
 
 
 @transaction.atomic
@@ -98,15 +105,15 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
         made_on = referenced_series(seg)
     except Exception as exc:  # noqa: BLE001 - a malformed SEG is refused with its reason
         raise SegImportError(f"{path.name}: its referenced images cannot be read ({type(exc).__name__}: {exc})") from exc
-    if series_uid is not None and made_on != {series_uid}:
+    if series_uid is not None and made_on != {series_uid} and not _same_series(series_uid, made_on):
         raise SegImportError(f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}")
     if len(made_on) != 1:
         raise SegImportError(f"{path.name} refers to {len(made_on)} series; a reference mask covers one")
     target = next(iter(made_on))
-    series = Series.objects.filter(series_instance_uid=target).first()
+    series, by_original = series_by_any_uid(target)
     if series is None:
         raise SegImportError(f"{path.name} was made on series {target}, which is not in the archive")
-    instances = list(series.instances.order_by("instance_number").values_list("sop_instance_uid", "instance_number"))
+    instances = instance_uids_as_referenced(series, original=by_original)
     numbers = [n for _, n in instances]
     if None in numbers or len(set(numbers)) != len(numbers):
         raise SegImportError(f"series {target} has missing or repeated instance numbers")

@@ -1,13 +1,23 @@
 """De-identification per DICOM PS3.15 Annex E.
 
 Profile: Basic Application Level Confidentiality Profile with the options
-  * Retain UIDs (113110): Study/Series/SOP/FrameOfReference UIDs are kept so studies can
-    be matched back to the PACS;
+  * UIDs are replaced (the basic profile's "U" action, not the Retain UIDs option): every
+    instance UID (Study/Series/SOP/FrameOfReference and the references to them inside
+    sequences) becomes a keyed UID, ``2.25.`` + a keyed HMAC as a UUID integer. Vendor UIDs
+    often embed the acquisition date/time and the scanner serial, which would undo the
+    date shift. The mapping is deterministic, so a re-sent study maps onto the same
+    keyed UIDs; the originals are kept in the admin-only identity tables so results can
+    be filed back into the source PACS;
   * Retain Longitudinal Temporal Information with Modified Dates (113107): every DA/DT
     value is shifted by a per-patient number of days, so intervals between a patient's
     studies survive while absolute dates do not;
   * Retain Patient Characteristics (113108): age/sex/size/weight are kept (the brief asks
     for PatientAge; keeping it is only conformant under this option, so we declare it).
+    Ages over 89 are grouped as 90 ("090Y"), as HIPAA Safe Harbor requires.
+
+Study and series descriptions are removed from the files. The database keeps a
+description only when clean_description passes it (every word from a small imaging
+vocabulary, short numbers only, no identifier of the patient), and stores "" otherwise.
 
 Identifiers the app still needs (patient id/name, accession for report matching, site)
 are captured in DeidResult *before* they are removed, for the admin-only pseudonym map.
@@ -19,9 +29,13 @@ objects and their referenced/request sequences; any private tag, curve (50xx) an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -42,6 +56,17 @@ _REMOVE_KEYWORDS = (
     "AdmissionID", "AdmittingDate", "AdmittingTime", "AdmittingDiagnosesCodeSequence",
     "AdmittingDiagnosesDescription", "Allergies", "Arbitrary", "AuthorObserverSequence",
     "BranchOfService", "CassetteID", "ClinicalTrialSponsorName",
+    # Clinical trial identifiers (PS3.15 E.1-1 X/Z/D); the whole module goes.
+    "ClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID", "ClinicalTrialSiteID",
+    "ClinicalTrialSiteName", "ClinicalTrialTimePointID", "ClinicalTrialTimePointDescription",
+    "ClinicalTrialProtocolName", "ClinicalTrialProtocolID", "ClinicalTrialCoordinatingCenterName",
+    "ClinicalTrialProtocolEthicsCommitteeName", "ClinicalTrialProtocolEthicsCommitteeApprovalNumber",
+    "ClinicalTrialSeriesID", "ClinicalTrialSeriesDescription",
+    # Order numbers and step ids link back to the RIS; software versions identify the device
+    # (X unless Retain Device Identity, which this profile does not claim).
+    "PlacerOrderNumberImagingServiceRequest", "FillerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequestRetired", "FillerOrderNumberImagingServiceRequestRetired",
+    "ScheduledProcedureStepID", "SoftwareVersions",
     "CommentsOnThePerformedProcedureStep", "ConfidentialityConstraintOnPatientDataDescription",
     "ContentCreatorIdentificationCodeSequence", "ContentSequence", "ContributionDescription",
     "ConsultingPhysicianName", "CountryOfResidence", "CurrentPatientLocation",
@@ -121,6 +146,24 @@ BLANK_TAGS = _tags(_BLANK_KEYWORDS)
 _CHAR_REMOVE_TAGS = _tags(_CHARACTERISTICS_REMOVE)
 _CHAR_BLANK_TAGS = _tags(_CHARACTERISTICS_BLANK)
 
+# "U": instance UIDs (PS3.15 E.1-1), replaced by keyed UIDs at every nesting level, so a
+# ReferencedSOPInstanceUID still points at the (keyed) SOPInstanceUID it referred to.
+# Class UIDs (SOPClassUID, TransferSyntaxUID, coding scheme UIDs) identify no one and stay.
+_UID_KEYWORDS = (
+    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID",
+    "ReferencedSOPInstanceUID", "ReferencedFrameOfReferenceUID", "RelatedFrameOfReferenceUID",
+    "SourceFrameOfReferenceUID", "SynchronizationFrameOfReferenceUID", "MediaStorageSOPInstanceUID",
+    "ReferencedSOPInstanceUIDInFile", "AffectedSOPInstanceUID", "RequestedSOPInstanceUID",
+    "FailedSOPInstanceUIDList", "ConcatenationUID", "DimensionOrganizationUID", "IrradiationEventUID",
+    "InstanceCreatorUID", "DeviceUID", "DoseReferenceUID", "FiducialUID", "TargetUID", "UID",
+    "ObservationUID", "ReferencedObservationUIDTrial", "ObservationSubjectUIDTrial", "SpecimenUID",
+    "StorageMediaFileSetUID", "TransactionUID", "TrackingUID", "PaletteColorLookupTableUID",
+    "LargePaletteColorLookupTableUID", "CreatorVersionUID", "ContextGroupExtensionCreatorUID",
+    "TemplateExtensionCreatorUID", "TemplateExtensionOrganizationUID",
+    "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID",
+)
+UID_TAGS = _tags(_UID_KEYWORDS)
+
 # File meta attributes that name the sending system (the meta group is not covered by
 # Annex E, but an AE title identifies the site just as well as InstitutionName does).
 _META_REMOVE = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
@@ -128,6 +171,11 @@ _META_REMOVE = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
                 "PrivateInformation")
 
 _META_REMOVE_TAGS = _tags(_META_REMOVE)
+_MEDIA_SOP_INSTANCE_UID = Tag(tag_for_keyword("MediaStorageSOPInstanceUID"))
+_STUDY_UID, _SERIES_UID, _SOP_UID, _FRAME_OF_REFERENCE_UID, _ISSUER_OF_PATIENT_ID = (
+    Tag(tag_for_keyword(k)) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+                                      "FrameOfReferenceUID", "IssuerOfPatientID")
+)
 
 _PATIENT_ID, _PATIENT_NAME, _PATIENT_BIRTH_DATE, _PATIENT_AGE = (
     Tag(tag_for_keyword(k)) for k in ("PatientID", "PatientName", "PatientBirthDate", "PatientAge")
@@ -147,15 +195,14 @@ PROFILE_CODES = (
     ("113100", "Basic Application Confidentiality Profile"),
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
     ("113108", "Retain Patient Characteristics Option"),
-    ("113110", "Retain UIDs Option"),
 )
 # DeidentificationMethod is LO (64 chars per value), hence one value per component.
 _METHOD = [
     "DICOM PS3.15 E.1 Basic Application Confidentiality Profile",
     "Retain Longitudinal Temporal Information Modified Dates",
     "Retain Patient Characteristics",
-    "Retain UIDs",
-    "RadBot Web deid v1",
+    "UIDs replaced by keyed 2.25 UIDs",
+    "RadBot Web deid v2",
 ]
 
 
@@ -173,6 +220,9 @@ class DeidResult:
     original_birth_date: str  # raw DA value, "" when absent
     original_accession: str
     original_institution: str
+    original_issuer: str = ""  # IssuerOfPatientID as received
+    # original -> keyed, for every UID replaced in this data set (file meta included)
+    uid_map: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 # --- deterministic per-patient values -----------------------------------------------------
@@ -199,8 +249,8 @@ def _patient_key(original_patient_id: str, issuer: str) -> str:
 def pseudonym_for(original_patient_id: str, *, secret: str, issuer: str = "") -> str:
     """Stable pseudonym "P-" + 12 hex chars (48 bits) for a patient ID.
 
-    Pass ``issuer`` (e.g. the site) only when IDs from different issuers may collide;
-    it then becomes part of the identity.
+    ``issuer`` (IssuerOfPatientID, else the site: see patient_issuer) is part of the
+    identity, so equal MRNs from two sites are two patients.
     """
     return "P-" + _hmac(secret, "pseudonym", _patient_key(original_patient_id, issuer)).hex()[:12]
 
@@ -215,6 +265,230 @@ def accession_pseudonym_for(original_accession: str, *, secret: str) -> str:
     """Stable "A-" + 12 hex chars; "" for an empty accession."""
     acc = original_accession.strip()
     return "A-" + _hmac(secret, "accession", acc).hex()[:12] if acc else ""
+
+
+def patient_issuer(ds: Dataset, *, institution: str = "") -> str:
+    """Who issued the PatientID: IssuerOfPatientID, else the site (case/space-insensitive).
+
+    Read before deidentify, which removes both. A site that sends some files with and
+    some without IssuerOfPatientID splits its patients; that is the safer failure than
+    merging two sites' patients who share an MRN.
+    """
+    issuer = str(peek_value(ds, _ISSUER_OF_PATIENT_ID) or "").strip()
+    if not issuer:
+        issuer = institution or str(peek_value(ds, _INSTITUTION_NAME) or "")
+    return " ".join(issuer.split()).casefold()
+
+
+def keyed_uid(original: str, *, secret: str) -> str:
+    """The stored UID for an original UID: ``2.25.`` + a keyed HMAC read as a UUID.
+
+    The digest's first 128 bits are stamped as an RFC 9562 version 8 (custom) UUID, whose
+    integer form is what PS3.5 B.2 allows under the 2.25 root: at most 39 digits, so at
+    most 44 characters in all. Deterministic, so the same original always maps to the
+    same keyed UID (a re-sent study is recognised as a duplicate); without the secret the
+    original cannot be recovered or confirmed.
+    """
+    value = str(original).strip().rstrip("\x00")
+    if not value:
+        return ""
+    raw = bytearray(_hmac(secret, "uid", value)[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC variant
+    return "2.25." + str(int.from_bytes(raw, "big"))
+
+
+def original_uids(ds: Dataset) -> dict[str, str]:
+    """Study/series/SOP/frame-of-reference UIDs of a data set not yet de-identified."""
+    return {
+        name: str(peek_value(ds, tag) or "").strip().rstrip("\x00")
+        for name, tag in (("study", _STUDY_UID), ("series", _SERIES_UID), ("sop", _SOP_UID),
+                          ("frame_of_reference", _FRAME_OF_REFERENCE_UID))
+    }
+
+
+def keyed_instance(instance, *, secret: str):
+    """A ParsedInstance whose study/series/SOP UIDs are the keyed ones (the data set is
+    untouched: deidentify replaces the UIDs inside it when it runs)."""
+    return dataclasses.replace(
+        instance,
+        study_uid=keyed_uid(instance.study_uid, secret=secret),
+        series_uid=keyed_uid(instance.series_uid, secret=secret),
+        sop_uid=keyed_uid(instance.sop_uid, secret=secret),
+    )
+
+
+SAFE_HARBOR_MAX_AGE = 90  # ages over 89 are grouped as "90 or older"
+
+
+def cap_age(years: int | None) -> int | None:
+    """Age in years as stored: over 89 becomes 90 (shown as "90+")."""
+    return min(years, SAFE_HARBOR_MAX_AGE) if years is not None else None
+
+
+def age_label(years: int | None) -> str:
+    """How a stored age is shown: "90+" for the grouped ages, "" when unknown."""
+    if years is None:
+        return ""
+    return f"{SAFE_HARBOR_MAX_AGE}+" if years >= SAFE_HARBOR_MAX_AGE else str(years)
+
+
+def _cap_age_string(age: str) -> str:
+    age = age.strip().upper()
+    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) >= SAFE_HARBOR_MAX_AGE:
+        return f"{SAFE_HARBOR_MAX_AGE:03d}Y"
+    return age
+
+
+# Words a study or series description may hold and still be stored (PS3.15's Clean
+# Descriptors, done conservatively): protocol vocabulary only, so a name, a date or
+# free text never survives. Anything else blanks the whole description.
+_DESCRIPTION_VOCABULARY = """
+    mr mri mrt magnetic resonance imaging scan exam study lumbar lumbosacral thoracic
+    cervical whole spine spinal lws bws hws ls l s c t th sacrum coccyx disc discs
+    sag sagittal ax axial tra trans transverse cor coronal obl oblique localizer localiser
+    loc scout survey plane planes 3plane tri pilot
+    t1 t2 t2star pd stir tirm tir flair dixon water fat in opp out phase ip op w f
+    tse fse se ir gre fl fl2d fl3d spc space cube vista haste ssfse frfse trufi fiesta
+    mpr mprage vibe lava thrive dwi dti adc trace b mip mpr recon
+    d dim 2d 3d fs fatsat sat spair spir nfs c nc pre post gd gad contrast
+    high low res hr iso isotropic thin thick slice slices mm navigator nav
+    and with without w wo of to
+    nifti import ai from lt rt left right mid upper lower level levels
+    routine standard protocol
+"""
+_DESCRIPTION_WORDS = frozenset(_DESCRIPTION_VOCABULARY.split())
+_DESCRIPTION_TOKEN = re.compile(r"[A-Za-z]+|\d+")
+_DESCRIPTION_ALLOWED = re.compile(r"^[A-Za-z0-9 _\-+/.,()*:#]*$")
+
+
+def clean_description(text: str, *, identifiers: Iterable[str] = ()) -> str:
+    """The description when every word is protocol vocabulary, else ""."""
+    value = " ".join(str(text or "").split())
+    if not value or len(value) > 64 or not _DESCRIPTION_ALLOWED.match(value):
+        return ""
+    for token in _DESCRIPTION_TOKEN.findall(value):
+        if token.isdigit():
+            if len(token) > 3:  # a year, a date, an accession or an MRN
+                return ""
+        elif token.casefold() not in _DESCRIPTION_WORDS:
+            return ""
+    folded = value.casefold()
+    for identifier in identifiers:
+        for part in re.split(r"[\s^,]+", str(identifier or "").casefold()):
+            if len(part) >= 2 and re.search(rf"(?<![a-z0-9]){re.escape(part)}(?![a-z0-9])", folded):
+                return ""
+    return value
+
+
+# --- free text (radiologist reports) ----------------------------------------------------
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+             r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_B, _E = r"(?<![\w/.\-])", r"(?![\w/\-]|\.\d)"  # not inside a longer number or word
+_TEXT_DATES = re.compile(
+    "|".join((
+        rf"{_B}(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}){_E}",      # 2019-03-15
+        rf"{_B}(?P<um>\d{{1,2}})/(?P<ud>\d{{1,2}})/(?P<uy>\d{{4}}){_E}",      # 03/15/2019
+        rf"{_B}(?P<ed>\d{{1,2}})\.(?P<em>\d{{1,2}})\.(?P<ey>\d{{4}}){_E}",   # 15.03.2019
+        rf"\b(?P<nm>{_MONTH_RE})\s+(?P<nd>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ny>\d{{4}})\b",  # March 15, 2019
+        rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<dm>{_MONTH_RE})\s+(?P<dy>\d{{4}})\b",  # 15 March 2019
+        rf"{_B}(?P<cy>(?:19|20)\d{{2}})(?P<cm>\d{{2}})(?P<cd>\d{{2}}){_E}",     # 20190315 (DICOM DA)
+    )),
+    re.IGNORECASE,
+)
+DATE_PLACEHOLDER = "[DATE]"
+
+
+def _month_number(name: str) -> int:
+    key = name.rstrip(".").casefold()[:3]
+    return next(i for i, month in enumerate(_MONTHS, start=1) if month.startswith(key))
+
+
+def _month_like(original: str, month: int) -> str:
+    """The month's name written the way ``original`` was (abbreviated, capitals, dot)."""
+    bare = original.rstrip(".")
+    full = _MONTHS[month - 1]
+    name = full if bare.casefold() in _MONTHS else full[:3]
+    name = name.upper() if bare.isupper() and len(bare) > 1 else name.capitalize()
+    return name + ("." if original.endswith(".") else "")
+
+
+def _shift_text_date(match: re.Match, days: int | None) -> str:
+    g = match.groupdict()
+    try:
+        if g["iy"]:
+            day = dt.date(int(g["iy"]), int(g["im"]), int(g["id"]))
+        elif g["uy"]:
+            day = dt.date(int(g["uy"]), int(g["um"]), int(g["ud"]))
+        elif g["ey"]:
+            day = dt.date(int(g["ey"]), int(g["em"]), int(g["ed"]))
+        elif g["ny"]:
+            day = dt.date(int(g["ny"]), _month_number(g["nm"]), int(g["nd"]))
+        elif g["dy"]:
+            day = dt.date(int(g["dy"]), _month_number(g["dm"]), int(g["dd"]))
+        else:
+            day = dt.date(int(g["cy"]), int(g["cm"]), int(g["cd"]))
+    except ValueError:
+        # Not a real date: an 8-digit number is left alone, anything else date-shaped
+        # cannot be shifted and is replaced.
+        return match.group(0) if g["cy"] else DATE_PLACEHOLDER
+    if days is None:
+        return DATE_PLACEHOLDER
+    new = day + dt.timedelta(days=days)
+    if g["iy"]:
+        return new.strftime("%Y-%m-%d")
+    if g["uy"]:
+        return f"{new.month:0{len(g['um'])}d}/{new.day:0{len(g['ud'])}d}/{new.year}"
+    if g["ey"]:
+        return f"{new.day:0{len(g['ed'])}d}.{new.month:0{len(g['em'])}d}.{new.year}"
+    if g["ny"]:
+        text = match.group(0)
+        comma = "," if "," in text else ""
+        return f"{_month_like(g['nm'], new.month)} {new.day}{comma} {new.year}"
+    if g["dy"]:
+        return f"{new.day} {_month_like(g['dm'], new.month)} {new.year}"
+    return new.strftime("%Y%m%d")
+
+
+_NAME_STOPWORDS = frozenset({"mr", "mrs", "ms", "dr", "jr", "sr", "md", "phd", "von", "van", "de", "der"})
+
+
+def scrub_text(
+    text: str, *, names: Iterable[str] = (), ids: Iterable[str] = (), accessions: Iterable[str] = (),
+    shift_days: int | None,
+) -> str:
+    """Report text with the patient's known identifiers replaced and its dates shifted.
+
+    ``names`` are DICOM PN values (``Doe^John``) or plain names: each part of two or more
+    letters is replaced by [NAME], whole words only, case-insensitive. ``ids`` become
+    [ID] and ``accessions`` [ACCESSION]. Dates in the common formats (03/15/2019 read as
+    month/day, 2019-03-15, 15.03.2019, March 15, 2019, 15 March 2019, 20190315) are moved
+    by ``shift_days`` and keep their format; when the shift is unknown (None), or a
+    date-shaped value is not a real date, it becomes [DATE].
+    """
+    out = _TEXT_DATES.sub(lambda m: _shift_text_date(m, shift_days), text)
+    replacements: dict[str, str] = {}
+    for value in accessions:
+        if str(value or "").strip():
+            replacements.setdefault(str(value).strip().casefold(), "[ACCESSION]")
+    for value in ids:
+        if str(value or "").strip():
+            replacements.setdefault(str(value).strip().casefold(), "[ID]")
+    for value in names:
+        for part in re.split(r"[\s^,]+", str(value or "")):
+            part = part.strip(".")
+            if len(part) >= 2 and part.casefold() not in _NAME_STOPWORDS:
+                replacements.setdefault(part.casefold(), "[NAME]")
+    if not replacements:
+        return out
+    pattern = re.compile(
+        r"(?<![\w])(" + "|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)) + r")(?![\w])",
+        re.IGNORECASE,
+    )
+    return pattern.sub(lambda m: replacements[m.group(0).casefold()], out)
 
 
 def site_pseudonym_for(institution: str, *, secret: str) -> str:
@@ -261,7 +535,34 @@ def _shift_value(value: object, days: int, fn) -> object:
 _INSPECT_RAW_VRS = frozenset({None, "SQ", "DA", "DT", "UN"})
 
 
-def _clean(ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag]) -> None:
+@functools.lru_cache(maxsize=4096)
+def _dictionary_date_vr(tag: int) -> str:
+    """"DA" or "DT" when the data dictionary says the tag holds a date, else ""."""
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return ""
+    return vr if vr in ("DA", "DT") else ""
+
+
+def _replace_uids(ds: Dataset, tag: BaseTag, uid_for) -> None:
+    elem = ds[tag]
+    if elem.VR not in ("UI", "UN", None) or elem.value in (None, ""):
+        if elem.VR not in ("UI", "UN", None):
+            # an instance UID under a wrong explicit VR: it cannot be remapped safely
+            ds[tag] = DataElement(tag, "UI", "")
+        return
+    value = elem.value
+    if isinstance(value, bytes):  # UN: the raw bytes of a UI value
+        value = value.decode("ascii", "replace").rstrip("\x00 ").split("\\")
+    values = value if isinstance(value, (list, MultiValue)) else [value]
+    keyed = [uid_for(str(v)) for v in values]
+    ds[tag] = DataElement(tag, "UI", keyed if len(keyed) > 1 else keyed[0])
+
+
+def _clean(
+    ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag], uid_for=None,
+) -> None:
     elements = ds._dict
     for tag in list(elements):
         group = tag.group
@@ -275,6 +576,9 @@ def _clean(ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[
             del ds[tag]
             continue
         raw = elements[tag]
+        if uid_for is not None and tag in UID_TAGS:
+            _replace_uids(ds, tag, uid_for)
+            continue
         if tag in blank:
             if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS:
                 # the old value is discarded unseen: no need to convert it first
@@ -283,16 +587,25 @@ def _clean(ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[
             elem = ds[tag]
             elem.value = DicomSequence() if elem.VR == "SQ" else ""
             continue
-        if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS:
+        date_vr = _dictionary_date_vr(tag)
+        if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS and not date_vr:
             continue
         elem = ds[tag]
         if elem.VR == "SQ":
             for item in elem.value:
-                _clean(item, days, remove, blank)
+                _clean(item, days, remove, blank, uid_for)
         elif elem.VR == "DA":
             elem.value = _shift_value(elem.value, days, _shift_da)
         elif elem.VR == "DT":
             elem.value = _shift_value(elem.value, days, _shift_dt)
+        elif date_vr:
+            # A date written under another VR (e.g. StudyDate as LO) would otherwise keep
+            # the real date: shift it as the dictionary VR says, or blank it.
+            fn = _shift_da if date_vr == "DA" else _shift_dt
+            value = elem.value
+            if isinstance(value, bytes):
+                value = value.decode("latin-1", "replace")
+            ds[tag] = DataElement(tag, date_vr, _shift_value(value, days, fn) if value not in (None, "") else "")
 
 
 def _put(ds: Dataset, tag: BaseTag, value: object) -> None:
@@ -332,6 +645,7 @@ def deidentify(
     original_birth = str(peek_value(ds, _PATIENT_BIRTH_DATE) or "").strip()
     original_acc = str(peek_value(ds, _ACCESSION_NUMBER) or "").strip()
     original_site = str(peek_value(ds, _INSTITUTION_NAME) or "").strip()
+    original_issuer = str(peek_value(ds, _ISSUER_OF_PATIENT_ID) or "").strip()
 
     # The age must be derived before the birth date goes and from unshifted dates.
     age = ""
@@ -342,16 +656,28 @@ def deidentify(
             ref = _reference_date(ds)
             if ref and ref >= birth:
                 age = age_string(birth, ref)
+        age = _cap_age_string(age)
 
     remove, blank = REMOVE_TAGS, BLANK_TAGS
     if not retain_patient_characteristics:
         remove, blank = remove | _CHAR_REMOVE_TAGS, blank | _CHAR_BLANK_TAGS
-    _clean(ds, date_shift_days, remove, blank)
+    uid_key = secret or pseudonym
+    uid_map: dict[str, str] = {}
+
+    def uid_for(original: str) -> str:
+        original = original.strip().rstrip("\x00")
+        if original not in uid_map:
+            uid_map[original] = keyed_uid(original, secret=uid_key)
+        return uid_map[original]
+
+    _clean(ds, date_shift_days, remove, blank, uid_for)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
         for tag in _META_REMOVE_TAGS:
             if tag in meta._dict:
                 del meta[tag]
+        if _MEDIA_SOP_INSTANCE_UID in meta._dict:
+            _replace_uids(meta, _MEDIA_SOP_INSTANCE_UID, uid_for)
 
     acc_pseudo = (
         accession_pseudonym_for(original_acc, secret=secret or pseudonym) if original_acc else ""
@@ -388,4 +714,6 @@ def deidentify(
         original_birth_date=original_birth,
         original_accession=original_acc,
         original_institution=original_site,
+        original_issuer=original_issuer,
+        uid_map={k: v for k, v in uid_map.items() if k},
     )

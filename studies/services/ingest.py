@@ -41,9 +41,11 @@ from studies.dicom.reader import ParsedInstance, quiet_validation, read_instance
 from studies.models import (
     DiscLevel,
     Instance,
+    InstanceIdentity,
     Patient,
     PatientIdentity,
     Series,
+    SeriesIdentity,
     Study,
     StudyIdentity,
 )
@@ -142,6 +144,8 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
         except IngestError as error:
             summary.rejected.append(FileOutcome(member.name, error.reason, error.code))
             continue
+        # From here on every UID is the keyed one that is stored (duplicates, paths, rows).
+        instance = deid.keyed_instance(instance, secret=settings.RADBOT_DEID_SECRET)
         if instance.sop_uid in seen_sops:
             summary.duplicates.append(
                 FileOutcome(member.name, "same SOPInstanceUID twice in this batch", "duplicate", instance.study_uid)
@@ -239,8 +243,9 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None)
                 accepted = _geometry_checked(study_uid, accepted, outcome)
                 if accepted:
                     secret = settings.RADBOT_DEID_SECRET
-                    pseudonym = deid.pseudonym_for(accepted[0].patient_id, secret=secret)
-                    shift = deid.date_shift_for(accepted[0].patient_id, secret=secret)
+                    issuer = deid.patient_issuer(accepted[0].dataset, institution=accepted[0].institution)
+                    pseudonym = deid.pseudonym_for(accepted[0].patient_id, secret=secret, issuer=issuer)
+                    shift = deid.date_shift_for(accepted[0].patient_id, secret=secret, issuer=issuer)
                     accepted = _uid_conflicts(study_uid, accepted, pseudonym, outcome)
                 if accepted:
                     study_id, series_ids = _store_study(
@@ -400,10 +405,12 @@ def _store_study(
         PatientIdentity.objects.create(
             patient=patient,
             original_patient_id=first.patient_id,
+            issuer=deid.patient_issuer(first.dataset, institution=first.institution),
             original_name=first.patient_name,
             original_birth_date=first.patient_birth_date.strftime("%Y%m%d") if first.patient_birth_date else "",
             date_shift_days=shift,
         )
+    known = (first.patient_name, first.patient_id, first.accession_number)  # never in a description
     study = Study.objects.filter(study_instance_uid=study_uid).first()
     if study is None:
         study = Study.objects.create(
@@ -411,14 +418,15 @@ def _store_study(
             study_instance_uid=study_uid,
             accession=deid.accession_pseudonym_for(first.accession_number, secret=secret),
             study_date=_shifted(first.study_date, shift),
-            description=first.study_description[:128],
+            description=deid.clean_description(first.study_description, identifiers=known)[:128],
             site=deid.site_pseudonym_for(first.institution, secret=secret),
-            age_years=_age_years(first),
+            age_years=deid.cap_age(_age_years(first)),
             sex=first.patient_sex if first.patient_sex in {"M", "F", "O"} else "",
             uploaded_by=user if getattr(user, "is_authenticated", False) else None,
         )
         StudyIdentity.objects.create(
             study=study,
+            original_study_uid=deid.original_uids(first.dataset)["study"],
             original_accession=first.accession_number,
             original_site=first.institution,
             original_study_date=first.study_date.strftime("%Y%m%d") if first.study_date else "",
@@ -430,14 +438,15 @@ def _store_study(
         by_series[instance.series_uid].append(instance)
     touched: list[int] = []
     rows: list[Instance] = []
+    original_sops: list[str] = []
     for series_uid, members in by_series.items():
         head = members[0]
-        series, _ = Series.objects.get_or_create(
+        series, series_created = Series.objects.get_or_create(
             series_instance_uid=series_uid,
             defaults={
                 "study": study,
                 "number": head.series_number,
-                "description": head.series_description[:128],
+                "description": deid.clean_description(head.series_description, identifiers=known)[:128],
                 "plane": head.plane,
                 "weighting": head.weighting,
                 "rows": head.rows,
@@ -448,8 +457,13 @@ def _store_study(
                 "orientation": list(head.orientation),
             },
         )
+        if series_created:
+            originals = deid.original_uids(head.dataset)
+            SeriesIdentity.objects.create(series=series, original_series_uid=originals["series"],
+                                          original_frame_of_reference_uid=originals["frame_of_reference"])
         axis = _reading_axis(slice_normal(head.orientation))
         for instance in members:
+            original_sops.append(deid.original_uids(instance.dataset)["sop"])
             deid.deidentify(instance.dataset, pseudonym=pseudonym, date_shift_days=shift, secret=secret)
             relative, digest, size = _write_file(instance, study_uid, written)
             if datasets is not None:
@@ -470,6 +484,9 @@ def _store_study(
             )
         touched.append(series.pk)
     Instance.objects.bulk_create(rows)
+    InstanceIdentity.objects.bulk_create(
+        [InstanceIdentity(instance=row, original_sop_instance_uid=sop) for row, sop in zip(rows, original_sops, strict=True)]
+    )
     for series_id in touched:
         Series.objects.filter(pk=series_id).update(slice_count=Instance.objects.filter(series_id=series_id).count())
     return study.pk, touched

@@ -78,3 +78,14 @@ def to_bytes(ds: Dataset) -> bytes:
 
 def mr_bytes(rows: int = 16, cols: int = 16, **overrides: Any) -> bytes:
     return to_bytes(make_mr(rows, cols, **overrides))
+
+
+def stored_uid(original: str) -> str:
+    """The keyed UID ingest stores for an original UID (studies.dicom.deid.keyed_uid with
+    the configured secret): for tests that know a study, series or image by the UID in the
+    files they wrote."""
+    from django.conf import settings
+
+    from studies.dicom.deid import keyed_uid
+
+    return keyed_uid(str(original), secret=settings.RADBOT_DEID_SECRET)

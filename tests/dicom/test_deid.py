@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -10,8 +11,12 @@ from pydicom.sequence import Sequence
 from studies.dicom.deid import (
     REMOVE_TAGS,
     age_string,
+    cap_age,
+    clean_description,
     date_shift_for,
     deidentify,
+    keyed_uid,
+    patient_issuer,
     pseudonym_for,
 )
 from studies.dicom.errors import IngestError
@@ -87,23 +92,117 @@ def test_removes_every_identifying_tag():
         assert needle not in written, needle
 
 
-def test_keeps_uids_and_sets_markers():
+def test_replaces_uids_by_keyed_uids_and_sets_markers():
     ds = _rich_dataset()
     uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
             ds.FrameOfReferenceUID, ds.file_meta.MediaStorageSOPInstanceUID)
     result = _deid(ds)
+    keyed = tuple(keyed_uid(u, secret=SECRET) for u in uids)
     assert (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
-            ds.FrameOfReferenceUID, ds.file_meta.MediaStorageSOPInstanceUID) == uids
-    assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == "1.2.3.4.5"
+            ds.FrameOfReferenceUID, ds.file_meta.MediaStorageSOPInstanceUID) == keyed
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+    assert all(u.startswith("2.25.") and len(u) <= 64 for u in keyed)
+    # references inside sequences follow the same map
+    assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == keyed_uid("1.2.3.4.5", secret=SECRET)
+    assert ds.SOPClassUID == ds.ReferencedImageSequence[0].ReferencedSOPClassUID  # class UIDs stay
+    assert result.uid_map[uids[0]] == keyed[0] and result.uid_map["1.2.3.4.5"].startswith("2.25.")
     assert ds.PatientIdentityRemoved == "YES"
     assert ds.LongitudinalTemporalInformationModified == "MODIFIED"
     codes = {(c.CodeValue, c.CodingSchemeDesignator) for c in ds.DeidentificationMethodCodeSequence}
-    assert {("113100", "DCM"), ("113107", "DCM"), ("113110", "DCM")} <= codes
+    assert {("113100", "DCM"), ("113107", "DCM")} <= codes
+    assert ("113110", "DCM") not in codes  # Retain UIDs is no longer claimed
     assert any("Basic Application Confidentiality Profile" in m for m in ds.DeidentificationMethod)
     assert result.dataset is ds
-    # Round-trips through a real file write/read.
-    again = dcmread(io.BytesIO(to_bytes(ds)))
+    # Round-trips through a real file write/read, with no original UID left in it.
+    written = to_bytes(ds)
+    for uid in (*uids, "1.2.3.4.5"):
+        assert uid.encode() not in written, uid
+    again = dcmread(io.BytesIO(written))
     assert again.PatientID == result.pseudonym
+    assert again.StudyInstanceUID == keyed[0]
+
+
+def test_keyed_uid_is_stable_keyed_and_a_valid_uid():
+    import re
+
+    uid = "1.3.12.2.1107.5.2.43.166123.30000024031012345678900000017"
+    first = keyed_uid(uid, secret=SECRET)
+    assert first == keyed_uid(uid, secret=SECRET)  # same original -> same keyed UID
+    assert first != keyed_uid(uid, secret="another-secret")
+    assert first != keyed_uid(uid + "1", secret=SECRET)
+    assert re.fullmatch(r"2\.25\.(0|[1-9]\d*)", first) and len(first) <= 64
+    assert keyed_uid("", secret=SECRET) == ""
+    # purpose-separated from the other derivations keyed by the same secret
+    assert first[5:] not in pseudonym_for(uid, secret=SECRET)
+
+
+def test_ages_over_89_are_grouped_as_90():
+    ds = _rich_dataset()
+    ds.PatientAge = "094Y"
+    assert _deid(ds).patient_age == "090Y" and ds.PatientAge == "090Y"
+    ds = _rich_dataset()
+    del ds.PatientAge
+    ds.PatientBirthDate = "19200101"  # 104 on 2024-03-10
+    assert _deid(ds).patient_age == "090Y" and ds.PatientAge == "090Y"
+    ds = _rich_dataset()
+    ds.PatientAge = "089Y"
+    assert _deid(ds).patient_age == "089Y"
+    assert cap_age(104) == 90 and cap_age(89) == 89 and cap_age(None) is None
+
+
+def test_removes_trial_order_and_software_identifiers():
+    extra = {
+        "ClinicalTrialSubjectID": "SUBJ-17", "ClinicalTrialSubjectReadingID": "READ-3",
+        "ClinicalTrialSiteID": "SITE-9", "ClinicalTrialSiteName": "Springfield Trial Site",
+        "ClinicalTrialTimePointID": "TP-2", "ClinicalTrialProtocolName": "SPINE-TRIAL",
+        "PlacerOrderNumberImagingServiceRequest": "PLACER-881",
+        "FillerOrderNumberImagingServiceRequest": "FILLER-882",
+        "ScheduledProcedureStepID": "SPS-55", "SoftwareVersions": "syngo MR E11",
+    }
+    ds = _rich_dataset(**extra)
+    _deid(ds)
+    for keyword in extra:
+        assert keyword not in ds, keyword
+    written = to_bytes(ds)
+    for value in extra.values():
+        assert value.encode() not in written, value
+
+
+def test_date_under_a_wrong_vr_is_shifted_or_blanked():
+    ds = _rich_dataset()
+    del ds.StudyDate
+    ds.add_new(0x00080020, "LO", "20240310")  # StudyDate written as LO
+    del ds.AcquisitionDate
+    ds.add_new(0x00080022, "LO", "not a date")
+    result = _deid(dcmread(io.BytesIO(to_bytes(ds))))
+    out = result.dataset
+    shifted = (dt.date(2024, 3, 10) + dt.timedelta(days=result.date_shift_days)).strftime("%Y%m%d")
+    assert out["StudyDate"].VR == "DA" and out.StudyDate == shifted
+    assert out.AcquisitionDate == ""
+    assert b"20240310" not in to_bytes(out)
+
+
+def test_pseudonym_takes_the_issuer():
+    assert pseudonym_for("MRN-1", secret=SECRET, issuer="site a") != pseudonym_for(
+        "MRN-1", secret=SECRET, issuer="site b")
+    ds = make_mr(IssuerOfPatientID="HOSP-A", InstitutionName="Saint Example")
+    assert patient_issuer(ds) == "hosp-a"
+    ds = make_mr(InstitutionName="Saint  Example ")
+    assert patient_issuer(ds) == "saint example"
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("SAG T2 TSE", True), ("t2_tse_sag", True), ("MRI LUMBAR SPINE", True), ("AX T2 L4-5", True),
+    ("T2* GRE", True), ("", False), ("SAG T2 Doe", False), ("John Smith lumbar", False),
+    ("MRI 03/15/2019", False), ("ACC123456", False), ("Lumbar spine for Dr House", False),
+])
+def test_clean_description_keeps_protocol_words_only(text, kept):
+    assert clean_description(text) == (text if kept else "")
+
+
+def test_clean_description_drops_the_patients_own_identifiers():
+    assert clean_description("SAG STIR", identifiers=["Stir^Anna"]) == ""
+    assert clean_description("SAG STIR", identifiers=["Doe^John"]) == "SAG STIR"
 
 
 def test_returns_originals_and_pseudonymises_ids():

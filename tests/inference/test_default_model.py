@@ -96,9 +96,10 @@ def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, dj
         (row["study_uid"], row["level"]): row
         for row in map(json.loads, (data / "truth.jsonl").read_text().splitlines())
     }
+    # truth.jsonl names studies by the UIDs in the files; the archive keeps them as originals
     pairs = [
-        (p, truth[(p.level.study.study_instance_uid, p.level.level)])
-        for p in Prediction.objects.select_related("level__study")
+        (p, truth[(p.level.study.identity.original_study_uid, p.level.level)])
+        for p in Prediction.objects.select_related("level__study__identity")
     ]
     assert len(pairs) == 20
 

@@ -16,6 +16,7 @@ from pydicom.sr.codedict import codes
 from inference.ml.dicom_seg import CANAL, DISC, VERTEBRA, segment_class
 from inference.models import SegmentationMask
 from studies.models import Series
+from studies.selectors import series_by_any_uid
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
 
@@ -73,7 +74,7 @@ def stored(db, synthetic):
     uid = pydicom.dcmread(next((study_dir / "sag_t2").glob("*.dcm")), stop_before_pixels=True).SeriesInstanceUID
     with np.load(study_dir / "masks.npz") as masks:
         original = masks["sag"].astype(np.uint8)  # InstanceNumber order
-    return Series.objects.get(series_instance_uid=uid), original
+    return series_by_any_uid(uid)[0], original  # the files carry the original (unkeyed) UID
 
 
 def test_segments_map_by_code_then_label():
@@ -96,6 +97,20 @@ def test_a_seg_imports_as_the_same_mask(stored, tmp_path):
         np.testing.assert_array_equal(saved["classes"], original)
         assert saved["instance_numbers"].tolist() == sorted(
             series.instances.values_list("instance_number", flat=True))
+
+
+def test_a_seg_made_on_the_source_images_lines_up_with_the_keyed_archive(stored, tmp_path, synthetic):
+    """A SEG from the PACS names the original series and SOP UIDs; ingest stored keyed ones."""
+    series, original = stored
+    source_dir = sorted(p.parent for p in synthetic.glob("*/masks.npz"))[0] / "sag_t2"
+    images = sorted((pydicom.dcmread(f) for f in source_dir.glob("*.dcm")), key=lambda d: int(d.InstanceNumber))
+    assert images[0].SeriesInstanceUID != series.series_instance_uid
+    order = np.random.default_rng(1).permutation(len(images))
+    path = _write_seg([images[i] for i in order], original[order], tmp_path / "source.dcm")
+    # --series may name the stored UID while the SEG names the original
+    call_command("import_masks", str(path), series=series.series_instance_uid)
+    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+        np.testing.assert_array_equal(saved["classes"], original)
 
 
 def test_frames_are_placed_by_referenced_image_not_by_order(stored, tmp_path):

@@ -29,7 +29,7 @@ def synthetic(tmp_path_factory):
 @pytest.fixture
 def archive(db, synthetic):
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import")
+    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import", cli=True)
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for folder in sorted(p.parent for p in synthetic.glob("*/masks.npz")):
@@ -90,10 +90,18 @@ def test_train_a_model_version_then_run_a_job(archive, eager_celery, django_capt
     assert again.predictions.count() in {0, 5}
 
     out = tmp_path / "pred.jsonl"
-    call_command("run_inference", study=study.study_instance_uid, output=str(out))
+    # by the UID the files carried: the command runs with admin rights
+    original = study.identity.original_study_uid
+    assert original and original != study.study_instance_uid
+    call_command("run_inference", study=original, output=str(out))
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) in {0, 5}
+    assert all((r["study_uid"], r["original_study_uid"]) == (study.study_instance_uid, original) for r in rows)
     assert InferenceJob.objects.filter(study=study).count() == 2
+    from audit.models import AccessEvent
+
+    event = AccessEvent.objects.get(action="export")
+    assert event.username.startswith("cli") and event.detail["command"] == "run_inference"
 
 
 def test_study_page_ai_panel_and_run_permissions(db, client):

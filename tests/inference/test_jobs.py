@@ -21,6 +21,7 @@ from inference.views import MASK_COLOURS
 from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
+from tests.dicom.factory import stored_uid
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def reference_masks(synthetic):
     from inference.ml.data import load_study_dir
 
     studies = [load_study_dir(p.parent, with_axials=False) for p in synthetic.glob("*/masks.npz")]
-    return {s.sag_t2.series_uid: s.sag_mask for s in studies}
+    return {stored_uid(s.sag_t2.series_uid): s.sag_mask for s in studies}  # as ingest stores them
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def masks_by_number(synthetic):
         headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in (npz.parent / "sag_t2").glob("*.dcm")]
         numbers = sorted(int(h.InstanceNumber) for h in headers)
         with np.load(npz) as stored:
-            out[headers[0].SeriesInstanceUID] = dict(zip(numbers, stored["sag"], strict=True))
+            out[stored_uid(headers[0].SeriesInstanceUID)] = dict(zip(numbers, stored["sag"], strict=True))
     return out
 
 

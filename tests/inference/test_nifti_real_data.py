@@ -133,7 +133,7 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
 
     # A tiny model trained only on synthetic studies; the real scan is never trained on.
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import")
+    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import", cli=True)
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for folder in sorted(p.parent for p in synthetic.glob("*/masks.npz")):

@@ -145,6 +145,13 @@ def test_generate_reports_command_drafts_each_study_once(capsys):
     newer = done_job(a, model="newer-model", L4_L5={"disc": "herniation"})
     call_command("generate_reports", study=a.study_instance_uid)
     assert Report.objects.get(study=a).versions.order_by("-number").first().source_job == newer
+    # --study also takes the original (PACS) UID: the command runs with admin rights.
+    from studies.models import StudyIdentity
+
+    StudyIdentity.objects.create(study=b, original_study_uid="1.2.840.10008.999.1")
+    newest = done_job(b, model="newer-model", L4_L5={"disc": "herniation"})
+    call_command("generate_reports", study="1.2.840.10008.999.1")
+    assert Report.objects.get(study=b).versions.order_by("-number").first().source_job == newest
 
 
 def test_generate_reports_names_an_unknown_study():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pydicom
 import pytest
 
+from studies.dicom.deid import keyed_uid
 from studies.models import DiscLevel, Instance, Patient, PatientIdentity, Series, Study
+from studies.selectors import study_by_any_uid
 from studies.services.ingest import ingest_paths
 from tests.studies.batch import mr_bytes, sagittal_series, write_files
 
@@ -48,25 +50,73 @@ def test_ingesting_the_same_files_twice_stores_them_once(good_folder):
 
 
 @pytest.mark.django_db
-def test_stored_files_are_deidentified_with_uids_retained_and_dates_shifted(good_folder, settings):
+def test_stored_files_are_deidentified_with_keyed_uids_and_dates_shifted(good_folder, settings):
     original = pydicom.dcmread(next(good_folder.iterdir()))
-    ingest_paths(paths=[good_folder])
-    instance = Instance.objects.get(sop_instance_uid=original.SOPInstanceUID)
+    summary = ingest_paths(paths=[good_folder])
+    secret = settings.RADBOT_DEID_SECRET
+    instance = Instance.objects.get(identity__original_sop_instance_uid=original.SOPInstanceUID)
+    assert instance.sop_instance_uid == keyed_uid(original.SOPInstanceUID, secret=secret)
     stored = pydicom.dcmread(settings.MEDIA_ROOT / instance.file)
     patient = Patient.objects.get()
     assert str(stored.PatientName) == patient.pseudonym and stored.PatientID == patient.pseudonym
     assert "Doe" not in str(stored.PatientName) and not stored.get("PatientBirthDate")
-    assert stored.StudyInstanceUID == original.StudyInstanceUID
-    assert stored.SeriesInstanceUID == original.SeriesInstanceUID
+    # UIDs are keyed in the file, the rows, the paths and the summary; originals are
+    # only in the identity tables.
+    study = Study.objects.get()
+    series = Series.objects.get()
+    assert stored.StudyInstanceUID == study.study_instance_uid == keyed_uid(original.StudyInstanceUID, secret=secret)
+    assert stored.SeriesInstanceUID == series.series_instance_uid == keyed_uid(original.SeriesInstanceUID, secret=secret)
+    assert stored.SOPInstanceUID == instance.sop_instance_uid
+    assert stored.FrameOfReferenceUID == keyed_uid(original.FrameOfReferenceUID, secret=secret)
+    assert original.StudyInstanceUID not in instance.file and summary.studies == [study.study_instance_uid]
+    assert study.identity.original_study_uid == original.StudyInstanceUID
+    assert series.identity.original_series_uid == original.SeriesInstanceUID
+    assert series.identity.original_frame_of_reference_uid == original.FrameOfReferenceUID
+    assert study_by_any_uid(original.StudyInstanceUID) == study == study_by_any_uid(study.study_instance_uid)
     assert stored.PatientIdentityRemoved == "YES"
     identity = PatientIdentity.objects.get()
     assert identity.original_patient_id == "MRN-0001" and identity.original_name == "Doe^John"
-    study = Study.objects.get()
     assert study.identity.original_accession == "ACC123456"
     assert study.accession != "ACC123456" and study.site != "Saint Example Hospital"
     shifted = (study.study_date - pydicom.valuerep.DA(original.StudyDate)).days
     assert shifted == identity.date_shift_days != 0
     assert study.age_years is not None
+
+
+@pytest.mark.django_db
+def test_descriptions_are_stored_only_when_clean(tmp_path):
+    write_files(tmp_path / "a", sagittal_series(2, StudyDescription="MRI LUMBAR SPINE",
+                                                SeriesDescription="SAG T2 TSE"))
+    write_files(tmp_path / "b", sagittal_series(2, patient_id="MRN-2", StudyDescription="Lumbar spine Doe John 03/15/2019",
+                                                SeriesDescription="SAG T2 for Dr House"))
+    ingest_paths(paths=[tmp_path])
+    clean = Study.objects.get(patient__identity__original_patient_id="MRN-0001")
+    dirty = Study.objects.get(patient__identity__original_patient_id="MRN-2")
+    assert clean.description == "MRI LUMBAR SPINE" and clean.series.get().description == "SAG T2 TSE"
+    assert dirty.description == "" and dirty.series.get().description == ""
+
+
+@pytest.mark.django_db
+def test_age_over_89_is_stored_as_90(tmp_path, settings):
+    write_files(tmp_path, sagittal_series(2, PatientAge="097Y"))
+    ingest_paths(paths=[tmp_path])
+    instance = Instance.objects.first()
+    assert Study.objects.get().age_years == 90
+    assert pydicom.dcmread(settings.MEDIA_ROOT / instance.file).PatientAge == "090Y"
+
+
+@pytest.mark.django_db
+def test_equal_patient_ids_from_two_sites_are_two_patients(tmp_path):
+    write_files(tmp_path / "a", sagittal_series(2, InstitutionName="Saint Example Hospital"))
+    write_files(tmp_path / "b", sagittal_series(2, InstitutionName="Other Town Clinic"))
+    write_files(tmp_path / "c", sagittal_series(2, InstitutionName="Saint Example Hospital",
+                                                IssuerOfPatientID="HOSP-A"))
+    summary = ingest_paths(paths=[tmp_path])
+    assert len(summary.stored) == 6 and not summary.rejected
+    assert Patient.objects.count() == 3
+    assert sorted(PatientIdentity.objects.values_list("issuer", flat=True)) == [
+        "hosp-a", "other town clinic", "saint example hospital"]
+    assert set(PatientIdentity.objects.values_list("original_patient_id", flat=True)) == {"MRN-0001"}
 
 
 @pytest.mark.django_db

@@ -76,6 +76,10 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
     out, err = capsys.readouterr()
     assert "2 stored, 0 duplicate, 1 rejected, 1 study." in out
     assert "notes.txt" in err and "not a DICOM" in err.lower() or "not_dicom" in err
+    from audit.models import AccessEvent
+
+    event = AccessEvent.objects.get(action="upload")  # the CLI actor, with the counts
+    assert event.username.startswith("cli") and (event.detail["stored"], event.detail["rejected"]) == (2, 1)
 
 
 def test_study_list_pages_through_many_studies(db, client):
@@ -87,3 +91,18 @@ def test_study_list_pages_through_many_studies(db, client):
     assert "Page 1 of 2 (30 studies)" in first and 'rel="next"' in first
     second = client.get("/studies/", {"page": 2}).content.decode()
     assert "Page 2 of 2" in second and second.count("<tr data-href") == 5
+
+
+def test_ages_over_89_show_as_90_plus(db, client):
+    from tests.factories import StudyFactory
+
+    old = StudyFactory(age_years=90)
+    young = StudyFactory(age_years=54)
+    client.force_login(make_user("radiologist"))
+    listing = client.get("/studies/").content.decode()
+    assert "90+" in listing and "54" in listing
+    detail = client.get(f"/studies/{old.study_instance_uid}/").content.decode()
+    assert "90+" in detail
+    assert "90+" not in client.get(f"/studies/{young.study_instance_uid}/").content.decode()
+    review = client.get(f"/reports/{old.study_instance_uid}/").content.decode()
+    assert "90+" in review

@@ -14,9 +14,19 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="SAG T2 (NIfTI)", help="SeriesDescription.")
         parser.add_argument("--weighting", default="T2", choices=["T1", "T2", "other"],
                             help="Sets plausible RepetitionTime/EchoTime (none for 'other').")
-        parser.add_argument("--study-uid", default=None, help="Add to this study instead of a new one.")
+        parser.add_argument("--study-uid", default=None,
+                            help="Add to this study (stored or original StudyInstanceUID) instead of a new one.")
 
     def handle(self, *args, path, patient_id, description, weighting, study_uid, **options):
+        if study_uid:
+            from studies.management.cli import study_option
+            from studies.selectors import original_study_uids
+
+            # The files are written with the original UID, which ingest keys into the
+            # stored one: a stored (keyed) UID is translated back first.
+            found = study_option(study_uid)
+            if found is not None:
+                study_uid = original_study_uids([found])[found.pk] or study_uid
         try:
             summary = import_nifti(path=path, patient_id=patient_id, study_uid=study_uid,
                                    series_description=description, weighting=weighting)

@@ -18,14 +18,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--all", action="store_true", help="every study with a finished job")
-        which.add_argument("--study", metavar="UID", help="one study by StudyInstanceUID")
+        which.add_argument("--study", metavar="UID", help="one study by its stored or original StudyInstanceUID")
 
     def handle(self, *args, all: bool, study: str | None, **options):
         studies = Study.objects.order_by("pk")
         if study:
-            studies = studies.filter(study_instance_uid=study)
-            if not studies.exists():
+            from studies.management.cli import study_option
+
+            found = study_option(study)
+            if found is None:
                 raise CommandError(f"no study {study}")
+            studies = studies.filter(pk=found.pk)
         done = InferenceJob.objects.filter(status=InferenceJob.Status.DONE)
         created = kept = nothing = 0
         for item in studies.filter(Exists(done.filter(study=OuterRef("pk")))):

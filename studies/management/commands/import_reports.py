@@ -6,7 +6,10 @@ from studies.services.reports import import_report_file
 
 
 class Command(BaseCommand):
-    help = "Import radiologist reports from CSV or JSONL (accession or study_uid, and text)."
+    help = (
+        "Import radiologist reports from CSV or JSONL (accession or study_uid, and text). Runs with "
+        "admin rights: rows may name the PACS accession or the original StudyInstanceUID."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file")
@@ -15,7 +18,8 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
-        summary = import_report_file(name=path.name, data=path.read_bytes(), source="import")
+        with path.open("rb") as fh:  # read up to the size limit only
+            summary = import_report_file(name=path.name, data=fh, source="import", cli=True)
         if summary.fatal_error:
             raise CommandError(summary.fatal_error)
         for problem in summary.unmatched:
