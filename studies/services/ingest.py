@@ -356,13 +356,20 @@ def _uid_conflicts(
 def _record_upload(
     study_id: int, stored: list[ParsedInstance], before: IngestSummary, outcome: IngestSummary, user
 ) -> None:
-    """One access-log row per stored study, in the study's own transaction."""
+    """One access-log row per stored study, in the study's own transaction.
+
+    Without a signed-in user the caller is a command-line tool: its rows name that actor.
+    """
+    # Function-local: audit and the CLI helper are leaves that only this write needs.
     from audit.services import record_access
+    from studies.management.cli import cli_actor
 
     study = Study.objects.only("study_instance_uid").get(pk=study_id)
+    signed_in = getattr(user, "is_authenticated", False)
     record_access(
         action="upload",
         user=user,
+        username="" if signed_in else cli_actor(),
         study_uid=study.study_instance_uid,
         object_ref=f"study:{study_id}",
         detail={

@@ -154,7 +154,8 @@ def test_a_study_uid_of_another_patient_is_rejected(tmp_path):
     victim = sagittal_series(2, patient_id="MRN-VICTIM")
     write_files(tmp_path / "a", victim)
     ingest_paths(paths=[tmp_path / "a"])
-    study_uid = Study.objects.get().study_instance_uid
+    # The original UID, as the source PACS knows it (stored UIDs are keyed again on the way in).
+    study_uid = Study.objects.get().identity.original_study_uid
     write_files(tmp_path / "b", sagittal_series(2, study_uid=study_uid, patient_id="MRN-ATTACKER", SeriesNumber=1))
     summary = ingest_paths(paths=[tmp_path / "b"])
     assert not summary.stored and len(summary.rejected) == 2
@@ -169,7 +170,7 @@ def test_a_series_uid_of_another_study_is_rejected(tmp_path):
     ingest_paths(paths=[tmp_path / "a"])
     series = Series.objects.get()
     # same patient, new study, but claiming the stored series
-    files = [(f"x{i}.dcm", mr_bytes(SeriesInstanceUID=series.series_instance_uid, InstanceNumber=9 + i,
+    files = [(f"x{i}.dcm", mr_bytes(SeriesInstanceUID=series.identity.original_series_uid, InstanceNumber=9 + i,
                                     ImagePositionPatient=[20.0 + 4 * i, -100.0, 100.0])) for i in range(2)]
     write_files(tmp_path / "b", files)
     summary = ingest_paths(paths=[tmp_path / "b"])
@@ -193,7 +194,13 @@ def test_two_patients_under_one_new_study_uid_in_one_upload(tmp_path):
 
 
 def _parsed(files):
-    return [read_instance(data, name=name) for name, data in files]
+    """The files as ingest holds them once read: with their keyed UIDs."""
+    from django.conf import settings
+
+    return [
+        deid.keyed_instance(read_instance(data, name=name), secret=settings.RADBOT_DEID_SECRET)
+        for name, data in files
+    ]
 
 
 @pytest.mark.django_db

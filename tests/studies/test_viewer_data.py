@@ -78,8 +78,11 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
     assert "notes.txt" in err and "not a DICOM" in err.lower() or "not_dicom" in err
     from audit.models import AccessEvent
 
-    event = AccessEvent.objects.get(action="upload")  # the CLI actor, with the counts
+    # the command's row (the CLI actor, with the batch's counts) and one per stored study
+    event = AccessEvent.objects.exclude(object_ref__startswith="study:").get(action="upload")
     assert event.username.startswith("cli") and (event.detail["stored"], event.detail["rejected"]) == (2, 1)
+    per_study = AccessEvent.objects.get(action="upload", object_ref__startswith="study:")
+    assert per_study.username.startswith("cli") and per_study.study_uid
 
 
 def test_study_list_pages_through_many_studies(db, client):
