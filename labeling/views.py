@@ -16,6 +16,7 @@ from labeling.schema import GUIDE_VERSION, LEVELS
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def labeller_page(request: HttpRequest) -> HttpResponse:
     _, version = services.current_labeller()
+    services.reap_stale_runs()  # a run that stopped moving is failed, so polling ends
     runs = list(selectors.labelling_runs())
     context = {
         "current": version,
@@ -32,7 +33,10 @@ def labeller_page(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.RUN_LABELLER, raise_exception=True)
 def start_run(request: HttpRequest) -> HttpResponse:
     run = services.start_labelling_run(user=request.user)
-    if run.total:
+    run.refresh_from_db(fields=["status", "error"])
+    if run.status == "failed":  # e.g. the broker could not be reached
+        messages.error(request, f"The labelling run failed: {run.error}")
+    elif run.total:
         messages.success(request, f"Labelling {run.total} report(s) with {run.labeller}.")
     else:
         messages.info(request, "Every report is already labelled by the current labeller.")
