@@ -52,11 +52,11 @@ def run_ai(request: HttpRequest, study_uid: str) -> HttpResponse:
     study = _study(study_uid)
     try:
         job = request_inference(study=study, user=request.user)
-    except InferenceRefused as exc:  # nothing trained, or a job for the study still queued/running
+    except InferenceRefused as exc:  # nothing trained, a job still queued/running, the broker down
         messages.error(request, str(exc))
     else:
         job.refresh_from_db(fields=["status", "error"])
-        if job.status == InferenceJob.Status.FAILED:  # e.g. the broker could not be reached
+        if job.status == InferenceJob.Status.FAILED:  # in-process mode: it ran and failed already
             messages.error(request, f"The AI job failed: {job.error}")
     return redirect("studies:detail", study_uid=study.study_instance_uid)
 

@@ -47,20 +47,20 @@ def pending_reports(version: LabellerVersion):
 def start_labelling_run(*, user=None, queue: str | None = None) -> LabellingRun:
     """Create a run for every report the current labeller has not labelled; enqueue it on commit.
 
-    When the broker cannot be reached the run is failed with the reason, never left queued.
+    When the broker cannot be reached the run is failed with the reason, never left
+    queued, and ``NotQueued`` is raised once it has committed (radbot_web/tasks.py).
     """
     _, version = current_labeller()
     run = LabellingRun.objects.create(
         labeller=version, total=pending_reports(version).count(), started_by=user
     )
-    # robust: an error here must not turn the committed request into a 500 (the run says why)
-    transaction.on_commit(partial(_publish_run, run.pk, queue), robust=True)
+    transaction.on_commit(partial(_publish_run, run.pk, queue))
     return run
 
 
 def _publish_run(run_id: int, queue: str | None) -> None:
     from labeling.tasks import execute_labelling_run_task
-    from radbot_web.tasks import eager, publish_failure_reason
+    from radbot_web.tasks import NotQueued, eager, publish_failure_reason
 
     if eager():
         execute_labelling_run_task.apply_async((run_id,), queue=queue)
@@ -69,7 +69,9 @@ def _publish_run(run_id: int, queue: str | None) -> None:
         execute_labelling_run_task.apply_async((run_id,), queue=queue)
     except Exception as exc:
         log.exception("labelling run %s could not be queued", run_id)
-        fail_run(run_id=run_id, reason=publish_failure_reason(exc))
+        reason = publish_failure_reason(exc)
+        fail_run(run_id=run_id, reason=reason)
+        raise NotQueued(f"The labelling run failed: {reason}") from exc
 
 
 def fail_run(*, run_id: int, reason: str) -> None:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from labeling import selectors, services
 from labeling.schema import GUIDE_VERSION, LEVELS
+from radbot_web.tasks import NotQueued
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
@@ -32,11 +33,12 @@ def labeller_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(roles.RUN_LABELLER, raise_exception=True)
 def start_run(request: HttpRequest) -> HttpResponse:
-    run = services.start_labelling_run(user=request.user)
-    run.refresh_from_db(fields=["status", "error"])
-    if run.status == "failed":  # e.g. the broker could not be reached
-        messages.error(request, f"The labelling run failed: {run.error}")
-    elif run.total:
+    try:
+        run = services.start_labelling_run(user=request.user)
+    except NotQueued as exc:  # the broker could not be reached: the run is failed, with the reason
+        messages.error(request, str(exc))
+        return redirect("labeling:labeller")
+    if run.total:
         messages.success(request, f"Labelling {run.total} report(s) with {run.labeller}.")
     else:
         messages.info(request, "Every report is already labelled by the current labeller.")

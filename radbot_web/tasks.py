@@ -52,6 +52,12 @@ class GaveUp(Exception):
     """The task's message came back too often: its worker died each time it ran."""
 
 
+class NotQueued(RuntimeError):
+    """Publishing a job's task to the broker failed; the job was marked failed with the
+    reason (its message). Raised from the on-commit hook, after the job row committed,
+    so a caller can tell the user, or record the work to queue again later."""
+
+
 def max_attempts() -> int:
     return max(1, int(getattr(settings, "RADBOT_TASK_MAX_ATTEMPTS", 3)))
 

@@ -38,7 +38,7 @@ from django.utils import timezone
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done
-from radbot_web.tasks import eager, gave_up_reason, max_attempts, publish_failure_reason
+from radbot_web.tasks import NotQueued, eager, gave_up_reason, max_attempts, publish_failure_reason
 from studies.models import DiscLevel, Series, Study
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,10 @@ class InferenceRefused(RuntimeError):
 
 class NoModel(InferenceRefused):
     """No trained model version exists yet."""
+
+
+class JobNotQueued(InferenceRefused, NotQueued):
+    """The broker could not be reached: the job is failed with the reason, never left queued."""
 
 
 class JobActive(InferenceRefused):
@@ -97,7 +101,9 @@ def request_inference(
     ``queue`` sends every stage to that one queue instead. Raises :class:`JobActive`
     while another job for the study is queued or running (a stale one is failed first),
     :class:`NoModel` when nothing is trained. When the broker cannot be reached, the
-    job is failed with the reason rather than left queued.
+    job is failed with the reason rather than left queued, and :class:`JobNotQueued`
+    is raised once the job has committed (from the on-commit hook: the caller's
+    outermost transaction), so the caller can tell the user or queue the work later.
     """
     version = model_version or require_model()
     reap_stale_jobs(study=study)
@@ -115,8 +121,7 @@ def request_inference(
         if active is None:
             raise
         raise JobActive(active) from None
-    # robust: an error here must not turn the committed request into a 500 (the job says why)
-    transaction.on_commit(partial(_publish, job.pk, queue), robust=True)
+    transaction.on_commit(partial(_publish, job.pk, queue))
     return job
 
 
@@ -131,7 +136,9 @@ def _publish(job_id: int, queue: str | None) -> None:
         inference_chain(job_id, queue=queue).apply_async()
     except Exception as exc:
         log.exception("inference job %s could not be queued", job_id)
-        fail_job(job_id=job_id, reason=publish_failure_reason(exc))
+        reason = publish_failure_reason(exc)
+        fail_job(job_id=job_id, reason=reason)
+        raise JobNotQueued(f"The AI job failed: {reason}") from exc
 
 
 def execute_inference_job(*, job_id: int) -> InferenceJob:

@@ -562,6 +562,14 @@ def test_a_broker_that_cannot_be_reached_fails_the_job_with_the_reason(client, b
     assert "The AI job failed: could not queue: broker unavailable" in page
     panel = client.get(f"/inference/studies/{study.study_instance_uid}/ai/").content.decode()
     assert "Run the AI again" in panel and 'hx-trigger="every 1s"' not in panel
+    # The service tells its caller once the job has committed (ingest records the work
+    # to queue again later), with the job already failed.
+    from inference.services.jobs import JobNotQueued
+
+    with pytest.raises(JobNotQueued, match="could not queue: broker unavailable"):
+        request_inference(study=study)
+    assert InferenceJob.objects.filter(study=study, status="failed").count() == 2
+    assert not InferenceJob.objects.filter(study=study, status__in=["queued", "running"]).exists()
 
 
 def test_a_second_ai_request_while_one_is_queued_is_refused(db, client, broker_down):
