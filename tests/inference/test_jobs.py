@@ -396,25 +396,29 @@ def test_a_stage_started_again_and_again_fails_the_job_once_over_the_cap(db, set
 def test_a_message_delivered_past_the_cap_is_not_run_and_fails_the_job(db, settings, monkeypatch):
     """The task-level counter (radbot_web/tasks.py): three deliveries of one message whose
     worker died (after_return never ran), then a fourth: it is not run."""
+    import uuid
+
     from inference.tasks import segment_task
     from radbot_web.tasks import count_delivery
+
+    first, second = f"segment-{uuid.uuid4()}", f"segment-{uuid.uuid4()}"  # message ids
 
     settings.RADBOT_TASK_MAX_ATTEMPTS = 3
     job = _bare_job()
     runs = []
     monkeypatch.setitem(job_services._RUNNERS, "segment", lambda job: runs.append(job.pk))
     for _ in range(3):
-        count_delivery("segment-msg-1:0")
-    result = segment_task.apply(args=(job.pk,), task_id="segment-msg-1", throw=False)
+        count_delivery(f"{first}:0")
+    result = segment_task.apply(args=(job.pk,), task_id=first, throw=False)
     assert result.state == "FAILURE" and runs == []
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage")
     # A message that ran to its end is forgotten: its id counts from zero again.
     other = _bare_job()
-    assert segment_task.apply(args=(other.pk,), task_id="segment-msg-2").state == "SUCCESS"
-    assert segment_task.apply(args=(other.pk,), task_id="segment-msg-2").state == "SUCCESS"
-    assert count_delivery("segment-msg-2:0") == 1
+    assert segment_task.apply(args=(other.pk,), task_id=second).state == "SUCCESS"
+    assert segment_task.apply(args=(other.pk,), task_id=second).state == "SUCCESS"
+    assert count_delivery(f"{second}:0") == 1
 
 
 KILLING_WORKER = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -170,9 +171,10 @@ def test_a_labelling_task_delivered_past_the_cap_fails_the_run(reports, settings
 
     settings.RADBOT_TASK_MAX_ATTEMPTS = 3
     run = _run()
+    message = f"run-{uuid.uuid4()}"
     for _ in range(3):  # three deliveries whose worker died
-        count_delivery("run-msg:0")
-    result = execute_labelling_run_task.apply(args=(run.pk,), task_id="run-msg", throw=False)
+        count_delivery(f"{message}:0")
+    result = execute_labelling_run_task.apply(args=(run.pk,), task_id=message, throw=False)
     assert result.state == "FAILURE"
     run.refresh_from_db()
     assert run.status == "failed" and run.done == 0 and NlpLabel.objects.count() == 0
