@@ -7,6 +7,7 @@ names the model version that produced it.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from labeling.schema import CANAL_CLASSES, DISC_VALUES, GRADES
 
@@ -76,17 +77,32 @@ class InferenceJob(models.Model):
     # stage -> the worker (Celery hostname) that last started it; "in-process" without a broker.
     stage_workers = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # stage -> how often it started; a stage started again without a retry is a redelivery
+    # (its worker died), capped by RADBOT_TASK_MAX_ATTEMPTS.
+    stage_attempts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, help_text="Readable reason when the job failed.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the first stage began.")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the job last moved (created, a stage began or ended): the reaper fails a job
+    # queued or running that has not moved for RADBOT_JOB_*STALE_S.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]), name="job_status_allowed"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_percent"),
+            # One job at a time per study: each queues a five-stage GPU chain (review #26).
+            models.UniqueConstraint(
+                fields=["study"], condition=Q(status__in=["queued", "running"]), name="job_one_active_per_study"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"], condition=Q(status__in=["queued", "running"]), name="job_active_heartbeat"
+            ),
         ]
 
     def __str__(self) -> str:

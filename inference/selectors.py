@@ -102,6 +102,11 @@ def jobs_for(study: Study) -> QuerySet[InferenceJob]:
     return study.inference_jobs.select_related("model_version")
 
 
+def job_is_active(job: InferenceJob | None) -> bool:
+    """Queued or running: the page polls and offers no new run meanwhile."""
+    return job is not None and job.status in {InferenceJob.Status.QUEUED, InferenceJob.Status.RUNNING}
+
+
 def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Prediction]]:
     job = study.inference_jobs.filter(status=InferenceJob.Status.DONE).first()
     if job is None:

@@ -1,11 +1,13 @@
 """Celery tasks for image models: take ids, call one service.
 
 An inference job is a chain of five tasks, one per stage (segment -> localise ->
-measure -> classify -> store), each taking the job id. They are acks_late with
-reject_on_worker_lost: a worker killed mid-stage returns the message to the broker
-and the stage runs again, overwriting its own output (see inference/services/jobs.py).
-Transient errors (files, database connection) are retried with exponential back-off;
-a stage that still fails, or fails for good, marks the job failed with the reason.
+measure -> classify -> store), each taking the job id. They follow the
+project's task policy (radbot_web/tasks.py): acks_late with reject_on_worker_lost, so
+a worker killed mid-stage returns the message to the broker and the stage runs again,
+overwriting its own output (see inference/services/jobs.py); transient errors (files,
+database connection) are retried with exponential back-off; a stage that still fails,
+fails for good, or whose worker died more than RADBOT_TASK_MAX_ATTEMPTS times, marks
+the job failed with the reason.
 
 Queues: segment and classify (the networks) go to ``settings.RADBOT_INFERENCE_QUEUE``
 (default: the default queue) so GPU workers can take only those, e.g.
@@ -15,8 +17,7 @@ Queues: segment and classify (the networks) go to ``settings.RADBOT_INFERENCE_QU
 
 from __future__ import annotations
 
-from celery import Task, chain, shared_task
-from django.db import InterfaceError, OperationalError
+from celery import Task, chain
 
 from inference.services.jobs import (
     STAGES,
@@ -25,28 +26,13 @@ from inference.services.jobs import (
     inference_queue,
     run_stage,
 )
+from radbot_web.tasks import radbot_task
 
 NETWORK_STAGES = frozenset({"segment", "classify"})
 
-STAGE_TASK_OPTIONS = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OSError, OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
-
-class InferenceStageTask(Task):
-    stage = ""
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        # Called once retries are exhausted or for an error not worth retrying.
-        job_id = args[0] if args else kwargs.get("job_id")
-        if job_id is not None:
-            fail_job(job_id=job_id, reason=f"{self.stage} stage failed: {type(exc).__name__}: {exc}")
+def _fail(reason: str, job_id: int) -> None:
+    fail_job(job_id=job_id, reason=reason)
 
 
 def _worker_name(task: Task) -> str:
@@ -54,29 +40,34 @@ def _worker_name(task: Task) -> str:
     return "" if task.request.is_eager else (task.request.hostname or "")
 
 
-@shared_task(base=InferenceStageTask, name="inference.segment", stage="segment", bind=True, **STAGE_TASK_OPTIONS)
+def _run(task: Task, job_id: int, stage: str) -> str:
+    # The retry number lets the job's own attempt counter tell retries from redeliveries.
+    return run_stage(job_id=job_id, stage=stage, worker=_worker_name(task), retries=task.request.retries or 0).status
+
+
+@radbot_task(name="inference.segment", what="the segment stage", fail=_fail, bind=True)
 def segment_task(self: Task, job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="segment", worker=_worker_name(self)).status
+    return _run(self, job_id, "segment")
 
 
-@shared_task(base=InferenceStageTask, name="inference.localise", stage="localise", bind=True, **STAGE_TASK_OPTIONS)
+@radbot_task(name="inference.localise", what="the localise stage", fail=_fail, bind=True)
 def localise_task(self: Task, job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="localise", worker=_worker_name(self)).status
+    return _run(self, job_id, "localise")
 
 
-@shared_task(base=InferenceStageTask, name="inference.measure", stage="measure", bind=True, **STAGE_TASK_OPTIONS)
+@radbot_task(name="inference.measure", what="the measure stage", fail=_fail, bind=True)
 def measure_task(self: Task, job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="measure", worker=_worker_name(self)).status
+    return _run(self, job_id, "measure")
 
 
-@shared_task(base=InferenceStageTask, name="inference.classify", stage="classify", bind=True, **STAGE_TASK_OPTIONS)
+@radbot_task(name="inference.classify", what="the classify stage", fail=_fail, bind=True)
 def classify_task(self: Task, job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="classify", worker=_worker_name(self)).status
+    return _run(self, job_id, "classify")
 
 
-@shared_task(base=InferenceStageTask, name="inference.store", stage="store", bind=True, **STAGE_TASK_OPTIONS)
+@radbot_task(name="inference.store", what="the store stage", fail=_fail, bind=True)
 def store_task(self: Task, job_id: int) -> str:
-    return run_stage(job_id=job_id, stage="store", worker=_worker_name(self)).status
+    return _run(self, job_id, "store")
 
 
 STAGE_TASKS = {
@@ -100,7 +91,7 @@ def inference_chain(job_id: int, *, queue: str | None = None) -> chain:
     return chain(*signatures)
 
 
-@shared_task(**STAGE_TASK_OPTIONS)
+@radbot_task(what="the inference job", fail=_fail)
 def run_inference_job_task(job_id: int) -> str:
     """Every stage in one task (kept for messages queued before the stages were split)."""
     return execute_inference_job(job_id=job_id).status

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from inference import selectors
 from inference.models import InferenceJob
-from inference.services.jobs import NoModel, request_inference
+from inference.services.jobs import InferenceRefused, reap_stale_jobs, request_inference
 from studies.models import Study
 
 
@@ -26,6 +26,9 @@ def _study(study_uid: str) -> Study:
 
 
 def ai_context(study: Study) -> dict:
+    # A job that stopped moving (its worker died, its message was lost) is failed here
+    # too, not only by the periodic reaper, so "Run the AI" comes back and polling stops.
+    reap_stale_jobs(study=study)
     job, predictions = selectors.latest_predictions(study)
     recent = selectors.jobs_for(study).first()
     return {
@@ -33,7 +36,7 @@ def ai_context(study: Study) -> dict:
         "ai_job": job,
         "ai_predictions": predictions,
         "ai_recent_job": recent,
-        "ai_busy": recent is not None and recent.status in {"queued", "running"},
+        "ai_busy": selectors.job_is_active(recent),
         "ai_model": selectors.latest_model_version(),
     }
 
@@ -48,9 +51,13 @@ def ai_panel(request: HttpRequest, study_uid: str) -> HttpResponse:
 def run_ai(request: HttpRequest, study_uid: str) -> HttpResponse:
     study = _study(study_uid)
     try:
-        request_inference(study=study, user=request.user)
-    except NoModel as exc:
+        job = request_inference(study=study, user=request.user)
+    except InferenceRefused as exc:  # nothing trained, a job still queued/running, the broker down
         messages.error(request, str(exc))
+    else:
+        job.refresh_from_db(fields=["status", "error"])
+        if job.status == InferenceJob.Status.FAILED:  # in-process mode: it ran and failed already
+            messages.error(request, f"The AI job failed: {job.error}")
     return redirect("studies:detail", study_uid=study.study_instance_uid)
 
 

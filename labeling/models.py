@@ -7,6 +7,7 @@ them; nothing is overwritten, so labels from older versions stay comparable.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from labeling.schema import DISC_VALUES, GRADES
 
@@ -98,15 +99,24 @@ class LabellingRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True, help_text="Per-report errors, readable.")
+    error = models.TextField(blank=True, help_text="Readable reason when the run failed.")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the run last moved (created, started, a batch committed): the reaper fails a
+    # run queued or running that has not moved for RADBOT_JOB_*STALE_S.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]), name="run_status_allowed"),
             models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="run_done_within_total"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"], condition=Q(status__in=["queued", "running"]), name="run_active_heartbeat"
+            ),
         ]
 
     def __str__(self) -> str:

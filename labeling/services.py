@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import lru_cache
+from datetime import timedelta
+from functools import lru_cache, partial
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
@@ -49,15 +52,69 @@ def pending_reports(version: LabellerVersion):
 
 @transaction.atomic
 def start_labelling_run(*, user=None, queue: str | None = None) -> LabellingRun:
-    """Create a run for every report the current labeller has not labelled; enqueue it on commit."""
+    """Create a run for every report the current labeller has not labelled; enqueue it on commit.
+
+    When the broker cannot be reached the run is failed with the reason, never left
+    queued, and ``NotQueued`` is raised once it has committed (radbot_web/tasks.py).
+    """
     _, version = current_labeller()
     run = LabellingRun.objects.create(
         labeller=version, total=pending_reports(version).count(), started_by=user
     )
-    from labeling.tasks import execute_labelling_run_task
-
-    transaction.on_commit(lambda: execute_labelling_run_task.apply_async((run.pk,), queue=queue))
+    transaction.on_commit(partial(_publish_run, run.pk, queue))
     return run
+
+
+def _publish_run(run_id: int, queue: str | None) -> None:
+    from labeling.tasks import execute_labelling_run_task
+    from radbot_web.tasks import NotQueued, eager, publish_failure_reason
+
+    if eager():
+        execute_labelling_run_task.apply_async((run_id,), queue=queue)
+        return
+    try:
+        execute_labelling_run_task.apply_async((run_id,), queue=queue)
+    except Exception as exc:
+        log.exception("labelling run %s could not be queued", run_id)
+        reason = publish_failure_reason(exc)
+        fail_run(run_id=run_id, reason=reason)
+        raise NotQueued(f"The labelling run failed: {reason}") from exc
+
+
+def fail_run(*, run_id: int, reason: str) -> None:
+    """Mark the run failed with a readable reason (never a run already done)."""
+    now = timezone.now()
+    LabellingRun.objects.filter(pk=run_id).exclude(status=LabellingRun.Status.DONE).update(
+        status=LabellingRun.Status.FAILED, error=reason[:2000], finished_at=now, heartbeat_at=now
+    )
+
+
+def reap_stale_runs(*, limit: int = 200) -> int:
+    """Fail runs queued for ``RADBOT_JOB_QUEUED_STALE_S`` or running without a committed
+    batch for ``RADBOT_JOB_STALE_S`` (see inference.services.jobs.reap_stale_jobs)."""
+    now = timezone.now()
+    running_s, queued_s = settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S
+    cutoff = {
+        LabellingRun.Status.QUEUED: now - timedelta(seconds=queued_s),
+        LabellingRun.Status.RUNNING: now - timedelta(seconds=running_s),
+    }
+    stale = LabellingRun.objects.filter(
+        Q(status=LabellingRun.Status.QUEUED, heartbeat_at__lt=cutoff[LabellingRun.Status.QUEUED])
+        | Q(status=LabellingRun.Status.RUNNING, heartbeat_at__lt=cutoff[LabellingRun.Status.RUNNING])
+    )
+    reaped = 0
+    for pk, status in stale.order_by("heartbeat_at").values_list("pk", "status")[:limit]:
+        minutes = max(1, round((queued_s if status == LabellingRun.Status.QUEUED else running_s) / 60))
+        if status == LabellingRun.Status.QUEUED:
+            reason = f"stopped: no worker took the run within {minutes} min (is a Celery worker running?); start it again"
+        else:
+            reason = f"stopped: no progress for {minutes} min (its worker probably died); start it again"
+        reaped += LabellingRun.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff[status]).update(
+            status=LabellingRun.Status.FAILED, error=reason, finished_at=now, heartbeat_at=now
+        )
+    if reaped:
+        log.warning("failed %s stale labelling run(s)", reaped)
+    return reaped
 
 
 def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[str, int], version) -> list[NlpLabel]:
@@ -128,8 +185,6 @@ def _failed(problems: list[dict]) -> int:
 
 def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> LabellingRun:
     """Work through the run's reports in batches, committing progress after each batch."""
-    from django.conf import settings
-
     batch_size = batch_size or settings.RADBOT_LABELLING_BATCH
     run = LabellingRun.objects.select_related("labeller").get(pk=run_id)
     if run.status == LabellingRun.Status.DONE:
@@ -137,7 +192,10 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
     labeller, _ = current_labeller()
     if labeller.version != run.labeller.version:
         labeller = _labeller_for(run.labeller.learned_model_path)
-    LabellingRun.objects.filter(pk=run.pk).update(status=LabellingRun.Status.RUNNING)
+    # A retry (or a late redelivery) of a run marked failed picks it up again.
+    LabellingRun.objects.filter(pk=run.pk).update(
+        status=LabellingRun.Status.RUNNING, error="", finished_at=None, heartbeat_at=timezone.now()
+    )
     problems = list(run.problems)
     try:
         while True:
@@ -149,11 +207,11 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
             problems += new_problems
             done = min(run.total, NlpLabel.objects.filter(labeller=run.labeller).values("report").distinct().count())
             LabellingRun.objects.filter(pk=run.pk).update(
-                done=done, failed=_failed(problems), problems=problems[-200:]
+                done=done, failed=_failed(problems), problems=problems[-200:], heartbeat_at=timezone.now()
             )
-    except Exception:
+    except Exception as exc:
         log.exception("labelling run %s failed", run.pk)
-        LabellingRun.objects.filter(pk=run.pk).update(status=LabellingRun.Status.FAILED, finished_at=timezone.now())
+        fail_run(run_id=run.pk, reason=f"labelling run failed: {type(exc).__name__}: {exc}")
         raise
     LabellingRun.objects.filter(pk=run.pk).update(
         status=LabellingRun.Status.DONE, finished_at=timezone.now(), failed=_failed(problems), problems=problems[-200:]

@@ -1,16 +1,19 @@
-"""Celery tasks for labels: take ids, call one service."""
+"""Celery tasks for labels: take ids, call one service (project task policy: radbot_web/tasks.py)."""
 
-from celery import shared_task
+from labeling.services import execute_labelling_run, fail_run
+from radbot_web.tasks import radbot_task
 
-from labeling.services import execute_labelling_run
+
+def _fail(reason: str, run_id: int) -> None:
+    fail_run(run_id=run_id, reason=reason)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+@radbot_task(what="the labelling run", fail=_fail, max_retries=3)
 def execute_labelling_run_task(run_id: int) -> int:
     return execute_labelling_run(run_id=run_id).done
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+@radbot_task(what="the model-disagreement refresh", max_retries=3)
 def refresh_model_disagreement_task(study_id: int) -> int:
     from labeling.services_curation import refresh_model_disagreement
 

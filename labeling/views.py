@@ -11,11 +11,13 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from labeling import selectors, services
 from labeling.schema import GUIDE_VERSION, LEVELS
+from radbot_web.tasks import NotQueued
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def labeller_page(request: HttpRequest) -> HttpResponse:
     _, version = services.current_labeller()
+    services.reap_stale_runs()  # a run that stopped moving is failed, so polling ends
     runs = list(selectors.labelling_runs())
     context = {
         "current": version,
@@ -31,7 +33,11 @@ def labeller_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(roles.RUN_LABELLER, raise_exception=True)
 def start_run(request: HttpRequest) -> HttpResponse:
-    run = services.start_labelling_run(user=request.user)
+    try:
+        run = services.start_labelling_run(user=request.user)
+    except NotQueued as exc:  # the broker could not be reached: the run is failed, with the reason
+        messages.error(request, str(exc))
+        return redirect("labeling:labeller")
     if run.total:
         messages.success(request, f"Labelling {run.total} report(s) with {run.labeller}.")
     else:

@@ -262,3 +262,29 @@ RADBOT_GOLD_TARGET = int(os.environ.get("RADBOT_GOLD_TARGET", "5000"))
 RADBOT_CURATION_OVERLAP_PERCENT = int(os.environ.get("RADBOT_CURATION_OVERLAP_PERCENT", "10"))
 # How long a report an annotator has open stays held for them (labeling/leases.py).
 RADBOT_CURATION_LEASE_S = int(os.environ.get("RADBOT_CURATION_LEASE_S", "600"))
+
+# --- Jobs, tasks and database faults (review #7d, #12, #26; radbot_web/tasks.py) ---
+# A task message delivered more often than this (its worker died each time) is not
+# run again: its job fails with the reason instead of killing the next worker too.
+RADBOT_TASK_MAX_ATTEMPTS = int(os.environ.get("RADBOT_TASK_MAX_ATTEMPTS", "3"))
+# The reaper fails inference jobs and labelling runs that stopped moving: running with
+# no stage/batch starting or ending for RADBOT_JOB_STALE_S, or queued with no worker
+# taking them for RADBOT_JOB_QUEUED_STALE_S (long enough for a busy GPU queue).
+RADBOT_JOB_STALE_S = int(os.environ.get("RADBOT_JOB_STALE_S", "1800"))
+RADBOT_JOB_QUEUED_STALE_S = int(os.environ.get("RADBOT_JOB_QUEUED_STALE_S", "21600"))
+# How often Celery beat runs the reaper (`celery -A radbot_web beat`, or a worker with -B);
+# the study's AI panel also reaps that study's jobs when it loads.
+RADBOT_REAPER_INTERVAL_S = int(os.environ.get("RADBOT_REAPER_INTERVAL_S", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "radbot-reap-stale-work": {"task": "radbot.reap_stale_work", "schedule": float(RADBOT_REAPER_INTERVAL_S)},
+}
+# A database error (server restarted or down) answers 503 "try again" instead of a 500,
+# and the broken connection is dropped; health checks replace a connection that died
+# between requests before it is used.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1
+    if "whitenoise.middleware.WhiteNoiseMiddleware" in MIDDLEWARE
+    else 0,
+    "radbot_web.middleware_db.DatabaseUnavailableMiddleware",
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", default=True)

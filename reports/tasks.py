@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
-
+from radbot_web.tasks import radbot_task
 from reports.services import DraftNotApplied, DraftNotPossible, create_ai_draft
 
 log = logging.getLogger(__name__)
 
 
-# acks_late: a worker killed mid-task leaves the message for another; the service is
+# The project's task policy (acks_late, retries, redelivery cap): the service is
 # idempotent per job, so a redelivered or retried task never makes a second version.
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-)
+@radbot_task(what="the AI draft")
 def generate_ai_draft_task(job_id: int) -> int | None:
     """The new draft's version id, or None when the reading is not turned into a draft."""
     try:

@@ -25,17 +25,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done
+from radbot_web.tasks import NotQueued, eager, gave_up_reason, max_attempts, publish_failure_reason
 from studies.models import DiscLevel, Series, Study
 
 log = logging.getLogger(__name__)
@@ -47,10 +50,29 @@ CANAL_FILE = "canal_prob.npz"
 DISCS_FILE = "discs.json"
 AP_FILE = "ap_mm.json"
 PREDICTION_FILE = "prediction.json"
+ACTIVE = (InferenceJob.Status.QUEUED, InferenceJob.Status.RUNNING)
 
 
-class NoModel(RuntimeError):
+class InferenceRefused(RuntimeError):
+    """A job cannot be queued now; the message says why (shown to users)."""
+
+
+class NoModel(InferenceRefused):
     """No trained model version exists yet."""
+
+
+class JobNotQueued(InferenceRefused, NotQueued):
+    """The broker could not be reached: the job is failed with the reason, never left queued."""
+
+
+class JobActive(InferenceRefused):
+    """A job for the study is already queued or running (one at a time, review #26)."""
+
+    def __init__(self, job: InferenceJob):
+        self.job = job
+        super().__init__(
+            f"AI job #{job.pk} for this study is still {job.status}; wait for it to finish before running the AI again."
+        )
 
 
 class StageFailed(RuntimeError):
@@ -76,14 +98,47 @@ def request_inference(
     """Queue a job for the study as a chain of stage tasks once the job is committed.
 
     The network stages go to ``inference_queue()``, the others to the default queue;
-    ``queue`` sends every stage to that one queue instead.
+    ``queue`` sends every stage to that one queue instead. Raises :class:`JobActive`
+    while another job for the study is queued or running (a stale one is failed first),
+    :class:`NoModel` when nothing is trained. When the broker cannot be reached, the
+    job is failed with the reason rather than left queued, and :class:`JobNotQueued`
+    is raised once the job has committed (from the on-commit hook: the caller's
+    outermost transaction), so the caller can tell the user or queue the work later.
     """
     version = model_version or require_model()
-    job = InferenceJob.objects.create(study=study, model_version=version, requested_by=user)
+    reap_stale_jobs(study=study)
+    # The study row lock makes concurrent requests for one study wait for each other;
+    # the partial unique constraint job_one_active_per_study is the backstop.
+    list(Study.objects.select_for_update().filter(pk=study.pk).values_list("pk", flat=True))
+    active = InferenceJob.objects.filter(study=study, status__in=ACTIVE).first()
+    if active is not None:
+        raise JobActive(active)
+    try:
+        with transaction.atomic():
+            job = InferenceJob.objects.create(study=study, model_version=version, requested_by=user)
+    except IntegrityError:
+        active = InferenceJob.objects.filter(study=study, status__in=ACTIVE).first()
+        if active is None:
+            raise
+        raise JobActive(active) from None
+    transaction.on_commit(partial(_publish, job.pk, queue))
+    return job
+
+
+def _publish(job_id: int, queue: str | None) -> None:
     from inference.tasks import inference_chain
 
-    transaction.on_commit(lambda: inference_chain(job.pk, queue=queue).apply_async())
-    return job
+    if eager():
+        # In-process: the stages run now and record their own failures on the job.
+        inference_chain(job_id, queue=queue).apply_async()
+        return
+    try:
+        inference_chain(job_id, queue=queue).apply_async()
+    except Exception as exc:
+        log.exception("inference job %s could not be queued", job_id)
+        reason = publish_failure_reason(exc)
+        fail_job(job_id=job_id, reason=reason)
+        raise JobNotQueued(f"The AI job failed: {reason}") from exc
 
 
 def execute_inference_job(*, job_id: int) -> InferenceJob:
@@ -95,7 +150,9 @@ def execute_inference_job(*, job_id: int) -> InferenceJob:
     if job.status == InferenceJob.Status.DONE:
         return job
     if job.status == InferenceJob.Status.FAILED:
-        InferenceJob.objects.filter(pk=job_id).update(status=InferenceJob.Status.QUEUED, stage="", error="")
+        InferenceJob.objects.filter(pk=job_id).update(
+            status=InferenceJob.Status.QUEUED, stage="", error="", heartbeat_at=timezone.now()
+        )
     for stage in STAGES:
         try:
             job = run_stage(job_id=job_id, stage=stage)
@@ -109,21 +166,72 @@ def execute_inference_job(*, job_id: int) -> InferenceJob:
 
 def fail_job(*, job_id: int, reason: str) -> None:
     """Mark the job failed with a readable reason (never a job already done)."""
+    now = timezone.now()
     InferenceJob.objects.filter(pk=job_id).exclude(status=InferenceJob.Status.DONE).update(
-        status=InferenceJob.Status.FAILED, error=reason[:2000], progress=100, finished_at=timezone.now()
+        status=InferenceJob.Status.FAILED, error=reason[:2000], progress=100, finished_at=now, heartbeat_at=now
     )
 
 
-def run_stage(*, job_id: int, stage: str, worker: str = "") -> InferenceJob:
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def reap_stale_jobs(*, study: Study | None = None, limit: int = 200) -> int:
+    """Fail jobs that stopped moving: queued for ``RADBOT_JOB_QUEUED_STALE_S`` with no
+    worker taking them, or running with no stage starting or ending for
+    ``RADBOT_JOB_STALE_S`` (a worker died between retries, a message was lost, or
+    ``fail_job`` could not write while the database was down). Returns how many.
+
+    Cheap enough for a page load: an indexed look-up of the active jobs (of one study
+    when given), and an UPDATE only for a stale one, re-checked so a job that moved
+    meanwhile is left alone.
+    """
+    now = timezone.now()
+    running_s, queued_s = settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S
+    cutoff = {
+        InferenceJob.Status.QUEUED: now - timedelta(seconds=queued_s),
+        InferenceJob.Status.RUNNING: now - timedelta(seconds=running_s),
+    }
+    stale = InferenceJob.objects.filter(
+        Q(status=InferenceJob.Status.QUEUED, heartbeat_at__lt=cutoff[InferenceJob.Status.QUEUED])
+        | Q(status=InferenceJob.Status.RUNNING, heartbeat_at__lt=cutoff[InferenceJob.Status.RUNNING])
+    )
+    if study is not None:
+        stale = stale.filter(study=study)
+    reaped = 0
+    for pk, status, stage in stale.order_by("heartbeat_at").values_list("pk", "status", "stage")[:limit]:
+        if status == InferenceJob.Status.QUEUED:
+            reason = (
+                f"stopped: no worker took the job within {_minutes(queued_s)} "
+                "(is a Celery worker running for its queue?); run the AI again"
+            )
+        else:
+            reason = (
+                f"stopped: no progress for {_minutes(running_s)} in the {stage or 'first'} stage "
+                "(its worker probably died); run the AI again"
+            )
+        reaped += InferenceJob.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff[status]).update(
+            status=InferenceJob.Status.FAILED, error=reason, progress=100, finished_at=now, heartbeat_at=now
+        )
+    if reaped:
+        log.warning("failed %s stale inference job(s)", reaped)
+    return reaped
+
+
+def run_stage(*, job_id: int, stage: str, worker: str = "", retries: int = 0) -> InferenceJob:
     """Run one stage of the job; a job already done or failed is left as it is.
 
     ``worker`` names the Celery worker running it (recorded per stage, so an operator
-    sees which machine ran the networks); empty means in this process.
+    sees which machine ran the networks); empty means in this process. ``retries`` is
+    the task's retry number: a stage started more often than retries explain was
+    redelivered after its worker died, and more than ``RADBOT_TASK_MAX_ATTEMPTS`` such
+    starts fail the job.
 
     A :class:`StageFailed` (e.g. the disc levels cannot be assigned) marks the job
     failed with its message; other exceptions propagate, for the task to retry.
     """
-    job = _begin(job_id, stage, worker or IN_PROCESS)
+    job = _begin(job_id, stage, worker or IN_PROCESS, retries)
     if job is not None:
         started = time.perf_counter()
         try:
@@ -139,25 +247,40 @@ def run_stage(*, job_id: int, stage: str, worker: str = "") -> InferenceJob:
 IN_PROCESS = "in-process"
 
 
-def _begin(job_id: int, stage: str, worker: str) -> InferenceJob | None:
-    """Mark the stage as running; None when the job is finished.
+def _begin(job_id: int, stage: str, worker: str, retries: int = 0) -> InferenceJob | None:
+    """Mark the stage as running; None when the job is finished (or was just failed).
 
     A stage starting while the job already shows it (it was interrupted, or ran but
-    its message was delivered again) counts as another attempt.
+    its message was delivered again) counts as another attempt. Starts of a stage that
+    its retries do not explain are deliveries after the worker died: over the cap, the
+    job fails instead of killing the next worker too.
     """
     with transaction.atomic():
         job = InferenceJob.objects.select_for_update().get(pk=job_id)
         if job.status in {InferenceJob.Status.DONE, InferenceJob.Status.FAILED}:
             return None
         first = job.status == InferenceJob.Status.QUEUED
+        now = timezone.now()
+        starts = {**({} if first else job.stage_attempts)}
+        starts[stage] = starts.get(stage, 0) + 1
+        cap = max_attempts()
+        if starts[stage] - retries > cap:
+            InferenceJob.objects.filter(pk=job_id).update(
+                status=InferenceJob.Status.FAILED, stage=stage, stage_attempts=starts, progress=100,
+                error=gave_up_reason(cap, f"the {stage} stage"), finished_at=now, heartbeat_at=now,
+            )
+            log.error("inference job %s: %s stage started %s times; failed", job_id, stage, starts[stage])
+            return None
         fields = {
             "status": InferenceJob.Status.RUNNING,
             "stage": stage,
             "progress": STAGE_PROGRESS[stage],
             "attempts": job.attempts + (1 if first or job.stage == stage else 0),
+            "stage_attempts": starts,
+            "heartbeat_at": now,
         }
         if first:
-            fields["started_at"] = timezone.now()
+            fields["started_at"] = now
             fields["stage_seconds"] = {}
         fields["stage_workers"] = {**({} if first else job.stage_workers), stage: worker}
         InferenceJob.objects.filter(pk=job_id).update(**fields)
@@ -168,7 +291,7 @@ def _record_seconds(job_id: int, stage: str, seconds: float) -> dict:
     with transaction.atomic():
         job = InferenceJob.objects.select_for_update().get(pk=job_id)
         timings = {**job.stage_seconds, stage: round(seconds, 4)}
-        InferenceJob.objects.filter(pk=job_id).update(stage_seconds=timings)
+        InferenceJob.objects.filter(pk=job_id).update(stage_seconds=timings, heartbeat_at=timezone.now())
     return timings
 
 
@@ -335,7 +458,8 @@ def _store(job: InferenceJob) -> None:
             # Includes any wait in the queues between stages: the time a user waits.
             timings["wall"] = round((finished - locked.started_at).total_seconds(), 4)
         InferenceJob.objects.filter(pk=job.pk).update(
-            status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings, finished_at=finished
+            status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings, finished_at=finished,
+            heartbeat_at=finished,
         )
         # robust: a listener's error is logged and must not turn a stored job into a failed task
         transaction.on_commit(partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True)

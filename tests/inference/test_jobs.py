@@ -317,3 +317,283 @@ def test_the_ai_panel_shows_the_running_stage_and_finished_stage_times(db, clien
     assert "running: classify (attempt 2)" in page
     assert 'value="70"' in page
     assert "segment 1.23 s, localise 0.05 s" in page
+
+
+# --- Faults: redelivery cap (review #7d), stale jobs and publish failures (#12), one job per study (#26) ---
+
+
+def _bare_job(**fields) -> InferenceJob:
+    """A job on a study without images, with a model version row (no weights needed:
+    these tests replace or never reach the stages' work)."""
+    from tests.factories import StudyFactory
+
+    version = ModelVersion.objects.first() or ModelVersion.objects.create(
+        name="bare", weights_dir="models/bare", weight_files={}, config={}, data_split={}, seed=0
+    )
+    return InferenceJob.objects.create(study=StudyFactory(), model_version=version, **fields)
+
+
+def _bare_study():
+    from tests.factories import StudyFactory
+
+    return StudyFactory()
+
+
+def _age(job: InferenceJob, seconds: float) -> None:
+    """Make the job look as if it last moved ``seconds`` ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    InferenceJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery app pointed at a port where nothing listens, as when Redis is down:
+    publishing raises (the real kombu client, not a mock)."""
+    import socket
+
+    from radbot_web.celery import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    keys = ("task_always_eager", "broker_write_url", "broker_transport_options", "task_publish_retry")
+    saved = {key: app.conf.get(key) for key in keys}
+    pool, producers = app._pool, app.amqp._producer_pool
+    # broker_write_url: the publishing side (CELERY_BROKER_URL in the environment wins over broker_url)
+    app.conf.update(
+        task_always_eager=False, broker_write_url=f"redis://127.0.0.1:{port}/0",
+        broker_transport_options={"max_retries": 0}, task_publish_retry=False,
+    )
+    app._pool = app.amqp._producer_pool = None
+    yield
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app.conf.update(saved)
+    app._pool, app.amqp._producer_pool = pool, producers
+
+
+def test_a_stage_started_again_and_again_fails_the_job_once_over_the_cap(db, settings, monkeypatch):
+    """A redelivered stage (its worker died) counts as an attempt on the job; the fourth
+    start fails the job with the reason instead of running the stage again."""
+    settings.RADBOT_TASK_MAX_ATTEMPTS = 3
+    job = _bare_job()
+    runs = []
+    monkeypatch.setitem(job_services._RUNNERS, "segment", lambda job: runs.append(job.pk))  # the work "dies"
+    for _ in range(3):
+        assert run_stage(job_id=job.pk, stage="segment").status == "running"
+    # Retries (task.retry after a transient error) are expected starts, not deaths.
+    assert run_stage(job_id=job.pk, stage="segment", retries=1).status == "running"
+    stopped = run_stage(job_id=job.pk, stage="segment")
+    assert len(runs) == 4
+    assert stopped.status == "failed" and stopped.stage_attempts == {"segment": 5}
+    assert stopped.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage")
+    # A late duplicate finds the job failed and does nothing.
+    assert run_stage(job_id=job.pk, stage="segment").status == "failed" and len(runs) == 4
+
+
+def test_a_message_delivered_past_the_cap_is_not_run_and_fails_the_job(db, settings, monkeypatch):
+    """The task-level counter (radbot_web/tasks.py): three deliveries of one message whose
+    worker died (after_return never ran), then a fourth: it is not run."""
+    import uuid
+
+    from inference.tasks import segment_task
+    from radbot_web.tasks import count_delivery
+
+    first, second = f"segment-{uuid.uuid4()}", f"segment-{uuid.uuid4()}"  # message ids
+
+    settings.RADBOT_TASK_MAX_ATTEMPTS = 3
+    job = _bare_job()
+    runs = []
+    monkeypatch.setitem(job_services._RUNNERS, "segment", lambda job: runs.append(job.pk))
+    for _ in range(3):
+        count_delivery(f"{first}:0")
+    result = segment_task.apply(args=(job.pk,), task_id=first, throw=False)
+    assert result.state == "FAILURE" and runs == []
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage")
+    # A message that ran to its end is forgotten: its id counts from zero again.
+    other = _bare_job()
+    assert segment_task.apply(args=(other.pk,), task_id=second).state == "SUCCESS"
+    assert segment_task.apply(args=(other.pk,), task_id=second).state == "SUCCESS"
+    assert count_delivery(f"{second}:0") == 1
+
+
+KILLING_WORKER = """
+import os, signal, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+django.setup()
+from inference.services import jobs
+# A stage that kills its worker process every time (as an out-of-memory kill would).
+jobs._RUNNERS["segment"] = lambda job: os.kill(os.getpid(), signal.SIGKILL)
+from radbot_web.celery import app
+app.worker_main(sys.argv[1:])
+"""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_stage_that_kills_its_worker_every_time_fails_the_job_after_three_attempts(tmp_path, settings):
+    """A real prefork worker whose segment stage SIGKILLs the pool process: the message
+    comes back (acks_late + reject_on_worker_lost) three times, then the job fails with
+    the reason, and the worker lives on for other work."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from django.db import connection
+
+    from tests.conftest import require_worker_services
+
+    require_worker_services()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    _bare_job(status="done")  # the model version row
+    queue = f"radbot-poison-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "RADBOT_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RADBOT_TASK_MAX_ATTEMPTS": "3",
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLING_WORKER, "worker", "--pool=prefork", "--concurrency=1", "-Q", queue,
+         "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip"],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        job = request_inference(study=_bare_study(), queue=queue)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status in {"done", "failed"}:
+                break
+            time.sleep(0.1)
+        alive = worker.poll() is None
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert job.status == "failed", output[-3000:]
+    assert job.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage"), job.error
+    assert job.stage_attempts == {"segment": 3}
+    assert output.count("WorkerLostError") >= 3 and alive
+    # Nothing for the study is active any more: the AI can be asked again.
+    assert not InferenceJob.objects.filter(study=job.study, status__in=["queued", "running"]).exists()
+
+
+def test_the_reaper_fails_jobs_that_stopped_moving_and_only_those(db, settings):
+    from inference.services.jobs import reap_stale_jobs
+
+    settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S = 1800, 7200
+    lost_message = _bare_job()
+    _age(lost_message, 7200 + 60)
+    busy_queue = _bare_job()
+    _age(busy_queue, 1800 + 60)  # queued this long is a busy GPU queue, not yet stuck
+    dead_worker = _bare_job(status="running", stage="classify", progress=70)
+    _age(dead_worker, 1800 + 60)
+    moving = _bare_job(status="running", stage="segment", progress=10)
+    _age(moving, 60)
+    done = _bare_job(status="done", progress=100)
+    _age(done, 10**6)
+
+    assert reap_stale_jobs() == 2
+    states = {j.pk: (j.status, j.error) for j in InferenceJob.objects.all()}
+    assert states[lost_message.pk][0] == "failed"
+    assert states[lost_message.pk][1].startswith("stopped: no worker took the job within 120 minutes")
+    assert states[dead_worker.pk] == (
+        "failed", "stopped: no progress for 30 minutes in the classify stage (its worker probably died); run the AI again"
+    )
+    assert states[busy_queue.pk] == ("queued", "") and states[moving.pk] == ("running", "")
+    assert states[done.pk] == ("done", "")
+    assert reap_stale_jobs() == 0
+
+
+def test_the_reaper_runs_on_celery_beat(db, settings):
+    from radbot_web.celery import app
+    from radbot_web.tasks import reap_stale_work_task
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["radbot-reap-stale-work"]
+    assert schedule["task"] == reap_stale_work_task.name and schedule["task"] in app.tasks
+    assert schedule["schedule"] == settings.RADBOT_REAPER_INTERVAL_S
+    stuck = _bare_job(status="running", stage="measure", progress=60)
+    _age(stuck, settings.RADBOT_JOB_STALE_S + 1)
+    assert reap_stale_work_task.apply().get() == {"jobs": 1, "runs": 0}
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
+
+
+def test_the_ai_panel_fails_a_stale_job_offers_the_run_again_and_stops_polling(db, client, settings):
+    from tests.factories import make_user
+
+    job = _bare_job(status="running", stage="segment", progress=10)
+    panel = f"/inference/studies/{job.study.study_instance_uid}/ai/"
+    client.force_login(make_user("radiologist"))
+    page = client.get(panel).content.decode()
+    assert 'hx-trigger="every 1s"' in page and "data-run-ai" not in page  # running: poll, no new run
+
+    _age(job, settings.RADBOT_JOB_STALE_S + 1)
+    page = client.get(panel).content.decode()
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "The last AI job failed: stopped: no progress for 30 minutes in the segment stage" in page
+    assert "Run the AI again" in page and 'hx-trigger="every 1s"' not in page
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs at the real commit
+def test_a_broker_that_cannot_be_reached_fails_the_job_with_the_reason(client, broker_down):
+    """Publishing in on_commit raises: the job is failed with the reason (never left
+    queued), the user is told, and the button to run it again is back."""
+    from tests.factories import make_user
+
+    study = _bare_job(status="done", progress=100).study
+    client.force_login(make_user("radiologist"))
+    response = client.post(f"/inference/studies/{study.study_instance_uid}/ai/run/", follow=True)
+    page = response.content.decode()
+    job = InferenceJob.objects.filter(study=study).order_by("-pk").first()
+    assert job.status == "failed"
+    assert job.error.startswith("could not queue: broker unavailable")
+    assert "The AI job failed: could not queue: broker unavailable" in page
+    panel = client.get(f"/inference/studies/{study.study_instance_uid}/ai/").content.decode()
+    assert "Run the AI again" in panel and 'hx-trigger="every 1s"' not in panel
+    # The service tells its caller once the job has committed (ingest records the work
+    # to queue again later), with the job already failed.
+    from inference.services.jobs import JobNotQueued
+
+    with pytest.raises(JobNotQueued, match="could not queue: broker unavailable"):
+        request_inference(study=study)
+    assert InferenceJob.objects.filter(study=study, status="failed").count() == 2
+    assert not InferenceJob.objects.filter(study=study, status__in=["queued", "running"]).exists()
+
+
+def test_a_second_ai_request_while_one_is_queued_is_refused(db, client, broker_down):
+    from django.db import IntegrityError, transaction
+
+    from inference.services.jobs import JobActive
+    from tests.factories import make_user
+
+    queued = _bare_job()
+    study = queued.study
+    client.force_login(make_user("radiologist"))
+    page = client.post(f"/inference/studies/{study.study_instance_uid}/ai/run/", follow=True).content.decode()
+    assert f"AI job #{queued.pk} for this study is still queued" in page
+    assert InferenceJob.objects.filter(study=study).count() == 1
+    with pytest.raises(JobActive):
+        request_inference(study=study)
+    # The database holds the rule too (one queued or running job per study).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InferenceJob.objects.create(study=study, model_version=queued.model_version, status="running")
+    # Once the job has finished, a new one may be requested.
+    InferenceJob.objects.filter(pk=queued.pk).update(status="done")
+    InferenceJob.objects.create(study=study, model_version=queued.model_version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from labeling.services import (
     train_labeller,
 )
 from tests.factories import ReportFactory, StudyFactory
+from tests.inference.test_jobs import broker_down  # noqa: F401 (a fixture)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -102,3 +104,78 @@ def test_a_report_naming_no_level_is_labelled_normal_with_a_note(db):
     assert problems and problems[0]["labelled"]
     assert set(NlpLabel.objects.filter(report=report).values_list("disc", flat=True)) == {"none"}
     assert NlpLabel.objects.filter(report=report).count() == 5
+
+
+# --- Faults: stale runs and publish failures (review #12), the redelivery cap (#7d) ---
+
+
+def _run(**fields) -> LabellingRun:
+    _, version = current_labeller()
+    return LabellingRun.objects.create(labeller=version, total=3, **fields)
+
+
+def _age(run: LabellingRun, seconds: float) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    LabellingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+@pytest.mark.django_db
+def test_the_labeller_page_fails_a_stale_run_with_the_reason_and_stops_polling(client, settings):
+    from labeling.services import reap_stale_runs
+    from tests.factories import make_user
+
+    settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S = 1800, 7200
+    run = _run(status="running", done=1)
+    client.force_login(make_user("researcher"))
+    page = client.get("/labeling/").content.decode()
+    assert 'hx-trigger="every 1s"' in page
+
+    waiting = _run()
+    _age(waiting, 1800 + 60)  # queued, but not for long enough to count as lost
+    _age(run, 1800 + 60)
+    page = client.get("/labeling/").content.decode()
+    run.refresh_from_db()
+    waiting.refresh_from_db()
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error == "stopped: no progress for 30 min (its worker probably died); start it again"
+    assert run.error in page
+    assert waiting.status == "queued"
+    _age(waiting, 7200 + 60)
+    assert reap_stale_runs() == 1
+    waiting.refresh_from_db()
+    assert waiting.status == "failed" and waiting.error.startswith("stopped: no worker took the run within 120 min")
+    page = client.get("/labeling/").content.decode()
+    assert 'hx-trigger="every 1s"' not in page  # nothing runs: the page stops polling
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs at the real commit
+@pytest.mark.usefixtures("broker_down")
+def test_a_run_that_cannot_be_queued_fails_with_the_reason(reports, client):
+    from tests.factories import make_user
+
+    client.force_login(make_user("researcher"))
+    page = client.post("/labeling/runs/", follow=True).content.decode()
+    run = LabellingRun.objects.get()
+    assert run.status == "failed" and run.error.startswith("could not queue: broker unavailable")
+    assert "The labelling run failed: could not queue: broker unavailable" in page
+    assert NlpLabel.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_labelling_task_delivered_past_the_cap_fails_the_run(reports, settings):
+    from labeling.tasks import execute_labelling_run_task
+    from radbot_web.tasks import count_delivery
+
+    settings.RADBOT_TASK_MAX_ATTEMPTS = 3
+    run = _run()
+    message = f"run-{uuid.uuid4()}"
+    for _ in range(3):  # three deliveries whose worker died
+        count_delivery(f"{message}:0")
+    result = execute_labelling_run_task.apply(args=(run.pk,), task_id=message, throw=False)
+    assert result.state == "FAILURE"
+    run.refresh_from_db()
+    assert run.status == "failed" and run.done == 0 and NlpLabel.objects.count() == 0
+    assert run.error.startswith("stopped after 3 attempts: the worker died each time during the labelling run")

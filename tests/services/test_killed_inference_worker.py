@@ -122,6 +122,12 @@ def test_killing_the_pool_process_mid_stage_leaves_all_or_nothing(tmp_path, sett
                 killed = job
                 break
             _wait(lambda: bool(_pool_children(worker.pid)), 30, "a new pool process")
+
+            def ended(job=job) -> bool:  # one job per study at a time: let this one end first
+                job.refresh_from_db()
+                return job.status in {"done", "failed"}
+
+            _wait(ended, 180, "the job the kill missed to end")
         assert killed is not None, "no kill landed inside a stage"
 
         def finished() -> bool:
