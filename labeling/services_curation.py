@@ -34,6 +34,7 @@ from labeling.selectors_curation import (
     next_report_id,
     open_places,
     queue_report_ids,
+    report_token,
 )
 from studies.models import DiscLevel, RadiologistReport
 
@@ -152,9 +153,8 @@ def _holds(*, user, report_id: int, queue: str) -> bool:
     and nobody else took the place (a lease is advisory and may lapse mid-report)."""
     if user.pk in leases.holders(report_id=report_id, queue=queue):
         return True
-    if queue == leases.ADJUDICATE:
-        return leases.claim(report_id=report_id, user_id=user.pk, queue=queue)
-    return claim_report(report_id=report_id, user=user)
+    places = 1 if queue == leases.ADJUDICATE else annotators_needed(report_id)
+    return leases.claim(report_id=report_id, user_id=user.pk, places=places, queue=queue)
 
 
 @transaction.atomic
@@ -174,8 +174,8 @@ def save_held_decisions(
       kept in their session); the client's copy can only make the check stricter, so a
       forged large token cannot skip it. A report never shown to them is refused.
     - The report must be in their queue: for curation, it still needs an annotator, or
-      they decided on it before (a correction); for adjudication, it is disputed and
-      nobody has settled it.
+      they decided on it before (a correction), or were shown every decision on it (a
+      save after a conflict); for adjudication, it is disputed and nobody settled it.
     - They hold it (``labeling.leases``), or take it now if the place is free.
     """
     needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
@@ -197,8 +197,14 @@ def save_held_decisions(
             )
         queue = leases.ADJUDICATE
     else:
-        decided_before = Annotation.objects.filter(report_id=report.pk, author=author, kind=kind).exists()
-        if not decided_before and open_places(report_id=report.pk, user_id=author.pk) == 0:
+        # In the queue: it still needs an annotator, or this person decided on it before (a
+        # correction), or was shown every decision on it (saving again after a conflict).
+        in_queue = (
+            open_places(report_id=report.pk, user_id=author.pk) > 0
+            or Annotation.objects.filter(report_id=report.pk, author=author, kind=kind).exists()
+            or effective >= report_token(report.pk)
+        )
+        if not in_queue:
             raise CurationConflict(report_id=report.pk, message="This report has all the annotators it needs.")
         queue = leases.CURATE
     if not _holds(user=author, report_id=report.pk, queue=queue):
