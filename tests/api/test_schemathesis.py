@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -24,6 +26,18 @@ EXAMPLES = 6
 
 
 @pytest.fixture
+def wsgi_app(api_token):
+    """The Django WSGI app inside the test's transaction: like Django's test client, it
+    must not close the database connection when a request ends. (After the token: the
+    test client puts the closing receivers back when its request ends.)"""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def api_token(db, eager_celery) -> str:
     seed(password=PASSWORD, studies=2, slices=2)
     # Through the token endpoint, as a client would, whatever stores the tokens.
@@ -34,10 +48,10 @@ def api_token(db, eager_celery) -> str:
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
-def test_every_operation_answers_as_its_schema_says(api_token, mode):
+def test_every_operation_answers_as_its_schema_says(wsgi_app, api_token, mode):
     headers = {"Authorization": f"Token {api_token}"}
     schema = schemathesis.openapi.from_wsgi(
-        "/api/schema", get_wsgi_application(), headers=headers, config=SchemathesisConfig.from_path(CONFIG)
+        "/api/schema", wsgi_app, headers=headers, config=SchemathesisConfig.from_path(CONFIG)
     )
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 7
