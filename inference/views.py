@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import roles
+from audit.services import record_read
 from inference import selectors
 from inference.models import InferenceJob
 from inference.services.jobs import InferenceRefused, reap_stale_jobs, request_inference
@@ -75,12 +76,12 @@ def job_mask_slice(request: HttpRequest, job_id: int, slice_index: int) -> HttpR
     ``slice_index`` counts from 0 in the study viewer's slice order."""
     from PIL import Image
 
-    job = get_object_or_404(InferenceJob, pk=job_id)
+    job = get_object_or_404(InferenceJob.objects.select_related("study"), pk=job_id)
+    record_read(action="view_images", request=request, study_uid=job.study.study_instance_uid)
     classes = selectors.job_mask_slice(job, slice_index)
     if classes is None:
         raise Http404("This job has no mask for that slice.")
     buffer = io.BytesIO()
     Image.fromarray(MASK_COLOURS[np.clip(classes, 0, len(MASK_COLOURS) - 1)], "RGBA").save(buffer, "PNG")
-    response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    # No Cache-Control here: radbot_web.middleware sends no-store for every signed-in response.
+    return HttpResponse(buffer.getvalue(), content_type="image/png")

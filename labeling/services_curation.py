@@ -34,6 +34,7 @@ from labeling.selectors_curation import (
     next_report_id,
     open_places,
     queue_report_ids,
+    report_token,
 )
 from studies.models import DiscLevel, RadiologistReport
 
@@ -43,12 +44,17 @@ LOOKAHEAD = 25
 
 
 class CurationConflict(Exception):
-    """Someone else decided on the report after it was shown: nothing was saved."""
+    """The save cannot go through as sent (someone else decided on the report after it was
+    shown, or it is not this person's to decide now): nothing was saved.
 
-    def __init__(self, *, report_id: int, message: str):
+    ``show_report`` says whether the page should show the report again as it stands.
+    """
+
+    def __init__(self, *, report_id: int, message: str, show_report: bool = True):
         super().__init__(message)
         self.report_id = report_id
         self.message = message
+        self.show_report = show_report
 
 
 def _conflict(*, author, report_id: int, token: int, kind: str) -> str | None:
@@ -140,6 +146,81 @@ def save_decisions(
     queue = leases.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else leases.CURATE
     transaction.on_commit(partial(leases.release, report_id=report.pk, user_id=author.pk, queue=queue))
     return saved
+
+
+def _holds(*, user, report_id: int, queue: str) -> bool:
+    """This person holds the report in the queue, or takes it now if their hold ran out
+    and nobody else took the place (a lease is advisory and may lapse mid-report)."""
+    if user.pk in leases.holders(report_id=report_id, queue=queue):
+        return True
+    places = 1 if queue == leases.ADJUDICATE else annotators_needed(report_id)
+    return leases.claim(report_id=report_id, user_id=user.pk, places=places, queue=queue)
+
+
+@transaction.atomic
+def save_held_decisions(
+    *,
+    author,
+    report_id: int,
+    token: int,
+    shown_token: int | None,
+    decisions: Mapping[str, Mapping[str, Any]],
+    seconds_spent: float = 0.0,
+    kind: str = Annotation.Kind.ANNOTATION,
+) -> list[Annotation]:
+    """``save_decisions`` for a save from the curation pages, checked on the server side.
+
+    - The optimistic token is the one the server showed this person (``shown_token``,
+      kept in their session); the client's copy can only make the check stricter, so a
+      forged large token cannot skip it. A report never shown to them is refused.
+    - The report must be in their queue: for curation, it still needs an annotator, or
+      they decided on it before (a correction), or were shown every decision on it (a
+      save after a conflict); for adjudication, it is disputed and nobody settled it.
+    - They hold it (``labeling.leases``), or take it now if the place is free.
+    """
+    needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
+    if not author.has_perm(needed):
+        raise PermissionDenied(f"Your role does not allow this ({needed}).")
+    report = RadiologistReport.objects.select_for_update().only("pk").get(pk=report_id)
+    if shown_token is None:
+        raise CurationConflict(
+            report_id=report.pk, message="This report was not opened from your queue; here it is as it stands now."
+        )
+    effective = min(int(token), int(shown_token))
+    message = _conflict(author=author, report_id=report.pk, token=effective, kind=kind)
+    if message:
+        raise CurationConflict(report_id=report.pk, message=message)
+    if kind == Annotation.Kind.ADJUDICATION:
+        if not awaits_adjudication(report.pk):
+            raise CurationConflict(
+                report_id=report.pk, message="That report is not waiting for adjudication.", show_report=False
+            )
+        queue = leases.ADJUDICATE
+    else:
+        # In the queue: it still needs an annotator, or this person decided on it before (a
+        # correction), or was shown every decision on it (saving again after a conflict).
+        in_queue = (
+            open_places(report_id=report.pk, user_id=author.pk) > 0
+            or Annotation.objects.filter(report_id=report.pk, author=author, kind=kind).exists()
+            or effective >= report_token(report.pk)
+        )
+        if not in_queue:
+            raise CurationConflict(report_id=report.pk, message="This report has all the annotators it needs.")
+        queue = leases.CURATE
+    if not _holds(user=author, report_id=report.pk, queue=queue):
+        raise CurationConflict(
+            report_id=report.pk,
+            message="A colleague has this report open now; it was given to them when your hold ran out.",
+            show_report=False,
+        )
+    return save_decisions(
+        author=author,
+        report_id=report.pk,
+        token=effective,
+        decisions=decisions,
+        seconds_spent=seconds_spent,
+        kind=kind,
+    )
 
 
 @dataclass(frozen=True)

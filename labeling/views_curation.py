@@ -10,13 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import roles
+from audit.services import record_access, record_read
 from labeling import selectors_curation as sel
 from labeling.leases import ADJUDICATE, lease_seconds
 from labeling.models import Annotation
@@ -27,13 +36,22 @@ from labeling.services_curation import (
     claim_next_adjudication,
     claim_next_report,
     release_report,
-    save_decisions,
+    save_held_decisions,
 )
 from studies.models import RadiologistReport
 
 SKIP_KEY = "curation_skipped"
 ADJ_SKIP_KEY = "adjudication_skipped"
 MAX_SKIPPED = 500
+# The optimistic token of each report this session was shown, per mode: a save is checked
+# against what the server showed, not only against what the client sends back.
+SHOWN_KEY = "curation_shown"
+MAX_SHOWN = 50
+
+
+def _bad_request(message: str) -> HttpResponse:
+    # Plain text: the message may echo a posted value, which must never render as HTML.
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
 def _parse_value(name: str, raw: str):
@@ -80,9 +98,26 @@ def _skip(request: HttpRequest, key: str, report_id: int) -> None:
         request.session[key] = (skipped + [report_id])[-MAX_SKIPPED:]
 
 
+def _remember_shown(request: HttpRequest, mode: str, item) -> None:
+    shown = dict(request.session.get(SHOWN_KEY, {}))
+    mine = dict(shown.get(mode, {}))
+    mine.pop(str(item.report.pk), None)
+    mine[str(item.report.pk)] = item.token
+    shown[mode] = dict(list(mine.items())[-MAX_SHOWN:])
+    request.session[SHOWN_KEY] = shown
+
+
+def _shown_token(request: HttpRequest, mode: str, report_id: int) -> int | None:
+    return request.session.get(SHOWN_KEY, {}).get(mode, {}).get(str(report_id))
+
+
 def _context(
     request, *, mode: str, item, filters=None, conflict: str = "", remaining: int | None = None, held: int = 0
 ):
+    if item is not None:
+        _remember_shown(request, mode, item)
+        # The item shows the radiologist's report text: a read of the study.
+        record_read(action="view_study", request=request, study_uid=item.report.study.study_instance_uid)
     return {
         "mode": mode,
         "item": item,
@@ -106,12 +141,21 @@ def _next_item_response(request: HttpRequest, filters: sel.QueueFilters) -> Http
     return render(request, "labeling/_curation_item.html", _next_item_context(request, filters))
 
 
-@require_GET
+def _restarted(request: HttpRequest, key: str, url_name: str, params: dict[str, str] | None = None) -> HttpResponse:
+    """Bring back this session's skipped reports, then show the page again (POST, redirect, GET)."""
+    request.session[key] = []
+    query = urlencode(params or {})
+    return HttpResponseRedirect(reverse(url_name) + (f"?{query}" if query else ""), status=303)
+
+
+@require_http_methods(["GET", "POST"])
 @permission_required(roles.ANNOTATE, raise_exception=True)
 def curate_page(request: HttpRequest) -> HttpResponse:
+    """The queue page (GET). A POST with `restart` brings back the reports skipped in this session."""
+    if request.method == "POST":
+        filters = sel.QueueFilters.from_params(request.POST)
+        return _restarted(request, SKIP_KEY, "labeling:curate", filters.as_params())
     filters = sel.QueueFilters.from_params(request.GET)
-    if request.GET.get("restart"):
-        request.session[SKIP_KEY] = []
     extra = {
         "levels": LEVELS,
         "findings": list(sel.FINDINGS),
@@ -121,15 +165,16 @@ def curate_page(request: HttpRequest) -> HttpResponse:
     return render(request, "labeling/curate.html", {**_next_item_context(request, filters), **extra})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @permission_required(roles.ANNOTATE, raise_exception=True)
 def curate_next(request: HttpRequest) -> HttpResponse:
-    """The next report in the queue; `skip=<report id>` puts that one aside for this session
-    (and gives it back to colleagues)."""
-    if "skip" in request.GET:
-        _skip(request, SKIP_KEY, _int(request.GET["skip"]))
-        release_report(user=request.user, report_id=_int(request.GET["skip"]))
-    return _next_item_response(request, sel.QueueFilters.from_params(request.GET))
+    """The next report in the queue. A POST with `skip=<report id>` puts that one aside for
+    this session (and gives it back to colleagues); a GET never skips."""
+    params = request.POST if request.method == "POST" else request.GET
+    if request.method == "POST" and "skip" in request.POST:
+        _skip(request, SKIP_KEY, _int(request.POST["skip"]))
+        release_report(user=request.user, report_id=_int(request.POST["skip"]))
+    return _next_item_response(request, sel.QueueFilters.from_params(params))
 
 
 @require_POST
@@ -140,21 +185,25 @@ def curate_save(request: HttpRequest) -> HttpResponse:
     report_id = _int(request.POST.get("report"))
     try:
         decisions = parse_decisions(request.POST)
-        save_decisions(
+        save_held_decisions(
             author=request.user,
             report_id=report_id,
             token=_int(request.POST.get("token")),
+            shown_token=_shown_token(request, "curate", report_id),
             decisions=decisions,
             seconds_spent=_float(request.POST.get("seconds_spent")),
         )
     except CurationConflict as conflict:
-        item = sel.curation_item(report_id=report_id, values=sel.newest_decisions(report_id=report_id))
-        context = _context(request, mode="curate", item=item, filters=filters, conflict=conflict.message)
+        if conflict.show_report:
+            item = sel.curation_item(report_id=report_id, values=sel.newest_decisions(report_id=report_id))
+            context = _context(request, mode="curate", item=item, filters=filters, conflict=conflict.message)
+        else:
+            context = {**_next_item_context(request, filters), "conflict": conflict.message}
         return render(request, "labeling/_curation_item.html", context, status=409)
     except ValueError as error:
-        return HttpResponseBadRequest(str(error))
+        return _bad_request(str(error))
     except RadiologistReport.DoesNotExist:
-        return HttpResponseBadRequest("no such report")
+        return _bad_request("no such report")
     return _next_item_response(request, filters)
 
 
@@ -187,14 +236,20 @@ def _adjudication_response(request: HttpRequest, *, template: str, status: int =
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @permission_required(roles.ADJUDICATE, raise_exception=True)
 def adjudicate_page(request: HttpRequest) -> HttpResponse:
-    if "skip" in request.GET:
-        _skip(request, ADJ_SKIP_KEY, _int(request.GET["skip"]))
-        release_report(user=request.user, report_id=_int(request.GET["skip"]), queue=ADJUDICATE)
-    if request.GET.get("restart"):
-        request.session[ADJ_SKIP_KEY] = []
+    """The adjudication queue (GET). A POST with `skip=<report id>` puts that report aside
+    for this session and answers with the next one; a POST with `restart` brings back
+    the skipped ones."""
+    if request.method == "POST":
+        if request.POST.get("restart"):
+            return _restarted(request, ADJ_SKIP_KEY, "labeling:adjudicate")
+        if "skip" in request.POST:
+            _skip(request, ADJ_SKIP_KEY, _int(request.POST["skip"]))
+            release_report(user=request.user, report_id=_int(request.POST["skip"]), queue=ADJUDICATE)
+        if not request.htmx:
+            return HttpResponseRedirect(reverse("labeling:adjudicate"), status=303)
     template = "labeling/_curation_item.html" if request.htmx else "labeling/adjudicate.html"
     return _adjudication_response(request, template=template)
 
@@ -204,22 +259,28 @@ def adjudicate_page(request: HttpRequest) -> HttpResponse:
 def adjudicate_save(request: HttpRequest) -> HttpResponse:
     report_id = _int(request.POST.get("report"))
     try:
-        save_decisions(
+        save_held_decisions(
             author=request.user,
             report_id=report_id,
             token=_int(request.POST.get("token")),
+            shown_token=_shown_token(request, "adjudicate", report_id),
             decisions=parse_decisions(request.POST),
             seconds_spent=_float(request.POST.get("seconds_spent")),
             kind=Annotation.Kind.ADJUDICATION,
         )
     except CurationConflict as conflict:
+        # A report that no longer waits for adjudication is not shown again: the next one is.
         return _adjudication_response(
-            request, template="labeling/_curation_item.html", status=409, conflict=conflict.message, report_id=report_id
+            request,
+            template="labeling/_curation_item.html",
+            status=409,
+            conflict=conflict.message,
+            report_id=report_id if conflict.show_report else None,
         )
     except ValueError as error:
-        return HttpResponseBadRequest(str(error))
+        return _bad_request(str(error))
     except RadiologistReport.DoesNotExist:
-        return HttpResponseBadRequest("no such report")
+        return _bad_request("no such report")
     return _adjudication_response(request, template="labeling/_curation_item.html")
 
 
@@ -250,4 +311,6 @@ def export_gold(request: HttpRequest, fmt: str) -> HttpResponse:
             writer.writerow({**row, "uncertain": "true" if row["uncertain"] else "false"})
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gold-labels.{fmt}"'
+    # Every export is recorded (not once a day): gold labels leave the system in bulk.
+    record_access(action="export", request=request, object_ref=f"gold.{fmt}", detail={"rows": len(rows)})
     return response

@@ -67,11 +67,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "radbot_web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "radbot_web.middleware.NoStoreMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -277,6 +279,11 @@ RADBOT_JOB_QUEUED_STALE_S = int(os.environ.get("RADBOT_JOB_QUEUED_STALE_S", "216
 RADBOT_REAPER_INTERVAL_S = int(os.environ.get("RADBOT_REAPER_INTERVAL_S", "300"))
 CELERY_BEAT_SCHEDULE = {
     "radbot-reap-stale-work": {"task": "radbot.reap_stale_work", "schedule": float(RADBOT_REAPER_INTERVAL_S)},
+    # Thumbnails and AI runs an ingest could not queue (broker down) are queued again.
+    "radbot-requeue-followups": {
+        "task": "studies.tasks.requeue_followups_task",
+        "schedule": float(RADBOT_REAPER_INTERVAL_S),
+    },
 }
 # A database error (server restarted or down) answers 503 "try again" instead of a 500,
 # and the broken connection is dropped; health checks replace a connection that died

@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views import ObtainTokenApi, ThrottledLoginView, admin_login
+from radbot_web.api_errors import SchemaApi
 from studies import api as studies_api
 
 
@@ -22,12 +22,16 @@ api_patterns = [
     path("reports/import", api(studies_api.ReportImportApi), name="api-reports-import"),
     path("series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"),
     path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
-    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema", api(SchemaApi), name="api-schema"),
 ]
 
 # The admin's own login would be an unthrottled way to guess staff passwords (the admin
 # role is superuser): it goes through the app's throttled login view and counters.
 admin.site.login = admin_login
+
+# An API path that matches no route (a series id that is not a number) answers in the
+# API's JSON error shape, not with the HTML page.
+handler404 = "radbot_web.api_errors.not_found"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="studies:list", permanent=False)),

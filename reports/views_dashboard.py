@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from accounts import roles
+from audit.services import record_access
 from reports import selectors_dashboard as sel
 from reports.dashboard_cache import cached_dashboard_data
 from reports.stats import METRIC_LABELS
@@ -130,5 +131,11 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     names = "_".join(slugify(m.name) for m in data.models) or "no-model"
     response["Content-Disposition"] = (
         f'attachment; filename="agreement-{query.reference}-{names}.csv"'
+    )
+    record_access(
+        action="export",
+        request=request,
+        object_ref=f"agreement-{query.reference}.csv",
+        detail={"models": list(query.model_version_ids), "reference": query.reference},
     )
     return response

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
+from audit.services import record_read
 from labeling.schema import LEVELS
 from reports import selectors, services
 from reports.models import Report
@@ -142,7 +143,11 @@ def _page(
 @require_GET
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def review(request: HttpRequest, study_uid: str) -> HttpResponse:
-    return _page(request, _study(study_uid), amend=request.GET.get("amend") == "1")
+    study = _study(study_uid)
+    # The page shows the study's images and report text: a read in the access log too
+    # (the report's own audit trail records views of the AI report, when there is one).
+    record_read(action="view_study", request=request, study_uid=study.study_instance_uid)
+    return _page(request, study, amend=request.GET.get("amend") == "1")
 
 
 def _submitted(request: HttpRequest) -> dict:

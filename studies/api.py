@@ -1,13 +1,19 @@
-"""REST API for studies. Thin classes: parsing and status codes here, work in services."""
+"""REST API for studies. Thin classes: parsing and status codes here, work in services.
+
+Every status an operation can answer is in the schema (``extend_schema``; 401/403 and
+the parser's 400/415 are added to every operation by ``radbot_web.api_errors``), and
+``tests/api/run_schemathesis.py`` holds the server to it.
+"""
 
 from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -15,10 +21,14 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from accounts.permissions import capability
+from audit.services import record_access, record_read
+from radbot_web.api_errors import ErrorSerializer
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
 from studies.services.ingest import ingest_uploaded_files
 from studies.services.reports import import_report_file
+
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or no such page of results.")
 
 
 class SeriesSerializer(serializers.ModelSerializer):
@@ -45,40 +55,110 @@ class StudySerializer(serializers.ModelSerializer):
         ]
 
 
+class ReportTextSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    source = serializers.CharField()
+    imported_at = serializers.DateTimeField()
+
+
 class StudyDetailSerializer(StudySerializer):
     series = SeriesSerializer(many=True, read_only=True)
-    reports = serializers.SerializerMethodField()
+    reports = ReportTextSerializer(many=True, read_only=True)
 
     class Meta(StudySerializer.Meta):
         fields = [*StudySerializer.Meta.fields, "series", "reports"]
 
-    def get_reports(self, study: Study) -> list[dict]:
-        return [
-            {"text": r.text, "source": r.source, "imported_at": r.imported_at}
-            for r in study.reports.all()
-        ]
+
+class StrictPages(PageNumberPagination):
+    """Page numbers as documented: a `page` that is not a whole number is a 400, not page 1."""
+
+    def get_page_number(self, request, paginator):
+        values = request.query_params.getlist(self.page_query_param)
+        if values and (
+            len(values) > 1 or not values[0].isascii() or not values[0].isdigit() or int(values[0]) < 1
+        ):
+            raise serializers.ValidationError({"page": ["One whole page number, from 1."]})
+        return super().get_page_number(request, paginator)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
 
-class StudyListApi(APIView):
+BAD_PAGE = OpenApiResponse(ErrorSerializer, description="`page` is not a whole number.")
+
+
+class StudyPages(StrictPages):
+    page_size = 50
+
+
+class StudyListApi(generics.ListAPIView):
+    """Studies, newest first, 50 a page; `q` searches UID, accession, patient and site."""
+
     permission_classes = [capability(roles.VIEW_STUDIES)]
     serializer_class = StudySerializer
+    pagination_class = StudyPages
 
-    def get(self, request):
-        paginator = PageNumberPagination()
-        paginator.page_size = 50
-        page = paginator.paginate_queryset(
-            selectors.study_list(query=request.query_params.get("q", "")), request, view=self
-        )
-        return paginator.get_paginated_response(StudySerializer(page, many=True).data)
+    def get_queryset(self):
+        return selectors.study_list(query=self.request.query_params.get("q", ""))
+
+    @extend_schema(
+        operation_id="studies_list",
+        parameters=[OpenApiParameter("q", str, description="Search text.", required=False)],
+        responses={200: StudySerializer(many=True), 400: BAD_PAGE, 404: NOT_FOUND},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class StudyDetailApi(APIView):
+    """One study with its series and the radiologists' report text (a recorded read)."""
+
     permission_classes = [capability(roles.VIEW_STUDIES)]
     serializer_class = StudyDetailSerializer
 
+    @extend_schema(operation_id="studies_retrieve", responses={200: StudyDetailSerializer, 404: NOT_FOUND})
     def get(self, request, study_uid: str):
         study = get_object_or_404(selectors.study_list(), study_instance_uid=study_uid)
+        record_read(action="view_study", request=request, study_uid=study.study_instance_uid)
         return Response(StudyDetailSerializer(study).data)
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(), allow_empty=False, help_text="DICOM files or .zip archives of them."
+    )
+
+
+class FileOutcomeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(allow_blank=True)
+    study_uid = serializers.CharField(allow_blank=True)
+
+
+class IngestSummarySerializer(serializers.Serializer):
+    stored = FileOutcomeSerializer(many=True)
+    duplicates = FileOutcomeSerializer(many=True)
+    rejected = FileOutcomeSerializer(many=True)
+    studies = serializers.ListField(child=serializers.CharField())
+
+
+class IngestRefusedSerializer(serializers.Serializer):
+    """A 400: either the request had no files (``detail``), or some files were refused
+    (the summary, with a reason per file; the good files were stored all the same)."""
+
+    detail = serializers.CharField(required=False)
+    stored = FileOutcomeSerializer(many=True, required=False)
+    duplicates = FileOutcomeSerializer(many=True, required=False)
+    rejected = FileOutcomeSerializer(many=True, required=False)
+    studies = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+TOO_LARGE = OpenApiResponse(ErrorSerializer, description="The request body is larger than the server accepts.")
 
 
 class StudyUploadApi(APIView):
@@ -91,6 +171,11 @@ class StudyUploadApi(APIView):
     permission_classes = [capability(roles.UPLOAD_STUDIES)]
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        operation_id="studies_upload",
+        request={"multipart/form-data": UploadRequestSerializer},
+        responses={201: IngestSummarySerializer, 400: IngestRefusedSerializer, 413: TOO_LARGE},
+    )
     def post(self, request):
         uploads = request.FILES.getlist("files")
         if not uploads:
@@ -103,12 +188,46 @@ class StudyUploadApi(APIView):
         return Response(summary.as_dict(), status=code)
 
 
+class ReportImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or JSONL: study_uid or accession, and text.")
+
+
+class RowProblemSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    key = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
+
+
+class ReportImportSummarySerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    unmatched = RowProblemSerializer(many=True)
+    errors = RowProblemSerializer(many=True)
+    fatal_error = serializers.CharField(allow_blank=True)
+
+
+class ReportImportRefusedSerializer(serializers.Serializer):
+    """A 400: no file (``detail``), or a file that cannot be read at all (``fatal_error``)."""
+
+    detail = serializers.CharField(required=False)
+    imported = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+    unmatched = RowProblemSerializer(many=True, required=False)
+    errors = RowProblemSerializer(many=True, required=False)
+    fatal_error = serializers.CharField(required=False, allow_blank=True)
+
+
 class ReportImportApi(APIView):
     """POST a CSV or JSONL file of reports as multipart field `file`."""
 
     permission_classes = [capability(roles.IMPORT_REPORTS)]
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        operation_id="reports_import",
+        request={"multipart/form-data": ReportImportRequestSerializer},
+        responses={201: ReportImportSummarySerializer, 400: ReportImportRefusedSerializer, 413: TOO_LARGE},
+    )
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
@@ -124,12 +243,27 @@ class ReportImportApi(APIView):
 
 
 class SeriesVolumeApi(APIView):
-    """Every slice of a series as little-endian uint16, slice-major; shape in headers."""
+    """Every slice of a series as little-endian uint16, slice-major; shape in headers.
+
+    A recorded read of the study's images; never cached (no-store, radbot_web.middleware).
+    """
 
     permission_classes = [capability(roles.VIEW_STUDIES)]
 
+    @extend_schema(
+        operation_id="series_volume",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="uint16 little-endian voxels; X-Volume-Shape is slices,rows,columns and "
+                "X-Volume-Meta a JSON object (instance numbers, window, pixel spacing).",
+            ),
+            404: NOT_FOUND,
+        },
+    )
     def get(self, request, series_id: int):
-        series = get_object_or_404(Series, pk=series_id)
+        series = get_object_or_404(Series.objects.select_related("study"), pk=series_id)
+        record_read(action="view_images", request=request, study_uid=series.study.study_instance_uid)
         volume = selectors.series_volume(series=series)
         response = HttpResponse(volume.pixels.astype("<u2").tobytes(), content_type="application/octet-stream")
         response["X-Volume-Shape"] = ",".join(str(n) for n in volume.pixels.shape)
@@ -141,23 +275,42 @@ class SeriesVolumeApi(APIView):
                 "pixel_spacing": [series.pixel_spacing_row_mm, series.pixel_spacing_col_mm],
             }
         )
-        response["Cache-Control"] = "private, max-age=3600"
         return response
 
 
-class PseudonymMapApi(APIView):
-    permission_classes = [capability(roles.VIEW_PSEUDONYM_MAP)]
+class PseudonymSerializer(serializers.ModelSerializer):
+    pseudonym = serializers.CharField(source="patient.pseudonym")
 
-    def get(self, request):
-        rows = PatientIdentity.objects.select_related("patient").order_by("patient__pseudonym")
-        return Response(
-            [
-                {
-                    "pseudonym": r.patient.pseudonym,
-                    "original_patient_id": r.original_patient_id,
-                    "original_name": r.original_name,
-                    "date_shift_days": r.date_shift_days,
-                }
-                for r in rows[: settings.REST_FRAMEWORK.get("PAGE_SIZE", 1000)]
-            ]
+    class Meta:
+        model = PatientIdentity
+        fields = ["pseudonym", "original_patient_id", "original_name", "date_shift_days"]
+
+
+class PseudonymPages(StrictPages):
+    page_size = 100
+
+
+class PseudonymMapApi(generics.ListAPIView):
+    """The pseudonym map, 100 rows a page. Admins only; every
+    read is recorded in the access log, not once a day."""
+
+    permission_classes = [capability(roles.VIEW_PSEUDONYM_MAP)]
+    serializer_class = PseudonymSerializer
+    pagination_class = PseudonymPages
+
+    def get_queryset(self):
+        return PatientIdentity.objects.select_related("patient").order_by("patient__pseudonym", "pk")
+
+    @extend_schema(
+        operation_id="pseudonyms_list",
+        responses={200: PseudonymSerializer(many=True), 400: BAD_PAGE, 404: NOT_FOUND},
+    )
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        record_access(
+            action="view_pseudonym_map",
+            request=request,
+            object_ref=f"api page {request.query_params.get('page', '1')}"[:200],
+            detail={"rows": len(response.data["results"])},
         )
+        return response

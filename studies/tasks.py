@@ -1,6 +1,7 @@
 """Celery tasks for studies: take ids, call one service."""
 
 from radbot_web.tasks import radbot_task
+from studies.services.followups import requeue_followups
 from studies.services.thumbnails import render_series_thumbnail
 
 
@@ -9,9 +10,7 @@ def render_series_thumbnail_task(series_id: int) -> str:
     return render_series_thumbnail(series_id=series_id)
 
 
-@shared_task
+@radbot_task(what="the follow-up requeue", max_retries=0)
 def requeue_followups_task() -> dict[str, int]:
     """Periodic (CELERY_BEAT_SCHEDULE): queue the follow-ups an earlier ingest could not."""
-    from studies.services.followups import requeue_followups
-
     return requeue_followups()

@@ -8,10 +8,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts import roles
+from audit.services import record_access, record_read
 from inference.views import ai_context
 from labeling import selectors as label_selectors
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
+from studies.storage import UnsafePath, media_path
 
 PAGE_SIZE = 25
 
@@ -39,6 +41,8 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
         study = selectors.study_detail(study_uid=study_uid)
     except Study.DoesNotExist as exc:
         raise Http404("No study with that StudyInstanceUID.") from exc
+    # The page shows the radiologist's report text and the images.
+    record_read(action="view_study", request=request, study_uid=study.study_instance_uid)
     series = study.series.all()
     selected = None
     if "series" in request.GET:
@@ -62,14 +66,16 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def series_thumbnail(request: HttpRequest, series_id: int) -> FileResponse:
-    series = get_object_or_404(Series, pk=series_id)
+    series = get_object_or_404(Series.objects.select_related("study"), pk=series_id)
     if not series.thumbnail:
         raise Http404("Thumbnail not rendered yet.")
-    from studies.storage import media_path
-
-    path = media_path(series.thumbnail)
+    try:
+        path = media_path(series.thumbnail)
+    except UnsafePath as exc:
+        raise Http404("Thumbnail file missing.") from exc
     if not path.exists():
         raise Http404("Thumbnail file missing.")
+    record_read(action="view_images", request=request, study_uid=series.study.study_instance_uid)
     return FileResponse(path.open("rb"), content_type="image/png")
 
 
@@ -87,4 +93,11 @@ def report_import_page(request: HttpRequest) -> HttpResponse:
 def pseudonym_map(request: HttpRequest) -> HttpResponse:
     identities = PatientIdentity.objects.select_related("patient").order_by("patient__pseudonym")
     page = Paginator(identities, 50).get_page(request.GET.get("page"))
+    # Every read of the map is recorded, not once a day: it is the re-identification key.
+    record_access(
+        action="view_pseudonym_map",
+        request=request,
+        object_ref=f"page {page.number}",
+        detail={"rows": len(page.object_list)},
+    )
     return render(request, "studies/pseudonym_map.html", {"page": page})

@@ -53,10 +53,18 @@ def page(browser, live_server):
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
+    violations: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Chromium reports a blocked inline script or style, or a fetch from elsewhere, as a
+    # console error naming the Content Security Policy: every page must keep to the policy.
+    tab.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations on the page: {violations}"
 
 
 @pytest.fixture

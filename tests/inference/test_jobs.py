@@ -12,6 +12,7 @@ import pydicom
 import pytest
 from PIL import Image
 
+from audit.models import AccessEvent
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.services import jobs as job_services
@@ -293,6 +294,9 @@ def test_mask_slices_follow_the_viewer_order(archive, client, annotator, masks_b
         client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content)))
     assert (rgba[middle == 0, 3] == 0).all() and (rgba[middle != 0, 3] > 0).all()
     assert len({tuple(MASK_COLOURS[c]) for c in (1, 2, 3)}) == 3
+    # The overlays are reads of the study's images: one access-log row per user, study and day.
+    reads = AccessEvent.objects.filter(action="view_images", user=annotator)
+    assert [r.study_uid for r in reads] == [study.study_instance_uid]
 
     assert client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order)}.png").status_code == 404
     other = InferenceJob.objects.create(study=study, model_version=job.model_version)

@@ -64,7 +64,7 @@ def test_a_skipped_report_goes_back_to_colleagues():
     ada_client, _ = _open(ada)
     bob_client, bob_report = _open(bob)
     assert bob_report == second.pk
-    assert _shown(ada_client.get(f"/labeling/curate/next/?skip={first.pk}")) is None  # Bob has the other
+    assert _shown(ada_client.post("/labeling/curate/next/", {"skip": first.pk})) is None  # Bob has the other
     assert _shown(bob_client.post("/labeling/curate/save/", form(second.pk, 0))) == first.pk
 
 

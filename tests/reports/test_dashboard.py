@@ -8,6 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
+from audit.models import AccessEvent
 from inference.models import InferenceJob
 from reports import dashboard_cache, selectors_dashboard
 from reports.selectors_dashboard import GOLD, NLP, edit_shares, label_pairs, latest_predictions
@@ -132,6 +133,8 @@ def test_csv_holds_the_numbers_the_page_shows(client, researcher, world):
     )
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="agreement-nlp-v1_other.csv"' in response["Content-Disposition"]
+    export = AccessEvent.objects.get(action="export", user=researcher)  # every export is logged
+    assert export.object_ref == "agreement-nlp.csv" and export.detail["reference"] == "nlp"
     rows = _csv(response)
     # v1 against the current NLP labels over A and B: the bulge at A L4-L5 agrees,
     # the one at B L3-L4 is a false positive.
