@@ -259,12 +259,17 @@ class SeriesVolumeApi(APIView):
                 "X-Volume-Meta a JSON object (instance numbers, window, pixel spacing).",
             ),
             404: NOT_FOUND,
+            422: OpenApiResponse(ErrorSerializer, description="The stored images cannot be decoded safely."),
         },
     )
     def get(self, request, series_id: int):
         series = get_object_or_404(Series.objects.select_related("study"), pk=series_id)
         record_read(action="view_images", request=request, study_uid=series.study.study_instance_uid)
-        volume = selectors.series_volume(series=series)
+        try:
+            volume = selectors.series_volume(series=series)
+        except selectors.UndecodableImage as exc:
+            return Response({"detail": f"This series cannot be shown: {exc}."},
+                            status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         response = HttpResponse(volume.pixels.astype("<u2").tobytes(), content_type="application/octet-stream")
         response["X-Volume-Shape"] = ",".join(str(n) for n in volume.pixels.shape)
         response["X-Volume-Meta"] = json.dumps(

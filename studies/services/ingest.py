@@ -23,7 +23,7 @@ from typing import Any
 
 import pydicom
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
@@ -165,6 +165,12 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
         del by_study[study_uid]
         try:
             outcome = _ingest_study(study_uid=study_uid, instances=instances, user=user)
+        except (OperationalError, InterfaceError):
+            # The database went away (restart, fail-over): not this study's fault, and the
+            # rest of the upload cannot be stored either. The request answers 503 "try
+            # again" (radbot_web/middleware_db.py); every study's transaction rolled back or
+            # committed whole, and files are only unlinked inside their own transaction.
+            raise
         except Exception as exc:  # noqa: BLE001 - one study's failure must not cost the others
             logger.error("ingest of one study failed (%s); its %d files are rejected",
                          type(exc).__name__, len(instances), exc_info=True)

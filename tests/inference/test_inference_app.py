@@ -103,6 +103,15 @@ def test_train_a_model_version_then_run_a_job(archive, eager_celery, django_capt
     event = AccessEvent.objects.get(action="export")
     assert event.username.startswith("cli") and event.detail["command"] == "run_inference"
 
+    # While the web's job for the study is queued, the command leaves it alone and says so.
+    InferenceJob.objects.create(study=study, model_version=version)
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("run_inference", study=original, stdout=out, stderr=err)
+    assert "already queued or running" in err.getvalue() and "0 studies predicted, 1 failed" in out.getvalue()
+    assert InferenceJob.objects.filter(study=study).count() == 3
+
 
 def test_study_page_ai_panel_and_run_permissions(db, client):
     from tests.factories import StudyFactory, make_user

@@ -50,3 +50,17 @@ def test_a_series_too_large_for_the_viewer_is_refused_before_reading(settings):
                                 position_z=0, slice_location_mm=i, file="missing.dcm", sha256="0", size_bytes=1)
     with pytest.raises(selectors.UndecodableImage, match="too large"):
         selectors.series_volume(series=series)
+
+
+@pytest.mark.django_db
+def test_the_volume_api_answers_422_with_the_reason(settings, api_client):
+    from tests.factories import make_user
+
+    ds = make_mr()
+    ds.compress(RLELossless)
+    ds.Rows = ds.Columns = 65535
+    series = _stored(settings, ds)
+    api_client.force_authenticate(make_user("radiologist"))
+    response = api_client.get(f"/api/series/{series.pk}/volume")
+    assert response.status_code == 422
+    assert "out of bounds" in response.json()["detail"]

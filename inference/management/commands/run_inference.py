@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError, transaction
 
 from inference.models import InferenceJob
 from inference.services.jobs import NoModel, execute_inference_job, require_model
@@ -38,7 +39,14 @@ class Command(BaseCommand):
         ordered = list(studies.order_by("pk"))
         originals = original_study_uids(ordered) if output else {}
         for item in ordered:
-            job = InferenceJob.objects.create(study=item, model_version=version)
+            try:
+                with transaction.atomic():
+                    job = InferenceJob.objects.create(study=item, model_version=version)
+            except IntegrityError:
+                # One active job per study (a database constraint): the web's job goes on.
+                failed += 1
+                self.stderr.write(f"{item.study_instance_uid}: skipped, an AI job for it is already queued or running")
+                continue
             job = execute_inference_job(job_id=job.pk)
             if job.status != InferenceJob.Status.DONE:
                 failed += 1
