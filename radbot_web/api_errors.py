@@ -9,7 +9,8 @@ the schema lists every status the server can send:
 - 400 and 415 wherever a request body is read (a body that does not parse; a content
   type the operation does not take);
 - 429 on the token endpoint (throttled like the login page), and its 200 answer (the
-  token) where the view does not declare it.
+  token) where the view does not declare it;
+- 503 everywhere: the database is unavailable (radbot_web/middleware_db.py).
 Operations document their own 2xx, 404, 409 and 413 with ``extend_schema``.
 """
 
@@ -61,6 +62,7 @@ _DESCRIPTIONS = {
     "403": "Your role does not allow this operation.",
     "415": "The request body has a content type this operation does not take.",
     "429": "Too many failed attempts: try again later (the body says when).",
+    "503": "The database is unavailable; nothing was saved. Try again (see Retry-After).",
 }
 TOKEN_OPERATION = ("/api/auth/token", "post")
 # Throttled operations (besides what their views document).
@@ -106,6 +108,7 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 codes += ["400", "415"]
             if (path, method) in THROTTLED:
                 codes.append("429")
+            codes.append("503")
             for code in codes:
                 operation["responses"].setdefault(code, {"description": _DESCRIPTIONS[code], "content": error})
             if (path, method) == TOKEN_OPERATION:
