@@ -22,7 +22,7 @@ from inference.ml.pipeline import (
 )
 from inference.models import InferenceJob, ModelVersion
 from inference.services import jobs as job_services
-from inference.services.jobs import run_stage
+from inference.services.jobs import fail_job, run_stage
 from studies.models import Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
@@ -90,6 +90,8 @@ def test_a_job_refuses_weights_that_differ_from_the_database(study_and_version, 
 
     _swap_in_other_weights(Path(settings.MEDIA_ROOT) / version.weights_dir, tmp_path)
     job_services._verified_models.cache_clear()  # a worker that loads the model after the swap
+    # One active job per study: the honest one is finished before the next is made.
+    fail_job(job_id=honest.pk, reason="ended by the test")
     job = run_stage(job_id=InferenceJob.objects.create(study=study, model_version=version).pk, stage="segment")
     assert job.status == "failed"
     assert "model weights refused" in job.error and "segmentation.pt" in job.error
