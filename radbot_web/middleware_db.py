@@ -20,6 +20,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -98,3 +100,23 @@ class DatabaseUnavailableMiddleware:
         log.warning("database unavailable during %s %s: %s", request.method, request.path, error)
         _drop_broken_connections()
         return unavailable_response(request)
+
+
+class DatabaseAwareSessionMiddleware(SessionMiddleware):
+    """Django's session middleware, except that a session that cannot be saved because
+    the database is down answers the same 503 "try again".
+
+    Django turns any database error while saving a session into ``SessionInterrupted``
+    (a 400 "the session was deleted"), which would tell the user the wrong thing.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted as exc:
+            error = database_error(exc)
+            if error is None:
+                raise
+            log.warning("database unavailable saving the session of %s %s: %s", request.method, request.path, error)
+            _drop_broken_connections()
+            return unavailable_response(request)

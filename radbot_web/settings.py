@@ -294,4 +294,7 @@ MIDDLEWARE.insert(
     else 0,
     "radbot_web.middleware_db.DatabaseUnavailableMiddleware",
 )
+MIDDLEWARE[MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")] = (
+    "radbot_web.middleware_db.DatabaseAwareSessionMiddleware"
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", default=True)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -120,7 +121,7 @@ def _worker(broker_url: str, media_root: Path) -> subprocess.Popen:
         "RADBOT_MEDIA_ROOT": str(media_root),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "radbot_web", "worker", "--pool=solo", "-Q", "radbot",
+        [sys.executable, "-m", "celery", "-A", "radbot_web", "worker", "--pool=solo", "-Q", django_settings.CELERY_TASK_DEFAULT_QUEUE,
          "-n", f"broker-fault-{os.getpid()}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip",
          "--without-mingle"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -156,7 +157,7 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_its_thumbnails_follow(
     private_broker.start()
     call_command("requeue_followups")
     assert not PendingFollowUp.objects.exists()
-    assert private_broker.llen("radbot") == 1  # the thumbnail task is on the broker
+    assert private_broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 1  # the thumbnail task is on the broker
 
     if connection.vendor == "postgresql":
         worker = _worker(private_broker.url, settings.MEDIA_ROOT)
@@ -194,12 +195,13 @@ def test_the_ai_run_after_ingest_is_queued_once_the_broker_is_back(private_broke
     )
     assert response.status_code == 201, response.content
     assert sorted(PendingFollowUp.objects.values_list("kind", flat=True)) == ["inference", "thumbnail"]
-    job = InferenceJob.objects.get()  # created, but its chain never reached the broker
-    assert job.status == "queued"
+    job = InferenceJob.objects.get()  # created, but its chain never reached the broker:
+    assert job.status == "failed" and "broker unavailable" in job.error  # said so, never left queued
 
     private_broker.start()
     call_command("requeue_followups")
     assert not PendingFollowUp.objects.exists()
-    assert InferenceJob.objects.count() == 1  # the same job is published, not a second one
-    queued = sum(private_broker.llen(q) for q in {"radbot", settings.RADBOT_INFERENCE_QUEUE})
+    again = InferenceJob.objects.exclude(pk=job.pk).get()  # one new job, the failed one kept as it was
+    assert again.status == "queued" and InferenceJob.objects.count() == 2
+    queued = sum(private_broker.llen(q) for q in {settings.CELERY_TASK_DEFAULT_QUEUE, settings.RADBOT_INFERENCE_QUEUE})
     assert queued >= 2  # the thumbnail task and the job's first stage
