@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import require_service
 from tests.factories import PASSWORD, make_user
@@ -74,7 +75,10 @@ def sign_in(page, transactional_db):
     def _sign_in(role: str):
         user = make_user(role)
         page.goto("/login/")
-        page.keyboard.type(user.username)  # the username field has autofocus
+        # The username field has autofocus; typing before the browser applied it (a busy
+        # machine) would send the keys to the page instead.
+        expect(page.locator("#id_username")).to_be_focused()
+        page.keyboard.type(user.username)
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORD)
         page.keyboard.press("Enter")
