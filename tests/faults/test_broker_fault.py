@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,29 +25,17 @@ from django.db import connection
 from studies.models import Instance, PendingFollowUp, Series, Study
 from tests.conftest import require_service
 from tests.factories import make_user
+from tests.processes import free_port, wait_until
 from tests.studies.batch import sagittal_series
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class PrivateRedis:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -57,7 +44,7 @@ class PrivateRedis:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        _wait(self.ping, 30, "the private redis-server")
+        wait_until(self.ping, 30, "the private redis-server")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -166,7 +153,7 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_its_thumbnails_follow(
                 series.refresh_from_db()
                 return bool(series.thumbnail)
 
-            _wait(drawn, 120, "a worker to render the thumbnail")
+            wait_until(drawn, 120, "a worker to render the thumbnail")
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.communicate(timeout=60)

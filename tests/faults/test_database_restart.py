@@ -23,38 +23,22 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_service
+from tests.processes import free_port, wait_until
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-test-password-1"  # tests/factories.py
 UNAVAILABLE = "The database is unavailable"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -119,7 +103,7 @@ def private_postgres():
     folder = Path(tempfile.mkdtemp(prefix="radbot-pg-"))
     if as_postgres:
         shutil.chown(folder, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     pg = PrivatePostgres(bin_dir=bin_dir, data=folder / "data", port=port, as_postgres=as_postgres)
     subprocess.run(
         [*as_postgres, str(bin_dir / "initdb"), "-D", str(pg.data), "-U", "postgres", "-A", "trust", "--no-sync"],
@@ -184,7 +168,7 @@ def app_server(private_postgres, tmp_path_factory):
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*manage, "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = var / "gunicorn.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "radbot_web.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -203,7 +187,7 @@ def app_server(private_postgres, tmp_path_factory):
             except (requests.ConnectionError, requests.Timeout):
                 return False
 
-        _wait(serving, 300, "the app server to answer")
+        wait_until(serving, 300, "the app server to answer")
         yield AppServer(base=base, media=var / "media", log=log)
     finally:
         server.terminate()
@@ -265,7 +249,7 @@ def _restart_while_waiting_on(pg: PrivatePostgres, table: str, send) -> object:
                 "WHERE c.relname = %s AND NOT l.granted", (table,)
             ).fetchone()[0] > 0
 
-        _wait(write_waiting, 120, f"the request to wait on its write to {table}")
+        wait_until(write_waiting, 120, f"the request to wait on its write to {table}")
         pg.pg_ctl("-m", "fast", "-o", pg.options, "restart")
         return flight.result()
     finally:

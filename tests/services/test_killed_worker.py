@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from labeling.services import start_labelling_run
 from studies.models import RadiologistReport
 from tests.conftest import require_worker_services
 from tests.factories import StudyFactory
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,14 +47,6 @@ def _pool_children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 @pytest.mark.django_db(transaction=True)
 def test_killing_the_pool_process_mid_run_loses_nothing():
@@ -75,7 +67,7 @@ def test_killing_the_pool_process_mid_run_loses_nothing():
             run.refresh_from_db()
             return run.done >= 10
 
-        _wait(progressed, 90, "the first batches")
+        wait_until(progressed, 90, "the first batches")
         children = _pool_children(worker.pid)
         assert children, "no pool process to kill"
         for child in children:
@@ -87,7 +79,7 @@ def test_killing_the_pool_process_mid_run_loses_nothing():
             run.refresh_from_db()
             return run.status == LabellingRun.Status.DONE
 
-        _wait(finished, 120, "the redelivered task to finish the run")
+        wait_until(finished, 120, "the redelivered task to finish the run")
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         log = worker.communicate(timeout=30)[0].decode(errors="replace")
