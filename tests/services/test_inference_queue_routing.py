@@ -18,8 +18,8 @@ from inference.services.jobs import IN_PROCESS, request_inference
 from studies.models import Study
 from tests.conftest import require_service, require_worker_services
 from tests.inference.helpers import make_archive, train_tiny
+from tests.processes import wait_until
 from tests.services.test_killed_inference_worker import _worker
-from tests.services.test_killed_worker import _wait
 
 pytestmark = pytest.mark.services
 
@@ -47,7 +47,7 @@ def test_network_stages_run_on_the_inference_queues_worker(tmp_path, settings):
             job.refresh_from_db()
             return job.status in {"done", "failed"}
 
-        _wait(finished, 240, "the job's five stages on two workers")
+        wait_until(finished, 240, "the job's five stages on two workers")
     finally:
         os.killpg(gpu_worker.pid, signal.SIGTERM)
         gpu_worker.wait(timeout=30)

@@ -32,7 +32,8 @@ from inference.services.jobs import request_inference
 from studies.models import Study
 from tests.conftest import require_worker_services
 from tests.inference.helpers import make_archive, train_tiny
-from tests.services.test_killed_worker import _pool_children, _wait
+from tests.processes import wait_until
+from tests.services.test_killed_worker import _pool_children
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +112,7 @@ def test_killing_the_pool_process_mid_stage_leaves_all_or_nothing(tmp_path, sett
                 job.refresh_from_db()
                 return job.status == "running" and job.stage in {"segment", "classify"}
 
-            _wait(in_network_stage, 120, "the job to start a network stage")
+            wait_until(in_network_stage, 120, "the job to start a network stage")
             lost_before = _lost_count(log)
             for child in _pool_children(worker.pid):
                 os.kill(child, signal.SIGKILL)
@@ -121,20 +122,20 @@ def test_killing_the_pool_process_mid_stage_leaves_all_or_nothing(tmp_path, sett
             if _lost_count(log) > lost_before:
                 killed = job
                 break
-            _wait(lambda: bool(_pool_children(worker.pid)), 30, "a new pool process")
+            wait_until(lambda: bool(_pool_children(worker.pid)), 30, "a new pool process")
 
             def ended(job=job) -> bool:  # one job per study at a time: let this one end first
                 job.refresh_from_db()
                 return job.status in {"done", "failed"}
 
-            _wait(ended, 180, "the job the kill missed to end")
+            wait_until(ended, 180, "the job the kill missed to end")
         assert killed is not None, "no kill landed inside a stage"
 
         def finished() -> bool:
             killed.refresh_from_db()
             return killed.status in {"done", "failed"}
 
-        _wait(finished, 180, "the redelivered stage and the rest of the chain")
+        wait_until(finished, 180, "the redelivered stage and the rest of the chain")
         time.sleep(1)  # any duplicate stage still queued would run now
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
