@@ -12,7 +12,7 @@ DEMO_DATA := var/demo-data
 # The demo, the tests and the benchmarks run in demo mode: built-in keys, a local cache,
 # plain-HTTP cookies (see README, Configuration). Without it, settings are production's
 # and refuse to start unconfigured. Target-specific, so it also reaches their prerequisites.
-demo test bench: export RADBOT_DEMO = 1
+demo demo-data test bench: export RADBOT_DEMO = 1
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
