@@ -26,7 +26,8 @@ def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[S
         .prefetch_related("series")
         .order_by("-study_date", "-id")
     )
-    query = query.strip()
+    # No stored value holds a NUL, and PostgreSQL refuses one in a query parameter.
+    query = query.replace("\x00", "").strip()
     if query:
         studies = studies.filter(
             Q(patient__pseudonym__icontains=query)

@@ -160,3 +160,14 @@ def test_token_clients_can_read_the_schema(annotator):
 def test_an_api_path_no_route_matches_answers_in_json(annotator):
     answer = _token_client(annotator).get("/api/series/not-a-number/volume")
     assert answer.status_code == 404 and answer.json() == {"detail": "Not found."}
+
+
+def test_a_search_with_a_nul_character_answers_like_one_without(study, annotator):
+    """PostgreSQL refuses a NUL in a query parameter; schemathesis sent one (a 500)."""
+    api = APIClient()
+    api.force_authenticate(annotator)
+    response = api.get("/api/studies", {"q": "\x00" + study.patient.pseudonym})
+    assert response.status_code == 200 and response.json()["count"] == 1
+    client = Client()
+    client.force_login(annotator)
+    assert client.get("/studies/", {"q": "a\x00b"}).status_code == 200
