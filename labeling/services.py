@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
 from labeling.nlp.labeller import Labeller, ReportLabels
 from labeling.schema import FIELDS
 from labeling.services_curation import refresh_model_disagreement
+from radbot_web.tasks import stale_work
 from studies.models import DiscLevel, RadiologistReport
 
 log = logging.getLogger(__name__)
@@ -94,14 +93,7 @@ def reap_stale_runs(*, limit: int = 200) -> int:
     batch for ``RADBOT_JOB_STALE_S`` (see inference.services.jobs.reap_stale_jobs)."""
     now = timezone.now()
     running_s, queued_s = settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S
-    cutoff = {
-        LabellingRun.Status.QUEUED: now - timedelta(seconds=queued_s),
-        LabellingRun.Status.RUNNING: now - timedelta(seconds=running_s),
-    }
-    stale = LabellingRun.objects.filter(
-        Q(status=LabellingRun.Status.QUEUED, heartbeat_at__lt=cutoff[LabellingRun.Status.QUEUED])
-        | Q(status=LabellingRun.Status.RUNNING, heartbeat_at__lt=cutoff[LabellingRun.Status.RUNNING])
-    )
+    stale, cutoff = stale_work(LabellingRun.objects.all(), now=now)
     reaped = 0
     for pk, status in stale.order_by("heartbeat_at").values_list("pk", "status")[:limit]:
         minutes = max(1, round((queued_s if status == LabellingRun.Status.QUEUED else running_s) / 60))

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.db.models import Q, QuerySet
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,23 @@ def radbot_task(
     if fail is not None:
         extra["fail"] = staticmethod(fail)
     return shared_task(base=base, **{**TASK_OPTIONS, **extra, **options})
+
+
+def stale_work(queryset: QuerySet, *, now: datetime) -> tuple[QuerySet, dict[str, datetime]]:
+    """The jobs or runs of ``queryset`` that stopped moving, and the cutoff per status.
+
+    Queued for ``RADBOT_JOB_QUEUED_STALE_S`` with no worker taking it, or running with no
+    progress (``heartbeat_at``) for ``RADBOT_JOB_STALE_S``. Inference jobs and labelling
+    runs share the rule; each service words its own reason.
+    """
+    cutoffs = {
+        "queued": now - timedelta(seconds=settings.RADBOT_JOB_QUEUED_STALE_S),
+        "running": now - timedelta(seconds=settings.RADBOT_JOB_STALE_S),
+    }
+    stale = queryset.filter(
+        Q(status="queued", heartbeat_at__lt=cutoffs["queued"]) | Q(status="running", heartbeat_at__lt=cutoffs["running"])
+    )
+    return stale, cutoffs
 
 
 @radbot_task(name="radbot.reap_stale_work", what="the stale-job reaper", max_retries=0)

@@ -25,20 +25,25 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict
-from datetime import timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done
-from radbot_web.tasks import NotQueued, eager, gave_up_reason, max_attempts, publish_failure_reason
+from radbot_web.tasks import (
+    NotQueued,
+    eager,
+    gave_up_reason,
+    max_attempts,
+    publish_failure_reason,
+    stale_work,
+)
 from studies.models import DiscLevel, Series, Study
 
 log = logging.getLogger(__name__)
@@ -189,14 +194,7 @@ def reap_stale_jobs(*, study: Study | None = None, limit: int = 200) -> int:
     """
     now = timezone.now()
     running_s, queued_s = settings.RADBOT_JOB_STALE_S, settings.RADBOT_JOB_QUEUED_STALE_S
-    cutoff = {
-        InferenceJob.Status.QUEUED: now - timedelta(seconds=queued_s),
-        InferenceJob.Status.RUNNING: now - timedelta(seconds=running_s),
-    }
-    stale = InferenceJob.objects.filter(
-        Q(status=InferenceJob.Status.QUEUED, heartbeat_at__lt=cutoff[InferenceJob.Status.QUEUED])
-        | Q(status=InferenceJob.Status.RUNNING, heartbeat_at__lt=cutoff[InferenceJob.Status.RUNNING])
-    )
+    stale, cutoff = stale_work(InferenceJob.objects.all(), now=now)
     if study is not None:
         stale = stale.filter(study=study)
     reaped = 0
