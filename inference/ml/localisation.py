@@ -1,4 +1,4 @@
-"""Disc localisation and level assignment from a sagittal class-mask volume.
+"""Disc localisation and level naming from a sagittal class-mask volume.
 
 Each disc is one 3D connected component of the disc class. Its lateral position is
 the component's 3D centroid; its in-plane centre and orientation come from a PCA of
@@ -7,18 +7,22 @@ slice): the major axis is the disc's anterior-posterior direction in its mid-pla
 the minor axis the disc normal. 2D rather than 3D PCA because sagittal slices are
 3-4 mm apart: the lateral axis is sampled far more coarsely than the other two.
 
-Level names are assigned from the bottom, anchored at the sacrum, never counted
-from the top (the top of a lumbar field of view varies: T11, T12 or L1).
+Level names are counted upward from the sacrum (a class of its own), never from the
+top: the top of a lumbar field of view varies (T11, T12 or L1). Every step is a
+check, and a failed check stops the naming there with a reason, because a name one
+level off shifts every finding of the report:
 
-Sacrum criterion (documented, deliberately conservative): look at the vertebral
-body directly below the lowest disc, in that disc's midsagittal slice, inside the
-disc's AP band. It is accepted as the sacrum only if its visible craniocaudal
-extent is at least ``sacrum_min_ratio`` x the median height of the lumbar bodies
-between the discs above (sacrum ~55-70 mm vs lumbar bodies ~23-31 mm; even with
-only S1-S2 in the field it is taller than a lumbar body), or at least
-``sacrum_min_extent_mm``. A body that is cut off by the field of view at lumbar
-height, or no body at all, gives a reason instead of a guess: calling L4-L5
-"L5-S1" would shift every level of the report.
+* the sacrum: a sacrum-class component big enough to be one, with more of it in view
+  than a lumbar body's height (or else it might be L5), and no lumbar-body class
+  under the lowest disc that outweighs it;
+* L5-S1: the disc sitting on the sacrum (its centre within a few mm of the sacrum);
+* each step up: the next disc lies cranial at a plausible spacing, tilted by a
+  plausible angle, with a vertebral body of plausible height between the two, and
+  the canal runs behind the body.
+
+A level whose checks pass gets a confidence (the product of how well within its
+limits each check is, times the confidence of the level below: a doubtful step
+makes every level above it doubtful). A level below ``min_confidence`` is not named.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
 from inference.ml.volume import Volume, index_to_patient
 from labeling.schema import LEVELS
 
-DISC, VERTEBRA, CANAL = 2, 1, 3
+__all__ = ["CANAL", "DISC", "SACRUM", "VERTEBRA", "DiscLocation", "Localisation", "LocaliserConfig",
+           "find_discs", "localise"]
 
 
 @dataclass
@@ -51,21 +57,39 @@ class DiscLocation:
 
 @dataclass
 class Localisation:
-    discs: list[DiscLocation] = field(default_factory=list)  # assigned levels, LEVELS order
+    """``ok``: at least one level is named. ``reason`` says why none is; ``not_assessed``
+    says why each unnamed level is not (outside the view, a failed check ...)."""
+
+    discs: list[DiscLocation] = field(default_factory=list)  # named levels, LEVELS order
     all_discs: list[DiscLocation] = field(default_factory=list)  # every disc found, bottom up
     ok: bool = False
     reason: str | None = None
+    not_assessed: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
     sacrum_extent_mm: float = float("nan")
 
     def by_level(self) -> dict[str, DiscLocation]:
         return {d.level: d for d in self.discs if d.level is not None}
 
+    @property
+    def complete(self) -> bool:
+        return self.ok and not self.not_assessed
+
 
 @dataclass
 class LocaliserConfig:
+    """Plausibility limits (adult lumbar spine on sagittal MRI, generous on purpose:
+    they are there to catch a wrong structure, not to grade anatomy)."""
+
     min_disc_mm3: float = 400.0  # smaller disc-class blobs are noise
-    sacrum_min_ratio: float = 1.4
-    sacrum_min_extent_mm: float = 40.0
+    min_sacrum_mm3: float = 3000.0
+    sacrum_min_extent_mm: float = 30.0  # sacrum seen at least this tall along the L5-S1 normal
+    sacrum_contact_mm: float = 10.0  # L5-S1 disc surface to sacrum
+    disc_spacing_mm: tuple[float, float] = (20.0, 55.0)  # centre to centre, adjacent discs
+    body_height_mm: tuple[float, float] = (14.0, 45.0)
+    max_step_angle_deg: float = 35.0
+    min_body_fraction: float = 0.5  # share of the line between two discs that is body
+    min_confidence: float = 0.5
 
 
 def _plane_mm(vol: Volume, rows: np.ndarray, cols: np.ndarray, s: float) -> np.ndarray:
@@ -128,63 +152,182 @@ def find_discs(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None
     return discs
 
 
-def _body_below(vol: Volume, mask: np.ndarray, disc: DiscLocation) -> tuple[float, bool]:
-    """Visible craniocaudal extent (mm, from the disc centre down) of the vertebral
-    body below ``disc`` and whether that body touches the image edge."""
-    s = disc.slice_index
-    vert, n = ndimage.label(mask[s] == VERTEBRA, structure=np.ones((3, 3)))
+def _score(value: float, lo: float, hi: float, soft: float) -> float:
+    """1 well inside [lo, hi], falling linearly to 0 at the limits over ``soft``."""
+    if not lo <= value <= hi:
+        return 0.0
+    return float(min(1.0, (value - lo) / soft, (hi - value) / soft))
+
+
+def _components(mask: np.ndarray, cls: int) -> tuple[np.ndarray, int]:
+    return ndimage.label(mask == cls)
+
+
+def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.ndarray | None, float]:
+    """Patient-mm points of the largest sacrum component, or None when it is too small."""
+    labels, n = _components(mask, SACRUM)
     if n == 0:
-        return 0.0, False
-    rc = np.argwhere(vert > 0)
-    pts = _plane_mm(vol, rc[:, 0].astype(float), rc[:, 1].astype(float), float(s))
-    rel = pts - disc.centre
-    ap = rel @ disc.posterior
-    cc = rel @ disc.normal  # + cranial
-    band = np.abs(ap) < 0.3 * disc.depth_mm
-    just_below = band & (cc < 0) & (cc > -(disc.thickness_mm / 2 + 8.0))
-    if not just_below.any():
-        return 0.0, False
-    lab = np.bincount(vert[rc[just_below, 0], rc[just_below, 1]]).argmax()
-    mine = (vert[rc[:, 0], rc[:, 1]] == lab) & band & (cc < 0)
-    extent = float(-cc[mine].min() - disc.thickness_mm / 2)
-    comp_rc = rc[vert[rc[:, 0], rc[:, 1]] == lab]
-    touches = bool((comp_rc[:, 0] == 0).any() or (comp_rc[:, 0] == mask.shape[1] - 1).any()
-                   or (comp_rc[:, 1] == 0).any() or (comp_rc[:, 1] == mask.shape[2] - 1).any())
-    return extent, touches
+        return None, 0.0
+    voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
+    best = int(np.argmax(sizes)) + 1
+    volume = float(sizes[best - 1] * voxel_mm3)
+    if volume < cfg.min_sacrum_mm3:
+        return None, volume
+    idx = np.argwhere(labels == best)
+    if len(idx) > 20000:  # a subsample is enough for distances and extents
+        idx = idx[np.random.default_rng(0).choice(len(idx), 20000, replace=False)]
+    return index_to_patient(vol, idx.astype(float)), volume
+
+
+def _touches_edge(vol: Volume, pts: np.ndarray) -> bool:
+    from inference.ml.volume import patient_to_index
+
+    idx = patient_to_index(vol, pts)
+    rows, cols = vol.pixels.shape[1:]
+    return bool((idx[:, 1] > rows - 2.5).any() or (idx[:, 2] < 1.5).any() or (idx[:, 2] > cols - 2.5).any())
+
+
+def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int) -> float:
+    """Share of the segment between the facing surfaces of discs a (below) and b that
+    lies in class ``cls``, sampled in a's midsagittal slice."""
+    from inference.ml.volume import patient_to_index
+
+    start = a.centre + a.normal * a.thickness_mm / 2
+    end = b.centre - b.normal * b.thickness_mm / 2
+    t = np.linspace(0.15, 0.85, 25)
+    pts = start[None] + t[:, None] * (end - start)[None]
+    idx = np.rint(patient_to_index(vol, pts)).astype(int)
+    idx[:, 0] = a.slice_index
+    inside = ((idx[:, 1] >= 0) & (idx[:, 1] < mask.shape[1]) & (idx[:, 2] >= 0) & (idx[:, 2] < mask.shape[2]))
+    if not inside.any():
+        return 0.0
+    vals = mask[idx[inside, 0], idx[inside, 1], idx[inside, 2]]
+    return float(np.mean(vals == cls))
+
+
+def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
+    """Canal class within 40 mm behind the disc centre, in its midsagittal slice."""
+    from inference.ml.volume import patient_to_index
+
+    t = np.arange(0.0, 40.0, 0.5)
+    pts = d.centre[None] + t[:, None] * d.posterior[None]
+    idx = np.rint(patient_to_index(vol, pts)).astype(int)
+    ok = (idx[:, 1] >= 0) & (idx[:, 1] < mask.shape[1]) & (idx[:, 2] >= 0) & (idx[:, 2] < mask.shape[2])
+    return bool((mask[d.slice_index, idx[ok, 1], idx[ok, 2]] == CANAL).any())
+
+
+def _refuse(out: Localisation, reason: str) -> Localisation:
+    out.reason = f"cannot assign levels: {reason}"
+    out.not_assessed = {lv: reason for lv in LEVELS}
+    return out
 
 
 def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) -> Localisation:
-    """Find the discs and name L1-L2 .. L5-S1 upward from the sacrum, or say why not."""
+    """Find the discs and name L5-S1 upward from the sacrum, as far as the checks allow."""
     cfg = cfg or LocaliserConfig()
     if mask.shape != vol.pixels.shape:
         raise ValueError(f"mask {mask.shape} does not match volume {vol.pixels.shape}")
     discs = find_discs(vol, mask, cfg)
     out = Localisation(all_discs=discs)
     if not discs:
-        out.reason = "no intervertebral disc found in the sagittal series"
-        return out
-    gaps = [float(np.dot(b.centre - a.centre, a.normal)) - (a.thickness_mm + b.thickness_mm) / 2
-            for a, b in zip(discs[:-1], discs[1:], strict=False)]
-    lumbar_h = float(np.median(gaps)) if gaps else 27.0
-    extent, touches = _body_below(vol, mask, discs[0])
+        return _refuse(out, "no intervertebral disc found in the sagittal series")
+    sacrum, sacrum_mm3 = _sacrum(vol, mask, cfg)
+    if sacrum is None:
+        return _refuse(out, "the sacrum is not in the field of view (no sacrum found"
+                       + (f"; the largest sacrum-like region is {sacrum_mm3 / 1000:.1f} cm3)" if sacrum_mm3 else ")")
+                       + ", so the levels cannot be counted from it")
+    # L5-S1: the disc whose caudal surface lies on the sacrum
+    contact = []
+    for d in discs:
+        gap = float(np.min(np.linalg.norm(sacrum - d.centre, axis=1))) - d.thickness_mm / 2
+        above = float(np.median((sacrum - d.centre) @ d.normal)) < 0  # sacrum mostly below
+        contact.append(gap if above else np.inf)
+    k0 = int(np.argmin(contact))
+    if not np.isfinite(contact[k0]) or contact[k0] > cfg.sacrum_contact_mm:
+        return _refuse(out, "no disc lies on the sacrum (the nearest is "
+                       f"{contact[k0]:.0f} mm from it)" if np.isfinite(contact[k0]) else
+                       "no disc lies above the sacrum")
+    l5s1 = discs[k0]
+    below = (sacrum - l5s1.centre) @ l5s1.normal
+    extent = float(-below.min() - l5s1.thickness_mm / 2) if len(below) else 0.0
     out.sacrum_extent_mm = extent
-    if extent <= 0:
-        out.reason = ("cannot assign levels: no vertebral body below the lowest disc, so the "
-                      "sacrum is not in the field of view")
-        return out
-    if extent < min(cfg.sacrum_min_ratio * lumbar_h, cfg.sacrum_min_extent_mm):
-        cut = " and is cut off by the field of view" if touches else ""
-        out.reason = (f"cannot assign levels: the body below the lowest disc is {extent:.0f} mm "
-                      f"tall{cut}, like a lumbar body ({lumbar_h:.0f} mm); the sacrum is not "
-                      "identified")
-        return out
-    if len(discs) < len(LEVELS):
-        out.reason = (f"cannot assign levels: only {len(discs)} discs above the sacrum, "
-                      f"{len(LEVELS)} needed (L1-L2 is outside the field of view)")
-        return out
+    if extent < cfg.sacrum_min_extent_mm:
+        cut = " and is cut off by the field of view" if _touches_edge(vol, sacrum) else ""
+        return _refuse(out, f"only {extent:.0f} mm of bone below the lowest disc is sacrum{cut}; "
+                       "too little to tell the sacrum from L5")
+    # a lumbar-looking body directly under the disc contradicts the sacrum
+    band = _line_fraction(vol, mask, l5s1, _probe_below(l5s1), VERTEBRA)
+    if band > 0.5:
+        return _refuse(out, "the bone directly below the lowest disc looks like a lumbar vertebral body, "
+                       "not the sacrum")
+    chain = [l5s1]
+    conf = [1.0]
+    reasons: dict[int, str] = {}
+    while len(chain) < len(LEVELS):
+        cur = chain[-1]
+        cands = []
+        for d in discs:
+            if any(d is c for c in chain):
+                continue
+            along = float((d.centre - cur.centre) @ cur.normal)
+            if along > 5.0:
+                cands.append((float(np.linalg.norm(d.centre - cur.centre)), along, d))
+        if not cands:
+            reasons[len(chain)] = f"no disc found above {LEVELS[len(LEVELS) - len(chain)]} (outside the field of view or not segmented)"
+            break
+        dist, along, nxt = min(cands, key=lambda c: c[0])
+        lo, hi = cfg.disc_spacing_mm
+        angle = float(np.degrees(np.arccos(np.clip(abs(float(cur.normal @ nxt.normal)), -1, 1))))
+        body_h = along - (cur.thickness_mm + nxt.thickness_mm) / 2
+        body = _line_fraction(vol, mask, cur, nxt, VERTEBRA)
+        below_name = LEVELS[len(LEVELS) - len(chain)]
+        if not lo <= dist <= hi:
+            why = f"the next disc above {below_name} is {dist:.0f} mm away, outside {lo:.0f}-{hi:.0f} mm (a disc may be missed or split)"
+        elif angle > cfg.max_step_angle_deg:
+            why = f"the next disc above {below_name} is tilted {angle:.0f} degrees from it (more than {cfg.max_step_angle_deg:.0f})"
+        elif not cfg.body_height_mm[0] <= body_h <= cfg.body_height_mm[1]:
+            why = (f"the vertebral body above {below_name} would be {body_h:.0f} mm tall, outside "
+                   f"{cfg.body_height_mm[0]:.0f}-{cfg.body_height_mm[1]:.0f} mm")
+        elif body < cfg.min_body_fraction:
+            why = f"no vertebral body found between {below_name} and the next disc above it"
+        else:
+            why = ""
+        if why:
+            reasons[len(chain)] = why
+            break
+        step = (_score(dist, lo, hi, 5.0) * _score(angle, -1.0, cfg.max_step_angle_deg, 10.0)
+                * min(1.0, body / 0.8) * _score(body_h, *cfg.body_height_mm, 4.0))
+        if not _canal_behind(vol, mask, nxt):
+            step *= 0.6  # the canal should run behind every lumbar disc
+        c = conf[-1] * step
+        if c < cfg.min_confidence:
+            reasons[len(chain)] = f"the naming confidence fell to {c:.2f}"
+            break
+        chain.append(nxt)
+        conf.append(c)
+    if not _canal_behind(vol, mask, l5s1):
+        conf = [c * 0.6 for c in conf]
     named = list(reversed(LEVELS))  # L5-S1 first, upwards
-    for d, name in zip(discs, named, strict=False):
+    for d, name, c in zip(chain, named, conf, strict=False):
+        if c < cfg.min_confidence:
+            break
         d.level = name
-    out.discs = sorted((d for d in discs if d.level), key=lambda d: LEVELS.index(d.level))
-    out.ok = True
+        out.confidence[name] = round(float(c), 3)
+    first_missing = len(out.confidence)
+    for i in range(first_missing, len(LEVELS)):
+        name = named[i]
+        out.not_assessed[name] = (reasons.get(first_missing, "the naming confidence is too low")
+                                  if i == first_missing else f"{named[first_missing]} could not be named")
+    out.discs = sorted((d for d in chain if d.level), key=lambda d: LEVELS.index(d.level))
+    out.ok = bool(out.discs)
+    if not out.ok:
+        out.reason = "cannot assign levels: " + out.not_assessed[named[0]]
     return out
+
+
+def _probe_below(d: DiscLocation) -> DiscLocation:
+    """A pseudo-disc 25 mm below ``d``: the segment to it crosses the bone under d."""
+    from dataclasses import replace
+
+    return replace(d, centre=d.centre - d.normal * (25.0 + d.thickness_mm), thickness_mm=0.0)

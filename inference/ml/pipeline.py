@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from inference.ml.classes import N_CLASSES
 from inference.ml.classification import CANAL_DETECTORS, derive_disc, predict_proba
 from inference.ml.crops import CropConfig, best_foramen_slice, canal_crop, foramen_crop
 from inference.ml.localisation import DiscLocation, LocaliserConfig, localise
 from inference.ml.measurement import ap_diameter, canal_map_from_mask
 from inference.ml.networks import FCDenseNet, VGGClassifier
-from inference.ml.segmentation import N_CLASSES, predict_volume
+from inference.ml.segmentation import predict_volume
 from inference.ml.volume import Volume, index_to_patient, load_series
 from labeling.schema import LEVELS, canal_class
 
@@ -41,17 +42,24 @@ AP_GRADE_THRESHOLDS_MM: tuple[tuple[float, str], ...] = (
 
 
 class LevelAssignmentError(RuntimeError):
-    """The discs cannot be named (no sacrum in view, too few discs, no discs)."""
+    """No disc can be named (no sacrum in view, no disc on it, no discs); the study is
+    refused and none of its levels gets a label."""
+
+# A midline AP diameter outside this range is not a canal measurement but a
+# segmentation failure; it is reported as "not measured" with the reason.
+AP_PLAUSIBLE_MM = (4.0, 30.0)
 
 
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild the networks and their preprocessing."""
 
-    work_spacing_mm: float = 1.5
+    work_spacing_mm: float = 1.25
+    # MONAI's 2D U-Net: about 20 ms a 256-pixel slice on one CPU core, which keeps a
+    # 77-slice real volume within the 5 s budget (the earlier FC-DenseNet took 220 ms).
     seg_arch: dict[str, Any] = field(default_factory=lambda: {
-        "in_channels": 1, "out_channels": N_CLASSES, "down_layers": [2, 2, 2, 2],
-        "bottleneck_layers": 2, "growth": 6, "stem_channels": 12})
+        "kind": "monai.UNet", "in_channels": 1, "out_channels": N_CLASSES,
+        "channels": [12, 24, 48, 96, 128], "strides": [2, 2, 2, 2], "num_res_units": 1})
     clf_arch: dict[str, Any] = field(default_factory=lambda: {
         "widths": [16, 32, 48, 64], "convs_per_stage": 1, "spatial_dropout": 0.1,
         "dropout": 0.3})
@@ -87,10 +95,20 @@ class TrainedModels:
     train_seconds: float = 0.0
 
 
+def build_segmenter(arch: Mapping[str, Any]) -> nn.Module:
+    arch = dict(arch)
+    if arch.pop("kind", "FCDenseNet") == "monai.UNet":
+        from monai.networks.nets import UNet
+
+        return UNet(spatial_dims=2, in_channels=arch["in_channels"], out_channels=arch["out_channels"],
+                    channels=tuple(arch["channels"]), strides=tuple(arch["strides"]),
+                    num_res_units=arch["num_res_units"])
+    arch["down_layers"] = tuple(arch["down_layers"])
+    return FCDenseNet(**arch)
+
+
 def build_models(config: ModelConfig) -> tuple[nn.Module, nn.Module, nn.Module]:
-    seg_arch = dict(config.seg_arch)
-    seg_arch["down_layers"] = tuple(seg_arch["down_layers"])
-    seg = FCDenseNet(**seg_arch)
+    seg = build_segmenter(config.seg_arch)
     crop = config.crop_config()
     arch = dict(config.clf_arch)
     arch["widths"] = tuple(arch["widths"])
@@ -179,6 +197,8 @@ class LevelPrediction:
     ap_diameter_mm: float
     disc_centre_mm: list[float]
     best_slice: dict[str, dict[str, Any]]  # detector -> {series_uid, instance_number}
+    confidence: float = 1.0  # of the level's name and location (see localisation)
+    ap_note: str = ""  # why ap_diameter_mm is 0.0 (not measured), else ""
 
     def to_exchange(self) -> dict[str, Any]:
         return {"level": self.level, "disc": self.disc, "canal_stenosis": self.canal_stenosis,
@@ -188,17 +208,18 @@ class LevelPrediction:
 
 @dataclass
 class StudyPrediction:
-    levels: list[LevelPrediction]
+    levels: list[LevelPrediction]  # the assessed levels only
     timings_s: dict[str, float]
     sag_series_uid: str
     masks: np.ndarray | None = None  # predicted sagittal classes, position order
+    not_assessed: dict[str, str] = field(default_factory=dict)  # level -> reason
 
     def by_level(self) -> dict[str, LevelPrediction]:
         return {lp.level: lp for lp in self.levels}
 
     def to_json(self) -> dict[str, Any]:
         return {"levels": [asdict(lp) for lp in self.levels], "timings_s": self.timings_s,
-                "sag_series_uid": self.sag_series_uid}
+                "sag_series_uid": self.sag_series_uid, "not_assessed": self.not_assessed}
 
 
 def _as_volume(v: Volume | str | Path | None) -> Volume | None:
@@ -243,8 +264,8 @@ class Segmentation:
 
 
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
-    masks, probs = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True)
-    return Segmentation(classes=masks, canal_prob=np.ascontiguousarray(probs[:, 3]))
+    masks, canal = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True)
+    return Segmentation(classes=masks, canal_prob=canal)
 
 
 def segmentation_from_masks(masks: np.ndarray) -> Segmentation:
@@ -254,49 +275,109 @@ def segmentation_from_masks(masks: np.ndarray) -> Segmentation:
                         from_reference=True)
 
 
-def localise_discs(sag: Volume, classes: np.ndarray) -> dict[str, DiscLocation]:
-    """The five named discs; :class:`LevelAssignmentError` with the localiser's reason."""
+@dataclass
+class LevelAssessment:
+    """The localise stage's output: the named discs that passed the plausibility gate,
+    a confidence per named level, and why each other level is not assessed."""
+
+    discs: dict[str, DiscLocation]
+    confidence: dict[str, float] = field(default_factory=dict)
+    not_assessed: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"discs": discs_to_json(self.discs), "confidence": dict(self.confidence),
+                "not_assessed": dict(self.not_assessed)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LevelAssessment:
+        return cls(discs=discs_from_json(data["discs"]), confidence=dict(data.get("confidence", {})),
+                   not_assessed=dict(data.get("not_assessed", {})))
+
+
+def assess_levels(sag: Volume, classes: np.ndarray) -> LevelAssessment:
+    """Name the discs from the sacrum up, as far as the checks allow;
+    :class:`LevelAssignmentError` (with the reason) when not even L5-S1 can be named."""
     loc = localise(sag, classes, LocaliserConfig())
     if not loc.ok:
         raise LevelAssignmentError(loc.reason or "cannot assign levels")
-    return loc.by_level()
+    return LevelAssessment(discs=loc.by_level(), confidence=dict(loc.confidence),
+                           not_assessed=dict(loc.not_assessed))
+
+
+def localise_discs(sag: Volume, classes: np.ndarray) -> dict[str, DiscLocation]:
+    """The named discs only (see :func:`assess_levels`)."""
+    return assess_levels(sag, classes).discs
+
+
+@dataclass
+class Measurements:
+    """Canal AP diameter per level (0.0 where not measured) and, for those, why not."""
+
+    ap_mm: dict[str, float]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ap_mm": dict(self.ap_mm), "notes": dict(self.notes)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Measurements:
+        return cls(ap_mm={k: float(v) for k, v in data["ap_mm"].items()}, notes=dict(data.get("notes", {})))
 
 
 def measure(config: ModelConfig, sag: Volume, canal_prob: np.ndarray,
-            discs: Mapping[str, DiscLocation], calibrate: bool = True) -> dict[str, float]:
-    """Canal AP diameter (mm) per level, 0.0 where no canal was found; ``calibrate``
-    applies the model's fitted correction (meant for the network's output only)."""
+            discs: Mapping[str, DiscLocation], calibrate: bool = True) -> Measurements:
+    """Canal AP diameter (mm) per level; ``calibrate`` applies the model's fitted
+    correction (meant for the network's output only). A value outside
+    :data:`AP_PLAUSIBLE_MM`, or no canal behind the disc, is "not measured" (0.0) with
+    the reason: a number that cannot be a canal must not reach a report."""
     a, b = config.ap_calibration if calibrate else (1.0, 0.0)
-    aps = {}
+    aps: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    lo, hi = AP_PLAUSIBLE_MM
     for lv, d in discs.items():
         raw = ap_diameter(sag, canal_prob[d.slice_index], d)
-        aps[lv] = round(max(0.0, a * raw + b) if raw > 0 else 0.0, 2)
-    return aps
+        value = round(max(0.0, a * raw + b), 2) if raw > 0 else 0.0
+        if value <= 0:
+            notes[lv] = "not measured: no spinal canal found behind the disc"
+            value = 0.0
+        elif not lo <= value <= hi:
+            notes[lv] = (f"not measured: the midline AP diameter came out at {value:.1f} mm, outside the "
+                         f"physiological {lo:.0f}-{hi:.0f} mm, so the canal outline is not trusted")
+            value = 0.0
+        aps[lv] = value
+    return Measurements(ap_mm=aps, notes=notes)
 
 
 def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
              axials: Mapping[str, Any] | Sequence[Any] | None,
-             discs: Mapping[str, DiscLocation], aps: Mapping[str, float]) -> list[LevelPrediction]:
-    """Both classifiers on disc-aligned crops, then the guide fields per level."""
+             discs: Mapping[str, DiscLocation], aps: Mapping[str, float] | Measurements,
+             confidence: Mapping[str, float] | None = None) -> list[LevelPrediction]:
+    """Both classifiers on disc-aligned crops, then the guide fields, for each named
+    level (the levels in ``discs``; a level not there gets no label at all)."""
+    measured = aps if isinstance(aps, Measurements) else Measurements(ap_mm=dict(aps))
+    aps = measured.ap_mm
     cfg = models.config
     crop_cfg = cfg.crop_config()
+    levels = [lv for lv in LEVELS if lv in discs]
+    if not levels:
+        return []
     ax = _assign_axials(axials, dict(discs))
-    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg) for lv in LEVELS])
+    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg) for lv in levels])
     for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg)
-                      for lv in LEVELS for side in ("left", "right")])
+                      for lv in levels for side in ("left", "right")])
     p_canal = predict_proba(models.canal, canal_x)
-    p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(LEVELS), 2)
+    p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(levels), 2)
 
     thr = cfg.threshold
     out = []
-    for i, lv in enumerate(LEVELS):
+    for i, lv in enumerate(levels):
         d = discs[lv]
         probs_lv = {name: float(p_canal[i, j]) for j, name in enumerate(CANAL_DETECTORS)}
         probs_lv["foraminal_stenosis_left"] = float(p_for[i, 0])
         probs_lv["foraminal_stenosis_right"] = float(p_for[i, 1])
         disc = derive_disc(probs_lv["bulging"], probs_lv["herniation"], thr)
         cnn_sten = probs_lv["canal_stenosis"] >= thr
-        ap_sten = ap_grade(aps[lv]) != "none"
+        ap_sten = aps[lv] > 0 and ap_grade(aps[lv]) != "none"
         sten = {"cnn": cnn_sten, "ap": ap_sten, "either": cnn_sten or ap_sten}[
             cfg.canal_stenosis_source]
         # grade from the measurement when it agrees; "unspecified" when only the CNN fires
@@ -313,7 +394,8 @@ def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
             left_foraminal="unspecified" if p_for[i, 0] >= thr else "none",
             right_foraminal="unspecified" if p_for[i, 1] >= thr else "none",
             canal_class=canal_class(disc, canal), ap_diameter_mm=aps[lv],
-            disc_centre_mm=[round(float(v), 2) for v in d.centre], best_slice=best))
+            disc_centre_mm=[round(float(v), 2) for v in d.centre], best_slice=best,
+            confidence=float((confidence or {}).get(lv, 1.0)), ap_note=measured.notes.get(lv, "")))
     return out
 
 
@@ -376,19 +458,20 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
     stage("localise")
     t = time.perf_counter()
     try:
-        discs = localise_discs(sag, seg.classes)
+        assessment = assess_levels(sag, seg.classes)
     finally:
         timings["localise"] = time.perf_counter() - t
 
     stage("measure")
     t = time.perf_counter()
-    aps = measure(models.config, sag, seg.canal_prob, discs, calibrate=not seg.from_reference)
+    measured = measure(models.config, sag, seg.canal_prob, assessment.discs, calibrate=not seg.from_reference)
     timings["measure"] = time.perf_counter() - t
 
     stage("classify")
     t = time.perf_counter()
-    out = classify(models, sag, t1, axials, discs, aps)
+    out = classify(models, sag, t1, axials, assessment.discs, measured, assessment.confidence)
     timings["classify"] = time.perf_counter() - t
     timings["total"] = sum(timings.values())
     return StudyPrediction(levels=out, timings_s={k: round(v, 4) for k, v in timings.items()},
-                           sag_series_uid=sag.series_uid, masks=seg.classes if keep_masks else None)
+                           sag_series_uid=sag.series_uid, masks=seg.classes if keep_masks else None,
+                           not_assessed=dict(assessment.not_assessed))

@@ -1,31 +1,38 @@
-"""Sagittal (and axial) slice segmentation: preprocessing, Dice+CE training, prediction.
+"""Sagittal slice segmentation: preprocessing, partial-label training, prediction.
 
-Classes: 0 background, 1 vertebra (incl. sacrum and posterior elements), 2 disc,
-3 canal / dural sac - the synthetic generator's mask classes.
+Classes are :mod:`inference.ml.classes` (background, vertebral body, disc, canal,
+sacrum). The network is 2D and sees one sagittal slice at a time on a working grid
+(``work_spacing_mm``); its logits are upsampled to the native grid, so edges are placed
+to a fraction of a working pixel.
 
-CPU budget drives the design: slices are resampled to a coarse working grid
-(``work_spacing_mm``, 1.5 mm by default) and the network sees random patches. So that
-the coarse grid does not cost measurement accuracy, the training targets are
-*partial-volume* class fractions (area-averaged one-hot masks), not nearest-
-neighbour labels: the network learns soft boundaries, and the logits upsampled back
-to the native grid place an edge to a fraction of a working pixel.
+Training mixes three sources in every batch (:class:`SegSources`):
+
+* label maps from the synthetic generator, re-coloured per sample
+  (:mod:`inference.ml.domain_randomisation`): every class, every contrast;
+* rendered studies of the archive with their full masks (optional);
+* real volumes whose masks label only one class (:mod:`inference.ml.real_data`).
+
+The loss counts only the classes a sample labels (``partial_label_loss``): the
+probabilities of the classes it does not label are summed into one "something else"
+channel, so a disc-only mask says "disc" or "not a disc" and nothing about the canal.
+Pixels outside a mask's annotated span are ignored.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inference.ml.classes import CANAL, CLASS_NAMES, N_CLASSES
 from inference.ml.volume import Volume
 
-N_CLASSES = 4
-CLASS_NAMES = ("background", "vertebra", "disc", "canal")
+IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
 
 
 def device() -> torch.device:
@@ -53,35 +60,61 @@ def resample_image(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                          antialias=True)[0, 0].numpy()
 
 
-def soft_targets(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Integer mask (R, C) -> class fractions (N_CLASSES, *size) by area averaging."""
-    onehot = F.one_hot(torch.from_numpy(mask.astype(np.int64)), N_CLASSES).permute(2, 0, 1)
+def soft_targets(mask: np.ndarray, size: tuple[int, int], ignore_value: int | None = None) -> np.ndarray:
+    """Integer mask (R, C) -> class fractions by area averaging: (N_CLASSES, *size), or
+    (N_CLASSES + 1, *size) with the ignored fraction last when ``ignore_value`` is given."""
+    m = np.asarray(mask).astype(np.int64)
+    n = N_CLASSES
+    if ignore_value is not None:
+        m = np.where(m == ignore_value, N_CLASSES, m)
+        n = N_CLASSES + 1
+    onehot = F.one_hot(torch.from_numpy(m), n).permute(2, 0, 1)
     return F.interpolate(onehot[None].float(), size=size, mode="area")[0].numpy()
 
 
-def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
-    """Soft Dice over the foreground classes, batch-pooled (a class absent from one
-    patch does not give a 0/0). ``target`` is (B, C, H, W) fractions or one-hot."""
-    prob = logits.softmax(1)[:, 1:]
-    tgt = target[:, 1:]
-    inter = (prob * tgt).sum((0, 2, 3))
-    denom = prob.sum((0, 2, 3)) + tgt.sum((0, 2, 3))
-    return 1.0 - ((2 * inter + eps) / (denom + eps)).mean()
+def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Soft Dice over the foreground classes, batch-pooled (MONAI's DiceLoss)."""
+    from monai.losses import DiceLoss
+
+    loss = DiceLoss(include_background=False, softmax=True, batch=True, smooth_nr=1.0, smooth_dr=1.0)
+    return loss(logits, target)
 
 
-def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy with soft targets + Dice: CE gets the boundaries calibrated,
-    Dice keeps the small classes (disc, canal) from being swamped by background."""
-    ce = -(target * F.log_softmax(logits, 1)).sum(1).mean()
-    return ce + dice_loss(logits, target)
+def partial_label_loss(logits: torch.Tensor, target: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy + Dice counting only the classes each sample labels.
+
+    ``target`` is (B, N_CLASSES + 1, H, W): class fractions plus the ignored fraction;
+    ``labelled`` is (B, N_CLASSES) bool. For a sample, the probabilities of the
+    classes it does not label (background included) merge into one channel, and so do
+    their targets; ignored pixels weigh nothing. A fully labelled sample reduces to
+    plain soft cross-entropy + Dice.
+    """
+    from monai.losses import DiceLoss
+
+    prob = logits.softmax(1)
+    lab = labelled[:, :, None, None].to(prob.dtype)
+    weight = (1.0 - target[:, IGNORE_CHANNEL:]).clamp_min(0.0)  # (B, 1, H, W)
+    cls_t = target[:, :N_CLASSES]
+    q = torch.cat([prob * lab, (prob * (1 - lab)).sum(1, keepdim=True)], 1)
+    t = torch.cat([cls_t * lab, (cls_t * (1 - lab)).sum(1, keepdim=True)], 1)
+    t = t / t.sum(1, keepdim=True).clamp_min(1e-6)
+    ce = -(weight * (t * q.clamp_min(1e-6).log()).sum(1, keepdim=True)).sum() / weight.sum().clamp_min(1.0)
+    # Dice per foreground class, pooled over the samples that label it (others are
+    # zeroed in both terms, so they add nothing; a class nobody labels scores 0 loss).
+    fg = slice(1, N_CLASSES)
+    dice = DiceLoss(include_background=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)
+    return ce + dice((q[:, fg] * weight), (t[:, fg] * weight))
 
 
-def dice_per_class(pred: np.ndarray, truth: np.ndarray, n_classes: int = N_CLASSES
-                   ) -> dict[str, float]:
-    """Hard Dice per foreground class over whole volumes (NaN when both are empty)."""
+def dice_per_class(pred: np.ndarray, truth: np.ndarray, classes: Sequence[int] | None = None,
+                   valid: np.ndarray | None = None) -> dict[str, float]:
+    """Hard Dice per foreground class (NaN when both are empty); ``valid`` limits the
+    comparison to a region (a partial mask's annotated span)."""
     out: dict[str, float] = {}
-    for c in range(1, n_classes):
+    for c in classes or range(1, N_CLASSES):
         p, t = pred == c, truth == c
+        if valid is not None:
+            p, t = p & valid, t & valid
         denom = int(p.sum()) + int(t.sum())
         out[CLASS_NAMES[c]] = float(2 * np.logical_and(p, t).sum() / denom) if denom else float("nan")
     return out
@@ -89,152 +122,222 @@ def dice_per_class(pred: np.ndarray, truth: np.ndarray, n_classes: int = N_CLASS
 
 @dataclass
 class SegSlices:
-    """Pre-processed training slices on the working grid."""
+    """Pre-processed training slices on the working grid, with the classes they label."""
 
-    images: list[np.ndarray]  # (H, W) float32
-    targets: list[np.ndarray]  # (C, H, W) uint8 fractions x 255 (compact in memory)
+    images: list[np.ndarray] = field(default_factory=list)  # (H, W) float32
+    targets: list[np.ndarray] = field(default_factory=list)  # (N_CLASSES + 1, H, W) uint8 fractions x 255
+    labelled: list[tuple[int, ...]] = field(default_factory=list)
+
+    def extend(self, other: SegSlices) -> None:
+        self.images += other.images
+        self.targets += other.targets
+        self.labelled += other.labelled
 
 
 def prepare_slices(volume: Volume, mask: np.ndarray, work_spacing: float,
-                   slices: Sequence[int] | None = None) -> SegSlices:
-    """Slices of a volume and its (aligned) mask -> working-grid images and targets."""
+                   slices: Sequence[int] | None = None, labelled: Sequence[int] | None = None,
+                   ignore_value: int | None = None) -> SegSlices:
+    """Slices of a volume and its (aligned) mask -> working-grid images and targets.
+    ``labelled`` (default: every class) names the classes the mask labels."""
     size = work_shape(volume.pixels.shape[1:], volume.pixel_spacing, work_spacing)
     idx = range(volume.pixels.shape[0]) if slices is None else slices
-    imgs, tgts = [], []
+    lab = tuple(labelled) if labelled is not None else tuple(range(N_CLASSES))
+    out = SegSlices()
     for s in idx:
-        imgs.append(resample_image(normalise_slice(volume.pixels[s]), size))
-        tgts.append(np.round(soft_targets(mask[s], size) * 255).astype(np.uint8))
-    return SegSlices(imgs, tgts)
+        out.images.append(resample_image(normalise_slice(volume.pixels[s]), size))
+        t = soft_targets(mask[s], size, ignore_value=ignore_value if ignore_value is not None else 255)
+        out.targets.append(np.round(t * 255).astype(np.uint8))
+        out.labelled.append(lab)
+    return out
 
 
-def _sample_patch(img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _crop(img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator,
+          focus: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """A patch, padded where the slice is smaller (padding is ignored); centred on a
+    pixel of a ``focus`` class three times in four: the classes of interest are small."""
     h, w = img.shape
     ph, pw = max(0, patch - h), max(0, patch - w)
     if ph or pw:
         img = np.pad(img, ((0, ph), (0, pw)))
         tgt = np.pad(tgt, ((0, 0), (0, ph), (0, pw)))
-        tgt[0, h:, :] = 255
-        tgt[0, :, w:] = 255
+        tgt[IGNORE_CHANNEL, h:, :] = 255
+        tgt[IGNORE_CHANNEL, :, w:] = 255
         h, w = img.shape
-    if rng.random() < 0.75:
-        # centre on the spine most of the time: the classes we care about are small
-        fg = np.argwhere(tgt[2] + tgt[3] > 128)
+    cy, cx = int(rng.integers(h)), int(rng.integers(w))
+    if rng.random() < 0.75 and focus:
+        fg = np.argwhere(tgt[list(focus)].sum(0) > 128)
         if len(fg):
             cy, cx = fg[rng.integers(len(fg))]
-        else:
-            cy, cx = rng.integers(h), rng.integers(w)
-    else:
-        cy, cx = rng.integers(h), rng.integers(w)
-    y0 = int(np.clip(cy - patch // 2, 0, h - patch))
-    x0 = int(np.clip(cx - patch // 2, 0, w - patch))
+    y0 = int(np.clip(cy - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, h - patch))
+    x0 = int(np.clip(cx - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, w - patch))
     return img[y0:y0 + patch, x0:x0 + patch], tgt[:, y0:y0 + patch, x0:x0 + patch]
 
 
-def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Light intensity augmentation (gain, gamma, noise). No flips: the model may
-    use the fact that the head is up and the back is to the right."""
-    b = x.shape[0]
-    gain = torch.from_numpy(rng.uniform(0.85, 1.15, (b, 1, 1, 1)).astype(np.float32))
-    gamma = torch.from_numpy(rng.uniform(0.8, 1.25, (b, 1, 1, 1)).astype(np.float32))
-    x = torch.sign(x) * x.abs().pow(gamma) * gain
-    return x + 0.02 * torch.randn_like(x)
+@dataclass
+class SegSources:
+    """What a training batch is drawn from, and in what shares (normalised)."""
+
+    bank: object | None = None  # LabelMapBank
+    randomisation: object | None = None  # RandomisationConfig
+    archive: SegSlices | None = None
+    real: SegSlices | None = None
+    shares: dict[str, float] = field(default_factory=lambda: {"synthetic": 1.0})
+
+    def kinds(self) -> list[str]:
+        have = {"synthetic": self.bank is not None, "archive": bool(self.archive and self.archive.images),
+                "real": bool(self.real and self.real.images)}
+        return [k for k, v in self.shares.items() if v > 0 and have.get(k)]
 
 
-def make_batch(data: SegSlices, batch: int, patch: int, rng: np.random.Generator,
-               augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    xs, ts = [], []
+def _intensity_jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gain, gamma and noise for images that are already real (or rendered)."""
+    g = float(rng.uniform(0.7, 1.5))
+    img = np.sign(img) * np.abs(img) ** g * float(rng.uniform(0.85, 1.15))
+    return img + float(rng.uniform(0.0, 0.05)) * rng.standard_normal(img.shape).astype(np.float32)
+
+
+def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Generator,
+               work_spacing: float, augment: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES))."""
+    from inference.ml.domain_randomisation import render_sample
+
+    kinds = sources.kinds()
+    if not kinds:
+        raise ValueError("no training data: neither label maps nor slices with masks")
+    p = np.array([sources.shares[k] for k in kinds], dtype=float)
+    xs, ts, ls = [], [], []
     for _ in range(batch):
-        i = int(rng.integers(len(data.images)))
-        img, tgt = _sample_patch(data.images[i], data.targets[i], patch, rng)
+        kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+        if kind == "synthetic":
+            i = int(rng.integers(len(sources.bank.tissues)))
+            img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
+            img = normalise_slice(img)
+            tgt = np.zeros((N_CLASSES + 1, *img.shape), np.uint8)
+            tgt[:N_CLASSES] = np.round(frac * 255)
+            labelled = tuple(range(N_CLASSES))
+        else:
+            data = sources.archive if kind == "archive" else sources.real
+            i = int(rng.integers(len(data.images)))
+            img, tgt, labelled = data.images[i], data.targets[i], data.labelled[i]
+            if augment:
+                img = _intensity_jitter(img, rng)
+        focus = [c for c in labelled if c != 0] or [1, 2, 3]
+        img, tgt = _crop(img, tgt, patch, rng, focus)
         xs.append(img)
         ts.append(tgt)
-    x = torch.from_numpy(np.stack(xs)[:, None].copy())
+        ls.append([c in labelled for c in range(N_CLASSES)])
+    x = torch.from_numpy(np.stack(xs)[:, None].astype(np.float32))
     t = torch.from_numpy(np.stack(ts).astype(np.float32) / 255.0)
-    t = t / t.sum(1, keepdim=True).clamp_min(1e-6)
-    return (_augment(x, rng) if augment else x), t
+    if augment:
+        x, t = _spatial(x, t, rng)
+    return x, t, torch.tensor(ls, dtype=torch.bool)
+
+
+def _spatial(x: torch.Tensor, t: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Small rotations and scalings (MONAI RandAffine), the same for image and target.
+    No flips: the network may rely on head up and back to the right, as every
+    sagittal series is displayed."""
+    from monai.transforms import RandAffine
+
+    aff = RandAffine(prob=0.8, rotate_range=(0.2,), scale_range=((0.15, 0.15)), padding_mode="zeros",
+                     mode="bilinear")
+    outs_x, outs_t = [], []
+    for b in range(x.shape[0]):
+        aff.set_random_state(int(rng.integers(2**31)))
+        both = torch.cat([x[b], t[b]], 0)
+        moved = torch.as_tensor(aff(both))
+        img, tgt = moved[:1], moved[1:]
+        # what moved in from outside the patch is ignored, not background
+        lost = (1.0 - tgt.sum(0, keepdim=True)).clamp(0.0, 1.0)
+        tgt = torch.cat([tgt[:N_CLASSES], (tgt[N_CLASSES:] + lost).clamp(0.0, 1.0)], 0)
+        outs_x.append(img)
+        outs_t.append(tgt)
+    return torch.stack(outs_x), torch.stack(outs_t)
 
 
 def train_segmentation(
     model: nn.Module,
-    train: SegSlices,
-    val: SegSlices | None,
-    epochs: int = 10,
-    steps_per_epoch: int = 40,
-    batch: int = 8,
-    patch: int = 96,
-    lr: float = 3e-3,
+    sources: SegSources,
+    *,
+    steps: int,
+    work_spacing: float,
+    batch: int = 12,
+    patch: int = 128,
+    lr: float = 2e-3,
     seed: int = 0,
+    stage: str = "segmentation",
     progress: Callable[[dict], None] | None = None,
     time_budget_s: float | None = None,
+    log_every: int = 50,
 ) -> list[dict]:
-    """Adam + one-cycle schedule; returns per-epoch history (loss and pixel accuracy)."""
+    """AdamW with a one-cycle schedule over ``steps``; a history record every
+    ``log_every`` steps (the mean training loss). Stops early at ``time_budget_s``."""
     dev = device()
     model.to(dev)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    val_rng = np.random.default_rng(seed + 1)
-    val_batches = [make_batch(val, batch, patch, val_rng, augment=False) for _ in range(4)] \
-        if val is not None and val.images else []
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.15)
     history: list[dict] = []
     t0 = time.perf_counter()
-    for ep in range(epochs):
-        model.train()
-        losses, accs = [], []
-        for _ in range(steps_per_epoch):
-            x, t = make_batch(train, batch, patch, rng)
-            x, t = x.to(dev), t.to(dev)
-            logits = model(x)
-            loss = seg_loss(logits, t)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-            accs.append(float((logits.argmax(1) == t.argmax(1)).float().mean()))
-        rec = {"stage": "segmentation", "epoch": ep + 1, "train_loss": float(np.mean(losses)),
-               "train_acc": float(np.mean(accs))}
-        if val_batches:
-            model.eval()
-            vl, va = [], []
-            with torch.no_grad():
-                for x, t in val_batches:
-                    logits = model(x.to(dev))
-                    vl.append(float(seg_loss(logits, t.to(dev))))
-                    va.append(float((logits.argmax(1).cpu() == t.argmax(1)).float().mean()))
-            rec.update(val_loss=float(np.mean(vl)), val_acc=float(np.mean(va)))
-        rec["elapsed_s"] = time.perf_counter() - t0
-        history.append(rec)
-        if progress:
-            progress(rec)
-        if time_budget_s is not None and rec["elapsed_s"] > time_budget_s:
+    losses: list[float] = []
+    model.train()
+    for step in range(1, steps + 1):
+        x, t, lab = make_batch(sources, batch, patch, rng, work_spacing)
+        loss = partial_label_loss(model(x.to(dev)), t.to(dev), lab.to(dev))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        elapsed = time.perf_counter() - t0
+        over = time_budget_s is not None and elapsed > time_budget_s
+        if step % log_every == 0 or step == steps or over:
+            rec = {"stage": stage, "epoch": step // log_every or 1, "step": step,
+                   "train_loss": float(np.mean(losses)), "elapsed_s": elapsed}
+            losses = []
+            history.append(rec)
+            if progress:
+                progress(rec)
+        if over:
             break
-    model.cpu()
+    model.cpu().eval()
     return history
 
 
+def _ceil16(n: int) -> int:
+    return int(np.ceil(n / 16) * 16)
+
+
 @torch.no_grad()
-def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.5,
-                   return_probs: bool = False, batch: int = 4
+def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
+                   return_probs: bool = False, batch: int = 8
                    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Native-grid class masks (S, R, C) uint8; optionally softmax probabilities
-    (S, C, R, C) float32 - the measurement uses them for sub-pixel edges."""
+    """Native-grid class masks (S, R, C) uint8; with ``return_probs`` also the canal
+    probability (S, R, C) float32, which the measurement uses for sub-pixel edges.
+
+    Each slice goes through MONAI's sliding-window inference with one window the size
+    of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
+    forward pass, a larger one is tiled rather than refused."""
+    from monai.inferers import sliding_window_inference
+
     dev = device()
     model.to(dev).eval()
     native = volume.pixels.shape[1:]
     size = work_shape(native, volume.pixel_spacing, work_spacing)
+    roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
     masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
-    probs = np.zeros((volume.pixels.shape[0], N_CLASSES, *native), np.float32) if return_probs else None
+    canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None
     for s0 in range(0, volume.pixels.shape[0], batch):
         imgs = [resample_image(normalise_slice(volume.pixels[s]), size)
                 for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))]
         x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
-        logits = F.interpolate(model(x), size=native, mode="bilinear", align_corners=False)
-        p = logits.softmax(1).cpu().numpy()
-        masks[s0:s0 + len(imgs)] = p.argmax(1).astype(np.uint8)
-        if probs is not None:
-            probs[s0:s0 + len(imgs)] = p
+        logits = sliding_window_inference(x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25)
+        logits = F.interpolate(torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False)
+        p = logits.softmax(1)
+        masks[s0:s0 + len(imgs)] = p.argmax(1).to(torch.uint8).cpu().numpy()
+        if canal is not None:
+            canal[s0:s0 + len(imgs)] = p[:, CANAL].cpu().numpy()
     model.cpu()
-    return (masks, probs) if return_probs else masks
+    return (masks, canal) if return_probs else masks

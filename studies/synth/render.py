@@ -19,22 +19,26 @@ from studies.synth.anatomy import DISC_NAMES, N_DISCS, Anatomy
 # Tissue ids. Discs get one id per disc so each disc can have its own signal.
 AIR, FAT, MUSCLE, SOFT, VESSEL, BONE_POST, FACET_JOINT = 0, 1, 2, 3, 4, 5, 6
 FORAMEN_FAT, ROOT, LIGAMENT, CSF, CORD, MARROW, CORTEX = 7, 8, 9, 10, 11, 12, 13
+# The sacrum's body is painted with its own ids (same signal as a lumbar body) so that
+# its mask class can differ: level names are counted from it.
+SACRAL_MARROW, SACRAL_CORTEX = 14, 15
 ANNULUS0 = 16  # + disc index
 NUCLEUS0 = ANNULUS0 + N_DISCS
 HERNIATION0 = NUCLEUS0 + N_DISCS
 N_TISSUES = HERNIATION0 + N_DISCS
 
-# Mask classes.
-MASK_BACKGROUND, MASK_VERTEBRA, MASK_DISC, MASK_CANAL = 0, 1, 2, 3
+# Mask classes (the values of inference.ml.classes, which imports nothing from here).
+MASK_BACKGROUND, MASK_VERTEBRA, MASK_DISC, MASK_CANAL, MASK_SACRUM = 0, 1, 2, 3, 4
 
 _MASK_LUT = np.zeros(N_TISSUES, dtype=np.uint8)
-_MASK_LUT[[BONE_POST, MARROW, CORTEX]] = MASK_VERTEBRA
+_MASK_LUT[[MARROW, CORTEX]] = MASK_VERTEBRA  # bodies only: posterior elements are background
+_MASK_LUT[[SACRAL_MARROW, SACRAL_CORTEX]] = MASK_SACRUM
 _MASK_LUT[ANNULUS0:N_TISSUES] = MASK_DISC
 _MASK_LUT[[CSF, CORD]] = MASK_CANAL
 
 
 def mask_from_tissue(tissue: np.ndarray) -> np.ndarray:
-    """Segmentation classes (0 bg, 1 vertebra incl. sacrum, 2 disc, 3 dural sac)."""
+    """Segmentation classes (0 bg, 1 vertebral body, 2 disc, 3 dural sac, 4 sacrum)."""
     return _MASK_LUT[tissue]
 
 
@@ -234,8 +238,11 @@ def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s, q, x) -> np.ndarray:
     # reach the disc centre, so body j (split at disc centres) is the only candidate.
     bz = np.flatnonzero((np.abs(q) < 22.0) & (ax < 45.0))
     jb, sb, qb, xb = j[bz], s[bz], q[bz], x[bz]
-    for shrink, tissue in ((0.0, CORTEX), (1.2, MARROW)):
-        out[bz[_in_body(P, jb, sb, qb, xb, shrink)]] = tissue
+    sacral_body = jb == 0
+    for shrink, tissue, sacral in ((0.0, CORTEX, SACRAL_CORTEX), (1.2, MARROW, SACRAL_MARROW)):
+        inside = _in_body(P, jb, sb, qb, xb, shrink)
+        out[bz[inside & ~sacral_body]] = tissue
+        out[bz[inside & sacral_body]] = sacral
     return out
 
 
@@ -318,6 +325,8 @@ def make_contrast(anat: Anatomy, rng: np.random.Generator, age: int) -> Contrast
         t1[HERNIATION0 + k], t2[HERNIATION0 + k] = 0.3, 0.3 + 0.3 * n
     t1 *= rng.uniform(0.88, 1.12, N_TISSUES)
     t2 *= rng.uniform(0.88, 1.12, N_TISSUES)
+    for table in (t1, t2):
+        table[SACRAL_MARROW], table[SACRAL_CORTEX] = table[MARROW], table[CORTEX]
     return Contrast(t1=t1, t2=t2)
 
 
