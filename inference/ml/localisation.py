@@ -296,7 +296,7 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         if why:
             reasons[len(chain)] = why
             break
-        step = (_score(dist, lo, hi, 5.0) * _score(angle, -1.0, cfg.max_step_angle_deg, 10.0)
+        step = (_score(dist, lo, hi, 5.0) * float(np.clip((cfg.max_step_angle_deg - angle) / 10.0, 0.0, 1.0))
                 * min(1.0, body / 0.8) * _score(body_h, *cfg.body_height_mm, 4.0))
         if not _canal_behind(vol, mask, nxt):
             step *= 0.6  # the canal should run behind every lumbar disc
@@ -308,6 +308,11 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         conf.append(c)
     if not _canal_behind(vol, mask, l5s1):
         conf = [c * 0.6 for c in conf]
+    if len(chain) < 2:
+        # One disc on a sacrum-like region is too little evidence: the L5 body above it,
+        # between two discs, is what confirms that the bone below is the sacrum.
+        return _refuse(out, "only one disc found above the sacrum, so L5 (and with it the sacrum) cannot be "
+                       "confirmed: " + reasons.get(1, "no second disc"))
     named = list(reversed(LEVELS))  # L5-S1 first, upwards
     for d, name, c in zip(chain, named, conf, strict=False):
         if c < cfg.min_confidence:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +35,14 @@ from inference.ml.classification import (
 )
 from inference.ml.crops import CropConfig, canal_crop, foramen_crop
 from inference.ml.data import StudyData, load_study_dir
+from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, build_bank
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
 from inference.ml.pipeline import ModelConfig, TrainedModels, build_models
+from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,
+    SegSources,
     predict_volume,
     prepare_slices,
     train_segmentation,
@@ -48,19 +51,39 @@ from labeling.schema import LEVELS
 
 
 @dataclass
+class SegRecipe:
+    """How the segmentation network is trained (recorded with the model).
+
+    Pre-training sees only randomised synthetic label maps (and the archive's rendered
+    studies, if any); fine-tuning mixes in the real volumes with their partial masks,
+    keeping synthetic batches in the mix so the classes real masks lack (canal,
+    sacrum) are not forgotten. Pre-training uses no real data, so cross-validation
+    folds may share it.
+    """
+
+    pretrain_steps: int = 1500
+    finetune_steps: int = 900
+    batch: int = 12
+    patch: int = 128
+    lr: float = 3e-3
+    finetune_lr: float = 1e-3
+    bank_anatomies: int = 40
+    bank_slices_per_anatomy: int = 8
+    pretrain_shares: dict[str, float] = field(default_factory=lambda: {"synthetic": 0.8, "archive": 0.2})
+    finetune_shares: dict[str, float] = field(
+        default_factory=lambda: {"synthetic": 0.4, "archive": 0.1, "real": 0.5})
+    randomisation: dict = field(default_factory=lambda: RandomisationConfig().as_dict())
+
+
+@dataclass
 class TrainSettings:
-    seg_epochs: int | None = None  # None: the ``epochs`` argument
-    seg_steps_per_epoch: int = 30
-    seg_batch: int = 8
-    seg_patch: int = 96
-    seg_lr: float = 3e-3
+    seg: SegRecipe = field(default_factory=SegRecipe)
     clf_epochs: int | None = None
     canal_epochs: int | None = None  # overrides clf_epochs for the canal classifier
     clf_batch: int = 32
     clf_lr: float = 2e-3
     n_aug: int = 3  # crop versions per sample: the exact one + jittered (+-2 mm) ones
     jitter_mm: float = 2.0
-    seg_time_budget_s: float | None = None
     # Pseudo-labelling of NLP-labelled samples (see the module docstring); None: on when
     # the training crops include both gold- and NLP-labelled samples.
     pseudo_label: bool | None = None
@@ -96,7 +119,7 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
     cx, cy, fx, fy, ids, fids = [], [], [], [], [], []
     for lv in LEVELS:
         lab = st.labels.get(lv)
-        if lab is None:
+        if lab is None or lv not in discs:
             continue
         d = discs[lv]
         jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
@@ -150,12 +173,12 @@ def calibrate_ap(seg: torch.nn.Module, studies: Sequence[StudyData], config: Mod
     for st in studies:
         if not st.ap_diameter_mm:
             continue
-        masks, probs = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True)
+        masks, canal = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True)
         loc = localise(st.sag_t2, masks)
         if not loc.ok:
             continue
         for lv, d in loc.by_level().items():
-            raw = ap_diameter(st.sag_t2, probs[d.slice_index, 3], d)
+            raw = ap_diameter(st.sag_t2, canal[d.slice_index], d)
             if raw > 0 and lv in st.ap_diameter_mm:
                 xs.append(raw)
                 ys.append(st.ap_diameter_mm[lv])
@@ -198,6 +221,57 @@ def train_semi_supervised(net: torch.nn.Module, train: CropSet, val: CropSet | N
     return result.data
 
 
+def real_slices(volumes: Sequence[RealVolume], work_spacing: float) -> SegSlices:
+    """Working-grid slices of real volumes with their partial targets: the slices that
+    show a labelled structure, plus every fourth of the rest (so that "nothing here"
+    is learnt too)."""
+    out = SegSlices()
+    for real in volumes:
+        has = [(real.mask[s] != IGNORE) & (real.mask[s] > 0) for s in range(real.mask.shape[0])]
+        keep = [s for s, h in enumerate(has) if h.any() or s % 4 == 0]
+        out.extend(prepare_slices(real.volume, real.mask, work_spacing, slices=keep,
+                                  labelled=real.labelled, ignore_value=IGNORE))
+    return out
+
+
+def make_bank(config: ModelConfig, recipe: SegRecipe, seed: int) -> LabelMapBank:
+    return build_bank(n_anatomies=recipe.bank_anatomies, slices_per_anatomy=recipe.bank_slices_per_anatomy,
+                      work_spacing_mm=config.work_spacing_mm,
+                      config=RandomisationConfig.from_dict(recipe.randomisation), seed=seed)
+
+
+def train_segmenter(
+    seg: torch.nn.Module,
+    config: ModelConfig,
+    recipe: SegRecipe,
+    *,
+    seed: int,
+    archive: SegSlices | None = None,
+    real: Sequence[RealVolume] = (),
+    pretrained: dict | None = None,
+    bank: LabelMapBank | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> None:
+    """Pre-train (unless ``pretrained`` weights are given), then fine-tune on the real
+    volumes when there are any; trains ``seg`` in place."""
+    bank = bank or make_bank(config, recipe, seed)
+    randomisation = RandomisationConfig.from_dict(recipe.randomisation)
+    common = {"work_spacing": config.work_spacing_mm, "batch": recipe.batch, "patch": recipe.patch,
+              "progress": progress}
+    if pretrained is not None:
+        seg.load_state_dict(pretrained)
+    else:
+        train_segmentation(seg, SegSources(bank=bank, randomisation=randomisation, archive=archive,
+                                           shares=recipe.pretrain_shares),
+                           steps=recipe.pretrain_steps, lr=recipe.lr, seed=seed, stage="segmentation", **common)
+    if real:
+        train_segmentation(seg, SegSources(bank=bank, randomisation=randomisation, archive=archive,
+                                           real=real_slices(real, config.work_spacing_mm),
+                                           shares=recipe.finetune_shares),
+                           steps=recipe.finetune_steps, lr=recipe.finetune_lr, seed=seed + 7,
+                           stage="segmentation_finetune", **common)
+
+
 def train_all(
     study_dirs_or_arrays: Sequence[StudyData | str | Path],
     split: tuple[float, float] = (0.8, 0.2),
@@ -206,6 +280,8 @@ def train_all(
     progress_callback: Callable[[dict], None] | None = None,
     config: ModelConfig | None = None,
     settings: TrainSettings | None = None,
+    real: Sequence[RealVolume] = (),
+    pretrained: dict | None = None,
 ) -> TrainedModels:
     """Train segmentation + canal + foraminal models; history has one record per
     epoch and stage with train/val loss and accuracy (the paper's Figure 6)."""
@@ -227,19 +303,16 @@ def train_all(
     with_mask_val = [s for s in val if s.sag_mask is not None]
 
     def slices(group: Sequence[StudyData]) -> SegSlices:
-        out = SegSlices([], [])
+        out = SegSlices()
         for s in group:
-            p = prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm)
-            out.images += p.images
-            out.targets += p.targets
+            out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm))
         return out
 
-    if with_mask_train:
-        train_segmentation(
-            seg, slices(with_mask_train), slices(with_mask_val) if with_mask_val else None,
-            epochs=settings.seg_epochs or epochs, steps_per_epoch=settings.seg_steps_per_epoch,
-            batch=settings.seg_batch, patch=settings.seg_patch, lr=settings.seg_lr, seed=seed,
-            progress=note, time_budget_s=settings.seg_time_budget_s)
+    recipe = settings.seg
+    note({"stage": "seg_recipe", "epoch": 0, **asdict(recipe), "real_volumes": sorted(r.key for r in real),
+          "pretrained_given": pretrained is not None})
+    train_segmenter(seg, config, recipe, seed=seed, archive=slices(with_mask_train) if with_mask_train else None,
+                    real=real, pretrained=pretrained, progress=note)
 
     if with_mask_val:
         config.ap_calibration = calibrate_ap(seg, with_mask_val, config)
@@ -259,5 +332,6 @@ def train_all(
     return TrainedModels(seg=seg, canal=canal_net, foramen=foramen_net, config=config,
                          history=history,
                          split={"train": sorted({s.patient_id for s in train}),
-                                "val": sorted({s.patient_id for s in val})},
+                                "val": sorted({s.patient_id for s in val}),
+                                "real_train": sorted(r.key for r in real)},
                          train_seconds=time.perf_counter() - t_start)

@@ -396,16 +396,16 @@ def _measure(job: InferenceJob) -> None:
     with np.load(_artefact(job, CANAL_FILE)) as stored:
         canal_prob = stored["canal_prob"]
     aps = measure(_loaded(job.model_version.weights_dir).config, sag, canal_prob, discs)
-    save_json_atomic(selectors.job_dir(job.pk) / AP_FILE, aps)
+    save_json_atomic(selectors.job_dir(job.pk) / AP_FILE, aps.to_json())
 
 
 def _classify(job: InferenceJob) -> None:
     from inference.ml.artefacts import load_json, save_json_atomic
-    from inference.ml.pipeline import classify, discs_from_json
+    from inference.ml.pipeline import Measurements, classify, discs_from_json
 
     _, sag = _sag_t2(job)
     discs = discs_from_json(load_json(_artefact(job, DISCS_FILE)))
-    aps = load_json(_artefact(job, AP_FILE))
+    aps = Measurements.from_json(load_json(_artefact(job, AP_FILE)))
     chosen = selectors.study_series(job.study)
     sag_t1 = _volume(chosen["sag_t1"]) if chosen["sag_t1"] else None
     axials = [_volume(s) for s in chosen["axials"]]

@@ -28,7 +28,13 @@ def train_model_version(
     progress: Callable[[dict], None] | None = None,
     train_settings=None,
     config=None,
+    real=(),
+    pretrained: dict | None = None,
+    name_suffix: str = "",
 ) -> ModelVersion:
+    """Train on the archive (and on ``real`` volumes with partial masks, if given) and
+    record a ModelVersion. ``pretrained`` segmentation weights skip pre-training (the
+    cross-validation folds share one pre-training, which sees no real volume)."""
     from inference.ml.pipeline import save_models
     from inference.ml.training import TrainSettings, train_all
 
@@ -42,9 +48,9 @@ def train_model_version(
         )
     models = train_all(
         studies, split=split, epochs=epochs, seed=seed, progress_callback=progress, settings=train_settings,
-        config=config,
+        config=config, real=real, pretrained=pretrained,
     )
-    name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}{name_suffix}"
     relative = f"models/{name}"
     folder = save_models(models, Path(settings.MEDIA_ROOT) / relative)
     meta = json.loads((folder / "config.json").read_text())
@@ -59,7 +65,9 @@ def train_model_version(
             config=meta["config"],
             data_split=models.split,
             history=models.history,
-            metrics={"final_epoch": last, "studies": len(studies), "train_settings": asdict(train_settings)},
+            metrics={"final_epoch": last, "studies": len(studies), "train_settings": asdict(train_settings),
+                     "seg_recipe": next((r for r in models.history if r.get("stage") == "seg_recipe"), {}),
+                     "real_volumes": sorted(r.key for r in real)},
             seed=seed,
             command=command,
             train_seconds=models.train_seconds,

@@ -12,6 +12,7 @@ from studies.models import RadiologistReport
 from studies.services.ingest import ingest_paths
 from studies.services.reports import import_report_file
 from studies.synth.generator import generate_dataset
+from tests.ml_recipes import tiny_seg_recipe
 
 
 def make_archive(folder: Path, *, n: int = 3, seed: int = 777) -> Path:
@@ -29,5 +30,5 @@ def train_tiny(seed: int = 3) -> ModelVersion:
     """A model trained for a moment: enough to exercise every stage, not to be right."""
     from inference.ml.training import TrainSettings
 
-    settings = TrainSettings(seg_steps_per_epoch=2, seg_batch=2, seg_patch=64, n_aug=1)
+    settings = TrainSettings(seg=tiny_seg_recipe(), n_aug=1)
     return train_model_version(epochs=1, seed=seed, train_settings=settings, command="test")

@@ -17,6 +17,7 @@ from studies.models import RadiologistReport, Study
 from studies.services.ingest import ingest_paths
 from studies.services.reports import import_report_file
 from studies.synth.generator import generate_dataset
+from tests.ml_recipes import tiny_seg_recipe
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def archive(db, synthetic):
 def _tiny():
     from inference.ml.training import TrainSettings
 
-    return TrainSettings(seg_steps_per_epoch=2, seg_batch=2, seg_patch=64, n_aug=1)
+    return TrainSettings(seg=tiny_seg_recipe(), n_aug=1)
 
 
 def test_run_inference_without_a_model_names_train_models(db):

@@ -23,6 +23,7 @@ from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
 from tests.dicom.factory import stored_uid
+from tests.ml_recipes import tiny_seg_recipe
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def tiny_weights(synthetic, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tinymodel")
     models = train_all(
         sorted(p.parent for p in synthetic.glob("*/masks.npz")), epochs=1, seed=2,
-        settings=TrainSettings(seg_steps_per_epoch=1, seg_batch=2, seg_patch=64, n_aug=1),
+        settings=TrainSettings(seg=tiny_seg_recipe(), n_aug=1),
     )
     return save_models(models, folder / "tiny")
 

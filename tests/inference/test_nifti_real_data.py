@@ -27,6 +27,7 @@ from studies.models import Instance, RadiologistReport, Series, Study
 from studies.services.ingest import ingest_paths
 from studies.services.reports import import_report_file
 from studies.synth.generator import generate_dataset
+from tests.ml_recipes import tiny_seg_recipe
 from tests.shared_data import shared_file
 
 REAL = "data/sct_t2_lumbar/t2_lumbar.nii.gz"
@@ -140,7 +141,7 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
         import_synthetic_masks(study_dir=folder)
     model = train_model_version(
         epochs=1, seed=3, command="test",
-        train_settings=TrainSettings(seg_steps_per_epoch=2, seg_batch=2, seg_patch=64, n_aug=1),
+        train_settings=TrainSettings(seg=tiny_seg_recipe(), n_aug=1),
     )
 
     summary = _import_real(real_nifti)

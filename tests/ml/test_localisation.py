@@ -1,6 +1,6 @@
 import numpy as np
 
-from inference.ml.localisation import DISC, VERTEBRA, localise
+from inference.ml.localisation import DISC, SACRUM, VERTEBRA, localise
 from inference.ml.volume import index_to_patient
 from labeling.schema import LEVELS
 
@@ -10,7 +10,8 @@ def test_localisation_on_truth_masks(synth_studies):
         loc = localise(st.sag_t2, st.sag_mask)
         assert loc.ok, loc.reason
         by = loc.by_level()
-        assert list(by) == list(LEVELS)
+        assert list(by) == list(LEVELS) and loc.complete
+        assert all(0.5 <= loc.confidence[lv] <= 1.0 for lv in LEVELS)
         for lv in LEVELS:
             err = np.linalg.norm(by[lv].centre - st.disc_centres[lv])
             assert err < 3.0, (st.key, lv, err)
@@ -19,9 +20,9 @@ def test_localisation_on_truth_masks(synth_studies):
 
 
 def _remove_below(st, disc) -> np.ndarray:
-    """Zero every vertebra voxel caudal to the lowest disc: removes the sacrum."""
+    """Zero every bone voxel caudal to the lowest disc: removes the sacrum."""
     mask = st.sag_mask.copy()
-    idx = np.argwhere(mask == VERTEBRA)
+    idx = np.argwhere((mask == VERTEBRA) | (mask == SACRUM))
     pts = index_to_patient(st.sag_t2, idx.astype(float))
     below = (pts - disc.centre) @ disc.normal < 0
     mask[tuple(idx[below].T)] = 0
@@ -35,6 +36,7 @@ def test_no_sacrum_gives_reason(synth_studies):
     bad = localise(st.sag_t2, mask)
     assert not bad.ok and not bad.discs
     assert "cannot assign levels" in bad.reason and "sacrum" in bad.reason
+    assert set(bad.not_assessed) == set(LEVELS)
 
 
 def test_field_of_view_cut_at_l5_gives_reason(synth_studies):
@@ -51,3 +53,56 @@ def test_field_of_view_cut_at_l5_gives_reason(synth_studies):
     assert (mask == DISC).any()
     bad = localise(st.sag_t2, mask)
     assert not bad.ok and "cannot assign levels" in bad.reason
+
+
+def _without_disc(st, loc, level: str) -> np.ndarray:
+    """The mask with one disc's component turned to background (a disc the network missed)."""
+    from scipy import ndimage
+
+    mask = st.sag_mask.copy()
+    labels, _ = ndimage.label(mask == DISC)
+    centre = loc.by_level()[level].centre
+    idx = np.argwhere(labels > 0)
+    pts = index_to_patient(st.sag_t2, idx.astype(float))
+    nearest = labels[tuple(idx[np.argmin(np.linalg.norm(pts - centre, axis=1))])]
+    mask[labels == nearest] = 0
+    return mask
+
+
+def test_a_missed_l5_s1_disc_is_refused_not_shifted(synth_studies):
+    """With L5-S1 not segmented, the disc nearest the sacrum is L4-L5, a body's height
+    above it: naming it L5-S1 would shift every level, so the study is refused."""
+    st = synth_studies[0]
+    loc = localise(st.sag_t2, st.sag_mask)
+    bad = localise(st.sag_t2, _without_disc(st, loc, "L5-S1"))
+    assert not bad.ok and not bad.discs and "sacrum" in bad.reason
+
+
+def test_sacrum_that_looks_like_a_lumbar_body_is_refused(synth_studies):
+    st = synth_studies[2]
+    mask = st.sag_mask.copy()
+    mask[mask == SACRUM] = VERTEBRA
+    bad = localise(st.sag_t2, mask)
+    assert not bad.ok and "sacrum" in bad.reason
+
+
+def test_top_of_the_spine_out_of_view_names_the_levels_below(synth_studies):
+    st = synth_studies[0]
+    loc = localise(st.sag_t2, st.sag_mask)
+    part = localise(st.sag_t2, _without_disc(st, loc, "L1-L2"))
+    assert part.ok and not part.complete
+    assert list(part.by_level()) == ["L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+    assert set(part.not_assessed) == {"L1-L2"} and "above L2-L3" in part.not_assessed["L1-L2"]
+    for lv, d in part.by_level().items():
+        assert np.linalg.norm(d.centre - st.disc_centres[lv]) < 3.0
+
+
+def test_a_missing_middle_disc_stops_the_naming_there(synth_studies):
+    """L3-L4 not segmented: the next disc above L4-L5 is two segments away. The levels
+    above are not named (counting on would call L2-L3 "L3-L4")."""
+    st = synth_studies[1]
+    loc = localise(st.sag_t2, st.sag_mask)
+    part = localise(st.sag_t2, _without_disc(st, loc, "L3-L4"))
+    assert list(part.by_level()) == ["L4-L5", "L5-S1"]
+    assert set(part.not_assessed) == {"L3-L4", "L2-L3", "L1-L2"}
+    assert "L4-L5" in part.not_assessed["L3-L4"]

@@ -33,7 +33,11 @@ def test_soft_targets_are_fractions_and_normalisation():
     mask = np.zeros((10, 10), np.uint8)
     mask[:, 5:] = 3
     t = soft_targets(mask, (5, 5))
-    assert t.shape == (4, 5, 5)
+    assert t.shape == (5, 5, 5)
+    np.testing.assert_allclose(t.sum(0), 1.0, atol=1e-6)
+    mask[0, :] = 255  # outside an annotation: its own channel, the ignored fraction
+    t = soft_targets(mask, (5, 5), ignore_value=255)
+    assert t.shape == (6, 5, 5) and t[5, 0, 0] == 0.5
     np.testing.assert_allclose(t.sum(0), 1.0, atol=1e-6)
     img = normalise_slice(np.arange(100, dtype=float).reshape(10, 10))
     assert img.dtype == np.float32 and img.min() > -0.51 and img.max() < 2.01

@@ -15,16 +15,17 @@ from inference.ml.pipeline import (
 from inference.ml.training import TrainSettings, patient_split, train_all
 from inference.ml.volume import Volume
 from labeling.schema import LEVELS
+from tests.ml_recipes import tiny_seg_recipe
 
 TINY = ModelConfig(
-    seg_arch={"in_channels": 1, "out_channels": 4, "down_layers": [1, 1],
-              "bottleneck_layers": 1, "growth": 4, "stem_channels": 4},
+    seg_arch={"kind": "monai.UNet", "in_channels": 1, "out_channels": 5, "channels": [4, 8],
+              "strides": [2], "num_res_units": 0},
     clf_arch={"widths": [4, 8], "convs_per_stage": 1, "spatial_dropout": 0.1, "dropout": 0.1},
     crop={"size_px": 24, "spacing_mm": 2.0, "canal_shift_mm": 12.0,
           "foramen_offsets_mm": [12.0, 16.0, 20.0], "foramen_cranial_mm": 4.0,
           "axial_lateral_mm": 14.0},
 )
-FAST = TrainSettings(seg_steps_per_epoch=1, seg_batch=2, seg_patch=32, n_aug=1, clf_batch=4)
+FAST = TrainSettings(seg=tiny_seg_recipe(), n_aug=1, clf_batch=4)
 
 
 def _fake(pid: str, key: str) -> StudyData:
@@ -52,8 +53,11 @@ def tiny_models(synth_studies):
 def test_train_all_smoke_and_run_study(tiny_models, synth_studies):
     stages = {r["stage"] for r in tiny_models.history}
     assert {"segmentation", "canal", "foramen"} <= stages
-    epochs = [r for r in tiny_models.history if r["stage"] != "ap_calibration"]
-    assert all("train_loss" in r and "train_acc" in r for r in epochs)
+    assert all("train_loss" in r for r in tiny_models.history if r["stage"] == "segmentation")
+    assert all("train_loss" in r and "train_acc" in r for r in tiny_models.history
+               if r["stage"] in {"canal", "foramen"})
+    recipe = next(r for r in tiny_models.history if r["stage"] == "seg_recipe")
+    assert recipe["pretrain_steps"] == 2 and recipe["randomisation"]["slice_thickness_mm"] == (3.0, 5.0)
     assert not set(tiny_models.split["train"]) & set(tiny_models.split["val"])
     st = synth_studies[0]
     # downstream stages end to end on reference masks (a 1-step network cannot segment)
