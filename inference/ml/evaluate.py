@@ -2,7 +2,9 @@
 
 Level assignment counts a level as correct when the predicted centre of level X is
 within ``tol_mm`` of the true centre of X *and* nearer to it than to any other
-true disc centre. A study whose levels cannot be assigned scores 0 on all five.
+true disc centre. A level the pipeline does not assess (or a refused study) scores 0
+there, and is counted apart from a wrongly named one: refusing is allowed, a wrong
+name is not. An AP diameter the gate left unmeasured is counted, not averaged in.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
     level_ok: list[bool] = []
     dices: dict[str, list[float]] = {c: [] for c in CLASS_NAMES[1:]}
     failures: list[str] = []
+    wrong_names: list[str] = []
+    not_assessed: list[str] = []
+    ap_not_measured = 0
+    implausible_ap: list[float] = []
     secs: list[float] = []
     for st in studies:
         t = time.perf_counter()
@@ -47,14 +53,25 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
                 if not np.isnan(v):
                     dices[c].append(v)
         by = pred.by_level()
+        not_assessed += [f"{st.key}:{lv}: {why}" for lv, why in pred.not_assessed.items()]
         for lv in LEVELS:
-            p = by[lv]
+            p = by.get(lv)
+            if p is None:
+                level_ok.append(False)
+                continue
             if st.disc_centres:
                 c = np.array(p.disc_centre_mm)
                 dists = {k: float(np.linalg.norm(c - v)) for k, v in st.disc_centres.items()}
-                level_ok.append(dists[lv] <= tol_mm and min(dists, key=dists.get) == lv)
-            if lv in st.ap_diameter_mm:
+                right = dists[lv] <= tol_mm and min(dists, key=dists.get) == lv
+                level_ok.append(right)
+                if not right:
+                    wrong_names.append(f"{st.key}:{lv}")
+            if p.ap_diameter_mm <= 0:
+                ap_not_measured += 1
+            elif lv in st.ap_diameter_mm:
                 ap_err.append(abs(p.ap_diameter_mm - st.ap_diameter_mm[lv]))
+            if p.ap_diameter_mm > 0 and not 4.0 <= p.ap_diameter_mm <= 30.0:
+                implausible_ap.append(p.ap_diameter_mm)
             lab = st.labels.get(lv)
             if lab is None:
                 continue
@@ -82,6 +99,10 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
         "ap_mae_mm": mean(ap_err),
         "ap_max_abs_error_mm": float(np.max(ap_err)) if ap_err else float("nan"),
         "level_assignment_accuracy": mean(level_ok),
+        "wrong_level_names": wrong_names,
+        "levels_not_assessed": not_assessed,
+        "ap_not_measured": ap_not_measured,
+        "implausible_ap_reported": implausible_ap,
         "dice": {k: mean(v) for k, v in dices.items()},
         "failures": failures,
         "median_seconds_per_study": float(np.median(secs)) if secs else float("nan"),

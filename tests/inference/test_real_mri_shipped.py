@@ -1,0 +1,53 @@
+"""The shipped model on real MRI (../shared, read at run time): never a wrong level name.
+
+Three real sagittal T2 volumes with masks go the whole way (NIfTI to DICOM, ingest,
+an inference job) with the model ``make demo`` runs. A level may be refused, with a
+reason; a level named where the truth says another disc fails the test. The real
+volume without the sacrum must be refused for that reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.ml.real_data import load_real_volume
+from inference.models import InferenceJob
+from inference.services.default_model import register_default_model
+from inference.services.evaluation import read_volume
+from inference.services.jobs import execute_inference_job
+from inference.services.nifti import import_nifti
+from studies.models import Study
+from tests.shared_data import shared_file
+
+VOLUMES = (
+    "data/real_mri/ivd_menezes_reis/ivd_46_image.nii.gz",  # the one the old model misnamed
+    "data/real_mri/vb_chu/vb2_10_image.nii.gz",
+    "data/real_mri/vb_chu/vb2_20_image.nii.gz",
+)
+
+
+@pytest.fixture
+def shipped(db):
+    return register_default_model()
+
+
+@pytest.mark.parametrize("relative", VOLUMES)
+def test_shipped_model_names_no_level_wrongly_on_real_mri(shipped, relative):
+    path = shared_file(relative)
+    real = load_real_volume(path)
+    score = read_volume(path=path, real=real, version=shipped)
+    print(f"{real.key}: named {score.names} refusal={score.refusal!r} not_assessed={score.not_assessed} "
+          f"dice={score.dice} centre_err={score.centre_error_mm}")
+    assert not score.wrong, f"{real.key}: wrongly named {[(lv, score.names[lv]) for lv in score.wrong]}"
+    if score.refusal:
+        assert score.refusal.startswith("cannot assign disc levels: ") and not score.names
+    for level, ap in score.ap_mm.items():
+        assert ap is None or 4.0 <= ap <= 30.0, (level, ap)
+
+
+def test_shipped_model_refuses_the_real_volume_without_the_sacrum(shipped):
+    summary = import_nifti(path=shared_file("data/sct_t2_lumbar/t2_lumbar.nii.gz"), patient_id="SCT-NO-SACRUM")
+    study = Study.objects.get(study_instance_uid=summary.studies[0])
+    job = execute_inference_job(job_id=InferenceJob.objects.create(study=study, model_version=shipped).pk)
+    assert job.status == InferenceJob.Status.FAILED, [(p.level.level, p.centre_mm) for p in job.predictions.all()]
+    assert "sacrum" in job.error and job.predictions.count() == 0, job.error
