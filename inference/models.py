@@ -13,7 +13,7 @@ from labeling.schema import CANAL_CLASSES, DISC_VALUES, GRADES
 
 
 class SegmentationMask(models.Model):
-    """Reference classes (0 background, 1 vertebra, 2 disc, 3 canal) for one series."""
+    """Reference classes (0 background, 1 vertebral body, 2 disc, 3 canal, 4 sacrum) for one series."""
 
     class Source(models.TextChoices):
         SYNTHETIC = "synthetic"
@@ -81,6 +81,9 @@ class InferenceJob(models.Model):
     # (its worker died), capped by RADBOT_TASK_MAX_ATTEMPTS.
     stage_attempts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, help_text="Readable reason when the job failed.")
+    # level -> why the models gave it no reading (e.g. outside the field of view); a done
+    # job has predictions for the other levels only. A refused study fails instead.
+    not_assessed = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the first stage began.")
@@ -122,6 +125,10 @@ class Prediction(models.Model):
     canal_class = models.PositiveSmallIntegerField()
     probabilities = models.JSONField(help_text="Per detector; foraminal per side.")
     ap_diameter_mm = models.FloatField(null=True)
+    # Why ap_diameter_mm is empty (e.g. a value outside the physiological range); "" when measured.
+    ap_note = models.CharField(max_length=300, blank=True, default="")
+    # How sure the models are of the level's name and location, 0..1 (null: older jobs).
+    confidence = models.FloatField(null=True)
     best_slice = models.JSONField(default=dict, help_text="detector -> {series_uid, instance_number}.")
     centre_mm = models.JSONField(help_text="Disc centre in patient coordinates (LPS, mm).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,6 +140,11 @@ class Prediction(models.Model):
             models.CheckConstraint(condition=Q(canal_class__in=list(CANAL_CLASSES)), name="prediction_canal_class_allowed"),
             models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name="prediction_disc_allowed"),
             models.CheckConstraint(condition=Q(ap_diameter_mm__isnull=True) | Q(ap_diameter_mm__gt=0), name="prediction_ap_positive"),
+            models.CheckConstraint(condition=Q(ap_note="") | Q(ap_diameter_mm__isnull=True), name="prediction_ap_note_means_no_ap"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | (Q(confidence__gte=0) & Q(confidence__lte=1)),
+                name="prediction_confidence_unit",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from inference.models import InferenceJob, ModelVersion, Prediction, SegmentationMask
 from labeling.models import NlpLabel
-from labeling.schema import FIELDS, LevelLabels
+from labeling.schema import FIELDS, LEVELS, LevelLabels
 from labeling.selectors import gold_rows
 from studies.models import Instance, Series, Study
 from studies.storage import media_path
@@ -112,6 +112,12 @@ def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Predicti
     if job is None:
         return None, []
     return job, list(job.predictions.select_related("level").order_by("level__level"))
+
+
+def not_assessed_levels(job: InferenceJob | None) -> list[tuple[str, str]]:
+    """(level, reason) for each level the job gave no reading, in level order."""
+    reasons = (job.not_assessed or {}) if job is not None else {}
+    return [(lv, reasons[lv]) for lv in LEVELS if lv in reasons]
 
 
 def job_dir(job_id: int) -> Path:

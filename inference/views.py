@@ -36,6 +36,8 @@ def ai_context(study: Study) -> dict:
         "study": study,
         "ai_job": job,
         "ai_predictions": predictions,
+        # (level, reason) in level order: the levels the finished job gave no reading
+        "ai_not_assessed": selectors.not_assessed_levels(job),
         "ai_recent_job": recent,
         "ai_busy": selectors.job_is_active(recent),
         "ai_model": selectors.latest_model_version(),
@@ -62,12 +64,15 @@ def run_ai(request: HttpRequest, study_uid: str) -> HttpResponse:
     return redirect("studies:detail", study_uid=study.study_instance_uid)
 
 
-# RGBA per class (0 background, 1 vertebra, 2 disc, 3 canal): Okabe-Ito blue, orange and
-# bluish green, distinguishable with the common colour-vision deficiencies; semi-transparent
-# so the image shows through.
+# RGBA per class (inference.ml.classes: 0 background, 1 vertebral body, 2 disc, 3 canal,
+# 4 sacrum): Okabe-Ito blue, orange, bluish green and reddish purple, distinguishable with
+# the common colour-vision deficiencies; semi-transparent so the image shows through.
 MASK_COLOURS = np.array(
-    [(0, 0, 0, 0), (0, 114, 178, 110), (230, 159, 0, 130), (0, 158, 115, 130)], dtype=np.uint8
+    [(0, 0, 0, 0), (0, 114, 178, 110), (230, 159, 0, 130), (0, 158, 115, 130), (204, 121, 167, 130)],
+    dtype=np.uint8,
 )
+# The review page's overlay legend repeats these colours in frontend/static/css/review.css
+# (.mask-key-N; tests/inference/test_jobs.py checks they agree).
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
@@ -82,6 +87,7 @@ def job_mask_slice(request: HttpRequest, job_id: int, slice_index: int) -> HttpR
     if classes is None:
         raise Http404("This job has no mask for that slice.")
     buffer = io.BytesIO()
-    Image.fromarray(MASK_COLOURS[np.clip(classes, 0, len(MASK_COLOURS) - 1)], "RGBA").save(buffer, "PNG")
+    known = np.where(classes < len(MASK_COLOURS), classes, 0)  # an unknown class is not painted as another
+    Image.fromarray(MASK_COLOURS[known], "RGBA").save(buffer, "PNG")
     # No Cache-Control here: radbot_web.middleware sends no-store for every signed-in response.
     return HttpResponse(buffer.getvalue(), content_type="image/png")

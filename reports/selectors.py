@@ -398,6 +398,12 @@ class LevelReview:
     in_report: bool = False
     # The text shown in the editor: the saved text, or what the person typed before a refusal.
     draft: str = ""
+    # How sure the models are of the level's name and location (0..1; None: not recorded).
+    confidence: float | None = None
+    # Why the canal AP diameter was not measured ("" when it was, or there is no prediction).
+    ap_note: str = ""
+    # Why the models gave this level no reading ("" when they did).
+    not_assessed: str = ""
 
     @property
     def agreement(self) -> tuple[int, int]:
@@ -476,15 +482,17 @@ def review_levels(
     report_text: str,
     series: Sequence[Series],
     axial_by_series: Mapping[int, str],
+    not_assessed: Mapping[str, str] | None = None,
 ) -> list[LevelReview]:
     texts = {f.get("level"): f.get("text", "") for f in (version.findings if version else [])}
     by_level = {p.level.level: p for p in predictions}
+    not_assessed = {lv: why for lv, why in (not_assessed or {}).items() if lv not in by_level}
     nlp_by_level = {label.level.level: label for label in nlp_labels}
     series_by_uid = {s.series_instance_uid: s for s in series}
     axial_for_level: dict[str, int] = {}
     for series_id, level in axial_by_series.items():
         axial_for_level.setdefault(level, series_id)
-    levels = [lv for lv in LEVELS if lv in texts or lv in by_level or lv in nlp_by_level]
+    levels = [lv for lv in LEVELS if lv in texts or lv in by_level or lv in nlp_by_level or lv in not_assessed]
     out = []
     for level in levels:
         prediction, nlp = by_level.get(level), nlp_by_level.get(level)
@@ -530,6 +538,9 @@ def review_levels(
                 text_series_plane=found.plane if found else "",
                 in_report=level in texts,
                 draft=text,
+                confidence=prediction.confidence if prediction else None,
+                ap_note=prediction.ap_note if prediction else "",
+                not_assessed=not_assessed.get(level, ""),
             )
         )
     return out
@@ -641,6 +652,7 @@ def review_data(
             report_text=radiologist_report.text if radiologist_report else "",
             series=all_series,
             axial_by_series=by_series,
+            not_assessed=job.not_assessed if job is not None else None,
         ),
         radiologist_report=radiologist_report,
         sagittal=sagittal,

@@ -236,7 +236,10 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
                 f"v{latest.number} was drafted from a newer job ({latest.source_job_id}).",
                 current=latest,
             )
-    generated = generate_report(findings)
+    assessed = {f.labels.level for f in findings}
+    # Why each other level has no reading ("L1-L2: Not assessed: <reason>.").
+    reasons = {lv: why for lv, why in (job.not_assessed or {}).items() if lv in LEVELS and lv not in assessed}
+    generated = generate_report(findings, not_assessed=reasons)
     version = ReportVersion.objects.create(
         report=report,
         number=(latest.number + 1) if latest else 1,

@@ -8,16 +8,27 @@ Each stage reads the previous stage's output from the job's folder
 (``selectors.job_dir``) and writes its own with an atomic rename, so a stage can be
 repeated (a retry, or a message redelivered after a worker died) and overwrites the
 same file. The store stage replaces the job's predictions in one transaction: a job
-has all five predictions or none.
+has a prediction for every level it assessed, or none.
+
+Partial results: the localiser may name only some of the five levels (e.g. the top
+disc is outside the field of view). Only the named levels get a prediction; each other
+level is recorded on the job (``InferenceJob.not_assessed``: level -> reason) and gets
+no label at all. When not even one level can be named, the whole study is refused: the
+job fails in the localise stage with the reason and stores no prediction. A canal AP
+diameter outside the physiological range is stored as "not measured" (null) with the
+reason (``Prediction.ap_note``).
 
 Files in the job folder (inputs -> output):
   segment:  sagittal T2 series -> ``sag_t2_classes.npz`` (classes, instance_numbers,
             positions, series_id, series_uid; kept, the review page overlays it) and
             ``canal_prob.npz`` (deleted once the job is done)
-  localise: classes -> ``discs.json`` (disc locations per level)
-  measure:  canal probability + discs -> ``ap_mm.json``
-  classify: series + discs + AP -> ``prediction.json`` (the five level predictions)
-  store:    prediction.json -> Prediction rows
+  localise: classes -> ``discs.json`` (``LevelAssessment.to_json()``: disc locations
+            of the named levels, a confidence each, the reason for each other level)
+  measure:  canal probability + discs -> ``ap_mm.json`` (``Measurements.to_json()``:
+            AP per level, 0.0 where not measured, and why not)
+  classify: series + discs + AP -> ``prediction.json`` (a prediction per named level,
+            with its confidence and AP note, and ``not_assessed``)
+  store:    prediction.json -> Prediction rows and the job's ``not_assessed``
 """
 
 from __future__ import annotations
@@ -56,6 +67,8 @@ DISCS_FILE = "discs.json"
 AP_FILE = "ap_mm.json"
 PREDICTION_FILE = "prediction.json"
 ACTIVE = (InferenceJob.Status.QUEUED, InferenceJob.Status.RUNNING)
+# A job refused whole (no level can be named) fails with this and the localiser's reason.
+REFUSED_PREFIX = "cannot assign disc levels: "
 
 
 class InferenceRefused(RuntimeError):
@@ -375,52 +388,105 @@ def _segment(job: InferenceJob) -> None:
 
 def _localise(job: InferenceJob) -> None:
     from inference.ml.artefacts import save_json_atomic
-    from inference.ml.pipeline import LevelAssignmentError, discs_to_json, localise_discs
+    from inference.ml.pipeline import LevelAssignmentError, assess_levels
 
     _, sag = _sag_t2(job)
     with np.load(_artefact(job, selectors.JOB_MASK_FILE)) as stored:
         classes = stored["classes"]
     try:
-        discs = localise_discs(sag, classes)
+        assessment = assess_levels(sag, classes)
     except LevelAssignmentError as exc:
-        raise StageFailed(f"cannot assign disc levels: {exc}") from exc
-    save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, discs_to_json(discs))
+        # No level can be named: the whole study is refused, none of its levels is labelled.
+        raise StageFailed(f"{REFUSED_PREFIX}{_reason(exc)}") from exc
+    save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, assessment.to_json())
+
+
+def _reason(exc: Exception) -> str:
+    """The localiser's reason without its own "cannot assign levels: " prefix."""
+    text = str(exc)
+    for prefix in ("cannot assign levels: ", REFUSED_PREFIX):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def _assessment(job: InferenceJob):
+    from inference.ml.artefacts import load_json
+    from inference.ml.pipeline import LevelAssessment
+
+    return LevelAssessment.from_json(load_json(_artefact(job, DISCS_FILE)))
 
 
 def _measure(job: InferenceJob) -> None:
-    from inference.ml.artefacts import load_json, save_json_atomic
-    from inference.ml.pipeline import discs_from_json, measure
+    from inference.ml.artefacts import save_json_atomic
+    from inference.ml.pipeline import measure
 
     _, sag = _sag_t2(job)
-    discs = discs_from_json(load_json(_artefact(job, DISCS_FILE)))
+    discs = _assessment(job).discs
     with np.load(_artefact(job, CANAL_FILE)) as stored:
         canal_prob = stored["canal_prob"]
-    aps = measure(_loaded(job.model_version.weights_dir).config, sag, canal_prob, discs)
-    save_json_atomic(selectors.job_dir(job.pk) / AP_FILE, aps.to_json())
+    measured = measure(_loaded(job.model_version.weights_dir).config, sag, canal_prob, discs)
+    save_json_atomic(selectors.job_dir(job.pk) / AP_FILE, measured.to_json())
 
 
 def _classify(job: InferenceJob) -> None:
     from inference.ml.artefacts import load_json, save_json_atomic
-    from inference.ml.pipeline import Measurements, classify, discs_from_json
+    from inference.ml.pipeline import Measurements, classify
 
     _, sag = _sag_t2(job)
-    discs = discs_from_json(load_json(_artefact(job, DISCS_FILE)))
-    aps = Measurements.from_json(load_json(_artefact(job, AP_FILE)))
+    assessment = _assessment(job)
+    measured = Measurements.from_json(load_json(_artefact(job, AP_FILE)))
     chosen = selectors.study_series(job.study)
     sag_t1 = _volume(chosen["sag_t1"]) if chosen["sag_t1"] else None
     axials = [_volume(s) for s in chosen["axials"]]
-    levels = classify(_loaded(job.model_version.weights_dir), sag, sag_t1, axials, discs, aps)
+    levels = classify(
+        _loaded(job.model_version.weights_dir), sag, sag_t1, axials, assessment.discs, measured,
+        assessment.confidence,
+    )
     save_json_atomic(
         selectors.job_dir(job.pk) / PREDICTION_FILE,
-        {"sag_series_uid": sag.series_uid, "levels": [asdict(lp) for lp in levels]},
+        {
+            "sag_series_uid": sag.series_uid,
+            "levels": [asdict(lp) for lp in levels],
+            "not_assessed": dict(assessment.not_assessed),
+        },
     )
+
+
+def _ap_mm(row: dict) -> float | None:
+    """The stored AP diameter: None where it was not measured (0.0, or a note says why)."""
+    value = row.get("ap_diameter_mm")
+    if row.get("ap_note") or not value or value <= 0:
+        return None
+    return float(value)
+
+
+def _confidence(row: dict) -> float | None:
+    value = row.get("confidence")
+    if value is None:
+        return None
+    if not 0.0 <= float(value) <= 1.0:
+        raise StageFailed(f"{row['level']}: the level confidence {value!r} is not between 0 and 1")
+    return float(value)
 
 
 def _store(job: InferenceJob) -> None:
     from inference.ml.artefacts import load_json
 
     started = time.perf_counter()
-    rows = load_json(_artefact(job, PREDICTION_FILE))["levels"]
+    predicted = load_json(_artefact(job, PREDICTION_FILE))
+    rows = predicted["levels"]
+    # A level with a prediction is assessed, whatever else the file says about it.
+    not_assessed = {
+        str(level): str(reason)
+        for level, reason in (predicted.get("not_assessed") or {}).items()
+        if level not in {row["level"] for row in rows}
+    }
+    if not rows:
+        raise StageFailed(
+            f"{REFUSED_PREFIX}no level could be named"
+            + (f" ({'; '.join(f'{lv}: {why}' for lv, why in sorted(not_assessed.items()))})" if not_assessed else "")
+        )
     levels = dict(DiscLevel.objects.filter(study=job.study).values_list("level", "pk"))
     missing = sorted({row["level"] for row in rows} - set(levels))
     if missing:
@@ -442,7 +508,9 @@ def _store(job: InferenceJob) -> None:
                     right_foraminal=row["right_foraminal"],
                     canal_class=row["canal_class"],
                     probabilities=row["probabilities"],
-                    ap_diameter_mm=row["ap_diameter_mm"] if row["ap_diameter_mm"] and row["ap_diameter_mm"] > 0 else None,
+                    ap_diameter_mm=_ap_mm(row),
+                    ap_note=(row.get("ap_note") or "")[:300],
+                    confidence=_confidence(row),
                     best_slice=row["best_slice"],
                     centre_mm=[float(v) for v in row["disc_centre_mm"]],
                 )
@@ -457,7 +525,7 @@ def _store(job: InferenceJob) -> None:
             timings["wall"] = round((finished - locked.started_at).total_seconds(), 4)
         InferenceJob.objects.filter(pk=job.pk).update(
             status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings, finished_at=finished,
-            heartbeat_at=finished,
+            heartbeat_at=finished, not_assessed=not_assessed,
         )
         # robust: a listener's error is logged and must not turn a stored job into a failed task
         transaction.on_commit(partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True)

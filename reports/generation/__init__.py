@@ -7,6 +7,7 @@ from reports.generation.writer import (
     generate_report,
     impression_text,
     level_sentence,
+    not_assessed_sentence,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "generate_report",
     "impression_text",
     "level_sentence",
+    "not_assessed_sentence",
 ]

@@ -33,6 +33,9 @@ NORMAL_LEVEL = "No disc herniation, neurocompression, or neuroforaminal stenosis
 
 # A level the model gave nothing for (only when a caller passes fewer than five levels).
 NOT_ASSESSED = "Not assessed."
+# The same, with the models' reason (a lower-case clause, e.g. "no disc found above L2-L3
+# (outside the field of view or not segmented)").
+NOT_ASSESSED_BECAUSE = "Not assessed: {reason}."
 
 DISC_NOUN: Mapping[str, str] = {"bulge": "disc bulge", "herniation": "disc herniation"}
 

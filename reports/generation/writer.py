@@ -10,7 +10,8 @@ Choices:
   hedged sentence is labelled *absent* by the guide, so the text could not state
   the field's value.
 * ``generate_report`` accepts fewer than five levels: a missing level is written
-  "Not assessed." in Findings and listed in the Impression, and
+  "Not assessed." in Findings (with the models' reason when ``not_assessed`` gives
+  one: "Not assessed: <reason>.") and listed in the Impression, and
   ``GeneratedReport.labels()`` leaves it out. (The labeller reads an unassessed
   level as normal, as the guide says of a level the report does not describe.)
 """
@@ -18,7 +19,7 @@ Choices:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,8 +181,19 @@ def impression_text(assessed: Sequence[LevelLabels], missing: Sequence[str] = ()
     return "\n".join(lines)
 
 
-def generate_report(findings: Sequence[LevelFinding]) -> GeneratedReport:
-    """Findings (one line per level, LEVELS order) and Impression from the predictions."""
+def not_assessed_sentence(reason: str | None = None) -> str:
+    """The Findings text of a level the models gave no reading, with their reason if any."""
+    reason = " ".join((reason or "").split()).rstrip(" .;:")
+    return t.NOT_ASSESSED_BECAUSE.format(reason=reason) if reason else t.NOT_ASSESSED
+
+
+def generate_report(findings: Sequence[LevelFinding],
+                    not_assessed: Mapping[str, str] | None = None) -> GeneratedReport:
+    """Findings (one line per level, LEVELS order) and Impression from the predictions.
+
+    ``not_assessed`` (level -> reason) says why a level without a finding has none;
+    a level both found and given a reason is an error.
+    """
     by_level: dict[str, LevelFinding] = {}
     for f in findings:
         _check(f)
@@ -190,7 +202,14 @@ def generate_report(findings: Sequence[LevelFinding]) -> GeneratedReport:
         by_level[f.labels.level] = f
     if not by_level:
         raise ValueError("no level findings to report")
-    lines = tuple((lv, level_sentence(by_level[lv]) if lv in by_level else t.NOT_ASSESSED)
+    reasons = dict(not_assessed or {})
+    unknown = sorted(set(reasons) - set(LEVELS))
+    if unknown:
+        raise ValueError(f"not_assessed names unknown level(s) {', '.join(unknown)}")
+    both = sorted(set(reasons) & set(by_level))
+    if both:
+        raise ValueError(f"{', '.join(both)} given both a finding and a reason for not being assessed")
+    lines = tuple((lv, level_sentence(by_level[lv]) if lv in by_level else not_assessed_sentence(reasons.get(lv)))
                   for lv in LEVELS)
     assessed = tuple(by_level[lv].labels for lv in LEVELS if lv in by_level)
     missing = [lv for lv in LEVELS if lv not in by_level]

@@ -73,3 +73,23 @@ def test_empty_archive_has_a_helpful_empty_state(page, sign_in):
     sign_in("researcher")
     expect(page.locator(".empty-state")).to_contain_text("No studies yet")
     expect(page.locator(".empty-state a")).to_have_text("Upload DICOM files")
+
+
+def test_the_study_page_says_why_the_ai_did_not_assess_a_level(page, sign_in, two_studies):
+    """A partial AI reading: the levels it named with their confidence, and the reason for the other."""
+    from inference.models import InferenceJob
+    from tests.reports.review_helpers import done_job
+
+    reason = "no disc found above L2-L3 (outside the field of view or not segmented)"
+    study = two_studies[0]
+    job = done_job(study)
+    job.predictions.filter(level__level="L1-L2").delete()
+    job.predictions.update(confidence=0.73)
+    InferenceJob.objects.filter(pk=job.pk).update(not_assessed={"L1-L2": reason})
+    sign_in("annotator")
+    page.goto(f"/studies/{study.study_instance_uid}/")
+    panel = page.locator("#ai-panel")
+    expect(panel.locator("[data-not-assessed]")).to_be_visible()
+    expect(panel.locator("[data-not-assessed] li")).to_have_text(f"L1-L2 not assessed: {reason}")
+    expect(panel.locator("tbody tr")).to_have_count(4)
+    expect(panel.locator("[data-confidence]").first).to_have_text("73%")

@@ -23,7 +23,6 @@ from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
 from tests.dicom.factory import stored_uid
-from tests.ml_recipes import tiny_seg_recipe
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +33,18 @@ def synthetic(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny_weights(synthetic, tmp_path_factory):
-    """A barely trained model (its classifiers run; their answers do not matter here)."""
-    from inference.ml.pipeline import save_models
-    from inference.ml.training import TrainSettings, train_all
+def tiny_weights(tmp_path_factory):
+    """An untrained model, seeded (its networks run; their answers do not matter here, and
+    training is tested in tests/ml and tests/inference/test_inference_app.py)."""
+    import torch
 
+    from inference.ml.pipeline import ModelConfig, TrainedModels, build_models, save_models
+
+    torch.manual_seed(2)
+    config = ModelConfig()
+    seg, canal, foramen = build_models(config)
     folder = tmp_path_factory.mktemp("tinymodel")
-    models = train_all(
-        sorted(p.parent for p in synthetic.glob("*/masks.npz")), epochs=1, seed=2,
-        settings=TrainSettings(seg=tiny_seg_recipe(), n_aug=1),
-    )
-    return save_models(models, folder / "tiny")
+    return save_models(TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), folder / "tiny")
 
 
 @pytest.fixture(scope="module")
@@ -211,10 +211,133 @@ def test_unnamed_discs_fail_the_job_with_the_reason(archive, eager_celery, done_
     inference_chain(job.pk).apply_async()
     job.refresh_from_db()
     assert job.status == "failed" and job.stage == "localise"
-    assert job.error.startswith("cannot assign disc levels: ")
-    assert job.predictions.count() == 0 and done_signals == []
+    assert job.error.startswith("cannot assign disc levels: ") and "cannot assign levels" not in job.error
+    assert job.predictions.count() == 0 and done_signals == [] and job.not_assessed == {}
     assert selectors.job_has_mask(job)  # the mask shows why
     assert not (selectors.job_dir(job.pk) / "prediction.json").exists()
+
+
+def test_a_study_without_a_sacrum_is_refused_whole_and_gets_no_draft(
+    archive, reference_masks, monkeypatch, client, annotator
+):
+    """Discs but no sacrum to count them from: no level is named, none is labelled."""
+    from inference.ml import pipeline
+    from inference.ml.classes import SACRUM
+    from reports.services import DraftNotPossible, create_ai_draft
+
+    def no_sacrum(models, sag):
+        mask = reference_masks[sag.series_uid].copy()
+        mask[mask == SACRUM] = 0
+        return pipeline.segmentation_from_masks(mask)
+
+    monkeypatch.setattr(pipeline, "segment", no_sacrum)
+    job = execute_inference_job(job_id=InferenceJob.objects.create(
+        study=_study(), model_version=ModelVersion.objects.get()).pk)
+    assert job.status == "failed" and job.stage == "localise"
+    assert job.error.startswith("cannot assign disc levels: the sacrum is not in the field of view"), job.error
+    assert "cannot assign levels" not in job.error  # the localiser's own prefix is not repeated
+    assert job.predictions.count() == 0 and job.not_assessed == {}
+    assert not (selectors.job_dir(job.pk) / "discs.json").exists()
+    with pytest.raises(DraftNotPossible, match="failed"):
+        create_ai_draft(job_id=job.pk)
+    # The study page says why.
+    client.force_login(annotator)
+    page = client.get(f"/studies/{job.study.study_instance_uid}/").content.decode()
+    assert f"The last AI job failed: {job.error}" in page
+    assert "not assessed" not in page
+
+
+def _without_discs_above(mask: np.ndarray, sag, keep: int) -> np.ndarray:
+    """The mask with every disc above the ``keep`` lowest removed, as when the field of
+    view ends there (or the segmentation missed them)."""
+    from scipy import ndimage
+
+    from inference.ml.classes import DISC
+    from inference.ml.volume import index_to_patient
+
+    labelled, n = ndimage.label(mask == DISC)
+    parts = []  # (height: LPS z grows cranially, voxels, component)
+    for i in range(1, n + 1):
+        voxels = np.argwhere(labelled == i)
+        parts.append((float(index_to_patient(sag, voxels.mean(0)[None])[0][2]), len(voxels), i))
+    # Discs, not the small pieces of one that a lateral slice cuts off, set the line.
+    discs = sorted(z for z, size, _ in parts if size >= 0.1 * max(size for _, size, _ in parts))
+    line = (discs[keep - 1] + discs[keep]) / 2
+    out = mask.copy()
+    for z, _, i in parts:
+        if z > line:
+            out[labelled == i] = 0
+    return out
+
+
+def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_others(
+    archive, reference_masks, monkeypatch, client, annotator
+):
+    """The localiser names L5-S1 up to L2-L3 only: four predictions with a confidence each,
+    L1-L2 recorded with its reason, no label for it anywhere; an AP diameter outside
+    4-30 mm is stored as not measured, with the reason."""
+    from inference.ml import pipeline
+    from inference.ml.data import load_study_dir
+    from reports.services import create_ai_draft
+    from studies.models import Series
+
+    # The generator's first study: with its full mask, every level is named.
+    first = load_study_dir(sorted(archive.glob("*/masks.npz"))[0].parent, with_axials=False)
+    study = Series.objects.get(series_instance_uid=stored_uid(first.sag_t2.series_uid)).study
+
+    def top_disc_missing(models, sag):
+        seg = pipeline.segmentation_from_masks(_without_discs_above(reference_masks[sag.series_uid], sag, keep=4))
+        seg.from_reference = False  # as from the network: the AP calibration applies
+        return seg
+
+    real_ap = pipeline.ap_diameter
+
+    def implausible_at_l4_l5(sag, canal_prob, disc):
+        return 1000.0 if disc.level == "L4-L5" else real_ap(sag, canal_prob, disc)
+
+    monkeypatch.setattr(pipeline, "segment", top_disc_missing)
+    monkeypatch.setattr(pipeline, "ap_diameter", implausible_at_l4_l5)
+    job = execute_inference_job(job_id=InferenceJob.objects.create(
+        study=study, model_version=ModelVersion.objects.get()).pk)
+    assert job.status == "done", job.error
+
+    folder = selectors.job_dir(job.pk)
+    discs = json.loads((folder / "discs.json").read_text())
+    assert set(discs["discs"]) == set(discs["confidence"]) == {"L2-L3", "L3-L4", "L4-L5", "L5-S1"}
+    assert set(discs["not_assessed"]) == {"L1-L2"}
+    aps = json.loads((folder / "ap_mm.json").read_text())
+    assert aps["ap_mm"]["L4-L5"] == 0.0 and set(aps["notes"]) >= {"L4-L5"}
+    assert json.loads((folder / "prediction.json").read_text())["not_assessed"] == discs["not_assessed"]
+
+    stored = {p.level.level: p for p in job.predictions.select_related("level")}
+    assert set(stored) == {"L2-L3", "L3-L4", "L4-L5", "L5-S1"}
+    reason = job.not_assessed["L1-L2"]
+    assert set(job.not_assessed) == {"L1-L2"}
+    assert reason.startswith("no disc found above L2-L3"), reason
+    for level, p in stored.items():
+        assert p.confidence == pytest.approx(discs["confidence"][level]) and 0 < p.confidence <= 1
+    assert stored["L5-S1"].confidence == max(p.confidence for p in stored.values())
+    l45 = stored["L4-L5"]
+    assert l45.ap_diameter_mm is None
+    assert l45.ap_note.startswith("not measured: the midline AP diameter came out at ")
+    assert "outside the physiological 4-30 mm" in l45.ap_note
+
+    # The study page: each level's confidence, the AP note, and why L1-L2 has no reading.
+    client.force_login(annotator)
+    page = client.get(f"/studies/{study.study_instance_uid}/").content.decode()
+    assert f"L1-L2 not assessed: {reason}" in page
+    assert f"{round(stored['L5-S1'].confidence * 100)}%" in page
+    assert l45.ap_note in page
+
+    # The AI draft says it too, and gives L1-L2 no label.
+    version = create_ai_draft(job_id=job.pk)
+    texts = {f["level"]: f["text"] for f in version.findings}
+    assert texts["L1-L2"] == f"Not assessed: {reason}."
+    assert "AP diameter" not in texts["L4-L5"]
+    assert set(version.labels) == set(stored)
+    assert version.impression.splitlines()[-1] == "Not assessed: L1-L2."
+    review = client.get(f"/reports/{study.study_instance_uid}/").content.decode()
+    assert f"L1-L2 not assessed: {reason}" in review and "data-ap-note" in review
 
 
 def test_a_transient_error_is_retried_and_a_lasting_one_fails_the_job(archive, eager_celery, monkeypatch):
@@ -290,11 +413,10 @@ def test_mask_slices_follow_the_viewer_order(archive, client, annotator, masks_b
         classes = _decode(response.content)
         np.testing.assert_array_equal(classes, by_number[viewer_order[index]])
     middle = _decode(client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content)
-    assert set(np.unique(middle)) == {0, 1, 2, 3}
+    assert set(np.unique(middle)) == {0, 1, 2, 3, 4}  # the sacrum too, in a colour of its own
     rgba = np.asarray(Image.open(io.BytesIO(
         client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content)))
     assert (rgba[middle == 0, 3] == 0).all() and (rgba[middle != 0, 3] > 0).all()
-    assert len({tuple(MASK_COLOURS[c]) for c in (1, 2, 3)}) == 3
     # The overlays are reads of the study's images: one access-log row per user, study and day.
     reads = AccessEvent.objects.filter(action="view_images", user=annotator)
     assert [r.study_uid for r in reads] == [study.study_instance_uid]
@@ -307,6 +429,98 @@ def test_mask_slices_follow_the_viewer_order(archive, client, annotator, masks_b
     client.logout()
     anonymous = client.get(f"/inference/jobs/{job.pk}/mask/0.png")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+def test_every_class_has_its_own_overlay_colour_and_legend_entry():
+    """One colour per segmentation class (the sacrum included), and the review page's
+    legend (review.css) shows the overlay's colours."""
+    import re
+    from pathlib import Path
+
+    from inference.ml.classes import CLASS_NAMES, N_CLASSES
+
+    assert len(MASK_COLOURS) == N_CLASSES == len(CLASS_NAMES)
+    assert MASK_COLOURS[0, 3] == 0 and (MASK_COLOURS[1:, 3] > 0).all()
+    assert len({tuple(c[:3]) for c in MASK_COLOURS[1:]}) == N_CLASSES - 1
+    root = Path(__file__).resolve().parents[2]
+    css = (root / "frontend/static/css/review.css").read_text()
+    keys = {int(k): tuple(map(int, rgb)) for k, *rgb in re.findall(
+        r"\.mask-key-(\d+) \{ background: rgb\((\d+), (\d+), (\d+)\); \}", css)}
+    assert keys == {c: tuple(MASK_COLOURS[c][:3].tolist()) for c in range(1, N_CLASSES)}
+    template = (root / "frontend/templates/reports/review.html").read_text()
+    assert all(f"mask-key-{c}" in template for c in range(1, N_CLASSES)) and "sacrum</li>" in template
+
+
+def _write_prediction(job: InferenceJob, payload: dict) -> None:
+    folder = selectors.job_dir(job.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prediction.json").write_text(json.dumps(payload))
+
+
+def _row(level: str, **fields) -> dict:
+    return {
+        "level": level, "disc": "none", "canal_stenosis": "none", "left_foraminal": "none",
+        "right_foraminal": "none", "canal_class": 0, "probabilities": {"canal_stenosis": 0.1},
+        "ap_diameter_mm": 12.5, "disc_centre_mm": [0.0, 0.0, 0.0], "best_slice": {},
+        "confidence": 0.9, "ap_note": "", **fields,
+    }
+
+
+NOT_MEASURED = (
+    "not measured: the midline AP diameter came out at 2.1 mm, outside the physiological 4-30 mm, "
+    "so the canal outline is not trusted"
+)
+
+
+def test_store_keeps_the_assessed_levels_their_confidence_and_the_reasons(db, settings, tmp_path):
+    """From a classify stage's output as written (no localiser involved): only the levels
+    with a prediction get a row; an AP not measured is stored as null with its note."""
+    settings.MEDIA_ROOT = tmp_path
+    job = _bare_job(status="running", stage="classify")
+    reasons = {"L1-L2": "no disc found above L2-L3 (outside the field of view or not segmented)",
+               "L2-L3": "the naming confidence fell to 0.42"}
+    _write_prediction(job, {"sag_series_uid": "1.2", "not_assessed": {**reasons, "L5-S1": "ignored: it has a row"},
+                            "levels": [_row("L5-S1", confidence=1.0),
+                                       _row("L4-L5", ap_diameter_mm=0.0, ap_note=NOT_MEASURED, confidence=0.857),
+                                       _row("L3-L4", ap_diameter_mm=2.1, ap_note=NOT_MEASURED, confidence=0.6)]})
+    done = run_stage(job_id=job.pk, stage="store")
+    assert done.status == "done", done.error
+    assert done.not_assessed == reasons
+    stored = {p.level.level: p for p in done.predictions.select_related("level")}
+    assert set(stored) == {"L3-L4", "L4-L5", "L5-S1"}
+    assert (stored["L5-S1"].ap_diameter_mm, stored["L5-S1"].ap_note, stored["L5-S1"].confidence) == (12.5, "", 1.0)
+    for level in ("L4-L5", "L3-L4"):  # a note means not measured, whatever number came with it
+        assert stored[level].ap_diameter_mm is None and stored[level].ap_note == NOT_MEASURED
+    assert stored["L4-L5"].confidence == pytest.approx(0.857)
+
+
+@pytest.mark.parametrize(("levels", "error"), [
+    ([], "cannot assign disc levels: no level could be named (L5-S1: no sacrum)"),
+    ([_row("L5-S1"), _row("L4-L5", confidence=1.5)], "L4-L5: the level confidence 1.5 is not between 0 and 1"),
+])
+def test_store_refuses_an_output_with_no_level_or_a_confidence_out_of_range(db, settings, tmp_path, levels, error):
+    settings.MEDIA_ROOT = tmp_path
+    job = _bare_job(status="running", stage="classify")
+    _write_prediction(job, {"sag_series_uid": "1.2", "levels": levels, "not_assessed": {"L5-S1": "no sacrum"}})
+    failed = run_stage(job_id=job.pk, stage="store")
+    assert failed.status == "failed" and failed.predictions.count() == 0
+    assert failed.error == error
+
+
+def test_the_database_holds_confidence_to_0_1_and_a_noted_ap_to_null(db):
+    from django.db import IntegrityError, transaction
+
+    job = _bare_job(status="done")
+    level = job.study.levels.get(level="L4-L5")
+    fields = {"job": job, "level": level, "model_version": job.model_version, "disc": "none",
+              "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none", "canal_class": 0,
+              "probabilities": {}, "centre_mm": [0, 0, 0]}
+    for bad in ({"confidence": 1.5}, {"confidence": -0.1}, {"ap_diameter_mm": 2.1, "ap_note": NOT_MEASURED}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Prediction.objects.create(**fields, **bad)
+    Prediction.objects.create(**fields, confidence=None)  # rows from before confidences were kept
+    Prediction.objects.filter(job=job).delete()
+    Prediction.objects.create(**fields, confidence=1.0, ap_diameter_mm=None, ap_note=NOT_MEASURED)
 
 
 def test_the_ai_panel_shows_the_running_stage_and_finished_stage_times(db, client, annotator):

@@ -22,6 +22,7 @@ from inference.services.jobs import execute_inference_job
 from inference.services.masks import import_synthetic_masks
 from inference.services.nifti import NiftiImportError, import_nifti
 from inference.services.training import train_model_version
+from labeling.schema import LEVELS
 from labeling.services import current_labeller, label_reports
 from studies.models import Instance, RadiologistReport, Series, Study
 from studies.services.ingest import ingest_paths
@@ -157,7 +158,10 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
         assert job.error.startswith("cannot assign disc levels: ") and len(job.error) > 30, job.error
         assert job.predictions.count() == 0
         return
-    assert job.predictions.count() == 5
+    # Partial readings are allowed: each level is predicted or not assessed, with the reason.
+    predicted = set(job.predictions.values_list("level__level", flat=True))
+    assert predicted and not predicted & set(job.not_assessed), job.not_assessed
+    assert predicted | set(job.not_assessed) == set(LEVELS), job.not_assessed
     volume = load_series(series_files(study.series.get()))
     upper = np.array(volume.shape) - 1
     for prediction in job.predictions.all():

@@ -160,3 +160,52 @@ def test_generate_reports_names_an_unknown_study():
     plain = StudyFactory()
     with pytest.raises(CommandError, match="run the models"):
         call_command("generate_reports", study=plain.study_instance_uid)
+
+
+TOP_DISC_MISSING = "no disc found above L2-L3 (outside the field of view or not segmented)"
+
+
+def _partial_reading() -> tuple:
+    """A done job that named L2-L3 to L5-S1 only; its L4-L5 AP diameter was not measured."""
+    study, job = study_with_reading(L4_L5={"disc": "herniation"})
+    job.predictions.filter(level__level="L1-L2").delete()
+    job.predictions.update(confidence=0.8)
+    job.predictions.filter(level__level="L4-L5").update(
+        ap_diameter_mm=None, ap_note="not measured: no spinal canal found behind the disc"
+    )
+    InferenceJob.objects.filter(pk=job.pk).update(not_assessed={"L1-L2": TOP_DISC_MISSING})
+    return study, job
+
+
+def test_a_partial_reading_drafts_why_a_level_is_not_assessed_and_labels_only_the_others():
+    study, job = _partial_reading()
+    version = create_ai_draft(job_id=job.pk)
+    texts = _texts(version)
+    assert list(texts) == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+    assert texts["L1-L2"] == f"Not assessed: {TOP_DISC_MISSING}."
+    assert "herniation" in texts["L4-L5"] and "AP diameter" not in texts["L4-L5"]
+    assert "11.5 mm" in texts["L3-L4"]
+    assert set(version.labels) == {"L2-L3", "L3-L4", "L4-L5", "L5-S1"}
+    assert version.impression.splitlines()[-1] == "Not assessed: L1-L2."
+
+
+def test_the_review_page_shows_why_a_level_is_not_assessed(client, annotator):
+    study, job = _partial_reading()
+    create_ai_draft(job_id=job.pk)
+    client.force_login(annotator)
+    page = client.get(f"/reports/{study.study_instance_uid}/").content.decode()
+    assert f"L1-L2 not assessed: {TOP_DISC_MISSING}" in page
+    assert "level confidence 80%" in page
+    assert "Not measured: no spinal canal found behind the disc" in page
+
+
+def test_a_refused_study_gets_no_draft():
+    """The whole study refused: the job failed with the reason and stored no prediction."""
+    study, job = study_with_reading()
+    job.predictions.all().delete()
+    InferenceJob.objects.filter(pk=job.pk).update(
+        status="failed", error="cannot assign disc levels: the sacrum is not in the field of view"
+    )
+    with pytest.raises(DraftNotPossible, match="failed"):
+        create_ai_draft(job_id=job.pk)
+    assert not Report.objects.exists()

@@ -263,3 +263,23 @@ def test_unassessed_levels_are_said_so():
     ]
     clean = generate_report([LevelFinding(L("L5-S1"))]).impression.splitlines()
     assert clean[0].endswith("stenosis at L5-S1.") and "lumbar spine" not in clean[0]
+
+
+def test_unassessed_levels_say_why_when_a_reason_is_given():
+    reason = "no disc found above L2-L3 (outside the field of view or not segmented)"
+    findings = [LevelFinding(L(lv)) for lv in ("L2-L3", "L3-L4", "L4-L5", "L5-S1")]
+    rep = generate_report(findings, not_assessed={"L1-L2": f"  {reason}. "})
+    assert rep.findings[0] == ("L1-L2", f"Not assessed: {reason}.")
+    assert rep.text().splitlines()[1] == f"L1-L2: Not assessed: {reason}."
+    assert "L1-L2" not in rep.labels()
+    assert rep.impression.splitlines()[-1] == "Not assessed: L1-L2."
+    # No reason (or an empty one): the plain sentence, as before.
+    assert dict(generate_report(findings, not_assessed={"L1-L2": ""}).findings)["L1-L2"] == "Not assessed."
+
+
+def test_a_reason_for_a_level_with_a_finding_or_an_unknown_level_is_refused():
+    findings = [LevelFinding(L(lv)) for lv in ("L4-L5", "L5-S1")]
+    with pytest.raises(ValueError, match="L4-L5 given both"):
+        generate_report(findings, not_assessed={"L4-L5": "outside the field of view"})
+    with pytest.raises(ValueError, match="unknown level"):
+        generate_report(findings, not_assessed={"T12-L1": "outside the field of view"})

@@ -127,3 +127,31 @@ def test_round_trip_with_unassessed_levels(lab, reports, missing):
             # The guide reads a level with no finding as normal; the report says "Not assessed".
             assert dict(rep.findings)[level] == "Not assessed."
             assert got[level] == LevelLabels(level)
+
+
+# The localiser's reasons for a level it cannot name (inference.ml.localisation); they
+# name other levels and structures, and must still be read as no finding at their level.
+REASONS = (
+    "no disc found above L2-L3 (outside the field of view or not segmented)",
+    "the next disc above L3-L4 is 61 mm away, outside 20-55 mm (a disc may be missed or split)",
+    "the next disc above L4-L5 is tilted 41 degrees from it (more than 35)",
+    "the vertebral body above L4-L5 would be 12 mm tall, outside 14-45 mm",
+    "no vertebral body found between L3-L4 and the next disc above it",
+    "the naming confidence fell to 0.42",
+    "L3-L4 could not be named",
+)
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_round_trip_with_the_reasons_for_unassessed_levels(lab, reports, reason):
+    missing = ("L1-L2", "L2-L3")
+    for findings, _ in reports[:40]:
+        kept = [f for f in findings if f.labels.level not in missing]
+        rep = generate_report(kept, not_assessed=dict.fromkeys(missing, reason))
+        assert set(rep.labels()) == {f.labels.level for f in kept}
+        got = lab.label(rep.text()).by_level()
+        for level, want in rep.labels().items():
+            assert got[level].to_exchange() == want, rep.text()
+        for level in missing:
+            assert dict(rep.findings)[level] == f"Not assessed: {reason}."
+            assert got[level] == LevelLabels(level), rep.text()
