@@ -1,6 +1,7 @@
 """Reference masks from DICOM Segmentation (SEG) objects, as the models' class ids.
 
-Each segment of the SEG is mapped to one class (1 vertebra, 2 disc, 3 canal) by its
+Each segment of the SEG is mapped to one class (1 vertebra, 2 disc, 3 canal, 4 sacrum:
+:mod:`inference.ml.classes`) by its
 SegmentedPropertyTypeCodeSequence when that is one of the SNOMED CT codes below,
 otherwise by its SegmentLabel (case-insensitive):
 
@@ -8,11 +9,13 @@ otherwise by its SegmentLabel (case-insensitive):
   "disc" or "disk" (checked first: "intervertebral disc" also contains "vertebra");
 * canal: 61853006 spinal (vertebral) canal; labels containing "canal", "thecal" or
   "dural sac";
-* vertebra: 51282000 vertebra, the T10-L5 vertebrae, 54735007 sacrum; labels
-  containing "vertebra" or "sacrum", or a vertebra name alone ("L3", "S1").
+* sacrum: 54735007 sacrum; labels containing "sacrum" or "sacral", or "S1" alone
+  (levels are counted from it, so it is never merged with the lumbar bodies);
+* vertebra: 51282000 vertebra, the T10-L5 vertebrae; labels containing "vertebra",
+  or a vertebra name alone ("L3").
 
 Segments matching none (e.g. spinal cord, muscle) are ignored. Where segments
-overlap, the smaller structure wins: canal over disc over vertebra.
+overlap, the smaller structure wins: canal over disc over vertebra and sacrum.
 """
 
 from __future__ import annotations
@@ -24,21 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
-VERTEBRA, DISC, CANAL = 1, 2, 3
-CLASS_NAMES = {VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal"}
+from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
+
+CLASS_NAMES = {VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal", SACRUM: "sacrum"}
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)
     "51282000": VERTEBRA, "7610001": VERTEBRA, "12989004": VERTEBRA, "23215003": VERTEBRA,
     "66794005": VERTEBRA, "14293000": VERTEBRA, "36470004": VERTEBRA, "11994002": VERTEBRA,
-    "49668003": VERTEBRA, "54735007": VERTEBRA,
+    "49668003": VERTEBRA, "54735007": SACRUM,
     # discs T10/T11 ... L5/S1
     "34959001": DISC, "1537001": DISC, "76206002": DISC, "80064006": DISC, "67459009": DISC,
     "62551000": DISC, "84020006": DISC, "715056000": DISC,
     # spinal canal
     "61853006": CANAL,
 }
-_VERTEBRA_NAME = re.compile(r"^\s*(?:[ctl]\d{1,2}|s\d)\s*$", re.IGNORECASE)
+_PAINT_ORDER = (VERTEBRA, SACRUM, DISC, CANAL)
+_VERTEBRA_NAME = re.compile(r"^\s*[ctl]\d{1,2}\s*$", re.IGNORECASE)
+_SACRAL_NAME = re.compile(r"^\s*s\d\s*$", re.IGNORECASE)
 
 
 class SegImportError(ValueError):
@@ -63,7 +69,9 @@ def segment_class(label: str, codes: Sequence[tuple[str, str]]) -> int | None:
         return DISC
     if any(word in text for word in ("canal", "thecal", "dural sac")):
         return CANAL
-    if "vertebra" in text or "sacrum" in text or _VERTEBRA_NAME.match(text):
+    if "sacrum" in text or "sacral" in text or _SACRAL_NAME.match(text):
+        return SACRUM
+    if "vertebra" in text or _VERTEBRA_NAME.match(text):
         return VERTEBRA
     return None
 
@@ -151,9 +159,9 @@ def seg_mask(seg, sop_instance_uids: Sequence[str], series_uid: str, name: str =
             mapping[number] = cls
     if not mapping:
         raise SegImportError(
-            f"{name}: no segment is a vertebra, disc or canal (labels: {', '.join(ignored)})"
+            f"{name}: no segment is a vertebra, sacrum, disc or canal (labels: {', '.join(ignored)})"
         )
-    numbers = sorted(mapping, key=lambda n: mapping[n])  # vertebra, then disc, then canal on top
+    numbers = sorted(mapping, key=lambda n: _PAINT_ORDER.index(mapping[n]))  # smaller structures on top
     pixels = seg.get_pixels_by_source_instance(
         source_sop_instance_uids=list(sop_instance_uids), segment_numbers=numbers,
         assert_missing_frames_are_empty=True, skip_overlap_checks=True,

@@ -258,7 +258,7 @@ def ap_grade(ap_mm: float) -> str:
 class Segmentation:
     """The segment stage's output: classes and the canal probability, position order."""
 
-    classes: np.ndarray  # (slices, rows, cols) uint8: 0 background, 1 vertebra, 2 disc, 3 canal
+    classes: np.ndarray  # (slices, rows, cols) uint8: inference.ml.classes (0 background ... 4 sacrum)
     canal_prob: np.ndarray  # (slices, rows, cols) float32
     from_reference: bool = False  # True: given masks, not the network (no AP calibration)
 

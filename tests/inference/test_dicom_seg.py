@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from pydicom.sr.codedict import codes
 
-from inference.ml.dicom_seg import CANAL, DISC, VERTEBRA, segment_class
+from inference.ml.dicom_seg import CANAL, DISC, SACRUM, VERTEBRA, segment_class
 from inference.models import SegmentationMask
 from studies.models import Series
 from studies.selectors import series_by_any_uid
@@ -43,21 +43,23 @@ def _description(number: int, label: str, code) -> hd.seg.SegmentDescription:
 
 def _write_seg(images: list[pydicom.Dataset], classes: np.ndarray, out: Path) -> Path:
     """A SEG whose segment numbers differ from the class ids and which names one segment
-    only by code (vertebra), one only by label (canal) and one by both (disc), plus a
-    segment no class takes (spinal cord)."""
-    segment_of_class = np.array([0, 2, 3, 1], dtype=np.uint8)  # canal=1, vertebra=2, disc=3
+    only by code (vertebra), one only by label (canal), one by both (disc) and the sacrum
+    by its code, plus a segment no class takes (spinal cord)."""
+    segment_of_class = np.array([0, 2, 3, 1, 5], dtype=np.uint8)  # canal=1, vertebra=2, disc=3, sacrum=5
     labels = segment_of_class[classes]
     cord = np.zeros_like(labels)
     cord[labels == 1] = 4  # overlaps the canal on purpose: the canal must win
     seg = hd.seg.Segmentation(
         source_images=images,
-        pixel_array=np.stack([labels == n for n in (1, 2, 3)] + [cord == 4], axis=-1).astype(np.uint8),
+        pixel_array=np.stack([labels == n for n in (1, 2, 3)] + [cord == 4, labels == 5],
+                             axis=-1).astype(np.uint8),
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=[
             _description(1, "Thecal sac", codes.SCT.Tissue),
             _description(2, "Structure 2", codes.SCT.Vertebra),
             _description(3, "Intervertebral disc", codes.SCT.L4L5Disc),
             _description(4, "Spinal cord", codes.SCT.SpinalCord),
+            _description(5, "Structure 5", codes.SCT.Sacrum),
         ],
         series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
         manufacturer="RadBot tests", manufacturer_model_name="synthetic", software_versions="1",
@@ -81,6 +83,7 @@ def test_segments_map_by_code_then_label():
     assert segment_class("anything", [("SCT", "84020006")]) == DISC
     assert segment_class("Disc", [("SCT", "51282000")]) == VERTEBRA  # the code decides
     assert segment_class("L3", [("99LOCAL", "1")]) == VERTEBRA
+    assert segment_class("S1", []) == SACRUM and segment_class("anything", [("SCT", "54735007")]) == SACRUM
     assert segment_class("Vertebral canal", []) == CANAL
     assert segment_class("Intervertebral disc L5-S1", []) == DISC
     assert segment_class("Spinal cord", [("SCT", "2748008")]) is None

@@ -151,24 +151,33 @@ def test_inference_runs_after_ingest_when_configured(
     assert job.status in {"done", "failed"}
 
 
-def test_train_models_takes_the_recipe_options_and_records_them(archive):
+def test_train_models_takes_the_recipe_options_and_records_them(archive, tmp_path):
     """The recipe options reach the training: the model's config holds the grid, its
-    training settings the patch, its history the classifier epochs, and the recorded
-    command all of them."""
+    training settings the segmentation recipe, its history the classifier epochs and the
+    fine-tuning on the real volume, and the recorded command all of them."""
     from io import StringIO
 
+    from tests.shared_data import shared_file
+
+    real = tmp_path / "real"  # one real volume, linked (never copied) from ../shared
+    real.mkdir()
+    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
+        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
     out = StringIO()
     call_command(
-        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, seg_patch=48,
-        clf_epochs=2, canal_epochs=3, stdout=out,
+        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, pretrain_steps=3, finetune_steps=2,
+        bank_anatomies=1, real=str(real), clf_epochs=2, canal_epochs=3, stdout=out,
     )
     version = ModelVersion.objects.get()
-    assert "model version" in out.getvalue()
+    assert "model version" in out.getvalue() and "1 real volumes" in out.getvalue()
     assert version.config["work_spacing_mm"] == 2.0
-    assert version.metrics["train_settings"]["seg_patch"] == 48
+    recipe = version.metrics["train_settings"]["seg"]
+    assert (recipe["pretrain_steps"], recipe["finetune_steps"], recipe["bank_anatomies"]) == (3, 2, 1)
+    assert version.metrics["real_volumes"] == ["ivd_11"] and version.data_split["real_train"] == ["ivd_11"]
+    assert {"segmentation", "segmentation_finetune"} <= {r["stage"] for r in version.history}
     assert version.command == (
-        "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --seg-patch 48 "
-        "--clf-epochs 2 --canal-epochs 3"
+        "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --pretrain-steps 3 "
+        f"--finetune-steps 2 --bank-anatomies 1 --clf-epochs 2 --canal-epochs 3 --real {real}"
     )
     epochs = {(r["stage"], r["epoch"]) for r in version.history if r.get("stage") in {"canal", "foramen"}}
     assert max(e for s, e in epochs if s == "foramen") == 2 and max(e for s, e in epochs if s == "canal") == 3

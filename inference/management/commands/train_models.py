@@ -23,12 +23,14 @@ class Command(BaseCommand):
                             help="Fine-tune on the real volumes under DIR (*_image.nii.gz + masks + labels.json).")
         parser.add_argument("--pretrain-steps", type=int, default=SegRecipe.pretrain_steps)
         parser.add_argument("--finetune-steps", type=int, default=SegRecipe.finetune_steps)
+        parser.add_argument("--bank-anatomies", type=int, default=SegRecipe.bank_anatomies,
+                            help="Synthetic anatomies whose label maps the randomised training images come from.")
         parser.add_argument("--clf-epochs", type=int, default=40, help="Foraminal classifier epochs.")
         parser.add_argument("--canal-epochs", type=int, default=120,
                             help="Disc and canal classifier epochs.")
 
     def handle(self, *args, epochs, seed, split, work_spacing, real, pretrain_steps, finetune_steps,
-               clf_epochs, canal_epochs, **options):
+               bank_anatomies, clf_epochs, canal_epochs, **options):
         from inference.ml.pipeline import ModelConfig
         from inference.ml.real_data import find_real_volumes, load_real_volume
         from inference.ml.training import SegRecipe, TrainSettings
@@ -54,13 +56,14 @@ class Command(BaseCommand):
                 config=ModelConfig(work_spacing_mm=work_spacing),
                 train_settings=TrainSettings(
                     clf_epochs=clf_epochs, canal_epochs=canal_epochs,
-                    seg=SegRecipe(pretrain_steps=pretrain_steps, finetune_steps=finetune_steps)),
+                    seg=SegRecipe(pretrain_steps=pretrain_steps, finetune_steps=finetune_steps,
+                                  bank_anatomies=bank_anatomies)),
                 real=volumes,
                 # The full recipe, defaults included, however the command was called.
                 command=(
                     f"manage.py train_models --epochs {epochs} --seed {seed} --split {split} "
                     f"--work-spacing {work_spacing:g} --pretrain-steps {pretrain_steps} "
-                    f"--finetune-steps {finetune_steps} --clf-epochs {clf_epochs} --canal-epochs {canal_epochs}"
+                    f"--finetune-steps {finetune_steps} --bank-anatomies {bank_anatomies} --clf-epochs {clf_epochs} --canal-epochs {canal_epochs}"
                     + (f" --real {real}" if real else "")
                 ),
             )
