@@ -196,7 +196,8 @@ def level_findings(job: InferenceJob) -> list:
 
 @transaction.atomic
 def create_ai_draft(*, job_id: int) -> ReportVersion:
-    """Append the models' draft for a finished job as a new preliminary version.
+    """Append the models' draft for a finished job (or one refused for want of a
+    nameable level) as a new preliminary version.
 
     Idempotent per job: a second call for the same job returns the version the first
     one made. Raises DraftNotPossible when the job has no finished reading, and
@@ -206,12 +207,15 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
     from reports.generation import generate_report
 
     job = InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
-    if job.status != InferenceJob.Status.DONE:
+    # A study where no level could be named is drafted too: every level "not assessed",
+    # with the reason, and no label (the radiologist reads why there is no AI reading).
+    refused = job.status == InferenceJob.Status.FAILED and set(job.not_assessed or {}) == set(LEVELS)
+    if job.status != InferenceJob.Status.DONE and not refused:
         raise DraftNotPossible(
             f"Inference job {job.pk} is {job.status}, not done; there is nothing to draft from."
         )
-    findings = level_findings(job)
-    if not findings:
+    findings = [] if refused else level_findings(job)
+    if not findings and not refused:
         raise DraftNotPossible(f"Inference job {job.pk} stored no predictions.")
     report, _ = Report.objects.get_or_create(study=job.study)
     report, latest = _locked(report)

@@ -89,6 +89,8 @@ class LocaliserConfig:
     body_height_mm: tuple[float, float] = (14.0, 45.0)
     max_step_angle_deg: float = 35.0
     min_body_fraction: float = 0.5  # share of the line between two discs that is body
+    max_lateral_offset_mm: float = 15.0  # next disc's centre beside the current one's
+    max_ap_offset_mm: float = 25.0  # ... and in front of or behind it (lordosis shifts ~5-15 mm)
     min_confidence: float = 0.5
 
 
@@ -270,9 +272,14 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         for d in discs:
             if any(d is c for c in chain):
                 continue
-            along = float((d.centre - cur.centre) @ cur.normal)
-            if along > 5.0:
-                cands.append((float(np.linalg.norm(d.centre - cur.centre)), along, d))
+            rel = d.centre - cur.centre
+            along = float(rel @ cur.normal)
+            # the next disc up the same column: not off to the side, nor far in front
+            # or behind (a blob beside the spine must not be counted as a level)
+            in_line = (abs(float(rel @ cur.lateral)) <= cfg.max_lateral_offset_mm
+                       and abs(float(rel @ cur.posterior)) <= cfg.max_ap_offset_mm)
+            if along > 5.0 and in_line:
+                cands.append((float(np.linalg.norm(rel)), along, d))
         if not cands:
             reasons[len(chain)] = f"no disc found above {LEVELS[len(LEVELS) - len(chain)]} (outside the field of view or not segmented)"
             break

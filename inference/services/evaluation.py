@@ -70,6 +70,7 @@ def read_volume(*, path: Path, real, version: ModelVersion):
 def evaluate_real(
     *, root: str | Path, version: ModelVersion | None = None, folds: int = 0, seed: int = 0,
     train_settings=None, limit: int | None = None, reuse_folds: bool = False,
+    save_pretrained: str | Path | None = None,
     say: Callable[[str], None] = print,
 ) -> list:
     from inference.ml.evaluate_real import folds_by_volume
@@ -92,6 +93,11 @@ def evaluate_real(
         return scores
     fold_of = folds_by_volume([r.key for r in reals], [r.kind for r in reals], folds)
     pretrained = None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
+    if pretrained is not None and save_pretrained:
+        from inference.ml.pretrained import save_pretrained as save
+
+        digest = save(pretrained, save_pretrained)
+        say(f"pre-trained weights (no real volume seen) -> {save_pretrained} sha256 {digest}")
     for k in range(folds):
         train = [r for r, f in zip(reals, fold_of, strict=True) if f != k]
         say(f"fold {k + 1}/{folds}: fine-tuned on {len(train)} volumes, reading {len(reals) - len(train)}")
@@ -127,7 +133,7 @@ def _pretrain(*, seed: int, train_settings, say: Callable[[str], None]) -> dict:
     say(f"pre-training on synthetic label maps and {len(train)} archive studies (no real volume)")
     started = time.perf_counter()
     train_segmenter(seg, config, recipe, seed=seed, archive=archive if archive.images else None,
-                    progress=lambda r: None)
+                    progress=lambda r: say(f"  step {r['step']} loss {r['train_loss']:.3f} {r['elapsed_s']:.0f} s"))
     say(f"pre-trained in {time.perf_counter() - started:.0f} s")
     return {k: v.clone() for k, v in seg.state_dict().items()}
 

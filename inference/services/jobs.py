@@ -46,7 +46,8 @@ from django.utils import timezone
 
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion, Prediction
-from inference.signals import inference_job_done
+from inference.signals import inference_job_done, inference_job_refused
+from labeling.schema import LEVELS
 from radbot_web.tasks import (
     NotQueued,
     eager,
@@ -249,6 +250,9 @@ def run_stage(*, job_id: int, stage: str, worker: str = "", retries: int = 0) ->
             _RUNNERS[stage](job)
         except StageFailed as exc:
             fail_job(job_id=job_id, reason=str(exc))
+            if str(exc).startswith(REFUSED_PREFIX):
+                transaction.on_commit(partial(inference_job_refused.send, sender=InferenceJob, job_id=job_id),
+                                      robust=True)
         else:
             if stage != "store":
                 _record_seconds(job_id, stage, time.perf_counter() - started)
@@ -396,8 +400,11 @@ def _localise(job: InferenceJob) -> None:
     try:
         assessment = assess_levels(sag, classes)
     except LevelAssignmentError as exc:
-        # No level can be named: the whole study is refused, none of its levels is labelled.
-        raise StageFailed(f"{REFUSED_PREFIX}{_reason(exc)}") from exc
+        # No level can be named: the whole study is refused, none of its levels is labelled;
+        # the reason per level lets the report say why there is no AI reading.
+        reason = _reason(exc)
+        InferenceJob.objects.filter(pk=job.pk).update(not_assessed={lv: reason for lv in LEVELS})
+        raise StageFailed(f"{REFUSED_PREFIX}{reason}") from exc
     save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, assessment.to_json())
 
 

@@ -146,3 +146,5 @@ IMPRESSION_REST: Mapping[tuple[bool, bool], str] = {
 WHOLE_SPINE = "in the lumbar spine"
 AT_LEVELS = "at {levels}"
 IMPRESSION_NOT_ASSESSED = "Not assessed: {levels}."
+# No level could be named: the whole reading is refused (the reason is the models').
+IMPRESSION_REFUSED = "No AI reading: {reason}. The levels must be read from the images."

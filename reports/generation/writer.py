@@ -187,6 +187,16 @@ def not_assessed_sentence(reason: str | None = None) -> str:
     return t.NOT_ASSESSED_BECAUSE.format(reason=reason) if reason else t.NOT_ASSESSED
 
 
+def refused_report(reasons: Mapping[str, str]) -> GeneratedReport:
+    """The draft of a study where no level could be named: every level "Not assessed",
+    with the reason, and no labels at all (nothing may be read back as a finding)."""
+    lines = tuple((lv, not_assessed_sentence(reasons.get(lv))) for lv in LEVELS)
+    reason = " ".join((reasons.get(LEVELS[-1]) or "no level could be named").split()).rstrip(" .;:")
+    impression = "\n".join([t.IMPRESSION_REFUSED.format(reason=reason),
+                             t.IMPRESSION_NOT_ASSESSED.format(levels=_join(list(LEVELS)))])
+    return GeneratedReport(findings=lines, impression=impression, level_labels=())
+
+
 def generate_report(findings: Sequence[LevelFinding],
                     not_assessed: Mapping[str, str] | None = None) -> GeneratedReport:
     """Findings (one line per level, LEVELS order) and Impression from the predictions.
@@ -200,9 +210,11 @@ def generate_report(findings: Sequence[LevelFinding],
         if f.labels.level in by_level:
             raise ValueError(f"level {f.labels.level} given twice")
         by_level[f.labels.level] = f
-    if not by_level:
-        raise ValueError("no level findings to report")
     reasons = dict(not_assessed or {})
+    if not by_level:
+        if set(reasons) != set(LEVELS):
+            raise ValueError("no level findings to report")
+        return refused_report(reasons)
     unknown = sorted(set(reasons) - set(LEVELS))
     if unknown:
         raise ValueError(f"not_assessed names unknown level(s) {', '.join(unknown)}")

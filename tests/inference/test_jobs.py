@@ -19,6 +19,7 @@ from inference.services import jobs as job_services
 from inference.services.jobs import execute_inference_job, request_inference, run_stage
 from inference.signals import inference_job_done
 from inference.views import MASK_COLOURS
+from labeling.schema import LEVELS
 from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
@@ -217,13 +218,13 @@ def test_unnamed_discs_fail_the_job_with_the_reason(archive, eager_celery, done_
     assert not (selectors.job_dir(job.pk) / "prediction.json").exists()
 
 
-def test_a_study_without_a_sacrum_is_refused_whole_and_gets_no_draft(
-    archive, reference_masks, monkeypatch, client, annotator
+def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
+    archive, reference_masks, monkeypatch, client, annotator, django_capture_on_commit_callbacks
 ):
     """Discs but no sacrum to count them from: no level is named, none is labelled."""
     from inference.ml import pipeline
     from inference.ml.classes import SACRUM
-    from reports.services import DraftNotPossible, create_ai_draft
+    from reports.models import ReportVersion
 
     def no_sacrum(models, sag):
         mask = reference_masks[sag.series_uid].copy()
@@ -231,20 +232,22 @@ def test_a_study_without_a_sacrum_is_refused_whole_and_gets_no_draft(
         return pipeline.segmentation_from_masks(mask)
 
     monkeypatch.setattr(pipeline, "segment", no_sacrum)
-    job = execute_inference_job(job_id=InferenceJob.objects.create(
-        study=_study(), model_version=ModelVersion.objects.get()).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = execute_inference_job(job_id=InferenceJob.objects.create(
+            study=_study(), model_version=ModelVersion.objects.get()).pk)
     assert job.status == "failed" and job.stage == "localise"
     assert job.error.startswith("cannot assign disc levels: the sacrum is not in the field of view"), job.error
     assert "cannot assign levels" not in job.error  # the localiser's own prefix is not repeated
-    assert job.predictions.count() == 0 and job.not_assessed == {}
+    reason = job.error.removeprefix("cannot assign disc levels: ")
+    assert job.predictions.count() == 0 and job.not_assessed == {lv: reason for lv in LEVELS}
     assert not (selectors.job_dir(job.pk) / "discs.json").exists()
-    with pytest.raises(DraftNotPossible, match="failed"):
-        create_ai_draft(job_id=job.pk)
+    # The refusal reached the reports app as an event; its draft labels nothing.
+    draft = ReportVersion.objects.get(source_job=job)
+    assert draft.labels == {} and all(reason in f["text"] for f in draft.findings)
     # The study page says why.
     client.force_login(annotator)
     page = client.get(f"/studies/{job.study.study_instance_uid}/").content.decode()
     assert f"The last AI job failed: {job.error}" in page
-    assert "not assessed" not in page
 
 
 def _without_discs_above(mask: np.ndarray, sag, keep: int) -> np.ndarray:

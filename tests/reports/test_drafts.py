@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from inference.models import InferenceJob
 from inference.signals import inference_job_done
+from labeling.schema import LEVELS
 from reports.models import AuditEvent, Report, ReportVersion
 from reports.services import (
     DraftNotApplied,
@@ -199,13 +200,27 @@ def test_the_review_page_shows_why_a_level_is_not_assessed(client, annotator):
     assert "Not measured: no spinal canal found behind the disc" in page
 
 
-def test_a_refused_study_gets_no_draft():
-    """The whole study refused: the job failed with the reason and stored no prediction."""
+def test_a_refused_study_gets_a_draft_that_says_why_and_labels_nothing():
+    """The whole study refused: the job failed with the reason and stored no prediction;
+    its draft says, at every level, why there is no AI reading, and carries no label."""
     study, job = study_with_reading()
     job.predictions.all().delete()
+    reason = "the sacrum is not in the field of view (no sacrum found), so the levels cannot be counted from it"
     InferenceJob.objects.filter(pk=job.pk).update(
-        status="failed", error="cannot assign disc levels: the sacrum is not in the field of view"
+        status="failed", error=f"cannot assign disc levels: {reason}", not_assessed={lv: reason for lv in LEVELS}
     )
+    version = create_ai_draft(job_id=job.pk)
+    assert version.labels == {}
+    assert [f["level"] for f in version.findings] == list(LEVELS)
+    assert all(f["text"] == f"Not assessed: {reason}." for f in version.findings)
+    assert version.impression.startswith(f"No AI reading: {reason}.")
+    assert create_ai_draft(job_id=job.pk) == version  # once per job
+
+
+def test_a_job_failed_for_another_reason_gets_no_draft():
+    study, job = study_with_reading()
+    job.predictions.all().delete()
+    InferenceJob.objects.filter(pk=job.pk).update(status="failed", error="model weights refused: sha256 mismatch")
     with pytest.raises(DraftNotPossible, match="failed"):
         create_ai_draft(job_id=job.pk)
     assert not Report.objects.exists()

@@ -20,9 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--finetune-steps", type=int, default=None)
         parser.add_argument("--reuse-folds", action="store_true",
                             help="Read with the fold models an earlier --folds run trained (no training).")
+        parser.add_argument("--save-pretrained", default="", metavar="FILE",
+                            help="Keep the shared pre-training's weights (synthetic only) for train_models --pretrained.")
         parser.add_argument("--json", default="", help="Also write the per-volume scores as JSON here.")
 
-    def handle(self, *args, real, folds, model, seed, limit, pretrain_steps, finetune_steps, json, reuse_folds, **options):
+    def handle(self, *args, real, folds, model, seed, limit, pretrain_steps, finetune_steps, json, reuse_folds, save_pretrained,
+               **options):
         import dataclasses
         import json as json_lib
 
@@ -46,6 +49,7 @@ class Command(BaseCommand):
             self.stdout.write(f"model {version.name}")
         try:
             scores = evaluate_real(root=real, version=version, folds=folds, seed=seed, train_settings=settings, limit=limit, reuse_folds=reuse_folds,
+                                   save_pretrained=save_pretrained or None,
                                    say=self.stdout.write)
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc

@@ -25,12 +25,15 @@ class Command(BaseCommand):
         parser.add_argument("--finetune-steps", type=int, default=SegRecipe.finetune_steps)
         parser.add_argument("--bank-anatomies", type=int, default=SegRecipe.bank_anatomies,
                             help="Synthetic anatomies whose label maps the randomised training images come from.")
+        parser.add_argument("--pretrained", default="", metavar="FILE",
+                            help="Skip pre-training: start from these weights (evaluate_models --save-pretrained); "
+                                 "their sha256 is recorded.")
         parser.add_argument("--clf-epochs", type=int, default=40, help="Foraminal classifier epochs.")
         parser.add_argument("--canal-epochs", type=int, default=120,
                             help="Disc and canal classifier epochs.")
 
     def handle(self, *args, epochs, seed, split, work_spacing, real, pretrain_steps, finetune_steps,
-               bank_anatomies, clf_epochs, canal_epochs, **options):
+               bank_anatomies, pretrained, clf_epochs, canal_epochs, **options):
         from inference.ml.pipeline import ModelConfig
         from inference.ml.real_data import find_real_volumes, load_real_volume
         from inference.ml.training import SegRecipe, TrainSettings
@@ -43,6 +46,13 @@ class Command(BaseCommand):
                 raise CommandError(f"no *_image.nii.gz with labels.json under {real}")
             volumes = [load_real_volume(p) for p in paths]
             self.stdout.write(f"fine-tuning on {len(volumes)} real volumes: {', '.join(v.key for v in volumes)}")
+
+        state, digest = None, ""
+        if pretrained:
+            from inference.ml.pretrained import load_pretrained
+
+            state, digest = load_pretrained(pretrained)
+            self.stdout.write(f"starting from pre-trained weights {pretrained} (sha256 {digest})")
 
         def progress(record: dict) -> None:
             keys = ("stage", "epoch", "step", "train_loss", "val_loss", "val_acc")
@@ -58,13 +68,14 @@ class Command(BaseCommand):
                     clf_epochs=clf_epochs, canal_epochs=canal_epochs,
                     seg=SegRecipe(pretrain_steps=pretrain_steps, finetune_steps=finetune_steps,
                                   bank_anatomies=bank_anatomies)),
-                real=volumes,
+                real=volumes, pretrained=state,
                 # The full recipe, defaults included, however the command was called.
                 command=(
                     f"manage.py train_models --epochs {epochs} --seed {seed} --split {split} "
                     f"--work-spacing {work_spacing:g} --pretrain-steps {pretrain_steps} "
                     f"--finetune-steps {finetune_steps} --bank-anatomies {bank_anatomies} --clf-epochs {clf_epochs} --canal-epochs {canal_epochs}"
                     + (f" --real {real}" if real else "")
+                    + (f" --pretrained {pretrained} (sha256 {digest})" if pretrained else "")
                 ),
             )
         except NoTrainingData as exc:
