@@ -306,6 +306,19 @@ def train_segmentation(
     return history
 
 
+def _argmax_classes(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.argmax(1)`` as uint8, by a running maximum over the few channels: torch's
+    argmax over the channel axis of a (B, C, H, W) tensor strides across memory and took
+    1.6 of 4.1 s for a 77-slice real volume (measured)."""
+    best = logits[:, 0].clone()
+    out = torch.zeros(best.shape, dtype=torch.uint8, device=logits.device)
+    for c in range(1, logits.shape[1]):
+        higher = logits[:, c] > best
+        best = torch.where(higher, logits[:, c], best)
+        out[higher] = c
+    return out
+
+
 def _ceil16(n: int) -> int:
     return int(np.ceil(n / 16) * 16)
 
@@ -335,9 +348,8 @@ def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
         x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
         logits = sliding_window_inference(x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25)
         logits = F.interpolate(torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False)
-        p = logits.softmax(1)
-        masks[s0:s0 + len(imgs)] = p.argmax(1).to(torch.uint8).cpu().numpy()
+        masks[s0:s0 + len(imgs)] = _argmax_classes(logits).cpu().numpy()
         if canal is not None:
-            canal[s0:s0 + len(imgs)] = p[:, CANAL].cpu().numpy()
+            canal[s0:s0 + len(imgs)] = logits.softmax(1)[:, CANAL].cpu().numpy()
     model.cpu()
     return (masks, canal) if return_probs else masks

@@ -51,3 +51,22 @@ def test_shipped_model_refuses_the_real_volume_without_the_sacrum(shipped):
     job = execute_inference_job(job_id=InferenceJob.objects.create(study=study, model_version=shipped).pk)
     assert job.status == InferenceJob.Status.FAILED, [(p.level.level, p.centre_mm) for p in job.predictions.all()]
     assert "sacrum" in job.error and job.predictions.count() == 0, job.error
+
+
+def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(shipped, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    real = tmp_path / "real"  # one volume, linked (never copied) from ../shared
+    real.mkdir()
+    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
+        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
+    out = StringIO()
+    call_command("evaluate_models", real=str(real), model=shipped.name, json=str(tmp_path / "scores.json"), stdout=out)
+    text = out.getvalue()
+    row = next(line for line in text.splitlines() if line.startswith("ivd_11"))
+    assert "disc=" in row and "centre_err_med=" in row
+    assert row.endswith("(trained on it)") == ("ivd_11" in shipped.data_split.get("real_train", []))
+    assert "summary: volumes=1" in text and "volumes_with_wrong_name=0" in text
+    assert (tmp_path / "scores.json").is_file()

@@ -41,3 +41,12 @@ def test_soft_targets_are_fractions_and_normalisation():
     np.testing.assert_allclose(t.sum(0), 1.0, atol=1e-6)
     img = normalise_slice(np.arange(100, dtype=float).reshape(10, 10))
     assert img.dtype == np.float32 and img.min() > -0.51 and img.max() < 2.01
+
+
+def test_channel_argmax_matches_torch():
+    import torch
+
+    from inference.ml.segmentation import _argmax_classes
+
+    logits = torch.randn(3, 5, 17, 19)
+    assert torch.equal(_argmax_classes(logits), logits.argmax(1).to(torch.uint8))
