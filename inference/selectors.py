@@ -88,7 +88,8 @@ def training_studies() -> list:
                 patient_id=study.patient.pseudonym,
                 sag_t2=volume,
                 sag_t1=load_series(series_files(chosen["sag_t1"])) if chosen["sag_t1"] else None,
-                axials={},
+                # matched to levels by position during training, as inference matches them
+                axial_series=[load_series(series_files(s)) for s in chosen["axials"]],
                 sag_mask=reorder_to_volume(ordered, volume),
                 labels=labels,
                 weight=weight,

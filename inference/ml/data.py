@@ -26,6 +26,9 @@ class StudyData:
     sag_t2: Volume
     sag_t1: Volume | None = None
     axials: dict[str, Volume] = field(default_factory=dict)
+    # Axial series not yet matched to a level (the archive's): training matches them to
+    # the discs the way inference does, so the classifiers train on the crops they get.
+    axial_series: list[Volume] = field(default_factory=list)
     sag_mask: np.ndarray | None = None  # aligned with sag_t2.pixels (sorted order)
     disc_centres: dict[str, np.ndarray] = field(default_factory=dict)
     ap_diameter_mm: dict[str, float] = field(default_factory=dict)

@@ -228,7 +228,7 @@ def _as_volume(v: Volume | str | Path | None) -> Volume | None:
     return load_series(v)
 
 
-def _assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: dict
+def assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: dict
                    ) -> dict[str, Volume]:
     """Axial series per level: a mapping is trusted; a plain list is matched to the
     disc whose centre lies nearest the series' middle plane."""
@@ -361,7 +361,7 @@ def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
     levels = [lv for lv in LEVELS if lv in discs]
     if not levels:
         return []
-    ax = _assign_axials(axials, dict(discs))
+    ax = assign_axials(axials, dict(discs))
     canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg) for lv in levels])
     for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg)
                       for lv in levels for side in ("left", "right")])

@@ -38,7 +38,7 @@ from inference.ml.data import StudyData, load_study_dir
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, build_bank
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
-from inference.ml.pipeline import ModelConfig, TrainedModels, build_models
+from inference.ml.pipeline import ModelConfig, TrainedModels, assign_axials, build_models
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,
@@ -116,6 +116,7 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
     if not loc.ok or not st.labels:
         return None
     discs = loc.by_level()
+    axials = st.axials or assign_axials(st.axial_series, discs)
     cx, cy, fx, fy, ids, fids = [], [], [], [], [], []
     for lv in LEVELS:
         lab = st.labels.get(lv)
@@ -123,13 +124,13 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
             continue
         d = discs[lv]
         jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
-        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, st.axials.get(lv), d, cfg, j)
+        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j)
                             for j in jit]))
         det = lab.detectors()
         cy.append([float(det[name]) for name in CANAL_DETECTORS])
         ids.append(f"{st.key}:{lv}")
         for side in ("left", "right"):
-            fx.append(np.stack([foramen_crop(st.sag_t2, st.axials.get(lv), d, side, cfg, j)
+            fx.append(np.stack([foramen_crop(st.sag_t2, axials.get(lv), d, side, cfg, j)
                                 for j in jit]))
             fy.append([float(det["foraminal_stenosis"][side])])
             fids.append(f"{st.key}:{lv}:{side}")

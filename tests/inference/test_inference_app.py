@@ -182,3 +182,19 @@ def test_train_models_takes_the_recipe_options_and_records_them(archive, tmp_pat
     epochs = {(r["stage"], r["epoch"]) for r in version.history if r.get("stage") in {"canal", "foramen"}}
     assert max(e for s, e in epochs if s == "foramen") == 2 and max(e for s, e in epochs if s == "canal") == 3
     assert len(version.data_split["val"]) >= 1
+
+
+def test_training_crops_carry_the_axial_images_inference_will_see(archive):
+    """The archive's axial series reach the classifier crops, matched to the discs as at
+    inference: a classifier trained on blank axial channels misreads real ones."""
+    import numpy as np
+
+    from inference.ml.crops import CropConfig
+    from inference.ml.training import _study_crops
+    from inference.selectors import training_studies
+
+    study = training_studies()[0]
+    assert len(study.axial_series) == 5 and not study.axials
+    canal, foramen = _study_crops(study, study.sag_mask, CropConfig(), 1, 0.0, np.random.default_rng(0))
+    n_sag = len(CropConfig().foramen_offsets_mm)
+    assert np.abs(foramen.x[:, 0, n_sag:]).max() > 0  # the axial channels hold image, not zeros
