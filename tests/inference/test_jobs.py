@@ -213,13 +213,15 @@ def test_unnamed_discs_fail_the_job_with_the_reason(archive, eager_celery, done_
     job.refresh_from_db()
     assert job.status == "failed" and job.stage == "localise"
     assert job.error.startswith("cannot assign disc levels: ") and "cannot assign levels" not in job.error
-    assert job.predictions.count() == 0 and done_signals == [] and job.not_assessed == {}
+    reason = job.error.removeprefix("cannot assign disc levels: ")
+    assert job.predictions.count() == 0 and done_signals == []
+    assert job.not_assessed == {lv: reason for lv in LEVELS}  # every level says why, none is labelled
     assert selectors.job_has_mask(job)  # the mask shows why
     assert not (selectors.job_dir(job.pk) / "prediction.json").exists()
 
 
 def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
-    archive, reference_masks, monkeypatch, client, annotator, django_capture_on_commit_callbacks
+    archive, reference_masks, monkeypatch, client, annotator, eager_celery, django_capture_on_commit_callbacks
 ):
     """Discs but no sacrum to count them from: no level is named, none is labelled."""
     from inference.ml import pipeline

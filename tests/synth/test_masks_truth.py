@@ -25,7 +25,7 @@ def test_mask_shapes_and_classes(dataset: DatasetSummary) -> None:
         t2 = _stack(study_dir, "sag_t2")
         assert masks["sag"].shape == (len(t2), t2[0].Rows, t2[0].Columns)
         assert masks["sag"].dtype == np.uint8
-        assert set(np.unique(masks["sag"])) == {0, 1, 2, 3}
+        assert set(np.unique(masks["sag"])) == {0, 1, 2, 3, 4}  # 4: the sacrum, its own class
         assert masks["disc_centres"].shape == (5, 3)
         assert list(masks["levels"]) == list(LEVELS)
         for level in LEVELS:
