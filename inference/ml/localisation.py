@@ -190,13 +190,15 @@ def _touches_edge(vol: Volume, pts: np.ndarray) -> bool:
     return bool((idx[:, 1] > rows - 2.5).any() or (idx[:, 2] < 1.5).any() or (idx[:, 2] > cols - 2.5).any())
 
 
-def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int) -> float:
+def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int,
+                   shift_mm: float = 0.0) -> float:
     """Share of the segment between the facing surfaces of discs a (below) and b that
-    lies in class ``cls``, sampled in a's midsagittal slice."""
+    lies in class ``cls``, sampled in a's midsagittal slice, ``shift_mm`` behind (or, if
+    negative, in front of) the line joining the centres."""
     from inference.ml.volume import patient_to_index
 
-    start = a.centre + a.normal * a.thickness_mm / 2
-    end = b.centre - b.normal * b.thickness_mm / 2
+    start = a.centre + a.normal * a.thickness_mm / 2 + shift_mm * a.posterior
+    end = b.centre - b.normal * b.thickness_mm / 2 + shift_mm * a.posterior
     t = np.linspace(0.15, 0.85, 25)
     pts = start[None] + t[:, None] * (end - start)[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
@@ -258,8 +260,12 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         cut = " and is cut off by the field of view" if _touches_edge(vol, sacrum) else ""
         return _refuse(out, f"only {extent:.0f} mm of bone below the lowest disc is sacrum{cut}; "
                        "too little to tell the sacrum from L5")
-    # a lumbar-looking body directly under the disc contradicts the sacrum
-    band = _line_fraction(vol, mask, l5s1, _probe_below(l5s1), VERTEBRA)
+    # a lumbar-looking body directly under the disc contradicts the sacrum; looked for
+    # across the disc's depth, not only below its centre: an L5 body taken for the sacrum
+    # (its L5-S1 disc missed) shows as body class in part of the bone under "L5-S1"
+    probe = _probe_below(l5s1)
+    band = max(_line_fraction(vol, mask, l5s1, probe, VERTEBRA, shift * l5s1.depth_mm)
+               for shift in (-0.25, 0.0, 0.25))
     if band > 0.5:
         return _refuse(out, "the bone directly below the lowest disc looks like a lumbar vertebral body, "
                        "not the sacrum")

@@ -106,3 +106,23 @@ def test_a_missing_middle_disc_stops_the_naming_there(synth_studies):
     assert list(part.by_level()) == ["L4-L5", "L5-S1"]
     assert set(part.not_assessed) == {"L3-L4", "L2-L3", "L1-L2"}
     assert "L4-L5" in part.not_assessed["L3-L4"]
+
+
+def test_an_l5_body_partly_taken_for_the_sacrum_is_refused(synth_studies):
+    """The failure seen on real MRI (vb2_07, vb2_16 in cross-validation): the L5-S1 disc
+    missed and the L5 body labelled sacrum in front, body behind. Counting from that
+    "sacrum" would name every level one too high; the study must be refused."""
+    st = synth_studies[0]
+    loc = localise(st.sag_t2, st.sag_mask)
+    l45, l5s1 = loc.by_level()["L4-L5"], loc.by_level()["L5-S1"]
+    mask = _without_disc(st, loc, "L5-S1")
+    idx = np.argwhere(mask == VERTEBRA)
+    pts = index_to_patient(st.sag_t2, idx.astype(float))
+    in_l5 = ((pts - l45.centre) @ l45.normal < 0) & ((pts - l5s1.centre) @ l5s1.normal > -3.0)
+    anterior = (pts - l45.centre) @ l45.posterior < 0
+    mask[tuple(idx[in_l5 & anterior].T)] = SACRUM
+    removed = (st.sag_mask == DISC) & (mask == 0)
+    mask[removed] = SACRUM  # the missed disc, read as bone of the "sacrum"
+    bad = localise(st.sag_t2, mask)
+    assert not bad.ok and not bad.discs, bad.by_level()
+    assert "sacrum" in bad.reason
