@@ -64,7 +64,6 @@ class LabelMapBank:
     tissues: list[np.ndarray] = field(default_factory=list)  # (sub_planes, H, W) uint8
     classes: list[np.ndarray] = field(default_factory=list)  # (H, W) uint8, centre plane
     in_plane_mm: list[float] = field(default_factory=list)
-    anatomies: list[Any] = field(default_factory=list)  # the Anatomy each map came from (ages etc.)
 
 
 def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: float,
@@ -104,7 +103,6 @@ def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: fl
             bank.tissues.append(np.stack(planes).astype(np.uint8))
             bank.classes.append(mask_from_tissue(planes[len(planes) // 2]))
             bank.in_plane_mm.append(float(rng.uniform(*config.in_plane_mm)))
-            bank.anatomies.append(age)
     return bank
 
 

@@ -161,13 +161,9 @@ def _score(value: float, lo: float, hi: float, soft: float) -> float:
     return float(min(1.0, (value - lo) / soft, (hi - value) / soft))
 
 
-def _components(mask: np.ndarray, cls: int) -> tuple[np.ndarray, int]:
-    return ndimage.label(mask == cls)
-
-
 def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.ndarray | None, float]:
     """Patient-mm points of the largest sacrum component, or None when it is too small."""
-    labels, n = _components(mask, SACRUM)
+    labels, n = ndimage.label(mask == SACRUM)
     if n == 0:
         return None, 0.0
     voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))

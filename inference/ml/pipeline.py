@@ -304,11 +304,6 @@ def assess_levels(sag: Volume, classes: np.ndarray) -> LevelAssessment:
                            not_assessed=dict(loc.not_assessed))
 
 
-def localise_discs(sag: Volume, classes: np.ndarray) -> dict[str, DiscLocation]:
-    """The named discs only (see :func:`assess_levels`)."""
-    return assess_levels(sag, classes).discs
-
-
 @dataclass
 class Measurements:
     """Canal AP diameter per level (0.0 where not measured) and, for those, why not."""
@@ -436,7 +431,7 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
               on_stage: Callable[[str], None] | None = None) -> StudyPrediction:
     """Predict the guide fields for the five lumbar levels of one study.
 
-    The stages (:func:`segment`, :func:`localise_discs`, :func:`measure`,
+    The stages (:func:`segment`, :func:`assess_levels`, :func:`measure`,
     :func:`classify`) are the ones the app's job runs one Celery task each.
     Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
     discs cannot be named reliably. ``masks`` (position-ordered classes) skips the

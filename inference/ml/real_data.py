@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.ml.classes import DISC, VERTEBRA
-from inference.ml.volume import Volume, load_nifti_as_volume, patient_to_index
+from inference.ml.volume import Volume, load_nifti_as_volume
 
 IGNORE = 255
 DISC_LEVELS_CAUDAL_FIRST = ("L5-S1", "L4-L5", "L3-L4", "L2-L3", "L1-L2")
@@ -132,6 +132,3 @@ def crop_rows(real: RealVolume) -> tuple[int, int]:
     rows = np.flatnonzero((real.mask != IGNORE).any(axis=(0, 2)))
     return (int(rows.min()), int(rows.max()) + 1) if len(rows) else (0, 0)
 
-
-def index_of(real: RealVolume, point: np.ndarray) -> np.ndarray:
-    return patient_to_index(real.volume, point[None])[0]
