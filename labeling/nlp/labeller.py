@@ -18,7 +18,7 @@ from typing import Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
 from labeling.nlp.resolver import Resolution
-from labeling.schema import LEVELS, LevelLabels
+from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
 
 RULES_DIR = Path(__file__).parent / "rules"
 MAX_CHARS = 100_000
@@ -33,7 +33,7 @@ def _rules_digest() -> str:
     return h.hexdigest()[:10]
 
 
-LABELLER_RULES_VERSION = f"radbot-rules-1.1-{_rules_digest()}"
+LABELLER_RULES_VERSION = f"radbot-rules-{GUIDE_VERSION}-{_rules_digest()}"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
