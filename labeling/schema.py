@@ -1,4 +1,4 @@
-"""The label schema of the labelling guide (``../shared/labeling-guide.md`` v1.1).
+"""The label schema of the labelling guide (``../shared/labeling-guide.md`` v1.2).
 
 Pure Python, no Django: the labeller, the synthetic data, the models, the
 statistics and the database constraints all import their vocabulary from here,
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-GUIDE_VERSION = "1.1"
+GUIDE_VERSION = "1.2"
 
 LEVELS: tuple[str, ...] = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 
