@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.schema import FIELDS, LEVELS, canal_class
 from studies.models import RadiologistReport, Study
 
 
@@ -70,48 +76,107 @@ def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, s
     return [(text[a:b], owner) for a, b, owner in runs]
 
 
-def gold_rows() -> list[dict]:
-    """Gold labels in the guide's exchange format (report_id is the report's primary key).
+@dataclass(frozen=True)
+class GoldDecision:
+    """The gold label of one report x level, with who decided it and when."""
+
+    values: tuple  # in FIELDS order
+    authors: tuple[str, ...]
+    decided_at: datetime
+
+
+def gold_decisions(*, report_ids: Iterable[int] | None = None) -> dict[tuple[int, str], GoldDecision]:
+    """Every gold level: (report id, level) -> its decision.
 
     A level is gold when adjudicated (the newest adjudication wins), or when every
-    annotator's newest decision on it agrees. Only reports whose five levels are
-    all gold are returned: a partly curated report would teach "none" by omission.
+    annotator's newest decision on it agrees (one annotator's decision is gold).
     """
-    from collections import defaultdict
-
     from labeling.models import Annotation
-    from labeling.schema import FIELDS, LEVELS, canal_class
 
     # Plain tuples, not model instances: this runs over every decision row (the gold
     # export, progress and the agreement dashboard all call it).
     newest: dict[tuple[int, str], dict[int, tuple]] = defaultdict(dict)
     adjudicated: dict[tuple[int, str], tuple] = {}
+    notes = Annotation.objects.all() if report_ids is None else Annotation.objects.filter(report_id__in=report_ids)
     rows_in_order = (
-        Annotation.objects.order_by("created_at", "id")
-        .values_list("report_id", "level__level", "author_id", "kind", *FIELDS)
+        notes.order_by("created_at", "id")
+        .values_list("report_id", "level__level", "author_id", "author__username", "created_at", "kind", *FIELDS)
         .iterator(chunk_size=5000)
     )
-    for report_id, level, author_id, kind, *values in rows_in_order:
+    for report_id, level, author_id, username, created_at, kind, *values in rows_in_order:
         if kind == Annotation.Kind.ADJUDICATION:
-            adjudicated[(report_id, level)] = tuple(values)
+            adjudicated[(report_id, level)] = (tuple(values), username, created_at)
         else:
-            newest[(report_id, level)][author_id] = tuple(values)
-    gold: dict[tuple[int, str], tuple] = dict(adjudicated)
+            newest[(report_id, level)][author_id] = (tuple(values), username, created_at)
+    gold = {key: GoldDecision(values, (who,), when) for key, (values, who, when) in adjudicated.items()}
     for key, by_author in newest.items():
-        if key not in gold and len(set(by_author.values())) == 1:
-            gold[key] = next(iter(by_author.values()))
+        if key not in gold and len({values for values, _, _ in by_author.values()}) == 1:
+            decisions = list(by_author.values())
+            gold[key] = GoldDecision(
+                decisions[0][0], tuple(sorted(who for _, who, _ in decisions)), max(when for _, _, when in decisions)
+            )
+    return gold
+
+
+def _exchange_row(report_id: int, level: str, values: tuple) -> dict:
+    """The guide's exchange format, as LevelLabels.to_exchange writes it."""
+    fields = dict(zip(FIELDS, values, strict=True))
+    return {
+        "report_id": str(report_id),
+        "level": level,
+        **fields,
+        "canal_class": canal_class(fields["disc"], fields["canal_stenosis"]),
+    }
+
+
+def gold_rows() -> list[dict]:
+    """Gold labels in the guide's exchange format (report_id is the report's primary key).
+
+    Only reports whose five levels are all gold are returned: a partly curated report
+    would teach "none" by omission.
+    """
+    gold = gold_decisions()
     rows = []
     for report_id in sorted({report for report, _ in gold}):
         if all((report_id, level) in gold for level in LEVELS):
-            for level in LEVELS:
-                values = dict(zip(FIELDS, gold[(report_id, level)], strict=True))
-                # The exchange format, as LevelLabels.to_exchange writes it.
-                rows.append(
-                    {
-                        "report_id": str(report_id),
-                        "level": level,
-                        **values,
-                        "canal_class": canal_class(values["disc"], values["canal_stenosis"]),
-                    }
-                )
+            rows += [_exchange_row(report_id, level, gold[(report_id, level)].values) for level in LEVELS]
     return rows
+
+
+@dataclass(frozen=True)
+class GoldReport:
+    """A report with its gold levels (exchange rows), for scoring the labeller."""
+
+    report_id: str
+    text: str
+    rows: list[dict]
+
+
+def gold_reports(*, level: str | None = None, limit: int | None = None) -> list[GoldReport]:
+    """Reports with gold labels, oldest first, each with every gold level (or only ``level``).
+
+    Unlike gold_rows, a partly curated report counts: scoring compares level by level,
+    so each gold level is a fair test however many of its report's levels are gold.
+    """
+    gold = gold_decisions()
+    by_report: dict[int, list[dict]] = defaultdict(list)
+    for (report_id, lv), decision in sorted(gold.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1]))):
+        if level is None or lv == level:
+            by_report[report_id].append(_exchange_row(report_id, lv, decision.values))
+    ids = sorted(by_report)[:limit] if limit is not None else sorted(by_report)
+    texts = dict(RadiologistReport.objects.filter(pk__in=ids).values_list("pk", "text"))
+    return [GoldReport(str(pk), texts[pk], by_report[pk]) for pk in ids if pk in texts]
+
+
+def stored_labels(*, version: str, report_ids: Iterable[str]) -> dict[str, list[dict]]:
+    """The labels a labeller version stored for these reports: report id -> exchange rows
+    (with ``evidence``), in level order. Reports it never labelled are absent."""
+    found: dict[str, list[dict]] = defaultdict(list)
+    rows = (
+        NlpLabel.objects.filter(labeller__version=version, report_id__in=[int(r) for r in report_ids])
+        .order_by("report_id", "level__level")
+        .values_list("report_id", "level__level", "evidence", *FIELDS)
+    )
+    for report_id, level, evidence, *values in rows:
+        found[str(report_id)].append({**_exchange_row(report_id, level, tuple(values)), "evidence": evidence})
+    return dict(found)

@@ -33,7 +33,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from labeling.models import Annotation, NlpLabel
 from labeling.schema import FIELD_VALUES, FIELDS, LEVELS
-from labeling.selectors import gold_rows, highlighted_segments
+from labeling.selectors import gold_decisions, gold_rows, highlighted_segments
 from studies.models import DiscLevel, RadiologistReport
 
 ANNOTATION = Annotation.Kind.ANNOTATION
@@ -114,6 +114,14 @@ def open_places(*, report_id: int, user_id: int) -> int:
 def current_version_id() -> int | None:
     """The labeller version that wrote the newest label: its labels are the proposals."""
     return NlpLabel.objects.order_by("-id").values_list("labeller_id", flat=True).first()
+
+
+def current_version_name() -> str:
+    """The version string of current_version_id() ('' when nothing was labelled)."""
+    from labeling.models import LabellerVersion
+
+    version = current_version_id()
+    return LabellerVersion.objects.values_list("version", flat=True).get(pk=version) if version else ""
 
 
 def current_version() -> Subquery:
@@ -267,6 +275,8 @@ class CurationItem:
     token: int
     overlap: bool
     certainty: float | None
+    # Saved gold labels the labeller's proposal misses (shown only where saved labels are).
+    disagreements: list[Disagreement] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -298,10 +308,14 @@ def curation_item(
     report_id: int,
     values: Mapping[str, Mapping[str, Any]] | None = None,
     others: Mapping[str, Mapping[str, list[tuple[str, Any]]]] | None = None,
+    with_disagreements: bool = False,
 ) -> CurationItem:
     """One report with the NLP proposal per level, pre-filled with `values` where given.
 
     Two queries: the report with its study and token; its study's levels with their labels.
+    With `with_disagreements`, also the report's gold labels the proposal misses: only for
+    a person who has decided on the report (or adjudicates it), never before an
+    annotator's own independent decision.
     """
     report = (
         RadiologistReport.objects.select_related("study").annotate(curation_token=_token_subquery()).get(pk=report_id)
@@ -353,6 +367,7 @@ def curation_item(
         token=report.curation_token,
         overlap=is_overlap(report_id),
         certainty=min(confidences) if confidences else None,
+        disagreements=labeller_disagreements(report_id=report_id) if with_disagreements else [],
     )
 
 
@@ -442,7 +457,7 @@ def adjudication_item(*, report_id: int) -> CurationItem:
         notes = sorted(by_author.values(), key=lambda n: n.author.username)
         values[level] = {name: getattr(notes[0], name) for name in FIELDS}
         others[level] = {name: [(n.author.username, getattr(n, name)) for n in notes] for name in FIELDS}
-    return curation_item(report_id=report_id, values=values, others=others)
+    return curation_item(report_id=report_id, values=values, others=others, with_disagreements=True)
 
 
 # --- progress and agreement -----------------------------------------------------
@@ -561,3 +576,94 @@ def progress() -> dict[str, Any]:
         "inter_annotator": inter_annotator_agreement(),
         "nlp_vs_gold": nlp_gold_agreement(rows),
     }
+
+
+# --- disagreements between the labeller and gold labels ----------------------------
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One field where the current labeller's proposal differs from the gold label."""
+
+    report_id: int
+    level: str
+    field: str
+    gold: Any
+    labeller: Any
+    authors: tuple[str, ...]
+    decided_at: Any
+
+    @property
+    def gold_text(self) -> str:
+        return _text(self.gold)
+
+    @property
+    def labeller_text(self) -> str:
+        return _text(self.labeller)
+
+
+def labeller_disagreements(
+    *, report_id: int | None = None, level: str = "", field_name: str = "", limit: int | None = None
+) -> list[Disagreement]:
+    """Gold levels where the current labeller version's proposal differs, field by field,
+    in report, level and field order (optionally one report, level or field)."""
+    version = current_version_id()
+    if version is None:
+        return []
+    gold = gold_decisions(report_ids=None if report_id is None else [report_id])
+    if level:
+        gold = {key: g for key, g in gold.items() if key[1] == level}
+    if not gold:
+        return []
+    labels = NlpLabel.objects.filter(labeller_id=version, report_id__in={r for r, _ in gold})
+    if level:
+        labels = labels.filter(level__level=level)
+    proposals = {(r, lv): values for r, lv, *values in labels.values_list("report_id", "level__level", *FIELDS)}
+    fields = [field_name] if field_name in FIELDS else list(FIELDS)
+    found = []
+    for key in sorted(gold, key=lambda k: (k[0], LEVELS.index(k[1]))):
+        proposal = proposals.get(key)
+        if proposal is None:
+            continue
+        decision = gold[key]
+        for name in fields:
+            i = FIELDS.index(name)
+            if decision.values[i] != proposal[i]:
+                found.append(Disagreement(key[0], key[1], name, decision.values[i], proposal[i],
+                                          decision.authors, decision.decided_at))
+                if limit is not None and len(found) >= limit:
+                    return found
+    return found
+
+
+def regression_case(*, report_id: int, level: str, field_name: str, exported_by: str) -> dict[str, Any] | None:
+    """The regression case of one disagreement (labeling/regression_cases.py), or None when
+    the current labeller agrees with the gold label there (or either is missing)."""
+    from django.utils import timezone
+
+    from labeling.models import LabellerVersion
+    from labeling.regression_cases import build_case
+
+    if level not in LEVELS or field_name not in FIELDS:
+        return None
+    found = labeller_disagreements(report_id=report_id, level=level, field_name=field_name)
+    if not found:
+        return None
+    disagreement = found[0]
+    version = LabellerVersion.objects.get(pk=current_version_id())
+    label = NlpLabel.objects.get(report_id=report_id, level__level=level, labeller=version)
+    text = RadiologistReport.objects.values_list("text", flat=True).get(pk=report_id)
+    return build_case(
+        report_id=str(report_id),
+        text=text,
+        level=level,
+        field=field_name,
+        gold=disagreement.gold,
+        labeller=disagreement.labeller,
+        labeller_version=version.version,
+        authors=disagreement.authors,
+        time=disagreement.decided_at.isoformat(),
+        exported_by=exported_by,
+        exported_at=timezone.now().isoformat(timespec="seconds"),
+        evidence=label.evidence,
+    )

@@ -30,17 +30,23 @@ def _labeller_for(learned_model_path: str) -> Labeller:
     return Labeller(learned=LearnedModel.load(Path(learned_model_path)))
 
 
-def current_labeller() -> tuple[Labeller, LabellerVersion]:
-    """The newest trained labeller, or the rules alone when nothing was trained (or when the
-    newest trained model is refused, e.g. an old pickle: that is logged as an error)."""
+def newest_labeller() -> Labeller:
+    """The labeller the app runs now, without recording its version: the newest trained
+    one, or the rules alone when nothing was trained (or when the newest trained model is
+    refused, e.g. an old pickle: that is logged as an error)."""
     from labeling.nlp.learned import UnsafeModelFile
 
     trained = LabellerVersion.objects.exclude(learned_model_path="").first()
     try:
-        labeller = _labeller_for(trained.learned_model_path if trained else "")
+        return _labeller_for(trained.learned_model_path if trained else "")
     except UnsafeModelFile as exc:
         log.error("labeller %s not loaded, using the rules alone: %s", trained.version, exc)
-        labeller = _labeller_for("")
+        return _labeller_for("")
+
+
+def current_labeller() -> tuple[Labeller, LabellerVersion]:
+    """newest_labeller() and its version row (created on first use)."""
+    labeller = newest_labeller()
     version, _ = LabellerVersion.objects.get_or_create(version=labeller.version)
     return labeller, version
 

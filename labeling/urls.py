@@ -16,4 +16,10 @@ urlpatterns = [
     path("adjudicate/save/", views_curation.adjudicate_save, name="adjudicate-save"),
     path("progress/", views_curation.progress_page, name="progress"),
     path("export/gold.<str:fmt>", views_curation.export_gold, name="export-gold"),
+    path("disagreements/", views_curation.disagreements_page, name="disagreements"),
+    path(
+        "disagreements/<int:report_id>/<str:level>/<str:field>.json",
+        views_curation.export_regression_case,
+        name="regression-case",
+    ),
 ]

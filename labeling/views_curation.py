@@ -219,7 +219,9 @@ def curate_undo(request: HttpRequest) -> HttpResponse:
     if report_id is None:
         return _next_item_response(request, filters)
     item = sel.curation_item(
-        report_id=report_id, values=sel.newest_own_decisions(user=request.user, report_id=report_id)
+        report_id=report_id,
+        values=sel.newest_own_decisions(user=request.user, report_id=report_id),
+        with_disagreements=True,
     )
     return render(request, "labeling/_curation_item.html", _context(request, mode="curate", item=item, filters=filters))
 
@@ -313,4 +315,47 @@ def export_gold(request: HttpRequest, fmt: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="gold-labels.{fmt}"'
     # Every export is recorded (not once a day): gold labels leave the system in bulk.
     record_access(action="export", request=request, object_ref=f"gold.{fmt}", detail={"rows": len(rows)})
+    return response
+
+
+MAX_DISAGREEMENTS = 200
+
+
+@require_GET
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def disagreements_page(request: HttpRequest) -> HttpResponse:
+    """Gold levels where the current labeller disagrees, each exportable as a regression case."""
+    level = request.GET.get("level") if request.GET.get("level") in LEVELS else ""
+    field = request.GET.get("field") if request.GET.get("field") in FIELDS else ""
+    found = sel.labeller_disagreements(level=level, field_name=field, limit=MAX_DISAGREEMENTS + 1)
+    context = {
+        "disagreements": found[:MAX_DISAGREEMENTS],
+        "more": len(found) > MAX_DISAGREEMENTS,
+        "version": sel.current_version_name(),
+        "levels": LEVELS,
+        "fields": FIELDS,
+        "level": level,
+        "field": field,
+    }
+    return render(request, "labeling/disagreements.html", context)
+
+
+@require_GET
+@permission_required(roles.VIEW_STUDIES, raise_exception=True)
+def export_regression_case(request: HttpRequest, report_id: int, level: str, field: str) -> HttpResponse:
+    """One disagreement as a regression-case JSON file (404 where the labeller agrees)."""
+    from labeling.regression_cases import filename
+
+    case = sel.regression_case(report_id=report_id, level=level, field_name=field, exported_by=request.user.username)
+    if case is None:
+        raise Http404("the labeller agrees with the gold label here, or there is no gold label")
+    response = HttpResponse(
+        json.dumps(case, indent=2, ensure_ascii=False) + "\n", content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename(case)}"'
+    # Report text leaves the system: recorded like every export.
+    record_access(
+        action="export", request=request, object_ref=f"regression-case.{report_id}.{level}.{field}",
+        detail={"excerpt": case["text_is_excerpt"]},
+    )
     return response

@@ -51,3 +51,20 @@ def test_guide_page_with_keyboard_navigation(page, sign_in):
     page.get_by_role("link", name="Worked examples").focus()
     page.keyboard.press("Enter")
     assert page.url.endswith("#examples")
+
+
+def test_guide_page_follows_guide_v1_2(page, sign_in):
+    sign_in("annotator")
+    page.goto("/labeling/guide/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("follows guide v1.2")
+    # v1.2 rules, reached from the table of contents with the keyboard.
+    page.get_by_role("link", name="Nerve roots").focus()
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#roots")
+    roots = page.locator("#roots + ul")
+    expect(roots).to_be_visible()
+    expect(roots).to_contain_text("At L5-S1: exiting L5, traversing S1")
+    expect(page.locator("#levels + p + ul")).to_contain_text("anterolisthesis of L5 on S1")
+    expect(page.locator("#sentences + ul")).to_contain_text("Multilevel")
+    expect(page.locator("#assertion + ul")).to_contain_text("“May”, “might”, “could”")
+    expect(page.locator("#examples + table")).to_contain_text("Epidural lipomatosis narrows the thecal sac.")
