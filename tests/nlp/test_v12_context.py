@@ -42,6 +42,20 @@ def test_definite_finding_in_the_same_sentence_stays_present(lab):
         "herniation", "moderate", "none", "none", True)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: Moderate canal stenosis is present and a small protrusion is possible.", ("none", "moderate")),
+    ("L4-5: Moderate canal stenosis is present and a small protrusion cannot be excluded.",
+     ("none", "moderate")),
+    ("L4-5: Moderate canal stenosis is present and a small protrusion may be present.", ("none", "moderate")),
+    # the agent of a hedged predicate is not itself hedged
+    ("L4-5: Moderate canal stenosis. The L5 nerve root may be displaced by the protrusion.",
+     ("herniation", "moderate")),
+])
+def test_hedge_stays_in_its_clause(lab, text, expected):
+    r = at(lab, text)
+    assert (r.disc, r.canal_stenosis, r.uncertain) == (*expected, True)
+
+
 @pytest.mark.parametrize("text, field", [
     ("L4-5: There may be mild bilateral foraminal narrowing.", "left_foraminal"),
     ("L4-5: Mild disc bulge; the right foramen may be mildly narrowed.", "right_foraminal"),
@@ -92,6 +106,8 @@ def test_trailing_question_mark_hedges_the_last_item_only(lab):
     ("L4-5: Left leg symptoms may be related to the left paracentral protrusion.", ("herniation", "none")),
     ("L4-5: Moderate canal stenosis, which may be clinically significant.", ("none", "moderate")),
     ("L4-5: Disc bulge. A repeat study with contrast could be considered.", ("bulge", "none")),
+    ("L4-5: Moderate canal stenosis. MRI with contrast may be helpful to assess the protrusion.",
+     ("herniation", "moderate")),
     ("Compared with May 2019, the L4-5 protrusion is unchanged.", ("herniation", "none")),
     ("L4-5: Mild, possibly moderate, canal stenosis.", ("none", "moderate")),
     ("L4-5: Canal stenosis, mild to possibly moderate.", ("none", "moderate")),
