@@ -22,6 +22,9 @@ sentences are hits.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
+
 import numpy
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
@@ -30,8 +33,18 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from labeling.nlp import extract
-from labeling.nlp.context import ConText, load_rules
+from labeling.nlp.context import (
+    ALTERNATIVE,
+    HISTORICAL,
+    NEGATED,
+    POSSIBLE,
+    RESOLVED,
+    SCOPE,
+    ConText,
+    load_rules,
+)
 from labeling.nlp.resolver import resolve
+from labeling.schema import LEVELS
 
 for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result",
               "radbot_triggers"):
@@ -227,8 +240,11 @@ def make_context(nlp: Language, name: str, rules_path: str):
     cache = _BoundedCache()
 
     def sentence_assertions(text: str, targets: tuple) -> tuple:
-        mods = engine.modifiers(text, [(a, b) for a, b, _g in targets])
-        return tuple(_assertion_at(a, g, m, text) for (a, _b, g), m in zip(targets, mods, strict=True))
+        triggers = engine.find_triggers(text)
+        mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
+        assertions = [_assertion_at(t[0], t[2], m, text) for t, m in zip(targets, mods, strict=True)]
+        _alternatives(targets, mods, assertions)
+        return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
         findings = doc._.radbot_findings
@@ -244,36 +260,113 @@ def make_context(nlp: Language, name: str, rules_path: str):
             a = s.start
             text = low[a:s.end]
             # The assertion of a finding depends only on the sentence text and the finding's place.
-            key = (text, tuple((f.start - a, f.end - a, f.has_grade) for f in fs))
+            key = (text, tuple((f.start - a, f.end - a, f.has_grade, f.field, f.value) for f in fs))
             res = cache.get(key)
             if res is None:
                 res = cache.put(key, sentence_assertions(text, key[1]))
-            for f, assertion in zip(fs, res, strict=True):
+            own_levels = bool(s.levels)
+            for f, (assertion, scoped) in zip(fs, res, strict=True):
                 f.assertion = assertion
+                if scoped and not own_levels and f.tier in ("specific", "unscoped"):
+                    # "The remaining disc spaces show no stenosis" after an L5-S1 sentence speaks of the
+                    # other levels, not of the level it would inherit: it must not erase L5-S1.
+                    f.tier, f.levels = "remaining", _ALL_LEVELS
         return doc
 
     return context
 
 
-def _assertion_at(start: int, has_grade: bool, mods, low: str) -> str:
-    from labeling.nlp.context import HISTORICAL, NEGATED, POSSIBLE, RESOLVED
+_ALL_LEVELS = frozenset(LEVELS)
+# A comma list of negated items is closed by "or" / "nor": "no herniation, stenosis or narrowing".
+_LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
+# Clause breaks that end what a scope statement ("the remaining disc spaces ...") speaks of.
+_CLAUSE_BREAK = re.compile(r";|:|\b(?:but|however|although|though|whereas|while|except|apart\s+from|aside\s+from)\b")
 
+
+def _assertion_at(start: int, has_grade: bool, mods, low: str) -> str:
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
     if NEGATED in mods:
         trig = mods[NEGATED]
-        gap = low[trig.end:start]
-        # A graded finding after a list break is a new, affirmed statement:
-        # "no herniation, mild bilateral foraminal narrowing".
-        if not (has_grade and ("," in gap or " and " in gap)) or trig.rule.direction == "backward":
+        if trig.rule.direction == "backward" or start < trig.end:
             return "negated"
-    if POSSIBLE in mods:
+        gap = low[trig.end:start]
+        comma = gap.find(",")
+        if has_grade and (comma >= 0 or " and " in gap):
+            # A graded finding after a list break is a new, affirmed statement:
+            # "no herniation, mild bilateral foraminal narrowing".
+            pass
+        elif comma >= 0 and not _LIST_CLOSE.search(low, trig.end + comma):
+            # "No focal protrusion, broad-based disc bulge": no "or" closes a list of negated items.
+            pass
+        else:
+            return "negated"
+    if POSSIBLE in mods or ALTERNATIVE in mods:
         return "hedged"
     return "affirmed"
 
 
 def _assertion(f: extract.Finding, mods, low: str) -> str:
     return _assertion_at(f.start, f.has_grade, mods, low)
+
+
+def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
+    """Findings offered with an alternative (guide v1.2) stay hedged unless the alternatives
+    are one schema finding ("protrusion versus extrusion": a herniation either way; "mild versus
+    moderate stenosis": the stenosis is certain), or a two-sided trigger ("X or Y") lacks a side."""
+    groups: dict[int, tuple] = {}
+    for k, m in enumerate(mods):
+        t = m.get(ALTERNATIVE)
+        if t is not None and assertions[k] == "hedged" and POSSIBLE not in m:
+            groups.setdefault(id(t), (t, []))[1].append(k)
+    for t, ks in groups.values():
+        # The alternatives are the nearest findings on each side of the trigger.
+        left = [k for k in ks if targets[k][1] <= t.start]
+        right = [k for k in ks if targets[k][0] >= t.end]
+        if left:
+            near = max(targets[k][1] for k in left)
+            left = [k for k in left if targets[k][1] == near]
+        if right:
+            near = min(targets[k][0] for k in right)
+            right = [k for k in right if targets[k][0] == near]
+        alts = left + right
+        same = len({targets[k][3] for k in alts}) == 1 and (
+            targets[alts[0]][3] != "disc" or len({targets[k][4] for k in alts}) == 1)
+        keep = set(alts)
+        if (t.rule.both_sides and not (left and right)) or (left and right and same):
+            keep = set()
+        for k in ks:
+            if k not in keep:
+                assertions[k] = "affirmed"
+
+
+def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
+    """Per target: does a scope statement ("the remaining disc spaces", "elsewhere") speak of it?
+
+    A target after the cue in the same clause, around it ("the canal is otherwise patent"), or
+    just before it with no comma between ("no stenosis at the remaining disc spaces")."""
+    cues = [t for t in triggers if t.rule.category == SCOPE]
+    if not cues:
+        return (False,) * len(targets)
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(low)]
+
+    def clause(pos: int) -> int:
+        return bisect_right(breaks, pos)
+
+    out = []
+    for a, b, *_ in targets:
+        hit = False
+        for c in cues:
+            if a <= c.start < b:
+                hit = True
+            elif c.end <= a:
+                hit = clause(c.start) == clause(a)
+            else:
+                hit = clause(b) == clause(c.start) and "," not in low[b:c.start]
+            if hit:
+                break
+        out.append(hit)
+    return tuple(out)
 
 
 @Language.factory("radbot_resolver", default_config={})

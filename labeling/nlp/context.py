@@ -5,15 +5,23 @@ of the ConText algorithm (Harkema et al. 2009) driven entirely by the rules in
 ``rules/context_rules.jsonl``:
 
 * a rule has a ``literal`` (or a regex ``pattern``), a ``category``
-  (NEGATED_EXISTENCE, POSSIBLE_EXISTENCE, HISTORICAL, RESOLVED, PSEUDO,
-  TERMINATE), a ``direction`` (forward, backward, bidirectional, terminate,
-  pseudo), an optional ``max_scope`` in words and, for terminators, an
-  optional ``applies_to`` list of categories it terminates;
+  (NEGATED_EXISTENCE, POSSIBLE_EXISTENCE, ALTERNATIVE, HISTORICAL, RESOLVED,
+  PSEUDO, TERMINATE, SCOPE), a ``direction`` (forward, backward,
+  bidirectional, terminate, pseudo, scope), an optional ``max_scope`` in words
+  and, for terminators, an optional ``applies_to`` list of categories it
+  terminates;
 * triggers are matched left to right, longest alternative first, so a pseudo
   trigger ("no change", "gram negative") swallows the trigger inside it;
 * a forward trigger modifies targets that start after it, up to the first
-  terminator of its category, the end of the sentence or ``max_scope`` words;
-  backward triggers mirror that; bidirectional do both.
+  terminator of its category, the end of the sentence or ``max_scope`` words
+  (and, on request, targets it sits inside: "the foramina are not narrowed");
+  backward triggers mirror that; bidirectional do both;
+* ALTERNATIVE triggers ("versus", "or possibly", "X or Y") mark a finding
+  offered with an alternative: a hedge of the findings on both sides (the
+  labeller decides in ``components.py`` whether the alternatives differ; a
+  rule with ``both_sides`` needs a target on each side);
+* SCOPE triggers ("the remaining disc spaces", "elsewhere") modify nothing:
+  they tell the labeller that a sentence speaks of the levels not named.
 
 The engine works on character offsets of one sentence, so it is independent
 of any tokenizer; the spaCy component in ``components.py`` calls it.
@@ -32,11 +40,15 @@ DEFAULT_MAX_SCOPE = 10
 
 NEGATED = "NEGATED_EXISTENCE"
 POSSIBLE = "POSSIBLE_EXISTENCE"
+ALTERNATIVE = "ALTERNATIVE"
 HISTORICAL = "HISTORICAL"
 RESOLVED = "RESOLVED"
 PSEUDO = "PSEUDO"
 TERMINATE = "TERMINATE"
-MODIFIER_CATEGORIES = (NEGATED, POSSIBLE, HISTORICAL, RESOLVED)
+SCOPE = "SCOPE"
+MODIFIER_CATEGORIES = (NEGATED, POSSIBLE, ALTERNATIVE, HISTORICAL, RESOLVED)
+# Forward triggers of these categories also modify a target they sit inside.
+_INSIDE_CATEGORIES = frozenset((NEGATED, POSSIBLE, HISTORICAL, RESOLVED))
 
 _WORD = re.compile(r"[^\s]+")
 _SCAN = re.compile(r"-?[a-z]+|[?;:/,]")
@@ -51,6 +63,7 @@ class Rule:
     max_scope: int
     applies_to: frozenset[str]
     keys: tuple[str, ...] = ()
+    both_sides: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
                 max_scope=int(d.get("max_scope", DEFAULT_MAX_SCOPE)),
                 applies_to=frozenset(d.get("applies_to", MODIFIER_CATEGORIES)),
                 keys=tuple(k.lower() for k in d.get("keys") or [_SCAN.search(d["literal"].lower()).group()]),
+                both_sides=bool(d.get("both_sides", False)),
             )
         )
     return rules
@@ -136,10 +150,15 @@ class ConText:
         targets: list[tuple[int, int]],
         triggers: list[Trigger] | None = None,
         bounds: tuple[int, int] | None = None,
+        inside: bool = False,
     ) -> list[dict[str, Trigger]]:
         """For each (start, end) target, {category: trigger} of the modifiers.
 
         ``bounds`` restricts triggers and word counting to one sentence of text.
+        ``inside``: a forward trigger (negation, hedge, history) standing between the parts of a
+        target also modifies it when the target ends in its scope ("the foramina are not
+        narrowed", target "foramina ... narrowed"). The labeller's targets are findings built
+        from separate words; a concept phrase that contains its own negation word is not.
         """
         lo, hi = bounds if bounds else (0, len(text))
         if triggers is None:
@@ -166,8 +185,12 @@ class ConText:
                 wlimit = w0 + rule.max_scope
                 if wlimit < len(words):
                     end_char = min(end_char, words[wlimit])
-                for k, (s, _e) in enumerate(targets):
-                    if trig.start < s < end_char and cat not in results[k]:
+                within = inside and cat in _INSIDE_CATEGORIES
+                # Triggers come in text order: a later forward trigger is the nearer one and replaces an
+                # earlier one ("no bulge or protrusion, and no canal stenosis": the second "no").
+                for k, (s, e) in enumerate(targets):
+                    if trig.start < s < end_char or (within and s < trig.start and trig.end <= e <= end_char
+                                                     and "." not in text[trig.end:e]):
                         results[k][cat] = trig
             if rule.direction in ("backward", "bidirectional"):
                 start_char = lo
@@ -191,6 +214,6 @@ def assertion_of(mods: dict[str, Trigger]) -> str:
         return "historical"
     if NEGATED in mods:
         return "negated"
-    if POSSIBLE in mods:
+    if POSSIBLE in mods or ALTERNATIVE in mods:
         return "hedged"
     return "affirmed"

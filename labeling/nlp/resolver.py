@@ -134,10 +134,27 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
                 negs.append(i)
     conf = _BASE_CONF[rank]
     if fieldname == "disc":
+        if hedged and not affirmed and not negs:
+            # A hedge erases only what it doubts: "suggestion of a small protrusion" at L5-S1 keeps
+            # the definite bulge of a broader statement ("diffuse bulging throughout the lumbar
+            # spine"); a definite herniation elsewhere in the report stays doubted (Findings wins).
+            affirmed = _fallback_affirmed(ms, ranks, rank, {ms[i].value for i in hedged})
+            if affirmed:
+                conf = min(conf, 0.8)
         values = {ms[i].value for i in affirmed}
         value = "herniation" if "herniation" in values else ("bulge" if values else "none")
         hedge_only = any(ms[i].value not in values and not (ms[i].value == "bulge" and "herniation" in values)
                          for i in hedged)
+        if not hedge_only and value != "herniation":
+            # Impression adds what Findings leaves out: a hedged herniation elsewhere that the
+            # chosen statements do not mention ("L4-5: disc bulge" / "possibly a small protrusion").
+            named = {ms[i].value for i in top}
+            hedge_only = any(ranks[i] > rank and ms[i].value not in named and ms[i].value != value
+                             and not ms[i].negated_lexically and ms[i].assertion == "hedged"
+                             for i in range(len(ms)))
+            if hedge_only:
+                hedged = [i for i in range(len(ms)) if ranks[i] > rank and ms[i].assertion == "hedged"
+                          and ms[i].value not in named]
         ev = [i for i in affirmed if ms[i].value == value]
         conflict = bool(affirmed) and any(ms[i].value in values for i in negs)
     else:
@@ -168,6 +185,17 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
     if hedge_only:
         ev_spec += [(i, "uncertain") for i in hedged]
     return value, round(conf, 3), rank, hedge_only, conflict, tuple(ev_spec), st
+
+
+def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[int]:
+    """Affirmed disc mentions of the next rank with a definite statement, of values not doubted."""
+    definite = [i for i, r in enumerate(ranks) if r > rank
+                and (ms[i].negated_lexically or ms[i].assertion != "hedged")]
+    if not definite:
+        return []
+    r2 = min(ranks[i] for i in definite)
+    return [i for i in definite if ranks[i] == r2 and not ms[i].negated_lexically
+            and ms[i].assertion == "affirmed" and ms[i].value not in doubted]
 
 
 def _signature(f) -> tuple:
