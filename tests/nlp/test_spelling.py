@@ -234,3 +234,21 @@ def test_labels_match_the_correctly_spelt_report(lab):
     assert "protrusion" in clean and "Bilateral" in clean
     a, b = lab.label(REPORT), lab.label(clean)
     assert a.levels == b.levels
+
+
+@pytest.mark.parametrize("text,typos", [
+    ("HISTORY: Known L4-5 disc herniation and stenosis.\nFINDINGS:\nL3-4: Mild bulge.",
+     {"HISTORY": "HISTROY", "FINDINGS": "FINDNGS"}),
+    ("L4-5: Possible small left protrusion.", {"Possible": "Posible"}),
+    ("L4-5: Disc bulge without canal stenosis.", {"without": "witout"}),
+    ("L4-5: Disc bulge. No evidence of stenosis.", {"evidence": "evidance"}),
+    ("L4-5: Previously seen protrusion has resolved.", {"Previously": "Previosly", "resolved": "resovled"}),
+    ("L4-5: Mild foraminal stenosis, bilateral.", {"bilateral": "bilaterl"}),
+    ("L4-5: Moderate spinal canal stenosis. L5-S1: Sever canal stenosis.", {"Moderate": "Moderat"}),
+])
+def test_misspelt_section_negation_hedge_and_history_words(lab, text, typos):
+    bad = text
+    for good, typo in typos.items():
+        bad = bad.replace(good, typo)
+    assert bad != text
+    assert lab.label(bad).levels == lab.label(text).levels
