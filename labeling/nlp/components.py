@@ -4,7 +4,8 @@ Each step of the pipeline is a component working on the document text (character
 offsets) with the compiled rules of ``extract.py`` / ``context.py`` and storing its
 output in ``Doc`` extensions:
 
-* ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text), ``doc._.radbot_sections``
+* ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text, misspelt key terms corrected:
+  ``spelling.py``; ``doc._.radbot_offsets`` maps its offsets back), ``doc._.radbot_sections``
 * ``radbot_sentences``  -> ``doc._.radbot_sents`` (and token sentence starts)
 * ``radbot_levels``     -> level groups per sentence, carried levels
 * ``radbot_findings``   -> ``doc._.radbot_findings`` (``extract.Finding`` list)
@@ -32,7 +33,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import registry
 
-from labeling.nlp import extract
+from labeling.nlp import extract, spelling
 from labeling.nlp.context import (
     ALTERNATIVE,
     HISTORICAL,
@@ -67,12 +68,19 @@ def _rules(rules_dir: str) -> extract.Rules:
     return extract.get_rules(rules_dir or None)
 
 
+# Normalised -> original offsets after misspelt key terms were corrected (None: same text).
+if not Doc.has_extension("radbot_offsets"):
+    Doc.set_extension("radbot_offsets", default=None)
+
+
 @Language.factory("radbot_sections", default_config={"rules_dir": ""})
 def make_sections(nlp: Language, name: str, rules_dir: str):
     rules = _rules(rules_dir)
+    speller = spelling.get_speller(rules_dir or None)
 
     def sections(doc: Doc) -> Doc:
-        low = extract.lower_same_length(doc_text(doc))
+        # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
+        low, doc._.radbot_offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
         doc._.radbot_low = low
         doc._.radbot_sections = extract.find_sections(low, rules)
         return doc
@@ -89,7 +97,9 @@ def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bo
         doc._.radbot_sents = sents
         if set_sent_starts and len(doc):
             idx = doc.to_array(IDX).astype(numpy.int64)
-            starts = numpy.searchsorted(idx, [s.start for s in sents], side="right") - 1
+            offsets = doc._.radbot_offsets  # sentence offsets are in the normalised text
+            starts = numpy.searchsorted(idx, [s.start if offsets is None else offsets.to_orig(s.start)
+                                              for s in sents], side="right") - 1
             arr = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(numpy.uint64)
             arr[0, 0] = 1
             arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1

@@ -162,6 +162,8 @@ class Rules:
             r"|[a-z][a-z /]{1,40}:))"
             r"|(?<=[.;:?!])[ \t]*\n"
             r"|(?<=[.?!])[ \t]+(?=[\"'(\[]?[a-z0-9])"
+            # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
+            r"|(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
         )
 
 
@@ -173,7 +175,7 @@ def get_rules(rules_dir: str | None = None) -> Rules:
 # --------------------------------------------------------------------------
 # Sections and sentences
 
-_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst)\.$")
+_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
 _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•·])?\s*\d{1,2}[.)]?$")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
 from labeling.nlp.resolver import Resolution
+from labeling.nlp.spelling import map_evidence
 from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -151,6 +152,9 @@ class Labeller:
     # -- helpers --------------------------------------------------------------
     def _result(self, doc, report_id, errors) -> ReportLabels:
         res: Resolution = doc._.radbot_result
+        if doc._.radbot_offsets is not None:  # spans into the original text, not the corrected one
+            map_evidence([*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],
+                         doc._.radbot_offsets)
         errors = list(errors)
         if not any(s.levels for s in doc._.radbot_sents or ()):
             errors.append("no lumbar disc level mentioned")
