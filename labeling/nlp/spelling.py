@@ -370,6 +370,10 @@ class Speller:
         cands = self.candidates(word)
         if not cands:
             return None
+        # Only the nearest terms compete: "extrsion" is one edit from extrusion and two from
+        # excision, so it means extrusion; "evere" (severe or every) stays ambiguous.
+        nearest = min(cands.values())
+        cands = {t: d for t, d in cands.items() if d == nearest}
         shared = frozenset.intersection(*(self.targets[t] for t in cands))
         if not shared:
             return None  # near terms of different meanings: not "only one term"
