@@ -183,7 +183,10 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             if s.section == "other":
                 prev_section = None
                 continue
-            carried = sides if not s.levels and s.inherited and s.section == prev_section else frozenset()
+            # a sentence continues the previous one when it names no other level
+            same = all(g.kind in ("single", "list") for g in s.levels) and (
+                not s.levels or frozenset().union(*(g.levels for g in s.levels)) == s.inherited)
+            carried = sides if same and s.inherited and s.section == prev_section else frozenset()
             prev_section = s.section
             mtext = masked[s.start:s.end]
             ltext = low[s.start:s.end]

@@ -171,7 +171,7 @@ class Rules:
         post = _alt(dd["posterior"])
         # an anterior word that describes the disc, not the thecal sac or a vertebra
         self.anterior_re = re.compile(rf"(?<![a-z])(?:{ant})(?![a-z])(?!{dd['not_disc']})")
-        self.posterior_re = re.compile(rf"(?<![a-z])(?:{post})(?![a-z])")
+        self.posterior_re = re.compile(rf"(?<![a-z-])(?:{post})(?![a-z])")
         # "bulges anteriorly (and posteriorly)" after the disc word
         self.anterior_after_re = re.compile(
             rf"(?:\s+(?:extend|project|direct|orient|point)[a-z]*)?\s*(?:{ant})(?![a-z])"
@@ -471,6 +471,11 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
         p = k - 1
         while p >= 0 and items[p].kind in _MODIFIER_KINDS:
             p -= 1
+        if p >= 0 and items[p].kind == "sep" and items[p].text == "and":
+            # "posterior and anterior disc bulge": both words describe the disc
+            p -= 1
+            while p >= 0 and items[p].kind in _MODIFIER_KINDS:
+                p -= 1
         before = low[items[p].end if p >= 0 else start:it.start]
         if "anter" not in before and "anter" not in low[it.end:it.end + 30]:
             continue
@@ -570,9 +575,14 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
             # nerve root contact
             if ctype not in ("mass", "contact"):
                 continue
-            kind = _root_kind(low, clause, loc, level_hint, items)
-            root_own = own + _root_window(clause, loc)
-            rsides = _sides(_root_window(clause, loc) + sides_items) or (
+            # a root borrowed from the next clause ("contact with | the traversing L5 root") keeps its words
+            home = clause if loc in clause else (borrowed or [])
+            window = _root_window(home, loc, low)
+            kind = _root_kind(low, home, loc, level_hint, items)
+            # the span is the contact and the root's own words (a far side word could put a
+            # negation inside it: "left ... foramen without nerve root compression")
+            root_own = [core, loc, *grades, *window]
+            rsides = _sides(window + sides_items) or (
                 set() if _PLURAL.search(loc.text) else set(disc_sides)) or {"left", "right"}
             if kind is None:
                 continue
@@ -582,12 +592,18 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     return out
 
 
-def _root_window(clause: list[Item], root: Item) -> list[Item]:
+_WORD_GAP = re.compile(r"[\s\-/]*")
+
+
+def _root_window(clause: list[Item], root: Item, low: str | None = None) -> list[Item]:
     out = []
     k = clause.index(root) if root in clause else -1
     j = k - 1
     while j >= 0 and clause[j].kind in ("qual_exiting", "qual_traversing", "rootnum", "side_left",
                                          "side_right", "side_both", "grade"):
+        # words right before the root only ("the exiting left L4 root", not "left foramen ... root")
+        if low is not None and not _WORD_GAP.fullmatch(low, clause[j].end, clause[j + 1].start):
+            break
         out.append(clause[j])
         j -= 1
     j = k + 1
@@ -599,7 +615,7 @@ def _root_window(clause: list[Item], root: Item) -> list[Item]:
 
 
 def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items) -> str | None:
-    window = _root_window(clause, root)
+    window = _root_window(clause, root, low)
     kinds = {i.kind for i in window}
     if "qual_exiting" in kinds:
         return "exiting"
@@ -694,6 +710,13 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
             # "contacts but does not compress the S1 roots"
             borrowed = [i for i in clauses[k + 1] if i.kind in ("root", "rootnum", "qual_exiting",
                                                                    "qual_traversing") or i.kind.startswith("side_")]
+        elif "root" in ks and not has_core(k) and not has_loc(k) \
+                and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
+            # "abuts the traversing right L5 root and the exiting left L4 root"
+            src = next((j for j in range(k - 1, -1, -1)
+                        if "root" in kinds[j] and kinds[j] & {"core_mass", "core_contact"}), None)
+            if src is not None:
+                borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]

@@ -384,3 +384,39 @@ def test_continuation_with_no_side_anywhere_is_both(lab):
 def test_own_sided_disc_beats_the_carried_side(lab):
     text = "L4-5: Left foraminal protrusion. Right paracentral protrusion abutting the L5 root."
     assert recesses(lab, text) == ("none", "unspecified")
+
+
+@pytest.mark.parametrize("text,disc", [
+    ("L4-5: Posterior and anterior disc bulge.", "bulge"),
+    ("L4-5: Anterior and left lateral disc bulge.", "bulge"),
+    ("L4-5: Left antero-lateral disc bulge.", "none"),
+    ("L4-5: Mild posterior disc bulge and anterior bulging.", "bulge"),
+])
+def test_coordinated_direction_words(lab, text, disc):
+    assert at(lab, text).disc == disc
+
+
+@pytest.mark.parametrize("text,field,sides", [
+    # a root borrowed from the next clause keeps its own words
+    ("L4-5: Right subarticular protrusion. Contact with the traversing L5 nerve root.", "subarticular",
+     ("none", "unspecified")),
+    ("L5-S1: Mild disc bulge that contacts but does not compress the S1 roots.", "subarticular",
+     ("unspecified", "unspecified")),
+    # coordinated roots share the contact
+    ("L4-5: Protrusion abuts the traversing right L5 nerve root and the exiting left L4 nerve root.",
+     "foraminal", ("unspecified", "none")),
+    ("L4-5: Protrusion abuts the traversing right L5 nerve root and the exiting left L4 nerve root.",
+     "subarticular", ("none", "unspecified")),
+    # the same level named again: still the sentence it continues
+    ("L5-S1: Right paracentral disc extrusion. L5-S1 facet arthropathy. It compresses the S1 nerve root.",
+     "subarticular", ("none", "unspecified")),
+])
+def test_root_contacts_across_clauses_and_sentences(lab, text, field, sides):
+    name = "L5-S1" if text.startswith("L5") else "L4-L5"
+    r = at(lab, text, name)
+    assert (getattr(r, f"left_{field}"), getattr(r, f"right_{field}")) == sides
+
+
+def test_negated_root_contact_after_a_side_word(lab):
+    text = "L4-5: A small left foraminal protrusion extends into the left neural foramen without nerve root compression."
+    assert row(lab, text) == ("herniation",) + ("none",) * 5
