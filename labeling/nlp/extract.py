@@ -123,6 +123,7 @@ class Rules:
                 self.grade_words.append((re.compile(rf"(?<![a-z]){w}(?![a-z])"), grade))
         for w in f["weak_grades"]:
             self.grade_words.append((re.compile(rf"(?<![a-z]){w}(?![a-z])"), "mild"))
+        self.grade_cache: dict[str, str] = {}  # grade item text -> grade
         g = _alt(g_all)
         joiners = "|".join([r"\s*-\s*to\s*-\s*", *f["grade_range_joiners"]])
         grade_pat = rf"(?:{g})(?:(?:{joiners})(?:{g}))?"
@@ -325,10 +326,15 @@ _ROOT_NUM = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "s1": 6, "s2": 7}
 
 
 def grade_of(text: str, rules: Rules) -> str:
+    best = rules.grade_cache.get(text)
+    if best is not None:
+        return best
     best = "unspecified"
     for rx, grade in rules.grade_words:
         if rx.search(text) and GRADE_RANK[grade] > GRADE_RANK[best]:
             best = grade
+    if len(rules.grade_cache) < 10_000:
+        rules.grade_cache[text] = best
     return best
 
 
