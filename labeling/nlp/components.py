@@ -174,17 +174,18 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
     cache = _BoundedCache()
     Finding = extract.Finding  # noqa: N806
 
-    def sentence_result(masked_text: str, low_text: str, s: extract.Sentence) -> tuple:
-        """Findings of one sentence with offsets relative to its start (pure in its key)."""
+    def sentence_result(masked_text: str, low_text: str, s: extract.Sentence, carried: frozenset) -> tuple:
+        """Findings of one sentence with offsets relative to its start, and the disc side
+        it passes on (pure in its key)."""
         a = s.start
         rel = extract.Sentence(0, len(masked_text), s.section,
                                [extract.LevelGroup(g.start - a, g.end - a, g.levels, g.kind) for g in s.levels],
                                s.inherited, s.heading)
         hint = frozenset().union(*(g.levels for g in rel.levels if g.kind == "single")) \
             if rel.levels else rel.inherited
-        cuts, found = extract.sentence_findings(masked_text, rel, rules, hint)
+        cuts, found, sides = extract.sentence_findings(masked_text, rel, rules, hint, carried)
         if not found:
-            return ()
+            return (), sides
         out = []
         gclause = [(extract.clause_of_position(cuts, g.start), g) for g in rel.levels]
         for k, fieldname, value, strength, items, negated in found:
@@ -193,21 +194,30 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
                 continue
             out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
                         k, negated, any(i.kind == "grade" for i in items), levels, tier))
-        return tuple(out)
+        return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
         low = extract.lower_same_length(doc_text(doc)) if doc._.radbot_low is None else doc._.radbot_low
         masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
         out: list[extract.Finding] = []
+        sides: frozenset = frozenset()  # disc side a continuing sentence takes (guide v1.2)
+        prev_section = None
         for si, s in enumerate(doc._.radbot_sents):
             if s.section == "other":
+                prev_section = None
                 continue
+            # a sentence continues the previous one when it names no other level
+            same = all(g.kind in ("single", "list") for g in s.levels) and (
+                not s.levels or frozenset().union(*(g.levels for g in s.levels)) == s.inherited)
+            carried = sides if same and s.inherited and s.section == prev_section else frozenset()
+            prev_section = s.section
             mtext = masked[s.start:s.end]
             ltext = low[s.start:s.end]
-            key = (mtext, None if ltext == mtext else ltext, s.inherited if not s.levels else None)
-            found = cache.get(key)
-            if found is None:
-                found = cache.put(key, sentence_result(mtext, ltext, s))
+            key = (mtext, None if ltext == mtext else ltext, s.inherited if not s.levels else None, carried)
+            res = cache.get(key)
+            if res is None:
+                res = cache.put(key, sentence_result(mtext, ltext, s, carried))
+            found, sides = res
             a = s.start
             section = s.section
             for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier in found:

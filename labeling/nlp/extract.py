@@ -121,6 +121,9 @@ class Rules:
             for w in f["grades"][grade]:
                 g_all.append(w)
                 self.grade_words.append((re.compile(rf"(?<![a-z]){w}(?![a-z])"), grade))
+        for w in f["weak_grades"]:
+            self.grade_words.append((re.compile(rf"(?<![a-z]){w}(?![a-z])"), "mild"))
+        self.grade_cache: dict[str, str] = {}  # grade item text -> grade
         g = _alt(g_all)
         joiners = "|".join([r"\s*-\s*to\s*-\s*", *f["grade_range_joiners"]])
         grade_pat = rf"(?:{g})(?:(?:{joiners})(?:{g}))?"
@@ -129,8 +132,15 @@ class Rules:
         def add(kind: str, frags):
             parts.append(f"(?P<{kind}>(?:{_alt(frags)})(?![a-z0-9]))")
 
+        def add_guarded(kind: str, frags):
+            # fragments that all start with a letter: one first-letter check for the group
+            assert all(x[:1].isalpha() for x in frags), kind
+            first = "".join(sorted({x[0] for x in frags}))
+            parts.append(f"(?P<{kind}>(?=[{first}])(?:{_alt(frags)})(?![a-z0-9]))")
+
         add("side_both", f["sides"]["both"])
         add("grade", [grade_pat])
+        add_guarded("grade_weak", f["weak_grades"])
         add("loc_subarticular", f["locations"]["subarticular"])
         add("loc_foramen", f["locations"]["foramen"])
         add("loc_canal", f["locations"]["canal"])
@@ -140,6 +150,8 @@ class Rules:
         add("core_stenosis", f["cores"]["stenosis"])
         add("core_mass", f["cores"]["mass_effect"])
         add("core_patent", f["cores"]["patent"])
+        add_guarded("other", f["other_findings"])
+        add_guarded("intradural", f["intradural"])
         add("qual_exiting", f["root_qualifiers"]["exiting"])
         add("qual_traversing", f["root_qualifiers"]["traversing"])
         add("root", [f["nerve_root"]])
@@ -154,6 +166,20 @@ class Rules:
             "(?P<psep>" + "|".join(re.escape(x) for x in punct_seps) + ")|(?<![a-z0-9])(?:"
             + "|".join(parts) + ")"
         )
+
+        dd = f["disc_direction"]
+        ant = _alt(dd["anterior"])
+        post = _alt(dd["posterior"])
+        # an anterior word that describes the disc, not the thecal sac or a vertebra
+        self.anterior_re = re.compile(rf"(?<![a-z])(?:{ant})(?![a-z])(?!{dd['not_disc']})")
+        self.posterior_re = re.compile(rf"(?<![a-z-])(?:{post})(?![a-z])")
+        # "bulges anteriorly (and posteriorly)" after the disc word
+        self.anterior_after_re = re.compile(
+            rf"(?:\s+(?:extend|project|direct|orient|point)[a-z]*)?\s*(?:{ant})(?![a-z])"
+            rf"(?P<post>(?:\s*(?:,|and|&|/|or)\s*|\s+)(?:{post})(?![a-z]))?")
+        # words between a grade and the finding it modifies ("small amount of ... narrowing")
+        self.weak_gap_re = re.compile(r"(?:[\s-]+|(?<![a-z])(?:amount|degree|of|the|a|an|central|spinal)(?![a-z]))*")
+        self.modifier_gap_re = re.compile(r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])")
 
         # sentence boundaries
         self.boundary_re = re.compile(
@@ -302,10 +328,15 @@ _ROOT_NUM = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "s1": 6, "s2": 7}
 
 
 def grade_of(text: str, rules: Rules) -> str:
+    best = rules.grade_cache.get(text)
+    if best is not None:
+        return best
     best = "unspecified"
     for rx, grade in rules.grade_words:
         if rx.search(text) and GRADE_RANK[grade] > GRADE_RANK[best]:
             best = grade
+    if len(rules.grade_cache) < 10_000:
+        rules.grade_cache[text] = best
     return best
 
 
@@ -372,8 +403,17 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                 gap = low[items[p].end:it.start]
                 if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
                     continue
+            if it.kind == "loc_foramen":
+                # "the perineural fat in the left foramen": one place, named by the second
+                nxt = k + 1
+                while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both"):
+                    nxt += 1
+                if nxt < n and items[nxt].kind == "loc_foramen":
+                    gap = low[it.end:items[nxt].start]
+                    if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
+                        continue
             nxt = k + 1
-            while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both", "grade"):
+            while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both", "grade", "grade_weak"):
                 nxt += 1
             if nxt < n and items[nxt].kind.startswith("disc_"):
                 gap = low[it.end:items[nxt].start]
@@ -381,6 +421,77 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                     continue
         out.append(it)
     return out
+
+
+# plural places / roots ("the lateral recesses", "the L5 roots") are on both sides
+_PLURAL = re.compile(r"(?:recesses|zones|regions|gutters|roots|rootlets|nerves)$")
+_SIDE_KINDS = ("side_left", "side_right", "side_both")
+_MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
+_RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
+_SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
+
+
+def _modified(items: list[Item], k: int, low: str, rules: Rules) -> Item | None:
+    """The item that modifier ``items[k]`` (a grade or side word) stands before in
+    its noun phrase ("mild facet arthropathy", "left paracentral protrusion"), if any."""
+    j = k + 1
+    while j < len(items) and items[j].kind in _MODIFIER_KINDS:
+        j += 1
+    if j == len(items) or items[j].kind == "sep":
+        return None
+    gap = low[items[k].end:items[j].start]
+    if len(gap) > 40 or rules.modifier_gap_re.search(gap):
+        return None
+    return items[j]
+
+
+def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0) -> list[Item]:
+    """Weak grade words and anterior-only discs.
+
+    ``small``, ``minor``, ``subtle``, ``trace`` grade a stenosis only when they stand
+    in its noun phrase ("a small amount of foraminal narrowing"); before a disc or
+    anything else they are dropped ("small protrusion causing stenosis"). A disc
+    described only as anterior / anterolateral becomes ``disc_anterior`` (no disc
+    finding; it still takes its own grade and side words).
+    """
+    todo = [k for k, it in enumerate(items) if it.kind in _RESOLVE_KINDS]
+    if not todo:
+        return items
+    out: list[Item | None] = list(items)
+    n = len(items)
+    for k in todo:
+        it = items[k]
+        if it.kind == "grade_weak":
+            j, pos, ok = k + 1, it.end, False
+            while j < n:
+                nk = items[j].kind
+                if rules.weak_gap_re.fullmatch(low, pos, items[j].start) is None:
+                    break
+                if nk in _SIDE_KINDS:
+                    pos = items[j].end
+                    j += 1
+                    continue
+                ok = nk.startswith("loc_") or nk in ("core_stenosis", "core_mass")
+                break
+            out[k] = Item("grade", it.start, it.end, it.text) if ok else None
+            continue
+        # a disc: its noun phrase starts after the previous word that is not a modifier
+        p = k - 1
+        while p >= 0 and items[p].kind in _MODIFIER_KINDS:
+            p -= 1
+        if p >= 0 and items[p].kind == "sep" and items[p].text == "and":
+            # "posterior and anterior disc bulge": both words describe the disc
+            p -= 1
+            while p >= 0 and items[p].kind in _MODIFIER_KINDS:
+                p -= 1
+        before = low[items[p].end if p >= 0 else start:it.start]
+        if "anter" not in before and "anter" not in low[it.end:it.end + 30]:
+            continue
+        after = rules.anterior_after_re.match(low, it.end)
+        if (rules.anterior_re.search(before) or (after and not after.group("post"))) \
+                and not rules.posterior_re.search(before) and not (after and after.group("post")):
+            out[k] = Item("disc_anterior", it.start, it.end, it.text)
+    return [it for it in out if it is not None]
 
 
 def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
@@ -393,6 +504,8 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
     discs = [i for i in clause if i.kind.startswith("disc_")]
     for d in discs:
+        if d.kind == "disc_anterior":
+            continue  # "small anterior disc bulge only": away from the canal and foramina
         out.append(("disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct", [d], False))
     if not cores:
         return out
@@ -400,7 +513,8 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     side_items = [i for i in clause if i.kind.startswith("side_")] or [
         i for i in items if i.kind.startswith("side_")
     ]
-    heads = cores + locs + discs
+    # non-schema findings take their own grade words ("mild facet arthropathy")
+    heads = cores + locs + discs + [i for i in items if i.kind == "other"]
     lateral_sinks = [i for i in locs if i.kind in _LATERAL] + discs
     # attach each location to its nearest core
     by_core: dict[int, list[Item]] = {id(c): [] for c in cores}
@@ -410,7 +524,9 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     # grade attachment
     grade_to: dict[int, list[Item]] = {}
     for g in grade_items:
-        h = _nearest(g, heads)
+        # the head the grade stands before ("severe bilateral foraminal stenosis"), else the nearest
+        m = _modified(clause, clause.index(g), low, rules) if len(heads) > 1 and g in clause else None
+        h = m if m is not None and any(m is x for x in heads) else _nearest(g, heads)
         grade_to.setdefault(id(h), []).append(g)
     # side attachment
     side_to: dict[int, list[Item]] = {}
@@ -418,6 +534,10 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
         h = _nearest(s, lateral_sinks) if lateral_sinks else None
         if h is not None:
             side_to.setdefault(id(h), []).append(s)
+    if borrowed and lateral_sinks and side_items and not any(i.kind.startswith("side_") for i in borrowed) \
+            and not any(i.kind in _LATERAL or i.kind.startswith("disc_") for i in clause):
+        # "narrowing in both foramina, severe on the left": the side clause names every borrowed place
+        side_to = {id(h): list(side_items) for h in lateral_sinks}
     free_sides = [s for s in side_items if not lateral_sinks]
     for core in cores:
         ctype = core.kind[5:]
@@ -448,7 +568,9 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     out.append(("canal_stenosis", grade, "indirect", own, negated))
                 continue
             sides_items = side_to.get(id(loc), [])
-            sides = _sides(sides_items) or {"left", "right"}
+            sides = _sides(sides_items) or (
+                set(disc_sides) if loc.kind == "loc_subarticular" and not _PLURAL.search(loc.text) else set()
+            ) or {"left", "right"}
             own += sides_items
             if loc.kind in _SIDE_FIELDS:
                 if ctype == "contact":
@@ -461,9 +583,15 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
             # nerve root contact
             if ctype not in ("mass", "contact"):
                 continue
-            kind = _root_kind(low, clause, loc, level_hint, items)
-            root_own = own + _root_window(clause, loc)
-            rsides = _sides(_root_window(clause, loc) + sides_items) or set(disc_sides) or {"left", "right"}
+            # a root borrowed from the next clause ("contact with | the traversing L5 root") keeps its words
+            home = clause if loc in clause else (borrowed or [])
+            window = _root_window(home, loc, low)
+            kind = _root_kind(low, home, loc, level_hint, items)
+            # the span is the contact and the root's own words (a far side word could put a
+            # negation inside it: "left ... foramen without nerve root compression")
+            root_own = [core, loc, *grades, *window]
+            rsides = _sides(window + sides_items) or (
+                set() if _PLURAL.search(loc.text) else set(disc_sides)) or {"left", "right"}
             if kind is None:
                 continue
             for side in sorted(rsides):
@@ -472,12 +600,18 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     return out
 
 
-def _root_window(clause: list[Item], root: Item) -> list[Item]:
+_WORD_GAP = re.compile(r"[\s\-/]*")
+
+
+def _root_window(clause: list[Item], root: Item, low: str | None = None) -> list[Item]:
     out = []
     k = clause.index(root) if root in clause else -1
     j = k - 1
     while j >= 0 and clause[j].kind in ("qual_exiting", "qual_traversing", "rootnum", "side_left",
                                          "side_right", "side_both", "grade"):
+        # words right before the root only ("the exiting left L4 root", not "left foramen ... root")
+        if low is not None and not _WORD_GAP.fullmatch(low, clause[j].end, clause[j + 1].start):
+            break
         out.append(clause[j])
         j -= 1
     j = k + 1
@@ -489,7 +623,7 @@ def _root_window(clause: list[Item], root: Item) -> list[Item]:
 
 
 def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items) -> str | None:
-    window = _root_window(clause, root)
+    window = _root_window(clause, root, low)
     kinds = {i.kind for i in window}
     if "qual_exiting" in kinds:
         return "exiting"
@@ -512,14 +646,27 @@ def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, 
     return "traversing" if nums or window else None
 
 
-def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset):
-    """Yield (clause index, clause levels, field, value, strength, items, negated)."""
+def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset,
+                      carried_sides: frozenset = frozenset()):
+    """Clause cuts, findings (clause index, field, value, strength, items, negated) and
+    the disc side to carry into the next sentence.
+
+    ``carried_sides`` is the side of the disc component of the sentences this one
+    continues ("A left foraminal protrusion. It touches the exiting root."): an
+    unsided root contact or recess narrowing takes it when this sentence names
+    no sided disc.
+    """
     items = tokenize_items(low, sent.start, sent.end, rules)
     # mask level mentions: a rootnum inside a level mention is not a root
     groups = sent.levels
     if groups:
         items = [i for i in items if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"]
     items = _mark_descriptors(items, low)
+    items = _resolve_modifiers(items, low, rules, sent.start)
+    # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis
+    bound = {id(it) for k, it in enumerate(items) if it.kind in _MODIFIER_KINDS
+             and (_modified(items, k, low, rules) or it).kind == "other"} \
+        if any(it.kind == "other" for it in items) else ()
     clauses, cuts = split_clauses(items, groups)
     n = len(clauses)
     kinds = [{i.kind for i in c} for c in clauses]
@@ -541,9 +688,10 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         for i in c:
             if i.kind.startswith("side_"):
                 h = _nearest(i, sinks)
-                if h is not None and h.kind.startswith("disc_"):
+                if h is not None and h.kind in ("disc_bulge", "disc_herniation"):
                     disc_sides |= _sides([i])
-    disc_sides = frozenset(disc_sides) if len(disc_sides) == 1 else frozenset()
+    next_sides = frozenset(disc_sides) if len(disc_sides) == 1 else (frozenset() if disc_sides else carried_sides)
+    disc_sides = next_sides
     results = []
     for k, clause in enumerate(clauses):
         borrowed = None
@@ -556,8 +704,8 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_")]
                 if "grade" not in ks:
                     borrowed += [i for i in clauses[src] if i.kind == "grade"]
-        elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and (
-            "grade" in ks or any(x.startswith("side_") for x in ks)
+        elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
+            (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
         ):
             has_side = any(x.startswith("side_") for x in ks)
             order = list(range(k + 1, n)) + list(range(k - 1, -1, -1)) if has_side else \
@@ -570,12 +718,35 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
             # "contacts but does not compress the S1 roots"
             borrowed = [i for i in clauses[k + 1] if i.kind in ("root", "rootnum", "qual_exiting",
                                                                    "qual_traversing") or i.kind.startswith("side_")]
+        elif "root" in ks and not has_core(k) and not has_loc(k) \
+                and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
+            # "abuts the traversing right L5 root and the exiting left L4 root"
+            src = next((j for j in range(k - 1, -1, -1)
+                        if "root" in kinds[j] and kinds[j] & {"core_mass", "core_contact"}), None)
+            if src is not None:
+                borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
         for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides):
             results.append((k, *f))
-    return cuts, results
+    if results and any(i.kind == "intradural" for i in items):
+        results = [r for r in results if not _intradural_cause(r, clauses, items)]
+    return cuts, results, next_sides
+
+
+def _intradural_cause(result, clauses: list[list[Item]], items: list[Item]) -> bool:
+    """Whether a canal / root finding's cause is an intradural lesion (not stenosis)."""
+    k, fieldname, _value, strength, own, _neg = result
+    if fieldname != "canal_stenosis" and strength != "root":
+        return False
+    core = next((i for i in own if i.kind.startswith("core_")), None)
+    if core is None:
+        return False
+    subjects = [i for i in clauses[k] if i.kind in _SUBJECT_KINDS] or [
+        i for i in items if i.kind in _SUBJECT_KINDS]
+    cause = _nearest(core, subjects)
+    return cause is not None and cause.kind == "intradural"
 
 
 def clause_of_position(cuts: list[int], pos: int) -> int:
