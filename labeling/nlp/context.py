@@ -47,6 +47,9 @@ PSEUDO = "PSEUDO"
 TERMINATE = "TERMINATE"
 SCOPE = "SCOPE"
 MODIFIER_CATEGORIES = (NEGATED, POSSIBLE, ALTERNATIVE, HISTORICAL, RESOLVED)
+# A target's head before "but" or a comma is a clause of its own: "contacts but does not
+# compress the S1 roots" keeps the contact.
+_CONTRAST = re.compile(r"\bbut\b|[,;]")
 # Forward triggers of these categories also modify a target they sit inside.
 _INSIDE_CATEGORIES = frozenset((NEGATED, POSSIBLE, HISTORICAL, RESOLVED))
 
@@ -190,7 +193,8 @@ class ConText:
                 # earlier one ("no bulge or protrusion, and no canal stenosis": the second "no").
                 for k, (s, e) in enumerate(targets):
                     if trig.start < s < end_char or (within and s < trig.start and trig.end <= e <= end_char
-                                                     and "." not in text[trig.end:e]):
+                                                     and "." not in text[trig.end:e]
+                                                     and not _CONTRAST.search(text, s, trig.start)):
                         results[k][cat] = trig
             if rule.direction in ("backward", "bidirectional"):
                 start_char = lo
