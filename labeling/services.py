@@ -219,8 +219,13 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
 
 
 @transaction.atomic
-def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> LabellerVersion:
-    """Fit the learned layer on gold labels and record it as the newest labeller version."""
+def train_labeller(*, gold_rows: list[dict], report_rows: list[dict], force: bool = False) -> LabellerVersion:
+    """Fit the learned layer on gold labels; it becomes the labeller the app runs only if it earns it.
+
+    Before activating, the layer is cross-validated on the gold reports (5 folds by report):
+    rules alone against rules plus the layer. With no fewer errors than the rules it is saved
+    and recorded (metrics say why) but not used, unless ``force``.
+    """
     from labeling.nlp import learned
     from labeling.schema import LevelLabels
     from studies.storage import media_path
@@ -232,6 +237,8 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> Labelle
     pairs = [(texts[rid], levels) for rid, levels in gold_by_report.items() if rid in texts]
     if not pairs:
         raise ValueError("no gold label matches a report: check the report_id values")
+    comparison = learned.compare_by_folds(pairs) if len(pairs) >= 2 else {"helps": False, "reports": len(pairs)}
+    active = comparison["helps"] or force
     model = learned.train(pairs)
     labeller = Labeller(learned=model)
     folder = media_path("labellers", labeller.version.replace("/", "_"))
@@ -239,8 +246,10 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict]) -> Labelle
     version, _ = LabellerVersion.objects.update_or_create(
         version=labeller.version,
         defaults={
-            "learned_model_path": str(folder),
+            "learned_model_path": str(folder) if active else "",
             "learned_from_gold": sum(len(levels) for _, levels in pairs),
+            "metrics": {"cross_validation": comparison, "active": active, "forced": force and not comparison["helps"],
+                        "saved_in": str(folder)},
         },
     )
     _labeller_for.cache_clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -189,3 +190,38 @@ def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: 
         clf.fit(np.asarray(X[f]), np.asarray(Y[f]))
         models[f] = clf
     return LearnedModel(models, rule_conf_below, min_prob, version=f"lr-{digest.hexdigest()[:8]}")
+
+
+def _field_errors(labeller, pairs: Sequence[tuple[str, Sequence[LevelLabels]]]) -> int:
+    errors = 0
+    for (_text, gold), result in zip(pairs, labeller.label_many((str(i), t) for i, (t, _g) in enumerate(pairs)),
+                                     strict=True):
+        gold_by = {g.level: g for g in gold}
+        for predicted in result.levels:
+            want = gold_by.get(predicted.level, LevelLabels(level=predicted.level))
+            errors += sum(getattr(want, f) != getattr(predicted, f) for f in FIELDS)
+    return errors
+
+
+def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labeller=None, folds: int = 5,
+                     seed: int = 0, **train_options) -> dict:
+    """Field errors of the rules alone and of rules plus a learned layer on held-out reports.
+
+    Reports are dealt into ``folds`` folds (shuffled with ``seed``); each fold is labelled by a
+    layer trained on the others. The layer earns its place only with fewer errors than the rules.
+    """
+    from labeling.nlp.labeller import Labeller  # as in train(): loading a model needs no spaCy
+
+    labeller = labeller or Labeller()
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    folds = max(2, min(folds, len(pairs)))
+    rules_errors = combined_errors = 0
+    for k in range(folds):
+        held = [pairs[i] for i in order[k::folds]]
+        train_on = [pairs[i] for j, i in enumerate(order) if j % folds != k]
+        model = train(train_on, labeller=labeller, **train_options)
+        rules_errors += _field_errors(labeller, held)
+        combined_errors += _field_errors(Labeller(learned=model), held)
+    return {"reports": len(pairs), "folds": folds, "seed": seed, "rules_field_errors": rules_errors,
+            "rules_plus_learned_field_errors": combined_errors, "helps": combined_errors < rules_errors}

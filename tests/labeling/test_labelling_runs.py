@@ -82,7 +82,7 @@ def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_
     old = set(NlpLabel.objects.values_list("pk", flat=True))
     gold = [json.loads(x) for x in (DATA / "dev_gold.jsonl").read_text().splitlines() if x.strip()]
     texts = [json.loads(x) for x in (DATA / "dev_reports.jsonl").read_text().splitlines() if x.strip()]
-    version = train_labeller(gold_rows=gold, report_rows=texts)
+    version = train_labeller(gold_rows=gold, report_rows=texts, force=True)
     assert "learned" in version.version and version.learned_from_gold == len(gold)
     assert current_labeller()[1] == version
     with django_capture_on_commit_callbacks(execute=True):

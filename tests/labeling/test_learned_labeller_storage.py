@@ -32,7 +32,7 @@ def _no_cached_labellers():
 def test_train_labeller_writes_json_never_a_pickle():
     out = StringIO()
     call_command("train_labeller", gold=str(DATA / "dev_gold.jsonl"), reports=str(DATA / "dev_reports.jsonl"),
-                 stdout=out)
+                 force=True, stdout=out)
     version = LabellerVersion.objects.exclude(learned_model_path="").get()
     folder = Path(version.learned_model_path)
     assert folder.is_relative_to(Path(settings.MEDIA_ROOT).resolve() / "labellers")
@@ -61,3 +61,18 @@ def test_a_pickled_labeller_is_refused_and_the_rules_label_instead(tmp_path, cap
     assert labeller.learned is None and version.version == LABELLER_RULES_VERSION
     assert "pickle" in caplog.text and "lr-old" in caplog.text
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.django_db
+def test_a_learned_layer_that_does_not_help_is_kept_out():
+    """On the dev set the rules make no error, so the layer cannot earn its place."""
+    out = StringIO()
+    call_command("train_labeller", gold=str(DATA / "dev_gold.jsonl"), reports=str(DATA / "dev_reports.jsonl"),
+                 stdout=out)
+    assert "does not help" in out.getvalue()
+    version = LabellerVersion.objects.get(version__contains="+learned-")
+    assert version.learned_model_path == ""
+    cv = version.metrics["cross_validation"]
+    assert cv["rules_plus_learned_field_errors"] >= cv["rules_field_errors"]
+    assert Path(version.metrics["saved_in"], "models.json").is_file()
+    assert "+learned-" not in current_labeller()[1].version

@@ -2,7 +2,7 @@
 
 from labeling.nlp.evaluate import evaluate
 from labeling.nlp.labeller import Labeller
-from labeling.nlp.learned import LearnedModel, train
+from labeling.nlp.learned import LearnedModel, compare_by_folds, train
 from labeling.schema import LEVELS, LevelLabels
 
 
@@ -59,3 +59,10 @@ def test_learned_round_trip_and_fix(tmp_path):
     assert lab.label(text).levels[3].disc == "none"
     # a confident rule decision is left alone
     assert lab.label("L4-5: Small disc bulge.").levels[3].disc == "bulge"
+
+
+def test_compare_by_folds_credits_a_layer_that_fixes_the_rules():
+    result = compare_by_folds(_pairs(), folds=3)
+    assert result["rules_field_errors"] > 0
+    assert result["rules_plus_learned_field_errors"] < result["rules_field_errors"]
+    assert result["helps"]

@@ -17,8 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--gold", help="Gold labels, guide exchange format, one line per report x level.")
         parser.add_argument("--reports", help="The reports those gold labels read ({report_id, text}).")
+        parser.add_argument("--force", action="store_true",
+                            help="Use the learned layer even where cross-validation says it does not help.")
 
-    def handle(self, *args, gold, reports, **options):
+    def handle(self, *args, gold, reports, force, **options):
         if bool(gold) != bool(reports):
             raise CommandError("give both --gold and --reports")
         if gold:
@@ -34,8 +36,20 @@ class Command(BaseCommand):
         if not gold_rows:
             self.stdout.write("No gold labels yet: the labeller stays rules only.")
             return
-        version = train_labeller(gold_rows=gold_rows, report_rows=report_rows)
+        version = train_labeller(gold_rows=gold_rows, report_rows=report_rows, force=force)
+        cv = version.metrics["cross_validation"]
         self.stdout.write(
             f"labeller {version.version}: learned layer from {version.learned_from_gold} gold levels; "
-            f"saved in {version.learned_model_path}"
+            f"saved in {version.metrics['saved_in']}"
         )
+        if "rules_field_errors" in cv:
+            self.stdout.write(
+                f"cross-validation ({cv['folds']} folds, {cv['reports']} reports): field errors "
+                f"{cv['rules_field_errors']} with rules alone, {cv['rules_plus_learned_field_errors']} "
+                "with the learned layer"
+            )
+        if version.metrics["active"]:
+            self.stdout.write("the learned layer is now used" + (" (forced)" if version.metrics["forced"] else ""))
+        else:
+            self.stdout.write("the learned layer does not help, so it is not used: the labeller stays rules only "
+                              "(--force to use it anyway)")
