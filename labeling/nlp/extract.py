@@ -265,7 +265,8 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
     for i, (_s, e, cls, header) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(low)
         if cls in ("findings", "imaging"):
-            seen_findings = True
+            # a quoted radiology report (FINDINGS then IMPRESSION) keeps its impression
+            seen_findings = seen_findings or cls == "findings"
             name = "findings"
         elif cls == "impression":
             name = "impression" if not clinic or seen_findings else "clinical"
@@ -333,7 +334,10 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
             if name == "clinical":
                 if paragraph_break(low, prev_end, a) and not (attributed and _LEVEL_HEAD_START.match(low, a)):
                     attributed = False  # (a report's level lines quoted after "MRI [date]:" go on)
-                if rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b):
+                # reports the imaging: "MRI of [date] shows ...", "Imaging: ...", or a report's
+                # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
+                if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
+                        or _LEVEL_HEAD_START.match(low, a, b)):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))
                 elif attributed and (_clinical(low, a, b, rules, orders) or rules.clinical_words_re.search(low, a, b)):
@@ -383,12 +387,10 @@ def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | No
     a = int(g["a"])
     s1 = g["bs"] is not None
     b = 6 if s1 else int(g["b"] or g["bd"])
-    if g["sp"] is not None:
-        # "L4 5", "L4 L5", "L5 S1": adjacent bodies only, and "L4 5 mm" is a measurement
-        if b != a + 1 or (a == 5 and not s1):
-            return None
-        if g["bd"] and rules.space_digit_unit_re.match(low, m.end()):
-            return None
+    if g["bd"] and (g["sp"] is not None or g["to"]) and rules.space_digit_unit_re.match(low, m.end()):
+        return None  # "L4 5 mm", "from L4 to 5 mm": a measurement
+    if g["sp"] is not None and (b != a + 1 or (a == 5 and not s1)):
+        return None  # "L4 5", "L4 L5", "L5 S1": adjacent bodies only
     elif g["dash"] is not None and a == 5 and g["bd"] == "1":
         return 4, 4  # L5-1
     if b <= a:

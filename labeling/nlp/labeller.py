@@ -152,7 +152,7 @@ class Labeller:
     def _result(self, doc, report_id, errors) -> ReportLabels:
         res: Resolution = doc._.radbot_result
         errors = list(errors)
-        if not any(s.levels for s in doc._.radbot_sents or ()):
+        if not any(g.levels for s in doc._.radbot_sents or () for g in s.levels):
             errors.append("no lumbar disc level mentioned")
         out = ReportLabels(report_id, res.levels, res.evidence, res.confidence, errors, self.version,
                            res.decisions)

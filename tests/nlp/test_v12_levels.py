@@ -89,6 +89,7 @@ def test_worked_example_range_from_t12_l1(lab):
     "Schmorl node in L5 1 cm. Small disc bulge.",
     "Schmorl node at L5 1. Small disc bulge.",
     "Schmorl node at L3 4 x 5 mm. Small disc bulge.",
+    "The cyst grew from L4 to 5 mm. Small disc bulge.",
 ])
 def test_measurements_are_not_levels(lab, text):
     assert found(lab.label(text)) == {}
@@ -364,6 +365,18 @@ def test_clinic_note_impression_of_the_clinician_is_not_imaging(lab):
     note = ("CHIEF COMPLAINT: back pain.\n\nIMPRESSION: The MRI shows an L4-5 disc herniation.\n\n"
             "PLAN: Physiotherapy.")
     assert found(lab.label(note)) == {"L4-L5": "d=herniation"}
+    # an IMAGING section does not make the clinician's IMPRESSION after it a radiology impression
+    note = "HPI: back pain.\n\nIMAGING: MRI shows an L4-5 bulge.\n\nIMPRESSION: L3-4 herniation.\n\nPLAN: PT."
+    assert found(lab.label(note)) == {"L4-L5": "d=bulge"}
+
+
+def test_clinic_note_quoting_a_radiology_report(lab):
+    note = ("HPI: back pain.\n\nMRI report:\nFINDINGS: L4-5 bulge.\nIMPRESSION: L4-5 bulge with mild L3-4 canal "
+            "stenosis.\n\nPLAN: PT.")
+    assert found(lab.label(note)) == {"L3-L4": "c=mild", "L4-L5": "d=bulge"}
+    letter = ("Dear Dr Jones,\n\nThank you for referring Mrs X.\n\nL3-4: Mild bulge.\nL4-5: Moderate canal "
+              "stenosis. Small protrusion.\n\nKind regards")
+    assert found(lab.label(letter)) == {"L3-L4": "d=bulge", "L4-L5": "d=herniation c=moderate"}
 
 
 RADIOLOGY = """EXAMINATION: MRI lumbar spine without contrast.
@@ -387,3 +400,10 @@ def test_radiology_report_unaffected(lab):
     # with an ASSESSMENT header instead of IMPRESSION (a radiology report, not a clinic note)
     r = lab.label("FINDINGS: L4-5: Small protrusion.\nASSESSMENT: Mild L3-4 canal stenosis.")
     assert found(r) == {"L3-L4": "c=mild", "L4-L5": "d=herniation"}
+
+
+@pytest.mark.parametrize("text,flagged", [("T12-L1: large disc herniation.", True),
+                                          ("Multilevel disc bulges.", True),
+                                          ("Disc protrusion at L4.", False)])
+def test_no_level_error_ignores_levels_outside_the_schema(lab, text, flagged):
+    assert ("no lumbar disc level mentioned" in lab.label(text).errors) is flagged
