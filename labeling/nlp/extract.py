@@ -236,9 +236,10 @@ def paragraph_break(low: str, prev_end: int, start: int) -> str:
 def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
     """Sections as (start, end, name); name is findings, impression, other or clinical.
 
-    A clinical section (history, indication, technique ...) ends at its first blank line after
-    some text, or at a line that starts with a level ("HISTORY: back pain" then "L4-5: ...");
-    the text after it belongs to the findings in a report with no FINDINGS header.
+    A clinical section (history, indication, technique ...) ends at the end of its header line
+    when the text there ends a sentence ("HISTORY: Back pain."), else at its first blank line
+    after some text or at a line that starts with a level ("HISTORY: back pain" then "L4-5:
+    ..."); the text after it belongs to the findings in a report with no FINDINGS header.
 
     A document with clinic-note headers (HPI, PLAN, PHYSICAL EXAMINATION ...) or letter wording
     ("Dear Dr", "I saw ...") is a clinic note: only its imaging sections (IMAGING, MRI ...; a
@@ -275,8 +276,11 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         cut = end
         if cls in ("other", "clinic") or (clinic and cls == "imaging"):
             nl = low.find("\n", e, end)
-            inline = bool(low[e:end if nl < 0 else nl].strip())
-            if inline or cls != "imaging":
+            line = low[e:end if nl < 0 else nl].strip()
+            inline = bool(line)
+            if inline and nl >= 0 and line[-1] in ".?!":
+                cut = nl  # "HISTORY: Back pain." a one-line section (a wrapped one goes on)
+            elif inline or cls != "imaging":
                 body = low[e:end]
                 m = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)
                 if m:

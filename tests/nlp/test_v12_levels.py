@@ -307,6 +307,15 @@ def test_clinical_header_line_ends_before_headerless_findings(lab, header):
     assert found(r) == {"L4-L5": "d=herniation"}
 
 
+def test_one_line_clinical_section_ends_at_its_line(lab):
+    r = lab.label("EXAM: MRI lumbar spine.\nHISTORY: Back pain.\nThere is a disc bulge at L4-5 with mild canal "
+                  "stenosis.")
+    assert found(r) == {"L4-L5": "d=bulge c=mild"}
+    # a wrapped indication goes on to the next line
+    r = lab.label("INDICATION: Back pain radiating to the left leg, r/o\nL4-5 herniation.\nL3-4: Small bulge.")
+    assert found(r) == {"L3-L4": "d=bulge"}
+
+
 LETTER = """Dear Dr Smith,
 
 Thank you for referring this 45-year-old man with left leg pain. He has a history of spinal stenosis and \
