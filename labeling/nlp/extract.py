@@ -91,11 +91,9 @@ class Rules:
         self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
 
         # sections
-        names = []
         self.section_of = {}
         for name in ("findings", "impression", "other", "clinic", "imaging"):
             for h in sec[name]:
-                names.append(h)
                 self.section_of.setdefault(h, name)
         # A header-like line start (a few words, then a colon or the end of the line); the words
         # are looked up in ``section_of`` (one cheap pass, however many header names).
@@ -395,7 +393,7 @@ def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | No
         return None  # "L4 5 mm", "from L4 to 5 mm": a measurement
     if g["sp"] is not None and (b != a + 1 or (a == 5 and not s1)):
         return None  # "L4 5", "L4 L5", "L5 S1": adjacent bodies only
-    elif g["dash"] is not None and a == 5 and g["bd"] == "1":
+    if g["dash"] is not None and a == 5 and g["bd"] == "1":
         return 4, 4  # L5-1
     if b <= a:
         return None
