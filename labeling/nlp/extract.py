@@ -105,7 +105,10 @@ class Rules:
         source = sec["imaging_source"]
         self.attribution_re = re.compile("|".join(f"(?:{x.replace('{source}', source)})"
                                                   for x in sec["attribution"]))
-        self.attribution_start_re = re.compile(sec["attribution_start"].replace("{source}", source))
+        start = sec["attribution_start"].replace("{source}", source)
+        # at the sentence start, or at a line start inside it (after an unpunctuated title line)
+        self.attribution_start_re = re.compile(start)
+        self.attribution_line_re = re.compile(f"\\n[ \\t]*(?:{start})")
         self.prior_imaging_re = re.compile(sec["prior_imaging"].replace("{source}", source))
         cs = sec["clinical_sentence"]
         # one match at the sentence start (after list markers): group "hist" or "lead"
@@ -339,6 +342,7 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
                 # reports the imaging: "MRI of [date] shows ...", "Imaging: ...", or a report's
                 # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
                 if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
+                        or rules.attribution_line_re.search(low, a, b)
                         or _LEVEL_HEAD_START.match(low, a, b)):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))

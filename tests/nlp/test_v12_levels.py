@@ -379,6 +379,18 @@ def test_clinic_note_impression_of_the_clinician_is_not_imaging(lab):
     assert found(lab.label(note)) == {"L4-L5": "d=bulge"}
 
 
+@pytest.mark.parametrize("line", [
+    "MRI L-spine [date] – L4-5 protrusion with mild canal stenosis.",
+    "He had an MRI: L4-5 protrusion with mild canal stenosis.",
+    "On MRI there is an L4-5 protrusion with mild canal stenosis.",
+    "His lumbar MRI from [date] revealed an L4-5 protrusion with mild canal stenosis.",
+    "Imaging reviewed: L4-5 protrusion with mild canal stenosis.",
+])
+def test_clinic_note_sentence_attributed_to_the_mri(lab, line):
+    note = f"Progress note\n{line}\nHe has an L3-4 herniation and L2-3 canal stenosis clinically.\nPlan: PT"
+    assert found(lab.label(note)) == {"L4-L5": "d=herniation c=mild"}
+
+
 def test_clinic_note_quoting_a_radiology_report(lab):
     note = ("HPI: back pain.\n\nMRI report:\nFINDINGS: L4-5 bulge.\nIMPRESSION: L4-5 bulge with mild L3-4 canal "
             "stenosis.\n\nPLAN: PT.")
