@@ -391,6 +391,12 @@ def test_clinic_note_sentence_attributed_to_the_mri(lab, line):
     assert found(lab.label(note)) == {"L4-L5": "d=herniation c=mild"}
 
 
+def test_clinic_note_mr_is_imaging_but_mr_jones_is_not(lab):
+    note = ("Dear Dr X,\n\nMr Jones reports his L4-5 disc herniation is painful.\n\n"
+            "MR lumbar spine [date] shows an L3-4 protrusion.")
+    assert found(lab.label(note)) == {"L3-L4": "d=herniation"}
+
+
 def test_clinic_note_quoting_a_radiology_report(lab):
     note = ("HPI: back pain.\n\nMRI report:\nFINDINGS: L4-5 bulge.\nIMPRESSION: L4-5 bulge with mild L3-4 canal "
             "stenosis.\n\nPLAN: PT.")
