@@ -133,6 +133,7 @@ class Rules:
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
         self.vertebra_re = re.compile("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
+        self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         self.list_re = re.compile(lv["list_joiner"])
         gparts = []
@@ -419,6 +420,15 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         span = _mention_levels(m, low, rules)
         if span is not None:
             mentions.append((m.start(), m.end(), *span))
+    k = 0
+    while k < len(mentions):  # "L3-4, 4-5 and 5-S1"
+        m = rules.bare_re.match(low, mentions[k][1], end)
+        if m:
+            a = int(m.group("a"))
+            b = 6 if m.group("bs") else int(m.group("b"))
+            if b == a + 1 and (a < 5 or m.group("bs")):
+                mentions.insert(k + 1, (m.start("a"), m.end(), a - 1, a - 1))
+        k += 1
     if "l" in low[start:end]:
         taken = [(s, e) for s, e, _lo, _hi in mentions]
         for m in rules.vertebra_re.finditer(low, start, end):

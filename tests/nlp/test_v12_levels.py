@@ -57,6 +57,10 @@ def test_worked_example_l4_to_5(lab):
     ("L3/4 and L4/5: small disc bulges.", ["L3-L4", "L4-L5"]),
     ("Small disc bulges at L3 L4 and L4 L5.", ["L3-L4", "L4-L5"]),
     ("Small disc bulges at L2-3, L3-4 as well as L5-S1.", ["L2-L3", "L3-L4", "L5-S1"]),
+    # shorthand after the first level
+    ("Small disc bulges at L3-4, 4-5 and 5-S1.", ["L3-L4", "L4-L5", "L5-S1"]),
+    ("Small disc bulges from L1-2 through 3-4.", ["L1-L2", "L2-L3", "L3-L4"]),
+    ("Small disc bulges at L4-5 and 5-6.", ["L4-L5"]),
 ])
 def test_lists_share_findings(lab, text, levels):
     assert found(lab.label(text)) == dict.fromkeys(levels, "d=bulge")
@@ -93,6 +97,10 @@ def test_worked_example_range_from_t12_l1(lab):
 ])
 def test_measurements_are_not_levels(lab, text):
     assert found(lab.label(text)) == {}
+
+
+def test_shorthand_list_stops_at_a_measurement(lab):
+    assert found(lab.label("Small disc bulge at L3-4, 4-5 mm in size.")) == {"L3-L4": "d=bulge"}
 
 
 @pytest.mark.parametrize("text", ["C5-6: large disc herniation.", "T7-8: large disc herniation.",
