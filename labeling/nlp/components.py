@@ -136,12 +136,35 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
     LevelGroup = extract.LevelGroup  # noqa: N806
 
     def levels(doc: Doc) -> Doc:
+        # A sentence naming no level takes the level of the nearest level mention before it
+        # in the same paragraph (guide v1.2); a paragraph ends at a blank line, a section
+        # header, and each numbered or bulleted item is one of its own, except the items of a
+        # level heading ("L4-5:" then "- disc bulge").
         low = doc._.radbot_low
+        region_starts = sorted(s0 for s0, _e, _n in doc._.radbot_sections or ())[1:]
+        ri = 0
         carried: frozenset = frozenset()
-        section = None
+        last: frozenset = frozenset()  # the last level mention of the section ("at this level")
+        heading: frozenset = frozenset()  # the levels of a heading line that items follow
+        prev_end = -1
+        prev_heading = False
         for s in doc._.radbot_sents:
-            if s.section != section:
-                carried, section = frozenset(), s.section
+            new_region = prev_end < 0
+            while ri < len(region_starts) and region_starts[ri] <= s.start:
+                ri += 1
+                new_region = True
+            if new_region:
+                carried = last = heading = frozenset()
+                prev_heading = False
+            else:
+                brk = extract.paragraph_break(low, prev_end, s.start)
+                if brk == "blank":
+                    carried = heading if prev_heading else frozenset()
+                    if not prev_heading:
+                        heading = frozenset()
+                elif brk == "item":
+                    carried = heading
+            prev_end = s.end
             # Level groups depend on the sentence text only (offsets relative to its start).
             text = low[s.start:s.end]
             rel = cache.get(text)
@@ -153,11 +176,22 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
             else:
                 s.levels = []
             s.inherited = carried
+            if not rel and not carried and last and rules.anaphora_re.search(text):
+                s.inherited = last  # "Mild canal stenosis at this level."
+            if s.section == "other":
+                continue  # clinical sentences give no level to the next ones
             specific = [g for g in s.levels if g.kind in ("single", "list")]
+            prev_heading = False
             if specific:
                 carried = specific[-1].levels
+                last = carried
                 s.heading = specific[0].start - s.start < 8
-            elif s.levels:
+                if text.endswith(":") or extract.HEADING_ONLY.match(text, specific[-1].end - s.start):
+                    heading = carried
+                    prev_heading = True
+                else:
+                    heading = frozenset()
+            elif any(g.kind != "vague" for g in s.levels):
                 carried = frozenset()
         return doc
 
@@ -165,7 +199,7 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
 
 
 _TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
-              "all": "global"}
+              "all": "global", "vague": "global"}
 
 
 @Language.factory("radbot_findings", default_config={"rules_dir": ""})

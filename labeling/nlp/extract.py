@@ -91,23 +91,53 @@ class Rules:
         self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
 
         # sections
-        names = []
         self.section_of = {}
-        for name in ("findings", "impression", "other"):
+        for name in ("findings", "impression", "other", "clinic", "imaging"):
             for h in sec[name]:
-                names.append(h)
-                self.section_of[h] = name
-        self.section_re = re.compile(
-            r"(?im)^[ \t]*(?:[#*]+[ \t]*)?(" + _alt(re.escape(n).replace(r"\ ", r"\s+") for n in names)
-            + r")[ \t]*(?::|[ \t]*$)"
-        )
+                self.section_of.setdefault(h, name)
+        # A header-like line start (a few words, then a colon or the end of the line); the words
+        # are looked up in ``section_of`` (one cheap pass, however many header names).
+        self.section_re = re.compile(r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)")
+        self.no_attribution = frozenset(sec["no_attribution"])
+        self.clinic_cue_re = re.compile("(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])")
+        self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
+        self.clinical_order_keys = tuple(sec["clinical_sentence"]["order_keys"])
+        source = sec["imaging_source"]
+        self.attribution_re = re.compile("|".join(f"(?:{x.replace('{source}', source)})"
+                                                  for x in sec["attribution"]))
+        start = sec["attribution_start"].replace("{source}", source)
+        # at the sentence start, or at a line start inside it (after an unpunctuated title line)
+        self.attribution_start_re = re.compile(start)
+        self.attribution_line_re = re.compile(f"\\n[ \\t]*(?:{start})")
+        self.prior_imaging_re = re.compile(sec["prior_imaging"].replace("{source}", source))
+        cs = sec["clinical_sentence"]
+        # one match at the sentence start (after list markers): group "hist" or "lead"
+        self.clinical_start_re = re.compile(
+            r"(?:(?:[-*•·]|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
+        self.clinical_order_re = re.compile(cs["order"])
+        self.clinical_words_re = re.compile(sec["clinical_words"])
 
         # levels
-        self.level_re = re.compile(lv["level"] + "|(?P<ls>" + lv["lumbosacral"] + ")")
+        self.level_re = re.compile(
+            "(?:" + lv["level"] + ")|(?P<ls>" + lv["lumbosacral"] + ")|(?:" + lv["outside"] + ")|(?:"
+            + lv["listhesis"]["pair"] + ")"
+        )
+        self.space_digit_unit_re = re.compile(lv["space_digit_unit"])
+        f_disc = _alt([*f["disc"]["bulge"], *f["disc"]["herniation"], "dis[ck]s?"])
+        word = lv["listhesis_word"]
+        aux = [lv["listhesis"]["before"].replace("{word}", word),
+               lv["vertebra_disc"]["before"],
+               lv["vertebra_disc"]["at"].replace("{disc}", f_disc),
+               lv["listhesis"]["of"].replace("{word}", word),
+               lv["vertebra_disc"]["after"].replace("{disc}", f_disc)]
+        # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
+        self.vertebra_re = re.compile("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
+        self.anaphora_re = re.compile(lv["anaphora"])
+        self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         self.list_re = re.compile(lv["list_joiner"])
         gparts = []
-        for kind in ("remaining", "all"):
+        for kind in ("remaining", "all", "vague"):
             for i, frag in enumerate(sorted(lv["global"][kind], key=len, reverse=True)):
                 gparts.append(f"(?P<{kind}{i}>(?:{frag})(?![a-z]))")
         # One word-start check for all alternatives (mid-word positions fail at once).
@@ -184,13 +214,19 @@ class Rules:
         # sentence boundaries
         self.boundary_re = re.compile(
             r"\n[ \t]*\n"
-            r"|\n(?=[ \t]*(?:[-*•·]|\d{1,2}[.)][ \t]|l\s?[1-5]\s*(?:-|–|/)?\s*(?:l?[1-6]|s\s?1)\b[^\n]{0,25}:"
+            r"|\n(?=[ \t]*(?:[-*•·]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
             r"|(?<=[.;:?!])[ \t]*\n"
             r"|(?<=[.?!])[ \t]+(?=[\"'(\[]?[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
             r"|(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
         )
+
+
+# A line that starts with a level ("L4-5:", "L4 to L5:", "T12-L1:"): a new sentence, and the
+# end of an inline clinical section ("HISTORY: back pain" then "L4-5: ...").
+_LEVEL_HEAD = (r"(?:l-?\s?[1-5](?:\s*(?:-|–|—|/)\s*|\s+(?:to|through)\s+|\s*)(?:l-?\s?[1-6]|s\s?[1l]|[1-6])"
+               r"|t-?\s?1[0-2]\s*(?:-|–|—|/)\s*(?:t-?\s?1[0-2]|l-?\s?1|1[0-2]))\b")
 
 
 @lru_cache(maxsize=4)
@@ -205,20 +241,101 @@ _ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|
 _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•·])?\s*\d{1,2}[.)]?$")
 
 
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_LEVEL_HEAD_START = re.compile(r"(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_ITEM = re.compile(r"(?:[-*•·]|\(?\d{1,2}[.)])(?=[ \t]|$)")
+_ITEM_FIRST = frozenset("-*•·(0123456789")
+_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+
+
+# Nothing but the level after it: "L4-5:", "L4-L5 level:", "L5-S1 disc -" (a level heading).
+HEADING_ONLY = re.compile(r"[\s:.\-–—]*(?:(?:level|dis[ck]|interspace|segment)[\s:.\-–—]*)?$")
+
+
+def paragraph_break(low: str, prev_end: int, start: int) -> str:
+    """How the sentence at ``start`` relates to the one ending at ``prev_end``: ``"blank"``
+    (a blank line between them), ``"item"`` (it opens a numbered or bulleted item, each a
+    paragraph of its own) or ``""`` (same paragraph)."""
+    if low.count("\n", prev_end, start) > 1 and _BLANK_LINE.search(low, prev_end, start):
+        return "blank"
+    if low[start:start + 1] in _ITEM_FIRST and _ITEM.match(low, start):
+        return "item"
+    return ""
+
+
 def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
-    heads = [(m.start(), m.end(), rules.section_of[re.sub(r"\s+", " ", m.group(1))])
-             for m in rules.section_re.finditer(low)]
+    """Sections as (start, end, name); name is findings, impression, other or clinical.
+
+    A clinical section (history, indication, technique ...) ends at the end of its header line
+    when the text there ends a sentence ("HISTORY: Back pain."), else at its first blank line
+    after some text or at a line that starts with a level ("HISTORY: back pain" then "L4-5:
+    ..."); the text after it belongs to the findings in a report with no FINDINGS header.
+
+    A document with clinic-note headers (HPI, PLAN, PHYSICAL EXAMINATION ...) or letter wording
+    ("Dear Dr", "I saw ...") is a clinic note: only its imaging sections (IMAGING, MRI ...; a
+    FINDINGS / IMPRESSION pair quoted from the radiology report) are findings; the rest is
+    ``clinical``, where ``split_sentences`` keeps only the sentences that report the imaging.
+    """
+    heads = []
+    for m in rules.section_re.finditer(low):
+        header = " ".join(m.group(1).split())
+        cls = rules.section_of.get(header)
+        if cls is not None:
+            heads.append((m.start(), m.end(), cls, header))
+    clinic = any(h[2] == "clinic" for h in heads) or (
+        any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None)
     if not heads:
-        return [(0, len(low), "findings")]
+        return [(0, len(low), "clinical" if clinic else "findings")]
     has_findings = any(h[2] == "findings" for h in heads)
+    rest = "clinical" if clinic else ("other" if has_findings else "findings")
     out = []
     if heads[0][0] > 0:
         # Text before the first header: a title or a headerless findings block.
-        out.append((0, heads[0][0], "other" if has_findings or heads[0][2] == "findings" else "findings"))
-    for i, (_s, e, name) in enumerate(heads):
+        out.append((0, heads[0][0], rest if heads[0][2] != "findings" or clinic else "other"))
+    seen_findings = False
+    for i, (_s, e, cls, header) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(low)
-        out.append((e, end, name))
+        if cls in ("findings", "imaging"):
+            # a quoted radiology report (FINDINGS then IMPRESSION) keeps its impression
+            seen_findings = seen_findings or cls == "findings"
+            name = "findings"
+        elif cls == "impression":
+            name = "impression" if not clinic or seen_findings else "clinical"
+        else:  # other, clinic
+            name = "clinical" if clinic and header not in rules.no_attribution else "other"
+        cut = end
+        if cls in ("other", "clinic") or (clinic and cls == "imaging"):
+            nl = low.find("\n", e, end)
+            line = low[e:end if nl < 0 else nl].strip()
+            inline = bool(line)
+            if inline and nl >= 0 and line[-1] in ".?!":
+                cut = nl  # "HISTORY: Back pain." a one-line section (a wrapped one goes on)
+            elif inline or cls != "imaging":
+                body = low[e:end]
+                m = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)
+                if m:
+                    cut = m.start()
+            if cls != "imaging":
+                h = _HEAD_LINE.search(low, e, cut)
+                if h:
+                    cut = h.start()
+        out.append((e, cut, name))
+        if cut < end:
+            out.append((cut, end, rest))
     return out
+
+
+def _clinical(low: str, a: int, b: int, rules: Rules, orders: list[int], lead: bool = True) -> bool:
+    """The sentence low[a:b] states history, indication or an order, not an imaging finding.
+
+    ``orders``: the sorted positions of ``clinical_order_re`` matches in the section."""
+    m = rules.clinical_start_re.match(low, a, b)
+    if m and (lead or m.group("hist")):
+        return True
+    if orders:
+        k = bisect_right(orders, a - 1)
+        return k < len(orders) and orders[k] < b
+    return False
 
 
 def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
@@ -236,13 +353,35 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
             cuts.append((cur, ms))
             cur = m.end()
         cuts.append((cur, s1))
+        orders = [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)] if name != "other" and any(
+            k in low for k in rules.clinical_order_keys) else []
+        attributed = False  # clinical section: the paragraph reports the imaging so far
+        prev_end = s0
         for a, b in cuts:
             seg = low[a:b]
             body = seg.lstrip(ws)
             if not body:
                 continue
             a += len(seg) - len(body)
-            sents.append(Sentence(a, a + len(body.rstrip(ws)), name))
+            b = a + len(body.rstrip(ws))
+            sec = name
+            if name == "clinical":
+                if paragraph_break(low, prev_end, a) and not (attributed and _LEVEL_HEAD_START.match(low, a)):
+                    attributed = False  # (a report's level lines quoted after "MRI [date]:" go on)
+                # reports the imaging: "MRI of [date] shows ...", "Imaging: ...", or a report's
+                # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
+                if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
+                        or rules.attribution_line_re.search(low, a, b)
+                        or _LEVEL_HEAD_START.match(low, a, b)):
+                    attributed = not (_clinical(low, a, b, rules, orders, lead=False)
+                                      or rules.prior_imaging_re.search(low, a, b))
+                elif attributed and (_clinical(low, a, b, rules, orders) or rules.clinical_words_re.search(low, a, b)):
+                    attributed = False
+                sec = "findings" if attributed else "other"
+            elif name != "other" and _clinical(low, a, b, rules, orders):
+                sec = "other"
+            sents.append(Sentence(a, b, sec))
+            prev_end = b
     return sents
 
 
@@ -252,57 +391,121 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
 _LEVEL_INDEX = {lvl: i for i, lvl in enumerate(LEVELS)}
 
 
-def _mention_levels(m: re.Match) -> frozenset:
-    if m.group("ls"):
-        return frozenset({"L5-S1"})
-    a = int(m.group(1))
-    b = 6 if m.group(4) else int(m.group(2) or m.group(3))
+# Positions on the spine of the disc between two bodies: L1-L2 = 0 ... L5-S1 = 4; T12-L1 = -1,
+# T11-T12 = -2 ...; S1-S2 (and a transitional L5-L6) = 5; cervical discs far above.
+_CERVICAL = -40
+
+
+def _span_levels(lo: int, hi: int) -> frozenset:
+    return frozenset(LEVELS[max(lo, 0):min(hi, 4) + 1]) if lo <= 4 and hi >= 0 else frozenset()
+
+
+def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | None:
+    """Disc positions (lo, hi) of one ``level_re`` match, or None when it is no level."""
+    g = m.groupdict()
+    if g["ls"]:
+        return 4, 4
+    if g["oa"]:  # listhesis "L4 on L5"
+        a = int(g["la"])
+        b = 6 if g["lbs"] else int(g["lb"])
+        return (a - 1, a - 1) if b == a + 1 else None
+    if g["a"] is None:  # outside the schema
+        if g["t12"]:
+            return -1, -1
+        if g["ta"]:
+            ta, tb = int(g["ta"]), int(g["tb"])
+            return (ta - 13, tb - 14) if tb > ta else None
+        if g["sa"]:
+            sa, sb = int(g["sa"]), int(g["sb"])
+            return (sa + 4, sb + 3) if sb > sa else None
+        return _CERVICAL, _CERVICAL
+    a = int(g["a"])
+    s1 = g["bs"] is not None
+    b = 6 if s1 else int(g["b"] or g["bd"])
+    if g["bd"] and (g["sp"] is not None or g["to"]) and rules.space_digit_unit_re.match(low, m.end()):
+        return None  # "L4 5 mm", "from L4 to 5 mm": a measurement
+    if g["sp"] is not None and (b != a + 1 or (a == 5 and not s1)):
+        return None  # "L4 5", "L4 L5", "L5 S1": adjacent bodies only
+    if g["dash"] is not None and a == 5 and g["bd"] == "1":
+        return 4, 4  # L5-1
     if b <= a:
-        return frozenset()
-    # L5-S1 is written with S1 (b == 6); L5-6 (transitional) is ignored.
-    if a == 5:
-        return frozenset({"L5-S1"}) if m.group(4) else frozenset()
-    if b == 6:
-        return frozenset()
-    return frozenset(LEVELS[a - 1:b - 1])
+        return None
+    if b == 6 and not s1:
+        return 5, 5  # L5-L6 (transitional) and similar: outside the schema
+    return a - 1, b - 2
+
+
+def _vertebra_level(m: re.Match) -> tuple[int, int, int, int]:
+    """(start, end, lo, hi) of a single-vertebra mention: the disc below the vertebra."""
+    name = next(k for k in ("oa", "ld", "va", "vc", "lc", "vb") if m.groupdict().get(k))
+    v = int(m.group(name)[-1])
+    return m.start(name), m.end(name), v - 1, v - 1
 
 
 def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[LevelGroup]:
     mentions = []
     for m in rules.level_re.finditer(low, start, end):
-        lv = _mention_levels(m)
-        if lv:
-            mentions.append((m.start(), m.end(), lv))
+        span = _mention_levels(m, low, rules)
+        if span is not None:
+            mentions.append((m.start(), m.end(), *span))
+    k = 0
+    while k < len(mentions):  # "L3-4, 4-5 and 5-S1"
+        m = rules.bare_re.match(low, mentions[k][1], end)
+        if m:
+            a = int(m.group("a"))
+            b = 6 if m.group("bs") else int(m.group("b"))
+            if b == a + 1 and (a < 5 or m.group("bs")):
+                mentions.insert(k + 1, (m.start("a"), m.end(), a - 1, a - 1))
+        k += 1
+    if "l" in low[start:end]:
+        taken = [(s, e) for s, e, _lo, _hi in mentions]
+        for m in rules.vertebra_re.finditer(low, start, end):
+            s, e, lo, hi = _vertebra_level(m)
+            if not any(s < te and ts < e for ts, te in taken):
+                mentions.append((s, e, lo, hi))
+        if len(mentions) > len(taken):
+            mentions.sort()
     groups: list[LevelGroup] = []
     i = 0
     while i < len(mentions):
-        s, e, lv = mentions[i]
-        kind = "single" if len(lv) == 1 else "range"
+        s, e, lo, hi = mentions[i]
+        lv = _span_levels(lo, hi)
+        kind = "single" if lo == hi else "range"
         j = i
         while j + 1 < len(mentions):
             gap = low[mentions[j][1]:mentions[j + 1][0]]
+            _s2, _e2, lo2, hi2 = mentions[j + 1]
             if rules.range_re.match(gap):
-                a = min(_LEVEL_INDEX[x] for x in lv)
-                b = max(_LEVEL_INDEX[x] for x in mentions[j + 1][2])
-                lv = frozenset(LEVELS[min(a, b):max(a, b) + 1])
+                lo, hi = min(lo, lo2), max(hi, hi2)
+                lv = _span_levels(lo, hi)
                 kind = "range"
             elif rules.list_re.match(gap):
-                lv = lv | mentions[j + 1][2]
+                lv = lv | _span_levels(lo2, hi2)
+                lo, hi = min(lo, lo2), max(hi, hi2)
                 if kind == "single":
                     kind = "list"
             else:
                 break
             j += 1
             e = mentions[j][1]
+        if (kind == "list" and len(lv) <= 1) or (kind == "range" and lo == hi):
+            kind = "single"
         groups.append(LevelGroup(s, e, lv, kind))
         i = j + 1
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
+    vague = []
     for m in rules.global_re.finditer(low, start, end):
-        kind = "remaining" if m.lastgroup.startswith("remaining") else "all"
+        kind = m.lastgroup.rstrip("0123456789")
+        if kind == "vague":
+            # "multilevel", "several levels": no level (unless the sentence names its levels)
+            vague.append(LevelGroup(m.start(), m.end(), frozenset(), "vague"))
+            continue
         if named and kind == "all" and re.search(r"\b(?:each|every|these|both)\b", m.group()):
             groups.append(LevelGroup(m.start(), m.end(), named, "range"))
             continue
         groups.append(LevelGroup(m.start(), m.end(), frozenset(LEVELS), kind))
+    if vague and not groups:
+        groups = vague
     groups.sort(key=lambda g: g.start)
     return groups
 

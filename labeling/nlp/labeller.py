@@ -156,7 +156,7 @@ class Labeller:
             map_evidence([*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],
                          doc._.radbot_offsets)
         errors = list(errors)
-        if not any(s.levels for s in doc._.radbot_sents or ()):
+        if not any(g.levels for s in doc._.radbot_sents or () for g in s.levels):
             errors.append("no lumbar disc level mentioned")
         out = ReportLabels(report_id, res.levels, res.evidence, res.confidence, errors, self.version,
                            res.decisions)
