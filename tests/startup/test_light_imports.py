@@ -1,6 +1,7 @@
 """Structural guards on what a process imports at start-up (issue #13), each in a fresh
 interpreter: the web's URL conf (and every view module it imports) loads none of the
-libraries that take seconds to import. No timing here."""
+libraries that take seconds to import, and the labeller keeps thinc from importing torch.
+No timing here: bench/startup.py measures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_TO_IMPORT = ("torch", "spacy", "thinc", "statsmodels")
@@ -32,3 +35,27 @@ def test_the_url_conf_imports_no_slow_library():
     )
     assert loaded == [], f"the URL conf (or what it imports) loads {loaded}: import them where they are used"
 
+
+def test_the_labeller_imports_spacy_without_torch_and_torch_still_imports_after():
+    pytest.importorskip("torch")  # without torch installed there is nothing to keep out
+    seen = _fresh_python(
+        "import json, sys\n"
+        "from labeling.nlp.labeller import Labeller\n"
+        "torch_with_spacy = 'torch' in sys.modules\n"
+        "disc = Labeller().label('L4-5: Small disc bulge.').levels[3].disc\n"
+        "import thinc.compat, torch\n"
+        "print(json.dumps({'torch_with_spacy': torch_with_spacy, 'thinc_has_torch': thinc.compat.has_torch,\n"
+        "                  'torch_after': torch.tensor([1, 2]).sum().item(), 'disc': disc}))\n"
+    )
+    assert seen == {"torch_with_spacy": False, "thinc_has_torch": False, "torch_after": 3, "disc": "bulge"}
+
+
+def test_torch_imported_first_is_seen_by_thinc():
+    pytest.importorskip("torch")
+    seen = _fresh_python(
+        "import json, torch\n"
+        "from labeling.nlp.labeller import Labeller\n"
+        "import thinc.compat\n"
+        "print(json.dumps({'thinc_has_torch': thinc.compat.has_torch}))\n"
+    )
+    assert seen == {"thinc_has_torch": True}
