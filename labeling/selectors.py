@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
+from collections import defaultdict
+
 from django.db.models import QuerySet
 
-from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.models import Annotation, LabellerVersion, LabellingRun, NlpLabel
+from labeling.schema import FIELDS, LEVELS, canal_class
 from studies.models import RadiologistReport, Study
 
 
@@ -40,8 +44,6 @@ def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, s
     boundaries only (never one entry per character), so a long report costs no more
     than its number of spans.
     """
-    import heapq
-
     claims: list[tuple[int, int, int, str]] = []  # (start, end, claim order, field)
     for label in labels:
         for span in label.evidence:
@@ -77,11 +79,6 @@ def gold_rows() -> list[dict]:
     annotator's newest decision on it agrees. Only reports whose five levels are
     all gold are returned: a partly curated report would teach "none" by omission.
     """
-    from collections import defaultdict
-
-    from labeling.models import Annotation
-    from labeling.schema import FIELDS, LEVELS, canal_class
-
     # Plain tuples, not model instances: this runs over every decision row (the gold
     # export, progress and the agreement dashboard all call it).
     newest: dict[tuple[int, str], dict[int, tuple]] = defaultdict(dict)
