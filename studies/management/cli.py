@@ -8,7 +8,6 @@ import getpass
 from typing import Any
 
 from audit.services import record_access
-from studies.selectors import study_by_any_uid
 
 CLI_ACTOR = "cli"
 
@@ -29,4 +28,7 @@ def audit_cli(*, action: str, command: str, object_ref: str = "", study_uid: str
 
 def study_option(uid: str | None):
     """The study a ``--study`` option names (stored or original UID), or None."""
+    # Here, so that this module stays a leaf the ingest and report services can import.
+    from studies.selectors import study_by_any_uid
+
     return study_by_any_uid(uid) if uid else None
