@@ -7,6 +7,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    # As in Django's own template: the settings are named before Django is imported.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

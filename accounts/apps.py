@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self) -> None:
+        # Here, not at the top: these import models, which load after the app configs.
         from accounts import receivers
         from accounts.services import ensure_roles
 

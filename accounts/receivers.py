@@ -20,6 +20,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 
 from accounts.access_cache import new_generation
 from accounts.middleware import current_request
+from accounts.services import revoke_tokens
+from audit.models import AccessEvent
+from audit.services import record_access
 
 _CHANGES = {"post_add", "post_remove", "post_clear"}
 _FLAGS = ("is_superuser", "is_staff", "is_active")
@@ -46,7 +49,6 @@ def _user_saved(sender, instance, created=False, update_fields=None, **kwargs) -
     instance._radbot_before = None
     if created or before is None:
         return
-    from accounts.services import revoke_tokens
 
     request = current_request()
     if before["password"] != instance.password:
@@ -72,9 +74,6 @@ def _grant_removed(sender, **kwargs) -> None:
 
 
 def _audit_role_change(user: Any, detail: dict, request: Any) -> None:
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     record_access(
         action=AccessEvent.Action.ROLE_CHANGED, request=request, object_ref=f"user:{user.pk}",
         detail={"subject": user.get_username(), **detail},
@@ -104,7 +103,6 @@ def _user_grants_changed(sender, instance, action, reverse, model, pk_set, **kwa
         names = {_label(obj) for obj in model._default_manager.filter(pk__in=pk_set)}
     kind = "groups" if sender is user_model.groups.through else "permissions"
     change = {"post_add": "added", "post_remove": "removed", "post_clear": "removed"}[action]
-    from accounts.services import revoke_tokens
 
     request = current_request()
     for user in users:
@@ -134,25 +132,16 @@ def _label(obj: Any) -> str:
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     record_access(action=AccessEvent.Action.LOGIN, user=user, request=request)
 
 
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     typed = str(credentials.get("username", "") or "")
     # A failed sign-in has no signed-in user, whatever session the request carries.
     record_access(action=AccessEvent.Action.LOGIN_FAILED, user=AnonymousUser(), request=request, username=typed)
 
 
 def _logged_out(sender, request, user, **kwargs) -> None:
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     if user is not None:
         record_access(action=AccessEvent.Action.LOGOUT, user=user, request=request)
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, password_stamp, token_digest
 from accounts.roles import ADMIN, ROLE_PERMISSIONS
+from audit.models import AccessEvent
+from audit.services import record_access
 
 TOKEN_PREFIX = "rbt_"
 
@@ -64,9 +66,6 @@ def issue_token(*, user: Any, request: Any = None) -> tuple[ApiToken, str]:
     Each call issues another token (one per script or machine); the user's expired ones
     are dropped on the way.
     """
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     now = timezone.now()
     ApiToken.objects.filter(user=user, expires__lte=now).delete()
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -88,9 +87,6 @@ def issue_token(*, user: Any, request: Any = None) -> tuple[ApiToken, str]:
 @transaction.atomic
 def revoke_tokens(*, user: Any, reason: str, request: Any = None, tokens: Any = None) -> int:
     """Delete the user's tokens (or the given queryset of theirs) and log it; how many went."""
-    from audit.models import AccessEvent
-    from audit.services import record_access
-
     rows = ApiToken.objects.filter(user=user) if tokens is None else tokens.filter(user=user)
     prefixes = list(rows.values_list("prefix", flat=True))
     if not prefixes:

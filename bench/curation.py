@@ -56,6 +56,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def load(rng: random.Random) -> None:
+    # After django.setup() (main): project modules need the app registry.
     from accounts.services import create_user
     from labeling.models import Annotation, LabellerVersion, NlpLabel
     from labeling.schema import FIELDS, GRADES, LEVELS
@@ -213,6 +214,7 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
     """n annotators, each in a thread with their own session, saving and going on at once
     against one gunicorn server: save-and-next latencies, 409 conflicts, and how many
     reports were shown to more of them than the report needs."""
+    # After django.setup() (main): project modules need the app registry.
     from django.test import Client
 
     from accounts.services import create_user
@@ -278,7 +280,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     with django_on_fresh_database(url, keep=args.keep):
+        # Only now is Django set up, on the fresh database.
         from django.core.management import call_command
+        from django.db import connection
         from django.test import Client
 
         from accounts.services import create_user
@@ -290,8 +294,6 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0)
         load(random.Random(2020))
-        from django.db import connection
-
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         gold = len(gold_rows())

@@ -47,6 +47,7 @@ EPOCHS = 20
 
 
 def _flip(rng: random.Random, values: dict, error: float) -> dict:
+    # After django.setup() (main): project modules need the app registry.
     from labeling.schema import DISC_VALUES, GRADES
 
     out = dict(values)
@@ -77,6 +78,7 @@ def _history(rng: random.Random, error: float) -> list[dict]:
 
 
 def load(rng: random.Random) -> dict:
+    # After django.setup() (main): project modules need the app registry.
     from django.utils import timezone
 
     from accounts.services import create_user
@@ -277,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     with django_on_fresh_database(url, keep=args.keep):
+        # Only now is Django set up, on the fresh database.
         from django.conf import settings
         from django.core.cache import cache
         from django.core.management import call_command

@@ -44,13 +44,14 @@ def main() -> None:
     os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
     (work / "var").mkdir()
 
-    import django
+    import django  # here: the environment above must be set before Django reads its settings
 
     django.setup()
+    # Project modules need the app registry that setup() filled.
     from django.core.management import call_command
 
     from bench.machine import describe
-    from inference.models import InferenceJob
+    from inference.models import InferenceJob, ModelVersion
     from inference.services.jobs import execute_inference_job
     from labeling.services import current_labeller, label_reports
     from studies.models import RadiologistReport, Study
@@ -60,7 +61,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     if args.shipped:
-        from inference.services.default_model import register_default_model
+        from inference.services.default_model import register_default_model  # only with --shipped
 
         shipped = register_default_model()
         print(f"shipped model {shipped.name}: {shipped.command}")
@@ -79,6 +80,7 @@ def main() -> None:
 
     test_dir = work / "test"
     if args.real:
+        # Only with --real (nibabel, scipy).
         from inference.ml.real_data import find_real_volumes
         from inference.services.nifti import nifti_to_dicom
 
@@ -89,8 +91,6 @@ def main() -> None:
                 (folder / Path(name).name).write_bytes(data)
     else:
         generate_dataset(n=args.studies, seed=502, out_dir=test_dir)
-    from inference.models import ModelVersion
-
     model = ModelVersion.objects.first()
     totals, ingests, stages, failed = [], [], {}, 0
     for study_dir in sorted(p for p in test_dir.iterdir() if p.is_dir()):

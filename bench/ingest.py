@@ -39,9 +39,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
-    import django
+    import django  # here: the environment above must be set before Django reads its settings
 
     django.setup()
+    # Project modules need the app registry that setup() filled.
     from django.core.management import call_command
 
     from bench.machine import describe
@@ -66,6 +67,7 @@ def main() -> None:
     print(f"cpu: {cpu_seconds:.2f} s = {files / cpu_seconds:.0f} files per CPU-second; "
           f"load average {os.getloadavg()[0]:.1f}")
     if args.thumbnails == "worker":
+        # Only with --thumbnails worker.
         from studies.models import Series
         from studies.services.thumbnails import render_series_thumbnail
 

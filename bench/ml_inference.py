@@ -38,7 +38,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if not args.data.exists():
-        from studies.synth.generator import generate_dataset
+        from studies.synth.generator import generate_dataset  # only to make a missing data set
 
         generate_dataset(n=args.n, seed=97, out_dir=args.data)
     trained = (args.models / "config.json").exists()

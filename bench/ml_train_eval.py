@@ -28,7 +28,7 @@ from inference.ml.training import SegRecipe, TrainSettings, train_all  # noqa: E
 
 
 def ensure_dataset(root: Path, n: int, seed: int) -> list[Path]:
-    from studies.synth.generator import generate_dataset
+    from studies.synth.generator import generate_dataset  # only to make a missing data set
 
     dirs = sorted(p for p in root.glob("SYN*") if p.is_dir()) if root.exists() else []
     if len(dirs) < n:
@@ -65,7 +65,7 @@ def main() -> None:
         models = load_models(args.models)
         print(f"evaluating saved models in {args.models} (trained elsewhere; no training here)")
     else:
-        from inference.ml.real_data import find_real_volumes, load_real_volume
+        from inference.ml.real_data import find_real_volumes, load_real_volume  # only to train
 
         train_dirs = ensure_dataset(args.data / f"train_s{args.train_seed}", args.train_n, args.train_seed)
         real = [load_real_volume(p) for p in find_real_volumes(args.real)] if args.real else []

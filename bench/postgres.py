@@ -8,14 +8,16 @@ import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import django
+import psycopg
+from django.db import connections
+
 
 def _admin_url(url: str) -> str:
     return url.rsplit("/", 1)[0] + "/postgres"
 
 
 def recreate_database(url: str) -> None:
-    import psycopg
-
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -23,8 +25,6 @@ def recreate_database(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
-    import psycopg
-
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -40,13 +40,9 @@ def django_on_fresh_database(url: str, *, keep: bool) -> Iterator[None]:
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
     recreate_database(url)
     try:
-        import django
-
         django.setup()
         yield
     finally:
-        from django.db import connections
-
         connections.close_all()
         if not keep:
             drop_database(url)

@@ -62,6 +62,7 @@ def _labels_for(study: Study, gold: dict[str, dict[str, dict]]) -> tuple[dict[st
 
 def training_studies() -> list:
     """Every study with a sagittal T2, its reference mask and labels (gold, else NLP), as StudyData."""
+    # scipy, through inference.ml.volume (0.3 s to import): for training, not with the views.
     from inference.ml.data import StudyData, reorder_to_volume
     from inference.ml.volume import load_series
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from PIL import Image
 
 from accounts import roles
 from audit.services import record_read
@@ -79,8 +80,6 @@ MASK_COLOURS = np.array(
 def job_mask_slice(request: HttpRequest, job_id: int, slice_index: int) -> HttpResponse:
     """One slice of a job's predicted sagittal T2 classes as a transparent PNG overlay;
     ``slice_index`` counts from 0 in the study viewer's slice order."""
-    from PIL import Image
-
     job = get_object_or_404(InferenceJob.objects.select_related("study"), pk=job_id)
     record_read(action="view_images", request=request, study_uid=job.study.study_instance_uid)
     classes = selectors.job_mask_slice(job, slice_index)

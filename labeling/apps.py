@@ -6,6 +6,7 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labels"
 
     def ready(self) -> None:
+        # Here, not at the top: the receiver imports models, which load after the app configs.
         from inference.signals import inference_job_done
         from labeling.receivers import on_inference_job_done
 

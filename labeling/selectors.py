@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.models import Annotation, LabellerVersion, LabellingRun, NlpLabel
 from labeling.schema import FIELDS, LEVELS, canal_class
 from studies.models import RadiologistReport, Study
 
@@ -46,8 +47,6 @@ def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, s
     boundaries only (never one entry per character), so a long report costs no more
     than its number of spans.
     """
-    import heapq
-
     claims: list[tuple[int, int, int, str]] = []  # (start, end, claim order, field)
     for label in labels:
         for span in label.evidence:
@@ -91,8 +90,6 @@ def gold_decisions(*, report_ids: Iterable[int] | None = None) -> dict[tuple[int
     A level is gold when adjudicated (the newest adjudication wins), or when every
     annotator's newest decision on it agrees (one annotator's decision is gold).
     """
-    from labeling.models import Annotation
-
     # Plain tuples, not model instances: this runs over every decision row (the gold
     # export, progress and the agreement dashboard all call it).
     newest: dict[tuple[int, str], dict[int, tuple]] = defaultdict(dict)

@@ -6,26 +6,33 @@ import logging
 from collections.abc import Iterable
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
-from labeling.nlp.labeller import Labeller, ReportLabels
-from labeling.schema import FIELDS
+from labeling.schema import FIELDS, LevelLabels
 from labeling.services_curation import refresh_model_disagreement
-from radbot_web.tasks import stale_work
+from radbot_web.tasks import NotQueued, eager, publish_failure_reason, stale_work
 from studies.models import DiscLevel, RadiologistReport
+from studies.storage import media_path
+
+if TYPE_CHECKING:
+    from labeling.nlp.labeller import Labeller, ReportLabels
 
 log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
 def _labeller_for(learned_model_path: str) -> Labeller:
+    # The labeller imports spaCy (seconds): loaded when a labeller is first built, not with the views.
+    from labeling.nlp.labeller import Labeller
+
     if not learned_model_path:
         return Labeller()
-    from labeling.nlp.learned import LearnedModel
+    from labeling.nlp.learned import LearnedModel  # scikit-learn: only for a trained labeller
 
     return Labeller(learned=LearnedModel.load(Path(learned_model_path)))
 
@@ -34,7 +41,7 @@ def newest_labeller() -> Labeller:
     """The labeller the app runs now, without recording its version: the newest trained
     one, or the rules alone when nothing was trained (or when the newest trained model is
     refused, e.g. an old pickle: that is logged as an error)."""
-    from labeling.nlp.learned import UnsafeModelFile
+    from labeling.nlp.learned import UnsafeModelFile  # scikit-learn, loaded on first use
 
     trained = LabellerVersion.objects.exclude(learned_model_path="").first()
     try:
@@ -71,8 +78,8 @@ def start_labelling_run(*, user=None, queue: str | None = None) -> LabellingRun:
 
 
 def _publish_run(run_id: int, queue: str | None) -> None:
+    # Circular: labeling.tasks imports this module.
     from labeling.tasks import execute_labelling_run_task
-    from radbot_web.tasks import NotQueued, eager, publish_failure_reason
 
     if eager():
         execute_labelling_run_task.apply_async((run_id,), queue=queue)
@@ -226,9 +233,9 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict], force: boo
     rules alone against rules plus the layer. With no fewer errors than the rules it is saved
     and recorded (metrics say why) but not used, unless ``force``.
     """
+    # spaCy and scikit-learn (seconds to import): loaded to train, not with the views.
     from labeling.nlp import learned
-    from labeling.schema import LevelLabels
-    from studies.storage import media_path
+    from labeling.nlp.labeller import Labeller
 
     texts = {str(r["report_id"]): r.get("text", "") for r in report_rows}
     gold_by_report: dict[str, list[LevelLabels]] = {}

@@ -1,6 +1,7 @@
 """Celery tasks for labels: take ids, call one service (project task policy: radbot_web/tasks.py)."""
 
 from labeling.services import execute_labelling_run, fail_run
+from labeling.services_curation import refresh_model_disagreement
 from radbot_web.tasks import radbot_task
 
 
@@ -15,6 +16,4 @@ def execute_labelling_run_task(run_id: int) -> int:
 
 @radbot_task(what="the model-disagreement refresh", max_retries=3)
 def refresh_model_disagreement_task(study_id: int) -> int:
-    from labeling.services_curation import refresh_model_disagreement
-
     return refresh_model_disagreement(study_ids=[study_id])

@@ -31,8 +31,12 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.db.models import Q, QuerySet
+from kombu.exceptions import OperationalError as BrokerError
+
+from radbot_web.celery import app
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +78,7 @@ def gave_up_reason(attempts: int, what: str) -> str:
 
 def publish_failure_reason(exc: BaseException) -> str:
     """Why a job could not be queued, for users (publishing to the broker raised ``exc``)."""
-    from kombu.exceptions import OperationalError as BrokerError
-
-    try:
+    try:  # redis comes with the Redis broker; without it there is nothing of redis to catch
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
     except ImportError:  # pragma: no cover - redis is installed with the Redis broker
@@ -88,14 +90,12 @@ def publish_failure_reason(exc: BaseException) -> str:
 
 def eager() -> bool:
     """Whether tasks run in this process (embedded mode): nothing is published then."""
-    from radbot_web.celery import app
-
     return bool(app.conf.task_always_eager)
 
 
 @lru_cache(maxsize=4)
 def _redis_client(url: str):
-    import redis
+    import redis  # only with a Redis broker (0.1 s to import)
 
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
@@ -107,8 +107,6 @@ def count_delivery(key: str) -> int | None:
     which a per-process cache does not; the Django cache is the fallback (in-process
     mode, where no worker can die apart from the web process).
     """
-    from radbot_web.celery import app
-
     full_key = f"radbot:task-deliveries:{key}"
     broker = str(app.conf.broker_url or "")
     try:
@@ -118,7 +116,6 @@ def count_delivery(key: str) -> int | None:
             pipe.incr(full_key)
             pipe.expire(full_key, DELIVERY_COUNT_TTL_S)
             return int(pipe.execute()[0])
-        from django.core.cache import cache
 
         cache.add(full_key, 0, DELIVERY_COUNT_TTL_S)
         return int(cache.incr(full_key))
@@ -128,16 +125,12 @@ def count_delivery(key: str) -> int | None:
 
 
 def forget_deliveries(key: str) -> None:
-    from radbot_web.celery import app
-
     full_key = f"radbot:task-deliveries:{key}"
     broker = str(app.conf.broker_url or "")
     try:
         if broker.startswith(("redis://", "rediss://", "unix://")):
             _redis_client(broker).delete(full_key)
         else:
-            from django.core.cache import cache
-
             cache.delete(full_key)
     except Exception:  # the key expires on its own
         log.debug("cannot clear the delivery count of %s", key, exc_info=True)
@@ -213,6 +206,7 @@ def stale_work(queryset: QuerySet, *, now: datetime) -> tuple[QuerySet, dict[str
 @radbot_task(name="radbot.reap_stale_work", what="the stale-job reaper", max_retries=0)
 def reap_stale_work_task() -> dict[str, int]:
     """Periodic (Celery beat): fail inference jobs and labelling runs that stopped moving."""
+    # Circular: both service modules import this one.
     from inference.services.jobs import reap_stale_jobs
     from labeling.services import reap_stale_runs
 

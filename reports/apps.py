@@ -7,6 +7,8 @@ class ReportsConfig(AppConfig):
     verbose_name = "AI reports, sign-off and agreement"
 
     def ready(self) -> None:
+        # Here, not at the top: the receivers and checks import models, which load after
+        # the app configs.
         from django.core import checks
         from django.db.backends.signals import connection_created
 

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
 
 from inference.models import InferenceJob, Prediction
+from inference.selectors import study_series
 from labeling.schema import GRADE_RANK, LEVELS
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
@@ -587,7 +588,7 @@ def _overlay_url(
     """The mask URL with an {index} slot, when the job has a mask for the displayed series."""
     if job is None or sagittal is None or mask_series is None or sagittal.pk != mask_series.pk:
         return ""
-    try:
+    try:  # optional: the review page works without inference's mask overlay
         from inference.selectors import job_has_mask
     except ImportError:
         return ""
@@ -603,8 +604,6 @@ def _overlay_url(
 def review_data(
     *, study: Study, sagittal_id: str | None = None, axial_id: str | None = None
 ) -> ReviewData:
-    from inference.selectors import study_series
-
     report = report_for(study)
     versions = versions_of(report)
     latest = versions[-1] if versions else None

@@ -31,7 +31,9 @@ from django.utils import timezone
 from accounts import roles, throttle
 from inference.models import InferenceJob, Prediction
 from labeling.schema import LEVELS, LevelLabels
+from labeling.services import current_labeller
 from reports.audit import record_audit_event
+from reports.generation import BestImage, LevelFinding, generate_report
 from reports.models import AuditEvent, Report, ReportVersion
 from reports.selectors import best_detector
 from studies.models import Series, Study
@@ -157,8 +159,6 @@ def _who(version: ReportVersion) -> str:
 
 
 def _best_image(prediction: Prediction, series_by_uid: Mapping[str, Series]):
-    from reports.generation import BestImage
-
     where = (prediction.best_slice or {}).get(best_detector(prediction)) or {}
     series = series_by_uid.get(str(where.get("series_uid")))
     number = where.get("instance_number")
@@ -171,8 +171,6 @@ def _best_image(prediction: Prediction, series_by_uid: Mapping[str, Series]):
 
 def level_findings(job: InferenceJob) -> list:
     """The generator's input: one LevelFinding per predicted level of the job."""
-    from reports.generation import LevelFinding
-
     series_by_uid = {s.series_instance_uid: s for s in job.study.series.all()}
     findings = []
     for prediction in job.predictions.select_related("level").order_by("level__level"):
@@ -204,8 +202,6 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
     DraftNotApplied when the report already holds a person's edit or a signature, or
     a newer job's draft (see the module docstring).
     """
-    from reports.generation import generate_report
-
     job = InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
     # A study where no level could be named is drafted too: every level "not assessed",
     # with the reason, and no label (the radiologist reads why there is no AI reading).
@@ -318,8 +314,6 @@ def labels_of_level_texts(texts: Mapping[str, str]) -> tuple[dict[str, dict[str,
     names no level is still about its own level; a text that states nothing about the
     schema's findings reads as normal. Each row says which labeller wrote it.
     """
-    from labeling.services import current_labeller
-
     labeller, version = current_labeller()
     source = f"nlp:{version.version}"
     labels: dict[str, dict[str, Any]] = {}

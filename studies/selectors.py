@@ -10,8 +10,9 @@ import pydicom
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from studies.dicom.deid import keyed_uid
 from studies.dicom.reader import MAX_MATRIX, MAX_PIXELS, quiet_validation
-from studies.models import Instance, RadiologistReport, Series, Study
+from studies.models import Instance, RadiologistReport, Series, Study, StudyIdentity
 from studies.storage import media_path
 
 
@@ -48,8 +49,6 @@ def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> St
     study only by the UID in its source files (the PACS's, or the one synth_studies
     wrote into truth.jsonl). Web views look studies up by the stored UID only.
     """
-    from studies.dicom.deid import keyed_uid
-
     uid = (uid or "").strip()
     if not uid:
         return None
@@ -65,8 +64,6 @@ def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> St
 def series_by_any_uid(uid: str) -> tuple[Series | None, bool]:
     """The series stored under ``uid`` or whose original UID it is, and whether ``uid``
     was the original (so that instance references in the same source are originals too)."""
-    from studies.dicom.deid import keyed_uid
-
     uid = (uid or "").strip()
     if not uid:
         return None, False
@@ -96,8 +93,6 @@ def instance_uids_as_referenced(series: Series, *, original: bool) -> list[tuple
 
 def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
     """Study pk -> original StudyInstanceUID ("" when unknown), for admin/CLI outputs."""
-    from studies.models import StudyIdentity
-
     pks = [s.pk for s in studies]
     found: dict[int, str] = {}
     for start in range(0, len(pks), 500):

@@ -87,6 +87,7 @@ def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_
     for anything else: not a file, too large, not DICOM, not a SEG, a deflated data set
     (which inflates without bound), more frames than ``max_voxels`` allows, or any parse
     error of pydicom or highdicom."""
+    # highdicom (half a second, with pydicom): loaded when a SEG is read.
     import highdicom as hd
     import pydicom
     from pydicom.filereader import read_file_meta_info

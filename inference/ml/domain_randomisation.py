@@ -26,8 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
 
 from inference.ml.classes import N_CLASSES
+from studies.synth import render
+from studies.synth.anatomy import sample_anatomy
+from studies.synth.render import mask_from_tissue, tissue_on_plane
 
 # Fine grid the tissue maps are drawn on, as a fraction of the working spacing: the
 # working-grid image is their area average, as a scanner's pixel integrates signal.
@@ -69,9 +73,6 @@ class LabelMapBank:
 def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: float,
                config: RandomisationConfig, seed: int) -> LabelMapBank:
     """Draw anatomies from the synthetic generator and cut random sagittal slabs."""
-    from studies.synth.anatomy import sample_anatomy
-    from studies.synth.render import mask_from_tissue, tissue_on_plane
-
     rng = np.random.default_rng(seed)
     fine = work_spacing_mm / OVERSAMPLE
     bank = LabelMapBank()
@@ -107,7 +108,7 @@ def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: fl
 
 
 def _contrast_table(kind: str, rng: np.random.Generator, config: RandomisationConfig) -> np.ndarray:
-    from studies.synth import render as r
+    r = render  # short: the table below names many tissues
 
     n = r.N_TISSUES
     if kind == "random":
@@ -155,8 +156,8 @@ def _soft_targets(classes: np.ndarray) -> np.ndarray:
 def render_sample(bank: LabelMapBank, index: int, rng: np.random.Generator,
                   config: RandomisationConfig, work_spacing_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """One randomised image (H, W) float32 on the working grid and its class fractions."""
+    # monai (seconds: it pulls pandas, scikit-learn, nibabel): loaded by the first sample.
     from monai.transforms import RandBiasField, RandGaussianSmooth, RandRicianNoise
-    from scipy.ndimage import gaussian_filter
 
     kind = str(rng.choice(config.contrasts))
     table = _contrast_table(kind, rng, config).astype(np.float32)

@@ -27,13 +27,13 @@ makes every level above it doubtful). A level below ``min_confidence`` is not na
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
 
 from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
-from inference.ml.volume import Volume, index_to_patient
+from inference.ml.volume import Volume, index_to_patient, patient_to_index
 from labeling.schema import LEVELS
 
 __all__ = ["CANAL", "DISC", "SACRUM", "VERTEBRA", "DiscLocation", "Localisation", "LocaliserConfig",
@@ -179,8 +179,6 @@ def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.nda
 
 
 def _touches_edge(vol: Volume, pts: np.ndarray) -> bool:
-    from inference.ml.volume import patient_to_index
-
     idx = patient_to_index(vol, pts)
     rows, cols = vol.pixels.shape[1:]
     return bool((idx[:, 1] > rows - 2.5).any() or (idx[:, 2] < 1.5).any() or (idx[:, 2] > cols - 2.5).any())
@@ -191,8 +189,6 @@ def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocati
     """Share of the segment between the facing surfaces of discs a (below) and b that
     lies in class ``cls``, sampled in a's midsagittal slice, ``shift_mm`` behind (or, if
     negative, in front of) the line joining the centres."""
-    from inference.ml.volume import patient_to_index
-
     start = a.centre + a.normal * a.thickness_mm / 2 + shift_mm * a.posterior
     end = b.centre - b.normal * b.thickness_mm / 2 + shift_mm * a.posterior
     t = np.linspace(0.15, 0.85, 25)
@@ -208,8 +204,6 @@ def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocati
 
 def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
     """Canal class within 40 mm behind the disc centre, in its midsagittal slice."""
-    from inference.ml.volume import patient_to_index
-
     t = np.arange(0.0, 40.0, 0.5)
     pts = d.centre[None] + t[:, None] * d.posterior[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
@@ -342,6 +336,4 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
 
 def _probe_below(d: DiscLocation) -> DiscLocation:
     """A pseudo-disc 25 mm below ``d``: the segment to it crosses the bone under d."""
-    from dataclasses import replace
-
     return replace(d, centre=d.centre - d.normal * (25.0 + d.thickness_mm), thickness_mm=0.0)

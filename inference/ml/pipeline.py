@@ -98,7 +98,7 @@ class TrainedModels:
 def build_segmenter(arch: Mapping[str, Any]) -> nn.Module:
     arch = dict(arch)
     if arch.pop("kind", "FCDenseNet") == "monai.UNet":
-        from monai.networks.nets import UNet
+        from monai.networks.nets import UNet  # monai (seconds): only for this architecture
 
         return UNet(spatial_dims=2, in_channels=arch["in_channels"], out_channels=arch["out_channels"],
                     channels=tuple(arch["channels"]), strides=tuple(arch["strides"]),

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.ml.classes import DISC, VERTEBRA
-from inference.ml.volume import Volume, load_nifti_as_volume
+from inference.ml.volume import Volume, index_to_patient, load_nifti_as_volume
 
 IGNORE = 255
 DISC_LEVELS_CAUDAL_FIRST = ("L5-S1", "L4-L5", "L3-L4", "L2-L3", "L1-L2")
@@ -56,8 +56,6 @@ def _load_mask(path: Path) -> np.ndarray:
 
 
 def _centroids(vol: Volume, labels: np.ndarray, names: dict[int, str]) -> dict[str, np.ndarray]:
-    from inference.ml.volume import index_to_patient
-
     out = {}
     for value, name in names.items():
         idx = np.argwhere(labels == value)

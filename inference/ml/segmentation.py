@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inference.ml.classes import CANAL, CLASS_NAMES, N_CLASSES
+from inference.ml.domain_randomisation import render_sample
 from inference.ml.volume import Volume
 
 IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
@@ -74,7 +75,7 @@ def soft_targets(mask: np.ndarray, size: tuple[int, int], ignore_value: int | No
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Soft Dice over the foreground classes, batch-pooled (MONAI's DiceLoss)."""
-    from monai.losses import DiceLoss
+    from monai.losses import DiceLoss  # monai takes seconds to import: loaded to train
 
     loss = DiceLoss(include_background=False, softmax=True, batch=True, smooth_nr=1.0, smooth_dr=1.0)
     return loss(logits, target)
@@ -89,7 +90,7 @@ def partial_label_loss(logits: torch.Tensor, target: torch.Tensor, labelled: tor
     their targets; ignored pixels weigh nothing. A fully labelled sample reduces to
     plain soft cross-entropy + Dice.
     """
-    from monai.losses import DiceLoss
+    from monai.losses import DiceLoss  # monai takes seconds to import: loaded to train
 
     prob = logits.softmax(1)
     lab = labelled[:, :, None, None].to(prob.dtype)
@@ -200,8 +201,6 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
                work_spacing: float, augment: bool = True
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES))."""
-    from inference.ml.domain_randomisation import render_sample
-
     kinds = sources.kinds()
     if not kinds:
         raise ValueError("no training data: neither label maps nor slices with masks")
@@ -238,7 +237,7 @@ def _spatial(x: torch.Tensor, t: torch.Tensor, rng: np.random.Generator) -> tupl
     """Small rotations and scalings (MONAI RandAffine), the same for image and target.
     No flips: the network may rely on head up and back to the right, as every
     sagittal series is displayed."""
-    from monai.transforms import RandAffine
+    from monai.transforms import RandAffine  # monai takes seconds to import: loaded to train
 
     aff = RandAffine(prob=0.8, rotate_range=(0.2,), scale_range=((0.15, 0.15)), padding_mode="zeros",
                      mode="bilinear")
@@ -333,6 +332,7 @@ def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
     Each slice goes through MONAI's sliding-window inference with one window the size
     of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
     forward pass, a larger one is tiled rather than refused."""
+    # monai (seconds, with pandas and scikit-learn): loaded by a worker's first prediction.
     from monai.inferers import sliding_window_inference
 
     dev = device()

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
+import pydicom
 from scipy.ndimage import map_coordinates
 
 
@@ -102,8 +104,6 @@ def _files(folder_or_files: str | Path | Iterable[str | Path]) -> list[Path]:
 
 def load_series(folder_or_files: str | Path | Sequence[str | Path]) -> Volume:
     """One DICOM series -> Volume, slices sorted by position along the slice normal."""
-    import pydicom
-
     datasets = [pydicom.dcmread(str(f)) for f in _files(folder_or_files)]
     datasets = [d for d in datasets if "PixelData" in d]
     if not datasets:
@@ -149,8 +149,6 @@ def load_nifti_as_volume(path: str | Path) -> Volume:
     columns run anterior -> posterior and rows head -> foot, the usual sagittal
     display (and what the synthetic DICOM series use), flipping axes where needed.
     """
-    import nibabel as nib
-
     img = nib.load(str(path))
     data = np.asarray(img.dataobj, dtype=np.float32)
     while data.ndim > 3:

@@ -17,11 +17,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from pydicom.uid import generate_uid
 
 from inference import selectors
 from inference.models import InferenceJob, ModelVersion
 from inference.services.jobs import execute_inference_job
 from inference.services.nifti import import_nifti
+from inference.services.training import train_model_version
 from studies.models import Study
 from studies.selectors import study_by_any_uid
 
@@ -30,8 +32,6 @@ PATIENT_PREFIX = "REALEVAL-"
 
 def _study_for(path: Path, key: str) -> Study:
     """Import the volume (a re-import stores nothing twice) and return its study."""
-    from pydicom.uid import generate_uid
-
     original_uid = generate_uid(entropy_srcs=["radbot-real-evaluation", key])
     import_nifti(path=path, patient_id=f"{PATIENT_PREFIX}{key}", study_uid=original_uid,
                  series_description=f"SAG T2 {key}")
@@ -43,7 +43,7 @@ def _study_for(path: Path, key: str) -> Study:
 
 def read_volume(*, path: Path, real, version: ModelVersion):
     """Import, run one job with ``version``, score what it stored."""
-    from inference.ml.evaluate_real import align_classes, score_volume
+    from inference.ml.evaluate_real import align_classes, score_volume  # torch: seconds to import
 
     study = _study_for(path, real.key)
     job = InferenceJob.objects.create(study=study, model_version=version)
@@ -73,6 +73,7 @@ def evaluate_real(
     save_pretrained: str | Path | None = None,
     say: Callable[[str], None] = print,
 ) -> list:
+    # torch and scipy (seconds to import): loaded to evaluate, not with the module.
     from inference.ml.evaluate_real import folds_by_volume
     from inference.ml.real_data import find_real_volumes, load_real_volume
 
@@ -94,7 +95,7 @@ def evaluate_real(
     fold_of = folds_by_volume([r.key for r in reals], [r.kind for r in reals], folds)
     pretrained = None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
     if pretrained is not None and save_pretrained:
-        from inference.ml.pretrained import save_pretrained as save
+        from inference.ml.pretrained import save_pretrained as save  # torch, as in _pretrain
 
         digest = save(pretrained, save_pretrained)
         say(f"pre-trained weights (no real volume seen) -> {save_pretrained} sha256 {digest}")
@@ -118,6 +119,7 @@ def evaluate_real(
 
 
 def _pretrain(*, seed: int, train_settings, say: Callable[[str], None]) -> dict:
+    # torch (seconds to import): loaded to train, not with the module.
     from inference.ml.pipeline import ModelConfig, build_models
     from inference.ml.segmentation import SegSlices, prepare_slices
     from inference.ml.training import TrainSettings, patient_split, train_segmenter
@@ -148,8 +150,6 @@ def _fold_model(k: int, folds: int, train_keys: set[str]) -> ModelVersion:
 
 def _train_fold(k: int, folds: int, *, seed: int, train_settings, real: Sequence, pretrained: dict,
                 say: Callable[[str], None]) -> ModelVersion:
-    from inference.services.training import train_model_version
-
     started = time.perf_counter()
     version = train_model_version(
         epochs=8, seed=seed, split=(0.8, 0.2), train_settings=train_settings, real=real,

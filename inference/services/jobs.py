@@ -33,6 +33,7 @@ Files in the job folder (inputs -> output):
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict
@@ -45,6 +46,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inference import selectors
+from inference.ml.artefacts import load_json, save_json_atomic, save_npz_atomic
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done, inference_job_refused
 from labeling.schema import LEVELS
@@ -57,6 +59,7 @@ from radbot_web.tasks import (
     stale_work,
 )
 from studies.models import DiscLevel, Series, Study
+from studies.storage import media_path
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +148,7 @@ def request_inference(
 
 
 def _publish(job_id: int, queue: str | None) -> None:
-    from inference.tasks import inference_chain
+    from inference.tasks import inference_chain  # circular: inference.tasks imports this module
 
     if eager():
         # In-process: the stages run now and record their own failures on the job.
@@ -313,8 +316,6 @@ def _record_seconds(job_id: int, stage: str, seconds: float) -> dict:
 def _loaded(weights_dir: str):
     """The networks of the model version stored in ``weights_dir``, each weight file checked
     against the sha256 the database recorded for it (not only the config.json beside it)."""
-    import json
-
     recorded = {
         (json.dumps(v.weight_files, sort_keys=True), json.dumps(v.config, sort_keys=True))
         for v in ModelVersion.objects.filter(weights_dir=weights_dir)
@@ -326,10 +327,8 @@ def _loaded(weights_dir: str):
 
 @lru_cache(maxsize=2)
 def _verified_models(weights_dir: str, weight_files: str, config: str):
-    import json
-
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import WeightsRefused, load_models
-    from studies.storage import media_path
 
     try:
         return load_models(
@@ -341,7 +340,7 @@ def _verified_models(weights_dir: str, weight_files: str, config: str):
 
 @lru_cache(maxsize=8)
 def _cached_volume(files: tuple[tuple[str, int], ...]):
-    from inference.ml.volume import load_series
+    from inference.ml.volume import load_series  # scipy (0.3 s to import): in the worker only
 
     return load_series([name for name, _ in files])
 
@@ -370,7 +369,7 @@ def _sag_t2(job: InferenceJob) -> tuple[Series, object]:
 
 
 def _segment(job: InferenceJob) -> None:
-    from inference.ml.artefacts import save_npz_atomic
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import segment
 
     series = selectors.study_series(job.study)["sag_t2"]
@@ -391,7 +390,7 @@ def _segment(job: InferenceJob) -> None:
 
 
 def _localise(job: InferenceJob) -> None:
-    from inference.ml.artefacts import save_json_atomic
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import LevelAssignmentError, assess_levels
 
     _, sag = _sag_t2(job)
@@ -418,14 +417,14 @@ def _reason(exc: Exception) -> str:
 
 
 def _assessment(job: InferenceJob):
-    from inference.ml.artefacts import load_json
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import LevelAssessment
 
     return LevelAssessment.from_json(load_json(_artefact(job, DISCS_FILE)))
 
 
 def _measure(job: InferenceJob) -> None:
-    from inference.ml.artefacts import save_json_atomic
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import measure
 
     _, sag = _sag_t2(job)
@@ -437,7 +436,7 @@ def _measure(job: InferenceJob) -> None:
 
 
 def _classify(job: InferenceJob) -> None:
-    from inference.ml.artefacts import load_json, save_json_atomic
+    # torch (seconds to import): loaded by a worker's first job, not with the views.
     from inference.ml.pipeline import Measurements, classify
 
     _, sag = _sag_t2(job)
@@ -478,8 +477,6 @@ def _confidence(row: dict) -> float | None:
 
 
 def _store(job: InferenceJob) -> None:
-    from inference.ml.artefacts import load_json
-
     started = time.perf_counter()
     predicted = load_json(_artefact(job, PREDICTION_FILE))
     rows = predicted["levels"]

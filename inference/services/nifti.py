@@ -26,9 +26,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
+from nibabel.filebasedimages import ImageFileError
 from pydicom.uid import generate_uid
 
+from inference.ml.volume import load_nifti_as_volume
 from studies.dicom.archive import Member
 from studies.dicom.build import new_mr_image
 from studies.services.ingest import IngestSummary, encode_dicom_file, ingest_members
@@ -111,10 +114,6 @@ def _ds(value: float) -> str:
 
 
 def _load(path: Path, limits: NiftiLimits = DEFAULT_LIMITS) -> _Slices:
-    import nibabel as nib
-    from nibabel.filebasedimages import ImageFileError
-
-    from inference.ml.volume import load_nifti_as_volume
 
     try:
         img = nib.load(str(path))

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reports.audit import record_audit_event
-from reports.exports import fhir, pdf, sr
+from reports.exports import fhir
 from reports.exports.document import basename
 from reports.exports.from_models import exportable_report
 from reports.models import AuditEvent, ReportVersion
@@ -38,6 +38,8 @@ def export_version(*, version: ReportVersion, user: Any, fmt: str) -> ExportFile
     data = exportable_report(version=version, with_dicom=fmt == "sr")
     stem = basename(data)
     if fmt == "pdf":
+        from reports.exports import pdf  # reportlab: loaded by the first PDF, not with the views
+
         file = ExportFile(pdf.build_pdf(data), pdf.CONTENT_TYPE, f"{stem}.pdf")
     elif fmt == "fhir":
         bundle = fhir.build_bundle(data, timestamp=timezone.now())
@@ -48,6 +50,8 @@ def export_version(*, version: ReportVersion, user: Any, fmt: str) -> ExportFile
             f"{stem}.fhir.json",
         )
     else:
+        from reports.exports import sr  # highdicom (0.2 s to import): loaded by the first SR
+
         file = ExportFile(sr.to_bytes(sr.build_sr(data)), sr.CONTENT_TYPE, f"{stem}.dcm")
     record_audit_event(
         report=version.report,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from statsmodels.stats.proportion import proportion_confint
 
 from reports.stats.bootstrap import (
     CONFIDENCE,
@@ -93,6 +92,9 @@ def proportion(count: int, nobs: int, *, confidence: float = CONFIDENCE) -> Esti
     """count / nobs with its Wilson score interval."""
     if nobs <= 0:
         return UNDEFINED
+    # statsmodels (pandas, scipy: about a second to import) loads when a figure is computed.
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(count, nobs, alpha=1 - confidence, method="wilson")
     return Estimate(count / nobs, float(low), float(high))
 
@@ -101,6 +103,8 @@ def proportions(
     counts: np.ndarray, nobs: np.ndarray, *, confidence: float = CONFIDENCE
 ) -> list[Estimate]:
     """proportion() over arrays, with one statsmodels call."""
+    from statsmodels.stats.proportion import proportion_confint  # slow import: see proportion()
+
     counts, nobs = np.asarray(counts, dtype=float), np.asarray(nobs, dtype=float)
     defined = nobs > 0
     safe = np.where(defined, nobs, 1)

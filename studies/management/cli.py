@@ -7,6 +7,8 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
+from audit.services import record_access
+
 CLI_ACTOR = "cli"
 
 
@@ -20,14 +22,13 @@ def cli_actor() -> str:
 
 def audit_cli(*, action: str, command: str, object_ref: str = "", study_uid: str = "",
               detail: dict[str, Any] | None = None) -> None:
-    from audit.services import record_access
-
     record_access(action=action, username=cli_actor(), object_ref=object_ref[:200], study_uid=study_uid,
                   detail={"command": command, **(detail or {})})
 
 
 def study_option(uid: str | None):
     """The study a ``--study`` option names (stored or original UID), or None."""
+    # Here, so that this module stays a leaf the ingest and report services can import.
     from studies.selectors import study_by_any_uid
 
     return study_by_any_uid(uid) if uid else None

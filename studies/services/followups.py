@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydicom.dataset import Dataset
 
+from radbot_web.celery import app
 from studies.models import PendingFollowUp, Series, Study
 from studies.services import thumbnails
 
@@ -64,8 +65,6 @@ def record_followup(
 
 
 def _eager() -> bool:
-    from radbot_web.celery import app
-
     return bool(app.conf.task_always_eager)
 
 
@@ -77,6 +76,7 @@ def queue_thumbnails(
     True when every one was queued. Once publishing fails the broker is taken to be down
     and the remaining series are recorded without trying again (each try costs retries).
     """
+    # Circular: studies.tasks imports this module.
     from studies.tasks import render_series_thumbnail_task
 
     ok, broker_down, eager = True, False, _eager()
@@ -104,6 +104,7 @@ def queue_inference(*, study_id: int) -> bool:
     """Queue the image models for a study that just received images, when configured."""
     if not settings.RADBOT_INFER_AFTER_INGEST:
         return True
+    # Ingest loads the inference app only when it is set to start it.
     from inference.services.jobs import NoModel, request_inference
 
     study = Study.objects.filter(pk=study_id).first()
@@ -136,10 +137,11 @@ def _perform(row: PendingFollowUp) -> None:
         series = Series.objects.filter(pk=row.series_id).first()
         if series is None or series.thumbnail:
             return  # deleted, or drawn meanwhile
-        from studies.tasks import render_series_thumbnail_task
+        from studies.tasks import render_series_thumbnail_task  # circular, as in queue_thumbnails
 
         render_series_thumbnail_task.delay(series.pk)
         return
+    # The inference app, only for an inference follow-up (see queue_inference).
     from inference.models import InferenceJob
     from inference.services.jobs import NoModel, request_inference
     from inference.tasks import inference_chain

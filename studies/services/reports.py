@@ -25,8 +25,12 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts import roles
+from audit.services import record_access
 from studies.dicom.deid import scrub_text
+from studies.management.cli import cli_actor
 from studies.models import PatientIdentity, RadiologistReport, Study, StudyIdentity
+from studies.selectors import study_by_any_uid
 
 # The labeller reads at most this many characters (labeling.nlp.labeller.MAX_CHARS, not
 # imported here because that module loads spaCy): a longer report is refused, not cut.
@@ -91,8 +95,6 @@ def _first(row: dict, keys: Iterable[str]) -> str:
 
 def may_match_originals(user: Any) -> bool:
     """Admins may match rows on the PACS's identifiers; None means a command-line tool."""
-    from accounts import roles
-
     if user is None:
         return False
     return bool(getattr(user, "is_superuser", False) or (
@@ -105,8 +107,6 @@ def _find_study(*, uid: str, accession: str, originals: bool) -> tuple[Study | N
     if uid:
         study = Study.objects.filter(study_instance_uid=uid).first()
         if study is None and originals:
-            from studies.selectors import study_by_any_uid
-
             study = study_by_any_uid(uid)
             return study, study is not None
         return study, False
@@ -185,9 +185,6 @@ def import_report_file(
 
 def _audit(summary: ReportImportSummary, *, name: str, source: str, user: Any, cli: bool, request: Any,
            rows: int, by_original: int) -> None:
-    from audit.services import record_access
-    from studies.management.cli import cli_actor
-
     username = cli_actor() if cli and not getattr(user, "is_authenticated", False) else ""
     record_access(
         action="report_import",

@@ -1,4 +1,9 @@
+import dataclasses
+import json as json_lib
+
 from django.core.management.base import BaseCommand, CommandError
+
+from inference.models import ModelVersion
 
 
 class Command(BaseCommand):
@@ -26,12 +31,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, real, folds, model, seed, limit, pretrain_steps, finetune_steps, json, reuse_folds, save_pretrained,
                **options):
-        import dataclasses
-        import json as json_lib
-
+        # The pipeline imports torch and monai (seconds): for a run, not for --help.
         from inference.ml.evaluate_real import RealSummary
         from inference.ml.training import TrainSettings
-        from inference.models import ModelVersion
         from inference.services.evaluation import evaluate_real
 
         settings = TrainSettings(clf_epochs=40, canal_epochs=120)

@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.services.nifti import NiftiImportError, import_nifti
+from studies.management.cli import study_option
 from studies.management.ingest_output import write_summary
+from studies.selectors import original_study_uids
 
 
 class Command(BaseCommand):
@@ -19,9 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, patient_id, description, weighting, study_uid, **options):
         if study_uid:
-            from studies.management.cli import study_option
-            from studies.selectors import original_study_uids
-
             # The files are written with the original UID, which ingest keys into the
             # stored one: a stored (keyed) UID is translated back first.
             found = study_option(study_uid)

@@ -11,6 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        # torch (seconds), for the defaults: loaded with the parser, not with the module.
         from inference.ml.pipeline import ModelConfig
         from inference.ml.training import SegRecipe
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, epochs, seed, split, work_spacing, real, pretrain_steps, finetune_steps,
                bank_anatomies, pretrained, clf_epochs, canal_epochs, **options):
+        # torch and scipy (seconds): loaded to run, not with the module.
         from inference.ml.pipeline import ModelConfig
         from inference.ml.real_data import find_real_volumes, load_real_volume
         from inference.ml.training import SegRecipe, TrainSettings
@@ -49,7 +51,7 @@ class Command(BaseCommand):
 
         state, digest = None, ""
         if pretrained:
-            from inference.ml.pretrained import load_pretrained
+            from inference.ml.pretrained import load_pretrained  # only with --pretrained
 
             state, digest = load_pretrained(pretrained)
             self.stdout.write(f"starting from pre-trained weights {pretrained} (sha256 {digest})")

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from inference.models import InferenceJob
 from reports.models import ReportVersion
 from reports.services import DraftNotApplied, DraftNotPossible, create_ai_draft
+from studies.management.cli import study_option
 from studies.models import Study
 
 
@@ -23,8 +24,6 @@ class Command(BaseCommand):
     def handle(self, *args, all: bool, study: str | None, **options):
         studies = Study.objects.order_by("pk")
         if study:
-            from studies.management.cli import study_option
-
             found = study_option(study)
             if found is None:
                 raise CommandError(f"no study {study}")
