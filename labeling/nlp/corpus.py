@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from labeling.nlp.rulefiles import load_yaml
 from labeling.schema import FIELD_VALUES, LEVELS, LevelLabels
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
@@ -78,7 +77,7 @@ def parse_gold(report_id: str, gold: Mapping[str, str] | None) -> tuple[LevelLab
 
 
 def load_file(path: Path) -> list[CorpusReport]:
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    items = load_yaml(path.read_text(encoding="utf-8")) or []
     out = []
     for item in items:
         report_id = str(item["id"])

@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from labeling.nlp.rulefiles import load_yaml
 from labeling.schema import GRADE_RANK, LEVELS
 
 RULES_DIR = Path(__file__).parent / "rules"
 
 
 def _load_yaml(name: str) -> dict:
-    return yaml.safe_load((RULES_DIR / name).read_text(encoding="utf-8"))
+    return load_yaml((RULES_DIR / name).read_text(encoding="utf-8"))
 
 
 def _alt(fragments) -> str:

@@ -53,6 +53,8 @@ from pathlib import Path
 
 import yaml
 
+from labeling.nlp.rulefiles import load_yaml
+
 try:  # Python 3.11+: the regex parser lives in re._parser
     from re import _parser as _sre  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - older Pythons
@@ -176,7 +178,7 @@ def key_terms(rules_dir: str | Path | None = None) -> dict[str, frozenset[str]]:
         for w in _words(fragment.lower()):
             cats.setdefault(w, set()).add(category)
 
-    f = yaml.safe_load(read("findings.yaml"))
+    f = load_yaml(read("findings.yaml"))
     for sec in _FINDING_SECTIONS:
         for cat, frag in _fragments(f.get(sec) or {}, sec):
             add(cat, frag)
@@ -184,12 +186,12 @@ def key_terms(rules_dir: str | Path | None = None) -> dict[str, frozenset[str]]:
         add("nerve_root", f["nerve_root"])
     for frag in f.get("exclusions") or ():
         add("exclusions", frag)
-    lv = yaml.safe_load(read("levels.yaml"))
+    lv = load_yaml(read("levels.yaml"))
     for cat, frag in _fragments(lv.get("global") or {}, "levels"):
         add(cat, frag)
     if lv.get("lumbosacral"):
         add("levels.lumbosacral", lv["lumbosacral"])
-    sec = yaml.safe_load(read("sections.yaml"))
+    sec = load_yaml(read("sections.yaml"))
     for cat, frag in _fragments(sec, "sections"):
         add(cat, re.escape(frag).replace(r"\ ", " "))
     for line in read("context_rules.jsonl").splitlines():
@@ -303,7 +305,7 @@ class Speller:
             p = d / CONFIG_FILE
             if not p.exists():
                 p = RULES_DIR / CONFIG_FILE
-            config = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            config = load_yaml(p.read_text(encoding="utf-8")) or {}
         self.min_len = int(config.get("min_word_length", 5))
         self.min_term_len = int(config.get("min_term_length", 4))
         self.two_edit_len = int(config.get("two_edit_min_length", 8))
@@ -500,7 +502,7 @@ def _main() -> None:  # pragma: no cover - development tool
 
     path = RULES_DIR / CONFIG_FILE
     text = path.read_text(encoding="utf-8")
-    sp = Speller(config={**(yaml.safe_load(text) or {}), "dictionary_words": []})
+    sp = Speller(config={**(load_yaml(text) or {}), "dictionary_words": []})
     words = read_dictionary_words()
     if not words:
         sys.exit("no word lists (apt-get install wamerican wbritish hunspell-en-us hunspell-en-med)")
