@@ -141,6 +141,8 @@ class Rules:
         add("side_both", f["sides"]["both"])
         add("grade", [grade_pat])
         add_guarded("grade_weak", f["weak_grades"])
+        for place, frags in f.get("place_stenosis", {}).items():
+            add(f"ps_{place}", frags)  # "ccs": split into the place and its stenosis
         add("loc_subarticular", f["locations"]["subarticular"])
         add("loc_foramen", f["locations"]["foramen"])
         add("loc_canal", f["locations"]["canal"])
@@ -156,8 +158,13 @@ class Rules:
         add("qual_traversing", f["root_qualifiers"]["traversing"])
         add("root", [f["nerve_root"]])
         parts.append(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))")
-        add("side_left", f["sides"]["left"])
-        add("side_right", f["sides"]["right"])
+        # a bare side letter before what has a side ("L paracentral HNP", "mod L and mild R NF")
+        sl = f["side_letters"]
+        before = rf"(?:(?:{_alt(g_all + f['weak_grades'])})\s+)?(?:{_alt(sl['before'])})(?![a-z0-9])"
+        letters = {"left": sl["left"], "right": sl["right"]}
+        for side, other in (("left", "right"), ("right", "left")):
+            letter = rf"{letters[side]}(?=[\s-]+{before}|\s+(?:and|&)\s+(?:[a-z]+\s+)?{letters[other]}\s+{before})"
+            add(f"side_{side}", [*f["sides"][side], letter])
         word_seps = [x for x in f["clause_separators"] if x[:1] not in ";,"]
         punct_seps = [x for x in f["clause_separators"] if x[:1] in ";,"]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
@@ -341,8 +348,19 @@ def grade_of(text: str, rules: Rules) -> str:
 
 
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
-    return [Item("sep" if m.lastgroup == "psep" else m.lastgroup, m.start(), m.end(), m.group())
-            for m in rules.item_re.finditer(low, start, end)]
+    out = []
+    for m in rules.item_re.finditer(low, start, end):
+        kind = m.lastgroup
+        if kind == "psep":
+            kind = "sep"
+        elif kind.startswith("ps_"):
+            # an abbreviation of a place and its stenosis ("ccs"): the last letter is the stenosis
+            a, b = m.span()
+            out.append(Item("loc_" + kind[3:], a, b - 1, low[a:b - 1]))
+            out.append(Item("core_stenosis", b - 1, b, low[b - 1:b]))
+            continue
+        out.append(Item(kind, m.start(), m.end(), m.group()))
+    return out
 
 
 def _sides(items: list[Item]) -> set[str]:
@@ -429,6 +447,8 @@ _SIDE_KINDS = ("side_left", "side_right", "side_both")
 _MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
 _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
+_CORE_KINDS = {"core_contact", "core_stenosis", "core_mass", "core_patent"}
+_NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior"}
 
 
 def _modified(items: list[Item], k: int, low: str, rules: Rules) -> Item | None:
@@ -697,13 +717,20 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         borrowed = None
         ks = kinds[k]
         if has_loc(k) and not has_core(k):
-            src = next((j for j in range(k + 1, n) if has_core(j)), None)
+            # a graded place takes no "patent" ("foramina mild, canal patent")
+            usable = [j for j in range(n) if has_core(j)
+                      and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})]
+            src = next((j for j in usable if j > k), None)
             if src is None:
-                src = next((j for j in range(k - 1, -1, -1) if has_core(j)), None)
+                src = next((j for j in reversed(usable) if j < k), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_")]
                 if "grade" not in ks:
                     borrowed += [i for i in clauses[src] if i.kind == "grade"]
+            elif "grade" in ks and not ks & _NOT_A_GRADED_PLACE:
+                # "NF: mild B/L", "canal mild": a graded place with no other finding is its stenosis
+                g = next(i for i in clause if i.kind == "grade")
+                borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
         elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
             (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
         ):

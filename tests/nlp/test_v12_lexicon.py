@@ -1,0 +1,139 @@
+"""Guide v1.2 finding lexicon in real report language: radiologists' abbreviations (HNP,
+DDD, NF, CCS, B/L, bilat, R/L, L/R, a bare L / R, lt / rt, w/, mod, sev, "mod-to-sev",
+"lat recess", "lig flavum", "L>R", "->"), finding statements whose place and narrowing
+word a verb separates, and grades that belong to another finding."""
+
+import pytest
+
+from tests.nlp.conftest import level
+
+FIELDS6 = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal", "left_subarticular",
+           "right_subarticular")
+
+
+def at(lab, text, name="L4-L5"):
+    return level(lab.label(text), name)
+
+
+def row(lab, text, name="L4-L5"):
+    r = at(lab, text, name)
+    return tuple(getattr(r, f) for f in FIELDS6)
+
+
+# --------------------------------------------------------------------------
+# 1. Abbreviations
+
+
+@pytest.mark.parametrize("text,canal", [
+    ("L4-5: Mod CCS.", "moderate"),
+    ("L4-5: mild bulge, mild CCS.", "mild"),
+    ("L4-5: Sev CCS.", "severe"),
+    ("L4-5: mod-to-sev CCS.", "severe"),
+    ("L4-5: Mod-sev CCS.", "severe"),
+    ("L4-5: Mild-mod CCS.", "moderate"),
+    ("L4-5: bulge w/ sev canal stenosis.", "severe"),
+    ("L4-5: No CCS.", "none"),
+    ("L4-5: mild bulge, no CCS.", "none"),
+    ("L4-5: mod bulge + lig flavum hypertrophy -> mod-to-sev CCS.", "severe"),
+    ("L4-5: CCS now mod (prev mild).", "moderate"),
+])
+def test_canal_abbreviations(lab, text, canal):
+    assert at(lab, text).canal_stenosis == canal
+
+
+@pytest.mark.parametrize("text,left,right", [
+    ("L4-5: Mild B/L NF narrowing.", "mild", "mild"),
+    ("L4-5: mild bilat NF narrowing.", "mild", "mild"),
+    ("L4-5: Mod bilat foraminal stenosis.", "moderate", "moderate"),
+    ("L4-5: Foramina: mild bilaterally.", "mild", "mild"),
+    ("L4-5: foramina mild, canal patent.", "mild", "mild"),
+    ("L4-5: mild R/L NF narrowing.", "mild", "mild"),
+    ("L4-5: mild L/R NF narrowing.", "mild", "mild"),
+    ("L4-5: Mild L NF narrowing. R NF patent.", "mild", "none"),
+    ("L4-5: Mod L and mild R NF narrowing.", "moderate", "mild"),
+    ("L4-5: Mod lt NF stenosis.", "moderate", "none"),
+    ("L4-5: Mild rt NF narrowing.", "none", "mild"),
+    ("L4-5: NF patent B/L.", "none", "none"),
+    ("L4-5: NF: mild B/L, stable.", "mild", "mild"),
+    ("L4-5: Sev R NF stenosis.", "none", "severe"),
+    ("L4-5: mild NF narrowing, L>R.", "mild", "mild"),
+])
+def test_foramen_abbreviations(lab, text, left, right):
+    r = at(lab, text)
+    assert (r.left_foraminal, r.right_foraminal) == (left, right)
+
+
+@pytest.mark.parametrize("text,left,right", [
+    ("L4-5: B/L lat recess narrowing, L>R.", "unspecified", "unspecified"),
+    ("L4-5: B/L lat recess stenosis, sev.", "severe", "severe"),
+    ("L4-5: sev R lat recess stenosis.", "none", "severe"),
+    ("L4-5: mod lt lat recess stenosis.", "moderate", "none"),
+    ("L4-5: L paracentral HNP contacting the traversing L L5 root.", "unspecified", "none"),
+])
+def test_recess_abbreviations(lab, text, left, right):
+    r = at(lab, text)
+    assert (r.left_subarticular, r.right_subarticular) == (left, right)
+
+
+def test_bare_side_letters_worked_example(lab):
+    text = ("L3-4: mild diffuse disc bulge, mild facet DJD. Mild B/L NF narrowing. No CCS.\n"
+            "L4-5: mod diffuse bulge + lig flavum hypertrophy -> mod-to-sev CCS. B/L lat recess "
+            "narrowing, L>R. Mod B/L NF narrowing.\n"
+            "L5-S1: L paracentral HNP contacting the L S1 nerve root. Mild L NF narrowing. R NF patent.")
+    r = lab.label(text)
+    assert tuple(getattr(level(r, "L3-L4"), f) for f in FIELDS6) == (
+        "bulge", "none", "mild", "mild", "none", "none")
+    assert tuple(getattr(level(r, "L4-L5"), f) for f in FIELDS6) == (
+        "bulge", "severe", "moderate", "moderate", "unspecified", "unspecified")
+    assert tuple(getattr(level(r, "L5-S1"), f) for f in FIELDS6) == (
+        "herniation", "none", "mild", "none", "unspecified", "none")
+
+
+@pytest.mark.parametrize("text,disc", [
+    ("L4-5: broad HNP.", "herniation"),
+    ("L4-5: sm central HNP, contacts thecal sac.", "herniation"),
+    ("L4-5: DDD w/ mild bulge.", "bulge"),
+    ("L4-5: DDD.", "none"),
+    ("L4-5: mild facet DJD.", "none"),
+    ("L4-5: sev facet OA.", "none"),
+    ("L4-5: LF thickening.", "none"),
+])
+def test_disc_abbreviations(lab, text, disc):
+    assert at(lab, text).disc == disc
+
+
+@pytest.mark.parametrize("text", [
+    "L4-5: mild bulge, mild facet DJD.",
+    "L4-5: bulge, sev facet OA, no stenosis.",
+    "L4-5: mod DDD, mild bulge.",
+    "L4-5: mild bulge w/ mild LF thickening.",
+])
+def test_grade_of_an_abbreviated_finding_is_not_a_stenosis(lab, text):
+    assert row(lab, text)[1:] == ("none",) * 5
+
+
+@pytest.mark.parametrize("text", [
+    # a bare letter is a side only before what has a side
+    "L4-5: Mild bulge. MRI L spine otherwise normal.",
+    "L4-5: mild bulge. R/O HNP.",
+    "L4 L5: mild bulge.",
+])
+def test_bare_letters_that_are_not_sides(lab, text):
+    r = at(lab, text)
+    assert (r.left_foraminal, r.right_foraminal, r.left_subarticular, r.right_subarticular) == ("none",) * 4
+
+
+def test_r_side_of_the_thecal_sac(lab):
+    text = ("L4-5: synovial cyst arising from the R facet which compresses the R side of the thecal "
+            "sac, w/ mod CCS and sev R lat recess stenosis, the traversing R L5 root compressed.")
+    assert row(lab, text) == ("none", "moderate", "none", "none", "none", "severe")
+
+
+def test_upper_case_abbreviations(lab):
+    text = ("MRI L/S: L5-S1 LG L PARACENTRAL EXTRUSION W/ COMPRESSION OF THE L S1 ROOT, MOD CCS. "
+            "L4-5 MILD BULGE W/ MILD BILAT NF NARROWING.")
+    r = lab.label(text)
+    assert tuple(getattr(level(r, "L5-S1"), f) for f in FIELDS6) == (
+        "herniation", "moderate", "none", "none", "unspecified", "none")
+    assert tuple(getattr(level(r, "L4-L5"), f) for f in FIELDS6) == (
+        "bulge", "none", "mild", "mild", "none", "none")
