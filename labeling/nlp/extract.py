@@ -666,6 +666,37 @@ def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, 
     return "traversing" if nums or window else None
 
 
+# "more severely narrowed than the left": a comparison, not a grade
+_COMPARATIVE = re.compile(r"(?<![a-z])(?:more|less)\s+$")
+# "narrowing severe on the left": the grade of one side
+_PLURAL_PLACE = re.compile(r"(?:foramina|recesses|zones|regions|gutters)$")
+_SIDE_GRADE_GAP = re.compile(r"\s+(?:on|at|in)\s+(?:the\s+)?")
+
+
+def _side_grades(items: list[Item], low: str) -> list[Item]:
+    """Drop comparative grade words; cut a clause before a grade given to one side after
+    the stenosis word ("Bilat NF narrowing sever on the lt": left severe, right unspecified)."""
+    out: list[Item] = []
+    core_seen = both_seen = False
+    for k, it in enumerate(items):
+        if it.kind == "sep":
+            core_seen = both_seen = False
+        elif it.kind.startswith("core_"):
+            core_seen = True
+        elif it.kind == "side_both" or (it.kind.startswith("loc_") and _PLURAL_PLACE.search(it.text)):
+            both_seen = True
+        elif it.kind == "grade":
+            if _COMPARATIVE.search(low, max(0, it.start - 6), it.start):
+                continue
+            # only where both sides were named ("foraminal narrowing is severe on the left": left only)
+            if core_seen and both_seen and k + 1 < len(items) and items[k + 1].kind in ("side_left", "side_right") \
+                    and _SIDE_GRADE_GAP.fullmatch(low, it.end, items[k + 1].start):
+                out.append(Item("sep", it.start, it.start, ""))
+                core_seen = both_seen = False
+        out.append(it)
+    return out
+
+
 def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset,
                       carried_sides: frozenset = frozenset()):
     """Clause cuts, findings (clause index, field, value, strength, items, negated) and
@@ -683,6 +714,7 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         items = [i for i in items if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"]
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
+    items = _side_grades(items, low)
     # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis
     bound = {id(it) for k, it in enumerate(items) if it.kind in _MODIFIER_KINDS
              and (_modified(items, k, low, rules) or it).kind == "other"} \
@@ -727,10 +759,13 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_")]
                 if "grade" not in ks:
                     borrowed += [i for i in clauses[src] if i.kind == "grade"]
-            elif "grade" in ks and not ks & _NOT_A_GRADED_PLACE:
-                # "NF: mild B/L", "canal mild": a graded place with no other finding is its stenosis
-                g = next(i for i in clause if i.kind == "grade")
-                borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
+            elif not ks & _NOT_A_GRADED_PLACE:
+                # "NF: mild B/L", "canal mild": a grade after a place, with no other finding, is
+                # its stenosis (not "a small left foraminal component")
+                first = next(i for i in clause if i.kind.startswith("loc_"))
+                g = next((i for i in clause if i.kind == "grade" and i.start > first.start), None)
+                if g is not None:
+                    borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
         elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
             (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
         ):

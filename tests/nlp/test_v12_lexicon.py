@@ -137,3 +137,50 @@ def test_upper_case_abbreviations(lab):
         "herniation", "moderate", "none", "none", "unspecified", "none")
     assert tuple(getattr(level(r, "L4-L5"), f) for f in FIELDS6) == (
         "bulge", "none", "mild", "mild", "none", "none")
+
+
+@pytest.mark.parametrize("text", [
+    "L4-5: mild disc bulge with a small left foraminal component.",
+    "L4-5: mild foraminal osteophytes.",
+])
+def test_grade_before_a_place_is_no_stenosis(lab, text):
+    r = at(lab, text)
+    assert (r.canal_stenosis, r.left_foraminal, r.right_foraminal) == ("none",) * 3
+
+
+# --------------------------------------------------------------------------
+# 2. Grades that belong to one side or compare sides
+
+
+@pytest.mark.parametrize("text,left,right", [
+    # guide: "In both foramina, severe on the left" gives left severe, right unspecified
+    ("L3-4: Bilat NF narrowing sever on the lt.", "severe", "unspecified"),
+    ("L3-4: bilateral foraminal narrowing, severe on the left.", "severe", "unspecified"),
+    ("L3-4: The foramina are narrowed severely on the right.", "unspecified", "severe"),
+    ("L3-4: bilateral foraminal narrowing mild on the left and severe on the right.", "mild", "severe"),
+    # one side named only: the other side stays none
+    ("L3-4: Foraminal narrowing is severe on the left.", "severe", "none"),
+    # a grade with both sides applies to both ("moderate ... greater on the right")
+    ("L3-4: Moderate bilateral foraminal narrowing, greater on the right.", "moderate", "moderate"),
+])
+def test_grade_given_to_one_side(lab, text, left, right):
+    r = at(lab, text, "L3-L4")
+    assert (r.left_foraminal, r.right_foraminal) == (left, right)
+
+
+@pytest.mark.parametrize("text,right", [
+    ("L5-S1: the right foramen is more severely narrowed than the left.", "unspecified"),
+    ("L5-S1: the right foramen is more severely narrowed than the left, moderate on the right.", "moderate"),
+    ("L5-S1: the right foramen is less markedly narrowed.", "unspecified"),
+    ("L5-S1: the right foramen is severely narrowed.", "severe"),
+])
+def test_comparative_is_not_a_grade(lab, text, right):
+    assert at(lab, text, "L5-S1").right_foraminal == right
+
+
+def test_comparative_worked_example(lab):
+    text = ("Findings:\nThere is mild bilateral foraminal narrowing at every level from facet hypertrophy.\n\n"
+            "L5-S1: the right foramen is more severely narrowed than the left, moderate on the right.")
+    r = at(lab, text, "L5-S1")
+    assert (r.left_foraminal, r.right_foraminal) == ("mild", "moderate")
+
