@@ -184,3 +184,25 @@ def test_comparative_worked_example(lab):
     r = at(lab, text, "L5-S1")
     assert (r.left_foraminal, r.right_foraminal) == ("mild", "moderate")
 
+
+
+# --------------------------------------------------------------------------
+# 3. A stated grade beats unspecified across statements
+
+
+def test_impression_supplies_the_grade_findings_leaves_out(lab):
+    text = ("Findings:\nAt L4/5 there is a shallow broad-based disc bulge. The perineural fat in the right "
+            "neural foramen is partially effaced. The left foramen is clear.\n\n"
+            "Impression:\n1. Mild right L4/5 foraminal narrowing.")
+    r = at(lab, text)
+    assert (r.left_foraminal, r.right_foraminal) == ("none", "mild")
+
+
+def test_findings_grade_still_beats_impression_grade(lab):
+    text = ("Findings:\nL4-5: moderate canal stenosis.\n\nImpression:\nSevere L4-5 canal stenosis.")
+    assert at(lab, text).canal_stenosis == "moderate"
+
+
+def test_impression_grade_does_not_revive_a_negated_finding(lab):
+    text = ("Findings:\nL4-5: No canal stenosis.\n\nImpression:\nMild L4-5 canal stenosis.")
+    assert at(lab, text).canal_stenosis == "none"
