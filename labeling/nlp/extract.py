@@ -148,6 +148,7 @@ class Rules:
         add("loc_canal", f["locations"]["canal"])
         add("disc_bulge", f["disc"]["bulge"])
         add("disc_herniation", f["disc"]["herniation"])
+        add("disc_part", f["disc"]["part"])
         add("core_contact", f["cores"]["contact"])
         add("core_stenosis", f["cores"]["stenosis"])
         add("core_mass", f["cores"]["mass_effect"])
@@ -448,7 +449,23 @@ _MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
 _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
 _CORE_KINDS = {"core_contact", "core_stenosis", "core_mass", "core_patent"}
-_NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior"}
+_NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior",
+                       "disc_part"}
+# a disc or a part of one ("a left foraminal component") carries a side
+_SIDED_DISC_KINDS = ("disc_bulge", "disc_herniation", "disc_part")
+# location words of a disc in the foramen or beyond it
+_FORAMINAL_DISC = re.compile(r"(?<![a-z])(?:(?:extra)?foraminal|far[\s-]+lateral|extraforaminal)(?![a-z])")
+
+
+def _foraminal_disc(clause: list[Item], disc: Item, low: str, start: int) -> bool:
+    """Whether the noun phrase of ``disc`` names a foraminal location ("left foraminal disc
+    protrusion", "far lateral left L3-L4 protrusion")."""
+    k = clause.index(disc)
+    p = k - 1
+    while p >= 0 and clause[p].kind in _MODIFIER_KINDS:
+        p -= 1
+    a = clause[p].end if p >= 0 else start
+    return disc.start - a <= 60 and _FORAMINAL_DISC.search(low, a, disc.start) is not None
 
 
 def _modified(items: list[Item], k: int, low: str, rules: Rules) -> Item | None:
@@ -516,7 +533,8 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
 
 def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     rules: Rules, level_hint: frozenset,
-                    disc_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
+                    disc_sides: frozenset = frozenset(),
+                    foramen_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
     """Findings of one clause: (field, value, strength, own items, lexically negated)."""
     out = []
     items = clause + (borrowed or [])
@@ -524,7 +542,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
     discs = [i for i in clause if i.kind.startswith("disc_")]
     for d in discs:
-        if d.kind == "disc_anterior":
+        if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
         out.append(("disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct", [d], False))
     if not cores:
@@ -589,7 +607,9 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                 continue
             sides_items = side_to.get(id(loc), [])
             sides = _sides(sides_items) or (
-                set(disc_sides) if loc.kind == "loc_subarticular" and not _PLURAL.search(loc.text) else set()
+                set() if _PLURAL_PLACE.search(loc.text) else
+                set(disc_sides) if loc.kind == "loc_subarticular" else
+                set(foramen_sides) if loc.kind == "loc_foramen" and ctype != "patent" else set()
             ) or {"left", "right"}
             own += sides_items
             if loc.kind in _SIDE_FIELDS:
@@ -732,18 +752,23 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     def lateral(k):
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
 
-    # sides written on a disc ("left paracentral protrusion") give a root contact its side
+    # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
+    # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
-    for c in clauses:
+    foramen_sides: set[str] = set()
+    for ci, c in enumerate(clauses):
         sinks = [i for i in c if i.kind.startswith("disc_") or i.kind in ("root", "loc_foramen",
                                                                           "loc_subarticular")]
         for i in c:
             if i.kind.startswith("side_"):
                 h = _nearest(i, sinks)
-                if h is not None and h.kind in ("disc_bulge", "disc_herniation"):
+                if h is not None and h.kind in _SIDED_DISC_KINDS:
                     disc_sides |= _sides([i])
+                    if _foraminal_disc(c, h, low, cuts[ci - 1] if ci else sent.start):
+                        foramen_sides |= _sides([i])
     next_sides = frozenset(disc_sides) if len(disc_sides) == 1 else (frozenset() if disc_sides else carried_sides)
     disc_sides = next_sides
+    foramen_sides = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
     results = []
     for k, clause in enumerate(clauses):
         borrowed = None
@@ -790,7 +815,7 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
-        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides):
+        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides):
             results.append((k, *f))
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]

@@ -206,3 +206,38 @@ def test_findings_grade_still_beats_impression_grade(lab):
 def test_impression_grade_does_not_revive_a_negated_finding(lab):
     text = ("Findings:\nL4-5: No canal stenosis.\n\nImpression:\nMild L4-5 canal stenosis.")
     assert at(lab, text).canal_stenosis == "none"
+
+
+# --------------------------------------------------------------------------
+# 4. The side of a foraminal disc and of a disc component
+
+
+@pytest.mark.parametrize("text,left,right", [
+    # an unsided foramen in the sentence of a sided foraminal disc is that disc's foramen
+    ("L4/5: Left L4/5 foraminal disc protrusion with severe foraminal stenosis.", "severe", "none"),
+    ("L4/5: far lateral left L4-L5 protrusion with foraminal fat effacement.", "unspecified", "none"),
+    ("L4/5: Right extraforaminal protrusion narrowing the foramen.", "none", "unspecified"),
+    # near misses: a disc that is not foraminal, a both-sided statement, plural foramina, patency
+    ("L4-5: left paracentral protrusion with mild foraminal narrowing.", "mild", "mild"),
+    ("L4-5: left foraminal protrusion with mild bilateral foraminal narrowing.", "mild", "mild"),
+    ("L4-5: left foraminal protrusion; the foramina are mildly narrowed.", "mild", "mild"),
+    ("L4-5: left foraminal protrusion. Mild foraminal narrowing.", "mild", "mild"),
+    ("L4-5: left foraminal protrusion without foraminal stenosis.", "none", "none"),
+])
+def test_side_of_a_foraminal_disc(lab, text, left, right):
+    r = at(lab, text)
+    assert (r.left_foraminal, r.right_foraminal) == (left, right)
+
+
+def test_disc_component_carries_its_side(lab):
+    text = ("L4-L5: Moderate diffuse disc bulge with a left foraminal component narrowing the left "
+            "foramen moderately; the exiting L4 root is displaced. Mild canal stenosis.")
+    assert row(lab, text) == ("bulge", "mild", "moderate", "none", "none", "none")
+
+
+@pytest.mark.parametrize("text,disc", [
+    ("L4-5: mild disc bulge with a small left foraminal component.", "bulge"),
+    ("L4-5: The posterolateral components efface the perineural fat in both foramina.", "none"),
+])
+def test_disc_component_is_no_disc_finding(lab, text, disc):
+    assert at(lab, text).disc == disc
