@@ -800,16 +800,20 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
             src = next((j for j in order if has_core(j) and has_loc(j) and (lateral(j) or not has_side)), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")]
-        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and k + 1 < n \
-                and "root" in kinds[k + 1]:
-            # "contacts but does not compress the S1 roots"
-            borrowed = [i for i in clauses[k + 1] if i.kind in ("root", "rootnum", "qual_exiting",
-                                                                   "qual_traversing") or i.kind.startswith("side_")]
+        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and (
+                (k + 1 < n and "root" in kinds[k + 1])
+                or (k > 0 and "root" in kinds[k - 1] and not has_core(k - 1) and not has_loc(k - 1))):
+            # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
+            # cannot be excluded" (a root named with no verb, then the contact)
+            src = k + 1 if k + 1 < n and "root" in kinds[k + 1] else k - 1
+            borrowed = [i for i in clauses[src] if i.kind in ("root", "rootnum", "qual_exiting",
+                                                               "qual_traversing") or i.kind.startswith("side_")]
         elif "root" in ks and not has_core(k) and not has_loc(k) \
                 and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
             # "abuts the traversing right L5 root and the exiting left L4 root"
+            # ... or the verb of the clause just before ("compresses the thecal sac and the L5 root")
             src = next((j for j in range(k - 1, -1, -1)
-                        if "root" in kinds[j] and kinds[j] & {"core_mass", "core_contact"}), None)
+                        if (j == k - 1 or "root" in kinds[j]) and kinds[j] & {"core_mass", "core_contact"}), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):

@@ -241,3 +241,27 @@ def test_disc_component_carries_its_side(lab):
 ])
 def test_disc_component_is_no_disc_finding(lab, text, disc):
     assert at(lab, text).disc == disc
+
+
+# --------------------------------------------------------------------------
+# 5. Root contacts split over clauses
+
+
+def test_root_joined_to_the_verb_of_the_clause_before(lab):
+    text = ("L4-5: recurrent right paracentral disc herniation which compresses the right side of the "
+            "thecal sac and the right L5 nerve root, with moderate canal stenosis.")
+    assert row(lab, text) == ("herniation", "moderate", "none", "none", "none", "unspecified")
+
+
+def test_root_after_a_separate_sentence_is_not_compressed(lab):
+    text = "L4-5: The disc bulge indents the thecal sac. The right L5 nerve root is normal."
+    assert row(lab, text) == ("bulge", "unspecified", "none", "none", "none", "none")
+
+
+def test_contact_noun_after_a_root_named_without_a_verb(lab):
+    text = ("L5-S1: Extraforaminal left disc protrusion lateral to the foramen, close to the left L5 "
+            "nerve root; contact cannot be excluded. The foramen itself is patent.")
+    r = at(lab, text, "L5-S1")
+    assert (r.disc, r.left_foraminal, r.right_foraminal, r.uncertain) == ("herniation", "none", "none", True)
+    text = "L5-S1: protrusion near the left S1 nerve root, contact is likely."
+    assert at(lab, text, "L5-S1").left_subarticular == "unspecified"
