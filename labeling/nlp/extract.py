@@ -457,6 +457,29 @@ _SIDED_DISC_KINDS = ("disc_bulge", "disc_herniation", "disc_part")
 _FORAMINAL_DISC = re.compile(r"(?<![a-z])(?:(?:extra)?foraminal|far[\s-]+lateral|extraforaminal)(?![a-z])")
 
 
+_OF_AFTER = re.compile(r"\s+of(?![a-z])")
+
+
+def _lone_components(items: list[Item], low: str, rules: Rules, start: int) -> list[Item]:
+    """A disc component named on its own, with a location word toward the canal ("Possible
+    small right paracentral component."), is a focal disc herniation; beside a disc word
+    ("bulge with a left foraminal component") it is a part of that disc."""
+    if any(it.kind in ("disc_bulge", "disc_herniation") for it in items):
+        return items
+    out = []
+    for k, it in enumerate(items):
+        if it.kind == "disc_part":
+            p = k - 1
+            while p >= 0 and items[p].kind in _MODIFIER_KINDS:
+                p -= 1
+            a = max(items[p].end if p >= 0 else start, it.start - 60)
+            # not "the central component of the stenosis"
+            if rules.posterior_re.search(low, a, it.start) and not _OF_AFTER.match(low, it.end):
+                it = Item("disc_herniation", it.start, it.end, it.text)
+        out.append(it)
+    return out
+
+
 def _foraminal_disc(clause: list[Item], disc: Item, low: str, start: int) -> bool:
     """Whether the noun phrase of ``disc`` names a foraminal location ("left foraminal disc
     protrusion", "far lateral left L3-L4 protrusion")."""
@@ -735,6 +758,8 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low)
+    if any(it.kind == "disc_part" for it in items):
+        items = _lone_components(items, low, rules, sent.start)
     # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis
     bound = {id(it) for k, it in enumerate(items) if it.kind in _MODIFIER_KINDS
              and (_modified(items, k, low, rules) or it).kind == "other"} \

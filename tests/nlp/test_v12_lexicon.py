@@ -237,10 +237,24 @@ def test_disc_component_carries_its_side(lab):
 
 @pytest.mark.parametrize("text,disc", [
     ("L4-5: mild disc bulge with a small left foraminal component.", "bulge"),
-    ("L4-5: The posterolateral components efface the perineural fat in both foramina.", "none"),
+    ("L4-5: Diffuse bulge; the posterolateral components efface the perineural fat in both foramina.",
+     "bulge"),
+    ("L4-5: synovial cyst with a cystic component.", "none"),
+    ("L4-5: Moderate stenosis with a central component of the narrowing.", "none"),
 ])
 def test_disc_component_is_no_disc_finding(lab, text, disc):
     assert at(lab, text).disc == disc
+
+
+@pytest.mark.parametrize("text,disc,uncertain", [
+    # a component named on its own, toward the canal, is a focal herniation
+    ("L4-5: Small right paracentral component.", "herniation", False),
+    ("L4-L5: DDD, mild broad bulge, mild R/L NF narrowing. Possible sm rt paracentral component. Canal OK.",
+     "bulge", True),
+])
+def test_lone_disc_component(lab, text, disc, uncertain):
+    r = at(lab, text)
+    assert (r.disc, r.uncertain) == (disc, uncertain)
 
 
 # --------------------------------------------------------------------------
