@@ -279,3 +279,22 @@ def test_contact_noun_after_a_root_named_without_a_verb(lab):
     assert (r.disc, r.left_foraminal, r.right_foraminal, r.uncertain) == ("herniation", "none", "none", True)
     text = "L5-S1: protrusion near the left S1 nerve root, contact is likely."
     assert at(lab, text, "L5-S1").left_subarticular == "unspecified"
+
+
+# --------------------------------------------------------------------------
+# 6. Two finding words written without the space between them
+
+
+def test_glued_key_terms(lab):
+    text = "L4-L5:Diffuse disc bulge.Moderate right and mild left neural foraminalnarrowing."
+    r = lab.label(text)
+    lv = level(r, "L4-L5")
+    assert (lv.left_foraminal, lv.right_foraminal) == ("mild", "moderate")
+    spans = {text[e["start"]:e["end"]] for e in r.evidence[3] if e["field"] == "left_foraminal"}
+    assert spans == {"mild left neural foraminalnarrowing"}
+
+
+@pytest.mark.parametrize("word", ["bulgeing", "leftward", "rightward", "narrowings"])
+def test_words_that_are_not_two_terms(lab, word):
+    from labeling.nlp.spelling import get_speller
+    assert " " not in (get_speller().correction(word) or "")
