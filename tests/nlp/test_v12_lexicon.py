@@ -298,3 +298,20 @@ def test_glued_key_terms(lab):
 def test_words_that_are_not_two_terms(lab, word):
     from labeling.nlp.spelling import get_speller
     assert " " not in (get_speller().correction(word) or "")
+
+
+# --------------------------------------------------------------------------
+# 7. The uncovered disc of a listhesis is a bulge (guide: pseudo-bulge / uncovering)
+
+
+@pytest.mark.parametrize("text,disc", [
+    ("L4-5: gr 1 anterolisthesis L4 on L5, facet effusions. Disc uncovered. Mod CCS.", "bulge"),
+    ("L4-5: ANTEROLISTHESIS WITH DISC UNCOVERING AND MODERATE CANAL STENOSIS.", "bulge"),
+    ("L4-5: At this level the disc is uncovered, with moderate canal stenosis.", "bulge"),
+    ("L4-5: the disc is severely degenerated with uncovering of its posterior margin.", "bulge"),
+    ("L4-5: The resulting pseudo-disc narrows both foramina.", "bulge"),
+    ("L4-5: Uncovering of the L4-5 disc with bilateral foraminal narrowing.", "bulge"),
+    ("L4-5: The disc is not uncovered.", "none"),
+])
+def test_uncovered_disc(lab, text, disc):
+    assert at(lab, text).disc == disc
