@@ -824,7 +824,9 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 list(range(k - 1, -1, -1)) + list(range(k + 1, n))
             src = next((j for j in order if has_core(j) and has_loc(j) and (lateral(j) or not has_side)), None)
             if src is not None:
-                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")]
+                # "narrowing of the left foramen, which is moderate": the place keeps its side
+                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")
+                            or (not has_side and i.kind in _SIDE_KINDS)]
         elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and (
                 (k + 1 < n and "root" in kinds[k + 1])
                 or (k > 0 and "root" in kinds[k - 1] and not has_core(k - 1) and not has_loc(k - 1))):

@@ -315,3 +315,37 @@ def test_words_that_are_not_two_terms(lab, word):
 ])
 def test_uncovered_disc(lab, text, disc):
     assert at(lab, text).disc == disc
+
+
+# --------------------------------------------------------------------------
+# 8. Place and narrowing separated by a verb
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The foramina show mild narrowing bilaterally.", {"left_foraminal": "mild", "right_foraminal": "mild"}),
+    ("The lateral recesses are narrowed, left more than right.",
+     {"left_subarticular": "unspecified", "right_subarticular": "unspecified"}),
+    ("The left foramen demonstrates moderate narrowing.", {"left_foraminal": "moderate"}),
+    ("The central canal is moderately narrowed.", {"canal_stenosis": "moderate"}),
+    ("Narrowing of the right foramen is severe.", {"right_foraminal": "severe"}),
+    ("There is narrowing of the left neural foramen, which is moderate.", {"left_foraminal": "moderate"}),
+    ("The right foramen is severely narrowed and the left moderately.",
+     {"left_foraminal": "moderate", "right_foraminal": "severe"}),
+    ("The canal is narrowed to a moderate degree.", {"canal_stenosis": "moderate"}),
+    ("The right subarticular recess shows severe narrowing.", {"right_subarticular": "severe"}),
+    ("Canal: moderate stenosis. Foramina: mild bilateral narrowing.",
+     {"canal_stenosis": "moderate", "left_foraminal": "mild", "right_foraminal": "mild"}),
+    ("The neural foramina remain patent.", {}),
+])
+def test_place_and_narrowing_separated_by_a_verb(lab, text, expected):
+    r = at(lab, "L4-5: " + text)
+    got = {f: getattr(r, f) for f in FIELDS6[1:] if getattr(r, f) != "none"}
+    assert got == expected
+
+
+def test_verb_separated_worked_example(lab):
+    text = ("At L4-L5 there is loss of disc height with a broad-based disc bulge and moderate bilateral facet "
+            "hypertrophy. Together these produce moderate central canal stenosis. The lateral recesses are "
+            "narrowed, left more than right, and the foramina show mild narrowing bilaterally. A tiny "
+            "annular fissure is noted posteriorly.")
+    assert row(lab, text) == ("bulge", "moderate", "mild", "mild", "unspecified", "unspecified")
