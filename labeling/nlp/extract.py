@@ -163,9 +163,15 @@ class Rules:
         sl = f["side_letters"]
         before = rf"(?:(?:{_alt(g_all + f['weak_grades'])})\s+)?(?:{_alt(sl['before'])})(?![a-z0-9])"
         letters = {"left": sl["left"], "right": sl["right"]}
+        # ... or a letter given its own grade at the end of a statement ("NF narrowing mild L, mod R",
+        # "NF: L mild, R mod")
+        end = r"(?:\s*(?:[,.;)]|$)|\s+(?:and|&)(?![a-z]))"
+        graded = "(?:" + "|".join(f"(?<={re.escape(w)} )" for w in sl["after_grades"]) + ")"
         for side, other in (("left", "right"), ("right", "left")):
-            letter = rf"{letters[side]}(?=[\s-]+{before}|\s+(?:and|&)\s+(?:[a-z]+\s+)?{letters[other]}\s+{before})"
-            add(f"side_{side}", [*f["sides"][side], letter])
+            x, y = letters[side], letters[other]
+            letter = rf"{x}(?=[\s-]+{before}|(?:\s+(?:and|&)\s+|\s*/\s*)(?:[a-z]+\s+)?{y}\s+{before})"
+            add(f"side_{side}", [*f["sides"][side], letter, rf"{graded}{x}(?={end})",
+                                 rf"{x}(?=\s+(?:{_alt(g_all)}){end})"])
         word_seps = [x for x in f["clause_separators"] if x[:1] not in ";,"]
         punct_seps = [x for x in f["clause_separators"] if x[:1] in ";,"]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")

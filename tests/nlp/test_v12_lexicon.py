@@ -57,6 +57,11 @@ def test_canal_abbreviations(lab, text, canal):
     ("L4-5: NF: mild B/L, stable.", "mild", "mild"),
     ("L4-5: Sev R NF stenosis.", "none", "severe"),
     ("L4-5: mild NF narrowing, L>R.", "mild", "mild"),
+    # a letter given its own grade at the end of a statement
+    ("L4-5: NF narrowing mild L, mod R.", "mild", "moderate"),
+    ("L4-5: NF narrowing: L mild, R mod.", "mild", "moderate"),
+    ("L4-5: NF narrowing mild L and sev R.", "mild", "severe"),
+    ("L4-5: mild bulge, L and R NF patent.", "none", "none"),
 ])
 def test_foramen_abbreviations(lab, text, left, right):
     r = at(lab, text)
