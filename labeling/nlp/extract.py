@@ -166,14 +166,17 @@ class Rules:
         # ... or a letter given its own grade at the end of a statement ("NF narrowing mild L, mod R",
         # "NF: L mild, R mod")
         end = r"(?:\s*(?:[,.;)]|$)|\s+(?:and|&)(?![a-z]))"
-        graded = "(?:" + "|".join(f"(?<={re.escape(w)} )" for w in sl["after_grades"]) + ")"
+        def graded(x: str) -> str:  # the letter first: one character test before any look-behind
+            return rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
+
         for side, other in (("left", "right"), ("right", "left")):
             x, y = letters[side], letters[other]
             letter = rf"{x}(?=[\s-]+{before}|(?:\s+(?:and|&)\s+|\s*/\s*)(?:[a-z]+\s+)?{y}\s+{before})"
-            add(f"side_{side}", [*f["sides"][side], letter, rf"{graded}{x}(?={end})",
+            add(f"side_{side}", [*f["sides"][side], letter, rf"{graded(x)}(?={end})",
                                  rf"{x}(?=\s+(?:{_alt(g_all)}){end})"])
-        word_seps = [x for x in f["clause_separators"] if x[:1] not in ";,"]
-        punct_seps = [x for x in f["clause_separators"] if x[:1] in ";,"]
+        # literal punctuation ("->", "+") is found anywhere; word separators at a word start
+        word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
+        punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
         # One word-start check, then the alternatives (fast path for mid-word positions).
         self.item_re = re.compile(
