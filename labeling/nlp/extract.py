@@ -463,9 +463,8 @@ _NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_hernia
 # a disc or a part of one ("a left foraminal component") carries a side
 _SIDED_DISC_KINDS = ("disc_bulge", "disc_herniation", "disc_part")
 # location words of a disc in the foramen or beyond it
-_FORAMINAL_DISC = re.compile(r"(?<![a-z])(?:(?:extra)?foraminal|far[\s-]+lateral|extraforaminal)(?![a-z])")
-
-
+_FORAMINAL_DISC = re.compile(r"(?<![a-z])(?:(?:extra)?foraminal|far[\s-]+lateral)(?![a-z])")
+# "the central component of the stenosis" names a part of something else
 _OF_AFTER = re.compile(r"\s+of(?![a-z])")
 
 
@@ -720,8 +719,9 @@ def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, 
 
 # "more severely narrowed than the left": a comparison, not a grade
 _COMPARATIVE = re.compile(r"(?<![a-z])(?:more|less)\s+$")
-# "narrowing severe on the left": the grade of one side
+# places named in the plural are on both sides ("the foramina", "the lateral recesses")
 _PLURAL_PLACE = re.compile(r"(?:foramina|recesses|zones|regions|gutters)$")
+# "narrowing severe on the left": the grade of one side
 _SIDE_GRADE_GAP = re.compile(r"\s+(?:on|at|in)\s+(?:the\s+)?")
 
 
