@@ -54,6 +54,8 @@ def test_canal_abbreviations(lab, text, canal):
     ("L4-5: Mod lt NF stenosis.", "moderate", "none"),
     ("L4-5: Mild rt NF narrowing.", "none", "mild"),
     ("L4-5: NF patent B/L.", "none", "none"),
+    ("L4-5: mild B/L NFN.", "mild", "mild"),
+    ("L4-5: Mod L NFN, no CCS.", "moderate", "none"),
     ("L4-5: NF: mild B/L, stable.", "mild", "mild"),
     ("L4-5: Sev R NF stenosis.", "none", "severe"),
     ("L4-5: mild NF narrowing, L>R.", "mild", "mild"),
