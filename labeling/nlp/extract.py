@@ -170,11 +170,14 @@ class Rules:
         add("side_both", f["sides"]["both"])
         add("grade", [grade_pat])
         add_guarded("grade_weak", f["weak_grades"])
+        for place, frags in f.get("place_stenosis", {}).items():
+            add(f"ps_{place}", frags)  # "ccs": split into the place and its stenosis
         add("loc_subarticular", f["locations"]["subarticular"])
         add("loc_foramen", f["locations"]["foramen"])
         add("loc_canal", f["locations"]["canal"])
         add("disc_bulge", f["disc"]["bulge"])
         add("disc_herniation", f["disc"]["herniation"])
+        add("disc_part", f["disc"]["part"])
         add("core_contact", f["cores"]["contact"])
         add("core_stenosis", f["cores"]["stenosis"])
         add("core_mass", f["cores"]["mass_effect"])
@@ -185,10 +188,24 @@ class Rules:
         add("qual_traversing", f["root_qualifiers"]["traversing"])
         add("root", [f["nerve_root"]])
         parts.append(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))")
-        add("side_left", f["sides"]["left"])
-        add("side_right", f["sides"]["right"])
-        word_seps = [x for x in f["clause_separators"] if x[:1] not in ";,"]
-        punct_seps = [x for x in f["clause_separators"] if x[:1] in ";,"]
+        # a bare side letter before what has a side ("L paracentral HNP", "mod L and mild R NF")
+        sl = f["side_letters"]
+        before = rf"(?:(?:{_alt(g_all + f['weak_grades'])})\s+)?(?:{_alt(sl['before'])})(?![a-z0-9])"
+        letters = {"left": sl["left"], "right": sl["right"]}
+        # ... or a letter given its own grade at the end of a statement ("NF narrowing mild L, mod R",
+        # "NF: L mild, R mod")
+        end = r"(?:\s*(?:[,.;)]|$)|\s+(?:and|&)(?![a-z]))"
+        def graded(x: str) -> str:  # the letter first: one character test before any look-behind
+            return rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
+
+        for side, other in (("left", "right"), ("right", "left")):
+            x, y = letters[side], letters[other]
+            letter = rf"{x}(?=[\s-]+{before}|(?:\s+(?:and|&)\s+|\s*/\s*)(?:[a-z]+\s+)?{y}\s+{before})"
+            add(f"side_{side}", [*f["sides"][side], letter, rf"{graded(x)}(?={end})",
+                                 rf"{x}(?=\s+(?:{_alt(g_all)}){end})"])
+        # literal punctuation ("->", "+") is found anywhere; word separators at a word start
+        word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
+        punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
         # One word-start check, then the alternatives (fast path for mid-word positions).
         self.item_re = re.compile(
@@ -543,8 +560,19 @@ def grade_of(text: str, rules: Rules) -> str:
 
 
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
-    return [Item("sep" if m.lastgroup == "psep" else m.lastgroup, m.start(), m.end(), m.group())
-            for m in rules.item_re.finditer(low, start, end)]
+    out = []
+    for m in rules.item_re.finditer(low, start, end):
+        kind = m.lastgroup
+        if kind == "psep":
+            kind = "sep"
+        elif kind.startswith("ps_"):
+            # an abbreviation of a place and its stenosis ("ccs"): the last letter is the stenosis
+            a, b = m.span()
+            out.append(Item("loc_" + kind[3:], a, b - 1, low[a:b - 1]))
+            out.append(Item("core_stenosis", b - 1, b, low[b - 1:b]))
+            continue
+        out.append(Item(kind, m.start(), m.end(), m.group()))
+    return out
 
 
 def _sides(items: list[Item]) -> set[str]:
@@ -631,6 +659,46 @@ _SIDE_KINDS = ("side_left", "side_right", "side_both")
 _MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
 _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
+_CORE_KINDS = {"core_contact", "core_stenosis", "core_mass", "core_patent"}
+_NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior",
+                       "disc_part"}
+# a disc or a part of one ("a left foraminal component") carries a side
+_SIDED_DISC_KINDS = ("disc_bulge", "disc_herniation", "disc_part")
+# location words of a disc in the foramen or beyond it
+_FORAMINAL_DISC = re.compile(r"(?<![a-z])(?:(?:extra)?foraminal|far[\s-]+lateral)(?![a-z])")
+# "the central component of the stenosis" names a part of something else
+_OF_AFTER = re.compile(r"\s+of(?![a-z])")
+
+
+def _lone_components(items: list[Item], low: str, rules: Rules, start: int) -> list[Item]:
+    """A disc component named on its own, with a location word toward the canal ("Possible
+    small right paracentral component."), is a focal disc herniation; beside a disc word
+    ("bulge with a left foraminal component") it is a part of that disc."""
+    if any(it.kind in ("disc_bulge", "disc_herniation") for it in items):
+        return items
+    out = []
+    for k, it in enumerate(items):
+        if it.kind == "disc_part":
+            p = k - 1
+            while p >= 0 and items[p].kind in _MODIFIER_KINDS:
+                p -= 1
+            a = max(items[p].end if p >= 0 else start, it.start - 60)
+            # not "the central component of the stenosis"
+            if rules.posterior_re.search(low, a, it.start) and not _OF_AFTER.match(low, it.end):
+                it = Item("disc_herniation", it.start, it.end, it.text)
+        out.append(it)
+    return out
+
+
+def _foraminal_disc(clause: list[Item], disc: Item, low: str, start: int) -> bool:
+    """Whether the noun phrase of ``disc`` names a foraminal location ("left foraminal disc
+    protrusion", "far lateral left L3-L4 protrusion")."""
+    k = clause.index(disc)
+    p = k - 1
+    while p >= 0 and clause[p].kind in _MODIFIER_KINDS:
+        p -= 1
+    a = clause[p].end if p >= 0 else start
+    return disc.start - a <= 60 and _FORAMINAL_DISC.search(low, a, disc.start) is not None
 
 
 def _modified(items: list[Item], k: int, low: str, rules: Rules) -> Item | None:
@@ -698,7 +766,8 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
 
 def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     rules: Rules, level_hint: frozenset,
-                    disc_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
+                    disc_sides: frozenset = frozenset(),
+                    foramen_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
     """Findings of one clause: (field, value, strength, own items, lexically negated)."""
     out = []
     items = clause + (borrowed or [])
@@ -706,7 +775,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
     discs = [i for i in clause if i.kind.startswith("disc_")]
     for d in discs:
-        if d.kind == "disc_anterior":
+        if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
         out.append(("disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct", [d], False))
     if not cores:
@@ -771,7 +840,9 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                 continue
             sides_items = side_to.get(id(loc), [])
             sides = _sides(sides_items) or (
-                set(disc_sides) if loc.kind == "loc_subarticular" and not _PLURAL.search(loc.text) else set()
+                set() if _PLURAL_PLACE.search(loc.text) else
+                set(disc_sides) if loc.kind == "loc_subarticular" else
+                set(foramen_sides) if loc.kind == "loc_foramen" and ctype != "patent" else set()
             ) or {"left", "right"}
             own += sides_items
             if loc.kind in _SIDE_FIELDS:
@@ -848,6 +919,38 @@ def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, 
     return "traversing" if nums or window else None
 
 
+# "more severely narrowed than the left": a comparison, not a grade
+_COMPARATIVE = re.compile(r"(?<![a-z])(?:more|less)\s+$")
+# places named in the plural are on both sides ("the foramina", "the lateral recesses")
+_PLURAL_PLACE = re.compile(r"(?:foramina|recesses|zones|regions|gutters)$")
+# "narrowing severe on the left": the grade of one side
+_SIDE_GRADE_GAP = re.compile(r"\s+(?:on|at|in)\s+(?:the\s+)?")
+
+
+def _side_grades(items: list[Item], low: str) -> list[Item]:
+    """Drop comparative grade words; cut a clause before a grade given to one side after
+    the stenosis word ("Bilat NF narrowing sever on the lt": left severe, right unspecified)."""
+    out: list[Item] = []
+    core_seen = both_seen = False
+    for k, it in enumerate(items):
+        if it.kind == "sep":
+            core_seen = both_seen = False
+        elif it.kind.startswith("core_"):
+            core_seen = True
+        elif it.kind == "side_both" or (it.kind.startswith("loc_") and _PLURAL_PLACE.search(it.text)):
+            both_seen = True
+        elif it.kind == "grade":
+            if _COMPARATIVE.search(low, max(0, it.start - 6), it.start):
+                continue
+            # only where both sides were named ("foraminal narrowing is severe on the left": left only)
+            if core_seen and both_seen and k + 1 < len(items) and items[k + 1].kind in ("side_left", "side_right") \
+                    and _SIDE_GRADE_GAP.fullmatch(low, it.end, items[k + 1].start):
+                out.append(Item("sep", it.start, it.start, ""))
+                core_seen = both_seen = False
+        out.append(it)
+    return out
+
+
 def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset,
                       carried_sides: frozenset = frozenset()):
     """Clause cuts, findings (clause index, field, value, strength, items, negated) and
@@ -865,6 +968,9 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         items = [i for i in items if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"]
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
+    items = _side_grades(items, low)
+    if any(it.kind == "disc_part" for it in items):
+        items = _lone_components(items, low, rules, sent.start)
     # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis
     bound = {id(it) for k, it in enumerate(items) if it.kind in _MODIFIER_KINDS
              and (_modified(items, k, low, rules) or it).kind == "other"} \
@@ -882,30 +988,45 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     def lateral(k):
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
 
-    # sides written on a disc ("left paracentral protrusion") give a root contact its side
+    # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
+    # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
-    for c in clauses:
+    foramen_sides: set[str] = set()
+    for ci, c in enumerate(clauses):
         sinks = [i for i in c if i.kind.startswith("disc_") or i.kind in ("root", "loc_foramen",
                                                                           "loc_subarticular")]
         for i in c:
             if i.kind.startswith("side_"):
                 h = _nearest(i, sinks)
-                if h is not None and h.kind in ("disc_bulge", "disc_herniation"):
+                if h is not None and h.kind in _SIDED_DISC_KINDS:
                     disc_sides |= _sides([i])
+                    if _foraminal_disc(c, h, low, cuts[ci - 1] if ci else sent.start):
+                        foramen_sides |= _sides([i])
     next_sides = frozenset(disc_sides) if len(disc_sides) == 1 else (frozenset() if disc_sides else carried_sides)
     disc_sides = next_sides
+    foramen_sides = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
     results = []
     for k, clause in enumerate(clauses):
         borrowed = None
         ks = kinds[k]
         if has_loc(k) and not has_core(k):
-            src = next((j for j in range(k + 1, n) if has_core(j)), None)
+            # a graded place takes no "patent" ("foramina mild, canal patent")
+            usable = [j for j in range(n) if has_core(j)
+                      and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})]
+            src = next((j for j in usable if j > k), None)
             if src is None:
-                src = next((j for j in range(k - 1, -1, -1) if has_core(j)), None)
+                src = next((j for j in reversed(usable) if j < k), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_")]
                 if "grade" not in ks:
                     borrowed += [i for i in clauses[src] if i.kind == "grade"]
+            elif not ks & _NOT_A_GRADED_PLACE:
+                # "NF: mild B/L", "canal mild": a grade after a place, with no other finding, is
+                # its stenosis (not "a small left foraminal component")
+                first = next(i for i in clause if i.kind.startswith("loc_"))
+                g = next((i for i in clause if i.kind == "grade" and i.start > first.start), None)
+                if g is not None:
+                    borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
         elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
             (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
         ):
@@ -914,23 +1035,29 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 list(range(k - 1, -1, -1)) + list(range(k + 1, n))
             src = next((j for j in order if has_core(j) and has_loc(j) and (lateral(j) or not has_side)), None)
             if src is not None:
-                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")]
-        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and k + 1 < n \
-                and "root" in kinds[k + 1]:
-            # "contacts but does not compress the S1 roots"
-            borrowed = [i for i in clauses[k + 1] if i.kind in ("root", "rootnum", "qual_exiting",
-                                                                   "qual_traversing") or i.kind.startswith("side_")]
+                # "narrowing of the left foramen, which is moderate": the place keeps its side
+                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")
+                            or (not has_side and i.kind in _SIDE_KINDS)]
+        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and (
+                (k + 1 < n and "root" in kinds[k + 1])
+                or (k > 0 and "root" in kinds[k - 1] and not has_core(k - 1) and not has_loc(k - 1))):
+            # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
+            # cannot be excluded" (a root named with no verb, then the contact)
+            src = k + 1 if k + 1 < n and "root" in kinds[k + 1] else k - 1
+            borrowed = [i for i in clauses[src] if i.kind in ("root", "rootnum", "qual_exiting",
+                                                               "qual_traversing") or i.kind.startswith("side_")]
         elif "root" in ks and not has_core(k) and not has_loc(k) \
                 and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
             # "abuts the traversing right L5 root and the exiting left L4 root"
+            # ... or the verb of the clause just before ("compresses the thecal sac and the L5 root")
             src = next((j for j in range(k - 1, -1, -1)
-                        if "root" in kinds[j] and kinds[j] & {"core_mass", "core_contact"}), None)
+                        if (j == k - 1 or "root" in kinds[j]) and kinds[j] & {"core_mass", "core_contact"}), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
-        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides):
+        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides):
             results.append((k, *f))
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]

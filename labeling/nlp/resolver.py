@@ -174,6 +174,15 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
         else:
             hedge_only = False
         ev = affirmed
+        if value == "unspecified":
+            # A stated grade beats unspecified: a broader statement (Impression, a whole-spine
+            # statement) that grades the field supplies the grade the chosen ones leave out.
+            graded = [i for i, r in enumerate(ranks) if r > rank and not ms[i].negated_lexically
+                      and ms[i].assertion == "affirmed" and GRADE_RANK.get(ms[i].value, 0) > GRADE_RANK["unspecified"]]
+            if graded:
+                best = min(graded, key=lambda i: (ranks[i], -GRADE_RANK[ms[i].value]))  # the nearest rank
+                value = ms[best].value
+                ev = [*affirmed, best]
         conflict = bool(affirmed) and bool(negs)
         if affirmed and all(ms[i].strength != "direct" for i in affirmed):
             conf *= 0.93

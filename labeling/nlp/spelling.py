@@ -21,6 +21,8 @@ Pure module (no spaCy, no Django). The mechanism, not a list of misspellings:
   The word is read as the term when every candidate shares one category (one
   meaning: ``protusion`` is near ``protrusion`` and ``protrusions``, both
   ``disc.herniation``); candidates of different meanings leave it alone.
+  A word near no term that is two key terms without the space between them
+  (``foraminalnarrowing``) is read as the two terms.
 * **Guards against false corrections**: short words (< ``min_word_length``) are
   never corrected (``mild``, ``left``, ``disc``, ``root``... are not targets:
   every one-letter change of a four-letter word is near a dozen English words);
@@ -371,7 +373,7 @@ class Speller:
             return None
         cands = self.candidates(word)
         if not cands:
-            return None
+            return self._split(word)
         # Only the nearest terms compete: "extrsion" is one edit from extrusion and two from
         # excision, so it means extrusion; "evere" (severe or every) stays ambiguous.
         nearest = min(cands.values())
@@ -380,6 +382,21 @@ class Speller:
         if not shared:
             return None  # near terms of different meanings: not "only one term"
         return min(cands, key=lambda t: (cands[t], abs(len(t) - len(word)), t))
+
+    def _split(self, word: str) -> str | None:
+        """Two key terms written without the space between them ("foraminalnarrowing")."""
+        n = self.min_term_len
+        if len(word) < 2 * n:
+            return None
+        for i in range(n, len(word) - n + 1):
+            if self._finding_term(word[:i]) and self._finding_term(word[i:]):
+                return word[:i] + " " + word[i:]
+        return None
+
+    def _finding_term(self, term: str) -> bool:
+        # Only finding words run together in dictation ("foraminalnarrowing"); level and
+        # section words make real words ("multilevel" is not "multi level").
+        return any(c.split(".", 1)[0] in _FINDING_SECTIONS for c in self.targets.get(term, ()))
 
     # -- a text ---------------------------------------------------------------
     def corrections(self, low: str) -> list[Correction]:
