@@ -74,7 +74,7 @@ def test_the_shipped_model_matches_its_manifest_and_records_how_it_was_trained()
 
 
 def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, django_capture_on_commit_callbacks):
-    """Four synthetic studies from a seed the model was not trained on (it was trained on
+    """Eight synthetic studies from a seed the model was not trained on (it was trained on
     seed 11), read through the app's own path: a change that breaks the shipped weights
     (preprocessing, crops, architecture) fails here."""
     from inference.models import Prediction
@@ -84,7 +84,7 @@ def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, dj
     from studies.synth.generator import generate_dataset
 
     data = tmp_path / "unseen"
-    generate_dataset(n=4, seed=4242, out_dir=data)
+    generate_dataset(n=8, seed=4242, out_dir=data)
     ingest_paths(paths=sorted({p.parent for p in data.rglob("*.dcm")}))
     version = register_default_model(folder=SHIPPED_DIR)
     for study in Study.objects.all():
@@ -101,7 +101,7 @@ def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, dj
         (p, truth[(p.level.study.identity.original_study_uid, p.level.level)])
         for p in Prediction.objects.select_related("level__study__identity")
     ]
-    assert len(pairs) == 20
+    assert len(pairs) == 40
 
     def share(agrees: list[bool]) -> float:
         return sum(agrees) / len(agrees)
