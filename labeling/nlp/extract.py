@@ -98,6 +98,9 @@ class Rules:
         # A header-like line start (a few words, then a colon or the end of the line); the words
         # are looked up in ``section_of`` (one cheap pass, however many header names).
         self.section_re = re.compile(r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)")
+        # An impression header run into the text after a full stop ("... are normal. Impression: ...").
+        self.inline_impression_re = re.compile(
+            r"(?<=[.!?])[ \t]+(" + _alt(re.escape(h) for h in sec["impression"]) + r")[ \t]*:")
         self.no_attribution = frozenset(sec["no_attribution"])
         self.clinic_cue_re = re.compile("(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])")
         self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
@@ -282,6 +285,10 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         cls = rules.section_of.get(header)
         if cls is not None:
             heads.append((m.start(), m.end(), cls, header))
+    if ":" in low:
+        inline = [(m.start(1), m.end(), "impression", m.group(1)) for m in rules.inline_impression_re.finditer(low)]
+        if inline:
+            heads = sorted(heads + inline)
     clinic = any(h[2] == "clinic" for h in heads) or (
         any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None)
     if not heads:

@@ -1,6 +1,8 @@
 """Guide v1.2, round 2 of the level and assertion side: Findings vs Impression precedence,
 carried levels, whole-spine statements, sections and sentences, clinic notes, hedges."""
 
+import pytest
+
 ABBR = {"disc": "d", "canal_stenosis": "c", "left_foraminal": "lf", "right_foraminal": "rf",
         "left_subarticular": "ls", "right_subarticular": "rs"}
 
@@ -51,3 +53,37 @@ def test_hedged_impression_grade_does_not_grade(lab):
     r = lab.label("FINDINGS:\nL4-5: Right foraminal narrowing.\n\n"
                   "IMPRESSION:\nPossible severe right L4-5 foraminal stenosis.")
     assert found(r)["L4-L5"].startswith("rf=unspecified")
+
+
+# --------------------------------------------------------------------------
+# Section headers: abbreviated ones, and an Impression run into the text
+
+
+@pytest.mark.parametrize("header", ["IMP:", "Imp:", "IMPR:", "Concl:"])
+def test_abbreviated_impression_header(lab, header):
+    # the Impression line is not a Findings statement: the Findings grade wins
+    r = lab.label(f"L4-5: Mild right foraminal narrowing.\n{header} Moderate right L4-5 foraminal narrowing.")
+    assert found(r) == {"L4-L5": "rf=mild"}
+
+
+@pytest.mark.parametrize("header", ["CLIN:", "Clin hx:", "IND:", "Hx:"])
+def test_abbreviated_clinical_header(lab, header):
+    r = lab.label(f"{header} L4-5 disc herniation\nL4-5: Normal disc.")
+    assert found(r) == {}
+
+
+def test_impression_run_into_the_text(lab):
+    text = ("MRI lumbar spine. L4-5: mild right foraminal narrowing. L5-S1 unremarkable. "
+            "Impression: moderate right L4-5 foraminal narrowing.")
+    assert found(lab.label(text)) == {"L4-L5": "rf=mild"}
+    # the Impression still adds what the Findings leave out
+    text = "MRI lumbar spine. L4-5: mild bulge. Impression: L4-5 bulge with moderate right foraminal narrowing."
+    assert found(lab.label(text)) == {"L4-L5": "d=bulge rf=moderate"}
+
+
+def test_impression_word_mid_sentence_is_no_header(lab):
+    # near miss: no full stop before it, or no colon after it
+    text = "L4-5: mild right foraminal narrowing, giving the impression: moderate right foraminal narrowing."
+    assert found(lab.label(text)) == {"L4-L5": "rf=moderate"}
+    text = "L4-5: mild right foraminal narrowing. Impression of moderate right foraminal narrowing at L4-5."
+    assert found(lab.label(text)) == {"L4-L5": "rf=moderate"}
