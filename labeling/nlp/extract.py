@@ -116,7 +116,7 @@ class Rules:
         cs = sec["clinical_sentence"]
         # one match at the sentence start (after list markers): group "hist" or "lead"
         self.clinical_start_re = re.compile(
-            r"(?:(?:[-*•·]|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
+            r"(?:(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
         self.clinical_order_re = re.compile(cs["order"])
         self.clinical_words_re = re.compile(sec["clinical_words"])
 
@@ -217,14 +217,18 @@ class Rules:
         # sentence boundaries
         self.boundary_re = re.compile(
             r"\n[ \t]*\n"
-            r"|\n(?=[ \t]*(?:[-*•·]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
+            r"|\n(?=[ \t]*(?:[-*•·]|o[ \t]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
             r"|(?<=[.;:?!])[ \t]*\n"
-            r"|(?<=[.?!])[ \t]+(?=[\"'(\[]?[a-z0-9])"
+            # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
+            r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
             r"|(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
         )
 
+
+# A list bullet; a letter "o" followed by a space is one too (plain-text exports of "◦" lists).
+_BULLET = r"(?:[-*•·]|o(?=[ \t]))"
 
 # A line that starts with a level ("L4-5:", "L4 to L5:", "T12-L1:"): a new sentence, and the
 # end of an inline clinical section ("HISTORY: back pain" then "L4-5: ...").
@@ -241,14 +245,14 @@ def get_rules(rules_dir: str | None = None) -> Rules:
 # Sections and sentences
 
 _ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
-_NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•·])?\s*\d{1,2}[.)]?$")
+_NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.)]?$")
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_LEVEL_HEAD_START = re.compile(r"(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
-_ITEM = re.compile(r"(?:[-*•·]|\(?\d{1,2}[.)])(?=[ \t]|$)")
-_ITEM_FIRST = frozenset("-*•·(0123456789")
-_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
+_ITEM_FIRST = frozenset("-*•·o(0123456789")
+_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 
 
 # Nothing but the level after it: "L4-5:", "L4-L5 level:", "L5-S1 disc -" (a level heading).

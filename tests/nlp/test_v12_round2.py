@@ -87,3 +87,37 @@ def test_impression_word_mid_sentence_is_no_header(lab):
     assert found(lab.label(text)) == {"L4-L5": "rf=moderate"}
     text = "L4-5: mild right foraminal narrowing. Impression of moderate right foraminal narrowing at L4-5."
     assert found(lab.label(text)) == {"L4-L5": "rf=moderate"}
+
+
+# --------------------------------------------------------------------------
+# Sentences and paragraphs: "o" bullets, a leading "?"
+
+O_BULLETS = ("FINDINGS\n"
+             "o  Grade 2 anterolisthesis of L5 on S1 w/ bilateral L5 pars\n"
+             "   defects.  Marked uncovering of the disc, severe bilateral foraminal stenosis\n"
+             "o  L4-5 : mild disc bulge, no stenosis\n"
+             "o  L3-4 and above : normal\n"
+             "o  Mild canal narrowing ;  Modic 1 endplate changes\n")
+
+
+def test_o_bullets_are_items(lab):
+    # each "o" item is a paragraph: the last item names no level, the first carries L5-S1 to its
+    # wrapped second sentence
+    assert found(lab.label(O_BULLETS)) == {"L4-L5": "d=bulge", "L5-S1": "d=bulge lf=severe rf=severe"}
+
+
+def test_o_inside_a_line_is_no_bullet(lab):
+    # near miss: an "o" that does not open a line is a word, not a bullet
+    r = lab.label("L4-5: mild disc bulge with o  mild canal narrowing.")
+    assert found(r) == {"L4-L5": "d=bulge c=mild"}
+
+
+def test_leading_question_mark_opens_a_hedged_sentence(lab):
+    r = lab.label("L4-5: mild bulge, no canal stenosis. ? mild left foraminal narrowing.\nL5-S1: normal.")
+    assert found(r) == {"L4-L5": "d=bulge unc"}
+
+
+def test_trailing_question_mark_still_ends_its_sentence(lab):
+    # near miss: "protrusion?" hedges what precedes it; the next sentence is definite
+    r = lab.label("L4-5: small protrusion? Mild left foraminal narrowing.")
+    assert found(r) == {"L4-L5": "lf=mild unc"}
