@@ -252,6 +252,7 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 _ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
 _ITEM_FIRST = frozenset("-*•·o(0123456789")
+_LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
 _HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 
 
@@ -319,8 +320,10 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
             nl = low.find("\n", e, end)
             line = low[e:end if nl < 0 else nl].strip()
             inline = bool(line)
-            if inline and nl >= 0 and line[-1] in ".?!":
-                cut = nl  # "HISTORY: Back pain." a one-line section (a wrapped one goes on)
+            if inline and nl >= 0 and (line[-1] in ".?!" or _LABEL_LINE.match(low, nl + 1, end)):
+                # "HISTORY: Back pain." a one-line section (a wrapped one goes on), or one whose
+                # next line opens a labelled paragraph ("INDICATION: polytrauma" / "LUMBAR: ...")
+                cut = nl
             elif inline or cls != "imaging":
                 body = low[e:end]
                 m = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)

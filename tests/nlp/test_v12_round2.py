@@ -121,3 +121,22 @@ def test_trailing_question_mark_still_ends_its_sentence(lab):
     # near miss: "protrusion?" hedges what precedes it; the next sentence is definite
     r = lab.label("L4-5: small protrusion? Mild left foraminal narrowing.")
     assert found(r) == {"L4-L5": "lf=mild unc"}
+
+
+# --------------------------------------------------------------------------
+# A one-line clinical section ends where a labelled paragraph opens
+
+
+def test_inline_indication_ends_before_a_labelled_line(lab):
+    text = ("MRI CERVICAL THORACIC LUMBAR SPINE\n"
+            "INDICATION: POLYTRAUMA, NEURO EXAM LIMITED\n"
+            "CERVICAL: NO FRACTURE. C6-7 SMALL CENTRAL PROTRUSION.\n"
+            "LUMBAR: GRADE 1 ANTEROLISTHESIS OF L4 ON L5 WITH MODERATE CANAL STENOSIS.\n"
+            "MILD BILATERAL FORAMINAL NARROWING AT L4-5. L5-S1 MILD DISC\nBULGE.")
+    assert found(lab.label(text)) == {"L4-L5": "c=moderate lf=mild rf=mild", "L5-S1": "d=bulge"}
+
+
+def test_wrapped_indication_goes_on(lab):
+    # near miss: the second line of a wrapped indication is no labelled paragraph
+    text = "INDICATION: back pain and left leg\nsciatica, L4-5 disc herniation?\n\nL4-5: Normal disc."
+    assert found(lab.label(text)) == {}
