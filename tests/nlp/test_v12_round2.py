@@ -140,3 +140,54 @@ def test_wrapped_indication_goes_on(lab):
     # near miss: the second line of a wrapped indication is no labelled paragraph
     text = "INDICATION: back pain and left leg\nsciatica, L4-5 disc herniation?\n\nL4-5: Normal disc."
     assert found(lab.label(text)) == {}
+
+
+# --------------------------------------------------------------------------
+# Whole-spine statements and lists
+
+ALL_BULGE = dict.fromkeys(["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"], "d=bulge")
+
+
+@pytest.mark.parametrize("text", [
+    "Diffusely, the lumbar discs demonstrate mild circumferential bulging.",
+    "Diffusely the discs show mild bulging.",
+    "Mild bulging of all of the lumbar discs.",
+    "Mild bulging of each of the five lumbar discs.",
+])
+def test_whole_spine_wording(lab, text):
+    assert found(lab.label(text)) == ALL_BULGE
+
+
+def test_whole_spine_after_a_named_level_paragraph(lab):
+    text = ("There is multilevel degenerative disc disease, most advanced at L3-4 and L4-5. "
+            "Diffusely, the lumbar discs demonstrate mild circumferential bulging.\n\n"
+            "At L4-5 there is moderate canal stenosis.")
+    assert found(lab.label(text)) == {**ALL_BULGE, "L4-L5": "d=bulge c=moderate"}
+
+
+@pytest.mark.parametrize("text", [
+    "There is a diffuse disc bulge at L4-5.",  # one level: "diffuse" of one disc
+    "Diffusely bulging L4-5 disc.",
+    "Facet arthropathy at several levels. Diffuse disc bulging.",  # no level at all
+])
+def test_diffuse_of_one_disc_is_no_whole_spine_statement(lab, text):
+    assert set(found(lab.label(text))) <= {"L4-L5"}
+
+
+def test_bare_throughout_closing_a_clause(lab):
+    r = lab.label("L4-5: mild bulge.\n\nThe central canal is normal in calibre throughout. Mild foraminal narrowing "
+                  "at L4-5.")
+    assert found(r) == {"L4-L5": "d=bulge lf=mild rf=mild"}
+    r = lab.label("L4-5: moderate canal stenosis.\n\nMild foraminal narrowing throughout.")
+    assert found(r) == {lv: ("c=moderate " if lv == "L4-L5" else "") + "lf=mild rf=mild"
+                        for lv in ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]}
+    # near miss: "throughout" before what it spans is no whole-spine statement by itself
+    r = lab.label("There is motion artefact throughout the study. L4-5: mild bulge.")
+    assert found(r) == {"L4-L5": "d=bulge"}
+
+
+def test_listhesis_list_with_repeated_preposition(lab):
+    r = lab.label("There is a 3 mm retrolisthesis of L2 on L3 and of L3 on L4 with associated disc bulges.")
+    assert found(r) == {"L2-L3": "d=bulge", "L3-L4": "d=bulge"}
+    r = lab.label("Small disc bulges of L3-4 and of the L4-5 level.")
+    assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "d=bulge"}
