@@ -49,6 +49,7 @@ class Sentence:
     levels: list = field(default_factory=list)  # LevelGroup list in this sentence
     inherited: frozenset = frozenset()  # levels carried from the previous sentence
     heading: bool = False
+    inherited_tier: str = "specific"  # "range" when the carried mention is a range
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class LevelGroup:
     start: int
     end: int
     levels: frozenset
-    kind: str  # single | list | range | remaining | all
+    kind: str  # single | list | range | remaining | all | vague | compare
 
 
 @dataclass(slots=True)
@@ -138,6 +139,8 @@ class Rules:
         self.anaphora_re = re.compile(lv["anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
+        # matched right before a mention (its end at the mention's start)
+        self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
         gparts = []
         for kind in ("remaining", "all", "vague"):
@@ -504,6 +507,8 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
             e = mentions[j][1]
         if (kind == "list" and len(lv) <= 1) or (kind == "range" and lo == hi):
             kind = "single"
+        if s > start and rules.compare_re.search(low, max(start, s - 40), s):
+            kind = "compare"  # "larger than at L3-4": the term of a comparison
         groups.append(LevelGroup(s, e, lv, kind))
         i = j + 1
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()

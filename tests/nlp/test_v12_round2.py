@@ -191,3 +191,89 @@ def test_listhesis_list_with_repeated_preposition(lab):
     assert found(r) == {"L2-L3": "d=bulge", "L3-L4": "d=bulge"}
     r = lab.label("Small disc bulges of L3-4 and of the L4-5 level.")
     assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "d=bulge"}
+
+
+# --------------------------------------------------------------------------
+# Carried levels: the brief's paragraph, comparisons, ranges, whole-spine asides
+
+TOGETHER = (" Together these produce moderate central canal stenosis. The lateral recesses are narrowed, left "
+            "more than right, and the foramina show mild narrowing bilaterally.")
+L45_TOGETHER = "c=moderate lf=mild rf=mild ls=unspecified rs=unspecified"
+
+
+def test_unlevelled_sentences_keep_the_paragraph_level(lab):
+    r = lab.label("FINDINGS:\nAt L4-L5 there is a broad-based disc bulge with facet hypertrophy." + TOGETHER
+                  + "\n\nL5-S1: Normal.")
+    assert found(r) == {"L4-L5": "d=bulge " + L45_TOGETHER}
+
+
+@pytest.mark.parametrize("first", [
+    "At L4-L5 there is a broad-based disc bulge, more prominent than at L3-4.",
+    "At L4-L5 there is a broad-based disc bulge and facet arthropathy, worse than at L3-L4.",
+    "At L4-L5 there is a broad-based disc bulge and facet arthropathy (similar to L3-L4).",
+    "At L4-L5 there is a broad-based disc bulge that is larger compared with L3-L4.",
+    "At L4-L5 there is a broad-based disc bulge, unchanged compared to the L3-4 level.",
+    "At L4-L5 there is a broad-based disc bulge and facet arthropathy, as at L3-L4.",
+])
+def test_a_comparison_level_is_not_carried(lab, first):
+    r = lab.label("FINDINGS:\n" + first + TOGETHER)
+    assert found(r) == {"L4-L5": "d=bulge " + L45_TOGETHER}
+
+
+def test_comparison_only_sentence_keeps_the_carried_level(lab):
+    r = lab.label("L4-5: Broad-based disc bulge. The bulge is larger than at L3-4. Mild canal stenosis.")
+    assert found(r) == {"L4-L5": "d=bulge c=mild"}
+
+
+@pytest.mark.parametrize("text,expected", [
+    # near misses: a list or a plain second level is a mention, not a comparison
+    ("Disc bulges at L3-4 as well as at L4-5. Mild canal stenosis.",
+     {"L3-L4": "d=bulge c=mild", "L4-L5": "d=bulge c=mild"}),
+    ("Disc bulge at L4-5. No stenosis other than at L3-4, where the canal is mildly narrowed.",
+     {"L4-L5": "d=bulge", "L3-L4": "c=mild"}),
+    ("At L4-L5 there is a disc bulge; the L3-L4 disc is normal. Mild canal stenosis.",
+     {"L4-L5": "d=bulge", "L3-L4": "c=mild"}),
+])
+def test_comparison_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == expected
+
+
+def test_whole_spine_aside_keeps_the_carried_level(lab):
+    r = lab.label("FINDINGS:\nAt L4-L5 there is a bulge. As at all levels, there is facet arthropathy." + TOGETHER)
+    assert found(r) == {"L4-L5": "d=bulge " + L45_TOGETHER}
+
+
+def test_remaining_levels_statement_still_ends_the_carry(lab):
+    # near miss: "the remaining levels" turns away from the level named before
+    r = lab.label("L5-S1: Moderate canal stenosis. The remaining levels are normal. Mild foraminal narrowing.")
+    assert found(r) == {"L5-S1": "c=moderate"}
+
+
+GUIDE_RANGE = "T12-L1 through L2-3: Mild facet arthropathy without canal or foraminal stenosis."
+
+
+def test_guide_range_example(lab):
+    assert found(lab.label(GUIDE_RANGE)) == {}
+    r = lab.label(GUIDE_RANGE + "\nL3-4: Mild foraminal narrowing.\nL4-5: Moderate canal stenosis.")
+    assert found(r) == {"L3-L4": "lf=mild rf=mild", "L4-L5": "c=moderate"}
+
+
+def test_guide_range_example_against_a_whole_spine_statement(lab):
+    # the range names its levels: it beats a whole-spine statement at L1-L2 and L2-L3
+    r = lab.label("Mild foraminal narrowing at all levels.\n\n" + GUIDE_RANGE)
+    assert found(r) == {lv: "lf=mild rf=mild" for lv in ("L3-L4", "L4-L5", "L5-S1")}
+
+
+def test_range_is_carried_as_a_range(lab):
+    # the sentence after a range belongs to the range's levels ...
+    r = lab.label("T12-L1 through L2-3: Normal discs. Mild foraminal narrowing.")
+    assert found(r) == {"L1-L2": "lf=mild rf=mild", "L2-L3": "lf=mild rf=mild"}
+    # ... as a range: a level-specific statement still wins
+    r = lab.label("T12-L1 through L2-3: Normal discs. No foraminal narrowing.\n\n"
+                  "L2-3: Mild right foraminal narrowing.")
+    assert found(r) == {"L2-L3": "rf=mild"}
+
+
+def test_range_heading_items(lab):
+    r = lab.label("L1-L2 through L3-L4:\n- Small disc bulges.\n- No stenosis.\nL4-L5:\n- Moderate canal stenosis.")
+    assert found(r) == {"L1-L2": "d=bulge", "L2-L3": "d=bulge", "L3-L4": "d=bulge", "L4-L5": "c=moderate"}
