@@ -355,6 +355,29 @@ def _clinical(low: str, a: int, b: int, rules: Rules, orders: list[int], lead: b
     return False
 
 
+# Where a clause starts inside a sentence (before its first word).
+_CLAUSE_START = re.compile(r"[,;:]\s*|\s+(?:and|but|although|though|whereas|which|while|as)\s+")
+# Clinical words that do not make a clause clinical by themselves ("the level above her previous
+# decompression").
+_POSSESSIVES = frozenset(("his", "her", "their", "our"))
+
+
+def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
+    """Where the clinical part of an imaging paragraph's sentence low[a:b] starts: ``b`` when it
+    has none, the start of the clause that holds its first clinical word when an imaging clause
+    of three words or more comes before it, else None (the sentence is clinical)."""
+    first = next((m.start() for m in rules.clinical_words_re.finditer(low, a, b)
+                  if m.group() not in _POSSESSIVES), None)
+    if first is None:
+        return b
+    cut = None
+    for m in _CLAUSE_START.finditer(low, a, first):
+        cut = m.start()
+    if cut is None or len(low[a:cut].split()) < 3:
+        return None
+    return cut
+
+
 def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
     sents: list[Sentence] = []
     ws = " \t\r\n"
@@ -392,8 +415,21 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
                         or _LEVEL_HEAD_START.match(low, a, b)):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))
-                elif attributed and (_clinical(low, a, b, rules, orders) or rules.clinical_words_re.search(low, a, b)):
+                elif attributed and _clinical(low, a, b, rules, orders):
                     attributed = False
+                elif attributed:
+                    cut = _clinical_tail(low, a, b, rules)
+                    if cut is None:
+                        attributed = False
+                    elif cut < b:
+                        # "At L3/4 there is now severe canal stenosis and I suspect this is the source
+                        # of her symptoms": the imaging clause counts, the opinion after it does not
+                        # (and the paragraph goes on reporting the imaging)
+                        sents.append(Sentence(a, cut, "findings"))
+                        sents.append(Sentence(cut + len(low[cut:b]) - len(low[cut:b].lstrip(" \t\r\n,;:")), b,
+                                              "other"))
+                        prev_end = b
+                        continue
                 sec = "findings" if attributed else "other"
             elif name != "other" and _clinical(low, a, b, rules, orders):
                 sec = "other"

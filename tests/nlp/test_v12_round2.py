@@ -277,3 +277,41 @@ def test_range_is_carried_as_a_range(lab):
 def test_range_heading_items(lab):
     r = lab.label("L1-L2 through L3-L4:\n- Small disc bulges.\n- No stenosis.\nL4-L5:\n- Moderate canal stenosis.")
     assert found(r) == {"L1-L2": "d=bulge", "L2-L3": "d=bulge", "L3-L4": "d=bulge", "L4-L5": "c=moderate"}
+
+
+# --------------------------------------------------------------------------
+# Clinic notes: the MRI a clinician reviewed, and the opinion inside an imaging sentence
+
+LETTER = "Dear Dr Smith,\n\nI saw this 52-year-old lady today with back pain.\n\n{}\n\nYours sincerely,"
+
+
+def test_reviewed_mri_is_the_imaging(lab):
+    r = lab.label(LETTER.format(
+        "I reviewed her MRI scan from [date]. This demonstrates mild disc bulging at L3/4, L4/5 and L5/S1. "
+        "There is a small left foraminal disc protrusion at L4/5 which might be touching the exiting L4 root."))
+    assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "d=herniation unc", "L5-S1": "d=bulge"}
+
+
+def test_reviewing_the_patient_is_not_the_imaging(lab):
+    # near miss: a review of the patient or of the notes reports no imaging
+    r = lab.label(LETTER.format("I reviewed her notes. There is a small disc protrusion at L4/5 per her GP."))
+    assert found(r) == {}
+
+
+def test_opinion_clause_after_an_imaging_clause(lab):
+    r = lab.label(LETTER.format(
+        "Her new MRI scan shows degenerative disc disease. At L3/4, the level above her previous decompression, "
+        "there is now moderate to severe canal stenosis and I suspect this is the source of her symptoms. "
+        "There is also a suggestion of a small left L5/S1 protrusion, which I do not think is relevant."))
+    assert found(r) == {"L3-L4": "c=severe", "L5-S1": "unc"}
+
+
+@pytest.mark.parametrize("sentence", [
+    "I think the L4/5 disc protrusion is the cause of her pain.",  # the opinion opens the sentence
+    "She has an L5 radiculopathy, in keeping with the L4/5 protrusion.",
+    "Given her symptoms, a small L4/5 protrusion would be relevant.",
+])
+def test_clinical_sentence_in_an_imaging_paragraph(lab, sentence):
+    # near misses: no imaging clause comes before the clinical words
+    r = lab.label(LETTER.format("Her MRI shows mild disc bulging at L3/4. " + sentence))
+    assert found(r) == {"L3-L4": "d=bulge"}
