@@ -247,7 +247,7 @@ def get_rules(rules_dir: str | None = None) -> Rules:
 # --------------------------------------------------------------------------
 # Sections and sentences
 
-_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
+_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bprev|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
 _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.)]?$")
 
 

@@ -315,3 +315,28 @@ def test_clinical_sentence_in_an_imaging_paragraph(lab, sentence):
     # near misses: no imaging clause comes before the clinical words
     r = lab.label(LETTER.format("Her MRI shows mild disc bulging at L3/4. " + sentence))
     assert found(r) == {"L3-L4": "d=bulge"}
+
+
+# --------------------------------------------------------------------------
+# Comparison wording: a former state is not a current finding
+
+
+@pytest.mark.parametrize("text", [
+    "L4-L5: Canal now patent (previously moderately narrowed).",
+    "L4-L5: The canal is now patent; formerly severe stenosis.",
+    "L4-L5: Canal now patent, prev. mod stenosis.",
+])
+def test_former_state_is_historical(lab, text):
+    assert found(lab.label(text)) == {}
+
+
+@pytest.mark.parametrize("text,expected", [
+    # near misses: "previously seen / noted" is a current finding; a current grade stays
+    ("L4-5: Previously seen mild left foraminal narrowing is unchanged.", "lf=mild"),
+    ("L4-5: Previously noted moderate canal stenosis, stable.", "c=moderate"),
+    ("L4-5: Canal stenosis now moderate (previously mild).", "c=moderate"),
+    ("L4-5: Previously mild, now moderate canal stenosis.", "c=moderate"),
+    ("L4-5: Moderate canal stenosis (previously mild stenosis).", "c=moderate"),
+])
+def test_current_state_stays(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
