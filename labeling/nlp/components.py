@@ -142,10 +142,13 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
         # level heading ("L4-5:" then "- disc bulge").
         low = doc._.radbot_low
         region_starts = sorted(s0 for s0, _e, _n in doc._.radbot_sections or ())[1:]
+        # A range is a mention too: the sentences after "T12-L1 through L2-3: ..." belong to the
+        # levels it covers, as a range. A level named only as the term of a comparison ("larger
+        # than at L3-4") is not carried. Carried state: (levels, tier).
         ri = 0
-        carried: frozenset = frozenset()
-        last: frozenset = frozenset()  # the last level mention of the section ("at this level")
-        heading: frozenset = frozenset()  # the levels of a heading line that items follow
+        carried = _NO_LEVELS
+        last = _NO_LEVELS  # the last level mention of the section ("at this level")
+        heading = _NO_LEVELS  # the levels of a heading line that items follow
         prev_end = -1
         prev_heading = False
         for s in doc._.radbot_sents:
@@ -154,14 +157,14 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
                 ri += 1
                 new_region = True
             if new_region:
-                carried = last = heading = frozenset()
+                carried = last = heading = _NO_LEVELS
                 prev_heading = False
             else:
                 brk = extract.paragraph_break(low, prev_end, s.start)
                 if brk == "blank":
-                    carried = heading if prev_heading else frozenset()
+                    carried = heading if prev_heading else _NO_LEVELS
                     if not prev_heading:
-                        heading = frozenset()
+                        heading = _NO_LEVELS
                 elif brk == "item":
                     carried = heading
             prev_end = s.end
@@ -175,31 +178,38 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
                 s.levels = [LevelGroup(g.start + a, g.end + a, g.levels, g.kind) for g in rel]
             else:
                 s.levels = []
-            s.inherited = carried
-            if not rel and not carried and last and rules.anaphora_re.search(text):
-                s.inherited = last  # "Mild canal stenosis at this level."
+            s.inherited, s.inherited_tier = carried
+            own = [g for g in s.levels if g.kind != "compare"]
+            if not own and not carried[0] and last[0] and rules.anaphora_re.search(text):
+                s.inherited, s.inherited_tier = last  # "Mild canal stenosis at this level."
             if s.section == "other":
                 continue  # clinical sentences give no level to the next ones
-            specific = [g for g in s.levels if g.kind in ("single", "list")]
+            named = [g for g in own if g.kind in _CARRIED_KINDS]
             prev_heading = False
-            if specific:
-                carried = specific[-1].levels
+            if named:
+                g = named[-1]
+                carried = (g.levels, "range" if g.kind == "range" else "specific")
                 last = carried
-                s.heading = specific[0].start - s.start < 8
-                if text.endswith(":") or extract.HEADING_ONLY.match(text, specific[-1].end - s.start):
+                specific = [x for x in named if x.kind != "range"]
+                s.heading = bool(specific) and specific[0].start - s.start < 8
+                if text.endswith(":") or extract.HEADING_ONLY.match(text, g.end - s.start):
                     heading = carried
                     prev_heading = True
                 else:
-                    heading = frozenset()
-            elif any(g.kind != "vague" for g in s.levels):
-                carried = frozenset()
+                    heading = _NO_LEVELS
+            elif any(g.kind == "remaining" for g in own):
+                # "The remaining levels are normal." turns away from the level named; a whole-spine
+                # aside ("As at all levels, there is facet arthropathy.") and vague wording do not
+                carried = _NO_LEVELS
         return doc
 
     return levels
 
 
+_NO_LEVELS = (frozenset(), "specific")
+_CARRIED_KINDS = ("single", "list", "range")
 _TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
-              "all": "global", "vague": "global"}
+              "all": "global", "vague": "global", "compare": "specific"}
 
 
 @Language.factory("radbot_findings", default_config={"rules_dir": ""})
@@ -214,14 +224,16 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
         a = s.start
         rel = extract.Sentence(0, len(masked_text), s.section,
                                [extract.LevelGroup(g.start - a, g.end - a, g.levels, g.kind) for g in s.levels],
-                               s.inherited, s.heading)
-        hint = frozenset().union(*(g.levels for g in rel.levels if g.kind == "single")) \
-            if rel.levels else rel.inherited
+                               s.inherited, s.heading, s.inherited_tier)
+        # the term of a comparison ("larger than at L3-4") is masked but takes no finding
+        own = [g for g in rel.levels if g.kind != "compare"]
+        hint = frozenset().union(*(g.levels for g in own if g.kind == "single")) \
+            if own else rel.inherited
         cuts, found, sides = extract.sentence_findings(masked_text, rel, rules, hint, carried)
         if not found:
             return (), sides
         out = []
-        gclause = [(extract.clause_of_position(cuts, g.start), g) for g in rel.levels]
+        gclause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
         for k, fieldname, value, strength, items, negated in found:
             levels, tier = _levels_for(k, gclause, rel)
             if not levels and tier != "unscoped":
@@ -241,13 +253,15 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
                 prev_section = None
                 continue
             # a sentence continues the previous one when it names no other level
-            same = all(g.kind in ("single", "list") for g in s.levels) and (
-                not s.levels or frozenset().union(*(g.levels for g in s.levels)) == s.inherited)
+            own = [g for g in s.levels if g.kind != "compare"]
+            same = all(g.kind in ("single", "list") for g in own) and (
+                not own or frozenset().union(*(g.levels for g in own)) == s.inherited)
             carried = sides if same and s.inherited and s.section == prev_section else frozenset()
             prev_section = s.section
             mtext = masked[s.start:s.end]
             ltext = low[s.start:s.end]
-            key = (mtext, None if ltext == mtext else ltext, s.inherited if not s.levels else None, carried)
+            key = (mtext, None if ltext == mtext else ltext,
+                   (s.inherited, s.inherited_tier) if not own else None, carried)
             res = cache.get(key)
             if res is None:
                 res = cache.put(key, sentence_result(mtext, ltext, s, carried))
@@ -266,7 +280,7 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
 def _levels_for(k: int, gclause, s: extract.Sentence):
     if not gclause:
         if s.inherited:
-            return s.inherited, "specific"
+            return s.inherited, s.inherited_tier
         return frozenset(), "unscoped"
     same = [g for c, g in gclause if c == k]
     if not same:
@@ -318,7 +332,7 @@ def make_context(nlp: Language, name: str, rules_path: str):
             res = cache.get(key)
             if res is None:
                 res = cache.put(key, sentence_assertions(text, key[1]))
-            own_levels = bool(s.levels)
+            own_levels = any(g.kind != "compare" for g in s.levels)
             for f, (assertion, scoped) in zip(fs, res, strict=True):
                 f.assertion = assertion
                 if scoped and not own_levels and f.tier in ("specific", "unscoped"):

@@ -48,6 +48,7 @@ class Sentence:
     levels: list = field(default_factory=list)  # LevelGroup list in this sentence
     inherited: frozenset = frozenset()  # levels carried from the previous sentence
     heading: bool = False
+    inherited_tier: str = "specific"  # "range" when the carried mention is a range
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class LevelGroup:
     start: int
     end: int
     levels: frozenset
-    kind: str  # single | list | range | remaining | all
+    kind: str  # single | list | range | remaining | all | vague | compare
 
 
 @dataclass(slots=True)
@@ -97,6 +98,9 @@ class Rules:
         # A header-like line start (a few words, then a colon or the end of the line); the words
         # are looked up in ``section_of`` (one cheap pass, however many header names).
         self.section_re = re.compile(r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)")
+        # An impression header run into the text after a full stop ("... are normal. Impression: ...").
+        self.inline_impression_re = re.compile(
+            r"(?<=[.!?])[ \t]+(" + _alt(re.escape(h) for h in sec["impression"]) + r")[ \t]*:")
         self.no_attribution = frozenset(sec["no_attribution"])
         self.clinic_cue_re = re.compile("(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])")
         self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
@@ -112,7 +116,7 @@ class Rules:
         cs = sec["clinical_sentence"]
         # one match at the sentence start (after list markers): group "hist" or "lead"
         self.clinical_start_re = re.compile(
-            r"(?:(?:[-*•·]|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
+            r"(?:(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
         self.clinical_order_re = re.compile(cs["order"])
         self.clinical_words_re = re.compile(sec["clinical_words"])
 
@@ -134,6 +138,8 @@ class Rules:
         self.anaphora_re = re.compile(lv["anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
+        # matched right before a mention (its end at the mention's start)
+        self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
         gparts = []
         for kind in ("remaining", "all", "vague"):
@@ -230,14 +236,18 @@ class Rules:
         # sentence boundaries
         self.boundary_re = re.compile(
             r"\n[ \t]*\n"
-            r"|\n(?=[ \t]*(?:[-*•·]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
+            r"|\n(?=[ \t]*(?:[-*•·]|o[ \t]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
             r"|(?<=[.;:?!])[ \t]*\n"
-            r"|(?<=[.?!])[ \t]+(?=[\"'(\[]?[a-z0-9])"
+            # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
+            r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
             r"|(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
         )
 
+
+# A list bullet; a letter "o" followed by a space is one too (plain-text exports of "◦" lists).
+_BULLET = r"(?:[-*•·]|o(?=[ \t]))"
 
 # A line that starts with a level ("L4-5:", "L4 to L5:", "T12-L1:"): a new sentence, and the
 # end of an inline clinical section ("HISTORY: back pain" then "L4-5: ...").
@@ -253,15 +263,16 @@ def get_rules(rules_dir: str | None = None) -> Rules:
 # --------------------------------------------------------------------------
 # Sections and sentences
 
-_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
-_NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•·])?\s*\d{1,2}[.)]?$")
+_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bprev|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
+_NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.)]?$")
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_LEVEL_HEAD_START = re.compile(r"(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
-_ITEM = re.compile(r"(?:[-*•·]|\(?\d{1,2}[.)])(?=[ \t]|$)")
-_ITEM_FIRST = frozenset("-*•·(0123456789")
-_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:[-*•·]|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
+_ITEM_FIRST = frozenset("-*•·o(0123456789")
+_LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
+_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 
 
 # Nothing but the level after it: "L4-5:", "L4-L5 level:", "L5-S1 disc -" (a level heading).
@@ -298,6 +309,10 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         cls = rules.section_of.get(header)
         if cls is not None:
             heads.append((m.start(), m.end(), cls, header))
+    if ":" in low:
+        inline = [(m.start(1), m.end(), "impression", m.group(1)) for m in rules.inline_impression_re.finditer(low)]
+        if inline:
+            heads = sorted(heads + inline)
     clinic = any(h[2] == "clinic" for h in heads) or (
         any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None)
     if not heads:
@@ -324,8 +339,10 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
             nl = low.find("\n", e, end)
             line = low[e:end if nl < 0 else nl].strip()
             inline = bool(line)
-            if inline and nl >= 0 and line[-1] in ".?!":
-                cut = nl  # "HISTORY: Back pain." a one-line section (a wrapped one goes on)
+            if inline and nl >= 0 and (line[-1] in ".?!" or _LABEL_LINE.match(low, nl + 1, end)):
+                # "HISTORY: Back pain." a one-line section (a wrapped one goes on), or one whose
+                # next line opens a labelled paragraph ("INDICATION: polytrauma" / "LUMBAR: ...")
+                cut = nl
             elif inline or cls != "imaging":
                 body = low[e:end]
                 m = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)
@@ -352,6 +369,29 @@ def _clinical(low: str, a: int, b: int, rules: Rules, orders: list[int], lead: b
         k = bisect_right(orders, a - 1)
         return k < len(orders) and orders[k] < b
     return False
+
+
+# Where a clause starts inside a sentence (before its first word).
+_CLAUSE_START = re.compile(r"[,;:]\s*|\s+(?:and|but|although|though|whereas|which|while|as)\s+")
+# Clinical words that do not make a clause clinical by themselves ("the level above her previous
+# decompression").
+_POSSESSIVES = frozenset(("his", "her", "their", "our"))
+
+
+def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
+    """Where the clinical part of an imaging paragraph's sentence low[a:b] starts: ``b`` when it
+    has none, the start of the clause that holds its first clinical word when an imaging clause
+    of three words or more comes before it, else None (the sentence is clinical)."""
+    first = next((m.start() for m in rules.clinical_words_re.finditer(low, a, b)
+                  if m.group() not in _POSSESSIVES), None)
+    if first is None:
+        return b
+    cut = None
+    for m in _CLAUSE_START.finditer(low, a, first):
+        cut = m.start()
+    if cut is None or len(low[a:cut].split()) < 3:
+        return None
+    return cut
 
 
 def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
@@ -391,8 +431,21 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
                         or _LEVEL_HEAD_START.match(low, a, b)):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))
-                elif attributed and (_clinical(low, a, b, rules, orders) or rules.clinical_words_re.search(low, a, b)):
+                elif attributed and _clinical(low, a, b, rules, orders):
                     attributed = False
+                elif attributed:
+                    cut = _clinical_tail(low, a, b, rules)
+                    if cut is None:
+                        attributed = False
+                    elif cut < b:
+                        # "At L3/4 there is now severe canal stenosis and I suspect this is the source
+                        # of her symptoms": the imaging clause counts, the opinion after it does not
+                        # (and the paragraph goes on reporting the imaging)
+                        sents.append(Sentence(a, cut, "findings"))
+                        sents.append(Sentence(cut + len(low[cut:b]) - len(low[cut:b].lstrip(" \t\r\n,;:")), b,
+                                              "other"))
+                        prev_end = b
+                        continue
                 sec = "findings" if attributed else "other"
             elif name != "other" and _clinical(low, a, b, rules, orders):
                 sec = "other"
@@ -506,6 +559,8 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
             e = mentions[j][1]
         if (kind == "list" and len(lv) <= 1) or (kind == "range" and lo == hi):
             kind = "single"
+        if s > start and rules.compare_re.search(low, max(start, s - 40), s):
+            kind = "compare"  # "larger than at L3-4": the term of a comparison
         groups.append(LevelGroup(s, e, lv, kind))
         i = j + 1
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()

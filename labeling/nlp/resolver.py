@@ -22,7 +22,9 @@ rank  source
 So a level-specific statement beats a global one, and Findings beats
 Impression while Impression adds what Findings leaves out. Inside the chosen
 rank: herniation beats bulge; the highest stated grade wins; an explicit
-negation beats indirect (effacement / root-contact) wording; hedged-only
+negation beats indirect (effacement / root-contact) wording; an ungraded
+finding takes the grade of the nearest lower rank that states one (the
+Impression adds the grade Findings left unstated); hedged-only
 findings are labelled absent with ``uncertain: true``; historical (resolved,
 post-surgical) findings count as absent.
 
@@ -175,14 +177,14 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
             hedge_only = False
         ev = affirmed
         if value == "unspecified":
-            # A stated grade beats unspecified: a broader statement (Impression, a whole-spine
-            # statement) that grades the field supplies the grade the chosen ones leave out.
-            graded = [i for i, r in enumerate(ranks) if r > rank and not ms[i].negated_lexically
-                      and ms[i].assertion == "affirmed" and GRADE_RANK.get(ms[i].value, 0) > GRADE_RANK["unspecified"]]
+            # A stated grade beats "unspecified": the Impression (or a broader statement) adds the
+            # grade the chosen statements left unstated ("foraminal fat partially effaced" /
+            # "2. Mild right L4/5 foraminal narrowing").
+            graded = _fallback_graded(ms, ranks, rank)
             if graded:
-                best = min(graded, key=lambda i: (ranks[i], -GRADE_RANK[ms[i].value]))  # the nearest rank
-                value = ms[best].value
-                ev = [*affirmed, best]
+                value = max((ms[i].value for i in graded), key=GRADE_RANK.__getitem__)
+                ev = affirmed + [i for i in graded if ms[i].value == value]
+                conf *= 0.95
         conflict = bool(affirmed) and bool(negs)
         if affirmed and all(ms[i].strength != "direct" for i in affirmed):
             conf *= 0.93
@@ -205,6 +207,20 @@ def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[i
     r2 = min(ranks[i] for i in definite)
     return [i for i in definite if ranks[i] == r2 and not ms[i].negated_lexically
             and ms[i].assertion == "affirmed" and ms[i].value not in doubted]
+
+
+def _fallback_graded(ms: list, ranks: list, rank: int) -> list[int]:
+    """Affirmed graded mentions of the nearest lower rank that has any (a grade for an
+    ungraded finding)."""
+    graded = [i for i, r in enumerate(ranks) if r > rank and not ms[i].negated_lexically
+              and ms[i].assertion == "affirmed" and ms[i].value in _STATED]
+    if not graded:
+        return []
+    r2 = min(ranks[i] for i in graded)
+    return [i for i in graded if ranks[i] == r2]
+
+
+_STATED = frozenset(("mild", "moderate", "severe"))
 
 
 def _signature(f) -> tuple:
