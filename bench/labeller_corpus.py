@@ -1,6 +1,6 @@
 """Labeller accuracy on the project's report corpus: the frozen test part.
 
-Run: .venv/bin/python bench/labeller_corpus.py [--part test|dev] [--json FILE]
+Run: .venv/bin/python bench/labeller_corpus.py [--part test|heldout|dev] [--json FILE]
 
 Prints, for rules alone and for rules plus the learned layer (trained here on
 the dev part of the corpus and the hand-written dev set, never on the test
@@ -68,7 +68,7 @@ def table(name: str, result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("test", "dev"), default="test")
+    ap.add_argument("--part", choices=("test", "heldout", "dev"), default="test")
     ap.add_argument("--json", dest="json_out")
     args = ap.parse_args(argv)
     reports = corpus.load_corpus()

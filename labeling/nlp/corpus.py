@@ -121,18 +121,22 @@ def load_split(corpus_dir: Path = CORPUS_DIR) -> dict:
     return json.loads((corpus_dir / SPLIT_FILE).read_text(encoding="utf-8"))
 
 
+FROZEN_PARTS = ("test", "heldout")
+
+
 def verify_frozen(reports: Iterable[CorpusReport], split: Mapping) -> list[str]:
-    """Problems with the frozen test part: missing, edited or added-since reports."""
+    """Problems with the frozen parts (test, heldout): missing, edited or added-since reports."""
     by_id = {r.report_id: r for r in reports}
-    problems = [f"{rid}: frozen test report missing" for rid in split["test"] if rid not in by_id]
+    frozen = {rid: digest for name in FROZEN_PARTS for rid, digest in split.get(name, {}).items()}
+    problems = [f"{rid}: frozen test report missing" for rid in frozen if rid not in by_id]
     problems += [f"{rid}: edited after the split (digest differs)"
-                 for rid, digest in split["test"].items() if rid in by_id and by_id[rid].digest() != digest]
-    known = set(split["test"]) | set(split["dev"])
+                 for rid, digest in frozen.items() if rid in by_id and by_id[rid].digest() != digest]
+    known = set(frozen) | set(split["dev"])
     problems += [f"{rid}: not in the split (add it to dev)" for rid in by_id if rid not in known]
     return problems
 
 
 def part(reports: Iterable[CorpusReport], split: Mapping, name: str) -> list[CorpusReport]:
-    """The ``dev`` or ``test`` part of the corpus."""
+    """The ``dev``, ``test`` or ``heldout`` part of the corpus."""
     ids = set(split[name])
     return [r for r in reports if r.report_id in ids]

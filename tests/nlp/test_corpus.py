@@ -29,8 +29,9 @@ def test_every_report_has_five_levels(reports):
 
 def test_frozen_test_part_is_intact(reports):
     split = corpus.load_split()
-    assert len(split["test"]) >= 80
+    assert len(split["test"]) >= 80 and len(split["heldout"]) >= 80
     assert not set(split["test"]) & set(split["dev"])
+    assert not set(split["heldout"]) & (set(split["dev"]) | set(split["test"]))
     assert corpus.verify_frozen(reports, split) == []
 
 
