@@ -207,6 +207,8 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
 
 
 _NO_LEVELS = (frozenset(), "specific")
+_LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
+                   "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
 _CARRIED_KINDS = ("single", "list", "range")
 _TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
               "all": "global", "vague": "global", "compare": "specific"}
@@ -234,12 +236,19 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             return (), sides
         out = []
         gclause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
+        # a foraminal / subarticular finding with no side word that went to both sides
+        both: dict = {}
+        for k, fieldname, _v, _st, items, _n in found:
+            if fieldname in _LATERAL_FAMILY:
+                both.setdefault((k, _LATERAL_FAMILY[fieldname], id(items)), set()).add(fieldname[:4])
         for k, fieldname, value, strength, items, negated in found:
             levels, tier = _levels_for(k, gclause, rel)
             if not levels and tier != "unscoped":
                 continue
+            sided = fieldname not in _LATERAL_FAMILY or any(i.kind.startswith("side_") for i in items) or len(
+                both[(k, _LATERAL_FAMILY[fieldname], id(items))]) < 2
             out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
-                        k, negated, any(i.kind == "grade" for i in items), levels, tier))
+                        k, negated, any(i.kind == "grade" for i in items), levels, tier, sided))
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
@@ -268,9 +277,9 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             found, sides = res
             a = s.start
             section = s.section
-            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier in found:
+            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier, sided in found:
                 out.append(Finding(fieldname, value, strength, rs + a, re_ + a, si, k, negated, has_grade,
-                                   "affirmed", levels, tier, section))
+                                   "affirmed", levels, tier, section, sided))
         doc._.radbot_findings = out
         return doc
 

@@ -223,6 +223,28 @@ def _fallback_graded(ms: list, ranks: list, rank: int) -> list[int]:
 _STATED = frozenset(("mild", "moderate", "severe"))
 
 
+_SIDE_PAIRS = (("left_foraminal", "right_foraminal"), ("left_subarticular", "right_subarticular"))
+
+
+def _follow_findings_sides(by_field: dict) -> None:
+    """An Impression statement that names no side ("Left L4/5 foraminal protrusion with severe
+    foraminal stenosis") restates the Findings when they state that place on one side only: it
+    adds nothing on the other side (Findings win; a named side or "bilateral" still counts)."""
+    for pair in _SIDE_PAIRS:
+        stated = [fn for fn in pair if any(m.section == "findings" and m.tier == "specific" and not m.negated_lexically
+                                          and m.assertion == "affirmed" for m in by_field.get(fn, ()))]
+        if len(stated) != 1:
+            continue
+        other = pair[1] if stated[0] == pair[0] else pair[0]
+        ms = by_field.get(other)
+        if ms and any(not m.sided and m.section == "impression" for m in ms):
+            kept = [m for m in ms if m.sided or m.section != "impression"]
+            if kept:
+                by_field[other] = kept
+            else:
+                del by_field[other]
+
+
 def _signature(f) -> tuple:
     return (f.section, f.tier, f.assertion, f.negated_lexically, f.strength, f.has_grade, f.value)
 
@@ -262,6 +284,7 @@ def resolve(findings, mentioned: set | None = None) -> Resolution:
     cache = _SPEC_CACHE
     for level in LEVELS:
         by_field = per_level[level]
+        _follow_findings_sides(by_field)
         dec: dict[str, FieldDecision] = {}
         for fieldname in _DECIDED:
             ms = by_field.get(fieldname)

@@ -340,3 +340,46 @@ def test_former_state_is_historical(lab, text):
 ])
 def test_current_state_stays(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+# --------------------------------------------------------------------------
+# Findings vs Impression: an unsided Impression restates a one-sided Findings statement
+
+
+def test_unsided_impression_follows_the_findings_side(lab):
+    r = lab.label("FINDINGS:\nL4/5: There is a broad left foraminal disc protrusion which severely narrows the left "
+                  "foramen.\n\nIMPRESSION:\nLeft L4/5 foraminal disc protrusion with severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "d=herniation lf=severe"}
+
+
+def test_unsided_impression_keeps_the_whole_spine_grade_on_the_other_side(lab):
+    r = lab.label("FINDINGS:\nThere is mild bilateral neural foraminal narrowing at all lumbar levels.\n\n"
+                  "L4/5: There is a broad left foraminal disc protrusion which severely narrows the left foramen.\n\n"
+                  "CONCLUSION: Left L4/5 foraminal disc protrusion with severe foraminal stenosis.")
+    res = found(r)
+    assert res["L4-L5"] == "d=herniation lf=severe rf=mild"
+    assert res["L3-L4"] == "lf=mild rf=mild"
+
+
+def test_unsided_impression_of_fat_effacement(lab):
+    r = lab.label("At L3-L4 a far lateral left disc protrusion effaces the left foraminal fat. "
+                  "Impression: far lateral left L3-L4 protrusion with foraminal fat effacement.")
+    assert found(r) == {"L3-L4": "d=herniation lf=unspecified"}
+
+
+@pytest.mark.parametrize("impression,expected", [
+    # near misses: the Impression names the other side, or both, or the Findings named no side
+    ("Severe right L4/5 foraminal stenosis.", "lf=severe rf=severe"),
+    ("Severe bilateral L4/5 foraminal stenosis.", "lf=severe rf=severe"),
+    ("Severe foraminal stenosis at L4/5 on both sides.", "lf=severe rf=severe"),
+])
+def test_sided_impression_still_adds(lab, impression, expected):
+    r = lab.label("FINDINGS:\nL4/5: Severe left foraminal stenosis.\n\nIMPRESSION:\n" + impression)
+    assert found(r) == {"L4-L5": expected}
+
+
+def test_unsided_impression_adds_both_sides_when_findings_name_none(lab):
+    r = lab.label("FINDINGS:\nL4/5: Disc bulge.\n\nIMPRESSION:\nL4/5 bulge with severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "d=bulge lf=severe rf=severe"}
+    r = lab.label("FINDINGS:\nL4/5: Mild foraminal narrowing.\n\nIMPRESSION:\nL4/5 severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "lf=mild rf=mild"}
