@@ -207,6 +207,7 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
 
 
 _NO_LEVELS = (frozenset(), "specific")
+_SIDE_KINDS = frozenset(("side_left", "side_right", "side_both"))
 _LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
                    "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
 _CARRIED_KINDS = ("single", "list", "range")
@@ -236,17 +237,20 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             return (), sides
         out = []
         gclause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
-        # a foraminal / subarticular finding with no side word that went to both sides
-        both: dict = {}
-        for k, fieldname, _v, _st, items, _n in found:
-            if fieldname in _LATERAL_FAMILY:
-                both.setdefault((k, _LATERAL_FAMILY[fieldname], id(items)), set()).add(fieldname[:4])
+        both = None  # (clause, family, items) -> sides: which findings went to both sides
         for k, fieldname, value, strength, items, negated in found:
             levels, tier = _levels_for(k, gclause, rel)
             if not levels and tier != "unscoped":
                 continue
-            sided = fieldname not in _LATERAL_FAMILY or any(i.kind.startswith("side_") for i in items) or len(
-                both[(k, _LATERAL_FAMILY[fieldname], id(items))]) < 2
+            sided = True
+            if fieldname in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in items):
+                # a foraminal / subarticular finding with no side word that went to both sides
+                if both is None:
+                    both = {}
+                    for k2, f2, _v, _st, items2, _n in found:
+                        if f2 in _LATERAL_FAMILY:
+                            both.setdefault((k2, _LATERAL_FAMILY[f2], id(items2)), set()).add(f2)
+                sided = len(both[(k, _LATERAL_FAMILY[fieldname], id(items))]) < 2
             out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
                         k, negated, any(i.kind == "grade" for i in items), levels, tier, sided))
         return tuple(out), sides

@@ -231,6 +231,8 @@ def _follow_findings_sides(by_field: dict) -> None:
     foraminal stenosis") restates the Findings when they state that place on one side only: it
     adds nothing on the other side (Findings win; a named side or "bilateral" still counts)."""
     for pair in _SIDE_PAIRS:
+        if not any(not m.sided for fn in pair for m in by_field.get(fn, ())):
+            continue
         stated = [fn for fn in pair if any(m.section == "findings" and m.tier == "specific" and not m.negated_lexically
                                           and m.assertion == "affirmed" for m in by_field.get(fn, ()))]
         if len(stated) != 1:
