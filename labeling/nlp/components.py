@@ -325,6 +325,7 @@ def make_context(nlp: Language, name: str, rules_path: str):
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
         assertions = [_assertion_at(t[0], t[2], m, text) for t, m in zip(targets, mods, strict=True)]
         _alternatives(targets, mods, assertions)
+        _coordinated(text, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
@@ -419,6 +420,27 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
         for k in ks:
             if k not in keep:
                 assertions[k] = "affirmed"
+
+
+_AND = re.compile(r"\s(?:and|&|as\s+well\s+as|plus)\s")
+
+
+def _coordinated(low: str, targets: tuple, mods: list, assertions: list) -> None:
+    """A hedge before a finding doubts that finding; a graded finding coordinated after it is a
+    statement of its own: "possible small protrusion and moderate canal stenosis" (the stenosis
+    is definite; "possible mild foraminal and canal stenosis" still doubts both)."""
+    for k, m in enumerate(mods):
+        t = m.get(POSSIBLE)
+        if t is None or assertions[k] != "hedged" or ALTERNATIVE in m or t.rule.direction != "forward":
+            continue
+        start, _end, has_grade = targets[k][:3]
+        if not has_grade or start < t.end:
+            continue
+        last = None
+        for a in _AND.finditer(low, t.end, start):
+            last = a.start()
+        if last is not None and any(t.end <= o[0] and o[1] <= last for o in targets):
+            assertions[k] = "affirmed"
 
 
 def _scoped(low: str, triggers: list, targets: tuple) -> tuple:

@@ -383,3 +383,34 @@ def test_unsided_impression_adds_both_sides_when_findings_name_none(lab):
     assert found(r) == {"L4-L5": "d=bulge lf=severe rf=severe"}
     r = lab.label("FINDINGS:\nL4/5: Mild foraminal narrowing.\n\nIMPRESSION:\nL4/5 severe foraminal stenosis.")
     assert found(r) == {"L4-L5": "lf=mild rf=mild"}
+
+
+# --------------------------------------------------------------------------
+# Hedges and their scope
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a hedge right before "with" doubts what the "with" adds
+    ("L4-5: Broad disc bulge, possibly with a small superimposed central protrusion.", "d=bulge unc"),
+    ("L4-5: Findings suggest a small protrusion. Mild canal stenosis.", "c=mild unc"),
+    # a graded finding coordinated after the hedged one is a statement of its own
+    ("L4-5: Possible small protrusion and moderate canal stenosis.", "c=moderate unc"),
+    ("L4-5: Bulge with possible mild bilateral foraminal narrowing and moderate canal stenosis.",
+     "d=bulge c=moderate unc"),
+    ("L4-5: Questionable small protrusion as well as mild canal stenosis.", "c=mild unc"),
+])
+def test_hedge_scope(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize("text,expected", [
+    # near misses: a hedge over one noun phrase doubts all of it; a modal doubts its whole predicate
+    ("L4-5: Possible mild foraminal and canal stenosis.", "unc"),
+    ("L4-5: The canal may be mildly narrowed and the foramina moderately narrowed.", "unc"),
+    ("L4-5: Possible small protrusion and annular fissure.", "unc"),
+    ("L4-5: Bulge with a small protrusion, possibly contacting the left L5 root.", "d=herniation unc"),
+    # "with" after a definite finding still ends a hedge before it
+    ("L4-5: Possible small protrusion with moderate canal stenosis.", "c=moderate unc"),
+])
+def test_hedge_scope_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
