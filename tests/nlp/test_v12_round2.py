@@ -414,3 +414,28 @@ def test_hedge_scope(lab, text, expected):
 ])
 def test_hedge_scope_near_misses(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+# --------------------------------------------------------------------------
+# Findings vs Impression: a Findings range names its levels and wins
+
+
+def test_guide_range_example_wins_over_the_impression(lab):
+    r = lab.label("FINDINGS:\n" + GUIDE_RANGE + "\nL4-5: Moderate canal stenosis.\n\n"
+                  "IMPRESSION:\nModerate L4-5 canal stenosis. Mild L2-3 foraminal narrowing.")
+    assert found(r) == {"L4-L5": "c=moderate"}
+
+
+def test_impression_adds_to_a_findings_range(lab):
+    # what the range leaves out (the disc), the Impression adds; an ungraded range finding takes its grade
+    r = lab.label("FINDINGS:\nL1-2 through L3-4: Foraminal narrowing.\n\n"
+                  "IMPRESSION:\nMild L2-3 foraminal narrowing and a small L2-3 disc bulge.")
+    assert found(r) == {"L1-L2": "lf=unspecified rf=unspecified", "L2-L3": "d=bulge lf=mild rf=mild",
+                        "L3-L4": "lf=unspecified rf=unspecified"}
+
+
+def test_whole_spine_findings_yield_to_a_level_specific_impression(lab):
+    # near miss: a whole-spine statement is not about the level in particular
+    r = lab.label("FINDINGS:\nMild foraminal narrowing at all levels.\n\n"
+                  "IMPRESSION:\nModerate L4-5 foraminal narrowing.")
+    assert found(r)["L4-L5"] == "lf=moderate rf=moderate"
