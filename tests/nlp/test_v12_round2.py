@@ -153,6 +153,8 @@ ALL_BULGE = dict.fromkeys(["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"], "d=bulg
     "Diffusely the discs show mild bulging.",
     "Mild bulging of all of the lumbar discs.",
     "Mild bulging of each of the five lumbar discs.",
+    "The lumbar discs are all mildly bulging.",
+    "Each disc shows a mild bulge.",
 ])
 def test_whole_spine_wording(lab, text):
     assert found(lab.label(text)) == ALL_BULGE
