@@ -294,6 +294,13 @@ def test_reviewed_mri_is_the_imaging(lab):
     assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "d=herniation unc", "L5-S1": "d=bulge"}
 
 
+@pytest.mark.parametrize("lead", ["Looking at her scan, there is", "On review of her MRI there is",
+                                  "I have looked at her MRI, which shows"])
+def test_looking_at_the_scan_is_the_imaging(lab, lead):
+    r = lab.label(LETTER.format(f"{lead} moderate canal stenosis at L3/4."))
+    assert found(r) == {"L3-L4": "c=moderate"}
+
+
 def test_reviewing_the_patient_is_not_the_imaging(lab):
     # near miss: a review of the patient or of the notes reports no imaging
     r = lab.label(LETTER.format("I reviewed her notes. There is a small disc protrusion at L4/5 per her GP."))
