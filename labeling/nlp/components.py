@@ -207,6 +207,9 @@ def make_levels(nlp: Language, name: str, rules_dir: str):
 
 
 _NO_LEVELS = (frozenset(), "specific")
+_SIDE_KINDS = frozenset(("side_left", "side_right", "side_both"))
+_LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
+                   "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
 _CARRIED_KINDS = ("single", "list", "range")
 _TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
               "all": "global", "vague": "global", "compare": "specific"}
@@ -234,12 +237,22 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             return (), sides
         out = []
         gclause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
+        both = None  # (clause, family, items) -> sides: which findings went to both sides
         for k, fieldname, value, strength, items, negated in found:
             levels, tier = _levels_for(k, gclause, rel)
             if not levels and tier != "unscoped":
                 continue
+            sided = True
+            if fieldname in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in items):
+                # a foraminal / subarticular finding with no side word that went to both sides
+                if both is None:
+                    both = {}
+                    for k2, f2, _v, _st, items2, _n in found:
+                        if f2 in _LATERAL_FAMILY:
+                            both.setdefault((k2, _LATERAL_FAMILY[f2], id(items2)), set()).add(f2)
+                sided = len(both[(k, _LATERAL_FAMILY[fieldname], id(items))]) < 2
             out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
-                        k, negated, any(i.kind == "grade" for i in items), levels, tier))
+                        k, negated, any(i.kind == "grade" for i in items), levels, tier, sided))
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
@@ -268,9 +281,9 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
             found, sides = res
             a = s.start
             section = s.section
-            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier in found:
+            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier, sided in found:
                 out.append(Finding(fieldname, value, strength, rs + a, re_ + a, si, k, negated, has_grade,
-                                   "affirmed", levels, tier, section))
+                                   "affirmed", levels, tier, section, sided))
         doc._.radbot_findings = out
         return doc
 
@@ -312,6 +325,7 @@ def make_context(nlp: Language, name: str, rules_path: str):
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
         assertions = [_assertion_at(t[0], t[2], m, text) for t, m in zip(targets, mods, strict=True)]
         _alternatives(targets, mods, assertions)
+        _coordinated(text, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
@@ -406,6 +420,27 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
         for k in ks:
             if k not in keep:
                 assertions[k] = "affirmed"
+
+
+_AND = re.compile(r"\s(?:and|&|as\s+well\s+as|plus)\s")
+
+
+def _coordinated(low: str, targets: tuple, mods: list, assertions: list) -> None:
+    """A hedge before a finding doubts that finding; a graded finding coordinated after it is a
+    statement of its own: "possible small protrusion and moderate canal stenosis" (the stenosis
+    is definite; "possible mild foraminal and canal stenosis" still doubts both)."""
+    for k, m in enumerate(mods):
+        t = m.get(POSSIBLE)
+        if t is None or assertions[k] != "hedged" or ALTERNATIVE in m or t.rule.direction != "forward":
+            continue
+        start, _end, has_grade = targets[k][:3]
+        if not has_grade or start < t.end:
+            continue
+        last = None
+        for a in _AND.finditer(low, t.end, start):
+            last = a.start()
+        if last is not None and any(t.end <= o[0] and o[1] <= last for o in targets):
+            assertions[k] = "affirmed"
 
 
 def _scoped(low: str, triggers: list, targets: tuple) -> tuple:

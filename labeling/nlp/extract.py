@@ -74,6 +74,7 @@ class Finding:
     levels: frozenset = frozenset()
     tier: str = ""
     section: str = ""
+    sided: bool = True  # False: a foraminal / subarticular finding that names no side (both sides)
 
 
 # --------------------------------------------------------------------------

@@ -5,14 +5,14 @@ indirect effacement wording, root contact), an assertion (affirmed, negated,
 hedged, historical), the levels it was attached to and how (tier) and the
 section it came from.
 
-For each level and field, the mentions of the best *rank* decide:
+For each level and field, the mentions of the best *rank* decide (in this order):
 
 ====  ===========================================================
 rank  source
 ====  ===========================================================
 0     Findings, level-specific (one level, a list, a heading, carried)
+2     Findings, range ("L1-L2 through L3-L4": it names its levels)
 1     Impression, level-specific
-2     Findings, range ("L1-L2 through L3-L4")
 3     Impression, range
 4     Findings, global ("remaining levels", "at any level", "elsewhere")
 5     Impression, global
@@ -20,7 +20,8 @@ rank  source
 ====  ===========================================================
 
 So a level-specific statement beats a global one, and Findings beats
-Impression while Impression adds what Findings leaves out. Inside the chosen
+Impression (also a Findings range over a level-specific Impression statement)
+while Impression adds what Findings leaves out. Inside the chosen
 rank: herniation beats bulge; the highest stated grade wins; an explicit
 negation beats indirect (effacement / root-contact) wording; an ungraded
 finding takes the grade of the nearest lower rank that states one (the
@@ -58,6 +59,13 @@ _RANK = {
     ("impression", "unscoped"): 7,
 }
 _BASE_CONF = {0: 0.97, 1: 0.88, 2: 0.90, 3: 0.86, 4: 0.85, 5: 0.82, 6: 0.80, 7: 0.78}
+# Precedence of the ranks (lower first). A Findings range names the levels it covers ("T12-L1
+# through L2-3: ... without canal or foraminal stenosis"): it is a Findings statement about each
+# of them and wins over the Impression; a whole-spine or "remaining levels" statement yields to a
+# level-specific Impression statement. (The rank numbers themselves are kept: they are features of
+# the learned layer.)
+_PRECEDENCE = {0: 0, 2: 1, 1: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
+_RANK_AT = {p: r for r, p in _PRECEDENCE.items()}
 NEVER_MENTIONED_CONF = 0.93
 
 
@@ -114,11 +122,11 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
     It depends on the mentions' signatures only (not their offsets), so ``resolve``
     caches it.
     """
-    ranks = [_RANK[(m.section, m.tier)] for m in ms]
+    ranks = [_PRECEDENCE[_RANK[(m.section, m.tier)]] for m in ms]
     rank = min(ranks)
     top = [i for i, r in enumerate(ranks) if r == rank]
     st = _stats([ms[i] for i in top])
-    st["rank"] = rank
+    st["rank"] = _RANK_AT[rank]
     affirmed: list[int] = []
     negs: list[int] = []
     hedged: list[int] = []
@@ -134,7 +142,7 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
                 hedged.append(i)
             else:  # negated, historical
                 negs.append(i)
-    conf = _BASE_CONF[rank]
+    conf = _BASE_CONF[_RANK_AT[rank]]
     if fieldname == "disc":
         if hedged and not affirmed and not negs:
             # A hedge erases only what it doubts: "suggestion of a small protrusion" at L5-S1 keeps
@@ -195,7 +203,7 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
     ev_spec = [(i, fieldname) for i in ev]
     if hedge_only:
         ev_spec += [(i, "uncertain") for i in hedged]
-    return value, round(conf, 3), rank, hedge_only, conflict, tuple(ev_spec), st
+    return value, round(conf, 3), _RANK_AT[rank], hedge_only, conflict, tuple(ev_spec), st
 
 
 def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[int]:
@@ -221,6 +229,30 @@ def _fallback_graded(ms: list, ranks: list, rank: int) -> list[int]:
 
 
 _STATED = frozenset(("mild", "moderate", "severe"))
+
+
+_SIDE_PAIRS = (("left_foraminal", "right_foraminal"), ("left_subarticular", "right_subarticular"))
+
+
+def _follow_findings_sides(by_field: dict) -> None:
+    """An Impression statement that names no side ("Left L4/5 foraminal protrusion with severe
+    foraminal stenosis") restates the Findings when they state that place on one side only: it
+    adds nothing on the other side (Findings win; a named side or "bilateral" still counts)."""
+    for pair in _SIDE_PAIRS:
+        if not any(not m.sided for fn in pair for m in by_field.get(fn, ())):
+            continue
+        stated = [fn for fn in pair if any(m.section == "findings" and m.tier == "specific" and not m.negated_lexically
+                                          and m.assertion == "affirmed" for m in by_field.get(fn, ()))]
+        if len(stated) != 1:
+            continue
+        other = pair[1] if stated[0] == pair[0] else pair[0]
+        ms = by_field.get(other)
+        if ms and any(not m.sided and m.section == "impression" for m in ms):
+            kept = [m for m in ms if m.sided or m.section != "impression"]
+            if kept:
+                by_field[other] = kept
+            else:
+                del by_field[other]
 
 
 def _signature(f) -> tuple:
@@ -262,6 +294,7 @@ def resolve(findings, mentioned: set | None = None) -> Resolution:
     cache = _SPEC_CACHE
     for level in LEVELS:
         by_field = per_level[level]
+        _follow_findings_sides(by_field)
         dec: dict[str, FieldDecision] = {}
         for fieldname in _DECIDED:
             ms = by_field.get(fieldname)

@@ -153,6 +153,8 @@ ALL_BULGE = dict.fromkeys(["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"], "d=bulg
     "Diffusely the discs show mild bulging.",
     "Mild bulging of all of the lumbar discs.",
     "Mild bulging of each of the five lumbar discs.",
+    "The lumbar discs are all mildly bulging.",
+    "Each disc shows a mild bulge.",
 ])
 def test_whole_spine_wording(lab, text):
     assert found(lab.label(text)) == ALL_BULGE
@@ -292,6 +294,13 @@ def test_reviewed_mri_is_the_imaging(lab):
     assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "d=herniation unc", "L5-S1": "d=bulge"}
 
 
+@pytest.mark.parametrize("lead", ["Looking at her scan, there is", "On review of her MRI there is",
+                                  "I have looked at her MRI, which shows"])
+def test_looking_at_the_scan_is_the_imaging(lab, lead):
+    r = lab.label(LETTER.format(f"{lead} moderate canal stenosis at L3/4."))
+    assert found(r) == {"L3-L4": "c=moderate"}
+
+
 def test_reviewing_the_patient_is_not_the_imaging(lab):
     # near miss: a review of the patient or of the notes reports no imaging
     r = lab.label(LETTER.format("I reviewed her notes. There is a small disc protrusion at L4/5 per her GP."))
@@ -340,3 +349,102 @@ def test_former_state_is_historical(lab, text):
 ])
 def test_current_state_stays(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+# --------------------------------------------------------------------------
+# Findings vs Impression: an unsided Impression restates a one-sided Findings statement
+
+
+def test_unsided_impression_follows_the_findings_side(lab):
+    r = lab.label("FINDINGS:\nL4/5: There is a broad left foraminal disc protrusion which severely narrows the left "
+                  "foramen.\n\nIMPRESSION:\nLeft L4/5 foraminal disc protrusion with severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "d=herniation lf=severe"}
+
+
+def test_unsided_impression_keeps_the_whole_spine_grade_on_the_other_side(lab):
+    r = lab.label("FINDINGS:\nThere is mild bilateral neural foraminal narrowing at all lumbar levels.\n\n"
+                  "L4/5: There is a broad left foraminal disc protrusion which severely narrows the left foramen.\n\n"
+                  "CONCLUSION: Left L4/5 foraminal disc protrusion with severe foraminal stenosis.")
+    res = found(r)
+    assert res["L4-L5"] == "d=herniation lf=severe rf=mild"
+    assert res["L3-L4"] == "lf=mild rf=mild"
+
+
+def test_unsided_impression_of_fat_effacement(lab):
+    r = lab.label("At L3-L4 a far lateral left disc protrusion effaces the left foraminal fat. "
+                  "Impression: far lateral left L3-L4 protrusion with foraminal fat effacement.")
+    assert found(r) == {"L3-L4": "d=herniation lf=unspecified"}
+
+
+@pytest.mark.parametrize("impression,expected", [
+    # near misses: the Impression names the other side, or both, or the Findings named no side
+    ("Severe right L4/5 foraminal stenosis.", "lf=severe rf=severe"),
+    ("Severe bilateral L4/5 foraminal stenosis.", "lf=severe rf=severe"),
+    ("Severe foraminal stenosis at L4/5 on both sides.", "lf=severe rf=severe"),
+])
+def test_sided_impression_still_adds(lab, impression, expected):
+    r = lab.label("FINDINGS:\nL4/5: Severe left foraminal stenosis.\n\nIMPRESSION:\n" + impression)
+    assert found(r) == {"L4-L5": expected}
+
+
+def test_unsided_impression_adds_both_sides_when_findings_name_none(lab):
+    r = lab.label("FINDINGS:\nL4/5: Disc bulge.\n\nIMPRESSION:\nL4/5 bulge with severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "d=bulge lf=severe rf=severe"}
+    r = lab.label("FINDINGS:\nL4/5: Mild foraminal narrowing.\n\nIMPRESSION:\nL4/5 severe foraminal stenosis.")
+    assert found(r) == {"L4-L5": "lf=mild rf=mild"}
+
+
+# --------------------------------------------------------------------------
+# Hedges and their scope
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a hedge right before "with" doubts what the "with" adds
+    ("L4-5: Broad disc bulge, possibly with a small superimposed central protrusion.", "d=bulge unc"),
+    ("L4-5: Findings suggest a small protrusion. Mild canal stenosis.", "c=mild unc"),
+    # a graded finding coordinated after the hedged one is a statement of its own
+    ("L4-5: Possible small protrusion and moderate canal stenosis.", "c=moderate unc"),
+    ("L4-5: Bulge with possible mild bilateral foraminal narrowing and moderate canal stenosis.",
+     "d=bulge c=moderate unc"),
+    ("L4-5: Questionable small protrusion as well as mild canal stenosis.", "c=mild unc"),
+])
+def test_hedge_scope(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize("text,expected", [
+    # near misses: a hedge over one noun phrase doubts all of it; a modal doubts its whole predicate
+    ("L4-5: Possible mild foraminal and canal stenosis.", "unc"),
+    ("L4-5: The canal may be mildly narrowed and the foramina moderately narrowed.", "unc"),
+    ("L4-5: Possible small protrusion and annular fissure.", "unc"),
+    ("L4-5: Bulge with a small protrusion, possibly contacting the left L5 root.", "d=herniation unc"),
+    # "with" after a definite finding still ends a hedge before it
+    ("L4-5: Possible small protrusion with moderate canal stenosis.", "c=moderate unc"),
+])
+def test_hedge_scope_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+# --------------------------------------------------------------------------
+# Findings vs Impression: a Findings range names its levels and wins
+
+
+def test_guide_range_example_wins_over_the_impression(lab):
+    r = lab.label("FINDINGS:\n" + GUIDE_RANGE + "\nL4-5: Moderate canal stenosis.\n\n"
+                  "IMPRESSION:\nModerate L4-5 canal stenosis. Mild L2-3 foraminal narrowing.")
+    assert found(r) == {"L4-L5": "c=moderate"}
+
+
+def test_impression_adds_to_a_findings_range(lab):
+    # what the range leaves out (the disc), the Impression adds; an ungraded range finding takes its grade
+    r = lab.label("FINDINGS:\nL1-2 through L3-4: Foraminal narrowing.\n\n"
+                  "IMPRESSION:\nMild L2-3 foraminal narrowing and a small L2-3 disc bulge.")
+    assert found(r) == {"L1-L2": "lf=unspecified rf=unspecified", "L2-L3": "d=bulge lf=mild rf=mild",
+                        "L3-L4": "lf=unspecified rf=unspecified"}
+
+
+def test_whole_spine_findings_yield_to_a_level_specific_impression(lab):
+    # near miss: a whole-spine statement is not about the level in particular
+    r = lab.label("FINDINGS:\nMild foraminal narrowing at all levels.\n\n"
+                  "IMPRESSION:\nModerate L4-5 foraminal narrowing.")
+    assert found(r)["L4-L5"] == "lf=moderate rf=moderate"
