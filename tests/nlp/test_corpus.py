@@ -3,6 +3,7 @@
 import pytest
 
 from labeling.nlp import corpus
+from labeling.nlp.evaluate import detector_agreement, evaluate
 from labeling.schema import LEVELS
 
 STYLES = {"per-level", "paragraph", "free-paragraph", "impression-only", "clinic-note", "multi-region",
@@ -53,3 +54,15 @@ def test_bad_gold_tokens_are_refused(tokens, error):
 def test_unknown_level_is_refused():
     with pytest.raises(corpus.CorpusError, match="gold level"):
         corpus.parse_gold("X1", {"L5-L6": "d=bulge"})
+
+
+def test_frozen_test_part_targets(lab, reports):
+    """Issue #13's targets on the frozen test part: >= 0.97 per detector, >= 0.95 canal_class."""
+    scored = corpus.part(reports, corpus.load_split(), "test")
+    predicted = [row for result in lab.label_many((r.report_id, r.text) for r in scored)
+                 for row in result.to_exchange_rows()]
+    gold = [row for r in scored for row in r.gold_rows()]
+    detectors = detector_agreement(predicted, gold)
+    for name, d in detectors.items():
+        assert d["accuracy"] >= 0.97, (name, d)
+    assert evaluate(predicted, gold)["canal_class"]["accuracy"] >= 0.95
