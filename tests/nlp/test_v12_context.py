@@ -5,13 +5,9 @@ scope statements and Findings vs Impression (``context.py``, ``context_rules.jso
 import pytest
 
 from labeling.nlp.context import ALTERNATIVE, ConText, assertion_of
-from tests.nlp.conftest import level
+from tests.nlp.conftest import at, level
 
 SUBART = ("left_subarticular", "right_subarticular")
-
-
-def at(lab, text, name="L4-L5"):
-    return level(lab.label(text), name)
 
 
 def fields(r, *names):

@@ -3,19 +3,7 @@ canal stenosis, foraminal fat, exiting / traversing roots and the side of a root
 
 import pytest
 
-from tests.nlp.conftest import level
-
-FIELDS6 = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal", "left_subarticular",
-           "right_subarticular")
-
-
-def at(lab, text, name="L4-L5"):
-    return level(lab.label(text), name)
-
-
-def row(lab, text, name="L4-L5"):
-    r = at(lab, text, name)
-    return tuple(getattr(r, f) for f in FIELDS6)
+from tests.nlp.conftest import LABEL_FIELDS, at, row
 
 
 def foramina(lab, text, name="L4-L5"):
@@ -334,7 +322,7 @@ def test_traversing_root_worked_example(lab):
 ])
 def test_root_by_level(lab, text, name, field):
     r = at(lab, text, name)
-    got = {f: getattr(r, f) for f in FIELDS6[2:] if getattr(r, f) != "none"}
+    got = {f: getattr(r, f) for f in LABEL_FIELDS[2:] if getattr(r, f) != "none"}
     assert got == {f"left_{field}": "unspecified", f"right_{field}": "unspecified"}
 
 

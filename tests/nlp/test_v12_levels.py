@@ -4,24 +4,7 @@ unlevelled sentences (paragraphs), whole-spine vs multilevel statements, imaging
 import pytest
 
 from labeling.schema import LEVELS
-from tests.nlp.conftest import level
-
-ABBR = {"disc": "d", "canal_stenosis": "c", "left_foraminal": "lf", "right_foraminal": "rf",
-        "left_subarticular": "ls", "right_subarticular": "rs"}
-
-
-def found(result) -> dict:
-    """{level: "d=bulge c=mild ..."} of the levels with any non-none field (uncertain as "unc")."""
-    out = {}
-    for lv in result.levels:
-        row = lv.to_exchange()
-        parts = [f"{ABBR[k]}={v}" for k, v in row.items() if k in ABBR and v != "none"]
-        if row["uncertain"]:
-            parts.append("unc")
-        if parts:
-            out[lv.level] = " ".join(parts)
-    return out
-
+from tests.nlp.conftest import found, level
 
 ALL = dict.fromkeys(LEVELS)
 

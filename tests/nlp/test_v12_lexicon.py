@@ -5,20 +5,7 @@ word a verb separates, and grades that belong to another finding."""
 
 import pytest
 
-from tests.nlp.conftest import level
-
-FIELDS6 = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal", "left_subarticular",
-           "right_subarticular")
-
-
-def at(lab, text, name="L4-L5"):
-    return level(lab.label(text), name)
-
-
-def row(lab, text, name="L4-L5"):
-    r = at(lab, text, name)
-    return tuple(getattr(r, f) for f in FIELDS6)
-
+from tests.nlp.conftest import LABEL_FIELDS, at, level, row
 
 # --------------------------------------------------------------------------
 # 1. Abbreviations
@@ -88,11 +75,11 @@ def test_bare_side_letters_worked_example(lab):
             "narrowing, L>R. Mod B/L NF narrowing.\n"
             "L5-S1: L paracentral HNP contacting the L S1 nerve root. Mild L NF narrowing. R NF patent.")
     r = lab.label(text)
-    assert tuple(getattr(level(r, "L3-L4"), f) for f in FIELDS6) == (
+    assert tuple(getattr(level(r, "L3-L4"), f) for f in LABEL_FIELDS) == (
         "bulge", "none", "mild", "mild", "none", "none")
-    assert tuple(getattr(level(r, "L4-L5"), f) for f in FIELDS6) == (
+    assert tuple(getattr(level(r, "L4-L5"), f) for f in LABEL_FIELDS) == (
         "bulge", "severe", "moderate", "moderate", "unspecified", "unspecified")
-    assert tuple(getattr(level(r, "L5-S1"), f) for f in FIELDS6) == (
+    assert tuple(getattr(level(r, "L5-S1"), f) for f in LABEL_FIELDS) == (
         "herniation", "none", "mild", "none", "unspecified", "none")
 
 
@@ -140,9 +127,9 @@ def test_upper_case_abbreviations(lab):
     text = ("MRI L/S: L5-S1 LG L PARACENTRAL EXTRUSION W/ COMPRESSION OF THE L S1 ROOT, MOD CCS. "
             "L4-5 MILD BULGE W/ MILD BILAT NF NARROWING.")
     r = lab.label(text)
-    assert tuple(getattr(level(r, "L5-S1"), f) for f in FIELDS6) == (
+    assert tuple(getattr(level(r, "L5-S1"), f) for f in LABEL_FIELDS) == (
         "herniation", "moderate", "none", "none", "unspecified", "none")
-    assert tuple(getattr(level(r, "L4-L5"), f) for f in FIELDS6) == (
+    assert tuple(getattr(level(r, "L4-L5"), f) for f in LABEL_FIELDS) == (
         "bulge", "none", "mild", "mild", "none", "none")
 
 
@@ -346,7 +333,7 @@ def test_uncovered_disc(lab, text, disc):
 ])
 def test_place_and_narrowing_separated_by_a_verb(lab, text, expected):
     r = at(lab, "L4-5: " + text)
-    got = {f: getattr(r, f) for f in FIELDS6[1:] if getattr(r, f) != "none"}
+    got = {f: getattr(r, f) for f in LABEL_FIELDS[1:] if getattr(r, f) != "none"}
     assert got == expected
 
 

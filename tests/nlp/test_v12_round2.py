@@ -3,22 +3,7 @@ carried levels, whole-spine statements, sections and sentences, clinic notes, he
 
 import pytest
 
-ABBR = {"disc": "d", "canal_stenosis": "c", "left_foraminal": "lf", "right_foraminal": "rf",
-        "left_subarticular": "ls", "right_subarticular": "rs"}
-
-
-def found(result) -> dict:
-    """{level: "d=bulge c=mild ..."} of the levels with any non-none field (uncertain as "unc")."""
-    out = {}
-    for lv in result.levels:
-        row = lv.to_exchange()
-        parts = [f"{ABBR[k]}={v}" for k, v in row.items() if k in ABBR and v != "none"]
-        if row["uncertain"]:
-            parts.append("unc")
-        if parts:
-            out[lv.level] = " ".join(parts)
-    return out
-
+from tests.nlp.conftest import found
 
 # --------------------------------------------------------------------------
 # Findings vs Impression: the Impression adds a grade the Findings left unstated
