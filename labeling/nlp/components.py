@@ -537,9 +537,10 @@ PIPE_NAMES = ("radbot_sections", "radbot_sentences", "radbot_levels", "radbot_fi
 def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True) -> Language:
     import spacy
 
-    nlp = spacy.blank("en")
-    if fast_tokenizer:
-        nlp.tokenizer = FastTokenizer(nlp.vocab)
+    # The tokenizer comes from the config: building English's default one (its special
+    # cases) only to replace it took a fifth of a second of every labeller start.
+    config = {"nlp": {"tokenizer": {"@tokenizers": "radbot_fast_tokenizer.v1"}}} if fast_tokenizer else {}
+    nlp = spacy.blank("en", config=config)
     nlp.add_pipe("radbot_sections", config={"rules_dir": rules_dir})
     nlp.add_pipe("radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts})
     nlp.add_pipe("radbot_levels", config={"rules_dir": rules_dir})

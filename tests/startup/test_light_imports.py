@@ -1,6 +1,7 @@
 """Structural guards on what a process imports at start-up (issue #13), each in a fresh
 interpreter: the web's URL conf (and every view module it imports) loads none of the
-libraries that take seconds to import, and the labeller keeps thinc from importing torch.
+libraries that take seconds to import, and the labeller keeps thinc from importing torch
+and defers spaCy's command line (labeling/nlp/spacy_import.py).
 No timing here: bench/startup.py measures."""
 
 from __future__ import annotations
@@ -59,3 +60,30 @@ def test_torch_imported_first_is_seen_by_thinc():
         "print(json.dumps({'thinc_has_torch': thinc.compat.has_torch}))\n"
     )
     assert seen == {"thinc_has_torch": True}
+
+
+def test_the_labeller_defers_spacys_command_line_and_it_still_works_when_used():
+    seen = _fresh_python(
+        "import json, sys\n"
+        "from labeling.nlp.labeller import Labeller\n"
+        "disc = Labeller().label('L4-5: Small disc bulge.').levels[3].disc\n"
+        "cli_loaded = 'weasel' in sys.modules or 'spacy.cli.download' in sys.modules\n"
+        "import spacy\n"
+        "from spacy.cli import download\n"
+        "import spacy.cli.init_config\n"
+        "print(json.dumps({'disc': disc, 'cli_loaded_by_labeller': cli_loaded,\n"
+        "                  'info_keys': 'spacy_version' in spacy.info(),\n"
+        "                  'download': download.__module__, 'real_cli': hasattr(spacy.cli, 'setup_cli')}))\n"
+    )
+    assert seen == {"disc": "bulge", "cli_loaded_by_labeller": False, "info_keys": True,
+                    "download": "spacy.cli.download", "real_cli": True}
+
+
+def test_spacys_command_line_imported_first_is_left_alone():
+    seen = _fresh_python(
+        "import json, sys, spacy.cli\n"
+        "from labeling.nlp.labeller import Labeller\n"
+        "print(json.dumps({'real': hasattr(sys.modules['spacy.cli'], 'setup_cli'),\n"
+        "                  'disc': Labeller().label('L4-5: Small disc bulge.').levels[3].disc}))\n"
+    )
+    assert seen == {"real": True, "disc": "bulge"}
