@@ -326,6 +326,15 @@ class Speller:
                 index.setdefault(dl, []).append(w)
         self._index = index
         self._index_keys = frozenset(index)
+        # Speech recognition's homophones of report words ("for a minimal" = foraminal,
+        # "desk" = disc): English words, so no spelling distance finds them; read as written here.
+        self.dictation: dict[str, str] = {" ".join(str(k).lower().split()): str(v).lower() for k, v in
+                                          (config.get("dictation") or {}).items()}
+        self._dictation_re = re.compile(
+            r"(?<![a-z])(?:" + "|".join(re.escape(k).replace(r"\ ", r"\s+")
+                                        for k in sorted(self.dictation, key=len, reverse=True))
+            + r")(?![a-z])") if self.dictation else None
+        self._dictation_keys = tuple({k.split()[0][:3] for k in self.dictation})
         shortest = min([self.min_len, *(len(w) for w in self.forced)])
         self._scan = re.compile(rf"[a-z]{{{shortest},}}")
         # words needing no correction (grows as words are checked), corrections found
@@ -400,17 +409,28 @@ class Speller:
 
     # -- a text ---------------------------------------------------------------
     def corrections(self, low: str) -> list[Correction]:
+        heard = self._dictated(low)
         words = set(self._scan.findall(low))
         novel = words - self._ok
         if not novel:
-            return []
+            return heard
         fixes = {w: t for w in novel if (t := self.correction(w)) is not None}
         if not fixes:
+            return heard
+        spelt = [Correction(m.start(), m.end(), m.group(), fixes[m.group()])
+                 for m in self._scan.finditer(low) if m.group() in fixes
+                 and (m.start() == 0 or not low[m.start() - 1].isalpha())
+                 and (m.end() == len(low) or not low[m.end()].isalpha())]
+        if not heard:
+            return spelt
+        return sorted([*heard, *(c for c in spelt if not any(h.start < c.end and c.start < h.end for h in heard))],
+                      key=lambda c: c.start)
+
+    def _dictated(self, low: str) -> list[Correction]:
+        if self._dictation_re is None or not any(k in low for k in self._dictation_keys):
             return []
-        return [Correction(m.start(), m.end(), m.group(), fixes[m.group()])
-                for m in self._scan.finditer(low) if m.group() in fixes
-                and (m.start() == 0 or not low[m.start() - 1].isalpha())
-                and (m.end() == len(low) or not low[m.end()].isalpha())]
+        return [Correction(m.start(), m.end(), m.group(), self.dictation[" ".join(m.group().split())])
+                for m in self._dictation_re.finditer(low)]
 
     def correct(self, low: str) -> tuple[str, OffsetMap | None]:
         """Lower-cased text with misspelt key terms replaced, and the offset map (None: unchanged)."""
