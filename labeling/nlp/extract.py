@@ -281,6 +281,10 @@ _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+# A sentence that opens with a level and a reporting verb describes the imaging, in a clinic
+# letter too ("L3/4 shows mild central stenosis.", "At L4/5 there is a large protrusion.").
+_LEVEL_REPORT_START = re.compile(r"(?:at\s+)?" + _LEVEL_HEAD + r"(?:\s+level)?,?\s+(?:shows?|showed|demonstrates?|"
+                                 r"demonstrated|reveals?|revealed|has|had|is|was|there\s+is|there\s+was)(?![a-z])")
 _ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
 _ITEM_FIRST = frozenset("-*•·o(0123456789")
 _LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
@@ -440,7 +444,7 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
                 # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
                 if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
                         or rules.attribution_line_re.search(low, a, b)
-                        or _LEVEL_HEAD_START.match(low, a, b)):
+                        or _LEVEL_HEAD_START.match(low, a, b) or _LEVEL_REPORT_START.match(low, a, b)):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))
                 elif attributed and _clinical(low, a, b, rules, orders):

@@ -152,3 +152,22 @@ def test_the_radiologist_in_the_plan_reports_nothing(lab):
     r = lab.label("Dear Dr Smith,\n\nShe has back pain. I will ask the radiologist to add a view; "
                   "I suspect an L4/5 disc protrusion.\n\nYours sincerely,\nSpinal Surgeon")
     assert found(r) == {}
+
+
+@pytest.mark.parametrize("wording", ["disc-osteophyte bar", "disc osteophyte ridge", "disk-osteophyte bars"])
+def test_disc_osteophyte_bars_and_ridges_are_bulges(lab, wording):
+    assert found(lab.label(f"L4-5: Broad {wording}. No stenosis.")) == {"L4-L5": "d=bulge"}
+
+
+def test_a_letter_sentence_opening_with_a_level_and_a_verb_reports_the_imaging(lab):
+    r = lab.label("Dear Dr Smith,\n\nI saw him with his MRI. He walks 200 metres. The MRI shows moderate canal "
+                  "stenosis at L4/5. I suspect his pain is from the hip. L3/4 shows mild central stenosis. "
+                  "L5/S1 is degenerate with a disc bulge but no stenosis.\n\nYours sincerely,\nSpinal Surgeon")
+    assert found(r) == {"L3-L4": "c=mild", "L4-L5": "c=moderate", "L5-S1": "d=bulge"}
+
+
+def test_a_letter_sentence_naming_a_level_in_the_plan_reports_nothing(lab):
+    # near miss: the level opens no imaging statement
+    r = lab.label("Dear Dr Smith,\n\nHe has back pain. I have offered him an L4/5 decompression for his canal "
+                  "stenosis.\n\nYours sincerely,\nSpinal Surgeon")
+    assert found(r) == {}
