@@ -243,7 +243,7 @@ class Rules:
             # a dictated line that starts with a level, after a line with no end punctuation
             # ("L2 3 mild central canal stenosis" / "L3 4 moderate ..."), unless that line
             # breaks off where the sentence must go on ("... most marked at" / "L4-5")
-            + r"|" + _UNPUNCTUATED_LINE_END + r"[ \t]*\n(?=[ \t]*" + _LEVEL_HEAD + r"[ \t]+[a-z])"
+            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t]+[a-z])"
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
@@ -260,11 +260,12 @@ _LEVEL_HEAD = (r"(?:l-?\s?[1-5](?:\s*(?:-|–|—|/)\s*|\s+(?:to|through)\s+|\s*
                r"|t-?\s?1[0-2]\s*(?:-|–|—|/)\s*(?:t-?\s?1[0-2]|l-?\s?1|1[0-2]))\b")
 
 
-# The end of a line that a sentence may end at without a full stop: a word that is not a
-# preposition, conjunction or article (look-behinds are fixed-width: one per word length).
+# After a line break: the line ended, with no full stop, in a word that is not a preposition,
+# conjunction or article. (The checks look back from after the line break, so the regex tries
+# them only at line breaks; each look-behind is fixed-width.)
 _CONTINUING = ("at", "of", "to", "in", "on", "or", "by", "and", "the", "for", "from", "with", "than",
                "into", "both", "between", "through", "involving", "including")
-_UNPUNCTUATED_LINE_END = r"(?<=[a-z0-9])" + "".join(rf"(?<!\b{w})" for w in _CONTINUING)
+_UNPUNCTUATED_LINE_END = r"(?<=[a-z0-9]\n)" + "".join(rf"(?<!\b{w}\n)" for w in _CONTINUING)
 
 
 @lru_cache(maxsize=4)
