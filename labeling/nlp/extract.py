@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from labeling.nlp.fastregex import guarded
 from labeling.nlp.rulefiles import load_yaml
 from labeling.schema import GRADE_RANK, LEVELS
 
@@ -25,7 +26,11 @@ def _load_yaml(name: str) -> dict:
 
 
 def _alt(fragments) -> str:
-    return "|".join(sorted(fragments, key=len, reverse=True))
+    return "|".join(_by_length(fragments))
+
+
+def _by_length(fragments) -> list[str]:
+    return sorted(fragments, key=len, reverse=True)
 
 
 def lower_same_length(text: str) -> str:
@@ -107,7 +112,7 @@ class Rules:
         self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
         self.clinical_order_keys = tuple(sec["clinical_sentence"]["order_keys"])
         source = sec["imaging_source"]
-        self.attribution_re = re.compile("|".join(f"(?:{x.replace('{source}', source)})"
+        self.attribution_re = guarded("|".join(f"(?:{x.replace('{source}', source)})"
                                                   for x in sec["attribution"]))
         start = sec["attribution_start"].replace("{source}", source)
         # at the sentence start, or at a line start inside it (after an unpunctuated title line)
@@ -122,7 +127,7 @@ class Rules:
         self.clinical_words_re = re.compile(sec["clinical_words"])
 
         # levels
-        self.level_re = re.compile(
+        self.level_re = guarded(
             "(?:" + lv["level"] + ")|(?P<ls>" + lv["lumbosacral"] + ")|(?:" + lv["outside"] + ")|(?:"
             + lv["listhesis"]["pair"] + ")"
         )
@@ -135,22 +140,21 @@ class Rules:
                lv["listhesis"]["of"].replace("{word}", word),
                lv["vertebra_disc"]["after"].replace("{disc}", f_disc)]
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
-        self.vertebra_re = re.compile("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
+        self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
-        gparts = []
-        for kind in ("remaining", "all", "vague"):
-            for i, frag in enumerate(sorted(lv["global"][kind], key=len, reverse=True)):
-                gparts.append(f"(?P<{kind}{i}>(?:{frag})(?![a-z]))")
-        # One word-start check for all alternatives (mid-word positions fail at once).
-        self.global_re = re.compile("(?<![a-z])(?:" + "|".join(gparts) + ")")
+        # One group per kind (the regex engine enters every group it tries; the fragments inside
+        # one are skipped on their first letter), and one word-start check for all of them.
+        gparts = [f"(?P<{kind}>" + "|".join(f"(?:{frag})(?![a-z])" for frag in _by_length(lv["global"][kind])) + ")"
+                  for kind in ("remaining", "all", "vague")]
+        self.global_re = guarded("(?<![a-z])(?:" + "|".join(gparts) + ")")
 
         # findings tokens
-        self.exclusion_re = re.compile("|".join(f"(?:{x})" for x in f["exclusions"]))
+        self.exclusion_re = guarded("|".join(f"(?:{x})" for x in f["exclusions"]))
         g_all = []
         self.grade_words = []
         for grade in ("mild", "moderate", "severe"):
@@ -215,7 +219,7 @@ class Rules:
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
         # One word-start check, then the alternatives (fast path for mid-word positions).
-        self.item_re = re.compile(
+        self.item_re = guarded(
             "(?P<psep>" + "|".join(re.escape(x) for x in punct_seps) + ")|(?<![a-z0-9])(?:"
             + "|".join(parts) + ")"
         )
@@ -583,7 +587,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
     vague = []
     for m in rules.global_re.finditer(low, start, end):
-        kind = m.lastgroup.rstrip("0123456789")
+        kind = m.lastgroup
         if kind == "vague":
             # "multilevel", "several levels": no level (unless the sentence names its levels)
             vague.append(LevelGroup(m.start(), m.end(), frozenset(), "vague"))
