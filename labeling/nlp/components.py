@@ -45,6 +45,7 @@ from labeling.nlp.context import (
     load_rules,
 )
 from labeling.nlp.resolver import resolve
+from labeling.nlp.rulefiles import rule_file
 from labeling.schema import LEVELS
 
 for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result",
@@ -315,9 +316,9 @@ def _levels_for(k: int, gclause, s: extract.Sentence):
     return frozenset(), "unscoped"
 
 
-@Language.factory("radbot_context", default_config={"rules_path": ""})
-def make_context(nlp: Language, name: str, rules_path: str):
-    engine = ConText(load_rules(rules_path or None))
+@Language.factory("radbot_context", default_config={"rules_dir": ""})
+def make_context(nlp: Language, name: str, rules_dir: str):
+    engine = ConText(load_rules(rule_file(rules_dir, "context_rules.jsonl")))
     cache = _BoundedCache()
 
     def sentence_assertions(text: str, targets: tuple) -> tuple:
@@ -545,6 +546,6 @@ def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer:
     nlp.add_pipe("radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts})
     nlp.add_pipe("radbot_levels", config={"rules_dir": rules_dir})
     nlp.add_pipe("radbot_findings", config={"rules_dir": rules_dir})
-    nlp.add_pipe("radbot_context")
+    nlp.add_pipe("radbot_context", config={"rules_dir": rules_dir})
     nlp.add_pipe("radbot_resolver")
     return nlp

@@ -35,7 +35,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-RULES_DIR = Path(__file__).parent / "rules"
+from labeling.nlp.rulefiles import RULES_DIR
+
 DEFAULT_MAX_SCOPE = 10
 
 NEGATED = "NEGATED_EXISTENCE"

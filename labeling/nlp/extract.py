@@ -15,14 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from labeling.nlp.fastregex import guarded
-from labeling.nlp.rulefiles import load_yaml
+from labeling.nlp.rulefiles import load_yaml, rule_file
 from labeling.schema import GRADE_RANK, LEVELS
 
-RULES_DIR = Path(__file__).parent / "rules"
 
-
-def _load_yaml(name: str) -> dict:
-    return load_yaml((RULES_DIR / name).read_text(encoding="utf-8"))
+def _load_yaml(rules_dir: str | Path | None, name: str) -> dict:
+    return load_yaml(rule_file(rules_dir, name).read_text(encoding="utf-8"))
 
 
 def _alt(fragments) -> str:
@@ -88,12 +86,9 @@ class Finding:
 
 class Rules:
     def __init__(self, rules_dir: str | Path | None = None):
-        global RULES_DIR
-        if rules_dir:
-            RULES_DIR = Path(rules_dir)
-        f = _load_yaml("findings.yaml")
-        lv = _load_yaml("levels.yaml")
-        sec = _load_yaml("sections.yaml")
+        f = _load_yaml(rules_dir, "findings.yaml")
+        lv = _load_yaml(rules_dir, "levels.yaml")
+        sec = _load_yaml(rules_dir, "sections.yaml")
         self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
 
         # sections

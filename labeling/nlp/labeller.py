@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,23 +17,19 @@ from typing import Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
 from labeling.nlp.resolver import Resolution
+from labeling.nlp.rulefiles import rules_digest
 from labeling.nlp.spelling import map_evidence
 from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
 
-RULES_DIR = Path(__file__).parent / "rules"
 MAX_CHARS = 100_000
 
 
-def _rules_digest() -> str:
-    h = hashlib.sha256()
-    for p in sorted(RULES_DIR.iterdir()):
-        if p.is_file():
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:10]
+def rules_version(rules_dir: str | Path | None = None) -> str:
+    """The version of a labeller built from ``rules_dir``: the guide and its rule files' digest."""
+    return f"radbot-rules-{GUIDE_VERSION}-{rules_digest(rules_dir)}"
 
 
-LABELLER_RULES_VERSION = f"radbot-rules-{GUIDE_VERSION}-{_rules_digest()}"
+LABELLER_RULES_VERSION = rules_version()
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -100,7 +95,7 @@ class Labeller:
     def __init__(self, learned=None, rules_dir: str | Path | None = None):
         self.nlp = components.build_nlp(str(rules_dir or ""))
         self.learned = learned
-        self.version = LABELLER_RULES_VERSION + (f"+learned-{learned.version}" if learned else "")
+        self.version = rules_version(rules_dir) + (f"+learned-{learned.version}" if learned else "")
 
     # -- one report -----------------------------------------------------------
     def label(self, text: Any, report_id: str | None = None) -> ReportLabels:

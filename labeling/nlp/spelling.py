@@ -55,7 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from labeling.nlp.rulefiles import load_yaml
+from labeling.nlp.rulefiles import RULES_DIR, load_yaml, rule_file
 
 try:  # Python 3.11+: the regex parser lives in re._parser
     from re import _parser as _sre  # type: ignore[attr-defined]
@@ -64,7 +64,6 @@ except ImportError:  # pragma: no cover - older Pythons
 
 _C = _sre  # constants (LITERAL, BRANCH, ...) are re-exported by the parser module
 
-RULES_DIR = Path(__file__).parent / "rules"
 CONFIG_FILE = "spelling.yaml"
 
 # Which entries of the rule files give key terms, and under which category.
@@ -169,12 +168,10 @@ def _fragments(node, prefix: str):
 
 def key_terms(rules_dir: str | Path | None = None) -> dict[str, frozenset[str]]:
     """Every word the rule files can match -> the categories it belongs to."""
-    d = Path(rules_dir) if rules_dir else RULES_DIR
     cats: dict[str, set[str]] = {}
 
-    def read(name: str) -> str:  # a rules folder may hold only some of the files
-        p = d / name
-        return (p if p.exists() else RULES_DIR / name).read_text(encoding="utf-8")
+    def read(name: str) -> str:
+        return rule_file(rules_dir, name).read_text(encoding="utf-8")
 
     def add(category: str, fragment: str) -> None:
         for w in _words(fragment.lower()):
@@ -302,18 +299,14 @@ class Correction:
 
 class Speller:
     def __init__(self, rules_dir: str | Path | None = None, config: dict | None = None):
-        d = Path(rules_dir) if rules_dir else RULES_DIR
         if config is None:
-            p = d / CONFIG_FILE
-            if not p.exists():
-                p = RULES_DIR / CONFIG_FILE
-            config = load_yaml(p.read_text(encoding="utf-8")) or {}
+            config = load_yaml(rule_file(rules_dir, CONFIG_FILE).read_text(encoding="utf-8")) or {}
         self.min_len = int(config.get("min_word_length", 5))
         self.min_term_len = int(config.get("min_term_length", 4))
         self.two_edit_len = int(config.get("two_edit_min_length", 8))
         self.forced: dict[str, str] = {str(k).lower(): str(v).lower() for k, v in
                                        (config.get("forced") or {}).items()}
-        self.terms = key_terms(d)
+        self.terms = key_terms(rules_dir)
         short_sources = tuple(config.get("short_term_categories") or ())
         self.targets = {w: c for w, c in self.terms.items() if len(w) >= self.min_len or (
             len(w) >= self.min_term_len and any(x.split(".")[0] in short_sources for x in c))}
