@@ -36,20 +36,17 @@ from spacy.util import registry
 from labeling.nlp import extract, spelling
 from labeling.nlp.context import (
     ALTERNATIVE,
-    HISTORICAL,
-    NEGATED,
     POSSIBLE,
-    RESOLVED,
     SCOPE,
     ConText,
+    assertion_of,
     load_rules,
 )
 from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import rule_file
 from labeling.schema import LEVELS
 
-for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result",
-              "radbot_triggers"):
+for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
@@ -212,8 +209,6 @@ _SIDE_KINDS = frozenset(("side_left", "side_right", "side_both"))
 _LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
                    "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
 _CARRIED_KINDS = ("single", "list", "range")
-_TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
-              "all": "global", "vague": "global", "compare": "specific"}
 
 
 @Language.factory("radbot_findings", default_config={"rules_dir": ""})
@@ -222,7 +217,8 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
     cache = _BoundedCache()
     Finding = extract.Finding  # noqa: N806
 
-    def sentence_result(masked_text: str, low_text: str, s: extract.Sentence, carried: frozenset) -> tuple:
+    def sentence_result(masked_text: str, s: extract.Sentence,
+                        carried: frozenset) -> tuple[tuple[extract.SentenceFinding, ...], frozenset]:
         """Findings of one sentence with offsets relative to its start, and the disc side
         it passes on (pure in its key)."""
         a = s.start
@@ -233,27 +229,29 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
         own = [g for g in rel.levels if g.kind != "compare"]
         hint = frozenset().union(*(g.levels for g in own if g.kind == "single")) \
             if own else rel.inherited
-        cuts, found, sides = extract.sentence_findings(masked_text, rel, rules, hint, carried)
-        if not found:
+        cuts, mentions, sides = extract.sentence_findings(masked_text, rel, rules, hint, carried)
+        if not mentions:
             return (), sides
         out = []
-        gclause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
-        both = None  # (clause, family, items) -> sides: which findings went to both sides
-        for k, fieldname, value, strength, items, negated in found:
-            levels, tier = _levels_for(k, gclause, rel)
+        groups_by_clause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
+        both = None  # (clause, family, items) -> fields: which findings went to both sides
+        for m in mentions:
+            levels, tier = extract.levels_of_clause(m.clause, groups_by_clause, rel)
             if not levels and tier != "unscoped":
                 continue
             sided = True
-            if fieldname in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in items):
+            if m.field in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in m.items):
                 # a foraminal / subarticular finding with no side word that went to both sides
                 if both is None:
                     both = {}
-                    for k2, f2, _v, _st, items2, _n in found:
-                        if f2 in _LATERAL_FAMILY:
-                            both.setdefault((k2, _LATERAL_FAMILY[f2], id(items2)), set()).add(f2)
-                sided = len(both[(k, _LATERAL_FAMILY[fieldname], id(items))]) < 2
-            out.append((fieldname, value, strength, min(i.start for i in items), max(i.end for i in items),
-                        k, negated, any(i.kind == "grade" for i in items), levels, tier, sided))
+                    for other in mentions:
+                        if other.field in _LATERAL_FAMILY:
+                            both.setdefault((other.clause, _LATERAL_FAMILY[other.field], id(other.items)),
+                                            set()).add(other.field)
+                sided = len(both[(m.clause, _LATERAL_FAMILY[m.field], id(m.items))]) < 2
+            out.append(extract.SentenceFinding(
+                m.field, m.value, m.strength, min(i.start for i in m.items), max(i.end for i in m.items),
+                m.clause, m.negated, any(i.kind == "grade" for i in m.items), levels, tier, sided))
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
@@ -278,42 +276,17 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
                    (s.inherited, s.inherited_tier) if not own else None, carried)
             res = cache.get(key)
             if res is None:
-                res = cache.put(key, sentence_result(mtext, ltext, s, carried))
+                res = cache.put(key, sentence_result(mtext, s, carried))
             found, sides = res
             a = s.start
             section = s.section
-            for fieldname, value, strength, rs, re_, k, negated, has_grade, levels, tier, sided in found:
-                out.append(Finding(fieldname, value, strength, rs + a, re_ + a, si, k, negated, has_grade,
-                                   "affirmed", levels, tier, section, sided))
+            for f in found:
+                out.append(Finding(f.field, f.value, f.strength, f.start + a, f.end + a, si, f.clause, f.negated,
+                                   f.has_grade, "affirmed", f.levels, f.tier, section, f.sided))
         doc._.radbot_findings = out
         return doc
 
     return findings
-
-
-def _levels_for(k: int, gclause, s: extract.Sentence):
-    if not gclause:
-        if s.inherited:
-            return s.inherited, s.inherited_tier
-        return frozenset(), "unscoped"
-    same = [g for c, g in gclause if c == k]
-    if not same:
-        before = [(c, g) for c, g in gclause if c < k]
-        if before:
-            cmax = max(c for c, _ in before)
-            same = [g for c, g in before if c == cmax]
-        else:
-            cmin = min(c for c, _ in gclause)
-            same = [g for c, g in gclause if c == cmin]
-    # specific beats range beats global inside one clause
-    for kind in ("specific", "range", "global"):
-        sel = [g for g in same if _TIER_KIND[g.kind] == kind]
-        if sel:
-            if kind == "global":
-                return frozenset().union(*(g.levels for g in sel)), \
-                    "remaining" if any(g.kind == "remaining" for g in sel) else "global"
-            return frozenset().union(*(g.levels for g in sel)), kind
-    return frozenset(), "unscoped"
 
 
 @Language.factory("radbot_context", default_config={"rules_dir": ""})
@@ -324,7 +297,8 @@ def make_context(nlp: Language, name: str, rules_dir: str):
     def sentence_assertions(text: str, targets: tuple) -> tuple:
         triggers = engine.find_triggers(text)
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
-        assertions = [_assertion_at(t[0], t[2], m, text) for t, m in zip(targets, mods, strict=True)]
+        assertions = [assertion_of(m, text=text, start=t[0], has_grade=t[2])
+                      for t, m in zip(targets, mods, strict=True)]
         _alternatives(targets, mods, assertions)
         _coordinated(text, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
@@ -360,37 +334,8 @@ def make_context(nlp: Language, name: str, rules_dir: str):
 
 
 _ALL_LEVELS = frozenset(LEVELS)
-# A comma list of negated items is closed by "or" / "nor": "no herniation, stenosis or narrowing".
-_LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
 # Clause breaks that end what a scope statement ("the remaining disc spaces ...") speaks of.
 _CLAUSE_BREAK = re.compile(r";|:|\b(?:but|however|although|though|whereas|while|except|apart\s+from|aside\s+from)\b")
-
-
-def _assertion_at(start: int, has_grade: bool, mods, low: str) -> str:
-    if HISTORICAL in mods or RESOLVED in mods:
-        return "historical"
-    if NEGATED in mods:
-        trig = mods[NEGATED]
-        if trig.rule.direction == "backward" or start < trig.end:
-            return "negated"
-        gap = low[trig.end:start]
-        comma = gap.find(",")
-        if has_grade and (comma >= 0 or " and " in gap):
-            # A graded finding after a list break is a new, affirmed statement:
-            # "no herniation, mild bilateral foraminal narrowing".
-            pass
-        elif comma >= 0 and not _LIST_CLOSE.search(low, trig.end + comma):
-            # "No focal protrusion, broad-based disc bulge": no "or" closes a list of negated items.
-            pass
-        else:
-            return "negated"
-    if POSSIBLE in mods or ALTERNATIVE in mods:
-        return "hedged"
-    return "affirmed"
-
-
-def _assertion(f: extract.Finding, mods, low: str) -> str:
-    return _assertion_at(f.start, f.has_grade, mods, low)
 
 
 def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
@@ -529,10 +474,6 @@ def create_fast_tokenizer():
         return FastTokenizer(nlp.vocab)
 
     return make
-
-
-PIPE_NAMES = ("radbot_sections", "radbot_sentences", "radbot_levels", "radbot_findings",
-              "radbot_context", "radbot_resolver")
 
 
 def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True) -> Language:

@@ -213,12 +213,30 @@ class ConText:
         return results
 
 
-def assertion_of(mods: dict[str, Trigger]) -> str:
-    """One assertion from a target's modifiers: historical > negated > hedged."""
+# A comma list of negated items is closed by "or" / "nor": "no herniation, stenosis or narrowing".
+_LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
+
+
+def assertion_of(mods: dict[str, Trigger], *, text: str | None = None, start: int = 0,
+                 has_grade: bool = False) -> str:
+    """One assertion from a target's modifiers: historical > negated > hedged > affirmed.
+
+    Given the (lower-cased) ``text`` and the target's ``start``, a forward negation does not
+    reach a target after a list break: a graded finding after a comma or "and" is a new,
+    affirmed statement ("no herniation, mild bilateral foraminal narrowing"), and so is an item
+    after a comma that no "or" closes ("No focal protrusion, broad-based disc bulge")."""
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
     if NEGATED in mods:
-        return "negated"
+        trig = mods[NEGATED]
+        if text is None or trig.rule.direction == "backward" or start < trig.end:
+            return "negated"
+        gap = text[trig.end:start]
+        comma = gap.find(",")
+        broken = (has_grade and (comma >= 0 or " and " in gap)) or (
+            comma >= 0 and not _LIST_CLOSE.search(text, trig.end + comma))
+        if not broken:
+            return "negated"
     if POSSIBLE in mods or ALTERNATIVE in mods:
         return "hedged"
     return "affirmed"

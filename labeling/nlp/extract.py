@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labeling.nlp.fastregex import guarded
 from labeling.nlp.rulefiles import load_yaml, rule_file
-from labeling.schema import GRADE_RANK, LEVELS
+from labeling.schema import GRADE_RANK, LEVELS, higher_grade
 
 
 def _load_yaml(rules_dir: str | Path | None, name: str) -> dict:
@@ -78,6 +78,24 @@ class Finding:
     tier: str = ""
     section: str = ""
     sided: bool = True  # False: a foraminal / subarticular finding that names no side (both sides)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceFinding:
+    """A finding of one sentence, placed: its span from the sentence start and the levels it
+    speaks of (what the findings component keeps per sentence text)."""
+
+    field: str
+    value: str
+    strength: str
+    start: int
+    end: int
+    clause: int
+    negated: bool  # lexically
+    has_grade: bool
+    levels: frozenset
+    tier: str
+    sided: bool
 
 
 # --------------------------------------------------------------------------
@@ -609,6 +627,18 @@ class Item:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A finding one clause states, before its levels and assertion are known."""
+
+    clause: int  # the clause's index in its sentence
+    field: str  # disc | canal_stenosis | left_foraminal | ...
+    value: str  # bulge / herniation, or a grade
+    strength: str  # direct | indirect | root
+    items: list[Item]  # the words that state it
+    negated: bool  # lexically ("the foramina are patent")
+
+
 _LATERAL = ("loc_foramen", "loc_subarticular", "root")
 _SIDE_FIELDS = {
     "loc_foramen": ("left_foraminal", "right_foraminal"),
@@ -838,9 +868,10 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
 def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     rules: Rules, level_hint: frozenset,
                     disc_sides: frozenset = frozenset(),
-                    foramen_sides: frozenset = frozenset()) -> list[tuple[str, str, str, list[Item], bool]]:
-    """Findings of one clause: (field, value, strength, own items, lexically negated)."""
-    out = []
+                    foramen_sides: frozenset = frozenset(), clause_index: int = 0) -> list[Mention]:
+    """The findings clause ``clause_index`` of a sentence states (``borrowed``: words it takes
+    from a neighbouring clause)."""
+    out: list[Mention] = []
     items = clause + (borrowed or [])
     cores = [i for i in items if i.kind.startswith("core_")]
     locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
@@ -848,7 +879,8 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     for d in discs:
         if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
-        out.append(("disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct", [d], False))
+        out.append(Mention(clause_index, "disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct",
+                           [d], False))
     if not cores:
         return out
     grade_items = [i for i in clause if i.kind == "grade"] or [i for i in items if i.kind == "grade"]
@@ -889,7 +921,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
             grades += grade_to.get(id(loc), [])
         grade = "unspecified"
         for g in grades:
-            grade = max(grade, grade_of(g.text, rules), key=GRADE_RANK.__getitem__)
+            grade = higher_grade(grade, grade_of(g.text, rules))
         negated = ctype == "patent"
         if not attached:
             if ctype == "stenosis":
@@ -897,17 +929,17 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     sides = _sides(free_sides)
                     own = [core, *grades, *free_sides]
                     for side in sides:
-                        out.append((f"{side}_foraminal", grade, "direct", own, negated))
+                        out.append(Mention(clause_index, f"{side}_foraminal", grade, "direct", own, negated))
                 else:
-                    out.append(("canal_stenosis", grade, "direct", [core, *grades], negated))
+                    out.append(Mention(clause_index, "canal_stenosis", grade, "direct", [core, *grades], negated))
             continue
         for loc in attached:
             own = [core, loc, *grades]
             if loc.kind == "loc_canal":
                 if ctype in ("stenosis", "patent"):
-                    out.append(("canal_stenosis", grade, "direct", own, negated))
+                    out.append(Mention(clause_index, "canal_stenosis", grade, "direct", own, negated))
                 elif ctype == "mass" and ("sac" in loc.text or "canal" in loc.text):
-                    out.append(("canal_stenosis", grade, "indirect", own, negated))
+                    out.append(Mention(clause_index, "canal_stenosis", grade, "indirect", own, negated))
                 continue
             sides_items = side_to.get(id(loc), [])
             sides = _sides(sides_items) or (
@@ -922,7 +954,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                 strength = "direct" if ctype in ("stenosis", "patent") else "indirect"
                 left_f, right_f = _SIDE_FIELDS[loc.kind]
                 for side in sorted(sides):
-                    out.append((left_f if side == "left" else right_f, grade, strength, own, negated))
+                    out.append(Mention(clause_index, left_f if side == "left" else right_f, grade, strength, own, negated))
                 continue
             # nerve root contact
             if ctype not in ("mass", "contact"):
@@ -940,7 +972,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                 continue
             for side in sorted(rsides):
                 fieldname = f"{side}_foraminal" if kind == "exiting" else f"{side}_subarticular"
-                out.append((fieldname, grade, "root", root_own, False))
+                out.append(Mention(clause_index, fieldname, grade, "root", root_own, False))
     return out
 
 
@@ -1023,9 +1055,9 @@ def _side_grades(items: list[Item], low: str) -> list[Item]:
 
 
 def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset,
-                      carried_sides: frozenset = frozenset()):
-    """Clause cuts, findings (clause index, field, value, strength, items, negated) and
-    the disc side to carry into the next sentence.
+                      carried_sides: frozenset = frozenset()) -> tuple[list[int], list[Mention], frozenset]:
+    """Clause cuts (where clauses 1.. start), the findings the sentence states and the disc
+    side to carry into the next sentence.
 
     ``carried_sides`` is the side of the disc component of the sentences this one
     continues ("A left foraminal protrusion. It touches the exiting root."): an
@@ -1128,22 +1160,20 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
-        for f in clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides):
-            results.append((k, *f))
+        results += clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides, k)
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
 
 
-def _intradural_cause(result, clauses: list[list[Item]], items: list[Item]) -> bool:
+def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:
     """Whether a canal / root finding's cause is an intradural lesion (not stenosis)."""
-    k, fieldname, _value, strength, own, _neg = result
-    if fieldname != "canal_stenosis" and strength != "root":
+    if mention.field != "canal_stenosis" and mention.strength != "root":
         return False
-    core = next((i for i in own if i.kind.startswith("core_")), None)
+    core = next((i for i in mention.items if i.kind.startswith("core_")), None)
     if core is None:
         return False
-    subjects = [i for i in clauses[k] if i.kind in _SUBJECT_KINDS] or [
+    subjects = [i for i in clauses[mention.clause] if i.kind in _SUBJECT_KINDS] or [
         i for i in items if i.kind in _SUBJECT_KINDS]
     cause = _nearest(core, subjects)
     return cause is not None and cause.kind == "intradural"
@@ -1151,3 +1181,39 @@ def _intradural_cause(result, clauses: list[list[Item]], items: list[Item]) -> b
 
 def clause_of_position(cuts: list[int], pos: int) -> int:
     return bisect_right(cuts, pos)
+
+
+# How specific each kind of level group is: inside one clause, specific beats range beats global.
+_TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
+              "all": "global", "vague": "global", "compare": "specific"}
+
+
+def levels_of_clause(clause: int, groups_by_clause: list[tuple[int, LevelGroup]],
+                     sentence: Sentence) -> tuple[frozenset, str]:
+    """The levels a finding of clause ``clause`` speaks of, and their tier.
+
+    ``groups_by_clause``: the sentence's own level groups with their clause indexes. A finding
+    takes the groups of its own clause, else of the nearest clause before it that has any, else
+    of the first clause that has any; a sentence with none takes the levels it inherits
+    ("unscoped" when there are none)."""
+    if not groups_by_clause:
+        if sentence.inherited:
+            return sentence.inherited, sentence.inherited_tier
+        return frozenset(), "unscoped"
+    same = [g for c, g in groups_by_clause if c == clause]
+    if not same:
+        before = [(c, g) for c, g in groups_by_clause if c < clause]
+        if before:
+            nearest = max(c for c, _ in before)
+            same = [g for c, g in before if c == nearest]
+        else:
+            first = min(c for c, _ in groups_by_clause)
+            same = [g for c, g in groups_by_clause if c == first]
+    for tier in ("specific", "range", "global"):
+        chosen = [g for g in same if _TIER_KIND[g.kind] == tier]
+        if chosen:
+            levels = frozenset().union(*(g.levels for g in chosen))
+            if tier == "global":
+                return levels, "remaining" if any(g.kind == "remaining" for g in chosen) else "global"
+            return levels, tier
+    return frozenset(), "unscoped"

@@ -43,6 +43,7 @@ Confidence heuristic (per field, documented for later calibration):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from labeling.schema import FIELDS, GRADE_RANK, GRADED_FIELDS, LEVELS, LevelLabels
 
@@ -88,14 +89,6 @@ class Resolution:
     decisions: list[dict[str, FieldDecision]]
 
 
-def _applies(f, level: str, mentioned: set) -> bool:
-    if f.tier == "unscoped":
-        return f.assertion in ("negated", "historical") or f.negated_lexically
-    if level not in f.levels:
-        return False
-    return not (f.tier == "remaining" and level in mentioned)
-
-
 def _stats(ms) -> dict:
     st = {"n": len(ms), "affirmed": 0, "negated": 0, "hedged": 0, "historical": 0,
           "indirect": 0, "graded": 0}
@@ -108,15 +101,20 @@ def _stats(ms) -> dict:
     return st
 
 
-def _decide(fieldname: str, ms: list) -> FieldDecision:
-    if not ms:
-        return FieldDecision("none", NEVER_MENTIONED_CONF)
-    value, conf, rank, hedge_only, conflict, ev_spec, st = _decision_spec(fieldname, ms)
-    return FieldDecision(value, conf, rank, hedge_only, conflict,
-                         [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in ev_spec], dict(st))
+class DecisionSpec(NamedTuple):
+    """One field's decision at one level, with its evidence as positions in the mention list
+    (so one spec serves every report whose mentions have the same signatures)."""
+
+    value: str
+    confidence: float
+    rank: int  # the rank of the mentions that decided (see the table above)
+    hedged: bool
+    conflict: bool
+    evidence: tuple[tuple[int, str], ...]  # (index into the mentions, field)
+    stats: dict
 
 
-def _decision_spec(fieldname: str, ms: list) -> tuple:
+def _decision_spec(fieldname: str, ms: list) -> DecisionSpec:
     """The decision over mentions ``ms``; evidence as (index into ms, field) pairs.
 
     It depends on the mentions' signatures only (not their offsets), so ``resolve``
@@ -203,7 +201,7 @@ def _decision_spec(fieldname: str, ms: list) -> tuple:
     ev_spec = [(i, fieldname) for i in ev]
     if hedge_only:
         ev_spec += [(i, "uncertain") for i in hedged]
-    return value, round(conf, 3), _RANK_AT[rank], hedge_only, conflict, tuple(ev_spec), st
+    return DecisionSpec(value, round(conf, 3), _RANK_AT[rank], hedge_only, conflict, tuple(ev_spec), st)
 
 
 def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[int]:
@@ -309,10 +307,9 @@ def resolve(findings, mentioned: set | None = None) -> Resolution:
                     cache.clear()
                 if _SPEC_CACHE_MAX:
                     cache[key] = spec
-            value, conf, rank, hedge_only, conflict, ev_spec, st = spec
             dec[fieldname] = FieldDecision(
-                value, conf, rank, hedge_only, conflict,
-                [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in ev_spec], dict(st))
+                spec.value, spec.confidence, spec.rank, spec.hedged, spec.conflict,
+                [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in spec.evidence], dict(spec.stats))
         hedged = any(d.hedged for d in dec.values())
         any_mention = bool(by_field)
         dec["uncertain"] = FieldDecision(

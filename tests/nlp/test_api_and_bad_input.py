@@ -107,3 +107,25 @@ def test_no_django_imports():
     assert files
     for p in files:
         assert not rx.search(p.read_text()), p
+
+
+def test_a_labeller_built_from_another_rules_folder_reads_it_and_says_so(tmp_path):
+    # the folder holds one file: the rest come from the default rules
+    default = Labeller()
+    (tmp_path / "context_rules.jsonl").write_text(
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+    custom = Labeller(rules_dir=tmp_path)
+    assert custom.version != default.version
+    # "without" is no negation in the one-rule folder; the findings rules still come from the default
+    text = "L4-5: Disc bulge without canal stenosis."
+    assert default.label(text).levels[3].canal_stenosis == "none"
+    assert custom.label(text).levels[3].canal_stenosis == "unspecified"
+    assert custom.label(text).version == custom.version
+
+
+def test_a_copy_of_the_default_rules_is_the_same_version(tmp_path):
+    from labeling.nlp.rulefiles import RULES_DIR
+
+    for path in RULES_DIR.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert Labeller(rules_dir=tmp_path).version == LABELLER_RULES_VERSION
