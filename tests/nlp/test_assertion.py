@@ -92,3 +92,21 @@ def test_context_engine_directly():
     assert assertion_of(eng.modifiers(text, [(0, 9)])[0]) == "negated"
     text = "gram negative rods"
     assert assertion_of(eng.modifiers(text, [(14, 18)])[0]) == "affirmed"
+
+
+@pytest.mark.parametrize(("text", "target", "has_grade", "expected"), [
+    # a graded finding after a list break is a new statement
+    ("no herniation, mild bilateral foraminal narrowing", "foraminal narrowing", True, "affirmed"),
+    # an item after a comma that no "or" closes is not in the negated list
+    ("no focal protrusion, broad-based disc bulge", "disc bulge", False, "affirmed"),
+    # ... and one that "or" closes is
+    ("no herniation, stenosis or foraminal narrowing", "foraminal narrowing", False, "negated"),
+    ("no herniation or foraminal narrowing", "foraminal narrowing", True, "negated"),
+])
+def test_the_pipelines_assertion_policy_on_list_breaks(text, target, has_grade, expected):
+    eng = ConText()
+    start = text.index(target)
+    mods = eng.modifiers(text, [(start, start + len(target))], inside=True)[0]
+    assert assertion_of(mods, text=text, start=start, has_grade=has_grade) == expected
+    # without the text, the bare policy sees only the negation
+    assert assertion_of(mods) == "negated"
