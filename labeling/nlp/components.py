@@ -2,7 +2,9 @@
 
 Each step of the pipeline is a component working on the document text (character
 offsets) with the compiled rules of ``extract.py`` / ``context.py`` and storing its
-output in ``Doc`` extensions:
+output in ``Doc`` extensions. Every rule-driven component is a ``RulePipe``: it owns the
+rule files it was built from and saves them with the pipeline (``nlp.to_disk`` /
+``spacy.load``), so a saved pipeline is a labeller version. The steps:
 
 * ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text, misspelt key terms corrected:
   ``spelling.py``; ``doc._.radbot_offsets`` maps its offsets back), ``doc._.radbot_sections``
@@ -23,8 +25,11 @@ sentences are hits.
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_right
+from collections.abc import Callable
+from functools import partial
 
 import numpy
 from spacy.attrs import IDX, SENT_START
@@ -36,6 +41,7 @@ from spacy.util import registry
 from labeling.nlp import extract, spelling
 from labeling.nlp.context import (
     ALTERNATIVE,
+    CONTEXT_FILE,
     POSSIBLE,
     SCOPE,
     ConText,
@@ -43,7 +49,7 @@ from labeling.nlp.context import (
     load_rules,
 )
 from labeling.nlp.resolver import resolve
-from labeling.nlp.rulefiles import rule_file
+from labeling.nlp.rulefiles import RuleFiles
 from labeling.schema import LEVELS
 
 for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result"):
@@ -62,8 +68,42 @@ def doc_text(doc: Doc) -> str:
     return doc.text
 
 
-def _rules(rules_dir: str) -> extract.Rules:
-    return extract.get_rules(rules_dir or None)
+class RulePipe:
+    """A labeller component that owns the rule files it was built from.
+
+    As spaCy's SpanRuler keeps its patterns, the files travel with the pipeline:
+    ``nlp.to_disk(path)`` writes each component's files into its folder and
+    ``spacy.load(path)`` (``from_disk``) builds the component from them again, so a saved
+    pipeline is a labeller version, whatever folder it was first built from.
+    """
+
+    def __init__(self, names: tuple[str, ...], build: Callable[[RuleFiles], Callable[[Doc], Doc]],
+                 rules_dir: str = ""):
+        self.names = names
+        self._build = build
+        self._use(RuleFiles.from_dir(rules_dir or None, names))
+
+    def _use(self, files: RuleFiles) -> None:
+        self.files = files
+        self._process = self._build(files)
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self._process(doc)
+
+    def to_disk(self, path, *, exclude=()) -> None:
+        self.files.write(path)
+
+    def from_disk(self, path, *, exclude=()) -> RulePipe:
+        self._use(RuleFiles.read_saved(path, self.names))
+        return self
+
+    def to_bytes(self, *, exclude=()) -> bytes:
+        return json.dumps(dict(self.files.texts)).encode("utf-8")
+
+    def from_bytes(self, data: bytes, *, exclude=()) -> RulePipe:
+        saved = json.loads(data.decode("utf-8"))
+        self._use(RuleFiles(tuple(sorted((name, saved[name]) for name in self.names))))
+        return self
 
 
 # Normalised -> original offsets after misspelt key terms were corrected (None: same text).
@@ -72,9 +112,13 @@ if not Doc.has_extension("radbot_offsets"):
 
 
 @Language.factory("radbot_sections", default_config={"rules_dir": ""})
-def make_sections(nlp: Language, name: str, rules_dir: str):
-    rules = _rules(rules_dir)
-    speller = spelling.get_speller(rules_dir or None)
+def make_sections(nlp: Language, name: str, rules_dir: str) -> RulePipe:
+    return RulePipe(spelling.SPELLER_FILES, _sections, rules_dir)
+
+
+def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
+    rules = extract.rules_for(files.subset(extract.RULES_FILES))
+    speller = spelling.speller_for(files)
 
     def sections(doc: Doc) -> Doc:
         # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
@@ -87,8 +131,12 @@ def make_sections(nlp: Language, name: str, rules_dir: str):
 
 
 @Language.factory("radbot_sentences", default_config={"rules_dir": "", "set_sent_starts": True})
-def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bool):
-    rules = _rules(rules_dir)
+def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bool) -> RulePipe:
+    return RulePipe(extract.RULES_FILES, partial(_sentences, set_sent_starts=set_sent_starts), rules_dir)
+
+
+def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
+    rules = extract.rules_for(files)
 
     def sentences(doc: Doc) -> Doc:
         sents = extract.split_sentences(doc._.radbot_low, doc._.radbot_sections, rules)
@@ -128,8 +176,12 @@ class _BoundedCache(dict):
 
 
 @Language.factory("radbot_levels", default_config={"rules_dir": ""})
-def make_levels(nlp: Language, name: str, rules_dir: str):
-    rules = _rules(rules_dir)
+def make_levels(nlp: Language, name: str, rules_dir: str) -> RulePipe:
+    return RulePipe(extract.RULES_FILES, _levels, rules_dir)
+
+
+def _levels(files: RuleFiles) -> Callable[[Doc], Doc]:
+    rules = extract.rules_for(files)
     cache = _BoundedCache()
     LevelGroup = extract.LevelGroup  # noqa: N806
 
@@ -212,8 +264,12 @@ _CARRIED_KINDS = ("single", "list", "range")
 
 
 @Language.factory("radbot_findings", default_config={"rules_dir": ""})
-def make_findings(nlp: Language, name: str, rules_dir: str):
-    rules = _rules(rules_dir)
+def make_findings(nlp: Language, name: str, rules_dir: str) -> RulePipe:
+    return RulePipe(extract.RULES_FILES, _findings, rules_dir)
+
+
+def _findings(files: RuleFiles) -> Callable[[Doc], Doc]:
+    rules = extract.rules_for(files)
     cache = _BoundedCache()
     Finding = extract.Finding  # noqa: N806
 
@@ -290,8 +346,12 @@ def make_findings(nlp: Language, name: str, rules_dir: str):
 
 
 @Language.factory("radbot_context", default_config={"rules_dir": ""})
-def make_context(nlp: Language, name: str, rules_dir: str):
-    engine = ConText(load_rules(rule_file(rules_dir, "context_rules.jsonl")))
+def make_context(nlp: Language, name: str, rules_dir: str) -> RulePipe:
+    return RulePipe((CONTEXT_FILE,), _context, rules_dir)
+
+
+def _context(files: RuleFiles) -> Callable[[Doc], Doc]:
+    engine = ConText(load_rules(text=files.text(CONTEXT_FILE)))
     cache = _BoundedCache()
 
     def sentence_assertions(text: str, targets: tuple) -> tuple:

@@ -77,10 +77,15 @@ class Trigger:
     rule: Rule
 
 
-def load_rules(path: str | Path | None = None) -> list[Rule]:
-    path = Path(path) if path else RULES_DIR / "context_rules.jsonl"
+CONTEXT_FILE = "context_rules.jsonl"
+
+
+def load_rules(path: str | Path | None = None, *, text: str | None = None) -> list[Rule]:
+    """The trigger rules of a JSON-lines file (``path``, default the labeller's), or of its ``text``."""
+    if text is None:
+        text = (Path(path) if path else RULES_DIR / CONTEXT_FILE).read_text(encoding="utf-8")
     rules = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue

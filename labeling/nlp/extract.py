@@ -15,12 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from labeling.nlp.fastregex import guarded
-from labeling.nlp.rulefiles import load_yaml, rule_file
+from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from labeling.schema import GRADE_RANK, LEVELS, higher_grade
 
-
-def _load_yaml(rules_dir: str | Path | None, name: str) -> dict:
-    return load_yaml(rule_file(rules_dir, name).read_text(encoding="utf-8"))
+# The rule files ``Rules`` reads.
+RULES_FILES = ("findings.yaml", "levels.yaml", "sections.yaml")
 
 
 def _alt(fragments) -> str:
@@ -103,10 +102,11 @@ class SentenceFinding:
 
 
 class Rules:
-    def __init__(self, rules_dir: str | Path | None = None):
-        f = _load_yaml(rules_dir, "findings.yaml")
-        lv = _load_yaml(rules_dir, "levels.yaml")
-        sec = _load_yaml(rules_dir, "sections.yaml")
+    def __init__(self, rules_dir: str | Path | None = None, *, files: RuleFiles | None = None):
+        files = files or RuleFiles.from_dir(rules_dir, RULES_FILES)
+        f = load_yaml(files.text("findings.yaml"))
+        lv = load_yaml(files.text("levels.yaml"))
+        sec = load_yaml(files.text("sections.yaml"))
         self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
 
         # sections
@@ -287,7 +287,13 @@ _UNPUNCTUATED_LINE_END = r"(?<=[a-z0-9]\n)" + "".join(rf"(?<!\b{w}\n)" for w in 
 
 @lru_cache(maxsize=4)
 def get_rules(rules_dir: str | None = None) -> Rules:
-    return Rules(rules_dir)
+    return rules_for(RuleFiles.from_dir(rules_dir, RULES_FILES))
+
+
+@lru_cache(maxsize=4)
+def rules_for(files: RuleFiles) -> Rules:
+    """Compiled rules, shared by the components built from the same files."""
+    return Rules(files=files)
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
 from labeling.nlp.resolver import Resolution
-from labeling.nlp.rulefiles import rules_digest
+from labeling.nlp.rulefiles import RuleFiles, rules_digest
 from labeling.nlp.spelling import map_evidence
 from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
 
@@ -27,6 +27,12 @@ MAX_CHARS = 100_000
 def rules_version(rules_dir: str | Path | None = None) -> str:
     """The version of a labeller built from ``rules_dir``: the guide and its rule files' digest."""
     return f"radbot-rules-{GUIDE_VERSION}-{rules_digest(rules_dir)}"
+
+
+def pipeline_version(nlp) -> str:
+    """The version of a built (or loaded) pipeline: the digest of the rule files its components own."""
+    files = RuleFiles.merged([proc.files for _name, proc in nlp.pipeline if isinstance(proc, components.RulePipe)])
+    return f"radbot-rules-{GUIDE_VERSION}-{files.digest()}"
 
 
 LABELLER_RULES_VERSION = rules_version()
@@ -90,12 +96,24 @@ def sanitize(text: Any) -> tuple[str, list[str]]:
 
 
 class Labeller:
-    """Builds the spaCy pipeline once; ``label`` / ``label_many`` reuse it."""
+    """Builds the spaCy pipeline once; ``label`` / ``label_many`` reuse it.
 
-    def __init__(self, learned=None, rules_dir: str | Path | None = None):
-        self.nlp = components.build_nlp(str(rules_dir or ""))
+    ``to_disk`` saves the pipeline with its rule files; ``from_disk`` labels with a saved one.
+    """
+
+    def __init__(self, learned=None, rules_dir: str | Path | None = None, *, nlp=None):
+        self.nlp = nlp if nlp is not None else components.build_nlp(str(rules_dir or ""))
         self.learned = learned
-        self.version = rules_version(rules_dir) + (f"+learned-{learned.version}" if learned else "")
+        self.version = pipeline_version(self.nlp) + (f"+learned-{learned.version}" if learned else "")
+
+    def to_disk(self, path: str | Path) -> None:
+        self.nlp.to_disk(path)
+
+    @classmethod
+    def from_disk(cls, path: str | Path, learned=None) -> Labeller:
+        import spacy
+
+        return cls(learned, nlp=spacy.load(path))
 
     # -- one report -----------------------------------------------------------
     def label(self, text: Any, report_id: str | None = None) -> ReportLabels:

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from labeling.nlp.rulefiles import RULES_DIR, load_yaml, rule_file
+from labeling.nlp.rulefiles import RULE_FILE_NAMES, RULES_DIR, RuleFiles, load_yaml
 
 try:  # Python 3.11+: the regex parser lives in re._parser
     from re import _parser as _sre  # type: ignore[attr-defined]
@@ -166,12 +166,11 @@ def _fragments(node, prefix: str):
             yield from _fragments(v, f"{prefix}.{k}" if prefix else str(k))
 
 
-def key_terms(rules_dir: str | Path | None = None) -> dict[str, frozenset[str]]:
+def key_terms(rules_dir: str | Path | None = None, *, files: RuleFiles | None = None) -> dict[str, frozenset[str]]:
     """Every word the rule files can match -> the categories it belongs to."""
     cats: dict[str, set[str]] = {}
-
-    def read(name: str) -> str:
-        return rule_file(rules_dir, name).read_text(encoding="utf-8")
+    files = files or RuleFiles.from_dir(rules_dir)
+    read = files.text
 
     def add(category: str, fragment: str) -> None:
         for w in _words(fragment.lower()):
@@ -298,15 +297,17 @@ class Correction:
 
 
 class Speller:
-    def __init__(self, rules_dir: str | Path | None = None, config: dict | None = None):
+    def __init__(self, rules_dir: str | Path | None = None, config: dict | None = None, *,
+                 files: RuleFiles | None = None):
+        files = files or RuleFiles.from_dir(rules_dir)
         if config is None:
-            config = load_yaml(rule_file(rules_dir, CONFIG_FILE).read_text(encoding="utf-8")) or {}
+            config = load_yaml(files.text(CONFIG_FILE)) or {}
         self.min_len = int(config.get("min_word_length", 5))
         self.min_term_len = int(config.get("min_term_length", 4))
         self.two_edit_len = int(config.get("two_edit_min_length", 8))
         self.forced: dict[str, str] = {str(k).lower(): str(v).lower() for k, v in
                                        (config.get("forced") or {}).items()}
-        self.terms = key_terms(rules_dir)
+        self.terms = key_terms(files=files)
         short_sources = tuple(config.get("short_term_categories") or ())
         self.targets = {w: c for w, c in self.terms.items() if len(w) >= self.min_len or (
             len(w) >= self.min_term_len and any(x.split(".")[0] in short_sources for x in c))}
@@ -452,7 +453,16 @@ class Speller:
 
 @lru_cache(maxsize=4)
 def get_speller(rules_dir: str | None = None) -> Speller:
-    return Speller(rules_dir or None)
+    return speller_for(RuleFiles.from_dir(rules_dir or None))
+
+
+# The rule files a speller reads: every file's key terms, and its own guards.
+SPELLER_FILES = RULE_FILE_NAMES
+
+
+@lru_cache(maxsize=4)
+def speller_for(files: RuleFiles) -> Speller:
+    return Speller(files=files)
 
 
 # --------------------------------------------------------------------------

@@ -129,3 +129,56 @@ def test_a_copy_of_the_default_rules_is_the_same_version(tmp_path):
     for path in RULES_DIR.iterdir():
         (tmp_path / path.name).write_bytes(path.read_bytes())
     assert Labeller(rules_dir=tmp_path).version == LABELLER_RULES_VERSION
+
+
+# --------------------------------------------------------------------------
+# A saved pipeline is a labeller version: the components save and load their rule files
+
+_SAMPLES = [
+    "L4-5: Mild disc bulge with moderate central canal stenosis. Nil foraminal stenosis.",
+    "FINDINGS:\nL3 4 mild for a minimal narrowing\nL5 S1 small left paracentral protrusion contacting the S1 root",
+    "IMPRESSION: No significant stenosis at any level. Possible small L5-S1 protrusion.",
+]
+
+
+def test_a_saved_pipeline_labels_as_the_one_it_was_saved_from(lab, tmp_path):
+    lab.to_disk(tmp_path / "pipeline")
+    assert sorted(p.name for p in (tmp_path / "pipeline" / "radbot_context").iterdir()) == ["context_rules.jsonl"]
+    loaded = Labeller.from_disk(tmp_path / "pipeline")
+    assert loaded.version == lab.version == LABELLER_RULES_VERSION
+    for text in _SAMPLES:
+        assert loaded.label(text).to_exchange_rows() == lab.label(text).to_exchange_rows()
+
+
+def test_a_saved_pipeline_keeps_the_rules_it_was_built_from(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "context_rules.jsonl").write_text(
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+    built = Labeller(rules_dir=rules)
+    built.to_disk(tmp_path / "pipeline")
+    (rules / "context_rules.jsonl").unlink()
+    loaded = Labeller.from_disk(tmp_path / "pipeline")
+    assert loaded.version == built.version != LABELLER_RULES_VERSION
+    assert loaded.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis == "unspecified"
+
+
+def test_a_saved_pipeline_missing_a_rule_file_is_refused(lab, tmp_path):
+    lab.to_disk(tmp_path / "pipeline")
+    (tmp_path / "pipeline" / "radbot_levels" / "levels.yaml").unlink()
+    with pytest.raises(FileNotFoundError, match="levels.yaml"):
+        Labeller.from_disk(tmp_path / "pipeline")
+
+
+def test_the_pipeline_round_trips_through_bytes(tmp_path):
+
+    from labeling.nlp.components import build_nlp
+
+    (tmp_path / "context_rules.jsonl").write_text(
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+    data = build_nlp(str(tmp_path)).to_bytes()
+    fresh = build_nlp()  # the default rules, until the bytes replace them
+    fresh.from_bytes(data)
+    again = Labeller(nlp=fresh)
+    assert again.version == Labeller(rules_dir=tmp_path).version != LABELLER_RULES_VERSION
+    assert again.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis == "unspecified"
