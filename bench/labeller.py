@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
-from labeling.nlp import components, resolver  # noqa: E402
 from labeling.nlp.labeller import Labeller  # noqa: E402
 from labeling.schema import LEVELS  # noqa: E402
 
@@ -73,13 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-cache", action="store_true", help="disable the per-sentence/decision caches")
     args = ap.parse_args(argv)
     core = pin_to_one_core()
-    if args.no_cache:
-        components.SENTENCE_CACHE_SIZE = 0
-        resolver._SPEC_CACHE_MAX = 0
     rng = random.Random(7)
     reports = [(f"B{i}", make_report(rng)) for i in range(args.n)]
     words = sum(len(t.split()) for _, t in reports) / args.n
-    lab = Labeller()
+    lab = Labeller(cache_size=0) if args.no_cache else Labeller()
     list(lab.label_many(reports[:100]))  # warm up
     walls, cpus = [], []
     count = 0

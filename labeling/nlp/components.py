@@ -18,8 +18,8 @@ Speed: the tokenizer is spaCy's rule-less (whitespace) Cython tokenizer and keep
 the input text in ``doc.user_data`` (``Doc.text`` re-joins every token). Level
 groups, findings and assertions depend only on the sentence text (plus the carried
 levels), so the levels / findings / context components cache their per-sentence
-results with offsets relative to the sentence start (``SENTENCE_CACHE_SIZE``
-entries per component; 0 disables); report text is highly templated, so most
+results with offsets relative to the sentence start (``cache_size`` entries per
+component, in the pipeline's config; 0 disables); report text is highly templated, so most
 sentences are hits.
 """
 
@@ -39,6 +39,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from labeling.nlp import extract, spelling
+from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE, BoundedCache
 from labeling.nlp.context import (
     ALTERNATIVE,
     CONTEXT_FILE,
@@ -155,34 +156,14 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     return sentences
 
 
-# Entries per per-sentence cache (0 disables caching; read at every insert).
-SENTENCE_CACHE_SIZE = 50_000
+@Language.factory("radbot_levels", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+def make_levels(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
+    return RulePipe(extract.RULES_FILES, partial(_levels, cache_size=cache_size), rules_dir)
 
 
-class _BoundedCache(dict):
-    """A dict that empties itself when full (sentences repeat a lot across reports).
-
-    Keys are the exact sentence text (plus what else the result depends on), so
-    a hit returns what recomputing would.
-    """
-
-    def put(self, key, value):
-        if len(self) >= SENTENCE_CACHE_SIZE:
-            self.clear()
-            if not SENTENCE_CACHE_SIZE:
-                return value
-        self[key] = value
-        return value
-
-
-@Language.factory("radbot_levels", default_config={"rules_dir": ""})
-def make_levels(nlp: Language, name: str, rules_dir: str) -> RulePipe:
-    return RulePipe(extract.RULES_FILES, _levels, rules_dir)
-
-
-def _levels(files: RuleFiles) -> Callable[[Doc], Doc]:
+def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
-    cache = _BoundedCache()
+    cache = BoundedCache(cache_size)
     LevelGroup = extract.LevelGroup  # noqa: N806
 
     def levels(doc: Doc) -> Doc:
@@ -263,14 +244,14 @@ _LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal"
 _CARRIED_KINDS = ("single", "list", "range")
 
 
-@Language.factory("radbot_findings", default_config={"rules_dir": ""})
-def make_findings(nlp: Language, name: str, rules_dir: str) -> RulePipe:
-    return RulePipe(extract.RULES_FILES, _findings, rules_dir)
+@Language.factory("radbot_findings", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+def make_findings(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
+    return RulePipe(extract.RULES_FILES, partial(_findings, cache_size=cache_size), rules_dir)
 
 
-def _findings(files: RuleFiles) -> Callable[[Doc], Doc]:
+def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
-    cache = _BoundedCache()
+    cache = BoundedCache(cache_size)
     Finding = extract.Finding  # noqa: N806
 
     def sentence_result(masked_text: str, s: extract.Sentence,
@@ -345,14 +326,14 @@ def _findings(files: RuleFiles) -> Callable[[Doc], Doc]:
     return findings
 
 
-@Language.factory("radbot_context", default_config={"rules_dir": ""})
-def make_context(nlp: Language, name: str, rules_dir: str) -> RulePipe:
-    return RulePipe((CONTEXT_FILE,), _context, rules_dir)
+@Language.factory("radbot_context", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+def make_context(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
+    return RulePipe((CONTEXT_FILE,), partial(_context, cache_size=cache_size), rules_dir)
 
 
-def _context(files: RuleFiles) -> Callable[[Doc], Doc]:
+def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     engine = ConText(load_rules(text=files.text(CONTEXT_FILE)))
-    cache = _BoundedCache()
+    cache = BoundedCache(cache_size)
 
     def sentence_assertions(text: str, targets: tuple) -> tuple:
         triggers = engine.find_triggers(text)
@@ -478,8 +459,12 @@ def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
     return tuple(out)
 
 
-@Language.factory("radbot_resolver", default_config={})
-def make_resolver(nlp: Language, name: str):
+@Language.factory("radbot_resolver", default_config={"cache_size": DEFAULT_CACHE_SIZE})
+def make_resolver(nlp: Language, name: str, cache_size: int):
+    # Decisions depend on the mentions' signatures (section, tier, assertion ...), not on
+    # their text, so novel reports hit this table too.
+    decisions = BoundedCache(cache_size)
+
     def resolver(doc: Doc) -> Doc:
         mentioned: set = set()
         for s in doc._.radbot_sents or ():
@@ -487,7 +472,7 @@ def make_resolver(nlp: Language, name: str):
                 for g in s.levels:
                     if g.kind in ("single", "list"):
                         mentioned |= g.levels
-        doc._.radbot_result = resolve(doc._.radbot_findings or [], mentioned)
+        doc._.radbot_result = resolve(doc._.radbot_findings or [], mentioned, decisions)
         return doc
 
     return resolver
@@ -536,7 +521,8 @@ def create_fast_tokenizer():
     return make
 
 
-def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True) -> Language:
+def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True,
+              cache_size: int = DEFAULT_CACHE_SIZE) -> Language:
     import spacy
 
     # The tokenizer comes from the config: building English's default one (its special
@@ -545,8 +531,9 @@ def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer:
     nlp = spacy.blank("en", config=config)
     nlp.add_pipe("radbot_sections", config={"rules_dir": rules_dir})
     nlp.add_pipe("radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts})
-    nlp.add_pipe("radbot_levels", config={"rules_dir": rules_dir})
-    nlp.add_pipe("radbot_findings", config={"rules_dir": rules_dir})
-    nlp.add_pipe("radbot_context", config={"rules_dir": rules_dir})
-    nlp.add_pipe("radbot_resolver")
+    cached = {"rules_dir": rules_dir, "cache_size": cache_size}
+    nlp.add_pipe("radbot_levels", config=cached)
+    nlp.add_pipe("radbot_findings", config=cached)
+    nlp.add_pipe("radbot_context", config=cached)
+    nlp.add_pipe("radbot_resolver", config={"cache_size": cache_size})
     return nlp

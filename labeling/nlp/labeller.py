@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
+from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE
 from labeling.nlp.resolver import Resolution
 from labeling.nlp.rulefiles import RuleFiles, rules_digest
 from labeling.nlp.spelling import map_evidence
@@ -101,8 +102,9 @@ class Labeller:
     ``to_disk`` saves the pipeline with its rule files; ``from_disk`` labels with a saved one.
     """
 
-    def __init__(self, learned=None, rules_dir: str | Path | None = None, *, nlp=None):
-        self.nlp = nlp if nlp is not None else components.build_nlp(str(rules_dir or ""))
+    def __init__(self, learned=None, rules_dir: str | Path | None = None, *, nlp=None,
+                 cache_size: int = DEFAULT_CACHE_SIZE):
+        self.nlp = nlp if nlp is not None else components.build_nlp(str(rules_dir or ""), cache_size=cache_size)
         self.learned = learned
         self.version = pipeline_version(self.nlp) + (f"+learned-{learned.version}" if learned else "")
 

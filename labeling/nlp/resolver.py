@@ -45,6 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from labeling.nlp.bounded_cache import BoundedCache
 from labeling.schema import FIELDS, GRADE_RANK, GRADED_FIELDS, LEVELS, LevelLabels
 
 _RANK = {
@@ -257,14 +258,14 @@ def _signature(f) -> tuple:
     return (f.section, f.tier, f.assertion, f.negated_lexically, f.strength, f.has_grade, f.value)
 
 
-_SPEC_CACHE: dict = {}
-_SPEC_CACHE_MAX = 50_000
 
 
 _DECIDED = ("disc", *GRADED_FIELDS)
 
 
-def resolve(findings, mentioned: set | None = None) -> Resolution:
+def resolve(findings, mentioned: set | None = None, memo: BoundedCache | None = None) -> Resolution:
+    """Per-level labels from the findings (``mentioned``: the levels the report names one by one;
+    ``memo``: field decisions by mention signatures, shared across reports)."""
     mentioned = mentioned or set()
     levels, evidence, confidence, decisions = [], [], [], []
     # Mentions per level and field, in finding order (one pass over the findings).
@@ -289,7 +290,6 @@ def resolve(findings, mentioned: set | None = None) -> Resolution:
                 by_field[fieldname] = [f]
             else:
                 ms.append(f)
-    cache = _SPEC_CACHE
     for level in LEVELS:
         by_field = per_level[level]
         _follow_findings_sides(by_field)
@@ -299,14 +299,13 @@ def resolve(findings, mentioned: set | None = None) -> Resolution:
             if not ms:
                 dec[fieldname] = FieldDecision("none", NEVER_MENTIONED_CONF)
                 continue
-            key = (fieldname, *(sigs[id(m)] for m in ms))
-            spec = cache.get(key)
-            if spec is None:
+            if memo is None:
                 spec = _decision_spec(fieldname, ms)
-                if len(cache) >= _SPEC_CACHE_MAX:
-                    cache.clear()
-                if _SPEC_CACHE_MAX:
-                    cache[key] = spec
+            else:
+                key = (fieldname, *(sigs[id(m)] for m in ms))
+                spec = memo.get(key)
+                if spec is None:
+                    spec = memo.put(key, _decision_spec(fieldname, ms))
             dec[fieldname] = FieldDecision(
                 spec.value, spec.confidence, spec.rank, spec.hedged, spec.conflict,
                 [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in spec.evidence], dict(spec.stats))

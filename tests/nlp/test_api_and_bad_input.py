@@ -182,3 +182,11 @@ def test_the_pipeline_round_trips_through_bytes(tmp_path):
     again = Labeller(nlp=fresh)
     assert again.version == Labeller(rules_dir=tmp_path).version != LABELLER_RULES_VERSION
     assert again.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis == "unspecified"
+
+
+def test_caches_off_label_as_caches_on(lab):
+    uncached = Labeller(cache_size=0)
+    for text in [*_SAMPLES, *_SAMPLES]:  # the second pass would hit a cache
+        assert uncached.label(text).to_exchange_rows() == lab.label(text).to_exchange_rows()
+    assert all(uncached.nlp.get_pipe_config(name)["cache_size"] == 0
+               for name in ("radbot_levels", "radbot_findings", "radbot_context", "radbot_resolver"))
