@@ -142,6 +142,9 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     def sentences(doc: Doc) -> Doc:
         sents = extract.split_sentences(doc._.radbot_low, doc._.radbot_sections, rules)
         doc._.radbot_sents = sents
+        # What an unticked template box says is no statement: the steps after this one do not see
+        # it (the sentences were cut on the whole text, which keeps each template line one).
+        doc._.radbot_low = extract.blank_unticked(doc._.radbot_low, rules)
         if set_sent_starts and len(doc):
             idx = doc.to_array(IDX).astype(numpy.int64)
             offsets = doc._.radbot_offsets  # sentence offsets are in the normalised text

@@ -124,7 +124,9 @@ class Rules:
         self.clinic_cue_re = re.compile("(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])")
         self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
         self.clinical_order_keys = tuple(sec["clinical_sentence"]["order_keys"])
+        self.unticked_re = re.compile(sec["unticked_box"])
         source = sec["imaging_source"]
+        self.imaging_source_re = re.compile(f"(?<![a-z]){source}(?![a-z])")
         self.attribution_re = guarded("|".join(f"(?:{x.replace('{source}', source)})"
                                                   for x in sec["attribution"]))
         start = sec["attribution_start"].replace("{source}", source)
@@ -254,13 +256,13 @@ class Rules:
         # sentence boundaries
         self.boundary_re = re.compile(
             r"\n[ \t]*\n"
-            r"|\n(?=[ \t]*(?:[-*•·]|o[ \t]|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
+            r"|\n(?=[ \t]*(?:" + _BULLET + r"|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
             r"|(?<=[.;:?!])[ \t]*\n"
             # a dictated line that starts with a level, after a line with no end punctuation
             # ("L2 3 mild central canal stenosis" / "L3 4 moderate ..."), unless that line
             # breaks off where the sentence must go on ("... most marked at" / "L4-5")
-            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t]+[a-z])"
+            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t.]+(?:[a-z]|" + _CHECKBOX + "))"
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
@@ -269,7 +271,9 @@ class Rules:
 
 
 # A list bullet; a letter "o" followed by a space is one too (plain-text exports of "◦" lists).
-_BULLET = r"(?:[-*•·]|o(?=[ \t]))"
+# A box of a structured template, ticked or not: "[x] bulge", "[ ] protrusion", "☒ stenosis".
+_CHECKBOX = r"(?:\[[ \tx✓✔]?\]|[☐☑☒])"
+_BULLET = r"(?:[-*•·]|o(?=[ \t])|" + _CHECKBOX + ")"
 
 # A line that starts with a level ("L4-5:", "L4 to L5:", "T12-L1:"): a new sentence, and the
 # end of an inline clinical section ("HISTORY: back pain" then "L4-5: ...").
@@ -306,11 +310,17 @@ _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 # A sentence that opens with a level and a reporting verb describes the imaging, in a clinic
-# letter too ("L3/4 shows mild central stenosis.", "At L4/5 there is a large protrusion.").
-_LEVEL_REPORT_START = re.compile(r"(?:at\s+)?" + _LEVEL_HEAD + r"(?:\s+level)?,?\s+(?:shows?|showed|demonstrates?|"
-                                 r"demonstrated|reveals?|revealed|has|had|is|was|there\s+is|there\s+was)(?![a-z])")
+# letter too ("L3/4 shows mild central stenosis.", "The L4-5 disc shows a mild bulge.").
+_REPORTING_VERB = (r"(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|describes?|described|"
+                   r"reports?|reported|notes?|noted|confirms?|confirmed)")
+_LEVEL_REPORT_START = re.compile(r"(?:at\s+|the\s+)?" + _LEVEL_HEAD + r"(?:\s+(?:level|dis[ck]|interspace))?,?\s+"
+                                 r"(?:" + _REPORTING_VERB + r"|has|had|is|was|there\s+is|there\s+was)(?![a-z])")
+# ... and so does one whose subject is a pronoun for the imaging named in the sentence before
+# it ("He brought the report of his MRI. It describes a left protrusion at L5-S1.").
+_PRONOUN_REPORT_START = re.compile(r"(?:it|this|they|these)\s+(?:also\s+)?" + _REPORTING_VERB + r"(?![a-z])")
 _ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
-_ITEM_FIRST = frozenset("-*•·o(0123456789")
+_ITEM_FIRST = frozenset("-*•·o(0123456789[☐☑☒")
+_ITEM_LINE = re.compile(r"[ \t]*(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]")
 _LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
 _HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
 
@@ -328,6 +338,16 @@ def paragraph_break(low: str, prev_end: int, start: int) -> str:
     if low[start:start + 1] in _ITEM_FIRST and _ITEM.match(low, start):
         return "item"
     return ""
+
+
+def blank_unticked(low: str, rules: Rules) -> str:
+    """``low`` with the text of unticked template boxes blanked and table cells ("|") read as
+    separate statements (";"), offsets kept."""
+    if "|" in low:
+        low = low.replace("|", ";")
+    if "[" not in low and "☐" not in low:
+        return low
+    return rules.unticked_re.sub(lambda m: " " * len(m.group()), low)
 
 
 def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
@@ -379,9 +399,11 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
             nl = low.find("\n", e, end)
             line = low[e:end if nl < 0 else nl].strip()
             inline = bool(line)
-            if inline and nl >= 0 and (line[-1] in ".?!" or _LABEL_LINE.match(low, nl + 1, end)):
+            if inline and nl >= 0 and (line[-1] in ".?!" or _LABEL_LINE.match(low, nl + 1, end)
+                                        or _ITEM_LINE.match(low, nl + 1, end)):
                 # "HISTORY: Back pain." a one-line section (a wrapped one goes on), or one whose
                 # next line opens a labelled paragraph ("INDICATION: polytrauma" / "LUMBAR: ...")
+                # or a list ("hx: claudication" / "- 6 mm anterolisthesis L3 on L4 ...")
                 cut = nl
             elif inline or cls != "imaging":
                 body = low[e:end]
@@ -452,6 +474,8 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
         orders = [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)] if name != "other" and any(
             k in low for k in rules.clinical_order_keys) else []
         attributed = False  # clinical section: the paragraph reports the imaging so far
+        listed = False  # ... and it opened a list ("the radiologist's impression:" then "1. ...")
+        named_source = False  # the sentence before, in this paragraph, named the imaging
         prev_end = s0
         for a, b in cuts:
             seg = low[a:b]
@@ -462,15 +486,21 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
             b = a + len(body.rstrip(ws))
             sec = name
             if name == "clinical":
-                if paragraph_break(low, prev_end, a) and not (attributed and _LEVEL_HEAD_START.match(low, a)):
-                    attributed = False  # (a report's level lines quoted after "MRI [date]:" go on)
+                brk = paragraph_break(low, prev_end, a)
+                if brk and not (attributed and (_LEVEL_HEAD_START.match(low, a) or (listed and brk == "item"))):
+                    # (a report's level lines, or the items of a list it introduced, go on)
+                    attributed = listed = False
+                if brk:
+                    named_source = False
                 # reports the imaging: "MRI of [date] shows ...", "Imaging: ...", or a report's
                 # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
                 if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
                         or rules.attribution_line_re.search(low, a, b)
-                        or _LEVEL_HEAD_START.match(low, a, b) or _LEVEL_REPORT_START.match(low, a, b)):
+                        or _LEVEL_HEAD_START.match(low, a, b) or _LEVEL_REPORT_START.match(low, a, b)
+                        or (named_source and _PRONOUN_REPORT_START.match(low, a, b))):
                     attributed = not (_clinical(low, a, b, rules, orders, lead=False)
                                       or rules.prior_imaging_re.search(low, a, b))
+                    listed = attributed and low[b - 1] == ":"
                 elif attributed and _clinical(low, a, b, rules, orders):
                     attributed = False
                 elif attributed:
@@ -486,6 +516,7 @@ def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
                                               "other"))
                         prev_end = b
                         continue
+                named_source = rules.imaging_source_re.search(low, a, b) is not None
                 sec = "findings" if attributed else "other"
             elif name != "other" and _clinical(low, a, b, rules, orders):
                 sec = "other"
