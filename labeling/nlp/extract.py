@@ -220,7 +220,9 @@ class Rules:
         letters = {"left": sl["left"], "right": sl["right"]}
         # ... or a letter given its own grade at the end of a statement ("NF narrowing mild L, mod R",
         # "NF: L mild, R mod")
-        end = r"(?:\s*(?:[,.;)]|$)|\s+(?:and|&)(?![a-z]))"
+        # (or the other side's letter: "NFS L mild R mild", "Foramina: L mild / R none")
+        end = (r"(?:\s*(?:[,.;)/]|$)|\s+(?:and|&)(?![a-z])|\s+(?:" + letters["left"] + "|" + letters["right"]
+               + r")(?=\s))")
         def graded(x: str) -> str:  # the letter first: one character test before any look-behind
             return rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
 

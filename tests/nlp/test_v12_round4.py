@@ -110,3 +110,17 @@ def test_a_free_fragment_is_still_a_herniation(lab):
     r = lab.label("L4-5: Free fragment in the left lateral recess. Foramina free of stenosis.")
     assert found(r)["L4-L5"].startswith("d=herniation")
     assert "lf=" not in found(r)["L4-L5"]
+
+
+# --------------------------------------------------------------------------
+# Core-lab shorthand: NFS, LRS, and a grade per side letter
+
+
+@pytest.mark.parametrize(("text", "level", "expected"), [
+    ("L3-L4: disc bulge | CCS moderate | NFS L mild R mild | LRS L moderate R moderate", "L3-L4",
+     "d=bulge c=moderate lf=mild rf=mild ls=moderate rs=moderate"),
+    ("L4-L5: disc protrusion | CCS mild | NFS L none R mild", "L4-L5", "d=herniation c=mild rf=mild"),
+    ("L4-L5: Mild B/L NFS. No LRS.", "L4-L5", "lf=mild rf=mild"),
+])
+def test_core_lab_shorthand(lab, text, level, expected):
+    assert found(lab.label(text)) == {level: expected}
