@@ -264,7 +264,7 @@ class Rules:
             # a dictated line that starts with a level, after a line with no end punctuation
             # ("L2 3 mild central canal stenosis" / "L3 4 moderate ..."), unless that line
             # breaks off where the sentence must go on ("... most marked at" / "L4-5")
-            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t.]+(?:[a-z]|" + _CHECKBOX + "))"
+            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t.]+(?:[-–—][ \t]+)?(?:[a-z0-9]|" + _CHECKBOX + "))"
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
@@ -310,7 +310,9 @@ _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+# (a heading is "L4-5:", or a level and a spaced dash: "L4/5 - 11 mm synovial cyst ...")
+_LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD
+                               + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])")
 # A sentence that opens with a level and a reporting verb describes the imaging, in a clinic
 # letter too ("L3/4 shows mild central stenosis.", "The L4-5 disc shows a mild bulge.").
 _REPORTING_VERB = (r"(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|describes?|described|"
@@ -324,7 +326,8 @@ _ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
 _ITEM_FIRST = frozenset("-*•·o(0123456789[☐☑☒")
 _ITEM_LINE = re.compile(r"[ \t]*(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]")
 _LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
-_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD + r"[^\n]{0,25}:")
+_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD
+                        + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])")
 
 
 # Nothing but the level after it: "L4-5:", "L4-L5 level:", "L5-S1 disc -" (a level heading).

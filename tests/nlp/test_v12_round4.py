@@ -124,3 +124,27 @@ def test_a_free_fragment_is_still_a_herniation(lab):
 ])
 def test_core_lab_shorthand(lab, text, level, expected):
     assert found(lab.label(text)) == {level: expected}
+
+
+# --------------------------------------------------------------------------
+# "from L2/3 through to L4/5", and "L4/5 - ..." as a level heading
+
+
+@pytest.mark.parametrize("joiner", ["through to", "till"])
+def test_more_range_words(lab, joiner):
+    r = lab.label(f"FINDINGS: There are disc bulges from L2/3 {joiner} L4/5. The L1/2 disc is normal.")
+    assert found(r) == {"L2-L3": "d=bulge", "L3-L4": "d=bulge", "L4-L5": "d=bulge"}
+
+
+def test_a_level_and_a_spaced_dash_heads_a_quoted_line_in_a_letter(lab):
+    r = lab.label("Pre-op note\nIndication for surgery: right L5 radiculopathy.\n\nMRI review with the patient today:\n"
+                  "L4/5 - 11 mm right facet synovial cyst compressing the thecal sac. Canal narrowed moderately. "
+                  "Spondylolisthesis L4 on L5 without instability on dynamic XR. Mild left foraminal narrowing.\n"
+                  "L3/4 - minimal bulge, no stenosis.\n\nPlan: right L4/5 hemilaminectomy.")
+    assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "c=moderate lf=mild"}
+
+
+def test_a_dash_range_is_no_heading(lab):
+    # near miss: "L3 - L5" is a range, not "L3" and a dash
+    r = lab.label("Dear Dr A,\n\nHe has pain. I plan an L3 - L5 decompression for his stenosis.\n\nYours sincerely,\nB")
+    assert found(r) == {}
