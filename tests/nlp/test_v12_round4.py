@@ -139,9 +139,10 @@ def test_more_range_words(lab, joiner):
 def test_a_level_and_a_spaced_dash_heads_a_quoted_line_in_a_letter(lab):
     r = lab.label("Pre-op note\nIndication for surgery: right L5 radiculopathy.\n\nMRI review with the patient today:\n"
                   "L4/5 - 11 mm right facet synovial cyst compressing the thecal sac. Canal narrowed moderately. "
-                  "Spondylolisthesis L4 on L5 without instability on dynamic XR. Mild left foraminal narrowing.\n"
+                  "Grade I spondylolisthesis L4 on L5 without instability on dynamic XR.\n"
                   "L3/4 - minimal bulge, no stenosis.\n\nPlan: right L4/5 hemilaminectomy.")
-    assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "c=moderate lf=mild"}
+    # (the sentence on the dynamic radiograph ends the quoted MRI; the next level line starts it again)
+    assert found(r) == {"L3-L4": "d=bulge", "L4-L5": "c=moderate"}
 
 
 def test_a_dash_range_is_no_heading(lab):
