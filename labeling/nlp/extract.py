@@ -803,6 +803,7 @@ _MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
 _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
 _CORE_KINDS = {"core_contact", "core_stenosis", "core_mass", "core_patent"}
+_ROOT_VERBS = ("core_contact", "core_mass")
 _NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior",
                        "disc_part"}
 # a disc or a part of one ("a left foraminal component") carries a side
@@ -937,6 +938,13 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     for loc in locs:
         c = _nearest(loc, cores)
         by_core[id(c)].append(loc)
+        if loc.kind == "root" and c.start > loc.end:
+            # the verb whose object the root is ("contacts the S1 root without compressing it"):
+            # a root contact stands, whatever the verb after the root says of its degree
+            verb = max((v for v in cores if v.end <= loc.start and v.kind in _ROOT_VERBS), key=lambda v: v.end,
+                       default=None)
+            if verb is not None:
+                by_core[id(verb)].append(loc)
     # grade attachment
     grade_to: dict[int, list[Item]] = {}
     for g in grade_items:

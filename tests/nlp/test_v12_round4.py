@@ -149,3 +149,22 @@ def test_a_dash_range_is_no_heading(lab):
     # near miss: "L3 - L5" is a range, not "L3" and a dash
     r = lab.label("Dear Dr A,\n\nHe has pain. I plan an L3 - L5 decompression for his stenosis.\n\nYours sincerely,\nB")
     assert found(r) == {}
+
+
+# --------------------------------------------------------------------------
+# A root contact stands whatever a verb after the root says of its degree
+
+
+@pytest.mark.parametrize("text", [
+    "L5-S1: Small left paracentral disc protrusion which contacts the traversing left S1 nerve root "
+    "without compressing it.",
+    "L5-S1: Small left paracentral protrusion abuts the left S1 root without displacing it.",
+])
+def test_contact_without_compression_is_still_contact(lab, text):
+    assert found(lab.label(text)) == {"L5-S1": "d=herniation ls=unspecified"}
+
+
+def test_no_contact_at_all_stays_none(lab):
+    # near miss: the negation covers the contact itself
+    r = lab.label("L5-S1: Small left paracentral protrusion without contact or compression of the S1 root.")
+    assert found(r) == {"L5-S1": "d=herniation"}
