@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,15 +26,34 @@ from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
 MAX_CHARS = 100_000
 
 
+# The code that turns report text into labels (not the evaluation, corpus or learned-layer tools:
+# the learned layer carries its own version).
+_LABELLING_CODE = ("bounded_cache.py", "components.py", "context.py", "extract.py", "fastregex.py", "labeller.py",
+                   "resolver.py", "rulefiles.py", "spelling.py", "../schema.py")
+
+
+def _code_digest() -> str:
+    """A digest of the labeller's own code: the same rules read by other code are another labeller."""
+    h = hashlib.sha256()
+    for name in _LABELLING_CODE:
+        h.update(name.encode())
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:8]
+
+
+_CODE_DIGEST = _code_digest()
+
+
 def rules_version(rules_dir: str | Path | None = None) -> str:
-    """The version of a labeller built from ``rules_dir``: the guide and its rule files' digest."""
-    return f"radbot-rules-{GUIDE_VERSION}-{rules_digest(rules_dir)}"
+    """The version of a labeller built from ``rules_dir``: the guide, its rule files' digest and the
+    digest of the code that reads them."""
+    return f"radbot-rules-{GUIDE_VERSION}-{rules_digest(rules_dir)}-{_CODE_DIGEST}"
 
 
 def pipeline_version(nlp) -> str:
-    """The version of a built (or loaded) pipeline: the digest of the rule files its components own."""
+    """The version of a built (or loaded) pipeline: the rule files its components own, and the code."""
     files = RuleFiles.merged([proc.files for _name, proc in nlp.pipeline if isinstance(proc, components.RulePipe)])
-    return f"radbot-rules-{GUIDE_VERSION}-{files.digest()}"
+    return f"radbot-rules-{GUIDE_VERSION}-{files.digest()}-{_CODE_DIGEST}"
 
 
 LABELLER_RULES_VERSION = rules_version()

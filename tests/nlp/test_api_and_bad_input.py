@@ -190,3 +190,11 @@ def test_caches_off_label_as_caches_on(lab):
         assert uncached.label(text).to_exchange_rows() == lab.label(text).to_exchange_rows()
     assert all(uncached.nlp.get_pipe_config(name)["cache_size"] == 0
                for name in ("radbot_levels", "radbot_findings", "radbot_context", "radbot_resolver"))
+
+
+def test_the_version_names_the_guide_the_rule_files_and_the_code():
+    import re
+
+    from labeling.schema import GUIDE_VERSION
+
+    assert re.fullmatch(rf"radbot-rules-{re.escape(GUIDE_VERSION)}-[0-9a-f]{{10}}-[0-9a-f]{{8}}", LABELLER_RULES_VERSION)
