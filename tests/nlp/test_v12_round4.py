@@ -168,3 +168,10 @@ def test_no_contact_at_all_stays_none(lab):
     # near miss: the negation covers the contact itself
     r = lab.label("L5-S1: Small left paracentral protrusion without contact or compression of the S1 root.")
     assert found(r) == {"L5-S1": "d=herniation"}
+
+
+def test_a_graded_loss_of_disc_height_grades_no_stenosis(lab):
+    # "mild" belongs to the height loss; a bare grade clause must not borrow the negated stenosis
+    r = lab.label("MRI lumbar (reviewed): L5-S1 desiccation with mild loss of height and Modic 1 change; small "
+                  "broad-based disc bulge without foraminal stenosis; no nerve root contact.")
+    assert found(r) == {"L5-S1": "d=bulge"}
