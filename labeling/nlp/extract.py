@@ -804,6 +804,17 @@ _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
 _CORE_KINDS = {"core_contact", "core_stenosis", "core_mass", "core_patent"}
 _ROOT_VERBS = ("core_contact", "core_mass")
+
+
+class _Groups(dict):
+    """Item kind -> its group (the part before "_": core, loc, disc, side ...), computed once."""
+
+    def __missing__(self, kind: str) -> str:
+        group = self[kind] = kind.split("_", 1)[0] if "_" in kind else ""
+        return group
+
+
+_GROUP_OF = _Groups()
 _NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior",
                        "disc_part"}
 # a disc or a part of one ("a left foraminal component") carries a side
@@ -916,9 +927,14 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     from a neighbouring clause)."""
     out: list[Mention] = []
     items = clause + (borrowed or [])
-    cores = [i for i in items if i.kind.startswith("core_")]
-    locs = [i for i in items if i.kind.startswith("loc_") or i.kind == "root"]
-    discs = [i for i in clause if i.kind.startswith("disc_")]
+    cores, locs = [], []
+    for i in items:
+        group = _GROUP_OF[i.kind]
+        if group == "core":
+            cores.append(i)
+        elif group == "loc" or i.kind == "root":
+            locs.append(i)
+    discs = [i for i in clause if _GROUP_OF[i.kind] == "disc"]
     for d in discs:
         if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
@@ -1131,12 +1147,15 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     clauses, cuts = split_clauses(items, groups)
     n = len(clauses)
     kinds = [{i.kind for i in c} for c in clauses]
+    # (computed once per clause: the rules below ask them many times)
+    cored = [any(x.startswith("core_") for x in ks) for ks in kinds]
+    placed = [any(x.startswith("loc_") for x in ks) for ks in kinds]
 
     def has_core(k):
-        return any(x.startswith("core_") for x in kinds[k])
+        return cored[k]
 
     def has_loc(k):
-        return any(x.startswith("loc_") for x in kinds[k])
+        return placed[k]
 
     def lateral(k):
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
