@@ -29,6 +29,7 @@ REQUIRED = ("format", "text", "level", "field", "gold", "labeller", "labeller_ve
 @cache
 def rules_labeller():
     """The rules alone, built once (what the regression test runs)."""
+    # spaCy (seconds to import) only when a case is checked, not when the views import this module
     from labeling.nlp.labeller import Labeller
 
     return Labeller()

@@ -29,9 +29,11 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, Mod
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from labeling.models import Annotation, NlpLabel
+from labeling.models import Annotation, LabellerVersion, NlpLabel
+from labeling.regression_cases import build_case
 from labeling.schema import FIELD_VALUES, FIELDS, LEVELS
 from labeling.selectors import gold_decisions, gold_rows, highlighted_segments
 from studies.models import DiscLevel, RadiologistReport
@@ -118,7 +120,6 @@ def current_version_id() -> int | None:
 
 def current_version_name() -> str:
     """The version string of current_version_id() ('' when nothing was labelled)."""
-    from labeling.models import LabellerVersion
 
     version = current_version_id()
     return LabellerVersion.objects.values_list("version", flat=True).get(pk=version) if version else ""
@@ -471,6 +472,8 @@ def _kappa(a: list, b: list) -> float | None:
     """
     if not a or len(set(a) | set(b)) < 2:
         return None
+    # numpy only for the agreement panel, not for every curation request (reports.stats is pure
+    # code; labeling -> reports runs against the app order: see issue #15)
     import numpy as np
 
     from reports.stats.agreement import confusion_table
@@ -639,10 +642,7 @@ def labeller_disagreements(
 def regression_case(*, report_id: int, level: str, field_name: str, exported_by: str) -> dict[str, Any] | None:
     """The regression case of one disagreement (labeling/regression_cases.py), or None when
     the current labeller agrees with the gold label there (or either is missing)."""
-    from django.utils import timezone
 
-    from labeling.models import LabellerVersion
-    from labeling.regression_cases import build_case
 
     if level not in LEVELS or field_name not in FIELDS:
         return None

@@ -305,6 +305,8 @@ def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:
     returns how many levels were scored. Levels without both a label and a prediction
     keep no score (they sort after every scored one).
     """
+    # labeling -> inference runs against the app order (issue #15): the model-disagreement
+    # queue reads the inference app's predictions
     from inference.models import InferenceJob, Prediction
 
     study_ids = list(study_ids)

@@ -29,6 +29,7 @@ from audit.services import record_access, record_read
 from labeling import selectors_curation as sel
 from labeling.leases import ADJUDICATE, lease_seconds
 from labeling.models import Annotation
+from labeling.regression_cases import filename
 from labeling.schema import FIELDS, LEVELS
 from labeling.selectors import gold_rows
 from labeling.services_curation import (
@@ -344,7 +345,6 @@ def disagreements_page(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def export_regression_case(request: HttpRequest, report_id: int, level: str, field: str) -> HttpResponse:
     """One disagreement as a regression-case JSON file (404 where the labeller agrees)."""
-    from labeling.regression_cases import filename
 
     case = sel.regression_case(report_id=report_id, level=level, field_name=field, exported_by=request.user.username)
     if case is None:

@@ -526,6 +526,7 @@ def create_fast_tokenizer():
 
 def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True,
               cache_size: int = DEFAULT_CACHE_SIZE) -> Language:
+    # spaCy's package import is the slow part (0.5 s): components register with Language only
     import spacy
 
     # The tokenizer comes from the config: building English's default one (its special

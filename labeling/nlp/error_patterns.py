@@ -388,6 +388,7 @@ def score(
 
     ``readings`` are (report text, ReportLabels or StoredReading).
     """
+    # evaluate imports scikit-learn (about a second): only when scoring, not for the curation views
     from labeling.nlp.evaluate import evaluate
 
     readings = list(readings)

@@ -133,6 +133,7 @@ class Labeller:
 
     @classmethod
     def from_disk(cls, path: str | Path, learned=None) -> Labeller:
+        # (as in components.build_nlp: the package import is the slow part)
         import spacy
 
         return cls(learned, nlp=spacy.load(path))

@@ -166,6 +166,7 @@ class LearnedModel:
 def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: float = 1.0,
           rule_conf_below: float = 0.8, min_prob: float = 0.8) -> LearnedModel:
     """Fit one classifier per field from (report text, gold LevelLabels) pairs."""
+    # spaCy (seconds to import) only when fitting; loading a stored layer does not need it
     from labeling.nlp.labeller import Labeller
 
     labeller = labeller or Labeller()

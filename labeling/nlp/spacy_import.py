@@ -46,6 +46,7 @@ def _real_cli() -> types.ModuleType:
     for name in (_CLI_INFO, _CLI):
         if getattr(sys.modules.get(name), "__radbot_deferred__", False):
             del sys.modules[name]
+    # (runs inside an import hook; kept off the hook's module-level imports)
     import importlib
 
     cli = importlib.import_module(_CLI)
@@ -86,6 +87,7 @@ class _TrimSpacyImport:  # a sys.meta_path finder
                                           name=fullname)
             return None
         if fullname in (_CLI, _CLI_INFO) and _importer() == "spacy":
+            # (only when spaCy's __init__ asks; importlib.machinery is already loaded then)
             from importlib.machinery import ModuleSpec
 
             return ModuleSpec(fullname, _Loader(), is_package=fullname == _CLI)

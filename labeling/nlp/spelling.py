@@ -516,6 +516,7 @@ def read_dictionary_words(paths=DICTIONARIES, affixes: str = "/usr/share/hunspel
 
 def guard_digest(speller: Speller) -> str:
     """A digest of what the at-risk word list depends on: the targets and the length rules."""
+    # (development tool path: the labeller never needs it)
     import hashlib
 
     h = hashlib.sha256()
@@ -538,6 +539,7 @@ def words_at_risk(speller: Speller, words) -> list[str]:
 
 def _main() -> None:  # pragma: no cover - development tool
     """Regenerate ``key_terms_digest`` and ``dictionary_words`` (the last keys of rules/spelling.yaml)."""
+    # (development tool path)
     import sys
 
     path = RULES_DIR / CONFIG_FILE

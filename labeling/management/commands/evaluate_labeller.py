@@ -64,6 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"full results in {json_out}")
 
     def _from_files(self, reports: str, gold: str, level: str | None, limit: int | None):
+        # spaCy (seconds to import) only on the paths that label now, not when reading stored labels
         from labeling.nlp.labeller import Labeller
 
         gold_rows = [row for row in _jsonl(gold) if level is None or row.get("level") == level]
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         return readings, gold_rows, labeller.version
 
     def _from_db(self, version: str | None, level: str | None, limit: int | None):
+        # (the file path needs no database query layer)
         from labeling.selectors import gold_reports, stored_labels
 
         found = gold_reports(level=level, limit=limit)
@@ -93,6 +95,7 @@ class Command(BaseCommand):
             found = [r for r in found if r.report_id in stored]
             readings = [(r.text, StoredReading.from_rows(r.report_id, stored[r.report_id])) for r in found]
         else:
+            # builds a labeller (spaCy) only when no stored labels exist
             from labeling.services import newest_labeller
 
             labeller = newest_labeller()
