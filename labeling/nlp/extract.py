@@ -322,9 +322,10 @@ _LEVEL_REPORT_START = re.compile(r"(?:at\s+|the\s+)?" + _LEVEL_HEAD + r"(?:\s+(?
 # ... and so does one whose subject is a pronoun for the imaging named in the sentence before
 # it ("He brought the report of his MRI. It describes a left protrusion at L5-S1.").
 _PRONOUN_REPORT_START = re.compile(r"(?:it|this|they|these)\s+(?:also\s+)?" + _REPORTING_VERB + r"(?![a-z])")
-_ITEM = re.compile(r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])(?=[ \t]|$)")
+_ITEM_MARK = r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])"
+_ITEM = re.compile(_ITEM_MARK + r"(?=[ \t]|$)")
 _ITEM_FIRST = frozenset("-*•·o(0123456789[☐☑☒")
-_ITEM_LINE = re.compile(r"[ \t]*(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]")
+_ITEM_LINE = re.compile(r"[ \t]*" + _ITEM_MARK + r"[ \t]")
 _LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
 _HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD
                         + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])")
@@ -1148,14 +1149,8 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     n = len(clauses)
     kinds = [{i.kind for i in c} for c in clauses]
     # (computed once per clause: the rules below ask them many times)
-    cored = [any(x.startswith("core_") for x in ks) for ks in kinds]
-    placed = [any(x.startswith("loc_") for x in ks) for ks in kinds]
-
-    def has_core(k):
-        return cored[k]
-
-    def has_loc(k):
-        return placed[k]
+    has_core = [any(x.startswith("core_") for x in ks) for ks in kinds]
+    has_loc = [any(x.startswith("loc_") for x in ks) for ks in kinds]
 
     def lateral(k):
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
@@ -1181,9 +1176,9 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     for k, clause in enumerate(clauses):
         borrowed = None
         ks = kinds[k]
-        if has_loc(k) and not has_core(k):
+        if has_loc[k] and not has_core[k]:
             # a graded place takes no "patent" ("foramina mild, canal patent")
-            usable = [j for j in range(n) if has_core(j)
+            usable = [j for j in range(n) if has_core[j]
                       and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})]
             src = next((j for j in usable if j > k), None)
             if src is None:
@@ -1199,26 +1194,26 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 g = next((i for i in clause if i.kind == "grade" and i.start > first.start), None)
                 if g is not None:
                     borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
-        elif not has_loc(k) and not has_core(k) and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
+        elif not has_loc[k] and not has_core[k] and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
             (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
         ):
             has_side = any(x.startswith("side_") for x in ks)
             order = list(range(k + 1, n)) + list(range(k - 1, -1, -1)) if has_side else \
                 list(range(k - 1, -1, -1)) + list(range(k + 1, n))
-            src = next((j for j in order if has_core(j) and has_loc(j) and (lateral(j) or not has_side)), None)
+            src = next((j for j in order if has_core[j] and has_loc[j] and (lateral(j) or not has_side)), None)
             if src is not None:
                 # "narrowing of the left foramen, which is moderate": the place keeps its side
                 borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")
                             or (not has_side and i.kind in _SIDE_KINDS)]
-        elif (ks & {"core_contact", "core_mass"}) and not has_loc(k) and "root" not in ks and (
+        elif (ks & {"core_contact", "core_mass"}) and not has_loc[k] and "root" not in ks and (
                 (k + 1 < n and "root" in kinds[k + 1])
-                or (k > 0 and "root" in kinds[k - 1] and not has_core(k - 1) and not has_loc(k - 1))):
+                or (k > 0 and "root" in kinds[k - 1] and not has_core[k - 1] and not has_loc[k - 1])):
             # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
             # cannot be excluded" (a root named with no verb, then the contact)
             src = k + 1 if k + 1 < n and "root" in kinds[k + 1] else k - 1
             borrowed = [i for i in clauses[src] if i.kind in ("root", "rootnum", "qual_exiting",
                                                                "qual_traversing") or i.kind.startswith("side_")]
-        elif "root" in ks and not has_core(k) and not has_loc(k) \
+        elif "root" in ks and not has_core[k] and not has_loc[k] \
                 and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
             # "abuts the traversing right L5 root and the exiting left L4 root"
             # ... or the verb of the clause just before ("compresses the thecal sac and the L5 root")
@@ -1226,7 +1221,7 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                         if (j == k - 1 or "root" in kinds[j]) and kinds[j] & {"core_mass", "core_contact"}), None)
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
-        elif has_core(k) and "grade" not in ks and k > 0 and has_loc(k - 1) and not has_core(k - 1):
+        elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
         results += clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides, k)

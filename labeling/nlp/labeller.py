@@ -44,16 +44,20 @@ def _code_digest() -> str:
 _CODE_DIGEST = _code_digest()
 
 
+def _version(rules_digest_: str) -> str:
+    return f"radbot-rules-{GUIDE_VERSION}-{rules_digest_}-{_CODE_DIGEST}"
+
+
 def rules_version(rules_dir: str | Path | None = None) -> str:
     """The version of a labeller built from ``rules_dir``: the guide, its rule files' digest and the
     digest of the code that reads them."""
-    return f"radbot-rules-{GUIDE_VERSION}-{rules_digest(rules_dir)}-{_CODE_DIGEST}"
+    return _version(rules_digest(rules_dir))
 
 
 def pipeline_version(nlp) -> str:
     """The version of a built (or loaded) pipeline: the rule files its components own, and the code."""
-    files = RuleFiles.merged([proc.files for _name, proc in nlp.pipeline if isinstance(proc, components.RulePipe)])
-    return f"radbot-rules-{GUIDE_VERSION}-{files.digest()}-{_CODE_DIGEST}"
+    return _version(RuleFiles.merged([proc.files for _name, proc in nlp.pipeline
+                                      if isinstance(proc, components.RulePipe)]).digest())
 
 
 LABELLER_RULES_VERSION = rules_version()
