@@ -59,8 +59,8 @@ def load(rng: random.Random) -> None:
     # After django.setup() (main): project modules need the app registry.
     from accounts.services import create_user
     from labeling.models import Annotation, LabellerVersion, NlpLabel
-    from labeling.schema import FIELDS, GRADES, LEVELS
     from labeling.selectors_curation import is_overlap
+    from spine.labels import FIELDS, GRADES, LEVELS
     from studies.models import DiscLevel, Patient, RadiologistReport, Study
 
     patients = Patient.objects.bulk_create([Patient(pseudonym=f"P-bench{i:06d}") for i in range(STUDIES)])

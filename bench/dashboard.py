@@ -48,7 +48,7 @@ EPOCHS = 20
 
 def _flip(rng: random.Random, values: dict, error: float) -> dict:
     # After django.setup() (main): project modules need the app registry.
-    from labeling.schema import DISC_VALUES, GRADES
+    from spine.labels import DISC_VALUES, GRADES
 
     out = dict(values)
     if rng.random() < error:
@@ -84,9 +84,9 @@ def load(rng: random.Random) -> dict:
     from accounts.services import create_user
     from inference.models import InferenceJob, ModelVersion, Prediction
     from labeling.models import Annotation, LabellerVersion, NlpLabel
-    from labeling.schema import FIELDS, GRADES, LEVELS, canal_class
     from labeling.selectors_curation import is_overlap
     from reports.models import Report, ReportVersion
+    from spine.labels import FIELDS, GRADES, LEVELS, canal_class
     from studies.models import DiscLevel, Patient, RadiologistReport, Study
 
     patients = Patient.objects.bulk_create(

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from labeling.nlp.labeller import Labeller  # noqa: E402
-from labeling.schema import LEVELS  # noqa: E402
+from spine.labels import LEVELS  # noqa: E402
 
 DISC = ["a mild diffuse disc bulge", "a broad-based disc bulge", "a small left paracentral protrusion",
         "a right paracentral disc extrusion", "a central disc herniation", "no disc herniation",

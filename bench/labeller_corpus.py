@@ -22,7 +22,7 @@ from bench.machine import describe  # noqa: E402
 from labeling.nlp import corpus  # noqa: E402
 from labeling.nlp.evaluate import detector_agreement, evaluate  # noqa: E402
 from labeling.nlp.labeller import Labeller  # noqa: E402
-from labeling.schema import DETECTORS, FIELDS, LevelLabels  # noqa: E402
+from spine.labels import DETECTORS, FIELDS, LevelLabels  # noqa: E402
 
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data"
 

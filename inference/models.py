@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling.schema import CANAL_CLASSES, DISC_VALUES, GRADES
+from spine.labels import CANAL_CLASSES, DISC_VALUES, GRADES
 
 
 class SegmentationMask(models.Model):

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 
 from inference.models import InferenceJob, ModelVersion, Prediction, SegmentationMask
 from labeling.models import NlpLabel
-from labeling.schema import FIELDS, LEVELS, LevelLabels
 from labeling.selectors import gold_rows
+from spine.labels import FIELDS, LEVELS, LevelLabels
 from studies.models import Instance, Series, Study
 from studies.storage import media_path
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling.schema import DISC_VALUES, GRADES
+from spine.labels import DISC_VALUES, GRADES
 
 GRADE_CHOICES = [(g, g) for g in GRADES]
 DISC_CHOICES = [(d, d) for d in DISC_VALUES]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from labeling.nlp.error_patterns import ReportText
-from labeling.schema import FIELD_VALUES, FIELDS, GUIDE_VERSION, LEVELS
+from spine.labels import FIELD_VALUES, FIELDS, GUIDE_VERSION, LEVELS
 
 FORMAT = "radbot-regression-case/1"
 REQUIRED = ("format", "text", "level", "field", "gold", "labeller", "labeller_version", "author", "time")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape  # what django.utils.html.escape wraps, without its lazy-string check
 from typing import Any
@@ -34,8 +34,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from labeling.models import Annotation, LabellerVersion, NlpLabel
 from labeling.regression_cases import build_case
-from labeling.schema import FIELD_VALUES, FIELDS, LEVELS
 from labeling.selectors import gold_decisions, gold_rows, highlighted_segments
+from spine import findings
+from spine.labels import FIELD_VALUES, FIELDS, LEVELS
 from studies.models import DiscLevel, RadiologistReport
 
 ANNOTATION = Annotation.Kind.ANNOTATION
@@ -44,17 +45,25 @@ ADJUDICATION = Annotation.Kind.ADJUDICATION
 # the same in Python and in SQL, so no assignment table is needed.
 OVERLAP_PRIME = 7919
 
+
+
+def _any_q(values_by_field: Mapping[str, Iterable[Any]]) -> Q:
+    """The SQL form of "present": any of the fields holds one of its values."""
+    query = Q()
+    for name, values in values_by_field.items():
+        query |= Q(**{f"{name}__in": sorted(values)})
+    return query
+
+
+# The queue's finding filters, from the vocabulary's table.
 FINDINGS: Mapping[str, Q] = {
-    "bulge": Q(disc="bulge"),
-    "herniation": Q(disc="herniation"),
-    "canal_stenosis": ~Q(canal_stenosis="none"),
-    "foraminal_stenosis": ~Q(left_foraminal="none") | ~Q(right_foraminal="none"),
-    "subarticular_stenosis": ~Q(left_subarticular="none") | ~Q(right_subarticular="none"),
-    "uncertain": Q(uncertain=True),
+    name: _any_q({field: finding.present_values for field in finding.fields})
+    for name, finding in findings.GROUPS.items()
 }
-ANY_FINDING = ~Q(disc="none") | FINDINGS["canal_stenosis"] | FINDINGS["foraminal_stenosis"] | FINDINGS[
-    "subarticular_stenosis"
-] | FINDINGS["uncertain"]
+# Any finding, or flagged uncertain: the levels worth showing when no filter is chosen.
+ANY_FINDING = _any_q(
+    {**{name: findings.abnormal_values(name) for name in findings.ABNORMAL_FIELDS}, "uncertain": (True,)}
+)
 ORDERS: tuple[str, ...] = ("uncertainty", "disagreement", "sequential")
 ORDER_NAMES: Mapping[str, str] = {
     "uncertainty": "most uncertain first",
@@ -237,7 +246,7 @@ class Cell:
 
 def _cell_html(level: str, cell: Cell) -> str:
     classes = ("changed" if cell.value != cell.proposal else "") + (" disputed" if cell.disputed else "")
-    if cell.value != "none" and cell.value != "false":
+    if cell.value != _text(FIELD_VALUES[cell.field][0]):  # the guide lists the absent value first
         classes += " abnormal"
     field_, value = escape(cell.field), escape(cell.value)
     others = ""
@@ -525,14 +534,9 @@ def nlp_gold_agreement(rows: list[dict] | None = None) -> list[dict[str, Any]]:
     ]
 
 
-FINDING_OF_ROW = {
-    "bulge": lambda r: r["disc"] == "bulge",
-    "herniation": lambda r: r["disc"] == "herniation",
-    "canal_stenosis": lambda r: r["canal_stenosis"] != "none",
-    "foraminal_stenosis": lambda r: r["left_foraminal"] != "none" or r["right_foraminal"] != "none",
-    "subarticular_stenosis": lambda r: r["left_subarticular"] != "none" or r["right_subarticular"] != "none",
-    "uncertain": lambda r: bool(r["uncertain"]),
-    "normal": lambda r: all(r[n] in ("none", False) for n in FIELDS),
+FINDING_OF_ROW: Mapping[str, Callable[[Mapping[str, Any]], bool]] = {
+    **{name: finding.present for name, finding in findings.GROUPS.items()},
+    "normal": findings.normal,
 }
 
 

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
-from labeling.schema import FIELDS, LevelLabels
 from labeling.services_curation import refresh_model_disagreement
 from radbot_web.tasks import NotQueued, eager, publish_failure_reason, stale_work
+from spine.labels import FIELDS, LevelLabels
 from studies.models import DiscLevel, RadiologistReport
 from studies.storage import media_path
 

@@ -22,7 +22,6 @@ from accounts import roles
 from labeling import leases
 from labeling.disagreement import disagreement
 from labeling.models import Annotation, ModelDisagreement, NlpLabel
-from labeling.schema import FIELDS, LevelLabels
 from labeling.selectors_curation import (
     QueueFilters,
     adjudication_queue,
@@ -36,6 +35,7 @@ from labeling.selectors_curation import (
     queue_report_ids,
     report_token,
 )
+from spine.labels import FIELDS, LevelLabels
 from studies.models import DiscLevel, RadiologistReport
 
 MAX_SECONDS = 3600.0

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from labeling import selectors, services
-from labeling.schema import GUIDE_VERSION, LEVELS
 from radbot_web.tasks import NotQueued
+from spine.labels import GUIDE_VERSION, LEVELS
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)

@@ -30,7 +30,6 @@ from labeling import selectors_curation as sel
 from labeling.leases import ADJUDICATE, lease_seconds
 from labeling.models import Annotation
 from labeling.regression_cases import filename
-from labeling.schema import FIELDS, LEVELS
 from labeling.selectors import gold_rows
 from labeling.services_curation import (
     CurationConflict,
@@ -39,6 +38,7 @@ from labeling.services_curation import (
     release_report,
     save_held_decisions,
 )
+from spine.labels import FIELDS, LEVELS
 from studies.models import RadiologistReport
 
 SKIP_KEY = "curation_skipped"

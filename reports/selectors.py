@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from inference.models import InferenceJob, Prediction
-from inference.selectors import study_series
-from labeling.schema import GRADE_RANK, LEVELS
+from inference.selectors import job_has_mask, study_series
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
+from spine.findings import DETECTOR_BY_KEY, DETECTORS, main_finding
+from spine.labels import GRADE_RANK, LEVELS
 from studies.models import Series, Study
 
 # The fields both the model and the labeller state, in the guide's order.
@@ -37,13 +38,6 @@ FIELD_PROBABILITIES: Mapping[str, tuple[str, ...]] = {
     "canal_stenosis": ("canal_stenosis",),
     "left_foraminal": ("foraminal_stenosis_left",),
     "right_foraminal": ("foraminal_stenosis_right",),
-}
-DETECTOR_NAMES: Mapping[str, str] = {
-    "bulging": "bulge",
-    "herniation": "herniation",
-    "canal_stenosis": "canal",
-    "foraminal_stenosis_left": "left foramen",
-    "foraminal_stenosis_right": "right foramen",
 }
 
 # Worklist status filters: what a reader asks for, mapped to the latest version's status.
@@ -138,20 +132,13 @@ def audit_trail(
 
 
 def export_links(version: ReportVersion) -> list[tuple[str, str]]:
-    """(label, url) of each export of a signed version whose URL is installed."""
+    """(label, url) of each export of a signed version."""
     if not version.is_signed:
         return []
-    links = []
-    for name, label in (
-        ("export-pdf", "PDF"),
-        ("export-fhir", "FHIR JSON"),
-        ("export-sr", "DICOM SR"),
-    ):
-        try:
-            links.append((label, reverse(f"reports:{name}", kwargs={"version_id": version.pk})))
-        except NoReverseMatch:
-            continue
-    return links
+    return [
+        (label, reverse(f"reports:{name}", kwargs={"version_id": version.pk}))
+        for name, label in (("export-pdf", "PDF"), ("export-fhir", "FHIR JSON"), ("export-sr", "DICOM SR"))
+    ]
 
 
 # --- agreement ----------------------------------------------------------------------------
@@ -439,17 +426,7 @@ def predictions_of(job: InferenceJob | None) -> list[Prediction]:
 
 def best_detector(prediction: Any) -> str:
     """The detector whose best slice shows the level's main finding (midline when normal)."""
-    if prediction.disc == "herniation":
-        return "herniation"
-    if prediction.disc == "bulge":
-        return "bulging"
-    if prediction.canal_stenosis != "none":
-        return "canal_stenosis"
-    if prediction.left_foraminal != "none":
-        return "foraminal_stenosis_left"
-    if prediction.right_foraminal != "none":
-        return "foraminal_stenosis_right"
-    return "canal_stenosis"
+    return main_finding(prediction).key
 
 
 def _best_images(
@@ -471,7 +448,7 @@ def _best_images(
                 plane=series.plane,
                 instance_number=int(number),
             )
-        links[key].detectors.append(DETECTOR_NAMES.get(detector, detector))
+        links[key].detectors.append(DETECTOR_BY_KEY[detector].phrase if detector in DETECTOR_BY_KEY else detector)
     return list(links.values())
 
 
@@ -506,7 +483,7 @@ def review_levels(
                 for detector in FIELD_PROBABILITIES[name]:
                     value = (prediction.probabilities or {}).get(detector)
                     if value is not None:
-                        probs.append((DETECTOR_NAMES[detector], float(value)))
+                        probs.append((DETECTOR_BY_KEY[detector].phrase, float(value)))
             fields.append(
                 FieldReview(
                     name=name,
@@ -588,16 +565,9 @@ def _overlay_url(
     """The mask URL with an {index} slot, when the job has a mask for the displayed series."""
     if job is None or sagittal is None or mask_series is None or sagittal.pk != mask_series.pk:
         return ""
-    try:  # optional: the review page works without inference's mask overlay
-        from inference.selectors import job_has_mask
-    except ImportError:
-        return ""
     if not job_has_mask(job):
         return ""
-    try:
-        url = reverse("inference:job-mask-slice", kwargs={"job_id": job.pk, "slice_index": 987654})
-    except NoReverseMatch:
-        return ""
+    url = reverse("inference:job-mask-slice", kwargs={"job_id": job.pk, "slice_index": 987654})
     return url.replace("987654", "{index}")
 
 
@@ -621,13 +591,7 @@ def review_data(
     axial = _pick(axials, axial_id)
     if axial is None and axials:
         # Open on the axial of the first level the model calls abnormal, else the first one.
-        abnormal = [
-            p.level.level
-            for p in predictions
-            if p.disc != "none"
-            or p.canal_stenosis != "none"
-            or "none" not in (p.left_foraminal, p.right_foraminal)
-        ]
+        abnormal = [p.level.level for p in predictions if any(f.present(p) for f in DETECTORS)]
         chosen = next(
             (sid for sid, lv in sorted(by_series.items(), key=lambda kv: kv[1]) if lv in abnormal),
             None,

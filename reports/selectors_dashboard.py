@@ -20,7 +20,6 @@ from django.db.models import Exists, OuterRef, Q
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, NlpLabel
-from labeling.schema import CANAL_CLASSES, FIELDS, LEVELS
 from labeling.selectors import gold_rows
 from labeling.selectors_curation import (
     current_version_id,
@@ -56,6 +55,8 @@ from reports.stats.charts import (
     heat_map,
     line_chart,
 )
+from spine.findings import AGREEMENT_DETECTORS
+from spine.labels import CANAL_CLASSES, FIELDS, LEVELS
 from studies.models import RadiologistReport
 
 GOLD = "gold"
@@ -69,14 +70,7 @@ REFERENCE_NAMES: dict[str, str] = {GOLD: "gold labels", NLP: "NLP labels"}
 MAX_MODELS = 3
 # Shown as bar charts across detectors, one bar per model version.
 CHART_METRICS: tuple[str, ...] = ("sensitivity", "specificity", "f1", "kappa")
-SHORT_DETECTOR: dict[str, str] = {
-    "bulging": "Bulging",
-    "canal_stenosis": "Canal",
-    "herniation": "Herniation",
-    "foraminal_left": "Foramen L",
-    "foraminal_right": "Foramen R",
-    "foraminal_stenosis": "Foramen L+R",
-}
+SHORT_DETECTOR: dict[str, str] = {finding.key: finding.short_label for finding in AGREEMENT_DETECTORS}
 
 Key = tuple[int, str]  # (study id, disc level)
 # (study, level) -> the COMPARED_FIELDS values, in that order. Tuples, not dicts: aligning

@@ -30,12 +30,12 @@ from django.utils import timezone
 
 from accounts import roles, throttle
 from inference.models import InferenceJob, Prediction
-from labeling.schema import LEVELS, LevelLabels
 from labeling.services import current_labeller
 from reports.audit import record_audit_event
 from reports.generation import BestImage, LevelFinding, generate_report
 from reports.models import AuditEvent, Report, ReportVersion
 from reports.selectors import best_detector
+from spine.labels import LEVELS, LevelLabels
 from studies.models import Series, Study
 
 log = logging.getLogger(__name__)

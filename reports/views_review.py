@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from audit.services import record_read
-from labeling.schema import LEVELS
 from reports import selectors, services
 from reports.models import Report
+from spine.labels import LEVELS
 from studies.models import Study
 
 PAGE_SIZE = 25

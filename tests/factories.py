@@ -8,7 +8,7 @@ import itertools
 import factory
 
 from accounts.services import create_user
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.models import DiscLevel, Patient, RadiologistReport, Study
 
 PASSWORD = "a-long-test-password-1"

@@ -2,7 +2,7 @@
 
 * Canal classifier: one sample per study x level, outputs the guide's detectors
   ``bulging``, ``herniation``, ``canal_stenosis``. ``canal_class`` is *derived* from
-  them with the guide's table (``labeling.schema.canal_class``), never a separate
+  them with the guide's table (``spine.labels.canal_class``), never a separate
   head, so the two can never disagree.
 * Foraminal classifier: one sample per study x level x side (mirrored crops), one
   output ``foraminal_stenosis``.

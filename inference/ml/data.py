@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.ml.volume import Volume, load_series
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 
 
 @dataclass

@@ -19,7 +19,8 @@ from inference.ml.data import StudyData
 from inference.ml.pipeline import LevelAssignmentError, TrainedModels, ap_grade, run_study
 from inference.ml.segmentation import CLASS_NAMES, dice_per_class
 from inference.ml.training import as_studies
-from labeling.schema import LEVELS, canal_class
+from spine.findings import detector_targets
+from spine.labels import LEVELS, canal_class
 
 
 def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
@@ -75,7 +76,7 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
             lab = st.labels.get(lv)
             if lab is None:
                 continue
-            det = lab.detectors()
+            det = detector_targets(lab)
             thr = models.config.threshold
             pr = p.probabilities
             det_hits["bulging"].append((pr["bulging"] >= thr) == det["bulging"])
@@ -86,7 +87,7 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
             det_hits["disc_field"].append(p.disc == lab.disc)
             for side in ("left", "right"):
                 det_hits["foraminal_stenosis"].append(
-                    (pr[f"foraminal_stenosis_{side}"] >= thr) == det["foraminal_stenosis"][side])
+                    (pr[f"foraminal_stenosis_{side}"] >= thr) == det[f"foraminal_stenosis_{side}"])
             cc_hits.append(p.canal_class == canal_class(lab.disc, lab.canal_stenosis))
 
     def mean(v: list) -> float:

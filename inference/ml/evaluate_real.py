@@ -23,7 +23,7 @@ import numpy as np
 from inference.ml.classes import CLASS_NAMES
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import dice_per_class
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 NAME_TOL_MM = 15.0
 

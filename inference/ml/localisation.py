@@ -34,7 +34,7 @@ from scipy import ndimage
 
 from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
 from inference.ml.volume import Volume, index_to_patient, patient_to_index
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 __all__ = ["CANAL", "DISC", "SACRUM", "VERTEBRA", "DiscLocation", "Localisation", "LocaliserConfig",
            "find_discs", "localise"]

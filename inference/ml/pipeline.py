@@ -28,7 +28,7 @@ from inference.ml.measurement import ap_diameter, canal_map_from_mask
 from inference.ml.networks import FCDenseNet, VGGClassifier
 from inference.ml.segmentation import predict_volume
 from inference.ml.volume import Volume, index_to_patient, load_series
-from labeling.schema import LEVELS, canal_class
+from spine.labels import LEVELS, canal_class
 
 FORMAT_VERSION = 1
 WEIGHT_FILES = {"seg": "segmentation.pt", "canal": "canal_classifier.pt",

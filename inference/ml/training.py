@@ -47,7 +47,8 @@ from inference.ml.segmentation import (
     prepare_slices,
     train_segmentation,
 )
-from labeling.schema import LEVELS
+from spine.findings import detector_targets
+from spine.labels import LEVELS
 
 
 @dataclass
@@ -126,13 +127,13 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
         jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
         cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j)
                             for j in jit]))
-        det = lab.detectors()
+        det = detector_targets(lab)
         cy.append([float(det[name]) for name in CANAL_DETECTORS])
         ids.append(f"{st.key}:{lv}")
         for side in ("left", "right"):
             fx.append(np.stack([foramen_crop(st.sag_t2, axials.get(lv), d, side, cfg, j)
                                 for j in jit]))
-            fy.append([float(det["foraminal_stenosis"][side])])
+            fy.append([float(det[f"foraminal_stenosis_{side}"])])
             fids.append(f"{st.key}:{lv}:{side}")
     if not cx:
         return None

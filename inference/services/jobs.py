@@ -49,7 +49,6 @@ from inference import selectors
 from inference.ml.artefacts import load_json, save_json_atomic, save_npz_atomic
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done, inference_job_refused
-from labeling.schema import LEVELS
 from radbot_web.tasks import (
     NotQueued,
     eager,
@@ -58,6 +57,7 @@ from radbot_web.tasks import (
     publish_failure_reason,
     stale_work,
 )
+from spine.labels import LEVELS
 from studies.models import DiscLevel, Series, Study
 from studies.storage import media_path
 

@@ -51,7 +51,7 @@ from labeling.nlp.context import (
 )
 from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result"):
     if not Doc.has_extension(_name):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeling.nlp.rulefiles import load_yaml
-from labeling.schema import FIELD_VALUES, LEVELS, LevelLabels
+from spine.labels import FIELD_VALUES, LEVELS, LevelLabels
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 SPLIT_FILE = "split.json"

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from labeling.schema import FIELDS, LEVELS, LevelLabels
+from spine.labels import FIELDS, LEVELS, LevelLabels
 
 if TYPE_CHECKING:
     from labeling.nlp.labeller import ReportLabels

@@ -15,7 +15,8 @@ from typing import Any
 
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from labeling.schema import DETECTORS, FIELD_VALUES, FIELDS, LevelLabels, canal_class
+from spine.findings import PAPER_DETECTORS
+from spine.labels import FIELD_VALUES, FIELDS, LevelLabels, canal_class
 
 
 def _key(row: Mapping[str, Any]) -> tuple[str, str]:
@@ -74,8 +75,8 @@ def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Ma
 
 def _samples(row: Mapping[str, Any]) -> dict[str, list[bool]]:
     """The row's detector targets, each as a list of samples (two for the foramina)."""
-    found = LevelLabels.from_exchange(row).detectors()
-    return {name: list(v.values()) if isinstance(v, Mapping) else [bool(v)] for name, v in found.items()}
+    level = LevelLabels.from_exchange(row)
+    return {finding.key: finding.samples(level) for finding in PAPER_DETECTORS}
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -89,10 +90,10 @@ def detector_agreement(
 
     The two lists are paired row by row (same report and level).
     """
-    counts = {name: {"tp": 0, "fp": 0, "fn": 0, "tn": 0} for name in DETECTORS}
+    counts = {finding.key: {"tp": 0, "fp": 0, "fn": 0, "tn": 0} for finding in PAPER_DETECTORS}
     for pred, gold in zip(predicted_rows, gold_rows, strict=True):
         got, want = _samples(pred), _samples(gold)
-        for name in DETECTORS:
+        for name in counts:
             for p, g in zip(got[name], want[name], strict=True):
                 counts[name][("t" if p == g else "f") + ("p" if p else "n")] += 1
     out = {}

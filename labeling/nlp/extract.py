@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labeling.nlp.fastregex import guarded
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
-from labeling.schema import GRADE_RANK, LEVELS, higher_grade
+from spine.labels import GRADE_RANK, LEVELS, higher_grade
 
 # The rule files ``Rules`` reads.
 RULES_FILES = ("findings.yaml", "levels.yaml", "sections.yaml")

@@ -21,7 +21,7 @@ from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE
 from labeling.nlp.resolver import Resolution
 from labeling.nlp.rulefiles import RuleFiles, rules_digest
 from labeling.nlp.spelling import map_evidence
-from labeling.schema import GUIDE_VERSION, LEVELS, LevelLabels
+from spine.labels import GUIDE_VERSION, LEVELS, LevelLabels
 
 MAX_CHARS = 100_000
 
@@ -29,7 +29,7 @@ MAX_CHARS = 100_000
 # The code that turns report text into labels (not the evaluation, corpus or learned-layer tools:
 # the learned layer carries its own version).
 _LABELLING_CODE = ("bounded_cache.py", "components.py", "context.py", "extract.py", "fastregex.py", "labeller.py",
-                   "resolver.py", "rulefiles.py", "spelling.py", "../schema.py")
+                   "resolver.py", "rulefiles.py", "spelling.py", "../../spine/labels.py")
 
 
 def _code_digest() -> str:

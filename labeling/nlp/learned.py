@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from labeling.schema import FIELD_VALUES, FIELDS, LEVELS, LevelLabels
+from spine.labels import FIELD_VALUES, FIELDS, LEVELS, LevelLabels
 
 _STAT_KEYS = ("n", "affirmed", "negated", "hedged", "historical", "indirect", "graded")
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from labeling.nlp.bounded_cache import BoundedCache
-from labeling.schema import FIELDS, GRADE_RANK, GRADED_FIELDS, LEVELS, LevelLabels
+from spine.labels import FIELDS, GRADE_RANK, GRADED_FIELDS, LEVELS, LevelLabels
 
 _RANK = {
     ("findings", "specific"): 0,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 SIGNED_STATUSES: tuple[str, ...] = ("final", "amended")
 PRODUCT = "RadBot Web"

@@ -13,16 +13,11 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from reports.exports.document import PRODUCT, ExportableReport, disclosure
+from spine.findings import DETECTORS
 
 CONTENT_TYPE = "application/pdf"
 _SEX = {"F": "female", "M": "male", "O": "other"}
-_PROBABILITY_COLUMNS = (
-    ("bulging", "Bulge"),
-    ("herniation", "Herniation"),
-    ("canal_stenosis", "Canal sten."),
-    ("foraminal_stenosis_left", "Foramen L"),
-    ("foraminal_stenosis_right", "Foramen R"),
-)
+_PROBABILITY_COLUMNS = tuple((finding.key, finding.short_label) for finding in DETECTORS)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeling.schema import GRADED_FIELDS, LEVELS, LevelLabels
 from reports.generation import tables as t
+from spine.labels import GRADED_FIELDS, LEVELS, LevelLabels
 
 PLANES = ("sagittal", "axial")
 WEIGHTINGS = ("T1", "T2")

@@ -1,8 +1,8 @@
 """From aligned label pairs to the paper's detectors, canal classes and levels.
 
 A sample is one study x disc level seen by both the model and the reference. The
-detectors follow labeling/schema.py (LevelLabels.detectors): foraminal stenosis is one
-sample per side, reported per side and with both sides pooled.
+detectors are spine.findings.AGREEMENT_DETECTORS: foraminal stenosis is one sample per
+side, reported per side and with both sides pooled.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labeling.schema import CANAL_CLASSES, LEVELS
 from reports.stats.agreement import (
     BinaryAgreement,
     Estimate,
@@ -22,18 +21,15 @@ from reports.stats.agreement import (
     proportions,
 )
 from reports.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from spine.findings import AGREEMENT_DETECTORS
+from spine.labels import CANAL_CLASSES, LEVELS
 
 # The label fields a model predicts, and so the ones compared.
 COMPARED_FIELDS: tuple[str, ...] = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal")
 
-# (key, label) in the issue's order: bulging, canal stenosis, herniation, foraminal by side.
-DETECTOR_ROWS: tuple[tuple[str, str], ...] = (
-    ("bulging", "Disc bulging"),
-    ("canal_stenosis", "Canal stenosis"),
-    ("herniation", "Disc herniation"),
-    ("foraminal_left", "Foraminal stenosis, left"),
-    ("foraminal_right", "Foraminal stenosis, right"),
-    ("foraminal_stenosis", "Foraminal stenosis, both sides"),
+# (key, label) of each detector's row, in the paper's order.
+DETECTOR_ROWS: tuple[tuple[str, str], ...] = tuple(
+    (finding.key, finding.long_label) for finding in AGREEMENT_DETECTORS
 )
 DETECTOR_LABELS: dict[str, str] = dict(DETECTOR_ROWS)
 
@@ -82,21 +78,15 @@ def detector_samples(
     fields: Mapping[str, np.ndarray], levels: np.ndarray
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """detector -> (boolean samples, the level of each sample)."""
-    disc = fields["disc"]
-    left = fields["left_foraminal"] != "none"
-    right = fields["right_foraminal"] != "none"
-    return {
-        "bulging": (disc == "bulge", levels),
-        "canal_stenosis": (fields["canal_stenosis"] != "none", levels),
-        "herniation": (disc == "herniation", levels),
-        "foraminal_left": (left, levels),
-        "foraminal_right": (right, levels),
-        "foraminal_stenosis": (np.concatenate([left, right]), np.concatenate([levels, levels])),
-    }
+    out = {}
+    for finding in AGREEMENT_DETECTORS:
+        present = [np.isin(fields[name], sorted(finding.present_values)) for name in finding.fields]
+        out[finding.key] = (np.concatenate(present), np.concatenate([levels] * len(present)))
+    return out
 
 
 def canal_classes(fields: Mapping[str, np.ndarray]) -> np.ndarray:
-    """labeling.schema.canal_class over arrays."""
+    """spine.labels.canal_class over arrays."""
     disc, canal = fields["disc"], fields["canal_stenosis"]
     return np.where(
         canal == "none", np.where(disc == "none", 0, 1), np.where(disc == "herniation", 3, 2)

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.models.patients import Study
 
 # Lets a CheckConstraint say "text__length__gt=0" (non-empty text) in the database.

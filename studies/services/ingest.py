@@ -33,7 +33,7 @@ from pydicom.tag import tag_in_exception
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.dicom import archive, deid
 from studies.dicom.errors import ErrorCode, IngestError
 from studies.dicom.geometry import check_series_geometry, slice_normal

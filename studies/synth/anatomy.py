@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labeling.schema import LEVELS
+from spine import findings
+from spine.labels import LEVELS
 
 # Canal AP diameter (mm) at the disc centre per canal_stenosis grade, measured in
 # the midsagittal plane along the disc's mid-plane (the axial slice's column
@@ -106,17 +107,8 @@ class LevelTruth:
 
     @property
     def abnormal(self) -> bool:
-        """True when any schema field is not none (what a report must mention)."""
-        return self.disc != "none" or any(
-            g != "none"
-            for g in (
-                self.canal_stenosis,
-                self.left_foraminal,
-                self.right_foraminal,
-                self.left_subarticular,
-                self.right_subarticular,
-            )
-        )
+        """True when any finding is present (what a report must mention)."""
+        return findings.abnormal(self)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 from studies.synth.anatomy import DISC_NAMES, Anatomy, sample_anatomy
 from studies.synth.dicom_writer import SeriesInfo, StudyInfo, make_uid, write_series
 from studies.synth.render import (

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.synth.anatomy import LevelTruth
 
 GRADE_WORDS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ ls/rs=left/right_subarticular.
 import json
 from pathlib import Path
 
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 
 ALIAS = {"d": "disc", "c": "canal_stenosis", "lf": "left_foraminal", "rf": "right_foraminal",
          "ls": "left_subarticular", "rs": "right_subarticular"}

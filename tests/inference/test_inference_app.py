@@ -12,8 +12,8 @@ from inference.selectors import training_studies
 from inference.services.jobs import execute_inference_job, request_inference
 from inference.services.masks import import_synthetic_masks
 from inference.services.training import NoTrainingData, train_model_version
-from labeling.schema import LEVELS
 from labeling.services import current_labeller, label_reports
+from spine.labels import LEVELS
 from studies.models import RadiologistReport, Study
 from studies.services.ingest import ingest_paths
 from studies.services.reports import import_report_file

@@ -19,7 +19,7 @@ from inference.services import jobs as job_services
 from inference.services.jobs import execute_inference_job, request_inference, run_stage
 from inference.signals import inference_job_done
 from inference.views import MASK_COLOURS
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset

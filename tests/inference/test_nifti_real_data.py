@@ -22,8 +22,8 @@ from inference.services.jobs import execute_inference_job
 from inference.services.masks import import_synthetic_masks
 from inference.services.nifti import NiftiImportError, import_nifti
 from inference.services.training import train_model_version
-from labeling.schema import LEVELS
 from labeling.services import current_labeller, label_reports
+from spine.labels import LEVELS
 from studies.models import Instance, RadiologistReport, Series, Study
 from studies.services.ingest import ingest_paths
 from studies.services.reports import import_report_file

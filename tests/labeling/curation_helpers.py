@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labeling.models import LabellerVersion, NlpLabel
-from labeling.schema import FIELDS, LEVELS
+from spine.labels import FIELDS, LEVELS
 from tests.factories import ReportFactory, StudyFactory
 
 NORMAL = {

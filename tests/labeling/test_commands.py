@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.schema import FIELDS, LEVELS
+from spine.labels import FIELDS, LEVELS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import Annotation, LabellerVersion, NlpLabel
-from labeling.schema import FIELDS, LEVELS
 from labeling.selectors import gold_reports, stored_labels
+from spine.labels import FIELDS, LEVELS
 from tests.factories import ReportFactory, StudyFactory, make_user
 
 NORMAL = {

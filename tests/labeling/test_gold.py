@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from labeling.models import Annotation, LabellerVersion
-from labeling.schema import LEVELS, LevelLabels
 from labeling.selectors import gold_rows
+from spine.labels import LEVELS, LevelLabels
 from tests.factories import ReportFactory, StudyFactory, make_user
 
 

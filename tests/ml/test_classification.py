@@ -4,7 +4,7 @@ from torch import nn
 
 from inference.ml.classification import CropSet, derive_disc, pos_weights, pseudo_label
 from inference.ml.pipeline import ap_grade
-from labeling.schema import canal_class
+from spine.labels import canal_class
 
 
 class _Fixed(nn.Module):

@@ -2,7 +2,7 @@ import numpy as np
 
 from inference.ml.localisation import DISC, SACRUM, VERTEBRA, localise
 from inference.ml.volume import index_to_patient
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 
 def test_localisation_on_truth_masks(synth_studies):

@@ -14,7 +14,7 @@ from inference.ml.pipeline import (
 )
 from inference.ml.training import TrainSettings, patient_split, train_all
 from inference.ml.volume import Volume
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from tests.ml_recipes import tiny_seg_recipe
 
 TINY = ModelConfig(

@@ -2,7 +2,7 @@ import pytest
 
 from labeling.nlp.corpus import TOKEN_FIELDS
 from labeling.nlp.labeller import Labeller
-from labeling.schema import FIELDS
+from spine.labels import FIELDS
 from tests.pure_fixtures import _fresh_cache, _isolated_media  # noqa: F401  (pure code: no Django fixtures)
 
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from labeling.nlp.labeller import LABELLER_RULES_VERSION, Labeller
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 
 REPORT = "FINDINGS:\nL4-5: Right paracentral protrusion with mild canal stenosis.\nIMPRESSION: As above."
 
@@ -195,6 +195,6 @@ def test_caches_off_label_as_caches_on(lab):
 def test_the_version_names_the_guide_the_rule_files_and_the_code():
     import re
 
-    from labeling.schema import GUIDE_VERSION
+    from spine.labels import GUIDE_VERSION
 
     assert re.fullmatch(rf"radbot-rules-{re.escape(GUIDE_VERSION)}-[0-9a-f]{{10}}-[0-9a-f]{{8}}", LABELLER_RULES_VERSION)

@@ -4,7 +4,7 @@ import pytest
 
 from labeling.nlp import corpus
 from labeling.nlp.evaluate import detector_agreement, evaluate
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 STYLES = {"per-level", "paragraph", "free-paragraph", "impression-only", "clinic-note", "multi-region",
           "post-op", "comparison", "typos", "abbrev", "wrapped", "whole-spine", "hedge", "listhesis"}

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from labeling.nlp.evaluate import evaluate, summary
-from labeling.schema import FIELDS
+from spine.labels import FIELDS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

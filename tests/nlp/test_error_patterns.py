@@ -17,7 +17,7 @@ from labeling.nlp.error_patterns import (
     wording,
 )
 from labeling.nlp.evaluate import detector_agreement, evaluate, summary
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 
 
 def _gold(rid: str, level: str, **values) -> dict:

@@ -3,7 +3,7 @@
 from labeling.nlp.evaluate import evaluate
 from labeling.nlp.labeller import Labeller
 from labeling.nlp.learned import LearnedModel, compare_by_folds, train
-from labeling.schema import LEVELS, LevelLabels
+from spine.labels import LEVELS, LevelLabels
 
 
 def _row(rid, level, **kw):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from labeling.nlp.learned import LearnedModel, UnsafeModelFile, features, train
-from labeling.schema import FIELDS
+from spine.labels import FIELDS
 from tests.nlp.test_evaluate_learned import CONFLICT, _pairs
 
 

@@ -3,7 +3,7 @@
 import json
 
 from labeling.nlp.evaluate import evaluate, summary
-from labeling.schema import FIELDS
+from spine.labels import FIELDS
 
 
 def test_synthetic_reports(lab, tmp_path):

@@ -3,7 +3,7 @@ unlevelled sentences (paragraphs), whole-spine vs multilevel statements, imaging
 
 import pytest
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from tests.nlp.conftest import found, level
 
 ALL = dict.fromkeys(LEVELS)

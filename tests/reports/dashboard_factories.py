@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, LabellerVersion, NlpLabel
-from labeling.schema import FIELDS, LEVELS, canal_class
 from reports.models import Report, ReportVersion
+from spine.labels import FIELDS, LEVELS, canal_class
 from tests.factories import ReportFactory, StudyFactory, make_user
 
 NORMAL = {

@@ -13,9 +13,9 @@ from pathlib import Path
 from django.utils import timezone
 
 from inference.models import InferenceJob, Prediction
-from labeling.schema import LEVELS, LevelLabels
 from reports.exports.document import ExportableReport
 from reports.models import Report, ReportVersion
+from spine.labels import LEVELS, LevelLabels
 from studies.models import DiscLevel, Study
 from studies.services.ingest import ingest_paths
 from tests.factories import StudyFactory

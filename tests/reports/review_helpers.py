@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import LabellerVersion, NlpLabel
-from labeling.schema import FIELDS, canal_class
+from spine.labels import FIELDS, canal_class
 from studies.models import Series, Study
 from tests.factories import ReportFactory, StudyFactory
 

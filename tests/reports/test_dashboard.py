@@ -104,7 +104,7 @@ def test_dashboard_shows_table2_for_the_chosen_reference(client, researcher, wor
     assert "v1 against gold labels, 5 levels" in page
     assert page.count("<svg") >= 4 + 1 + 6  # metric charts, canal heat map, per-level charts
     data = response.context["data"]
-    foramen = data.models[0].detectors["foraminal_right"]
+    foramen = data.models[0].detectors["foraminal_stenosis_right"]
     assert (foramen.fn, foramen.tn) == (1, 4)  # gold says mild at L2-L3, the model says none
     nlp = client.get(URL, {"model": world["version"].pk, "reference": "nlp"}).context["data"]
     assert nlp.models[0].compared_levels == 10 and nlp.reference == "nlp"

@@ -7,7 +7,6 @@ from django.core.management import CommandError, call_command
 
 from inference.models import InferenceJob
 from inference.signals import inference_job_done
-from labeling.schema import LEVELS
 from reports.models import AuditEvent, Report, ReportVersion
 from reports.services import (
     DraftNotApplied,
@@ -17,6 +16,7 @@ from reports.services import (
     sign_report,
 )
 from reports.tasks import generate_ai_draft_task
+from spine.labels import LEVELS
 from tests.factories import PASSWORD, StudyFactory
 from tests.reports.review_helpers import done_job, imaged_study, study_with_reading
 

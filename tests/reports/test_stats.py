@@ -14,7 +14,6 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from labeling.schema import DISC_VALUES, GRADES, LEVELS, canal_class
 from reports.stats import (
     BINARY_METRICS,
     LabelPairs,
@@ -36,6 +35,7 @@ from reports.stats.bootstrap import (
     resample_tables,
 )
 from reports.stats.charts import grouped_bar_chart, heat_map, line_chart
+from spine.labels import DISC_VALUES, GRADES, LEVELS, canal_class
 
 Z95 = 1.959963984540054
 
@@ -217,7 +217,7 @@ def test_pairs_detectors_and_levels():
     table = detector_agreement(pairs, n_resamples=200)
     bulging = table["bulging"]
     assert (bulging.tp, bulging.fp, bulging.fn, bulging.tn) == (4, 4, 0, 12)
-    assert table["foraminal_right"].positives == sum(1 for i in range(20) if i % 3 == 0)
+    assert table["foraminal_stenosis_right"].positives == sum(1 for i in range(20) if i % 3 == 0)
     assert table["foraminal_stenosis"].n == 40
     levels = {row.level: row for row in per_level(pairs)["bulging"]}
     assert (levels["L4-L5"].positives, levels["L4-L5"].negatives, levels["L4-L5"].tp) == (4, 0, 4)

@@ -4,7 +4,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.synth.generator import DatasetSummary
 
 REQUIRED = (

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pydicom
 
-from labeling.schema import LEVELS, LevelLabels, canal_class
+from spine.labels import LEVELS, LevelLabels, canal_class
 from studies.synth.anatomy import AP_RANGES_MM, DISC_NAMES, sample_anatomy, sample_level_truth
 from studies.synth.generator import DatasetSummary
 

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 from studies.synth.anatomy import sample_level_truth
 from studies.synth.generator import DatasetSummary
 from studies.synth.report_writer import write_report

@@ -10,11 +10,9 @@ const FIELD_KEYS = {
   L: "left_subarticular", R: "right_subarticular",
   u: "uncertain", U: "uncertain",
 };
-const VALUES = {
-  disc: ["none", "bulge", "herniation"],
-  uncertain: ["false", "true"],
-};
-const GRADES = ["none", "mild", "moderate", "severe", "unspecified"];
+// Each field's values in the guide's order, the absent one first (spine.labels, sent by the
+// page with json_script): the vocabulary is not copied here.
+const FIELD_VALUES = JSON.parse(document.getElementById("field-values")?.textContent ?? "{}");
 
 let current = 0;
 let shownAt = performance.now();
@@ -38,13 +36,14 @@ function setCell(cell, value) {
   cell.querySelector("input").value = value;
   cell.querySelector("[data-value]").textContent = value;
   cell.classList.toggle("changed", value !== cell.dataset.proposal);
-  cell.classList.toggle("abnormal", value !== "none" && value !== "false");
+  cell.classList.toggle("abnormal", value !== FIELD_VALUES[cell.dataset.field]?.[0]);
 }
 
 function cycle(field, step) {
   const cell = rows()[current]?.querySelector(`td[data-field="${field}"]`);
   if (!cell) return;
-  const values = VALUES[field] ?? GRADES;
+  const values = FIELD_VALUES[field];
+  if (!values) return;
   const at = values.indexOf(cell.querySelector("input").value);
   setCell(cell, values[(at + step + values.length) % values.length]);
 }

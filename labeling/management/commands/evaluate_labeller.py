@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling.nlp.error_patterns import StoredReading, describe, score
 from labeling.nlp.evaluate import summary
-from labeling.schema import LEVELS
+from spine.labels import LEVELS
 
 
 def _jsonl(path: str) -> list[dict]:

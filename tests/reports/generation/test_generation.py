@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from labeling.schema import GRADES, LEVELS, LevelLabels
 from reports.generation import (
     BestImage,
     GeneratedReport,
@@ -19,6 +18,7 @@ from reports.generation import (
 )
 from reports.generation import tables as t
 from reports.generation.writer import impression_line, is_significant, pair_sentences
+from spine.labels import GRADES, LEVELS, LevelLabels
 
 ROOT = Path(__file__).resolve().parents[3]
 

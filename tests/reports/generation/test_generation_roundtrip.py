@@ -13,8 +13,8 @@ from itertools import product
 
 import pytest
 
-from labeling.schema import DISC_VALUES, FIELDS, GRADES, LEVELS, LevelLabels
 from reports.generation import BestImage, LevelFinding, generate_report
+from spine.labels import DISC_VALUES, FIELDS, GRADES, LEVELS, LevelLabels
 
 CORE = list(product(DISC_VALUES, GRADES, GRADES, GRADES))  # disc, canal, left/right foraminal
 SUBARTICULAR = list(product(GRADES, GRADES))

@@ -44,7 +44,6 @@ GRADE_RANK: Mapping[str, int] = {
     "severe": 4,
 }
 
-DETECTORS: tuple[str, ...] = ("bulging", "herniation", "canal_stenosis", "foraminal_stenosis")
 CANAL_CLASSES: tuple[int, ...] = (0, 1, 2, 3)
 
 
@@ -85,18 +84,6 @@ class LevelLabels:
     @property
     def canal_class(self) -> int:
         return canal_class(self.disc, self.canal_stenosis)
-
-    def detectors(self) -> dict[str, Any]:
-        """Binary detector targets; foraminal stenosis is one sample per side."""
-        return {
-            "bulging": self.disc == "bulge",
-            "herniation": self.disc == "herniation",
-            "canal_stenosis": self.canal_stenosis != "none",
-            "foraminal_stenosis": {
-                "left": self.left_foraminal != "none",
-                "right": self.right_foraminal != "none",
-            },
-        }
 
     def to_exchange(self, **identity: Any) -> dict[str, Any]:
         """The guide's exchange-format dict (plus identity keys such as report_id)."""
