@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import throttle
-from accounts.network import client_address
 from accounts.services import issue_token
 from audit.models import AccessEvent
 from audit.services import record_access
+from radbot_web.network import client_address
 
 
 def _locked_message(seconds: int) -> str:

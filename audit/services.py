@@ -10,8 +10,8 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.network import client_address
 from audit.models import AccessEvent
+from radbot_web.network import client_address
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Signals other apps listen to, so that inference never imports them."""
+"""Signals the apps above inference listen to (reports writes the AI draft), so that inference
+never imports them. Apps below it (labeling) are called from inference/receivers.py instead."""
 
 from django.dispatch import Signal
 

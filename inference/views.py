@@ -16,7 +16,8 @@ from accounts import roles
 from audit.services import record_read
 from inference import selectors
 from inference.models import InferenceJob
-from inference.services.jobs import InferenceRefused, reap_stale_jobs, request_inference
+from inference.services.jobs import InferenceRefused, request_inference
+from inference.study_panel import ai_context
 from studies.models import Study
 
 
@@ -25,24 +26,6 @@ def _study(study_uid: str) -> Study:
     if study is None:
         raise Http404("No study with that StudyInstanceUID.")
     return study
-
-
-def ai_context(study: Study) -> dict:
-    # A job that stopped moving (its worker died, its message was lost) is failed here
-    # too, not only by the periodic reaper, so "Run the AI" comes back and polling stops.
-    reap_stale_jobs(study=study)
-    job, predictions = selectors.latest_predictions(study)
-    recent = selectors.jobs_for(study).first()
-    return {
-        "study": study,
-        "ai_job": job,
-        "ai_predictions": predictions,
-        # (level, reason) in level order: the levels the finished job gave no reading
-        "ai_not_assessed": selectors.not_assessed_levels(job),
-        "ai_recent_job": recent,
-        "ai_busy": selectors.job_is_active(recent),
-        "ai_model": selectors.latest_model_version(),
-    }
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)

@@ -6,8 +6,10 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labels"
 
     def ready(self) -> None:
-        # Here, not at the top: the receiver imports models, which load after the app configs.
-        from inference.signals import inference_job_done
-        from labeling.receivers import on_inference_job_done
+        # Here, not at the top: the panel imports models, which load after the app configs.
+        from labeling.study_panel import PANEL
+        from radbot_web.tasks import register_reaper
+        from studies import panels
 
-        inference_job_done.connect(on_inference_job_done, dispatch_uid="labeling.model_disagreement")
+        panels.register(PANEL)
+        register_reaper("runs", "labeling.services.reap_stale_runs")

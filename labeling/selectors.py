@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from labeling.models import Annotation, LabellerVersion, LabellingRun, NlpLabel
-from labeling.schema import FIELDS, LEVELS, canal_class
+from spine.labels import FIELDS, LEVELS, canal_class
 from studies.models import RadiologistReport, Study
 
 
@@ -20,15 +20,19 @@ def latest_nlp_labels(*, study: Study) -> tuple[RadiologistReport | None, list[N
     report = study.reports.first()
     if report is None:
         return None, []
+    return report, newest_nlp_labels(report=report)
+
+
+def newest_nlp_labels(*, report: RadiologistReport) -> list[NlpLabel]:
+    """A report's labels from the newest labeller that read it, in level order."""
     newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at", "-labeller_id").first()
     if newest is None:
-        return report, []
-    labels = list(
+        return []
+    return list(
         NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id)
         .select_related("level", "labeller")
         .order_by("level__level")
     )
-    return report, labels
 
 
 def labelling_runs(limit: int = 20) -> QuerySet[LabellingRun]:

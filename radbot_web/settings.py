@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "labeling",
     "inference",
     "reports",
+    # Last: the project's own commands (demo_pipeline), which drive every app above.
+    "radbot_web",
 ]
 
 MIDDLEWARE = [
@@ -134,7 +136,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Failed logins per username and per client address before a lock-out.
 LOGIN_THROTTLE_LIMIT = int(os.environ.get("RADBOT_LOGIN_THROTTLE_LIMIT", "5"))
 LOGIN_THROTTLE_WINDOW_S = int(os.environ.get("RADBOT_LOGIN_THROTTLE_WINDOW_S", "900"))
-# Reverse proxies in front of the app that append to X-Forwarded-For (accounts/network.py).
+# Reverse proxies in front of the app that append to X-Forwarded-For (radbot_web/network.py).
 RADBOT_TRUSTED_PROXY_COUNT = int(os.environ.get("RADBOT_TRUSTED_PROXY_COUNT", "0"))
 
 # The login throttle, sessions, permission sets and curation holds must be shared by every

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.db.models import Q, QuerySet
+from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerError
 
 from radbot_web.celery import app
@@ -203,11 +204,18 @@ def stale_work(queryset: QuerySet, *, now: datetime) -> tuple[QuerySet, dict[str
     return stale, cutoffs
 
 
+# Apps whose work rows can stop moving register their reaper here (in ``AppConfig.ready``),
+# by dotted path: the platform never imports an app, and the reaper's imports wait for a run.
+_REAPERS: dict[str, str] = {}
+
+
+def register_reaper(name: str, dotted_path: str) -> None:
+    """Add the reaper ``dotted_path`` (a function that fails what stopped moving and returns how
+    many) under ``name`` in the periodic reaper's result."""
+    _REAPERS[name] = dotted_path
+
+
 @radbot_task(name="radbot.reap_stale_work", what="the stale-job reaper", max_retries=0)
 def reap_stale_work_task() -> dict[str, int]:
-    """Periodic (Celery beat): fail inference jobs and labelling runs that stopped moving."""
-    # Circular: both service modules import this one.
-    from inference.services.jobs import reap_stale_jobs
-    from labeling.services import reap_stale_runs
-
-    return {"jobs": reap_stale_jobs(), "runs": reap_stale_runs()}
+    """Periodic (Celery beat): fail the inference jobs and labelling runs that stopped moving."""
+    return {name: import_string(path)() for name, path in _REAPERS.items()}

@@ -9,10 +9,9 @@ from django.shortcuts import get_object_or_404, render
 
 from accounts import roles
 from audit.services import record_access, record_read
-from inference.views import ai_context
-from labeling import selectors as label_selectors
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
+from studies.panels import panels_context
 from studies.storage import UnsafePath, media_path
 
 PAGE_SIZE = 25
@@ -48,7 +47,7 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     if "series" in request.GET:
         selected = next((s for s in series if str(s.pk) == request.GET["series"]), None)
     selected = selected or selectors.default_series(study)
-    report, nlp_labels = label_selectors.latest_nlp_labels(study=study)
+    report = study.reports.first()
     return render(
         request,
         "studies/study_detail.html",
@@ -57,9 +56,8 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
             "series_list": series,
             "selected": selected,
             "report": report,
-            "nlp_labels": nlp_labels,
-            "report_segments": label_selectors.highlighted_segments(report.text, nlp_labels) if report else [],
-            **ai_context(study),
+            "report_segments": [(report.text, "")] if report else [],
+            **panels_context(study, report),
         },
     )
 

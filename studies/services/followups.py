@@ -11,17 +11,16 @@ queueing succeeded (the broker is evidently back).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from pydicom.dataset import Dataset
 
 from radbot_web.celery import app
-from studies.models import PendingFollowUp, Series, Study
+from studies.models import PendingFollowUp, Series
 from studies.services import thumbnails
 
 logger = logging.getLogger(__name__)
@@ -31,6 +30,29 @@ logger = logging.getLogger(__name__)
 MAX_AUTO_ATTEMPTS = 10
 # The next successful ingest retries at most this many, so one upload does not pay for all.
 OPPORTUNISTIC_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class FollowUpHandler:
+    """Work an app above studies does after an ingest (the AI run), so studies never imports it.
+
+    The app registers it in its ``AppConfig.ready``. ``queue`` is called on commit with the
+    stored study's id and raises when the work could not be queued (it is then recorded);
+    ``redo`` performs a recorded follow-up of this ``kind`` later, and raises when it still
+    cannot.
+    """
+
+    kind: str
+    queue: Callable[[int], None]
+    redo: Callable[[PendingFollowUp], None]
+
+
+_HANDLERS: dict[str, FollowUpHandler] = {}
+
+
+def register_followup(handler: FollowUpHandler) -> None:
+    """Add (or replace: ``ready`` may run more than once) the handler of one kind."""
+    _HANDLERS[handler.kind] = handler
 
 
 def _describe(error: BaseException | str) -> str:
@@ -100,31 +122,23 @@ def queue_thumbnails(
     return ok
 
 
-def queue_inference(*, study_id: int) -> bool:
-    """Queue the image models for a study that just received images, when configured."""
-    if not settings.RADBOT_INFER_AFTER_INGEST:
-        return True
-    # Ingest loads the inference app only when it is set to start it.
-    from inference.services.jobs import NoModel, request_inference
-
-    study = Study.objects.filter(pk=study_id).first()
-    if study is None:
-        return True
-    try:
-        request_inference(study=study)
-    except NoModel:
-        return True  # nothing trained yet: ingest must not depend on it
-    except Exception as exc:  # noqa: BLE001 - typically the broker: the job is queued later
-        record_followup(kind=PendingFollowUp.Kind.INFERENCE, study_id=study_id, error=exc)
-        return False
-    return True
+def queue_handlers(*, study_id: int) -> bool:
+    """Queue every registered app's after-ingest work; record what could not be queued."""
+    ok = True
+    for handler in _HANDLERS.values():
+        try:
+            handler.queue(study_id)
+        except Exception as exc:  # noqa: BLE001 - typically the broker: the work is queued later
+            record_followup(kind=handler.kind, study_id=study_id, error=exc)
+            ok = False
+    return ok
 
 
 def after_ingest(*, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None) -> None:
     """The on-commit work of one stored study. Never raises: failures are recorded."""
     try:
         ok = queue_thumbnails(study_id=study_id, series_ids=series_ids, datasets=datasets)
-        ok = queue_inference(study_id=study_id) and ok
+        ok = queue_handlers(study_id=study_id) and ok
         if ok and PendingFollowUp.objects.filter(attempts__lt=MAX_AUTO_ATTEMPTS).exists():
             # queueing works again: catch up on what an earlier outage left
             requeue_followups(limit=OPPORTUNISTIC_LIMIT)
@@ -141,27 +155,10 @@ def _perform(row: PendingFollowUp) -> None:
 
         render_series_thumbnail_task.delay(series.pk)
         return
-    # The inference app, only for an inference follow-up (see queue_inference).
-    from inference.models import InferenceJob
-    from inference.services.jobs import NoModel, request_inference
-    from inference.tasks import inference_chain
-
-    # A job whose chain never reached the broker is still queued at stage "": publish
-    # its chain rather than creating a second job (the stages are idempotent anyway).
-    stuck = (
-        InferenceJob.objects.filter(study_id=row.study_id, status=InferenceJob.Status.QUEUED, stage="",
-                                    created_at__gte=row.created_at - timedelta(minutes=5))
-        .order_by("-id")
-        .first()
-    )
-    if stuck is not None:
-        inference_chain(stuck.pk).apply_async()
-        return
-    try:
-        with transaction.atomic():
-            request_inference(study=row.study)
-    except NoModel:
-        return
+    handler = _HANDLERS.get(row.kind)
+    if handler is None:
+        raise LookupError(f"no app handles {row.kind} follow-ups (is it installed?)")
+    handler.redo(row)
 
 
 def requeue_followups(*, limit: int | None = None, include_exhausted: bool = False) -> dict[str, int]:

@@ -10,8 +10,17 @@ from django.db.migrations.executor import MigrationExecutor
 BEFORE = [("studies", "0001_initial")]
 
 
+@pytest.fixture
+def full_schema_after():
+    """Migrating studies back unapplies the other apps' later migrations too; put every app
+    back at its newest migration, or a later test in this process meets a stale table."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
-def test_backfill_records_the_uids_of_studies_stored_before_keying():
+def test_backfill_records_the_uids_of_studies_stored_before_keying(full_schema_after):
     executor = MigrationExecutor(connection)
     after = [("studies", executor.loader.graph.leaf_nodes("studies")[0][1])]
     executor.migrate(BEFORE)
