@@ -34,7 +34,8 @@ from pydicom.uid import generate_uid
 from inference.ml.volume import load_nifti_as_volume
 from studies.dicom.archive import Member
 from studies.dicom.build import new_mr_image
-from studies.services.ingest import IngestSummary, encode_dicom_file, ingest_members
+from studies.dicom.writer import encode_dicom_file
+from studies.services.ingest import IngestSummary, ingest_members
 
 # Typical sequence timing, so the weighting also follows from TR/TE (milliseconds).
 _TIMING_MS = {"T2": (3500.0, 100.0), "T1": (550.0, 12.0)}

@@ -11,10 +11,10 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
+from studies.dicom import writer
 from studies.dicom.deid import date_shift_for, deidentify, pseudonym_for
 from studies.dicom.reader import read_instance
-from studies.services import ingest
-from studies.services.ingest import encode_dicom_file
+from studies.dicom.writer import encode_dicom_file
 from tests.dicom.factory import make_mr, to_bytes
 
 
@@ -51,7 +51,7 @@ def fast_path_only(monkeypatch):
     def fail(ds):
         raise AssertionError("fell back to dcmwrite")
 
-    monkeypatch.setattr(ingest, "_dcmwrite", fail)
+    monkeypatch.setattr(writer, "_dcmwrite", fail)
 
 
 def _from_file(ds: Dataset, syntax=None) -> Dataset:
