@@ -56,7 +56,7 @@ def main() -> None:
     from labeling.services import current_labeller, label_reports
     from studies.models import RadiologistReport, Study
     from studies.services.ingest import ingest_paths
-    from studies.services.reports import import_report_file
+    from studies.services.report_import import import_report_file
     from studies.synth.generator import generate_dataset
 
     call_command("migrate", verbosity=0)

@@ -26,7 +26,7 @@ from radbot_web.api_errors import ErrorSerializer
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
 from studies.services.ingest import ingest_uploaded_files
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or no such page of results.")
 

@@ -1,7 +1,8 @@
 from studies.models.identity import InstanceIdentity, PatientIdentity, SeriesIdentity, StudyIdentity
 from studies.models.imaging import Instance, PendingFollowUp, Series
+from studies.models.levels import DiscLevel
 from studies.models.patients import Patient, Study
-from studies.models.reports import DiscLevel, RadiologistReport
+from studies.models.radiology import RadiologistReport
 
 __all__ = [
     "DiscLevel",

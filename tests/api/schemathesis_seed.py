@@ -14,7 +14,7 @@ from pydicom.uid import generate_uid
 
 from accounts.services import create_user
 from studies.models import Study
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 from tests.dicom.factory import make_mr, to_bytes
 
 ADMIN = "st-admin"

@@ -10,7 +10,7 @@ from inference.services.training import train_model_version
 from labeling.services import current_labeller, label_reports
 from studies.models import RadiologistReport
 from studies.services.ingest import ingest_paths
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 from studies.synth.generator import generate_dataset
 from tests.ml_recipes import tiny_seg_recipe
 

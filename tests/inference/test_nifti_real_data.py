@@ -26,7 +26,7 @@ from labeling.services import current_labeller, label_reports
 from spine.labels import LEVELS
 from studies.models import Instance, RadiologistReport, Series, Study
 from studies.services.ingest import ingest_paths
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 from studies.synth.generator import generate_dataset
 from tests.ml_recipes import tiny_seg_recipe
 from tests.shared_data import shared_file

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from studies.models import RadiologistReport
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 from tests.factories import StudyFactory, make_user
 
 
@@ -212,7 +212,7 @@ def test_dates_of_a_patient_without_a_known_shift_are_removed(studies):
 
 def test_over_long_report_text_is_a_row_error_and_the_rest_is_kept(studies):
     from labeling.nlp.labeller import MAX_CHARS
-    from studies.services.reports import REPORT_MAX_CHARS
+    from studies.services.report_import import REPORT_MAX_CHARS
 
     assert REPORT_MAX_CHARS == MAX_CHARS
     a, b = studies

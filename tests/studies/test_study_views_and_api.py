@@ -22,7 +22,7 @@ from studies.models import (
     StudyIdentity,
 )
 from studies.services.ingest import ingest_paths
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 from tests.factories import PASSWORD
 from tests.studies.batch import sagittal_series, write_files
 

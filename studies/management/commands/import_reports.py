@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.services.reports import import_report_file
+from studies.services.report_import import import_report_file
 
 
 class Command(BaseCommand):

@@ -1,11 +1,10 @@
-"""Radiologist report text and the five disc levels each study is labelled at."""
+"""The radiologist's report text of a study, as imported (the AI's reports live in the reports app)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 
-from spine.labels import LEVELS
 from studies.models.patients import Study
 
 # Lets a CheckConstraint say "text__length__gt=0" (non-empty text) in the database.
@@ -39,18 +38,3 @@ class RadiologistReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report for {self.study} ({self.imported_at:%Y-%m-%d})"
-
-
-class DiscLevel(models.Model):
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="levels")
-    level = models.CharField(max_length=5, choices=[(level, level) for level in LEVELS])
-
-    class Meta:
-        ordering = ["study", "level"]
-        constraints = [
-            models.UniqueConstraint(fields=["study", "level"], name="disc_level_once_per_study"),
-            models.CheckConstraint(condition=Q(level__in=list(LEVELS)), name="disc_level_allowed"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.study} {self.level}"
