@@ -44,12 +44,15 @@ demo: venv vendor demo-data
 	@echo "Serving RadBot Web on http://127.0.0.1:8000/  (Ctrl+C stops it)"
 	$(MANAGE) runserver 127.0.0.1:8000 --noreload
 
+# mypy checks the pure cores listed in pyproject.toml, [tool.mypy].
 test: venv vendor
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # requirements.txt from requirements/*.in (options in pyproject.toml, [tool.pip-tools]).
 # Needs the package index; keeps every pin it can. Move one on with
