@@ -209,7 +209,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
     for _ in range(batch):
         kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
         if kind == "synthetic":
-            assert sources.bank is not None and sources.randomisation is not None  # (kinds() says)
+            assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)
             i = int(rng.integers(len(sources.bank.tissues)))
             img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
             img = normalise_slice(img)
