@@ -7,7 +7,7 @@ DEMO_STUDIES ?= 24
 DEMO_SEED ?= 2020
 DEMO_DATA := var/demo-data
 
-.PHONY: demo test venv vendor migrate demo-data serve lint bench clean
+.PHONY: demo test venv vendor migrate demo-data serve lint lock bench clean
 
 # The demo, the tests and the benchmarks run in demo mode: built-in keys, a local cache,
 # plain-HTTP cookies (see README, Configuration). Without it, settings are production's
@@ -44,12 +44,22 @@ demo: venv vendor demo-data
 	@echo "Serving RadBot Web on http://127.0.0.1:8000/  (Ctrl+C stops it)"
 	$(MANAGE) runserver 127.0.0.1:8000 --noreload
 
+# mypy checks the pure cores listed in pyproject.toml, [tool.mypy].
 test: venv vendor
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# requirements.txt from requirements/*.in (options in pyproject.toml, [tool.pip-tools]).
+# Needs the package index; keeps every pin it can. Move one on with
+# `make lock LOCK_ARGS="--upgrade-package django"`. requirements/README.md says more.
+lock: venv
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(LOCK_ARGS) \
+	  --output-file=requirements.txt requirements/dev.in
 
 bench: venv
 	$(BIN)/python bench/ingest.py

@@ -24,10 +24,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
+
+if TYPE_CHECKING:
+    from highdicom.seg import Segmentation
 
 CLASS_NAMES = {VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal", SACRUM: "sacrum"}
 
@@ -82,7 +86,8 @@ SEG_MAX_FILE_BYTES = 512 * 1024**2
 SEG_MAX_VOXELS = 2**28  # rows x columns x frames, decoded to one byte each or more
 
 
-def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_voxels: int = SEG_MAX_VOXELS):
+def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_voxels: int = SEG_MAX_VOXELS
+             ) -> Segmentation:
     """The SEG as a ``highdicom.seg.Segmentation``; :class:`SegImportError` with a reason
     for anything else: not a file, too large, not DICOM, not a SEG, a deflated data set
     (which inflates without bound), more frames than ``max_voxels`` allows, or any parse
@@ -125,12 +130,13 @@ def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_
         raise SegImportError(f"{path}: unreadable DICOM SEG ({type(exc).__name__}: {exc})") from exc
 
 
-def referenced_series(seg) -> set[str]:
+def referenced_series(seg: Segmentation) -> set[str]:
     """SeriesInstanceUIDs of the images the SEG was derived from."""
     return {str(series) for _, series, _ in seg.get_source_image_uids()}
 
 
-def seg_mask(seg, sop_instance_uids: Sequence[str], series_uid: str, name: str = "the SEG") -> SegMask:
+def seg_mask(seg: Segmentation, sop_instance_uids: Sequence[str], series_uid: str,
+             name: str = "the SEG") -> SegMask:
     """Class ids of the SEG (from :func:`read_seg`) for the given images of ``series_uid``,
     in that order; ``name`` appears in error messages.
 

@@ -58,7 +58,8 @@ class RandomisationConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RandomisationConfig:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
 
 
 @dataclass
@@ -168,7 +169,7 @@ def render_sample(bank: LabelMapBank, index: int, rng: np.random.Generator,
     fine = work_spacing_mm / OVERSAMPLE
     psf = 0.5 * bank.in_plane_mm[index] / fine  # Gaussian sigma ~ half the pixel width
     img = gaussian_filter(img, psf)
-    x = torch.from_numpy(img[None].astype(np.float32))
+    x: torch.Tensor | np.ndarray = torch.from_numpy(img[None].astype(np.float32))  # MONAI: either
     seed = int(rng.integers(2**31))
     bias = RandBiasField(degree=3, coeff_range=(0.0, config.bias_coeff), prob=1.0)
     bias.set_random_state(seed)

@@ -61,9 +61,9 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
                 level_ok.append(False)
                 continue
             if st.disc_centres:
-                c = np.array(p.disc_centre_mm)
-                dists = {k: float(np.linalg.norm(c - v)) for k, v in st.disc_centres.items()}
-                right = dists[lv] <= tol_mm and min(dists, key=dists.get) == lv
+                centre = np.array(p.disc_centre_mm)
+                dists = {k: float(np.linalg.norm(centre - v)) for k, v in st.disc_centres.items()}
+                right = dists[lv] <= tol_mm and min(dists, key=dists.__getitem__) == lv
                 level_ok.append(right)
                 if not right:
                     wrong_names.append(f"{st.key}:{lv}")

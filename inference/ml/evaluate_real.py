@@ -68,7 +68,7 @@ def score_volume(real: RealVolume, *, named_centres: Mapping[str, Sequence[float
     for level, centre in named_centres.items():
         c = np.asarray(centre, dtype=float)
         dist = {name: float(np.linalg.norm(c - truth)) for name, truth in real.disc_centres.items()}
-        nearest = min(dist, key=dist.get)
+        nearest = min(dist, key=dist.__getitem__)
         score.names[level] = nearest
         if nearest != level or dist[nearest] > NAME_TOL_MM:
             score.wrong.append(level)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -222,6 +222,10 @@ class StudyPrediction:
                 "sag_series_uid": self.sag_series_uid, "not_assessed": self.not_assessed}
 
 
+@overload
+def _as_volume(v: Volume | str | Path) -> Volume: ...
+@overload
+def _as_volume(v: None) -> None: ...
 def _as_volume(v: Volume | str | Path | None) -> Volume | None:
     if v is None or isinstance(v, Volume):
         return v
@@ -243,7 +247,7 @@ def assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: d
         centre = index_to_patient(vol, [[mid, vol.pixels.shape[1] / 2, vol.pixels.shape[2] / 2]])[0]
         dist = {lv: abs(float(np.dot(d.centre - centre, vol.normal))) for lv, d in loc_discs.items()}
         if dist:
-            out[min(dist, key=dist.get)] = vol
+            out[min(dist, key=dist.__getitem__)] = vol
     return out
 
 

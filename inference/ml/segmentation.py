@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inference.ml.classes import CANAL, CLASS_NAMES, N_CLASSES
-from inference.ml.domain_randomisation import render_sample
+from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, render_sample
 from inference.ml.volume import Volume
 
 IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
@@ -178,8 +178,8 @@ def _crop(img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator
 class SegSources:
     """What a training batch is drawn from, and in what shares (normalised)."""
 
-    bank: object | None = None  # LabelMapBank
-    randomisation: object | None = None  # RandomisationConfig
+    bank: LabelMapBank | None = None
+    randomisation: RandomisationConfig | None = None
     archive: SegSlices | None = None
     real: SegSlices | None = None
     shares: dict[str, float] = field(default_factory=lambda: {"synthetic": 1.0})
@@ -209,6 +209,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
     for _ in range(batch):
         kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
         if kind == "synthetic":
+            assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)
             i = int(rng.integers(len(sources.bank.tissues)))
             img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
             img = normalise_slice(img)
@@ -217,6 +218,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
             labelled = tuple(range(N_CLASSES))
         else:
             data = sources.archive if kind == "archive" else sources.real
+            assert data is not None  # (kinds() offers only sources with slices)
             i = int(rng.integers(len(data.images)))
             img, tgt, labelled = data.images[i], data.targets[i], data.labelled[i]
             if augment:
@@ -352,4 +354,4 @@ def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
         if canal is not None:
             canal[s0:s0 + len(imgs)] = logits.softmax(1)[:, CANAL].cpu().numpy()
     model.cpu()
-    return (masks, canal) if return_probs else masks
+    return (masks, canal) if return_probs else masks  # type: ignore[return-value]  # canal: set then

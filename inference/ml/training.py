@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -156,7 +157,7 @@ def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | N
     for st in studies:
         mask = st.sag_mask
         if mask is None and seg_model is not None:
-            mask = predict_volume(seg_model, st.sag_t2, config.work_spacing_mm)
+            mask = predict_volume(seg_model, st.sag_t2, config.work_spacing_mm)  # type: ignore[assignment]  # no return_probs: masks
         if mask is None:
             continue
         res = _study_crops(st, mask, cfg, settings.n_aug, settings.jitter_mm, rng)
@@ -258,7 +259,7 @@ def train_segmenter(
     volumes when there are any; trains ``seg`` in place."""
     bank = bank or make_bank(config, recipe, seed)
     randomisation = RandomisationConfig.from_dict(recipe.randomisation)
-    common = {"work_spacing": config.work_spacing_mm, "batch": recipe.batch, "patch": recipe.patch,
+    common: dict[str, Any] = {"work_spacing": config.work_spacing_mm, "batch": recipe.batch, "patch": recipe.patch,
               "progress": progress}
     if pretrained is not None:
         seg.load_state_dict(pretrained)
@@ -307,6 +308,7 @@ def train_all(
     def slices(group: Sequence[StudyData]) -> SegSlices:
         out = SegSlices()
         for s in group:
+            assert s.sag_mask is not None  # the groups hold the studies with masks
             out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm))
         return out
 

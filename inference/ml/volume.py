@@ -14,6 +14,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pydicom
+from nibabel.spatialimages import SpatialImage
 from scipy.ndimage import map_coordinates
 
 
@@ -52,7 +53,7 @@ class Volume:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.pixels.shape)  # type: ignore[return-value]
+        return tuple(self.pixels.shape)
 
     def slice_step(self) -> np.ndarray:
         """Vector between consecutive slices (uses the real positions, not the tag)."""
@@ -71,7 +72,7 @@ class Volume:
         return a
 
 
-def index_to_patient(vol: Volume, idx: np.ndarray) -> np.ndarray:
+def index_to_patient(vol: Volume, idx: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """Voxel indices (N, 3) as (slice, row, col), fractional allowed -> LPS mm (N, 3)."""
     idx = np.atleast_2d(np.asarray(idx, dtype=np.float64))
     a = vol.affine
@@ -150,6 +151,8 @@ def load_nifti_as_volume(path: str | Path) -> Volume:
     display (and what the synthetic DICOM series use), flipping axes where needed.
     """
     img = nib.load(str(path))
+    if not isinstance(img, SpatialImage):  # (nib.load opens other nibabel formats too)
+        raise ValueError(f"{path}: not an image volume")
     data = np.asarray(img.dataobj, dtype=np.float32)
     while data.ndim > 3:
         data = data[..., 0]

@@ -28,8 +28,10 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy
 from spacy.attrs import IDX, SENT_START
@@ -52,6 +54,9 @@ from labeling.nlp.context import (
 from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles
 from spine.labels import LEVELS
+
+if TYPE_CHECKING:
+    from spacy.vocab import Vocab
 
 for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result"):
     if not Doc.has_extension(_name):
@@ -91,17 +96,17 @@ class RulePipe:
     def __call__(self, doc: Doc) -> Doc:
         return self._process(doc)
 
-    def to_disk(self, path, *, exclude=()) -> None:
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         self.files.write(path)
 
-    def from_disk(self, path, *, exclude=()) -> RulePipe:
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RulePipe:
         self._use(RuleFiles.read_saved(path, self.names))
         return self
 
-    def to_bytes(self, *, exclude=()) -> bytes:
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         return json.dumps(dict(self.files.texts)).encode("utf-8")
 
-    def from_bytes(self, data: bytes, *, exclude=()) -> RulePipe:
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> RulePipe:
         saved = json.loads(data.decode("utf-8"))
         self._use(RuleFiles(tuple(sorted((name, saved[name]) for name in self.names))))
         return self
@@ -153,7 +158,7 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
             arr = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(numpy.uint64)
             arr[0, 0] = 1
             arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1
-            doc.from_array([SENT_START], arr)
+            doc.from_array([SENT_START], arr)  # type: ignore[arg-type]  # thinc's Ints2d: a 2-d int array
         return doc
 
     return sentences
@@ -240,7 +245,7 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     return levels
 
 
-_NO_LEVELS = (frozenset(), "specific")
+_NO_LEVELS: tuple[frozenset[str], str] = (frozenset(), "specific")
 _SIDE_KINDS = frozenset(("side_left", "side_right", "side_both"))
 _LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
                    "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
@@ -274,7 +279,8 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             return (), sides
         out = []
         groups_by_clause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
-        both = None  # (clause, family, items) -> fields: which findings went to both sides
+        # (clause, family, items) -> fields: which findings went to both sides
+        both: dict[tuple[int, str, int], set[str]] | None = None
         for m in mentions:
             levels, tier = extract.levels_of_clause(m.clause, groups_by_clause, rel)
             if not levels and tier != "unscoped":
@@ -463,7 +469,7 @@ def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
 
 
 @Language.factory("radbot_resolver", default_config={"cache_size": DEFAULT_CACHE_SIZE})
-def make_resolver(nlp: Language, name: str, cache_size: int):
+def make_resolver(nlp: Language, name: str, cache_size: int) -> Callable[[Doc], Doc]:
     # Decisions depend on the mentions' signatures (section, tier, assertion ...), not on
     # their text, so novel reports hit this table too.
     decisions = BoundedCache(cache_size)
@@ -489,7 +495,7 @@ class FastTokenizer:
     are enough. ``doc.text`` always equals the input text.
     """
 
-    def __init__(self, vocab):
+    def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
         self._tok = Tokenizer(vocab)
 
@@ -499,25 +505,25 @@ class FastTokenizer:
         doc.user_data[_TEXT_KEY] = text
         return doc
 
-    def pipe(self, texts, batch_size: int = 1000):
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
         for text in texts:
             yield self(text)
 
-    def to_bytes(self, **kwargs) -> bytes:
+    def to_bytes(self, **kwargs: Any) -> bytes:
         return b""
 
-    def from_bytes(self, data: bytes, **kwargs):
+    def from_bytes(self, data: bytes, **kwargs: Any) -> FastTokenizer:
         return self
 
-    def to_disk(self, path, **kwargs) -> None:
+    def to_disk(self, path: str | Path, **kwargs: Any) -> None:
         return None
 
-    def from_disk(self, path, **kwargs):
+    def from_disk(self, path: str | Path, **kwargs: Any) -> FastTokenizer:
         return self
 
 
 @registry.tokenizers("radbot_fast_tokenizer.v1")
-def create_fast_tokenizer():
+def create_fast_tokenizer() -> Callable[[Language], FastTokenizer]:
     def make(nlp: Language) -> FastTokenizer:
         return FastTokenizer(nlp.vocab)
 

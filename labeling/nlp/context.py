@@ -80,6 +80,14 @@ class Trigger:
 CONTEXT_FILE = "context_rules.jsonl"
 
 
+def _first_word(literal: str) -> str:
+    """A rule's default index key: the first word (or punctuation) of its literal."""
+    found = _SCAN.search(literal.lower())
+    if found is None:
+        raise ValueError(f"context rule {literal!r} has no word to index it by")
+    return found.group()
+
+
 def load_rules(path: str | Path | None = None, *, text: str | None = None) -> list[Rule]:
     """The trigger rules of a JSON-lines file (``path``, default the labeller's), or of its ``text``."""
     if text is None:
@@ -99,7 +107,7 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None) -> li
                 pattern=pattern,
                 max_scope=int(d.get("max_scope", DEFAULT_MAX_SCOPE)),
                 applies_to=frozenset(d.get("applies_to", MODIFIER_CATEGORIES)),
-                keys=tuple(k.lower() for k in d.get("keys") or [_SCAN.search(d["literal"].lower()).group()]),
+                keys=tuple(k.lower() for k in d.get("keys") or [_first_word(d["literal"])]),
                 both_sides=bool(d.get("both_sides", False)),
             )
         )

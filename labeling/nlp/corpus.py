@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from labeling.nlp.rulefiles import load_yaml
 from spine.labels import FIELD_VALUES, LEVELS, LevelLabels
@@ -62,7 +63,7 @@ def parse_gold(report_id: str, gold: Mapping[str, str] | None) -> tuple[LevelLab
     for level, tokens in (gold or {}).items():
         if level not in LEVELS:
             raise CorpusError(f"{report_id}: gold level {level!r} is not one of {LEVELS}")
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for token in str(tokens or "").split():
             if token == "unc":
                 values["uncertain"] = True

@@ -32,6 +32,7 @@ the labeller's, so a level the labeller did not recognise still shows its senten
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
     from labeling.nlp.labeller import ReportLabels
 
 # The resolver's rank of the deciding statements (see resolver._RANK) -> scope word.
-_SCOPE = {0: "specific", 1: "impression", 2: "range", 3: "range", 4: "whole-spine", 5: "whole-spine",
-          6: "no level", 7: "no level"}
+_SCOPE: dict[int | None, str] = {0: "specific", 1: "impression", 2: "range", 3: "range", 4: "whole-spine",
+                                  5: "whole-spine", 6: "no level", 7: "no level"}
 MAX_EXAMPLE_CHARS = 400
 _ABSENT = ("none", False)
 
@@ -65,8 +66,9 @@ class ErrorPattern:
     predicted: Any
     wording: str
     count: int = 0
-    phrases: Counter = field(default_factory=Counter)
-    examples: list[dict[str, str]] = field(default_factory=list)
+    # (dataclasses.field: the attribute ``field`` above hides the name here for type checkers)
+    phrases: Counter = dataclasses.field(default_factory=Counter)
+    examples: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -230,7 +232,7 @@ def wording(*, fieldname: str, predicted: Any, decisions: Mapping[str, Any] | No
     if _get(decision, "value") != predicted:
         return "learned layer"
     if present:
-        stats = _get(decision, "stats") or {}
+        stats: dict[str, Any] = _get(decision, "stats") or {}
         scope = _SCOPE.get(stats.get("rank"), "unknown scope")
         n = stats.get("affirmed", 0) + stats.get("hedged", 0)
         strength = "indirect" if stats.get("indirect", 0) and stats.get("indirect", 0) >= n else "direct"

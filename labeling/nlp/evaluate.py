@@ -30,11 +30,7 @@ def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Ma
     missing = [k for k in keys if k not in pred]
     extra = sorted(k for k in pred if k not in gold)
     out: dict[str, Any] = {"n": len(keys), "missing": missing, "extra": extra, "fields": {}}
-    default = {}
-    for k in keys:
-        if k not in pred:
-            default[k] = LevelLabels(level=k[1]).to_exchange(report_id=k[0])
-    P = {k: pred.get(k, default.get(k)) for k in keys}
+    P = {k: pred[k] if k in pred else LevelLabels(level=k[1]).to_exchange(report_id=k[0]) for k in keys}
     for f in FIELDS:
         labels = list(FIELD_VALUES[f])
         y_true = [gold[k].get(f, False if f == "uncertain" else "none") for k in keys]
@@ -56,7 +52,7 @@ def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Ma
                        for k, t, q in zip(keys, y_true, y_pred, strict=True) if t != q],
         }
 
-    def cc(row):
+    def cc(row: Mapping[str, Any]) -> int:
         return canal_class(row.get("disc", "none"), row.get("canal_stenosis", "none"))
 
     ct = [cc(gold[k]) for k in keys]

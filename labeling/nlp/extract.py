@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +23,11 @@ from spine.labels import GRADE_RANK, LEVELS, higher_grade
 RULES_FILES = ("findings.yaml", "levels.yaml", "sections.yaml")
 
 
-def _alt(fragments) -> str:
+def _alt(fragments: Iterable[str]) -> str:
     return "|".join(_by_length(fragments))
 
 
-def _by_length(fragments) -> list[str]:
+def _by_length(fragments: Iterable[str]) -> list[str]:
     return sorted(fragments, key=len, reverse=True)
 
 
@@ -110,7 +111,7 @@ class Rules:
         self.version = f"findings-{f['version']}/levels-{lv['version']}/sections-{sec['version']}"
 
         # sections
-        self.section_of = {}
+        self.section_of: dict[str, str] = {}
         for name in ("findings", "impression", "other", "clinic", "imaging"):
             for h in sec[name]:
                 self.section_of.setdefault(h, name)
@@ -184,10 +185,10 @@ class Rules:
         grade_pat = rf"(?:{g})(?:(?:{joiners})(?:{g}))?"
         parts = []
 
-        def add(kind: str, frags):
+        def add(kind: str, frags: Iterable[str]) -> None:
             parts.append(f"(?P<{kind}>(?:{_alt(frags)})(?![a-z0-9]))")
 
-        def add_guarded(kind: str, frags):
+        def add_guarded(kind: str, frags: Sequence[str]) -> None:
             # fragments that all start with a letter: one first-letter check for the group
             assert all(x[:1].isalpha() for x in frags), kind
             first = "".join(sorted({x[0] for x in frags}))
@@ -376,9 +377,9 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         if cls is not None:
             heads.append((m.start(), m.end(), cls, header))
     if ":" in low:
-        inline = [(m.start(1), m.end(), "impression", m.group(1)) for m in rules.inline_impression_re.finditer(low)]
-        if inline:
-            heads = sorted(heads + inline)
+        run_in = [(m.start(1), m.end(), "impression", m.group(1)) for m in rules.inline_impression_re.finditer(low)]
+        if run_in:
+            heads = sorted(heads + run_in)
     clinic = any(h[2] == "clinic" for h in heads) or (
         any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None)
     if not heads:
@@ -413,9 +414,9 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
                 cut = nl
             elif inline or cls != "imaging":
                 body = low[e:end]
-                m = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)
-                if m:
-                    cut = m.start()
+                blank = _BLANK_LINE.search(low, e + len(body) - len(body.lstrip()), end)
+                if blank:
+                    cut = blank.start()
             if cls != "imaging":
                 h = _HEAD_LINE.search(low, e, cut)
                 if h:
@@ -462,7 +463,7 @@ def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
     return cut
 
 
-def split_sentences(low: str, sections, rules: Rules) -> list[Sentence]:
+def split_sentences(low: str, sections: Iterable[tuple[int, int, str]], rules: Rules) -> list[Sentence]:
     sents: list[Sentence] = []
     ws = " \t\r\n"
     for s0, s1, name in sections:
@@ -596,12 +597,12 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
             mentions.append((m.start(), m.end(), *span))
     k = 0
     while k < len(mentions):  # "L3-4, 4-5 and 5-S1"
-        m = rules.bare_re.match(low, mentions[k][1], end)
-        if m:
-            a = int(m.group("a"))
-            b = 6 if m.group("bs") else int(m.group("b"))
-            if b == a + 1 and (a < 5 or m.group("bs")):
-                mentions.insert(k + 1, (m.start("a"), m.end(), a - 1, a - 1))
+        bare = rules.bare_re.match(low, mentions[k][1], end)
+        if bare:
+            a = int(bare.group("a"))
+            b = 6 if bare.group("bs") else int(bare.group("b"))
+            if b == a + 1 and (a < 5 or bare.group("bs")):
+                mentions.insert(k + 1, (bare.start("a"), bare.end(), a - 1, a - 1))
         k += 1
     if "l" in low[start:end]:
         taken = [(s, e) for s, e, _lo, _hi in mentions]
@@ -643,7 +644,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
     vague = []
     for m in rules.global_re.finditer(low, start, end):
-        kind = m.lastgroup
+        kind = m.lastgroup  # type: ignore[assignment]  # global_re: only named alternatives
         if kind == "vague":
             # "multilevel", "several levels": no level (unless the sentence names its levels)
             vague.append(LevelGroup(m.start(), m.end(), frozenset(), "vague"))
@@ -706,7 +707,7 @@ def grade_of(text: str, rules: Rules) -> str:
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
     out = []
     for m in rules.item_re.finditer(low, start, end):
-        kind = m.lastgroup
+        kind: str = m.lastgroup  # type: ignore[assignment]  # item_re: only named alternatives
         if kind == "psep":
             kind = "sep"
         elif kind.startswith("ps_"):
@@ -954,6 +955,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     by_core: dict[int, list[Item]] = {id(c): [] for c in cores}
     for loc in locs:
         c = _nearest(loc, cores)
+        assert c is not None  # cores is not empty (returned above)
         by_core[id(c)].append(loc)
         if loc.kind == "root" and c.start > loc.end:
             # the verb whose object the root is ("contacts the S1 root without compressing it"):
@@ -1065,7 +1067,7 @@ def _root_window(clause: list[Item], root: Item, low: str | None = None) -> list
     return out
 
 
-def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items) -> str | None:
+def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items: list[Item]) -> str | None:
     window = _root_window(clause, root, low)
     kinds = {i.kind for i in window}
     if "qual_exiting" in kinds:
@@ -1152,7 +1154,7 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     has_core = [any(x.startswith("core_") for x in ks) for ks in kinds]
     has_loc = [any(x.startswith("loc_") for x in ks) for ks in kinds]
 
-    def lateral(k):
+    def lateral(k: int) -> bool:
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
 
     # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
@@ -1170,8 +1172,8 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                     if _foraminal_disc(c, h, low, cuts[ci - 1] if ci else sent.start):
                         foramen_sides |= _sides([i])
     next_sides = frozenset(disc_sides) if len(disc_sides) == 1 else (frozenset() if disc_sides else carried_sides)
-    disc_sides = next_sides
-    foramen_sides = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
+    disc_sides_used = next_sides
+    foramen_sides_used = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
     results = []
     for k, clause in enumerate(clauses):
         borrowed = None
@@ -1224,7 +1226,7 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
-        results += clause_findings(low, clause, borrowed, rules, level_hint, disc_sides, foramen_sides, k)
+        results += clause_findings(low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k)
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides

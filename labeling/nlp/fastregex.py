@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
+from typing import Any
 
 try:  # Python 3.11+: the regex parser lives in re._parser
-    from re import _constants as _c  # type: ignore[attr-defined]
-    from re import _parser as _p  # type: ignore[attr-defined]
+    from re import _constants as _c  # type: ignore[attr-defined]  # private: not in typeshed
+    from re import _parser as _p  # type: ignore[attr-defined]  # private: not in typeshed
 except ImportError:  # pragma: no cover - older Pythons
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+    import sre_constants as _c
+    import sre_parse as _p
 
 # Characters the guard lists one by one; a set outside these is "unknown" (no guard).
 _KNOWN = frozenset(string.printable) | frozenset("–—•·")
@@ -37,7 +39,7 @@ class _Unknown(Exception):
     pass
 
 
-def _charset(items) -> frozenset[str]:
+def _charset(items: Iterable[tuple[Any, Any]]) -> frozenset[str]:
     chars: set[str] = set()
     negate = False
     for op, av in items:
@@ -54,7 +56,7 @@ def _charset(items) -> frozenset[str]:
     return frozenset(_KNOWN - chars if negate else chars)
 
 
-def _first(sequence) -> tuple[frozenset[str], bool]:
+def _first(sequence: Iterable[tuple[Any, Any]]) -> tuple[frozenset[str], bool]:
     """(characters a match of ``sequence`` can start with, whether it can match empty)."""
     out: set[str] = set()
     for op, av in sequence:
@@ -65,7 +67,7 @@ def _first(sequence) -> tuple[frozenset[str], bool]:
     return frozenset(out), True
 
 
-def _first_of(op, av) -> tuple[frozenset[str], bool]:
+def _first_of(op: Any, av: Any) -> tuple[frozenset[str], bool]:
     if op is _c.LITERAL:
         return frozenset(chr(av)), False
     if op is _c.NOT_LITERAL:
@@ -73,13 +75,13 @@ def _first_of(op, av) -> tuple[frozenset[str], bool]:
     if op is _c.IN:
         return _charset(av), False
     if op is _c.BRANCH:
-        chars: set[str] = set()
+        union: set[str] = set()
         empty = False
         for alternative in av[1]:
             c, e = _first(alternative)
-            chars |= c
+            union |= c
             empty = empty or e
-        return frozenset(chars), empty
+        return frozenset(union), empty
     if op is _c.SUBPATTERN:
         return _first(av[-1])
     if op in _REPEATS:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
 from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE
@@ -22,6 +22,12 @@ from labeling.nlp.resolver import Resolution
 from labeling.nlp.rulefiles import RuleFiles, rules_digest
 from labeling.nlp.spelling import map_evidence
 from spine.labels import GUIDE_VERSION, LEVELS, LevelLabels
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from labeling.nlp.learned import LearnedModel
 
 MAX_CHARS = 100_000
 
@@ -54,7 +60,7 @@ def rules_version(rules_dir: str | Path | None = None) -> str:
     return _version(rules_digest(rules_dir))
 
 
-def pipeline_version(nlp) -> str:
+def pipeline_version(nlp: Language) -> str:
     """The version of a built (or loaded) pipeline: the rule files its components own, and the code."""
     return _version(RuleFiles.merged([proc.files for _name, proc in nlp.pipeline
                                       if isinstance(proc, components.RulePipe)]).digest())
@@ -126,8 +132,8 @@ class Labeller:
     ``to_disk`` saves the pipeline with its rule files; ``from_disk`` labels with a saved one.
     """
 
-    def __init__(self, learned=None, rules_dir: str | Path | None = None, *, nlp=None,
-                 cache_size: int = DEFAULT_CACHE_SIZE):
+    def __init__(self, learned: LearnedModel | None = None, rules_dir: str | Path | None = None, *,
+                 nlp: Language | None = None, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.nlp = nlp if nlp is not None else components.build_nlp(str(rules_dir or ""), cache_size=cache_size)
         self.learned = learned
         self.version = pipeline_version(self.nlp) + (f"+learned-{learned.version}" if learned else "")
@@ -136,7 +142,7 @@ class Labeller:
         self.nlp.to_disk(path)
 
     @classmethod
-    def from_disk(cls, path: str | Path, learned=None) -> Labeller:
+    def from_disk(cls, path: str | Path, learned: LearnedModel | None = None) -> Labeller:
         # (as in components.build_nlp: the package import is the slow part)
         import spacy
 
@@ -165,7 +171,7 @@ class Labeller:
         if batch:
             yield from self._run_batch(batch, batch_size)
 
-    def _run_batch(self, batch, batch_size):
+    def _run_batch(self, batch: list[tuple[Any, str, list[str]]], batch_size: int) -> Iterator[ReportLabels]:
         # Docs are consumed as nlp.pipe yields them (few objects alive at once keeps the
         # garbage collector cheap); after a pipeline failure the rest go one at a time.
         docs = self.nlp.pipe((b[1] for b in batch if b[1] and "empty report" not in b[2]),
@@ -190,7 +196,7 @@ class Labeller:
                 yield empty_result(report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"])
 
     # -- helpers --------------------------------------------------------------
-    def _result(self, doc, report_id, errors) -> ReportLabels:
+    def _result(self, doc: Doc, report_id: str | None, errors: list[str]) -> ReportLabels:
         res: Resolution = doc._.radbot_result
         if doc._.radbot_offsets is not None:  # spans into the original text, not the corrected one
             map_evidence([*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],

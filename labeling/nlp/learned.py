@@ -21,11 +21,16 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from spine.labels import FIELD_VALUES, FIELDS, LEVELS, LevelLabels
+
+if TYPE_CHECKING:
+    from labeling.nlp.labeller import Labeller, ReportLabels
+    from labeling.nlp.resolver import FieldDecision
 
 _STAT_KEYS = ("n", "affirmed", "negated", "hedged", "historical", "indirect", "graded")
 
@@ -78,7 +83,7 @@ def _from_json(fieldname: str, data: dict | None) -> LogisticRegression | None:
     return model
 
 
-def features(decision, fieldname: str) -> list[float]:
+def features(decision: FieldDecision, fieldname: str) -> list[float]:
     st = decision.stats or {}
     rank = decision.rank
     onehot_rank = [1.0 if rank == r else 0.0 for r in range(8)] + [1.0 if rank is None else 0.0]
@@ -134,7 +139,7 @@ class LearnedModel:
         return cls(models, float(meta["rule_conf_below"]), float(meta["min_prob"]), str(meta["version"]))
 
     # -- use --------------------------------------------------------------
-    def apply(self, result) -> None:
+    def apply(self, result: ReportLabels) -> None:
         """Override unsure rule values in a ReportLabels in place."""
         if not result.decisions:
             return
@@ -163,7 +168,7 @@ class LearnedModel:
                 result.levels[li] = dataclasses.replace(result.levels[li], **changes)
 
 
-def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: float = 1.0,
+def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller: Labeller | None = None, C: float = 1.0,
           rule_conf_below: float = 0.8, min_prob: float = 0.8) -> LearnedModel:
     """Fit one classifier per field from (report text, gold LevelLabels) pairs."""
     # spaCy (seconds to import) only when fitting; loading a stored layer does not need it
@@ -182,7 +187,7 @@ def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: 
             for f in FIELDS:
                 X[f].append(features(res.decisions[li][f], f))
                 Y[f].append(str(getattr(g, f)))
-    models = {}
+    models: dict[str, LogisticRegression | None] = {}
     for f in FIELDS:
         if len(set(Y[f])) < 2:
             models[f] = None
@@ -193,7 +198,7 @@ def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller=None, C: 
     return LearnedModel(models, rule_conf_below, min_prob, version=f"lr-{digest.hexdigest()[:8]}")
 
 
-def _field_errors(labeller, pairs: Sequence[tuple[str, Sequence[LevelLabels]]]) -> int:
+def _field_errors(labeller: Labeller, pairs: Sequence[tuple[str, Sequence[LevelLabels]]]) -> int:
     errors = 0
     for (_text, gold), result in zip(pairs, labeller.label_many((str(i), t) for i, (t, _g) in enumerate(pairs)),
                                      strict=True):
@@ -204,8 +209,8 @@ def _field_errors(labeller, pairs: Sequence[tuple[str, Sequence[LevelLabels]]]) 
     return errors
 
 
-def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labeller=None, folds: int = 5,
-                     seed: int = 0, **train_options) -> dict:
+def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labeller: Labeller | None = None,
+                     folds: int = 5, seed: int = 0, **train_options: float) -> dict:
     """Field errors of the rules alone and of rules plus a learned layer on held-out reports.
 
     Reports are dealt into ``folds`` folds (shuffled with ``seed``); each fold is labelled by a

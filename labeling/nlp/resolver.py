@@ -42,11 +42,15 @@ Confidence heuristic (per field, documented for later calibration):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from labeling.nlp.bounded_cache import BoundedCache
 from spine.labels import FIELDS, GRADE_RANK, GRADED_FIELDS, LEVELS, LevelLabels
+
+if TYPE_CHECKING:
+    from labeling.nlp.extract import Finding
 
 _RANK = {
     ("findings", "specific"): 0,
@@ -73,7 +77,7 @@ NEVER_MENTIONED_CONF = 0.93
 
 @dataclass(slots=True)
 class FieldDecision:
-    value: object
+    value: Any  # a str (disc, the graded fields), a bool (uncertain)
     confidence: float
     rank: int | None = None
     hedged: bool = False
@@ -90,7 +94,7 @@ class Resolution:
     decisions: list[dict[str, FieldDecision]]
 
 
-def _stats(ms) -> dict:
+def _stats(ms: Sequence[Finding]) -> dict:
     st = {"n": len(ms), "affirmed": 0, "negated": 0, "hedged": 0, "historical": 0,
           "indirect": 0, "graded": 0}
     for m in ms:
@@ -254,7 +258,7 @@ def _follow_findings_sides(by_field: dict) -> None:
                 del by_field[other]
 
 
-def _signature(f) -> tuple:
+def _signature(f: Finding) -> tuple:
     return (f.section, f.tier, f.assertion, f.negated_lexically, f.strength, f.has_grade, f.value)
 
 
@@ -263,7 +267,8 @@ def _signature(f) -> tuple:
 _DECIDED = ("disc", *GRADED_FIELDS)
 
 
-def resolve(findings, mentioned: set | None = None, memo: BoundedCache | None = None) -> Resolution:
+def resolve(findings: Iterable[Finding], mentioned: set[str] | None = None,
+            memo: BoundedCache | None = None) -> Resolution:
     """Per-level labels from the findings (``mentioned``: the levels the report names one by one;
     ``memo``: field decisions by mention signatures, shared across reports)."""
     mentioned = mentioned or set()
@@ -276,7 +281,7 @@ def resolve(findings, mentioned: set | None = None, memo: BoundedCache | None = 
         if tier == "unscoped":
             if not (f.assertion in ("negated", "historical") or f.negated_lexically):
                 continue
-            targets = LEVELS
+            targets: Iterable[str] = LEVELS
         elif tier == "remaining":
             targets = [lv for lv in f.levels if lv not in mentioned]
         else:
@@ -303,9 +308,8 @@ def resolve(findings, mentioned: set | None = None, memo: BoundedCache | None = 
                 spec = _decision_spec(fieldname, ms)
             else:
                 key = (fieldname, *(sigs[id(m)] for m in ms))
-                spec = memo.get(key)
-                if spec is None:
-                    spec = memo.put(key, _decision_spec(fieldname, ms))
+                cached = memo.get(key)
+                spec = cached if cached is not None else memo.put(key, _decision_spec(fieldname, ms))
             dec[fieldname] = FieldDecision(
                 spec.value, spec.confidence, spec.rank, spec.hedged, spec.conflict,
                 [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in spec.evidence], dict(spec.stats))

@@ -27,6 +27,12 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
 
 _TORCH_PROBE = "thinc.compat"
 _CLI = "spacy.cli"
@@ -35,7 +41,7 @@ _CLI_INFO = "spacy.cli.info"
 
 def _importer() -> str:
     """The name of the module whose import statement is running (past importlib's frames)."""
-    frame = sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
     while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", __name__)):
         frame = frame.f_back
     return "" if frame is None else frame.f_globals.get("__name__", "")
@@ -52,35 +58,37 @@ def _real_cli() -> types.ModuleType:
     cli = importlib.import_module(_CLI)
     spacy = sys.modules.get("spacy")
     if spacy is not None:
-        spacy.cli = cli
+        spacy.cli = cli  # type: ignore[attr-defined]  # a module takes any attribute
     return cli
 
 
-def _cli_getattr(name: str):
+def _cli_getattr(name: str) -> Any:
     return getattr(_real_cli(), name)
 
 
-def _deferred_info(*args, **kwargs):
+def _deferred_info(*args: Any, **kwargs: Any) -> Any:
     return _real_cli().info(*args, **kwargs)  # the package re-exports the function
 
 
 class _Loader:  # the stand-ins' loader (importlib.abc costs 25 ms to import)
-    def create_module(self, spec):
+    def create_module(self, spec: ModuleSpec) -> None:
         return None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        module.__radbot_deferred__ = True
+        module.__radbot_deferred__ = True  # type: ignore[attr-defined]  # our marker attribute
         if module.__name__ == _CLI:
             # Its submodules import from spaCy's own folder; anything else asked of it loads
             # the real package (module __getattr__, PEP 562).
             module.__path__ = [f"{p}/cli" for p in sys.modules["spacy"].__path__]
-            module.__getattr__ = _cli_getattr
+            module.__getattr__ = _cli_getattr  # type: ignore[method-assign]  # PEP 562, on purpose
         else:
-            module.info = _deferred_info
+            module.info = _deferred_info  # type: ignore[attr-defined]  # a module takes any attribute
 
 
 class _TrimSpacyImport:  # a sys.meta_path finder
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname == "torch" or fullname.startswith("torch."):
             if _importer() == _TORCH_PROBE:
                 raise ModuleNotFoundError(f"{fullname} hidden from thinc (labeling.nlp.spacy_import)",
@@ -90,7 +98,8 @@ class _TrimSpacyImport:  # a sys.meta_path finder
             # (only when spaCy's __init__ asks; importlib.machinery is already loaded then)
             from importlib.machinery import ModuleSpec
 
-            return ModuleSpec(fullname, _Loader(), is_package=fullname == _CLI)
+            # (_Loader has what importlib calls, without subclassing importlib.abc.Loader)
+            return ModuleSpec(fullname, cast("Loader", _Loader()), is_package=fullname == _CLI)
         return None
 
 

@@ -48,19 +48,21 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from labeling.nlp.rulefiles import RULE_FILE_NAMES, RULES_DIR, RuleFiles, load_yaml
 
 try:  # Python 3.11+: the regex parser lives in re._parser
-    from re import _parser as _sre  # type: ignore[attr-defined]
+    from re import _parser as _sre  # type: ignore[attr-defined]  # private: not in typeshed
 except ImportError:  # pragma: no cover - older Pythons
-    import sre_parse as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre
 
 _C = _sre  # constants (LITERAL, BRANCH, ...) are re-exported by the parser module
 
@@ -99,7 +101,7 @@ def expand_fragment(pattern: str) -> set[str]:
         return set(_WORD_CHARS.findall(re.sub(r"\\.", " ", pattern)))
 
 
-def _seq(items) -> set[str]:
+def _seq(items: Iterable[tuple[Any, Any]]) -> set[str]:
     out = {""}
     for op, av in items:
         alts = _node(op, av)
@@ -109,7 +111,7 @@ def _seq(items) -> set[str]:
     return out
 
 
-def _node(op, av) -> set[str]:
+def _node(op: Any, av: Any) -> set[str]:
     if op is _C.LITERAL:
         return {chr(av)}
     if op is _C.SUBPATTERN:
@@ -152,7 +154,7 @@ def _words(pattern: str) -> set[str]:
     return out
 
 
-def _fragments(node, prefix: str):
+def _fragments(node: object, prefix: str) -> Iterator[tuple[str, str]]:
     """(category, fragment) pairs of a YAML node (nested dicts / lists of fragments)."""
     if isinstance(node, str):
         yield prefix, node
@@ -271,7 +273,7 @@ class OffsetMap:
         return self.to_orig(start), self.to_orig(end)
 
 
-def map_evidence(evidence_lists, offsets: OffsetMap | None) -> None:
+def map_evidence(evidence_lists: Iterable[Iterable[dict]], offsets: OffsetMap | None) -> None:
     """Rewrite evidence spans (lists of {"start", "end", ...} dicts) in place to original offsets."""
     if offsets is None:
         return
@@ -488,7 +490,8 @@ def _read_affixes(path: Path) -> dict[str, list[tuple[str, str, str, re.Pattern]
     return rules
 
 
-def read_dictionary_words(paths=DICTIONARIES, affixes: str = "/usr/share/hunspell/en_US.aff") -> set[str]:
+def read_dictionary_words(paths: Iterable[str | Path] = DICTIONARIES,
+                          affixes: str = "/usr/share/hunspell/en_US.aff") -> set[str]:
     """Lower-case alphabetic words of the system word lists (hunspell entries with their affixes)."""
     aff = _read_affixes(Path(affixes))
     out: set[str] = set()
@@ -526,7 +529,7 @@ def guard_digest(speller: Speller) -> str:
     return h.hexdigest()[:16]
 
 
-def words_at_risk(speller: Speller, words) -> list[str]:
+def words_at_risk(speller: Speller, words: Iterable[str]) -> list[str]:
     """Words (of a dictionary) that the speller would read as a key term if they were unknown."""
     risky = []
     for w in words:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def binary_agreement(
     table = confusion_table(ref, pred, 2)
     (tn, fp), (fn, tp) = (int(x) for x in table[0]), (int(x) for x in table[1])
     n = tn + fp + fn + tp
-    boot = {"with_interval": with_bootstrap, "confidence": confidence, "n_resamples": n_resamples}
+    boot: dict[str, Any] = {"with_interval": with_bootstrap, "confidence": confidence, "n_resamples": n_resamples}
     f1 = _table_estimate(table, f1_of_tables, seed=seed, **boot)
     kappa = _table_estimate(table, kappa_of_tables, seed=seed + 1, **boot)
     return BinaryAgreement(
@@ -222,7 +223,7 @@ def binary_agreement(
 class MulticlassAgreement:
     """A K x K confusion matrix (rows reference, columns prediction) and weighted kappa."""
 
-    labels: tuple[int, ...]
+    labels: tuple[int | str, ...]  # ordinal classes (canal class) or grade names
     matrix: tuple[tuple[int, ...], ...]
     n: int
     accuracy: Estimate
@@ -239,7 +240,7 @@ def multiclass_agreement(
     reference: Sequence[int] | np.ndarray,
     predicted: Sequence[int] | np.ndarray,
     *,
-    labels: Sequence[int],
+    labels: Sequence[int | str],
     weights: str = "linear",
     confidence: float = CONFIDENCE,
     n_resamples: int = DEFAULT_RESAMPLES,
@@ -263,7 +264,7 @@ def multiclass_agreement(
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]!r} is not one of the labels {labels}") from None
     n = int(table.sum())
-    boot = {"confidence": confidence, "n_resamples": n_resamples}
+    boot: dict[str, Any] = {"confidence": confidence, "n_resamples": n_resamples}
     kappa = _table_estimate(table, kappa_of_tables, with_interval=plain_interval, seed=seed, **boot)
     weighted = _table_estimate(
         table, partial(kappa_of_tables, weights=weights), with_interval=True, seed=seed + 1, **boot

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .errors import ErrorCode, IngestError
 
@@ -82,7 +82,7 @@ def unsafe_name_reason(name: str) -> str | None:
     return None
 
 
-def _read_limited(stream: BinaryIO, limit: int) -> bytes | None:
+def _read_limited(stream: IO[bytes], limit: int) -> bytes | None:
     """Read at most ``limit`` bytes in chunks; None when the stream holds more."""
     parts: list[bytes] = []
     total = 0

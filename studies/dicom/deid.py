@@ -35,7 +35,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -46,7 +46,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
 from .errors import ErrorCode, IngestError
-from .reader import parse_da, peek_value
+from .reader import ParsedInstance, parse_da, peek_value
 
 # "X": remove. Basic-profile "D" (dummy) actions on attributes the app never displays
 # are implemented as removal too: an absent type-3 attribute is conformant and leaks less.
@@ -138,7 +138,7 @@ def _tags(keywords: tuple[str, ...] | list[str]) -> frozenset[BaseTag]:
     tags = {tag_for_keyword(k) for k in keywords}
     if None in tags:  # a typo would silently leak the attribute
         raise RuntimeError(f"unknown DICOM keyword in deid table: {keywords}")
-    return frozenset(Tag(t) for t in tags)
+    return frozenset(Tag(t) for t in tags if t is not None)
 
 
 REMOVE_TAGS = _tags(_REMOVE_KEYWORDS)
@@ -171,24 +171,24 @@ _META_REMOVE = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
                 "PrivateInformation")
 
 _META_REMOVE_TAGS = _tags(_META_REMOVE)
-_MEDIA_SOP_INSTANCE_UID = Tag(tag_for_keyword("MediaStorageSOPInstanceUID"))
+_MEDIA_SOP_INSTANCE_UID = Tag("MediaStorageSOPInstanceUID")
 _STUDY_UID, _SERIES_UID, _SOP_UID, _FRAME_OF_REFERENCE_UID, _ISSUER_OF_PATIENT_ID = (
-    Tag(tag_for_keyword(k)) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+    Tag(k) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
                                       "FrameOfReferenceUID", "IssuerOfPatientID")
 )
 
 _PATIENT_ID, _PATIENT_NAME, _PATIENT_BIRTH_DATE, _PATIENT_AGE = (
-    Tag(tag_for_keyword(k)) for k in ("PatientID", "PatientName", "PatientBirthDate", "PatientAge")
+    Tag(k) for k in ("PatientID", "PatientName", "PatientBirthDate", "PatientAge")
 )
 _ACCESSION_NUMBER, _INSTITUTION_NAME = (
-    Tag(tag_for_keyword(k)) for k in ("AccessionNumber", "InstitutionName")
+    Tag(k) for k in ("AccessionNumber", "InstitutionName")
 )
 _IDENTITY_REMOVED, _TEMPORAL_MODIFIED, _METHOD_TAG, _METHOD_CODES = (
-    Tag(tag_for_keyword(k)) for k in ("PatientIdentityRemoved", "LongitudinalTemporalInformationModified",
+    Tag(k) for k in ("PatientIdentityRemoved", "LongitudinalTemporalInformationModified",
                                       "DeidentificationMethod", "DeidentificationMethodCodeSequence")
 )
 _CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = (
-    Tag(tag_for_keyword(k)) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning")
+    Tag(k) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning")
 )
 
 PROFILE_CODES = (
@@ -307,7 +307,7 @@ def original_uids(ds: Dataset) -> dict[str, str]:
     }
 
 
-def keyed_instance(instance, *, secret: str):
+def keyed_instance(instance: ParsedInstance, *, secret: str) -> ParsedInstance:
     """A ParsedInstance whose study/series/SOP UIDs are the keyed ones (the data set is
     untouched: deidentify replaces the UIDs inside it when it runs)."""
     return dataclasses.replace(
@@ -523,7 +523,7 @@ def _shift_dt(value: str, days: int) -> str:
     return (d + dt.timedelta(days=days)).strftime("%Y%m%d") + value[8:] if d else ""
 
 
-def _shift_value(value: object, days: int, fn) -> object:
+def _shift_value(value: object, days: int, fn: Callable[[str, int], str]) -> object:
     if isinstance(value, (list, MultiValue)):
         return [fn(str(v), days) for v in value]
     return fn(str(value), days) if value not in (None, "") else value
@@ -545,7 +545,7 @@ def _dictionary_date_vr(tag: int) -> str:
     return vr if vr in ("DA", "DT") else ""
 
 
-def _replace_uids(ds: Dataset, tag: BaseTag, uid_for) -> None:
+def _replace_uids(ds: Dataset, tag: BaseTag, uid_for: Callable[[str], str]) -> None:
     elem = ds[tag]
     if elem.VR not in ("UI", "UN", None) or elem.value in (None, ""):
         if elem.VR not in ("UI", "UN", None):
@@ -561,7 +561,8 @@ def _replace_uids(ds: Dataset, tag: BaseTag, uid_for) -> None:
 
 
 def _clean(
-    ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag], uid_for=None,
+    ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag],
+    uid_for: Callable[[str], str] | None = None,
 ) -> None:
     elements = ds._dict
     for tag in list(elements):
@@ -580,7 +581,7 @@ def _clean(
             _replace_uids(ds, tag, uid_for)
             continue
         if tag in blank:
-            if raw.is_raw and raw.VR not in _INSPECT_RAW_VRS:
+            if raw.is_raw and raw.VR is not None and raw.VR not in _INSPECT_RAW_VRS:
                 # the old value is discarded unseen: no need to convert it first
                 ds[tag] = DataElement(tag, raw.VR, "")
                 continue

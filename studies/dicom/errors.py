@@ -7,6 +7,7 @@ without ever rendering a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 
@@ -60,7 +61,8 @@ class IngestError(Exception):
     def __repr__(self) -> str:
         return f"IngestError(code={self.code.value!r}, reason={self.reason!r}, name={self.name!r})"
 
-    def __reduce__(self):  # keep picklable for Celery result/exception transport
+    # keep picklable for Celery result/exception transport
+    def __reduce__(self) -> tuple[Callable[..., IngestError], tuple[str, str, str | None]]:
         return (_rebuild, (self.reason, self.code.value, self.name))
 
 

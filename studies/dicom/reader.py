@@ -22,7 +22,7 @@ from typing import Any
 
 from pydicom import config, dcmread
 from pydicom.charset import default_encoding
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.encaps import parse_fragments
@@ -313,7 +313,7 @@ def _parse_nested(ds: Dataset, depth: int = 0) -> None:
         elem = ds._dict[tag]
         if tag.is_private or tag.group == 0x7FE0 or 0x6000 <= tag.group <= 0x60FF:
             continue  # removed by deid unseen, or pixel data
-        if elem.is_raw:
+        if isinstance(elem, RawDataElement):
             if elem.VR not in _NESTED_RAW_VRS:
                 continue
             if elem.VR != "SQ" and _dictionary_vr(tag) != "SQ" and elem.length != _UNDEFINED_LENGTH:
@@ -393,7 +393,7 @@ class _Fields:
     def _convert(self, keyword: str) -> Any:
         tag = _KEYWORD_TAGS.get(keyword)
         if tag is None:
-            tag = _KEYWORD_TAGS[keyword] = Tag(tag_for_keyword(keyword))
+            tag = _KEYWORD_TAGS[keyword] = Tag(keyword)
         return peek_value(self._ds, tag)
 
 
@@ -430,12 +430,13 @@ def _plain_value(elem: RawDataElement) -> Any:
     """The value convert_raw_data_element gives a common, simple raw element (with the
     same validation), computed directly; None for anything else."""
     vr, data = elem.VR, elem.value
+    if data is None:  # (peek_value passes only elements with a value)
+        return None
     if vr in _STRING_VRS or (vr in _DATE_VRS and not config.datetime_conversion):
         if not data.isascii() or b"\\" in data or b"\x1b" in data:
             return None
-        value = data.decode().rstrip(" \x00")
-        if vr == "UI":
-            value = UID(value)
+        text = data.decode().rstrip(" \x00")
+        value: str | int | bytes = UID(text) if vr == "UI" else text
     elif vr == "US" and len(data) == 2 and elem.is_little_endian:
         value = data[0] | data[1] << 8
     elif vr in ("OB", "OW"):
@@ -456,7 +457,7 @@ def _get(ds: _Fields, keyword: str) -> Any:
 
 def _missing(keyword: str) -> IngestError:
     return IngestError(
-        f"required tag {keyword} {Tag(tag_for_keyword(keyword))} is missing or empty",
+        f"required tag {keyword} {Tag(keyword)} is missing or empty",
         code=ErrorCode.MISSING_TAG,
     )
 

@@ -51,6 +51,29 @@ def _bump(d: np.ndarray, half: np.ndarray | float) -> np.ndarray:
 class _Params:
     """The anatomy's arrays as float32, so float32 pixel maths never upcasts."""
 
+    # (set in __init__ by name, from the Anatomy fields of the same names)
+    body_lo: np.ndarray
+    body_hi: np.ndarray
+    body_a: np.ndarray
+    body_b: np.ndarray
+    body_conc: np.ndarray
+    body_taper_a: np.ndarray
+    body_taper_b: np.ndarray
+    spinous_len: np.ndarray
+    disc_s: np.ndarray
+    disc_h: np.ndarray
+    disc_a: np.ndarray
+    disc_b: np.ndarray
+    bulge: np.ndarray
+    hern_c: np.ndarray
+    hern_r: np.ndarray
+    canal_p0: np.ndarray
+    canal_w: np.ndarray
+    flavum: np.ndarray
+    recess_cut: np.ndarray
+    foramen_d: np.ndarray
+    foramen_h: np.ndarray
+
     def __init__(self, anat: Anatomy) -> None:
         f = np.float32
         for name in (
@@ -119,7 +142,8 @@ def _tissue_local(anat: Anatomy, x: np.ndarray, y: np.ndarray, z: np.ndarray) ->
     return out
 
 
-def _paint_vessels(anat: Anatomy, out: np.ndarray, idx, s, q, x, b_mean: float) -> None:
+def _paint_vessels(anat: Anatomy, out: np.ndarray, idx: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray,
+                   b_mean: float) -> None:
     qa = -b_mean - 13.0
     above = s > anat.aorta_bif_s
     aorta = above & ((x - 14.0) ** 2 + (q - qa) ** 2 < 10.0**2)
@@ -129,7 +153,7 @@ def _paint_vessels(anat: Anatomy, out: np.ndarray, idx, s, q, x, b_mean: float) 
     out[idx[aorta | iliac | ivc]] = VESSEL
 
 
-def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s, q, x) -> np.ndarray:
+def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray) -> np.ndarray:
     out = out.copy()
     ax = np.abs(x)
     side = (x <= 0).astype(np.intp)  # 0 = left (x > 0), 1 = right
@@ -246,7 +270,7 @@ def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s, q, x) -> np.ndarray:
     return out
 
 
-def _in_body(P: _Params, j: np.ndarray, s, q, x, shrink: float) -> np.ndarray:
+def _in_body(P: _Params, j: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray, shrink: float) -> np.ndarray:
     lo, hi = P.body_lo[j], P.body_hi[j]
     frac = np.clip((hi - s) / (hi - lo), 0.0, 1.0)
     aa = P.body_a[j] * (1 - P.body_taper_a[j] * frac) - shrink
@@ -398,7 +422,7 @@ def plane_xyz(
     """
     ii = np.arange(rows, dtype=np.float64)[:, None] * spacing
     jj = np.arange(cols, dtype=np.float64)[None, :] * spacing
-    return tuple(origin[c] + ii * col[c] + jj * row[c] for c in range(3))  # type: ignore[return-value]
+    return tuple(origin[c] + ii * col[c] + jj * row[c] for c in range(3))
 
 
 def unit(v: np.ndarray) -> np.ndarray:
