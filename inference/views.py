@@ -15,8 +15,9 @@ from PIL import Image
 from accounts import roles
 from audit.services import record_read
 from inference import selectors
+from inference.dispatch import request_inference
 from inference.models import InferenceJob
-from inference.services.jobs import InferenceRefused, request_inference
+from inference.services.jobs import InferenceRefused
 from inference.study_panel import ai_context
 from studies.models import Study
 
