@@ -27,9 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
-
-CLASS_NAMES = {VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal", SACRUM: "sacrum"}
+from inference.ml.classes import CANAL, CLASS_NAMES, DISC, SACRUM, VERTEBRA
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)
