@@ -26,7 +26,7 @@ def request_inference(
 ) -> InferenceJob:
     """Queue a job for the study as a chain of stage tasks once the job is committed.
 
-    The network stages go to ``inference_queue()``, the others to the default queue;
+    The network stages go to ``inference.tasks.inference_queue()``, the others to the default queue;
     ``queue`` sends every stage to that one queue instead. Raises ``JobActive`` while
     another job for the study is queued or running (a stale one is failed first),
     ``NoModel`` when nothing is trained. When the broker cannot be reached, the job is
