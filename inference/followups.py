@@ -18,7 +18,8 @@ def queue_after_ingest(study_id: int) -> None:
         return
     # Loaded by the first ingest that starts the models, not at start-up: InferenceConfig.ready
     # imports this module in every process.
-    from inference.services.jobs import NoModel, request_inference
+    from inference.dispatch import request_inference
+    from inference.services.jobs import NoModel
 
     study = Study.objects.filter(pk=study_id).first()
     if study is None:
@@ -32,8 +33,9 @@ def queue_after_ingest(study_id: int) -> None:
 def redo_after_ingest(row: PendingFollowUp) -> None:
     """Queue the AI run an earlier ingest could not; raises while the broker is still down."""
     # Loaded by the first retried follow-up, not at start-up (see queue_after_ingest).
+    from inference.dispatch import request_inference
     from inference.models import InferenceJob
-    from inference.services.jobs import NoModel, request_inference
+    from inference.services.jobs import NoModel
     from inference.tasks import inference_chain
 
     # A job whose chain never reached the broker is still queued at stage "": publish

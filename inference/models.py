@@ -8,12 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import classproperty
 
 from spine.labels import CANAL_CLASSES, DISC_VALUES, GRADES
 
 
 class SegmentationMask(models.Model):
-    """Reference classes (0 background, 1 vertebral body, 2 disc, 3 canal, 4 sacrum) for one series."""
+    """Reference classes (``inference.ml.classes``: background, vertebral body, disc, canal, sacrum) for one series."""
 
     class Source(models.TextChoices):
         SYNTHETIC = "synthetic"
@@ -65,9 +66,6 @@ class InferenceJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    # One Celery task each, chained (inference/tasks.py).
-    STAGES = ("segment", "localise", "measure", "classify", "store")
-
     study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="inference_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
@@ -110,6 +108,14 @@ class InferenceJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.status}"
+
+    @classproperty
+    def STAGES(cls) -> tuple[str, ...]:  # noqa: N802 - read as the constant it was
+        """The stage names in the order they run (``stage`` holds one of them)."""
+        # circular: the stage table (inference/services/jobs.py STAGES) runs on this model
+        from inference.services.jobs import STAGE_NAMES
+
+        return STAGE_NAMES
 
 
 class Prediction(models.Model):

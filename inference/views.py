@@ -15,8 +15,10 @@ from PIL import Image
 from accounts import roles
 from audit.services import record_read
 from inference import selectors
+from inference.dispatch import request_inference
+from inference.ml.classes import BACKGROUND, CANAL, DISC, N_CLASSES, SACRUM, VERTEBRA
 from inference.models import InferenceJob
-from inference.services.jobs import InferenceRefused, request_inference
+from inference.services.jobs import InferenceRefused
 from inference.study_panel import ai_context
 from studies.models import Study
 
@@ -48,13 +50,17 @@ def run_ai(request: HttpRequest, study_uid: str) -> HttpResponse:
     return redirect("studies:detail", study_uid=study.study_instance_uid)
 
 
-# RGBA per class (inference.ml.classes: 0 background, 1 vertebral body, 2 disc, 3 canal,
-# 4 sacrum): Okabe-Ito blue, orange, bluish green and reddish purple, distinguishable with
-# the common colour-vision deficiencies; semi-transparent so the image shows through.
-MASK_COLOURS = np.array(
-    [(0, 0, 0, 0), (0, 114, 178, 110), (230, 159, 0, 130), (0, 158, 115, 130), (204, 121, 167, 130)],
-    dtype=np.uint8,
-)
+# RGBA per class: Okabe-Ito blue, orange, bluish green and reddish purple, distinguishable
+# with the common colour-vision deficiencies; semi-transparent so the image shows through.
+_COLOUR_OF_CLASS = {
+    BACKGROUND: (0, 0, 0, 0),
+    VERTEBRA: (0, 114, 178, 110),
+    DISC: (230, 159, 0, 130),
+    CANAL: (0, 158, 115, 130),
+    SACRUM: (204, 121, 167, 130),
+}
+# Indexed by class value, so a mask slice is painted with MASK_COLOURS[classes].
+MASK_COLOURS = np.array([_COLOUR_OF_CLASS[value] for value in range(N_CLASSES)], dtype=np.uint8)
 # The review page's overlay legend repeats these colours in frontend/static/css/review.css
 # (.mask-key-N; tests/inference/test_jobs.py checks they agree).
 

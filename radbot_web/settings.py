@@ -271,6 +271,16 @@ RADBOT_CURATION_LEASE_S = int(os.environ.get("RADBOT_CURATION_LEASE_S", "600"))
 # A task message delivered more often than this (its worker died each time) is not
 # run again: its job fails with the reason instead of killing the next worker too.
 RADBOT_TASK_MAX_ATTEMPTS = int(os.environ.get("RADBOT_TASK_MAX_ATTEMPTS", "3"))
+# Time limits (seconds) of a task run by a worker: past the soft limit the task fails with
+# the reason, a minute later its process is killed (radbot_web/tasks.py). The network
+# stages of an inference job (segment, classify) get longer, still below
+# RADBOT_JOB_STALE_S so that a slow stage fails with its own reason, not the reaper's; a
+# labelling run commits its progress per batch and may take hours on a large archive.
+# A message carries the limits of the process that sent it: set them alike for the web
+# and the workers (a worker sends the next stage of a job).
+RADBOT_TASK_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_TASK_SOFT_TIME_LIMIT_S", "600"))
+RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S", "1200"))
+RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S", "21600"))
 # The reaper fails inference jobs and labelling runs that stopped moving: running with
 # no stage/batch starting or ending for RADBOT_JOB_STALE_S, or queued with no worker
 # taking them for RADBOT_JOB_QUEUED_STALE_S (long enough for a busy GPU queue).
@@ -283,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
     "radbot-reap-stale-work": {"task": "radbot.reap_stale_work", "schedule": float(RADBOT_REAPER_INTERVAL_S)},
     # Thumbnails and AI runs an ingest could not queue (broker down) are queued again.
     "radbot-requeue-followups": {
-        "task": "studies.tasks.requeue_followups_task",
+        "task": "studies.requeue_followups",
         "schedule": float(RADBOT_REAPER_INTERVAL_S),
     },
 }

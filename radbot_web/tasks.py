@@ -12,10 +12,18 @@ Every task is declared with :func:`radbot_task` instead of ``shared_task``. It g
   blocks its queue (prefetch 1). Each delivery of a message is counted in a shared
   store (the broker's Redis, else the Django cache) under the task id and retry
   number, so explicit retries are not counted as deaths;
+- a **time limit**: ``soft_time_limit`` seconds (``RADBOT_TASK_SOFT_TIME_LIMIT_S`` unless
+  the task names its own) raise ``SoftTimeLimitExceeded`` inside the task, which fails
+  it without a retry (it would run as long again); the hard ``time_limit``,
+  ``HARD_LIMIT_GRACE_S`` later, kills the worker process for a task that ignores it.
+  The limits travel in the message, as the sending process's settings give them, and
+  only a worker enforces them: tasks run in-process (eager) have none;
+- an explicit ``name`` (``<app>.<what>``): queued messages and the beat schedule name
+  tasks, so a name must not change when a function is renamed or moved;
 - ``fail``: how the task marks the object it works on failed with a readable reason,
-  called once retries are exhausted, for an error not worth retrying, and when the cap
-  stops the task. It never raises (when the database is down, the reaper catches the
-  job later).
+  called once retries are exhausted, for an error not worth retrying, when a time limit
+  stops it, and when the cap stops the task. It never raises (when the database is
+  down, the reaper catches the job later).
 
 Domain counters may back this up: an inference stage also counts its attempts on the
 job row (inference/services/jobs.py ``_begin``), which survives a flushed Redis.
@@ -30,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
@@ -43,6 +52,9 @@ log = logging.getLogger(__name__)
 
 # Deliveries are counted per message for this long (longer than any broker visibility timeout).
 DELIVERY_COUNT_TTL_S = 2 * 24 * 3600
+# The hard time limit comes this long after the soft one: time for the task to fail
+# cleanly (mark its job failed) before its worker process is killed.
+HARD_LIMIT_GRACE_S = 60
 
 TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
@@ -165,6 +177,13 @@ class RadbotTask(Task):
         if isinstance(exc, GaveUp):
             return str(exc)
         subject = self.what.removeprefix("the ") if self.what else self.name
+        if isinstance(exc, SoftTimeLimitExceeded):
+            # The limit the message carried (the sender's), else the task's own.
+            soft = (self.request.timelimit or (None, None))[1] or self.soft_time_limit
+            return f"{subject} stopped: it ran longer than its time limit ({_duration(soft)})"
+        if isinstance(exc, TimeLimitExceeded):
+            limit = exc.args[0] if exc.args else self.time_limit
+            return f"{subject} killed: it ran past its hard time limit ({_duration(limit)}) and its worker was stopped"
         return f"{subject} failed: {type(exc).__name__}: {exc}"
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
@@ -177,14 +196,36 @@ class RadbotTask(Task):
             log.exception("task %s[%s]: could not record its failure; the reaper will", self.name, task_id)
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "none set"
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{round(seconds / 60)} minutes"
+
+
 def radbot_task(
-    *, what: str = "", fail: Callable[..., None] | None = None, base: type[RadbotTask] = RadbotTask, **options: Any
+    *,
+    name: str,
+    what: str = "",
+    fail: Callable[..., None] | None = None,
+    soft_time_limit: float | None = None,
+    base: type[RadbotTask] = RadbotTask,
+    **options: Any,
 ) -> Callable:
-    """``shared_task`` with the project's policy; ``options`` override :data:`TASK_OPTIONS`."""
-    extra: dict[str, Any] = {"what": what}
+    """``shared_task`` with the project's policy; ``options`` override :data:`TASK_OPTIONS`.
+
+    ``name`` is the task's dotted name, ``<app>.<what>``. ``soft_time_limit`` (seconds)
+    defaults to ``RADBOT_TASK_SOFT_TIME_LIMIT_S``; the hard limit follows it by
+    :data:`HARD_LIMIT_GRACE_S`.
+    """
+    if "." not in name:
+        raise ValueError(f"task name {name!r} is not dotted (<app>.<what>)")
+    soft = soft_time_limit or settings.RADBOT_TASK_SOFT_TIME_LIMIT_S
+    extra: dict[str, Any] = {"what": what, "soft_time_limit": soft, "time_limit": soft + HARD_LIMIT_GRACE_S}
     if fail is not None:
         extra["fail"] = staticmethod(fail)
-    return shared_task(base=base, **{**TASK_OPTIONS, **extra, **options})
+    return shared_task(base=base, name=name, **{**TASK_OPTIONS, **extra, **options})
 
 
 def stale_work(queryset: QuerySet, *, now: datetime) -> tuple[QuerySet, dict[str, datetime]]:

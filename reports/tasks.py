@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 # The project's task policy (acks_late, retries, redelivery cap): the service is
 # idempotent per job, so a redelivered or retried task never makes a second version.
-@radbot_task(what="the AI draft")
+@radbot_task(name="reports.generate_ai_draft", what="the AI draft")
 def generate_ai_draft_task(job_id: int) -> int | None:
     """The new draft's version id, or None when the reading is not turned into a draft."""
     try:

@@ -199,6 +199,7 @@ def series_volume(*, series: Series) -> SeriesVolume:
     frames = [_stored_pixels(instance) for instance in instances]
     pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
     if pixels.size:
+        # The viewer's display window, not the models' input scaling (inference/ml/intensity.py).
         low, high = np.percentile(pixels, [1, 99.5])
     else:
         low, high = 0.0, 1.0

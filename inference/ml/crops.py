@@ -5,8 +5,8 @@ Every crop is resampled (trilinear, in patient mm) onto a square grid of
 columns run along the disc's posterior direction (sagittal) or patient left
 (axial) and rows run caudally, so a disc looks the same whatever the lordosis,
 pixel spacing or field of view. Intensities are scaled per series (robust
-percentiles of the whole series), so a crop keeps its contrast relative to the
-rest of the study (bright CSF stays bright).
+percentiles of the whole series, :mod:`inference.ml.intensity`), so a crop keeps its
+contrast relative to the rest of the study (bright CSF stays bright).
 
 Foraminal crops are per side and mirrored: the right side is sampled with the
 lateral axis negated and parasagittal channels ordered medial -> lateral, so one
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import DiscLocation
 from inference.ml.volume import Volume, patient_to_index, sample_patient
 
@@ -41,20 +42,25 @@ class CropConfig:
         return len(self.foramen_offsets_mm) + 3  # parasagittal T2 + axial T2
 
 
-def series_scale(vol: Volume) -> tuple[float, float]:
-    lo, hi = np.percentile(vol.pixels[::2, ::2, ::2], (1.0, 99.5))
+def series_scale(vol: Volume, intensity: IntensityScaling = DEFAULT_INTENSITY) -> tuple[float, float]:
+    """The series' intensity that maps to 0, and the range that maps to 1 (every
+    second voxel in each direction: a percentile does not need them all)."""
+    lo, hi = np.percentile(vol.pixels[::2, ::2, ::2], intensity.percentiles)
     return float(lo), float(max(hi - lo, 1e-6))
 
 
 def sample_plane(vol: Volume, centre: np.ndarray, u: np.ndarray, v: np.ndarray,
-                 cfg: CropConfig, scale: tuple[float, float] | None = None) -> np.ndarray:
-    """A (size, size) image: column index along ``u``, row index along ``v``."""
+                 cfg: CropConfig, scale: tuple[float, float] | None = None,
+                 intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
+    """A (size, size) image: column index along ``u``, row index along ``v``; ``scale``
+    is the series' :func:`series_scale` (computed here when not given)."""
     n, sp = cfg.size_px, cfg.spacing_mm
     off = (np.arange(n) - (n - 1) / 2) * sp
     pts = centre[None, None, :] + off[None, :, None] * u + off[:, None, None] * v
     img = sample_patient(vol, pts, order=1, cval=0.0)
-    lo, rng = scale or series_scale(vol)
-    return np.clip((img - lo) / rng, -0.5, 2.0).astype(np.float32)
+    lo, rng = scale or series_scale(vol, intensity)
+    low, high = intensity.clip
+    return np.clip((img - lo) / rng, low, high).astype(np.float32)
 
 
 def _on_slice(vol: Volume, point: np.ndarray, slice_index: float) -> np.ndarray:
@@ -64,48 +70,50 @@ def _on_slice(vol: Volume, point: np.ndarray, slice_index: float) -> np.ndarray:
 
 
 def _axial_crops(axial: Volume | None, centre: np.ndarray, lateral_dir: np.ndarray,
-                 cfg: CropConfig) -> list[np.ndarray]:
+                 cfg: CropConfig, intensity: IntensityScaling) -> list[np.ndarray]:
     """The level's 3 axial slices (zeros if the series is missing), each cropped
     around ``centre`` projected onto that slice; columns along ``lateral_dir``."""
     if axial is None:
         return [np.zeros((cfg.size_px, cfg.size_px), np.float32)] * 3
-    scale = series_scale(axial)
+    scale = series_scale(axial, intensity)
     out = []
     n = axial.pixels.shape[0]
     picks = [0, n // 2, n - 1] if n >= 3 else [0] * 3
     for s in picks:
         c = _on_slice(axial, centre, float(s))
         # rows along the axial column direction (anterior -> posterior in the image)
-        out.append(sample_plane(axial, c, lateral_dir, axial.col_dir, cfg, scale))
+        out.append(sample_plane(axial, c, lateral_dir, axial.col_dir, cfg, scale, intensity))
     return out
 
 
 def canal_crop(sag_t2: Volume, sag_t1: Volume | None, axial: Volume | None,
                disc: DiscLocation, cfg: CropConfig = CropConfig(),
-               jitter: np.ndarray | None = None) -> np.ndarray:
+               jitter: np.ndarray | None = None, *,
+               intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
     """(7, size, size): sagittal T2 slices s-1, s, s+1, T1 at s, then the 3 axials."""
     centre = disc.centre + cfg.canal_shift_mm * disc.posterior
     if jitter is not None:
         centre = centre + jitter
     s_mid = disc.slice_index
     n_sl = sag_t2.pixels.shape[0]
-    scale = series_scale(sag_t2)
+    scale = series_scale(sag_t2, intensity)
     chans = []
     for k in (-1, 0, 1):
         s = int(np.clip(s_mid + k, 0, n_sl - 1))
         chans.append(sample_plane(sag_t2, _on_slice(sag_t2, centre, s), disc.posterior,
-                                  -disc.normal, cfg, scale))
+                                  -disc.normal, cfg, scale, intensity))
     if sag_t1 is not None:
         chans.append(sample_plane(sag_t1, _on_slice(sag_t1, centre, s_mid), disc.posterior,
-                                  -disc.normal, cfg))
+                                  -disc.normal, cfg, intensity=intensity))
     else:
         chans.append(np.zeros_like(chans[0]))
-    chans += _axial_crops(axial, centre, disc.lateral, cfg)
+    chans += _axial_crops(axial, centre, disc.lateral, cfg, intensity)
     return np.stack(chans)
 
 
 def foramen_crop(sag_t2: Volume, axial: Volume | None, disc: DiscLocation, side: str,
-                 cfg: CropConfig = CropConfig(), jitter: np.ndarray | None = None) -> np.ndarray:
+                 cfg: CropConfig = CropConfig(), jitter: np.ndarray | None = None, *,
+                 intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
     """(len(offsets) + 3, size, size) for ``side`` in {"left", "right"}, mirrored so
     that the right side looks like the left (lateral always increasing column)."""
     sign = 1.0 if side == "left" else -1.0
@@ -113,10 +121,10 @@ def foramen_crop(sag_t2: Volume, axial: Volume | None, disc: DiscLocation, side:
     base = disc.centre + cfg.canal_shift_mm * disc.posterior + cfg.foramen_cranial_mm * disc.normal
     if jitter is not None:
         base = base + jitter
-    scale = series_scale(sag_t2)
-    chans = [sample_plane(sag_t2, base + d * lat, disc.posterior, -disc.normal, cfg, scale)
+    scale = series_scale(sag_t2, intensity)
+    chans = [sample_plane(sag_t2, base + d * lat, disc.posterior, -disc.normal, cfg, scale, intensity)
              for d in cfg.foramen_offsets_mm]
-    chans += _axial_crops(axial, base + cfg.axial_lateral_mm * lat, lat, cfg)
+    chans += _axial_crops(axial, base + cfg.axial_lateral_mm * lat, lat, cfg, intensity)
     return np.stack(chans)
 
 

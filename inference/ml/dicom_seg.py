@@ -28,12 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
+from inference.ml.classes import CANAL, CLASS_NAMES, DISC, SACRUM, VERTEBRA
 
 if TYPE_CHECKING:
     from highdicom.seg import Segmentation
-
-CLASS_NAMES = {VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal", SACRUM: "sacrum"}
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)

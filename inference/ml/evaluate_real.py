@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.ml.classes import CLASS_NAMES
+from inference.ml.classes import CLASS_NAMES, DISC, VERTEBRA
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import dice_per_class
 from spine.labels import LEVELS
@@ -103,8 +103,8 @@ class RealSummary:
         exact = [e for s in scores if s.centre_exact for e in s.centre_error_mm.values()]
         return cls(
             volumes=len(scores),
-            disc_dice=mean_of(CLASS_NAMES[2]),
-            vertebra_dice=mean_of(CLASS_NAMES[1]),
+            disc_dice=mean_of(CLASS_NAMES[DISC]),
+            vertebra_dice=mean_of(CLASS_NAMES[VERTEBRA]),
             named_all_right=round(float(np.mean([s.all_right for s in scores])), 4) if scores else float("nan"),
             volumes_with_wrong_name=sum(bool(s.wrong) for s in scores),
             refused=sum(bool(s.refusal) for s in scores),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
-from inference.ml.localisation import CANAL, DiscLocation
+from inference.ml.classes import CANAL
+from inference.ml.localisation import DiscLocation
 from inference.ml.volume import Volume, patient_to_index
 
 PROBE_MM = 45.0

@@ -23,6 +23,7 @@ from torch import nn
 from inference.ml.classes import N_CLASSES
 from inference.ml.classification import CANAL_DETECTORS, derive_disc, predict_proba
 from inference.ml.crops import CropConfig, best_foramen_slice, canal_crop, foramen_crop
+from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import DiscLocation, LocaliserConfig, localise
 from inference.ml.measurement import ap_diameter, canal_map_from_mask
 from inference.ml.networks import FCDenseNet, VGGClassifier
@@ -72,16 +73,19 @@ class ModelConfig:
     # training (a coarse working grid plus Dice loss tends to over-segment the canal
     # by a roughly constant margin); identity until calibrated.
     ap_calibration: list[float] = field(default_factory=lambda: [1.0, 0.0])
-    preprocessing: dict[str, Any] = field(default_factory=lambda: {
-        "segmentation": "per-slice percentile (1, 99.5) scaling to [0,1], clip [-0.5, 2], "
-                        "bilinear antialiased resampling to work_spacing_mm",
-        "crops": "trilinear sampling in patient mm, per-series percentile (1, 99.5) scaling",
-    })
+    # The intensity scaling of the network input (inference.ml.intensity): per slice for
+    # the segmentation (then resampled to work_spacing_mm), per series for the crops.
+    # Bundles saved before the numbers were recorded here hold a description in words.
+    preprocessing: dict[str, Any] = field(default_factory=DEFAULT_INTENSITY.to_json)
 
     def crop_config(self) -> CropConfig:
         c = dict(self.crop)
         c["foramen_offsets_mm"] = tuple(c["foramen_offsets_mm"])
         return CropConfig(**c)
+
+    def intensity(self) -> IntensityScaling:
+        """The scaling these networks were trained with (the default for an older bundle)."""
+        return IntensityScaling.from_json(self.preprocessing)
 
 
 @dataclass
@@ -268,7 +272,8 @@ class Segmentation:
 
 
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
-    masks, canal = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True)
+    masks, canal = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True,
+                                  intensity=models.config.intensity())
     return Segmentation(classes=masks, canal_prob=canal)
 
 
@@ -357,12 +362,14 @@ def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
     aps = measured.ap_mm
     cfg = models.config
     crop_cfg = cfg.crop_config()
+    intensity = cfg.intensity()
     levels = [lv for lv in LEVELS if lv in discs]
     if not levels:
         return []
     ax = assign_axials(axials, dict(discs))
-    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg) for lv in levels])
-    for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg)
+    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg, intensity=intensity)
+                        for lv in levels])
+    for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg, intensity=intensity)
                       for lv in levels for side in ("left", "right")])
     p_canal = predict_proba(models.canal, canal_x)
     p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(levels), 2)

@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inference.ml.classes import CANAL, CLASS_NAMES, N_CLASSES
+from inference.ml.classes import BACKGROUND, CANAL, CLASS_NAMES, DISC, N_CLASSES, VERTEBRA
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, render_sample
+from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.volume import Volume
 
 IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
@@ -41,12 +42,13 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def normalise_slice(img: np.ndarray) -> np.ndarray:
-    """Per-slice robust scaling to ~[0, 1]: scanners and coils differ in gain, and
-    percentiles (not min/max) ignore a few hot pixels."""
+def normalise_slice(img: np.ndarray, intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
+    """Per-slice robust scaling to ~[0, 1] (:mod:`inference.ml.intensity`); pass the
+    model's own ``ModelConfig.intensity()``."""
     img = np.asarray(img, dtype=np.float32)
-    lo, hi = np.percentile(img, (1.0, 99.5))
-    return np.clip((img - lo) / max(hi - lo, 1e-6), -0.5, 2.0).astype(np.float32)
+    lo, hi = np.percentile(img, intensity.percentiles)
+    low, high = intensity.clip
+    return np.clip((img - lo) / max(hi - lo, 1e-6), low, high).astype(np.float32)
 
 
 def work_shape(shape: tuple[int, int], spacing: tuple[float, float],
@@ -137,7 +139,8 @@ class SegSlices:
 
 def prepare_slices(volume: Volume, mask: np.ndarray, work_spacing: float,
                    slices: Sequence[int] | None = None, labelled: Sequence[int] | None = None,
-                   ignore_value: int | None = None) -> SegSlices:
+                   ignore_value: int | None = None, *,
+                   intensity: IntensityScaling = DEFAULT_INTENSITY) -> SegSlices:
     """Slices of a volume and its (aligned) mask -> working-grid images and targets.
     ``labelled`` (default: every class) names the classes the mask labels."""
     size = work_shape(volume.pixels.shape[1:], volume.pixel_spacing, work_spacing)
@@ -145,7 +148,7 @@ def prepare_slices(volume: Volume, mask: np.ndarray, work_spacing: float,
     lab = tuple(labelled) if labelled is not None else tuple(range(N_CLASSES))
     out = SegSlices()
     for s in idx:
-        out.images.append(resample_image(normalise_slice(volume.pixels[s]), size))
+        out.images.append(resample_image(normalise_slice(volume.pixels[s], intensity), size))
         t = soft_targets(mask[s], size, ignore_value=ignore_value if ignore_value is not None else 255)
         out.targets.append(np.round(t * 255).astype(np.uint8))
         out.labelled.append(lab)
@@ -198,9 +201,11 @@ def _intensity_jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Generator,
-               work_spacing: float, augment: bool = True
+               work_spacing: float, augment: bool = True, *,
+               intensity: IntensityScaling = DEFAULT_INTENSITY
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES))."""
+    """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES)).
+    ``intensity`` scales the synthetic renders; the other sources' slices come scaled."""
     kinds = sources.kinds()
     if not kinds:
         raise ValueError("no training data: neither label maps nor slices with masks")
@@ -212,7 +217,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
             assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)
             i = int(rng.integers(len(sources.bank.tissues)))
             img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
-            img = normalise_slice(img)
+            img = normalise_slice(img, intensity)
             tgt = np.zeros((N_CLASSES + 1, *img.shape), np.uint8)
             tgt[:N_CLASSES] = np.round(frac * 255)
             labelled = tuple(range(N_CLASSES))
@@ -223,7 +228,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
             img, tgt, labelled = data.images[i], data.targets[i], data.labelled[i]
             if augment:
                 img = _intensity_jitter(img, rng)
-        focus = [c for c in labelled if c != 0] or [1, 2, 3]
+        focus = [c for c in labelled if c != BACKGROUND] or [VERTEBRA, DISC, CANAL]
         img, tgt = _crop(img, tgt, patch, rng, focus)
         xs.append(img)
         ts.append(tgt)
@@ -271,6 +276,7 @@ def train_segmentation(
     progress: Callable[[dict], None] | None = None,
     time_budget_s: float | None = None,
     log_every: int = 50,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
 ) -> list[dict]:
     """AdamW with a one-cycle schedule over ``steps``; a history record every
     ``log_every`` steps (the mean training loss). Stops early at ``time_budget_s``."""
@@ -285,7 +291,7 @@ def train_segmentation(
     losses: list[float] = []
     model.train()
     for step in range(1, steps + 1):
-        x, t, lab = make_batch(sources, batch, patch, rng, work_spacing)
+        x, t, lab = make_batch(sources, batch, patch, rng, work_spacing, intensity=intensity)
         loss = partial_label_loss(model(x.to(dev)), t.to(dev), lab.to(dev))
         opt.zero_grad()
         loss.backward()
@@ -326,7 +332,8 @@ def _ceil16(n: int) -> int:
 
 @torch.no_grad()
 def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
-                   return_probs: bool = False, batch: int = 8
+                   return_probs: bool = False, batch: int = 8, *,
+                   intensity: IntensityScaling = DEFAULT_INTENSITY
                    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Native-grid class masks (S, R, C) uint8; with ``return_probs`` also the canal
     probability (S, R, C) float32, which the measurement uses for sub-pixel edges.
@@ -345,7 +352,7 @@ def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
     masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
     canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None
     for s0 in range(0, volume.pixels.shape[0], batch):
-        imgs = [resample_image(normalise_slice(volume.pixels[s]), size)
+        imgs = [resample_image(normalise_slice(volume.pixels[s], intensity), size)
                 for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))]
         x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
         logits = sliding_window_inference(x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25)

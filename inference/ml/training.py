@@ -37,6 +37,7 @@ from inference.ml.classification import (
 from inference.ml.crops import CropConfig, canal_crop, foramen_crop
 from inference.ml.data import StudyData, load_study_dir
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, build_bank
+from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
 from inference.ml.pipeline import ModelConfig, TrainedModels, assign_axials, build_models
@@ -113,7 +114,8 @@ def patient_split(studies: Sequence[StudyData], split: tuple[float, float] = (0.
 
 
 def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, jitter: float,
-                 rng: np.random.Generator) -> tuple[CropSet, CropSet] | None:
+                 rng: np.random.Generator, intensity: IntensityScaling = DEFAULT_INTENSITY
+                 ) -> tuple[CropSet, CropSet] | None:
     loc = localise(st.sag_t2, mask)
     if not loc.ok or not st.labels:
         return None
@@ -126,13 +128,13 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
             continue
         d = discs[lv]
         jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
-        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j)
+        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j, intensity=intensity)
                             for j in jit]))
         det = detector_targets(lab)
         cy.append([float(det[name]) for name in CANAL_DETECTORS])
         ids.append(f"{st.key}:{lv}")
         for side in ("left", "right"):
-            fx.append(np.stack([foramen_crop(st.sag_t2, axials.get(lv), d, side, cfg, j)
+            fx.append(np.stack([foramen_crop(st.sag_t2, axials.get(lv), d, side, cfg, j, intensity=intensity)
                                 for j in jit]))
             fy.append([float(det[f"foraminal_stenosis_{side}"])])
             fids.append(f"{st.key}:{lv}:{side}")
@@ -154,13 +156,14 @@ def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | N
     canal = CropSet(np.zeros((0,)), np.zeros((0, 3), np.float32))
     foramen = CropSet(np.zeros((0,)), np.zeros((0, 1), np.float32))
     cfg = config.crop_config()
+    intensity = config.intensity()
     for st in studies:
         mask = st.sag_mask
         if mask is None and seg_model is not None:
-            mask = predict_volume(seg_model, st.sag_t2, config.work_spacing_mm)  # type: ignore[assignment]  # no return_probs: masks
+            mask = predict_volume(seg_model, st.sag_t2, config.work_spacing_mm, intensity=intensity)  # type: ignore[assignment]  # no return_probs: masks
         if mask is None:
             continue
-        res = _study_crops(st, mask, cfg, settings.n_aug, settings.jitter_mm, rng)
+        res = _study_crops(st, mask, cfg, settings.n_aug, settings.jitter_mm, rng, intensity)
         if res is None:
             continue
         canal = canal.concat(res[0])
@@ -176,7 +179,8 @@ def calibrate_ap(seg: torch.nn.Module, studies: Sequence[StudyData], config: Mod
     for st in studies:
         if not st.ap_diameter_mm:
             continue
-        masks, canal = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True)
+        masks, canal = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True,
+                                      intensity=config.intensity())
         loc = localise(st.sag_t2, masks)
         if not loc.ok:
             continue
@@ -224,7 +228,8 @@ def train_semi_supervised(net: torch.nn.Module, train: CropSet, val: CropSet | N
     return result.data
 
 
-def real_slices(volumes: Sequence[RealVolume], work_spacing: float) -> SegSlices:
+def real_slices(volumes: Sequence[RealVolume], work_spacing: float,
+                intensity: IntensityScaling = DEFAULT_INTENSITY) -> SegSlices:
     """Working-grid slices of real volumes with their partial targets: the slices that
     show a labelled structure, plus every fourth of the rest (so that "nothing here"
     is learnt too)."""
@@ -233,7 +238,7 @@ def real_slices(volumes: Sequence[RealVolume], work_spacing: float) -> SegSlices
         has = [(real.mask[s] != IGNORE) & (real.mask[s] > 0) for s in range(real.mask.shape[0])]
         keep = [s for s, h in enumerate(has) if h.any() or s % 4 == 0]
         out.extend(prepare_slices(real.volume, real.mask, work_spacing, slices=keep,
-                                  labelled=real.labelled, ignore_value=IGNORE))
+                                  labelled=real.labelled, ignore_value=IGNORE, intensity=intensity))
     return out
 
 
@@ -260,7 +265,7 @@ def train_segmenter(
     bank = bank or make_bank(config, recipe, seed)
     randomisation = RandomisationConfig.from_dict(recipe.randomisation)
     common: dict[str, Any] = {"work_spacing": config.work_spacing_mm, "batch": recipe.batch, "patch": recipe.patch,
-              "progress": progress}
+                              "progress": progress, "intensity": config.intensity()}
     if pretrained is not None:
         seg.load_state_dict(pretrained)
     else:
@@ -269,7 +274,7 @@ def train_segmenter(
                            steps=recipe.pretrain_steps, lr=recipe.lr, seed=seed, stage="segmentation", **common)
     if real:
         train_segmentation(seg, SegSources(bank=bank, randomisation=randomisation, archive=archive,
-                                           real=real_slices(real, config.work_spacing_mm),
+                                           real=real_slices(real, config.work_spacing_mm, config.intensity()),
                                            shares=recipe.finetune_shares),
                            steps=recipe.finetune_steps, lr=recipe.finetune_lr, seed=seed + 7,
                            stage="segmentation_finetune", **common)
@@ -309,7 +314,7 @@ def train_all(
         out = SegSlices()
         for s in group:
             assert s.sag_mask is not None  # the groups hold the studies with masks
-            out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm))
+            out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm, intensity=config.intensity()))
         return out
 
     recipe = settings.seg

@@ -131,7 +131,8 @@ def _pretrain(*, seed: int, train_settings, say: Callable[[str], None]) -> dict:
     archive = SegSlices()
     for st in train:
         if st.sag_mask is not None:
-            archive.extend(prepare_slices(st.sag_t2, st.sag_mask, config.work_spacing_mm))
+            archive.extend(prepare_slices(st.sag_t2, st.sag_mask, config.work_spacing_mm,
+                                          intensity=config.intensity()))
     say(f"pre-training on synthetic label maps and {len(train)} archive studies (no real volume)")
     started = time.perf_counter()
     train_segmenter(seg, config, recipe, seed=seed, archive=archive if archive.images else None,

@@ -1,8 +1,12 @@
 """Inference jobs: one per study and model version, run stage by stage, stored all at once.
 
-The stages (segment, localise, measure, classify, store) run as a chain of Celery
-tasks (inference/tasks.py) or, for the command line and the embedded mode, one after
-the other in this process (:func:`execute_inference_job`); both call :func:`run_stage`.
+The stages (segment, localise, measure, classify, store) are described once, in
+:data:`STAGES`: the runner, the progress shown while it runs, and whether it runs a
+network. They run as a chain of Celery tasks generated from that table
+(inference/tasks.py; :func:`inference.dispatch.request_inference` queues it) or, for
+the command line and the embedded mode, one after the other in this process
+(:func:`execute_inference_job`); both call :func:`run_stage`. This module never
+imports the tasks: they import it.
 
 Each stage reads the previous stage's output from the job's folder
 (``selectors.job_dir``) and writes its own with an atomic rename, so a stage can be
@@ -36,7 +40,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -49,23 +54,25 @@ from inference import selectors
 from inference.ml.artefacts import load_json, save_json_atomic, save_npz_atomic
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done, inference_job_refused
-from radbot_web.tasks import (
-    NotQueued,
-    eager,
-    gave_up_reason,
-    max_attempts,
-    publish_failure_reason,
-    stale_work,
-)
+from radbot_web.tasks import NotQueued, gave_up_reason, max_attempts, stale_work
 from spine.labels import LEVELS
 from studies.models import DiscLevel, Series, Study
 from studies.storage import media_path
 
 log = logging.getLogger(__name__)
 
-STAGES = InferenceJob.STAGES
-# Progress shown while each stage runs (the percentage reached when it starts).
-STAGE_PROGRESS = {"segment": 10, "localise": 50, "measure": 60, "classify": 70, "store": 90}
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of an inference job; :data:`STAGES` lists them in the order they run."""
+
+    name: str  # also the stage's Celery task, ``inference.<name>``
+    run: Callable[[InferenceJob], None]  # reads the previous stage's files, writes its own
+    start_percent: int  # the job's progress while the stage runs
+    # Runs a network: its task goes to the inference (GPU) queue and has the longer time limit.
+    runs_network: bool = False
+
+
 CANAL_FILE = "canal_prob.npz"
 DISCS_FILE = "discs.json"
 AP_FILE = "ap_mm.json"
@@ -108,24 +115,13 @@ def require_model() -> ModelVersion:
     return version
 
 
-def inference_queue() -> str:
-    """The queue of the network stages (segment, classify), e.g. for GPU workers."""
-    return getattr(settings, "RADBOT_INFERENCE_QUEUE", None) or settings.CELERY_TASK_DEFAULT_QUEUE
-
-
 @transaction.atomic
-def request_inference(
-    *, study: Study, user=None, model_version: ModelVersion | None = None, queue: str | None = None
-) -> InferenceJob:
-    """Queue a job for the study as a chain of stage tasks once the job is committed.
+def create_inference_job(*, study: Study, user=None, model_version: ModelVersion | None = None) -> InferenceJob:
+    """A queued job for the study, not yet published to the broker
+    (:func:`inference.dispatch.request_inference` does both).
 
-    The network stages go to ``inference_queue()``, the others to the default queue;
-    ``queue`` sends every stage to that one queue instead. Raises :class:`JobActive`
-    while another job for the study is queued or running (a stale one is failed first),
-    :class:`NoModel` when nothing is trained. When the broker cannot be reached, the
-    job is failed with the reason rather than left queued, and :class:`JobNotQueued`
-    is raised once the job has committed (from the on-commit hook: the caller's
-    outermost transaction), so the caller can tell the user or queue the work later.
+    Raises :class:`JobActive` while another job for the study is queued or running (a
+    stale one is failed first), :class:`NoModel` when nothing is trained.
     """
     version = model_version or require_model()
     reap_stale_jobs(study=study)
@@ -143,24 +139,7 @@ def request_inference(
         if active is None:
             raise
         raise JobActive(active) from None
-    transaction.on_commit(partial(_publish, job.pk, queue))
     return job
-
-
-def _publish(job_id: int, queue: str | None) -> None:
-    from inference.tasks import inference_chain  # circular: inference.tasks imports this module
-
-    if eager():
-        # In-process: the stages run now and record their own failures on the job.
-        inference_chain(job_id, queue=queue).apply_async()
-        return
-    try:
-        inference_chain(job_id, queue=queue).apply_async()
-    except Exception as exc:
-        log.exception("inference job %s could not be queued", job_id)
-        reason = publish_failure_reason(exc)
-        fail_job(job_id=job_id, reason=reason)
-        raise JobNotQueued(f"The AI job failed: {reason}") from exc
 
 
 def execute_inference_job(*, job_id: int) -> InferenceJob:
@@ -175,7 +154,7 @@ def execute_inference_job(*, job_id: int) -> InferenceJob:
         InferenceJob.objects.filter(pk=job_id).update(
             status=InferenceJob.Status.QUEUED, stage="", error="", heartbeat_at=timezone.now()
         )
-    for stage in STAGES:
+    for stage in STAGE_NAMES:
         try:
             job = run_stage(job_id=job_id, stage=stage)
         except Exception as exc:
@@ -292,7 +271,7 @@ def _begin(job_id: int, stage: str, worker: str, retries: int = 0) -> InferenceJ
         fields = {
             "status": InferenceJob.Status.RUNNING,
             "stage": stage,
-            "progress": STAGE_PROGRESS[stage],
+            "progress": STAGE_BY_NAME[stage].start_percent,
             "attempts": job.attempts + (1 if first or job.stage == stage else 0),
             "stage_attempts": starts,
             "heartbeat_at": now,
@@ -523,7 +502,7 @@ def _store(job: InferenceJob) -> None:
         )
         finished = timezone.now()
         timings = {**locked.stage_seconds, "store": round(time.perf_counter() - started, 4)}
-        timings["total"] = round(sum(v for k, v in timings.items() if k in STAGES), 4)
+        timings["total"] = round(sum(v for k, v in timings.items() if k in STAGE_NAMES), 4)
         if locked.started_at:
             # Includes any wait in the queues between stages: the time a user waits.
             timings["wall"] = round((finished - locked.started_at).total_seconds(), 4)
@@ -540,10 +519,14 @@ def _store(job: InferenceJob) -> None:
         leftover.unlink(missing_ok=True)
 
 
-_RUNNERS = {
-    "segment": _segment,
-    "localise": _localise,
-    "measure": _measure,
-    "classify": _classify,
-    "store": _store,
-}
+STAGES: tuple[Stage, ...] = (
+    Stage("segment", _segment, start_percent=10, runs_network=True),
+    Stage("localise", _localise, start_percent=50),
+    Stage("measure", _measure, start_percent=60),
+    Stage("classify", _classify, start_percent=70, runs_network=True),
+    Stage("store", _store, start_percent=90),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+STAGE_BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}
+# What run_stage calls for each stage; a test swaps one runner here.
+_RUNNERS: dict[str, Callable[[InferenceJob], None]] = {stage.name: stage.run for stage in STAGES}

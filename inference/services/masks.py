@@ -1,7 +1,7 @@
 """Import reference segmentation masks for stored series.
 
 A mask is stored as ``masks/<SeriesInstanceUID>-<token>.npz`` under MEDIA_ROOT:
-``classes`` (0 background, 1 vertebra, 2 disc, 3 canal) in InstanceNumber order with
+``classes`` (``inference.ml.classes``: background, vertebra, disc, canal, sacrum) in InstanceNumber order with
 the matching ``instance_numbers``, so any slice order can be rebuilt from it.
 
 A new import never overwrites the file the database points at: it writes a file of

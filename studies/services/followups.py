@@ -4,7 +4,7 @@ The study's rows and files are committed first. Queueing happens after the commi
 it can fail: the broker is down, or (embedded mode, tasks run in-process) a thumbnail
 render fails. Such work is recorded as a ``PendingFollowUp`` instead of failing the
 upload, and done later by ``requeue_followups``: from ``manage.py requeue_followups``,
-the periodic ``requeue_followups_task``, or right after the next ingest whose own
+the periodic ``studies.requeue_followups`` task, or right after the next ingest whose own
 queueing succeeded (the broker is evidently back).
 """
 

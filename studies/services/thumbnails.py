@@ -33,6 +33,8 @@ def written_datasets(datasets: Mapping[str, Dataset] | None) -> Iterator[None]:
 
 
 def render_thumbnail_png(pixels: np.ndarray) -> Image.Image:
+    # A display window for people, not the models' input scaling (that one travels with
+    # each model, inference/ml/intensity.py); the two may differ.
     low, high = np.percentile(pixels, [1, 99.5])
     scaled = np.clip((pixels.astype(np.float32) - low) / max(high - low, 1.0), 0, 1)
     image = Image.fromarray((scaled * 255).astype(np.uint8), mode="L")

@@ -77,8 +77,8 @@ def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, dj
     """Eight synthetic studies from a seed the model was not trained on (it was trained on
     seed 11), read through the app's own path: a change that breaks the shipped weights
     (preprocessing, crops, architecture) fails here."""
+    from inference.dispatch import request_inference
     from inference.models import Prediction
-    from inference.services.jobs import request_inference
     from studies.models import Study
     from studies.services.ingest import ingest_paths
     from studies.synth.generator import generate_dataset

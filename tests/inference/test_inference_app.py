@@ -7,9 +7,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from inference.dispatch import request_inference
 from inference.models import InferenceJob, ModelVersion, SegmentationMask
 from inference.selectors import training_studies
-from inference.services.jobs import execute_inference_job, request_inference
+from inference.services.jobs import execute_inference_job
 from inference.services.masks import import_synthetic_masks
 from inference.services.training import NoTrainingData, train_model_version
 from labeling.services import current_labeller, label_reports

@@ -14,9 +14,10 @@ from PIL import Image
 
 from audit.models import AccessEvent
 from inference import selectors
+from inference.dispatch import request_inference
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.services import jobs as job_services
-from inference.services.jobs import execute_inference_job, request_inference, run_stage
+from inference.services.jobs import execute_inference_job, run_stage
 from inference.signals import inference_job_done
 from inference.views import MASK_COLOURS
 from spine.labels import LEVELS
@@ -346,8 +347,9 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
 
 
 def test_a_transient_error_is_retried_and_a_lasting_one_fails_the_job(archive, eager_celery, monkeypatch):
-    from inference.tasks import measure_task
+    from inference.tasks import STAGE_TASKS
 
+    measure_task = STAGE_TASKS["measure"]
     job = InferenceJob.objects.create(study=_study(), model_version=ModelVersion.objects.get())
     run_stage(job_id=job.pk, stage="segment")
     run_stage(job_id=job.pk, stage="localise")
@@ -623,8 +625,10 @@ def test_a_message_delivered_past_the_cap_is_not_run_and_fails_the_job(db, setti
     worker died (after_return never ran), then a fourth: it is not run."""
     import uuid
 
-    from inference.tasks import segment_task
+    from inference.tasks import STAGE_TASKS
     from radbot_web.tasks import count_delivery
+
+    segment_task = STAGE_TASKS["segment"]
 
     first, second = f"segment-{uuid.uuid4()}", f"segment-{uuid.uuid4()}"  # message ids
 

@@ -13,8 +13,9 @@ import uuid
 
 import pytest
 
+from inference.dispatch import request_inference
 from inference.models import InferenceJob
-from inference.services.jobs import IN_PROCESS, request_inference
+from inference.services.jobs import IN_PROCESS
 from studies.models import Study
 from tests.conftest import require_service, require_worker_services
 from tests.inference.helpers import make_archive, train_tiny

@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connection
 
 from inference import selectors
+from inference.dispatch import request_inference
 from inference.models import InferenceJob
-from inference.services.jobs import request_inference
 from studies.models import Study
 from tests.conftest import require_worker_services
 from tests.inference.helpers import make_archive, train_tiny

@@ -1,0 +1,67 @@
+"""The intensity scaling of the network input is numbers in the model's config, and
+travels with its weights (issue #15, part 5)."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from inference.ml import pipeline
+from inference.ml.crops import canal_crop
+from inference.ml.intensity import IntensityScaling
+from inference.ml.localisation import localise
+from inference.ml.pipeline import ModelConfig, TrainedModels, build_models, load_models, save_models
+from inference.ml.segmentation import normalise_slice
+from tests.ml.test_training import TINY
+
+SHIPPED = Path(__file__).resolve().parents[2] / "inference" / "default_model"
+# What every bundle so far was trained with.
+TRAINED_WITH = IntensityScaling(percentiles=(1.0, 99.5), clip=(-0.5, 2.0))
+
+
+def test_a_bundle_saved_before_the_numbers_were_recorded_loads_with_the_scaling_it_was_trained_with():
+    shipped = json.loads((SHIPPED / "config.json").read_text())["config"]
+    assert "segmentation" in shipped["preprocessing"] and "intensity_clip" not in shipped["preprocessing"]
+    assert ModelConfig(**shipped).intensity() == TRAINED_WITH
+    assert ModelConfig(**{k: v for k, v in shipped.items() if k != "preprocessing"}).intensity() == TRAINED_WITH
+    assert load_models(SHIPPED).config.intensity() == TRAINED_WITH
+    assert ModelConfig().intensity() == TRAINED_WITH  # and a new model starts from the same
+
+
+def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeypatch):
+    own = IntensityScaling(percentiles=(5.0, 95.0), clip=(0.0, 1.0))
+    config = replace(TINY, preprocessing=own.to_json())
+    seg, canal, foramen = build_models(config)
+    folder = save_models(TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), tmp_path / "m")
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["config"]["preprocessing"] == {"intensity_percentiles": [5.0, 95.0], "intensity_clip": [0.0, 1.0]}
+    loaded = load_models(folder, expected_config=meta["config"])
+    assert loaded.config.intensity() == own
+
+    seen = []
+
+    def predict_volume(model, volume, work_spacing, return_probs=False, batch=8, *, intensity):
+        seen.append(intensity)
+        return np.zeros(volume.shape, np.uint8), np.zeros(volume.shape, np.float32)
+
+    monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
+    volume = type("Sagittal", (), {"shape": (2, 4, 4)})()
+    pipeline.segment(loaded, volume)
+    assert seen == [own]
+
+
+def test_the_scaling_sets_what_the_networks_see(synth_studies):
+    img = np.arange(100, dtype=float).reshape(10, 10)
+    default = normalise_slice(img)
+    assert default.min() < 0 and default.max() > 1  # below the 1st / above the 99.5th percentile
+    np.testing.assert_array_equal(normalise_slice(img, IntensityScaling(clip=(0.0, 1.0))), np.clip(default, 0, 1))
+    whole_range = normalise_slice(img, IntensityScaling(percentiles=(0.0, 100.0)))
+    assert whole_range.min() == 0 and whole_range.max() == 1
+
+    st = synth_studies[0]
+    disc = localise(st.sag_t2, st.sag_mask).by_level()["L4-L5"]
+    crop = canal_crop(st.sag_t2, st.sag_t1, st.axials["L4-L5"], disc)
+    clipped = canal_crop(st.sag_t2, st.sag_t1, st.axials["L4-L5"], disc, intensity=IntensityScaling(clip=(0.0, 1.0)))
+    assert not np.array_equal(crop, clipped)
+    np.testing.assert_array_equal(clipped, np.clip(crop, 0, 1))
