@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import struct
+from collections.abc import MutableMapping
 from typing import Any
 
 import pydicom
@@ -18,7 +19,7 @@ from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 from pydicom.multival import MultiValue
-from pydicom.tag import tag_in_exception
+from pydicom.tag import BaseTag, tag_in_exception
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
@@ -53,7 +54,9 @@ def encode_dicom_file(ds: Dataset) -> bytes:
     set, pixel data); the others stay raw.
     """
     meta = getattr(ds, "file_meta", None)
-    implicit = _NATIVE_SYNTAXES.get(meta.get("TransferSyntaxUID")) if meta is not None else None
+    if meta is None:
+        return _dcmwrite(ds)
+    implicit = _NATIVE_SYNTAXES.get(meta.get("TransferSyntaxUID"))
     preamble = getattr(ds, "preamble", None)
     if (
         implicit is None
@@ -111,7 +114,9 @@ def _keeps_encoding(ds: Dataset, implicit: bool) -> bool:
     could change anywhere in it."""
     if ds.original_encoding == (implicit, True) and ds.original_character_set == ds._character_set:
         return True
-    for elem in ds._dict.values():
+    # Raw and converted elements alike: the checks below tell them apart at run time.
+    elements: MutableMapping[BaseTag, Any] = ds._dict
+    for elem in elements.values():
         if elem.is_raw or len(elem.VR) != 2:
             return False
         if elem.VR == "SQ" and not all(_keeps_encoding(item, implicit) for item in elem.value):
@@ -125,13 +130,15 @@ def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
     out = FileMetaDataset()
     for tag, elem in meta._dict.items():
         out._dict[tag] = elem if elem.is_raw else copy.copy(elem)
-    out.set_original_encoding(*meta.original_encoding, meta.original_character_set)
+    implicit_vr, little_endian = meta.original_encoding
+    out.set_original_encoding(implicit_vr, little_endian, meta.original_character_set)
     return out
 
 
 def _write_elements(fp: DicomBytesIO, ds: Dataset, implicit: bool, encodings: Any) -> None:
     """``pydicom.filewriter.write_dataset`` for a data set that _keeps_encoding."""
-    elements = ds._dict
+    # Raw and converted elements alike: ``is_raw`` tells them apart at run time.
+    elements: MutableMapping[BaseTag, Any] = ds._dict
     write = fp.write
     for tag in sorted(elements):
         group, element = tag >> 16, tag & 0xFFFF
