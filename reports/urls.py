@@ -6,6 +6,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("", include("reports.review.urls")),
-    path("exports/", include("reports.urls_exports")),
+    path("exports/", include("reports.exports.urls")),
     path("agreement/", include("reports.urls_dashboard")),
 ]
