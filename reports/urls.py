@@ -7,5 +7,5 @@ app_name = "reports"
 urlpatterns = [
     path("", include("reports.review.urls")),
     path("exports/", include("reports.exports.urls")),
-    path("agreement/", include("reports.urls_dashboard")),
+    path("agreement/", include("reports.agreement.urls")),
 ]
