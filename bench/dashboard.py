@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         from inference.models import Prediction
         from labeling.models import Annotation, NlpLabel
         from labeling.selectors import gold_rows
-        from reports.dashboard_cache import clear_local, page_key
+        from reports.agreement.cache import clear_local, page_key
         from studies.models import DiscLevel, Study
 
         t0 = time.perf_counter()

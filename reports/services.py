@@ -34,7 +34,7 @@ from labeling.services import current_labeller
 from reports.audit import record_audit_event
 from reports.generation import BestImage, LevelFinding, generate_report
 from reports.models import AuditEvent, Report, ReportVersion
-from reports.selectors import best_detector
+from spine.findings import main_finding
 from spine.labels import LEVELS, LevelLabels
 from studies.models import Series, Study
 
@@ -159,7 +159,8 @@ def _who(version: ReportVersion) -> str:
 
 
 def _best_image(prediction: Prediction, series_by_uid: Mapping[str, Series]):
-    where = (prediction.best_slice or {}).get(best_detector(prediction)) or {}
+    # The slice of the level's main finding (the midline when normal).
+    where = (prediction.best_slice or {}).get(main_finding(prediction).key) or {}
     series = series_by_uid.get(str(where.get("series_uid")))
     number = where.get("instance_number")
     if series is None or not isinstance(number, int) or number < 1:

@@ -38,7 +38,7 @@ def _isolated_media(request, settings, tmp_path):
 def _fresh_cache():
     from django.core.cache import cache
 
-    from reports.dashboard_cache import clear_local
+    from reports.agreement.cache import clear_local
 
     cache.clear()
     clear_local()

@@ -2,6 +2,6 @@
 
 ``document``, ``codes``, ``pdf``, ``fhir`` and ``sr`` are pure: they take an
 ``ExportableReport`` and import nothing from Django, so each format can be built and
-tested without a database. ``from_models`` (read) and ``services`` (export + audit)
-are the Django side.
+tested without a database. ``from_models`` (read), ``services`` (export + audit),
+``views`` and ``urls`` are the Django side.
 """

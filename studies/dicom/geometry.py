@@ -1,4 +1,5 @@
-"""Slice geometry: plane and weighting classification, and per-series consistency.
+"""Slice geometry: plane and weighting classification, pixel <-> patient mapping, and
+per-series consistency.
 
 Conventions follow DICOM PS3.3 C.7.6.2: ImageOrientationPatient holds the row direction
 (the direction of increasing column index) followed by the column direction, in the
@@ -108,6 +109,51 @@ def pixel_to_patient(
         p[0] + o[0] * dc * col + o[3] * dr * row,
         p[1] + o[1] * dc * col + o[4] * dr * row,
         p[2] + o[2] * dc * col + o[5] * dr * row,
+    )
+
+
+@dataclass(frozen=True)
+class SlicePoint:
+    """A patient point on a series: slice index (viewer order), pixel row/column, distance off."""
+
+    slice_index: int
+    row: float
+    col: float
+    off_slice_mm: float
+
+
+def project_point(
+    point: Sequence[float],
+    *,
+    positions: Sequence[Sequence[float]],
+    orientation: Sequence[float],
+    spacing_row_mm: float,
+    spacing_col_mm: float,
+) -> SlicePoint | None:
+    """Where an LPS point falls on a stack of parallel slices; None when it cannot be placed.
+
+    ``positions`` are the ImagePositionPatient of the slices in viewer order. The inverse
+    of pixel_to_patient: along the row direction the step is the column spacing, down the
+    column direction it is the row spacing (PS3.3 C.7.6.2). Unlike slice_normal it does
+    not raise: the viewer leaves out a point it cannot place.
+    """
+    if not positions or len(point) != 3 or len(orientation) != 6:
+        return None
+    row_dir, col_dir = orientation[:3], orientation[3:]
+    normal = _cross(row_dir, col_dir)
+    length = _norm(normal)
+    if length == 0:
+        return None
+    normal = (normal[0] / length, normal[1] / length, normal[2] / length)
+    offsets = [_dot([point[k] - p[k] for k in range(3)], normal) for p in positions]
+    index = min(range(len(positions)), key=lambda i: abs(offsets[i]))
+    origin = positions[index]
+    v = [point[k] - origin[k] for k in range(3)]
+    return SlicePoint(
+        slice_index=index,
+        row=_dot(v, col_dir) / spacing_row_mm,
+        col=_dot(v, row_dir) / spacing_col_mm,
+        off_slice_mm=abs(offsets[index]),
     )
 
 

@@ -9,6 +9,7 @@ from studies.dicom.geometry import (
     check_series_geometry,
     pixel_to_patient,
     plane_from_orientation,
+    project_point,
     slice_normal,
     weighting_from,
 )
@@ -151,3 +152,23 @@ def test_gap_is_reported_not_rejected():
 
 def test_empty_series_rejected():
     _geometry_error([])
+
+
+def test_projection_inverts_dicom_pixel_to_patient():
+    orientation = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+    positions = [(-8.0 + 4 * i, -100.0, 100.0) for i in range(5)]
+    point = pixel_to_patient(positions[3], orientation, (0.5, 0.7), row=9.0, col=4.0)
+    found = project_point(
+        point, positions=positions, orientation=orientation, spacing_row_mm=0.5, spacing_col_mm=0.7
+    )
+    assert found.slice_index == 3
+    assert found.row == pytest.approx(9.0) and found.col == pytest.approx(4.0)
+    assert found.off_slice_mm == pytest.approx(0.0)
+    off = project_point(
+        [point[0] + 1.5, point[1], point[2]],
+        positions=positions,
+        orientation=orientation,
+        spacing_row_mm=0.5,
+        spacing_col_mm=0.7,
+    )
+    assert (off.slice_index, off.off_slice_mm) == (3, pytest.approx(1.5))

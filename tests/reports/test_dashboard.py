@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from inference.models import InferenceJob
-from reports import dashboard_cache, selectors_dashboard
-from reports.selectors_dashboard import GOLD, NLP, edit_shares, label_pairs, latest_predictions
+from reports.agreement import cache as dashboard_cache
+from reports.agreement import summary
+from reports.agreement.queries import GOLD, NLP, edit_shares, label_pairs, latest_predictions
 from reports.stats import COMPARED_FIELDS
 from tests.reports.dashboard_factories import (
     gold_label,
@@ -183,7 +184,7 @@ def test_a_new_gold_label_changes_the_cached_dashboard(client, researcher, world
     client.force_login(researcher)
     params = {"model": world["version"].pk, "reference": "gold"}
     calls = []
-    compute = selectors_dashboard.dashboard_data
+    compute = summary.dashboard_data
     monkeypatch.setattr(
         dashboard_cache, "dashboard_data", lambda **kw: calls.append(kw) or compute(**kw)
     )
@@ -193,9 +194,9 @@ def test_a_new_gold_label_changes_the_cached_dashboard(client, researcher, world
     assert first.models[0].compared_levels == 5
 
     fetched = []
-    fetch = selectors_dashboard.latest_predictions
+    fetch = summary.latest_predictions
     monkeypatch.setattr(
-        selectors_dashboard, "latest_predictions", lambda **kw: fetched.append(kw) or fetch(**kw)
+        summary, "latest_predictions", lambda **kw: fetched.append(kw) or fetch(**kw)
     )
     gold_label(world["b"].reports.first(), levels_of(L3_L4=BULGE))
     after = client.get(URL, params).context["data"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reports import selectors
-from reports.selectors import agreement_mark, evidence_sentences, image_references, project_point
+from reports.review.page import agreement_mark, review_data
+from reports.review.text import evidence_sentences, image_references
 from reports.services import create_ai_draft
 from tests.reports.review_helpers import (
     RAD_TEXT,
@@ -69,28 +69,6 @@ def test_image_references_become_links():
     )
 
 
-def test_projection_inverts_dicom_pixel_to_patient():
-    from studies.dicom.geometry import pixel_to_patient
-
-    orientation = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
-    positions = [(-8.0 + 4 * i, -100.0, 100.0) for i in range(5)]
-    point = pixel_to_patient(positions[3], orientation, (0.5, 0.7), row=9.0, col=4.0)
-    found = project_point(
-        point, positions=positions, orientation=orientation, spacing_row_mm=0.5, spacing_col_mm=0.7
-    )
-    assert found.slice_index == 3
-    assert found.row == pytest.approx(9.0) and found.col == pytest.approx(4.0)
-    assert found.off_slice_mm == pytest.approx(0.0)
-    off = project_point(
-        [point[0] + 1.5, point[1], point[2]],
-        positions=positions,
-        orientation=orientation,
-        spacing_row_mm=0.5,
-        spacing_col_mm=0.7,
-    )
-    assert (off.slice_index, off.off_slice_mm) == (3, pytest.approx(1.5))
-
-
 @pytest.mark.django_db
 def test_review_data_puts_the_pieces_of_each_level_together(tmp_path):
     study, sagittal, axial = imaged_study(tmp_path)
@@ -102,7 +80,7 @@ def test_review_data_puts_the_pieces_of_each_level_together(tmp_path):
         L4_L5={"disc": "bulge", "canal_stenosis": "unspecified"},
     )
     create_ai_draft(job_id=job.pk)
-    data = selectors.review_data(study=study)
+    data = review_data(study=study)
 
     assert data.sagittal == sagittal and data.axial == axial
     assert data.axial_levels == {axial.pk: "L4-L5"}  # the axial stack crosses the L4-L5 centre

@@ -6,8 +6,8 @@ import pytest
 from django.urls import resolve, reverse
 
 from audit.models import AccessEvent
-from reports import views_review
 from reports.models import AuditEvent, ReportVersion
+from reports.review import views as views_review
 from reports.services import create_ai_draft, sign_report
 from tests.factories import PASSWORD, StudyFactory
 from tests.reports.review_helpers import study_with_reading

@@ -1,28 +1,28 @@
-"""Reads for AI reports: the sign-off worklist and everything the review page shows.
+"""Everything the review page of one study's AI report shows.
 
-The review page puts, per disc level, the AI sentence beside the radiologist's
-sentences for that level (the NLP labeller's evidence spans), the NLP labels, the
-model's labels with probabilities and a per-field agreement mark; beside them the
-sagittal and axial images with the model's disc centres projected onto the slices.
+Per disc level, the AI sentence beside the radiologist's sentences for that level (the NLP
+labeller's evidence spans), the NLP labels, the model's labels with probabilities and a
+per-field agreement mark; beside them the sagittal and axial images with the model's disc
+centres projected onto the slices.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 
 from inference.models import InferenceJob, Prediction
 from inference.selectors import job_has_mask, study_series
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
+from reports.review.text import evidence_sentences, image_references
+from reports.review.worklist import NO_DRAFT
 from spine.findings import DETECTOR_BY_KEY, DETECTORS, main_finding
 from spine.labels import GRADE_RANK, LEVELS
+from studies.dicom.geometry import project_point
 from studies.models import Series, Study
 
 # The fields both the model and the labeller state, in the guide's order.
@@ -39,69 +39,7 @@ FIELD_PROBABILITIES: Mapping[str, tuple[str, ...]] = {
     "left_foraminal": ("foraminal_stenosis_left",),
     "right_foraminal": ("foraminal_stenosis_right",),
 }
-
-# Worklist status filters: what a reader asks for, mapped to the latest version's status.
-NO_DRAFT = "none"
-WORKLIST_FILTERS: tuple[tuple[str, str], ...] = (
-    ("awaiting", "awaiting sign-off"),
-    (NO_DRAFT, "no draft"),
-    ("preliminary", "preliminary"),
-    ("final", "final"),
-    ("amended", "amended"),
-    ("all", "all"),
-)
 AUDIT_TRAIL_LIMIT = 100
-
-
-# --- worklist -----------------------------------------------------------------------------
-
-
-def worklist(*, query: str = "", status: str = "awaiting") -> QuerySet[Study]:
-    """Studies with an AI report or a finished inference job, with their report's state."""
-    latest = ReportVersion.objects.filter(report__study=OuterRef("pk")).order_by("-number")
-    studies = (
-        Study.objects.select_related("patient")
-        .annotate(
-            report_status=Subquery(latest.values("status")[:1]),
-            report_number=Subquery(latest.values("number")[:1]),
-            report_changed_at=Subquery(latest.values("created_at")[:1]),
-            report_signed_at=Subquery(latest.values("signed_at")[:1]),
-            ever_signed=Exists(
-                ReportVersion.objects.filter(report__study=OuterRef("pk"), signed_at__isnull=False)
-            ),
-            has_done_job=Exists(
-                InferenceJob.objects.filter(study=OuterRef("pk"), status=InferenceJob.Status.DONE)
-            ),
-        )
-        .filter(Q(has_done_job=True) | Q(report_number__isnull=False))
-        .order_by("-study_date", "-id")
-    )
-    query = query.strip()
-    if query:
-        studies = studies.filter(
-            Q(patient__pseudonym__icontains=query)
-            | Q(accession__icontains=query)
-            | Q(study_instance_uid__startswith=query)
-            | Q(site__icontains=query)
-        )
-    if status == "awaiting":
-        studies = studies.filter(Q(report_status__isnull=True) | Q(report_status="preliminary"))
-    elif status == NO_DRAFT:
-        studies = studies.filter(report_status__isnull=True)
-    elif status in ReportVersion.Status.values:
-        studies = studies.filter(report_status=status)
-    return studies
-
-
-def worklist_counts() -> dict[str, int]:
-    rows = worklist(status="all")
-    return {
-        "total": rows.count(),
-        "awaiting": rows.filter(
-            Q(report_status__isnull=True) | Q(report_status="preliminary")
-        ).count(),
-        "signed": rows.filter(report_status__in=["final", "amended"]).count(),
-    }
 
 
 # --- report, versions, audit --------------------------------------------------------------
@@ -163,132 +101,7 @@ def agreement_mark(field_name: str, model: str | None, nlp: str | None) -> str:
     return "disagree"
 
 
-# --- radiologist's sentences ----------------------------------------------------------------
-
-# A colon is no sentence end: "L4-5: Disc bulge." keeps the level heading it belongs to.
-_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)|\n")
-
-
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    left = 0
-    for match in _SENTENCE_END.finditer(text, 0, start):
-        left = match.end()
-    match = _SENTENCE_END.search(text, max(end - 1, start))
-    return left, (match.end() if match else len(text))
-
-
-def evidence_sentences(
-    text: str, spans: Iterable[Mapping[str, Any]]
-) -> list[list[tuple[str, str]]]:
-    """The sentences holding the spans, each cut into (piece, field) runs.
-
-    field is the label field a span was evidence for, "" outside spans. Sentences are
-    in text order and each appears once, however many spans it holds.
-    """
-    clean = []
-    for span in spans:
-        try:
-            start, end = max(0, int(span["start"])), min(len(text), int(span["end"]))
-        except (KeyError, TypeError, ValueError):
-            continue
-        if start < end:
-            clean.append((start, end, str(span.get("field") or "evidence")))
-    ranges: list[list[int]] = []
-    for left, right in sorted(_sentence_bounds(text, s, e) for s, e, _ in clean):
-        if ranges and left <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], right)
-        else:
-            ranges.append([left, right])
-    sentences = []
-    for left, right in ranges:
-        owner = [""] * (right - left)
-        for s, e, name in clean:
-            for i in range(max(s, left), min(e, right)):
-                if not owner[i - left]:
-                    owner[i - left] = name
-        pieces: list[tuple[str, str]] = []
-        run = 0
-        for i in range(1, len(owner) + 1):
-            if i == len(owner) or owner[i] != owner[run]:
-                pieces.append((text[left + run : left + i], owner[run]))
-                run = i
-        if pieces:
-            pieces[0] = (pieces[0][0].lstrip(), pieces[0][1])
-            pieces[-1] = (pieces[-1][0].rstrip(), pieces[-1][1])
-        sentences.append([p for p in pieces if p[0]])
-    return [s for s in sentences if s]
-
-
-_IMAGE_REF = re.compile(r"\bimage\s+(\d+)\b", re.IGNORECASE)
-
-
-def image_references(text: str) -> list[tuple[str, int | None]]:
-    """The text cut into runs; a run that says "image N" carries N so it can link to it."""
-    out: list[tuple[str, int | None]] = []
-    last = 0
-    for match in _IMAGE_REF.finditer(text):
-        if match.start() > last:
-            out.append((text[last : match.start()], None))
-        out.append((match.group(0), int(match.group(1))))
-        last = match.end()
-    if last < len(text):
-        out.append((text[last:], None))
-    return out
-
-
-# --- geometry (pure) ---------------------------------------------------------------------
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-
-
-def _cross(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
-
-
-@dataclass(frozen=True)
-class SlicePoint:
-    """A patient point on a series: slice index (viewer order), pixel row/column, distance off."""
-
-    slice_index: int
-    row: float
-    col: float
-    off_slice_mm: float
-
-
-def project_point(
-    point: Sequence[float],
-    *,
-    positions: Sequence[Sequence[float]],
-    orientation: Sequence[float],
-    spacing_row_mm: float,
-    spacing_col_mm: float,
-) -> SlicePoint | None:
-    """Where an LPS point falls on a stack of parallel slices.
-
-    ``positions`` are the ImagePositionPatient of the slices in viewer order. The inverse
-    of DICOM's pixel-to-patient mapping: along the row direction the step is the
-    column spacing, down the column direction it is the row spacing (PS3.3 C.7.6.2).
-    """
-    if not positions or len(point) != 3 or len(orientation) != 6:
-        return None
-    row_dir, col_dir = orientation[:3], orientation[3:]
-    normal = _cross(row_dir, col_dir)
-    length = math.sqrt(_dot(normal, normal))
-    if length == 0:
-        return None
-    normal = (normal[0] / length, normal[1] / length, normal[2] / length)
-    offsets = [_dot([point[k] - p[k] for k in range(3)], normal) for p in positions]
-    index = min(range(len(positions)), key=lambda i: abs(offsets[i]))
-    origin = positions[index]
-    v = [point[k] - origin[k] for k in range(3)]
-    return SlicePoint(
-        slice_index=index,
-        row=_dot(v, col_dir) / spacing_row_mm,
-        col=_dot(v, row_dir) / spacing_col_mm,
-        off_slice_mm=abs(offsets[index]),
-    )
+# --- the model's disc centres on the displayed slices ---------------------------------------
 
 
 def _positions(series: Series) -> list[tuple[float, float, float]]:
@@ -424,11 +237,6 @@ def predictions_of(job: InferenceJob | None) -> list[Prediction]:
     return list(job.predictions.select_related("level").order_by("level__level"))
 
 
-def best_detector(prediction: Any) -> str:
-    """The detector whose best slice shows the level's main finding (midline when normal)."""
-    return main_finding(prediction).key
-
-
 def _best_images(
     prediction: Prediction, series_by_uid: Mapping[str, Series]
 ) -> list[BestImageLink]:
@@ -497,7 +305,8 @@ def review_levels(
         text = texts.get(level, "")
         found = None
         if prediction is not None:
-            where = (prediction.best_slice or {}).get(best_detector(prediction)) or {}
+            # The slice of the level's main finding (the midline when normal).
+            where = (prediction.best_slice or {}).get(main_finding(prediction).key) or {}
             found = series_by_uid.get(str(where.get("series_uid")))
         out.append(
             LevelReview(

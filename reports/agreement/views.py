@@ -1,5 +1,5 @@
 """The researchers' agreement dashboard and its CSV export. Thin: parse the GET form,
-read the (cached) results, render."""
+read the (cached) numbers, draw the charts, render."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from django.views.decorators.http import require_GET
 
 from accounts import roles
 from audit.services import record_access
-from reports import selectors_dashboard as sel
-from reports.dashboard_cache import cached_dashboard_data
+from reports.agreement import charts
+from reports.agreement.cache import cached_dashboard_data
+from reports.agreement.csv_export import csv_rows
+from reports.agreement.queries import NLP, REFERENCES, default_reference, model_versions
+from reports.agreement.summary import MAX_MODELS, DashboardData
 from reports.stats import METRIC_LABELS
 
 
@@ -42,9 +45,9 @@ class DashboardQuery:
         if not ids and available:
             ids = [available[0]]
         reference = params.get("reference") or ""
-        if reference not in sel.REFERENCES:
-            reference = sel.default_reference()
-        return cls(model_version_ids=tuple(ids[: sel.MAX_MODELS]), reference=reference)
+        if reference not in REFERENCES:
+            reference = default_reference()
+        return cls(model_version_ids=tuple(ids[:MAX_MODELS]), reference=reference)
 
     def as_query(self, reference: str | None = None) -> str:
         pairs = [
@@ -55,22 +58,25 @@ class DashboardQuery:
 
     @property
     def as_nlp_query(self) -> str:
-        return self.as_query(sel.NLP)
+        return self.as_query(NLP)
 
 
-def _page_parts(data: sel.DashboardData) -> Mapping[str, object]:
-    """Per-model columns and per-detector sections, with the charts' markup marked safe:
-    it is built from escaped text in reports.stats.charts."""
+def _page_parts(data: DashboardData) -> Mapping[str, object]:
+    """Per-model columns and per-detector sections with their charts, the markup marked
+    safe: it is built from escaped text in reports.stats.charts."""
     safe = mark_safe
     return {
         "metric_svgs": [
-            (metric, METRIC_LABELS[metric], safe(svg)) for metric, svg in data.metric_svgs
+            (metric, METRIC_LABELS[metric], safe(svg))
+            for metric, svg in charts.metric_svgs(data.models)
         ],
         "columns": [
             {
                 "model": m,
-                "canal_svg": safe(m.canal_svg),
-                "curves": [(stage, safe(loss), safe(acc)) for stage, loss, acc in m.curve_svgs],
+                "canal_svg": safe(charts.canal_svg(m)),
+                "curves": [
+                    (stage, safe(loss), safe(acc)) for stage, loss, acc in charts.curve_svgs(m)
+                ],
             }
             for m in data.models
         ],
@@ -81,17 +87,20 @@ def _page_parts(data: sel.DashboardData) -> Mapping[str, object]:
                 "charts": [(m.name, safe(svg)) for m, svg in zip(data.models, svgs, strict=True)],
                 "rows": data.level_rows(key),
             }
-            for key, label, svgs in data.level_svgs
+            for key, label, svgs in charts.level_svgs(data.models)
         ],
-        "agreement_svgs": [(name, safe(svg)) for name, svg in data.agreement_svgs],
-        "edits_svg": safe(data.edits_svg),
+        "agreement_svgs": [
+            (name, safe(svg))
+            for name, svg in charts.agreement_svgs(data.nlp_vs_gold, data.inter_annotator)
+        ],
+        "edits_svg": safe(charts.edits_svg(data.edits)),
     }
 
 
 @require_GET
 @permission_required(roles.VIEW_AGREEMENT, raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    choices = sel.model_versions()
+    choices = model_versions()
     query = DashboardQuery.from_params(request.GET, available=[c.id for c in choices])
     # Without a model version the page only says how to make one.
     data = (
@@ -100,7 +109,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         else None
     )
     selected = list(query.model_version_ids) + [None] * (
-        sel.MAX_MODELS - len(query.model_version_ids)
+        MAX_MODELS - len(query.model_version_ids)
     )
     return render(
         request,
@@ -109,7 +118,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "choices": choices,
             "selected": selected,
             "query": query,
-            "references": sel.REFERENCES,
+            "references": REFERENCES,
             "data": data,
             "csv_query": query.as_query(),
             **(_page_parts(data) if data else {}),
@@ -120,13 +129,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(roles.VIEW_AGREEMENT, raise_exception=True)
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
-    choices = sel.model_versions()
+    choices = model_versions()
     query = DashboardQuery.from_params(request.GET, available=[c.id for c in choices])
     data = cached_dashboard_data(
         model_version_ids=query.model_version_ids, reference=query.reference
     )
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(sel.csv_rows(data))
+    csv.writer(out, lineterminator="\n").writerows(csv_rows(data))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     names = "_".join(slugify(m.name) for m in data.models) or "no-model"
     response["Content-Disposition"] = (

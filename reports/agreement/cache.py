@@ -1,4 +1,4 @@
-"""The dashboard's cache: results stored with a fingerprint of the tables they were read from.
+"""The agreement dashboard's cache: its numbers, stored with a fingerprint of their tables.
 
 One query reads row counts and newest ids of each source (predictions and finished jobs,
 NLP labels, annotations, radiologist reports, model versions, report versions and their
@@ -9,9 +9,9 @@ signals.
 
 Each entry is stored under a fixed key with the fingerprint beside it, so a changed
 source replaces its entry instead of piling up new keys (Redis memory stays bounded
-during a day of curation). The whole page is one entry; so are its expensive parts, so
-that a new gold label recomputes the gold-dependent parts but reuses each model's
-predictions and the NLP labels. Each process also keeps the entries it used last in
+during a day of curation). The page's numbers are one entry; so are their expensive
+parts, so that a new gold label recomputes the gold-dependent parts but reuses each
+model's predictions and the NLP labels. Each process also keeps the entries it used last in
 memory under the same keys and fingerprints, so a recompute does not unpickle a model's
 predictions again.
 """
@@ -28,8 +28,7 @@ from django.db import connection
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, LabellerVersion, NlpLabel
-from reports.models import ReportVersion
-from reports.selectors_dashboard import (
+from reports.agreement.summary import (
     ANNOTATIONS,
     MODELS,
     NLP_LABELS,
@@ -40,11 +39,12 @@ from reports.selectors_dashboard import (
     DashboardData,
     dashboard_data,
 )
+from reports.models import ReportVersion
 from studies.models import RadiologistReport
 
 T = TypeVar("T")
-# Bump when DashboardData's shape changes, so old pickles are not read back.
-SCHEMA = 4
+# Bump when DashboardData's shape or module changes, so old pickles are not read back.
+SCHEMA = 5
 TIMEOUT_S = 24 * 3600
 PREFIX = f"reports:dashboard:{SCHEMA}"
 

@@ -1,9 +1,9 @@
 """The sign-off worklist and the side-by-side review page of one study's AI report.
 
-Thin views: reads in reports.selectors, writes in reports.services. Every refusal
-re-renders the page with the person's own text still in the form: a stale edit gets
-409 with the current version beside it, a signed report's edit without a reason and a
-wrong signing password get 400. Nothing typed is lost.
+Thin views: reads in worklist.py and page.py beside them, writes in reports.services.
+Every refusal re-renders the page with the person's own text still in the form: a stale
+edit gets 409 with the current version beside it, a signed report's edit without a
+reason and a wrong signing password get 400. Nothing typed is lost.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from audit.services import record_read
-from reports import selectors, services
+from reports import services
 from reports.models import Report
+from reports.review.page import export_links, report_for, review_data
+from reports.review.worklist import NO_DRAFT, WORKLIST_FILTERS, worklist_counts, worklist_studies
 from spine.labels import LEVELS
 from studies.models import Study
 
 PAGE_SIZE = 25
 STATUS_LABELS = {
-    selectors.NO_DRAFT: "no draft",
+    NO_DRAFT: "no draft",
     "preliminary": "preliminary",
     "final": "final",
     "amended": "amended",
@@ -53,7 +55,7 @@ def _study(study_uid: str) -> Study:
 
 
 def _report(study: Study) -> Report:
-    report = selectors.report_for(study)
+    report = report_for(study)
     if report is None:
         raise Http404("This study has no AI report yet.")
     return report
@@ -70,18 +72,18 @@ def _int(value, default: int = 0) -> int:
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def worklist(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "awaiting")
-    if status not in dict(selectors.WORKLIST_FILTERS):
+    if status not in dict(WORKLIST_FILTERS):
         status = "awaiting"
     query = request.GET.get("q", "")
-    page = Paginator(selectors.worklist(query=query, status=status), PAGE_SIZE).get_page(
+    page = Paginator(worklist_studies(query=query, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
         "page": page,
         "query": query,
         "status": status,
-        "filters": selectors.WORKLIST_FILTERS,
-        "counts": selectors.worklist_counts(),
+        "filters": WORKLIST_FILTERS,
+        "counts": worklist_counts(),
         "status_labels": STATUS_LABELS,
     }
     template = "reports/_worklist_table.html" if request.htmx else "reports/worklist.html"
@@ -100,7 +102,7 @@ def _page(
     amend: bool = False,
 ) -> HttpResponse:
     """The review page; ``submitted`` puts the person's own text back into the form."""
-    data = selectors.review_data(
+    data = review_data(
         study=study, sagittal_id=request.GET.get("sag"), axial_id=request.GET.get("ax")
     )
     latest = data.latest
@@ -128,7 +130,7 @@ def _page(
         "conflict": conflict,
         "error": error,
         "sign_error": sign_error,
-        "exports": [(v, selectors.export_links(v)) for v in data.versions if v.is_signed],
+        "exports": [(v, export_links(v)) for v in data.versions if v.is_signed],
         "keys": REVIEW_KEYS,
         "jump_series": _int(jump_series, 0),
         "jump_number": _int(jump_number, 0),
