@@ -1,7 +1,7 @@
 """Celery tasks for labels: take ids, call one service (project task policy: radbot_web/tasks.py)."""
 
+from labeling.curation.services import refresh_model_disagreement
 from labeling.services import execute_labelling_run, fail_run
-from labeling.services_curation import refresh_model_disagreement
 from radbot_web.tasks import radbot_task
 
 

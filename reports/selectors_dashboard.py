@@ -19,13 +19,9 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 
 from inference.models import InferenceJob, ModelVersion, Prediction
+from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement
 from labeling.models import Annotation, NlpLabel
-from labeling.selectors import gold_rows
-from labeling.selectors_curation import (
-    current_version_id,
-    inter_annotator_agreement,
-    nlp_gold_agreement,
-)
+from labeling.selectors import current_version_id, gold_rows
 from reports.models import ReportVersion
 from reports.stats import (
     BINARY_METRICS,
