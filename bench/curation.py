@@ -58,8 +58,8 @@ FORM = "application/x-www-form-urlencoded"
 def load(rng: random.Random) -> None:
     # After django.setup() (main): project modules need the app registry.
     from accounts.services import create_user
+    from labeling.curation.queue import is_overlap
     from labeling.models import Annotation, LabellerVersion, NlpLabel
-    from labeling.selectors_curation import is_overlap
     from spine.labels import FIELDS, GRADES, LEVELS
     from studies.models import DiscLevel, Patient, RadiologistReport, Study
 
@@ -218,7 +218,7 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
     from django.test import Client
 
     from accounts.services import create_user
-    from labeling.selectors_curation import annotators_needed
+    from labeling.curation.queue import annotators_needed
 
     clients = []
     for i in range(n):

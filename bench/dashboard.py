@@ -83,8 +83,8 @@ def load(rng: random.Random) -> dict:
 
     from accounts.services import create_user
     from inference.models import InferenceJob, ModelVersion, Prediction
+    from labeling.curation.queue import is_overlap
     from labeling.models import Annotation, LabellerVersion, NlpLabel
-    from labeling.selectors_curation import is_overlap
     from reports.models import Report, ReportVersion
     from spine.labels import FIELDS, GRADES, LEVELS, canal_class
     from studies.models import DiscLevel, Patient, RadiologistReport, Study

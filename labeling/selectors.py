@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from labeling.models import Annotation, LabellerVersion, LabellingRun, NlpLabel
 from spine.labels import FIELDS, LEVELS, canal_class
@@ -41,6 +41,24 @@ def labelling_runs(limit: int = 20) -> QuerySet[LabellingRun]:
 
 def labeller_versions() -> QuerySet[LabellerVersion]:
     return LabellerVersion.objects.all()
+
+
+def current_version_id() -> int | None:
+    """The labeller version that wrote the newest label: its labels are the proposals."""
+    return NlpLabel.objects.order_by("-id").values_list("labeller_id", flat=True).first()
+
+
+def current_version_name() -> str:
+    """The version string of current_version_id() ('' when nothing was labelled)."""
+    version = current_version_id()
+    return LabellerVersion.objects.values_list("version", flat=True).get(pk=version) if version else ""
+
+
+def current_version() -> Subquery:
+    """current_version_id() as a subquery, to filter on without a round trip of its own.
+
+    NULL where no label exists, which then matches no row."""
+    return Subquery(NlpLabel.objects.order_by("-id").values("labeller_id")[:1])
 
 
 def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, str]]:

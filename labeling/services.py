@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from labeling.curation.services import refresh_model_disagreement
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
-from labeling.services_curation import refresh_model_disagreement
 from radbot_web.tasks import NotQueued, eager, publish_failure_reason, stale_work
 from spine.labels import FIELDS, LevelLabels
 from studies.models import DiscLevel, RadiologistReport

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
+from labeling.curation.services import refresh_model_disagreement
 from labeling.services import execute_labelling_run, fail_run
-from labeling.services_curation import refresh_model_disagreement
 from radbot_web.tasks import radbot_task
 
 

@@ -264,7 +264,7 @@ WHITENOISE_USE_FINDERS = True
 # of reports (percent) that two annotators label independently for agreement statistics.
 RADBOT_GOLD_TARGET = int(os.environ.get("RADBOT_GOLD_TARGET", "5000"))
 RADBOT_CURATION_OVERLAP_PERCENT = int(os.environ.get("RADBOT_CURATION_OVERLAP_PERCENT", "10"))
-# How long a report an annotator has open stays held for them (labeling/leases.py).
+# How long a report an annotator has open stays held for them (labeling/curation/leases.py).
 RADBOT_CURATION_LEASE_S = int(os.environ.get("RADBOT_CURATION_LEASE_S", "600"))
 
 # --- Jobs, tasks and database faults (review #7d, #12, #26; radbot_web/tasks.py) ---

@@ -32,11 +32,11 @@ PROJECT_TOP = ("radbot_web.urls", "radbot_web.management")
 
 # (importing module, imported module prefix) -> why it may run against the order.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("labeling.services_curation", "inference.models"): (
+    ("labeling.curation.services", "inference.models"): (
         "active learning: the curation queue's model-disagreement order reads the newest "
         "predictions, whichever app stored the NLP labels or the predictions first"
     ),
-    ("labeling.selectors_curation", "reports.stats"): (
+    ("labeling.curation.progress", "reports.stats"): (
         "reports.stats is the project's pure statistics library (numpy only, no Django, no app "
         "imports); curation's agreement panel uses its kappa"
     ),

@@ -20,8 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, NlpLabel
-from labeling.selectors import gold_rows
-from labeling.selectors_curation import current_version_id
+from labeling.selectors import current_version_id, gold_rows
 from reports.models import ReportVersion
 from reports.stats import COMPARED_FIELDS, Estimate, LabelPairs, proportion
 from spine.labels import LEVELS

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from inference.models import ModelVersion
+from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement
 from labeling.selectors import gold_rows
-from labeling.selectors_curation import inter_annotator_agreement, nlp_gold_agreement
 from reports.agreement.queries import (
     GOLD,
     REFERENCE_NAMES,

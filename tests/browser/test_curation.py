@@ -7,9 +7,9 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from labeling import selectors_curation as sel
+from labeling.curation.item import newest_own_decisions
+from labeling.curation.services import save_decisions
 from labeling.models import Annotation
-from labeling.services_curation import save_decisions
 from tests.factories import PASSWORD, make_user
 from tests.labeling.curation_helpers import decisions, labelled_report
 
@@ -71,7 +71,7 @@ def test_label_reports_with_the_keyboard_only(page, sign_in, overlap, transactio
     page.keyboard.press("Enter")
     _item(page, second)
     assert Annotation.objects.filter(report=first, author=user).count() == 10  # a correction adds rows
-    assert sel.newest_own_decisions(user=user, report_id=first.pk)["L4-L5"]["disc"] == "none"
+    assert newest_own_decisions(user=user, report_id=first.pk)["L4-L5"]["disc"] == "none"
 
     page.keyboard.press("s")  # skip
     expect(page.locator("[data-queue-empty]")).to_be_visible()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from labeling import selectors_curation as sel
+from labeling.curation.item import report_token
+from labeling.curation.services import save_decisions
 from labeling.regression_cases import FORMAT, problems
-from labeling.services_curation import save_decisions
 from tests.factories import make_user
 from tests.labeling.curation_helpers import decisions, labelled_report
 
@@ -70,7 +70,7 @@ def test_export_from_the_curation_item_with_the_keyboard(page, sign_in, transact
 def test_export_from_the_disagreements_page_with_the_keyboard(page, sign_in, transactional_db):
     report = labelled_report(text=TEXT)
     save_decisions(author=make_user("annotator", username="ann"), report_id=report.pk,
-                   token=sel.report_token(report.pk), decisions=decisions(L4_L5={"canal_stenosis": "moderate"}))
+                   token=report_token(report.pk), decisions=decisions(L4_L5={"canal_stenosis": "moderate"}))
     sign_in("researcher")
     page.goto("/labeling/progress/")
     _tab_to(page, "Disagreements, to export")

@@ -1,5 +1,5 @@
 """Two annotators on the same queue are given different reports: the report each has
-open is held for them (labeling/leases.py) until they save it, skip it, or the lease
+open is held for them (labeling/curation/leases.py) until they save it, skip it, or the lease
 runs out."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import time
 import pytest
 from django.test import Client
 
-from labeling import leases
-from labeling.selectors_curation import QueueFilters
-from labeling.services_curation import claim_next_report
+from labeling.curation import leases
+from labeling.curation.queue import QueueFilters
+from labeling.curation.services import claim_next_report
 from tests.factories import make_user
 from tests.labeling.curation_helpers import form, labelled_report
 
@@ -135,7 +135,7 @@ def test_one_hold_per_person():
 
 
 def test_an_overlap_report_decided_once_has_one_place_left(settings):
-    from labeling.services_curation import save_decisions
+    from labeling.curation.services import save_decisions
     from tests.labeling.curation_helpers import decisions
 
     settings.RADBOT_CURATION_OVERLAP_PERCENT = 100
@@ -150,7 +150,7 @@ def test_an_overlap_report_decided_once_has_one_place_left(settings):
 def test_a_report_saved_after_the_queue_was_read_is_not_held(django_capture_on_commit_callbacks):
     """The race the hold closes: Bob's queue still listed the report when Ada's save
     committed and freed her hold; holding it, Bob's fetch reads it again and gives it back."""
-    from labeling.services_curation import claim_report, save_decisions
+    from labeling.curation.services import claim_report, save_decisions
     from tests.labeling.curation_helpers import decisions
 
     report = labelled_report()
@@ -165,7 +165,7 @@ def test_a_report_saved_after_the_queue_was_read_is_not_held(django_capture_on_c
 
 
 def _disputed(settings) -> int:
-    from labeling.services_curation import save_decisions
+    from labeling.curation.services import save_decisions
     from tests.labeling.curation_helpers import decisions
 
     settings.RADBOT_CURATION_OVERLAP_PERCENT = 100
@@ -187,7 +187,7 @@ def test_two_adjudicators_get_different_disputes(settings, django_capture_on_com
     assert f'data-report="{first}"' in pages["ada"][1] and f'data-report="{second}"' in pages["bob"][1]
     assert "2 disputed reports are open with other adjudicators" in pages["cy"][1]
     # Ada settles hers: it leaves the queue and her hold goes with it.
-    from labeling.selectors_curation import report_token
+    from labeling.curation.item import report_token
     from tests.labeling.curation_helpers import form
 
     client = pages["ada"][0]

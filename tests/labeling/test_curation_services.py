@@ -6,16 +6,24 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from labeling import selectors_curation as sel
+from labeling.curation.adjudication import adjudication_item, adjudication_queue
+from labeling.curation.item import (
+    last_saved_report_id,
+    newest_decisions,
+    newest_own_decisions,
+    report_token,
+)
+from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement, progress
+from labeling.curation.queue import QueueFilters, next_report_id, queue_report_ids
+from labeling.curation.services import CurationConflict, save_decisions
 from labeling.models import Annotation, NlpLabel
 from labeling.selectors import gold_rows
-from labeling.services_curation import CurationConflict, save_decisions
 from tests.factories import make_user
 from tests.labeling.curation_helpers import decisions, labelled_report
 
 pytestmark = pytest.mark.django_db
 
-ANY = sel.QueueFilters()
+ANY = QueueFilters()
 
 
 @pytest.fixture
@@ -29,7 +37,7 @@ def double(settings):
 
 
 def _save(user, report, token=None, kind="annotation", **levels):
-    token = sel.report_token(report.pk) if token is None else token
+    token = report_token(report.pk) if token is None else token
     return save_decisions(
         author=user, report_id=report.pk, token=token, decisions=decisions(**levels), seconds_spent=10, kind=kind
     )
@@ -52,36 +60,36 @@ def test_queue_orders_by_uncertainty_or_sequentially_and_filters(single, annotat
     sure = labelled_report(confidence=0.95, site="NORTH")
     unsure = labelled_report(confidence=0.40, L5_S1={"disc": "herniation"})
     middle = labelled_report(confidence=0.70, L4_L5={"canal_stenosis": "severe"})
-    ids = lambda f: sel.queue_report_ids(user=annotator, filters=f)  # noqa: E731
+    ids = lambda f: queue_report_ids(user=annotator, filters=f)  # noqa: E731
     assert ids(ANY) == [unsure.pk, middle.pk, sure.pk]
-    assert ids(sel.QueueFilters(order="sequential")) == [sure.pk, unsure.pk, middle.pk]
-    assert ids(sel.QueueFilters(site="NORTH")) == [sure.pk]
-    assert ids(sel.QueueFilters(finding="herniation")) == [unsure.pk]
-    assert ids(sel.QueueFilters(level="L4-L5")) == [middle.pk]
-    assert ids(sel.QueueFilters(level="L4-L5", finding="herniation")) == []
+    assert ids(QueueFilters(order="sequential")) == [sure.pk, unsure.pk, middle.pk]
+    assert ids(QueueFilters(site="NORTH")) == [sure.pk]
+    assert ids(QueueFilters(finding="herniation")) == [unsure.pk]
+    assert ids(QueueFilters(level="L4-L5")) == [middle.pk]
+    assert ids(QueueFilters(level="L4-L5", finding="herniation")) == []
     assert ids(ANY) == [unsure.pk, middle.pk, sure.pk]
-    assert sel.queue_report_ids(user=annotator, filters=ANY, skip=[unsure.pk]) == [middle.pk, sure.pk]
-    assert sel.queue_report_ids(user=annotator, filters=ANY, limit=1) == [unsure.pk]
-    assert sel.QueueFilters.from_params({"order": "bogus", "level": "T12-L1", "finding": "x"}) == ANY
+    assert queue_report_ids(user=annotator, filters=ANY, skip=[unsure.pk]) == [middle.pk, sure.pk]
+    assert queue_report_ids(user=annotator, filters=ANY, limit=1) == [unsure.pk]
+    assert QueueFilters.from_params({"order": "bogus", "level": "T12-L1", "finding": "x"}) == ANY
 
 
 def test_a_decided_report_leaves_every_queue_unless_it_is_double_annotated(single, annotator):
     report = labelled_report()
     other = make_user("annotator")
     _save(annotator, report)
-    assert sel.next_report_id(user=annotator, filters=ANY) is None
-    assert sel.next_report_id(user=other, filters=ANY) is None
+    assert next_report_id(user=annotator, filters=ANY) is None
+    assert next_report_id(user=other, filters=ANY) is None
 
 
 def test_overlap_reports_go_to_two_annotators_who_save_independently(double, annotator):
     report = labelled_report()
     second, third = make_user("annotator"), make_user("annotator")
-    token = sel.report_token(report.pk)
+    token = report_token(report.pk)
     _save(annotator, report, token=token, L4_L5={"disc": "bulge"})
-    assert sel.next_report_id(user=annotator, filters=ANY) is None
-    assert sel.next_report_id(user=second, filters=ANY) == report.pk
+    assert next_report_id(user=annotator, filters=ANY) is None
+    assert next_report_id(user=second, filters=ANY) == report.pk
     _save(second, report, token=token, L4_L5={"disc": "bulge"})  # same old token: no conflict by design
-    assert sel.next_report_id(user=third, filters=ANY) is None
+    assert next_report_id(user=third, filters=ANY) is None
     with pytest.raises(CurationConflict, match="Two annotators"):
         _save(third, report, token=token)
     assert len(gold_rows()) == 5  # they agree
@@ -90,12 +98,12 @@ def test_overlap_reports_go_to_two_annotators_who_save_independently(double, ann
 def test_second_save_of_the_same_item_is_a_conflict_not_a_lost_update(single, annotator):
     report = labelled_report()
     other = make_user("annotator")
-    token = sel.report_token(report.pk)
+    token = report_token(report.pk)
     _save(annotator, report, token=token, L4_L5={"disc": "bulge"})
     with pytest.raises(CurationConflict, match=annotator.username):
         _save(other, report, token=token, L4_L5={"disc": "herniation"})
     assert set(Annotation.objects.values_list("author", flat=True)) == {annotator.pk}
-    assert sel.newest_decisions(report_id=report.pk)["L4-L5"]["disc"] == "bulge"
+    assert newest_decisions(report_id=report.pk)["L4-L5"]["disc"] == "bulge"
     # With the fresh token (the current state seen) the second person may still correct it.
     _save(other, report, L4_L5={"disc": "herniation"})
     assert Annotation.objects.count() == 10
@@ -103,7 +111,7 @@ def test_second_save_of_the_same_item_is_a_conflict_not_a_lost_update(single, an
 
 def test_own_save_in_another_window_conflicts_even_on_overlap_reports(double, annotator):
     report = labelled_report()
-    token = sel.report_token(report.pk)
+    token = report_token(report.pk)
     _save(annotator, report, token=token)
     with pytest.raises(CurationConflict, match="another window"):
         _save(annotator, report, token=token)
@@ -112,8 +120,8 @@ def test_own_save_in_another_window_conflicts_even_on_overlap_reports(double, an
 def test_undo_reopens_the_last_save_and_a_correction_supersedes_it(single, annotator):
     report = labelled_report()
     _save(annotator, report, L4_L5={"disc": "bulge"})
-    assert sel.last_saved_report_id(user=annotator) == report.pk
-    assert sel.newest_own_decisions(user=annotator, report_id=report.pk)["L4-L5"]["disc"] == "bulge"
+    assert last_saved_report_id(user=annotator) == report.pk
+    assert newest_own_decisions(user=annotator, report_id=report.pk)["L4-L5"]["disc"] == "bulge"
     _save(annotator, report, L4_L5={"disc": "herniation"})
     assert Annotation.objects.count() == 10  # nothing deleted or overwritten
     assert next(r for r in gold_rows() if r["level"] == "L4-L5")["disc"] == "herniation"
@@ -124,15 +132,15 @@ def test_disagreement_waits_for_adjudication_by_a_senior(double, annotator, radi
     second = make_user("annotator")
     _save(annotator, report, L4_L5={"disc": "bulge"})
     _save(second, report, L4_L5={"disc": "herniation"})
-    assert gold_rows() == [] and sel.adjudication_queue() == [report.pk]
-    item = sel.adjudication_item(report_id=report.pk)
+    assert gold_rows() == [] and adjudication_queue() == [report.pk]
+    item = adjudication_item(report_id=report.pk)
     disc = next(c for c in next(r for r in item.rows if r.level == "L4-L5").cells if c.field == "disc")
     assert disc.disputed and sorted(v for _, v in disc.others) == ["bulge", "herniation"]
     with pytest.raises(PermissionDenied):
         _save(annotator, report, kind="adjudication")
     token = item.token
     _save(radiologist, report, token=token, kind="adjudication", L4_L5={"disc": "herniation"})
-    assert sel.adjudication_queue() == []
+    assert adjudication_queue() == []
     assert next(r for r in gold_rows() if r["level"] == "L4-L5")["disc"] == "herniation"
     with pytest.raises(CurationConflict, match="adjudicator"):
         _save(make_user("admin"), report, token=token, kind="adjudication")
@@ -147,13 +155,13 @@ def test_agreement_and_progress(double, settings, annotator):
         _save(who, agreed, L4_L5={"disc": "bulge"})
     _save(annotator, disputed, L4_L5={"disc": "bulge"})
     _save(second, disputed, L4_L5={"disc": "herniation"})
-    agreement = {a["field"]: a for a in sel.inter_annotator_agreement()}
+    agreement = {a["field"]: a for a in inter_annotator_agreement()}
     assert agreement["disc"]["n"] == 10 and agreement["disc"]["percent"] == pytest.approx(90.0)
     assert agreement["disc"]["kappa"] == pytest.approx(0.8, abs=0.1)
     assert agreement["canal_stenosis"]["kappa"] is None  # one value only: undefined
-    nlp = {a["field"]: a for a in sel.nlp_gold_agreement()}
+    nlp = {a["field"]: a for a in nlp_gold_agreement()}
     assert nlp["disc"]["n"] == 5 and nlp["disc"]["percent"] == pytest.approx(80.0)
-    summary = sel.progress()
+    summary = progress()
     assert summary["gold"] == 5 and summary["target"] == 20 and summary["percent"] == 25
     assert dict(summary["by_level"])["L4-L5"] == 1
     assert summary["by_finding"]["bulge"] == 1 and summary["by_finding"]["normal"] == 4
@@ -179,7 +187,7 @@ def test_agreement_kappa_is_scikit_learns_on_random_labels():
 
     from sklearn.metrics import cohen_kappa_score
 
-    from labeling.selectors_curation import _kappa
+    from labeling.curation.progress import _kappa
 
     rng = random.Random(5)
     for _ in range(200):

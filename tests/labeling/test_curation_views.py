@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from audit.models import AccessEvent
-from labeling import selectors_curation as sel
+from labeling.curation.adjudication import awaits_adjudication
+from labeling.curation.item import report_token
 from labeling.models import Annotation
 from tests.factories import make_user
 from tests.labeling.curation_helpers import form, labelled_report
@@ -75,7 +76,7 @@ def test_conflict_is_409_with_the_current_state(annotator):
     html = response.content.decode()
     assert "data-conflict" in html and other.username in html
     assert 'name="L4-L5__disc" value="bulge"' in html  # the other person's saved decision
-    assert f'name="token" value="{sel.report_token(report.pk)}"' in html
+    assert f'name="token" value="{report_token(report.pk)}"' in html
     assert not Annotation.objects.filter(author=annotator).exists()
 
 
@@ -125,11 +126,11 @@ def test_a_report_filled_while_it_was_open_is_not_saved(annotator):
     assert first.post("/labeling/curate/save/", form(report.pk, 0)).status_code == 200
     cache.clear()  # their hold goes on commit, which this test transaction never reaches
     # My page still shows the report; the client claims to have seen the newest decision.
-    response = mine.post("/labeling/curate/save/", form(report.pk, sel.report_token(report.pk)))
+    response = mine.post("/labeling/curate/save/", form(report.pk, report_token(report.pk)))
     assert response.status_code == 409
     assert not Annotation.objects.filter(author=annotator).exists()
     # Having been shown the report as it stands (the 409), saving again is a decision of its own.
-    again = mine.post("/labeling/curate/save/", form(report.pk, sel.report_token(report.pk)))
+    again = mine.post("/labeling/curate/save/", form(report.pk, report_token(report.pk)))
     assert again.status_code == 200 and Annotation.objects.filter(author=annotator).count() == 5
 
 
@@ -166,7 +167,7 @@ def test_a_refused_value_comes_back_as_plain_text(client, settings, annotator):
     assert "<svg" in response.content.decode()
     radiologist = _signed_in(make_user("radiologist"))
     assert f'data-report="{disputed.pk}"' in _opened(radiologist, "/labeling/adjudicate/")
-    bad = form(disputed.pk, sel.report_token(disputed.pk))
+    bad = form(disputed.pk, report_token(disputed.pk))
     bad["L4-L5__disc"] = "<svg onload=alert(1)>"
     refused = radiologist.post("/labeling/adjudicate/save/", bad)
     assert refused.status_code == 400 and refused["Content-Type"] == "text/plain; charset=utf-8"
@@ -219,7 +220,7 @@ def test_adjudication_page_and_save(client, settings, radiologist):
     client.force_login(radiologist)
     page = client.get("/labeling/adjudicate/")
     assert page.status_code == 200 and "disputed" in page.content.decode()
-    saved = client.post("/labeling/adjudicate/save/", form(report.pk, sel.report_token(report.pk)))
+    saved = client.post("/labeling/adjudicate/save/", form(report.pk, report_token(report.pk)))
     assert saved.status_code == 200 and "No disagreement waits" in saved.content.decode()
     assert Annotation.objects.filter(kind="adjudication", author=radiologist).count() == 5
 
@@ -238,8 +239,8 @@ def test_only_a_disputed_report_can_be_adjudicated(client, settings, radiologist
             for row in Annotation.objects.filter(report=report, author_id=herniation.author_id)
         ]
     )
-    assert not sel.awaits_adjudication(report.pk)
-    response = client.post("/labeling/adjudicate/save/", form(report.pk, sel.report_token(report.pk)))
+    assert not awaits_adjudication(report.pk)
+    response = client.post("/labeling/adjudicate/save/", form(report.pk, report_token(report.pk)))
     assert response.status_code == 409 and "not waiting for adjudication" in response.content.decode()
     assert not Annotation.objects.filter(kind="adjudication").exists()
 

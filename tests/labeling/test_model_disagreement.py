@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done
-from labeling import selectors_curation as sel
-from labeling.disagreement import disagreement
+from labeling.curation.model_disagreement import disagreement
+from labeling.curation.queue import QueueFilters, next_report_id, queue_report_ids
+from labeling.curation.services import refresh_model_disagreement
 from labeling.models import ModelDisagreement
-from labeling.services_curation import refresh_model_disagreement
 from tests.labeling.curation_helpers import NORMAL, labelled_report
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +59,13 @@ def test_the_disagreement_order_puts_contradicted_reports_first_then_falls_back(
     _predict(sure_contradicted, {"L4-L5": {**AGREE, "herniation": 0.97}})
     _predict(slightly, {"L1-L2": {**AGREE, "canal_stenosis": 0.6}})
     assert refresh_model_disagreement(study_ids=[r.study_id for r in (unsure_agreed, sure_contradicted, slightly)]) == 15
-    queue = sel.QueueFilters(order="disagreement")
-    assert sel.queue_report_ids(user=annotator, filters=queue) == [
+    queue = QueueFilters(order="disagreement")
+    assert queue_report_ids(user=annotator, filters=queue) == [
         sure_contradicted.pk, slightly.pk, unsure_agreed.pk, unread.pk,
     ]
-    assert sel.next_report_id(user=annotator, filters=queue) == sure_contradicted.pk
+    assert next_report_id(user=annotator, filters=queue) == sure_contradicted.pk
     # Uncertainty order is unchanged by the scores.
-    assert sel.queue_report_ids(user=annotator, filters=sel.QueueFilters())[0] == unsure_agreed.pk
+    assert queue_report_ids(user=annotator, filters=QueueFilters())[0] == unsure_agreed.pk
     assert ModelDisagreement.objects.get(
         nlp_label__report=sure_contradicted, nlp_label__level__level="L4-L5"
     ).detectors == ["herniation"]

@@ -8,10 +8,11 @@ import pytest
 from django.test import Client
 
 from audit.models import AccessEvent
-from labeling import selectors_curation as sel
+from labeling.curation.gold_disagreements import labeller_disagreements
+from labeling.curation.item import report_token
+from labeling.curation.services import save_decisions
 from labeling.models import Annotation
 from labeling.regression_cases import FORMAT, check, problems
-from labeling.services_curation import save_decisions
 from tests.factories import make_user
 from tests.labeling.curation_helpers import decisions, form, labelled_report
 
@@ -30,7 +31,7 @@ def _no_overlap(settings):
 
 
 def _gold(report, author, **levels):
-    save_decisions(author=author, report_id=report.pk, token=sel.report_token(report.pk), decisions=decisions(**levels))
+    save_decisions(author=author, report_id=report.pk, token=report_token(report.pk), decisions=decisions(**levels))
 
 
 @pytest.fixture
@@ -44,25 +45,25 @@ def disputed():
 
 
 def test_disagreements_are_the_gold_fields_the_proposal_misses(disputed):
-    found = sel.labeller_disagreements()
+    found = labeller_disagreements()
     assert [(d.report_id, d.level, d.field, d.gold, d.labeller, d.authors) for d in found] == [
         (disputed.pk, "L4-L5", "disc", "herniation", "bulge", ("ann",)),
         (disputed.pk, "L4-L5", "canal_stenosis", "moderate", "none", ("ann",)),
     ]
-    assert [d.field for d in sel.labeller_disagreements(field_name="canal_stenosis")] == ["canal_stenosis"]
-    assert sel.labeller_disagreements(level="L3-L4") == []
-    assert len(sel.labeller_disagreements(limit=1)) == 1
-    assert sel.labeller_disagreements(report_id=disputed.pk + 1) == []
+    assert [d.field for d in labeller_disagreements(field_name="canal_stenosis")] == ["canal_stenosis"]
+    assert labeller_disagreements(level="L3-L4") == []
+    assert len(labeller_disagreements(limit=1)) == 1
+    assert labeller_disagreements(report_id=disputed.pk + 1) == []
 
 
 def test_only_gold_counts(disputed):
     """A second annotator who disagrees takes the level out of gold until adjudicated."""
     _gold(disputed, make_user("annotator"), L4_L5={"disc": "bulge"})
-    assert sel.labeller_disagreements() == []  # a level is gold or not as a whole
+    assert labeller_disagreements() == []  # a level is gold or not as a whole
     adjudicator = make_user("radiologist", username="rad")
-    save_decisions(author=adjudicator, report_id=disputed.pk, token=sel.report_token(disputed.pk),
+    save_decisions(author=adjudicator, report_id=disputed.pk, token=report_token(disputed.pk),
                    decisions=decisions(L4_L5={"disc": "herniation"}), kind=Annotation.Kind.ADJUDICATION)
-    found = sel.labeller_disagreements()
+    found = labeller_disagreements()
     assert [(d.field, d.authors) for d in found] == [("disc", ("rad",))]
 
 
@@ -124,7 +125,7 @@ def test_undo_shows_the_reports_disagreements_but_a_fresh_item_never_shows_gold(
     _gold(second, other, L4_L5={"disc": "herniation"})
     page = browser.get("/labeling/curate/").content.decode()
     assert f'data-report="{report.pk}"' in page and "data-item-disagreements" not in page
-    token = sel.report_token(report.pk)
+    token = report_token(report.pk)
     saved = browser.post("/labeling/curate/save/", form(report.pk, token, L4_L5={"disc": "herniation"}))
     assert saved.status_code == 200 and "data-item-disagreements" not in saved.content.decode()
     undone = browser.post("/labeling/curate/undo/", {}).content.decode()

@@ -19,22 +19,20 @@ from django.db import transaction
 from django.db.models import FilteredRelation, Max, Q
 
 from accounts import roles
-from labeling import leases
-from labeling.disagreement import disagreement
-from labeling.models import Annotation, ModelDisagreement, NlpLabel
-from labeling.selectors_curation import (
+from labeling.curation import leases
+from labeling.curation.adjudication import adjudication_queue, awaits_adjudication
+from labeling.curation.item import report_token
+from labeling.curation.model_disagreement import disagreement
+from labeling.curation.queue import (
     QueueFilters,
-    adjudication_queue,
     annotators_needed,
-    awaits_adjudication,
-    current_version,
-    current_version_id,
     is_overlap,
     next_report_id,
     open_places,
     queue_report_ids,
-    report_token,
 )
+from labeling.models import Annotation, ModelDisagreement, NlpLabel
+from labeling.selectors import current_version, current_version_id
 from spine.labels import FIELDS, LevelLabels
 from studies.models import DiscLevel, RadiologistReport
 
@@ -176,7 +174,7 @@ def save_held_decisions(
     - The report must be in their queue: for curation, it still needs an annotator, or
       they decided on it before (a correction), or were shown every decision on it (a
       save after a conflict); for adjudication, it is disputed and nobody settled it.
-    - They hold it (``labeling.leases``), or take it now if the place is free.
+    - They hold it (``labeling.curation.leases``), or take it now if the place is free.
     """
     needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
     if not author.has_perm(needed):

@@ -1,7 +1,7 @@
 """Curation pages: the annotator's queue, adjudication, progress and the gold export.
 
-Thin views: parsing and status codes here, reads in selectors_curation, writes in
-services_curation. The queue item is a partial that htmx swaps in place; save-and-next
+Thin views: parsing and status codes here, reads in the package's other modules, writes
+in ``services``. The queue item is a partial that htmx swaps in place; save-and-next
 is one POST that answers with the next item (or 409 with the current state).
 """
 
@@ -26,18 +26,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import roles
 from audit.services import record_access, record_read
-from labeling import selectors_curation as sel
-from labeling.leases import ADJUDICATE, lease_seconds
-from labeling.models import Annotation
-from labeling.regression_cases import filename
-from labeling.selectors import gold_rows
-from labeling.services_curation import (
+from labeling.curation.adjudication import adjudication_item
+from labeling.curation.gold_disagreements import labeller_disagreements, regression_case
+from labeling.curation.item import (
+    curation_item,
+    last_saved_report_id,
+    newest_decisions,
+    newest_own_decisions,
+)
+from labeling.curation.leases import ADJUDICATE, lease_seconds
+from labeling.curation.progress import progress
+from labeling.curation.queue import FINDINGS, ORDER_NAMES, ORDERS, QueueFilters, overlap_percent
+from labeling.curation.services import (
     CurationConflict,
     claim_next_adjudication,
     claim_next_report,
     release_report,
     save_held_decisions,
 )
+from labeling.curation.values import field_choices
+from labeling.models import Annotation
+from labeling.regression_cases import filename
+from labeling.selectors import current_version_name, gold_rows
 from spine.labels import FIELDS, LEVELS
 from studies.models import RadiologistReport
 
@@ -122,23 +132,23 @@ def _context(
     return {
         "mode": mode,
         "item": item,
-        "filters": filters or sel.QueueFilters(),
+        "filters": filters or QueueFilters(),
         "conflict": conflict,
         "remaining": remaining,
-        "choices": sel.field_choices(),
+        "choices": field_choices(),
         "held_by_others": held,
         "lease_minutes": max(1, round(lease_seconds() / 60)),
     }
 
 
-def _next_item_context(request: HttpRequest, filters: sel.QueueFilters) -> dict:
+def _next_item_context(request: HttpRequest, filters: QueueFilters) -> dict:
     """The next report nobody else has open, held for this annotator."""
     nxt = claim_next_report(user=request.user, filters=filters, skip=_skipped(request, SKIP_KEY))
-    item = sel.curation_item(report_id=nxt.report_id) if nxt.report_id else None
+    item = curation_item(report_id=nxt.report_id) if nxt.report_id else None
     return _context(request, mode="curate", item=item, filters=filters, held=nxt.held_by_others)
 
 
-def _next_item_response(request: HttpRequest, filters: sel.QueueFilters) -> HttpResponse:
+def _next_item_response(request: HttpRequest, filters: QueueFilters) -> HttpResponse:
     return render(request, "labeling/_curation_item.html", _next_item_context(request, filters))
 
 
@@ -154,14 +164,14 @@ def _restarted(request: HttpRequest, key: str, url_name: str, params: dict[str, 
 def curate_page(request: HttpRequest) -> HttpResponse:
     """The queue page (GET). A POST with `restart` brings back the reports skipped in this session."""
     if request.method == "POST":
-        filters = sel.QueueFilters.from_params(request.POST)
+        filters = QueueFilters.from_params(request.POST)
         return _restarted(request, SKIP_KEY, "labeling:curate", filters.as_params())
-    filters = sel.QueueFilters.from_params(request.GET)
+    filters = QueueFilters.from_params(request.GET)
     extra = {
         "levels": LEVELS,
-        "findings": list(sel.FINDINGS),
-        "orders": [(order, sel.ORDER_NAMES[order]) for order in sel.ORDERS],
-        "overlap_percent": sel.overlap_percent(),
+        "findings": list(FINDINGS),
+        "orders": [(order, ORDER_NAMES[order]) for order in ORDERS],
+        "overlap_percent": overlap_percent(),
     }
     return render(request, "labeling/curate.html", {**_next_item_context(request, filters), **extra})
 
@@ -175,14 +185,14 @@ def curate_next(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "skip" in request.POST:
         _skip(request, SKIP_KEY, _int(request.POST["skip"]))
         release_report(user=request.user, report_id=_int(request.POST["skip"]))
-    return _next_item_response(request, sel.QueueFilters.from_params(params))
+    return _next_item_response(request, QueueFilters.from_params(params))
 
 
 @require_POST
 @permission_required(roles.ANNOTATE, raise_exception=True)
 def curate_save(request: HttpRequest) -> HttpResponse:
     """Save-and-next in one request."""
-    filters = sel.QueueFilters.from_params(request.POST)
+    filters = QueueFilters.from_params(request.POST)
     report_id = _int(request.POST.get("report"))
     try:
         decisions = parse_decisions(request.POST)
@@ -196,7 +206,7 @@ def curate_save(request: HttpRequest) -> HttpResponse:
         )
     except CurationConflict as conflict:
         if conflict.show_report:
-            item = sel.curation_item(report_id=report_id, values=sel.newest_decisions(report_id=report_id))
+            item = curation_item(report_id=report_id, values=newest_decisions(report_id=report_id))
             context = _context(request, mode="curate", item=item, filters=filters, conflict=conflict.message)
         else:
             context = {**_next_item_context(request, filters), "conflict": conflict.message}
@@ -215,13 +225,13 @@ def curate_undo(request: HttpRequest) -> HttpResponse:
 
     Nothing is deleted: saving again adds newer rows, which supersede the old ones.
     """
-    filters = sel.QueueFilters.from_params(request.POST)
-    report_id = sel.last_saved_report_id(user=request.user)
+    filters = QueueFilters.from_params(request.POST)
+    report_id = last_saved_report_id(user=request.user)
     if report_id is None:
         return _next_item_response(request, filters)
-    item = sel.curation_item(
+    item = curation_item(
         report_id=report_id,
-        values=sel.newest_own_decisions(user=request.user, report_id=report_id),
+        values=newest_own_decisions(user=request.user, report_id=report_id),
         with_disagreements=True,
     )
     return render(request, "labeling/_curation_item.html", _context(request, mode="curate", item=item, filters=filters))
@@ -234,7 +244,7 @@ def _adjudication_response(request: HttpRequest, *, template: str, status: int =
         report_id, remaining, held = nxt.report_id, nxt.waiting, nxt.held_by_others
     else:
         remaining = None
-    item = sel.adjudication_item(report_id=report_id) if report_id else None
+    item = adjudication_item(report_id=report_id) if report_id else None
     context = _context(request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining, held=held)
     return render(request, template, context, status=status)
 
@@ -290,7 +300,7 @@ def adjudicate_save(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def progress_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "labeling/progress.html", {"progress": sel.progress(), "fields": FIELDS})
+    return render(request, "labeling/progress.html", {"progress": progress(), "fields": FIELDS})
 
 
 EXPORT_COLUMNS = ["report_id", "level", *FIELDS, "canal_class"]
@@ -328,11 +338,11 @@ def disagreements_page(request: HttpRequest) -> HttpResponse:
     """Gold levels where the current labeller disagrees, each exportable as a regression case."""
     level = request.GET.get("level") if request.GET.get("level") in LEVELS else ""
     field = request.GET.get("field") if request.GET.get("field") in FIELDS else ""
-    found = sel.labeller_disagreements(level=level, field_name=field, limit=MAX_DISAGREEMENTS + 1)
+    found = labeller_disagreements(level=level, field_name=field, limit=MAX_DISAGREEMENTS + 1)
     context = {
         "disagreements": found[:MAX_DISAGREEMENTS],
         "more": len(found) > MAX_DISAGREEMENTS,
-        "version": sel.current_version_name(),
+        "version": current_version_name(),
         "levels": LEVELS,
         "fields": FIELDS,
         "level": level,
@@ -346,7 +356,7 @@ def disagreements_page(request: HttpRequest) -> HttpResponse:
 def export_regression_case(request: HttpRequest, report_id: int, level: str, field: str) -> HttpResponse:
     """One disagreement as a regression-case JSON file (404 where the labeller agrees)."""
 
-    case = sel.regression_case(report_id=report_id, level=level, field_name=field, exported_by=request.user.username)
+    case = regression_case(report_id=report_id, level=level, field_name=field, exported_by=request.user.username)
     if case is None:
         raise Http404("the labeller agrees with the gold label here, or there is no gold label")
     response = HttpResponse(

@@ -4,8 +4,8 @@ working the same queue at the same time are given other reports.
 A lease is advisory and lives in the cache (Redis in production), with a time limit
 (``RADBOT_CURATION_LEASE_S``): it spares two people labelling the same report at once.
 Losing one (a cache restart) costs at most a conflict, which the optimistic check on
-save (services_curation) still catches, so nothing is lost. A report in the overlap
-share has two places, one per annotator, less those already taken by a saved decision.
+save (``services``) still catches, so nothing is lost. A report in the overlap share has
+two places, one per annotator, less those already taken by a saved decision.
 The adjudication queue holds its reports the same way, apart (one adjudicator each).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-from labeling.selectors_curation import annotators_needed
+from labeling.curation.queue import annotators_needed
 
 PREFIX = "labeling:lease"
 CURATE = "curate"
