@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import classproperty
 
+from inference.stages import STAGE_NAMES
 from spine.labels import CANAL_CLASSES, DISC_VALUES, GRADES
 
 
@@ -109,13 +109,8 @@ class InferenceJob(models.Model):
     def __str__(self) -> str:
         return f"job {self.pk} {self.status}"
 
-    @classproperty
-    def STAGES(cls) -> tuple[str, ...]:  # noqa: N802 - read as the constant it was
-        """The stage names in the order they run (``stage`` holds one of them)."""
-        # circular: the stage table (inference/services/jobs.py STAGES) runs on this model
-        from inference.services.jobs import STAGE_NAMES
-
-        return STAGE_NAMES
+    # The stage names in the order they run (``stage`` holds one of them).
+    STAGES = STAGE_NAMES
 
 
 class Prediction(models.Model):

@@ -2,7 +2,7 @@
 
 An inference job is a chain of one task per stage (segment -> localise -> measure ->
 classify -> store), each taking the job id. The tasks and the chain are generated from
-the stage table, ``inference.services.jobs.STAGES``. They follow the project's task
+the stage table, ``inference.stages.STAGES``. They follow the project's task
 policy (radbot_web/tasks.py): acks_late with reject_on_worker_lost, so a worker killed
 mid-stage returns the message to the broker and the stage runs again, overwriting its
 own output (see inference/services/jobs.py); transient errors (files, database
@@ -22,7 +22,8 @@ from __future__ import annotations
 from celery import Task, chain
 from django.conf import settings
 
-from inference.services.jobs import STAGES, Stage, fail_job, run_stage
+from inference.services.jobs import fail_job, run_stage
+from inference.stages import STAGES, Stage
 from radbot_web.tasks import radbot_task
 
 

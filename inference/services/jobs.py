@@ -1,8 +1,8 @@
 """Inference jobs: one per study and model version, run stage by stage, stored all at once.
 
 The stages (segment, localise, measure, classify, store) are described once, in
-:data:`STAGES`: the runner, the progress shown while it runs, and whether it runs a
-network. They run as a chain of Celery tasks generated from that table
+``inference.stages.STAGES`` (order, progress, whether each runs a network); each stage's
+runner here is the function ``_<name>``. They run as a chain of Celery tasks generated from that table
 (inference/tasks.py; :func:`inference.dispatch.request_inference` queues it) or, for
 the command line and the embedded mode, one after the other in this process
 (:func:`execute_inference_job`); both call :func:`run_stage`. This module never
@@ -41,7 +41,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -54,23 +54,13 @@ from inference import selectors
 from inference.ml.artefacts import load_json, save_json_atomic, save_npz_atomic
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.signals import inference_job_done, inference_job_refused
+from inference.stages import STAGE_BY_NAME, STAGE_NAMES
 from radbot_web.tasks import NotQueued, gave_up_reason, max_attempts, stale_work
 from spine.labels import LEVELS
 from studies.models import DiscLevel, Series, Study
 from studies.storage import media_path
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of an inference job; :data:`STAGES` lists them in the order they run."""
-
-    name: str  # also the stage's Celery task, ``inference.<name>``
-    run: Callable[[InferenceJob], None]  # reads the previous stage's files, writes its own
-    start_percent: int  # the job's progress while the stage runs
-    # Runs a network: its task goes to the inference (GPU) queue and has the longer time limit.
-    runs_network: bool = False
 
 
 CANAL_FILE = "canal_prob.npz"
@@ -519,14 +509,5 @@ def _store(job: InferenceJob) -> None:
         leftover.unlink(missing_ok=True)
 
 
-STAGES: tuple[Stage, ...] = (
-    Stage("segment", _segment, start_percent=10, runs_network=True),
-    Stage("localise", _localise, start_percent=50),
-    Stage("measure", _measure, start_percent=60),
-    Stage("classify", _classify, start_percent=70, runs_network=True),
-    Stage("store", _store, start_percent=90),
-)
-STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
-STAGE_BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}
 # What run_stage calls for each stage; a test swaps one runner here.
-_RUNNERS: dict[str, Callable[[InferenceJob], None]] = {stage.name: stage.run for stage in STAGES}
+_RUNNERS: dict[str, Callable[[InferenceJob], None]] = {name: globals()[f"_{name}"] for name in STAGE_NAMES}
