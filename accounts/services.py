@@ -17,7 +17,7 @@ from accounts.roles import ADMIN, ROLE_PERMISSIONS
 from audit.models import AccessEvent
 from audit.services import record_access
 
-TOKEN_PREFIX = "rbt_"
+TOKEN_PREFIX = "rbt_"  # noqa: S105 - a public marker on API tokens, not a secret
 
 
 def _permission(dotted: str) -> Permission:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from labeling.nlp.labeller import Labeller  # noqa: E402
-from spine.labels import LEVELS  # noqa: E402
+from bench.machine import describe
+from labeling.nlp.labeller import Labeller
+from spine.labels import LEVELS
 
 DISC = ["a mild diffuse disc bulge", "a broad-based disc bulge", "a small left paracentral protrusion",
         "a right paracentral disc extrusion", "a central disc herniation", "no disc herniation",

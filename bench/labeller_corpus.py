@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from labeling.nlp import corpus  # noqa: E402
-from labeling.nlp.evaluate import detector_agreement, evaluate  # noqa: E402
-from labeling.nlp.labeller import Labeller  # noqa: E402
-from spine.labels import DETECTORS, FIELDS, LevelLabels  # noqa: E402
+from bench.machine import describe
+from labeling.nlp import corpus
+from labeling.nlp.evaluate import detector_agreement, evaluate
+from labeling.nlp.labeller import Labeller
+from spine.labels import DETECTORS, FIELDS, LevelLabels
 
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data"
 

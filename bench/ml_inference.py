@@ -17,9 +17,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from inference.ml.data import load_study_dir  # noqa: E402
-from inference.ml.pipeline import (  # noqa: E402
+from bench.machine import describe
+from inference.ml.data import load_study_dir
+from inference.ml.pipeline import (
     LevelAssignmentError,
     ModelConfig,
     TrainedModels,

@@ -21,10 +21,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from inference.ml.evaluate import evaluate  # noqa: E402
-from inference.ml.pipeline import ModelConfig, load_models, save_models  # noqa: E402
-from inference.ml.training import SegRecipe, TrainSettings, train_all  # noqa: E402
+from bench.machine import describe
+from inference.ml.evaluate import evaluate
+from inference.ml.pipeline import ModelConfig, load_models, save_models
+from inference.ml.training import SegRecipe, TrainSettings, train_all
 
 
 def ensure_dataset(root: Path, n: int, seed: int) -> list[Path]:

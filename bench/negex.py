@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from labeling.nlp.negex_kit import score  # noqa: E402
+from bench.machine import describe
+from labeling.nlp.negex_kit import score
 
 DEFAULT = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "negex" / "Annotations-1-120.txt")
 

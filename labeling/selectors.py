@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, s
     active: list[tuple[int, int, str]] = []  # heap of (claim order, end, field)
     runs: list[tuple[int, int, str]] = []
     next_claim = 0
-    for left, right in zip(cuts, cuts[1:], strict=False):
+    for left, right in itertools.pairwise(cuts):
         while next_claim < len(claims) and claims[next_claim][0] <= left:
             start, end, order, field = claims[next_claim]
             heapq.heappush(active, (order, end, field))

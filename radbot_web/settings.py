@@ -31,7 +31,7 @@ DEBUG = env_bool("DJANGO_DEBUG", default=False)
 # there. Anything else with DEBUG off is production and must be configured (below).
 RADBOT_DEMO = env_bool("RADBOT_DEMO", default=False)
 PRODUCTION = not DEBUG and not RADBOT_DEMO
-DEMO_SECRET_KEY = "radbot-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
+DEMO_SECRET_KEY = "radbot-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"  # noqa: S105 - demo mode only; production refuses to start without DJANGO_SECRET_KEY
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY or SECRET_KEY == DEMO_SECRET_KEY:
     if PRODUCTION:

@@ -95,7 +95,7 @@ def publish_failure_reason(exc: BaseException) -> str:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
     except ImportError:  # pragma: no cover - redis is installed with the Redis broker
-        RedisConnectionError = RedisTimeoutError = BrokerError  # noqa: N806
+        RedisConnectionError = RedisTimeoutError = BrokerError
     if isinstance(exc, (BrokerError, OSError, RedisConnectionError, RedisTimeoutError)):
         return "could not queue: broker unavailable (the task queue cannot be reached); try again later"
     return f"could not queue: {type(exc).__name__}: {exc}"

@@ -7,4 +7,4 @@ import os
 
 os.environ.setdefault("RADBOT_DEMO", "1")
 
-from radbot_web.settings import *  # noqa: E402,F403
+from radbot_web.settings import *  # noqa: F403

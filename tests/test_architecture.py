@@ -132,8 +132,8 @@ def test_the_vocabulary_and_the_pure_cores_import_no_django() -> None:
     offenders = [
         f"{imp.module}:{imp.line} imports {imp.target}"
         for imp in _all_imports()
-        if imp.module.startswith(pure) and (imp.target.split(".")[0] == "django" or part_of(imp.target) not in
-                                            (None, "spine") and not imp.target.startswith(pure))
+        if imp.module.startswith(pure) and (imp.target.split(".")[0] == "django" or (part_of(imp.target) not in
+                                            (None, "spine") and not imp.target.startswith(pure)))
     ]
     assert offenders == []
 

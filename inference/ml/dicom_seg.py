@@ -112,7 +112,7 @@ def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_
         header = pydicom.dcmread(str(path), stop_before_pixels=True)
     except SegImportError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a refusal with its reason
+    except Exception as exc:
         raise SegImportError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
     if str(getattr(header, "Modality", "")) != "SEG":
         raise SegImportError(f"{path}: not a DICOM SEG (Modality {getattr(header, 'Modality', 'missing')!r})")
@@ -124,7 +124,7 @@ def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_
         raise SegImportError(f"{path}: {voxels} voxels in its frames; a SEG is refused above {max_voxels}")
     try:
         return hd.seg.segread(str(path))
-    except Exception as exc:  # noqa: BLE001 - highdicom raises many kinds on a malformed SEG
+    except Exception as exc:
         raise SegImportError(f"{path}: unreadable DICOM SEG ({type(exc).__name__}: {exc})") from exc
 
 

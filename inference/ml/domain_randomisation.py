@@ -83,7 +83,7 @@ def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: fl
         anat = sample_anatomy(rng, age)
         for _ in range(slices_per_anatomy):
             fov = float(rng.uniform(*config.fov_mm))
-            n_px = int(round(fov / work_spacing_mm)) * OVERSAMPLE
+            n_px = round(fov / work_spacing_mm) * OVERSAMPLE
             s_lo = anat.body_lo[0] - 20.0
             if rng.random() < config.without_sacrum:
                 # the bottom edge falls between mid-L5 and mid-L3: no sacrum in view

@@ -20,6 +20,7 @@ Counting them as background would teach the network that a disc is not a disc.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ def _ignore_outside(mask: np.ndarray, vol: Volume, labels: np.ndarray, margin_mm
     if not len(rows):
         mask[:] = IGNORE
         return
-    margin = int(round(margin_mm / vol.pixel_spacing[0]))
+    margin = round(margin_mm / vol.pixel_spacing[0])
     top, bottom = max(0, rows.min() - margin), min(mask.shape[1], rows.max() + margin + 1)
     mask[:, :top] = IGNORE
     mask[:, bottom:] = IGNORE
@@ -112,7 +113,7 @@ def body_disc_centres(bodies: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarr
     extrapolated half a segment below L5. All are estimates (no disc is labelled)."""
     order = [b for b in BODY_NAMES_CRANIAL_FIRST if b in bodies]
     discs: dict[str, np.ndarray] = {}
-    for upper, lower in zip(order[:-1], order[1:], strict=False):
+    for upper, lower in itertools.pairwise(order):
         discs[f"{upper}-{lower}"] = (bodies[upper] + bodies[lower]) / 2
     if "L5" in bodies and "L4" in bodies:
         discs["L5-S1"] = bodies["L5"] + (bodies["L5"] - bodies["L4"]) / 2

@@ -53,8 +53,8 @@ def normalise_slice(img: np.ndarray, intensity: IntensityScaling = DEFAULT_INTEN
 
 def work_shape(shape: tuple[int, int], spacing: tuple[float, float],
                work_spacing: float) -> tuple[int, int]:
-    return (max(16, int(round(shape[0] * spacing[0] / work_spacing))),
-            max(16, int(round(shape[1] * spacing[1] / work_spacing))))
+    return (max(16, round(shape[0] * spacing[0] / work_spacing)),
+            max(16, round(shape[1] * spacing[1] / work_spacing)))
 
 
 def resample_image(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -214,7 +214,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
     for _ in range(batch):
         kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
         if kind == "synthetic":
-            assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)
+            assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)  # noqa: S101
             i = int(rng.integers(len(sources.bank.tissues)))
             img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
             img = normalise_slice(img, intensity)
@@ -223,7 +223,7 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
             labelled = tuple(range(N_CLASSES))
         else:
             data = sources.archive if kind == "archive" else sources.real
-            assert data is not None  # (kinds() offers only sources with slices)
+            assert data is not None  # (kinds() offers only sources with slices)  # noqa: S101
             i = int(rng.integers(len(data.images)))
             img, tgt, labelled = data.images[i], data.targets[i], data.labelled[i]
             if augment:

@@ -105,7 +105,7 @@ def patient_split(studies: Sequence[StudyData], split: tuple[float, float] = (0.
     patients = sorted({s.patient_id for s in studies})
     rng = np.random.default_rng(seed)
     rng.shuffle(patients)
-    n_train = int(round(len(patients) * split[0] / sum(split)))
+    n_train = round(len(patients) * split[0] / sum(split))
     if len(patients) > 1:
         n_train = min(max(n_train, 1), len(patients) - 1)
     train_ids = set(patients[:n_train])
@@ -313,7 +313,7 @@ def train_all(
     def slices(group: Sequence[StudyData]) -> SegSlices:
         out = SegSlices()
         for s in group:
-            assert s.sag_mask is not None  # the groups hold the studies with masks
+            assert s.sag_mask is not None  # the groups hold the studies with masks  # noqa: S101
             out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm, intensity=config.intensity()))
         return out
 

@@ -103,7 +103,7 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
     seg = read_seg(path)
     try:
         made_on = referenced_series(seg)
-    except Exception as exc:  # noqa: BLE001 - a malformed SEG is refused with its reason
+    except Exception as exc:
         raise SegImportError(f"{path.name}: its referenced images cannot be read ({type(exc).__name__}: {exc})") from exc
     if series_uid is not None and made_on != {series_uid} and not _same_series(series_uid, made_on):
         raise SegImportError(f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}")
@@ -121,7 +121,7 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
         mask = seg_mask(seg, [uid for uid, _ in instances], target, name=path.name)
     except SegImportError:
         raise
-    except Exception as exc:  # noqa: BLE001 - e.g. frames highdicom cannot place or decode
+    except Exception as exc:
         raise SegImportError(f"{path.name}: its frames cannot be read ({type(exc).__name__}: {exc})") from exc
     if mask.classes.shape[1:] != (series.rows, series.columns):
         raise SegImportError(

@@ -106,7 +106,7 @@ def _skipped(request: HttpRequest, key: str) -> list[int]:
 def _skip(request: HttpRequest, key: str, report_id: int) -> None:
     skipped = _skipped(request, key)
     if report_id not in skipped:
-        request.session[key] = (skipped + [report_id])[-MAX_SKIPPED:]
+        request.session[key] = ([*skipped, report_id])[-MAX_SKIPPED:]
 
 
 def _remember_shown(request: HttpRequest, mode: str, item) -> None:

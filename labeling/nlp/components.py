@@ -172,7 +172,7 @@ def make_levels(nlp: Language, name: str, rules_dir: str, cache_size: int) -> Ru
 def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
     cache = BoundedCache(cache_size)
-    LevelGroup = extract.LevelGroup  # noqa: N806
+    LevelGroup = extract.LevelGroup
 
     def levels(doc: Doc) -> Doc:
         # A sentence naming no level takes the level of the nearest level mention before it
@@ -260,7 +260,7 @@ def make_findings(nlp: Language, name: str, rules_dir: str, cache_size: int) -> 
 def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
     cache = BoundedCache(cache_size)
-    Finding = extract.Finding  # noqa: N806
+    Finding = extract.Finding
 
     def sentence_result(masked_text: str, s: extract.Sentence,
                         carried: frozenset) -> tuple[tuple[extract.SentenceFinding, ...], frozenset]:

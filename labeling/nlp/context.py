@@ -221,7 +221,7 @@ class ConText:
                 if wlimit >= 0:
                     start_char = max(start_char, words[wlimit])
                 for k, (_s, e) in enumerate(targets):
-                    if start_char <= _s and e <= trig.start and cat not in results[k] or start_char < e <= trig.start and cat not in results[k]:
+                    if (start_char <= _s and e <= trig.start and cat not in results[k]) or (start_char < e <= trig.start and cat not in results[k]):
                         results[k][cat] = trig
         return results
 

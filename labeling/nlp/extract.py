@@ -190,7 +190,7 @@ class Rules:
 
         def add_guarded(kind: str, frags: Sequence[str]) -> None:
             # fragments that all start with a letter: one first-letter check for the group
-            assert all(x[:1].isalpha() for x in frags), kind
+            assert all(x[:1].isalpha() for x in frags), kind  # noqa: S101 - a rule-file invariant
             first = "".join(sorted({x[0] for x in frags}))
             parts.append(f"(?P<{kind}>(?=[{first}])(?:{_alt(frags)})(?![a-z0-9]))")
 
@@ -955,7 +955,7 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     by_core: dict[int, list[Item]] = {id(c): [] for c in cores}
     for loc in locs:
         c = _nearest(loc, cores)
-        assert c is not None  # cores is not empty (returned above)
+        assert c is not None  # cores is not empty (returned above)  # noqa: S101
         by_core[id(c)].append(loc)
         if loc.kind == "root" and c.start > loc.end:
             # the verb whose object the root is ("contacts the S1 root without compressing it"):

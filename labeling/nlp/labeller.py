@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labeling.nlp import components  # noqa: F401  (registers the spaCy factories)
+from labeling.nlp import components
 from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE
 from labeling.nlp.resolver import Resolution
 from labeling.nlp.rulefiles import RuleFiles, rules_digest

@@ -220,7 +220,7 @@ def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labelle
 
     labeller = labeller or Labeller()
     order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
+    random.Random(seed).shuffle(order)  # noqa: S311 - a seeded split, not a secret
     folds = max(2, min(folds, len(pairs)))
     rules_errors = combined_errors = 0
     for k in range(folds):

@@ -8,6 +8,7 @@ patient LPS frame; PixelSpacing is (spacing between rows, spacing between column
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -288,7 +289,7 @@ def check_series_geometry(instances: Sequence[ParsedInstance]) -> SeriesGeometry
     order = sorted(range(len(instances)), key=lambda i: dist[i])
     ordered = [dist[i] for i in order]
 
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         if abs(dist[b] - dist[a]) < DUPLICATE_TOL_MM:
             raise _fail(
                 f"two images share the same slice position ({instances[a].name} and "
@@ -304,7 +305,7 @@ def check_series_geometry(instances: Sequence[ParsedInstance]) -> SeriesGeometry
                 f"({inst.name} is {_norm(off):.1f} mm off); the series may mix several stacks"
             )
 
-    gaps = sorted(b - a for a, b in zip(ordered, ordered[1:], strict=False))
+    gaps = sorted(b - a for a, b in itertools.pairwise(ordered))
     spacing = gaps[len(gaps) // 2] if gaps else None
     uniform = spacing is None or all(abs(g - spacing) <= 0.1 * spacing for g in gaps)
     return SeriesGeometry(

@@ -82,7 +82,7 @@ def record_followup(
         PendingFollowUp.objects.filter(kind=kind, study_id=study_id, series_id=series_id).update(
             attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now()
         )
-    except Exception:  # noqa: BLE001 - the database itself failing: say so loudly, never raise after commit
+    except Exception:
         logger.exception("could not record the pending %s for study %s", kind, study_id)
 
 
@@ -142,7 +142,7 @@ def after_ingest(*, study_id: int, series_ids: Sequence[int], datasets: Mapping[
         if ok and PendingFollowUp.objects.filter(attempts__lt=MAX_AUTO_ATTEMPTS).exists():
             # queueing works again: catch up on what an earlier outage left
             requeue_followups(limit=OPPORTUNISTIC_LIMIT)
-    except Exception:  # noqa: BLE001 - after commit nothing may undo the stored study
+    except Exception:
         logger.exception("follow-up work of study %s failed", study_id)
 
 

@@ -161,7 +161,7 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
             # again" (radbot_web/middleware_db.py); every study's transaction rolled back or
             # committed whole, and files are only unlinked inside their own transaction.
             raise
-        except Exception as exc:  # noqa: BLE001 - one study's failure must not cost the others
+        except Exception as exc:
             logger.error("ingest of one study failed (%s); its %d files are rejected",
                          type(exc).__name__, len(instances), exc_info=True)
             outcome = IngestSummary(rejected=[

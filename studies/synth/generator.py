@@ -107,7 +107,7 @@ def study_key(seed: int, i: int) -> str:
 def _sagittal_plane(anat: Anatomy, rng: np.random.Generator) -> _Plane:
     spacing = round(float(rng.uniform(0.78, 1.0)), 3)
     # <= 320 px per side while still covering T12 to S2 (~250 mm) needs >= 0.78 mm pixels
-    n_px = min(320, int(math.ceil(270.0 / spacing / 16.0)) * 16)
+    n_px = min(320, math.ceil(270.0 / spacing / 16.0) * 16)
     fov = (n_px - 1) * spacing
     s_top = 0.5 * (anat.body_lo[6] + anat.body_hi[6])  # T12 centre
     s_bot = anat.body_hi[0] - 40.0  # about S2

@@ -243,8 +243,7 @@ class _Writer:
     def normal_single(self, t: LevelTruth) -> list[str]:
         extra = self.extras(t)
         if extra:
-            return extra + [self.pick(("No disc herniation or stenosis.",
-                                       "No disc bulge, herniation, or stenosis."))]
+            return [*extra, self.pick(("No disc herniation or stenosis.", "No disc bulge, herniation, or stenosis."))]
         return [self.pick(("Normal.", "Unremarkable.", "No disc herniation or stenosis.",
                            "No disc bulge or herniation. No canal or foraminal stenosis.",
                            "Normal disc. Central canal and neural foramina are patent."))]
@@ -362,8 +361,7 @@ def write_report(levels: Sequence[LevelTruth], rng: np.random.Generator, age: in
         else:
             extra = w.extras(t)
             if extra:
-                specific[lv] = extra + [w.pick(("No disc herniation or stenosis.",
-                                                "No disc bulge, herniation, or stenosis."))]
+                specific[lv] = [*extra, w.pick(("No disc herniation or stenosis.", "No disc bulge, herniation, or stenosis."))]
             else:
                 plain.append(lv)
 

@@ -66,7 +66,7 @@ def _csrf_post(page, url: str, data: dict) -> tuple[int, str]:
 
 
 def test_review_edit_sign_refuse_edit_and_amend(page, sign_in, drafted_study):
-    study, sagittal = drafted_study
+    study, _sagittal = drafted_study
     user = sign_in("radiologist")
 
     # The worklist lists the draft; j and Enter open it.

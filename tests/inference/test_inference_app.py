@@ -196,6 +196,6 @@ def test_training_crops_carry_the_axial_images_inference_will_see(archive):
 
     study = training_studies()[0]
     assert len(study.axial_series) == 5 and not study.axials
-    canal, foramen = _study_crops(study, study.sag_mask, CropConfig(), 1, 0.0, np.random.default_rng(0))
+    _canal, foramen = _study_crops(study, study.sag_mask, CropConfig(), 1, 0.0, np.random.default_rng(0))
     n_sag = len(CropConfig().foramen_offsets_mm)
     assert np.abs(foramen.x[:, 0, n_sag:]).max() > 0  # the axial channels hold image, not zeros

@@ -46,7 +46,7 @@ def test_two_annotators_get_different_reports_and_a_save_gives_nothing_back(
     third = labelled_report(confidence=0.9)
     ada, bob = make_user("annotator"), make_user("annotator")
     ada_client, ada_report = _open(ada)
-    bob_client, bob_report = _open(bob)
+    _bob_client, bob_report = _open(bob)
     assert (ada_report, bob_report) == (first.pk, second.pk)
     # Reloading keeps one's own report.
     assert _open(ada)[1] == first.pk

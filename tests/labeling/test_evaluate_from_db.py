@@ -81,7 +81,7 @@ def test_only_gold_levels_count(curated, tmp_path, capsys):
     assert all(p["field"] != "canal_stenosis" for p in result["patterns"])
     _annotate(report, make_user("radiologist"), levels=["L1-L2"], kind="adjudication",
               L1_L2={"canal_stenosis": "mild"})
-    result, out = _run(tmp_path, capsys)
+    result, _out = _run(tmp_path, capsys)
     assert result["n"] == 15 and result["reports"] == 3
     assert any(p["field"] == "canal_stenosis" and p["gold"] == "mild" and p["predicted"] == "severe"
                for p in result["patterns"])
@@ -115,7 +115,7 @@ def test_a_stored_labeller_version_is_scored_without_running_the_labeller(curate
     stenosis_l3 = stenosis.study.levels.get(level="L3-L4")
     NlpLabel.objects.create(report=stenosis, level=stenosis_l3, labeller=version,
                             confidence={f: 0.9 for f in FIELDS}, **NORMAL)
-    result, out = _run(tmp_path, capsys, labeller_version="rules-old")
+    result, _out = _run(tmp_path, capsys, labeller_version="rules-old")
     assert result["source"] == "stored labels" and result["labeller_version"] == "rules-old"
     assert result["fields"]["disc"]["accuracy"] == 1.0
     [pattern] = result["patterns"]

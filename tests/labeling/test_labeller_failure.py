@@ -56,7 +56,7 @@ def test_a_report_the_labeller_fails_on_gets_no_labels(two_reports, failing_labe
 
 @pytest.mark.django_db
 def test_a_run_counts_the_failure_and_says_why(two_reports, failing_labeller, monkeypatch):
-    good, bad = two_reports
+    _good, bad = two_reports
     _, version = current_labeller()
     monkeypatch.setattr(services, "current_labeller", lambda: (failing_labeller, version))
     run = LabellingRun.objects.create(labeller=version, total=2)

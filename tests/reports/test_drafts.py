@@ -28,7 +28,7 @@ def _texts(version: ReportVersion) -> dict[str, str]:
 
 
 def test_a_done_job_becomes_a_preliminary_generated_version():
-    study, job = study_with_reading(L4_L5={"disc": "herniation", "canal_stenosis": "moderate"})
+    _study, job = study_with_reading(L4_L5={"disc": "herniation", "canal_stenosis": "moderate"})
     version = create_ai_draft(job_id=job.pk)
 
     assert (version.number, version.status, version.origin) == (1, "preliminary", "generated")
@@ -55,7 +55,7 @@ def test_the_best_image_is_named_from_the_predicted_slice(tmp_path):
 
 
 def test_drafting_is_idempotent_per_job():
-    study, job = study_with_reading(L4_L5={"disc": "bulge"})
+    _study, job = study_with_reading(L4_L5={"disc": "bulge"})
     first = create_ai_draft(job_id=job.pk)
     again = create_ai_draft(job_id=job.pk)
     assert again.pk == first.pk
@@ -67,7 +67,7 @@ def test_drafting_is_idempotent_per_job():
 
 
 def test_a_job_that_is_not_done_gives_no_draft():
-    study, job = study_with_reading()
+    _study, job = study_with_reading()
     InferenceJob.objects.filter(pk=job.pk).update(status="running")
     with pytest.raises(DraftNotPossible, match="running"):
         create_ai_draft(job_id=job.pk)
@@ -133,8 +133,8 @@ def test_the_job_done_signal_queues_a_draft(eager_celery, django_capture_on_comm
 
 
 def test_generate_reports_command_drafts_each_study_once(capsys):
-    a, job_a = study_with_reading(L4_L5={"disc": "bulge"})
-    b, job_b = study_with_reading()
+    a, _job_a = study_with_reading(L4_L5={"disc": "bulge"})
+    b, _job_b = study_with_reading()
     StudyFactory()  # never read by the AI: not drafted
     call_command("generate_reports", all=True)
     assert "2 drafts written" in capsys.readouterr().out
@@ -179,7 +179,7 @@ def _partial_reading() -> tuple:
 
 
 def test_a_partial_reading_drafts_why_a_level_is_not_assessed_and_labels_only_the_others():
-    study, job = _partial_reading()
+    _study, job = _partial_reading()
     version = create_ai_draft(job_id=job.pk)
     texts = _texts(version)
     assert list(texts) == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
@@ -203,7 +203,7 @@ def test_the_review_page_shows_why_a_level_is_not_assessed(client, annotator):
 def test_a_refused_study_gets_a_draft_that_says_why_and_labels_nothing():
     """The whole study refused: the job failed with the reason and stored no prediction;
     its draft says, at every level, why there is no AI reading, and carries no label."""
-    study, job = study_with_reading()
+    _study, job = study_with_reading()
     job.predictions.all().delete()
     reason = "the sacrum is not in the field of view (no sacrum found), so the levels cannot be counted from it"
     InferenceJob.objects.filter(pk=job.pk).update(
@@ -218,7 +218,7 @@ def test_a_refused_study_gets_a_draft_that_says_why_and_labels_nothing():
 
 
 def test_a_job_failed_for_another_reason_gets_no_draft():
-    study, job = study_with_reading()
+    _study, job = study_with_reading()
     job.predictions.all().delete()
     InferenceJob.objects.filter(pk=job.pk).update(status="failed", error="model weights refused: sha256 mismatch")
     with pytest.raises(DraftNotPossible, match="failed"):

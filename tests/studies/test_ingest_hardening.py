@@ -258,7 +258,7 @@ def test_two_concurrent_uploads_of_the_same_files_on_postgresql(tmp_path, settin
         try:
             start.wait()
             results.append(ingest_paths(paths=[tmp_path / "in"]))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -125,7 +125,7 @@ def _last_import_event():
 
 @pytest.mark.parametrize("role", ["radiologist", "researcher"])
 def test_non_admins_cannot_match_on_the_pacs_accession(studies, api_client, role):
-    a, _ = studies
+    _a, _ = studies
     user = make_user(role)
     response = _post(api_client, user, "accession,text\nPACS-001,Probe.\n")
     assert response.status_code == 201

@@ -75,7 +75,7 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
     call_command("ingest", str(tmp_path / "in"))
     out, err = capsys.readouterr()
     assert "2 stored, 0 duplicate, 1 rejected, 1 study." in out
-    assert "notes.txt" in err and "not a DICOM" in err.lower() or "not_dicom" in err
+    assert ("notes.txt" in err and "not a DICOM" in err.lower()) or "not_dicom" in err
     from audit.models import AccessEvent
 
     # the command's row (the CLI actor, with the batch's counts) and one per stored study

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         for path in map(Path, paths):
             if path.is_file():
                 try:
-                    mask, seg = import_dicom_seg(path=path, series_uid=series)
+                    _mask, seg = import_dicom_seg(path=path, series_uid=series)
                 except SegImportError as exc:
                     raise CommandError(str(exc)) from exc
                 segments = ", ".join(f"{n} {name}" for n, name in sorted(seg.mapping.items()))

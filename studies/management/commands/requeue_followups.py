@@ -18,7 +18,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--list", action="store_true", help="Only list what is pending.")
 
-    def handle(self, *args, limit, all, list, **options):  # noqa: A002 - option names
+    def handle(self, *args, limit, all, list, **options):
         if list:
             for row in PendingFollowUp.objects.select_related("study"):
                 self.stdout.write(

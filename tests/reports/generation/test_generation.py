@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 
-def L(level="L4-L5", **fields) -> LevelLabels:  # noqa: N802
+def L(level="L4-L5", **fields) -> LevelLabels:
     return LevelLabels(level=level, **fields)
 
 
