@@ -47,11 +47,13 @@ demo: venv vendor demo-data
 # mypy checks the pure cores listed in pyproject.toml, [tool.mypy].
 test: venv vendor
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # requirements.txt from requirements/*.in (options in pyproject.toml, [tool.pip-tools]).

@@ -23,10 +23,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        revoke_tokens(user=obj.user, reason="revoked in the admin", request=request,
-                      tokens=ApiToken.objects.filter(pk=obj.pk))
+        revoke_tokens(
+            user=obj.user,
+            reason="revoked in the admin",
+            request=request,
+            tokens=ApiToken.objects.filter(pk=obj.pk),
+        )
 
     def delete_queryset(self, request, queryset):
         for token in queryset.select_related("user"):
-            revoke_tokens(user=token.user, reason="revoked in the admin", request=request,
-                          tokens=ApiToken.objects.filter(pk=token.pk))
+            revoke_tokens(
+                user=token.user,
+                reason="revoked in the admin",
+                request=request,
+                tokens=ApiToken.objects.filter(pk=token.pk),
+            )

@@ -10,7 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-_current_request: ContextVar[HttpRequest | None] = ContextVar("radbot_current_request", default=None)
+_current_request: ContextVar[HttpRequest | None] = ContextVar(
+    "radbot_current_request", default=None
+)
 
 SEEN_KEY = "accounts:renewed_at"
 

@@ -26,10 +26,18 @@ def password_stamp(user) -> str:
 
 
 class ApiToken(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the token; the token is not stored.")
-    prefix = models.CharField(max_length=12, help_text="The token's first characters, to tell tokens apart.")
-    password_stamp = models.CharField(max_length=64, help_text="The password the token was issued under.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    digest = models.CharField(
+        max_length=64, unique=True, help_text="sha256 of the token; the token is not stored."
+    )
+    prefix = models.CharField(
+        max_length=12, help_text="The token's first characters, to tell tokens apart."
+    )
+    password_stamp = models.CharField(
+        max_length=64, help_text="The password the token was issued under."
+    )
     created = models.DateTimeField(default=timezone.now)
     expires = models.DateTimeField(db_index=True)
 
@@ -37,8 +45,12 @@ class ApiToken(models.Model):
         verbose_name = "API token"
         ordering = ["-created"]
         constraints = [
-            models.CheckConstraint(condition=Q(expires__gt=F("created")), name="api_token_expires_after_created"),
-            models.CheckConstraint(condition=Q(digest__regex=r"^[0-9a-f]{64}$"), name="api_token_digest_is_sha256"),
+            models.CheckConstraint(
+                condition=Q(expires__gt=F("created")), name="api_token_expires_after_created"
+            ),
+            models.CheckConstraint(
+                condition=Q(digest__regex=r"^[0-9a-f]{64}$"), name="api_token_digest_is_sha256"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -53,7 +53,9 @@ def _user_saved(sender, instance, created=False, update_fields=None, **kwargs) -
     request = current_request()
     if before["password"] != instance.password:
         revoke_tokens(user=instance, reason="password changed", request=request)
-    flags = {f: [before[f], getattr(instance, f)] for f in _FLAGS if before[f] != getattr(instance, f)}
+    flags = {
+        f: [before[f], getattr(instance, f)] for f in _FLAGS if before[f] != getattr(instance, f)
+    }
     if flags:
         _audit_role_change(instance, {"flags": flags}, request)
         revoke_tokens(user=instance, reason="role changed", request=request)
@@ -75,7 +77,9 @@ def _grant_removed(sender, **kwargs) -> None:
 
 def _audit_role_change(user: Any, detail: dict, request: Any) -> None:
     record_access(
-        action=AccessEvent.Action.ROLE_CHANGED, request=request, object_ref=f"user:{user.pk}",
+        action=AccessEvent.Action.ROLE_CHANGED,
+        request=request,
+        object_ref=f"user:{user.pk}",
         detail={"subject": user.get_username(), **detail},
     )
 
@@ -116,8 +120,12 @@ def _current_ids(sender, instance, reverse) -> list[int]:
     user_field = "user_id"
     other_field = "group_id" if sender is user_model.groups.through else "permission_id"
     if reverse:
-        return list(sender.objects.filter(**{other_field: instance.pk}).values_list(user_field, flat=True))
-    return list(sender.objects.filter(**{user_field: instance.pk}).values_list(other_field, flat=True))
+        return list(
+            sender.objects.filter(**{other_field: instance.pk}).values_list(user_field, flat=True)
+        )
+    return list(
+        sender.objects.filter(**{user_field: instance.pk}).values_list(other_field, flat=True)
+    )
 
 
 def _label(obj: Any) -> str:
@@ -138,7 +146,12 @@ def _logged_in(sender, request, user, **kwargs) -> None:
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     typed = str(credentials.get("username", "") or "")
     # A failed sign-in has no signed-in user, whatever session the request carries.
-    record_access(action=AccessEvent.Action.LOGIN_FAILED, user=AnonymousUser(), request=request, username=typed)
+    record_access(
+        action=AccessEvent.Action.LOGIN_FAILED,
+        user=AnonymousUser(),
+        request=request,
+        username=typed,
+    )
 
 
 def _logged_out(sender, request, user, **kwargs) -> None:
@@ -148,8 +161,14 @@ def _logged_out(sender, request, user, **kwargs) -> None:
 
 def connect() -> None:
     user_model = get_user_model()
-    for through in (user_model.groups.through, user_model.user_permissions.through, Group.permissions.through):
-        m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"accounts.access.{through.__name__}")
+    for through in (
+        user_model.groups.through,
+        user_model.user_permissions.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(
+            _m2m_changed, sender=through, dispatch_uid=f"accounts.access.{through.__name__}"
+        )
     for through in (user_model.groups.through, user_model.user_permissions.through):
         m2m_changed.connect(
             _user_grants_changed, sender=through, dispatch_uid=f"accounts.roles.{through.__name__}"
@@ -157,7 +176,9 @@ def connect() -> None:
     pre_save.connect(_user_saving, sender=user_model, dispatch_uid="accounts.access.user_saving")
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="accounts.access.user_saved")
     for model in (Group, Permission, user_model):
-        post_delete.connect(_grant_removed, sender=model, dispatch_uid=f"accounts.access.{model.__name__}.deleted")
+        post_delete.connect(
+            _grant_removed, sender=model, dispatch_uid=f"accounts.access.{model.__name__}.deleted"
+        )
     user_logged_in.connect(_logged_in, dispatch_uid="accounts.audit.logged_in")
     user_login_failed.connect(_login_failed, dispatch_uid="accounts.audit.login_failed")
     user_logged_out.connect(_logged_out, dispatch_uid="accounts.audit.logged_out")

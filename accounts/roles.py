@@ -30,16 +30,36 @@ VIEW_AGREEMENT = "reports.view_agreement"
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANNOTATOR: frozenset({VIEW_STUDIES, ANNOTATE}),
     RADIOLOGIST: frozenset(
-        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, ANNOTATE, ADJUDICATE, RUN_INFERENCE, SIGN_REPORTS,
-         VIEW_AGREEMENT}
+        {
+            VIEW_STUDIES,
+            UPLOAD_STUDIES,
+            IMPORT_REPORTS,
+            ANNOTATE,
+            ADJUDICATE,
+            RUN_INFERENCE,
+            SIGN_REPORTS,
+            VIEW_AGREEMENT,
+        }
     ),
     RESEARCHER: frozenset(
-        {VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, RUN_LABELLER, TRAIN_MODELS, RUN_INFERENCE,
-         VIEW_AGREEMENT}
+        {
+            VIEW_STUDIES,
+            UPLOAD_STUDIES,
+            IMPORT_REPORTS,
+            RUN_LABELLER,
+            TRAIN_MODELS,
+            RUN_INFERENCE,
+            VIEW_AGREEMENT,
+        }
     ),
     ADMIN: frozenset(
         {
-            VIEW_STUDIES, UPLOAD_STUDIES, IMPORT_REPORTS, VIEW_PSEUDONYM_MAP, RUN_LABELLER, ANNOTATE,
+            VIEW_STUDIES,
+            UPLOAD_STUDIES,
+            IMPORT_REPORTS,
+            VIEW_PSEUDONYM_MAP,
+            RUN_LABELLER,
+            ANNOTATE,
             ADJUDICATE,
             TRAIN_MODELS,
             RUN_INFERENCE,

@@ -78,7 +78,10 @@ def issue_token(*, user: Any, request: Any = None) -> tuple[ApiToken, str]:
         expires=now + timedelta(days=settings.RADBOT_API_TOKEN_DAYS),
     )
     record_access(
-        action=AccessEvent.Action.TOKEN_ISSUED, user=user, request=request, object_ref=f"token:{token.pk}",
+        action=AccessEvent.Action.TOKEN_ISSUED,
+        user=user,
+        request=request,
+        object_ref=f"token:{token.pk}",
         detail={"prefix": token.prefix, "expires": token.expires.isoformat()},
     )
     return token, key
@@ -93,7 +96,9 @@ def revoke_tokens(*, user: Any, reason: str, request: Any = None, tokens: Any = 
         return 0
     rows.delete()
     record_access(
-        action=AccessEvent.Action.TOKEN_REVOKED, request=request, object_ref=f"user:{user.pk}",
+        action=AccessEvent.Action.TOKEN_REVOKED,
+        request=request,
+        object_ref=f"user:{user.pk}",
         detail={"subject": user.get_username(), "reason": reason, "tokens": prefixes},
     )
     return len(prefixes)

@@ -119,7 +119,9 @@ def succeeded(*, username: str, address: str | None = None, scope: str = LOGIN) 
     cache.delete_many([*user_keys, *(f"{k}:since" for k in user_keys)])
     for key in keys:
         if ":addr:" in key:
-            with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+            with contextlib.suppress(
+                ValueError
+            ):  # the window ended meanwhile: nothing to give back
                 cache.decr(key)
 
 

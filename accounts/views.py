@@ -33,7 +33,10 @@ def _refuse_if_locked(request, username: str) -> int:
     verdict = throttle.acquire(username=username, address=client_address(request))
     if verdict and verdict.first_refusal:
         record_access(
-            action=AccessEvent.Action.LOCKED_OUT, user=AnonymousUser(), request=request, username=username,
+            action=AccessEvent.Action.LOCKED_OUT,
+            user=AnonymousUser(),
+            request=request,
+            username=username,
             detail={"scope": throttle.LOGIN, "seconds": verdict.locked_for},
         )
     return verdict.locked_for
@@ -127,15 +130,23 @@ class ObtainTokenApi(APIView):
                     "TokenRefused",
                     fields={
                         "detail": serializers.CharField(required=False),
-                        "username": serializers.ListField(child=serializers.CharField(), required=False),
-                        "password": serializers.ListField(child=serializers.CharField(), required=False),
+                        "username": serializers.ListField(
+                            child=serializers.CharField(), required=False
+                        ),
+                        "password": serializers.ListField(
+                            child=serializers.CharField(), required=False
+                        ),
                     },
                 ),
                 description="Wrong username or password, or a field missing.",
                 examples=[OpenApiExample("wrong", value={"detail": "Wrong username or password."})],
             ),
-            415: OpenApiResponse(response=_DETAIL, description="A body that is not JSON or a form."),
-            429: OpenApiResponse(response=_DETAIL, description="Too many failed attempts: locked for a while."),
+            415: OpenApiResponse(
+                response=_DETAIL, description="A body that is not JSON or a form."
+            ),
+            429: OpenApiResponse(
+                response=_DETAIL, description="Too many failed attempts: locked for a while."
+            ),
         },
     )
     def post(self, request):
@@ -144,10 +155,14 @@ class ObtainTokenApi(APIView):
         username = body.validated_data["username"]
         locked = _refuse_if_locked(request, username)
         if locked:
-            return Response({"detail": _locked_message(locked)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return Response(
+                {"detail": _locked_message(locked)}, status=status.HTTP_429_TOO_MANY_REQUESTS
+            )
         user = authenticate(request, username=username, password=body.validated_data["password"])
         if user is None:
-            return Response({"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST
+            )
         throttle.succeeded(username=username, address=client_address(request))
         token, key = issue_token(user=user, request=request)
         return Response({"token": key, "expires": token.expires})

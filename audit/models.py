@@ -38,14 +38,22 @@ class AccessEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="Empty for a failed sign-in under an unknown name, or a machine action.",
     )
     username = models.CharField(max_length=150, blank=True, help_text="As typed or as signed in.")
     action = models.CharField(max_length=24, choices=Action.choices)
     study_uid = models.CharField(max_length=64, blank=True, db_index=True)
-    object_ref = models.CharField(max_length=200, blank=True, help_text='e.g. "series:12", "gold.csv".')
-    address = models.CharField(max_length=64, blank=True, help_text="Client address, through trusted proxies.")
+    object_ref = models.CharField(
+        max_length=200, blank=True, help_text='e.g. "series:12", "gold.csv".'
+    )
+    address = models.CharField(
+        max_length=64, blank=True, help_text="Client address, through trusted proxies."
+    )
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:

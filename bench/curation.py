@@ -63,24 +63,35 @@ def load(rng: random.Random) -> None:
     from spine.labels import FIELDS, GRADES, LEVELS
     from studies.models import DiscLevel, Patient, RadiologistReport, Study
 
-    patients = Patient.objects.bulk_create([Patient(pseudonym=f"P-bench{i:06d}") for i in range(STUDIES)])
+    patients = Patient.objects.bulk_create(
+        [Patient(pseudonym=f"P-bench{i:06d}") for i in range(STUDIES)]
+    )
     studies = Study.objects.bulk_create(
         [
             Study(
-                patient=p, study_instance_uid=f"1.2.826.0.1.3680043.10.777.{i}", accession=f"B{i:06d}",
-                site=rng.choice(["SITE-A", "SITE-B", "SITE-C"]), age_years=rng.randint(20, 85), sex="F",
+                patient=p,
+                study_instance_uid=f"1.2.826.0.1.3680043.10.777.{i}",
+                accession=f"B{i:06d}",
+                site=rng.choice(["SITE-A", "SITE-B", "SITE-C"]),
+                age_years=rng.randint(20, 85),
+                sex="F",
             )
             for i, p in enumerate(patients)
         ]
     )
-    levels = DiscLevel.objects.bulk_create([DiscLevel(study=s, level=lv) for s in studies for lv in LEVELS])
+    levels = DiscLevel.objects.bulk_create(
+        [DiscLevel(study=s, level=lv) for s in studies for lv in LEVELS]
+    )
     text = (
         "MRI LUMBAR SPINE\nFINDINGS:\nL1-2: normal.\nL2-3: normal.\nL3-4: mild disc bulge.\n"
         "L4-5: Broad-based disc herniation with moderate central canal stenosis and mild right "
         "neural foraminal narrowing.\nL5-S1: possible small protrusion.\nIMPRESSION: degenerative change."
     )
     reports = RadiologistReport.objects.bulk_create(
-        [RadiologistReport(study=s, text=text, text_sha256=f"{i:064d}", source="import") for i, s in enumerate(studies)]
+        [
+            RadiologistReport(study=s, text=text, text_sha256=f"{i:064d}", source="import")
+            for i, s in enumerate(studies)
+        ]
     )
     version = LabellerVersion.objects.create(version="bench-rules")
     report_of_study = {r.study_id: r for r in reports}
@@ -94,14 +105,23 @@ def load(rng: random.Random) -> None:
         confidence = {f: round(rng.uniform(0.3, 1.0), 3) for f in FIELDS}
         labels.append(
             NlpLabel(
-                report=report_of_study[level.study_id], level=level, labeller=version, confidence=confidence,
+                report=report_of_study[level.study_id],
+                level=level,
+                labeller=version,
+                confidence=confidence,
                 min_confidence=min(confidence.values()),
-                evidence=[{"start": 60, "end": 110, "field": "disc"}, {"start": 111, "end": 150, "field": "canal_stenosis"}],
+                evidence=[
+                    {"start": 60, "end": 110, "field": "disc"},
+                    {"start": 111, "end": 150, "field": "canal_stenosis"},
+                ],
                 **values,
             )
         )
     NlpLabel.objects.bulk_create(labels, batch_size=2000)
-    annotators = [create_user(username=f"bench-annotator{i}", password="bench-password-1", role="annotator") for i in range(6)]
+    annotators = [
+        create_user(username=f"bench-annotator{i}", password="bench-password-1", role="annotator")
+        for i in range(6)
+    ]
     by_report: dict[int, list[NlpLabel]] = {}
     for label in labels:
         by_report.setdefault(label.report_id, []).append(label)
@@ -114,8 +134,12 @@ def load(rng: random.Random) -> None:
             for label in by_report[report.pk]:
                 notes.append(
                     Annotation(
-                        report=report, level_id=label.level_id, author=author, started_from=label,
-                        seconds_spent=rng.uniform(3, 15), **{f: getattr(label, f) for f in FIELDS},
+                        report=report,
+                        level_id=label.level_id,
+                        author=author,
+                        started_from=label,
+                        seconds_spent=rng.uniform(3, 15),
+                        **{f: getattr(label, f) for f in FIELDS},
                     )
                 )
     Annotation.objects.bulk_create(notes, batch_size=2000)
@@ -157,10 +181,24 @@ def _gunicorn(workers: int) -> Iterator[int]:
     port = _free_port()
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "radbot_web.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(workers), "-k", "gthread", "--threads", "1", "--keep-alive", "30",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "radbot_web.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "1",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(100):
@@ -223,7 +261,9 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
     clients = []
     for i in range(n):
         client = Client()
-        client.force_login(create_user(username=f"bench-team{i}", password="bench-password-1", role="annotator"))
+        client.force_login(
+            create_user(username=f"bench-team{i}", password="bench-password-1", role="annotator")
+        )
         clients.append(client)
     latencies: list[float] = []
     conflicts = 0
@@ -258,7 +298,9 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
                     conflicts += status == 409
                 assert status in (200, 409), html[:300]
                 if status == 409:  # as a person would: read the message, skip to the next
-                    status, html = send("GET", f"/labeling/curate/next/?skip={form['report']}", None)
+                    status, html = send(
+                        "GET", f"/labeling/curate/next/?skip={form['report']}", None
+                    )
 
         threads = [threading.Thread(target=work, args=(i, send)) for i, send in enumerate(sessions)]
         for thread in threads:
@@ -267,7 +309,11 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
             thread.join()
     if failures:
         raise RuntimeError(f"{len(failures)} of {n} annotators stopped") from failures[0]
-    return latencies, conflicts, sum(1 for r, who in shown.items() if len(who) > annotators_needed(r))
+    return (
+        latencies,
+        conflicts,
+        sum(1 for r, who in shown.items() if len(who) > annotators_needed(r)),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,8 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
     ap.add_argument("--http", action="store_true", help="through a gunicorn process over a socket")
-    ap.add_argument("--annotators", type=int, default=0,
-                    help="also: this many annotators saving at once over HTTP (2 gunicorn workers)")
+    ap.add_argument(
+        "--annotators",
+        type=int,
+        default=0,
+        help="also: this many annotators saving at once over HTTP (2 gunicorn workers)",
+    )
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     with django_on_fresh_database(url, keep=args.keep):
@@ -303,8 +353,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{Annotation.objects.count()} annotation rows, {gold} gold labels"
         )
         client = Client()
-        client.force_login(create_user(username="bench-me", password="bench-password-1", role="annotator"))
-        with (_http_sender(client) if args.http else _client_sender(client)) as send:
+        client.force_login(
+            create_user(username="bench-me", password="bench-password-1", role="annotator")
+        )
+        with _http_sender(client) if args.http else _client_sender(client) as send:
             for _ in range(20):  # warm-up: connections, templates, caches
                 send("GET", "/labeling/curate/next/", None)
             fetch = []

@@ -270,8 +270,6 @@ def load(rng: random.Random) -> dict:
     }
 
 
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=300)

@@ -33,15 +33,23 @@ def main() -> None:
     parser.add_argument("--train-studies", type=int, default=12)
     parser.add_argument("--studies", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--shipped", action="store_true", help="time the shipped default model instead")
-    parser.add_argument("--real", default="", help="time real volumes (*_image.nii.gz under DIR) instead")
+    parser.add_argument(
+        "--shipped", action="store_true", help="time the shipped default model instead"
+    )
+    parser.add_argument(
+        "--real", default="", help="time real volumes (*_image.nii.gz under DIR) instead"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="radbot-bench-inference-"))
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"  # thumbnails belong to a worker, not to this figure
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = (
+        "0"  # thumbnails belong to a worker, not to this figure
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-    os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
+    os.environ.setdefault(
+        "RADBOT_DEMO", "1"
+    )  # benchmark data, built-in keys (README, Configuration)
     (work / "var").mkdir()
 
     import django  # here: the environment above must be set before Django reads its settings
@@ -69,14 +77,21 @@ def main() -> None:
         train_dir = work / "train"
         generate_dataset(n=args.train_studies, seed=501, out_dir=train_dir)
         ingest_paths(paths=sorted({p.parent for p in train_dir.rglob("*.dcm")}))
-        import_report_file(name="reports.jsonl", data=(train_dir / "reports.jsonl").read_bytes(), source="import", cli=True)
+        import_report_file(
+            name="reports.jsonl",
+            data=(train_dir / "reports.jsonl").read_bytes(),
+            source="import",
+            cli=True,
+        )
         labeller, version = current_labeller()
         label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
         quiet = io.StringIO()
         call_command("import_masks", str(train_dir), stdout=quiet)
         started = time.perf_counter()
         call_command("train_models", epochs=args.epochs, seed=1, stdout=quiet)
-        print(f"trained on {args.train_studies} studies, {args.epochs} epochs, in {time.perf_counter() - started:.0f} s")
+        print(
+            f"trained on {args.train_studies} studies, {args.epochs} epochs, in {time.perf_counter() - started:.0f} s"
+        )
 
     test_dir = work / "test"
     if args.real:
@@ -98,7 +113,9 @@ def main() -> None:
         summary = ingest_paths(paths=sorted({p.parent for p in study_dir.rglob("*.dcm")}))
         t1 = time.perf_counter()
         study = Study.objects.get(study_instance_uid=summary.studies[0])
-        job = execute_inference_job(job_id=InferenceJob.objects.create(study=study, model_version=model).pk)
+        job = execute_inference_job(
+            job_id=InferenceJob.objects.create(study=study, model_version=model).pk
+        )
         t2 = time.perf_counter()
         if job.status != "done":
             failed += 1
@@ -110,8 +127,10 @@ def main() -> None:
 
     kind = f"real volumes from {args.real}" if args.real else "synthetic studies, seed 502"
     print(f"studies: {len(totals)} {kind} ({failed} without level assignment)")
-    print(f"median seconds per study, DICOM on disk -> stored predictions: {statistics.median(totals):.2f} s "
-          f"(max {max(totals):.2f} s)")
+    print(
+        f"median seconds per study, DICOM on disk -> stored predictions: {statistics.median(totals):.2f} s "
+        f"(max {max(totals):.2f} s)"
+    )
     print(f"  ingest: {statistics.median(ingests):.2f} s")
     for stage in (*InferenceJob.STAGES, "wall"):
         if stage in stages:

@@ -34,7 +34,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="radbot-bench-ingest-"))
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-    os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
+    os.environ.setdefault(
+        "RADBOT_DEMO", "1"
+    )  # benchmark data, built-in keys (README, Configuration)
     (work / "var").mkdir()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -61,11 +63,15 @@ def main() -> None:
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     assert len(summary.stored) == files and not summary.rejected, summary.rejected[:3]
 
-    print(f"ingest: {files} files ({args.studies} synthetic studies) in {seconds:.2f} s "
-          f"= {files / seconds:.0f} files/s on one core")
+    print(
+        f"ingest: {files} files ({args.studies} synthetic studies) in {seconds:.2f} s "
+        f"= {files / seconds:.0f} files/s on one core"
+    )
     # Wall time suffers when other work shares the core; CPU time shows the code's own cost.
-    print(f"cpu: {cpu_seconds:.2f} s = {files / cpu_seconds:.0f} files per CPU-second; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"cpu: {cpu_seconds:.2f} s = {files / cpu_seconds:.0f} files per CPU-second; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     if args.thumbnails == "worker":
         # Only with --thumbnails worker.
         from studies.models import Series
@@ -76,7 +82,9 @@ def main() -> None:
         for series_id in ids:
             render_series_thumbnail(series_id=series_id)
         spent = time.perf_counter() - start
-        print(f"thumbnails (worker's share): {len(ids)} series in {spent:.2f} s = {len(ids) / spent:.0f} series/s")
+        print(
+            f"thumbnails (worker's share): {len(ids)} series in {spent:.2f} s = {len(ids) / spent:.0f} series/s"
+        )
     else:
         print("thumbnails rendered inline (embedded mode), included above")
     print(f"database: {django.db.connection.vendor}")

@@ -30,27 +30,43 @@ from bench.machine import describe
 from labeling.nlp.labeller import Labeller
 from spine.labels import LEVELS
 
-DISC = ["a mild diffuse disc bulge", "a broad-based disc bulge", "a small left paracentral protrusion",
-        "a right paracentral disc extrusion", "a central disc herniation", "no disc herniation",
-        "a disc-osteophyte complex"]
-CANAL = ["no central canal stenosis", "mild central canal stenosis", "moderate spinal canal narrowing",
-         "severe central canal stenosis", "mild effacement of the thecal sac"]
-FOR = ["The neural foramina are patent.", "Mild bilateral foraminal narrowing.",
-       "Moderate left and mild right neural foraminal stenosis.",
-       "Severe right foraminal stenosis with contact of the exiting nerve root."]
-
-
+DISC = [
+    "a mild diffuse disc bulge",
+    "a broad-based disc bulge",
+    "a small left paracentral protrusion",
+    "a right paracentral disc extrusion",
+    "a central disc herniation",
+    "no disc herniation",
+    "a disc-osteophyte complex",
+]
+CANAL = [
+    "no central canal stenosis",
+    "mild central canal stenosis",
+    "moderate spinal canal narrowing",
+    "severe central canal stenosis",
+    "mild effacement of the thecal sac",
+]
+FOR = [
+    "The neural foramina are patent.",
+    "Mild bilateral foraminal narrowing.",
+    "Moderate left and mild right neural foraminal stenosis.",
+    "Severe right foraminal stenosis with contact of the exiting nerve root.",
+]
 
 
 def make_report(rng: random.Random) -> str:
-    lines = ["MRI LUMBAR SPINE WITHOUT CONTRAST",
-             "CLINICAL HISTORY: Low back pain radiating to the left leg for three months.",
-             "TECHNIQUE: Sagittal T1, T2 and STIR; axial T2 images.",
-             "FINDINGS: Alignment is normal. Vertebral body heights are maintained. The conus ends at L1."]
+    lines = [
+        "MRI LUMBAR SPINE WITHOUT CONTRAST",
+        "CLINICAL HISTORY: Low back pain radiating to the left leg for three months.",
+        "TECHNIQUE: Sagittal T1, T2 and STIR; axial T2 images.",
+        "FINDINGS: Alignment is normal. Vertebral body heights are maintained. The conus ends at L1.",
+    ]
     for lv in LEVELS:
         short = lv.replace("-L", "-")
-        lines.append(f"{rng.choice([lv, short])}: There is {rng.choice(DISC)} with {rng.choice(CANAL)}. "
-                     f"{rng.choice(FOR)} Mild facet arthropathy.")
+        lines.append(
+            f"{rng.choice([lv, short])}: There is {rng.choice(DISC)} with {rng.choice(CANAL)}. "
+            f"{rng.choice(FOR)} Mild facet arthropathy."
+        )
     lines.append("IMPRESSION:")
     lines.append(f"1. Degenerative changes most pronounced at {rng.choice(LEVELS)} as described.")
     lines.append("2. No acute osseous abnormality.")
@@ -69,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", nargs="?", type=int, default=2000, help="reports per round")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--no-cache", action="store_true", help="disable the per-sentence/decision caches")
+    ap.add_argument(
+        "--no-cache", action="store_true", help="disable the per-sentence/decision caches"
+    )
     args = ap.parse_args(argv)
     core = pin_to_one_core()
     rng = random.Random(7)
@@ -85,10 +103,16 @@ def main(argv: list[str] | None = None) -> None:
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         walls.append(count / dt)
         cpus.append(count / cpu)
-        print(f"round {r + 1}: {count / dt:.0f} reports/s wall ({dt:.2f} s), {count / cpu:.0f} reports/CPU-s")
-    print(f"reports: {count}  mean words/report: {words:.0f}  caches: {'off' if args.no_cache else 'on'}")
-    print(f"throughput: {max(walls):.0f} reports/s on one core (best of {args.rounds}; "
-          f"median {statistics.median(walls):.0f}; {max(cpus):.0f} reports per CPU-second)")
+        print(
+            f"round {r + 1}: {count / dt:.0f} reports/s wall ({dt:.2f} s), {count / cpu:.0f} reports/CPU-s"
+        )
+    print(
+        f"reports: {count}  mean words/report: {words:.0f}  caches: {'off' if args.no_cache else 'on'}"
+    )
+    print(
+        f"throughput: {max(walls):.0f} reports/s on one core (best of {args.rounds}; "
+        f"median {statistics.median(walls):.0f}; {max(cpus):.0f} reports per CPU-second)"
+    )
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(f"machine: {describe()} | pinned to core {core} | load average {load[0]:.2f}")
 

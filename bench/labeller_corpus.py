@@ -28,7 +28,9 @@ DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def _dev_set_pairs() -> list[tuple[str, list[LevelLabels]]]:
-    reports = [json.loads(x) for x in (DEV_SET / "dev_reports.jsonl").read_text().splitlines() if x.strip()]
+    reports = [
+        json.loads(x) for x in (DEV_SET / "dev_reports.jsonl").read_text().splitlines() if x.strip()
+    ]
     gold: dict[str, list[LevelLabels]] = {}
     for line in (DEV_SET / "dev_gold.jsonl").read_text().splitlines():
         if line.strip():
@@ -38,8 +40,11 @@ def _dev_set_pairs() -> list[tuple[str, list[LevelLabels]]]:
 
 
 def score(labeller: Labeller, reports: list[corpus.CorpusReport]) -> dict:
-    predicted = [row for result in labeller.label_many((r.report_id, r.text) for r in reports)
-                 for row in result.to_exchange_rows()]
+    predicted = [
+        row
+        for result in labeller.label_many((r.report_id, r.text) for r in reports)
+        for row in result.to_exchange_rows()
+    ]
     gold = [row for r in reports for row in r.gold_rows()]
     result = evaluate(predicted, gold)
     result["detectors"] = detector_agreement(predicted, gold)
@@ -51,12 +56,18 @@ def _fmt(value: float | None) -> str:
 
 
 def table(name: str, result: dict) -> str:
-    lines = [f"### {name} ({result['n']} levels)", "",
-             "| detector | accuracy | sensitivity | specificity | positives |", "|---|---|---|---|---|"]
+    lines = [
+        f"### {name} ({result['n']} levels)",
+        "",
+        "| detector | accuracy | sensitivity | specificity | positives |",
+        "|---|---|---|---|---|",
+    ]
     for det in DETECTORS:
         d = result["detectors"][det]
-        lines.append(f"| {det} | {_fmt(d['accuracy'])} | {_fmt(d['sensitivity'])} | {_fmt(d['specificity'])} "
-                     f"| {d['tp'] + d['fn']} of {d['n']} |")
+        lines.append(
+            f"| {det} | {_fmt(d['accuracy'])} | {_fmt(d['sensitivity'])} | {_fmt(d['specificity'])} "
+            f"| {d['tp'] + d['fn']} of {d['n']} |"
+        )
     lines.append(f"| canal_class | {result['canal_class']['accuracy']:.3f} | | | |")
     lines.append("")
     lines.append("| field | accuracy |")
@@ -86,10 +97,14 @@ def main(argv: list[str] | None = None) -> None:
     model = learned.train(pairs, labeller=rules)
     combined = Labeller(learned=model)
     results = {"rules": score(rules, scored), "rules+learned": score(combined, scored)}
-    print(f"corpus part: {args.part} ({len(scored)} reports); learned layer trained on "
-          f"{len(pairs)} reports (corpus dev part + tests/data dev set)\n")
+    print(
+        f"corpus part: {args.part} ({len(scored)} reports); learned layer trained on "
+        f"{len(pairs)} reports (corpus dev part + tests/data dev set)\n"
+    )
     if args.part == "dev":
-        print("NOTE: the learned layer was trained on this dev part: its dev figures are in-sample.\n")
+        print(
+            "NOTE: the learned layer was trained on this dev part: its dev figures are in-sample.\n"
+        )
     for name, result in results.items():
         print(table(f"{name}: {rules.version if name == 'rules' else combined.version}", result))
         print()

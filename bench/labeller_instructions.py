@@ -48,9 +48,22 @@ for _ in lab.label_many(reports):
 def instructions(n: int, cached: bool) -> int:
     env = {**os.environ, "RADBOT_DEMO": "1"}
     done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
-         CHILD.format(root=str(ROOT)), str(n), "cached" if cached else "uncached"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            CHILD.format(root=str(ROOT)),
+            str(n),
+            "cached" if cached else "uncached",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode or not found:
         sys.exit(f"callgrind failed ({done.returncode}):\n{done.stderr[-2000:]}")

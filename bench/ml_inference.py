@@ -47,16 +47,24 @@ def main() -> None:
     else:
         seg, canal, foramen = build_models(ModelConfig())
         models = TrainedModels(seg=seg, canal=canal, foramen=foramen)
-    print("machine:", describe(), "| torch", torch.__version__,
-          "| device", "cuda" if torch.cuda.is_available() else "cpu",
-          "| weights", args.models if trained else "untrained (timing only)")
+    print(
+        "machine:",
+        describe(),
+        "| torch",
+        torch.__version__,
+        "| device",
+        "cuda" if torch.cuda.is_available() else "cpu",
+        "| weights",
+        args.models if trained else "untrained (timing only)",
+    )
     dirs = sorted(p for p in args.data.glob("SYN*") if p.is_dir())[: args.n]
     stages: dict[str, list[float]] = {}
     for d in dirs:
         st = load_study_dir(d)  # DICOM reading is timed separately from the models
         try:
-            pred = run_study(models, st.sag_t2, st.sag_t1, st.axials,
-                             masks=None if trained else st.sag_mask)
+            pred = run_study(
+                models, st.sag_t2, st.sag_t1, st.axials, masks=None if trained else st.sag_mask
+            )
         except LevelAssignmentError as exc:
             print(f"{d.name}: {exc}")
             continue

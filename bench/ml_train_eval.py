@@ -47,19 +47,32 @@ def main() -> None:
     ap.add_argument("--pretrain-steps", type=int, default=SegRecipe.pretrain_steps)
     ap.add_argument("--finetune-steps", type=int, default=SegRecipe.finetune_steps)
     ap.add_argument("--real", type=Path, default=None, help="fine-tune on these real volumes too")
-    ap.add_argument("--models", type=Path, default=None, help="evaluate these saved weights; train nothing")
+    ap.add_argument(
+        "--models", type=Path, default=None, help="evaluate these saved weights; train nothing"
+    )
     ap.add_argument("--clf-epochs", type=int, default=40, help="foraminal classifier epochs")
     ap.add_argument("--canal-epochs", type=int, default=120)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--work-spacing", type=float, default=ModelConfig.work_spacing_mm,
-                    help="segmentation working grid (mm)")
+    ap.add_argument(
+        "--work-spacing",
+        type=float,
+        default=ModelConfig.work_spacing_mm,
+        help="segmentation working grid (mm)",
+    )
     ap.add_argument("--out", type=Path, default=Path("/tmp/mlsyn/models"))
     args = ap.parse_args()
     if args.train_seed == args.test_seed:
         raise SystemExit("the test seed must differ from the training seed")
     torch.set_num_threads(args.threads)
-    print("machine:", describe(), "| torch", torch.__version__,
-          "| device", "cuda" if torch.cuda.is_available() else "cpu", flush=True)
+    print(
+        "machine:",
+        describe(),
+        "| torch",
+        torch.__version__,
+        "| device",
+        "cuda" if torch.cuda.is_available() else "cpu",
+        flush=True,
+    )
     test_dirs = ensure_dataset(args.data / f"test_s{args.test_seed}", args.test_n, args.test_seed)
     if args.models is not None:
         models = load_models(args.models)
@@ -67,25 +80,41 @@ def main() -> None:
     else:
         from inference.ml.real_data import find_real_volumes, load_real_volume  # only to train
 
-        train_dirs = ensure_dataset(args.data / f"train_s{args.train_seed}", args.train_n, args.train_seed)
+        train_dirs = ensure_dataset(
+            args.data / f"train_s{args.train_seed}", args.train_n, args.train_seed
+        )
         real = [load_real_volume(p) for p in find_real_volumes(args.real)] if args.real else []
-        settings = TrainSettings(clf_epochs=args.clf_epochs, canal_epochs=args.canal_epochs,
-                                 seg=SegRecipe(pretrain_steps=args.pretrain_steps,
-                                               finetune_steps=args.finetune_steps))
+        settings = TrainSettings(
+            clf_epochs=args.clf_epochs,
+            canal_epochs=args.canal_epochs,
+            seg=SegRecipe(pretrain_steps=args.pretrain_steps, finetune_steps=args.finetune_steps),
+        )
         print(f"settings: {settings}", flush=True)
         t = time.perf_counter()
-        models = train_all(train_dirs, split=(0.8, 0.2), epochs=args.epochs, seed=0,
-                           config=ModelConfig(work_spacing_mm=args.work_spacing), real=real,
-                           progress_callback=lambda r: print(json.dumps(
-                               {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}),
-                               flush=True), settings=settings)
+        models = train_all(
+            train_dirs,
+            split=(0.8, 0.2),
+            epochs=args.epochs,
+            seed=0,
+            config=ModelConfig(work_spacing_mm=args.work_spacing),
+            real=real,
+            progress_callback=lambda r: print(
+                json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}),
+                flush=True,
+            ),
+            settings=settings,
+        )
         train_s = time.perf_counter() - t
         save_models(models, args.out)
-        print(f"training time: {train_s:.0f} s (incl. loading {args.train_n} studies); models -> {args.out}")
+        print(
+            f"training time: {train_s:.0f} s (incl. loading {args.train_n} studies); models -> {args.out}"
+        )
     t = time.perf_counter()
     res = evaluate(models, test_dirs)
-    print(f"evaluation time: {time.perf_counter() - t:.0f} s on {len(test_dirs)} studies "
-          f"(seed {args.test_seed}, unseen)")
+    print(
+        f"evaluation time: {time.perf_counter() - t:.0f} s on {len(test_dirs)} studies "
+        f"(seed {args.test_seed}, unseen)"
+    )
     print(json.dumps(res, indent=2))
     print("(synthetic studies: these figures say nothing about real patients)")
     if args.models is None:

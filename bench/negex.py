@@ -14,17 +14,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import describe
 from labeling.nlp.negex_kit import score
 
-DEFAULT = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "negex" / "Annotations-1-120.txt")
-
-
+DEFAULT = str(
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "negex" / "Annotations-1-120.txt"
+)
 
 
 def main(path: str = DEFAULT) -> None:
     t0 = time.perf_counter()
     s = score(path)
     dt = time.perf_counter() - t0
-    print(f"pairs: {s['n']}  negated (gold): {s['negated']}  tp={s['tp']} fp={s['fp']} fn={s['fn']}")
-    print(f"negation precision {s['precision']:.3f}  recall {s['recall']:.3f}  F1 {s['f1']:.3f}  ({dt:.2f} s)")
+    print(
+        f"pairs: {s['n']}  negated (gold): {s['negated']}  tp={s['tp']} fp={s['fp']} fn={s['fn']}"
+    )
+    print(
+        f"negation precision {s['precision']:.3f}  recall {s['recall']:.3f}  F1 {s['f1']:.3f}  ({dt:.2f} s)"
+    )
     print(f"machine: {describe()}")
 
 

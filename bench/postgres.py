@@ -35,7 +35,9 @@ def django_on_fresh_database(url: str, *, keep: bool) -> Iterator[None]:
     """Point Django at a new, empty database `url`; drop it afterwards unless `keep`."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-    os.environ.setdefault("RADBOT_DEMO", "1")  # benchmark data, built-in keys (README, Configuration)
+    os.environ.setdefault(
+        "RADBOT_DEMO", "1"
+    )  # benchmark data, built-in keys (README, Configuration)
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
     recreate_database(url)

@@ -29,7 +29,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
 
-HEAVY = ("torch", "spacy", "thinc", "statsmodels", "sklearn", "scipy", "pandas", "highdicom", "reportlab")
+HEAVY = (
+    "torch",
+    "spacy",
+    "thinc",
+    "statsmodels",
+    "sklearn",
+    "scipy",
+    "pandas",
+    "highdicom",
+    "reportlab",
+)
 REPORT = (
     "MRI LUMBAR SPINE WITHOUT CONTRAST\nFINDINGS: Alignment is normal.\n"
     "L4-L5: There is a mild diffuse disc bulge with mild central canal stenosis. "
@@ -66,7 +76,15 @@ def main(argv: list[str] | None = None) -> None:
         source.write_text(json.dumps({"report_id": "R1", "text": REPORT}) + "\n", encoding="utf-8")
         cases = {
             "manage.py check": [py, manage, "check"],
-            "label_reports, 1 report": [py, manage, "label_reports", "--input", str(source), "--output", str(sink)],
+            "label_reports, 1 report": [
+                py,
+                manage,
+                "label_reports",
+                "--input",
+                str(source),
+                "--output",
+                str(sink),
+            ],
             "import URL conf": [py, "-c", URLCONF],
         }
         timed([py, "-c", "pass"], env)  # warm the file cache for the interpreter itself
@@ -79,9 +97,11 @@ def main(argv: list[str] | None = None) -> None:
                 cpus.append(cpu)
                 if name == "import URL conf":
                     heavy = json.loads(out.strip().splitlines()[-1])
-            print(f"{name:<26} wall median {statistics.median(walls):5.2f} s "
-                  f"(min {min(walls):.2f}, max {max(walls):.2f})  "
-                  f"CPU median {statistics.median(cpus):5.2f} s  [{args.runs} runs]")
+            print(
+                f"{name:<26} wall median {statistics.median(walls):5.2f} s "
+                f"(min {min(walls):.2f}, max {max(walls):.2f})  "
+                f"CPU median {statistics.median(cpus):5.2f} s  [{args.runs} runs]"
+            )
     print(f"heavy libraries the URL conf imports: {', '.join(heavy) or 'none'}")
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(f"machine: {describe()} | load average {load[0]:.2f}")

@@ -18,4 +18,6 @@ class InferenceConfig(AppConfig):
         panels.register(PANEL)
         register_followup(HANDLER)
         register_reaper("jobs", "inference.services.jobs.reap_stale_jobs")
-        inference_job_done.connect(rescore_curation_queue, dispatch_uid="labeling.model_disagreement")
+        inference_job_done.connect(
+            rescore_curation_queue, dispatch_uid="labeling.model_disagreement"
+        )

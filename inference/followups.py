@@ -41,8 +41,12 @@ def redo_after_ingest(row: PendingFollowUp) -> None:
     # A job whose chain never reached the broker is still queued at stage "": publish
     # its chain rather than creating a second job (the stages are idempotent anyway).
     stuck = (
-        InferenceJob.objects.filter(study_id=row.study_id, status=InferenceJob.Status.QUEUED, stage="",
-                                    created_at__gte=row.created_at - timedelta(minutes=5))
+        InferenceJob.objects.filter(
+            study_id=row.study_id,
+            status=InferenceJob.Status.QUEUED,
+            stage="",
+            created_at__gte=row.created_at - timedelta(minutes=5),
+        )
         .order_by("-id")
         .first()
     )
@@ -56,4 +60,6 @@ def redo_after_ingest(row: PendingFollowUp) -> None:
         return
 
 
-HANDLER = FollowUpHandler(kind=PendingFollowUp.Kind.INFERENCE, queue=queue_after_ingest, redo=redo_after_ingest)
+HANDLER = FollowUpHandler(
+    kind=PendingFollowUp.Kind.INFERENCE, queue=queue_after_ingest, redo=redo_after_ingest
+)

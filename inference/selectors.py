@@ -43,19 +43,28 @@ def study_series(study: Study) -> dict:
     return chosen
 
 
-def _labels_for(study: Study, gold: dict[str, dict[str, dict]]) -> tuple[dict[str, LevelLabels], float, bool]:
+def _labels_for(
+    study: Study, gold: dict[str, dict[str, dict]]
+) -> tuple[dict[str, LevelLabels], float, bool]:
     """Labels, their training weight, and whether they come from the NLP labeller."""
     report = study.reports.first()
     if report is None:
         return {}, 0.0, False
     if str(report.pk) in gold:
-        return {lv: LevelLabels.from_exchange(row) for lv, row in gold[str(report.pk)].items()}, 1.0, False
+        return (
+            {lv: LevelLabels.from_exchange(row) for lv, row in gold[str(report.pk)].items()},
+            1.0,
+            False,
+        )
     newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at").first()
     if newest is None:
         return {}, 0.0, False
-    rows = NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id).select_related("level")
+    rows = NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id).select_related(
+        "level"
+    )
     labels = {
-        row.level.level: LevelLabels(level=row.level.level, **{f: getattr(row, f) for f in FIELDS}) for row in rows
+        row.level.level: LevelLabels(level=row.level.level, **{f: getattr(row, f) for f in FIELDS})
+        for row in rows
     }
     return labels, NLP_LABEL_WEIGHT, True
 
@@ -81,7 +90,9 @@ def training_studies() -> list:
             continue
         volume = load_series(series_files(sag_t2))
         with np.load(media_path(masks[sag_t2.pk].file)) as stored:
-            by_number = dict(zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True))
+            by_number = dict(
+                zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True)
+            )
         ordered = np.stack([by_number[n] for n in sorted(by_number)])
         studies.append(
             StudyData(
@@ -106,7 +117,10 @@ def jobs_for(study: Study) -> QuerySet[InferenceJob]:
 
 def job_is_active(job: InferenceJob | None) -> bool:
     """Queued or running: the page polls and offers no new run meanwhile."""
-    return job is not None and job.status in {InferenceJob.Status.QUEUED, InferenceJob.Status.RUNNING}
+    return job is not None and job.status in {
+        InferenceJob.Status.QUEUED,
+        InferenceJob.Status.RUNNING,
+    }
 
 
 def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Prediction]]:

@@ -49,12 +49,16 @@ def _stage_task(stage: Stage) -> Task:
         what=f"the {stage.name} stage",
         fail=_fail,
         bind=True,
-        soft_time_limit=settings.RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S if stage.runs_network else None,
+        soft_time_limit=settings.RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S
+        if stage.runs_network
+        else None,
     )
     def run_stage_task(self: Task, job_id: int) -> str:
         # The retry number lets the job's own attempt counter tell retries from redeliveries.
         retries = self.request.retries or 0
-        return run_stage(job_id=job_id, stage=stage.name, worker=_worker_name(self), retries=retries).status
+        return run_stage(
+            job_id=job_id, stage=stage.name, worker=_worker_name(self), retries=retries
+        ).status
 
     return run_stage_task
 

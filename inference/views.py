@@ -75,7 +75,9 @@ def job_mask_slice(request: HttpRequest, job_id: int, slice_index: int) -> HttpR
     if classes is None:
         raise Http404("This job has no mask for that slice.")
     buffer = io.BytesIO()
-    known = np.where(classes < len(MASK_COLOURS), classes, 0)  # an unknown class is not painted as another
+    known = np.where(
+        classes < len(MASK_COLOURS), classes, 0
+    )  # an unknown class is not painted as another
     Image.fromarray(MASK_COLOURS[known], "RGBA").save(buffer, "PNG")
     # No Cache-Control here: radbot_web.middleware sends no-store for every signed-in response.
     return HttpResponse(buffer.getvalue(), content_type="image/png")

@@ -15,7 +15,13 @@ GRADE_CHOICES = [(g, g) for g in GRADES]
 DISC_CHOICES = [(d, d) for d in DISC_VALUES]
 
 
-GRADED = ("canal_stenosis", "left_foraminal", "right_foraminal", "left_subarticular", "right_subarticular")
+GRADED = (
+    "canal_stenosis",
+    "left_foraminal",
+    "right_foraminal",
+    "left_subarticular",
+    "right_subarticular",
+)
 
 
 class LevelLabelFields(models.Model):
@@ -36,9 +42,13 @@ class LevelLabelFields(models.Model):
 def label_value_constraints(prefix: str) -> list[models.CheckConstraint]:
     """Only the guide's values, enforced by the database."""
     return [
-        models.CheckConstraint(condition=Q(disc__in=list(DISC_VALUES)), name=f"{prefix}_disc_allowed"),
+        models.CheckConstraint(
+            condition=Q(disc__in=list(DISC_VALUES)), name=f"{prefix}_disc_allowed"
+        ),
         *[
-            models.CheckConstraint(condition=Q(**{f"{name}__in": list(GRADES)}), name=f"{prefix}_{name}_allowed")
+            models.CheckConstraint(
+                condition=Q(**{f"{name}__in": list(GRADES)}), name=f"{prefix}_{name}_allowed"
+            )
             for name in GRADED
         ],
     ]
@@ -47,8 +57,12 @@ def label_value_constraints(prefix: str) -> list[models.CheckConstraint]:
 class LabellerVersion(models.Model):
     version = models.CharField(max_length=128, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    learned_model_path = models.CharField(max_length=255, blank=True, help_text="Empty: rules only.")
-    learned_from_gold = models.PositiveIntegerField(default=0, help_text="Gold levels the learned layer saw.")
+    learned_model_path = models.CharField(
+        max_length=255, blank=True, help_text="Empty: rules only."
+    )
+    learned_from_gold = models.PositiveIntegerField(
+        default=0, help_text="Gold levels the learned layer saw."
+    )
     metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -62,21 +76,36 @@ class LabellerVersion(models.Model):
 class NlpLabel(LevelLabelFields):
     """One labeller's reading of one report at one disc level."""
 
-    report = models.ForeignKey("studies.RadiologistReport", on_delete=models.CASCADE, related_name="nlp_labels")
-    level = models.ForeignKey("studies.DiscLevel", on_delete=models.CASCADE, related_name="nlp_labels")
+    report = models.ForeignKey(
+        "studies.RadiologistReport", on_delete=models.CASCADE, related_name="nlp_labels"
+    )
+    level = models.ForeignKey(
+        "studies.DiscLevel", on_delete=models.CASCADE, related_name="nlp_labels"
+    )
     labeller = models.ForeignKey(LabellerVersion, on_delete=models.PROTECT, related_name="labels")
     confidence = models.JSONField(help_text="Per field, 0-1.")
     min_confidence = models.FloatField(
-        null=True, blank=True, db_index=True, help_text="Lowest field confidence: the curation queue's order."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Lowest field confidence: the curation queue's order.",
     )
-    evidence = models.JSONField(default=list, help_text='[{"start", "end", "field"}] into the report text.')
+    evidence = models.JSONField(
+        default=list, help_text='[{"start", "end", "field"}] into the report text.'
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["level__level"]
-        indexes = [models.Index(fields=["labeller", "min_confidence", "report"], name="nlp_label_queue_order")]
+        indexes = [
+            models.Index(
+                fields=["labeller", "min_confidence", "report"], name="nlp_label_queue_order"
+            )
+        ]
         constraints = [
-            models.UniqueConstraint(fields=["report", "level", "labeller"], name="nlp_label_once_per_version"),
+            models.UniqueConstraint(
+                fields=["report", "level", "labeller"], name="nlp_label_once_per_version"
+            ),
             *label_value_constraints("nlp"),
         ]
 
@@ -100,7 +129,9 @@ class LabellingRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True, help_text="Per-report errors, readable.")
     error = models.TextField(blank=True, help_text="Readable reason when the run failed.")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the run last moved (created, started, a batch committed): the reaper fails a
@@ -110,12 +141,19 @@ class LabellingRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]), name="run_status_allowed"),
-            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="run_done_within_total"),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="run_status_allowed",
+            ),
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total")), name="run_done_within_total"
+            ),
         ]
         indexes = [
             models.Index(
-                fields=["heartbeat_at"], condition=Q(status__in=["queued", "running"]), name="run_active_heartbeat"
+                fields=["heartbeat_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="run_active_heartbeat",
             ),
         ]
 
@@ -124,8 +162,11 @@ class LabellingRun(models.Model):
 
     @property
     def percent(self) -> int:
-        return round(100 * self.done / self.total) if self.total else (100 if self.status == "done" else 0)
-
+        return (
+            round(100 * self.done / self.total)
+            if self.total
+            else (100 if self.status == "done" else 0)
+        )
 
 
 class Annotation(LevelLabelFields):
@@ -140,9 +181,15 @@ class Annotation(LevelLabelFields):
         ANNOTATION = "annotation"
         ADJUDICATION = "adjudication"
 
-    report = models.ForeignKey("studies.RadiologistReport", on_delete=models.CASCADE, related_name="annotations")
-    level = models.ForeignKey("studies.DiscLevel", on_delete=models.CASCADE, related_name="annotations")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    report = models.ForeignKey(
+        "studies.RadiologistReport", on_delete=models.CASCADE, related_name="annotations"
+    )
+    level = models.ForeignKey(
+        "studies.DiscLevel", on_delete=models.CASCADE, related_name="annotations"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ANNOTATION)
     started_from = models.ForeignKey(NlpLabel, null=True, blank=True, on_delete=models.SET_NULL)
     seconds_spent = models.FloatField(default=0)
@@ -156,8 +203,12 @@ class Annotation(LevelLabelFields):
         ]
         indexes = [models.Index(fields=["report", "author"], name="annotation_report_author")]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["annotation", "adjudication"]), name="annotation_kind_allowed"),
-            models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="annotation_time_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["annotation", "adjudication"]), name="annotation_kind_allowed"
+            ),
+            models.CheckConstraint(
+                condition=Q(seconds_spent__gte=0), name="annotation_time_not_negative"
+            ),
             *label_value_constraints("annotation"),
         ]
 
@@ -173,16 +224,26 @@ class ModelDisagreement(models.Model):
     levels where the two machines disagree most to a person first.
     """
 
-    nlp_label = models.OneToOneField(NlpLabel, on_delete=models.CASCADE, related_name="model_disagreement")
-    prediction = models.ForeignKey("inference.Prediction", on_delete=models.CASCADE, related_name="+")
-    score = models.FloatField(help_text="Sum over detectors of |model probability - NLP label|, 0 to 5.")
-    detectors = models.JSONField(default=list, help_text="Detectors on which the two disagree at 0.5.")
+    nlp_label = models.OneToOneField(
+        NlpLabel, on_delete=models.CASCADE, related_name="model_disagreement"
+    )
+    prediction = models.ForeignKey(
+        "inference.Prediction", on_delete=models.CASCADE, related_name="+"
+    )
+    score = models.FloatField(
+        help_text="Sum over detectors of |model probability - NLP label|, 0 to 5."
+    )
+    detectors = models.JSONField(
+        default=list, help_text="Detectors on which the two disagree at 0.5."
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["-score", "nlp_label"], name="disagreement_queue_order")]
         constraints = [
-            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=5), name="disagreement_score_range"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=5), name="disagreement_score_range"
+            ),
         ]
 
     def __str__(self) -> str:

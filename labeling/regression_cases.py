@@ -23,7 +23,17 @@ from labeling.nlp.error_patterns import ReportText
 from spine.labels import FIELD_VALUES, FIELDS, GUIDE_VERSION, LEVELS
 
 FORMAT = "radbot-regression-case/1"
-REQUIRED = ("format", "text", "level", "field", "gold", "labeller", "labeller_version", "author", "time")
+REQUIRED = (
+    "format",
+    "text",
+    "level",
+    "field",
+    "gold",
+    "labeller",
+    "labeller_version",
+    "author",
+    "time",
+)
 
 
 @cache
@@ -51,13 +61,16 @@ def excerpt(text: str, level: str, evidence: Iterable[Mapping[str, Any]] = ()) -
         s = report.sents[i]
         if last is None or s.paragraph != last:
             paragraphs.append([])
-        paragraphs[-1].append(text[s.start:s.end])
+        paragraphs[-1].append(text[s.start : s.end])
         last = s.paragraph
     return "\n\n".join("\n".join(p) for p in paragraphs)
 
 
 def faithful_text(
-    text: str, level: str, fieldname: str, evidence: Iterable[Mapping[str, Any]] = (),
+    text: str,
+    level: str,
+    fieldname: str,
+    evidence: Iterable[Mapping[str, Any]] = (),
     label: Callable[[str], Any] | None = None,
 ) -> tuple[str, bool]:
     """(text for the case, whether it is an excerpt): the level's sentences when ``label``
@@ -65,7 +78,11 @@ def faithful_text(
     whole report."""
     label = label or rules_labeller().label
     short = excerpt(text, level, evidence)
-    if short and short != text and value_at(label(short), level, fieldname) == value_at(label(text), level, fieldname):
+    if (
+        short
+        and short != text
+        and value_at(label(short), level, fieldname) == value_at(label(text), level, fieldname)
+    ):
         return short, True
     return text, False
 

@@ -26,7 +26,11 @@ def latest_nlp_labels(*, study: Study) -> tuple[RadiologistReport | None, list[N
 
 def newest_nlp_labels(*, report: RadiologistReport) -> list[NlpLabel]:
     """A report's labels from the newest labeller that read it, in level order."""
-    newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at", "-labeller_id").first()
+    newest = (
+        NlpLabel.objects.filter(report=report)
+        .order_by("-labeller__created_at", "-labeller_id")
+        .first()
+    )
     if newest is None:
         return []
     return list(
@@ -52,7 +56,9 @@ def current_version_id() -> int | None:
 def current_version_name() -> str:
     """The version string of current_version_id() ('' when nothing was labelled)."""
     version = current_version_id()
-    return LabellerVersion.objects.values_list("version", flat=True).get(pk=version) if version else ""
+    return (
+        LabellerVersion.objects.values_list("version", flat=True).get(pk=version) if version else ""
+    )
 
 
 def current_version() -> Subquery:
@@ -107,7 +113,9 @@ class GoldDecision:
     decided_at: datetime
 
 
-def gold_decisions(*, report_ids: Iterable[int] | None = None) -> dict[tuple[int, str], GoldDecision]:
+def gold_decisions(
+    *, report_ids: Iterable[int] | None = None
+) -> dict[tuple[int, str], GoldDecision]:
     """Every gold level: (report id, level) -> its decision.
 
     A level is gold when adjudicated (the newest adjudication wins), or when every
@@ -117,10 +125,22 @@ def gold_decisions(*, report_ids: Iterable[int] | None = None) -> dict[tuple[int
     # export, progress and the agreement dashboard all call it).
     newest: dict[tuple[int, str], dict[int, tuple]] = defaultdict(dict)
     adjudicated: dict[tuple[int, str], tuple] = {}
-    notes = Annotation.objects.all() if report_ids is None else Annotation.objects.filter(report_id__in=report_ids)
+    notes = (
+        Annotation.objects.all()
+        if report_ids is None
+        else Annotation.objects.filter(report_id__in=report_ids)
+    )
     rows_in_order = (
         notes.order_by("created_at", "id")
-        .values_list("report_id", "level__level", "author_id", "author__username", "created_at", "kind", *FIELDS)
+        .values_list(
+            "report_id",
+            "level__level",
+            "author_id",
+            "author__username",
+            "created_at",
+            "kind",
+            *FIELDS,
+        )
         .iterator(chunk_size=5000)
     )
     for report_id, level, author_id, username, created_at, kind, *values in rows_in_order:
@@ -128,12 +148,16 @@ def gold_decisions(*, report_ids: Iterable[int] | None = None) -> dict[tuple[int
             adjudicated[(report_id, level)] = (tuple(values), username, created_at)
         else:
             newest[(report_id, level)][author_id] = (tuple(values), username, created_at)
-    gold = {key: GoldDecision(values, (who,), when) for key, (values, who, when) in adjudicated.items()}
+    gold = {
+        key: GoldDecision(values, (who,), when) for key, (values, who, when) in adjudicated.items()
+    }
     for key, by_author in newest.items():
         if key not in gold and len({values for values, _, _ in by_author.values()}) == 1:
             decisions = list(by_author.values())
             gold[key] = GoldDecision(
-                decisions[0][0], tuple(sorted(who for _, who, _ in decisions)), max(when for _, _, when in decisions)
+                decisions[0][0],
+                tuple(sorted(who for _, who, _ in decisions)),
+                max(when for _, _, when in decisions),
             )
     return gold
 
@@ -159,7 +183,9 @@ def gold_rows() -> list[dict]:
     rows = []
     for report_id in sorted({report for report, _ in gold}):
         if all((report_id, level) in gold for level in LEVELS):
-            rows += [_exchange_row(report_id, level, gold[(report_id, level)].values) for level in LEVELS]
+            rows += [
+                _exchange_row(report_id, level, gold[(report_id, level)].values) for level in LEVELS
+            ]
     return rows
 
 
@@ -180,7 +206,9 @@ def gold_reports(*, level: str | None = None, limit: int | None = None) -> list[
     """
     gold = gold_decisions()
     by_report: dict[int, list[dict]] = defaultdict(list)
-    for (report_id, lv), decision in sorted(gold.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1]))):
+    for (report_id, lv), decision in sorted(
+        gold.items(), key=lambda kv: (kv[0][0], LEVELS.index(kv[0][1]))
+    ):
         if level is None or lv == level:
             by_report[report_id].append(_exchange_row(report_id, lv, decision.values))
     ids = sorted(by_report)[:limit] if limit is not None else sorted(by_report)
@@ -193,10 +221,14 @@ def stored_labels(*, version: str, report_ids: Iterable[str]) -> dict[str, list[
     (with ``evidence``), in level order. Reports it never labelled are absent."""
     found: dict[str, list[dict]] = defaultdict(list)
     rows = (
-        NlpLabel.objects.filter(labeller__version=version, report_id__in=[int(r) for r in report_ids])
+        NlpLabel.objects.filter(
+            labeller__version=version, report_id__in=[int(r) for r in report_ids]
+        )
         .order_by("report_id", "level__level")
         .values_list("report_id", "level__level", "evidence", *FIELDS)
     )
     for report_id, level, evidence, *values in rows:
-        found[str(report_id)].append({**_exchange_row(report_id, level, tuple(values)), "evidence": evidence})
+        found[str(report_id)].append(
+            {**_exchange_row(report_id, level, tuple(values)), "evidence": evidence}
+        )
     return dict(found)

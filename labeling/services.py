@@ -109,22 +109,30 @@ def reap_stale_runs(*, limit: int = 200) -> int:
     stale, cutoff = stale_work(LabellingRun.objects.all(), now=now)
     reaped = 0
     for pk, status in stale.order_by("heartbeat_at").values_list("pk", "status")[:limit]:
-        minutes = max(1, round((queued_s if status == LabellingRun.Status.QUEUED else running_s) / 60))
+        minutes = max(
+            1, round((queued_s if status == LabellingRun.Status.QUEUED else running_s) / 60)
+        )
         if status == LabellingRun.Status.QUEUED:
             reason = f"stopped: no worker took the run within {minutes} min (is a Celery worker running?); start it again"
         else:
-            reason = f"stopped: no progress for {minutes} min (its worker probably died); start it again"
-        reaped += LabellingRun.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff[status]).update(
-            status=LabellingRun.Status.FAILED, error=reason, finished_at=now, heartbeat_at=now
-        )
+            reason = (
+                f"stopped: no progress for {minutes} min (its worker probably died); start it again"
+            )
+        reaped += LabellingRun.objects.filter(
+            pk=pk, status=status, heartbeat_at__lt=cutoff[status]
+        ).update(status=LabellingRun.Status.FAILED, error=reason, finished_at=now, heartbeat_at=now)
     if reaped:
         log.warning("failed %s stale labelling run(s)", reaped)
     return reaped
 
 
-def _label_rows(result: ReportLabels, report: RadiologistReport, levels: dict[str, int], version) -> list[NlpLabel]:
+def _label_rows(
+    result: ReportLabels, report: RadiologistReport, levels: dict[str, int], version
+) -> list[NlpLabel]:
     rows = []
-    for labels, evidence, confidence in zip(result.levels, result.evidence, result.confidence, strict=True):
+    for labels, evidence, confidence in zip(
+        result.levels, result.evidence, result.confidence, strict=True
+    ):
         rows.append(
             NlpLabel(
                 report=report,
@@ -150,7 +158,9 @@ def _unreadable(result: ReportLabels) -> bool:
     return any(marker in error for error in result.errors for marker in _NOT_READ)
 
 
-def label_reports(*, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion) -> list[dict]:
+def label_reports(
+    *, reports: Iterable[RadiologistReport], labeller: Labeller, version: LabellerVersion
+) -> list[dict]:
     """Label a batch in one transaction; returns the per-report problems (never raises for one report)."""
     reports = list(reports)
     levels_by_study: dict[int, dict[str, int]] = {}
@@ -205,28 +215,43 @@ def execute_labelling_run(*, run_id: int, batch_size: int | None = None) -> Labe
     try:
         while True:
             skipped = {p["report"] for p in problems if not p.get("labelled", False)}
-            batch = list(pending_reports(run.labeller).exclude(pk__in=skipped).select_related("study")[:batch_size])
+            batch = list(
+                pending_reports(run.labeller)
+                .exclude(pk__in=skipped)
+                .select_related("study")[:batch_size]
+            )
             if not batch:
                 break
             new_problems = label_reports(reports=batch, labeller=labeller, version=run.labeller)
             problems += new_problems
-            done = min(run.total, NlpLabel.objects.filter(labeller=run.labeller).values("report").distinct().count())
+            done = min(
+                run.total,
+                NlpLabel.objects.filter(labeller=run.labeller).values("report").distinct().count(),
+            )
             LabellingRun.objects.filter(pk=run.pk).update(
-                done=done, failed=_failed(problems), problems=problems[-200:], heartbeat_at=timezone.now()
+                done=done,
+                failed=_failed(problems),
+                problems=problems[-200:],
+                heartbeat_at=timezone.now(),
             )
     except Exception as exc:
         log.exception("labelling run %s failed", run.pk)
         fail_run(run_id=run.pk, reason=f"labelling run failed: {type(exc).__name__}: {exc}")
         raise
     LabellingRun.objects.filter(pk=run.pk).update(
-        status=LabellingRun.Status.DONE, finished_at=timezone.now(), failed=_failed(problems), problems=problems[-200:]
+        status=LabellingRun.Status.DONE,
+        finished_at=timezone.now(),
+        failed=_failed(problems),
+        problems=problems[-200:],
     )
     run.refresh_from_db()
     return run
 
 
 @transaction.atomic
-def train_labeller(*, gold_rows: list[dict], report_rows: list[dict], force: bool = False) -> LabellerVersion:
+def train_labeller(
+    *, gold_rows: list[dict], report_rows: list[dict], force: bool = False
+) -> LabellerVersion:
     """Fit the learned layer on gold labels; it becomes the labeller the app runs only if it earns it.
 
     Before activating, the layer is cross-validated on the gold reports (5 folds by report):
@@ -244,7 +269,11 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict], force: boo
     pairs = [(texts[rid], levels) for rid, levels in gold_by_report.items() if rid in texts]
     if not pairs:
         raise ValueError("no gold label matches a report: check the report_id values")
-    comparison = learned.compare_by_folds(pairs) if len(pairs) >= 2 else {"helps": False, "reports": len(pairs)}
+    comparison = (
+        learned.compare_by_folds(pairs)
+        if len(pairs) >= 2
+        else {"helps": False, "reports": len(pairs)}
+    )
     active = comparison["helps"] or force
     model = learned.train(pairs)
     labeller = Labeller(learned=model)
@@ -255,8 +284,12 @@ def train_labeller(*, gold_rows: list[dict], report_rows: list[dict], force: boo
         defaults={
             "learned_model_path": str(folder) if active else "",
             "learned_from_gold": sum(len(levels) for _, levels in pairs),
-            "metrics": {"cross_validation": comparison, "active": active, "forced": force and not comparison["helps"],
-                        "saved_in": str(folder)},
+            "metrics": {
+                "cross_validation": comparison,
+                "active": active,
+                "forced": force and not comparison["helps"],
+                "saved_in": str(folder),
+            },
         },
     )
     _labeller_for.cache_clear()

@@ -17,4 +17,6 @@ def study_labels_context(study: Study, report: RadiologistReport | None) -> dict
     return {"nlp_labels": labels, "report_segments": highlighted_segments(report.text, labels)}
 
 
-PANEL = StudyPanel(name="labels", order=20, context=study_labels_context, template="labeling/_study_labels.html")
+PANEL = StudyPanel(
+    name="labels", order=20, context=study_labels_context, template="labeling/_study_labels.html"
+)

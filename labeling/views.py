@@ -47,4 +47,6 @@ def start_run(request: HttpRequest) -> HttpResponse:
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
 def guide(request: HttpRequest) -> HttpResponse:
-    return render(request, "labeling/guide.html", {"guide_version": GUIDE_VERSION, "levels": LEVELS})
+    return render(
+        request, "labeling/guide.html", {"guide_version": GUIDE_VERSION, "levels": LEVELS}
+    )

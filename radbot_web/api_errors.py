@@ -69,7 +69,9 @@ TOKEN_OPERATION = ("/api/auth/token", "post")
 THROTTLED = {TOKEN_OPERATION}
 TOKEN_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"token": {"type": "string", "description": "Send it as `Authorization: Token <token>`."}},
+    "properties": {
+        "token": {"type": "string", "description": "Send it as `Authorization: Token <token>`."}
+    },
     "required": ["token"],
     "additionalProperties": True,
 }
@@ -110,7 +112,9 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 codes.append("429")
             codes.append("503")
             for code in codes:
-                operation["responses"].setdefault(code, {"description": _DESCRIPTIONS[code], "content": error})
+                operation["responses"].setdefault(
+                    code, {"description": _DESCRIPTIONS[code], "content": error}
+                )
             if (path, method) == TOKEN_OPERATION:
                 _token_answer(operation, components)
     return result

@@ -50,7 +50,9 @@ class ResilientRedisCache(RedisCache):
             logger.warning(
                 "Redis cache unavailable (%s: %s) during %s; carrying on without it "
                 "(logins unthrottled, holds and cached data not shared) until it is back",
-                type(error).__name__, error, operation,
+                type(error).__name__,
+                error,
+                operation,
             )
         return fallback
 
@@ -61,36 +63,56 @@ class ResilientRedisCache(RedisCache):
             return self._degraded(operation, error, fallback)
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guard("add", lambda: super(ResilientRedisCache, self).add(key, value, timeout, version), True)
+        return self._guard(
+            "add", lambda: super(ResilientRedisCache, self).add(key, value, timeout, version), True
+        )
 
     def get(self, key, default=None, version=None):
-        return self._guard("get", lambda: super(ResilientRedisCache, self).get(key, default, version), default)
+        return self._guard(
+            "get", lambda: super(ResilientRedisCache, self).get(key, default, version), default
+        )
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guard("set", lambda: super(ResilientRedisCache, self).set(key, value, timeout, version), None)
+        return self._guard(
+            "set", lambda: super(ResilientRedisCache, self).set(key, value, timeout, version), None
+        )
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guard("touch", lambda: super(ResilientRedisCache, self).touch(key, timeout, version), False)
+        return self._guard(
+            "touch", lambda: super(ResilientRedisCache, self).touch(key, timeout, version), False
+        )
 
     def delete(self, key, version=None):
-        return self._guard("delete", lambda: super(ResilientRedisCache, self).delete(key, version), False)
+        return self._guard(
+            "delete", lambda: super(ResilientRedisCache, self).delete(key, version), False
+        )
 
     def get_many(self, keys, version=None):
-        return self._guard("get_many", lambda: super(ResilientRedisCache, self).get_many(keys, version), {})
+        return self._guard(
+            "get_many", lambda: super(ResilientRedisCache, self).get_many(keys, version), {}
+        )
 
     def has_key(self, key, version=None):
-        return self._guard("has_key", lambda: super(ResilientRedisCache, self).has_key(key, version), False)
+        return self._guard(
+            "has_key", lambda: super(ResilientRedisCache, self).has_key(key, version), False
+        )
 
     def incr(self, key, delta=1, version=None):
-        return self._guard("incr", lambda: super(ResilientRedisCache, self).incr(key, delta, version), delta)
+        return self._guard(
+            "incr", lambda: super(ResilientRedisCache, self).incr(key, delta, version), delta
+        )
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         return self._guard(
-            "set_many", lambda: super(ResilientRedisCache, self).set_many(data, timeout, version), list(data)
+            "set_many",
+            lambda: super(ResilientRedisCache, self).set_many(data, timeout, version),
+            list(data),
         )
 
     def delete_many(self, keys, version=None):
-        return self._guard("delete_many", lambda: super(ResilientRedisCache, self).delete_many(keys, version), None)
+        return self._guard(
+            "delete_many", lambda: super(ResilientRedisCache, self).delete_many(keys, version), None
+        )
 
     def clear(self):
         return self._guard("clear", lambda: super(ResilientRedisCache, self).clear(), False)

@@ -66,7 +66,9 @@ def _drop_broken_connections() -> None:
         try:
             if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
                 conn.close()
-        except Exception:  # closing a dead connection may itself fail; Django retries at request end
+        except (
+            Exception
+        ):  # closing a dead connection may itself fail; Django retries at request end
             log.debug("could not close connection %s", conn.alias, exc_info=True)
 
 
@@ -74,7 +76,9 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         response: HttpResponse = JsonResponse({"detail": MESSAGE}, status=503)
     else:
-        response = HttpResponse(PAGE.format(message=MESSAGE), status=503, content_type="text/html; charset=utf-8")
+        response = HttpResponse(
+            PAGE.format(message=MESSAGE), status=503, content_type="text/html; charset=utf-8"
+        )
     response["Retry-After"] = str(RETRY_AFTER_S)
     response["Cache-Control"] = "no-store"
     return response
@@ -88,7 +92,9 @@ class DatabaseUnavailableMiddleware:
         response = self.get_response(request)
         error = getattr(request, _NOTE, None)
         if error is not None and response.status_code >= 500:
-            log.warning("database unavailable during %s %s: %s", request.method, request.path, error)
+            log.warning(
+                "database unavailable during %s %s: %s", request.method, request.path, error
+            )
             _drop_broken_connections()
             return unavailable_response(request)
         return response
@@ -117,6 +123,11 @@ class DatabaseAwareSessionMiddleware(SessionMiddleware):
             error = database_error(exc)
             if error is None:
                 raise
-            log.warning("database unavailable saving the session of %s %s: %s", request.method, request.path, error)
+            log.warning(
+                "database unavailable saving the session of %s %s: %s",
+                request.method,
+                request.path,
+                error,
+            )
             _drop_broken_connections()
             return unavailable_response(request)

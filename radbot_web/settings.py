@@ -150,7 +150,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 # A Redis host that stops answering must not hold every request for long.
-                "socket_connect_timeout": float(os.environ.get("RADBOT_REDIS_CONNECT_TIMEOUT_S", "1")),
+                "socket_connect_timeout": float(
+                    os.environ.get("RADBOT_REDIS_CONNECT_TIMEOUT_S", "1")
+                ),
                 "socket_timeout": float(os.environ.get("RADBOT_REDIS_TIMEOUT_S", "2")),
             },
         }
@@ -177,7 +179,9 @@ _proxy_ssl_header = os.environ.get("RADBOT_PROXY_SSL_HEADER", "").strip()
 if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SECURE_SSL_REDIRECT = env_bool("RADBOT_SSL_REDIRECT", default=PRODUCTION)
-SECURE_HSTS_SECONDS = int(os.environ.get("RADBOT_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0)))
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("RADBOT_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0))
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RADBOT_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("RADBOT_HSTS_PRELOAD", default=PRODUCTION)
 # API tokens (accounts.models.ApiToken) stop working this many days after issue.
@@ -248,7 +252,9 @@ RADBOT_LABELLING_BATCH = int(os.environ.get("RADBOT_LABELLING_BATCH", "200"))
 
 # Report import: the largest CSV/JSONL file accepted, in bytes (each report's text is
 # capped at the labeller's 100k characters).
-RADBOT_REPORT_IMPORT_MAX_BYTES = int(os.environ.get("RADBOT_REPORT_IMPORT_MAX_BYTES", str(50 * 1024**2)))
+RADBOT_REPORT_IMPORT_MAX_BYTES = int(
+    os.environ.get("RADBOT_REPORT_IMPORT_MAX_BYTES", str(50 * 1024**2))
+)
 
 LOGGING = {
     "version": 1,
@@ -279,8 +285,12 @@ RADBOT_TASK_MAX_ATTEMPTS = int(os.environ.get("RADBOT_TASK_MAX_ATTEMPTS", "3"))
 # A message carries the limits of the process that sent it: set them alike for the web
 # and the workers (a worker sends the next stage of a job).
 RADBOT_TASK_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_TASK_SOFT_TIME_LIMIT_S", "600"))
-RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S", "1200"))
-RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S = int(os.environ.get("RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S", "21600"))
+RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S = int(
+    os.environ.get("RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S", "1200")
+)
+RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S = int(
+    os.environ.get("RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S", "21600")
+)
 # The reaper fails inference jobs and labelling runs that stopped moving: running with
 # no stage/batch starting or ending for RADBOT_JOB_STALE_S, or queued with no worker
 # taking them for RADBOT_JOB_QUEUED_STALE_S (long enough for a busy GPU queue).
@@ -290,7 +300,10 @@ RADBOT_JOB_QUEUED_STALE_S = int(os.environ.get("RADBOT_JOB_QUEUED_STALE_S", "216
 # the study's AI panel also reaps that study's jobs when it loads.
 RADBOT_REAPER_INTERVAL_S = int(os.environ.get("RADBOT_REAPER_INTERVAL_S", "300"))
 CELERY_BEAT_SCHEDULE = {
-    "radbot-reap-stale-work": {"task": "radbot.reap_stale_work", "schedule": float(RADBOT_REAPER_INTERVAL_S)},
+    "radbot-reap-stale-work": {
+        "task": "radbot.reap_stale_work",
+        "schedule": float(RADBOT_REAPER_INTERVAL_S),
+    },
     # Thumbnails and AI runs an ingest could not queue (broker down) are queued again.
     "radbot-requeue-followups": {
         "task": "studies.requeue_followups",

@@ -193,7 +193,9 @@ class RadbotTask(Task):
         try:
             self.fail(self.failure_reason(exc), *args, **kwargs)
         except Exception:
-            log.exception("task %s[%s]: could not record its failure; the reaper will", self.name, task_id)
+            log.exception(
+                "task %s[%s]: could not record its failure; the reaper will", self.name, task_id
+            )
 
 
 def _duration(seconds: float | None) -> str:
@@ -222,7 +224,11 @@ def radbot_task(
     if "." not in name:
         raise ValueError(f"task name {name!r} is not dotted (<app>.<what>)")
     soft = soft_time_limit or settings.RADBOT_TASK_SOFT_TIME_LIMIT_S
-    extra: dict[str, Any] = {"what": what, "soft_time_limit": soft, "time_limit": soft + HARD_LIMIT_GRACE_S}
+    extra: dict[str, Any] = {
+        "what": what,
+        "soft_time_limit": soft,
+        "time_limit": soft + HARD_LIMIT_GRACE_S,
+    }
     if fail is not None:
         extra["fail"] = staticmethod(fail)
     return shared_task(base=base, name=name, **{**TASK_OPTIONS, **extra, **options})
@@ -240,7 +246,8 @@ def stale_work(queryset: QuerySet, *, now: datetime) -> tuple[QuerySet, dict[str
         "running": now - timedelta(seconds=settings.RADBOT_JOB_STALE_S),
     }
     stale = queryset.filter(
-        Q(status="queued", heartbeat_at__lt=cutoffs["queued"]) | Q(status="running", heartbeat_at__lt=cutoffs["running"])
+        Q(status="queued", heartbeat_at__lt=cutoffs["queued"])
+        | Q(status="running", heartbeat_at__lt=cutoffs["running"])
     )
     return stale, cutoffs
 

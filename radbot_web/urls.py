@@ -20,7 +20,9 @@ api_patterns = [
     path("studies/upload", api(studies_api.StudyUploadApi), name="api-studies-upload"),
     path("studies/<str:study_uid>", api(studies_api.StudyDetailApi), name="api-study"),
     path("reports/import", api(studies_api.ReportImportApi), name="api-reports-import"),
-    path("series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"),
+    path(
+        "series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"
+    ),
     path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
     path("schema", api(SchemaApi), name="api-schema"),
 ]

@@ -54,9 +54,16 @@ def _problems(alias: str) -> list[checks.CheckMessage]:
         return []
     try:
         tables = set(connection.introspection.table_names())
-        if MigrationRecorder.Migration._meta.db_table not in tables or "reports_reportversion" not in tables:
+        if (
+            MigrationRecorder.Migration._meta.db_table not in tables
+            or "reports_reportversion" not in tables
+        ):
             return []  # a fresh database: migrate creates the tables and the triggers
-        applied = {name for app, name in MigrationRecorder(connection).applied_migrations() if app == "reports"}
+        applied = {
+            name
+            for app, name in MigrationRecorder(connection).applied_migrations()
+            if app == "reports"
+        }
         present = _present(connection)
     except DatabaseError:
         return []  # no database to look at; whatever needs it reports that

@@ -18,7 +18,9 @@ models.CharField.register_lookup(Length, "length")
 
 
 class Report(models.Model):
-    study = models.OneToOneField("studies.Study", on_delete=models.CASCADE, related_name="ai_report")
+    study = models.OneToOneField(
+        "studies.Study", on_delete=models.CASCADE, related_name="ai_report"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,14 +50,25 @@ class ReportVersion(models.Model):
     findings = models.JSONField(help_text='[{"level": "L4-L5", "text": "..."}] in level order.')
     impression = models.TextField()
     labels = models.JSONField(
-        default=dict, help_text="{level: exchange-format labels} the generated text says (generated versions)."
+        default=dict,
+        help_text="{level: exchange-format labels} the generated text says (generated versions).",
     )
     source_job = models.ForeignKey(
-        "inference.InferenceJob", null=True, blank=True, on_delete=models.PROTECT, related_name="report_versions"
+        "inference.InferenceJob",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="report_versions",
     )
-    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="Empty for text the models wrote.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,7 +76,9 @@ class ReportVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
-    content_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the signed content (see content_hash_scheme).")
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Of the signed content (see content_hash_scheme)."
+    )
     # What content_sha256 covers, so that every signature stays verifiable: 1 = findings and
     # impression (signatures before 0004); 2 = also the study's UID, the version number and
     # the signer (reports.services.content_sha256).
@@ -75,9 +90,13 @@ class ReportVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["report", "number"], name="report_version_number_once"),
             models.CheckConstraint(
-                condition=Q(status__in=["preliminary", "final", "amended"]), name="report_version_status_allowed"
+                condition=Q(status__in=["preliminary", "final", "amended"]),
+                name="report_version_status_allowed",
             ),
-            models.CheckConstraint(condition=Q(origin__in=["generated", "edited"]), name="report_version_origin_allowed"),
+            models.CheckConstraint(
+                condition=Q(origin__in=["generated", "edited"]),
+                name="report_version_origin_allowed",
+            ),
             # Signed exactly when not preliminary, and a signature names who and when.
             models.CheckConstraint(
                 condition=(
@@ -96,7 +115,8 @@ class ReportVersion(models.Model):
                 name="report_version_amendment_has_reason",
             ),
             models.CheckConstraint(
-                condition=~Q(origin="edited") | Q(created_by__isnull=False), name="report_version_edit_has_author"
+                condition=~Q(origin="edited") | Q(created_by__isnull=False),
+                name="report_version_edit_has_author",
             ),
         ]
 
@@ -123,8 +143,12 @@ class AuditEvent(models.Model):
         REFUSED = "refused"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="audit_events")
-    version = models.ForeignKey(ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action = models.CharField(max_length=8, choices=Action.choices)
     detail = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -133,7 +157,9 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["generate", "view", "edit", "sign", "amend", "export", "refused"]),
+                condition=Q(
+                    action__in=["generate", "view", "edit", "sign", "amend", "export", "refused"]
+                ),
                 name="audit_action_allowed",
             ),
         ]

@@ -206,7 +206,9 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
     job = InferenceJob.objects.select_related("study", "model_version").get(pk=job_id)
     # A study where no level could be named is drafted too: every level "not assessed",
     # with the reason, and no label (the radiologist reads why there is no AI reading).
-    refused = job.status == InferenceJob.Status.FAILED and set(job.not_assessed or {}) == set(LEVELS)
+    refused = job.status == InferenceJob.Status.FAILED and set(job.not_assessed or {}) == set(
+        LEVELS
+    )
     if job.status != InferenceJob.Status.DONE and not refused:
         raise DraftNotPossible(
             f"Inference job {job.pk} is {job.status}, not done; there is nothing to draft from."
@@ -239,7 +241,11 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
             )
     assessed = {f.labels.level for f in findings}
     # Why each other level has no reading ("L1-L2: Not assessed: <reason>.").
-    reasons = {lv: why for lv, why in (job.not_assessed or {}).items() if lv in LEVELS and lv not in assessed}
+    reasons = {
+        lv: why
+        for lv, why in (job.not_assessed or {}).items()
+        if lv in LEVELS and lv not in assessed
+    }
     generated = generate_report(findings, not_assessed=reasons)
     version = ReportVersion.objects.create(
         report=report,
@@ -478,7 +484,9 @@ def _sign(*, report: Report, user: Any, version_number: int) -> ReportVersion:
     latest.signed_at = timezone.now()
     latest.content_hash_scheme = CONTENT_HASH_SCHEME
     latest.content_sha256 = version_content_sha256(latest)
-    latest.save(update_fields=["status", "signed_by", "signed_at", "content_sha256", "content_hash_scheme"])
+    latest.save(
+        update_fields=["status", "signed_by", "signed_at", "content_sha256", "content_hash_scheme"]
+    )
     record_audit_event(
         report=report,
         user=user,

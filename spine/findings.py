@@ -56,14 +56,27 @@ def _graded(key: str, field: str, short: str, long: str, phrase: str) -> Finding
 
 BULGING = Finding("bulging", ("disc",), frozenset({"bulge"}), "Bulging", "Disc bulging", "bulge")
 HERNIATION = Finding(
-    "herniation", ("disc",), frozenset({"herniation"}), "Herniation", "Disc herniation", "herniation"
+    "herniation",
+    ("disc",),
+    frozenset({"herniation"}),
+    "Herniation",
+    "Disc herniation",
+    "herniation",
 )
 CANAL_STENOSIS = _graded("canal_stenosis", "canal_stenosis", "Canal", "Canal stenosis", "canal")
 FORAMINAL_STENOSIS_LEFT = _graded(
-    "foraminal_stenosis_left", "left_foraminal", "Foramen L", "Foraminal stenosis, left", "left foramen"
+    "foraminal_stenosis_left",
+    "left_foraminal",
+    "Foramen L",
+    "Foraminal stenosis, left",
+    "left foramen",
 )
 FORAMINAL_STENOSIS_RIGHT = _graded(
-    "foraminal_stenosis_right", "right_foraminal", "Foramen R", "Foraminal stenosis, right", "right foramen"
+    "foraminal_stenosis_right",
+    "right_foraminal",
+    "Foramen R",
+    "Foraminal stenosis, right",
+    "right foramen",
 )
 
 # The image models' detectors, keyed and ordered as the models' probabilities are.
@@ -94,7 +107,9 @@ SUBARTICULAR_STENOSIS = Finding(
     "Subarticular stenosis",
     "lateral recess",
 )
-UNCERTAIN = Finding("uncertain", ("uncertain",), frozenset({True}), "Uncertain", "Uncertain", "uncertain")
+UNCERTAIN = Finding(
+    "uncertain", ("uncertain",), frozenset({True}), "Uncertain", "Uncertain", "uncertain"
+)
 
 # The abnormal fields: a level with none of these present is normal (``uncertain`` is a
 # flag on the reading, not a finding).
@@ -162,4 +177,6 @@ MAIN_FINDING_ORDER: tuple[Finding, ...] = (
 def main_finding(level: Mapping[str, Any] | object) -> Finding:
     """The finding a level's picture should show: the first present in the order above,
     the canal (the midline) for a normal level."""
-    return next((finding for finding in MAIN_FINDING_ORDER if finding.present(level)), CANAL_STENOSIS)
+    return next(
+        (finding for finding in MAIN_FINDING_ORDER if finding.present(level)), CANAL_STENOSIS
+    )

@@ -63,7 +63,14 @@ class StudyAdmin(ReadOnlyAdmin):
 
 @admin.register(Series)
 class SeriesAdmin(ReadOnlyAdmin):
-    list_display = ["series_instance_uid", "study", "description", "plane", "weighting", "slice_count"]
+    list_display = [
+        "series_instance_uid",
+        "study",
+        "description",
+        "plane",
+        "weighting",
+        "slice_count",
+    ]
 
 
 @admin.register(PatientIdentity)

@@ -28,15 +28,26 @@ from studies.models import PatientIdentity, Series, Study
 from studies.services.ingest import ingest_uploaded_files
 from studies.services.report_import import import_report_file
 
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or no such page of results.")
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, description="No such object, or no such page of results."
+)
 
 
 class SeriesSerializer(serializers.ModelSerializer):
     class Meta:
         model = Series
         fields = [
-            "id", "series_instance_uid", "number", "description", "plane", "weighting",
-            "slice_count", "rows", "columns", "pixel_spacing_row_mm", "pixel_spacing_col_mm",
+            "id",
+            "series_instance_uid",
+            "number",
+            "description",
+            "plane",
+            "weighting",
+            "slice_count",
+            "rows",
+            "columns",
+            "pixel_spacing_row_mm",
+            "pixel_spacing_col_mm",
             "slice_thickness_mm",
         ]
 
@@ -50,8 +61,16 @@ class StudySerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = [
-            "study_instance_uid", "patient", "accession", "study_date", "site", "age_years",
-            "sex", "series_count", "instance_count", "has_report",
+            "study_instance_uid",
+            "patient",
+            "accession",
+            "study_date",
+            "site",
+            "age_years",
+            "sex",
+            "series_count",
+            "instance_count",
+            "has_report",
         ]
 
 
@@ -75,7 +94,10 @@ class StrictPages(PageNumberPagination):
     def get_page_number(self, request, paginator):
         values = request.query_params.getlist(self.page_query_param)
         if values and (
-            len(values) > 1 or not values[0].isascii() or not values[0].isdigit() or int(values[0]) < 1
+            len(values) > 1
+            or not values[0].isascii()
+            or not values[0].isdigit()
+            or int(values[0]) < 1
         ):
             raise serializers.ValidationError({"page": ["One whole page number, from 1."]})
         return super().get_page_number(request, paginator)
@@ -120,7 +142,9 @@ class StudyDetailApi(APIView):
     permission_classes = [capability(roles.VIEW_STUDIES)]
     serializer_class = StudyDetailSerializer
 
-    @extend_schema(operation_id="studies_retrieve", responses={200: StudyDetailSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        operation_id="studies_retrieve", responses={200: StudyDetailSerializer, 404: NOT_FOUND}
+    )
     def get(self, request, study_uid: str):
         study = get_object_or_404(selectors.study_list(), study_instance_uid=study_uid)
         record_read(action="view_study", request=request, study_uid=study.study_instance_uid)
@@ -129,7 +153,9 @@ class StudyDetailApi(APIView):
 
 class UploadRequestSerializer(serializers.Serializer):
     files = serializers.ListField(
-        child=serializers.FileField(), allow_empty=False, help_text="DICOM files or .zip archives of them."
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text="DICOM files or .zip archives of them.",
     )
 
 
@@ -158,7 +184,9 @@ class IngestRefusedSerializer(serializers.Serializer):
     studies = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-TOO_LARGE = OpenApiResponse(ErrorSerializer, description="The request body is larger than the server accepts.")
+TOO_LARGE = OpenApiResponse(
+    ErrorSerializer, description="The request body is larger than the server accepts."
+)
 
 
 class StudyUploadApi(APIView):
@@ -226,7 +254,11 @@ class ReportImportApi(APIView):
     @extend_schema(
         operation_id="reports_import",
         request={"multipart/form-data": ReportImportRequestSerializer},
-        responses={201: ReportImportSummarySerializer, 400: ReportImportRefusedSerializer, 413: TOO_LARGE},
+        responses={
+            201: ReportImportSummarySerializer,
+            400: ReportImportRefusedSerializer,
+            413: TOO_LARGE,
+        },
     )
     def post(self, request):
         upload = request.FILES.get("file")
@@ -259,18 +291,26 @@ class SeriesVolumeApi(APIView):
                 "X-Volume-Meta a JSON object (instance numbers, window, pixel spacing).",
             ),
             404: NOT_FOUND,
-            422: OpenApiResponse(ErrorSerializer, description="The stored images cannot be decoded safely."),
+            422: OpenApiResponse(
+                ErrorSerializer, description="The stored images cannot be decoded safely."
+            ),
         },
     )
     def get(self, request, series_id: int):
         series = get_object_or_404(Series.objects.select_related("study"), pk=series_id)
-        record_read(action="view_images", request=request, study_uid=series.study.study_instance_uid)
+        record_read(
+            action="view_images", request=request, study_uid=series.study.study_instance_uid
+        )
         try:
             volume = selectors.series_volume(series=series)
         except selectors.UndecodableImage as exc:
-            return Response({"detail": f"This series cannot be shown: {exc}."},
-                            status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-        response = HttpResponse(volume.pixels.astype("<u2").tobytes(), content_type="application/octet-stream")
+            return Response(
+                {"detail": f"This series cannot be shown: {exc}."},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        response = HttpResponse(
+            volume.pixels.astype("<u2").tobytes(), content_type="application/octet-stream"
+        )
         response["X-Volume-Shape"] = ",".join(str(n) for n in volume.pixels.shape)
         response["X-Volume-Meta"] = json.dumps(
             {
@@ -304,7 +344,9 @@ class PseudonymMapApi(generics.ListAPIView):
     pagination_class = PseudonymPages
 
     def get_queryset(self):
-        return PatientIdentity.objects.select_related("patient").order_by("patient__pseudonym", "pk")
+        return PatientIdentity.objects.select_related("patient").order_by(
+            "patient__pseudonym", "pk"
+        )
 
     @extend_schema(
         operation_id="pseudonyms_list",

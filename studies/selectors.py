@@ -57,7 +57,9 @@ def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> St
         studies.filter(study_instance_uid=uid).first()
         or studies.filter(identity__original_study_uid=uid).first()
         # a study whose identity row is gone still answers to its keyed original
-        or studies.filter(study_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+        or studies.filter(
+            study_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)
+        ).first()
     )
 
 
@@ -72,7 +74,9 @@ def series_by_any_uid(uid: str) -> tuple[Series | None, bool]:
         return series, False
     series = (
         Series.objects.filter(identity__original_series_uid=uid).first()
-        or Series.objects.filter(series_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)).first()
+        or Series.objects.filter(
+            series_instance_uid=keyed_uid(uid, secret=settings.RADBOT_DEID_SECRET)
+        ).first()
     )
     return series, series is not None
 
@@ -171,20 +175,38 @@ def _check_decodable(ds: pydicom.Dataset) -> None:
     # Files stored before ingest bounded the matrix could still be decompression bombs.
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
     frames = int(ds.get("NumberOfFrames") or 1)
-    if not (0 < rows <= MAX_MATRIX and 0 < cols <= MAX_MATRIX and rows * cols * frames <= MAX_PIXELS):
-        raise UndecodableImage(f"stored image of {rows} x {cols} x {frames} pixels is out of bounds")
-    missing = [k for k in ("BitsStored", "PhotometricInterpretation", "PixelRepresentation", "SamplesPerPixel")
-               if k not in ds]
+    if not (
+        0 < rows <= MAX_MATRIX and 0 < cols <= MAX_MATRIX and rows * cols * frames <= MAX_PIXELS
+    ):
+        raise UndecodableImage(
+            f"stored image of {rows} x {cols} x {frames} pixels is out of bounds"
+        )
+    missing = [
+        k
+        for k in (
+            "BitsStored",
+            "PhotometricInterpretation",
+            "PixelRepresentation",
+            "SamplesPerPixel",
+        )
+        if k not in ds
+    ]
     if missing:
         raise UndecodableImage(f"stored image lacks {', '.join(missing)}")
 
 
-def middle_slice(*, series: Series, datasets: Mapping[str, pydicom.Dataset] | None = None) -> np.ndarray | None:
+def middle_slice(
+    *, series: Series, datasets: Mapping[str, pydicom.Dataset] | None = None
+) -> np.ndarray | None:
     """The middle slice in viewer order; ``datasets`` maps stored file paths to the data
     sets they were just written from, to skip reading those files back."""
     # Only the paths: model instances from series.instances would each run a query to
     # load their deferred series_id.
-    files = list(series.instances.order_by("slice_location_mm", "instance_number").values_list("file", flat=True))
+    files = list(
+        series.instances.order_by("slice_location_mm", "instance_number").values_list(
+            "file", flat=True
+        )
+    )
     if not files:
         return None
     middle = files[len(files) // 2]
@@ -195,7 +217,9 @@ def series_volume(*, series: Series) -> SeriesVolume:
     """All slices of a series in viewer order, as stored (modality LUT applied)."""
     instances = list(series.instances.order_by("slice_location_mm", "instance_number"))
     if len(instances) * series.rows * series.columns > MAX_VOLUME_PIXELS:
-        raise UndecodableImage(f"series of {len(instances)} x {series.rows} x {series.columns} pixels is too large")
+        raise UndecodableImage(
+            f"series of {len(instances)} x {series.rows} x {series.columns} pixels is too large"
+        )
     frames = [_stored_pixels(instance) for instance in instances]
     pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
     if pixels.size:

@@ -21,9 +21,9 @@ PAGE_SIZE = 25
 def study_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     report_filter = {"yes": True, "no": False}.get(request.GET.get("report", ""))
-    page = Paginator(selectors.study_list(query=query, has_report=report_filter), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.study_list(query=query, has_report=report_filter), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": query,

@@ -59,7 +59,16 @@ def part_of(module: str) -> str | None:
 
 
 def _modules() -> Iterator[tuple[str, Path]]:
-    for top in ("spine", "radbot_web", "audit", "accounts", "studies", "labeling", "inference", "reports"):
+    for top in (
+        "spine",
+        "radbot_web",
+        "audit",
+        "accounts",
+        "studies",
+        "labeling",
+        "inference",
+        "reports",
+    ):
         for path in sorted((ROOT / top).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
@@ -127,13 +136,23 @@ def test_every_exception_is_still_needed() -> None:
 
 
 def test_the_vocabulary_and_the_pure_cores_import_no_django() -> None:
-    pure = ("spine", "labeling.nlp", "inference.ml", "reports.stats", "reports.generation", "studies.dicom",
-            "studies.synth")
+    pure = (
+        "spine",
+        "labeling.nlp",
+        "inference.ml",
+        "reports.stats",
+        "reports.generation",
+        "studies.dicom",
+        "studies.synth",
+    )
     offenders = [
         f"{imp.module}:{imp.line} imports {imp.target}"
         for imp in _all_imports()
-        if imp.module.startswith(pure) and (imp.target.split(".")[0] == "django" or (part_of(imp.target) not in
-                                            (None, "spine") and not imp.target.startswith(pure)))
+        if imp.module.startswith(pure)
+        and (
+            imp.target.split(".")[0] == "django"
+            or (part_of(imp.target) not in (None, "spine") and not imp.target.startswith(pure))
+        )
     ]
     assert offenders == []
 
@@ -162,4 +181,6 @@ def test_every_function_local_import_says_why() -> None:
             for imp in _imports(module, path)
             if imp.local and not _says_why(lines, imp.line)
         ]
-    assert silent == [], "function-local imports that do not say why they wait:\n" + "\n".join(silent)
+    assert silent == [], "function-local imports that do not say why they wait:\n" + "\n".join(
+        silent
+    )

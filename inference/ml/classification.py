@@ -40,7 +40,9 @@ class CropSet:
     y: np.ndarray  # (N, D) float 0/1
     w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (N,) weights
     ids: list[str] = field(default_factory=list)
-    nlp: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,) target from NLP, not gold
+    nlp: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, bool)
+    )  # (N,) target from NLP, not gold
 
     def __post_init__(self) -> None:
         if self.w.size == 0:
@@ -54,9 +56,13 @@ class CropSet:
     def concat(self, other: CropSet) -> CropSet:
         if len(self) == 0:
             return other
-        return CropSet(np.concatenate([self.x, other.x]), np.concatenate([self.y, other.y]),
-                       np.concatenate([self.w, other.w]), self.ids + other.ids,
-                       np.concatenate([self.nlp, other.nlp]))
+        return CropSet(
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            np.concatenate([self.w, other.w]),
+            self.ids + other.ids,
+            np.concatenate([self.nlp, other.nlp]),
+        )
 
 
 def pos_weights(y: np.ndarray, cap: float = 10.0) -> torch.Tensor:
@@ -109,14 +115,18 @@ def train_classifier(
         perm = torch.randperm(len(train), generator=gen)
         tot, correct, n = 0.0, 0.0, 0
         for i in range(0, len(train), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             if len(idx) < 2:  # BatchNorm needs > 1 sample
                 continue
             x = _augment(x_all[idx], gen).to(dev)
             y, w = y_all[idx].to(dev), w_all[idx].to(dev)
             logits = model(x)
-            loss = (F.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none")
-                    .mean(1) * w).sum() / w.sum()
+            loss = (
+                F.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none").mean(
+                    1
+                )
+                * w
+            ).sum() / w.sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -124,8 +134,12 @@ def train_classifier(
             tot += float(loss.detach()) * len(idx)
             correct += float(((logits > 0).float() == y).float().mean(1).sum())
             n += len(idx)
-        rec = {"stage": name, "epoch": first_epoch + ep, "train_loss": tot / max(n, 1),
-               "train_acc": correct / max(n, 1)}
+        rec = {
+            "stage": name,
+            "epoch": first_epoch + ep,
+            "train_loss": tot / max(n, 1),
+            "train_acc": correct / max(n, 1),
+        }
         if val is not None and len(val):
             p = predict_proba(model, val)
             yv = val.y.astype(np.float32)
@@ -149,19 +163,26 @@ def predict_proba(model: nn.Module, data: CropSet | np.ndarray, batch: int = 64)
     x = data.x[:, 0] if isinstance(data, CropSet) else data
     out = []
     for i in range(0, len(x), batch):
-        out.append(torch.sigmoid(model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))
-                                       .to(dev))).cpu().numpy())
+        out.append(
+            torch.sigmoid(model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch])).to(dev)))
+            .cpu()
+            .numpy()
+        )
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
 
-def pseudo_label(model: nn.Module, unlabelled: np.ndarray, threshold: float = 0.9,
-                 weight: float = 0.3) -> CropSet:
+def pseudo_label(
+    model: nn.Module, unlabelled: np.ndarray, threshold: float = 0.9, weight: float = 0.3
+) -> CropSet:
     """Confident predictions on unlabelled crops (N, K, C, H, W) -> a low-weight
     CropSet (every detector must be confidently 0 or 1 for a sample to be kept)."""
     p = predict_proba(model, unlabelled[:, 0])
     sure = np.all((p > threshold) | (p < 1 - threshold), axis=1)
-    return CropSet(unlabelled[sure], (p[sure] > 0.5).astype(np.float32),
-                   np.full(int(sure.sum()), weight, np.float32))
+    return CropSet(
+        unlabelled[sure],
+        (p[sure] > 0.5).astype(np.float32),
+        np.full(int(sure.sum()), weight, np.float32),
+    )
 
 
 @dataclass
@@ -172,8 +193,9 @@ class PseudoRelabel:
     downweighted: int  # NLP samples with a detector it was unsure of
 
 
-def pseudo_relabel(model: nn.Module, data: CropSet, threshold: float = 0.9,
-                   uncertain_weight: float = 0.5) -> PseudoRelabel:
+def pseudo_relabel(
+    model: nn.Module, data: CropSet, threshold: float = 0.9, uncertain_weight: float = 0.5
+) -> PseudoRelabel:
     """Targets of the NLP-labelled samples (``data.nlp``) become the model's confident
     predictions (p >= threshold -> 1, p <= 1 - threshold -> 0), detector by detector;
     an NLP sample with any detector in between keeps its NLP targets but its weight is
@@ -190,8 +212,12 @@ def pseudo_relabel(model: nn.Module, data: CropSet, threshold: float = 0.9,
     y[take] = predicted[take]
     unsure = data.nlp & ~sure.all(axis=1)
     w[unsure] *= uncertain_weight
-    return PseudoRelabel(CropSet(data.x, y, w, list(data.ids), data.nlp.copy()),
-                         replaced, confirmed, int(unsure.sum()))
+    return PseudoRelabel(
+        CropSet(data.x, y, w, list(data.ids), data.nlp.copy()),
+        replaced,
+        confirmed,
+        int(unsure.sum()),
+    )
 
 
 def derive_disc(p_bulging: float, p_herniation: float, threshold: float = 0.5) -> str:

@@ -42,16 +42,24 @@ class CropConfig:
         return len(self.foramen_offsets_mm) + 3  # parasagittal T2 + axial T2
 
 
-def series_scale(vol: Volume, intensity: IntensityScaling = DEFAULT_INTENSITY) -> tuple[float, float]:
+def series_scale(
+    vol: Volume, intensity: IntensityScaling = DEFAULT_INTENSITY
+) -> tuple[float, float]:
     """The series' intensity that maps to 0, and the range that maps to 1 (every
     second voxel in each direction: a percentile does not need them all)."""
     lo, hi = np.percentile(vol.pixels[::2, ::2, ::2], intensity.percentiles)
     return float(lo), float(max(hi - lo, 1e-6))
 
 
-def sample_plane(vol: Volume, centre: np.ndarray, u: np.ndarray, v: np.ndarray,
-                 cfg: CropConfig, scale: tuple[float, float] | None = None,
-                 intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
+def sample_plane(
+    vol: Volume,
+    centre: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    cfg: CropConfig,
+    scale: tuple[float, float] | None = None,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> np.ndarray:
     """A (size, size) image: column index along ``u``, row index along ``v``; ``scale``
     is the series' :func:`series_scale` (computed here when not given)."""
     n, sp = cfg.size_px, cfg.spacing_mm
@@ -69,8 +77,13 @@ def _on_slice(vol: Volume, point: np.ndarray, slice_index: float) -> np.ndarray:
     return point + (slice_index - s_now) * vol.slice_step()
 
 
-def _axial_crops(axial: Volume | None, centre: np.ndarray, lateral_dir: np.ndarray,
-                 cfg: CropConfig, intensity: IntensityScaling) -> list[np.ndarray]:
+def _axial_crops(
+    axial: Volume | None,
+    centre: np.ndarray,
+    lateral_dir: np.ndarray,
+    cfg: CropConfig,
+    intensity: IntensityScaling,
+) -> list[np.ndarray]:
     """The level's 3 axial slices (zeros if the series is missing), each cropped
     around ``centre`` projected onto that slice; columns along ``lateral_dir``."""
     if axial is None:
@@ -86,10 +99,16 @@ def _axial_crops(axial: Volume | None, centre: np.ndarray, lateral_dir: np.ndarr
     return out
 
 
-def canal_crop(sag_t2: Volume, sag_t1: Volume | None, axial: Volume | None,
-               disc: DiscLocation, cfg: CropConfig = CropConfig(),
-               jitter: np.ndarray | None = None, *,
-               intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
+def canal_crop(
+    sag_t2: Volume,
+    sag_t1: Volume | None,
+    axial: Volume | None,
+    disc: DiscLocation,
+    cfg: CropConfig = CropConfig(),
+    jitter: np.ndarray | None = None,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> np.ndarray:
     """(7, size, size): sagittal T2 slices s-1, s, s+1, T1 at s, then the 3 axials."""
     centre = disc.centre + cfg.canal_shift_mm * disc.posterior
     if jitter is not None:
@@ -100,20 +119,44 @@ def canal_crop(sag_t2: Volume, sag_t1: Volume | None, axial: Volume | None,
     chans = []
     for k in (-1, 0, 1):
         s = int(np.clip(s_mid + k, 0, n_sl - 1))
-        chans.append(sample_plane(sag_t2, _on_slice(sag_t2, centre, s), disc.posterior,
-                                  -disc.normal, cfg, scale, intensity))
+        chans.append(
+            sample_plane(
+                sag_t2,
+                _on_slice(sag_t2, centre, s),
+                disc.posterior,
+                -disc.normal,
+                cfg,
+                scale,
+                intensity,
+            )
+        )
     if sag_t1 is not None:
-        chans.append(sample_plane(sag_t1, _on_slice(sag_t1, centre, s_mid), disc.posterior,
-                                  -disc.normal, cfg, intensity=intensity))
+        chans.append(
+            sample_plane(
+                sag_t1,
+                _on_slice(sag_t1, centre, s_mid),
+                disc.posterior,
+                -disc.normal,
+                cfg,
+                intensity=intensity,
+            )
+        )
     else:
         chans.append(np.zeros_like(chans[0]))
     chans += _axial_crops(axial, centre, disc.lateral, cfg, intensity)
     return np.stack(chans)
 
 
-def foramen_crop(sag_t2: Volume, axial: Volume | None, disc: DiscLocation, side: str,
-                 cfg: CropConfig = CropConfig(), jitter: np.ndarray | None = None, *,
-                 intensity: IntensityScaling = DEFAULT_INTENSITY) -> np.ndarray:
+def foramen_crop(
+    sag_t2: Volume,
+    axial: Volume | None,
+    disc: DiscLocation,
+    side: str,
+    cfg: CropConfig = CropConfig(),
+    jitter: np.ndarray | None = None,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> np.ndarray:
     """(len(offsets) + 3, size, size) for ``side`` in {"left", "right"}, mirrored so
     that the right side looks like the left (lateral always increasing column)."""
     sign = 1.0 if side == "left" else -1.0
@@ -122,14 +165,17 @@ def foramen_crop(sag_t2: Volume, axial: Volume | None, disc: DiscLocation, side:
     if jitter is not None:
         base = base + jitter
     scale = series_scale(sag_t2, intensity)
-    chans = [sample_plane(sag_t2, base + d * lat, disc.posterior, -disc.normal, cfg, scale, intensity)
-             for d in cfg.foramen_offsets_mm]
+    chans = [
+        sample_plane(sag_t2, base + d * lat, disc.posterior, -disc.normal, cfg, scale, intensity)
+        for d in cfg.foramen_offsets_mm
+    ]
     chans += _axial_crops(axial, base + cfg.axial_lateral_mm * lat, lat, cfg, intensity)
     return np.stack(chans)
 
 
-def best_foramen_slice(sag_t2: Volume, disc: DiscLocation, side: str, cfg: CropConfig = CropConfig()
-                       ) -> int:
+def best_foramen_slice(
+    sag_t2: Volume, disc: DiscLocation, side: str, cfg: CropConfig = CropConfig()
+) -> int:
     """Index of the sagittal slice nearest the middle foraminal offset on ``side``."""
     sign = 1.0 if side == "left" else -1.0
     mid = cfg.foramen_offsets_mm[len(cfg.foramen_offsets_mm) // 2]

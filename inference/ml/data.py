@@ -34,7 +34,9 @@ class StudyData:
     ap_diameter_mm: dict[str, float] = field(default_factory=dict)
     labels: dict[str, LevelLabels] = field(default_factory=dict)
     weight: float = 1.0  # 1 = gold labels; lower for NLP-derived labels
-    nlp_labels: bool = False  # labels from the NLP labeller, not gold (pseudo-labelling may replace them)
+    nlp_labels: bool = (
+        False  # labels from the NLP labeller, not gold (pseudo-labelling may replace them)
+    )
 
 
 @lru_cache(maxsize=16)
@@ -65,8 +67,13 @@ def load_study_dir(path: str | Path, with_axials: bool = True) -> StudyData:
             d = path / f"ax_t2_{level}"
             if d.is_dir():
                 axials[level] = load_series(d)
-    st = StudyData(key=path.name, patient_id=sag_t2.patient_id or path.name, sag_t2=sag_t2,
-                   sag_t1=sag_t1, axials=axials)
+    st = StudyData(
+        key=path.name,
+        patient_id=sag_t2.patient_id or path.name,
+        sag_t2=sag_t2,
+        sag_t1=sag_t1,
+        axials=axials,
+    )
     npz = path / "masks.npz"
     if npz.exists():
         with np.load(npz) as z:

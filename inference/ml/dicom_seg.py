@@ -35,12 +35,25 @@ if TYPE_CHECKING:
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)
-    "51282000": VERTEBRA, "7610001": VERTEBRA, "12989004": VERTEBRA, "23215003": VERTEBRA,
-    "66794005": VERTEBRA, "14293000": VERTEBRA, "36470004": VERTEBRA, "11994002": VERTEBRA,
-    "49668003": VERTEBRA, "54735007": SACRUM,
+    "51282000": VERTEBRA,
+    "7610001": VERTEBRA,
+    "12989004": VERTEBRA,
+    "23215003": VERTEBRA,
+    "66794005": VERTEBRA,
+    "14293000": VERTEBRA,
+    "36470004": VERTEBRA,
+    "11994002": VERTEBRA,
+    "49668003": VERTEBRA,
+    "54735007": SACRUM,
     # discs T10/T11 ... L5/S1
-    "34959001": DISC, "1537001": DISC, "76206002": DISC, "80064006": DISC, "67459009": DISC,
-    "62551000": DISC, "84020006": DISC, "715056000": DISC,
+    "34959001": DISC,
+    "1537001": DISC,
+    "76206002": DISC,
+    "80064006": DISC,
+    "67459009": DISC,
+    "62551000": DISC,
+    "84020006": DISC,
+    "715056000": DISC,
     # spinal canal
     "61853006": CANAL,
 }
@@ -84,8 +97,9 @@ SEG_MAX_FILE_BYTES = 512 * 1024**2
 SEG_MAX_VOXELS = 2**28  # rows x columns x frames, decoded to one byte each or more
 
 
-def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_voxels: int = SEG_MAX_VOXELS
-             ) -> Segmentation:
+def read_seg(
+    path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_voxels: int = SEG_MAX_VOXELS
+) -> Segmentation:
     """The SEG as a ``highdicom.seg.Segmentation``; :class:`SegImportError` with a reason
     for anything else: not a file, too large, not DICOM, not a SEG, a deflated data set
     (which inflates without bound), more frames than ``max_voxels`` allows, or any parse
@@ -108,20 +122,32 @@ def read_seg(path: str | Path, *, max_file_bytes: int = SEG_MAX_FILE_BYTES, max_
     try:
         meta = read_file_meta_info(str(path))
         if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
-            raise SegImportError(f"{path}: deflated DICOM (inflates without a bound) is not accepted for a SEG")
+            raise SegImportError(
+                f"{path}: deflated DICOM (inflates without a bound) is not accepted for a SEG"
+            )
         header = pydicom.dcmread(str(path), stop_before_pixels=True)
     except SegImportError:
         raise
     except Exception as exc:
-        raise SegImportError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
+        raise SegImportError(
+            f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})"
+        ) from exc
     if str(getattr(header, "Modality", "")) != "SEG":
-        raise SegImportError(f"{path}: not a DICOM SEG (Modality {getattr(header, 'Modality', 'missing')!r})")
+        raise SegImportError(
+            f"{path}: not a DICOM SEG (Modality {getattr(header, 'Modality', 'missing')!r})"
+        )
     try:
-        voxels = int(header.Rows) * int(header.Columns) * int(getattr(header, "NumberOfFrames", 1) or 1)
+        voxels = (
+            int(header.Rows) * int(header.Columns) * int(getattr(header, "NumberOfFrames", 1) or 1)
+        )
     except (AttributeError, TypeError, ValueError) as exc:
-        raise SegImportError(f"{path}: the SEG has no valid Rows, Columns or NumberOfFrames ({exc})") from exc
+        raise SegImportError(
+            f"{path}: the SEG has no valid Rows, Columns or NumberOfFrames ({exc})"
+        ) from exc
     if voxels > max_voxels:
-        raise SegImportError(f"{path}: {voxels} voxels in its frames; a SEG is refused above {max_voxels}")
+        raise SegImportError(
+            f"{path}: {voxels} voxels in its frames; a SEG is refused above {max_voxels}"
+        )
     try:
         return hd.seg.segread(str(path))
     except Exception as exc:
@@ -133,8 +159,9 @@ def referenced_series(seg: Segmentation) -> set[str]:
     return {str(series) for _, series, _ in seg.get_source_image_uids()}
 
 
-def seg_mask(seg: Segmentation, sop_instance_uids: Sequence[str], series_uid: str,
-             name: str = "the SEG") -> SegMask:
+def seg_mask(
+    seg: Segmentation, sop_instance_uids: Sequence[str], series_uid: str, name: str = "the SEG"
+) -> SegMask:
     """Class ids of the SEG (from :func:`read_seg`) for the given images of ``series_uid``,
     in that order; ``name`` appears in error messages.
 
@@ -156,7 +183,9 @@ def seg_mask(seg: Segmentation, sop_instance_uids: Sequence[str], series_uid: st
     ignored = []
     for number in seg.segment_numbers:
         description = seg.get_segment_description(number)
-        codes = [(str(c.scheme_designator), str(c.value)) for c in [description.segmented_property_type]]
+        codes = [
+            (str(c.scheme_designator), str(c.value)) for c in [description.segmented_property_type]
+        ]
         cls = segment_class(str(description.segment_label), codes)
         if cls is None:
             ignored.append(str(description.segment_label))
@@ -166,13 +195,21 @@ def seg_mask(seg: Segmentation, sop_instance_uids: Sequence[str], series_uid: st
         raise SegImportError(
             f"{name}: no segment is a vertebra, sacrum, disc or canal (labels: {', '.join(ignored)})"
         )
-    numbers = sorted(mapping, key=lambda n: _PAINT_ORDER.index(mapping[n]))  # smaller structures on top
+    numbers = sorted(
+        mapping, key=lambda n: _PAINT_ORDER.index(mapping[n])
+    )  # smaller structures on top
     pixels = seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=list(sop_instance_uids), segment_numbers=numbers,
-        assert_missing_frames_are_empty=True, skip_overlap_checks=True,
+        source_sop_instance_uids=list(sop_instance_uids),
+        segment_numbers=numbers,
+        assert_missing_frames_are_empty=True,
+        skip_overlap_checks=True,
     )
     classes = np.zeros(pixels.shape[:3], dtype=np.uint8)
     for i, number in enumerate(numbers):
         classes[pixels[..., i] > 0] = mapping[number]
-    return SegMask(series_uid=series_uid, classes=classes,
-                   mapping={n: CLASS_NAMES[c] for n, c in mapping.items()}, ignored=ignored)
+    return SegMask(
+        series_uid=series_uid,
+        classes=classes,
+        mapping={n: CLASS_NAMES[c] for n, c in mapping.items()},
+        ignored=ignored,
+    )

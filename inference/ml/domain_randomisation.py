@@ -58,7 +58,9 @@ class RandomisationConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RandomisationConfig:
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         return cls(**fields)
 
 
@@ -71,13 +73,22 @@ class LabelMapBank:
     in_plane_mm: list[float] = field(default_factory=list)
 
 
-def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: float,
-               config: RandomisationConfig, seed: int) -> LabelMapBank:
+def build_bank(
+    *,
+    n_anatomies: int,
+    slices_per_anatomy: int,
+    work_spacing_mm: float,
+    config: RandomisationConfig,
+    seed: int,
+) -> LabelMapBank:
     """Draw anatomies from the synthetic generator and cut random sagittal slabs."""
     rng = np.random.default_rng(seed)
     fine = work_spacing_mm / OVERSAMPLE
     bank = LabelMapBank()
-    row, col = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0])  # anterior->posterior, head->foot
+    row, col = (
+        np.array([0.0, 1.0, 0.0]),
+        np.array([0.0, 0.0, -1.0]),
+    )  # anterior->posterior, head->foot
     for _ in range(n_anatomies):
         age = int(rng.integers(20, 85))
         anat = sample_anatomy(rng, age)
@@ -87,8 +98,12 @@ def build_bank(*, n_anatomies: int, slices_per_anatomy: int, work_spacing_mm: fl
             s_lo = anat.body_lo[0] - 20.0
             if rng.random() < config.without_sacrum:
                 # the bottom edge falls between mid-L5 and mid-L3: no sacrum in view
-                bottom = float(rng.uniform(0.5 * (anat.body_lo[1] + anat.body_hi[1]),
-                                           0.5 * (anat.body_lo[3] + anat.body_hi[3])))
+                bottom = float(
+                    rng.uniform(
+                        0.5 * (anat.body_lo[1] + anat.body_hi[1]),
+                        0.5 * (anat.body_lo[3] + anat.body_hi[3]),
+                    )
+                )
                 s_centre = bottom + fov / 2
             else:
                 s_centre = float(rng.uniform(s_lo + 0.3 * fov, anat.body_hi[-1] + 40.0 - 0.3 * fov))
@@ -120,11 +135,22 @@ def _contrast_table(kind: str, rng: np.random.Generator, config: RandomisationCo
     t2 = np.zeros(n)
     marrow_fat = rng.uniform(0.35, 0.8)
     base = {
-        r.AIR: (0.0, 0.0), r.FAT: (0.95, 0.75), r.MUSCLE: (0.33, 0.22), r.SOFT: (0.45, 0.42),
-        r.VESSEL: (0.06, 0.05), r.BONE_POST: (marrow_fat * 0.95, 0.38), r.FACET_JOINT: (0.2, 0.55),
-        r.FORAMEN_FAT: (0.92, 0.68), r.ROOT: (0.35, 0.3), r.LIGAMENT: (0.12, 0.1),
-        r.CSF: (0.14, 1.0), r.CORD: (0.4, 0.35), r.MARROW: (marrow_fat, 0.42), r.CORTEX: (0.06, 0.05),
-        r.SACRAL_MARROW: (marrow_fat, 0.42), r.SACRAL_CORTEX: (0.06, 0.05),
+        r.AIR: (0.0, 0.0),
+        r.FAT: (0.95, 0.75),
+        r.MUSCLE: (0.33, 0.22),
+        r.SOFT: (0.45, 0.42),
+        r.VESSEL: (0.06, 0.05),
+        r.BONE_POST: (marrow_fat * 0.95, 0.38),
+        r.FACET_JOINT: (0.2, 0.55),
+        r.FORAMEN_FAT: (0.92, 0.68),
+        r.ROOT: (0.35, 0.3),
+        r.LIGAMENT: (0.12, 0.1),
+        r.CSF: (0.14, 1.0),
+        r.CORD: (0.4, 0.35),
+        r.MARROW: (marrow_fat, 0.42),
+        r.CORTEX: (0.06, 0.05),
+        r.SACRAL_MARROW: (marrow_fat, 0.42),
+        r.SACRAL_CORTEX: (0.06, 0.05),
     }
     for tid, (v1, v2) in base.items():
         t1[tid], t2[tid] = v1, v2
@@ -150,12 +176,19 @@ def _contrast_table(kind: str, rng: np.random.Generator, config: RandomisationCo
 
 def _soft_targets(classes: np.ndarray) -> np.ndarray:
     """Fine-grid classes -> (N_CLASSES, H/OVERSAMPLE, W/OVERSAMPLE) fractions."""
-    onehot = F.one_hot(torch.from_numpy(classes.astype(np.int64)), N_CLASSES).permute(2, 0, 1).float()
+    onehot = (
+        F.one_hot(torch.from_numpy(classes.astype(np.int64)), N_CLASSES).permute(2, 0, 1).float()
+    )
     return F.avg_pool2d(onehot[None], OVERSAMPLE)[0].numpy()
 
 
-def render_sample(bank: LabelMapBank, index: int, rng: np.random.Generator,
-                  config: RandomisationConfig, work_spacing_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def render_sample(
+    bank: LabelMapBank,
+    index: int,
+    rng: np.random.Generator,
+    config: RandomisationConfig,
+    work_spacing_mm: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """One randomised image (H, W) float32 on the working grid and its class fractions."""
     # monai (seconds: it pulls pandas, scikit-learn, nibabel): loaded by the first sample.
     from monai.transforms import RandBiasField, RandGaussianSmooth, RandRicianNoise
@@ -165,7 +198,9 @@ def render_sample(bank: LabelMapBank, index: int, rng: np.random.Generator,
     slab = bank.tissues[index]
     img = table[slab].mean(0)  # partial volume across the slice thickness
     # within-tissue texture, so no tissue is a flat constant
-    img = img * (1.0 + 0.08 * gaussian_filter(rng.standard_normal(img.shape).astype(np.float32), 1.5))
+    img = img * (
+        1.0 + 0.08 * gaussian_filter(rng.standard_normal(img.shape).astype(np.float32), 1.5)
+    )
     fine = work_spacing_mm / OVERSAMPLE
     psf = 0.5 * bank.in_plane_mm[index] / fine  # Gaussian sigma ~ half the pixel width
     img = gaussian_filter(img, psf)
@@ -174,8 +209,13 @@ def render_sample(bank: LabelMapBank, index: int, rng: np.random.Generator,
     bias = RandBiasField(degree=3, coeff_range=(0.0, config.bias_coeff), prob=1.0)
     bias.set_random_state(seed)
     x = bias(x)
-    noise = RandRicianNoise(prob=1.0, std=float(rng.uniform(*config.noise_std)), relative=True,
-                            channel_wise=True, sample_std=False)
+    noise = RandRicianNoise(
+        prob=1.0,
+        std=float(rng.uniform(*config.noise_std)),
+        relative=True,
+        channel_wise=True,
+        sample_std=False,
+    )
     noise.set_random_state(seed + 1)
     x = noise(x)
     x = F.avg_pool2d(torch.as_tensor(x)[None].float(), OVERSAMPLE)[0]

@@ -23,13 +23,21 @@ from spine.findings import detector_targets
 from spine.labels import LEVELS, canal_class
 
 
-def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
-             tol_mm: float = 10.0) -> dict:
+def evaluate(
+    models: TrainedModels, studies: Sequence[StudyData | str | Path], tol_mm: float = 10.0
+) -> dict:
     studies = as_studies(studies)
-    det_hits: dict[str, list[bool]] = {k: [] for k in
-                                       ("bulging", "herniation", "canal_stenosis",
-                                        "foraminal_stenosis", "canal_stenosis_from_ap",
-                                        "disc_field")}
+    det_hits: dict[str, list[bool]] = {
+        k: []
+        for k in (
+            "bulging",
+            "herniation",
+            "canal_stenosis",
+            "foraminal_stenosis",
+            "canal_stenosis_from_ap",
+            "disc_field",
+        )
+    }
     cc_hits: list[bool] = []
     ap_err: list[float] = []
     level_ok: list[bool] = []
@@ -83,11 +91,13 @@ def evaluate(models: TrainedModels, studies: Sequence[StudyData | str | Path],
             det_hits["herniation"].append((pr["herniation"] >= thr) == det["herniation"])
             det_hits["canal_stenosis"].append((p.canal_stenosis != "none") == det["canal_stenosis"])
             det_hits["canal_stenosis_from_ap"].append(
-                (ap_grade(p.ap_diameter_mm) != "none") == det["canal_stenosis"])
+                (ap_grade(p.ap_diameter_mm) != "none") == det["canal_stenosis"]
+            )
             det_hits["disc_field"].append(p.disc == lab.disc)
             for side in ("left", "right"):
                 det_hits["foraminal_stenosis"].append(
-                    (pr[f"foraminal_stenosis_{side}"] >= thr) == det[f"foraminal_stenosis_{side}"])
+                    (pr[f"foraminal_stenosis_{side}"] >= thr) == det[f"foraminal_stenosis_{side}"]
+                )
             cc_hits.append(p.canal_class == canal_class(lab.disc, lab.canal_stenosis))
 
     def mean(v: list) -> float:

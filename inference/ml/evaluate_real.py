@@ -60,11 +60,23 @@ def align_classes(real: RealVolume, classes: np.ndarray, positions: np.ndarray) 
     return classes[order]
 
 
-def score_volume(real: RealVolume, *, named_centres: Mapping[str, Sequence[float]],
-                 classes: np.ndarray | None, discs_found: int = 0, refusal: str = "",
-                 not_assessed: Mapping[str, str] | None = None) -> RealScore:
-    score = RealScore(key=real.key, kind=real.kind, discs_found=discs_found, refusal=refusal,
-                      not_assessed=dict(not_assessed or {}), centre_exact=not real.estimated)
+def score_volume(
+    real: RealVolume,
+    *,
+    named_centres: Mapping[str, Sequence[float]],
+    classes: np.ndarray | None,
+    discs_found: int = 0,
+    refusal: str = "",
+    not_assessed: Mapping[str, str] | None = None,
+) -> RealScore:
+    score = RealScore(
+        key=real.key,
+        kind=real.kind,
+        discs_found=discs_found,
+        refusal=refusal,
+        not_assessed=dict(not_assessed or {}),
+        centre_exact=not real.estimated,
+    )
     for level, centre in named_centres.items():
         c = np.asarray(centre, dtype=float)
         dist = {name: float(np.linalg.norm(c - truth)) for name, truth in real.disc_centres.items()}
@@ -76,8 +88,12 @@ def score_volume(real: RealVolume, *, named_centres: Mapping[str, Sequence[float
             score.centre_error_mm[level] = round(dist[nearest], 2)
     if classes is not None:
         valid = real.mask != IGNORE
-        score.dice = {k: round(v, 4) for k, v in
-                      dice_per_class(classes, real.mask, classes=real.labelled, valid=valid).items()}
+        score.dice = {
+            k: round(v, 4)
+            for k, v in dice_per_class(
+                classes, real.mask, classes=real.labelled, valid=valid
+            ).items()
+        }
     return score
 
 
@@ -105,11 +121,15 @@ class RealSummary:
             volumes=len(scores),
             disc_dice=mean_of(CLASS_NAMES[DISC]),
             vertebra_dice=mean_of(CLASS_NAMES[VERTEBRA]),
-            named_all_right=round(float(np.mean([s.all_right for s in scores])), 4) if scores else float("nan"),
+            named_all_right=round(float(np.mean([s.all_right for s in scores])), 4)
+            if scores
+            else float("nan"),
             volumes_with_wrong_name=sum(bool(s.wrong) for s in scores),
             refused=sum(bool(s.refusal) for s in scores),
             median_centre_error_mm=round(float(np.median(errs)), 2) if errs else float("nan"),
-            median_centre_error_exact_mm=round(float(np.median(exact)), 2) if exact else float("nan"),
+            median_centre_error_exact_mm=round(float(np.median(exact)), 2)
+            if exact
+            else float("nan"),
             wrong_levels=[f"{s.key}:{lv}->{s.names[lv]}" for s in scores for lv in s.wrong],
         )
 
@@ -119,7 +139,9 @@ def folds_by_volume(keys: Sequence[str], kinds: Sequence[str], k: int) -> list[i
     each kind are dealt round-robin so every fold holds both kinds."""
     fold = [0] * len(keys)
     for kind in sorted(set(kinds)):
-        members = sorted((key, i) for i, (key, kd) in enumerate(zip(keys, kinds, strict=True)) if kd == kind)
+        members = sorted(
+            (key, i) for i, (key, kd) in enumerate(zip(keys, kinds, strict=True)) if kd == kind
+        )
         for n, (_, i) in enumerate(members):
             fold[i] = n % k
     return fold

@@ -36,8 +36,17 @@ from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
 from inference.ml.volume import Volume, index_to_patient, patient_to_index
 from spine.labels import LEVELS
 
-__all__ = ["CANAL", "DISC", "SACRUM", "VERTEBRA", "DiscLocation", "Localisation", "LocaliserConfig",
-           "find_discs", "localise"]
+__all__ = [
+    "CANAL",
+    "DISC",
+    "SACRUM",
+    "VERTEBRA",
+    "DiscLocation",
+    "Localisation",
+    "LocaliserConfig",
+    "find_discs",
+    "localise",
+]
 
 
 @dataclass
@@ -101,8 +110,12 @@ def _plane_mm(vol: Volume, rows: np.ndarray, cols: np.ndarray, s: float) -> np.n
 
 def _disc_from_component(vol: Volume, comp: np.ndarray, mask: np.ndarray) -> DiscLocation | None:
     vox = np.argwhere(comp)
-    vol_mm3 = len(vox) * vol.pixel_spacing[0] * vol.pixel_spacing[1] * abs(
-        float(np.linalg.norm(vol.slice_step())))
+    vol_mm3 = (
+        len(vox)
+        * vol.pixel_spacing[0]
+        * vol.pixel_spacing[1]
+        * abs(float(np.linalg.norm(vol.slice_step())))
+    )
     s_c = float(vox[:, 0].mean())
     s_i = int(np.clip(round(s_c), 0, comp.shape[0] - 1))
     rc = np.argwhere(comp[s_i])
@@ -128,23 +141,35 @@ def _disc_from_component(vol: Volume, comp: np.ndarray, mask: np.ndarray) -> Dis
         minor = -minor
     lateral = np.cross(major, minor)
     return DiscLocation(
-        level=None, centre=centre, posterior=major, normal=minor, lateral=lateral,
-        slice_index=s_i, thickness_mm=float(np.sqrt(12 * max(w[1], 0))),
-        depth_mm=float(np.sqrt(12 * max(w[2], 0))), volume_mm3=vol_mm3,
+        level=None,
+        centre=centre,
+        posterior=major,
+        normal=minor,
+        lateral=lateral,
+        slice_index=s_i,
+        thickness_mm=float(np.sqrt(12 * max(w[1], 0))),
+        depth_mm=float(np.sqrt(12 * max(w[2], 0))),
+        volume_mm3=vol_mm3,
     )
 
 
-def find_discs(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None
-               ) -> list[DiscLocation]:
+def find_discs(
+    vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None
+) -> list[DiscLocation]:
     """Every disc component, ordered bottom (caudal) to top."""
     cfg = cfg or LocaliserConfig()
     labels, n = ndimage.label(mask == DISC)
     if n == 0:
         return []
-    voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
+    voxel_mm3 = (
+        vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
+    )
     sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
-    keep = [i + 1 for i, sz in enumerate(sizes)
-            if sz * voxel_mm3 >= max(cfg.min_disc_mm3, 0.1 * sizes.max() * voxel_mm3)]
+    keep = [
+        i + 1
+        for i, sz in enumerate(sizes)
+        if sz * voxel_mm3 >= max(cfg.min_disc_mm3, 0.1 * sizes.max() * voxel_mm3)
+    ]
     discs = []
     for lab in keep:
         d = _disc_from_component(vol, labels == lab, mask)
@@ -166,7 +191,9 @@ def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.nda
     labels, n = ndimage.label(mask == SACRUM)
     if n == 0:
         return None, 0.0
-    voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
+    voxel_mm3 = (
+        vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
+    )
     sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
     best = int(np.argmax(sizes)) + 1
     volume = float(sizes[best - 1] * voxel_mm3)
@@ -181,11 +208,14 @@ def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.nda
 def _touches_edge(vol: Volume, pts: np.ndarray) -> bool:
     idx = patient_to_index(vol, pts)
     rows, cols = vol.pixels.shape[1:]
-    return bool((idx[:, 1] > rows - 2.5).any() or (idx[:, 2] < 1.5).any() or (idx[:, 2] > cols - 2.5).any())
+    return bool(
+        (idx[:, 1] > rows - 2.5).any() or (idx[:, 2] < 1.5).any() or (idx[:, 2] > cols - 2.5).any()
+    )
 
 
-def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int,
-                   shift_mm: float = 0.0) -> float:
+def _line_fraction(
+    vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int, shift_mm: float = 0.0
+) -> float:
     """Share of the segment between the facing surfaces of discs a (below) and b that
     lies in class ``cls``, sampled in a's midsagittal slice, ``shift_mm`` behind (or, if
     negative, in front of) the line joining the centres."""
@@ -195,7 +225,12 @@ def _line_fraction(vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocati
     pts = start[None] + t[:, None] * (end - start)[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
     idx[:, 0] = a.slice_index
-    inside = ((idx[:, 1] >= 0) & (idx[:, 1] < mask.shape[1]) & (idx[:, 2] >= 0) & (idx[:, 2] < mask.shape[2]))
+    inside = (
+        (idx[:, 1] >= 0)
+        & (idx[:, 1] < mask.shape[1])
+        & (idx[:, 2] >= 0)
+        & (idx[:, 2] < mask.shape[2])
+    )
     if not inside.any():
         return 0.0
     vals = mask[idx[inside, 0], idx[inside, 1], idx[inside, 2]]
@@ -207,7 +242,12 @@ def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
     t = np.arange(0.0, 40.0, 0.5)
     pts = d.centre[None] + t[:, None] * d.posterior[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
-    ok = (idx[:, 1] >= 0) & (idx[:, 1] < mask.shape[1]) & (idx[:, 2] >= 0) & (idx[:, 2] < mask.shape[2])
+    ok = (
+        (idx[:, 1] >= 0)
+        & (idx[:, 1] < mask.shape[1])
+        & (idx[:, 2] >= 0)
+        & (idx[:, 2] < mask.shape[2])
+    )
     return bool((mask[d.slice_index, idx[ok, 1], idx[ok, 2]] == CANAL).any())
 
 
@@ -228,9 +268,16 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         return _refuse(out, "no intervertebral disc found in the sagittal series")
     sacrum, sacrum_mm3 = _sacrum(vol, mask, cfg)
     if sacrum is None:
-        return _refuse(out, "the sacrum is not in the field of view (no sacrum found"
-                       + (f"; the largest sacrum-like region is {sacrum_mm3 / 1000:.1f} cm3)" if sacrum_mm3 else ")")
-                       + ", so the levels cannot be counted from it")
+        return _refuse(
+            out,
+            "the sacrum is not in the field of view (no sacrum found"
+            + (
+                f"; the largest sacrum-like region is {sacrum_mm3 / 1000:.1f} cm3)"
+                if sacrum_mm3
+                else ")"
+            )
+            + ", so the levels cannot be counted from it",
+        )
     # L5-S1: the disc whose caudal surface lies on the sacrum
     contact = []
     for d in discs:
@@ -239,26 +286,37 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         contact.append(gap if above else np.inf)
     k0 = int(np.argmin(contact))
     if not np.isfinite(contact[k0]) or contact[k0] > cfg.sacrum_contact_mm:
-        return _refuse(out, "no disc lies on the sacrum (the nearest is "
-                       f"{contact[k0]:.0f} mm from it)" if np.isfinite(contact[k0]) else
-                       "no disc lies above the sacrum")
+        return _refuse(
+            out,
+            f"no disc lies on the sacrum (the nearest is {contact[k0]:.0f} mm from it)"
+            if np.isfinite(contact[k0])
+            else "no disc lies above the sacrum",
+        )
     l5s1 = discs[k0]
     below = (sacrum - l5s1.centre) @ l5s1.normal
     extent = float(-below.min() - l5s1.thickness_mm / 2) if len(below) else 0.0
     out.sacrum_extent_mm = extent
     if extent < cfg.sacrum_min_extent_mm:
         cut = " and is cut off by the field of view" if _touches_edge(vol, sacrum) else ""
-        return _refuse(out, f"only {extent:.0f} mm of bone below the lowest disc is sacrum{cut}; "
-                       "too little to tell the sacrum from L5")
+        return _refuse(
+            out,
+            f"only {extent:.0f} mm of bone below the lowest disc is sacrum{cut}; "
+            "too little to tell the sacrum from L5",
+        )
     # a lumbar-looking body directly under the disc contradicts the sacrum; looked for
     # across the disc's depth, not only below its centre: an L5 body taken for the sacrum
     # (its L5-S1 disc missed) shows as body class in part of the bone under "L5-S1"
     probe = _probe_below(l5s1)
-    band = max(_line_fraction(vol, mask, l5s1, probe, VERTEBRA, shift * l5s1.depth_mm)
-               for shift in (-0.25, 0.0, 0.25))
+    band = max(
+        _line_fraction(vol, mask, l5s1, probe, VERTEBRA, shift * l5s1.depth_mm)
+        for shift in (-0.25, 0.0, 0.25)
+    )
     if band > 0.5:
-        return _refuse(out, "the bone directly below the lowest disc looks like a lumbar vertebral body, "
-                       "not the sacrum")
+        return _refuse(
+            out,
+            "the bone directly below the lowest disc looks like a lumbar vertebral body, "
+            "not the sacrum",
+        )
     chain = [l5s1]
     conf = [1.0]
     reasons: dict[int, str] = {}
@@ -272,12 +330,16 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
             along = float(rel @ cur.normal)
             # the next disc up the same column: not off to the side, nor far in front
             # or behind (a blob beside the spine must not be counted as a level)
-            in_line = (abs(float(rel @ cur.lateral)) <= cfg.max_lateral_offset_mm
-                       and abs(float(rel @ cur.posterior)) <= cfg.max_ap_offset_mm)
+            in_line = (
+                abs(float(rel @ cur.lateral)) <= cfg.max_lateral_offset_mm
+                and abs(float(rel @ cur.posterior)) <= cfg.max_ap_offset_mm
+            )
             if along > 5.0 and in_line:
                 cands.append((float(np.linalg.norm(rel)), along, d))
         if not cands:
-            reasons[len(chain)] = f"no disc found above {LEVELS[len(LEVELS) - len(chain)]} (outside the field of view or not segmented)"
+            reasons[len(chain)] = (
+                f"no disc found above {LEVELS[len(LEVELS) - len(chain)]} (outside the field of view or not segmented)"
+            )
             break
         dist, along, nxt = min(cands, key=lambda c: c[0])
         lo, hi = cfg.disc_spacing_mm
@@ -290,8 +352,10 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         elif angle > cfg.max_step_angle_deg:
             why = f"the next disc above {below_name} is tilted {angle:.0f} degrees from it (more than {cfg.max_step_angle_deg:.0f})"
         elif not cfg.body_height_mm[0] <= body_h <= cfg.body_height_mm[1]:
-            why = (f"the vertebral body above {below_name} would be {body_h:.0f} mm tall, outside "
-                   f"{cfg.body_height_mm[0]:.0f}-{cfg.body_height_mm[1]:.0f} mm")
+            why = (
+                f"the vertebral body above {below_name} would be {body_h:.0f} mm tall, outside "
+                f"{cfg.body_height_mm[0]:.0f}-{cfg.body_height_mm[1]:.0f} mm"
+            )
         elif body < cfg.min_body_fraction:
             why = f"no vertebral body found between {below_name} and the next disc above it"
         else:
@@ -299,8 +363,12 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         if why:
             reasons[len(chain)] = why
             break
-        step = (_score(dist, lo, hi, 5.0) * float(np.clip((cfg.max_step_angle_deg - angle) / 10.0, 0.0, 1.0))
-                * min(1.0, body / 0.8) * _score(body_h, *cfg.body_height_mm, 4.0))
+        step = (
+            _score(dist, lo, hi, 5.0)
+            * float(np.clip((cfg.max_step_angle_deg - angle) / 10.0, 0.0, 1.0))
+            * min(1.0, body / 0.8)
+            * _score(body_h, *cfg.body_height_mm, 4.0)
+        )
         if not _canal_behind(vol, mask, nxt):
             step *= 0.6  # the canal should run behind every lumbar disc
         c = conf[-1] * step
@@ -314,8 +382,11 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
     if len(chain) < 2:
         # One disc on a sacrum-like region is too little evidence: the L5 body above it,
         # between two discs, is what confirms that the bone below is the sacrum.
-        return _refuse(out, "only one disc found above the sacrum, so L5 (and with it the sacrum) cannot be "
-                       "confirmed: " + reasons.get(1, "no second disc"))
+        return _refuse(
+            out,
+            "only one disc found above the sacrum, so L5 (and with it the sacrum) cannot be "
+            "confirmed: " + reasons.get(1, "no second disc"),
+        )
     named = list(reversed(LEVELS))  # L5-S1 first, upwards
     for d, name, c in zip(chain, named, conf, strict=False):
         if c < cfg.min_confidence:
@@ -325,8 +396,11 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
     first_missing = len(out.confidence)
     for i in range(first_missing, len(LEVELS)):
         name = named[i]
-        out.not_assessed[name] = (reasons.get(first_missing, "the naming confidence is too low")
-                                  if i == first_missing else f"{named[first_missing]} could not be named")
+        out.not_assessed[name] = (
+            reasons.get(first_missing, "the naming confidence is too low")
+            if i == first_missing
+            else f"{named[first_missing]} could not be named"
+        )
     out.discs = sorted((d for d in chain if d.level), key=lambda d: LEVELS.index(d.level))
     out.ok = bool(out.discs)
     if not out.ok:

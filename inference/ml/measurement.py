@@ -28,8 +28,11 @@ def canal_map_from_mask(mask_slice: np.ndarray, sigma_px: float = 0.0) -> np.nda
     return gaussian_filter(m, sigma_px) if sigma_px > 0 else m
 
 
-def ap_diameter(vol: Volume, canal_map: np.ndarray, disc: DiscLocation,
-                ) -> float:
+def ap_diameter(
+    vol: Volume,
+    canal_map: np.ndarray,
+    disc: DiscLocation,
+) -> float:
     """AP diameter (mm) for one disc; ``canal_map`` is the (rows, cols) canal
     probability of the disc's slice. 0.0 when no canal lies behind the disc."""
     t = np.arange(0.0, PROBE_MM, STEP_MM)
@@ -57,5 +60,6 @@ def ap_diameter(vol: Volume, canal_map: np.ndarray, disc: DiscLocation,
 
 def measure_all(vol: Volume, canal_prob: np.ndarray, discs: list[DiscLocation]) -> dict[str, float]:
     """AP diameter per named disc; ``canal_prob`` is (slices, rows, cols)."""
-    return {d.level: round(ap_diameter(vol, canal_prob[d.slice_index], d), 2)
-            for d in discs if d.level}
+    return {
+        d.level: round(ap_diameter(vol, canal_prob[d.slice_index], d), 2) for d in discs if d.level
+    }

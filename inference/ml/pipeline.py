@@ -32,19 +32,26 @@ from inference.ml.volume import Volume, index_to_patient, load_series
 from spine.labels import LEVELS, canal_class
 
 FORMAT_VERSION = 1
-WEIGHT_FILES = {"seg": "segmentation.pt", "canal": "canal_classifier.pt",
-                "foramen": "foramen_classifier.pt"}
+WEIGHT_FILES = {
+    "seg": "segmentation.pt",
+    "canal": "canal_classifier.pt",
+    "foramen": "foramen_classifier.pt",
+}
 
 # AP diameter (mm) -> canal grade. Boundaries halfway between the synthetic data's
 # grade ranges (none >= 12.5, mild 10-12, moderate 7.5-9.5, severe 4-7); close to the
 # usual radiological convention (relative stenosis < 12 mm, absolute < 10 mm).
 AP_GRADE_THRESHOLDS_MM: tuple[tuple[float, str], ...] = (
-    (7.25, "severe"), (9.75, "moderate"), (12.25, "mild"))
+    (7.25, "severe"),
+    (9.75, "moderate"),
+    (12.25, "mild"),
+)
 
 
 class LevelAssignmentError(RuntimeError):
     """No disc can be named (no sacrum in view, no disc on it, no discs); the study is
     refused and none of its levels gets a label."""
+
 
 # A midline AP diameter outside this range is not a canal measurement but a
 # segmentation failure; it is reported as "not measured" with the reason.
@@ -58,12 +65,24 @@ class ModelConfig:
     work_spacing_mm: float = 1.25
     # MONAI's 2D U-Net: about 20 ms a 256-pixel slice on one CPU core, which keeps a
     # 77-slice real volume within the 5 s budget (the earlier FC-DenseNet took 220 ms).
-    seg_arch: dict[str, Any] = field(default_factory=lambda: {
-        "kind": "monai.UNet", "in_channels": 1, "out_channels": N_CLASSES,
-        "channels": [12, 24, 48, 96, 128], "strides": [2, 2, 2, 2], "num_res_units": 1})
-    clf_arch: dict[str, Any] = field(default_factory=lambda: {
-        "widths": [16, 32, 48, 64], "convs_per_stage": 1, "spatial_dropout": 0.1,
-        "dropout": 0.3})
+    seg_arch: dict[str, Any] = field(
+        default_factory=lambda: {
+            "kind": "monai.UNet",
+            "in_channels": 1,
+            "out_channels": N_CLASSES,
+            "channels": [12, 24, 48, 96, 128],
+            "strides": [2, 2, 2, 2],
+            "num_res_units": 1,
+        }
+    )
+    clf_arch: dict[str, Any] = field(
+        default_factory=lambda: {
+            "widths": [16, 32, 48, 64],
+            "convs_per_stage": 1,
+            "spatial_dropout": 0.1,
+            "dropout": 0.3,
+        }
+    )
     crop: dict[str, Any] = field(default_factory=lambda: asdict(CropConfig()))
     # "cnn": canal_stenosis from the canal classifier; "ap": from the measured AP
     # diameter (< 12.25 mm); "either": positive when either says so.
@@ -104,9 +123,14 @@ def build_segmenter(arch: Mapping[str, Any]) -> nn.Module:
     if arch.pop("kind", "FCDenseNet") == "monai.UNet":
         from monai.networks.nets import UNet  # monai (seconds): only for this architecture
 
-        return UNet(spatial_dims=2, in_channels=arch["in_channels"], out_channels=arch["out_channels"],
-                    channels=tuple(arch["channels"]), strides=tuple(arch["strides"]),
-                    num_res_units=arch["num_res_units"])
+        return UNet(
+            spatial_dims=2,
+            in_channels=arch["in_channels"],
+            out_channels=arch["out_channels"],
+            channels=tuple(arch["channels"]),
+            strides=tuple(arch["strides"]),
+            num_res_units=arch["num_res_units"],
+        )
     arch["down_layers"] = tuple(arch["down_layers"])
     return FCDenseNet(**arch)
 
@@ -138,9 +162,15 @@ def save_models(models: TrainedModels, folder: str | Path) -> Path:
     for key, fname in WEIGHT_FILES.items():
         torch.save(getattr(models, key).state_dict(), folder / fname)
         sums[fname] = _sha256(folder / fname)
-    meta = {"format_version": FORMAT_VERSION, "config": asdict(models.config), "sha256": sums,
-            "history": models.history, "split": models.split,
-            "train_seconds": models.train_seconds, "torch": torch.__version__}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "config": asdict(models.config),
+        "sha256": sums,
+        "history": models.history,
+        "split": models.split,
+        "train_seconds": models.train_seconds,
+        "torch": torch.__version__,
+    }
     (folder / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return folder
 
@@ -169,13 +199,17 @@ def load_models(
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"unsupported model format {meta.get('format_version')!r}")
     if expected_config is not None and meta.get("config") != dict(expected_config):
-        raise WeightsRefused(f"{folder / 'config.json'} differs from the config recorded for this model version")
+        raise WeightsRefused(
+            f"{folder / 'config.json'} differs from the config recorded for this model version"
+        )
     config = ModelConfig(**meta["config"])
     nets = dict(zip(WEIGHT_FILES, build_models(config), strict=True))
     for key, fname in WEIGHT_FILES.items():
         digest = _sha256(folder / fname)
         if digest != meta["sha256"][fname]:
-            raise WeightsRefused(f"sha256 mismatch for {fname}: {digest} != {meta['sha256'][fname]}")
+            raise WeightsRefused(
+                f"sha256 mismatch for {fname}: {digest} != {meta['sha256'][fname]}"
+            )
         if expected_sha256 is not None and digest != expected_sha256.get(fname):
             raise WeightsRefused(
                 f"sha256 mismatch for {fname}: {digest} is not the recorded "
@@ -184,9 +218,13 @@ def load_models(
         state = torch.load(folder / fname, map_location="cpu", weights_only=True)
         nets[key].load_state_dict(state)
         nets[key].eval()
-    return TrainedModels(config=config, history=meta.get("history", []),
-                         split=meta.get("split", {}), train_seconds=meta.get("train_seconds", 0.0),
-                         **nets)
+    return TrainedModels(
+        config=config,
+        history=meta.get("history", []),
+        split=meta.get("split", {}),
+        train_seconds=meta.get("train_seconds", 0.0),
+        **nets,
+    )
 
 
 @dataclass
@@ -205,9 +243,14 @@ class LevelPrediction:
     ap_note: str = ""  # why ap_diameter_mm is 0.0 (not measured), else ""
 
     def to_exchange(self) -> dict[str, Any]:
-        return {"level": self.level, "disc": self.disc, "canal_stenosis": self.canal_stenosis,
-                "left_foraminal": self.left_foraminal, "right_foraminal": self.right_foraminal,
-                "canal_class": self.canal_class}
+        return {
+            "level": self.level,
+            "disc": self.disc,
+            "canal_stenosis": self.canal_stenosis,
+            "left_foraminal": self.left_foraminal,
+            "right_foraminal": self.right_foraminal,
+            "canal_class": self.canal_class,
+        }
 
 
 @dataclass
@@ -222,8 +265,12 @@ class StudyPrediction:
         return {lp.level: lp for lp in self.levels}
 
     def to_json(self) -> dict[str, Any]:
-        return {"levels": [asdict(lp) for lp in self.levels], "timings_s": self.timings_s,
-                "sag_series_uid": self.sag_series_uid, "not_assessed": self.not_assessed}
+        return {
+            "levels": [asdict(lp) for lp in self.levels],
+            "timings_s": self.timings_s,
+            "sag_series_uid": self.sag_series_uid,
+            "not_assessed": self.not_assessed,
+        }
 
 
 @overload
@@ -236,8 +283,9 @@ def _as_volume(v: Volume | str | Path | None) -> Volume | None:
     return load_series(v)
 
 
-def assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: dict
-                   ) -> dict[str, Volume]:
+def assign_axials(
+    axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: dict
+) -> dict[str, Volume]:
     """Axial series per level: a mapping is trusted; a plain list is matched to the
     disc whose centre lies nearest the series' middle plane."""
     if not axials:
@@ -249,7 +297,9 @@ def assign_axials(axials: Mapping[str, Any] | Sequence[Any] | None, loc_discs: d
         vol = _as_volume(item)
         mid = vol.pixels.shape[0] // 2
         centre = index_to_patient(vol, [[mid, vol.pixels.shape[1] / 2, vol.pixels.shape[2] / 2]])[0]
-        dist = {lv: abs(float(np.dot(d.centre - centre, vol.normal))) for lv, d in loc_discs.items()}
+        dist = {
+            lv: abs(float(np.dot(d.centre - centre, vol.normal))) for lv, d in loc_discs.items()
+        }
         if dist:
             out[min(dist, key=dist.__getitem__)] = vol
     return out
@@ -266,22 +316,32 @@ def ap_grade(ap_mm: float) -> str:
 class Segmentation:
     """The segment stage's output: classes and the canal probability, position order."""
 
-    classes: np.ndarray  # (slices, rows, cols) uint8: inference.ml.classes (0 background ... 4 sacrum)
+    classes: (
+        np.ndarray
+    )  # (slices, rows, cols) uint8: inference.ml.classes (0 background ... 4 sacrum)
     canal_prob: np.ndarray  # (slices, rows, cols) float32
     from_reference: bool = False  # True: given masks, not the network (no AP calibration)
 
 
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
-    masks, canal = predict_volume(models.seg, sag, models.config.work_spacing_mm, return_probs=True,
-                                  intensity=models.config.intensity())
+    masks, canal = predict_volume(
+        models.seg,
+        sag,
+        models.config.work_spacing_mm,
+        return_probs=True,
+        intensity=models.config.intensity(),
+    )
     return Segmentation(classes=masks, canal_prob=canal)
 
 
 def segmentation_from_masks(masks: np.ndarray) -> Segmentation:
     """Reference masks in place of the network, e.g. to test the later stages alone."""
     masks = np.asarray(masks, dtype=np.uint8)
-    return Segmentation(classes=masks, canal_prob=np.stack([canal_map_from_mask(m, 1.0) for m in masks]),
-                        from_reference=True)
+    return Segmentation(
+        classes=masks,
+        canal_prob=np.stack([canal_map_from_mask(m, 1.0) for m in masks]),
+        from_reference=True,
+    )
 
 
 @dataclass
@@ -294,13 +354,19 @@ class LevelAssessment:
     not_assessed: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"discs": discs_to_json(self.discs), "confidence": dict(self.confidence),
-                "not_assessed": dict(self.not_assessed)}
+        return {
+            "discs": discs_to_json(self.discs),
+            "confidence": dict(self.confidence),
+            "not_assessed": dict(self.not_assessed),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LevelAssessment:
-        return cls(discs=discs_from_json(data["discs"]), confidence=dict(data.get("confidence", {})),
-                   not_assessed=dict(data.get("not_assessed", {})))
+        return cls(
+            discs=discs_from_json(data["discs"]),
+            confidence=dict(data.get("confidence", {})),
+            not_assessed=dict(data.get("not_assessed", {})),
+        )
 
 
 def assess_levels(sag: Volume, classes: np.ndarray) -> LevelAssessment:
@@ -309,8 +375,9 @@ def assess_levels(sag: Volume, classes: np.ndarray) -> LevelAssessment:
     loc = localise(sag, classes, LocaliserConfig())
     if not loc.ok:
         raise LevelAssignmentError(loc.reason or "cannot assign levels")
-    return LevelAssessment(discs=loc.by_level(), confidence=dict(loc.confidence),
-                           not_assessed=dict(loc.not_assessed))
+    return LevelAssessment(
+        discs=loc.by_level(), confidence=dict(loc.confidence), not_assessed=dict(loc.not_assessed)
+    )
 
 
 @dataclass
@@ -325,11 +392,18 @@ class Measurements:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Measurements:
-        return cls(ap_mm={k: float(v) for k, v in data["ap_mm"].items()}, notes=dict(data.get("notes", {})))
+        return cls(
+            ap_mm={k: float(v) for k, v in data["ap_mm"].items()}, notes=dict(data.get("notes", {}))
+        )
 
 
-def measure(config: ModelConfig, sag: Volume, canal_prob: np.ndarray,
-            discs: Mapping[str, DiscLocation], calibrate: bool = True) -> Measurements:
+def measure(
+    config: ModelConfig,
+    sag: Volume,
+    canal_prob: np.ndarray,
+    discs: Mapping[str, DiscLocation],
+    calibrate: bool = True,
+) -> Measurements:
     """Canal AP diameter (mm) per level; ``calibrate`` applies the model's fitted
     correction (meant for the network's output only). A value outside
     :data:`AP_PLAUSIBLE_MM`, or no canal behind the disc, is "not measured" (0.0) with
@@ -345,17 +419,24 @@ def measure(config: ModelConfig, sag: Volume, canal_prob: np.ndarray,
             notes[lv] = "not measured: no spinal canal found behind the disc"
             value = 0.0
         elif not lo <= value <= hi:
-            notes[lv] = (f"not measured: the midline AP diameter came out at {value:.1f} mm, outside the "
-                         f"physiological {lo:.0f}-{hi:.0f} mm, so the canal outline is not trusted")
+            notes[lv] = (
+                f"not measured: the midline AP diameter came out at {value:.1f} mm, outside the "
+                f"physiological {lo:.0f}-{hi:.0f} mm, so the canal outline is not trusted"
+            )
             value = 0.0
         aps[lv] = value
     return Measurements(ap_mm=aps, notes=notes)
 
 
-def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
-             axials: Mapping[str, Any] | Sequence[Any] | None,
-             discs: Mapping[str, DiscLocation], aps: Mapping[str, float] | Measurements,
-             confidence: Mapping[str, float] | None = None) -> list[LevelPrediction]:
+def classify(
+    models: TrainedModels,
+    sag: Volume,
+    sag_t1: Volume | None,
+    axials: Mapping[str, Any] | Sequence[Any] | None,
+    discs: Mapping[str, DiscLocation],
+    aps: Mapping[str, float] | Measurements,
+    confidence: Mapping[str, float] | None = None,
+) -> list[LevelPrediction]:
     """Both classifiers on disc-aligned crops, then the guide fields, for each named
     level (the levels in ``discs``; a level not there gets no label at all)."""
     measured = aps if isinstance(aps, Measurements) else Measurements(ap_mm=dict(aps))
@@ -367,10 +448,19 @@ def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
     if not levels:
         return []
     ax = assign_axials(axials, dict(discs))
-    canal_x = np.stack([canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg, intensity=intensity)
-                        for lv in levels])
-    for_x = np.stack([foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg, intensity=intensity)
-                      for lv in levels for side in ("left", "right")])
+    canal_x = np.stack(
+        [
+            canal_crop(sag, sag_t1, ax.get(lv), discs[lv], crop_cfg, intensity=intensity)
+            for lv in levels
+        ]
+    )
+    for_x = np.stack(
+        [
+            foramen_crop(sag, ax.get(lv), discs[lv], side, crop_cfg, intensity=intensity)
+            for lv in levels
+            for side in ("left", "right")
+        ]
+    )
     p_canal = predict_proba(models.canal, canal_x)
     p_for = predict_proba(models.foramen, for_x)[:, 0].reshape(len(levels), 2)
 
@@ -385,23 +475,37 @@ def classify(models: TrainedModels, sag: Volume, sag_t1: Volume | None,
         cnn_sten = probs_lv["canal_stenosis"] >= thr
         ap_sten = aps[lv] > 0 and ap_grade(aps[lv]) != "none"
         sten = {"cnn": cnn_sten, "ap": ap_sten, "either": cnn_sten or ap_sten}[
-            cfg.canal_stenosis_source]
+            cfg.canal_stenosis_source
+        ]
         # grade from the measurement when it agrees; "unspecified" when only the CNN fires
         canal = (ap_grade(aps[lv]) if ap_sten else "unspecified") if sten else "none"
         mid_inst = sag.instance_numbers[d.slice_index]
-        best = {name: {"series_uid": sag.series_uid, "instance_number": mid_inst}
-                for name in CANAL_DETECTORS}
+        best = {
+            name: {"series_uid": sag.series_uid, "instance_number": mid_inst}
+            for name in CANAL_DETECTORS
+        }
         for side in ("left", "right"):
             s = best_foramen_slice(sag, d, side, crop_cfg)
-            best[f"foraminal_stenosis_{side}"] = {"series_uid": sag.series_uid,
-                                                  "instance_number": sag.instance_numbers[s]}
-        out.append(LevelPrediction(
-            level=lv, probabilities=probs_lv, disc=disc, canal_stenosis=canal,
-            left_foraminal="unspecified" if p_for[i, 0] >= thr else "none",
-            right_foraminal="unspecified" if p_for[i, 1] >= thr else "none",
-            canal_class=canal_class(disc, canal), ap_diameter_mm=aps[lv],
-            disc_centre_mm=[round(float(v), 2) for v in d.centre], best_slice=best,
-            confidence=float((confidence or {}).get(lv, 1.0)), ap_note=measured.notes.get(lv, "")))
+            best[f"foraminal_stenosis_{side}"] = {
+                "series_uid": sag.series_uid,
+                "instance_number": sag.instance_numbers[s],
+            }
+        out.append(
+            LevelPrediction(
+                level=lv,
+                probabilities=probs_lv,
+                disc=disc,
+                canal_stenosis=canal,
+                left_foraminal="unspecified" if p_for[i, 0] >= thr else "none",
+                right_foraminal="unspecified" if p_for[i, 1] >= thr else "none",
+                canal_class=canal_class(disc, canal),
+                ap_diameter_mm=aps[lv],
+                disc_centre_mm=[round(float(v), 2) for v in d.centre],
+                best_slice=best,
+                confidence=float((confidence or {}).get(lv, 1.0)),
+                ap_note=measured.notes.get(lv, ""),
+            )
+        )
     return out
 
 
@@ -436,10 +540,15 @@ def level_prediction_from_json(row: Mapping[str, Any]) -> LevelPrediction:
     return LevelPrediction(**row)
 
 
-def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume | str | Path | None,
-              axials: Mapping[str, Any] | Sequence[Any] | None = None,
-              keep_masks: bool = False, masks: np.ndarray | None = None,
-              on_stage: Callable[[str], None] | None = None) -> StudyPrediction:
+def run_study(
+    models: TrainedModels,
+    sag_t2: Volume | str | Path,
+    sag_t1: Volume | str | Path | None,
+    axials: Mapping[str, Any] | Sequence[Any] | None = None,
+    keep_masks: bool = False,
+    masks: np.ndarray | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> StudyPrediction:
     """Predict the guide fields for the five lumbar levels of one study.
 
     The stages (:func:`segment`, :func:`assess_levels`, :func:`measure`,
@@ -470,7 +579,9 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
 
     stage("measure")
     t = time.perf_counter()
-    measured = measure(models.config, sag, seg.canal_prob, assessment.discs, calibrate=not seg.from_reference)
+    measured = measure(
+        models.config, sag, seg.canal_prob, assessment.discs, calibrate=not seg.from_reference
+    )
     timings["measure"] = time.perf_counter() - t
 
     stage("classify")
@@ -478,6 +589,10 @@ def run_study(models: TrainedModels, sag_t2: Volume | str | Path, sag_t1: Volume
     out = classify(models, sag, t1, axials, assessment.discs, measured, assessment.confidence)
     timings["classify"] = time.perf_counter() - t
     timings["total"] = sum(timings.values())
-    return StudyPrediction(levels=out, timings_s={k: round(v, 4) for k, v in timings.items()},
-                           sag_series_uid=sag.series_uid, masks=seg.classes if keep_masks else None,
-                           not_assessed=dict(assessment.not_assessed))
+    return StudyPrediction(
+        levels=out,
+        timings_s={k: round(v, 4) for k, v in timings.items()},
+        sag_series_uid=sag.series_uid,
+        masks=seg.classes if keep_masks else None,
+        not_assessed=dict(assessment.not_assessed),
+    )

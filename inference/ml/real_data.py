@@ -95,16 +95,31 @@ def load_real_volume(image_path: str | Path) -> RealVolume:
         mask[labels > 0] = DISC
         _ignore_outside(mask, vol, labels, DISC_SPAN_MARGIN_MM)
         centres = _centroids(vol, labels, names)
-        return RealVolume(key=key, kind="discs", volume=vol, mask=mask, labelled=(DISC,),
-                          disc_centres=centres, structure_centres=centres)
+        return RealVolume(
+            key=key,
+            kind="discs",
+            volume=vol,
+            mask=mask,
+            labelled=(DISC,),
+            disc_centres=centres,
+            structure_centres=centres,
+        )
     if suffix == "_vertebrae.nii.gz":
         names = {i + 1: b for i, b in enumerate(BODY_NAMES_CRANIAL_FIRST)}
         mask[labels > 0] = VERTEBRA
         _ignore_outside(mask, vol, labels, BODY_SPAN_MARGIN_MM)
         bodies = _centroids(vol, labels, names)
         discs, estimated = body_disc_centres(bodies)
-        return RealVolume(key=key, kind="vertebrae", volume=vol, mask=mask, labelled=(VERTEBRA,),
-                          disc_centres=discs, estimated=estimated, structure_centres=bodies)
+        return RealVolume(
+            key=key,
+            kind="vertebrae",
+            volume=vol,
+            mask=mask,
+            labelled=(VERTEBRA,),
+            disc_centres=discs,
+            estimated=estimated,
+            structure_centres=bodies,
+        )
     raise ValueError(f"{folder / 'labels.json'}: unknown mask suffix {suffix!r}")
 
 
@@ -130,4 +145,3 @@ def crop_rows(real: RealVolume) -> tuple[int, int]:
     """The annotated head-foot span (rows not IGNORE), for evaluation on the same span."""
     rows = np.flatnonzero((real.mask != IGNORE).any(axis=(0, 2)))
     return (int(rows.min()), int(rows.max()) + 1) if len(rows) else (0, 0)
-

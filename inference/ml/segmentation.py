@@ -51,19 +51,25 @@ def normalise_slice(img: np.ndarray, intensity: IntensityScaling = DEFAULT_INTEN
     return np.clip((img - lo) / max(hi - lo, 1e-6), low, high).astype(np.float32)
 
 
-def work_shape(shape: tuple[int, int], spacing: tuple[float, float],
-               work_spacing: float) -> tuple[int, int]:
-    return (max(16, round(shape[0] * spacing[0] / work_spacing)),
-            max(16, round(shape[1] * spacing[1] / work_spacing)))
+def work_shape(
+    shape: tuple[int, int], spacing: tuple[float, float], work_spacing: float
+) -> tuple[int, int]:
+    return (
+        max(16, round(shape[0] * spacing[0] / work_spacing)),
+        max(16, round(shape[1] * spacing[1] / work_spacing)),
+    )
 
 
 def resample_image(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=size, mode="bilinear", align_corners=False,
-                         antialias=True)[0, 0].numpy()
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)[
+        0, 0
+    ].numpy()
 
 
-def soft_targets(mask: np.ndarray, size: tuple[int, int], ignore_value: int | None = None) -> np.ndarray:
+def soft_targets(
+    mask: np.ndarray, size: tuple[int, int], ignore_value: int | None = None
+) -> np.ndarray:
     """Integer mask (R, C) -> class fractions by area averaging: (N_CLASSES, *size), or
     (N_CLASSES + 1, *size) with the ignored fraction last when ``ignore_value`` is given."""
     m = np.asarray(mask).astype(np.int64)
@@ -79,11 +85,15 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Soft Dice over the foreground classes, batch-pooled (MONAI's DiceLoss)."""
     from monai.losses import DiceLoss  # monai takes seconds to import: loaded to train
 
-    loss = DiceLoss(include_background=False, softmax=True, batch=True, smooth_nr=1.0, smooth_dr=1.0)
+    loss = DiceLoss(
+        include_background=False, softmax=True, batch=True, smooth_nr=1.0, smooth_dr=1.0
+    )
     return loss(logits, target)
 
 
-def partial_label_loss(logits: torch.Tensor, target: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+def partial_label_loss(
+    logits: torch.Tensor, target: torch.Tensor, labelled: torch.Tensor
+) -> torch.Tensor:
     """Cross-entropy + Dice counting only the classes each sample labels.
 
     ``target`` is (B, N_CLASSES + 1, H, W): class fractions plus the ignored fraction;
@@ -101,7 +111,9 @@ def partial_label_loss(logits: torch.Tensor, target: torch.Tensor, labelled: tor
     q = torch.cat([prob * lab, (prob * (1 - lab)).sum(1, keepdim=True)], 1)
     t = torch.cat([cls_t * lab, (cls_t * (1 - lab)).sum(1, keepdim=True)], 1)
     t = t / t.sum(1, keepdim=True).clamp_min(1e-6)
-    ce = -(weight * (t * q.clamp_min(1e-6).log()).sum(1, keepdim=True)).sum() / weight.sum().clamp_min(1.0)
+    ce = -(
+        weight * (t * q.clamp_min(1e-6).log()).sum(1, keepdim=True)
+    ).sum() / weight.sum().clamp_min(1.0)
     # Dice per foreground class, pooled over the samples that label it (others are
     # zeroed in both terms, so they add nothing; a class nobody labels scores 0 loss).
     fg = slice(1, N_CLASSES)
@@ -109,8 +121,12 @@ def partial_label_loss(logits: torch.Tensor, target: torch.Tensor, labelled: tor
     return ce + dice((q[:, fg] * weight), (t[:, fg] * weight))
 
 
-def dice_per_class(pred: np.ndarray, truth: np.ndarray, classes: Sequence[int] | None = None,
-                   valid: np.ndarray | None = None) -> dict[str, float]:
+def dice_per_class(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    classes: Sequence[int] | None = None,
+    valid: np.ndarray | None = None,
+) -> dict[str, float]:
     """Hard Dice per foreground class (NaN when both are empty); ``valid`` limits the
     comparison to a region (a partial mask's annotated span)."""
     out: dict[str, float] = {}
@@ -119,7 +135,9 @@ def dice_per_class(pred: np.ndarray, truth: np.ndarray, classes: Sequence[int] |
         if valid is not None:
             p, t = p & valid, t & valid
         denom = int(p.sum()) + int(t.sum())
-        out[CLASS_NAMES[c]] = float(2 * np.logical_and(p, t).sum() / denom) if denom else float("nan")
+        out[CLASS_NAMES[c]] = (
+            float(2 * np.logical_and(p, t).sum() / denom) if denom else float("nan")
+        )
     return out
 
 
@@ -128,7 +146,9 @@ class SegSlices:
     """Pre-processed training slices on the working grid, with the classes they label."""
 
     images: list[np.ndarray] = field(default_factory=list)  # (H, W) float32
-    targets: list[np.ndarray] = field(default_factory=list)  # (N_CLASSES + 1, H, W) uint8 fractions x 255
+    targets: list[np.ndarray] = field(
+        default_factory=list
+    )  # (N_CLASSES + 1, H, W) uint8 fractions x 255
     labelled: list[tuple[int, ...]] = field(default_factory=list)
 
     def extend(self, other: SegSlices) -> None:
@@ -137,10 +157,16 @@ class SegSlices:
         self.labelled += other.labelled
 
 
-def prepare_slices(volume: Volume, mask: np.ndarray, work_spacing: float,
-                   slices: Sequence[int] | None = None, labelled: Sequence[int] | None = None,
-                   ignore_value: int | None = None, *,
-                   intensity: IntensityScaling = DEFAULT_INTENSITY) -> SegSlices:
+def prepare_slices(
+    volume: Volume,
+    mask: np.ndarray,
+    work_spacing: float,
+    slices: Sequence[int] | None = None,
+    labelled: Sequence[int] | None = None,
+    ignore_value: int | None = None,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> SegSlices:
     """Slices of a volume and its (aligned) mask -> working-grid images and targets.
     ``labelled`` (default: every class) names the classes the mask labels."""
     size = work_shape(volume.pixels.shape[1:], volume.pixel_spacing, work_spacing)
@@ -149,14 +175,17 @@ def prepare_slices(volume: Volume, mask: np.ndarray, work_spacing: float,
     out = SegSlices()
     for s in idx:
         out.images.append(resample_image(normalise_slice(volume.pixels[s], intensity), size))
-        t = soft_targets(mask[s], size, ignore_value=ignore_value if ignore_value is not None else 255)
+        t = soft_targets(
+            mask[s], size, ignore_value=ignore_value if ignore_value is not None else 255
+        )
         out.targets.append(np.round(t * 255).astype(np.uint8))
         out.labelled.append(lab)
     return out
 
 
-def _crop(img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator,
-          focus: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _crop(
+    img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator, focus: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """A patch, padded where the slice is smaller (padding is ignored); centred on a
     pixel of a ``focus`` class three times in four: the classes of interest are small."""
     h, w = img.shape
@@ -174,7 +203,7 @@ def _crop(img: np.ndarray, tgt: np.ndarray, patch: int, rng: np.random.Generator
             cy, cx = fg[rng.integers(len(fg))]
     y0 = int(np.clip(cy - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, h - patch))
     x0 = int(np.clip(cx - patch // 2 + rng.integers(-patch // 4, patch // 4 + 1), 0, w - patch))
-    return img[y0:y0 + patch, x0:x0 + patch], tgt[:, y0:y0 + patch, x0:x0 + patch]
+    return img[y0 : y0 + patch, x0 : x0 + patch], tgt[:, y0 : y0 + patch, x0 : x0 + patch]
 
 
 @dataclass
@@ -188,8 +217,11 @@ class SegSources:
     shares: dict[str, float] = field(default_factory=lambda: {"synthetic": 1.0})
 
     def kinds(self) -> list[str]:
-        have = {"synthetic": self.bank is not None, "archive": bool(self.archive and self.archive.images),
-                "real": bool(self.real and self.real.images)}
+        have = {
+            "synthetic": self.bank is not None,
+            "archive": bool(self.archive and self.archive.images),
+            "real": bool(self.real and self.real.images),
+        }
         return [k for k, v in self.shares.items() if v > 0 and have.get(k)]
 
 
@@ -200,10 +232,16 @@ def _intensity_jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img + float(rng.uniform(0.0, 0.05)) * rng.standard_normal(img.shape).astype(np.float32)
 
 
-def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Generator,
-               work_spacing: float, augment: bool = True, *,
-               intensity: IntensityScaling = DEFAULT_INTENSITY
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def make_batch(
+    sources: SegSources,
+    batch: int,
+    patch: int,
+    rng: np.random.Generator,
+    work_spacing: float,
+    augment: bool = True,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES)).
     ``intensity`` scales the synthetic renders; the other sources' slices come scaled."""
     kinds = sources.kinds()
@@ -214,7 +252,8 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
     for _ in range(batch):
         kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
         if kind == "synthetic":
-            assert sources.bank is not None and sources.randomisation is not None  # (synthetic: kinds() saw the bank; callers pass its randomisation)  # noqa: S101
+            # kinds() offered "synthetic" because there is a bank; callers pass its randomisation.
+            assert sources.bank is not None and sources.randomisation is not None  # noqa: S101
             i = int(rng.integers(len(sources.bank.tissues)))
             img, frac = render_sample(sources.bank, i, rng, sources.randomisation, work_spacing)
             img = normalise_slice(img, intensity)
@@ -240,14 +279,21 @@ def make_batch(sources: SegSources, batch: int, patch: int, rng: np.random.Gener
     return x, t, torch.tensor(ls, dtype=torch.bool)
 
 
-def _spatial(x: torch.Tensor, t: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _spatial(
+    x: torch.Tensor, t: torch.Tensor, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Small rotations and scalings (MONAI RandAffine), the same for image and target.
     No flips: the network may rely on head up and back to the right, as every
     sagittal series is displayed."""
     from monai.transforms import RandAffine  # monai takes seconds to import: loaded to train
 
-    aff = RandAffine(prob=0.8, rotate_range=(0.2,), scale_range=((0.15, 0.15)), padding_mode="zeros",
-                     mode="bilinear")
+    aff = RandAffine(
+        prob=0.8,
+        rotate_range=(0.2,),
+        scale_range=((0.15, 0.15)),
+        padding_mode="zeros",
+        mode="bilinear",
+    )
     outs_x, outs_t = [], []
     for b in range(x.shape[0]):
         aff.set_random_state(int(rng.integers(2**31)))
@@ -285,7 +331,9 @@ def train_segmentation(
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.15
+    )
     history: list[dict] = []
     t0 = time.perf_counter()
     losses: list[float] = []
@@ -301,8 +349,13 @@ def train_segmentation(
         elapsed = time.perf_counter() - t0
         over = time_budget_s is not None and elapsed > time_budget_s
         if step % log_every == 0 or step == steps or over:
-            rec = {"stage": stage, "epoch": step // log_every or 1, "step": step,
-                   "train_loss": float(np.mean(losses)), "elapsed_s": elapsed}
+            rec = {
+                "stage": stage,
+                "epoch": step // log_every or 1,
+                "step": step,
+                "train_loss": float(np.mean(losses)),
+                "elapsed_s": elapsed,
+            }
             losses = []
             history.append(rec)
             if progress:
@@ -331,10 +384,15 @@ def _ceil16(n: int) -> int:
 
 
 @torch.no_grad()
-def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
-                   return_probs: bool = False, batch: int = 8, *,
-                   intensity: IntensityScaling = DEFAULT_INTENSITY
-                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def predict_volume(
+    model: nn.Module,
+    volume: Volume,
+    work_spacing: float = 1.25,
+    return_probs: bool = False,
+    batch: int = 8,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Native-grid class masks (S, R, C) uint8; with ``return_probs`` also the canal
     probability (S, R, C) float32, which the measurement uses for sub-pixel edges.
 
@@ -352,13 +410,19 @@ def predict_volume(model: nn.Module, volume: Volume, work_spacing: float = 1.25,
     masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
     canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None
     for s0 in range(0, volume.pixels.shape[0], batch):
-        imgs = [resample_image(normalise_slice(volume.pixels[s], intensity), size)
-                for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))]
+        imgs = [
+            resample_image(normalise_slice(volume.pixels[s], intensity), size)
+            for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))
+        ]
         x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
-        logits = sliding_window_inference(x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25)
-        logits = F.interpolate(torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False)
-        masks[s0:s0 + len(imgs)] = _argmax_classes(logits).cpu().numpy()
+        logits = sliding_window_inference(
+            x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25
+        )
+        logits = F.interpolate(
+            torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
+        )
+        masks[s0 : s0 + len(imgs)] = _argmax_classes(logits).cpu().numpy()
         if canal is not None:
-            canal[s0:s0 + len(imgs)] = logits.softmax(1)[:, CANAL].cpu().numpy()
+            canal[s0 : s0 + len(imgs)] = logits.softmax(1)[:, CANAL].cpu().numpy()
     model.cpu()
     return (masks, canal) if return_probs else masks  # type: ignore[return-value]  # canal: set then

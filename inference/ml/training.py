@@ -72,9 +72,12 @@ class SegRecipe:
     finetune_lr: float = 1e-3
     bank_anatomies: int = 40
     bank_slices_per_anatomy: int = 8
-    pretrain_shares: dict[str, float] = field(default_factory=lambda: {"synthetic": 0.8, "archive": 0.2})
+    pretrain_shares: dict[str, float] = field(
+        default_factory=lambda: {"synthetic": 0.8, "archive": 0.2}
+    )
     finetune_shares: dict[str, float] = field(
-        default_factory=lambda: {"synthetic": 0.4, "archive": 0.1, "real": 0.5})
+        default_factory=lambda: {"synthetic": 0.4, "archive": 0.1, "real": 0.5}
+    )
     randomisation: dict = field(default_factory=lambda: RandomisationConfig().as_dict())
 
 
@@ -99,8 +102,9 @@ def as_studies(items: Sequence[StudyData | str | Path]) -> list[StudyData]:
     return [s if isinstance(s, StudyData) else load_study_dir(s) for s in items]
 
 
-def patient_split(studies: Sequence[StudyData], split: tuple[float, float] = (0.8, 0.2),
-                  seed: int = 0) -> tuple[list[StudyData], list[StudyData]]:
+def patient_split(
+    studies: Sequence[StudyData], split: tuple[float, float] = (0.8, 0.2), seed: int = 0
+) -> tuple[list[StudyData], list[StudyData]]:
     """Shuffle *patients* (seeded) and give the first ``split[0]`` share to training."""
     patients = sorted({s.patient_id for s in studies})
     rng = np.random.default_rng(seed)
@@ -109,13 +113,21 @@ def patient_split(studies: Sequence[StudyData], split: tuple[float, float] = (0.
     if len(patients) > 1:
         n_train = min(max(n_train, 1), len(patients) - 1)
     train_ids = set(patients[:n_train])
-    return ([s for s in studies if s.patient_id in train_ids],
-            [s for s in studies if s.patient_id not in train_ids])
+    return (
+        [s for s in studies if s.patient_id in train_ids],
+        [s for s in studies if s.patient_id not in train_ids],
+    )
 
 
-def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, jitter: float,
-                 rng: np.random.Generator, intensity: IntensityScaling = DEFAULT_INTENSITY
-                 ) -> tuple[CropSet, CropSet] | None:
+def _study_crops(
+    st: StudyData,
+    mask: np.ndarray,
+    cfg: CropConfig,
+    n_aug: int,
+    jitter: float,
+    rng: np.random.Generator,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> tuple[CropSet, CropSet] | None:
     loc = localise(st.sag_t2, mask)
     if not loc.ok or not st.labels:
         return None
@@ -128,28 +140,58 @@ def _study_crops(st: StudyData, mask: np.ndarray, cfg: CropConfig, n_aug: int, j
             continue
         d = discs[lv]
         jit = [None] + [rng.uniform(-jitter, jitter, 3) for _ in range(n_aug - 1)]
-        cx.append(np.stack([canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j, intensity=intensity)
-                            for j in jit]))
+        cx.append(
+            np.stack(
+                [
+                    canal_crop(st.sag_t2, st.sag_t1, axials.get(lv), d, cfg, j, intensity=intensity)
+                    for j in jit
+                ]
+            )
+        )
         det = detector_targets(lab)
         cy.append([float(det[name]) for name in CANAL_DETECTORS])
         ids.append(f"{st.key}:{lv}")
         for side in ("left", "right"):
-            fx.append(np.stack([foramen_crop(st.sag_t2, axials.get(lv), d, side, cfg, j, intensity=intensity)
-                                for j in jit]))
+            fx.append(
+                np.stack(
+                    [
+                        foramen_crop(
+                            st.sag_t2, axials.get(lv), d, side, cfg, j, intensity=intensity
+                        )
+                        for j in jit
+                    ]
+                )
+            )
             fy.append([float(det[f"foraminal_stenosis_{side}"])])
             fids.append(f"{st.key}:{lv}:{side}")
     if not cx:
         return None
     w = np.float32(st.weight)
-    return (CropSet(np.stack(cx), np.array(cy, np.float32), np.full(len(cx), w), ids,
-                    np.full(len(cx), st.nlp_labels)),
-            CropSet(np.stack(fx), np.array(fy, np.float32), np.full(len(fx), w), fids,
-                    np.full(len(fx), st.nlp_labels)))
+    return (
+        CropSet(
+            np.stack(cx),
+            np.array(cy, np.float32),
+            np.full(len(cx), w),
+            ids,
+            np.full(len(cx), st.nlp_labels),
+        ),
+        CropSet(
+            np.stack(fx),
+            np.array(fy, np.float32),
+            np.full(len(fx), w),
+            fids,
+            np.full(len(fx), st.nlp_labels),
+        ),
+    )
 
 
-def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | None,
-                    config: ModelConfig, settings: TrainSettings, seed: int
-                    ) -> tuple[CropSet, CropSet]:
+def build_crop_sets(
+    studies: Sequence[StudyData],
+    seg_model: torch.nn.Module | None,
+    config: ModelConfig,
+    settings: TrainSettings,
+    seed: int,
+) -> tuple[CropSet, CropSet]:
     """Crops of every labelled level; discs come from the ground-truth mask when the
     study has one, otherwise from the trained segmentation model."""
     rng = np.random.default_rng(seed)
@@ -171,16 +213,18 @@ def build_crop_sets(studies: Sequence[StudyData], seg_model: torch.nn.Module | N
     return canal, foramen
 
 
-def calibrate_ap(seg: torch.nn.Module, studies: Sequence[StudyData], config: ModelConfig
-                 ) -> list[float]:
+def calibrate_ap(
+    seg: torch.nn.Module, studies: Sequence[StudyData], config: ModelConfig
+) -> list[float]:
     """Fit measured -> true AP (``a * x + b``) on validation studies with truth; falls
     back to an offset only when the slope is implausible or there are few points."""
     xs, ys = [], []
     for st in studies:
         if not st.ap_diameter_mm:
             continue
-        masks, canal = predict_volume(seg, st.sag_t2, config.work_spacing_mm, return_probs=True,
-                                      intensity=config.intensity())
+        masks, canal = predict_volume(
+            seg, st.sag_t2, config.work_spacing_mm, return_probs=True, intensity=config.intensity()
+        )
         loc = localise(st.sag_t2, masks)
         if not loc.ok:
             continue
@@ -204,32 +248,76 @@ def use_pseudo_labels(train: CropSet, settings: TrainSettings) -> bool:
     return bool(train.nlp.any() and (~train.nlp).any())
 
 
-def train_semi_supervised(net: torch.nn.Module, train: CropSet, val: CropSet | None, epochs: int,
-                          settings: TrainSettings, seed: int, name: str,
-                          progress: Callable[[dict], None] | None = None) -> CropSet:
+def train_semi_supervised(
+    net: torch.nn.Module,
+    train: CropSet,
+    val: CropSet | None,
+    epochs: int,
+    settings: TrainSettings,
+    seed: int,
+    name: str,
+    progress: Callable[[dict], None] | None = None,
+) -> CropSet:
     """One classifier: warm-up, pseudo-labels for the NLP-labelled samples, the rest of
     the epochs (or plain weighted training when pseudo-labelling is off). Returns the
     targets and weights the last epochs trained on."""
     warmup = settings.pseudo_warmup_epochs
     if not use_pseudo_labels(train, settings) or epochs <= warmup:
-        train_classifier(net, train, val, epochs=epochs, batch=settings.clf_batch, lr=settings.clf_lr,
-                         seed=seed, name=name, progress=progress)
+        train_classifier(
+            net,
+            train,
+            val,
+            epochs=epochs,
+            batch=settings.clf_batch,
+            lr=settings.clf_lr,
+            seed=seed,
+            name=name,
+            progress=progress,
+        )
         return train
-    train_classifier(net, train, val, epochs=warmup, batch=settings.clf_batch, lr=settings.clf_lr,
-                     seed=seed, name=name, progress=progress)
+    train_classifier(
+        net,
+        train,
+        val,
+        epochs=warmup,
+        batch=settings.clf_batch,
+        lr=settings.clf_lr,
+        seed=seed,
+        name=name,
+        progress=progress,
+    )
     result = pseudo_relabel(net, train, settings.pseudo_threshold, settings.pseudo_uncertain_weight)
     if progress:
-        progress({"stage": f"{name}_pseudo", "epoch": warmup, "replaced": result.replaced,
-                  "confirmed": result.confirmed, "downweighted": result.downweighted,
-                  "nlp_samples": int(train.nlp.sum())})
-    train_classifier(net, result.data, val, epochs=epochs - warmup, batch=settings.clf_batch,
-                     lr=settings.clf_lr, seed=seed + 1, name=name, progress=progress,
-                     first_epoch=warmup + 1)
+        progress(
+            {
+                "stage": f"{name}_pseudo",
+                "epoch": warmup,
+                "replaced": result.replaced,
+                "confirmed": result.confirmed,
+                "downweighted": result.downweighted,
+                "nlp_samples": int(train.nlp.sum()),
+            }
+        )
+    train_classifier(
+        net,
+        result.data,
+        val,
+        epochs=epochs - warmup,
+        batch=settings.clf_batch,
+        lr=settings.clf_lr,
+        seed=seed + 1,
+        name=name,
+        progress=progress,
+        first_epoch=warmup + 1,
+    )
     return result.data
 
 
-def real_slices(volumes: Sequence[RealVolume], work_spacing: float,
-                intensity: IntensityScaling = DEFAULT_INTENSITY) -> SegSlices:
+def real_slices(
+    volumes: Sequence[RealVolume],
+    work_spacing: float,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> SegSlices:
     """Working-grid slices of real volumes with their partial targets: the slices that
     show a labelled structure, plus every fourth of the rest (so that "nothing here"
     is learnt too)."""
@@ -237,15 +325,28 @@ def real_slices(volumes: Sequence[RealVolume], work_spacing: float,
     for real in volumes:
         has = [(real.mask[s] != IGNORE) & (real.mask[s] > 0) for s in range(real.mask.shape[0])]
         keep = [s for s, h in enumerate(has) if h.any() or s % 4 == 0]
-        out.extend(prepare_slices(real.volume, real.mask, work_spacing, slices=keep,
-                                  labelled=real.labelled, ignore_value=IGNORE, intensity=intensity))
+        out.extend(
+            prepare_slices(
+                real.volume,
+                real.mask,
+                work_spacing,
+                slices=keep,
+                labelled=real.labelled,
+                ignore_value=IGNORE,
+                intensity=intensity,
+            )
+        )
     return out
 
 
 def make_bank(config: ModelConfig, recipe: SegRecipe, seed: int) -> LabelMapBank:
-    return build_bank(n_anatomies=recipe.bank_anatomies, slices_per_anatomy=recipe.bank_slices_per_anatomy,
-                      work_spacing_mm=config.work_spacing_mm,
-                      config=RandomisationConfig.from_dict(recipe.randomisation), seed=seed)
+    return build_bank(
+        n_anatomies=recipe.bank_anatomies,
+        slices_per_anatomy=recipe.bank_slices_per_anatomy,
+        work_spacing_mm=config.work_spacing_mm,
+        config=RandomisationConfig.from_dict(recipe.randomisation),
+        seed=seed,
+    )
 
 
 def train_segmenter(
@@ -264,20 +365,46 @@ def train_segmenter(
     volumes when there are any; trains ``seg`` in place."""
     bank = bank or make_bank(config, recipe, seed)
     randomisation = RandomisationConfig.from_dict(recipe.randomisation)
-    common: dict[str, Any] = {"work_spacing": config.work_spacing_mm, "batch": recipe.batch, "patch": recipe.patch,
-                              "progress": progress, "intensity": config.intensity()}
+    common: dict[str, Any] = {
+        "work_spacing": config.work_spacing_mm,
+        "batch": recipe.batch,
+        "patch": recipe.patch,
+        "progress": progress,
+        "intensity": config.intensity(),
+    }
     if pretrained is not None:
         seg.load_state_dict(pretrained)
     else:
-        train_segmentation(seg, SegSources(bank=bank, randomisation=randomisation, archive=archive,
-                                           shares=recipe.pretrain_shares),
-                           steps=recipe.pretrain_steps, lr=recipe.lr, seed=seed, stage="segmentation", **common)
+        train_segmentation(
+            seg,
+            SegSources(
+                bank=bank,
+                randomisation=randomisation,
+                archive=archive,
+                shares=recipe.pretrain_shares,
+            ),
+            steps=recipe.pretrain_steps,
+            lr=recipe.lr,
+            seed=seed,
+            stage="segmentation",
+            **common,
+        )
     if real:
-        train_segmentation(seg, SegSources(bank=bank, randomisation=randomisation, archive=archive,
-                                           real=real_slices(real, config.work_spacing_mm, config.intensity()),
-                                           shares=recipe.finetune_shares),
-                           steps=recipe.finetune_steps, lr=recipe.finetune_lr, seed=seed + 7,
-                           stage="segmentation_finetune", **common)
+        train_segmentation(
+            seg,
+            SegSources(
+                bank=bank,
+                randomisation=randomisation,
+                archive=archive,
+                real=real_slices(real, config.work_spacing_mm, config.intensity()),
+                shares=recipe.finetune_shares,
+            ),
+            steps=recipe.finetune_steps,
+            lr=recipe.finetune_lr,
+            seed=seed + 7,
+            stage="segmentation_finetune",
+            **common,
+        )
 
 
 def train_all(
@@ -314,33 +441,81 @@ def train_all(
         out = SegSlices()
         for s in group:
             assert s.sag_mask is not None  # the groups hold the studies with masks  # noqa: S101
-            out.extend(prepare_slices(s.sag_t2, s.sag_mask, config.work_spacing_mm, intensity=config.intensity()))
+            out.extend(
+                prepare_slices(
+                    s.sag_t2, s.sag_mask, config.work_spacing_mm, intensity=config.intensity()
+                )
+            )
         return out
 
     recipe = settings.seg
-    note({"stage": "seg_recipe", "epoch": 0, **asdict(recipe), "real_volumes": sorted(r.key for r in real),
-          "pretrained_given": pretrained is not None})
-    train_segmenter(seg, config, recipe, seed=seed, archive=slices(with_mask_train) if with_mask_train else None,
-                    real=real, pretrained=pretrained, progress=note)
+    note(
+        {
+            "stage": "seg_recipe",
+            "epoch": 0,
+            **asdict(recipe),
+            "real_volumes": sorted(r.key for r in real),
+            "pretrained_given": pretrained is not None,
+        }
+    )
+    train_segmenter(
+        seg,
+        config,
+        recipe,
+        seed=seed,
+        archive=slices(with_mask_train) if with_mask_train else None,
+        real=real,
+        pretrained=pretrained,
+        progress=note,
+    )
 
     if with_mask_val:
         config.ap_calibration = calibrate_ap(seg, with_mask_val, config)
-        note({"stage": "ap_calibration", "epoch": 0, "a": config.ap_calibration[0],
-              "b": config.ap_calibration[1]})
+        note(
+            {
+                "stage": "ap_calibration",
+                "epoch": 0,
+                "a": config.ap_calibration[0],
+                "b": config.ap_calibration[1],
+            }
+        )
 
     canal_tr, for_tr = build_crop_sets(train, seg, config, settings, seed)
     canal_va, for_va = build_crop_sets(val, seg, config, settings, seed + 1)
     clf_epochs = settings.clf_epochs or epochs
     if len(canal_tr):
-        train_semi_supervised(canal_net, canal_tr, canal_va if len(canal_va) else None,
-                              settings.canal_epochs or clf_epochs, settings, seed, "canal", note)
-        train_semi_supervised(foramen_net, for_tr, for_va if len(for_va) else None,
-                              clf_epochs, settings, seed, "foramen", note)
+        train_semi_supervised(
+            canal_net,
+            canal_tr,
+            canal_va if len(canal_va) else None,
+            settings.canal_epochs or clf_epochs,
+            settings,
+            seed,
+            "canal",
+            note,
+        )
+        train_semi_supervised(
+            foramen_net,
+            for_tr,
+            for_va if len(for_va) else None,
+            clf_epochs,
+            settings,
+            seed,
+            "foramen",
+            note,
+        )
     for m in (seg, canal_net, foramen_net):
         m.eval()
-    return TrainedModels(seg=seg, canal=canal_net, foramen=foramen_net, config=config,
-                         history=history,
-                         split={"train": sorted({s.patient_id for s in train}),
-                                "val": sorted({s.patient_id for s in val}),
-                                "real_train": sorted(r.key for r in real)},
-                         train_seconds=time.perf_counter() - t_start)
+    return TrainedModels(
+        seg=seg,
+        canal=canal_net,
+        foramen=foramen_net,
+        config=config,
+        history=history,
+        split={
+            "train": sorted({s.patient_id for s in train}),
+            "val": sorted({s.patient_id for s in val}),
+            "real_train": sorted(r.key for r in real),
+        },
+        train_seconds=time.perf_counter() - t_start,
+    )

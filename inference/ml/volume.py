@@ -125,8 +125,10 @@ def load_series(folder_or_files: str | Path | Sequence[str | Path]) -> Volume:
     if len(positions) > 1:
         slice_spacing = float(np.median(np.abs(np.diff(positions @ normal))))
     else:
-        slice_spacing = float(getattr(datasets[0], "SpacingBetweenSlices", 0)
-                              or getattr(datasets[0], "SliceThickness", 1.0))
+        slice_spacing = float(
+            getattr(datasets[0], "SpacingBetweenSlices", 0)
+            or getattr(datasets[0], "SliceThickness", 1.0)
+        )
     d0 = datasets[0]
     return Volume(
         pixels=np.stack(pixels).astype(np.float32),

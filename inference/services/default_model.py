@@ -23,7 +23,17 @@ from studies.storage import media_path
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "default_model"
 MANIFEST = "manifest.json"
-_RECORDED = ("name", "weight_files", "config", "data_split", "history", "metrics", "seed", "command", "train_seconds")
+_RECORDED = (
+    "name",
+    "weight_files",
+    "config",
+    "data_split",
+    "history",
+    "metrics",
+    "seed",
+    "command",
+    "train_seconds",
+)
 
 
 class ShippedModelError(RuntimeError):
@@ -77,7 +87,9 @@ def register_default_model(*, folder: Path = SHIPPED_DIR) -> ModelVersion:
         if not path.is_file():
             raise ShippedModelError(f"shipped model file {name} is missing")
         if _sha256(path) != expected:
-            raise ShippedModelError(f"shipped model file {name} does not match its sha256; refusing to load it")
+            raise ShippedModelError(
+                f"shipped model file {name} does not match its sha256; refusing to load it"
+            )
     relative = f"models/{manifest['name']}"
     target = media_path(relative)
     target.mkdir(parents=True, exist_ok=True)
@@ -88,7 +100,9 @@ def register_default_model(*, folder: Path = SHIPPED_DIR) -> ModelVersion:
     # it), so the copies are checked too, not only the originals.
     for name, expected in manifest["weight_files"].items():
         if _sha256(media_path(relative, name)) != expected:
-            raise ShippedModelError(f"the copy of {name} under {relative} does not match its sha256")
+            raise ShippedModelError(
+                f"the copy of {name} under {relative} does not match its sha256"
+            )
     return ModelVersion.objects.create(
         weights_dir=relative, **{key: manifest[key] for key in _RECORDED}
     )

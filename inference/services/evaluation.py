@@ -33,8 +33,12 @@ PATIENT_PREFIX = "REALEVAL-"
 def _study_for(path: Path, key: str) -> Study:
     """Import the volume (a re-import stores nothing twice) and return its study."""
     original_uid = generate_uid(entropy_srcs=["radbot-real-evaluation", key])
-    import_nifti(path=path, patient_id=f"{PATIENT_PREFIX}{key}", study_uid=original_uid,
-                 series_description=f"SAG T2 {key}")
+    import_nifti(
+        path=path,
+        patient_id=f"{PATIENT_PREFIX}{key}",
+        study_uid=original_uid,
+        series_description=f"SAG T2 {key}",
+    )
     study = study_by_any_uid(original_uid)
     if study is None:
         raise RuntimeError(f"{key}: the imported study cannot be found")
@@ -56,11 +60,17 @@ def read_volume(*, path: Path, real, version: ModelVersion):
         with np.load(mask_file) as stored:
             classes = align_classes(real, stored["classes"], stored["positions"])
     if job.status != InferenceJob.Status.DONE:
-        score = score_volume(real, named_centres={}, classes=classes, refusal=job.error or job.status)
+        score = score_volume(
+            real, named_centres={}, classes=classes, refusal=job.error or job.status
+        )
     else:
         preds = list(job.predictions.select_related("level"))
-        score = score_volume(real, named_centres={p.level.level: p.centre_mm for p in preds}, classes=classes,
-                             not_assessed=getattr(job, "not_assessed", {}) or {})
+        score = score_volume(
+            real,
+            named_centres={p.level.level: p.centre_mm for p in preds},
+            classes=classes,
+            not_assessed=getattr(job, "not_assessed", {}) or {},
+        )
         score.ap_mm = {p.level.level: p.ap_diameter_mm for p in preds}
         score.canal_grades = {p.level.level: p.canal_stenosis for p in preds}
     score.seconds = round(seconds, 2)
@@ -68,8 +78,14 @@ def read_volume(*, path: Path, real, version: ModelVersion):
 
 
 def evaluate_real(
-    *, root: str | Path, version: ModelVersion | None = None, folds: int = 0, seed: int = 0,
-    train_settings=None, limit: int | None = None, reuse_folds: bool = False,
+    *,
+    root: str | Path,
+    version: ModelVersion | None = None,
+    folds: int = 0,
+    seed: int = 0,
+    train_settings=None,
+    limit: int | None = None,
+    reuse_folds: bool = False,
     save_pretrained: str | Path | None = None,
     say: Callable[[str], None] = print,
 ) -> list:
@@ -93,7 +109,9 @@ def evaluate_real(
             say(_line(s) + ("   (trained on it)" if real.key in seen else ""))
         return scores
     fold_of = folds_by_volume([r.key for r in reals], [r.kind for r in reals], folds)
-    pretrained = None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
+    pretrained = (
+        None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
+    )
     if pretrained is not None and save_pretrained:
         from inference.ml.pretrained import save_pretrained as save  # torch, as in _pretrain
 
@@ -101,13 +119,22 @@ def evaluate_real(
         say(f"pre-trained weights (no real volume seen) -> {save_pretrained} sha256 {digest}")
     for k in range(folds):
         train = [r for r, f in zip(reals, fold_of, strict=True) if f != k]
-        say(f"fold {k + 1}/{folds}: fine-tuned on {len(train)} volumes, reading {len(reals) - len(train)}")
+        say(
+            f"fold {k + 1}/{folds}: fine-tuned on {len(train)} volumes, reading {len(reals) - len(train)}"
+        )
         if reuse_folds:
             version_k = _fold_model(k, folds, {r.key for r in train})
             say(f"  reusing {version_k.name}")
         else:
-            version_k = _train_fold(k, folds, seed=seed, train_settings=train_settings,
-                                    real=train, pretrained=pretrained, say=say)
+            version_k = _train_fold(
+                k,
+                folds,
+                seed=seed,
+                train_settings=train_settings,
+                real=train,
+                pretrained=pretrained,
+                say=say,
+            )
         for path, real, f in zip(paths, reals, fold_of, strict=True):
             if f != k:
                 continue
@@ -131,30 +158,58 @@ def _pretrain(*, seed: int, train_settings, say: Callable[[str], None]) -> dict:
     archive = SegSlices()
     for st in train:
         if st.sag_mask is not None:
-            archive.extend(prepare_slices(st.sag_t2, st.sag_mask, config.work_spacing_mm,
-                                          intensity=config.intensity()))
+            archive.extend(
+                prepare_slices(
+                    st.sag_t2, st.sag_mask, config.work_spacing_mm, intensity=config.intensity()
+                )
+            )
     say(f"pre-training on synthetic label maps and {len(train)} archive studies (no real volume)")
     started = time.perf_counter()
-    train_segmenter(seg, config, recipe, seed=seed, archive=archive if archive.images else None,
-                    progress=lambda r: say(f"  step {r['step']} loss {r['train_loss']:.3f} {r['elapsed_s']:.0f} s"))
+    train_segmenter(
+        seg,
+        config,
+        recipe,
+        seed=seed,
+        archive=archive if archive.images else None,
+        progress=lambda r: say(
+            f"  step {r['step']} loss {r['train_loss']:.3f} {r['elapsed_s']:.0f} s"
+        ),
+    )
     say(f"pre-trained in {time.perf_counter() - started:.0f} s")
     return {k: v.clone() for k, v in seg.state_dict().items()}
 
 
 def _fold_model(k: int, folds: int, train_keys: set[str]) -> ModelVersion:
     """The newest model trained for this fold, checked to have seen exactly its volumes."""
-    for version in ModelVersion.objects.filter(name__endswith=f"-cv{k + 1}of{folds}").order_by("-created_at"):
+    for version in ModelVersion.objects.filter(name__endswith=f"-cv{k + 1}of{folds}").order_by(
+        "-created_at"
+    ):
         if set((version.data_split or {}).get("real_train", [])) == train_keys:
             return version
-    raise ValueError(f"no model trained for fold {k + 1} of {folds} on exactly its volumes; run without --reuse-folds")
+    raise ValueError(
+        f"no model trained for fold {k + 1} of {folds} on exactly its volumes; run without --reuse-folds"
+    )
 
 
-def _train_fold(k: int, folds: int, *, seed: int, train_settings, real: Sequence, pretrained: dict,
-                say: Callable[[str], None]) -> ModelVersion:
+def _train_fold(
+    k: int,
+    folds: int,
+    *,
+    seed: int,
+    train_settings,
+    real: Sequence,
+    pretrained: dict,
+    say: Callable[[str], None],
+) -> ModelVersion:
     started = time.perf_counter()
     version = train_model_version(
-        epochs=8, seed=seed, split=(0.8, 0.2), train_settings=train_settings, real=real,
-        pretrained=pretrained, name_suffix=f"-cv{k + 1}of{folds}",
+        epochs=8,
+        seed=seed,
+        split=(0.8, 0.2),
+        train_settings=train_settings,
+        real=real,
+        pretrained=pretrained,
+        name_suffix=f"-cv{k + 1}of{folds}",
         command=f"evaluate_models --folds {folds}: fold {k + 1} (pre-trained once, fine-tuned on the other folds)",
     )
     say(f"  {version.name}: trained in {time.perf_counter() - started:.0f} s")
@@ -162,11 +217,22 @@ def _train_fold(k: int, folds: int, *, seed: int, train_settings, real: Sequence
 
 
 def _line(s) -> str:
-    named = " ".join(f"{lv}{'' if lv not in s.wrong else '!=' + s.names[lv]}" for lv in sorted(s.names))
+    named = " ".join(
+        f"{lv}{'' if lv not in s.wrong else '!=' + s.names[lv]}" for lv in sorted(s.names)
+    )
     err = np.median(list(s.centre_error_mm.values())) if s.centre_error_mm else float("nan")
     dice = " ".join(f"{k}={v:.3f}" for k, v in s.dice.items())
-    status = "REFUSED: " + s.refusal if s.refusal else (
-        "WRONG NAME" if s.wrong else ("all 5 right" if s.all_right else f"{len(s.names)} named, right"))
-    return (f"{s.key:8s} fold={'-' if s.fold is None else s.fold + 1} {status:12s} named[{named}] "
-            f"centre_err_med={err:.1f}mm{'' if s.centre_exact else '(est)'} {dice} t={s.seconds:.1f}s"
-            + (f" not_assessed={s.not_assessed}" if s.not_assessed and not s.refusal else ""))
+    status = (
+        "REFUSED: " + s.refusal
+        if s.refusal
+        else (
+            "WRONG NAME"
+            if s.wrong
+            else ("all 5 right" if s.all_right else f"{len(s.names)} named, right")
+        )
+    )
+    return (
+        f"{s.key:8s} fold={'-' if s.fold is None else s.fold + 1} {status:12s} named[{named}] "
+        f"centre_err_med={err:.1f}mm{'' if s.centre_exact else '(est)'} {dice} t={s.seconds:.1f}s"
+        + (f" not_assessed={s.not_assessed}" if s.not_assessed and not s.refusal else "")
+    )

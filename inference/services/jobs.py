@@ -106,7 +106,9 @@ def require_model() -> ModelVersion:
 
 
 @transaction.atomic
-def create_inference_job(*, study: Study, user=None, model_version: ModelVersion | None = None) -> InferenceJob:
+def create_inference_job(
+    *, study: Study, user=None, model_version: ModelVersion | None = None
+) -> InferenceJob:
     """A queued job for the study, not yet published to the broker
     (:func:`inference.dispatch.request_inference` does both).
 
@@ -159,7 +161,11 @@ def fail_job(*, job_id: int, reason: str) -> None:
     """Mark the job failed with a readable reason (never a job already done)."""
     now = timezone.now()
     InferenceJob.objects.filter(pk=job_id).exclude(status=InferenceJob.Status.DONE).update(
-        status=InferenceJob.Status.FAILED, error=reason[:2000], progress=100, finished_at=now, heartbeat_at=now
+        status=InferenceJob.Status.FAILED,
+        error=reason[:2000],
+        progress=100,
+        finished_at=now,
+        heartbeat_at=now,
     )
 
 
@@ -184,7 +190,9 @@ def reap_stale_jobs(*, study: Study | None = None, limit: int = 200) -> int:
     if study is not None:
         stale = stale.filter(study=study)
     reaped = 0
-    for pk, status, stage in stale.order_by("heartbeat_at").values_list("pk", "status", "stage")[:limit]:
+    for pk, status, stage in stale.order_by("heartbeat_at").values_list("pk", "status", "stage")[
+        :limit
+    ]:
         if status == InferenceJob.Status.QUEUED:
             reason = (
                 f"stopped: no worker took the job within {_minutes(queued_s)} "
@@ -195,8 +203,14 @@ def reap_stale_jobs(*, study: Study | None = None, limit: int = 200) -> int:
                 f"stopped: no progress for {_minutes(running_s)} in the {stage or 'first'} stage "
                 "(its worker probably died); run the AI again"
             )
-        reaped += InferenceJob.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff[status]).update(
-            status=InferenceJob.Status.FAILED, error=reason, progress=100, finished_at=now, heartbeat_at=now
+        reaped += InferenceJob.objects.filter(
+            pk=pk, status=status, heartbeat_at__lt=cutoff[status]
+        ).update(
+            status=InferenceJob.Status.FAILED,
+            error=reason,
+            progress=100,
+            finished_at=now,
+            heartbeat_at=now,
         )
     if reaped:
         log.warning("failed %s stale inference job(s)", reaped)
@@ -223,8 +237,10 @@ def run_stage(*, job_id: int, stage: str, worker: str = "", retries: int = 0) ->
         except StageFailed as exc:
             fail_job(job_id=job_id, reason=str(exc))
             if str(exc).startswith(REFUSED_PREFIX):
-                transaction.on_commit(partial(inference_job_refused.send, sender=InferenceJob, job_id=job_id),
-                                      robust=True)
+                transaction.on_commit(
+                    partial(inference_job_refused.send, sender=InferenceJob, job_id=job_id),
+                    robust=True,
+                )
         else:
             if stage != "store":
                 _record_seconds(job_id, stage, time.perf_counter() - started)
@@ -253,10 +269,17 @@ def _begin(job_id: int, stage: str, worker: str, retries: int = 0) -> InferenceJ
         cap = max_attempts()
         if starts[stage] - retries > cap:
             InferenceJob.objects.filter(pk=job_id).update(
-                status=InferenceJob.Status.FAILED, stage=stage, stage_attempts=starts, progress=100,
-                error=gave_up_reason(cap, f"the {stage} stage"), finished_at=now, heartbeat_at=now,
+                status=InferenceJob.Status.FAILED,
+                stage=stage,
+                stage_attempts=starts,
+                progress=100,
+                error=gave_up_reason(cap, f"the {stage} stage"),
+                finished_at=now,
+                heartbeat_at=now,
             )
-            log.error("inference job %s: %s stage started %s times; failed", job_id, stage, starts[stage])
+            log.error(
+                "inference job %s: %s stage started %s times; failed", job_id, stage, starts[stage]
+            )
             return None
         fields = {
             "status": InferenceJob.Status.RUNNING,
@@ -278,7 +301,9 @@ def _record_seconds(job_id: int, stage: str, seconds: float) -> dict:
     with transaction.atomic():
         job = InferenceJob.objects.select_for_update().get(pk=job_id)
         timings = {**job.stage_seconds, stage: round(seconds, 4)}
-        InferenceJob.objects.filter(pk=job_id).update(stage_seconds=timings, heartbeat_at=timezone.now())
+        InferenceJob.objects.filter(pk=job_id).update(
+            stage_seconds=timings, heartbeat_at=timezone.now()
+        )
     return timings
 
 
@@ -290,7 +315,9 @@ def _loaded(weights_dir: str):
         for v in ModelVersion.objects.filter(weights_dir=weights_dir)
     }
     if len(recorded) != 1:
-        raise StageFailed(f"{len(recorded)} different model versions are recorded for {weights_dir}")
+        raise StageFailed(
+            f"{len(recorded)} different model versions are recorded for {weights_dir}"
+        )
     return _verified_models(weights_dir, *recorded.pop())
 
 
@@ -301,7 +328,9 @@ def _verified_models(weights_dir: str, weight_files: str, config: str):
 
     try:
         return load_models(
-            media_path(weights_dir), expected_sha256=json.loads(weight_files), expected_config=json.loads(config)
+            media_path(weights_dir),
+            expected_sha256=json.loads(weight_files),
+            expected_config=json.loads(config),
         )
     except WeightsRefused as exc:
         raise StageFailed(f"model weights refused: {exc}") from exc
@@ -323,7 +352,9 @@ def _volume(series: Series):
 def _artefact(job: InferenceJob, name: str) -> Path:
     path = selectors.job_dir(job.pk) / name
     if not path.is_file():
-        raise StageFailed(f"{job.stage}: the previous stage's output {name} is missing; run the job again")
+        raise StageFailed(
+            f"{job.stage}: the previous stage's output {name} is missing; run the job again"
+        )
     return path
 
 
@@ -381,7 +412,7 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     for prefix in ("cannot assign levels: ", REFUSED_PREFIX):
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -415,7 +446,12 @@ def _classify(job: InferenceJob) -> None:
     sag_t1 = _volume(chosen["sag_t1"]) if chosen["sag_t1"] else None
     axials = [_volume(s) for s in chosen["axials"]]
     levels = classify(
-        _loaded(job.model_version.weights_dir), sag, sag_t1, axials, assessment.discs, measured,
+        _loaded(job.model_version.weights_dir),
+        sag,
+        sag_t1,
+        axials,
+        assessment.discs,
+        measured,
         assessment.confidence,
     )
     save_json_atomic(
@@ -458,7 +494,11 @@ def _store(job: InferenceJob) -> None:
     if not rows:
         raise StageFailed(
             f"{REFUSED_PREFIX}no level could be named"
-            + (f" ({'; '.join(f'{lv}: {why}' for lv, why in sorted(not_assessed.items()))})" if not_assessed else "")
+            + (
+                f" ({'; '.join(f'{lv}: {why}' for lv, why in sorted(not_assessed.items()))})"
+                if not_assessed
+                else ""
+            )
         )
     levels = dict(DiscLevel.objects.filter(study=job.study).values_list("level", "pk"))
     missing = sorted({row["level"] for row in rows} - set(levels))
@@ -497,11 +537,18 @@ def _store(job: InferenceJob) -> None:
             # Includes any wait in the queues between stages: the time a user waits.
             timings["wall"] = round((finished - locked.started_at).total_seconds(), 4)
         InferenceJob.objects.filter(pk=job.pk).update(
-            status=InferenceJob.Status.DONE, stage="", progress=100, stage_seconds=timings, finished_at=finished,
-            heartbeat_at=finished, not_assessed=not_assessed,
+            status=InferenceJob.Status.DONE,
+            stage="",
+            progress=100,
+            stage_seconds=timings,
+            finished_at=finished,
+            heartbeat_at=finished,
+            not_assessed=not_assessed,
         )
         # robust: a listener's error is logged and must not turn a stored job into a failed task
-        transaction.on_commit(partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True)
+        transaction.on_commit(
+            partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True
+        )
     # The canal probability is only an intermediate (large); the classes stay for review.
     # Temporary files are what a stage killed mid-write left; nothing writes to a done job.
     folder = selectors.job_dir(job.pk)
@@ -510,4 +557,6 @@ def _store(job: InferenceJob) -> None:
 
 
 # What run_stage calls for each stage; a test swaps one runner here.
-_RUNNERS: dict[str, Callable[[InferenceJob], None]] = {name: globals()[f"_{name}"] for name in STAGE_NAMES}
+_RUNNERS: dict[str, Callable[[InferenceJob], None]] = {
+    name: globals()[f"_{name}"] for name in STAGE_NAMES
+}

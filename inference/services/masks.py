@@ -30,14 +30,19 @@ from studies.storage import UnsafePath, media_path
 log = logging.getLogger(__name__)
 
 
-def _store(series: Series, classes: np.ndarray, numbers: list[int], source: str) -> SegmentationMask:
+def _store(
+    series: Series, classes: np.ndarray, numbers: list[int], source: str
+) -> SegmentationMask:
     relative = f"masks/{series.series_instance_uid}-{uuid.uuid4().hex[:12]}.npz"
     path = media_path(relative)
     save_npz_atomic(path, classes=classes, instance_numbers=np.asarray(numbers))
     try:
         with transaction.atomic():
             previous = (
-                SegmentationMask.objects.select_for_update().filter(series=series).values_list("file", flat=True).first()
+                SegmentationMask.objects.select_for_update()
+                .filter(series=series)
+                .values_list("file", flat=True)
+                .first()
             )
             mask, _ = SegmentationMask.objects.update_or_create(
                 series=series, defaults={"file": relative, "source": source}
@@ -86,11 +91,17 @@ def import_synthetic_masks(*, study_dir: Path) -> SegmentationMask | None:
 def _same_series(uid: str, made_on: set[str]) -> bool:
     """``uid`` (stored or original) names the one series the SEG refers to (by either)."""
     named = series_by_any_uid(uid)[0]
-    return len(made_on) == 1 and named is not None and named == series_by_any_uid(next(iter(made_on)))[0]
+    return (
+        len(made_on) == 1
+        and named is not None
+        and named == series_by_any_uid(next(iter(made_on)))[0]
+    )
 
 
 @transaction.atomic
-def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[SegmentationMask, SegMask]:
+def import_dicom_seg(
+    *, path: Path, series_uid: str | None = None
+) -> tuple[SegmentationMask, SegMask]:
     """A DICOM SEG as the reference mask of the stored series it was made on.
 
     Segments are mapped to classes by code or label (inference/ml/dicom_seg.py) and
@@ -104,15 +115,23 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
     try:
         made_on = referenced_series(seg)
     except Exception as exc:
-        raise SegImportError(f"{path.name}: its referenced images cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise SegImportError(
+            f"{path.name}: its referenced images cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
     if series_uid is not None and made_on != {series_uid} and not _same_series(series_uid, made_on):
-        raise SegImportError(f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}")
+        raise SegImportError(
+            f"{path.name} was made on series {', '.join(sorted(made_on))}, not on {series_uid}"
+        )
     if len(made_on) != 1:
-        raise SegImportError(f"{path.name} refers to {len(made_on)} series; a reference mask covers one")
+        raise SegImportError(
+            f"{path.name} refers to {len(made_on)} series; a reference mask covers one"
+        )
     target = next(iter(made_on))
     series, by_original = series_by_any_uid(target)
     if series is None:
-        raise SegImportError(f"{path.name} was made on series {target}, which is not in the archive")
+        raise SegImportError(
+            f"{path.name} was made on series {target}, which is not in the archive"
+        )
     instances = instance_uids_as_referenced(series, original=by_original)
     numbers = [n for _, n in instances]
     if None in numbers or len(set(numbers)) != len(numbers):
@@ -122,7 +141,9 @@ def import_dicom_seg(*, path: Path, series_uid: str | None = None) -> tuple[Segm
     except SegImportError:
         raise
     except Exception as exc:
-        raise SegImportError(f"{path.name}: its frames cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise SegImportError(
+            f"{path.name}: its frames cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
     if mask.classes.shape[1:] != (series.rows, series.columns):
         raise SegImportError(
             f"{path.name}: frames of {mask.classes.shape[1]}x{mask.classes.shape[2]} pixels for images of "

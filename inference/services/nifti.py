@@ -62,12 +62,16 @@ def _sha256_within_limits(path: Path, limits: NiftiLimits) -> str:
     try:
         size = path.stat().st_size
         if size > limits.file_bytes:
-            raise NiftiImportError(f"{path.name}: {size} bytes; a NIfTI file is refused above {limits.file_bytes}")
+            raise NiftiImportError(
+                f"{path.name}: {size} bytes; a NIfTI file is refused above {limits.file_bytes}"
+            )
         digest = hashlib.sha256()
         with path.open("rb") as fh:
             magic = fh.read(4)
             if magic.startswith(b"BZh") or magic == b"\x28\xb5\x2f\xfd":
-                raise NiftiImportError(f"{path.name}: bzip2/zstd compressed; only .nii and .nii.gz are accepted")
+                raise NiftiImportError(
+                    f"{path.name}: bzip2/zstd compressed; only .nii and .nii.gz are accepted"
+                )
             gzipped = magic.startswith(b"\x1f\x8b")
             fh.seek(0)
             while chunk := fh.read(_CHUNK):
@@ -121,9 +125,13 @@ def _load(path: Path, limits: NiftiLimits = DEFAULT_LIMITS) -> _Slices:
     except FileNotFoundError as exc:
         raise NiftiImportError(f"{path.name}: no such file") from exc
     except ImageFileError as exc:
-        raise NiftiImportError(f"{path.name} is not a NIfTI file (nibabel cannot read it: {exc})") from exc
+        raise NiftiImportError(
+            f"{path.name} is not a NIfTI file (nibabel cannot read it: {exc})"
+        ) from exc
     except Exception as exc:  # a truncated .gz, a corrupt header ...
-        raise NiftiImportError(f"{path.name} is not a readable NIfTI file ({type(exc).__name__}: {exc})") from exc
+        raise NiftiImportError(
+            f"{path.name} is not a readable NIfTI file ({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise NiftiImportError(f"{path.name} is a {type(img).__name__}, not a NIfTI image")
     shape = tuple(int(n) for n in img.shape)
@@ -146,7 +154,9 @@ def _load(path: Path, limits: NiftiLimits = DEFAULT_LIMITS) -> _Slices:
     try:
         vol = load_nifti_as_volume(path)
     except Exception as exc:
-        raise NiftiImportError(f"{path.name}: the voxel data cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise NiftiImportError(
+            f"{path.name}: the voxel data cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
     if not np.all(np.isfinite(vol.pixels)):
         raise NiftiImportError(f"{path.name} contains NaN or infinite voxel values")
     if abs(float(vol.row_dir @ vol.col_dir)) > _ORTHOGONAL_TOL:
@@ -181,8 +191,13 @@ def _uid(sha: str, *parts: object) -> str:
 
 
 def nifti_to_dicom(
-    *, path: str | Path, patient_id: str, study_uid: str | None = None,
-    series_description: str = "SAG T2 (NIfTI)", weighting: str = "T2", limits: NiftiLimits = DEFAULT_LIMITS,
+    *,
+    path: str | Path,
+    patient_id: str,
+    study_uid: str | None = None,
+    series_description: str = "SAG T2 (NIfTI)",
+    weighting: str = "T2",
+    limits: NiftiLimits = DEFAULT_LIMITS,
 ) -> list[tuple[str, bytes]]:
     """(file name, DICOM bytes) per slice, in NIfTI-derived slice order (right to left)."""
     path = Path(path)
@@ -245,11 +260,22 @@ def nifti_to_dicom(
 
 
 def import_nifti(
-    *, path: str | Path, patient_id: str, study_uid: str | None = None,
-    series_description: str = "SAG T2 (NIfTI)", weighting: str = "T2", user=None,
+    *,
+    path: str | Path,
+    patient_id: str,
+    study_uid: str | None = None,
+    series_description: str = "SAG T2 (NIfTI)",
+    weighting: str = "T2",
+    user=None,
     limits: NiftiLimits = DEFAULT_LIMITS,
 ) -> IngestSummary:
     """Convert a 3D NIfTI volume to a DICOM MR series and ingest it. Raises NiftiImportError."""
-    files = nifti_to_dicom(path=path, patient_id=patient_id, study_uid=study_uid,
-                           series_description=series_description, weighting=weighting, limits=limits)
+    files = nifti_to_dicom(
+        path=path,
+        patient_id=patient_id,
+        study_uid=study_uid,
+        series_description=series_description,
+        weighting=weighting,
+        limits=limits,
+    )
     return ingest_members(members=(Member(name=name, data=data) for name, data in files), user=user)

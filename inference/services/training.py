@@ -48,8 +48,15 @@ def train_model_version(
             "reference mask and labels; training needs at least two (import masks and label the reports)"
         )
     models = train_all(
-        studies, split=split, epochs=epochs, seed=seed, progress_callback=progress, settings=train_settings,
-        config=config, real=real, pretrained=pretrained,
+        studies,
+        split=split,
+        epochs=epochs,
+        seed=seed,
+        progress_callback=progress,
+        settings=train_settings,
+        config=config,
+        real=real,
+        pretrained=pretrained,
     )
     name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}{name_suffix}"
     relative = f"models/{name}"
@@ -66,9 +73,15 @@ def train_model_version(
             config=meta["config"],
             data_split=models.split,
             history=models.history,
-            metrics={"final_epoch": last, "studies": len(studies), "train_settings": asdict(train_settings),
-                     "seg_recipe": next((r for r in models.history if r.get("stage") == "seg_recipe"), {}),
-                     "real_volumes": sorted(r.key for r in real)},
+            metrics={
+                "final_epoch": last,
+                "studies": len(studies),
+                "train_settings": asdict(train_settings),
+                "seg_recipe": next(
+                    (r for r in models.history if r.get("stage") == "seg_recipe"), {}
+                ),
+                "real_volumes": sorted(r.key for r in real),
+            },
             seed=seed,
             command=command,
             train_seconds=models.train_seconds,

@@ -49,7 +49,8 @@ def _waiting_adjudication(report_ids) -> set[int]:
     return {
         report_id
         for (report_id, level), by_author in newest.items()
-        if (report_id, level) not in adjudicated and len({_decision(n) for n in by_author.values()}) > 1
+        if (report_id, level) not in adjudicated
+        and len({_decision(n) for n in by_author.values()}) > 1
     }
 
 
@@ -72,5 +73,7 @@ def adjudication_item(*, report_id: int) -> CurationItem:
     for (_, level), by_author in newest.items():
         notes = sorted(by_author.values(), key=lambda n: n.author.username)
         values[level] = {name: getattr(notes[0], name) for name in FIELDS}
-        others[level] = {name: [(n.author.username, getattr(n, name)) for n in notes] for name in FIELDS}
+        others[level] = {
+            name: [(n.author.username, getattr(n, name)) for n in notes] for name in FIELDS
+        }
     return curation_item(report_id=report_id, values=values, others=others, with_disagreements=True)

@@ -53,7 +53,10 @@ def labeller_disagreements(
     labels = NlpLabel.objects.filter(labeller_id=version, report_id__in={r for r, _ in gold})
     if level:
         labels = labels.filter(level__level=level)
-    proposals = {(r, lv): values for r, lv, *values in labels.values_list("report_id", "level__level", *FIELDS)}
+    proposals = {
+        (r, lv): values
+        for r, lv, *values in labels.values_list("report_id", "level__level", *FIELDS)
+    }
     fields = [field_name] if field_name in FIELDS else list(FIELDS)
     found = []
     for key in sorted(gold, key=lambda k: (k[0], LEVELS.index(k[1]))):
@@ -64,14 +67,25 @@ def labeller_disagreements(
         for name in fields:
             i = FIELDS.index(name)
             if decision.values[i] != proposal[i]:
-                found.append(Disagreement(key[0], key[1], name, decision.values[i], proposal[i],
-                                          decision.authors, decision.decided_at))
+                found.append(
+                    Disagreement(
+                        key[0],
+                        key[1],
+                        name,
+                        decision.values[i],
+                        proposal[i],
+                        decision.authors,
+                        decision.decided_at,
+                    )
+                )
                 if limit is not None and len(found) >= limit:
                     return found
     return found
 
 
-def regression_case(*, report_id: int, level: str, field_name: str, exported_by: str) -> dict[str, Any] | None:
+def regression_case(
+    *, report_id: int, level: str, field_name: str, exported_by: str
+) -> dict[str, Any] | None:
     """The regression case of one disagreement (labeling/regression_cases.py), or None when
     the current labeller agrees with the gold label there (or either is missing)."""
     if level not in LEVELS or field_name not in FIELDS:

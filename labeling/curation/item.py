@@ -39,7 +39,9 @@ class Cell:
 
     @property
     def abnormal(self) -> bool:
-        return self.value != value_text(FIELD_VALUES[self.field][0])  # the guide lists the absent value first
+        return self.value != value_text(
+            FIELD_VALUES[self.field][0]
+        )  # the guide lists the absent value first
 
 
 @dataclass
@@ -71,7 +73,12 @@ _LABEL_COLUMNS = ("id", *FIELDS, "min_confidence", "evidence")
 
 
 def _token_subquery() -> Coalesce:
-    newest = Annotation.objects.filter(report_id=OuterRef("pk")).order_by().values("report_id").annotate(m=Max("id"))
+    newest = (
+        Annotation.objects.filter(report_id=OuterRef("pk"))
+        .order_by()
+        .values("report_id")
+        .annotate(m=Max("id"))
+    )
     return Coalesce(Subquery(newest.values("m")), 0)
 
 
@@ -90,11 +97,14 @@ def curation_item(
     annotator's own independent decision.
     """
     report = (
-        RadiologistReport.objects.select_related("study").annotate(curation_token=_token_subquery()).get(pk=report_id)
+        RadiologistReport.objects.select_related("study")
+        .annotate(curation_token=_token_subquery())
+        .get(pk=report_id)
     )
     # The study's levels, each with the current labeller's proposal (if any), in level order.
     proposal = FilteredRelation(
-        "nlp_labels", condition=Q(nlp_labels__report_id=report_id, nlp_labels__labeller_id=current_version())
+        "nlp_labels",
+        condition=Q(nlp_labels__report_id=report_id, nlp_labels__labeller_id=current_version()),
     )
     found = (
         DiscLevel.objects.filter(study_id=report.study_id)
@@ -131,7 +141,9 @@ def curation_item(
                 )
             )
         rows.append(Row(level=level, nlp_id=label.pk if label else None, cells=cells))
-    confidences = [label.min_confidence for label in labels.values() if label.min_confidence is not None]
+    confidences = [
+        label.min_confidence for label in labels.values() if label.min_confidence is not None
+    ]
     return CurationItem(
         report=report,
         rows=rows,
@@ -145,7 +157,9 @@ def curation_item(
 
 def newest_own_decisions(*, user, report_id: int) -> dict[str, dict[str, Any]]:
     values: dict[str, dict[str, Any]] = {}
-    notes = Annotation.objects.filter(report_id=report_id, author=user, kind=Annotation.Kind.ANNOTATION)
+    notes = Annotation.objects.filter(
+        report_id=report_id, author=user, kind=Annotation.Kind.ANNOTATION
+    )
     for note in notes.select_related("level").order_by("created_at", "id"):
         values[note.level.level] = {name: getattr(note, name) for name in FIELDS}
     return values
@@ -154,7 +168,11 @@ def newest_own_decisions(*, user, report_id: int) -> dict[str, dict[str, Any]]:
 def newest_decisions(*, report_id: int) -> dict[str, dict[str, Any]]:
     """The current state of a report: per level, the newest decision by anyone."""
     values: dict[str, dict[str, Any]] = {}
-    for note in Annotation.objects.filter(report_id=report_id).select_related("level").order_by("created_at", "id"):
+    for note in (
+        Annotation.objects.filter(report_id=report_id)
+        .select_related("level")
+        .order_by("created_at", "id")
+    ):
         values[note.level.level] = {name: getattr(note, name) for name in FIELDS}
     return values
 

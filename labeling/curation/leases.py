@@ -52,7 +52,9 @@ def claim(*, report_id: int, user_id: int, places: int = 1, queue: str = CURATE)
         return False
     # add() writes only where no lease exists: of two people claiming the last place at
     # once, one wins.
-    if not any(key not in held and cache.add(key, user_id, lease_seconds()) for key in keys[:places]):
+    if not any(
+        key not in held and cache.add(key, user_id, lease_seconds()) for key in keys[:places]
+    ):
         return False
     previous = cache.get(_user_key(user_id, queue))
     if previous is not None and previous != report_id:

@@ -12,7 +12,9 @@ from typing import Any
 from spine.findings import DETECTORS
 
 
-def disagreement(nlp_label: Mapping[str, Any], probabilities: Mapping[str, float]) -> tuple[float, list[str]]:
+def disagreement(
+    nlp_label: Mapping[str, Any], probabilities: Mapping[str, float]
+) -> tuple[float, list[str]]:
     """(score 0..5, detectors on which model and NLP disagree at the 0.5 threshold)."""
     score = 0.0
     disagreeing = []

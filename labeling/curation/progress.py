@@ -58,7 +58,12 @@ def inter_annotator_agreement() -> list[dict[str, Any]]:
             first, second = sorted(by_author.values(), key=lambda n: n.author_id)[:2]
             pairs.append((first, second))
     return [
-        {"field": name, **_agreement([getattr(a, name) for a, _ in pairs], [getattr(b, name) for _, b in pairs])}
+        {
+            "field": name,
+            **_agreement(
+                [getattr(a, name) for a, _ in pairs], [getattr(b, name) for _, b in pairs]
+            ),
+        }
         for name in FIELDS
     ]
 
@@ -73,9 +78,16 @@ def nlp_gold_agreement(rows: list[dict] | None = None) -> list[dict[str, Any]]:
             labeller_id=version, report_id__in={int(r["report_id"]) for r in rows}
         ).values_list("report_id", "level__level", *FIELDS)
     }
-    matched = [(row, nlp[(row["report_id"], row["level"])]) for row in rows if (row["report_id"], row["level"]) in nlp]
+    matched = [
+        (row, nlp[(row["report_id"], row["level"])])
+        for row in rows
+        if (row["report_id"], row["level"]) in nlp
+    ]
     return [
-        {"field": name, **_agreement([values[i] for _, values in matched], [row[name] for row, _ in matched])}
+        {
+            "field": name,
+            **_agreement([values[i] for _, values in matched], [row[name] for row, _ in matched]),
+        }
         for i, name in enumerate(FIELDS)
     ]
 
@@ -95,11 +107,17 @@ def progress() -> dict[str, Any]:
     gold_keys = {(r["report_id"], r["level"]) for r in rows}
     per_author = (
         Annotation.objects.values("author__username", "kind")
-        .annotate(levels=Count("id"), reports=Count("report_id", distinct=True), seconds=Sum("seconds_spent"))
+        .annotate(
+            levels=Count("id"),
+            reports=Count("report_id", distinct=True),
+            seconds=Sum("seconds_spent"),
+        )
         .order_by("author__username", "kind")
     )
     gold_by_author: Counter = Counter()
-    for report_id, level, author in Annotation.objects.values_list("report_id", "level__level", "author__username"):
+    for report_id, level, author in Annotation.objects.values_list(
+        "report_id", "level__level", "author__username"
+    ):
         if (str(report_id), level) in gold_keys:
             gold_by_author[author] += 1
     annotators = []

@@ -40,7 +40,10 @@ FINDINGS: Mapping[str, Q] = {
 }
 # Any finding, or flagged uncertain: the levels worth showing when no filter is chosen.
 ANY_FINDING = _any_q(
-    {**{name: findings.abnormal_values(name) for name in findings.ABNORMAL_FIELDS}, "uncertain": (True,)}
+    {
+        **{name: findings.abnormal_values(name) for name in findings.ABNORMAL_FIELDS},
+        "uncertain": (True,),
+    }
 )
 ORDERS: tuple[str, ...] = ("uncertainty", "disagreement", "sequential")
 ORDER_NAMES: Mapping[str, str] = {
@@ -108,9 +111,9 @@ def _is_full() -> Exists:
     report while it walks the queue order, instead of aggregating every annotation row on
     each fetch.
     """
-    others = Annotation.objects.filter(report_id=OuterRef("report_id"), kind=Annotation.Kind.ANNOTATION).exclude(
-        author_id=OuterRef("author_id")
-    )
+    others = Annotation.objects.filter(
+        report_id=OuterRef("report_id"), kind=Annotation.Kind.ANNOTATION
+    ).exclude(author_id=OuterRef("author_id"))
     return Exists(
         Annotation.objects.filter(report_id=OuterRef("report_id"), kind=Annotation.Kind.ANNOTATION)
         .alias(bucket=Mod(F("report_id") * OVERLAP_PRIME, 100, output_field=IntegerField()))
@@ -130,7 +133,9 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
     labels = (
         NlpLabel.objects.filter(labeller_id=version)
         .exclude(_is_full())
-        .exclude(report_id__in=Annotation.objects.filter(author=user).order_by().values("report_id"))
+        .exclude(
+            report_id__in=Annotation.objects.filter(author=user).order_by().values("report_id")
+        )
     )
     skip = [int(s) for s in skip]
     if skip:
@@ -141,14 +146,18 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
         wanted = FINDINGS[filters.finding] if filters.finding else ANY_FINDING
         if filters.level:
             wanted &= Q(level__level=filters.level)
-        labels = labels.filter(report_id__in=NlpLabel.objects.filter(wanted, labeller_id=version).values("report_id"))
+        labels = labels.filter(
+            report_id__in=NlpLabel.objects.filter(wanted, labeller_id=version).values("report_id")
+        )
     if filters.order == "sequential":
         return labels.order_by("report_id")
     if filters.order == "disagreement":
         # Active learning: where the image models contradict the NLP label most. Levels
         # the models agree with, or have not read, follow in uncertainty order.
         return labels.filter(model_disagreement__score__gt=0).order_by(
-            F("model_disagreement__score").desc(), F("min_confidence").asc(nulls_last=True), "report_id"
+            F("model_disagreement__score").desc(),
+            F("min_confidence").asc(nulls_last=True),
+            "report_id",
         )
     return labels.order_by(F("min_confidence").asc(nulls_last=True), "report_id")
 
@@ -156,11 +165,15 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
 def _fallback(filters: QueueFilters) -> QueueFilters | None:
     """The order that continues a queue once its own rows run out."""
     if filters.order == "disagreement":
-        return QueueFilters(order="uncertainty", level=filters.level, finding=filters.finding, site=filters.site)
+        return QueueFilters(
+            order="uncertainty", level=filters.level, finding=filters.finding, site=filters.site
+        )
     return None
 
 
-def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), limit: int | None = None) -> list[int]:
+def queue_report_ids(
+    *, user, filters: QueueFilters, skip: Iterable[int] = (), limit: int | None = None
+) -> list[int]:
     """Report ids waiting for this annotator, next first. With a `limit`, one bounded query
     per order (a report has at most one label row per level); without, a cursor."""
     ids: list[int] = []
@@ -168,8 +181,12 @@ def queue_report_ids(*, user, filters: QueueFilters, skip: Iterable[int] = (), l
     skip = list(skip)
     current: QueueFilters | None = filters
     while current is not None:
-        rows = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True)
-        for report_id in rows.iterator(chunk_size=200) if limit is None else rows[: limit * len(LEVELS)]:
+        rows = queue_labels(user=user, filters=current, skip=skip).values_list(
+            "report_id", flat=True
+        )
+        for report_id in (
+            rows.iterator(chunk_size=200) if limit is None else rows[: limit * len(LEVELS)]
+        ):
             if report_id not in seen:
                 seen.add(report_id)
                 ids.append(report_id)
@@ -183,7 +200,11 @@ def next_report_id(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> 
     skip = list(skip)
     current: QueueFilters | None = filters
     while current is not None:
-        found = queue_labels(user=user, filters=current, skip=skip).values_list("report_id", flat=True).first()
+        found = (
+            queue_labels(user=user, filters=current, skip=skip)
+            .values_list("report_id", flat=True)
+            .first()
+        )
         if found is not None:
             return found
         current = _fallback(current)

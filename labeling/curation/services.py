@@ -110,7 +110,8 @@ def save_decisions(
         raise CurationConflict(report_id=report.pk, message=message)
     # The study's levels with the current labeller's proposal on each, in one query.
     proposal = FilteredRelation(
-        "nlp_labels", condition=Q(nlp_labels__report_id=report.pk, nlp_labels__labeller_id=current_version())
+        "nlp_labels",
+        condition=Q(nlp_labels__report_id=report.pk, nlp_labels__labeller_id=current_version()),
     )
     found = list(
         DiscLevel.objects.filter(study_id=report.study_id)
@@ -126,7 +127,10 @@ def save_decisions(
     unknown = set(decisions) - set(levels)
     if unknown:
         raise ValueError(f"the study has no level {', '.join(sorted(unknown))}")
-    labels = {level: LevelLabels(level=level, **{k: decisions[level][k] for k in FIELDS}) for level in levels}
+    labels = {
+        level: LevelLabels(level=level, **{k: decisions[level][k] for k in FIELDS})
+        for level in levels
+    }
     seconds = min(max(float(seconds_spent or 0), 0.0), MAX_SECONDS) / max(len(levels), 1)
     rows = [
         Annotation(
@@ -142,7 +146,9 @@ def save_decisions(
     ]
     saved = Annotation.objects.bulk_create(rows)
     queue = leases.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else leases.CURATE
-    transaction.on_commit(partial(leases.release, report_id=report.pk, user_id=author.pk, queue=queue))
+    transaction.on_commit(
+        partial(leases.release, report_id=report.pk, user_id=author.pk, queue=queue)
+    )
     return saved
 
 
@@ -182,7 +188,8 @@ def save_held_decisions(
     report = RadiologistReport.objects.select_for_update().only("pk").get(pk=report_id)
     if shown_token is None:
         raise CurationConflict(
-            report_id=report.pk, message="This report was not opened from your queue; here it is as it stands now."
+            report_id=report.pk,
+            message="This report was not opened from your queue; here it is as it stands now.",
         )
     effective = min(int(token), int(shown_token))
     message = _conflict(author=author, report_id=report.pk, token=effective, kind=kind)
@@ -191,7 +198,9 @@ def save_held_decisions(
     if kind == Annotation.Kind.ADJUDICATION:
         if not awaits_adjudication(report.pk):
             raise CurationConflict(
-                report_id=report.pk, message="That report is not waiting for adjudication.", show_report=False
+                report_id=report.pk,
+                message="That report is not waiting for adjudication.",
+                show_report=False,
             )
         queue = leases.ADJUDICATE
     else:
@@ -203,7 +212,9 @@ def save_held_decisions(
             or effective >= report_token(report.pk)
         )
         if not in_queue:
-            raise CurationConflict(report_id=report.pk, message="This report has all the annotators it needs.")
+            raise CurationConflict(
+                report_id=report.pk, message="This report has all the annotators it needs."
+            )
         queue = leases.CURATE
     if not _holds(user=author, report_id=report.pk, queue=queue):
         raise CurationConflict(
@@ -241,11 +252,17 @@ def claim_next_report(*, user, filters: QueueFilters, skip: Iterable[int] = ()) 
     if claim_report(report_id=first, user=user):
         return NextReport(first)
     held = 1
-    rest = [r for r in queue_report_ids(user=user, filters=filters, skip=skip, limit=LOOKAHEAD) if r != first]
+    rest = [
+        r
+        for r in queue_report_ids(user=user, filters=filters, skip=skip, limit=LOOKAHEAD)
+        if r != first
+    ]
     counts = leases.held_counts(rest, except_user=user.pk)
     for report_id in rest:
         # Only reports with a free place are worth a claim (and its database read).
-        if counts[report_id] < annotators_needed(report_id) and claim_report(report_id=report_id, user=user):
+        if counts[report_id] < annotators_needed(report_id) and claim_report(
+            report_id=report_id, user=user
+        ):
             return NextReport(report_id, held)
         held += 1
     return NextReport(None, held)
@@ -287,7 +304,9 @@ def claim_next_adjudication(*, user, skip: Iterable[int] = ()) -> NextAdjudicati
     counts = leases.held_counts(candidates, except_user=user.pk, queue=leases.ADJUDICATE)
     held = 0
     for report_id in candidates:
-        if counts[report_id] == 0 and leases.claim(report_id=report_id, user_id=user.pk, queue=leases.ADJUDICATE):
+        if counts[report_id] == 0 and leases.claim(
+            report_id=report_id, user_id=user.pk, queue=leases.ADJUDICATE
+        ):
             # Read again once held: another adjudicator may have settled it meanwhile.
             if awaits_adjudication(report_id):
                 return NextAdjudication(report_id, len(waiting), held)
@@ -320,7 +339,9 @@ def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:
         newest[study_id] = job_id
     predictions = {
         p.level_id: p
-        for p in Prediction.objects.filter(job_id__in=list(newest.values())).only("id", "level_id", "probabilities")
+        for p in Prediction.objects.filter(job_id__in=list(newest.values())).only(
+            "id", "level_id", "probabilities"
+        )
     }
     labels = NlpLabel.objects.filter(labeller_id=version, level_id__in=list(predictions)).only(
         "id", "level_id", *FIELDS
@@ -329,9 +350,12 @@ def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:
     with transaction.atomic():
         for label in labels:
             prediction = predictions[label.level_id]
-            score, detectors = disagreement({name: getattr(label, name) for name in FIELDS}, prediction.probabilities)
+            score, detectors = disagreement(
+                {name: getattr(label, name) for name in FIELDS}, prediction.probabilities
+            )
             ModelDisagreement.objects.update_or_create(
-                nlp_label=label, defaults={"prediction": prediction, "score": score, "detectors": detectors}
+                nlp_label=label,
+                defaults={"prediction": prediction, "score": score, "detectors": detectors},
             )
             scored += 1
     return scored

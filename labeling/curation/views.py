@@ -123,12 +123,21 @@ def _shown_token(request: HttpRequest, mode: str, report_id: int) -> int | None:
 
 
 def _context(
-    request, *, mode: str, item, filters=None, conflict: str = "", remaining: int | None = None, held: int = 0
+    request,
+    *,
+    mode: str,
+    item,
+    filters=None,
+    conflict: str = "",
+    remaining: int | None = None,
+    held: int = 0,
 ):
     if item is not None:
         _remember_shown(request, mode, item)
         # The item shows the radiologist's report text: a read of the study.
-        record_read(action="view_study", request=request, study_uid=item.report.study.study_instance_uid)
+        record_read(
+            action="view_study", request=request, study_uid=item.report.study.study_instance_uid
+        )
     return {
         "mode": mode,
         "item": item,
@@ -152,7 +161,9 @@ def _next_item_response(request: HttpRequest, filters: QueueFilters) -> HttpResp
     return render(request, "labeling/_curation_item.html", _next_item_context(request, filters))
 
 
-def _restarted(request: HttpRequest, key: str, url_name: str, params: dict[str, str] | None = None) -> HttpResponse:
+def _restarted(
+    request: HttpRequest, key: str, url_name: str, params: dict[str, str] | None = None
+) -> HttpResponse:
     """Bring back this session's skipped reports, then show the page again (POST, redirect, GET)."""
     request.session[key] = []
     query = urlencode(params or {})
@@ -173,7 +184,9 @@ def curate_page(request: HttpRequest) -> HttpResponse:
         "orders": [(order, ORDER_NAMES[order]) for order in ORDERS],
         "overlap_percent": overlap_percent(),
     }
-    return render(request, "labeling/curate.html", {**_next_item_context(request, filters), **extra})
+    return render(
+        request, "labeling/curate.html", {**_next_item_context(request, filters), **extra}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -207,7 +220,9 @@ def curate_save(request: HttpRequest) -> HttpResponse:
     except CurationConflict as conflict:
         if conflict.show_report:
             item = curation_item(report_id=report_id, values=newest_decisions(report_id=report_id))
-            context = _context(request, mode="curate", item=item, filters=filters, conflict=conflict.message)
+            context = _context(
+                request, mode="curate", item=item, filters=filters, conflict=conflict.message
+            )
         else:
             context = {**_next_item_context(request, filters), "conflict": conflict.message}
         return render(request, "labeling/_curation_item.html", context, status=409)
@@ -234,10 +249,16 @@ def curate_undo(request: HttpRequest) -> HttpResponse:
         values=newest_own_decisions(user=request.user, report_id=report_id),
         with_disagreements=True,
     )
-    return render(request, "labeling/_curation_item.html", _context(request, mode="curate", item=item, filters=filters))
+    return render(
+        request,
+        "labeling/_curation_item.html",
+        _context(request, mode="curate", item=item, filters=filters),
+    )
 
 
-def _adjudication_response(request: HttpRequest, *, template: str, status: int = 200, conflict: str = "", report_id=None):
+def _adjudication_response(
+    request: HttpRequest, *, template: str, status: int = 200, conflict: str = "", report_id=None
+):
     held = 0
     if report_id is None:
         nxt = claim_next_adjudication(user=request.user, skip=_skipped(request, ADJ_SKIP_KEY))
@@ -245,7 +266,9 @@ def _adjudication_response(request: HttpRequest, *, template: str, status: int =
     else:
         remaining = None
     item = adjudication_item(report_id=report_id) if report_id else None
-    context = _context(request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining, held=held)
+    context = _context(
+        request, mode="adjudicate", item=item, conflict=conflict, remaining=remaining, held=held
+    )
     return render(request, template, context, status=status)
 
 
@@ -260,7 +283,9 @@ def adjudicate_page(request: HttpRequest) -> HttpResponse:
             return _restarted(request, ADJ_SKIP_KEY, "labeling:adjudicate")
         if "skip" in request.POST:
             _skip(request, ADJ_SKIP_KEY, _int(request.POST["skip"]))
-            release_report(user=request.user, report_id=_int(request.POST["skip"]), queue=ADJUDICATE)
+            release_report(
+                user=request.user, report_id=_int(request.POST["skip"]), queue=ADJUDICATE
+            )
         if not request.htmx:
             return HttpResponseRedirect(reverse("labeling:adjudicate"), status=303)
     template = "labeling/_curation_item.html" if request.htmx else "labeling/adjudicate.html"
@@ -318,14 +343,18 @@ def export_gold(request: HttpRequest, fmt: str) -> HttpResponse:
         response = HttpResponse(body, content_type="application/x-ndjson; charset=utf-8")
     else:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "uncertain": "true" if row["uncertain"] else "false"})
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gold-labels.{fmt}"'
     # Every export is recorded (not once a day): gold labels leave the system in bulk.
-    record_access(action="export", request=request, object_ref=f"gold.{fmt}", detail={"rows": len(rows)})
+    record_access(
+        action="export", request=request, object_ref=f"gold.{fmt}", detail={"rows": len(rows)}
+    )
     return response
 
 
@@ -353,19 +382,26 @@ def disagreements_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)
-def export_regression_case(request: HttpRequest, report_id: int, level: str, field: str) -> HttpResponse:
+def export_regression_case(
+    request: HttpRequest, report_id: int, level: str, field: str
+) -> HttpResponse:
     """One disagreement as a regression-case JSON file (404 where the labeller agrees)."""
 
-    case = regression_case(report_id=report_id, level=level, field_name=field, exported_by=request.user.username)
+    case = regression_case(
+        report_id=report_id, level=level, field_name=field, exported_by=request.user.username
+    )
     if case is None:
         raise Http404("the labeller agrees with the gold label here, or there is no gold label")
     response = HttpResponse(
-        json.dumps(case, indent=2, ensure_ascii=False) + "\n", content_type="application/json; charset=utf-8"
+        json.dumps(case, indent=2, ensure_ascii=False) + "\n",
+        content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename(case)}"'
     # Report text leaves the system: recorded like every export.
     record_access(
-        action="export", request=request, object_ref=f"regression-case.{report_id}.{level}.{field}",
+        action="export",
+        request=request,
+        object_ref=f"regression-case.{report_id}.{level}.{field}",
         detail={"excerpt": case["text_is_excerpt"]},
     )
     return response

@@ -83,8 +83,12 @@ class RulePipe:
     pipeline is a labeller version, whatever folder it was first built from.
     """
 
-    def __init__(self, names: tuple[str, ...], build: Callable[[RuleFiles], Callable[[Doc], Doc]],
-                 rules_dir: str = ""):
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        build: Callable[[RuleFiles], Callable[[Doc], Doc]],
+        rules_dir: str = "",
+    ):
         self.names = names
         self._build = build
         self._use(RuleFiles.from_dir(rules_dir or None, names))
@@ -138,7 +142,9 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
 
 @Language.factory("radbot_sentences", default_config={"rules_dir": "", "set_sent_starts": True})
 def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bool) -> RulePipe:
-    return RulePipe(extract.RULES_FILES, partial(_sentences, set_sent_starts=set_sent_starts), rules_dir)
+    return RulePipe(
+        extract.RULES_FILES, partial(_sentences, set_sent_starts=set_sent_starts), rules_dir
+    )
 
 
 def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
@@ -153,8 +159,14 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
         if set_sent_starts and len(doc):
             idx = doc.to_array(IDX).astype(numpy.int64)
             offsets = doc._.radbot_offsets  # sentence offsets are in the normalised text
-            starts = numpy.searchsorted(idx, [s.start if offsets is None else offsets.to_orig(s.start)
-                                              for s in sents], side="right") - 1
+            starts = (
+                numpy.searchsorted(
+                    idx,
+                    [s.start if offsets is None else offsets.to_orig(s.start) for s in sents],
+                    side="right",
+                )
+                - 1
+            )
             arr = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(numpy.uint64)
             arr[0, 0] = 1
             arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1
@@ -164,7 +176,9 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     return sentences
 
 
-@Language.factory("radbot_levels", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+@Language.factory(
+    "radbot_levels", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE}
+)
 def make_levels(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
     return RulePipe(extract.RULES_FILES, partial(_levels, cache_size=cache_size), rules_dir)
 
@@ -208,7 +222,7 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                     carried = heading
             prev_end = s.end
             # Level groups depend on the sentence text only (offsets relative to its start).
-            text = low[s.start:s.end]
+            text = low[s.start : s.end]
             rel = cache.get(text)
             if rel is None:
                 rel = cache.put(text, tuple(extract.find_level_groups(text, 0, len(text), rules)))
@@ -247,12 +261,18 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
 
 _NO_LEVELS: tuple[frozenset[str], str] = (frozenset(), "specific")
 _SIDE_KINDS = frozenset(("side_left", "side_right", "side_both"))
-_LATERAL_FAMILY = {"left_foraminal": "foraminal", "right_foraminal": "foraminal",
-                   "left_subarticular": "subarticular", "right_subarticular": "subarticular"}
+_LATERAL_FAMILY = {
+    "left_foraminal": "foraminal",
+    "right_foraminal": "foraminal",
+    "left_subarticular": "subarticular",
+    "right_subarticular": "subarticular",
+}
 _CARRIED_KINDS = ("single", "list", "range")
 
 
-@Language.factory("radbot_findings", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+@Language.factory(
+    "radbot_findings", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE}
+)
 def make_findings(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
     return RulePipe(extract.RULES_FILES, partial(_findings, cache_size=cache_size), rules_dir)
 
@@ -262,18 +282,28 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     cache = BoundedCache(cache_size)
     Finding = extract.Finding
 
-    def sentence_result(masked_text: str, s: extract.Sentence,
-                        carried: frozenset) -> tuple[tuple[extract.SentenceFinding, ...], frozenset]:
+    def sentence_result(
+        masked_text: str, s: extract.Sentence, carried: frozenset
+    ) -> tuple[tuple[extract.SentenceFinding, ...], frozenset]:
         """Findings of one sentence with offsets relative to its start, and the disc side
         it passes on (pure in its key)."""
         a = s.start
-        rel = extract.Sentence(0, len(masked_text), s.section,
-                               [extract.LevelGroup(g.start - a, g.end - a, g.levels, g.kind) for g in s.levels],
-                               s.inherited, s.heading, s.inherited_tier)
+        rel = extract.Sentence(
+            0,
+            len(masked_text),
+            s.section,
+            [extract.LevelGroup(g.start - a, g.end - a, g.levels, g.kind) for g in s.levels],
+            s.inherited,
+            s.heading,
+            s.inherited_tier,
+        )
         # the term of a comparison ("larger than at L3-4") is masked but takes no finding
         own = [g for g in rel.levels if g.kind != "compare"]
-        hint = frozenset().union(*(g.levels for g in own if g.kind == "single")) \
-            if own else rel.inherited
+        hint = (
+            frozenset().union(*(g.levels for g in own if g.kind == "single"))
+            if own
+            else rel.inherited
+        )
         cuts, mentions, sides = extract.sentence_findings(masked_text, rel, rules, hint, carried)
         if not mentions:
             return (), sides
@@ -292,16 +322,33 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                     both = {}
                     for other in mentions:
                         if other.field in _LATERAL_FAMILY:
-                            both.setdefault((other.clause, _LATERAL_FAMILY[other.field], id(other.items)),
-                                            set()).add(other.field)
+                            both.setdefault(
+                                (other.clause, _LATERAL_FAMILY[other.field], id(other.items)), set()
+                            ).add(other.field)
                 sided = len(both[(m.clause, _LATERAL_FAMILY[m.field], id(m.items))]) < 2
-            out.append(extract.SentenceFinding(
-                m.field, m.value, m.strength, min(i.start for i in m.items), max(i.end for i in m.items),
-                m.clause, m.negated, any(i.kind == "grade" for i in m.items), levels, tier, sided))
+            out.append(
+                extract.SentenceFinding(
+                    m.field,
+                    m.value,
+                    m.strength,
+                    min(i.start for i in m.items),
+                    max(i.end for i in m.items),
+                    m.clause,
+                    m.negated,
+                    any(i.kind == "grade" for i in m.items),
+                    levels,
+                    tier,
+                    sided,
+                )
+            )
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
-        low = extract.lower_same_length(doc_text(doc)) if doc._.radbot_low is None else doc._.radbot_low
+        low = (
+            extract.lower_same_length(doc_text(doc))
+            if doc._.radbot_low is None
+            else doc._.radbot_low
+        )
         masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
         out: list[extract.Finding] = []
         sides: frozenset = frozenset()  # disc side a continuing sentence takes (guide v1.2)
@@ -313,13 +360,18 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             # a sentence continues the previous one when it names no other level
             own = [g for g in s.levels if g.kind != "compare"]
             same = all(g.kind in ("single", "list") for g in own) and (
-                not own or frozenset().union(*(g.levels for g in own)) == s.inherited)
+                not own or frozenset().union(*(g.levels for g in own)) == s.inherited
+            )
             carried = sides if same and s.inherited and s.section == prev_section else frozenset()
             prev_section = s.section
-            mtext = masked[s.start:s.end]
-            ltext = low[s.start:s.end]
-            key = (mtext, None if ltext == mtext else ltext,
-                   (s.inherited, s.inherited_tier) if not own else None, carried)
+            mtext = masked[s.start : s.end]
+            ltext = low[s.start : s.end]
+            key = (
+                mtext,
+                None if ltext == mtext else ltext,
+                (s.inherited, s.inherited_tier) if not own else None,
+                carried,
+            )
             res = cache.get(key)
             if res is None:
                 res = cache.put(key, sentence_result(mtext, s, carried))
@@ -327,15 +379,33 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             a = s.start
             section = s.section
             for f in found:
-                out.append(Finding(f.field, f.value, f.strength, f.start + a, f.end + a, si, f.clause, f.negated,
-                                   f.has_grade, "affirmed", f.levels, f.tier, section, f.sided))
+                out.append(
+                    Finding(
+                        f.field,
+                        f.value,
+                        f.strength,
+                        f.start + a,
+                        f.end + a,
+                        si,
+                        f.clause,
+                        f.negated,
+                        f.has_grade,
+                        "affirmed",
+                        f.levels,
+                        f.tier,
+                        section,
+                        f.sided,
+                    )
+                )
         doc._.radbot_findings = out
         return doc
 
     return findings
 
 
-@Language.factory("radbot_context", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE})
+@Language.factory(
+    "radbot_context", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE}
+)
 def make_context(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
     return RulePipe((CONTEXT_FILE,), partial(_context, cache_size=cache_size), rules_dir)
 
@@ -347,8 +417,10 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     def sentence_assertions(text: str, targets: tuple) -> tuple:
         triggers = engine.find_triggers(text)
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
-        assertions = [assertion_of(m, text=text, start=t[0], has_grade=t[2])
-                      for t, m in zip(targets, mods, strict=True)]
+        assertions = [
+            assertion_of(m, text=text, start=t[0], has_grade=t[2])
+            for t, m in zip(targets, mods, strict=True)
+        ]
         _alternatives(targets, mods, assertions)
         _coordinated(text, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
@@ -365,7 +437,7 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         for si, fs in by_sent.items():
             s = sents[si]
             a = s.start
-            text = low[a:s.end]
+            text = low[a : s.end]
             # The assertion of a finding depends only on the sentence text and the finding's place.
             key = (text, tuple((f.start - a, f.end - a, f.has_grade, f.field, f.value) for f in fs))
             res = cache.get(key)
@@ -385,7 +457,9 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
 
 _ALL_LEVELS = frozenset(LEVELS)
 # Clause breaks that end what a scope statement ("the remaining disc spaces ...") speaks of.
-_CLAUSE_BREAK = re.compile(r";|:|\b(?:but|however|although|though|whereas|while|except|apart\s+from|aside\s+from)\b")
+_CLAUSE_BREAK = re.compile(
+    r";|:|\b(?:but|however|although|though|whereas|while|except|apart\s+from|aside\s+from)\b"
+)
 
 
 def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
@@ -409,7 +483,8 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
             right = [k for k in right if targets[k][0] == near]
         alts = left + right
         same = len({targets[k][3] for k in alts}) == 1 and (
-            targets[alts[0]][3] != "disc" or len({targets[k][4] for k in alts}) == 1)
+            targets[alts[0]][3] != "disc" or len({targets[k][4] for k in alts}) == 1
+        )
         keep = set(alts)
         if (t.rule.both_sides and not (left and right)) or (left and right and same):
             keep = set()
@@ -427,7 +502,12 @@ def _coordinated(low: str, targets: tuple, mods: list, assertions: list) -> None
     is definite; "possible mild foraminal and canal stenosis" still doubts both)."""
     for k, m in enumerate(mods):
         t = m.get(POSSIBLE)
-        if t is None or assertions[k] != "hedged" or ALTERNATIVE in m or t.rule.direction != "forward":
+        if (
+            t is None
+            or assertions[k] != "hedged"
+            or ALTERNATIVE in m
+            or t.rule.direction != "forward"
+        ):
             continue
         start, _end, has_grade = targets[k][:3]
         if not has_grade or start < t.end:
@@ -461,7 +541,7 @@ def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
             elif c.end <= a:
                 hit = clause(c.start) == clause(a)
             else:
-                hit = clause(b) == clause(c.start) and "," not in low[b:c.start]
+                hit = clause(b) == clause(c.start) and "," not in low[b : c.start]
             if hit:
                 break
         out.append(hit)
@@ -530,17 +610,27 @@ def create_fast_tokenizer() -> Callable[[Language], FastTokenizer]:
     return make
 
 
-def build_nlp(rules_dir: str = "", set_sent_starts: bool = True, fast_tokenizer: bool = True,
-              cache_size: int = DEFAULT_CACHE_SIZE) -> Language:
+def build_nlp(
+    rules_dir: str = "",
+    set_sent_starts: bool = True,
+    fast_tokenizer: bool = True,
+    cache_size: int = DEFAULT_CACHE_SIZE,
+) -> Language:
     # spaCy's package import is the slow part (0.5 s): components register with Language only
     import spacy
 
     # The tokenizer comes from the config: building English's default one (its special
     # cases) only to replace it took a fifth of a second of every labeller start.
-    config = {"nlp": {"tokenizer": {"@tokenizers": "radbot_fast_tokenizer.v1"}}} if fast_tokenizer else {}
+    config = (
+        {"nlp": {"tokenizer": {"@tokenizers": "radbot_fast_tokenizer.v1"}}}
+        if fast_tokenizer
+        else {}
+    )
     nlp = spacy.blank("en", config=config)
     nlp.add_pipe("radbot_sections", config={"rules_dir": rules_dir})
-    nlp.add_pipe("radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts})
+    nlp.add_pipe(
+        "radbot_sentences", config={"rules_dir": rules_dir, "set_sent_starts": set_sent_starts}
+    )
     cached = {"rules_dir": rules_dir, "cache_size": cache_size}
     nlp.add_pipe("radbot_levels", config=cached)
     nlp.add_pipe("radbot_findings", config=cached)

@@ -206,9 +206,13 @@ class ConText:
                 # Triggers come in text order: a later forward trigger is the nearer one and replaces an
                 # earlier one ("no bulge or protrusion, and no canal stenosis": the second "no").
                 for k, (s, e) in enumerate(targets):
-                    if trig.start < s < end_char or (within and s < trig.start and trig.end <= e <= end_char
-                                                     and "." not in text[trig.end:e]
-                                                     and not _CONTRAST.search(text, s, trig.start)):
+                    if trig.start < s < end_char or (
+                        within
+                        and s < trig.start
+                        and trig.end <= e <= end_char
+                        and "." not in text[trig.end : e]
+                        and not _CONTRAST.search(text, s, trig.start)
+                    ):
                         results[k][cat] = trig
             if rule.direction in ("backward", "bidirectional"):
                 start_char = lo
@@ -221,7 +225,9 @@ class ConText:
                 if wlimit >= 0:
                     start_char = max(start_char, words[wlimit])
                 for k, (_s, e) in enumerate(targets):
-                    if (start_char <= _s and e <= trig.start and cat not in results[k]) or (start_char < e <= trig.start and cat not in results[k]):
+                    if (start_char <= _s and e <= trig.start and cat not in results[k]) or (
+                        start_char < e <= trig.start and cat not in results[k]
+                    ):
                         results[k][cat] = trig
         return results
 
@@ -230,8 +236,9 @@ class ConText:
 _LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
 
 
-def assertion_of(mods: dict[str, Trigger], *, text: str | None = None, start: int = 0,
-                 has_grade: bool = False) -> str:
+def assertion_of(
+    mods: dict[str, Trigger], *, text: str | None = None, start: int = 0, has_grade: bool = False
+) -> str:
     """One assertion from a target's modifiers: historical > negated > hedged > affirmed.
 
     Given the (lower-cased) ``text`` and the target's ``start``, a forward negation does not
@@ -244,10 +251,11 @@ def assertion_of(mods: dict[str, Trigger], *, text: str | None = None, start: in
         trig = mods[NEGATED]
         if text is None or trig.rule.direction == "backward" or start < trig.end:
             return "negated"
-        gap = text[trig.end:start]
+        gap = text[trig.end : start]
         comma = gap.find(",")
         broken = (has_grade and (comma >= 0 or " and " in gap)) or (
-            comma >= 0 and not _LIST_CLOSE.search(text, trig.end + comma))
+            comma >= 0 and not _LIST_CLOSE.search(text, trig.end + comma)
+        )
         if not broken:
             return "negated"
     if POSSIBLE in mods or ALTERNATIVE in mods:

@@ -50,8 +50,9 @@ class CorpusReport:
 
     def digest(self) -> str:
         """sha256 of the text and the gold labels: what freezing a test report pins."""
-        payload = json.dumps({"text": self.text, "gold": [g.to_exchange() for g in self.gold]},
-                             sort_keys=True)
+        payload = json.dumps(
+            {"text": self.text, "gold": [g.to_exchange() for g in self.gold]}, sort_keys=True
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def gold_rows(self) -> list[dict]:
@@ -85,8 +86,15 @@ def load_file(path: Path) -> list[CorpusReport]:
         text = str(item.get("text") or "")
         if not text.strip():
             raise CorpusError(f"{report_id}: empty text")
-        out.append(CorpusReport(report_id, tuple(item.get("styles") or ()), text,
-                                parse_gold(report_id, item.get("gold")), str(item.get("note") or "")))
+        out.append(
+            CorpusReport(
+                report_id,
+                tuple(item.get("styles") or ()),
+                text,
+                parse_gold(report_id, item.get("gold")),
+                str(item.get("note") or ""),
+            )
+        )
     return out
 
 
@@ -103,6 +111,7 @@ def load_corpus(corpus_dir: Path = CORPUS_DIR) -> list[CorpusReport]:
 
 def make_split(reports: Sequence[CorpusReport], *, test_fraction: float, salt: str) -> dict:
     """A split by a salted hash of the report id: no look at text or labels decides it."""
+
     def rank(r: CorpusReport) -> str:
         return hashlib.sha256(f"{salt}:{r.report_id}".encode()).hexdigest()
 
@@ -130,8 +139,11 @@ def verify_frozen(reports: Iterable[CorpusReport], split: Mapping) -> list[str]:
     by_id = {r.report_id: r for r in reports}
     frozen = {rid: digest for name in FROZEN_PARTS for rid, digest in split.get(name, {}).items()}
     problems = [f"{rid}: frozen test report missing" for rid in frozen if rid not in by_id]
-    problems += [f"{rid}: edited after the split (digest differs)"
-                 for rid, digest in frozen.items() if rid in by_id and by_id[rid].digest() != digest]
+    problems += [
+        f"{rid}: edited after the split (digest differs)"
+        for rid, digest in frozen.items()
+        if rid in by_id and by_id[rid].digest() != digest
+    ]
     known = set(frozen) | set(split["dev"])
     problems += [f"{rid}: not in the split (add it to dev)" for rid in by_id if rid not in known]
     return problems

@@ -46,8 +46,16 @@ if TYPE_CHECKING:
     from labeling.nlp.labeller import ReportLabels
 
 # The resolver's rank of the deciding statements (see resolver._RANK) -> scope word.
-_SCOPE: dict[int | None, str] = {0: "specific", 1: "impression", 2: "range", 3: "range", 4: "whole-spine",
-                                  5: "whole-spine", 6: "no level", 7: "no level"}
+_SCOPE: dict[int | None, str] = {
+    0: "specific",
+    1: "impression",
+    2: "range",
+    3: "range",
+    4: "whole-spine",
+    5: "whole-spine",
+    6: "no level",
+    7: "no level",
+}
 MAX_EXAMPLE_CHARS = 400
 _ABSENT = ("none", False)
 
@@ -159,7 +167,7 @@ def _excerpt(text: str, sents: Sequence[Sentence], indexes: Iterable[int]) -> st
     """The sentences, spaces collapsed; "…" where sentences were left out between them."""
     joined, last = "", None
     for i in sorted(set(indexes)):
-        piece = " ".join(text[sents[i].start:sents[i].end].split())
+        piece = " ".join(text[sents[i].start : sents[i].end].split())
         if piece:
             joined += ("" if last is None else " " if i == last + 1 else " … ") + piece
             last = i
@@ -186,7 +194,9 @@ class ReportText:
 
     def excerpt_raw(self, indexes: Iterable[int]) -> str:
         """The sentences as written (line breaks kept), each on its own line."""
-        return "\n".join(self.text[self.sents[i].start:self.sents[i].end] for i in sorted(set(indexes)))
+        return "\n".join(
+            self.text[self.sents[i].start : self.sents[i].end] for i in sorted(set(indexes))
+        )
 
 
 def level_sentences(text: str, level: str, evidence: Iterable[Mapping[str, Any]] = ()) -> str:
@@ -207,12 +217,19 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 def phrase(text: str, span: Mapping[str, Any]) -> str:
     """An evidence span as a phrase to count: lower case, digits as #, spaces collapsed."""
-    words = " ".join(text[int(span["start"]):int(span["end"])].lower().split())
+    words = " ".join(text[int(span["start"]) : int(span["end"])].lower().split())
     return re.sub(r"\d+(?:\.\d+)?", "#", words)[:60]
 
 
-def wording(*, fieldname: str, predicted: Any, decisions: Mapping[str, Any] | None,
-            field_evidence: Sequence[Mapping[str, Any]], level_read: bool, level_named: bool) -> str:
+def wording(
+    *,
+    fieldname: str,
+    predicted: Any,
+    decisions: Mapping[str, Any] | None,
+    field_evidence: Sequence[Mapping[str, Any]],
+    level_read: bool,
+    level_named: bool,
+) -> str:
     """The kind of wording behind one error (see the module docstring)."""
     present = predicted not in _ABSENT
     if not decisions:
@@ -235,7 +252,9 @@ def wording(*, fieldname: str, predicted: Any, decisions: Mapping[str, Any] | No
         stats: dict[str, Any] = _get(decision, "stats") or {}
         scope = _SCOPE.get(stats.get("rank"), "unknown scope")
         n = stats.get("affirmed", 0) + stats.get("hedged", 0)
-        strength = "indirect" if stats.get("indirect", 0) and stats.get("indirect", 0) >= n else "direct"
+        strength = (
+            "indirect" if stats.get("indirect", 0) and stats.get("indirect", 0) >= n else "direct"
+        )
         return f"{scope}, {strength}"
     return _missed(_get(decision, "stats") or {}, level_read, level_named)
 
@@ -309,14 +328,18 @@ def mine(
                     level_sents = report.at_level(gold["level"], evidence)
                 field_evidence = [e for e in evidence if e.get("field") == fieldname]
                 kind = wording(
-                    fieldname=fieldname, predicted=got, decisions=decisions, field_evidence=field_evidence,
+                    fieldname=fieldname,
+                    predicted=got,
+                    decisions=decisions,
+                    field_evidence=field_evidence,
                     level_read=bool(evidence) or _read_anything(decisions),
                     level_named=any(gold["level"] in report.levels[j] for j in level_sents),
                 )
                 pattern = patterns.get((fieldname, str(want), str(got), kind))
                 if pattern is None:
                     pattern = patterns[(fieldname, str(want), str(got), kind)] = ErrorPattern(
-                        fieldname, want, got, kind)
+                        fieldname, want, got, kind
+                    )
                 pattern.count += 1
                 shown = field_evidence if got not in _ABSENT else ()
                 pattern.phrases.update(phrase(text, e) for e in shown)
@@ -325,7 +348,12 @@ def mine(
                     example = report.excerpt(sents) or "(no sentence at this level)"
                     if all(e["text"] != example for e in pattern.examples):
                         pattern.examples.append(
-                            {"report_id": str(result.report_id), "level": gold["level"], "text": example})
+                            {
+                                "report_id": str(result.report_id),
+                                "level": gold["level"],
+                                "text": example,
+                            }
+                        )
     order = {name: i for i, name in enumerate(FIELDS)}
     ranked = sorted(patterns.values(), key=lambda p: (-p.count, order.get(p.field, 99), p.key))
     return ranked[:top]
@@ -335,7 +363,9 @@ def _read_anything(decisions: Mapping[str, Any] | None) -> bool:
     """Did the labeller tie any mention (of any field) to the level?"""
     if not decisions:
         return False
-    return any((_get(d, "stats") or {}).get("n") for name, d in decisions.items() if name != "uncertain")
+    return any(
+        (_get(d, "stats") or {}).get("n") for name, d in decisions.items() if name != "uncertain"
+    )
 
 
 def describe(patterns: Sequence[Mapping[str, Any]]) -> str:
@@ -403,5 +433,7 @@ def score(
     ]
     result = evaluate(predicted, gold_rows)
     result["reports"] = len({str(row["report_id"]) for row in gold_rows})
-    result["patterns"] = [p.as_dict() for p in mine(readings, gold_rows, top=top, examples=examples)]
+    result["patterns"] = [
+        p.as_dict() for p in mine(readings, gold_rows, top=top, examples=examples)
+    ]
     return result

@@ -23,14 +23,19 @@ def _key(row: Mapping[str, Any]) -> tuple[str, str]:
     return (str(row["report_id"]), row["level"])
 
 
-def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Mapping[str, Any]]) -> dict:
+def evaluate(
+    predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Mapping[str, Any]]
+) -> dict:
     pred = {_key(r): r for r in predicted_rows}
     gold = {_key(r): r for r in gold_rows}
     keys = sorted(gold)
     missing = [k for k in keys if k not in pred]
     extra = sorted(k for k in pred if k not in gold)
     out: dict[str, Any] = {"n": len(keys), "missing": missing, "extra": extra, "fields": {}}
-    P = {k: pred[k] if k in pred else LevelLabels(level=k[1]).to_exchange(report_id=k[0]) for k in keys}
+    P = {
+        k: pred[k] if k in pred else LevelLabels(level=k[1]).to_exchange(report_id=k[0])
+        for k in keys
+    }
     for f in FIELDS:
         labels = list(FIELD_VALUES[f])
         y_true = [gold[k].get(f, False if f == "uncertain" else "none") for k in keys]
@@ -44,12 +49,22 @@ def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Ma
             p = r = f1 = sup = [0] * len(names)
         out["fields"][f] = {
             "accuracy": accuracy_score(yt, yp) if keys else 0.0,
-            "per_value": {n: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]),
-                              "support": int(sup[i])} for i, n in enumerate(names)},
+            "per_value": {
+                n: {
+                    "precision": float(p[i]),
+                    "recall": float(r[i]),
+                    "f1": float(f1[i]),
+                    "support": int(sup[i]),
+                }
+                for i, n in enumerate(names)
+            },
             "labels": names,
             "confusion": confusion_matrix(yt, yp, labels=names).tolist() if keys else [],
-            "errors": [{"report_id": k[0], "level": k[1], "gold": t, "pred": q}
-                       for k, t, q in zip(keys, y_true, y_pred, strict=True) if t != q],
+            "errors": [
+                {"report_id": k[0], "level": k[1], "gold": t, "pred": q}
+                for k, t, q in zip(keys, y_true, y_pred, strict=True)
+                if t != q
+            ],
         }
 
     def cc(row: Mapping[str, Any]) -> int:
@@ -62,9 +77,11 @@ def evaluate(predicted_rows: Iterable[Mapping[str, Any]], gold_rows: Iterable[Ma
         "confusion": confusion_matrix(ct, cp, labels=[0, 1, 2, 3]).tolist() if keys else [],
     }
     out["detectors"] = detector_agreement([P[k] for k in keys], [gold[k] for k in keys])
-    out["mean_field_accuracy"] = (sum(v["accuracy"] for v in out["fields"].values()) / len(FIELDS))
+    out["mean_field_accuracy"] = sum(v["accuracy"] for v in out["fields"].values()) / len(FIELDS)
     out["exact_level_match"] = (
-        sum(all(gold[k].get(f) == P[k].get(f) for f in FIELDS) for k in keys) / len(keys) if keys else 0.0
+        sum(all(gold[k].get(f) == P[k].get(f) for f in FIELDS) for k in keys) / len(keys)
+        if keys
+        else 0.0
     )
     return out
 
@@ -114,7 +131,9 @@ def summary(result: dict) -> str:
         lines.append(f"  {f:20s} accuracy {v['accuracy']:.3f}")
     lines.append(f"  {'canal_class':20s} accuracy {result['canal_class']['accuracy']:.3f}")
     if result.get("detectors"):
-        lines.append("  detector             sensitivity specificity  (positives gold/labeller, samples)")
+        lines.append(
+            "  detector             sensitivity specificity  (positives gold/labeller, samples)"
+        )
         for name, d in result["detectors"].items():
             lines.append(
                 f"  {name:20s} {_pct(d['sensitivity']):>11s} {_pct(d['specificity']):>11s}"

@@ -117,19 +117,25 @@ class Rules:
                 self.section_of.setdefault(h, name)
         # A header-like line start (a few words, then a colon or the end of the line); the words
         # are looked up in ``section_of`` (one cheap pass, however many header names).
-        self.section_re = re.compile(r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)")
+        self.section_re = re.compile(
+            r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)"
+        )
         # An impression header run into the text after a full stop ("... are normal. Impression: ...").
         self.inline_impression_re = re.compile(
-            r"(?<=[.!?])[ \t]+(" + _alt(re.escape(h) for h in sec["impression"]) + r")[ \t]*:")
+            r"(?<=[.!?])[ \t]+(" + _alt(re.escape(h) for h in sec["impression"]) + r")[ \t]*:"
+        )
         self.no_attribution = frozenset(sec["no_attribution"])
-        self.clinic_cue_re = re.compile("(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])")
+        self.clinic_cue_re = re.compile(
+            "(?<![a-z])(?:" + "|".join(sec["clinic_cues"]) + ")(?![a-z])"
+        )
         self.clinic_cue_keys = tuple(sec["clinic_cue_keys"])
         self.clinical_order_keys = tuple(sec["clinical_sentence"]["order_keys"])
         self.unticked_re = re.compile(sec["unticked_box"])
         source = sec["imaging_source"]
         self.imaging_source_re = re.compile(f"(?<![a-z]){source}(?![a-z])")
-        self.attribution_re = guarded("|".join(f"(?:{x.replace('{source}', source)})"
-                                                  for x in sec["attribution"]))
+        self.attribution_re = guarded(
+            "|".join(f"(?:{x.replace('{source}', source)})" for x in sec["attribution"])
+        )
         start = sec["attribution_start"].replace("{source}", source)
         # at the sentence start, or at a line start inside it (after an unpunctuated title line)
         self.attribution_start_re = re.compile(start)
@@ -138,23 +144,39 @@ class Rules:
         cs = sec["clinical_sentence"]
         # one match at the sentence start (after list markers): group "hist" or "lead"
         self.clinical_start_re = re.compile(
-            r"(?:(?:" + _BULLET + r"|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>" + cs["history"] + ")|(?P<lead>" + cs["lead"] + "))")
+            r"(?:(?:"
+            + _BULLET
+            + r"|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>"
+            + cs["history"]
+            + ")|(?P<lead>"
+            + cs["lead"]
+            + "))"
+        )
         self.clinical_order_re = re.compile(cs["order"])
         self.clinical_words_re = re.compile(sec["clinical_words"])
 
         # levels
         self.level_re = guarded(
-            "(?:" + lv["level"] + ")|(?P<ls>" + lv["lumbosacral"] + ")|(?:" + lv["outside"] + ")|(?:"
-            + lv["listhesis"]["pair"] + ")"
+            "(?:"
+            + lv["level"]
+            + ")|(?P<ls>"
+            + lv["lumbosacral"]
+            + ")|(?:"
+            + lv["outside"]
+            + ")|(?:"
+            + lv["listhesis"]["pair"]
+            + ")"
         )
         self.space_digit_unit_re = re.compile(lv["space_digit_unit"])
         f_disc = _alt([*f["disc"]["bulge"], *f["disc"]["herniation"], "dis[ck]s?"])
         word = lv["listhesis_word"]
-        aux = [lv["listhesis"]["before"].replace("{word}", word),
-               lv["vertebra_disc"]["before"],
-               lv["vertebra_disc"]["at"].replace("{disc}", f_disc),
-               lv["listhesis"]["of"].replace("{word}", word),
-               lv["vertebra_disc"]["after"].replace("{disc}", f_disc)]
+        aux = [
+            lv["listhesis"]["before"].replace("{word}", word),
+            lv["vertebra_disc"]["before"],
+            lv["vertebra_disc"]["at"].replace("{disc}", f_disc),
+            lv["listhesis"]["of"].replace("{word}", word),
+            lv["vertebra_disc"]["after"].replace("{disc}", f_disc),
+        ]
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
         self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
@@ -165,8 +187,12 @@ class Rules:
         self.list_re = re.compile(lv["list_joiner"])
         # One group per kind (the regex engine enters every group it tries; the fragments inside
         # one are skipped on their first letter), and one word-start check for all of them.
-        gparts = [f"(?P<{kind}>" + "|".join(f"(?:{frag})(?![a-z])" for frag in _by_length(lv["global"][kind])) + ")"
-                  for kind in ("remaining", "all", "vague")]
+        gparts = [
+            f"(?P<{kind}>"
+            + "|".join(f"(?:{frag})(?![a-z])" for frag in _by_length(lv["global"][kind]))
+            + ")"
+            for kind in ("remaining", "all", "vague")
+        ]
         self.global_re = guarded("(?<![a-z])(?:" + "|".join(gparts) + ")")
 
         # findings tokens
@@ -217,29 +243,51 @@ class Rules:
         parts.append(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))")
         # a bare side letter before what has a side ("L paracentral HNP", "mod L and mild R NF")
         sl = f["side_letters"]
-        before = rf"(?:(?:{_alt(g_all + f['weak_grades'])})\s+)?(?:{_alt(sl['before'])})(?![a-z0-9])"
+        before = (
+            rf"(?:(?:{_alt(g_all + f['weak_grades'])})\s+)?(?:{_alt(sl['before'])})(?![a-z0-9])"
+        )
         letters = {"left": sl["left"], "right": sl["right"]}
         # ... or a letter given its own grade at the end of a statement ("NF narrowing mild L, mod R",
         # "NF: L mild, R mod")
         # (or the other side's letter: "NFS L mild R mild", "Foramina: L mild / R none")
-        end = (r"(?:\s*(?:[,.;)/]|$)|\s+(?:and|&)(?![a-z])|\s+(?:" + letters["left"] + "|" + letters["right"]
-               + r")(?=\s))")
+        end = (
+            r"(?:\s*(?:[,.;)/]|$)|\s+(?:and|&)(?![a-z])|\s+(?:"
+            + letters["left"]
+            + "|"
+            + letters["right"]
+            + r")(?=\s))"
+        )
+
         def graded(x: str) -> str:  # the letter first: one character test before any look-behind
-            return rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
+            return (
+                rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
+            )
 
         for side, other in (("left", "right"), ("right", "left")):
             x, y = letters[side], letters[other]
-            letter = rf"{x}(?=[\s-]+{before}|(?:\s+(?:and|&)\s+|\s*/\s*)(?:[a-z]+\s+)?{y}\s+{before})"
-            add(f"side_{side}", [*f["sides"][side], letter, rf"{graded(x)}(?={end})",
-                                 rf"{x}(?=\s+(?:{_alt(g_all)}){end})"])
+            letter = (
+                rf"{x}(?=[\s-]+{before}|(?:\s+(?:and|&)\s+|\s*/\s*)(?:[a-z]+\s+)?{y}\s+{before})"
+            )
+            add(
+                f"side_{side}",
+                [
+                    *f["sides"][side],
+                    letter,
+                    rf"{graded(x)}(?={end})",
+                    rf"{x}(?=\s+(?:{_alt(g_all)}){end})",
+                ],
+            )
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start
         word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
         parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
         # One word-start check, then the alternatives (fast path for mid-word positions).
         self.item_re = guarded(
-            "(?P<psep>" + "|".join(re.escape(x) for x in punct_seps) + ")|(?<![a-z0-9])(?:"
-            + "|".join(parts) + ")"
+            "(?P<psep>"
+            + "|".join(re.escape(x) for x in punct_seps)
+            + ")|(?<![a-z0-9])(?:"
+            + "|".join(parts)
+            + ")"
         )
 
         dd = f["disc_direction"]
@@ -251,10 +299,15 @@ class Rules:
         # "bulges anteriorly (and posteriorly)" after the disc word
         self.anterior_after_re = re.compile(
             rf"(?:\s+(?:extend|project|direct|orient|point)[a-z]*)?\s*(?:{ant})(?![a-z])"
-            rf"(?P<post>(?:\s*(?:,|and|&|/|or)\s*|\s+)(?:{post})(?![a-z]))?")
+            rf"(?P<post>(?:\s*(?:,|and|&|/|or)\s*|\s+)(?:{post})(?![a-z]))?"
+        )
         # words between a grade and the finding it modifies ("small amount of ... narrowing")
-        self.weak_gap_re = re.compile(r"(?:[\s-]+|(?<![a-z])(?:amount|degree|of|the|a|an|central|spinal)(?![a-z]))*")
-        self.modifier_gap_re = re.compile(r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])")
+        self.weak_gap_re = re.compile(
+            r"(?:[\s-]+|(?<![a-z])(?:amount|degree|of|the|a|an|central|spinal)(?![a-z]))*"
+        )
+        self.modifier_gap_re = re.compile(
+            r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])"
+        )
 
         # sentence boundaries
         self.boundary_re = re.compile(
@@ -265,7 +318,13 @@ class Rules:
             # a dictated line that starts with a level, after a line with no end punctuation
             # ("L2 3 mild central canal stenosis" / "L3 4 moderate ..."), unless that line
             # breaks off where the sentence must go on ("... most marked at" / "L4-5")
-            + r"|\n" + _UNPUNCTUATED_LINE_END + r"(?=[ \t]*" + _LEVEL_HEAD + r"[ \t.]+(?:[-–—][ \t]+)?(?:[a-z0-9]|" + _CHECKBOX + "))"
+            + r"|\n"
+            + _UNPUNCTUATED_LINE_END
+            + r"(?=[ \t]*"
+            + _LEVEL_HEAD
+            + r"[ \t.]+(?:[-–—][ \t]+)?(?:[a-z0-9]|"
+            + _CHECKBOX
+            + "))"
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
@@ -280,15 +339,36 @@ _BULLET = r"(?:[-*•·]|o(?=[ \t])|" + _CHECKBOX + ")"
 
 # A line that starts with a level ("L4-5:", "L4 to L5:", "T12-L1:"): a new sentence, and the
 # end of an inline clinical section ("HISTORY: back pain" then "L4-5: ...").
-_LEVEL_HEAD = (r"(?:l-?\s?[1-5](?:\s*(?:-|–|—|/)\s*|\s+(?:to|through)\s+|\s*)(?:l-?\s?[1-6]|s\s?[1l]|[1-6])"
-               r"|t-?\s?1[0-2]\s*(?:-|–|—|/)\s*(?:t-?\s?1[0-2]|l-?\s?1|1[0-2]))\b")
+_LEVEL_HEAD = (
+    r"(?:l-?\s?[1-5](?:\s*(?:-|–|—|/)\s*|\s+(?:to|through)\s+|\s*)(?:l-?\s?[1-6]|s\s?[1l]|[1-6])"
+    r"|t-?\s?1[0-2]\s*(?:-|–|—|/)\s*(?:t-?\s?1[0-2]|l-?\s?1|1[0-2]))\b"
+)
 
 
 # After a line break: the line ended, with no full stop, in a word that is not a preposition,
 # conjunction or article. (The checks look back from after the line break, so the regex tries
 # them only at line breaks; each look-behind is fixed-width.)
-_CONTINUING = ("at", "of", "to", "in", "on", "or", "by", "and", "the", "for", "from", "with", "than",
-               "into", "both", "between", "through", "involving", "including")
+_CONTINUING = (
+    "at",
+    "of",
+    "to",
+    "in",
+    "on",
+    "or",
+    "by",
+    "and",
+    "the",
+    "for",
+    "from",
+    "with",
+    "than",
+    "into",
+    "both",
+    "between",
+    "through",
+    "involving",
+    "including",
+)
 _UNPUNCTUATED_LINE_END = r"(?<=[a-z0-9]\n)" + "".join(rf"(?<!\b{w}\n)" for w in _CONTINUING)
 
 
@@ -306,30 +386,48 @@ def rules_for(files: RuleFiles) -> Rules:
 # --------------------------------------------------------------------------
 # Sections and sentences
 
-_ABBREV = re.compile(r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bprev|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$")
+_ABBREV = re.compile(
+    r"(?:\be\.g|\bi\.e|\bvs|\bapprox|\bprev|\bdr|\bcf|\bfig|\bno|\bmr|\bmrs|\bst|\blt|\brt|\bbil)\.$"
+)
 _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.)]?$")
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # (a heading is "L4-5:", or a level and a spaced dash: "L4/5 - 11 mm synovial cyst ...")
-_LEVEL_HEAD_START = re.compile(r"(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD
-                               + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])")
+_LEVEL_HEAD_START = re.compile(
+    r"(?:(?:"
+    + _BULLET
+    + r"|\d{1,2}[.)])[ \t]*)?"
+    + _LEVEL_HEAD
+    + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])"
+)
 # A sentence that opens with a level and a reporting verb describes the imaging, in a clinic
 # letter too ("L3/4 shows mild central stenosis.", "The L4-5 disc shows a mild bulge.").
-_REPORTING_VERB = (r"(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|describes?|described|"
-                   r"reports?|reported|notes?|noted|confirms?|confirmed)")
-_LEVEL_REPORT_START = re.compile(r"(?:at\s+|the\s+)?" + _LEVEL_HEAD + r"(?:\s+(?:level|dis[ck]|interspace))?,?\s+"
-                                 r"(?:" + _REPORTING_VERB + r"|has|had|is|was|there\s+is|there\s+was)(?![a-z])")
+_REPORTING_VERB = (
+    r"(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|describes?|described|"
+    r"reports?|reported|notes?|noted|confirms?|confirmed)"
+)
+_LEVEL_REPORT_START = re.compile(
+    r"(?:at\s+|the\s+)?" + _LEVEL_HEAD + r"(?:\s+(?:level|dis[ck]|interspace))?,?\s+"
+    r"(?:" + _REPORTING_VERB + r"|has|had|is|was|there\s+is|there\s+was)(?![a-z])"
+)
 # ... and so does one whose subject is a pronoun for the imaging named in the sentence before
 # it ("He brought the report of his MRI. It describes a left protrusion at L5-S1.").
-_PRONOUN_REPORT_START = re.compile(r"(?:it|this|they|these)\s+(?:also\s+)?" + _REPORTING_VERB + r"(?![a-z])")
+_PRONOUN_REPORT_START = re.compile(
+    r"(?:it|this|they|these)\s+(?:also\s+)?" + _REPORTING_VERB + r"(?![a-z])"
+)
 _ITEM_MARK = r"(?:" + _BULLET + r"|\(?\d{1,2}[.)])"
 _ITEM = re.compile(_ITEM_MARK + r"(?=[ \t]|$)")
 _ITEM_FIRST = frozenset("-*•·o(0123456789[☐☑☒")
 _ITEM_LINE = re.compile(r"[ \t]*" + _ITEM_MARK + r"[ \t]")
 _LABEL_LINE = re.compile(r"[ \t]*[a-z][a-z /-]{1,40}:")
-_HEAD_LINE = re.compile(r"\n[ \t]*(?:(?:" + _BULLET + r"|\d{1,2}[.)])[ \t]*)?" + _LEVEL_HEAD
-                        + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])")
+_HEAD_LINE = re.compile(
+    r"\n[ \t]*(?:(?:"
+    + _BULLET
+    + r"|\d{1,2}[.)])[ \t]*)?"
+    + _LEVEL_HEAD
+    + r"(?:[^\n]{0,25}:|[ \t]+[-–—][ \t])"
+)
 
 
 # Nothing but the level after it: "L4-5:", "L4-L5 level:", "L5-S1 disc -" (a level heading).
@@ -342,7 +440,7 @@ def paragraph_break(low: str, prev_end: int, start: int) -> str:
     paragraph of its own) or ``""`` (same paragraph)."""
     if low.count("\n", prev_end, start) > 1 and _BLANK_LINE.search(low, prev_end, start):
         return "blank"
-    if low[start:start + 1] in _ITEM_FIRST and _ITEM.match(low, start):
+    if low[start : start + 1] in _ITEM_FIRST and _ITEM.match(low, start):
         return "item"
     return ""
 
@@ -377,11 +475,15 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         if cls is not None:
             heads.append((m.start(), m.end(), cls, header))
     if ":" in low:
-        run_in = [(m.start(1), m.end(), "impression", m.group(1)) for m in rules.inline_impression_re.finditer(low)]
+        run_in = [
+            (m.start(1), m.end(), "impression", m.group(1))
+            for m in rules.inline_impression_re.finditer(low)
+        ]
         if run_in:
             heads = sorted(heads + run_in)
     clinic = any(h[2] == "clinic" for h in heads) or (
-        any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None)
+        any(k in low for k in rules.clinic_cue_keys) and rules.clinic_cue_re.search(low) is not None
+    )
     if not heads:
         return [(0, len(low), "clinical" if clinic else "findings")]
     has_findings = any(h[2] == "findings" for h in heads)
@@ -404,10 +506,17 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         cut = end
         if cls in ("other", "clinic") or (clinic and cls == "imaging"):
             nl = low.find("\n", e, end)
-            line = low[e:end if nl < 0 else nl].strip()
+            line = low[e : end if nl < 0 else nl].strip()
             inline = bool(line)
-            if inline and nl >= 0 and (line[-1] in ".?!" or _LABEL_LINE.match(low, nl + 1, end)
-                                        or _ITEM_LINE.match(low, nl + 1, end)):
+            if (
+                inline
+                and nl >= 0
+                and (
+                    line[-1] in ".?!"
+                    or _LABEL_LINE.match(low, nl + 1, end)
+                    or _ITEM_LINE.match(low, nl + 1, end)
+                )
+            ):
                 # "HISTORY: Back pain." a one-line section (a wrapped one goes on), or one whose
                 # next line opens a labelled paragraph ("INDICATION: polytrauma" / "LUMBAR: ...")
                 # or a list ("hx: claudication" / "- 6 mm anterolisthesis L3 on L4 ...")
@@ -451,8 +560,14 @@ def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
     """Where the clinical part of an imaging paragraph's sentence low[a:b] starts: ``b`` when it
     has none, the start of the clause that holds its first clinical word when an imaging clause
     of three words or more comes before it, else None (the sentence is clinical)."""
-    first = next((m.start() for m in rules.clinical_words_re.finditer(low, a, b)
-                  if m.group() not in _POSSESSIVES), None)
+    first = next(
+        (
+            m.start()
+            for m in rules.clinical_words_re.finditer(low, a, b)
+            if m.group() not in _POSSESSIVES
+        ),
+        None,
+    )
     if first is None:
         return b
     cut = None
@@ -463,7 +578,9 @@ def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
     return cut
 
 
-def split_sentences(low: str, sections: Iterable[tuple[int, int, str]], rules: Rules) -> list[Sentence]:
+def split_sentences(
+    low: str, sections: Iterable[tuple[int, int, str]], rules: Rules
+) -> list[Sentence]:
     sents: list[Sentence] = []
     ws = " \t\r\n"
     for s0, s1, name in sections:
@@ -472,14 +589,20 @@ def split_sentences(low: str, sections: Iterable[tuple[int, int, str]], rules: R
         for m in rules.boundary_re.finditer(low, s0, s1):
             ms = m.start()
             # ". " boundary: skip abbreviations and bare list numbers.
-            if (m.group(0).strip(" \t") == "" and low[ms - 1:ms] in ".?!"
-                    and (_NUMBER_ONLY.match(low[cur:ms]) or _ABBREV.search(low[cur:ms]))):
+            if (
+                m.group(0).strip(" \t") == ""
+                and low[ms - 1 : ms] in ".?!"
+                and (_NUMBER_ONLY.match(low[cur:ms]) or _ABBREV.search(low[cur:ms]))
+            ):
                 continue
             cuts.append((cur, ms))
             cur = m.end()
         cuts.append((cur, s1))
-        orders = [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)] if name != "other" and any(
-            k in low for k in rules.clinical_order_keys) else []
+        orders = (
+            [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)]
+            if name != "other" and any(k in low for k in rules.clinical_order_keys)
+            else []
+        )
         attributed = False  # clinical section: the paragraph reports the imaging so far
         listed = False  # ... and it opened a list ("the radiologist's impression:" then "1. ...")
         named_source = False  # the sentence before, in this paragraph, named the imaging
@@ -494,19 +617,27 @@ def split_sentences(low: str, sections: Iterable[tuple[int, int, str]], rules: R
             sec = name
             if name == "clinical":
                 brk = paragraph_break(low, prev_end, a)
-                if brk and not (attributed and (_LEVEL_HEAD_START.match(low, a) or (listed and brk == "item"))):
+                if brk and not (
+                    attributed and (_LEVEL_HEAD_START.match(low, a) or (listed and brk == "item"))
+                ):
                     # (a report's level lines, or the items of a list it introduced, go on)
                     attributed = listed = False
                 if brk:
                     named_source = False
                 # reports the imaging: "MRI of [date] shows ...", "Imaging: ...", or a report's
                 # per-level line ("L4-5: ...", radiology wording a clinician only quotes)
-                if (rules.attribution_re.search(low, a, b) or rules.attribution_start_re.match(low, a, b)
-                        or rules.attribution_line_re.search(low, a, b)
-                        or _LEVEL_HEAD_START.match(low, a, b) or _LEVEL_REPORT_START.match(low, a, b)
-                        or (named_source and _PRONOUN_REPORT_START.match(low, a, b))):
-                    attributed = not (_clinical(low, a, b, rules, orders, lead=False)
-                                      or rules.prior_imaging_re.search(low, a, b))
+                if (
+                    rules.attribution_re.search(low, a, b)
+                    or rules.attribution_start_re.match(low, a, b)
+                    or rules.attribution_line_re.search(low, a, b)
+                    or _LEVEL_HEAD_START.match(low, a, b)
+                    or _LEVEL_REPORT_START.match(low, a, b)
+                    or (named_source and _PRONOUN_REPORT_START.match(low, a, b))
+                ):
+                    attributed = not (
+                        _clinical(low, a, b, rules, orders, lead=False)
+                        or rules.prior_imaging_re.search(low, a, b)
+                    )
                     listed = attributed and low[b - 1] == ":"
                 elif attributed and _clinical(low, a, b, rules, orders):
                     attributed = False
@@ -519,8 +650,13 @@ def split_sentences(low: str, sections: Iterable[tuple[int, int, str]], rules: R
                         # of her symptoms": the imaging clause counts, the opinion after it does not
                         # (and the paragraph goes on reporting the imaging)
                         sents.append(Sentence(a, cut, "findings"))
-                        sents.append(Sentence(cut + len(low[cut:b]) - len(low[cut:b].lstrip(" \t\r\n,;:")), b,
-                                              "other"))
+                        sents.append(
+                            Sentence(
+                                cut + len(low[cut:b]) - len(low[cut:b].lstrip(" \t\r\n,;:")),
+                                b,
+                                "other",
+                            )
+                        )
                         prev_end = b
                         continue
                 named_source = rules.imaging_source_re.search(low, a, b) is not None
@@ -544,7 +680,7 @@ _CERVICAL = -40
 
 
 def _span_levels(lo: int, hi: int) -> frozenset:
-    return frozenset(LEVELS[max(lo, 0):min(hi, 4) + 1]) if lo <= 4 and hi >= 0 else frozenset()
+    return frozenset(LEVELS[max(lo, 0) : min(hi, 4) + 1]) if lo <= 4 and hi >= 0 else frozenset()
 
 
 def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | None:
@@ -569,7 +705,11 @@ def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | No
     a = int(g["a"])
     s1 = g["bs"] is not None
     b = 6 if s1 else int(g["b"] or g["bd"])
-    if g["bd"] and (g["sp"] is not None or g["to"]) and rules.space_digit_unit_re.match(low, m.end()):
+    if (
+        g["bd"]
+        and (g["sp"] is not None or g["to"])
+        and rules.space_digit_unit_re.match(low, m.end())
+    ):
         return None  # "L4 5 mm", "from L4 to 5 mm": a measurement
     if g["sp"] is not None and (b != a + 1 or (a == 5 and not s1)):
         return None  # "L4 5", "L4 L5", "L5 S1": adjacent bodies only
@@ -620,7 +760,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         kind = "single" if lo == hi else "range"
         j = i
         while j + 1 < len(mentions):
-            gap = low[mentions[j][1]:mentions[j + 1][0]]
+            gap = low[mentions[j][1] : mentions[j + 1][0]]
             _s2, _e2, lo2, hi2 = mentions[j + 1]
             if rules.range_re.match(gap):
                 lo, hi = min(lo, lo2), max(hi, hi2)
@@ -713,8 +853,8 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
         elif kind.startswith("ps_"):
             # an abbreviation of a place and its stenosis ("ccs"): the last letter is the stenosis
             a, b = m.span()
-            out.append(Item("loc_" + kind[3:], a, b - 1, low[a:b - 1]))
-            out.append(Item("core_stenosis", b - 1, b, low[b - 1:b]))
+            out.append(Item("loc_" + kind[3:], a, b - 1, low[a : b - 1]))
+            out.append(Item("core_stenosis", b - 1, b, low[b - 1 : b]))
             continue
         out.append(Item(kind, m.start(), m.end(), m.group()))
     return out
@@ -741,7 +881,9 @@ def _nearest(item: Item, heads: list[Item]) -> Item | None:
     return best
 
 
-def split_clauses(items: list[Item], groups: list[LevelGroup]) -> tuple[list[list[Item]], list[int]]:
+def split_clauses(
+    items: list[Item], groups: list[LevelGroup]
+) -> tuple[list[list[Item]], list[int]]:
     """Clauses of a sentence and the character positions where clauses 1.. start."""
     clauses: list[list[Item]] = [[]]
     cuts: list[int] = []
@@ -774,8 +916,10 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
             p = k - 1
             while p >= 0 and items[p].kind in ("side_left", "side_right", "side_both"):
                 p -= 1
-            if p >= 0 and (items[p].kind in ("root", "rootnum") or items[p].kind.startswith("disc_")):
-                gap = low[items[p].end:it.start]
+            if p >= 0 and (
+                items[p].kind in ("root", "rootnum") or items[p].kind.startswith("disc_")
+            ):
+                gap = low[items[p].end : it.start]
                 if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
                     continue
             if it.kind == "loc_foramen":
@@ -784,14 +928,20 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                 while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both"):
                     nxt += 1
                 if nxt < n and items[nxt].kind == "loc_foramen":
-                    gap = low[it.end:items[nxt].start]
+                    gap = low[it.end : items[nxt].start]
                     if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
                         continue
             nxt = k + 1
-            while nxt < n and items[nxt].kind in ("side_left", "side_right", "side_both", "grade", "grade_weak"):
+            while nxt < n and items[nxt].kind in (
+                "side_left",
+                "side_right",
+                "side_both",
+                "grade",
+                "grade_weak",
+            ):
                 nxt += 1
             if nxt < n and items[nxt].kind.startswith("disc_"):
-                gap = low[it.end:items[nxt].start]
+                gap = low[it.end : items[nxt].start]
                 if len(gap) <= 40 and "," not in gap and ";" not in gap and " and " not in gap:
                     continue
         out.append(it)
@@ -817,8 +967,15 @@ class _Groups(dict):
 
 
 _GROUP_OF = _Groups()
-_NOT_A_GRADED_PLACE = {"root", "other", "intradural", "disc_bulge", "disc_herniation", "disc_anterior",
-                       "disc_part"}
+_NOT_A_GRADED_PLACE = {
+    "root",
+    "other",
+    "intradural",
+    "disc_bulge",
+    "disc_herniation",
+    "disc_anterior",
+    "disc_part",
+}
 # a disc or a part of one ("a left foraminal component") carries a side
 _SIDED_DISC_KINDS = ("disc_bulge", "disc_herniation", "disc_part")
 # location words of a disc in the foramen or beyond it
@@ -866,7 +1023,7 @@ def _modified(items: list[Item], k: int, low: str, rules: Rules) -> Item | None:
         j += 1
     if j == len(items) or items[j].kind == "sep":
         return None
-    gap = low[items[k].end:items[j].start]
+    gap = low[items[k].end : items[j].start]
     if len(gap) > 40 or rules.modifier_gap_re.search(gap):
         return None
     return items[j]
@@ -911,20 +1068,29 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
             p -= 1
             while p >= 0 and items[p].kind in _MODIFIER_KINDS:
                 p -= 1
-        before = low[items[p].end if p >= 0 else start:it.start]
-        if "anter" not in before and "anter" not in low[it.end:it.end + 30]:
+        before = low[items[p].end if p >= 0 else start : it.start]
+        if "anter" not in before and "anter" not in low[it.end : it.end + 30]:
             continue
         after = rules.anterior_after_re.match(low, it.end)
-        if (rules.anterior_re.search(before) or (after and not after.group("post"))) \
-                and not rules.posterior_re.search(before) and not (after and after.group("post")):
+        if (
+            (rules.anterior_re.search(before) or (after and not after.group("post")))
+            and not rules.posterior_re.search(before)
+            and not (after and after.group("post"))
+        ):
             out[k] = Item("disc_anterior", it.start, it.end, it.text)
     return [it for it in out if it is not None]
 
 
-def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
-                    rules: Rules, level_hint: frozenset,
-                    disc_sides: frozenset = frozenset(),
-                    foramen_sides: frozenset = frozenset(), clause_index: int = 0) -> list[Mention]:
+def clause_findings(
+    low: str,
+    clause: list[Item],
+    borrowed: list[Item] | None,
+    rules: Rules,
+    level_hint: frozenset,
+    disc_sides: frozenset = frozenset(),
+    foramen_sides: frozenset = frozenset(),
+    clause_index: int = 0,
+) -> list[Mention]:
     """The findings clause ``clause_index`` of a sentence states (``borrowed``: words it takes
     from a neighbouring clause)."""
     out: list[Mention] = []
@@ -940,11 +1106,21 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
     for d in discs:
         if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
-        out.append(Mention(clause_index, "disc", "bulge" if d.kind == "disc_bulge" else "herniation", "direct",
-                           [d], False))
+        out.append(
+            Mention(
+                clause_index,
+                "disc",
+                "bulge" if d.kind == "disc_bulge" else "herniation",
+                "direct",
+                [d],
+                False,
+            )
+        )
     if not cores:
         return out
-    grade_items = [i for i in clause if i.kind == "grade"] or [i for i in items if i.kind == "grade"]
+    grade_items = [i for i in clause if i.kind == "grade"] or [
+        i for i in items if i.kind == "grade"
+    ]
     side_items = [i for i in clause if i.kind.startswith("side_")] or [
         i for i in items if i.kind.startswith("side_")
     ]
@@ -960,15 +1136,22 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
         if loc.kind == "root" and c.start > loc.end:
             # the verb whose object the root is ("contacts the S1 root without compressing it"):
             # a root contact stands, whatever the verb after the root says of its degree
-            verb = max((v for v in cores if v.end <= loc.start and v.kind in _ROOT_VERBS), key=lambda v: v.end,
-                       default=None)
+            verb = max(
+                (v for v in cores if v.end <= loc.start and v.kind in _ROOT_VERBS),
+                key=lambda v: v.end,
+                default=None,
+            )
             if verb is not None:
                 by_core[id(verb)].append(loc)
     # grade attachment
     grade_to: dict[int, list[Item]] = {}
     for g in grade_items:
         # the head the grade stands before ("severe bilateral foraminal stenosis"), else the nearest
-        m = _modified(clause, clause.index(g), low, rules) if len(heads) > 1 and g in clause else None
+        m = (
+            _modified(clause, clause.index(g), low, rules)
+            if len(heads) > 1 and g in clause
+            else None
+        )
         h = m if m is not None and any(m is x for x in heads) else _nearest(g, heads)
         grade_to.setdefault(id(h), []).append(g)
     # side attachment
@@ -977,8 +1160,13 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
         h = _nearest(s, lateral_sinks) if lateral_sinks else None
         if h is not None:
             side_to.setdefault(id(h), []).append(s)
-    if borrowed and lateral_sinks and side_items and not any(i.kind.startswith("side_") for i in borrowed) \
-            and not any(i.kind in _LATERAL or i.kind.startswith("disc_") for i in clause):
+    if (
+        borrowed
+        and lateral_sinks
+        and side_items
+        and not any(i.kind.startswith("side_") for i in borrowed)
+        and not any(i.kind in _LATERAL or i.kind.startswith("disc_") for i in clause)
+    ):
         # "narrowing in both foramina, severe on the left": the side clause names every borrowed place
         side_to = {id(h): list(side_items) for h in lateral_sinks}
     free_sides = [s for s in side_items if not lateral_sinks]
@@ -998,24 +1186,49 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                     sides = _sides(free_sides)
                     own = [core, *grades, *free_sides]
                     for side in sides:
-                        out.append(Mention(clause_index, f"{side}_foraminal", grade, "direct", own, negated))
+                        out.append(
+                            Mention(
+                                clause_index, f"{side}_foraminal", grade, "direct", own, negated
+                            )
+                        )
                 else:
-                    out.append(Mention(clause_index, "canal_stenosis", grade, "direct", [core, *grades], negated))
+                    out.append(
+                        Mention(
+                            clause_index,
+                            "canal_stenosis",
+                            grade,
+                            "direct",
+                            [core, *grades],
+                            negated,
+                        )
+                    )
             continue
         for loc in attached:
             own = [core, loc, *grades]
             if loc.kind == "loc_canal":
                 if ctype in ("stenosis", "patent"):
-                    out.append(Mention(clause_index, "canal_stenosis", grade, "direct", own, negated))
+                    out.append(
+                        Mention(clause_index, "canal_stenosis", grade, "direct", own, negated)
+                    )
                 elif ctype == "mass" and ("sac" in loc.text or "canal" in loc.text):
-                    out.append(Mention(clause_index, "canal_stenosis", grade, "indirect", own, negated))
+                    out.append(
+                        Mention(clause_index, "canal_stenosis", grade, "indirect", own, negated)
+                    )
                 continue
             sides_items = side_to.get(id(loc), [])
-            sides = _sides(sides_items) or (
-                set() if _PLURAL_PLACE.search(loc.text) else
-                set(disc_sides) if loc.kind == "loc_subarticular" else
-                set(foramen_sides) if loc.kind == "loc_foramen" and ctype != "patent" else set()
-            ) or {"left", "right"}
+            sides = (
+                _sides(sides_items)
+                or (
+                    set()
+                    if _PLURAL_PLACE.search(loc.text)
+                    else set(disc_sides)
+                    if loc.kind == "loc_subarticular"
+                    else set(foramen_sides)
+                    if loc.kind == "loc_foramen" and ctype != "patent"
+                    else set()
+                )
+                or {"left", "right"}
+            )
             own += sides_items
             if loc.kind in _SIDE_FIELDS:
                 if ctype == "contact":
@@ -1023,7 +1236,16 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
                 strength = "direct" if ctype in ("stenosis", "patent") else "indirect"
                 left_f, right_f = _SIDE_FIELDS[loc.kind]
                 for side in sorted(sides):
-                    out.append(Mention(clause_index, left_f if side == "left" else right_f, grade, strength, own, negated))
+                    out.append(
+                        Mention(
+                            clause_index,
+                            left_f if side == "left" else right_f,
+                            grade,
+                            strength,
+                            own,
+                            negated,
+                        )
+                    )
                 continue
             # nerve root contact
             if ctype not in ("mass", "contact"):
@@ -1035,8 +1257,11 @@ def clause_findings(low: str, clause: list[Item], borrowed: list[Item] | None,
             # the span is the contact and the root's own words (a far side word could put a
             # negation inside it: "left ... foramen without nerve root compression")
             root_own = [core, loc, *grades, *window]
-            rsides = _sides(window + sides_items) or (
-                set() if _PLURAL.search(loc.text) else set(disc_sides)) or {"left", "right"}
+            rsides = (
+                _sides(window + sides_items)
+                or (set() if _PLURAL.search(loc.text) else set(disc_sides))
+                or {"left", "right"}
+            )
             if kind is None:
                 continue
             for side in sorted(rsides):
@@ -1052,22 +1277,35 @@ def _root_window(clause: list[Item], root: Item, low: str | None = None) -> list
     out = []
     k = clause.index(root) if root in clause else -1
     j = k - 1
-    while j >= 0 and clause[j].kind in ("qual_exiting", "qual_traversing", "rootnum", "side_left",
-                                         "side_right", "side_both", "grade"):
+    while j >= 0 and clause[j].kind in (
+        "qual_exiting",
+        "qual_traversing",
+        "rootnum",
+        "side_left",
+        "side_right",
+        "side_both",
+        "grade",
+    ):
         # words right before the root only ("the exiting left L4 root", not "left foramen ... root")
         if low is not None and not _WORD_GAP.fullmatch(low, clause[j].end, clause[j + 1].start):
             break
         out.append(clause[j])
         j -= 1
     j = k + 1
-    while k >= 0 and j < len(clause) and clause[j].kind in ("side_both", "side_left", "side_right",
-                                                             "qual_exiting", "qual_traversing"):
+    while (
+        k >= 0
+        and j < len(clause)
+        and clause[j].kind
+        in ("side_both", "side_left", "side_right", "qual_exiting", "qual_traversing")
+    ):
         out.append(clause[j])
         j += 1
     return out
 
 
-def _root_kind(low: str, clause: list[Item], root: Item, level_hint: frozenset, items: list[Item]) -> str | None:
+def _root_kind(
+    low: str, clause: list[Item], root: Item, level_hint: frozenset, items: list[Item]
+) -> str | None:
     window = _root_window(clause, root, low)
     kinds = {i.kind for i in window}
     if "qual_exiting" in kinds:
@@ -1109,22 +1347,34 @@ def _side_grades(items: list[Item], low: str) -> list[Item]:
             core_seen = both_seen = False
         elif it.kind.startswith("core_"):
             core_seen = True
-        elif it.kind == "side_both" or (it.kind.startswith("loc_") and _PLURAL_PLACE.search(it.text)):
+        elif it.kind == "side_both" or (
+            it.kind.startswith("loc_") and _PLURAL_PLACE.search(it.text)
+        ):
             both_seen = True
         elif it.kind == "grade":
             if _COMPARATIVE.search(low, max(0, it.start - 6), it.start):
                 continue
             # only where both sides were named ("foraminal narrowing is severe on the left": left only)
-            if core_seen and both_seen and k + 1 < len(items) and items[k + 1].kind in ("side_left", "side_right") \
-                    and _SIDE_GRADE_GAP.fullmatch(low, it.end, items[k + 1].start):
+            if (
+                core_seen
+                and both_seen
+                and k + 1 < len(items)
+                and items[k + 1].kind in ("side_left", "side_right")
+                and _SIDE_GRADE_GAP.fullmatch(low, it.end, items[k + 1].start)
+            ):
                 out.append(Item("sep", it.start, it.start, ""))
                 core_seen = both_seen = False
         out.append(it)
     return out
 
 
-def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozenset,
-                      carried_sides: frozenset = frozenset()) -> tuple[list[int], list[Mention], frozenset]:
+def sentence_findings(
+    low: str,
+    sent: Sentence,
+    rules: Rules,
+    level_hint: frozenset,
+    carried_sides: frozenset = frozenset(),
+) -> tuple[list[int], list[Mention], frozenset]:
     """Clause cuts (where clauses 1.. start), the findings the sentence states and the disc
     side to carry into the next sentence.
 
@@ -1137,16 +1387,27 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     # mask level mentions: a rootnum inside a level mention is not a root
     groups = sent.levels
     if groups:
-        items = [i for i in items if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"]
+        items = [
+            i
+            for i in items
+            if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"
+        ]
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low)
     if any(it.kind == "disc_part" for it in items):
         items = _lone_components(items, low, rules, sent.start)
     # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis
-    bound = {id(it) for k, it in enumerate(items) if it.kind in _MODIFIER_KINDS
-             and (_modified(items, k, low, rules) or it).kind == "other"} \
-        if any(it.kind == "other" for it in items) else ()
+    bound = (
+        {
+            id(it)
+            for k, it in enumerate(items)
+            if it.kind in _MODIFIER_KINDS
+            and (_modified(items, k, low, rules) or it).kind == "other"
+        }
+        if any(it.kind == "other" for it in items)
+        else ()
+    )
     clauses, cuts = split_clauses(items, groups)
     n = len(clauses)
     kinds = [{i.kind for i in c} for c in clauses]
@@ -1162,8 +1423,11 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
     disc_sides: set[str] = set()
     foramen_sides: set[str] = set()
     for ci, c in enumerate(clauses):
-        sinks = [i for i in c if i.kind.startswith("disc_") or i.kind in ("root", "loc_foramen",
-                                                                          "loc_subarticular")]
+        sinks = [
+            i
+            for i in c
+            if i.kind.startswith("disc_") or i.kind in ("root", "loc_foramen", "loc_subarticular")
+        ]
         for i in c:
             if i.kind.startswith("side_"):
                 h = _nearest(i, sinks)
@@ -1171,7 +1435,11 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                     disc_sides |= _sides([i])
                     if _foraminal_disc(c, h, low, cuts[ci - 1] if ci else sent.start):
                         foramen_sides |= _sides([i])
-    next_sides = frozenset(disc_sides) if len(disc_sides) == 1 else (frozenset() if disc_sides else carried_sides)
+    next_sides = (
+        frozenset(disc_sides)
+        if len(disc_sides) == 1
+        else (frozenset() if disc_sides else carried_sides)
+    )
     disc_sides_used = next_sides
     foramen_sides_used = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
     results = []
@@ -1180,8 +1448,11 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
         ks = kinds[k]
         if has_loc[k] and not has_core[k]:
             # a graded place takes no "patent" ("foramina mild, canal patent")
-            usable = [j for j in range(n) if has_core[j]
-                      and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})]
+            usable = [
+                j
+                for j in range(n)
+                if has_core[j] and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})
+            ]
             src = next((j for j in usable if j > k), None)
             if src is None:
                 src = next((j for j in reversed(usable) if j < k), None)
@@ -1196,37 +1467,77 @@ def sentence_findings(low: str, sent: Sentence, rules: Rules, level_hint: frozen
                 g = next((i for i in clause if i.kind == "grade" and i.start > first.start), None)
                 if g is not None:
                     borrowed = [Item("core_stenosis", g.start, g.end, g.text)]
-        elif not has_loc[k] and not has_core[k] and not any(x.startswith("disc_") or x == "root" for x in ks) and any(
-            (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound for i in clause
+        elif (
+            not has_loc[k]
+            and not has_core[k]
+            and not any(x.startswith("disc_") or x == "root" for x in ks)
+            and any(
+                (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound
+                for i in clause
+            )
         ):
             has_side = any(x.startswith("side_") for x in ks)
-            order = list(range(k + 1, n)) + list(range(k - 1, -1, -1)) if has_side else \
-                list(range(k - 1, -1, -1)) + list(range(k + 1, n))
-            src = next((j for j in order if has_core[j] and has_loc[j] and (lateral(j) or not has_side)), None)
+            order = (
+                list(range(k + 1, n)) + list(range(k - 1, -1, -1))
+                if has_side
+                else list(range(k - 1, -1, -1)) + list(range(k + 1, n))
+            )
+            src = next(
+                (j for j in order if has_core[j] and has_loc[j] and (lateral(j) or not has_side)),
+                None,
+            )
             if src is not None:
                 # "narrowing of the left foramen, which is moderate": the place keeps its side
-                borrowed = [i for i in clauses[src] if i.kind.startswith("core_") or i.kind.startswith("loc_")
-                            or (not has_side and i.kind in _SIDE_KINDS)]
-        elif (ks & {"core_contact", "core_mass"}) and not has_loc[k] and "root" not in ks and (
+                borrowed = [
+                    i
+                    for i in clauses[src]
+                    if i.kind.startswith("core_")
+                    or i.kind.startswith("loc_")
+                    or (not has_side and i.kind in _SIDE_KINDS)
+                ]
+        elif (
+            (ks & {"core_contact", "core_mass"})
+            and not has_loc[k]
+            and "root" not in ks
+            and (
                 (k + 1 < n and "root" in kinds[k + 1])
-                or (k > 0 and "root" in kinds[k - 1] and not has_core[k - 1] and not has_loc[k - 1])):
+                or (k > 0 and "root" in kinds[k - 1] and not has_core[k - 1] and not has_loc[k - 1])
+            )
+        ):
             # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
             # cannot be excluded" (a root named with no verb, then the contact)
             src = k + 1 if k + 1 < n and "root" in kinds[k + 1] else k - 1
-            borrowed = [i for i in clauses[src] if i.kind in ("root", "rootnum", "qual_exiting",
-                                                               "qual_traversing") or i.kind.startswith("side_")]
-        elif "root" in ks and not has_core[k] and not has_loc[k] \
-                and ks & {"qual_exiting", "qual_traversing", "rootnum"}:
+            borrowed = [
+                i
+                for i in clauses[src]
+                if i.kind in ("root", "rootnum", "qual_exiting", "qual_traversing")
+                or i.kind.startswith("side_")
+            ]
+        elif (
+            "root" in ks
+            and not has_core[k]
+            and not has_loc[k]
+            and ks & {"qual_exiting", "qual_traversing", "rootnum"}
+        ):
             # "abuts the traversing right L5 root and the exiting left L4 root"
             # ... or the verb of the clause just before ("compresses the thecal sac and the L5 root")
-            src = next((j for j in range(k - 1, -1, -1)
-                        if (j == k - 1 or "root" in kinds[j]) and kinds[j] & {"core_mass", "core_contact"}), None)
+            src = next(
+                (
+                    j
+                    for j in range(k - 1, -1, -1)
+                    if (j == k - 1 or "root" in kinds[j])
+                    and kinds[j] & {"core_mass", "core_contact"}
+                ),
+                None,
+            )
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
-        results += clause_findings(low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k)
+        results += clause_findings(
+            low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k
+        )
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
@@ -1240,7 +1551,8 @@ def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[I
     if core is None:
         return False
     subjects = [i for i in clauses[mention.clause] if i.kind in _SUBJECT_KINDS] or [
-        i for i in items if i.kind in _SUBJECT_KINDS]
+        i for i in items if i.kind in _SUBJECT_KINDS
+    ]
     cause = _nearest(core, subjects)
     return cause is not None and cause.kind == "intradural"
 
@@ -1250,12 +1562,20 @@ def clause_of_position(cuts: list[int], pos: int) -> int:
 
 
 # How specific each kind of level group is: inside one clause, specific beats range beats global.
-_TIER_KIND = {"single": "specific", "list": "specific", "range": "range", "remaining": "global",
-              "all": "global", "vague": "global", "compare": "specific"}
+_TIER_KIND = {
+    "single": "specific",
+    "list": "specific",
+    "range": "range",
+    "remaining": "global",
+    "all": "global",
+    "vague": "global",
+    "compare": "specific",
+}
 
 
-def levels_of_clause(clause: int, groups_by_clause: list[tuple[int, LevelGroup]],
-                     sentence: Sentence) -> tuple[frozenset, str]:
+def levels_of_clause(
+    clause: int, groups_by_clause: list[tuple[int, LevelGroup]], sentence: Sentence
+) -> tuple[frozenset, str]:
     """The levels a finding of clause ``clause`` speaks of, and their tier.
 
     ``groups_by_clause``: the sentence's own level groups with their clause indexes. A finding
@@ -1280,6 +1600,8 @@ def levels_of_clause(clause: int, groups_by_clause: list[tuple[int, LevelGroup]]
         if chosen:
             levels = frozenset().union(*(g.levels for g in chosen))
             if tier == "global":
-                return levels, "remaining" if any(g.kind == "remaining" for g in chosen) else "global"
+                return levels, "remaining" if any(
+                    g.kind == "remaining" for g in chosen
+                ) else "global"
             return levels, tier
     return frozenset(), "unscoped"

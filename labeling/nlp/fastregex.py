@@ -29,10 +29,15 @@ except ImportError:  # pragma: no cover - older Pythons
 
 # Characters the guard lists one by one; a set outside these is "unknown" (no guard).
 _KNOWN = frozenset(string.printable) | frozenset("–—•·")
-_CATEGORIES = {_c.CATEGORY_DIGIT: frozenset(string.digits), _c.CATEGORY_SPACE: frozenset(" \t\n\r\f\v")}
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: frozenset(string.digits),
+    _c.CATEGORY_SPACE: frozenset(" \t\n\r\f\v"),
+}
 _INLINE_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 _ZERO_WIDTH = (_c.ASSERT, _c.ASSERT_NOT, _c.AT)
-_REPEATS = tuple(op for op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)) if op)
+_REPEATS = tuple(
+    op for op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)) if op
+)
 
 
 class _Unknown(Exception):

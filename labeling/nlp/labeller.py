@@ -34,8 +34,18 @@ MAX_CHARS = 100_000
 
 # The code that turns report text into labels (not the evaluation, corpus or learned-layer tools:
 # the learned layer carries its own version).
-_LABELLING_CODE = ("bounded_cache.py", "components.py", "context.py", "extract.py", "fastregex.py", "labeller.py",
-                   "resolver.py", "rulefiles.py", "spelling.py", "../../spine/labels.py")
+_LABELLING_CODE = (
+    "bounded_cache.py",
+    "components.py",
+    "context.py",
+    "extract.py",
+    "fastregex.py",
+    "labeller.py",
+    "resolver.py",
+    "rulefiles.py",
+    "spelling.py",
+    "../../spine/labels.py",
+)
 
 
 def _code_digest() -> str:
@@ -62,8 +72,11 @@ def rules_version(rules_dir: str | Path | None = None) -> str:
 
 def pipeline_version(nlp: Language) -> str:
     """The version of a built (or loaded) pipeline: the rule files its components own, and the code."""
-    return _version(RuleFiles.merged([proc.files for _name, proc in nlp.pipeline
-                                      if isinstance(proc, components.RulePipe)]).digest())
+    return _version(
+        RuleFiles.merged(
+            [proc.files for _name, proc in nlp.pipeline if isinstance(proc, components.RulePipe)]
+        ).digest()
+    )
 
 
 LABELLER_RULES_VERSION = rules_version()
@@ -96,9 +109,21 @@ class ReportLabels:
 
 def empty_result(report_id: str | None, errors: list[str]) -> ReportLabels:
     levels = [LevelLabels(level=lv) for lv in LEVELS]
-    conf = [{k: 0.5 for k in ("disc", "canal_stenosis", "left_foraminal", "right_foraminal",
-                              "left_subarticular", "right_subarticular", "uncertain")}
-            for _ in LEVELS]
+    conf = [
+        {
+            k: 0.5
+            for k in (
+                "disc",
+                "canal_stenosis",
+                "left_foraminal",
+                "right_foraminal",
+                "left_subarticular",
+                "right_subarticular",
+                "uncertain",
+            )
+        }
+        for _ in LEVELS
+    ]
     return ReportLabels(report_id, levels, [[] for _ in LEVELS], conf, errors)
 
 
@@ -132,11 +157,23 @@ class Labeller:
     ``to_disk`` saves the pipeline with its rule files; ``from_disk`` labels with a saved one.
     """
 
-    def __init__(self, learned: LearnedModel | None = None, rules_dir: str | Path | None = None, *,
-                 nlp: Language | None = None, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        self.nlp = nlp if nlp is not None else components.build_nlp(str(rules_dir or ""), cache_size=cache_size)
+    def __init__(
+        self,
+        learned: LearnedModel | None = None,
+        rules_dir: str | Path | None = None,
+        *,
+        nlp: Language | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self.nlp = (
+            nlp
+            if nlp is not None
+            else components.build_nlp(str(rules_dir or ""), cache_size=cache_size)
+        )
         self.learned = learned
-        self.version = pipeline_version(self.nlp) + (f"+learned-{learned.version}" if learned else "")
+        self.version = pipeline_version(self.nlp) + (
+            f"+learned-{learned.version}" if learned else ""
+        )
 
     def to_disk(self, path: str | Path) -> None:
         self.nlp.to_disk(path)
@@ -156,11 +193,15 @@ class Labeller:
         try:
             doc = self.nlp(clean)
         except Exception as exc:  # noqa: BLE001 - one bad report never fails the caller
-            return empty_result(report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"])
+            return empty_result(
+                report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"]
+            )
         return self._result(doc, report_id, errors)
 
     # -- many reports ---------------------------------------------------------
-    def label_many(self, items: Iterable[tuple[str, Any]], batch_size: int = 256) -> Iterator[ReportLabels]:
+    def label_many(
+        self, items: Iterable[tuple[str, Any]], batch_size: int = 256
+    ) -> Iterator[ReportLabels]:
         batch: list[tuple[Any, str, list[str]]] = []
         for report_id, text in items:
             clean, errors = sanitize(text)
@@ -171,11 +212,14 @@ class Labeller:
         if batch:
             yield from self._run_batch(batch, batch_size)
 
-    def _run_batch(self, batch: list[tuple[Any, str, list[str]]], batch_size: int) -> Iterator[ReportLabels]:
+    def _run_batch(
+        self, batch: list[tuple[Any, str, list[str]]], batch_size: int
+    ) -> Iterator[ReportLabels]:
         # Docs are consumed as nlp.pipe yields them (few objects alive at once keeps the
         # garbage collector cheap); after a pipeline failure the rest go one at a time.
-        docs = self.nlp.pipe((b[1] for b in batch if b[1] and "empty report" not in b[2]),
-                             batch_size=batch_size)
+        docs = self.nlp.pipe(
+            (b[1] for b in batch if b[1] and "empty report" not in b[2]), batch_size=batch_size
+        )
         broken = False
         for report_id, clean, errors in batch:
             if not clean or "empty report" in errors:
@@ -193,19 +237,24 @@ class Labeller:
             try:
                 yield self._result(doc, report_id, errors)
             except Exception as exc:  # noqa: BLE001
-                yield empty_result(report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"])
+                yield empty_result(
+                    report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"]
+                )
 
     # -- helpers --------------------------------------------------------------
     def _result(self, doc: Doc, report_id: str | None, errors: list[str]) -> ReportLabels:
         res: Resolution = doc._.radbot_result
         if doc._.radbot_offsets is not None:  # spans into the original text, not the corrected one
-            map_evidence([*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],
-                         doc._.radbot_offsets)
+            map_evidence(
+                [*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],
+                doc._.radbot_offsets,
+            )
         errors = list(errors)
         if not any(g.levels for s in doc._.radbot_sents or () for g in s.levels):
             errors.append("no lumbar disc level mentioned")
-        out = ReportLabels(report_id, res.levels, res.evidence, res.confidence, errors, self.version,
-                           res.decisions)
+        out = ReportLabels(
+            report_id, res.levels, res.evidence, res.confidence, errors, self.version, res.decisions
+        )
         if self.learned is not None:
             self.learned.apply(out)
         return out

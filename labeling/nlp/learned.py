@@ -51,7 +51,9 @@ def _to_json(model: LogisticRegression | None) -> dict | None:
     if model is None:
         return None
     return {
-        "params": {k: v for k, v in model.get_params().items() if isinstance(v, str | int | float | bool)},
+        "params": {
+            k: v for k, v in model.get_params().items() if isinstance(v, str | int | float | bool)
+        },
         "classes": [str(c) for c in model.classes_],
         "coef": model.coef_.tolist(),
         "intercept": model.intercept_.tolist(),
@@ -65,16 +67,22 @@ def _from_json(fieldname: str, data: dict | None) -> LogisticRegression | None:
     classes = data["classes"]
     coef = np.asarray(data["coef"], dtype=float)
     intercept = np.asarray(data["intercept"], dtype=float)
-    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+    if not (
+        isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)
+    ):
         raise ValueError(f"{fieldname}: classes must be two or more strings")
     rows = 1 if len(classes) == 2 else len(classes)
     if coef.shape != (rows, _n_features(fieldname)) or intercept.shape != (rows,):
-        raise ValueError(f"{fieldname}: coefficients of shape {coef.shape}, intercepts {intercept.shape}")
+        raise ValueError(
+            f"{fieldname}: coefficients of shape {coef.shape}, intercepts {intercept.shape}"
+        )
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
         raise ValueError(f"{fieldname}: coefficients must be finite numbers")
     # Only the fitting parameters this scikit-learn knows (prediction uses the numbers below).
     known = LogisticRegression().get_params()
-    model = LogisticRegression(**{k: v for k, v in dict(data.get("params") or {}).items() if k in known})
+    model = LogisticRegression(
+        **{k: v for k, v in dict(data.get("params") or {}).items() if k in known}
+    )
     model.classes_ = np.asarray(classes)
     model.coef_ = coef
     model.intercept_ = intercept
@@ -89,13 +97,20 @@ def features(decision: FieldDecision, fieldname: str) -> list[float]:
     onehot_rank = [1.0 if rank == r else 0.0 for r in range(8)] + [1.0 if rank is None else 0.0]
     values = FIELD_VALUES[fieldname]
     onehot_value = [1.0 if decision.value == v else 0.0 for v in values]
-    return [*(float(st.get(k, 0)) for k in _STAT_KEYS), float(decision.conflict), float(decision.hedged),
-            float(decision.confidence), *onehot_rank, *onehot_value]
+    return [
+        *(float(st.get(k, 0)) for k in _STAT_KEYS),
+        float(decision.conflict),
+        float(decision.hedged),
+        float(decision.confidence),
+        *onehot_rank,
+        *onehot_value,
+    ]
 
 
 class LearnedModel:
-    def __init__(self, models: dict, rule_conf_below: float = 0.8, min_prob: float = 0.8,
-                 version: str = ""):
+    def __init__(
+        self, models: dict, rule_conf_below: float = 0.8, min_prob: float = 0.8, version: str = ""
+    ):
         self.models = models  # field -> LogisticRegression | None
         self.rule_conf_below = rule_conf_below
         self.min_prob = min_prob
@@ -114,9 +129,17 @@ class LearnedModel:
         tmp.write_text(json.dumps({"format": FORMAT, "models": models}))
         tmp.replace(path / MODELS_FILE)
         (path / LEGACY_PICKLE).unlink(missing_ok=True)
-        (path / "meta.json").write_text(json.dumps({
-            "version": self.version, "rule_conf_below": self.rule_conf_below, "min_prob": self.min_prob,
-            "fields": sorted(k for k, v in self.models.items() if v is not None)}, indent=2))
+        (path / "meta.json").write_text(
+            json.dumps(
+                {
+                    "version": self.version,
+                    "rule_conf_below": self.rule_conf_below,
+                    "min_prob": self.min_prob,
+                    "fields": sorted(k for k, v in self.models.items() if v is not None),
+                },
+                indent=2,
+            )
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedModel:
@@ -135,8 +158,12 @@ class LearnedModel:
                 raise ValueError(f"format {stored.get('format')!r}, expected {FORMAT!r}")
             models = {f: _from_json(f, stored["models"].get(f)) for f in FIELDS}
         except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise UnsafeModelFile(f"{path / MODELS_FILE} is not a learned labeller model: {exc}") from exc
-        return cls(models, float(meta["rule_conf_below"]), float(meta["min_prob"]), str(meta["version"]))
+            raise UnsafeModelFile(
+                f"{path / MODELS_FILE} is not a learned labeller model: {exc}"
+            ) from exc
+        return cls(
+            models, float(meta["rule_conf_below"]), float(meta["min_prob"]), str(meta["version"])
+        )
 
     # -- use --------------------------------------------------------------
     def apply(self, result: ReportLabels) -> None:
@@ -168,8 +195,13 @@ class LearnedModel:
                 result.levels[li] = dataclasses.replace(result.levels[li], **changes)
 
 
-def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller: Labeller | None = None, C: float = 1.0,
-          rule_conf_below: float = 0.8, min_prob: float = 0.8) -> LearnedModel:
+def train(
+    pairs: Iterable[tuple[str, Sequence[LevelLabels]]],
+    labeller: Labeller | None = None,
+    C: float = 1.0,
+    rule_conf_below: float = 0.8,
+    min_prob: float = 0.8,
+) -> LearnedModel:
     """Fit one classifier per field from (report text, gold LevelLabels) pairs."""
     # spaCy (seconds to import) only when fitting; loading a stored layer does not need it
     from labeling.nlp.labeller import Labeller
@@ -200,8 +232,9 @@ def train(pairs: Iterable[tuple[str, Sequence[LevelLabels]]], labeller: Labeller
 
 def _field_errors(labeller: Labeller, pairs: Sequence[tuple[str, Sequence[LevelLabels]]]) -> int:
     errors = 0
-    for (_text, gold), result in zip(pairs, labeller.label_many((str(i), t) for i, (t, _g) in enumerate(pairs)),
-                                     strict=True):
+    for (_text, gold), result in zip(
+        pairs, labeller.label_many((str(i), t) for i, (t, _g) in enumerate(pairs)), strict=True
+    ):
         gold_by = {g.level: g for g in gold}
         for predicted in result.levels:
             want = gold_by.get(predicted.level, LevelLabels(level=predicted.level))
@@ -209,8 +242,13 @@ def _field_errors(labeller: Labeller, pairs: Sequence[tuple[str, Sequence[LevelL
     return errors
 
 
-def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labeller: Labeller | None = None,
-                     folds: int = 5, seed: int = 0, **train_options: float) -> dict:
+def compare_by_folds(
+    pairs: Sequence[tuple[str, Sequence[LevelLabels]]],
+    labeller: Labeller | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    **train_options: float,
+) -> dict:
     """Field errors of the rules alone and of rules plus a learned layer on held-out reports.
 
     Reports are dealt into ``folds`` folds (shuffled with ``seed``); each fold is labelled by a
@@ -229,5 +267,11 @@ def compare_by_folds(pairs: Sequence[tuple[str, Sequence[LevelLabels]]], labelle
         model = train(train_on, labeller=labeller, **train_options)
         rules_errors += _field_errors(labeller, held)
         combined_errors += _field_errors(Labeller(learned=model), held)
-    return {"reports": len(pairs), "folds": folds, "seed": seed, "rules_field_errors": rules_errors,
-            "rules_plus_learned_field_errors": combined_errors, "helps": combined_errors < rules_errors}
+    return {
+        "reports": len(pairs),
+        "folds": folds,
+        "seed": seed,
+        "rules_field_errors": rules_errors,
+        "rules_plus_learned_field_errors": combined_errors,
+        "helps": combined_errors < rules_errors,
+    }

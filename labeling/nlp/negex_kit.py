@@ -36,8 +36,11 @@ def load_kit(path: str | Path) -> list[KitRow]:
             status = rec[3].strip().lower()
             if status not in ("affirmed", "negated"):
                 continue
-            rows.append(KitRow(rec[0].strip(), rec[1].strip(), rec[2].strip().strip('"'),
-                               status == "negated"))
+            rows.append(
+                KitRow(
+                    rec[0].strip(), rec[1].strip(), rec[2].strip().strip('"'), status == "negated"
+                )
+            )
     return rows
 
 
@@ -80,5 +83,14 @@ def score(path: str | Path, engine: ConText | None = None) -> dict:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     errors = [(r, p) for r, p in zip(rows, pred, strict=True) if p != r.negated]
-    return {"n": len(rows), "negated": sum(r.negated for r in rows), "tp": tp, "fp": fp, "fn": fn,
-            "precision": precision, "recall": recall, "f1": f1, "errors": errors}
+    return {
+        "n": len(rows),
+        "negated": sum(r.negated for r in rows),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "errors": errors,
+    }

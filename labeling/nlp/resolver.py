@@ -95,8 +95,15 @@ class Resolution:
 
 
 def _stats(ms: Sequence[Finding]) -> dict:
-    st = {"n": len(ms), "affirmed": 0, "negated": 0, "hedged": 0, "historical": 0,
-          "indirect": 0, "graded": 0}
+    st = {
+        "n": len(ms),
+        "affirmed": 0,
+        "negated": 0,
+        "hedged": 0,
+        "historical": 0,
+        "indirect": 0,
+        "graded": 0,
+    }
     for m in ms:
         st["negated" if m.negated_lexically else m.assertion] += 1
         if m.strength != "direct":
@@ -156,23 +163,36 @@ def _decision_spec(fieldname: str, ms: list) -> DecisionSpec:
                 conf = min(conf, 0.8)
         values = {ms[i].value for i in affirmed}
         value = "herniation" if "herniation" in values else ("bulge" if values else "none")
-        hedge_only = any(ms[i].value not in values and not (ms[i].value == "bulge" and "herniation" in values)
-                         for i in hedged)
+        hedge_only = any(
+            ms[i].value not in values and not (ms[i].value == "bulge" and "herniation" in values)
+            for i in hedged
+        )
         if not hedge_only and value != "herniation":
             # Impression adds what Findings leaves out: a hedged herniation elsewhere that the
             # chosen statements do not mention ("L4-5: disc bulge" / "possibly a small protrusion").
             named = {ms[i].value for i in top}
-            hedge_only = any(ranks[i] > rank and ms[i].value not in named and ms[i].value != value
-                             and not ms[i].negated_lexically and ms[i].assertion == "hedged"
-                             for i in range(len(ms)))
+            hedge_only = any(
+                ranks[i] > rank
+                and ms[i].value not in named
+                and ms[i].value != value
+                and not ms[i].negated_lexically
+                and ms[i].assertion == "hedged"
+                for i in range(len(ms))
+            )
             if hedge_only:
-                hedged = [i for i in range(len(ms)) if ranks[i] > rank and ms[i].assertion == "hedged"
-                          and ms[i].value not in named]
+                hedged = [
+                    i
+                    for i in range(len(ms))
+                    if ranks[i] > rank and ms[i].assertion == "hedged" and ms[i].value not in named
+                ]
         ev = [i for i in affirmed if ms[i].value == value]
         conflict = bool(affirmed) and any(ms[i].value in values for i in negs)
     else:
-        if affirmed and any(ms[i].strength == "direct" for i in negs) and all(
-                ms[i].strength != "direct" for i in affirmed):
+        if (
+            affirmed
+            and any(ms[i].strength == "direct" for i in negs)
+            and all(ms[i].strength != "direct" for i in affirmed)
+        ):
             affirmed = []  # explicit negation beats effacement / root-contact wording
             conf *= 0.9
         value = "none"
@@ -206,25 +226,42 @@ def _decision_spec(fieldname: str, ms: list) -> DecisionSpec:
     ev_spec = [(i, fieldname) for i in ev]
     if hedge_only:
         ev_spec += [(i, "uncertain") for i in hedged]
-    return DecisionSpec(value, round(conf, 3), _RANK_AT[rank], hedge_only, conflict, tuple(ev_spec), st)
+    return DecisionSpec(
+        value, round(conf, 3), _RANK_AT[rank], hedge_only, conflict, tuple(ev_spec), st
+    )
 
 
 def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[int]:
     """Affirmed disc mentions of the next rank with a definite statement, of values not doubted."""
-    definite = [i for i, r in enumerate(ranks) if r > rank
-                and (ms[i].negated_lexically or ms[i].assertion != "hedged")]
+    definite = [
+        i
+        for i, r in enumerate(ranks)
+        if r > rank and (ms[i].negated_lexically or ms[i].assertion != "hedged")
+    ]
     if not definite:
         return []
     r2 = min(ranks[i] for i in definite)
-    return [i for i in definite if ranks[i] == r2 and not ms[i].negated_lexically
-            and ms[i].assertion == "affirmed" and ms[i].value not in doubted]
+    return [
+        i
+        for i in definite
+        if ranks[i] == r2
+        and not ms[i].negated_lexically
+        and ms[i].assertion == "affirmed"
+        and ms[i].value not in doubted
+    ]
 
 
 def _fallback_graded(ms: list, ranks: list, rank: int) -> list[int]:
     """Affirmed graded mentions of the nearest lower rank that has any (a grade for an
     ungraded finding)."""
-    graded = [i for i, r in enumerate(ranks) if r > rank and not ms[i].negated_lexically
-              and ms[i].assertion == "affirmed" and ms[i].value in _STATED]
+    graded = [
+        i
+        for i, r in enumerate(ranks)
+        if r > rank
+        and not ms[i].negated_lexically
+        and ms[i].assertion == "affirmed"
+        and ms[i].value in _STATED
+    ]
     if not graded:
         return []
     r2 = min(ranks[i] for i in graded)
@@ -244,8 +281,17 @@ def _follow_findings_sides(by_field: dict) -> None:
     for pair in _SIDE_PAIRS:
         if not any(not m.sided for fn in pair for m in by_field.get(fn, ())):
             continue
-        stated = [fn for fn in pair if any(m.section == "findings" and m.tier == "specific" and not m.negated_lexically
-                                          and m.assertion == "affirmed" for m in by_field.get(fn, ()))]
+        stated = [
+            fn
+            for fn in pair
+            if any(
+                m.section == "findings"
+                and m.tier == "specific"
+                and not m.negated_lexically
+                and m.assertion == "affirmed"
+                for m in by_field.get(fn, ())
+            )
+        ]
         if len(stated) != 1:
             continue
         other = pair[1] if stated[0] == pair[0] else pair[0]
@@ -262,13 +308,12 @@ def _signature(f: Finding) -> tuple:
     return (f.section, f.tier, f.assertion, f.negated_lexically, f.strength, f.has_grade, f.value)
 
 
-
-
 _DECIDED = ("disc", *GRADED_FIELDS)
 
 
-def resolve(findings: Iterable[Finding], mentioned: set[str] | None = None,
-            memo: BoundedCache | None = None) -> Resolution:
+def resolve(
+    findings: Iterable[Finding], mentioned: set[str] | None = None, memo: BoundedCache | None = None
+) -> Resolution:
     """Per-level labels from the findings (``mentioned``: the levels the report names one by one;
     ``memo``: field decisions by mention signatures, shared across reports)."""
     mentioned = mentioned or set()
@@ -309,17 +354,35 @@ def resolve(findings: Iterable[Finding], mentioned: set[str] | None = None,
             else:
                 key = (fieldname, *(sigs[id(m)] for m in ms))
                 cached = memo.get(key)
-                spec = cached if cached is not None else memo.put(key, _decision_spec(fieldname, ms))
+                spec = (
+                    cached if cached is not None else memo.put(key, _decision_spec(fieldname, ms))
+                )
             dec[fieldname] = FieldDecision(
-                spec.value, spec.confidence, spec.rank, spec.hedged, spec.conflict,
-                [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in spec.evidence], dict(spec.stats))
+                spec.value,
+                spec.confidence,
+                spec.rank,
+                spec.hedged,
+                spec.conflict,
+                [{"start": ms[i].start, "end": ms[i].end, "field": f} for i, f in spec.evidence],
+                dict(spec.stats),
+            )
         hedged = any(d.hedged for d in dec.values())
         any_mention = bool(by_field)
         dec["uncertain"] = FieldDecision(
-            hedged, 0.8 if hedged else (0.95 if any_mention else NEVER_MENTIONED_CONF))
-        levels.append(LevelLabels(level, dec["disc"].value, dec["canal_stenosis"].value,
-                                  dec["left_foraminal"].value, dec["right_foraminal"].value,
-                                  dec["left_subarticular"].value, dec["right_subarticular"].value, hedged))
+            hedged, 0.8 if hedged else (0.95 if any_mention else NEVER_MENTIONED_CONF)
+        )
+        levels.append(
+            LevelLabels(
+                level,
+                dec["disc"].value,
+                dec["canal_stenosis"].value,
+                dec["left_foraminal"].value,
+                dec["right_foraminal"].value,
+                dec["left_subarticular"].value,
+                dec["right_subarticular"].value,
+                hedged,
+            )
+        )
         ev = []
         seen = set()
         for k in FIELDS:

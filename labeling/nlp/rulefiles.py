@@ -19,7 +19,13 @@ RULES_DIR = Path(__file__).parent / "rules"
 
 
 # Every rule file the labeller reads.
-RULE_FILE_NAMES = ("context_rules.jsonl", "findings.yaml", "levels.yaml", "sections.yaml", "spelling.yaml")
+RULE_FILE_NAMES = (
+    "context_rules.jsonl",
+    "findings.yaml",
+    "levels.yaml",
+    "sections.yaml",
+    "spelling.yaml",
+)
 
 
 def rule_file(rules_dir: str | Path | None, name: str) -> Path:
@@ -39,7 +45,9 @@ class RuleFiles:
     texts: tuple[tuple[str, str], ...]  # (file name, text), sorted by name
 
     @classmethod
-    def from_dir(cls, rules_dir: str | Path | None = None, names: tuple[str, ...] = RULE_FILE_NAMES) -> RuleFiles:
+    def from_dir(
+        cls, rules_dir: str | Path | None = None, names: tuple[str, ...] = RULE_FILE_NAMES
+    ) -> RuleFiles:
         """``names`` from ``rules_dir``, each from the default rules where the folder lacks it."""
         return cls(tuple(sorted((name, _read(rule_file(rules_dir, name))) for name in names)))
 
@@ -90,6 +98,7 @@ def _read(path: Path) -> str:
 def rules_digest(rules_dir: str | Path | None = None) -> str:
     """A short digest of the rule files a labeller built from ``rules_dir`` reads."""
     return RuleFiles.from_dir(rules_dir).digest()
+
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -42,7 +42,9 @@ _CLI_INFO = "spacy.cli.info"
 def _importer() -> str:
     """The name of the module whose import statement is running (past importlib's frames)."""
     frame: types.FrameType | None = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", __name__)):
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("importlib", __name__)
+    ):
         frame = frame.f_back
     return "" if frame is None else frame.f_globals.get("__name__", "")
 
@@ -87,12 +89,16 @@ class _Loader:  # the stand-ins' loader (importlib.abc costs 25 ms to import)
 
 class _TrimSpacyImport:  # a sys.meta_path finder
     def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
     ) -> ModuleSpec | None:
         if fullname == "torch" or fullname.startswith("torch."):
             if _importer() == _TORCH_PROBE:
-                raise ModuleNotFoundError(f"{fullname} hidden from thinc (labeling.nlp.spacy_import)",
-                                          name=fullname)
+                raise ModuleNotFoundError(
+                    f"{fullname} hidden from thinc (labeling.nlp.spacy_import)", name=fullname
+                )
             return None
         if fullname in (_CLI, _CLI_INFO) and _importer() == "spacy":
             # (only when spaCy's __init__ asks; importlib.machinery is already loaded then)

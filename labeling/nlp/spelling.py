@@ -168,7 +168,9 @@ def _fragments(node: object, prefix: str) -> Iterator[tuple[str, str]]:
             yield from _fragments(v, f"{prefix}.{k}" if prefix else str(k))
 
 
-def key_terms(rules_dir: str | Path | None = None, *, files: RuleFiles | None = None) -> dict[str, frozenset[str]]:
+def key_terms(
+    rules_dir: str | Path | None = None, *, files: RuleFiles | None = None
+) -> dict[str, frozenset[str]]:
     """Every word the rule files can match -> the categories it belongs to."""
     cats: dict[str, set[str]] = {}
     files = files or RuleFiles.from_dir(rules_dir)
@@ -235,10 +237,10 @@ def osa_distance(a: str, b: str, limit: int = 3) -> int:
 def _deletes(word: str, depth: int) -> set[str]:
     """``word`` and every string made from it by deleting up to ``depth`` (1 or 2) letters."""
     n = len(word)
-    d1 = {word[:i] + word[i + 1:] for i in range(n)}
+    d1 = {word[:i] + word[i + 1 :] for i in range(n)}
     if depth < 2:
         return d1 | {word}
-    d2 = {x[:j] + x[j + 1:] for x in d1 for j in range(n - 1)}
+    d2 = {x[:j] + x[j + 1 :] for x in d1 for j in range(n - 1)}
     return d1 | d2 | {word}
 
 
@@ -263,7 +265,12 @@ class OffsetMap:
         k = bisect_right(self.norm_starts, pos) - 1
         if k < 0:
             return pos
-        ns, ne, os_, oe = self.norm_starts[k], self.norm_ends[k], self.orig_starts[k], self.orig_ends[k]
+        ns, ne, os_, oe = (
+            self.norm_starts[k],
+            self.norm_ends[k],
+            self.orig_starts[k],
+            self.orig_ends[k],
+        )
         if pos >= ne:
             return pos - ne + oe
         # inside the replaced word: clamp into the original word
@@ -299,23 +306,39 @@ class Correction:
 
 
 class Speller:
-    def __init__(self, rules_dir: str | Path | None = None, config: dict | None = None, *,
-                 files: RuleFiles | None = None):
+    def __init__(
+        self,
+        rules_dir: str | Path | None = None,
+        config: dict | None = None,
+        *,
+        files: RuleFiles | None = None,
+    ):
         files = files or RuleFiles.from_dir(rules_dir)
         if config is None:
             config = load_yaml(files.text(CONFIG_FILE)) or {}
         self.min_len = int(config.get("min_word_length", 5))
         self.min_term_len = int(config.get("min_term_length", 4))
         self.two_edit_len = int(config.get("two_edit_min_length", 8))
-        self.forced: dict[str, str] = {str(k).lower(): str(v).lower() for k, v in
-                                       (config.get("forced") or {}).items()}
+        self.forced: dict[str, str] = {
+            str(k).lower(): str(v).lower() for k, v in (config.get("forced") or {}).items()
+        }
         self.terms = key_terms(files=files)
         short_sources = tuple(config.get("short_term_categories") or ())
-        self.targets = {w: c for w, c in self.terms.items() if len(w) >= self.min_len or (
-            len(w) >= self.min_term_len and any(x.split(".")[0] in short_sources for x in c))}
+        self.targets = {
+            w: c
+            for w, c in self.terms.items()
+            if len(w) >= self.min_len
+            or (len(w) >= self.min_term_len and any(x.split(".")[0] in short_sources for x in c))
+        }
         self.not_words = frozenset(str(w).lower() for w in config.get("not_words") or ())
-        self.known = frozenset(str(w).lower() for key in ("report_words", "dictionary_words")
-                               for w in (config.get(key) or ())) - self.not_words
+        self.known = (
+            frozenset(
+                str(w).lower()
+                for key in ("report_words", "dictionary_words")
+                for w in (config.get(key) or ())
+            )
+            - self.not_words
+        )
         index: dict[str, list[str]] = {}
         for w in self.targets:
             for dl in _deletes(w, 2 if len(w) >= self.two_edit_len else 1):
@@ -324,12 +347,22 @@ class Speller:
         self._index_keys = frozenset(index)
         # Speech recognition's homophones of report words ("for a minimal" = foraminal,
         # "desk" = disc): English words, so no spelling distance finds them; read as written here.
-        self.dictation: dict[str, str] = {" ".join(str(k).lower().split()): str(v).lower() for k, v in
-                                          (config.get("dictation") or {}).items()}
-        self._dictation_re = re.compile(
-            r"(?<![a-z])(?:" + "|".join(re.escape(k).replace(r"\ ", r"\s+")
-                                        for k in sorted(self.dictation, key=len, reverse=True))
-            + r")(?![a-z])") if self.dictation else None
+        self.dictation: dict[str, str] = {
+            " ".join(str(k).lower().split()): str(v).lower()
+            for k, v in (config.get("dictation") or {}).items()
+        }
+        self._dictation_re = (
+            re.compile(
+                r"(?<![a-z])(?:"
+                + "|".join(
+                    re.escape(k).replace(r"\ ", r"\s+")
+                    for k in sorted(self.dictation, key=len, reverse=True)
+                )
+                + r")(?![a-z])"
+            )
+            if self.dictation
+            else None
+        )
         self._dictation_keys = tuple({k.split()[0][:3] for k in self.dictation})
         shortest = min([self.min_len, *(len(w) for w in self.forced)])
         self._scan = re.compile(rf"[a-z]{{{shortest},}}")
@@ -413,20 +446,30 @@ class Speller:
         fixes = {w: t for w in novel if (t := self.correction(w)) is not None}
         if not fixes:
             return heard
-        spelt = [Correction(m.start(), m.end(), m.group(), fixes[m.group()])
-                 for m in self._scan.finditer(low) if m.group() in fixes
-                 and (m.start() == 0 or not low[m.start() - 1].isalpha())
-                 and (m.end() == len(low) or not low[m.end()].isalpha())]
+        spelt = [
+            Correction(m.start(), m.end(), m.group(), fixes[m.group()])
+            for m in self._scan.finditer(low)
+            if m.group() in fixes
+            and (m.start() == 0 or not low[m.start() - 1].isalpha())
+            and (m.end() == len(low) or not low[m.end()].isalpha())
+        ]
         if not heard:
             return spelt
-        return sorted([*heard, *(c for c in spelt if not any(h.start < c.end and c.start < h.end for h in heard))],
-                      key=lambda c: c.start)
+        return sorted(
+            [
+                *heard,
+                *(c for c in spelt if not any(h.start < c.end and c.start < h.end for h in heard)),
+            ],
+            key=lambda c: c.start,
+        )
 
     def _dictated(self, low: str) -> list[Correction]:
         if self._dictation_re is None or not any(k in low for k in self._dictation_keys):
             return []
-        return [Correction(m.start(), m.end(), m.group(), self.dictation[" ".join(m.group().split())])
-                for m in self._dictation_re.finditer(low)]
+        return [
+            Correction(m.start(), m.end(), m.group(), self.dictation[" ".join(m.group().split())])
+            for m in self._dictation_re.finditer(low)
+        ]
 
     def correct(self, low: str) -> tuple[str, OffsetMap | None]:
         """Lower-cased text with misspelt key terms replaced, and the offset map (None: unchanged)."""
@@ -437,7 +480,7 @@ class Speller:
         cur = 0
         shift = 0
         for c in fixes:
-            parts.append(low[cur:c.start])
+            parts.append(low[cur : c.start])
             parts.append(c.term)
             ns.append(c.start + shift)
             ne.append(c.start + shift + len(c.term))
@@ -470,8 +513,12 @@ def speller_for(files: RuleFiles) -> Speller:
 # --------------------------------------------------------------------------
 # Building the known-word list (development tool)
 
-DICTIONARIES = ("/usr/share/dict/american-english", "/usr/share/dict/british-english",
-                "/usr/share/hunspell/en_US.dic", "/usr/share/hunspell/en_med_glut.dic")
+DICTIONARIES = (
+    "/usr/share/dict/american-english",
+    "/usr/share/dict/british-english",
+    "/usr/share/hunspell/en_US.dic",
+    "/usr/share/hunspell/en_med_glut.dic",
+)
 
 
 def _read_affixes(path: Path) -> dict[str, list[tuple[str, str, str, re.Pattern]]]:
@@ -485,13 +532,18 @@ def _read_affixes(path: Path) -> dict[str, list[tuple[str, str, str, re.Pattern]
             kind, flag, strip, add, cond = f[:5]
             strip = "" if strip == "0" else strip
             add = "" if add == "0" else add.split("/")[0]
-            rx = re.compile((cond + "$") if kind == "SFX" else ("^" + cond)) if cond != "." else re.compile("")
+            rx = (
+                re.compile((cond + "$") if kind == "SFX" else ("^" + cond))
+                if cond != "."
+                else re.compile("")
+            )
             rules.setdefault(flag, []).append((kind, strip, add, rx))
     return rules
 
 
-def read_dictionary_words(paths: Iterable[str | Path] = DICTIONARIES,
-                          affixes: str = "/usr/share/hunspell/en_US.aff") -> set[str]:
+def read_dictionary_words(
+    paths: Iterable[str | Path] = DICTIONARIES, affixes: str = "/usr/share/hunspell/en_US.aff"
+) -> set[str]:
     """Lower-case alphabetic words of the system word lists (hunspell entries with their affixes)."""
     aff = _read_affixes(Path(affixes))
     out: set[str] = set()
@@ -507,9 +559,9 @@ def read_dictionary_words(paths: Iterable[str | Path] = DICTIONARIES,
                     if not rx.search(stem):
                         continue
                     if kind == "SFX" and stem.endswith(strip):
-                        forms.add(stem[:len(stem) - len(strip)] + add)
+                        forms.add(stem[: len(stem) - len(strip)] + add)
                     elif kind == "PFX" and stem.startswith(strip):
-                        forms.add(add + stem[len(strip):])
+                        forms.add(add + stem[len(strip) :])
             for w in forms:
                 w = w.lower()
                 if w.isalpha() and w.isascii():
@@ -523,8 +575,14 @@ def guard_digest(speller: Speller) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for part in (sorted((w, sorted(c)) for w, c in speller.targets.items()), speller.min_len,
-                 speller.min_term_len, speller.two_edit_len, sorted(speller.forced), sorted(speller.not_words)):
+    for part in (
+        sorted((w, sorted(c)) for w, c in speller.targets.items()),
+        speller.min_len,
+        speller.min_term_len,
+        speller.two_edit_len,
+        sorted(speller.forced),
+        sorted(speller.not_words),
+    ):
         h.update(repr(part).encode())
     return h.hexdigest()[:16]
 
@@ -533,7 +591,12 @@ def words_at_risk(speller: Speller, words: Iterable[str]) -> list[str]:
     """Words (of a dictionary) that the speller would read as a key term if they were unknown."""
     risky = []
     for w in words:
-        if len(w) < speller.min_len or w in speller.terms or w in speller.forced or w in speller.not_words:
+        if (
+            len(w) < speller.min_len
+            or w in speller.terms
+            or w in speller.forced
+            or w in speller.not_words
+        ):
             continue
         if speller.candidates(w):
             risky.append(w)
@@ -550,13 +613,20 @@ def _main() -> None:  # pragma: no cover - development tool
     sp = Speller(config={**(load_yaml(text) or {}), "dictionary_words": []})
     words = read_dictionary_words()
     if not words:
-        sys.exit("no word lists (apt-get install wamerican wbritish hunspell-en-us hunspell-en-med)")
+        sys.exit(
+            "no word lists (apt-get install wamerican wbritish hunspell-en-us hunspell-en-med)"
+        )
     risky = words_at_risk(sp, words)
-    head = text[:text.index("\nkey_terms_digest:") + 1] if "\nkey_terms_digest:" in text else text
-    path.write_text(head + f"key_terms_digest: '{guard_digest(sp)}'\n"
-                    + yaml.safe_dump({"dictionary_words": risky}, width=96, default_flow_style=None),
-                    encoding="utf-8")
-    print(f"{len(words)} dictionary words, {len(sp.targets)} key terms: {len(risky)} at risk -> {path}")
+    head = text[: text.index("\nkey_terms_digest:") + 1] if "\nkey_terms_digest:" in text else text
+    path.write_text(
+        head
+        + f"key_terms_digest: '{guard_digest(sp)}'\n"
+        + yaml.safe_dump({"dictionary_words": risky}, width=96, default_flow_style=None),
+        encoding="utf-8",
+    )
+    print(
+        f"{len(words)} dictionary words, {len(sp.targets)} key terms: {len(risky)} at risk -> {path}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

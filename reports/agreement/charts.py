@@ -26,7 +26,9 @@ from spine.labels import CANAL_CLASSES, FIELDS, LEVELS
 
 # Shown as bar charts across detectors, one bar per model version.
 CHART_METRICS: tuple[str, ...] = ("sensitivity", "specificity", "f1", "kappa")
-SHORT_DETECTOR: dict[str, str] = {finding.key: finding.short_label for finding in AGREEMENT_DETECTORS}
+SHORT_DETECTOR: dict[str, str] = {
+    finding.key: finding.short_label for finding in AGREEMENT_DETECTORS
+}
 
 
 def model_colour(index: int) -> str:

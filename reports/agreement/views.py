@@ -108,9 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if choices
         else None
     )
-    selected = list(query.model_version_ids) + [None] * (
-        MAX_MODELS - len(query.model_version_ids)
-    )
+    selected = list(query.model_version_ids) + [None] * (MAX_MODELS - len(query.model_version_ids))
     return render(
         request,
         "reports/dashboard.html",

@@ -151,7 +151,11 @@ def dicom_source(*, study: Study) -> DicomSource | None:
                 header = pydicom.dcmread(
                     path, stop_before_pixels=True, specific_tags=_INSTANCE_TAGS
                 )
-        except (OSError, ValueError, pydicom.errors.InvalidDicomError) as exc:  # ValueError: UnsafePath
+        except (
+            OSError,
+            ValueError,
+            pydicom.errors.InvalidDicomError,
+        ) as exc:  # ValueError: UnsafePath
             logger.warning("SR export skips unreadable stored file %s: %s", relative, exc)
             continue
         instances.append(

@@ -100,7 +100,8 @@ def build_pdf(report: ExportableReport, *, compress: bool = True, invariant: boo
             _SEX.get(report.patient_sex, ""),
             # ages over 89 are stored as 90 (studies.dicom.deid.cap_age) and mean "90 or older"
             f"{'90+' if report.patient_age_years >= 90 else report.patient_age_years} y"
-            if report.patient_age_years is not None else "",
+            if report.patient_age_years is not None
+            else "",
         )
         if x
     ]

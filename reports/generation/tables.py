@@ -29,7 +29,9 @@ GRADE_PREFIX: Mapping[str, str] = {
 }
 
 # A level with every field `none`: the paper's sentence (its Table 1).
-NORMAL_LEVEL = "No disc herniation, neurocompression, or neuroforaminal stenosis is seen at this level."
+NORMAL_LEVEL = (
+    "No disc herniation, neurocompression, or neuroforaminal stenosis is seen at this level."
+)
 
 # A level the model gave nothing for (only when a caller passes fewer than five levels).
 NOT_ASSESSED = "Not assessed."
@@ -51,10 +53,22 @@ def canal_kind(canal_stenosis: str) -> str:
 # {noun} is DISC_NOUN[disc]; {grade} is GRADE_PREFIX[canal grade].
 DISC_CANAL: Mapping[tuple[bool, str], str] = {
     (False, "none"): "No disc bulge, disc herniation or spinal canal stenosis is seen.",
-    (False, "unspecified"): "No disc bulge or herniation is seen. There is narrowing of the spinal canal.",
-    (False, "graded"): "No disc bulge or herniation is seen. There is {grade}narrowing of the spinal canal.",
-    (True, "none"): "There is posterior {noun} of the intervertebral disc without spinal canal stenosis.",
-    (True, "unspecified"): "There is posterior {noun} of the intervertebral disc impinging on the thecal sac.",
+    (
+        False,
+        "unspecified",
+    ): "No disc bulge or herniation is seen. There is narrowing of the spinal canal.",
+    (
+        False,
+        "graded",
+    ): "No disc bulge or herniation is seen. There is {grade}narrowing of the spinal canal.",
+    (
+        True,
+        "none",
+    ): "There is posterior {noun} of the intervertebral disc without spinal canal stenosis.",
+    (
+        True,
+        "unspecified",
+    ): "There is posterior {noun} of the intervertebral disc impinging on the thecal sac.",
     (True, "graded"): (
         "There is posterior {noun} of the intervertebral disc impinging on the thecal sac"
         " with {grade}spinal canal stenosis."
@@ -73,10 +87,16 @@ BEST_IMAGE: Mapping[bool, str] = {
 # The left/right structures: field suffix -> (singular, plural) as written in Findings
 # and the noun of the Impression.
 PAIRED: Mapping[str, dict[str, str]] = {
-    "foraminal": {"one": "neural foramen", "both": "neural foramina",
-                  "impression": "neural foraminal stenosis"},
-    "subarticular": {"one": "lateral recess", "both": "lateral recesses",
-                     "impression": "lateral recess stenosis"},
+    "foraminal": {
+        "one": "neural foramen",
+        "both": "neural foramina",
+        "impression": "neural foraminal stenosis",
+    },
+    "subarticular": {
+        "one": "lateral recess",
+        "both": "lateral recesses",
+        "impression": "lateral recess stenosis",
+    },
 }
 
 
@@ -100,8 +120,10 @@ PAIR_SENTENCES: Mapping[str, tuple[str, ...]] = {
     "same": ("There is {left}narrowing of the left and right {both}.",),
     "left_only": ("There is {left}narrowing of the left {one}.", "The right {one} is patent."),
     "right_only": ("There is {right}narrowing of the right {one}.", "The left {one} is patent."),
-    "different": ("There is {left}narrowing of the left {one}.",
-                  "There is {right}narrowing of the right {one}."),
+    "different": (
+        "There is {left}narrowing of the left {one}.",
+        "There is {right}narrowing of the right {one}.",
+    ),
 }
 
 # ---- Impression ------------------------------------------------------------------------

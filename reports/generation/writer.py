@@ -43,8 +43,11 @@ class BestImage:
             raise ValueError(f"plane={self.plane!r} is not one of {PLANES}")
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting={self.weighting!r} is not one of {WEIGHTINGS}")
-        if isinstance(self.instance_number, bool) or not isinstance(self.instance_number, int) \
-                or self.instance_number < 1:
+        if (
+            isinstance(self.instance_number, bool)
+            or not isinstance(self.instance_number, int)
+            or self.instance_number < 1
+        ):
             raise ValueError(f"instance_number={self.instance_number!r} is not a positive integer")
 
 
@@ -83,10 +86,13 @@ def _check(finding: LevelFinding) -> None:
     if not isinstance(finding.labels, LevelLabels):
         raise TypeError(f"labels must be a LevelLabels, not {type(finding.labels).__name__}")
     if finding.labels.uncertain:
-        raise ValueError(f"{finding.labels.level}: uncertain=True cannot be written as a definite report")
+        raise ValueError(
+            f"{finding.labels.level}: uncertain=True cannot be written as a definite report"
+        )
     mm = finding.ap_diameter_mm
-    if mm is not None and (isinstance(mm, bool) or not isinstance(mm, int | float)
-                           or not math.isfinite(mm) or mm <= 0):
+    if mm is not None and (
+        isinstance(mm, bool) or not isinstance(mm, int | float) or not math.isfinite(mm) or mm <= 0
+    ):
         raise ValueError(f"{finding.labels.level}: ap_diameter_mm={mm!r} is not a positive number")
     if finding.best_image is not None and not isinstance(finding.best_image, BestImage):
         raise TypeError(f"best_image must be a BestImage, not {type(finding.best_image).__name__}")
@@ -95,8 +101,9 @@ def _check(finding: LevelFinding) -> None:
 def disc_canal_sentence(labels: LevelLabels) -> str:
     """The disc / central canal sentence(s) of an abnormal level."""
     template = t.DISC_CANAL[(labels.disc != "none", t.canal_kind(labels.canal_stenosis))]
-    return template.format(noun=t.DISC_NOUN.get(labels.disc, ""),
-                           grade=t.GRADE_PREFIX.get(labels.canal_stenosis, ""))
+    return template.format(
+        noun=t.DISC_NOUN.get(labels.disc, ""), grade=t.GRADE_PREFIX.get(labels.canal_stenosis, "")
+    )
 
 
 def pair_sentences(labels: LevelLabels, suffix: str) -> tuple[str, ...]:
@@ -104,9 +111,15 @@ def pair_sentences(labels: LevelLabels, suffix: str) -> tuple[str, ...]:
     left = getattr(labels, f"left_{suffix}")
     right = getattr(labels, f"right_{suffix}")
     words = t.PAIRED[suffix]
-    return tuple(s.format(one=words["one"], both=words["both"], left=t.GRADE_PREFIX.get(left, ""),
-                          right=t.GRADE_PREFIX.get(right, ""))
-                 for s in t.PAIR_SENTENCES[t.pair_case(left, right)])
+    return tuple(
+        s.format(
+            one=words["one"],
+            both=words["both"],
+            left=t.GRADE_PREFIX.get(left, ""),
+            right=t.GRADE_PREFIX.get(right, ""),
+        )
+        for s in t.PAIR_SENTENCES[t.pair_case(left, right)]
+    )
 
 
 def level_sentence(finding: LevelFinding) -> str:
@@ -119,8 +132,11 @@ def level_sentence(finding: LevelFinding) -> str:
         parts.append(t.AP_DIAMETER.format(mm=finding.ap_diameter_mm))
     if finding.best_image is not None:
         img = finding.best_image
-        parts.append(t.BEST_IMAGE[not normal].format(
-            weighting=img.weighting, plane=img.plane, instance_number=img.instance_number))
+        parts.append(
+            t.BEST_IMAGE[not normal].format(
+                weighting=img.weighting, plane=img.plane, instance_number=img.instance_number
+            )
+        )
     if not normal:
         parts += pair_sentences(labels, "foraminal")
         parts += pair_sentences(labels, "subarticular")
@@ -132,7 +148,9 @@ def level_sentence(finding: LevelFinding) -> str:
 
 def is_significant(labels: LevelLabels) -> bool:
     """Whether the level gets its own Impression line (herniation or any stenosis)."""
-    return labels.disc in t.SIGNIFICANT_DISC or any(getattr(labels, f) != "none" for f in GRADED_FIELDS)
+    return labels.disc in t.SIGNIFICANT_DISC or any(
+        getattr(labels, f) != "none" for f in GRADED_FIELDS
+    )
 
 
 def _join(phrases: Sequence[str]) -> str:
@@ -149,9 +167,14 @@ def impression_line(labels: LevelLabels) -> str:
     for suffix, words in t.PAIRED.items():
         left = getattr(labels, f"left_{suffix}")
         right = getattr(labels, f"right_{suffix}")
-        phrases += [p.format(noun=words["impression"], left=t.GRADE_PREFIX.get(left, ""),
-                             right=t.GRADE_PREFIX.get(right, ""))
-                    for p in t.IMPRESSION_PAIR[t.pair_case(left, right)]]
+        phrases += [
+            p.format(
+                noun=words["impression"],
+                left=t.GRADE_PREFIX.get(left, ""),
+                right=t.GRADE_PREFIX.get(right, ""),
+            )
+            for p in t.IMPRESSION_PAIR[t.pair_case(left, right)]
+        ]
     if labels.disc != "none":
         body = t.IMPRESSION_DISC[labels.disc] + (f" with {_join(phrases)}" if phrases else "")
     else:
@@ -169,8 +192,11 @@ def impression_text(assessed: Sequence[LevelLabels], missing: Sequence[str] = ()
     lines = [impression_line(lv) for lv in significant]
     if not significant:
         # Nothing significant anywhere: the negative statement covers every assessed level.
-        scope = t.WHOLE_SPINE if not missing else t.AT_LEVELS.format(
-            levels=_join([lv.level for lv in assessed]))
+        scope = (
+            t.WHOLE_SPINE
+            if not missing
+            else t.AT_LEVELS.format(levels=_join([lv.level for lv in assessed]))
+        )
         lines.append(summary.format(scope=scope))
     if bulges:
         lines.append(t.IMPRESSION_BULGES[len(bulges) > 1].format(levels=_join(bulges)))
@@ -192,13 +218,18 @@ def refused_report(reasons: Mapping[str, str]) -> GeneratedReport:
     with the reason, and no labels at all (nothing may be read back as a finding)."""
     lines = tuple((lv, not_assessed_sentence(reasons.get(lv))) for lv in LEVELS)
     reason = " ".join((reasons.get(LEVELS[-1]) or "no level could be named").split()).rstrip(" .;:")
-    impression = "\n".join([t.IMPRESSION_REFUSED.format(reason=reason),
-                             t.IMPRESSION_NOT_ASSESSED.format(levels=_join(list(LEVELS)))])
+    impression = "\n".join(
+        [
+            t.IMPRESSION_REFUSED.format(reason=reason),
+            t.IMPRESSION_NOT_ASSESSED.format(levels=_join(list(LEVELS))),
+        ]
+    )
     return GeneratedReport(findings=lines, impression=impression, level_labels=())
 
 
-def generate_report(findings: Sequence[LevelFinding],
-                    not_assessed: Mapping[str, str] | None = None) -> GeneratedReport:
+def generate_report(
+    findings: Sequence[LevelFinding], not_assessed: Mapping[str, str] | None = None
+) -> GeneratedReport:
     """Findings (one line per level, LEVELS order) and Impression from the predictions.
 
     ``not_assessed`` (level -> reason) says why a level without a finding has none;
@@ -220,10 +251,20 @@ def generate_report(findings: Sequence[LevelFinding],
         raise ValueError(f"not_assessed names unknown level(s) {', '.join(unknown)}")
     both = sorted(set(reasons) & set(by_level))
     if both:
-        raise ValueError(f"{', '.join(both)} given both a finding and a reason for not being assessed")
-    lines = tuple((lv, level_sentence(by_level[lv]) if lv in by_level else not_assessed_sentence(reasons.get(lv)))
-                  for lv in LEVELS)
+        raise ValueError(
+            f"{', '.join(both)} given both a finding and a reason for not being assessed"
+        )
+    lines = tuple(
+        (
+            lv,
+            level_sentence(by_level[lv])
+            if lv in by_level
+            else not_assessed_sentence(reasons.get(lv)),
+        )
+        for lv in LEVELS
+    )
     assessed = tuple(by_level[lv].labels for lv in LEVELS if lv in by_level)
     missing = [lv for lv in LEVELS if lv not in by_level]
-    return GeneratedReport(findings=lines, impression=impression_text(assessed, missing),
-                           level_labels=assessed)
+    return GeneratedReport(
+        findings=lines, impression=impression_text(assessed, missing), level_labels=assessed
+    )

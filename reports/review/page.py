@@ -75,7 +75,11 @@ def export_links(version: ReportVersion) -> list[tuple[str, str]]:
         return []
     return [
         (label, reverse(f"reports:{name}", kwargs={"version_id": version.pk}))
-        for name, label in (("export-pdf", "PDF"), ("export-fhir", "FHIR JSON"), ("export-sr", "DICOM SR"))
+        for name, label in (
+            ("export-pdf", "PDF"),
+            ("export-fhir", "FHIR JSON"),
+            ("export-sr", "DICOM SR"),
+        )
     ]
 
 
@@ -256,7 +260,9 @@ def _best_images(
                 plane=series.plane,
                 instance_number=int(number),
             )
-        links[key].detectors.append(DETECTOR_BY_KEY[detector].phrase if detector in DETECTOR_BY_KEY else detector)
+        links[key].detectors.append(
+            DETECTOR_BY_KEY[detector].phrase if detector in DETECTOR_BY_KEY else detector
+        )
     return list(links.values())
 
 
@@ -278,7 +284,11 @@ def review_levels(
     axial_for_level: dict[str, int] = {}
     for series_id, level in axial_by_series.items():
         axial_for_level.setdefault(level, series_id)
-    levels = [lv for lv in LEVELS if lv in texts or lv in by_level or lv in nlp_by_level or lv in not_assessed]
+    levels = [
+        lv
+        for lv in LEVELS
+        if lv in texts or lv in by_level or lv in nlp_by_level or lv in not_assessed
+    ]
     out = []
     for level in levels:
         prediction, nlp = by_level.get(level), nlp_by_level.get(level)

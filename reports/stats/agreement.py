@@ -177,7 +177,9 @@ def _table_estimate(
     if value is None:
         return UNDEFINED
     interval = (
-        percentile_interval(table, statistic, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        percentile_interval(
+            table, statistic, confidence=confidence, n_resamples=n_resamples, seed=seed
+        )
         if with_interval
         else None
     )
@@ -200,7 +202,11 @@ def binary_agreement(
     table = confusion_table(ref, pred, 2)
     (tn, fp), (fn, tp) = (int(x) for x in table[0]), (int(x) for x in table[1])
     n = tn + fp + fn + tp
-    boot: dict[str, Any] = {"with_interval": with_bootstrap, "confidence": confidence, "n_resamples": n_resamples}
+    boot: dict[str, Any] = {
+        "with_interval": with_bootstrap,
+        "confidence": confidence,
+        "n_resamples": n_resamples,
+    }
     f1 = _table_estimate(table, f1_of_tables, seed=seed, **boot)
     kappa = _table_estimate(table, kappa_of_tables, seed=seed + 1, **boot)
     return BinaryAgreement(

@@ -144,7 +144,9 @@ def grade_agreement(
             seed=seed + 100 + i,
             plain_interval=False,  # the dashboard shows the weighted one for grades
         )
-        model_grades = bool(np.isin(pred, GRADE_SCALE[1:]).any() or not (pred == "unspecified").any())
+        model_grades = bool(
+            np.isin(pred, GRADE_SCALE[1:]).any() or not (pred == "unspecified").any()
+        )
         out[name] = GradeAgreement(agreement, int((~graded).sum()), model_grades)
     return out
 

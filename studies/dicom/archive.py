@@ -54,14 +54,26 @@ class Member:
 
     @property
     def display_name(self) -> str:
-        return f"{self.archive}/{self.name}" if self.archive and not self.archive_level else self.name
+        return (
+            f"{self.archive}/{self.name}" if self.archive and not self.archive_level else self.name
+        )
 
 
-def _fail(name: str, reason: str, code: ErrorCode, *, archive: str | None = None,
-          archive_level: bool = False) -> Member:
+def _fail(
+    name: str,
+    reason: str,
+    code: ErrorCode,
+    *,
+    archive: str | None = None,
+    archive_level: bool = False,
+) -> Member:
     shown = f"{archive}/{name}" if archive and not archive_level else name
-    return Member(name=name, error=IngestError(reason, code=code, name=shown), archive=archive,
-                  archive_level=archive_level)
+    return Member(
+        name=name,
+        error=IngestError(reason, code=code, name=shown),
+        archive=archive,
+        archive_level=archive_level,
+    )
 
 
 def _looks_like_zip(head: bytes, name: str) -> bool:
@@ -122,8 +134,9 @@ def iter_upload_members(
         yield from _iter_stream(path_or_fileobj, name, max_total_bytes, max_ratio, max_members)
 
 
-def _iter_stream(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
-                 max_members: int) -> Iterator[Member]:
+def _iter_stream(
+    fh: BinaryIO, name: str, max_total: int, max_ratio: float, max_members: int
+) -> Iterator[Member]:
     try:
         start = fh.tell()
         head = fh.read(4)
@@ -134,16 +147,20 @@ def _iter_stream(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
     if not _looks_like_zip(head, name):
         data = _read_limited(fh, max_total)
         if data is None:
-            yield _fail(name, f"file is larger than the {max_total // (1 << 20)} MiB upload limit",
-                        ErrorCode.ARCHIVE_TOO_LARGE)
+            yield _fail(
+                name,
+                f"file is larger than the {max_total // (1 << 20)} MiB upload limit",
+                ErrorCode.ARCHIVE_TOO_LARGE,
+            )
         else:
             yield Member(name=name, data=data)
         return
     yield from _iter_zip(fh, name, max_total, max_ratio, max_members)
 
 
-def _iter_zip(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
-              max_members: int) -> Iterator[Member]:
+def _iter_zip(
+    fh: BinaryIO, name: str, max_total: int, max_ratio: float, max_members: int
+) -> Iterator[Member]:
     def whole(reason: str, code: ErrorCode) -> Member:
         return _fail(name, reason, code, archive=name, archive_level=True)
 
@@ -156,8 +173,10 @@ def _iter_zip(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
         infos = zf.infolist()
         # Checked before reading anything: cheap, and stops the obvious bombs outright.
         if len(infos) > max_members:
-            yield whole(f"archive has {len(infos)} entries; at most {max_members} are allowed",
-                        ErrorCode.TOO_MANY_MEMBERS)
+            yield whole(
+                f"archive has {len(infos)} entries; at most {max_members} are allowed",
+                ErrorCode.TOO_MANY_MEMBERS,
+            )
             return
         declared = sum(i.file_size for i in infos)
         if declared > max_total:
@@ -172,8 +191,12 @@ def _iter_zip(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
         for info in infos:
             member_name = info.filename
             if (reason := unsafe_name_reason(member_name)) is not None:
-                yield _fail(member_name, f"unsafe path in archive: name {reason}",
-                            ErrorCode.PATH_TRAVERSAL, archive=name)
+                yield _fail(
+                    member_name,
+                    f"unsafe path in archive: name {reason}",
+                    ErrorCode.PATH_TRAVERSAL,
+                    archive=name,
+                )
                 continue
             if info.is_dir() or _JUNK.search(member_name):
                 continue
@@ -182,12 +205,20 @@ def _iter_zip(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
             ftype = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
             if ftype and ftype != stat.S_IFREG:
                 kind = "a symbolic link" if ftype == stat.S_IFLNK else "not a regular file"
-                yield _fail(member_name, f"unsafe archive member: it is {kind}",
-                            ErrorCode.UNSAFE_MEMBER, archive=name)
+                yield _fail(
+                    member_name,
+                    f"unsafe archive member: it is {kind}",
+                    ErrorCode.UNSAFE_MEMBER,
+                    archive=name,
+                )
                 continue
             if info.flag_bits & 0x1:
-                yield _fail(member_name, "archive member is encrypted", ErrorCode.UNSAFE_MEMBER,
-                            archive=name)
+                yield _fail(
+                    member_name,
+                    "archive member is encrypted",
+                    ErrorCode.UNSAFE_MEMBER,
+                    archive=name,
+                )
                 continue
             if info.file_size > RATIO_MIN_BYTES and (
                 info.compress_size == 0 or info.file_size / info.compress_size > max_ratio
@@ -206,20 +237,35 @@ def _iter_zip(fh: BinaryIO, name: str, max_total: int, max_ratio: float,
             try:
                 with zf.open(info) as stream:
                     data = _read_limited(stream, limit)
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError,
-                    RuntimeError) as exc:
+            except (
+                zipfile.BadZipFile,
+                EOFError,
+                OSError,
+                ValueError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
                 # BadZipFile includes CRC mismatches, which is also what a size-lying
                 # member produces once zipfile stops at the declared size.
-                yield _fail(member_name, f"corrupt archive member ({exc})",
-                            ErrorCode.CORRUPT_ARCHIVE, archive=name)
+                yield _fail(
+                    member_name,
+                    f"corrupt archive member ({exc})",
+                    ErrorCode.CORRUPT_ARCHIVE,
+                    archive=name,
+                )
                 continue
             if data is None:
                 if limit < info.file_size:
-                    yield whole("archive expands beyond the upload size limit",
-                                ErrorCode.ARCHIVE_TOO_LARGE)
+                    yield whole(
+                        "archive expands beyond the upload size limit", ErrorCode.ARCHIVE_TOO_LARGE
+                    )
                     return
-                yield _fail(member_name, "archive member is larger than its header declares: "
-                            "possible zip bomb", ErrorCode.ARCHIVE_TOO_LARGE, archive=name)
+                yield _fail(
+                    member_name,
+                    "archive member is larger than its header declares: possible zip bomb",
+                    ErrorCode.ARCHIVE_TOO_LARGE,
+                    archive=name,
+                )
                 continue
             consumed += len(data)
             yield Member(name=member_name.replace("\\", "/"), data=data, archive=name)
@@ -244,15 +290,22 @@ def iter_paths(
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for fname in sorted(files):
-                    yield from _path_members(Path(root) / fname, max_total_bytes, max_ratio,
-                                             max_members)
+                    yield from _path_members(
+                        Path(root) / fname, max_total_bytes, max_ratio, max_members
+                    )
         elif path.exists():
             yield from _path_members(path, max_total_bytes, max_ratio, max_members)
         else:
             yield _fail(str(path), "no such file or directory", ErrorCode.NOT_FOUND)
 
 
-def _path_members(path: Path, max_total: int, max_ratio: float,
-                  max_members: int) -> Iterator[Member]:
-    yield from iter_upload_members(path, name=str(path), max_total_bytes=max_total,
-                                   max_ratio=max_ratio, max_members=max_members)
+def _path_members(
+    path: Path, max_total: int, max_ratio: float, max_members: int
+) -> Iterator[Member]:
+    yield from iter_upload_members(
+        path,
+        name=str(path),
+        max_total_bytes=max_total,
+        max_ratio=max_ratio,
+        max_members=max_members,
+    )

@@ -51,81 +51,212 @@ from .reader import ParsedInstance, parse_da, peek_value
 # "X": remove. Basic-profile "D" (dummy) actions on attributes the app never displays
 # are implemented as removal too: an absent type-3 attribute is conformant and leaks less.
 _REMOVE_KEYWORDS = (
-    "AcquisitionComments", "AcquisitionContextSequence", "AcquisitionDeviceProcessingDescription",
-    "AcquisitionProtocolDescription", "ActualHumanPerformersSequence", "AdditionalPatientHistory",
-    "AdmissionID", "AdmittingDate", "AdmittingTime", "AdmittingDiagnosesCodeSequence",
-    "AdmittingDiagnosesDescription", "Allergies", "Arbitrary", "AuthorObserverSequence",
-    "BranchOfService", "CassetteID", "ClinicalTrialSponsorName",
+    "AcquisitionComments",
+    "AcquisitionContextSequence",
+    "AcquisitionDeviceProcessingDescription",
+    "AcquisitionProtocolDescription",
+    "ActualHumanPerformersSequence",
+    "AdditionalPatientHistory",
+    "AdmissionID",
+    "AdmittingDate",
+    "AdmittingTime",
+    "AdmittingDiagnosesCodeSequence",
+    "AdmittingDiagnosesDescription",
+    "Allergies",
+    "Arbitrary",
+    "AuthorObserverSequence",
+    "BranchOfService",
+    "CassetteID",
+    "ClinicalTrialSponsorName",
     # Clinical trial identifiers (PS3.15 E.1-1 X/Z/D); the whole module goes.
-    "ClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID", "ClinicalTrialSiteID",
-    "ClinicalTrialSiteName", "ClinicalTrialTimePointID", "ClinicalTrialTimePointDescription",
-    "ClinicalTrialProtocolName", "ClinicalTrialProtocolID", "ClinicalTrialCoordinatingCenterName",
-    "ClinicalTrialProtocolEthicsCommitteeName", "ClinicalTrialProtocolEthicsCommitteeApprovalNumber",
-    "ClinicalTrialSeriesID", "ClinicalTrialSeriesDescription",
+    "ClinicalTrialSubjectID",
+    "ClinicalTrialSubjectReadingID",
+    "ClinicalTrialSiteID",
+    "ClinicalTrialSiteName",
+    "ClinicalTrialTimePointID",
+    "ClinicalTrialTimePointDescription",
+    "ClinicalTrialProtocolName",
+    "ClinicalTrialProtocolID",
+    "ClinicalTrialCoordinatingCenterName",
+    "ClinicalTrialProtocolEthicsCommitteeName",
+    "ClinicalTrialProtocolEthicsCommitteeApprovalNumber",
+    "ClinicalTrialSeriesID",
+    "ClinicalTrialSeriesDescription",
     # Order numbers and step ids link back to the RIS; software versions identify the device
     # (X unless Retain Device Identity, which this profile does not claim).
-    "PlacerOrderNumberImagingServiceRequest", "FillerOrderNumberImagingServiceRequest",
-    "PlacerOrderNumberImagingServiceRequestRetired", "FillerOrderNumberImagingServiceRequestRetired",
-    "ScheduledProcedureStepID", "SoftwareVersions",
-    "CommentsOnThePerformedProcedureStep", "ConfidentialityConstraintOnPatientDataDescription",
-    "ContentCreatorIdentificationCodeSequence", "ContentSequence", "ContributionDescription",
-    "ConsultingPhysicianName", "CountryOfResidence", "CurrentPatientLocation",
-    "CustodialOrganizationSequence", "DataSetTrailingPadding", "DerivationDescription",
-    "DetectorID", "DeviceDescription", "DeviceSerialNumber", "DigitalSignaturesSequence",
-    "DischargeDiagnosisDescription", "DistributionAddress", "DistributionName", "EthnicGroup",
-    "FrameComments", "GantryID", "GeneratorID", "GraphicAnnotationSequence", "HumanPerformerName",
-    "HumanPerformerOrganization", "IconImageSequence", "IdentifyingComments", "ImageComments",
-    "ImagePresentationComments", "ImagingServiceRequestComments", "Impressions",
-    "InstitutionAddress", "InstitutionalDepartmentName", "InstitutionCodeSequence",
-    "InstitutionName", "InsurancePlanIdentification",
-    "IntendedRecipientsOfResultsIdentificationSequence", "InterpretationApproverSequence",
-    "InterpretationAuthor", "InterpretationDiagnosisDescription", "InterpretationIDIssuer",
-    "InterpretationRecorder", "InterpretationText", "InterpretationTranscriber",
-    "IssuerOfAccessionNumberSequence", "IssuerOfAdmissionID", "IssuerOfPatientID",
-    "IssuerOfServiceEpisodeID", "LastMenstrualDate", "MedicalAlerts", "MedicalRecordLocator",
-    "MilitaryRank", "ModifiedAttributesSequence", "ModifyingDeviceID",
-    "ModifyingDeviceManufacturer", "NameOfPhysiciansReadingStudy",
-    "NamesOfIntendedRecipientsOfResults", "Occupation", "OperatorIdentificationSequence",
-    "OperatorsName", "OrderCallbackPhoneNumber", "OrderEnteredBy", "OrderEntererLocation",
-    "OriginalAttributesSequence", "OtherPatientIDs", "OtherPatientIDsSequence",
-    "OtherPatientNames", "ParticipantSequence", "PatientAddress", "PatientAlternativeCalendar",
-    "PatientBirthDateInAlternativeCalendar", "PatientBirthName", "PatientBirthTime",
-    "PatientComments", "PatientDeathDateInAlternativeCalendar", "PatientInstitutionResidence",
-    "PatientInsurancePlanCodeSequence", "PatientMotherBirthName",
-    "PatientPrimaryLanguageCodeSequence", "PatientPrimaryLanguageModifierCodeSequence",
-    "PatientReligiousPreference", "PatientSexNeutered", "PatientState",
-    "PatientTelecomInformation", "PatientTelephoneNumbers", "PatientTransportArrangements",
-    "PerformedLocation", "PerformedProcedureStepDescription", "PerformedProcedureStepID",
-    "PerformedStationAETitle", "PerformedStationGeographicLocationCodeSequence",
-    "PerformedStationName", "PerformedStationNameCodeSequence",
-    "PerformingPhysicianIdentificationSequence", "PerformingPhysicianName", "PersonAddress",
-    "PersonName", "PersonTelecomInformation", "PersonTelephoneNumbers",
-    "PhysicianApprovingInterpretation", "PhysiciansOfRecord",
-    "PhysiciansOfRecordIdentificationSequence", "PhysiciansReadingStudyIdentificationSequence",
-    "PreMedication", "PregnancyStatus", "ProtocolName", "ReasonForStudy",
-    "ReasonForTheImagingServiceRequest", "ReasonForTheRequestedProcedure",
-    "ReferencedPatientPhotoSequence", "ReferencedPatientSequence",
-    "ReferencedPerformedProcedureStepSequence", "ReferencedStudySequence",
-    "ReferringPhysicianAddress", "ReferringPhysicianIdentificationSequence",
-    "ReferringPhysicianTelephoneNumbers", "RegionOfResidence", "RequestAttributesSequence",
-    "RequestedContrastAgent", "RequestedProcedureComments", "RequestedProcedureDescription",
-    "RequestedProcedureID", "RequestedProcedureLocation", "RequestingPhysician",
-    "RequestingPhysicianIdentificationSequence", "RequestingService", "ResponsibleOrganization",
-    "ResponsiblePerson", "ResultsComments", "ResultsIDIssuer", "ScheduledHumanPerformersSequence",
-    "ScheduledPatientInstitutionResidence", "ScheduledPerformingPhysicianName",
-    "ScheduledProcedureStepDescription", "ScheduledProcedureStepLocation",
-    "ScheduledStationAETitle", "ScheduledStationGeographicLocationCodeSequence",
-    "ScheduledStationName", "ScheduledStationNameCodeSequence", "SeriesDescription",
-    "ServiceEpisodeDescription", "ServiceEpisodeID", "SmokingStatus", "SpecialNeeds",
-    "StationAETitle", "StationName", "StudyComments", "StudyDescription", "StudyIDIssuer",
-    "TextComments", "TextString", "TopicAuthor", "TopicKeywords", "TopicSubject", "TopicTitle",
-    "VerifyingObserverName", "VerifyingObserverSequence", "VerifyingOrganization",
+    "PlacerOrderNumberImagingServiceRequest",
+    "FillerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequestRetired",
+    "FillerOrderNumberImagingServiceRequestRetired",
+    "ScheduledProcedureStepID",
+    "SoftwareVersions",
+    "CommentsOnThePerformedProcedureStep",
+    "ConfidentialityConstraintOnPatientDataDescription",
+    "ContentCreatorIdentificationCodeSequence",
+    "ContentSequence",
+    "ContributionDescription",
+    "ConsultingPhysicianName",
+    "CountryOfResidence",
+    "CurrentPatientLocation",
+    "CustodialOrganizationSequence",
+    "DataSetTrailingPadding",
+    "DerivationDescription",
+    "DetectorID",
+    "DeviceDescription",
+    "DeviceSerialNumber",
+    "DigitalSignaturesSequence",
+    "DischargeDiagnosisDescription",
+    "DistributionAddress",
+    "DistributionName",
+    "EthnicGroup",
+    "FrameComments",
+    "GantryID",
+    "GeneratorID",
+    "GraphicAnnotationSequence",
+    "HumanPerformerName",
+    "HumanPerformerOrganization",
+    "IconImageSequence",
+    "IdentifyingComments",
+    "ImageComments",
+    "ImagePresentationComments",
+    "ImagingServiceRequestComments",
+    "Impressions",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "InstitutionCodeSequence",
+    "InstitutionName",
+    "InsurancePlanIdentification",
+    "IntendedRecipientsOfResultsIdentificationSequence",
+    "InterpretationApproverSequence",
+    "InterpretationAuthor",
+    "InterpretationDiagnosisDescription",
+    "InterpretationIDIssuer",
+    "InterpretationRecorder",
+    "InterpretationText",
+    "InterpretationTranscriber",
+    "IssuerOfAccessionNumberSequence",
+    "IssuerOfAdmissionID",
+    "IssuerOfPatientID",
+    "IssuerOfServiceEpisodeID",
+    "LastMenstrualDate",
+    "MedicalAlerts",
+    "MedicalRecordLocator",
+    "MilitaryRank",
+    "ModifiedAttributesSequence",
+    "ModifyingDeviceID",
+    "ModifyingDeviceManufacturer",
+    "NameOfPhysiciansReadingStudy",
+    "NamesOfIntendedRecipientsOfResults",
+    "Occupation",
+    "OperatorIdentificationSequence",
+    "OperatorsName",
+    "OrderCallbackPhoneNumber",
+    "OrderEnteredBy",
+    "OrderEntererLocation",
+    "OriginalAttributesSequence",
+    "OtherPatientIDs",
+    "OtherPatientIDsSequence",
+    "OtherPatientNames",
+    "ParticipantSequence",
+    "PatientAddress",
+    "PatientAlternativeCalendar",
+    "PatientBirthDateInAlternativeCalendar",
+    "PatientBirthName",
+    "PatientBirthTime",
+    "PatientComments",
+    "PatientDeathDateInAlternativeCalendar",
+    "PatientInstitutionResidence",
+    "PatientInsurancePlanCodeSequence",
+    "PatientMotherBirthName",
+    "PatientPrimaryLanguageCodeSequence",
+    "PatientPrimaryLanguageModifierCodeSequence",
+    "PatientReligiousPreference",
+    "PatientSexNeutered",
+    "PatientState",
+    "PatientTelecomInformation",
+    "PatientTelephoneNumbers",
+    "PatientTransportArrangements",
+    "PerformedLocation",
+    "PerformedProcedureStepDescription",
+    "PerformedProcedureStepID",
+    "PerformedStationAETitle",
+    "PerformedStationGeographicLocationCodeSequence",
+    "PerformedStationName",
+    "PerformedStationNameCodeSequence",
+    "PerformingPhysicianIdentificationSequence",
+    "PerformingPhysicianName",
+    "PersonAddress",
+    "PersonName",
+    "PersonTelecomInformation",
+    "PersonTelephoneNumbers",
+    "PhysicianApprovingInterpretation",
+    "PhysiciansOfRecord",
+    "PhysiciansOfRecordIdentificationSequence",
+    "PhysiciansReadingStudyIdentificationSequence",
+    "PreMedication",
+    "PregnancyStatus",
+    "ProtocolName",
+    "ReasonForStudy",
+    "ReasonForTheImagingServiceRequest",
+    "ReasonForTheRequestedProcedure",
+    "ReferencedPatientPhotoSequence",
+    "ReferencedPatientSequence",
+    "ReferencedPerformedProcedureStepSequence",
+    "ReferencedStudySequence",
+    "ReferringPhysicianAddress",
+    "ReferringPhysicianIdentificationSequence",
+    "ReferringPhysicianTelephoneNumbers",
+    "RegionOfResidence",
+    "RequestAttributesSequence",
+    "RequestedContrastAgent",
+    "RequestedProcedureComments",
+    "RequestedProcedureDescription",
+    "RequestedProcedureID",
+    "RequestedProcedureLocation",
+    "RequestingPhysician",
+    "RequestingPhysicianIdentificationSequence",
+    "RequestingService",
+    "ResponsibleOrganization",
+    "ResponsiblePerson",
+    "ResultsComments",
+    "ResultsIDIssuer",
+    "ScheduledHumanPerformersSequence",
+    "ScheduledPatientInstitutionResidence",
+    "ScheduledPerformingPhysicianName",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProcedureStepLocation",
+    "ScheduledStationAETitle",
+    "ScheduledStationGeographicLocationCodeSequence",
+    "ScheduledStationName",
+    "ScheduledStationNameCodeSequence",
+    "SeriesDescription",
+    "ServiceEpisodeDescription",
+    "ServiceEpisodeID",
+    "SmokingStatus",
+    "SpecialNeeds",
+    "StationAETitle",
+    "StationName",
+    "StudyComments",
+    "StudyDescription",
+    "StudyIDIssuer",
+    "TextComments",
+    "TextString",
+    "TopicAuthor",
+    "TopicKeywords",
+    "TopicSubject",
+    "TopicTitle",
+    "VerifyingObserverName",
+    "VerifyingObserverSequence",
+    "VerifyingOrganization",
     "VisitComments",
 )
 
 # "Z": keep the attribute (type 2, must be present) but empty it.
 _BLANK_KEYWORDS = (
-    "PatientBirthDate", "ReferringPhysicianName", "StudyID", "ContentCreatorName",
+    "PatientBirthDate",
+    "ReferringPhysicianName",
+    "StudyID",
+    "ContentCreatorName",
     "VerifyingObserverIdentificationCodeSequence",
 )
 
@@ -150,42 +281,81 @@ _CHAR_BLANK_TAGS = _tags(_CHARACTERISTICS_BLANK)
 # ReferencedSOPInstanceUID still points at the (keyed) SOPInstanceUID it referred to.
 # Class UIDs (SOPClassUID, TransferSyntaxUID, coding scheme UIDs) identify no one and stay.
 _UID_KEYWORDS = (
-    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID",
-    "ReferencedSOPInstanceUID", "ReferencedFrameOfReferenceUID", "RelatedFrameOfReferenceUID",
-    "SourceFrameOfReferenceUID", "SynchronizationFrameOfReferenceUID", "MediaStorageSOPInstanceUID",
-    "ReferencedSOPInstanceUIDInFile", "AffectedSOPInstanceUID", "RequestedSOPInstanceUID",
-    "FailedSOPInstanceUIDList", "ConcatenationUID", "DimensionOrganizationUID", "IrradiationEventUID",
-    "InstanceCreatorUID", "DeviceUID", "DoseReferenceUID", "FiducialUID", "TargetUID", "UID",
-    "ObservationUID", "ReferencedObservationUIDTrial", "ObservationSubjectUIDTrial", "SpecimenUID",
-    "StorageMediaFileSetUID", "TransactionUID", "TrackingUID", "PaletteColorLookupTableUID",
-    "LargePaletteColorLookupTableUID", "CreatorVersionUID", "ContextGroupExtensionCreatorUID",
-    "TemplateExtensionCreatorUID", "TemplateExtensionOrganizationUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "ReferencedSOPInstanceUID",
+    "ReferencedFrameOfReferenceUID",
+    "RelatedFrameOfReferenceUID",
+    "SourceFrameOfReferenceUID",
+    "SynchronizationFrameOfReferenceUID",
+    "MediaStorageSOPInstanceUID",
+    "ReferencedSOPInstanceUIDInFile",
+    "AffectedSOPInstanceUID",
+    "RequestedSOPInstanceUID",
+    "FailedSOPInstanceUIDList",
+    "ConcatenationUID",
+    "DimensionOrganizationUID",
+    "IrradiationEventUID",
+    "InstanceCreatorUID",
+    "DeviceUID",
+    "DoseReferenceUID",
+    "FiducialUID",
+    "TargetUID",
+    "UID",
+    "ObservationUID",
+    "ReferencedObservationUIDTrial",
+    "ObservationSubjectUIDTrial",
+    "SpecimenUID",
+    "StorageMediaFileSetUID",
+    "TransactionUID",
+    "TrackingUID",
+    "PaletteColorLookupTableUID",
+    "LargePaletteColorLookupTableUID",
+    "CreatorVersionUID",
+    "ContextGroupExtensionCreatorUID",
+    "TemplateExtensionCreatorUID",
+    "TemplateExtensionOrganizationUID",
     "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID",
 )
 UID_TAGS = _tags(_UID_KEYWORDS)
 
 # File meta attributes that name the sending system (the meta group is not covered by
 # Annex E, but an AE title identifies the site just as well as InstitutionName does).
-_META_REMOVE = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID",
-                "PrivateInformation")
+_META_REMOVE = (
+    "SourceApplicationEntityTitle",
+    "SendingApplicationEntityTitle",
+    "ReceivingApplicationEntityTitle",
+    "PrivateInformationCreatorUID",
+    "PrivateInformation",
+)
 
 _META_REMOVE_TAGS = _tags(_META_REMOVE)
 _MEDIA_SOP_INSTANCE_UID = Tag("MediaStorageSOPInstanceUID")
 _STUDY_UID, _SERIES_UID, _SOP_UID, _FRAME_OF_REFERENCE_UID, _ISSUER_OF_PATIENT_ID = (
-    Tag(k) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
-                                      "FrameOfReferenceUID", "IssuerOfPatientID")
+    Tag(k)
+    for k in (
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+        "FrameOfReferenceUID",
+        "IssuerOfPatientID",
+    )
 )
 
 _PATIENT_ID, _PATIENT_NAME, _PATIENT_BIRTH_DATE, _PATIENT_AGE = (
     Tag(k) for k in ("PatientID", "PatientName", "PatientBirthDate", "PatientAge")
 )
-_ACCESSION_NUMBER, _INSTITUTION_NAME = (
-    Tag(k) for k in ("AccessionNumber", "InstitutionName")
-)
+_ACCESSION_NUMBER, _INSTITUTION_NAME = (Tag(k) for k in ("AccessionNumber", "InstitutionName"))
 _IDENTITY_REMOVED, _TEMPORAL_MODIFIED, _METHOD_TAG, _METHOD_CODES = (
-    Tag(k) for k in ("PatientIdentityRemoved", "LongitudinalTemporalInformationModified",
-                                      "DeidentificationMethod", "DeidentificationMethodCodeSequence")
+    Tag(k)
+    for k in (
+        "PatientIdentityRemoved",
+        "LongitudinalTemporalInformationModified",
+        "DeidentificationMethod",
+        "DeidentificationMethodCodeSequence",
+    )
 )
 _CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = (
     Tag(k) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning")
@@ -241,8 +411,9 @@ def _patient_key(original_patient_id: str, issuer: str) -> str:
     pid = original_patient_id.strip()
     if not pid:
         # One pseudonym for every ID-less patient would merge unrelated people.
-        raise IngestError("PatientID is empty: cannot assign a stable pseudonym",
-                          code=ErrorCode.MISSING_TAG)
+        raise IngestError(
+            "PatientID is empty: cannot assign a stable pseudonym", code=ErrorCode.MISSING_TAG
+        )
     return f"{issuer.strip()}\x00{pid}" if issuer.strip() else pid
 
 
@@ -302,8 +473,12 @@ def original_uids(ds: Dataset) -> dict[str, str]:
     """Study/series/SOP/frame-of-reference UIDs of a data set not yet de-identified."""
     return {
         name: str(peek_value(ds, tag) or "").strip().rstrip("\x00")
-        for name, tag in (("study", _STUDY_UID), ("series", _SERIES_UID), ("sop", _SOP_UID),
-                          ("frame_of_reference", _FRAME_OF_REFERENCE_UID))
+        for name, tag in (
+            ("study", _STUDY_UID),
+            ("series", _SERIES_UID),
+            ("sop", _SOP_UID),
+            ("frame_of_reference", _FRAME_OF_REFERENCE_UID),
+        )
     }
 
 
@@ -335,7 +510,12 @@ def age_label(years: int | None) -> str:
 
 def _cap_age_string(age: str) -> str:
     age = age.strip().upper()
-    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) >= SAFE_HARBOR_MAX_AGE:
+    if (
+        len(age) == 4
+        and age[:3].isdigit()
+        and age[3] == "Y"
+        and int(age[:3]) >= SAFE_HARBOR_MAX_AGE
+    ):
         return f"{SAFE_HARBOR_MAX_AGE:03d}Y"
     return age
 
@@ -383,20 +563,36 @@ def clean_description(text: str, *, identifiers: Iterable[str] = ()) -> str:
 
 # --- free text (radiologist reports) ----------------------------------------------------
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
-_MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-             r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH_RE = (
+    r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
 _B, _E = r"(?<![\w/.\-])", r"(?![\w/\-]|\.\d)"  # not inside a longer number or word
 _TEXT_DATES = re.compile(
-    "|".join((
-        rf"{_B}(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}){_E}",      # 2019-03-15
-        rf"{_B}(?P<um>\d{{1,2}})/(?P<ud>\d{{1,2}})/(?P<uy>\d{{4}}){_E}",      # 03/15/2019
-        rf"{_B}(?P<ed>\d{{1,2}})\.(?P<em>\d{{1,2}})\.(?P<ey>\d{{4}}){_E}",   # 15.03.2019
-        rf"\b(?P<nm>{_MONTH_RE})\s+(?P<nd>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ny>\d{{4}})\b",  # March 15, 2019
-        rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<dm>{_MONTH_RE})\s+(?P<dy>\d{{4}})\b",  # 15 March 2019
-        rf"{_B}(?P<cy>(?:19|20)\d{{2}})(?P<cm>\d{{2}})(?P<cd>\d{{2}}){_E}",     # 20190315 (DICOM DA)
-    )),
+    "|".join(
+        (
+            rf"{_B}(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}){_E}",  # 2019-03-15
+            rf"{_B}(?P<um>\d{{1,2}})/(?P<ud>\d{{1,2}})/(?P<uy>\d{{4}}){_E}",  # 03/15/2019
+            rf"{_B}(?P<ed>\d{{1,2}})\.(?P<em>\d{{1,2}})\.(?P<ey>\d{{4}}){_E}",  # 15.03.2019
+            rf"\b(?P<nm>{_MONTH_RE})\s+(?P<nd>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ny>\d{{4}})\b",  # March 15, 2019
+            rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<dm>{_MONTH_RE})\s+(?P<dy>\d{{4}})\b",  # 15 March 2019
+            rf"{_B}(?P<cy>(?:19|20)\d{{2}})(?P<cm>\d{{2}})(?P<cd>\d{{2}}){_E}",  # 20190315 (DICOM DA)
+        )
+    ),
     re.IGNORECASE,
 )
 DATE_PLACEHOLDER = "[DATE]"
@@ -453,11 +649,17 @@ def _shift_text_date(match: re.Match, days: int | None) -> str:
     return new.strftime("%Y%m%d")
 
 
-_NAME_STOPWORDS = frozenset({"mr", "mrs", "ms", "dr", "jr", "sr", "md", "phd", "von", "van", "de", "der"})
+_NAME_STOPWORDS = frozenset(
+    {"mr", "mrs", "ms", "dr", "jr", "sr", "md", "phd", "von", "van", "de", "der"}
+)
 
 
 def scrub_text(
-    text: str, *, names: Iterable[str] = (), ids: Iterable[str] = (), accessions: Iterable[str] = (),
+    text: str,
+    *,
+    names: Iterable[str] = (),
+    ids: Iterable[str] = (),
+    accessions: Iterable[str] = (),
     shift_days: int | None,
 ) -> str:
     """Report text with the patient's known identifiers replaced and its dates shifted.
@@ -485,7 +687,9 @@ def scrub_text(
     if not replacements:
         return out
     pattern = re.compile(
-        r"(?<![\w])(" + "|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)) + r")(?![\w])",
+        r"(?<![\w])("
+        + "|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True))
+        + r")(?![\w])",
         re.IGNORECASE,
     )
     return pattern.sub(lambda m: replacements[m.group(0).casefold()], out)
@@ -537,7 +741,7 @@ _INSPECT_RAW_VRS = frozenset({None, "SQ", "DA", "DT", "UN"})
 
 @functools.lru_cache(maxsize=4096)
 def _dictionary_date_vr(tag: int) -> str:
-    """"DA" or "DT" when the data dictionary says the tag holds a date, else ""."""
+    """ "DA" or "DT" when the data dictionary says the tag holds a date, else ""."""
     try:
         vr = dictionary_VR(tag)
     except KeyError:
@@ -561,7 +765,10 @@ def _replace_uids(ds: Dataset, tag: BaseTag, uid_for: Callable[[str], str]) -> N
 
 
 def _clean(
-    ds: Dataset, days: int, remove: frozenset[BaseTag], blank: frozenset[BaseTag],
+    ds: Dataset,
+    days: int,
+    remove: frozenset[BaseTag],
+    blank: frozenset[BaseTag],
     uid_for: Callable[[str], str] | None = None,
 ) -> None:
     elements = ds._dict
@@ -606,13 +813,19 @@ def _clean(
             value = elem.value
             if isinstance(value, bytes):
                 value = value.decode("latin-1", "replace")
-            ds[tag] = DataElement(tag, date_vr, _shift_value(value, days, fn) if value not in (None, "") else "")
+            ds[tag] = DataElement(
+                tag, date_vr, _shift_value(value, days, fn) if value not in (None, "") else ""
+            )
 
 
 def _put(ds: Dataset, tag: BaseTag, value: object) -> None:
     """``setattr(ds, keyword, value)``, without first converting the value it replaces."""
     old = ds._dict.get(tag)
-    vr = old.VR if old is not None and old.VR is not None and len(old.VR) == 2 and old.VR != "UN" else None
+    vr = (
+        old.VR
+        if old is not None and old.VR is not None and len(old.VR) == 2 and old.VR != "UN"
+        else None
+    )
     ds[tag] = DataElement(tag, vr or dictionary_VR(tag), value)
 
 
@@ -690,9 +903,13 @@ def deidentify(
         _put(ds, _PATIENT_AGE, age)
     _put(ds, _IDENTITY_REMOVED, "YES")
     _put(ds, _TEMPORAL_MODIFIED, "MODIFIED")
-    _put(ds, _METHOD_TAG, _METHOD if retain_patient_characteristics else [
-        m for m in _METHOD if m != "Retain Patient Characteristics"
-    ])
+    _put(
+        ds,
+        _METHOD_TAG,
+        _METHOD
+        if retain_patient_characteristics
+        else [m for m in _METHOD if m != "Retain Patient Characteristics"],
+    )
     codes = DicomSequence()
     for value, meaning in PROFILE_CODES:
         if value == "113108" and not retain_patient_characteristics:

@@ -273,12 +273,18 @@ def check_series_geometry(instances: Sequence[ParsedInstance]) -> SeriesGeometry
                 f"image size differs within the series: {first.rows}x{first.cols} "
                 f"({first.name}) vs {inst.rows}x{inst.cols} ({inst.name})"
             )
-        if any(abs(a - b) > SPACING_TOL_MM for a, b in zip(inst.pixel_spacing, first.pixel_spacing, strict=True)):
+        if any(
+            abs(a - b) > SPACING_TOL_MM
+            for a, b in zip(inst.pixel_spacing, first.pixel_spacing, strict=True)
+        ):
             raise _fail(
                 f"pixel spacing differs within the series: {list(first.pixel_spacing)} "
                 f"({first.name}) vs {list(inst.pixel_spacing)} ({inst.name})"
             )
-        if any(abs(a - b) > ORIENTATION_TOL for a, b in zip(inst.orientation, first.orientation, strict=True)):
+        if any(
+            abs(a - b) > ORIENTATION_TOL
+            for a, b in zip(inst.orientation, first.orientation, strict=True)
+        ):
             raise _fail(
                 f"slice orientation differs within the series ({first.name} vs {inst.name}); "
                 "it may mix several stacks"

@@ -148,7 +148,9 @@ def read_instance(data: Source, *, name: str) -> ParsedInstance:
             with open(data, "rb") as fh:
                 raw = fh.read()
         except OSError as exc:
-            raise IngestError(f"cannot read file: {exc.strerror}", code=ErrorCode.NOT_FOUND, name=name) from exc
+            raise IngestError(
+                f"cannot read file: {exc.strerror}", code=ErrorCode.NOT_FOUND, name=name
+            ) from exc
     else:
         raw = bytes(data)
     try:
@@ -201,7 +203,9 @@ def _read(raw: bytes, name: str) -> ParsedInstance:
     except InvalidDicomError as exc:
         raise IngestError(f"not a valid DICOM file ({exc})", code=ErrorCode.NOT_DICOM) from exc
     except (EOFError, struct.error) as exc:
-        raise IngestError("truncated DICOM file: it ends inside an element", code=ErrorCode.TRUNCATED) from exc
+        raise IngestError(
+            "truncated DICOM file: it ends inside an element", code=ErrorCode.TRUNCATED
+        ) from exc
     except Exception as exc:  # pydicom raises many types on malformed input
         raise IngestError(
             f"corrupt DICOM file: it could not be parsed ({type(exc).__name__})",
@@ -210,8 +214,10 @@ def _read(raw: bytes, name: str) -> ParsedInstance:
 
     tsyntax = ds.file_meta.get("TransferSyntaxUID")
     if not tsyntax:
-        raise IngestError("corrupt DICOM file: the file meta header has no transfer syntax",
-                          code=ErrorCode.CORRUPT_DICOM)
+        raise IngestError(
+            "corrupt DICOM file: the file meta header has no transfer syntax",
+            code=ErrorCode.CORRUPT_DICOM,
+        )
     tsyntax = UID(tsyntax)
     _check_not_truncated(ds, tsyntax, len(raw))
 
@@ -240,13 +246,16 @@ def _check_meta_complete(raw: bytes) -> None:
     FileMetaInformationGroupLength (0002,0000) UL, whose value bounds the header.
     """
     if len(raw) < 144:
-        raise IngestError("truncated DICOM file: it ends inside the file meta header",
-                          code=ErrorCode.TRUNCATED)
+        raise IngestError(
+            "truncated DICOM file: it ends inside the file meta header", code=ErrorCode.TRUNCATED
+        )
     if raw[132:138] == b"\x02\x00\x00\x00UL":
         (group_length,) = struct.unpack_from("<I", raw, 140)
         if 144 + group_length > len(raw):
-            raise IngestError("truncated DICOM file: it ends inside the file meta header",
-                              code=ErrorCode.TRUNCATED)
+            raise IngestError(
+                "truncated DICOM file: it ends inside the file meta header",
+                code=ErrorCode.TRUNCATED,
+            )
 
 
 def _check_inflated_size(raw: bytes) -> None:
@@ -269,12 +278,16 @@ def _check_inflated_size(raw: bytes) -> None:
                     code=ErrorCode.IMAGE_TOO_LARGE,
                 )
     except zlib.error as exc:
-        raise IngestError("corrupt DICOM file: the deflated data set cannot be inflated",
-                          code=ErrorCode.CORRUPT_DICOM) from exc
+        raise IngestError(
+            "corrupt DICOM file: the deflated data set cannot be inflated",
+            code=ErrorCode.CORRUPT_DICOM,
+        ) from exc
 
 
 _DEFLATED = frozenset({str(DeflatedExplicitVRLittleEndian), "1.2.840.10008.1.2.4.95"})
-_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV"})
+_LONG_VRS = frozenset(
+    {b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV"}
+)
 
 
 def _meta_transfer_syntax(raw: bytes) -> tuple[str, int]:
@@ -340,8 +353,10 @@ def _check_not_truncated(ds: Dataset, tsyntax: UID, size: int) -> None:
     """
     tags = list(ds.keys())
     if not tags:
-        raise IngestError("truncated DICOM file: there is no data set after the file header",
-                          code=ErrorCode.TRUNCATED)
+        raise IngestError(
+            "truncated DICOM file: there is no data set after the file header",
+            code=ErrorCode.TRUNCATED,
+        )
     if tsyntax == DeflatedExplicitVRLittleEndian:
         return
     last = ds.get_item(tags[-1])
@@ -362,8 +377,9 @@ def _check_not_truncated(ds: Dataset, tsyntax: UID, size: int) -> None:
     if end < size:
         # pydicom stops without error when fewer than 8 bytes of a new element header
         # remain; leftover bytes therefore mean the file was cut inside a header.
-        raise IngestError("truncated DICOM file: it ends inside an element header",
-                          code=ErrorCode.TRUNCATED)
+        raise IngestError(
+            "truncated DICOM file: it ends inside an element header", code=ErrorCode.TRUNCATED
+        )
 
 
 class _Fields:
@@ -411,8 +427,10 @@ def peek_value(ds: Dataset, tag: BaseTag) -> Any:
         if value is not None:
             return value
     if isinstance(elem, RawDataElement) and elem.value is not None and elem.VR not in AMBIGUOUS_VR:
-        encoding = default_encoding if tag == _SPECIFIC_CHARACTER_SET else (
-            ds.original_character_set or ds._character_set
+        encoding = (
+            default_encoding
+            if tag == _SPECIFIC_CHARACTER_SET
+            else (ds.original_character_set or ds._character_set)
         )
         converted = convert_raw_data_element(elem, encoding=encoding, ds=ds)
         if converted.VR != "SQ" and converted.VR not in AMBIGUOUS_VR:
@@ -451,8 +469,9 @@ def _get(ds: _Fields, keyword: str) -> Any:
     try:
         return ds.get(keyword)
     except Exception as exc:
-        raise IngestError(f"tag {keyword} has a value that cannot be read",
-                          code=ErrorCode.INVALID_VALUE) from exc
+        raise IngestError(
+            f"tag {keyword} has a value that cannot be read", code=ErrorCode.INVALID_VALUE
+        ) from exc
 
 
 def _missing(keyword: str) -> IngestError:
@@ -486,18 +505,23 @@ def _opt_int(ds: _Fields, keyword: str) -> int | None:
         return None
     if not _INT32[0] <= value <= _INT32[1]:
         # stored in an integer column: out of range would fail the study's transaction
-        raise IngestError(f"tag {keyword} is out of range (more than 2^31)", code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            f"tag {keyword} is out of range (more than 2^31)", code=ErrorCode.INVALID_VALUE
+        )
     return int(value)
 
 
 def _uid(ds: _Fields, keyword: str) -> str:
     value = _str(ds, keyword)
     if len(value) > UID_MAX_LENGTH:
-        raise IngestError(f"tag {keyword} is longer than {UID_MAX_LENGTH} characters",
-                          code=ErrorCode.INVALID_UID)
+        raise IngestError(
+            f"tag {keyword} is longer than {UID_MAX_LENGTH} characters", code=ErrorCode.INVALID_UID
+        )
     if not _UID.fullmatch(value):
-        raise IngestError(f"tag {keyword} is not a valid DICOM UID (digits and dots only)",
-                          code=ErrorCode.INVALID_UID)
+        raise IngestError(
+            f"tag {keyword} is not a valid DICOM UID (digits and dots only)",
+            code=ErrorCode.INVALID_UID,
+        )
     return value
 
 
@@ -505,7 +529,9 @@ def _bounded_str(ds: _Fields, keyword: str) -> str:
     value = _str(ds, keyword)
     limit = _MAX_LENGTHS[keyword]
     if len(value) > limit:
-        raise IngestError(f"tag {keyword} is longer than {limit} characters", code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            f"tag {keyword} is longer than {limit} characters", code=ErrorCode.INVALID_VALUE
+        )
     return value
 
 
@@ -514,12 +540,15 @@ def _floats(ds: _Fields, keyword: str, n: int) -> tuple[float, ...]:
     try:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError):
-        raise IngestError(f"tag {keyword} must hold {n} numbers", code=ErrorCode.INVALID_VALUE) from None
+        raise IngestError(
+            f"tag {keyword} must hold {n} numbers", code=ErrorCode.INVALID_VALUE
+        ) from None
     if not all(math.isfinite(v) for v in out):
         raise IngestError(f"tag {keyword} must hold finite numbers", code=ErrorCode.INVALID_VALUE)
     if len(out) != n:
-        raise IngestError(f"tag {keyword} must hold {n} numbers, found {len(out)}",
-                          code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            f"tag {keyword} must hold {n} numbers, found {len(out)}", code=ErrorCode.INVALID_VALUE
+        )
     return out
 
 
@@ -562,8 +591,10 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
     if not modality:
         raise _missing("Modality")
     if modality != "MR":
-        raise IngestError(f"modality {modality} is not MR: only MR studies are accepted",
-                          code=ErrorCode.WRONG_MODALITY)
+        raise IngestError(
+            f"modality {modality} is not MR: only MR studies are accepted",
+            code=ErrorCode.WRONG_MODALITY,
+        )
 
     sop_class = _str(ds, "SOPClassUID")
     if not sop_class:
@@ -575,14 +606,23 @@ def _validate(dataset: Dataset, ds: _Fields, raw: bytes, tsyntax: UID, name: str
         raise IngestError(reason, code=ErrorCode.UNSUPPORTED_SOP_CLASS)
 
     if _PIXEL_DATA not in dataset:
-        raise IngestError("no pixel data: the file holds no image (or was cut short before it)",
-                          code=ErrorCode.NO_PIXEL_DATA)
+        raise IngestError(
+            "no pixel data: the file holds no image (or was cut short before it)",
+            code=ErrorCode.NO_PIXEL_DATA,
+        )
     for keyword in REQUIRED_TAGS:
         value = _get(ds, keyword)
-        if value is None or value == "" or (not isinstance(value, (int, float)) and len(value) == 0):
+        if (
+            value is None
+            or value == ""
+            or (not isinstance(value, (int, float)) and len(value) == 0)
+        ):
             raise _missing(keyword)
 
-    uids = {keyword: _uid(ds, keyword) for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")}
+    uids = {
+        keyword: _uid(ds, keyword)
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+    }
     identifiers = {keyword: _bounded_str(ds, keyword) for keyword in _MAX_LENGTHS}
 
     rows, cols = _pos_int(ds, "Rows"), _pos_int(ds, "Columns")
@@ -650,15 +690,21 @@ def _check_pixel_module(ds: _Fields, rows: int, cols: int, bits: int) -> tuple[i
             raise _missing(keyword)
     samples = _opt_int(ds, "SamplesPerPixel")
     if samples != 1:
-        raise IngestError("tag SamplesPerPixel must be 1 for MR images", code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            "tag SamplesPerPixel must be 1 for MR images", code=ErrorCode.INVALID_VALUE
+        )
     if _str(ds, "PhotometricInterpretation").upper() not in _PHOTOMETRIC:
-        raise IngestError("tag PhotometricInterpretation must be MONOCHROME1 or MONOCHROME2 for MR images",
-                          code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            "tag PhotometricInterpretation must be MONOCHROME1 or MONOCHROME2 for MR images",
+            code=ErrorCode.INVALID_VALUE,
+        )
     if bits not in _BITS_ALLOCATED:
         raise IngestError("tag BitsAllocated must be 8, 16 or 32", code=ErrorCode.INVALID_VALUE)
     stored = _opt_int(ds, "BitsStored")
     if stored is None or not 1 <= stored <= bits:
-        raise IngestError("tag BitsStored must be between 1 and BitsAllocated", code=ErrorCode.INVALID_VALUE)
+        raise IngestError(
+            "tag BitsStored must be between 1 and BitsAllocated", code=ErrorCode.INVALID_VALUE
+        )
     if _opt_int(ds, "PixelRepresentation") not in (0, 1):
         raise IngestError("tag PixelRepresentation must be 0 or 1", code=ErrorCode.INVALID_VALUE)
     frames = _opt_int(ds, "NumberOfFrames") or 1
@@ -673,10 +719,14 @@ def _check_pixel_module(ds: _Fields, rows: int, cols: int, bits: int) -> tuple[i
     return samples, frames
 
 
-def _check_pixel_data(ds: _Fields, tsyntax: UID, samples_total: int, bits: int, frames: int) -> None:
+def _check_pixel_data(
+    ds: _Fields, tsyntax: UID, samples_total: int, bits: int, frames: int
+) -> None:
     pixels = ds.get("PixelData")
     if not pixels:
-        raise IngestError("no pixel data: the PixelData element is empty", code=ErrorCode.NO_PIXEL_DATA)
+        raise IngestError(
+            "no pixel data: the PixelData element is empty", code=ErrorCode.NO_PIXEL_DATA
+        )
     if tsyntax.is_compressed:
         try:
             available = get_decoder(tsyntax).is_available
@@ -691,11 +741,14 @@ def _check_pixel_data(ds: _Fields, tsyntax: UID, samples_total: int, bits: int, 
         try:
             n_fragments, _ = parse_fragments(pixels)
         except Exception as exc:
-            raise IngestError("truncated or corrupt compressed pixel data",
-                              code=ErrorCode.TRUNCATED) from exc
+            raise IngestError(
+                "truncated or corrupt compressed pixel data", code=ErrorCode.TRUNCATED
+            ) from exc
         if n_fragments < 1:
-            raise IngestError("no pixel data: the compressed pixel data has no fragments",
-                              code=ErrorCode.NO_PIXEL_DATA)
+            raise IngestError(
+                "no pixel data: the compressed pixel data has no fragments",
+                code=ErrorCode.NO_PIXEL_DATA,
+            )
         return
     expected = (samples_total + 7) // 8 if bits == 1 else samples_total * ((bits + 7) // 8)
     if len(pixels) < expected:

@@ -40,8 +40,9 @@ _EXPLICIT_HEADER_32 = struct.Struct("<HH2sHI")
 _ITEM = struct.Struct("<HHI")
 # VRs written by pydicom as the joined string values padded to even length. For pure
 # ASCII text every DICOM character set yields the plain ASCII bytes.
-_STRING_PAD = {vr: b" " for vr in ("AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM",
-                                   "UC", "UT")}
+_STRING_PAD = {
+    vr: b" " for vr in ("AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UT")
+}
 _STRING_PAD["UI"] = b"\x00"
 _BYTES_VRS = frozenset({"OB", "OW"})  # padded with one zero byte when odd
 _UNSIGNED = {"US": (struct.Struct("<H"), 1 << 16), "UL": (struct.Struct("<I"), 1 << 32)}
@@ -186,7 +187,9 @@ def _write_elements(fp: DicomBytesIO, ds: Dataset, implicit: bool, encodings: An
 def _ascii_value(value: Any, pad: bytes) -> bytes | None:
     """pydicom's encoding of a str or str-list value when it is plain ASCII, else None."""
     if not isinstance(value, str):
-        if not isinstance(value, (MultiValue, list, tuple)) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, (MultiValue, list, tuple)) or not all(
+            isinstance(v, str) for v in value
+        ):
             return None
         value = "\\".join(value)
     if not value.isascii() or "\x1b" in value:

@@ -20,10 +20,21 @@ def cli_actor() -> str:
         return CLI_ACTOR
 
 
-def audit_cli(*, action: str, command: str, object_ref: str = "", study_uid: str = "",
-              detail: dict[str, Any] | None = None) -> None:
-    record_access(action=action, username=cli_actor(), object_ref=object_ref[:200], study_uid=study_uid,
-                  detail={"command": command, **(detail or {})})
+def audit_cli(
+    *,
+    action: str,
+    command: str,
+    object_ref: str = "",
+    study_uid: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_access(
+        action=action,
+        username=cli_actor(),
+        object_ref=object_ref[:200],
+        study_uid=study_uid,
+        detail={"command": command, **(detail or {})},
+    )
 
 
 def study_option(uid: str | None):

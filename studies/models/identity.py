@@ -20,13 +20,17 @@ class PatientIdentity(models.Model):
     # patients (see deid.patient_issuer).
     issuer = models.CharField(max_length=128, blank=True, default="")
     original_name = models.CharField(max_length=255, blank=True)
-    original_birth_date = models.CharField(max_length=8, blank=True, help_text="DICOM DA as received.")
+    original_birth_date = models.CharField(
+        max_length=8, blank=True, help_text="DICOM DA as received."
+    )
     date_shift_days = models.IntegerField()
 
     class Meta:
         verbose_name_plural = "patient identities"
         constraints = [
-            models.UniqueConstraint(fields=["original_patient_id", "issuer"], name="patient_identity_once_per_issuer"),
+            models.UniqueConstraint(
+                fields=["original_patient_id", "issuer"], name="patient_identity_once_per_issuer"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -38,13 +42,17 @@ class StudyIdentity(models.Model):
     original_study_uid = models.CharField(max_length=64, blank=True, default="", db_index=True)
     original_accession = models.CharField(max_length=64, blank=True, db_index=True)
     original_site = models.CharField(max_length=128, blank=True)
-    original_study_date = models.CharField(max_length=8, blank=True, help_text="DICOM DA as received.")
+    original_study_date = models.CharField(
+        max_length=8, blank=True, help_text="DICOM DA as received."
+    )
 
     class Meta:
         verbose_name_plural = "study identities"
         constraints = [
             models.UniqueConstraint(
-                fields=["original_study_uid"], condition=~Q(original_study_uid=""), name="study_identity_uid_once",
+                fields=["original_study_uid"],
+                condition=~Q(original_study_uid=""),
+                name="study_identity_uid_once",
             ),
         ]
 

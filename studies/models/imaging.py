@@ -79,7 +79,9 @@ class Instance(models.Model):
     class Meta:
         ordering = ["series", "slice_location_mm", "instance_number"]
         constraints = [
-            models.CheckConstraint(condition=~Q(sop_instance_uid=""), name="instance_uid_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(sop_instance_uid=""), name="instance_uid_not_empty"
+            ),
             models.CheckConstraint(condition=~Q(file=""), name="instance_file_not_empty"),
         ]
 
@@ -113,14 +115,23 @@ class PendingFollowUp(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["thumbnail", "inference"]), name="followup_kind_allowed"),
-            # one row per piece of work: a second failure counts an attempt, not a new row
-            models.UniqueConstraint(fields=["kind", "series"], condition=Q(series__isnull=False),
-                                    name="followup_once_per_series"),
-            models.UniqueConstraint(fields=["kind", "study"], condition=Q(series__isnull=True),
-                                    name="followup_once_per_study"),
             models.CheckConstraint(
-                condition=Q(kind="thumbnail", series__isnull=False) | Q(kind="inference", series__isnull=True),
+                condition=Q(kind__in=["thumbnail", "inference"]), name="followup_kind_allowed"
+            ),
+            # one row per piece of work: a second failure counts an attempt, not a new row
+            models.UniqueConstraint(
+                fields=["kind", "series"],
+                condition=Q(series__isnull=False),
+                name="followup_once_per_series",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "study"],
+                condition=Q(series__isnull=True),
+                name="followup_once_per_study",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="thumbnail", series__isnull=False)
+                | Q(kind="inference", series__isnull=True),
                 name="followup_series_matches_kind",
             ),
         ]

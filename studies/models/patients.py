@@ -35,7 +35,11 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Who uploaded it first (later uploads to the study are in the access log, action "upload").
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The user whose upload created the study; empty for the ingest command.",
     )
 
@@ -54,9 +58,7 @@ class Study(models.Model):
                 condition=Q(age_years__isnull=True) | Q(age_years__lte=130),
                 name="study_age_plausible",
             ),
-            models.CheckConstraint(
-                condition=~Q(study_instance_uid=""), name="study_uid_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(study_instance_uid=""), name="study_uid_not_empty"),
         ]
 
     def __str__(self) -> str:

@@ -31,8 +31,12 @@ class RadiologistReport(models.Model):
         ordering = ["study", "-imported_at"]
         constraints = [
             # Importing the same text twice for a study is a duplicate, not a new report.
-            models.UniqueConstraint(fields=["study", "text_sha256"], name="report_text_once_per_study"),
-            models.CheckConstraint(condition=Q(source__in=["import", "upload", "api"]), name="report_source_allowed"),
+            models.UniqueConstraint(
+                fields=["study", "text_sha256"], name="report_text_once_per_study"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["import", "upload", "api"]), name="report_source_allowed"
+            ),
             models.CheckConstraint(condition=Q(text__length__gt=0), name="report_text_not_empty"),
         ]
 

@@ -65,13 +65,18 @@ def record_followup(
 ) -> None:
     """Remember work that could not be queued; a second failure counts an attempt."""
     text = _describe(error)
-    logger.warning("could not queue %s for study %s (series %s), recorded to retry: %s",
-                   kind, study_id, series_id, text[:300])
+    logger.warning(
+        "could not queue %s for study %s (series %s), recorded to retry: %s",
+        kind,
+        study_id,
+        series_id,
+        text[:300],
+    )
     try:
         with transaction.atomic():
-            updated = PendingFollowUp.objects.filter(kind=kind, study_id=study_id, series_id=series_id).update(
-                attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now()
-            )
+            updated = PendingFollowUp.objects.filter(
+                kind=kind, study_id=study_id, series_id=series_id
+            ).update(attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now())
             if not updated:
                 with transaction.atomic():
                     PendingFollowUp.objects.create(
@@ -108,8 +113,12 @@ def queue_thumbnails(
     with thumbnails.written_datasets(datasets), transaction.atomic():
         for series_id in series_ids:
             if broker_down:
-                record_followup(kind=PendingFollowUp.Kind.THUMBNAIL, study_id=study_id, series_id=series_id,
-                                error="not tried: the broker failed for an earlier series")
+                record_followup(
+                    kind=PendingFollowUp.Kind.THUMBNAIL,
+                    study_id=study_id,
+                    series_id=series_id,
+                    error="not tried: the broker failed for an earlier series",
+                )
                 continue
             try:
                 with transaction.atomic():  # a failed eager render rolls back alone
@@ -117,8 +126,12 @@ def queue_thumbnails(
             except Exception as exc:  # noqa: BLE001 - broker, or the render itself when eager
                 ok = False
                 broker_down = not eager
-                record_followup(kind=PendingFollowUp.Kind.THUMBNAIL, study_id=study_id, series_id=series_id,
-                                error=exc)
+                record_followup(
+                    kind=PendingFollowUp.Kind.THUMBNAIL,
+                    study_id=study_id,
+                    series_id=series_id,
+                    error=exc,
+                )
     return ok
 
 
@@ -134,7 +147,9 @@ def queue_handlers(*, study_id: int) -> bool:
     return ok
 
 
-def after_ingest(*, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None) -> None:
+def after_ingest(
+    *, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None
+) -> None:
     """The on-commit work of one stored study. Never raises: failures are recorded."""
     try:
         ok = queue_thumbnails(study_id=study_id, series_ids=series_ids, datasets=datasets)
@@ -161,7 +176,9 @@ def _perform(row: PendingFollowUp) -> None:
     handler.redo(row)
 
 
-def requeue_followups(*, limit: int | None = None, include_exhausted: bool = False) -> dict[str, int]:
+def requeue_followups(
+    *, limit: int | None = None, include_exhausted: bool = False
+) -> dict[str, int]:
     """Queue recorded follow-ups, oldest first. Returns counts: queued, failed, left.
 
     A follow-up is deleted once its work is queued (or done, when tasks run eagerly).

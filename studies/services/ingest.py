@@ -84,7 +84,9 @@ class _StoredSlice:
 
 def ingest_paths(*, paths: Sequence[str | Path], user=None) -> IngestSummary:
     """Files, folders (recursively) and .zip archives, as the `ingest` command takes them."""
-    return ingest_members(members=archive.iter_paths([Path(p) for p in paths], **_limits()), user=user)
+    return ingest_members(
+        members=archive.iter_paths([Path(p) for p in paths], **_limits()), user=user
+    )
 
 
 def ingest_uploaded_files(*, uploads: Iterable[Any], user=None) -> IngestSummary:
@@ -98,11 +100,16 @@ def ingest_uploaded_files(*, uploads: Iterable[Any], user=None) -> IngestSummary
         remaining = settings.RADBOT_UPLOAD_MAX_BYTES
         for upload in uploads:
             if remaining <= 0:
-                yield archive.Member(name=upload.name, error=IngestError(
-                    f"the upload is larger than the {settings.RADBOT_UPLOAD_MAX_BYTES >> 20} MiB "
-                    "limit per request: send the rest separately",
-                    code=ErrorCode.ARCHIVE_TOO_LARGE, name=upload.name,
-                ), archive_level=True)
+                yield archive.Member(
+                    name=upload.name,
+                    error=IngestError(
+                        f"the upload is larger than the {settings.RADBOT_UPLOAD_MAX_BYTES >> 20} MiB "
+                        "limit per request: send the rest separately",
+                        code=ErrorCode.ARCHIVE_TOO_LARGE,
+                        name=upload.name,
+                    ),
+                    archive_level=True,
+                )
                 continue
             for member in archive.iter_upload_members(
                 upload, name=upload.name, **{**_limits(), "max_total_bytes": remaining}
@@ -127,7 +134,9 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
     seen_sops: set[str] = set()
     for member in members:
         if not member.ok:
-            summary.rejected.append(FileOutcome(member.display_name, member.error.reason, member.error.code))
+            summary.rejected.append(
+                FileOutcome(member.display_name, member.error.reason, member.error.code)
+            )
             continue
         try:
             instance = read_instance(member.data, name=member.display_name)
@@ -138,7 +147,12 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
         instance = deid.keyed_instance(instance, secret=settings.RADBOT_DEID_SECRET)
         if instance.sop_uid in seen_sops:
             summary.duplicates.append(
-                FileOutcome(member.name, "same SOPInstanceUID twice in this batch", "duplicate", instance.study_uid)
+                FileOutcome(
+                    member.name,
+                    "same SOPInstanceUID twice in this batch",
+                    "duplicate",
+                    instance.study_uid,
+                )
             )
             continue
         seen_sops.add(instance.sop_uid)
@@ -162,19 +176,31 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
             # committed whole, and files are only unlinked inside their own transaction.
             raise
         except Exception as exc:
-            logger.error("ingest of one study failed (%s); its %d files are rejected",
-                         type(exc).__name__, len(instances), exc_info=True)
-            outcome = IngestSummary(rejected=[
-                FileOutcome(i.name, "could not be stored (internal error): nothing of this study was "
-                            "stored; the other studies of the upload are not affected",
-                            ErrorCode.INGEST_FAILED, study_uid)
-                for i in instances
-            ])
+            logger.error(
+                "ingest of one study failed (%s); its %d files are rejected",
+                type(exc).__name__,
+                len(instances),
+                exc_info=True,
+            )
+            outcome = IngestSummary(
+                rejected=[
+                    FileOutcome(
+                        i.name,
+                        "could not be stored (internal error): nothing of this study was "
+                        "stored; the other studies of the upload are not affected",
+                        ErrorCode.INGEST_FAILED,
+                        study_uid,
+                    )
+                    for i in instances
+                ]
+            )
         summary.merge(outcome)
     return summary
 
 
-def _drop_stored_duplicates(parsed: list[ParsedInstance], summary: IngestSummary) -> list[ParsedInstance]:
+def _drop_stored_duplicates(
+    parsed: list[ParsedInstance], summary: IngestSummary
+) -> list[ParsedInstance]:
     stored: set[str] = set()
     uids = [p.sop_uid for p in parsed]
     for start in range(0, len(uids), 500):
@@ -187,7 +213,12 @@ def _drop_stored_duplicates(parsed: list[ParsedInstance], summary: IngestSummary
     for instance in parsed:
         if instance.sop_uid in stored:
             summary.duplicates.append(
-                FileOutcome(instance.name, "already stored (same SOPInstanceUID)", "duplicate", instance.study_uid)
+                FileOutcome(
+                    instance.name,
+                    "already stored (same SOPInstanceUID)",
+                    "duplicate",
+                    instance.study_uid,
+                )
             )
         else:
             fresh.append(instance)
@@ -200,7 +231,10 @@ def _series_geometry_problems(instances: list[ParsedInstance]) -> dict[str, Inge
     by_series: dict[str, list[ParsedInstance]] = defaultdict(list)
     for instance in instances:
         by_series[instance.series_uid].append(instance)
-    stored = {s.series_instance_uid: s for s in Series.objects.filter(series_instance_uid__in=list(by_series))}
+    stored = {
+        s.series_instance_uid: s
+        for s in Series.objects.filter(series_instance_uid__in=list(by_series))
+    }
     for series_uid, members in by_series.items():
         together: list[Any] = list(members)
         series = stored.get(series_uid)
@@ -239,14 +273,25 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None)
                 accepted = _geometry_checked(study_uid, accepted, outcome)
                 if accepted:
                     secret = settings.RADBOT_DEID_SECRET
-                    issuer = deid.patient_issuer(accepted[0].dataset, institution=accepted[0].institution)
-                    pseudonym = deid.pseudonym_for(accepted[0].patient_id, secret=secret, issuer=issuer)
-                    shift = deid.date_shift_for(accepted[0].patient_id, secret=secret, issuer=issuer)
+                    issuer = deid.patient_issuer(
+                        accepted[0].dataset, institution=accepted[0].institution
+                    )
+                    pseudonym = deid.pseudonym_for(
+                        accepted[0].patient_id, secret=secret, issuer=issuer
+                    )
+                    shift = deid.date_shift_for(
+                        accepted[0].patient_id, secret=secret, issuer=issuer
+                    )
                     accepted = _uid_conflicts(study_uid, accepted, pseudonym, outcome)
                 if accepted:
                     study_id, series_ids = _store_study(
-                        study_uid=study_uid, instances=accepted, pseudonym=pseudonym, shift=shift,
-                        written=written, datasets=datasets, user=user,
+                        study_uid=study_uid,
+                        instances=accepted,
+                        pseudonym=pseudonym,
+                        shift=shift,
+                        written=written,
+                        datasets=datasets,
+                        user=user,
                     )
                     _record_upload(study_id, accepted, summary, outcome, user)
             except BaseException:
@@ -257,35 +302,50 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None)
             if accepted:
                 # robust: a failing hook is logged, never raised after the commit
                 transaction.on_commit(
-                    lambda: followups.after_ingest(study_id=study_id, series_ids=series_ids, datasets=datasets),
+                    lambda: followups.after_ingest(
+                        study_id=study_id, series_ids=series_ids, datasets=datasets
+                    ),
                     robust=True,
                 )
     except IngestError as error:
         summary.merge(outcome)
-        summary.rejected += [FileOutcome(i.name, error.reason, error.code, study_uid) for i in accepted]
+        summary.rejected += [
+            FileOutcome(i.name, error.reason, error.code, study_uid) for i in accepted
+        ]
         return summary
     except OSError as error:
         reason = _storage_reason(error)
         logger.error("storing a study failed: %s", reason)
         summary.merge(outcome)
-        summary.rejected += [FileOutcome(i.name, reason, ErrorCode.STORAGE_FAILED, study_uid) for i in accepted]
+        summary.rejected += [
+            FileOutcome(i.name, reason, ErrorCode.STORAGE_FAILED, study_uid) for i in accepted
+        ]
         return summary
     summary.merge(outcome)
     if not accepted:
         return summary
-    summary.stored += [FileOutcome(i.name, f"{i.series_description or 'series'} #{i.instance_number}", "", study_uid) for i in accepted]
+    summary.stored += [
+        FileOutcome(
+            i.name, f"{i.series_description or 'series'} #{i.instance_number}", "", study_uid
+        )
+        for i in accepted
+    ]
     summary.studies.append(study_uid)
     return summary
 
 
-def _geometry_checked(study_uid: str, instances: list[ParsedInstance], summary: IngestSummary) -> list[ParsedInstance]:
+def _geometry_checked(
+    study_uid: str, instances: list[ParsedInstance], summary: IngestSummary
+) -> list[ParsedInstance]:
     """The instances whose series hold together (with what is stored); the rest rejected."""
     problems = _series_geometry_problems(instances)
     accepted = []
     for instance in instances:
         problem = problems.get(instance.series_uid)
         if problem is not None:
-            summary.rejected.append(FileOutcome(instance.name, problem.reason, problem.code, study_uid))
+            summary.rejected.append(
+                FileOutcome(instance.name, problem.reason, problem.code, study_uid)
+            )
         else:
             accepted.append(instance)
     return accepted
@@ -296,8 +356,10 @@ def _storage_reason(error: OSError) -> str:
         return "storage full: the server has no space left for images; nothing of this study was stored"
     if error.errno == errno.EROFS:
         return "storage read-only: the server cannot write images now; nothing of this study was stored"
-    return (f"storage failed ({errno.errorcode.get(error.errno or 0, type(error).__name__)}): "
-            "nothing of this study was stored")
+    return (
+        f"storage failed ({errno.errorcode.get(error.errno or 0, type(error).__name__)}): "
+        "nothing of this study was stored"
+    )
 
 
 def _lock_study(study_uid: str) -> None:
@@ -308,7 +370,9 @@ def _lock_study(study_uid: str) -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"study:{study_uid}"])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"study:{study_uid}"]
+            )
 
 
 def _uid_conflicts(
@@ -324,26 +388,42 @@ def _uid_conflicts(
     study = Study.objects.filter(study_instance_uid=study_uid).select_related("patient").first()
     if study is not None and study.patient.pseudonym != pseudonym:
         summary.rejected += [
-            FileOutcome(i.name, "StudyInstanceUID already belongs to a study of another patient",
-                        ErrorCode.UID_CONFLICT, study_uid)
+            FileOutcome(
+                i.name,
+                "StudyInstanceUID already belongs to a study of another patient",
+                ErrorCode.UID_CONFLICT,
+                study_uid,
+            )
             for i in instances
         ]
         return keep
     first_patient = instances[0].patient_id if instances else ""
     owners = dict(
-        Series.objects.filter(series_instance_uid__in={i.series_uid for i in instances}).values_list(
-            "series_instance_uid", "study_id"
-        )
+        Series.objects.filter(
+            series_instance_uid__in={i.series_uid for i in instances}
+        ).values_list("series_instance_uid", "study_id")
     )
     for instance in instances:
         if instance.patient_id != first_patient:
-            summary.rejected.append(FileOutcome(
-                instance.name, "files of two patients share this StudyInstanceUID in the upload",
-                ErrorCode.UID_CONFLICT, study_uid))
-        elif instance.series_uid in owners and (study is None or owners[instance.series_uid] != study.pk):
-            summary.rejected.append(FileOutcome(
-                instance.name, "SeriesInstanceUID already belongs to another study",
-                ErrorCode.UID_CONFLICT, study_uid))
+            summary.rejected.append(
+                FileOutcome(
+                    instance.name,
+                    "files of two patients share this StudyInstanceUID in the upload",
+                    ErrorCode.UID_CONFLICT,
+                    study_uid,
+                )
+            )
+        elif instance.series_uid in owners and (
+            study is None or owners[instance.series_uid] != study.pk
+        ):
+            summary.rejected.append(
+                FileOutcome(
+                    instance.name,
+                    "SeriesInstanceUID already belongs to another study",
+                    ErrorCode.UID_CONFLICT,
+                    study_uid,
+                )
+            )
         else:
             keep.append(instance)
     return keep
@@ -384,7 +464,9 @@ def _age_years(instance: ParsedInstance) -> int | None:
         return _plausible_age({"Y": value, "M": value // 12, "W": 0, "D": 0}.get(unit))
     born, seen = instance.patient_birth_date, instance.study_date
     if born and seen:
-        return _plausible_age(seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day)))
+        return _plausible_age(
+            seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+        )
     return None
 
 
@@ -398,8 +480,14 @@ def _shifted(day: date | None, shift: int) -> date | None:
 
 
 def _store_study(
-    *, study_uid: str, instances: list[ParsedInstance], pseudonym: str, shift: int, written: list[Path],
-    datasets: dict[str, Dataset] | None = None, user=None,
+    *,
+    study_uid: str,
+    instances: list[ParsedInstance],
+    pseudonym: str,
+    shift: int,
+    written: list[Path],
+    datasets: dict[str, Dataset] | None = None,
+    user=None,
 ) -> tuple[int, list[int]]:
     secret = settings.RADBOT_DEID_SECRET
     first = instances[0]
@@ -410,7 +498,9 @@ def _store_study(
             original_patient_id=first.patient_id,
             issuer=deid.patient_issuer(first.dataset, institution=first.institution),
             original_name=first.patient_name,
-            original_birth_date=first.patient_birth_date.strftime("%Y%m%d") if first.patient_birth_date else "",
+            original_birth_date=first.patient_birth_date.strftime("%Y%m%d")
+            if first.patient_birth_date
+            else "",
             date_shift_days=shift,
         )
     known = (first.patient_name, first.patient_id, first.accession_number)  # never in a description
@@ -449,25 +539,34 @@ def _store_study(
             defaults={
                 "study": study,
                 "number": head.series_number,
-                "description": deid.clean_description(head.series_description, identifiers=known)[:128],
+                "description": deid.clean_description(head.series_description, identifiers=known)[
+                    :128
+                ],
                 "plane": head.plane,
                 "weighting": head.weighting,
                 "rows": head.rows,
                 "columns": head.cols,
                 "pixel_spacing_row_mm": head.pixel_spacing[0],
                 "pixel_spacing_col_mm": head.pixel_spacing[1],
-                "slice_thickness_mm": head.slice_thickness if head.slice_thickness and head.slice_thickness > 0 else None,
+                "slice_thickness_mm": head.slice_thickness
+                if head.slice_thickness and head.slice_thickness > 0
+                else None,
                 "orientation": list(head.orientation),
             },
         )
         if series_created:
             originals = deid.original_uids(head.dataset)
-            SeriesIdentity.objects.create(series=series, original_series_uid=originals["series"],
-                                          original_frame_of_reference_uid=originals["frame_of_reference"])
+            SeriesIdentity.objects.create(
+                series=series,
+                original_series_uid=originals["series"],
+                original_frame_of_reference_uid=originals["frame_of_reference"],
+            )
         axis = _reading_axis(slice_normal(head.orientation))
         for instance in members:
             original_sops.append(deid.original_uids(instance.dataset)["sop"])
-            deid.deidentify(instance.dataset, pseudonym=pseudonym, date_shift_days=shift, secret=secret)
+            deid.deidentify(
+                instance.dataset, pseudonym=pseudonym, date_shift_days=shift, secret=secret
+            )
             relative, digest, size = _write_file(instance, study_uid, written)
             if datasets is not None:
                 datasets[relative] = instance.dataset
@@ -479,7 +578,9 @@ def _store_study(
                     position_x=instance.position[0],
                     position_y=instance.position[1],
                     position_z=instance.position[2],
-                    slice_location_mm=sum(p * n for p, n in zip(instance.position, axis, strict=True)),
+                    slice_location_mm=sum(
+                        p * n for p, n in zip(instance.position, axis, strict=True)
+                    ),
                     file=relative,
                     sha256=digest,
                     size_bytes=size,
@@ -488,10 +589,15 @@ def _store_study(
         touched.append(series.pk)
     Instance.objects.bulk_create(rows)
     InstanceIdentity.objects.bulk_create(
-        [InstanceIdentity(instance=row, original_sop_instance_uid=sop) for row, sop in zip(rows, original_sops, strict=True)]
+        [
+            InstanceIdentity(instance=row, original_sop_instance_uid=sop)
+            for row, sop in zip(rows, original_sops, strict=True)
+        ]
     )
     for series_id in touched:
-        Series.objects.filter(pk=series_id).update(slice_count=Instance.objects.filter(series_id=series_id).count())
+        Series.objects.filter(pk=series_id).update(
+            slice_count=Instance.objects.filter(series_id=series_id).count()
+        )
     return study.pk, touched
 
 
@@ -507,7 +613,9 @@ def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
     return tuple(-n if flip else n for n in normal)  # type: ignore[return-value]
 
 
-def _write_file(instance: ParsedInstance, study_uid: str, written: list[Path]) -> tuple[str, str, int]:
+def _write_file(
+    instance: ParsedInstance, study_uid: str, written: list[Path]
+) -> tuple[str, str, int]:
     """Write a new file, never over an existing one; ``written`` lists what this created.
 
     The name comes from the UIDs (validated when read; ``media_path`` is the second

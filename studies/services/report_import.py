@@ -77,7 +77,9 @@ def _rows(name: str, data: bytes) -> Iterator[tuple[int, dict]]:
                 continue
             yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
     elif name.lower().endswith((".csv", ".tsv")):
-        reader = csv.DictReader(io.StringIO(text), dialect="excel-tab" if name.endswith(".tsv") else "excel")
+        reader = csv.DictReader(
+            io.StringIO(text), dialect="excel-tab" if name.endswith(".tsv") else "excel"
+        )
         for number, row in enumerate(reader, start=2):
             yield number, {(k or "").strip().lower(): v for k, v in row.items()}
     else:
@@ -97,9 +99,10 @@ def may_match_originals(user: Any) -> bool:
     """Admins may match rows on the PACS's identifiers; None means a command-line tool."""
     if user is None:
         return False
-    return bool(getattr(user, "is_superuser", False) or (
-        getattr(user, "is_authenticated", False) and user.has_perm(roles.VIEW_PSEUDONYM_MAP)
-    ))
+    return bool(
+        getattr(user, "is_superuser", False)
+        or (getattr(user, "is_authenticated", False) and user.has_perm(roles.VIEW_PSEUDONYM_MAP))
+    )
 
 
 def _find_study(*, uid: str, accession: str, originals: bool) -> tuple[Study | None, bool]:
@@ -134,7 +137,13 @@ def _file_bytes(data: Any, limit: int) -> bytes:
 
 
 def import_report_file(
-    *, name: str, data: Any, source: str, user: Any = None, cli: bool = False, request: Any = None,
+    *,
+    name: str,
+    data: Any,
+    source: str,
+    user: Any = None,
+    cli: bool = False,
+    request: Any = None,
 ) -> ReportImportSummary:
     """Attach each row's text to its study; list rows that match no study or are bad.
 
@@ -166,8 +175,13 @@ def import_report_file(
             summary.errors.append(RowProblem(number, key, "empty report text"))
             continue
         if len(text) > REPORT_MAX_CHARS:
-            summary.errors.append(RowProblem(
-                number, key, f"report text is {len(text)} characters; the limit is {REPORT_MAX_CHARS}"))
+            summary.errors.append(
+                RowProblem(
+                    number,
+                    key,
+                    f"report text is {len(text)} characters; the limit is {REPORT_MAX_CHARS}",
+                )
+            )
             continue
         study, via_original = _find_study(uid=uid, accession=accession, originals=originals)
         if study is None:
@@ -178,13 +192,30 @@ def import_report_file(
             summary.imported += 1
         else:
             summary.duplicates += 1
-    _audit(summary, name=name, source=source, user=user, cli=cli, request=request, rows=len(rows),
-           by_original=by_original)
+    _audit(
+        summary,
+        name=name,
+        source=source,
+        user=user,
+        cli=cli,
+        request=request,
+        rows=len(rows),
+        by_original=by_original,
+    )
     return summary
 
 
-def _audit(summary: ReportImportSummary, *, name: str, source: str, user: Any, cli: bool, request: Any,
-           rows: int, by_original: int) -> None:
+def _audit(
+    summary: ReportImportSummary,
+    *,
+    name: str,
+    source: str,
+    user: Any,
+    cli: bool,
+    request: Any,
+    rows: int,
+    by_original: int,
+) -> None:
     username = cli_actor() if cli and not getattr(user, "is_authenticated", False) else ""
     record_access(
         action="report_import",
@@ -214,8 +245,11 @@ def _known_identifiers(study: Study) -> tuple[list[str], list[str], list[str], i
     names = [identity.original_name] if identity else []
     ids = [identity.original_patient_id] if identity else []
     accessions = [
-        a for a in StudyIdentity.objects.filter(study__patient_id=study.patient_id).values_list(
-            "original_accession", flat=True) if a
+        a
+        for a in StudyIdentity.objects.filter(study__patient_id=study.patient_id).values_list(
+            "original_accession", flat=True
+        )
+        if a
     ]
     return names, ids, accessions, identity.date_shift_days if identity else None
 

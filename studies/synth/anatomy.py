@@ -173,8 +173,9 @@ class Anatomy:
         pts = np.asarray(pts, dtype=np.float64)
         d = [pts[:, i] - self.origin[i] for i in range(3)]
         # explicit sums: numpy's (N, 3) @ (3, 3) matmul is ~20x slower here
-        x, y, z = (d[0] * self.rot[0, c] + d[1] * self.rot[1, c] + d[2] * self.rot[2, c]
-                   for c in range(3))
+        x, y, z = (
+            d[0] * self.rot[0, c] + d[1] * self.rot[1, c] + d[2] * self.rot[2, c] for c in range(3)
+        )
         return x, y, z
 
     def curvilinear(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,8 +367,11 @@ def sample_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
         t = by_disc.get(name)
         if t is None or t.disc != "herniation" or t.zone is None:
             continue
-        length = rng.uniform(2.5, 4.0) if (t.zone == "central" and t.canal_stenosis == "none") \
+        length = (
+            rng.uniform(2.5, 4.0)
+            if (t.zone == "central" and t.canal_stenosis == "none")
             else rng.uniform(3.0, 7.0)
+        )
         rx = rng.uniform(4.0, 7.5) if t.zone == "central" else rng.uniform(3.5, 5.5)
         rs = rng.uniform(0.3, 0.45) * disc_h[k] + 1.0
         mig = rng.uniform(-0.4, 0.4) * rs
@@ -389,8 +393,9 @@ def sample_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
         if t is None:
             canal_p0[k] = a0_disc[k] + d0
             continue
-        anterior = max(a0_disc[k], disc_posterior_midline(disc_b[k], bulge[k], hern_c[k], hern_r[k],
-                                                          disc_s[k]))
+        anterior = max(
+            a0_disc[k], disc_posterior_midline(disc_b[k], bulge[k], hern_c[k], hern_r[k], disc_s[k])
+        )
         lo, hi = AP_RANGES_MM[t.canal_stenosis]
         if t.zone == "central" and t.canal_stenosis == "none":
             hi = 14.5  # keep a non-stenotic central herniation's canal plausible
@@ -417,8 +422,10 @@ def sample_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
             recess_cut[k, si] = cut + (rng.uniform(-0.3, 0.3) if cut else 0.0)
 
     nucleus_t2 = np.array(
-        [1.0 - by_disc[n].degeneration if n in by_disc else rng.uniform(0.7, 1.0)
-         for n in DISC_NAMES]
+        [
+            1.0 - by_disc[n].degeneration if n in by_disc else rng.uniform(0.7, 1.0)
+            for n in DISC_NAMES
+        ]
     )
 
     # --- placement in the patient frame ---------------------------------------------------

@@ -52,7 +52,13 @@ SITES: tuple[str, ...] = (
     "Lakeside Orthopedic Clinic",
     "Mercy Valley Radiology",
 )
-REFERRERS: tuple[str, ...] = ("DOE^JANE", "SMITH^ALAN", "NGUYEN^LINH", "GARCIA^MARIA", "OKAFOR^EMEKA")
+REFERRERS: tuple[str, ...] = (
+    "DOE^JANE",
+    "SMITH^ALAN",
+    "NGUYEN^LINH",
+    "GARCIA^MARIA",
+    "OKAFOR^EMEKA",
+)
 
 # Independent random streams per study, so e.g. report wording can change without
 # moving the anatomy.
@@ -87,16 +93,22 @@ class _Plane:
     slice_spacing: float
 
     def tissue(self, anat: Anatomy) -> np.ndarray:
-        return np.stack([
-            tissue_on_plane(anat, p, self.row, self.col, self.spacing, self.rows, self.cols)
-            for p in self.positions
-        ])
+        return np.stack(
+            [
+                tissue_on_plane(anat, p, self.row, self.col, self.spacing, self.rows, self.cols)
+                for p in self.positions
+            ]
+        )
 
     def bias(self, look: Appearance) -> np.ndarray:
-        return np.stack([
-            bias_field(look, plane_xyz(p, self.row, self.col, self.spacing, self.rows, self.cols))
-            for p in self.positions
-        ])
+        return np.stack(
+            [
+                bias_field(
+                    look, plane_xyz(p, self.row, self.col, self.spacing, self.rows, self.cols)
+                )
+                for p in self.positions
+            ]
+        )
 
 
 def study_key(seed: int, i: int) -> str:
@@ -125,8 +137,9 @@ def _sagittal_plane(anat: Anatomy, rng: np.random.Generator) -> _Plane:
         np.array([x_c + (m - (n_sl - 1) / 2) * slice_spacing, y_c - fov / 2, z_c + fov / 2])
         for m in range(n_sl)
     ]
-    return _Plane(row, col, positions, spacing, n_px, n_px,
-                  round(slice_spacing / 1.1, 1), slice_spacing)
+    return _Plane(
+        row, col, positions, spacing, n_px, n_px, round(slice_spacing / 1.1, 1), slice_spacing
+    )
 
 
 def _axial_plane(anat: Anatomy, level: str, rng: np.random.Generator, spacing: float) -> _Plane:
@@ -141,8 +154,9 @@ def _axial_plane(anat: Anatomy, level: str, rng: np.random.Generator, spacing: f
     half = (n_px - 1) / 2 * spacing
     plane_c = centre + col * rng.uniform(8.0, 16.0) + row * rng.uniform(-4.0, 4.0)
     slice_spacing = round(float(rng.uniform(3.0, 4.0)), 1)
-    positions = [plane_c + (m - 1) * slice_spacing * normal - half * row - half * col
-                 for m in range(3)]
+    positions = [
+        plane_c + (m - 1) * slice_spacing * normal - half * row - half * col for m in range(3)
+    ]
     return _Plane(row, col, positions, spacing, n_px, n_px, slice_spacing, slice_spacing)
 
 
@@ -156,9 +170,11 @@ def _study_info(seed: int, i: int, rng: np.random.Generator) -> tuple[StudyInfo,
     sex = str(rng.choice(("M", "F")))
     study_date = dt.date(2021, 1, 4) + dt.timedelta(days=(seed * 37 + i * 3) % 1400)
     birth = dt.date(study_date.year - age, study_date.month, 1) - dt.timedelta(
-        days=int(rng.integers(1, 300)))
-    if (study_date.year - birth.year) - ((study_date.month, study_date.day) <
-                                          (birth.month, birth.day)) != age:
+        days=int(rng.integers(1, 300))
+    )
+    if (study_date.year - birth.year) - (
+        (study_date.month, study_date.day) < (birth.month, birth.day)
+    ) != age:
         birth = dt.date(study_date.year - age, 1, 1)
     key = study_key(seed, i)
     info = StudyInfo(
@@ -263,7 +279,9 @@ def generate_study(seed: int, i: int, out_dir: Path) -> dict:
     _write_npz(study_dir / "masks.npz", masks)
 
     report_id = f"R{seed:04d}{i:05d}"
-    text = write_report(anat.levels, np.random.default_rng([seed, i, _REPORT]), age=age, sex=info.sex)
+    text = write_report(
+        anat.levels, np.random.default_rng([seed, i, _REPORT]), age=age, sex=info.sex
+    )
     truth = [
         LevelLabels(
             level=t.level,
@@ -282,13 +300,24 @@ def generate_study(seed: int, i: int, out_dir: Path) -> dict:
         )
         for t in anat.levels
     ]
-    report = {"report_id": report_id, "study_uid": info.study_uid, "accession": info.accession,
-              "text": text}
-    return {"dir": study_dir, "truth": truth, "report": report, "n_images": n_images,
-            "n_series": 2 + len(LEVELS)}
+    report = {
+        "report_id": report_id,
+        "study_uid": info.study_uid,
+        "accession": info.accession,
+        "text": text,
+    }
+    return {
+        "dir": study_dir,
+        "truth": truth,
+        "report": report,
+        "n_images": n_images,
+        "n_series": 2 + len(LEVELS),
+    }
 
 
-def generate_dataset(n: int = 20, seed: int = 7, out_dir: Path | str = Path("synth")) -> DatasetSummary:
+def generate_dataset(
+    n: int = 20, seed: int = 7, out_dir: Path | str = Path("synth")
+) -> DatasetSummary:
     """Write ``n`` synthetic studies under ``out_dir``; same ``n`` and ``seed`` -> same bytes."""
     if n < 0:
         raise ValueError("n must be >= 0")

@@ -77,9 +77,26 @@ class _Params:
     def __init__(self, anat: Anatomy) -> None:
         f = np.float32
         for name in (
-            "body_lo", "body_hi", "body_a", "body_b", "body_conc", "body_taper_a",
-            "body_taper_b", "spinous_len", "disc_s", "disc_h", "disc_a", "disc_b", "bulge",
-            "hern_c", "hern_r", "canal_p0", "canal_w", "flavum", "recess_cut", "foramen_d",
+            "body_lo",
+            "body_hi",
+            "body_a",
+            "body_b",
+            "body_conc",
+            "body_taper_a",
+            "body_taper_b",
+            "spinous_len",
+            "disc_s",
+            "disc_h",
+            "disc_a",
+            "disc_b",
+            "bulge",
+            "hern_c",
+            "hern_r",
+            "canal_p0",
+            "canal_w",
+            "flavum",
+            "recess_cut",
+            "foramen_d",
             "foramen_h",
         ):
             setattr(self, name, np.asarray(getattr(anat, name), dtype=f))
@@ -98,13 +115,20 @@ def _interp(s: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
 def tissue_at(anat: Anatomy, pts: np.ndarray) -> np.ndarray:
     """Tissue id at each patient LPS point (N, 3)."""
     f = np.float32
-    x, y, z = (v.astype(f) for v in anat.local_xyz(np.asarray(pts, dtype=np.float64).reshape(-1, 3)))
+    x, y, z = (
+        v.astype(f) for v in anat.local_xyz(np.asarray(pts, dtype=np.float64).reshape(-1, 3))
+    )
     return _tissue_local(anat, x, y, z)
 
 
 def tissue_on_plane(
-    anat: Anatomy, origin: np.ndarray, row: np.ndarray, col: np.ndarray, spacing: float,
-    rows: int, cols: int,
+    anat: Anatomy,
+    origin: np.ndarray,
+    row: np.ndarray,
+    col: np.ndarray,
+    spacing: float,
+    rows: int,
+    cols: int,
 ) -> np.ndarray:
     """Tissue ids (rows, cols) at the pixel centres of one image plane."""
     # Local coordinates are affine in the pixel indices: no (N, 3) point array needed.
@@ -113,7 +137,9 @@ def tissue_on_plane(
     lc = anat.rot.T @ np.asarray(col, dtype=np.float64) * spacing
     ii = np.arange(rows, dtype=np.float32)[:, None]
     jj = np.arange(cols, dtype=np.float32)[None, :]
-    x, y, z = (np.float32(lo[c]) + ii * np.float32(lc[c]) + jj * np.float32(lr[c]) for c in range(3))
+    x, y, z = (
+        np.float32(lo[c]) + ii * np.float32(lc[c]) + jj * np.float32(lr[c]) for c in range(3)
+    )
     return _tissue_local(anat, x.ravel(), y.ravel(), z.ravel()).reshape(rows, cols)
 
 
@@ -134,16 +160,27 @@ def _tissue_local(anat: Anatomy, x: np.ndarray, y: np.ndarray, z: np.ndarray) ->
         _paint_vessels(anat, out, ves, s[ves], q[ves], x[ves], b_mean)
     p0_max = float(np.max(anat.canal_p0))
     near = np.flatnonzero(
-        (ax < 75.0) & (q > -45.0) & (q < p0_max + 45.0) & (back < anat.skin_q - anat.subcut_fat)
-        & (s < anat.body_hi[-1] + 10.0) & (s > anat.body_lo[0] - 5.0)
+        (ax < 75.0)
+        & (q > -45.0)
+        & (q < p0_max + 45.0)
+        & (back < anat.skin_q - anat.subcut_fat)
+        & (s < anat.body_hi[-1] + 10.0)
+        & (s > anat.body_lo[0] - 5.0)
     )
     if near.size:
         out[near] = _spine(anat, P, out[near], s[near], q[near], x[near])
     return out
 
 
-def _paint_vessels(anat: Anatomy, out: np.ndarray, idx: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray,
-                   b_mean: float) -> None:
+def _paint_vessels(
+    anat: Anatomy,
+    out: np.ndarray,
+    idx: np.ndarray,
+    s: np.ndarray,
+    q: np.ndarray,
+    x: np.ndarray,
+    b_mean: float,
+) -> None:
     qa = -b_mean - 13.0
     above = s > anat.aorta_bif_s
     aorta = above & ((x - 14.0) ** 2 + (q - qa) ** 2 < 10.0**2)
@@ -153,7 +190,9 @@ def _paint_vessels(anat: Anatomy, out: np.ndarray, idx: np.ndarray, s: np.ndarra
     out[idx[aorta | iliac | ivc]] = VESSEL
 
 
-def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _spine(
+    anat: Anatomy, P: _Params, out: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray
+) -> np.ndarray:
     out = out.copy()
     ax = np.abs(x)
     side = (x <= 0).astype(np.intp)  # 0 = left (x > 0), 1 = right
@@ -250,7 +289,8 @@ def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s: np.ndarray, q: np.ndar
     dome = hc[:, 2] + hr[:, 2] * np.sqrt(np.clip(foot, 0.0, None))
     hern = P.has_h[kd] & (foot > 0) & (qd < dome) & (qd > hc[:, 2] - 3.0)
     nuc = disc & (
-        (dsd / (0.35 * hdd + cm)) ** 2 + (xd / (0.55 * da)) ** 2
+        (dsd / (0.35 * hdd + cm)) ** 2
+        + (xd / (0.55 * da)) ** 2
         + ((qd + 0.1 * db) / (0.5 * db)) ** 2
         < 1.0
     )
@@ -270,7 +310,9 @@ def _spine(anat: Anatomy, P: _Params, out: np.ndarray, s: np.ndarray, q: np.ndar
     return out
 
 
-def _in_body(P: _Params, j: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray, shrink: float) -> np.ndarray:
+def _in_body(
+    P: _Params, j: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray, shrink: float
+) -> np.ndarray:
     lo, hi = P.body_lo[j], P.body_hi[j]
     frac = np.clip((hi - s) / (hi - lo), 0.0, 1.0)
     aa = P.body_a[j] * (1 - P.body_taper_a[j] * frac) - shrink

@@ -87,8 +87,16 @@ class _Writer:
             )
         zone = self.pick(_ZONE_WORDS[t.zone or "central"])
         size = f"{max(2, round(t.herniation_mm))}-mm "
-        noun = self.pick(("disc protrusion", "disc herniation", "protrusion", "disc extrusion",
-                          "herniated disc", "focal disc herniation"))
+        noun = self.pick(
+            (
+                "disc protrusion",
+                "disc herniation",
+                "protrusion",
+                "disc extrusion",
+                "herniated disc",
+                "focal disc herniation",
+            )
+        )
         if t.bulge_mm >= 1.0 and self.chance(0.35):
             return f"a disc bulge with a superimposed {zone} {self.pick(('protrusion', 'disc herniation'))}"
         if noun == "herniated disc":
@@ -122,22 +130,40 @@ class _Writer:
         exiting = t.level.split("-")[0]
         if lf == "none" and rf == "none":
             if self.chance(0.6):
-                return [self.pick(("The neural foramina are patent.", "No neural foraminal narrowing.",
-                                   "The foramina are patent.", "No foraminal stenosis."))]
+                return [
+                    self.pick(
+                        (
+                            "The neural foramina are patent.",
+                            "No neural foraminal narrowing.",
+                            "The foramina are patent.",
+                            "No foraminal stenosis.",
+                        )
+                    )
+                ]
             return []
         if lf == rf:
             g = self.grade(lf)
-            return [self.pick((f"{g.capitalize()} bilateral neural foraminal narrowing.",
-                               f"{g.capitalize()} narrowing of both neural foramina.",
-                               f"There is {g} bilateral foraminal stenosis."))]
+            return [
+                self.pick(
+                    (
+                        f"{g.capitalize()} bilateral neural foraminal narrowing.",
+                        f"{g.capitalize()} narrowing of both neural foramina.",
+                        f"There is {g} bilateral foraminal stenosis.",
+                    )
+                )
+            ]
         out: list[str] = []
         for side, grade in (("left", lf), ("right", rf)):
             if grade == "none":
                 continue
             g = self.grade(grade)
-            base = self.pick((f"{g} {side} neural foraminal narrowing",
-                              f"{g} narrowing of the {side} neural foramen",
-                              f"{g} {side} foraminal stenosis"))
+            base = self.pick(
+                (
+                    f"{g} {side} neural foraminal narrowing",
+                    f"{g} narrowing of the {side} neural foramen",
+                    f"{g} {side} foraminal stenosis",
+                )
+            )
             if self.chance(0.35):
                 verb = self.pick(("contact of", "abutment of", "impingement on", "displacement of"))
                 base += f" with {verb} the exiting {side} {exiting} nerve root"
@@ -154,16 +180,26 @@ class _Writer:
             return []
         if ls == rs:
             g = self.grade(ls)
-            return [self.pick((f"{g.capitalize()} bilateral lateral recess narrowing.",
-                               f"{g.capitalize()} bilateral subarticular stenosis."))]
+            return [
+                self.pick(
+                    (
+                        f"{g.capitalize()} bilateral lateral recess narrowing.",
+                        f"{g.capitalize()} bilateral subarticular stenosis.",
+                    )
+                )
+            ]
         out = []
         for side, grade in (("left", ls), ("right", rs)):
             if grade == "none":
                 continue
             g = self.grade(grade)
-            base = self.pick((f"{g} narrowing of the {side} lateral recess",
-                              f"{g} {side} subarticular stenosis",
-                              f"{g} {side} lateral recess stenosis"))
+            base = self.pick(
+                (
+                    f"{g} narrowing of the {side} lateral recess",
+                    f"{g} {side} subarticular stenosis",
+                    f"{g} {side} lateral recess stenosis",
+                )
+            )
             if self.chance(0.4):
                 verb = self.pick(("contact of", "posterior displacement of", "impingement on"))
                 base += f" with {verb} the traversing {side} {traversing} nerve root"
@@ -173,17 +209,43 @@ class _Writer:
     def extras(self, t: LevelTruth) -> list[str]:
         out = []
         if t.desiccation and self.chance(0.6):
-            out.append(self.pick(("Disc desiccation.", "There is disc desiccation with loss of disc height.",
-                                  "Loss of normal T2 disc signal consistent with desiccation.")))
+            out.append(
+                self.pick(
+                    (
+                        "Disc desiccation.",
+                        "There is disc desiccation with loss of disc height.",
+                        "Loss of normal T2 disc signal consistent with desiccation.",
+                    )
+                )
+            )
         if t.modic:
-            out.append(self.pick((f"Type {t.modic} Modic endplate changes.",
-                                  f"Modic type {t.modic} signal change along the endplates.")))
+            out.append(
+                self.pick(
+                    (
+                        f"Type {t.modic} Modic endplate changes.",
+                        f"Modic type {t.modic} signal change along the endplates.",
+                    )
+                )
+            )
         if t.annular_fissure and self.chance(0.7):
-            out.append(self.pick(("A posterior annular fissure is present.",
-                                  "High-intensity zone compatible with an annular fissure.")))
+            out.append(
+                self.pick(
+                    (
+                        "A posterior annular fissure is present.",
+                        "High-intensity zone compatible with an annular fissure.",
+                    )
+                )
+            )
         if t.facet_arthropathy and t.canal_stenosis == "none" and self.chance(0.7):
-            out.append(self.pick(("Facet arthropathy.", "Facet joint arthropathy.",
-                                  "Degenerative facet hypertrophy.")))
+            out.append(
+                self.pick(
+                    (
+                        "Facet arthropathy.",
+                        "Facet joint arthropathy.",
+                        "Degenerative facet hypertrophy.",
+                    )
+                )
+            )
         return out
 
     def abnormal_level(self, t: LevelTruth) -> list[str]:
@@ -192,12 +254,16 @@ class _Writer:
             disc = self.disc_phrase(t)
             if t.canal_stenosis != "none":
                 canal = self.canal_clause(t.canal_stenosis)
-                sents.append(self.pick((
-                    f"There is {disc} resulting in {canal}.",
-                    f"{disc[0].upper() + disc[1:]} causes {canal}.",
-                    f"{disc[0].upper() + disc[1:]} with {canal}.",
-                    f"There is {disc}. {canal[0].upper() + canal[1:]}.",
-                )))
+                sents.append(
+                    self.pick(
+                        (
+                            f"There is {disc} resulting in {canal}.",
+                            f"{disc[0].upper() + disc[1:]} causes {canal}.",
+                            f"{disc[0].upper() + disc[1:]} with {canal}.",
+                            f"There is {disc}. {canal[0].upper() + canal[1:]}.",
+                        )
+                    )
+                )
             else:
                 if t.disc == "bulge" and self.chance(0.3):
                     sents.append(f"There is {disc} which abuts the ventral thecal sac.")
@@ -209,11 +275,15 @@ class _Writer:
                     sents.append(self.canal_negation())
         elif t.canal_stenosis != "none":
             g = self.grade(t.canal_stenosis)
-            sents.append(self.pick((
-                f"Facet arthropathy and ligamentum flavum thickening cause {g} spinal canal stenosis.",
-                f"Ligamentum flavum hypertrophy results in {g} central canal narrowing.",
-                f"{g.capitalize()} central canal stenosis due to facet hypertrophy.",
-            )))
+            sents.append(
+                self.pick(
+                    (
+                        f"Facet arthropathy and ligamentum flavum thickening cause {g} spinal canal stenosis.",
+                        f"Ligamentum flavum hypertrophy results in {g} central canal narrowing.",
+                        f"{g.capitalize()} central canal stenosis due to facet hypertrophy.",
+                    )
+                )
+            )
             if self.chance(0.4):
                 sents.append("No disc herniation.")
         else:
@@ -227,35 +297,58 @@ class _Writer:
 
     def hedged_level(self, t: LevelTruth) -> list[str]:
         zone = self.pick(_ZONE_WORDS[t.hedge_zone or "central"])
-        hedge = self.pick((
-            f"Possible small {zone} disc protrusion.",
-            f"Questionable tiny {zone} protrusion.",
-            f"A small {zone} disc protrusion cannot be excluded.",
-            f"Suggestion of a shallow {zone} disc protrusion.",
-            f"Equivocal small {zone} protrusion.",
-        ))
+        hedge = self.pick(
+            (
+                f"Possible small {zone} disc protrusion.",
+                f"Questionable tiny {zone} protrusion.",
+                f"A small {zone} disc protrusion cannot be excluded.",
+                f"Suggestion of a shallow {zone} disc protrusion.",
+                f"Equivocal small {zone} protrusion.",
+            )
+        )
         sents = [hedge]
         if self.chance(0.6):
-            sents.append(self.pick(("No canal or foraminal stenosis.",
-                                    "The central canal and neural foramina are patent.")))
+            sents.append(
+                self.pick(
+                    (
+                        "No canal or foraminal stenosis.",
+                        "The central canal and neural foramina are patent.",
+                    )
+                )
+            )
         return sents + self.extras(t)
 
     def normal_single(self, t: LevelTruth) -> list[str]:
         extra = self.extras(t)
         if extra:
-            return [*extra, self.pick(("No disc herniation or stenosis.", "No disc bulge, herniation, or stenosis."))]
-        return [self.pick(("Normal.", "Unremarkable.", "No disc herniation or stenosis.",
-                           "No disc bulge or herniation. No canal or foraminal stenosis.",
-                           "Normal disc. Central canal and neural foramina are patent."))]
+            return [
+                *extra,
+                self.pick(
+                    ("No disc herniation or stenosis.", "No disc bulge, herniation, or stenosis.")
+                ),
+            ]
+        return [
+            self.pick(
+                (
+                    "Normal.",
+                    "Unremarkable.",
+                    "No disc herniation or stenosis.",
+                    "No disc bulge or herniation. No canal or foraminal stenosis.",
+                    "Normal disc. Central canal and neural foramina are patent.",
+                )
+            )
+        ]
 
     def normal_range(self, a: str, b: str) -> str:
         rng_text = self.level_range(a, b)
-        return self.pick((
-            f"{rng_text} are unremarkable.",
-            f"{rng_text}: No disc herniation, central canal stenosis, or neural foraminal narrowing.",
-            f"No disc bulge, herniation or stenosis from {rng_text}.",
-            f"The levels {rng_text} are normal.",
-        ))
+        return self.pick(
+            (
+                f"{rng_text} are unremarkable.",
+                f"{rng_text}: No disc herniation, central canal stenosis, or neural foraminal narrowing.",
+                f"No disc bulge, herniation or stenosis from {rng_text}.",
+                f"The levels {rng_text} are normal.",
+            )
+        )
 
     # ----- impression --------------------------------------------------------------------
     def impression_item(self, t: LevelTruth) -> str:
@@ -282,7 +375,13 @@ class _Writer:
                 if g != "none":
                     parts.append(f"{self.grade(g)} {side} lateral recess narrowing")
         if len(parts) > 1:
-            body = parts[0] + " with " + ", ".join(parts[1:-1]) + (" and " if len(parts) > 2 else "") + parts[-1]
+            body = (
+                parts[0]
+                + " with "
+                + ", ".join(parts[1:-1])
+                + (" and " if len(parts) > 2 else "")
+                + parts[-1]
+            )
         else:
             body = parts[0]
         body = body[0].upper() + body[1:]
@@ -338,15 +437,23 @@ def write_report(levels: Sequence[LevelTruth], rng: np.random.Generator, age: in
         sections.append(f"{head('Comparison')} None.")
 
     # --- findings -----------------------------------------------------------------------------
-    general = [w.pick(("Normal lumbar lordosis.", "Sagittal alignment is maintained.",
-                       "Alignment is normal."))]
-    general.append(w.pick(("Vertebral body heights are maintained.",
-                           "No compression deformity.")))
+    general = [
+        w.pick(
+            ("Normal lumbar lordosis.", "Sagittal alignment is maintained.", "Alignment is normal.")
+        )
+    ]
+    general.append(w.pick(("Vertebral body heights are maintained.", "No compression deformity.")))
     if not any(t.modic for t in levels):
         general.append(w.pick(("Marrow signal is unremarkable.", "Normal bone marrow signal.")))
-    general.append(w.pick(("The conus medullaris terminates normally at T12-L1.",
-                           "The conus is normal in position and signal.",
-                           "The distal cord and conus are unremarkable.")))
+    general.append(
+        w.pick(
+            (
+                "The conus medullaris terminates normally at T12-L1.",
+                "The conus is normal in position and signal.",
+                "The distal cord and conus are unremarkable.",
+            )
+        )
+    )
     if w.chance(0.5):
         general.append("Paraspinal soft tissues are unremarkable.")
 
@@ -361,7 +468,15 @@ def write_report(levels: Sequence[LevelTruth], rng: np.random.Generator, age: in
         else:
             extra = w.extras(t)
             if extra:
-                specific[lv] = [*extra, w.pick(("No disc herniation or stenosis.", "No disc bulge, herniation, or stenosis."))]
+                specific[lv] = [
+                    *extra,
+                    w.pick(
+                        (
+                            "No disc herniation or stenosis.",
+                            "No disc bulge, herniation, or stenosis.",
+                        )
+                    ),
+                ]
             else:
                 plain.append(lv)
 
@@ -378,15 +493,23 @@ def write_report(levels: Sequence[LevelTruth], rng: np.random.Generator, age: in
     elif mode == "ranges":
         for run in _runs(plain):
             if len(run) == 1:
-                lines.append((LEVELS.index(run[0]), _level_line(w, run[0], w.normal_single(by[run[0]]))))
+                lines.append(
+                    (LEVELS.index(run[0]), _level_line(w, run[0], w.normal_single(by[run[0]])))
+                )
             else:
                 lines.append((LEVELS.index(run[0]), w.normal_range(run[0], run[-1])))
     lines.sort(key=lambda item: item[0])
     level_lines = [text for _, text in lines]
     if mode == "remaining":
-        level_lines.append(w.pick(("The remaining levels are normal.",
-                                   "The remaining lumbar levels are unremarkable.",
-                                   "No disc herniation or stenosis at the remaining levels.")))
+        level_lines.append(
+            w.pick(
+                (
+                    "The remaining levels are normal.",
+                    "The remaining lumbar levels are unremarkable.",
+                    "No disc herniation or stenosis at the remaining levels.",
+                )
+            )
+        )
 
     joiner = "\n" if w.chance(0.7) else " "
     findings = " ".join(general) + "\n" + joiner.join(level_lines)
@@ -407,9 +530,13 @@ def write_report(levels: Sequence[LevelTruth], rng: np.random.Generator, age: in
     elif any(t.uncertain for t in levels):
         impression = "No central canal or neural foraminal stenosis."
     else:
-        impression = w.pick(("Normal MRI of the lumbar spine.",
-                             "No disc herniation, spinal canal or neural foraminal stenosis.",
-                             "Unremarkable MRI of the lumbar spine."))
+        impression = w.pick(
+            (
+                "Normal MRI of the lumbar spine.",
+                "No disc herniation, spinal canal or neural foraminal stenosis.",
+                "Unremarkable MRI of the lumbar spine.",
+            )
+        )
     sections.append(f"{head('Impression')}\n{impression}")
     return "\n\n".join(sections) + "\n"
 
@@ -427,6 +554,14 @@ def _level_line(w: _Writer, level: str, sents: list[str]) -> str:
 
 def _severity(t: LevelTruth) -> int:
     rank = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
-    worst = max(rank[g] for g in (t.canal_stenosis, t.left_foraminal, t.right_foraminal,
-                                  t.left_subarticular, t.right_subarticular))
+    worst = max(
+        rank[g]
+        for g in (
+            t.canal_stenosis,
+            t.left_foraminal,
+            t.right_foraminal,
+            t.left_subarticular,
+            t.right_subarticular,
+        )
+    )
     return 10 * worst + (2 if t.disc == "herniation" else 1 if t.disc == "bulge" else 0)

@@ -57,11 +57,15 @@ def test_deactivating_or_promoting_a_user_takes_effect_at_once():
     assert _fresh(user).has_perm(roles.VIEW_PSEUDONYM_MAP)
 
 
-def test_a_request_during_the_change_cannot_cache_the_old_grants(django_capture_on_commit_callbacks):
+def test_a_request_during_the_change_cannot_cache_the_old_grants(
+    django_capture_on_commit_callbacks,
+):
     from accounts.access_cache import Access, access_of
 
     user = make_user("radiologist")
-    old = Access(permissions=frozenset(roles.ROLE_PERMISSIONS[roles.RADIOLOGIST]), roles=(roles.RADIOLOGIST,))
+    old = Access(
+        permissions=frozenset(roles.ROLE_PERMISSIONS[roles.RADIOLOGIST]), roles=(roles.RADIOLOGIST,)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         user.groups.set([Group.objects.get(name=roles.ANNOTATOR)])
         # A concurrent request, which still reads the committed (old) grants until this

@@ -37,14 +37,18 @@ def test_lockout_is_per_username_not_global(client, settings):
     make_user("annotator", username="ann")
     for _ in range(2):
         client.post("/login/", {"username": "rad", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
-    response = client.post("/login/", {"username": "ann", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2")
+    response = client.post(
+        "/login/", {"username": "ann", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2"
+    )
     assert response.status_code == 302
 
 
 @pytest.mark.django_db
 def test_token_auth(api_client):
     make_user("researcher", username="res")
-    response = api_client.post("/api/auth/token", {"username": "res", "password": PASSWORD}, format="json")
+    response = api_client.post(
+        "/api/auth/token", {"username": "res", "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200
     token = response.json()["token"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -56,8 +60,14 @@ def test_token_endpoint_is_throttled(api_client, settings):
     settings.LOGIN_THROTTLE_LIMIT = 2
     make_user("researcher", username="res")
     for _ in range(2):
-        assert api_client.post("/api/auth/token", {"username": "res", "password": "x"}).status_code == 400
-    assert api_client.post("/api/auth/token", {"username": "res", "password": PASSWORD}).status_code == 429
+        assert (
+            api_client.post("/api/auth/token", {"username": "res", "password": "x"}).status_code
+            == 400
+        )
+    assert (
+        api_client.post("/api/auth/token", {"username": "res", "password": PASSWORD}).status_code
+        == 429
+    )
 
 
 @pytest.mark.django_db

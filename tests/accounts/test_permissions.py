@@ -95,7 +95,9 @@ def test_image_endpoints_need_a_signed_in_user_with_a_role(client, tmp_path):
     volume, thumb = f"/api/series/{series.pk}/volume", f"/studies/series/{series.pk}/thumbnail.png"
     assert client.get(volume).status_code == 401
     assert client.get(thumb).status_code == 302
-    client.force_login(get_user_model().objects.create_user("norole2", password="a-long-test-password-1"))
+    client.force_login(
+        get_user_model().objects.create_user("norole2", password="a-long-test-password-1")
+    )
     assert client.get(volume).status_code == 403
     assert client.get(thumb).status_code == 403
     for role in ROLES:

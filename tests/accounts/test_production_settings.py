@@ -17,7 +17,8 @@ DEMO_KEY = "radbot-insecure-demo-key-set-DJANGO_SECRET_KEY-in-production"
 
 def _production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("RADBOT_", "DJANGO_", "REDIS_", "CELERY_", "DATABASE_"))
     }
     env.update(
@@ -44,7 +45,9 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def _settings(env: dict[str, str], *names: str) -> list[str]:
-    code = "from django.conf import settings; " + "; ".join(f"print(repr(settings.{n}))" for n in names)
+    code = "from django.conf import settings; " + "; ".join(
+        f"print(repr(settings.{n}))" for n in names
+    )
     done = _run(env, "-c", code)
     assert done.returncode == 0, done.stderr
     return done.stdout.split("\n")[: len(names)]
@@ -62,11 +65,22 @@ def test_check_deploy_prints_no_warnings_under_production_settings(tmp_path):
 def test_production_cookies_tls_and_idle_timeout(tmp_path):
     env = _production_env(tmp_path, RADBOT_PROXY_SSL_HEADER="X-Forwarded-Proto")
     values = _settings(
-        env, "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-        "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_AGE", "CACHES['default']['BACKEND']",
+        env,
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_PROXY_SSL_HEADER",
+        "SESSION_COOKIE_AGE",
+        "CACHES['default']['BACKEND']",
     )
     assert values == [
-        "True", "True", "True", "31536000", "('HTTP_X_FORWARDED_PROTO', 'https')", "28800",
+        "True",
+        "True",
+        "True",
+        "31536000",
+        "('HTTP_X_FORWARDED_PROTO', 'https')",
+        "28800",
         "'radbot_web.cache.ResilientRedisCache'",
     ]
 
@@ -97,5 +111,7 @@ def test_demo_mode_and_debug_start_with_nothing_configured(tmp_path):
         tmp_path, DJANGO_SECRET_KEY=None, RADBOT_DEID_SECRET=None, REDIS_URL=None, DATABASE_URL=None
     )
     for switch in ({"RADBOT_DEMO": "1"}, {"DJANGO_DEBUG": "1"}):
-        values = _settings({**bare, **switch}, "SECRET_KEY == settings.RADBOT_DEID_SECRET", "SESSION_COOKIE_SECURE")
+        values = _settings(
+            {**bare, **switch}, "SECRET_KEY == settings.RADBOT_DEID_SECRET", "SESSION_COOKIE_SECURE"
+        )
         assert values == ["True", "False"], switch

@@ -65,7 +65,12 @@ def test_sign_in_and_sign_out_are_audited(client):
     _signed_in(client)
     client.post("/logout/")
     client.post("/login/", {"username": "nobody", "password": "x"}, REMOTE_ADDR="192.0.2.4")
-    events = [(e.action, e.username) for e in AccessEvent.objects.filter(action__in=["login", "logout", "login_failed"]).order_by("id")]
+    events = [
+        (e.action, e.username)
+        for e in AccessEvent.objects.filter(
+            action__in=["login", "logout", "login_failed"]
+        ).order_by("id")
+    ]
     assert events == [("login", "ann"), ("logout", "ann"), ("login_failed", "nobody")]
 
 
@@ -84,10 +89,13 @@ def test_role_changes_in_the_admin_name_who_made_them(client, admin_user):
     data["user_permissions"] = []
     data = {k: v for k, v in data.items() if v not in (False,)}
     response = client.post(f"/admin/auth/user/{ann.pk}/change/", data)
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else response
+    )
     change = AccessEvent.objects.filter(action="role_changed", detail__subject="ann").order_by("id")
     assert [(e.user, e.detail["groups"]) for e in change][-2:] == [
-        (admin_user, {"removed": ["annotator"]}), (admin_user, {"added": ["radiologist"]})
+        (admin_user, {"removed": ["annotator"]}),
+        (admin_user, {"added": ["radiologist"]}),
     ]
 
 

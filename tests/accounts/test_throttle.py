@@ -39,7 +39,9 @@ def test_the_throttle_keys_on_what_the_login_form_authenticates():
     from django.contrib.auth.forms import UsernameField
 
     for typed in ["ａｄｍｉｎ", "𝐚𝐝𝐦𝐢𝐧", " admin", "ᵃdmin"]:
-        assert throttle.normalise_username(typed) == UsernameField().clean(typed).casefold() == "admin"
+        assert (
+            throttle.normalise_username(typed) == UsernameField().clean(typed).casefold() == "admin"
+        )
 
 
 def test_clients_behind_a_trusted_proxy_are_told_apart(client, settings):
@@ -75,7 +77,9 @@ def test_failed_logins_by_others_cannot_stop_a_radiologist_signing(client, setti
     for i in range(5):
         _login(client, "rad", REMOTE_ADDR=f"192.0.2.{i}")
     assert _login(client, "rad", PASSWORD, REMOTE_ADDR="192.0.2.50").status_code == 429
-    signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=draft.number)
+    signed = sign_report(
+        report=draft.report, user=radiologist, password=PASSWORD, version_number=draft.number
+    )
     assert signed.status == "final"
 
 
@@ -87,7 +91,11 @@ def test_lockouts_and_failures_are_audited(client, settings):
     failed = AccessEvent.objects.filter(action="login_failed")
     assert [(e.username, e.address) for e in failed] == [("ann", "192.0.2.9")] * 2
     locked = AccessEvent.objects.get(action="locked_out")  # once, at the first refusal
-    assert (locked.username, locked.address, locked.detail["scope"]) == ("ann", "192.0.2.9", "login")
+    assert (locked.username, locked.address, locked.detail["scope"]) == (
+        "ann",
+        "192.0.2.9",
+        "login",
+    )
 
 
 # --- the admin login (#4) ---------------------------------------------------------------------

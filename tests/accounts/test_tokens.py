@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _issue(api_client, username: str) -> str:
-    response = api_client.post("/api/auth/token", {"username": username, "password": PASSWORD}, format="json")
+    response = api_client.post(
+        "/api/auth/token", {"username": username, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200, response.content
     return response.json()["token"]
 
@@ -47,11 +49,15 @@ def test_only_a_digest_of_the_token_is_stored(api_client):
 def test_a_token_expires_after_the_configured_days(api_client, settings):
     assert settings.RADBOT_API_TOKEN_DAYS == 30
     make_user("researcher", username="res")
-    response = api_client.post("/api/auth/token", {"username": "res", "password": PASSWORD}, format="json")
+    response = api_client.post(
+        "/api/auth/token", {"username": "res", "password": PASSWORD}, format="json"
+    )
     row = ApiToken.objects.get()
     assert row.expires - row.created == timedelta(days=30)
     assert response.json()["expires"].startswith(row.expires.isoformat()[:19])
-    ApiToken.objects.update(created=timezone.now() - timedelta(days=31), expires=timezone.now() - timedelta(days=1))
+    ApiToken.objects.update(
+        created=timezone.now() - timedelta(days=31), expires=timezone.now() - timedelta(days=1)
+    )
     answer = _get(api_client, response.json()["token"])
     assert _refused(answer) and "expired" in answer.json()["detail"]
 
@@ -81,8 +87,13 @@ def test_a_role_change_revokes_the_users_tokens_and_is_audited(api_client):
     token = _issue(api_client, "res")
     user.groups.add(Group.objects.get(name="radiologist"))
     assert _refused(_get(api_client, token))
-    changes = AccessEvent.objects.filter(action="role_changed", detail__subject="res").order_by("id")
-    assert [e.detail["groups"] for e in changes] == [{"added": ["researcher"]}, {"added": ["radiologist"]}]
+    changes = AccessEvent.objects.filter(action="role_changed", detail__subject="res").order_by(
+        "id"
+    )
+    assert [e.detail["groups"] for e in changes] == [
+        {"added": ["researcher"]},
+        {"added": ["radiologist"]},
+    ]
     assert AccessEvent.objects.get(action="token_revoked").detail["reason"] == "role changed"
     # Also from the group's side, and for the superuser flag.
     token = _issue(api_client, "res")
@@ -93,7 +104,9 @@ def test_a_role_change_revokes_the_users_tokens_and_is_audited(api_client):
     user.is_superuser = True
     user.save()
     assert _refused(_get(api_client, token))
-    assert AccessEvent.objects.filter(action="role_changed", detail__flags__is_superuser=[False, True]).exists()
+    assert AccessEvent.objects.filter(
+        action="role_changed", detail__flags__is_superuser=[False, True]
+    ).exists()
 
 
 def test_issuance_is_audited_and_other_users_tokens_survive(api_client):
@@ -131,7 +144,9 @@ def test_the_admin_lists_tokens_without_them_and_revokes(client, admin_user, api
     client.force_login(admin_user)
     page = client.get("/admin/accounts/apitoken/")
     assert page.status_code == 200 and row.prefix in page.content.decode()
-    assert row.digest not in client.get(f"/admin/accounts/apitoken/{row.pk}/change/").content.decode()
+    assert (
+        row.digest not in client.get(f"/admin/accounts/apitoken/{row.pk}/change/").content.decode()
+    )
     response = client.post(f"/admin/accounts/apitoken/{row.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302 and not ApiToken.objects.exists()
     event = AccessEvent.objects.get(action="token_revoked")

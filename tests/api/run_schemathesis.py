@@ -78,9 +78,15 @@ def _token(base: str, username: str, password: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("RADBOT_ST_MAX_EXAMPLES", "40")))
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server log, reports)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--max-examples", type=int, default=int(os.environ.get("RADBOT_ST_MAX_EXAMPLES", "40"))
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (server log, reports)"
+    )
     options, extra = parser.parse_known_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="radbot-st-"))
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         # Thumbnails render in the request: no broker or worker is needed for the API.
         "CELERY_BROKER_URL": "memory://localhost/",
         "CELERY_TASK_ALWAYS_EAGER": "1",
-        "DATABASE_URL": os.environ.get("RADBOT_ST_DATABASE_URL") or f"sqlite:///{work / 'st.sqlite3'}",
+        "DATABASE_URL": os.environ.get("RADBOT_ST_DATABASE_URL")
+        or f"sqlite:///{work / 'st.sqlite3'}",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_DEBUG", None)
@@ -109,34 +116,71 @@ def main(argv: list[str] | None = None) -> int:
             _manage(env, "flush", "--noinput")
         if os.environ.get("RADBOT_ST_REDIS_URL"):
             _manage(env, "shell", "-c", "from django.core.cache import cache; cache.clear()")
-        username = _manage(
-            env, "shell", "-c",
-            f"from tests.api.schemathesis_seed import seed; seed(password={password!r})",
-        ).strip().splitlines()[-1]
+        username = (
+            _manage(
+                env,
+                "shell",
+                "-c",
+                f"from tests.api.schemathesis_seed import seed; seed(password={password!r})",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         log = (work / "server.log").open("w")
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "radbot_web.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--timeout", "120", "--access-logfile", "-",
-             # No request-line limit here: the schema describes the application; how long a
-             # URL the front proxy takes is the deployment's business.
-             "--limit-request-line", "0"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(BIN / "gunicorn"),
+                "radbot_web.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+                # No request-line limit here: the schema describes the application; how long a
+                # URL the front proxy takes is the deployment's business.
+                "--limit-request-line",
+                "0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _wait_for(f"{base}/api/schema", server)
         token = _token(base, username, password)
         command = [
-            str(BIN / "st"), "--config-file", str(CONFIG), "run", f"{base}/api/schema",
-            "--header", f"Authorization: Token {token}",
-            "--phases", PHASES,
-            "--max-examples", str(options.max_examples),
-            "--workers", "2",
-            "--request-timeout", "60",
-            "--report", "junit", "--report-dir", str(work / "report"),
+            str(BIN / "st"),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{base}/api/schema",
+            "--header",
+            f"Authorization: Token {token}",
+            "--phases",
+            PHASES,
+            "--max-examples",
+            str(options.max_examples),
+            "--workers",
+            "2",
+            "--request-timeout",
+            "60",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(work / "report"),
             *extra,
         ]
-        print("$", " ".join(c if "Token" not in c else "Authorization: Token ***" for c in command), flush=True)
+        print(
+            "$",
+            " ".join(c if "Token" not in c else "Authorization: Token ***" for c in command),
+            flush=True,
+        )
         status = subprocess.run(command, cwd=work, env=env).returncode
         if status != 0:
             print(f"== server log (tail): {work / 'server.log'}")

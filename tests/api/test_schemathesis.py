@@ -47,7 +47,9 @@ def api_token(db, eager_celery) -> str:
     return body.get("token") or body["key"]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"]
+)
 def test_every_operation_answers_as_its_schema_says(wsgi_app, api_token, mode):
     headers = {"Authorization": f"Token {api_token}"}
     schema = schemathesis.openapi.from_wsgi(

@@ -54,10 +54,15 @@ def test_label_reports_with_the_keyboard_only(page, sign_in, overlap, transactio
     expect(_cell(page, "L4-L5", "canal_stenosis")).to_have_text("moderate")
     page.keyboard.press("Enter")  # save and next, one request
     _item(page, second)
-    expect(page.locator("[data-report-text] mark.ev-disc").first).to_be_visible()  # evidence highlighted
+    expect(
+        page.locator("[data-report-text] mark.ev-disc").first
+    ).to_be_visible()  # evidence highlighted
     saved = Annotation.objects.get(report=first, level__level="L4-L5", author=user)
     assert (saved.disc, saved.canal_stenosis, saved.right_subarticular, saved.uncertain) == (
-        "bulge", "moderate", "mild", True,
+        "bulge",
+        "moderate",
+        "mild",
+        True,
     )
     assert saved.started_from is not None and saved.seconds_spent > 0
 
@@ -70,7 +75,9 @@ def test_label_reports_with_the_keyboard_only(page, sign_in, overlap, transactio
     page.keyboard.press("Shift+D")  # back to none
     page.keyboard.press("Enter")
     _item(page, second)
-    assert Annotation.objects.filter(report=first, author=user).count() == 10  # a correction adds rows
+    assert (
+        Annotation.objects.filter(report=first, author=user).count() == 10
+    )  # a correction adds rows
     assert newest_own_decisions(user=user, report_id=first.pk)["L4-L5"]["disc"] == "none"
 
     page.keyboard.press("s")  # skip
@@ -92,7 +99,12 @@ def test_meeting_a_conflict(page, sign_in, overlap, transactional_db):
     page.goto("/labeling/curate/")
     _item(page, report)
     other = make_user("annotator")
-    save_decisions(author=other, report_id=report.pk, token=0, decisions=decisions(L4_L5={"disc": "herniation"}))
+    save_decisions(
+        author=other,
+        report_id=report.pk,
+        token=0,
+        decisions=decisions(L4_L5={"disc": "herniation"}),
+    )
     page.keyboard.press("Enter")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("conflict")
@@ -108,14 +120,18 @@ def test_adjudicate_a_disagreement(page, sign_in, overlap, transactional_db):
     report = labelled_report()
     for who, disc in (("ann-a", "bulge"), ("ann-b", "herniation")):
         save_decisions(
-            author=make_user("annotator", username=who), report_id=report.pk, token=0,
+            author=make_user("annotator", username=who),
+            report_id=report.pk,
+            token=0,
             decisions=decisions(L4_L5={"disc": disc}),
         )
     sign_in("radiologist")
     page.get_by_role("link", name="Adjudicate").click()
     _item(page, report)
     expect(page.locator("td.disputed")).to_have_count(1)
-    expect(page.locator('tr[data-level="L4-L5"] td[data-field="disc"] .others')).to_contain_text("herniation")
+    expect(page.locator('tr[data-level="L4-L5"] td[data-field="disc"] .others')).to_contain_text(
+        "herniation"
+    )
     for key in ["j", "j", "j"]:
         page.keyboard.press(key)
     expect(page.locator('tr[data-level="L4-L5"]')).to_have_class("current")
@@ -138,7 +154,10 @@ def test_annotator_has_no_adjudication_link(page, sign_in, transactional_db):
 def test_progress_and_export(page, sign_in, overlap, transactional_db, tmp_path):
     report = labelled_report()
     save_decisions(
-        author=make_user("annotator"), report_id=report.pk, token=0, decisions=decisions(L4_L5={"disc": "bulge"}),
+        author=make_user("annotator"),
+        report_id=report.pk,
+        token=0,
+        decisions=decisions(L4_L5={"disc": "bulge"}),
         seconds_spent=30,
     )
     sign_in("researcher")
@@ -158,7 +177,9 @@ def test_progress_and_export(page, sign_in, overlap, transactional_db, tmp_path)
     assert (tmp_path / "gold.csv").read_text().startswith("report_id,level,disc,")
 
 
-def test_two_annotators_at_once_get_different_reports(page, sign_in, overlap, browser, live_server, transactional_db):
+def test_two_annotators_at_once_get_different_reports(
+    page, sign_in, overlap, browser, live_server, transactional_db
+):
     first = labelled_report(confidence=0.3)
     second = labelled_report(confidence=0.6)
     sign_in("annotator")

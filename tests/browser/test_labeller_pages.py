@@ -47,7 +47,9 @@ def test_guide_page_with_keyboard_navigation(page, sign_in):
     sign_in("annotator")
     page.goto("/labeling/guide/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Labelling guide")
-    expect(page.locator("#examples + table")).to_contain_text("Possible small left paracentral protrusion")
+    expect(page.locator("#examples + table")).to_contain_text(
+        "Possible small left paracentral protrusion"
+    )
     page.get_by_role("link", name="Worked examples").focus()
     page.keyboard.press("Enter")
     assert page.url.endswith("#examples")
@@ -67,4 +69,6 @@ def test_guide_page_follows_guide_v1_2(page, sign_in):
     expect(page.locator("#levels + p + ul")).to_contain_text("anterolisthesis of L5 on S1")
     expect(page.locator("#sentences + ul")).to_contain_text("Multilevel")
     expect(page.locator("#assertion + ul")).to_contain_text("“May”, “might”, “could”")
-    expect(page.locator("#examples + table")).to_contain_text("Epidural lipomatosis narrows the thecal sac.")
+    expect(page.locator("#examples + table")).to_contain_text(
+        "Epidural lipomatosis narrows the thecal sac."
+    )

@@ -57,10 +57,18 @@ def test_export_from_the_curation_item_with_the_keyboard(page, sign_in, transact
     expect(section).to_contain_text("herniation")
     expect(section.locator("[data-export-case]")).to_have_count(1)
 
-    assert _tab_to(page, "Export as regression case") == f"Export as regression case: report {report.pk} L4-L5 disc"
+    assert (
+        _tab_to(page, "Export as regression case")
+        == f"Export as regression case: report {report.pk} L4-L5 disc"
+    )
     case = _download_json(page)
     assert problems(case) == [] and case["format"] == FORMAT
-    assert (case["level"], case["field"], case["gold"], case["labeller"]) == ("L4-L5", "disc", "herniation", "bulge")
+    assert (case["level"], case["field"], case["gold"], case["labeller"]) == (
+        "L4-L5",
+        "disc",
+        "herniation",
+        "bulge",
+    )
     assert case["author"] == user.username and case["labeller_version"] == "rules-test"
     assert "L4-5: Broad-based disc protrusion." in case["text"]
     # Enter on the link downloaded: it did not save the form (still the same report open).
@@ -69,8 +77,12 @@ def test_export_from_the_curation_item_with_the_keyboard(page, sign_in, transact
 
 def test_export_from_the_disagreements_page_with_the_keyboard(page, sign_in, transactional_db):
     report = labelled_report(text=TEXT)
-    save_decisions(author=make_user("annotator", username="ann"), report_id=report.pk,
-                   token=report_token(report.pk), decisions=decisions(L4_L5={"canal_stenosis": "moderate"}))
+    save_decisions(
+        author=make_user("annotator", username="ann"),
+        report_id=report.pk,
+        token=report_token(report.pk),
+        decisions=decisions(L4_L5={"canal_stenosis": "moderate"}),
+    )
     sign_in("researcher")
     page.goto("/labeling/progress/")
     _tab_to(page, "Disagreements, to export")
@@ -81,4 +93,8 @@ def test_export_from_the_disagreements_page_with_the_keyboard(page, sign_in, tra
     _tab_to(page, "Export as regression case")
     case = _download_json(page)
     assert (case["field"], case["gold"], case["labeller"], case["author"]) == (
-        "canal_stenosis", "moderate", "none", "ann")
+        "canal_stenosis",
+        "moderate",
+        "none",
+        "ann",
+    )

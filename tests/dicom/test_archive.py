@@ -16,11 +16,20 @@ MiB = 1 << 20
 BOMB_SIZE = 200 * MiB
 
 
-def _members(data: bytes | io.BytesIO, *, name: str = "upload.zip", max_total: int = 64 * MiB,
-             max_ratio: float = 100.0, max_members: int = 100) -> list[Member]:
+def _members(
+    data: bytes | io.BytesIO,
+    *,
+    name: str = "upload.zip",
+    max_total: int = 64 * MiB,
+    max_ratio: float = 100.0,
+    max_members: int = 100,
+) -> list[Member]:
     fh = data if isinstance(data, io.BytesIO) else io.BytesIO(data)
-    return list(iter_upload_members(fh, name=name, max_total_bytes=max_total,
-                                    max_ratio=max_ratio, max_members=max_members))
+    return list(
+        iter_upload_members(
+            fh, name=name, max_total_bytes=max_total, max_ratio=max_ratio, max_members=max_members
+        )
+    )
 
 
 def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
@@ -51,7 +60,7 @@ def _lie_about_size(data: bytes, member: str, declared: int) -> bytes:
     info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
     struct.pack_into("<I", out, info.header_offset + 22, declared)
     central = out.index(b"PK\x01\x02")
-    while out[central + 46:central + 46 + len(member)] != member.encode():
+    while out[central + 46 : central + 46 + len(member)] != member.encode():
         central = out.index(b"PK\x01\x02", central + 4)
     struct.pack_into("<I", out, central + 24, declared)
     return bytes(out)
@@ -77,8 +86,15 @@ def test_plain_file_over_limit_is_stopped():
 
 
 def test_zip_members_are_yielded_in_order_and_junk_skipped():
-    data = _zip([("study/b.dcm", b"B"), ("study/a.dcm", b"A"), ("__MACOSX/study/._a.dcm", b"x"),
-                 ("study/.DS_Store", b"x"), ("study/sub/", b"")])
+    data = _zip(
+        [
+            ("study/b.dcm", b"B"),
+            ("study/a.dcm", b"A"),
+            ("__MACOSX/study/._a.dcm", b"x"),
+            ("study/.DS_Store", b"x"),
+            ("study/sub/", b""),
+        ]
+    )
     members = _members(data)
     assert _ok_names(members) == ["study/b.dcm", "study/a.dcm"]
     assert all(m.archive == "upload.zip" for m in members)
@@ -86,14 +102,26 @@ def test_zip_members_are_yielded_in_order_and_junk_skipped():
 
 
 def test_path_traversal_members_rejected_good_ones_kept():
-    data = _zip([("../evil.dcm", b"x"), ("/etc/evil.dcm", b"x"), ("ok.dcm", b"fine"),
-                 ("a/../../evil2.dcm", b"x"), ("C:\\Windows\\evil.dcm", b"x"),
-                 ("..\\evil3.dcm", b"x")])
+    data = _zip(
+        [
+            ("../evil.dcm", b"x"),
+            ("/etc/evil.dcm", b"x"),
+            ("ok.dcm", b"fine"),
+            ("a/../../evil2.dcm", b"x"),
+            ("C:\\Windows\\evil.dcm", b"x"),
+            ("..\\evil3.dcm", b"x"),
+        ]
+    )
     members = _members(data)
     assert _ok_names(members) == ["ok.dcm"]
     errors = _errors(members)
-    assert set(errors) == {"../evil.dcm", "/etc/evil.dcm", "a/../../evil2.dcm",
-                           "C:\\Windows\\evil.dcm", "..\\evil3.dcm"}
+    assert set(errors) == {
+        "../evil.dcm",
+        "/etc/evil.dcm",
+        "a/../../evil2.dcm",
+        "C:\\Windows\\evil.dcm",
+        "..\\evil3.dcm",
+    }
     assert set(errors.values()) == {ErrorCode.PATH_TRAVERSAL}
     assert "'..'" in next(m for m in members if m.name == "../evil.dcm").error.reason
     assert "absolute" in next(m for m in members if m.name == "/etc/evil.dcm").error.reason

@@ -68,8 +68,12 @@ def _rich_dataset(**extra) -> Dataset:
 
 
 def _deid(ds: Dataset, patient_id: str = "MRN-0001"):
-    return deidentify(ds, pseudonym=pseudonym_for(patient_id, secret=SECRET),
-                      date_shift_days=date_shift_for(patient_id, secret=SECRET), secret=SECRET)
+    return deidentify(
+        ds,
+        pseudonym=pseudonym_for(patient_id, secret=SECRET),
+        date_shift_days=date_shift_for(patient_id, secret=SECRET),
+        secret=SECRET,
+    )
 
 
 def test_removes_every_identifying_tag():
@@ -77,8 +81,13 @@ def test_removes_every_identifying_tag():
     _deid(ds)
     for keyword in IDENTIFYING:
         assert not ds.get(keyword), keyword  # removed, or blanked where type 2
-    for keyword in ("OtherPatientIDsSequence", "InstitutionName", "StudyDescription",
-                    "SeriesDescription", "PatientBirthDate"):
+    for keyword in (
+        "OtherPatientIDsSequence",
+        "InstitutionName",
+        "StudyDescription",
+        "SeriesDescription",
+        "PatientBirthDate",
+    ):
         assert not ds.get(keyword), keyword
     assert "PatientBirthDate" in ds and ds.PatientBirthDate == ""  # type 2: kept, empty
     assert not any(elem.tag.is_private for elem in ds)
@@ -87,23 +96,44 @@ def test_removes_every_identifying_tag():
     assert "SourceApplicationEntityTitle" not in ds.file_meta
     # Nothing identifying is left anywhere in the written file.
     written = to_bytes(ds)
-    for needle in (b"Doe", b"MRN-0001", b"ACC123456", b"Saint Example", b"Springfield",
-                   b"19700215", b"20240310", b"HOSPITAL_PACS", b"SN-12345"):
+    for needle in (
+        b"Doe",
+        b"MRN-0001",
+        b"ACC123456",
+        b"Saint Example",
+        b"Springfield",
+        b"19700215",
+        b"20240310",
+        b"HOSPITAL_PACS",
+        b"SN-12345",
+    ):
         assert needle not in written, needle
 
 
 def test_replaces_uids_by_keyed_uids_and_sets_markers():
     ds = _rich_dataset()
-    uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
-            ds.FrameOfReferenceUID, ds.file_meta.MediaStorageSOPInstanceUID)
+    uids = (
+        ds.StudyInstanceUID,
+        ds.SeriesInstanceUID,
+        ds.SOPInstanceUID,
+        ds.FrameOfReferenceUID,
+        ds.file_meta.MediaStorageSOPInstanceUID,
+    )
     result = _deid(ds)
     keyed = tuple(keyed_uid(u, secret=SECRET) for u in uids)
-    assert (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
-            ds.FrameOfReferenceUID, ds.file_meta.MediaStorageSOPInstanceUID) == keyed
+    assert (
+        ds.StudyInstanceUID,
+        ds.SeriesInstanceUID,
+        ds.SOPInstanceUID,
+        ds.FrameOfReferenceUID,
+        ds.file_meta.MediaStorageSOPInstanceUID,
+    ) == keyed
     assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
     assert all(u.startswith("2.25.") and len(u) <= 64 for u in keyed)
     # references inside sequences follow the same map
-    assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == keyed_uid("1.2.3.4.5", secret=SECRET)
+    assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == keyed_uid(
+        "1.2.3.4.5", secret=SECRET
+    )
     assert ds.SOPClassUID == ds.ReferencedImageSequence[0].ReferencedSOPClassUID  # class UIDs stay
     assert result.uid_map[uids[0]] == keyed[0] and result.uid_map["1.2.3.4.5"].startswith("2.25.")
     assert ds.PatientIdentityRemoved == "YES"
@@ -152,12 +182,16 @@ def test_ages_over_89_are_grouped_as_90():
 
 def test_removes_trial_order_and_software_identifiers():
     extra = {
-        "ClinicalTrialSubjectID": "SUBJ-17", "ClinicalTrialSubjectReadingID": "READ-3",
-        "ClinicalTrialSiteID": "SITE-9", "ClinicalTrialSiteName": "Springfield Trial Site",
-        "ClinicalTrialTimePointID": "TP-2", "ClinicalTrialProtocolName": "SPINE-TRIAL",
+        "ClinicalTrialSubjectID": "SUBJ-17",
+        "ClinicalTrialSubjectReadingID": "READ-3",
+        "ClinicalTrialSiteID": "SITE-9",
+        "ClinicalTrialSiteName": "Springfield Trial Site",
+        "ClinicalTrialTimePointID": "TP-2",
+        "ClinicalTrialProtocolName": "SPINE-TRIAL",
         "PlacerOrderNumberImagingServiceRequest": "PLACER-881",
         "FillerOrderNumberImagingServiceRequest": "FILLER-882",
-        "ScheduledProcedureStepID": "SPS-55", "SoftwareVersions": "syngo MR E11",
+        "ScheduledProcedureStepID": "SPS-55",
+        "SoftwareVersions": "syngo MR E11",
     }
     ds = _rich_dataset(**extra)
     _deid(ds)
@@ -184,18 +218,30 @@ def test_date_under_a_wrong_vr_is_shifted_or_blanked():
 
 def test_pseudonym_takes_the_issuer():
     assert pseudonym_for("MRN-1", secret=SECRET, issuer="site a") != pseudonym_for(
-        "MRN-1", secret=SECRET, issuer="site b")
+        "MRN-1", secret=SECRET, issuer="site b"
+    )
     ds = make_mr(IssuerOfPatientID="HOSP-A", InstitutionName="Saint Example")
     assert patient_issuer(ds) == "hosp-a"
     ds = make_mr(InstitutionName="Saint  Example ")
     assert patient_issuer(ds) == "saint example"
 
 
-@pytest.mark.parametrize(("text", "kept"), [
-    ("SAG T2 TSE", True), ("t2_tse_sag", True), ("MRI LUMBAR SPINE", True), ("AX T2 L4-5", True),
-    ("T2* GRE", True), ("", False), ("SAG T2 Doe", False), ("John Smith lumbar", False),
-    ("MRI 03/15/2019", False), ("ACC123456", False), ("Lumbar spine for Dr House", False),
-])
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("SAG T2 TSE", True),
+        ("t2_tse_sag", True),
+        ("MRI LUMBAR SPINE", True),
+        ("AX T2 L4-5", True),
+        ("T2* GRE", True),
+        ("", False),
+        ("SAG T2 Doe", False),
+        ("John Smith lumbar", False),
+        ("MRI 03/15/2019", False),
+        ("ACC123456", False),
+        ("Lumbar spine for Dr House", False),
+    ],
+)
 def test_clean_description_keeps_protocol_words_only(text, kept):
     assert clean_description(text) == (text if kept else "")
 
@@ -254,7 +300,8 @@ def test_dates_shifted_consistently_per_patient():
     assert first.AcquisitionDateTime[8:] == "101530.5+0100"
     assert d(first.AcquisitionDateTime[:8]) == dt.date(2024, 3, 10) + dt.timedelta(days=shift)
     assert d(first.ReferencedImageSequence[0].ContentDate) == dt.date(2024, 3, 1) + dt.timedelta(
-        days=shift)
+        days=shift
+    )
     # Interval between the patient's two studies is preserved exactly.
     assert (d(later.StudyDate) - d(first.StudyDate)).days == 365
     assert first.StudyTime == "101530.25"  # times are kept
@@ -309,12 +356,23 @@ def test_a_data_set_read_from_a_file_is_deidentified_completely(implicit):
     assert ds.ReferencedImageSequence[0].ContentDate == _shifted("20240301", shift)
     assert "PerformingPhysicianName" not in ds.ReferencedImageSequence[0]
     written = to_bytes(ds)
-    for needle in (b"Doe", b"MRN-0001", b"ACC123456", b"Saint Example", b"19700215", b"20240310",
-                   b"20240311", b"20240301", b"SN-12345"):
+    for needle in (
+        b"Doe",
+        b"MRN-0001",
+        b"ACC123456",
+        b"Saint Example",
+        b"19700215",
+        b"20240310",
+        b"20240311",
+        b"20240301",
+        b"SN-12345",
+    ):
         assert needle not in written, needle
 
 
 def _shifted(da: str, days: int) -> str:
     import datetime as dt
 
-    return (dt.date(int(da[:4]), int(da[4:6]), int(da[6:])) + dt.timedelta(days=days)).strftime("%Y%m%d")
+    return (dt.date(int(da[:4]), int(da[4:6]), int(da[6:])) + dt.timedelta(days=days)).strftime(
+        "%Y%m%d"
+    )

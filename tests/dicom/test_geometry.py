@@ -64,8 +64,15 @@ def test_pixel_to_patient_uses_row_and_column_spacing():
         ({"SeriesDescription": "SAG STIR"}, "STIR"),
         ({"SeriesDescription": "sag tirm"}, "STIR"),
         ({"SeriesDescription": "T2 STIR"}, "STIR"),
-        ({"SeriesDescription": "SAG", "InversionTime": 160, "RepetitionTime": 4000,
-          "EchoTime": 60}, "STIR"),
+        (
+            {
+                "SeriesDescription": "SAG",
+                "InversionTime": 160,
+                "RepetitionTime": 4000,
+                "EchoTime": 60,
+            },
+            "STIR",
+        ),
         ({"SeriesDescription": "SAG", "RepetitionTime": 550, "EchoTime": 12}, "T1"),
         ({"SeriesDescription": "AX", "RepetitionTime": 4000, "EchoTime": 100}, "T2"),
         ({"SeriesDescription": "AX", "RepetitionTime": 2000, "EchoTime": 30}, "other"),
@@ -79,8 +86,9 @@ def test_weighting_from_fields(fields, expected):
 
 
 def test_weighting_from_dataset():
-    inst = read_instance(mr_bytes(SeriesDescription="SAG", RepetitionTime=500, EchoTime=10),
-                         name="t1.dcm")
+    inst = read_instance(
+        mr_bytes(SeriesDescription="SAG", RepetitionTime=500, EchoTime=10), name="t1.dcm"
+    )
     assert inst.weighting == "T1"
 
 
@@ -103,8 +111,13 @@ def test_consistent_series_is_sorted_along_normal():
     assert geo.slice_spacing == pytest.approx(4.0)
     assert geo.uniform_spacing
     # The sagittal normal is -x, so x=0 comes first and x=-16 last along it.
-    assert [shuffled[i].name for i in geo.order] == ["s0.dcm", "s1.dcm", "s2.dcm", "s3.dcm",
-                                                     "s4.dcm"]
+    assert [shuffled[i].name for i in geo.order] == [
+        "s0.dcm",
+        "s1.dcm",
+        "s2.dcm",
+        "s3.dcm",
+        "s4.dcm",
+    ]
 
 
 def _geometry_error(series) -> IngestError:
@@ -115,8 +128,12 @@ def _geometry_error(series) -> IngestError:
 
 
 def test_different_orientation_rejected():
-    series = _series(4, ImageOrientationPatient=lambda i: SAGITTAL_IOP if i < 3 else
-                     [0.0, 0.96592583, 0.25881905, 0.0, 0.25881905, -0.96592583])
+    series = _series(
+        4,
+        ImageOrientationPatient=lambda i: (
+            SAGITTAL_IOP if i < 3 else [0.0, 0.96592583, 0.25881905, 0.0, 0.25881905, -0.96592583]
+        ),
+    )
     assert "orientation" in _geometry_error(series).reason
 
 
@@ -127,8 +144,9 @@ def test_different_pixel_spacing_rejected():
 
 def test_different_matrix_rejected():
     series = _series(2)
-    series.append(read_instance(mr_bytes(32, 32, ImagePositionPatient=[-8.0, -100.0, 100.0]),
-                                name="big.dcm"))
+    series.append(
+        read_instance(mr_bytes(32, 32, ImagePositionPatient=[-8.0, -100.0, 100.0]), name="big.dcm")
+    )
     assert "image size" in _geometry_error(series).reason
 
 
@@ -138,14 +156,16 @@ def test_duplicate_positions_rejected():
 
 
 def test_non_collinear_positions_rejected():
-    series = _series(4, ImagePositionPatient=lambda i: [float(-4 * i), -100.0 + (5 if i == 2 else 0),
-                                                        100.0])
+    series = _series(
+        4, ImagePositionPatient=lambda i: [float(-4 * i), -100.0 + (5 if i == 2 else 0), 100.0]
+    )
     assert "not on one line" in _geometry_error(series).reason
 
 
 def test_gap_is_reported_not_rejected():
-    series = _series(4, ImagePositionPatient=lambda i: [float(-4 * i - (4 if i == 3 else 0)),
-                                                        -100.0, 100.0])
+    series = _series(
+        4, ImagePositionPatient=lambda i: [float(-4 * i - (4 if i == 3 else 0)), -100.0, 100.0]
+    )
     geo = check_series_geometry(series)
     assert not geo.uniform_spacing
 

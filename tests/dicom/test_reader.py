@@ -119,8 +119,14 @@ def test_empty_pixel_data():
 
 @pytest.mark.parametrize(
     "tag",
-    ["StudyInstanceUID", "SeriesInstanceUID", "PixelSpacing", "ImagePositionPatient",
-     "ImageOrientationPatient", "Rows"],
+    [
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "PixelSpacing",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "Rows",
+    ],
 )
 def test_missing_required_tag(tag):
     err = _code(mr_bytes(**{tag: None}))

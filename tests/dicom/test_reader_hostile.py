@@ -70,7 +70,9 @@ def test_non_finite_positions_are_rejected():
     assert error.code == ErrorCode.INVALID_VALUE
 
 
-@pytest.mark.parametrize("keyword", ["BitsStored", "PhotometricInterpretation", "PixelRepresentation", "SamplesPerPixel"])
+@pytest.mark.parametrize(
+    "keyword", ["BitsStored", "PhotometricInterpretation", "PixelRepresentation", "SamplesPerPixel"]
+)
 def test_missing_pixel_module_tags_are_rejected(keyword):
     data = mr_bytes(**{keyword: None})
     # what happened before: the file was accepted and pixel decoding failed later
@@ -92,7 +94,9 @@ def _with_truncated_sequence_item() -> bytes:
     (length,) = struct.unpack_from("<I", data, at + 8)
     assert length != 0xFFFFFFFF
     # The sequence now declares 4 bytes: half an item header; the rest of the file is intact.
-    return bytes(data[: at + 8] + struct.pack("<I", 4) + data[at + 12 : at + 16] + data[at + 12 + length :])
+    return bytes(
+        data[: at + 8] + struct.pack("<I", 4) + data[at + 12 : at + 16] + data[at + 12 + length :]
+    )
 
 
 def test_a_truncated_sequence_item_is_rejected_at_read_time():
@@ -146,7 +150,9 @@ def test_many_frames_are_refused():
     assert _rejected(to_bytes(ds)).code == ErrorCode.IMAGE_TOO_LARGE
 
 
-@pytest.mark.parametrize("overrides", [{"PatientBirthDate": "SECRET-1970"}, {"SOPInstanceUID": "../SECRET"}])
+@pytest.mark.parametrize(
+    "overrides", [{"PatientBirthDate": "SECRET-1970"}, {"SOPInstanceUID": "../SECRET"}]
+)
 def test_pydicom_warnings_do_not_carry_values_into_logs(caplog, overrides):
     # Invalid DA and UI values: pydicom's default WARN mode quotes them in warnings and logs.
     data = mr_bytes(**overrides)  # building it warns, in the test's own scope

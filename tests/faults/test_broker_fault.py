@@ -31,8 +31,6 @@ from tests.studies.batch import sagittal_series
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
 class PrivateRedis:
     def __init__(self) -> None:
         self.port = free_port()
@@ -41,8 +39,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until(self.ping, 30, "the private redis-server")
 
@@ -87,8 +96,12 @@ def private_broker(settings, monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", broker.url)
     _use_broker(app, broker.url, eager=False)
     # fail fast when the broker is down instead of retrying for seconds
-    app.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1,
-                                          "interval_max": 0.1}
+    app.conf.task_publish_retry_policy = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.1,
+        "interval_max": 0.1,
+    }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     try:
         yield broker
@@ -108,10 +121,28 @@ def _worker(broker_url: str, media_root: Path) -> subprocess.Popen:
         "RADBOT_MEDIA_ROOT": str(media_root),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "radbot_web", "worker", "--pool=solo", "-Q", django_settings.CELERY_TASK_DEFAULT_QUEUE,
-         "-n", f"broker-fault-{os.getpid()}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip",
-         "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "radbot_web",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            django_settings.CELERY_TASK_DEFAULT_QUEUE,
+            "-n",
+            f"broker-fault-{os.getpid()}@%h",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -144,11 +175,14 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_its_thumbnails_follow(
     private_broker.start()
     call_command("requeue_followups")
     assert not PendingFollowUp.objects.exists()
-    assert private_broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 1  # the thumbnail task is on the broker
+    assert (
+        private_broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 1
+    )  # the thumbnail task is on the broker
 
     if connection.vendor == "postgresql":
         worker = _worker(private_broker.url, settings.MEDIA_ROOT)
         try:
+
             def drawn() -> bool:
                 series.refresh_from_db()
                 return bool(series.thumbnail)
@@ -167,7 +201,9 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_its_thumbnails_follow(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_ai_run_after_ingest_is_queued_once_the_broker_is_back(private_broker, api_client, settings):
+def test_the_ai_run_after_ingest_is_queued_once_the_broker_is_back(
+    private_broker, api_client, settings
+):
     from inference.models import InferenceJob
     from tests.reports.review_helpers import model_version
 
@@ -181,14 +217,24 @@ def test_the_ai_run_after_ingest_is_queued_once_the_broker_is_back(private_broke
         format="multipart",
     )
     assert response.status_code == 201, response.content
-    assert sorted(PendingFollowUp.objects.values_list("kind", flat=True)) == ["inference", "thumbnail"]
+    assert sorted(PendingFollowUp.objects.values_list("kind", flat=True)) == [
+        "inference",
+        "thumbnail",
+    ]
     job = InferenceJob.objects.get()  # created, but its chain never reached the broker:
-    assert job.status == "failed" and "broker unavailable" in job.error  # said so, never left queued
+    assert (
+        job.status == "failed" and "broker unavailable" in job.error
+    )  # said so, never left queued
 
     private_broker.start()
     call_command("requeue_followups")
     assert not PendingFollowUp.objects.exists()
-    again = InferenceJob.objects.exclude(pk=job.pk).get()  # one new job, the failed one kept as it was
+    again = InferenceJob.objects.exclude(
+        pk=job.pk
+    ).get()  # one new job, the failed one kept as it was
     assert again.status == "queued" and InferenceJob.objects.count() == 2
-    queued = sum(private_broker.llen(q) for q in {settings.CELERY_TASK_DEFAULT_QUEUE, settings.RADBOT_INFERENCE_QUEUE})
+    queued = sum(
+        private_broker.llen(q)
+        for q in {settings.CELERY_TASK_DEFAULT_QUEUE, settings.RADBOT_INFERENCE_QUEUE}
+    )
     assert queued >= 2  # the thumbnail task and the job's first stage

@@ -69,11 +69,26 @@ class PrivatePostgres:
         # pg_ctl's stdout open, so capturing it would wait for ever.
         with (self.data.parent / "pg_ctl.log").open("ab") as out:
             done = subprocess.run(
-                [*self.as_postgres, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                 "-w", "-t", "60", *args],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120,
+                [
+                    *self.as_postgres,
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    *args,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
             )
-        assert done.returncode == 0, (self.data.parent / "pg_ctl.log").read_text(errors="replace")[-2000:]
+        assert done.returncode == 0, (self.data.parent / "pg_ctl.log").read_text(errors="replace")[
+            -2000:
+        ]
 
     def connect(self, dbname: str = "radbot"):
         import psycopg
@@ -106,8 +121,19 @@ def private_postgres():
     port = free_port()
     pg = PrivatePostgres(bin_dir=bin_dir, data=folder / "data", port=port, as_postgres=as_postgres)
     subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(pg.data), "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True, capture_output=True,
+        [
+            *as_postgres,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(pg.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
     )
     pg.start()
     try:
@@ -118,7 +144,9 @@ def private_postgres():
     finally:
         subprocess.run(
             [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(pg.data), "-m", "immediate", "stop"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
         )
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -134,7 +162,13 @@ def _app_env(pg: PrivatePostgres, var: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"}
+        if key
+        not in {
+            "REDIS_URL",
+            "CELERY_BROKER_URL",
+            "CELERY_TASK_ALWAYS_EAGER",
+            "DJANGO_SETTINGS_MODULE",
+        }
     }
     env.update(
         DATABASE_URL=pg.url,
@@ -166,14 +200,34 @@ def app_server(private_postgres, tmp_path_factory):
     (var / "media").mkdir()
     env = _app_env(private_postgres, var)
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*manage, "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [*manage, "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     port = free_port()
     log = var / "gunicorn.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "radbot_web.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--timeout", "300", "--graceful-timeout", "5"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "radbot_web.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "300",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -181,7 +235,9 @@ def app_server(private_postgres, tmp_path_factory):
 
         def serving() -> bool:
             if server.poll() is not None:
-                raise AssertionError("the app server exited:\n" + log.read_text(errors="replace")[-3000:])
+                raise AssertionError(
+                    "the app server exited:\n" + log.read_text(errors="replace")[-3000:]
+                )
             try:
                 return requests.get(f"{base}/login/", timeout=60).status_code == 200
             except (requests.ConnectionError, requests.Timeout):
@@ -204,8 +260,10 @@ def _login(app: AppServer, username: str):
     page = session.get(f"{app.base}/login/", timeout=30).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = session.post(
-        f"{app.base}/login/", data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False, timeout=30,
+        f"{app.base}/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=30,
     )
     assert response.status_code == 302, response.text[:500]
     return session
@@ -244,10 +302,14 @@ def _restart_while_waiting_on(pg: PrivatePostgres, table: str, send) -> object:
         flight = InFlight(send)
 
         def write_waiting() -> bool:
-            return holder.execute(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = %s AND NOT l.granted", (table,)
-            ).fetchone()[0] > 0
+            return (
+                holder.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = %s AND NOT l.granted",
+                    (table,),
+                ).fetchone()[0]
+                > 0
+            )
 
         wait_until(write_waiting, 120, f"the request to wait on its write to {table}")
         pg.pg_ctl("-m", "fast", "-o", pg.options, "restart")
@@ -267,7 +329,10 @@ def _curation_item(session, app: AppServer) -> tuple[int, int]:
 def _save(session, app: AppServer, report: int, token: int):
     from tests.labeling.curation_helpers import form
 
-    data = {**form(report, token, L4_L5={"disc": "bulge"}), "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+    data = {
+        **form(report, token, L4_L5={"disc": "bulge"}),
+        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+    }
     return session.post(f"{app.base}/labeling/curate/save/", data=data, timeout=120)
 
 
@@ -280,19 +345,27 @@ def test_postgresql_restarted_during_a_curation_save(private_postgres, app_serve
     session = _login(app, "ann")
     report, token = _curation_item(session, app)
 
-    response = _restart_while_waiting_on(pg, "labeling_annotation", lambda: _save(session, app, report, token))
+    response = _restart_while_waiting_on(
+        pg, "labeling_annotation", lambda: _save(session, app, report, token)
+    )
     assert response.status_code == 503, response.text[:500]
     assert UNAVAILABLE in response.text and "text/html" in response.headers["Content-Type"]
     assert response.headers["Retry-After"]
-    assert _annotations(pg, report) == 0  # the save's transaction died with the restart: nothing half-written
+    assert (
+        _annotations(pg, report) == 0
+    )  # the save's transaction died with the restart: nothing half-written
 
     # The next request works on a new connection: the same save goes through, once.
     again = _save(session, app, report, token)
     assert again.status_code == 200, again.text[:500]
     assert _annotations(pg, report) == 5
-    assert pg.scalar(
-        "SELECT count(*) FROM labeling_annotation WHERE report_id = %s AND disc = 'bulge'", report
-    ) == 1
+    assert (
+        pg.scalar(
+            "SELECT count(*) FROM labeling_annotation WHERE report_id = %s AND disc = 'bulge'",
+            report,
+        )
+        == 1
+    )
 
 
 def test_postgresql_down_when_a_curation_save_arrives(private_postgres, app_server):
@@ -337,7 +410,9 @@ def test_postgresql_restarted_during_an_upload(private_postgres, app_server):
     studies_before = pg.scalar("SELECT count(*) FROM studies_study")
 
     # The upload writes its files, then inserts the Instance rows: it waits there.
-    response = _restart_while_waiting_on(pg, "studies_instance", lambda: _upload(session, app, files))
+    response = _restart_while_waiting_on(
+        pg, "studies_instance", lambda: _upload(session, app, files)
+    )
     assert response.status_code == 503, response.text[:1000]
     assert response.headers["Content-Type"].startswith("application/json")
     assert UNAVAILABLE in response.json()["detail"]

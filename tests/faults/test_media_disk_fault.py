@@ -51,7 +51,9 @@ def _files(root: Path) -> list[Path]:
 
 
 def _nothing_half_written(root: Path) -> None:
-    assert not Study.objects.exists() and not Series.objects.exists() and not Instance.objects.exists()
+    assert (
+        not Study.objects.exists() and not Series.objects.exists() and not Instance.objects.exists()
+    )
     assert _files(root / "dicom") == []  # this request's partial files are gone too
 
 
@@ -63,7 +65,9 @@ def _every_row_has_its_file(root: Path) -> None:
 # The uploads enqueue thumbnail tasks; run in-process, they cannot race the test's
 # teardown (CI's worker reading the tables while the flush truncates them deadlocked).
 @pytest.mark.django_db(transaction=True)
-def test_a_full_media_disk_refuses_the_upload_and_the_next_one_works(small_media_disk, api_client, eager_celery):
+def test_a_full_media_disk_refuses_the_upload_and_the_next_one_works(
+    small_media_disk, api_client, eager_celery
+):
     api_client.force_authenticate(make_user("radiologist"))
     files = sagittal_series(10, rows=64, cols=64)  # ~9 kB each: more than the 64 kB disk
     response = _upload(api_client, files)
@@ -82,8 +86,9 @@ def test_a_full_media_disk_refuses_the_upload_and_the_next_one_works(small_media
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_read_only_media_disk_refuses_the_upload_and_the_next_one_works(small_media_disk, api_client,
-                                                                        eager_celery):
+def test_a_read_only_media_disk_refuses_the_upload_and_the_next_one_works(
+    small_media_disk, api_client, eager_celery
+):
     api_client.force_authenticate(make_user("radiologist"))
     _mount("-o", "remount,ro", str(small_media_disk))
     response = _upload(api_client, sagittal_series(2))

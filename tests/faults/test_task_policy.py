@@ -14,11 +14,17 @@ from radbot_web.tasks import HARD_LIMIT_GRACE_S, radbot_task
 
 # Queued messages and the beat schedule carry these names: renaming a task loses its messages.
 PROJECT_TASKS = {
-    "inference.segment", "inference.localise", "inference.measure", "inference.classify", "inference.store",
-    "labeling.execute_labelling_run", "labeling.refresh_model_disagreement",
+    "inference.segment",
+    "inference.localise",
+    "inference.measure",
+    "inference.classify",
+    "inference.store",
+    "labeling.execute_labelling_run",
+    "labeling.refresh_model_disagreement",
     "radbot.reap_stale_work",
     "reports.generate_ai_draft",
-    "studies.render_series_thumbnail", "studies.requeue_followups",
+    "studies.render_series_thumbnail",
+    "studies.requeue_followups",
 }
 
 
@@ -39,11 +45,21 @@ def test_every_task_has_its_dotted_name_and_a_hard_limit_above_its_soft_one(sett
     tasks = _project_tasks()
     assert set(tasks) == PROJECT_TASKS
     for name, task in tasks.items():
-        assert task.soft_time_limit > 0 and task.time_limit == task.soft_time_limit + HARD_LIMIT_GRACE_S, name
-    network = {name for name, task in tasks.items() if task.soft_time_limit == settings.RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S}
+        assert (
+            task.soft_time_limit > 0
+            and task.time_limit == task.soft_time_limit + HARD_LIMIT_GRACE_S
+        ), name
+    network = {
+        name
+        for name, task in tasks.items()
+        if task.soft_time_limit == settings.RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S
+    }
     assert network == {"inference.segment", "inference.classify"}
     assert tasks["inference.measure"].soft_time_limit == settings.RADBOT_TASK_SOFT_TIME_LIMIT_S
-    assert tasks["labeling.execute_labelling_run"].soft_time_limit == settings.RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S
+    assert (
+        tasks["labeling.execute_labelling_run"].soft_time_limit
+        == settings.RADBOT_LABELLING_RUN_SOFT_TIME_LIMIT_S
+    )
     # The periodic tasks are registered under the names the schedule gives.
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(tasks)
 
@@ -64,7 +80,9 @@ def _job() -> InferenceJob:
     return InferenceJob.objects.create(study=StudyFactory(), model_version=version)
 
 
-def test_a_stage_past_its_soft_time_limit_fails_the_job_with_the_reason(db, eager_celery, monkeypatch, settings):
+def test_a_stage_past_its_soft_time_limit_fails_the_job_with_the_reason(
+    db, eager_celery, monkeypatch, settings
+):
     """A worker raises SoftTimeLimitExceeded in the task once its soft limit passes; an
     eager run has no limits, so the stage's runner raises it here. It is not retried
     (it would run as long again), and the job fails saying why."""
@@ -83,7 +101,9 @@ def test_a_stage_past_its_soft_time_limit_fails_the_job_with_the_reason(db, eage
     job.refresh_from_db()
     minutes = round(settings.RADBOT_NETWORK_STAGE_SOFT_TIME_LIMIT_S / 60)
     assert job.status == "failed" and job.progress == 100
-    assert job.error == f"segment stage stopped: it ran longer than its time limit ({minutes} minutes)"
+    assert (
+        job.error == f"segment stage stopped: it ran longer than its time limit ({minutes} minutes)"
+    )
 
 
 def test_a_stage_past_its_hard_time_limit_fails_the_job_with_the_reason(db):
@@ -102,31 +122,16 @@ def test_a_stage_past_its_hard_time_limit_fails_the_job_with_the_reason(db):
     )
 
 
-SLOW_WORKER = """
-import os, sys, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-django.setup()
-from inference.services import jobs
-# A segment stage that would run for a minute: far past the 2 s soft limit its message carries.
-jobs._RUNNERS["segment"] = lambda job: time.sleep(60)
-from radbot_web.celery import app
-app.worker_main(sys.argv[1:])
-"""
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_stops_a_stage_at_its_soft_time_limit_and_the_job_says_why(tmp_path, settings):
+def test_a_real_worker_stops_a_stage_at_its_soft_time_limit_and_the_job_says_why(
+    tmp_path, settings
+):
     """A prefork worker enforces the soft limit: the stage is interrupted, the job fails
     with the reason well before the stage would have ended, and the worker lives on."""
     import os
     import signal
-    import subprocess
-    import sys
-    import time
     import uuid
-    from pathlib import Path
 
     from django.db import connection
 
@@ -134,6 +139,7 @@ def test_a_real_worker_stops_a_stage_at_its_soft_time_limit_and_the_job_says_why
     from inference.tasks import inference_chain
     from tests.conftest import require_worker_services
     from tests.factories import StudyFactory
+    from tests.processes import start_worker_with_stage, wait_for_job_end
 
     require_worker_services()
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -147,28 +153,22 @@ def test_a_real_worker_stops_a_stage_at_its_soft_time_limit_and_the_job_says_why
         "RADBOT_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-c", SLOW_WORKER, "worker", "--pool=prefork", "--concurrency=1", "-Q", queue,
-         "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip"],
-        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    worker = start_worker_with_stage("lambda job: time.sleep(60)", queue=queue, env=env, log=log)
     try:
         job = create_inference_job(study=StudyFactory())
         stages = inference_chain(job.pk, queue=queue)
-        stages.tasks[0].set(soft_time_limit=2, time_limit=2 + HARD_LIMIT_GRACE_S)  # the segment stage
+        stages.tasks[0].set(
+            soft_time_limit=2, time_limit=2 + HARD_LIMIT_GRACE_S
+        )  # the segment stage
         stages.apply_async()
-        deadline = time.monotonic() + 50  # the stage itself would take 60 s
-        while time.monotonic() < deadline:
-            job.refresh_from_db()
-            if job.status in {"done", "failed"}:
-                break
-            time.sleep(0.1)
+        wait_for_job_end(job, 50)  # the stage itself would take 60 s
         alive = worker.poll() is None
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
     output = log.read_text(errors="replace")
     assert job.status == "failed", output[-3000:]
-    assert job.error == "segment stage stopped: it ran longer than its time limit (2 s)", output[-3000:]
+    assert job.error == "segment stage stopped: it ran longer than its time limit (2 s)", output[
+        -3000:
+    ]
     assert job.stage == "segment" and alive

@@ -18,7 +18,12 @@ from tests.ml_recipes import tiny_seg_recipe
 def make_archive(folder: Path, *, n: int = 3, seed: int = 777) -> Path:
     generate_dataset(n=n, seed=seed, out_dir=folder)
     ingest_paths(paths=sorted({p.parent for p in folder.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(folder / "reports.jsonl").read_bytes(), source="import", cli=True)
+    import_report_file(
+        name="reports.jsonl",
+        data=(folder / "reports.jsonl").read_bytes(),
+        source="import",
+        cli=True,
+    )
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for study_dir in sorted(p.parent for p in folder.glob("*/masks.npz")):

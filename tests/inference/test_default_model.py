@@ -29,10 +29,14 @@ def _trained_version() -> ModelVersion:
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return ModelVersion.objects.create(
-        name="radbot-test", weights_dir="models/radbot-test",
+        name="radbot-test",
+        weights_dir="models/radbot-test",
         weight_files={name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-        config={"work_spacing_mm": 1.0}, data_split={"train": ["P1"], "validation": ["P2"]},
-        history=[{"stage": "segmentation", "epoch": 1}], metrics={"studies": 2}, seed=7,
+        config={"work_spacing_mm": 1.0},
+        data_split={"train": ["P1"], "validation": ["P2"]},
+        history=[{"stage": "segmentation", "epoch": 1}],
+        metrics={"studies": 2},
+        seed=7,
         command="manage.py train_models --epochs 1 --seed 7",
     )
 
@@ -46,7 +50,10 @@ def test_export_then_register_gives_the_same_version_and_files(tmp_path):
     version.delete()
 
     registered = register_default_model(folder=tmp_path / "shipped")
-    assert registered.name == "radbot-test" and registered.data_split == {"train": ["P1"], "validation": ["P2"]}
+    assert registered.name == "radbot-test" and registered.data_split == {
+        "train": ["P1"],
+        "validation": ["P2"],
+    }
     copied = Path(settings.MEDIA_ROOT) / registered.weights_dir / "segmentation.pt"
     assert copied.read_bytes() == b"seg-weights"
     assert register_default_model(folder=tmp_path / "shipped") == registered  # once only
@@ -69,11 +76,17 @@ def test_a_changed_weight_file_is_refused_and_nothing_is_recorded(tmp_path):
 def test_the_shipped_model_matches_its_manifest_and_records_how_it_was_trained():
     version = register_default_model(folder=SHIPPED_DIR)
     assert "train_models" in version.command and version.seed is not None
-    assert set(version.weight_files) >= {"segmentation.pt", "canal_classifier.pt", "foramen_classifier.pt"}
+    assert set(version.weight_files) >= {
+        "segmentation.pt",
+        "canal_classifier.pt",
+        "foramen_classifier.pt",
+    }
     assert version.data_split
 
 
-def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, django_capture_on_commit_callbacks):
+def test_the_shipped_model_reads_studies_it_never_saw(
+    tmp_path, eager_celery, django_capture_on_commit_callbacks
+):
     """Eight synthetic studies from a seed the model was not trained on (it was trained on
     seed 11), read through the app's own path: a change that breaks the shipped weights
     (preprocessing, crops, architecture) fails here."""
@@ -107,14 +120,20 @@ def test_the_shipped_model_reads_studies_it_never_saw(tmp_path, eager_celery, dj
         return sum(agrees) / len(agrees)
 
     disc = share([p.disc == t["disc"] for p, t in pairs])
-    canal = share([(p.canal_stenosis != "none") == (t["canal_stenosis"] != "none") for p, t in pairs])
-    foramina = share([
-        (getattr(p, f"{side}_foraminal") != "none") == (t[f"{side}_foraminal"] != "none")
-        for p, t in pairs
-        for side in ("left", "right")
-    ])
+    canal = share(
+        [(p.canal_stenosis != "none") == (t["canal_stenosis"] != "none") for p, t in pairs]
+    )
+    foramina = share(
+        [
+            (getattr(p, f"{side}_foraminal") != "none") == (t[f"{side}_foraminal"] != "none")
+            for p, t in pairs
+            for side in ("left", "right")
+        ]
+    )
     ap_error = max(abs(p.ap_diameter_mm - t["ap_diameter_mm"]) for p, t in pairs)
-    print(f"disc {disc:.2f}, canal stenosis {canal:.2f}, foramina {foramina:.2f}, max AP error {ap_error:.2f} mm")
+    print(
+        f"disc {disc:.2f}, canal stenosis {canal:.2f}, foramina {foramina:.2f}, max AP error {ap_error:.2f} mm"
+    )
     assert min(disc, canal, foramina) >= 0.85, (disc, canal, foramina)
     # The model retrained for real MRI (randomised contrasts, no canal labels in the real
     # data) over-reads narrow synthetic canals: max error 2.6 mm here, MAE 1.2 mm on 20

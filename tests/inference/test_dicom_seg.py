@@ -35,8 +35,10 @@ def _stored_images(series: Series) -> list[pydicom.Dataset]:
 
 def _description(number: int, label: str, code) -> hd.seg.SegmentDescription:
     return hd.seg.SegmentDescription(
-        segment_number=number, segment_label=label,
-        segmented_property_category=codes.SCT.AnatomicalStructure, segmented_property_type=code,
+        segment_number=number,
+        segment_label=label,
+        segmented_property_category=codes.SCT.AnatomicalStructure,
+        segmented_property_type=code,
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
     )
 
@@ -45,14 +47,17 @@ def _write_seg(images: list[pydicom.Dataset], classes: np.ndarray, out: Path) ->
     """A SEG whose segment numbers differ from the class ids and which names one segment
     only by code (vertebra), one only by label (canal), one by both (disc) and the sacrum
     by its code, plus a segment no class takes (spinal cord)."""
-    segment_of_class = np.array([0, 2, 3, 1, 5], dtype=np.uint8)  # canal=1, vertebra=2, disc=3, sacrum=5
+    segment_of_class = np.array(
+        [0, 2, 3, 1, 5], dtype=np.uint8
+    )  # canal=1, vertebra=2, disc=3, sacrum=5
     labels = segment_of_class[classes]
     cord = np.zeros_like(labels)
     cord[labels == 1] = 4  # overlaps the canal on purpose: the canal must win
     seg = hd.seg.Segmentation(
         source_images=images,
-        pixel_array=np.stack([labels == n for n in (1, 2, 3)] + [cord == 4, labels == 5],
-                             axis=-1).astype(np.uint8),
+        pixel_array=np.stack(
+            [labels == n for n in (1, 2, 3)] + [cord == 4, labels == 5], axis=-1
+        ).astype(np.uint8),
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=[
             _description(1, "Thecal sac", codes.SCT.Tissue),
@@ -61,8 +66,13 @@ def _write_seg(images: list[pydicom.Dataset], classes: np.ndarray, out: Path) ->
             _description(4, "Spinal cord", codes.SCT.SpinalCord),
             _description(5, "Structure 5", codes.SCT.Sacrum),
         ],
-        series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
-        manufacturer="RadBot tests", manufacturer_model_name="synthetic", software_versions="1",
+        series_instance_uid=hd.UID(),
+        series_number=99,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="RadBot tests",
+        manufacturer_model_name="synthetic",
+        software_versions="1",
         device_serial_number="0",
     )
     seg.save_as(out)
@@ -73,7 +83,9 @@ def _write_seg(images: list[pydicom.Dataset], classes: np.ndarray, out: Path) ->
 def stored(db, synthetic):
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
     study_dir = sorted(p.parent for p in synthetic.glob("*/masks.npz"))[0]
-    uid = pydicom.dcmread(next((study_dir / "sag_t2").glob("*.dcm")), stop_before_pixels=True).SeriesInstanceUID
+    uid = pydicom.dcmread(
+        next((study_dir / "sag_t2").glob("*.dcm")), stop_before_pixels=True
+    ).SeriesInstanceUID
     with np.load(study_dir / "masks.npz") as masks:
         original = masks["sag"].astype(np.uint8)  # InstanceNumber order
     return series_by_any_uid(uid)[0], original  # the files carry the original (unkeyed) UID
@@ -83,7 +95,10 @@ def test_segments_map_by_code_then_label():
     assert segment_class("anything", [("SCT", "84020006")]) == DISC
     assert segment_class("Disc", [("SCT", "51282000")]) == VERTEBRA  # the code decides
     assert segment_class("L3", [("99LOCAL", "1")]) == VERTEBRA
-    assert segment_class("S1", []) == SACRUM and segment_class("anything", [("SCT", "54735007")]) == SACRUM
+    assert (
+        segment_class("S1", []) == SACRUM
+        and segment_class("anything", [("SCT", "54735007")]) == SACRUM
+    )
     assert segment_class("Vertebral canal", []) == CANAL
     assert segment_class("Intervertebral disc L5-S1", []) == DISC
     assert segment_class("Spinal cord", [("SCT", "2748008")]) is None
@@ -99,20 +114,27 @@ def test_a_seg_imports_as_the_same_mask(stored, tmp_path):
     with np.load(Path(settings.MEDIA_ROOT) / mask.file) as saved:
         np.testing.assert_array_equal(saved["classes"], original)
         assert saved["instance_numbers"].tolist() == sorted(
-            series.instances.values_list("instance_number", flat=True))
+            series.instances.values_list("instance_number", flat=True)
+        )
 
 
-def test_a_seg_made_on_the_source_images_lines_up_with_the_keyed_archive(stored, tmp_path, synthetic):
+def test_a_seg_made_on_the_source_images_lines_up_with_the_keyed_archive(
+    stored, tmp_path, synthetic
+):
     """A SEG from the PACS names the original series and SOP UIDs; ingest stored keyed ones."""
     series, original = stored
     source_dir = sorted(p.parent for p in synthetic.glob("*/masks.npz"))[0] / "sag_t2"
-    images = sorted((pydicom.dcmread(f) for f in source_dir.glob("*.dcm")), key=lambda d: int(d.InstanceNumber))
+    images = sorted(
+        (pydicom.dcmread(f) for f in source_dir.glob("*.dcm")), key=lambda d: int(d.InstanceNumber)
+    )
     assert images[0].SeriesInstanceUID != series.series_instance_uid
     order = np.random.default_rng(1).permutation(len(images))
     path = _write_seg([images[i] for i in order], original[order], tmp_path / "source.dcm")
     # --series may name the stored UID while the SEG names the original
     call_command("import_masks", str(path), series=series.series_instance_uid)
-    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+    with np.load(
+        Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file
+    ) as saved:
         np.testing.assert_array_equal(saved["classes"], original)
 
 
@@ -122,7 +144,9 @@ def test_frames_are_placed_by_referenced_image_not_by_order(stored, tmp_path):
     order = np.random.default_rng(0).permutation(len(images))
     path = _write_seg([images[i] for i in order], original[order], tmp_path / "shuffled.dcm")
     call_command("import_masks", str(path), series=series.series_instance_uid)
-    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+    with np.load(
+        Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file
+    ) as saved:
         np.testing.assert_array_equal(saved["classes"], original)
 
 
@@ -130,7 +154,10 @@ def test_a_seg_made_on_another_series_is_refused_and_stores_nothing(stored, tmp_
     series, original = stored
     t1 = Series.objects.get(study=series.study, plane="sagittal", weighting="T1")
     path = _write_seg(_stored_images(t1), original, tmp_path / "t1.dcm")
-    with pytest.raises(CommandError, match=f"made on series {t1.series_instance_uid}, not on {series.series_instance_uid}"):
+    with pytest.raises(
+        CommandError,
+        match=f"made on series {t1.series_instance_uid}, not on {series.series_instance_uid}",
+    ):
         call_command("import_masks", str(path), series=series.series_instance_uid)
 
     # A SEG of images the archive never received.
@@ -158,7 +185,9 @@ def _mask_files() -> list[Path]:
 
 
 def _stored_classes(series: Series) -> np.ndarray:
-    with np.load(Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file) as saved:
+    with np.load(
+        Path(settings.MEDIA_ROOT) / SegmentationMask.objects.get(series=series).file
+    ) as saved:
         return saved["classes"]
 
 

@@ -32,7 +32,12 @@ def synthetic(tmp_path_factory):
 @pytest.fixture
 def archive(db, synthetic):
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import", cli=True)
+    import_report_file(
+        name="reports.jsonl",
+        data=(synthetic / "reports.jsonl").read_bytes(),
+        source="import",
+        cli=True,
+    )
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for folder in sorted(p.parent for p in synthetic.glob("*/masks.npz")):
@@ -69,7 +74,9 @@ def test_training_needs_data(db):
         train_model_version(epochs=1, seed=0)
 
 
-def test_train_a_model_version_then_run_a_job(archive, eager_celery, django_capture_on_commit_callbacks, tmp_path):
+def test_train_a_model_version_then_run_a_job(
+    archive, eager_celery, django_capture_on_commit_callbacks, tmp_path
+):
     version = train_model_version(epochs=1, seed=3, train_settings=_tiny(), command="test")
     assert isinstance(version, ModelVersion)
     assert set(version.weight_files) and all(len(h) == 64 for h in version.weight_files.values())
@@ -102,7 +109,10 @@ def test_train_a_model_version_then_run_a_job(archive, eager_celery, django_capt
     call_command("run_inference", study=original, output=str(out))
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) <= 5 and all(0 <= r["confidence"] <= 1 for r in rows)
-    assert all((r["study_uid"], r["original_study_uid"]) == (study.study_instance_uid, original) for r in rows)
+    assert all(
+        (r["study_uid"], r["original_study_uid"]) == (study.study_instance_uid, original)
+        for r in rows
+    )
     assert InferenceJob.objects.filter(study=study).count() == 2
     from audit.models import AccessEvent
 
@@ -115,7 +125,10 @@ def test_train_a_model_version_then_run_a_job(archive, eager_celery, django_capt
 
     out, err = io.StringIO(), io.StringIO()
     call_command("run_inference", study=original, stdout=out, stderr=err)
-    assert "already queued or running" in err.getvalue() and "0 studies predicted, 1 failed" in out.getvalue()
+    assert (
+        "already queued or running" in err.getvalue()
+        and "0 studies predicted, 1 failed" in out.getvalue()
+    )
     assert InferenceJob.objects.filter(study=study).count() == 3
 
 
@@ -166,22 +179,43 @@ def test_train_models_takes_the_recipe_options_and_records_them(archive, tmp_pat
         (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
     out = StringIO()
     call_command(
-        "train_models", epochs=1, seed=5, split="70/30", work_spacing=2.0, pretrain_steps=3, finetune_steps=2,
-        bank_anatomies=1, real=str(real), clf_epochs=2, canal_epochs=3, stdout=out,
+        "train_models",
+        epochs=1,
+        seed=5,
+        split="70/30",
+        work_spacing=2.0,
+        pretrain_steps=3,
+        finetune_steps=2,
+        bank_anatomies=1,
+        real=str(real),
+        clf_epochs=2,
+        canal_epochs=3,
+        stdout=out,
     )
     version = ModelVersion.objects.get()
     assert "model version" in out.getvalue() and "1 real volumes" in out.getvalue()
     assert version.config["work_spacing_mm"] == 2.0
     recipe = version.metrics["train_settings"]["seg"]
-    assert (recipe["pretrain_steps"], recipe["finetune_steps"], recipe["bank_anatomies"]) == (3, 2, 1)
-    assert version.metrics["real_volumes"] == ["ivd_11"] and version.data_split["real_train"] == ["ivd_11"]
+    assert (recipe["pretrain_steps"], recipe["finetune_steps"], recipe["bank_anatomies"]) == (
+        3,
+        2,
+        1,
+    )
+    assert version.metrics["real_volumes"] == ["ivd_11"] and version.data_split["real_train"] == [
+        "ivd_11"
+    ]
     assert {"segmentation", "segmentation_finetune"} <= {r["stage"] for r in version.history}
     assert version.command == (
         "manage.py train_models --epochs 1 --seed 5 --split 70/30 --work-spacing 2 --pretrain-steps 3 "
         f"--finetune-steps 2 --bank-anatomies 1 --clf-epochs 2 --canal-epochs 3 --real {real}"
     )
-    epochs = {(r["stage"], r["epoch"]) for r in version.history if r.get("stage") in {"canal", "foramen"}}
-    assert max(e for s, e in epochs if s == "foramen") == 2 and max(e for s, e in epochs if s == "canal") == 3
+    epochs = {
+        (r["stage"], r["epoch"]) for r in version.history if r.get("stage") in {"canal", "foramen"}
+    }
+    assert (
+        max(e for s, e in epochs if s == "foramen") == 2
+        and max(e for s, e in epochs if s == "canal") == 3
+    )
     assert len(version.data_split["val"]) >= 1
 
 
@@ -196,6 +230,8 @@ def test_training_crops_carry_the_axial_images_inference_will_see(archive):
 
     study = training_studies()[0]
     assert len(study.axial_series) == 5 and not study.axials
-    _canal, foramen = _study_crops(study, study.sag_mask, CropConfig(), 1, 0.0, np.random.default_rng(0))
+    _canal, foramen = _study_crops(
+        study, study.sag_mask, CropConfig(), 1, 0.0, np.random.default_rng(0)
+    )
     n_sag = len(CropConfig().foramen_offsets_mm)
     assert np.abs(foramen.x[:, 0, n_sag:]).max() > 0  # the axial channels hold image, not zeros

@@ -46,7 +46,9 @@ def tiny_weights(tmp_path_factory):
     config = ModelConfig()
     seg, canal, foramen = build_models(config)
     folder = tmp_path_factory.mktemp("tinymodel")
-    return save_models(TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), folder / "tiny")
+    return save_models(
+        TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), folder / "tiny"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,15 @@ def masks_by_number(synthetic):
     """The generator's masks as stored (InstanceNumber order), per series uid and number."""
     out = {}
     for npz in synthetic.glob("*/masks.npz"):
-        headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in (npz.parent / "sag_t2").glob("*.dcm")]
+        headers = [
+            pydicom.dcmread(f, stop_before_pixels=True)
+            for f in (npz.parent / "sag_t2").glob("*.dcm")
+        ]
         numbers = sorted(int(h.InstanceNumber) for h in headers)
         with np.load(npz) as stored:
-            out[stored_uid(headers[0].SeriesInstanceUID)] = dict(zip(numbers, stored["sag"], strict=True))
+            out[stored_uid(headers[0].SeriesInstanceUID)] = dict(
+                zip(numbers, stored["sag"], strict=True)
+            )
     return out
 
 
@@ -80,8 +87,12 @@ def archive(db, settings, synthetic, tiny_weights, reference_masks, monkeypatch)
     shutil.copytree(tiny_weights, settings.MEDIA_ROOT / "models" / "tiny")
     meta = json.loads((tiny_weights / "config.json").read_text())
     ModelVersion.objects.create(
-        name="tiny", weights_dir="models/tiny", weight_files=meta["sha256"], config=meta["config"],
-        data_split={}, seed=2,
+        name="tiny",
+        weights_dir="models/tiny",
+        weight_files=meta["sha256"],
+        config=meta["config"],
+        data_split={},
+        seed=2,
     )
     real_segment = pipeline.segment
 
@@ -139,8 +150,9 @@ def test_the_chain_gives_what_run_study_gives(archive, settings):
     from inference.ml.volume import load_series
 
     study = _study()
-    job = execute_inference_job(job_id=InferenceJob.objects.create(
-        study=study, model_version=ModelVersion.objects.get()).pk)
+    job = execute_inference_job(
+        job_id=InferenceJob.objects.create(study=study, model_version=ModelVersion.objects.get()).pk
+    )
     assert job.status == "done", job.error
     chosen = selectors.study_series(study)
     expected = run_study(
@@ -154,7 +166,12 @@ def test_the_chain_gives_what_run_study_gives(archive, settings):
     for level, lp in expected.items():
         p = stored[level]
         assert (p.disc, p.canal_stenosis, p.left_foraminal, p.right_foraminal, p.canal_class) == (
-            lp.disc, lp.canal_stenosis, lp.left_foraminal, lp.right_foraminal, lp.canal_class)
+            lp.disc,
+            lp.canal_stenosis,
+            lp.left_foraminal,
+            lp.right_foraminal,
+            lp.canal_class,
+        )
         assert p.probabilities == pytest.approx(lp.probabilities)
         assert p.ap_diameter_mm == pytest.approx(lp.ap_diameter_mm)
         assert p.best_slice == lp.best_slice
@@ -200,7 +217,9 @@ def test_repeated_stages_overwrite_and_store_never_duplicates(
     assert len(done_signals) == 1
 
 
-def test_unnamed_discs_fail_the_job_with_the_reason(archive, eager_celery, done_signals, monkeypatch):
+def test_unnamed_discs_fail_the_job_with_the_reason(
+    archive, eager_celery, done_signals, monkeypatch
+):
     from inference.ml import pipeline
 
     def nothing_found(models, sag):
@@ -213,16 +232,27 @@ def test_unnamed_discs_fail_the_job_with_the_reason(archive, eager_celery, done_
     inference_chain(job.pk).apply_async()
     job.refresh_from_db()
     assert job.status == "failed" and job.stage == "localise"
-    assert job.error.startswith("cannot assign disc levels: ") and "cannot assign levels" not in job.error
+    assert (
+        job.error.startswith("cannot assign disc levels: ")
+        and "cannot assign levels" not in job.error
+    )
     reason = job.error.removeprefix("cannot assign disc levels: ")
     assert job.predictions.count() == 0 and done_signals == []
-    assert job.not_assessed == {lv: reason for lv in LEVELS}  # every level says why, none is labelled
+    assert job.not_assessed == {
+        lv: reason for lv in LEVELS
+    }  # every level says why, none is labelled
     assert selectors.job_has_mask(job)  # the mask shows why
     assert not (selectors.job_dir(job.pk) / "prediction.json").exists()
 
 
 def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
-    archive, reference_masks, monkeypatch, client, annotator, eager_celery, django_capture_on_commit_callbacks
+    archive,
+    reference_masks,
+    monkeypatch,
+    client,
+    annotator,
+    eager_celery,
+    django_capture_on_commit_callbacks,
 ):
     """Discs but no sacrum to count them from: no level is named, none is labelled."""
     from inference.ml import pipeline
@@ -236,10 +266,15 @@ def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
 
     monkeypatch.setattr(pipeline, "segment", no_sacrum)
     with django_capture_on_commit_callbacks(execute=True):
-        job = execute_inference_job(job_id=InferenceJob.objects.create(
-            study=_study(), model_version=ModelVersion.objects.get()).pk)
+        job = execute_inference_job(
+            job_id=InferenceJob.objects.create(
+                study=_study(), model_version=ModelVersion.objects.get()
+            ).pk
+        )
     assert job.status == "failed" and job.stage == "localise"
-    assert job.error.startswith("cannot assign disc levels: the sacrum is not in the field of view"), job.error
+    assert job.error.startswith(
+        "cannot assign disc levels: the sacrum is not in the field of view"
+    ), job.error
     assert "cannot assign levels" not in job.error  # the localiser's own prefix is not repeated
     reason = job.error.removeprefix("cannot assign disc levels: ")
     assert job.predictions.count() == 0 and job.not_assessed == {lv: reason for lv in LEVELS}
@@ -292,7 +327,9 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
     study = Series.objects.get(series_instance_uid=stored_uid(first.sag_t2.series_uid)).study
 
     def top_disc_missing(models, sag):
-        seg = pipeline.segmentation_from_masks(_without_discs_above(reference_masks[sag.series_uid], sag, keep=4))
+        seg = pipeline.segmentation_from_masks(
+            _without_discs_above(reference_masks[sag.series_uid], sag, keep=4)
+        )
         seg.from_reference = False  # as from the network: the AP calibration applies
         return seg
 
@@ -303,8 +340,9 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
 
     monkeypatch.setattr(pipeline, "segment", top_disc_missing)
     monkeypatch.setattr(pipeline, "ap_diameter", implausible_at_l4_l5)
-    job = execute_inference_job(job_id=InferenceJob.objects.create(
-        study=study, model_version=ModelVersion.objects.get()).pk)
+    job = execute_inference_job(
+        job_id=InferenceJob.objects.create(study=study, model_version=ModelVersion.objects.get()).pk
+    )
     assert job.status == "done", job.error
 
     folder = selectors.job_dir(job.pk)
@@ -313,7 +351,10 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
     assert set(discs["not_assessed"]) == {"L1-L2"}
     aps = json.loads((folder / "ap_mm.json").read_text())
     assert aps["ap_mm"]["L4-L5"] == 0.0 and set(aps["notes"]) >= {"L4-L5"}
-    assert json.loads((folder / "prediction.json").read_text())["not_assessed"] == discs["not_assessed"]
+    assert (
+        json.loads((folder / "prediction.json").read_text())["not_assessed"]
+        == discs["not_assessed"]
+    )
 
     stored = {p.level.level: p for p in job.predictions.select_related("level")}
     assert set(stored) == {"L2-L3", "L3-L4", "L4-L5", "L5-S1"}
@@ -346,7 +387,9 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
     assert f"L1-L2 not assessed: {reason}" in review and "data-ap-note" in review
 
 
-def test_a_transient_error_is_retried_and_a_lasting_one_fails_the_job(archive, eager_celery, monkeypatch):
+def test_a_transient_error_is_retried_and_a_lasting_one_fails_the_job(
+    archive, eager_celery, monkeypatch
+):
     from inference.tasks import STAGE_TASKS
 
     measure_task = STAGE_TASKS["measure"]
@@ -386,8 +429,11 @@ def test_network_stages_go_to_the_inference_queue(settings):
     settings.RADBOT_INFERENCE_QUEUE = "radbot-gpu"
     queues = {sig.task: sig.options.get("queue") for sig in inference_chain(7).tasks}
     assert queues == {
-        "inference.segment": "radbot-gpu", "inference.localise": None, "inference.measure": None,
-        "inference.classify": "radbot-gpu", "inference.store": None,
+        "inference.segment": "radbot-gpu",
+        "inference.localise": None,
+        "inference.measure": None,
+        "inference.classify": "radbot-gpu",
+        "inference.store": None,
     }
     assert all(sig.args == (7,) and sig.immutable for sig in inference_chain(7).tasks)
     assert {sig.options.get("queue") for sig in inference_chain(7, queue="only").tasks} == {"only"}
@@ -404,12 +450,15 @@ def _decode(png: bytes) -> np.ndarray:
 
 def test_mask_slices_follow_the_viewer_order(archive, client, annotator, masks_by_number):
     study = _study()
-    job = execute_inference_job(job_id=InferenceJob.objects.create(
-        study=study, model_version=ModelVersion.objects.get()).pk)
+    job = execute_inference_job(
+        job_id=InferenceJob.objects.create(study=study, model_version=ModelVersion.objects.get()).pk
+    )
     series = selectors.study_series(study)["sag_t2"]
     viewer_order = list(
-        Instance.objects.filter(series=series).order_by("slice_location_mm", "instance_number")
-        .values_list("instance_number", flat=True))
+        Instance.objects.filter(series=series)
+        .order_by("slice_location_mm", "instance_number")
+        .values_list("instance_number", flat=True)
+    )
     # The generator's own mask, looked up by instance number, is the expected overlay.
     by_number = masks_by_number[series.series_instance_uid]
 
@@ -419,10 +468,17 @@ def test_mask_slices_follow_the_viewer_order(archive, client, annotator, masks_b
         assert response.status_code == 200 and response["Content-Type"] == "image/png"
         classes = _decode(response.content)
         np.testing.assert_array_equal(classes, by_number[viewer_order[index]])
-    middle = _decode(client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content)
+    middle = _decode(
+        client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content
+    )
     assert set(np.unique(middle)) == {0, 1, 2, 3, 4}  # the sacrum too, in a colour of its own
-    rgba = np.asarray(Image.open(io.BytesIO(
-        client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content)))
+    rgba = np.asarray(
+        Image.open(
+            io.BytesIO(
+                client.get(f"/inference/jobs/{job.pk}/mask/{len(viewer_order) // 2}.png").content
+            )
+        )
+    )
     assert (rgba[middle == 0, 3] == 0).all() and (rgba[middle != 0, 3] > 0).all()
     # The overlays are reads of the study's images: one access-log row per user, study and day.
     reads = AccessEvent.objects.filter(action="view_images", user=annotator)
@@ -451,11 +507,17 @@ def test_every_class_has_its_own_overlay_colour_and_legend_entry():
     assert len({tuple(c[:3]) for c in MASK_COLOURS[1:]}) == N_CLASSES - 1
     root = Path(__file__).resolve().parents[2]
     css = (root / "frontend/static/css/review.css").read_text()
-    keys = {int(k): tuple(map(int, rgb)) for k, *rgb in re.findall(
-        r"\.mask-key-(\d+) \{ background: rgb\((\d+), (\d+), (\d+)\); \}", css)}
+    keys = {
+        int(k): tuple(map(int, rgb))
+        for k, *rgb in re.findall(
+            r"\.mask-key-(\d+) \{ background: rgb\((\d+), (\d+), (\d+)\); \}", css
+        )
+    }
     assert keys == {c: tuple(MASK_COLOURS[c][:3].tolist()) for c in range(1, N_CLASSES)}
     template = (root / "frontend/templates/reports/review.html").read_text()
-    assert all(f"mask-key-{c}" in template for c in range(1, N_CLASSES)) and "sacrum</li>" in template
+    assert (
+        all(f"mask-key-{c}" in template for c in range(1, N_CLASSES)) and "sacrum</li>" in template
+    )
 
 
 def _write_prediction(job: InferenceJob, payload: dict) -> None:
@@ -466,10 +528,19 @@ def _write_prediction(job: InferenceJob, payload: dict) -> None:
 
 def _row(level: str, **fields) -> dict:
     return {
-        "level": level, "disc": "none", "canal_stenosis": "none", "left_foraminal": "none",
-        "right_foraminal": "none", "canal_class": 0, "probabilities": {"canal_stenosis": 0.1},
-        "ap_diameter_mm": 12.5, "disc_centre_mm": [0.0, 0.0, 0.0], "best_slice": {},
-        "confidence": 0.9, "ap_note": "", **fields,
+        "level": level,
+        "disc": "none",
+        "canal_stenosis": "none",
+        "left_foraminal": "none",
+        "right_foraminal": "none",
+        "canal_class": 0,
+        "probabilities": {"canal_stenosis": 0.1},
+        "ap_diameter_mm": 12.5,
+        "disc_centre_mm": [0.0, 0.0, 0.0],
+        "best_slice": {},
+        "confidence": 0.9,
+        "ap_note": "",
+        **fields,
     }
 
 
@@ -484,31 +555,55 @@ def test_store_keeps_the_assessed_levels_their_confidence_and_the_reasons(db, se
     with a prediction get a row; an AP not measured is stored as null with its note."""
     settings.MEDIA_ROOT = tmp_path
     job = _bare_job(status="running", stage="classify")
-    reasons = {"L1-L2": "no disc found above L2-L3 (outside the field of view or not segmented)",
-               "L2-L3": "the naming confidence fell to 0.42"}
-    _write_prediction(job, {"sag_series_uid": "1.2", "not_assessed": {**reasons, "L5-S1": "ignored: it has a row"},
-                            "levels": [_row("L5-S1", confidence=1.0),
-                                       _row("L4-L5", ap_diameter_mm=0.0, ap_note=NOT_MEASURED, confidence=0.857),
-                                       _row("L3-L4", ap_diameter_mm=2.1, ap_note=NOT_MEASURED, confidence=0.6)]})
+    reasons = {
+        "L1-L2": "no disc found above L2-L3 (outside the field of view or not segmented)",
+        "L2-L3": "the naming confidence fell to 0.42",
+    }
+    _write_prediction(
+        job,
+        {
+            "sag_series_uid": "1.2",
+            "not_assessed": {**reasons, "L5-S1": "ignored: it has a row"},
+            "levels": [
+                _row("L5-S1", confidence=1.0),
+                _row("L4-L5", ap_diameter_mm=0.0, ap_note=NOT_MEASURED, confidence=0.857),
+                _row("L3-L4", ap_diameter_mm=2.1, ap_note=NOT_MEASURED, confidence=0.6),
+            ],
+        },
+    )
     done = run_stage(job_id=job.pk, stage="store")
     assert done.status == "done", done.error
     assert done.not_assessed == reasons
     stored = {p.level.level: p for p in done.predictions.select_related("level")}
     assert set(stored) == {"L3-L4", "L4-L5", "L5-S1"}
-    assert (stored["L5-S1"].ap_diameter_mm, stored["L5-S1"].ap_note, stored["L5-S1"].confidence) == (12.5, "", 1.0)
+    assert (
+        stored["L5-S1"].ap_diameter_mm,
+        stored["L5-S1"].ap_note,
+        stored["L5-S1"].confidence,
+    ) == (12.5, "", 1.0)
     for level in ("L4-L5", "L3-L4"):  # a note means not measured, whatever number came with it
         assert stored[level].ap_diameter_mm is None and stored[level].ap_note == NOT_MEASURED
     assert stored["L4-L5"].confidence == pytest.approx(0.857)
 
 
-@pytest.mark.parametrize(("levels", "error"), [
-    ([], "cannot assign disc levels: no level could be named (L5-S1: no sacrum)"),
-    ([_row("L5-S1"), _row("L4-L5", confidence=1.5)], "L4-L5: the level confidence 1.5 is not between 0 and 1"),
-])
-def test_store_refuses_an_output_with_no_level_or_a_confidence_out_of_range(db, settings, tmp_path, levels, error):
+@pytest.mark.parametrize(
+    ("levels", "error"),
+    [
+        ([], "cannot assign disc levels: no level could be named (L5-S1: no sacrum)"),
+        (
+            [_row("L5-S1"), _row("L4-L5", confidence=1.5)],
+            "L4-L5: the level confidence 1.5 is not between 0 and 1",
+        ),
+    ],
+)
+def test_store_refuses_an_output_with_no_level_or_a_confidence_out_of_range(
+    db, settings, tmp_path, levels, error
+):
     settings.MEDIA_ROOT = tmp_path
     job = _bare_job(status="running", stage="classify")
-    _write_prediction(job, {"sag_series_uid": "1.2", "levels": levels, "not_assessed": {"L5-S1": "no sacrum"}})
+    _write_prediction(
+        job, {"sag_series_uid": "1.2", "levels": levels, "not_assessed": {"L5-S1": "no sacrum"}}
+    )
     failed = run_stage(job_id=job.pk, stage="store")
     assert failed.status == "failed" and failed.predictions.count() == 0
     assert failed.error == error
@@ -519,10 +614,23 @@ def test_the_database_holds_confidence_to_0_1_and_a_noted_ap_to_null(db):
 
     job = _bare_job(status="done")
     level = job.study.levels.get(level="L4-L5")
-    fields = {"job": job, "level": level, "model_version": job.model_version, "disc": "none",
-              "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none", "canal_class": 0,
-              "probabilities": {}, "centre_mm": [0, 0, 0]}
-    for bad in ({"confidence": 1.5}, {"confidence": -0.1}, {"ap_diameter_mm": 2.1, "ap_note": NOT_MEASURED}):
+    fields = {
+        "job": job,
+        "level": level,
+        "model_version": job.model_version,
+        "disc": "none",
+        "canal_stenosis": "none",
+        "left_foraminal": "none",
+        "right_foraminal": "none",
+        "canal_class": 0,
+        "probabilities": {},
+        "centre_mm": [0, 0, 0],
+    }
+    for bad in (
+        {"confidence": 1.5},
+        {"confidence": -0.1},
+        {"ap_diameter_mm": 2.1, "ap_note": NOT_MEASURED},
+    ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Prediction.objects.create(**fields, **bad)
     Prediction.objects.create(**fields, confidence=None)  # rows from before confidences were kept
@@ -534,10 +642,18 @@ def test_the_ai_panel_shows_the_running_stage_and_finished_stage_times(db, clien
     from tests.factories import StudyFactory
 
     study = StudyFactory()
-    version = ModelVersion.objects.create(name="m", weights_dir="models/m", weight_files={}, config={},
-                                          data_split={}, seed=0)
-    InferenceJob.objects.create(study=study, model_version=version, status="running", stage="classify",
-                                progress=70, attempts=2, stage_seconds={"segment": 1.234, "localise": 0.05})
+    version = ModelVersion.objects.create(
+        name="m", weights_dir="models/m", weight_files={}, config={}, data_split={}, seed=0
+    )
+    InferenceJob.objects.create(
+        study=study,
+        model_version=version,
+        status="running",
+        stage="classify",
+        progress=70,
+        attempts=2,
+        stage_seconds={"segment": 1.234, "localise": 0.05},
+    )
     client.force_login(annotator)
     page = client.get(f"/inference/studies/{study.study_instance_uid}/ai/").content.decode()
     assert "running: classify (attempt 2)" in page
@@ -571,7 +687,9 @@ def _age(job: InferenceJob, seconds: float) -> None:
 
     from django.utils import timezone
 
-    InferenceJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+    InferenceJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
+    )
 
 
 @pytest.fixture
@@ -585,13 +703,20 @@ def broker_down():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
-    keys = ("task_always_eager", "broker_write_url", "broker_transport_options", "task_publish_retry")
+    keys = (
+        "task_always_eager",
+        "broker_write_url",
+        "broker_transport_options",
+        "task_publish_retry",
+    )
     saved = {key: app.conf.get(key) for key in keys}
     pool, producers = app._pool, app.amqp._producer_pool
     # broker_write_url: the publishing side (CELERY_BROKER_URL in the environment wins over broker_url)
     app.conf.update(
-        task_always_eager=False, broker_write_url=f"redis://127.0.0.1:{port}/0",
-        broker_transport_options={"max_retries": 0}, task_publish_retry=False,
+        task_always_eager=False,
+        broker_write_url=f"redis://127.0.0.1:{port}/0",
+        broker_transport_options={"max_retries": 0},
+        task_publish_retry=False,
     )
     app._pool = app.amqp._producer_pool = None
     yield
@@ -607,7 +732,9 @@ def test_a_stage_started_again_and_again_fails_the_job_once_over_the_cap(db, set
     settings.RADBOT_TASK_MAX_ATTEMPTS = 3
     job = _bare_job()
     runs = []
-    monkeypatch.setitem(job_services._RUNNERS, "segment", lambda job: runs.append(job.pk))  # the work "dies"
+    monkeypatch.setitem(
+        job_services._RUNNERS, "segment", lambda job: runs.append(job.pk)
+    )  # the work "dies"
     for _ in range(3):
         assert run_stage(job_id=job.pk, stage="segment").status == "running"
     # Retries (task.retry after a transient error) are expected starts, not deaths.
@@ -615,7 +742,9 @@ def test_a_stage_started_again_and_again_fails_the_job_once_over_the_cap(db, set
     stopped = run_stage(job_id=job.pk, stage="segment")
     assert len(runs) == 4
     assert stopped.status == "failed" and stopped.stage_attempts == {"segment": 5}
-    assert stopped.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage")
+    assert stopped.error.startswith(
+        "stopped after 3 attempts: the worker died each time during the segment stage"
+    )
     # A late duplicate finds the job failed and does nothing.
     assert run_stage(job_id=job.pk, stage="segment").status == "failed" and len(runs) == 4
 
@@ -642,7 +771,9 @@ def test_a_message_delivered_past_the_cap_is_not_run_and_fails_the_job(db, setti
     assert result.state == "FAILURE" and runs == []
     job.refresh_from_db()
     assert job.status == "failed"
-    assert job.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage")
+    assert job.error.startswith(
+        "stopped after 3 attempts: the worker died each time during the segment stage"
+    )
     # A message that ran to its end is forgotten: its id counts from zero again.
     other = _bare_job()
     assert segment_task.apply(args=(other.pk,), task_id=second).state == "SUCCESS"
@@ -650,36 +781,22 @@ def test_a_message_delivered_past_the_cap_is_not_run_and_fails_the_job(db, setti
     assert count_delivery(f"{second}:0") == 1
 
 
-KILLING_WORKER = """
-import os, signal, sys
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
-django.setup()
-from inference.services import jobs
-# A stage that kills its worker process every time (as an out-of-memory kill would).
-jobs._RUNNERS["segment"] = lambda job: os.kill(os.getpid(), signal.SIGKILL)
-from radbot_web.celery import app
-app.worker_main(sys.argv[1:])
-"""
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_a_stage_that_kills_its_worker_every_time_fails_the_job_after_three_attempts(tmp_path, settings):
+def test_a_stage_that_kills_its_worker_every_time_fails_the_job_after_three_attempts(
+    tmp_path, settings
+):
     """A real prefork worker whose segment stage SIGKILLs the pool process: the message
     comes back (acks_late + reject_on_worker_lost) three times, then the job fails with
     the reason, and the worker lives on for other work."""
     import os
     import signal
-    import subprocess
-    import sys
-    import time
     import uuid
-    from pathlib import Path
 
     from django.db import connection
 
     from tests.conftest import require_worker_services
+    from tests.processes import start_worker_with_stage, wait_for_job_end
 
     require_worker_services()
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -694,31 +811,27 @@ def test_a_stage_that_kills_its_worker_every_time_fails_the_job_after_three_atte
         "RADBOT_TASK_MAX_ATTEMPTS": "3",
     }
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-c", KILLING_WORKER, "worker", "--pool=prefork", "--concurrency=1", "-Q", queue,
-         "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip"],
-        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+    worker = start_worker_with_stage(
+        "lambda job: os.kill(os.getpid(), signal.SIGKILL)", queue=queue, env=env, log=log
     )
     try:
         job = request_inference(study=_bare_study(), queue=queue)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            job.refresh_from_db()
-            if job.status in {"done", "failed"}:
-                break
-            time.sleep(0.1)
+        wait_for_job_end(job, 180)
         alive = worker.poll() is None
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
     output = log.read_text(errors="replace")
     assert job.status == "failed", output[-3000:]
-    assert job.error.startswith("stopped after 3 attempts: the worker died each time during the segment stage"), job.error
+    assert job.error.startswith(
+        "stopped after 3 attempts: the worker died each time during the segment stage"
+    ), job.error
     assert job.stage_attempts == {"segment": 3}
     assert output.count("WorkerLostError") >= 3 and alive
     # Nothing for the study is active any more: the AI can be asked again.
-    assert not InferenceJob.objects.filter(study=job.study, status__in=["queued", "running"]).exists()
+    assert not InferenceJob.objects.filter(
+        study=job.study, status__in=["queued", "running"]
+    ).exists()
 
 
 def test_the_reaper_fails_jobs_that_stopped_moving_and_only_those(db, settings):
@@ -739,9 +852,12 @@ def test_the_reaper_fails_jobs_that_stopped_moving_and_only_those(db, settings):
     assert reap_stale_jobs() == 2
     states = {j.pk: (j.status, j.error) for j in InferenceJob.objects.all()}
     assert states[lost_message.pk][0] == "failed"
-    assert states[lost_message.pk][1].startswith("stopped: no worker took the job within 120 minutes")
+    assert states[lost_message.pk][1].startswith(
+        "stopped: no worker took the job within 120 minutes"
+    )
     assert states[dead_worker.pk] == (
-        "failed", "stopped: no progress for 30 minutes in the classify stage (its worker probably died); run the AI again"
+        "failed",
+        "stopped: no progress for 30 minutes in the classify stage (its worker probably died); run the AI again",
     )
     assert states[busy_queue.pk] == ("queued", "") and states[moving.pk] == ("running", "")
     assert states[done.pk] == ("done", "")
@@ -762,20 +878,26 @@ def test_the_reaper_runs_on_celery_beat(db, settings):
     assert stuck.status == "failed"
 
 
-def test_the_ai_panel_fails_a_stale_job_offers_the_run_again_and_stops_polling(db, client, settings):
+def test_the_ai_panel_fails_a_stale_job_offers_the_run_again_and_stops_polling(
+    db, client, settings
+):
     from tests.factories import make_user
 
     job = _bare_job(status="running", stage="segment", progress=10)
     panel = f"/inference/studies/{job.study.study_instance_uid}/ai/"
     client.force_login(make_user("radiologist"))
     page = client.get(panel).content.decode()
-    assert 'hx-trigger="every 1s"' in page and "data-run-ai" not in page  # running: poll, no new run
+    assert (
+        'hx-trigger="every 1s"' in page and "data-run-ai" not in page
+    )  # running: poll, no new run
 
     _age(job, settings.RADBOT_JOB_STALE_S + 1)
     page = client.get(panel).content.decode()
     job.refresh_from_db()
     assert job.status == "failed"
-    assert "The last AI job failed: stopped: no progress for 30 minutes in the segment stage" in page
+    assert (
+        "The last AI job failed: stopped: no progress for 30 minutes in the segment stage" in page
+    )
     assert "Run the AI again" in page and 'hx-trigger="every 1s"' not in page
 
 
@@ -814,14 +936,18 @@ def test_a_second_ai_request_while_one_is_queued_is_refused(db, client, broker_d
     queued = _bare_job()
     study = queued.study
     client.force_login(make_user("radiologist"))
-    page = client.post(f"/inference/studies/{study.study_instance_uid}/ai/run/", follow=True).content.decode()
+    page = client.post(
+        f"/inference/studies/{study.study_instance_uid}/ai/run/", follow=True
+    ).content.decode()
     assert f"AI job #{queued.pk} for this study is still queued" in page
     assert InferenceJob.objects.filter(study=study).count() == 1
     with pytest.raises(JobActive):
         request_inference(study=study)
     # The database holds the rule too (one queued or running job per study).
     with pytest.raises(IntegrityError), transaction.atomic():
-        InferenceJob.objects.create(study=study, model_version=queued.model_version, status="running")
+        InferenceJob.objects.create(
+            study=study, model_version=queued.model_version, status="running"
+        )
     # Once the job has finished, a new one may be requested.
     InferenceJob.objects.filter(pk=queued.pk).update(status="done")
     InferenceJob.objects.create(study=study, model_version=queued.model_version)

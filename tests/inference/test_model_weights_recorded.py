@@ -45,7 +45,9 @@ def _swap_in_other_weights(folder: Path, tmp_path: Path) -> None:
     other = save_models(_untrained(2), tmp_path / "other")
     meta = json.loads((folder / "config.json").read_text())
     shutil.copy2(other / "segmentation.pt", folder / "segmentation.pt")
-    meta["sha256"]["segmentation.pt"] = json.loads((other / "config.json").read_text())["sha256"]["segmentation.pt"]
+    meta["sha256"]["segmentation.pt"] = json.loads((other / "config.json").read_text())["sha256"][
+        "segmentation.pt"
+    ]
     (folder / "config.json").write_text(json.dumps(meta))
 
 
@@ -77,8 +79,12 @@ def study_and_version(db, weights, tmp_path_factory):
     shutil.copytree(weights, Path(settings.MEDIA_ROOT) / "models" / "recorded")
     meta = json.loads((weights / "config.json").read_text())
     version = ModelVersion.objects.create(
-        name="recorded", weights_dir="models/recorded", weight_files=meta["sha256"], config=meta["config"],
-        data_split={}, seed=1,
+        name="recorded",
+        weights_dir="models/recorded",
+        weight_files=meta["sha256"],
+        config=meta["config"],
+        data_split={},
+        seed=1,
     )
     return Study.objects.get(), version
 
@@ -92,6 +98,8 @@ def test_a_job_refuses_weights_that_differ_from_the_database(study_and_version, 
     job_services._verified_models.cache_clear()  # a worker that loads the model after the swap
     # One active job per study: the honest one is finished before the next is made.
     fail_job(job_id=honest.pk, reason="ended by the test")
-    job = run_stage(job_id=InferenceJob.objects.create(study=study, model_version=version).pk, stage="segment")
+    job = run_stage(
+        job_id=InferenceJob.objects.create(study=study, model_version=version).pk, stage="segment"
+    )
     assert job.status == "failed"
     assert "model weights refused" in job.error and "segmentation.pt" in job.error

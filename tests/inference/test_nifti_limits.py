@@ -15,7 +15,9 @@ from studies.models import Instance
 def _small_volume(path, shape=(8, 16, 16)):
     import nibabel as nib
 
-    nib.save(nib.Nifti1Image(np.arange(np.prod(shape), dtype=np.int16).reshape(shape), np.eye(4)), path)
+    nib.save(
+        nib.Nifti1Image(np.arange(np.prod(shape), dtype=np.int16).reshape(shape), np.eye(4)), path
+    )
     return path
 
 

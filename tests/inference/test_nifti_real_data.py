@@ -135,13 +135,20 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
 
     # A tiny model trained only on synthetic studies; the real scan is never trained on.
     ingest_paths(paths=sorted({p.parent for p in synthetic.rglob("*.dcm")}))
-    import_report_file(name="reports.jsonl", data=(synthetic / "reports.jsonl").read_bytes(), source="import", cli=True)
+    import_report_file(
+        name="reports.jsonl",
+        data=(synthetic / "reports.jsonl").read_bytes(),
+        source="import",
+        cli=True,
+    )
     labeller, version = current_labeller()
     label_reports(reports=RadiologistReport.objects.all(), labeller=labeller, version=version)
     for folder in sorted(p.parent for p in synthetic.glob("*/masks.npz")):
         import_synthetic_masks(study_dir=folder)
     model = train_model_version(
-        epochs=1, seed=3, command="test",
+        epochs=1,
+        seed=3,
+        command="test",
         train_settings=TrainSettings(seg=tiny_seg_recipe(), n_aug=1),
     )
 
@@ -153,9 +160,14 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
 
     assert job.status in {InferenceJob.Status.DONE, InferenceJob.Status.FAILED}, job.error
     # What the pipeline made of the real scan (shown with pytest -rP).
-    print(f"real scan: {job.status}", job.error or [(p.level.level, p.centre_mm) for p in job.predictions.all()])
+    print(
+        f"real scan: {job.status}",
+        job.error or [(p.level.level, p.centre_mm) for p in job.predictions.all()],
+    )
     if job.status == InferenceJob.Status.FAILED:
-        assert job.error.startswith("cannot assign disc levels: ") and len(job.error) > 30, job.error
+        assert job.error.startswith("cannot assign disc levels: ") and len(job.error) > 30, (
+            job.error
+        )
         assert job.predictions.count() == 0
         return
     # Partial readings are allowed: each level is predicted or not assessed, with the reason.
@@ -166,4 +178,7 @@ def test_pipeline_on_the_real_scan_finishes_and_explains_itself(db, synthetic, r
     upper = np.array(volume.shape) - 1
     for prediction in job.predictions.all():
         index = patient_to_index(volume, np.array(prediction.centre_mm))[0]
-        assert np.all(index >= -0.5) and np.all(index <= upper + 0.5), (prediction.level.level, index)
+        assert np.all(index >= -0.5) and np.all(index <= upper + 0.5), (
+            prediction.level.level,
+            index,
+        )

@@ -36,9 +36,13 @@ def test_shipped_model_names_no_level_wrongly_on_real_mri(shipped, relative):
     path = shared_file(relative)
     real = load_real_volume(path)
     score = read_volume(path=path, real=real, version=shipped)
-    print(f"{real.key}: named {score.names} refusal={score.refusal!r} not_assessed={score.not_assessed} "
-          f"dice={score.dice} centre_err={score.centre_error_mm}")
-    assert not score.wrong, f"{real.key}: wrongly named {[(lv, score.names[lv]) for lv in score.wrong]}"
+    print(
+        f"{real.key}: named {score.names} refusal={score.refusal!r} not_assessed={score.not_assessed} "
+        f"dice={score.dice} centre_err={score.centre_error_mm}"
+    )
+    assert not score.wrong, (
+        f"{real.key}: wrongly named {[(lv, score.names[lv]) for lv in score.wrong]}"
+    )
     if score.refusal:
         assert score.refusal.startswith("cannot assign disc levels: ") and not score.names
     for level, ap in score.ap_mm.items():
@@ -46,10 +50,16 @@ def test_shipped_model_names_no_level_wrongly_on_real_mri(shipped, relative):
 
 
 def test_shipped_model_refuses_the_real_volume_without_the_sacrum(shipped):
-    summary = import_nifti(path=shared_file("data/sct_t2_lumbar/t2_lumbar.nii.gz"), patient_id="SCT-NO-SACRUM")
+    summary = import_nifti(
+        path=shared_file("data/sct_t2_lumbar/t2_lumbar.nii.gz"), patient_id="SCT-NO-SACRUM"
+    )
     study = Study.objects.get(study_instance_uid=summary.studies[0])
-    job = execute_inference_job(job_id=InferenceJob.objects.create(study=study, model_version=shipped).pk)
-    assert job.status == InferenceJob.Status.FAILED, [(p.level.level, p.centre_mm) for p in job.predictions.all()]
+    job = execute_inference_job(
+        job_id=InferenceJob.objects.create(study=study, model_version=shipped).pk
+    )
+    assert job.status == InferenceJob.Status.FAILED, [
+        (p.level.level, p.centre_mm) for p in job.predictions.all()
+    ]
     assert "sacrum" in job.error and job.predictions.count() == 0, job.error
 
 
@@ -63,7 +73,13 @@ def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(s
     for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
         (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
     out = StringIO()
-    call_command("evaluate_models", real=str(real), model=shipped.name, json=str(tmp_path / "scores.json"), stdout=out)
+    call_command(
+        "evaluate_models",
+        real=str(real),
+        model=shipped.name,
+        json=str(tmp_path / "scores.json"),
+        stdout=out,
+    )
     text = out.getvalue()
     row = next(line for line in text.splitlines() if line.startswith("ivd_11"))
     assert "disc=" in row and "centre_err_med=" in row

@@ -36,7 +36,9 @@ def _open(user) -> tuple[Client, int | None]:
 
 def _shown(response) -> int | None:
     html = response.content.decode()
-    return int(html.split('data-report="', 1)[1].split('"', 1)[0]) if 'data-report="' in html else None
+    return (
+        int(html.split('data-report="', 1)[1].split('"', 1)[0]) if 'data-report="' in html else None
+    )
 
 
 def test_two_annotators_get_different_reports_and_a_save_gives_nothing_back(
@@ -64,7 +66,9 @@ def test_a_skipped_report_goes_back_to_colleagues():
     ada_client, _ = _open(ada)
     bob_client, bob_report = _open(bob)
     assert bob_report == second.pk
-    assert _shown(ada_client.post("/labeling/curate/next/", {"skip": first.pk})) is None  # Bob has the other
+    assert (
+        _shown(ada_client.post("/labeling/curate/next/", {"skip": first.pk})) is None
+    )  # Bob has the other
     assert _shown(bob_client.post("/labeling/curate/save/", form(second.pk, 0))) == first.pk
 
 
@@ -131,7 +135,9 @@ def test_one_hold_per_person():
     ada = make_user("annotator")
     assert leases.claim(report_id=first.pk, user_id=ada.pk)
     assert leases.claim(report_id=second.pk, user_id=ada.pk)
-    assert leases.holders(report_id=first.pk) == [] and leases.holders(report_id=second.pk) == [ada.pk]
+    assert leases.holders(report_id=first.pk) == [] and leases.holders(report_id=second.pk) == [
+        ada.pk
+    ]
 
 
 def test_an_overlap_report_decided_once_has_one_place_left(settings):
@@ -172,7 +178,10 @@ def _disputed(settings) -> int:
     report = labelled_report()
     for disc in ("bulge", "herniation"):
         save_decisions(
-            author=make_user("annotator"), report_id=report.pk, token=0, decisions=decisions(L4_L5={"disc": disc})
+            author=make_user("annotator"),
+            report_id=report.pk,
+            token=0,
+            decisions=decisions(L4_L5={"disc": disc}),
         )
     return report.pk
 
@@ -184,7 +193,9 @@ def test_two_adjudicators_get_different_disputes(settings, django_capture_on_com
         client = Client()
         client.force_login(make_user("radiologist"))
         pages[name] = (client, client.get("/labeling/adjudicate/").content.decode())
-    assert f'data-report="{first}"' in pages["ada"][1] and f'data-report="{second}"' in pages["bob"][1]
+    assert (
+        f'data-report="{first}"' in pages["ada"][1] and f'data-report="{second}"' in pages["bob"][1]
+    )
     assert "2 disputed reports are open with other adjudicators" in pages["cy"][1]
     # Ada settles hers: it leaves the queue and her hold goes with it.
     from labeling.curation.item import report_token
@@ -193,7 +204,9 @@ def test_two_adjudicators_get_different_disputes(settings, django_capture_on_com
     client = pages["ada"][0]
     token = report_token(first)
     with django_capture_on_commit_callbacks(execute=True):
-        after = client.post("/labeling/adjudicate/save/", form(first, token, L4_L5={"disc": "herniation"}))
+        after = client.post(
+            "/labeling/adjudicate/save/", form(first, token, L4_L5={"disc": "herniation"})
+        )
     assert after.status_code == 200
     assert leases.holders(report_id=first, queue=leases.ADJUDICATE) == []
     assert "No disagreement waits for you" in after.content.decode()  # Bob has the other one

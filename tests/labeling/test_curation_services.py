@@ -39,7 +39,12 @@ def double(settings):
 def _save(user, report, token=None, kind="annotation", **levels):
     token = report_token(report.pk) if token is None else token
     return save_decisions(
-        author=user, report_id=report.pk, token=token, decisions=decisions(**levels), seconds_spent=10, kind=kind
+        author=user,
+        report_id=report.pk,
+        token=token,
+        decisions=decisions(**levels),
+        seconds_spent=10,
+        kind=kind,
     )
 
 
@@ -52,7 +57,9 @@ def test_a_save_is_one_row_per_level_and_leaves_the_nlp_rows_alone(single, annot
     assert changed.disc == "herniation" and changed.author == annotator
     assert changed.started_from == NlpLabel.objects.get(level__level="L4-L5")
     assert changed.seconds_spent == pytest.approx(2.0)
-    assert list(NlpLabel.objects.values_list("id", "disc", "canal_stenosis").order_by("id")) == before
+    assert (
+        list(NlpLabel.objects.values_list("id", "disc", "canal_stenosis").order_by("id")) == before
+    )
     assert next(r for r in gold_rows() if r["level"] == "L4-L5")["disc"] == "herniation"
 
 
@@ -88,7 +95,9 @@ def test_overlap_reports_go_to_two_annotators_who_save_independently(double, ann
     _save(annotator, report, token=token, L4_L5={"disc": "bulge"})
     assert next_report_id(user=annotator, filters=ANY) is None
     assert next_report_id(user=second, filters=ANY) == report.pk
-    _save(second, report, token=token, L4_L5={"disc": "bulge"})  # same old token: no conflict by design
+    _save(
+        second, report, token=token, L4_L5={"disc": "bulge"}
+    )  # same old token: no conflict by design
     assert next_report_id(user=third, filters=ANY) is None
     with pytest.raises(CurationConflict, match="Two annotators"):
         _save(third, report, token=token)
@@ -134,7 +143,9 @@ def test_disagreement_waits_for_adjudication_by_a_senior(double, annotator, radi
     _save(second, report, L4_L5={"disc": "herniation"})
     assert gold_rows() == [] and adjudication_queue() == [report.pk]
     item = adjudication_item(report_id=report.pk)
-    disc = next(c for c in next(r for r in item.rows if r.level == "L4-L5").cells if c.field == "disc")
+    disc = next(
+        c for c in next(r for r in item.rows if r.level == "L4-L5").cells if c.field == "disc"
+    )
     assert disc.disputed and sorted(v for _, v in disc.others) == ["bulge", "herniation"]
     with pytest.raises(PermissionDenied):
         _save(annotator, report, kind="adjudication")

@@ -55,7 +55,9 @@ def test_save_and_next_is_one_request(client, annotator):
     second = labelled_report(confidence=0.6)
     client.force_login(annotator)
     assert f'data-report="{first.pk}"' in _opened(client)
-    response = client.post("/labeling/curate/save/", form(first.pk, 0, L4_L5={"disc": "herniation"}))
+    response = client.post(
+        "/labeling/curate/save/", form(first.pk, 0, L4_L5={"disc": "herniation"})
+    )
     assert response.status_code == 200
     assert f'data-report="{second.pk}"' in response.content.decode()
     assert Annotation.objects.filter(report=first, author=annotator).count() == 5
@@ -70,7 +72,12 @@ def test_conflict_is_409_with_the_current_state(annotator):
     cache.clear()  # my hold runs out while the report is open
     theirs = _signed_in(other)
     assert f'data-report="{report.pk}"' in _opened(theirs)
-    assert theirs.post("/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge"})).status_code == 200
+    assert (
+        theirs.post(
+            "/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge"})
+        ).status_code
+        == 200
+    )
     response = mine.post("/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "herniation"}))
     assert response.status_code == 409
     html = response.content.decode()
@@ -89,8 +96,15 @@ def test_a_forged_token_does_not_skip_the_conflict_check(annotator):
     cache.clear()
     theirs = _signed_in(other)
     _opened(theirs)
-    assert theirs.post("/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge"})).status_code == 200
-    response = mine.post("/labeling/curate/save/", form(report.pk, 10**9, L4_L5={"disc": "herniation"}))
+    assert (
+        theirs.post(
+            "/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge"})
+        ).status_code
+        == 200
+    )
+    response = mine.post(
+        "/labeling/curate/save/", form(report.pk, 10**9, L4_L5={"disc": "herniation"})
+    )
     assert response.status_code == 409
     assert not Annotation.objects.filter(author=annotator).exists()
 
@@ -112,7 +126,10 @@ def test_a_report_a_colleague_holds_is_not_saved(annotator):
     theirs = _signed_in(make_user("annotator"))
     assert f'data-report="{report.pk}"' in _opened(theirs)
     response = mine.post("/labeling/curate/save/", form(report.pk, 0))
-    assert response.status_code == 409 and "colleague has this report open" in response.content.decode()
+    assert (
+        response.status_code == 409
+        and "colleague has this report open" in response.content.decode()
+    )
     assert not Annotation.objects.exists()
 
 
@@ -178,7 +195,10 @@ def test_a_get_never_skips_or_restarts(client, annotator):
     first = labelled_report(confidence=0.3)
     second = labelled_report(confidence=0.6)
     client.force_login(annotator)
-    assert f'data-report="{first.pk}"' in client.get(f"/labeling/curate/next/?skip={first.pk}").content.decode()
+    assert (
+        f'data-report="{first.pk}"'
+        in client.get(f"/labeling/curate/next/?skip={first.pk}").content.decode()
+    )
     assert client.session.get("curation_skipped", []) == []
     client.post("/labeling/curate/next/", {"skip": first.pk})
     assert client.session["curation_skipped"] == [first.pk]
@@ -193,7 +213,10 @@ def test_adjudication_skip_and_restart_are_posts(client, settings, radiologist):
     settings.RADBOT_CURATION_OVERLAP_PERCENT = 100
     report = _disputed()
     client.force_login(radiologist)
-    assert f'data-report="{report.pk}"' in client.get(f"/labeling/adjudicate/?skip={report.pk}").content.decode()
+    assert (
+        f'data-report="{report.pk}"'
+        in client.get(f"/labeling/adjudicate/?skip={report.pk}").content.decode()
+    )
     assert client.session.get("adjudication_skipped", []) == []
     skipped = client.post("/labeling/adjudicate/", {"skip": report.pk}, HTTP_HX_REQUEST="true")
     assert skipped.status_code == 200 and "No disagreement waits" in skipped.content.decode()
@@ -234,14 +257,23 @@ def test_only_a_disputed_report_can_be_adjudicated(client, settings, radiologist
     herniation = Annotation.objects.get(report=report, level__level="L4-L5", disc="herniation")
     Annotation.objects.bulk_create(
         [
-            Annotation(**{**{f.attname: getattr(row, f.attname) for f in Annotation._meta.concrete_fields},
-                          "id": None, "disc": "bulge" if row.level.level == "L4-L5" else row.disc})
+            Annotation(
+                **{
+                    **{
+                        f.attname: getattr(row, f.attname) for f in Annotation._meta.concrete_fields
+                    },
+                    "id": None,
+                    "disc": "bulge" if row.level.level == "L4-L5" else row.disc,
+                }
+            )
             for row in Annotation.objects.filter(report=report, author_id=herniation.author_id)
         ]
     )
     assert not awaits_adjudication(report.pk)
     response = client.post("/labeling/adjudicate/save/", form(report.pk, report_token(report.pk)))
-    assert response.status_code == 409 and "not waiting for adjudication" in response.content.decode()
+    assert (
+        response.status_code == 409 and "not waiting for adjudication" in response.content.decode()
+    )
     assert not Annotation.objects.filter(kind="adjudication").exists()
 
 
@@ -259,7 +291,10 @@ def test_only_a_disputed_report_can_be_adjudicated(client, settings, radiologist
 def test_roles_that_may_not(client, role, url, method):
     report = labelled_report()
     client.force_login(make_user(role))
-    assert getattr(client, method)(url, form(report.pk, 0) if method == "post" else None).status_code == 403
+    assert (
+        getattr(client, method)(url, form(report.pk, 0) if method == "post" else None).status_code
+        == 403
+    )
     assert not Annotation.objects.exists()
 
 
@@ -272,7 +307,9 @@ def test_export_gold_as_jsonl_and_csv(client, researcher, annotator):
     report = labelled_report()
     client.force_login(annotator)
     _opened(client)
-    client.post("/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge", "uncertain": True}))
+    client.post(
+        "/labeling/curate/save/", form(report.pk, 0, L4_L5={"disc": "bulge", "uncertain": True})
+    )
     client.force_login(researcher)
     jsonl = client.get("/labeling/export/gold.jsonl")
     assert jsonl.status_code == 200 and "attachment" in jsonl["Content-Disposition"]
@@ -280,12 +317,23 @@ def test_export_gold_as_jsonl_and_csv(client, researcher, annotator):
     assert len(rows) == 5
     l45 = next(r for r in rows if r["level"] == "L4-L5")
     assert l45 == {
-        "report_id": str(report.pk), "level": "L4-L5", "disc": "bulge", "canal_stenosis": "none",
-        "left_foraminal": "none", "right_foraminal": "none", "left_subarticular": "none",
-        "right_subarticular": "none", "uncertain": True, "canal_class": 1,
+        "report_id": str(report.pk),
+        "level": "L4-L5",
+        "disc": "bulge",
+        "canal_stenosis": "none",
+        "left_foraminal": "none",
+        "right_foraminal": "none",
+        "left_subarticular": "none",
+        "right_subarticular": "none",
+        "uncertain": True,
+        "canal_class": 1,
     }
-    table = list(csv.DictReader(io.StringIO(client.get("/labeling/export/gold.csv").content.decode())))
-    assert len(table) == 5 and next(r for r in table if r["level"] == "L4-L5")["uncertain"] == "true"
+    table = list(
+        csv.DictReader(io.StringIO(client.get("/labeling/export/gold.csv").content.decode()))
+    )
+    assert (
+        len(table) == 5 and next(r for r in table if r["level"] == "L4-L5")["uncertain"] == "true"
+    )
     assert client.get("/labeling/export/gold.xml").status_code == 404
     progress = client.get("/labeling/progress/")
     assert progress.status_code == 200 and "<strong>5</strong> of 5000" in progress.content.decode()

@@ -13,8 +13,13 @@ from spine.labels import FIELDS, LEVELS
 from tests.factories import ReportFactory, StudyFactory, make_user
 
 NORMAL = {
-    "disc": "none", "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none",
-    "left_subarticular": "none", "right_subarticular": "none", "uncertain": False,
+    "disc": "none",
+    "canal_stenosis": "none",
+    "left_foraminal": "none",
+    "right_foraminal": "none",
+    "left_subarticular": "none",
+    "right_subarticular": "none",
+    "uncertain": False,
 }
 BULGE = "FINDINGS:\nL4-5: Small disc bulge.\nL5-S1: Normal."
 STENOSIS = "FINDINGS:\nL3-4: Moderate central canal stenosis.\nThe other levels are normal."
@@ -50,21 +55,33 @@ def curated(db):
 def test_scores_the_current_labeller_against_database_gold(curated, tmp_path, capsys):
     bulge, _ = curated
     result, out = _run(tmp_path, capsys)
-    assert result["source"] == "labeller run now" and result["labeller_version"].startswith("radbot-rules")
+    assert result["source"] == "labeller run now" and result["labeller_version"].startswith(
+        "radbot-rules"
+    )
     assert result["n"] == 10 and result["reports"] == 2 and result["missing"] == []
     assert result["fields"]["disc"]["accuracy"] == 0.9
     assert result["fields"]["canal_stenosis"]["accuracy"] == 1.0
-    assert result["canal_class"]["accuracy"] == 1.0  # herniation and bulge without stenosis: both class 1
+    assert (
+        result["canal_class"]["accuracy"] == 1.0
+    )  # herniation and bulge without stenosis: both class 1
     herniation, canal = result["detectors"]["herniation"], result["detectors"]["canal_stenosis"]
     assert (herniation["sensitivity"], herniation["specificity"]) == (0.0, 1.0)
     assert (canal["sensitivity"], canal["specificity"]) == (1.0, 1.0)
-    assert result["detectors"]["bulging"]["specificity"] == 0.9  # one bulge read where gold has none
+    assert (
+        result["detectors"]["bulging"]["specificity"] == 0.9
+    )  # one bulge read where gold has none
     assert result["detectors"]["foraminal_stenosis"]["n"] == 20
     [pattern] = result["patterns"]
     assert (pattern["field"], pattern["gold"], pattern["predicted"], pattern["count"]) == (
-        "disc", "herniation", "bulge", 1)
+        "disc",
+        "herniation",
+        "bulge",
+        1,
+    )
     assert pattern["wording"] == "specific, direct" and pattern["phrases"] == [["bulge", 1]]
-    assert pattern["examples"] == [{"report_id": str(bulge.pk), "level": "L4-L5", "text": "L4-5: Small disc bulge."}]
+    assert pattern["examples"] == [
+        {"report_id": str(bulge.pk), "level": "L4-L5", "text": "L4-5: Small disc bulge."}
+    ]
     assert "disc: gold herniation -> labeller bulge [specific, direct]  x1" in out
     assert f"report {bulge.pk} L4-L5: L4-5: Small disc bulge." in out
     assert "sensitivity specificity" in out and "10 gold levels from 2 reports" in out
@@ -79,12 +96,19 @@ def test_only_gold_levels_count(curated, tmp_path, capsys):
     result, _ = _run(tmp_path, capsys)
     assert result["reports"] == 3 and result["n"] == 14
     assert all(p["field"] != "canal_stenosis" for p in result["patterns"])
-    _annotate(report, make_user("radiologist"), levels=["L1-L2"], kind="adjudication",
-              L1_L2={"canal_stenosis": "mild"})
+    _annotate(
+        report,
+        make_user("radiologist"),
+        levels=["L1-L2"],
+        kind="adjudication",
+        L1_L2={"canal_stenosis": "mild"},
+    )
     result, _out = _run(tmp_path, capsys)
     assert result["n"] == 15 and result["reports"] == 3
-    assert any(p["field"] == "canal_stenosis" and p["gold"] == "mild" and p["predicted"] == "severe"
-               for p in result["patterns"])
+    assert any(
+        p["field"] == "canal_stenosis" and p["gold"] == "mild" and p["predicted"] == "severe"
+        for p in result["patterns"]
+    )
     # Only the adjudicated level, alone in its report, still counts.
     Annotation.objects.filter(report=report, kind="annotation").delete()
     result, _ = _run(tmp_path, capsys)
@@ -103,34 +127,59 @@ def test_level_and_limit(curated, tmp_path, capsys):
         call_command("evaluate_labeller", db=True, level="T12-L1")
 
 
-def test_a_stored_labeller_version_is_scored_without_running_the_labeller(curated, tmp_path, capsys):
+def test_a_stored_labeller_version_is_scored_without_running_the_labeller(
+    curated, tmp_path, capsys
+):
     bulge, stenosis = curated
     version = LabellerVersion.objects.create(version="rules-old")
     # The old version read the bulge as a herniation (right) and missed the stenosis.
     for level in bulge.study.levels.all():
         values = {**NORMAL, **({"disc": "herniation"} if level.level == "L4-L5" else {})}
         evidence = [{"start": 16, "end": 32, "field": "disc"}] if level.level == "L4-L5" else []
-        NlpLabel.objects.create(report=bulge, level=level, labeller=version, confidence={f: 0.9 for f in FIELDS},
-                                evidence=evidence, **values)
+        NlpLabel.objects.create(
+            report=bulge,
+            level=level,
+            labeller=version,
+            confidence={f: 0.9 for f in FIELDS},
+            evidence=evidence,
+            **values,
+        )
     stenosis_l3 = stenosis.study.levels.get(level="L3-L4")
-    NlpLabel.objects.create(report=stenosis, level=stenosis_l3, labeller=version,
-                            confidence={f: 0.9 for f in FIELDS}, **NORMAL)
+    NlpLabel.objects.create(
+        report=stenosis,
+        level=stenosis_l3,
+        labeller=version,
+        confidence={f: 0.9 for f in FIELDS},
+        **NORMAL,
+    )
     result, _out = _run(tmp_path, capsys, labeller_version="rules-old")
     assert result["source"] == "stored labels" and result["labeller_version"] == "rules-old"
     assert result["fields"]["disc"]["accuracy"] == 1.0
     [pattern] = result["patterns"]
     # Levels the version did not store count as all "none"; stored labels keep no decisions.
     assert (pattern["field"], pattern["gold"], pattern["predicted"], pattern["wording"]) == (
-        "canal_stenosis", "moderate", "none", "nothing read at level")
-    assert pattern["examples"][0]["text"] == "L3-4: Moderate central canal stenosis. The other levels are normal."
-    assert stored_labels(version="rules-old", report_ids=[str(bulge.pk)])[str(bulge.pk)][3]["disc"] == "herniation"
+        "canal_stenosis",
+        "moderate",
+        "none",
+        "nothing read at level",
+    )
+    assert (
+        pattern["examples"][0]["text"]
+        == "L3-4: Moderate central canal stenosis. The other levels are normal."
+    )
+    assert (
+        stored_labels(version="rules-old", report_ids=[str(bulge.pk)])[str(bulge.pk)][3]["disc"]
+        == "herniation"
+    )
 
 
 def test_reports_a_version_never_ran_on_are_skipped(curated, tmp_path, capsys):
     bulge, _ = curated
     version = LabellerVersion.objects.create(version="rules-partial")
     for level in bulge.study.levels.all():
-        NlpLabel.objects.create(report=bulge, level=level, labeller=version, confidence={}, **NORMAL)
+        NlpLabel.objects.create(
+            report=bulge, level=level, labeller=version, confidence={}, **NORMAL
+        )
     out = tmp_path / "eval.json"
     call_command("evaluate_labeller", labeller_version="rules-partial", json_out=str(out))
     captured = capsys.readouterr()

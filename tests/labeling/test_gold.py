@@ -14,8 +14,13 @@ from tests.factories import ReportFactory, StudyFactory, make_user
 def _annotate(report, author, kind="annotation", **overrides):
     for level in report.study.levels.all():
         values = {
-            "disc": "none", "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none",
-            "left_subarticular": "none", "right_subarticular": "none", "uncertain": False,
+            "disc": "none",
+            "canal_stenosis": "none",
+            "left_foraminal": "none",
+            "right_foraminal": "none",
+            "left_subarticular": "none",
+            "right_subarticular": "none",
+            "uncertain": False,
         }
         values.update(overrides.get(level.level, {}))
         Annotation.objects.create(report=report, level=level, author=author, kind=kind, **values)
@@ -37,7 +42,11 @@ def test_one_annotators_decision_is_gold(report):
 
 
 def test_gold_rows_are_the_guides_exchange_format(report):
-    _annotate(report, make_user("annotator"), **{"L4-L5": {"disc": "herniation", "canal_stenosis": "moderate"}})
+    _annotate(
+        report,
+        make_user("annotator"),
+        **{"L4-L5": {"disc": "herniation", "canal_stenosis": "moderate"}},
+    )
     rows = gold_rows()
     expected = [
         LevelLabels.from_exchange(row).to_exchange(report_id=str(report.pk)) for row in rows
@@ -51,7 +60,9 @@ def test_disagreement_is_not_gold_until_adjudicated(report):
     _annotate(report, make_user("annotator"), **{"L4-L5": {"disc": "bulge"}})
     _annotate(report, make_user("annotator"), **{"L4-L5": {"disc": "herniation"}})
     assert gold_rows() == []
-    _annotate(report, make_user("radiologist"), kind="adjudication", **{"L4-L5": {"disc": "herniation"}})
+    _annotate(
+        report, make_user("radiologist"), kind="adjudication", **{"L4-L5": {"disc": "herniation"}}
+    )
     assert next(r for r in gold_rows() if r["level"] == "L4-L5")["disc"] == "herniation"
 
 
@@ -59,9 +70,16 @@ def test_a_partly_curated_report_is_not_gold(report):
     author = make_user("annotator")
     level = report.study.levels.get(level="L4-L5")
     Annotation.objects.create(
-        report=report, level=level, author=author, disc="bulge", canal_stenosis="none",
-        left_foraminal="none", right_foraminal="none", left_subarticular="none",
-        right_subarticular="none", uncertain=False,
+        report=report,
+        level=level,
+        author=author,
+        disc="bulge",
+        canal_stenosis="none",
+        left_foraminal="none",
+        right_foraminal="none",
+        left_subarticular="none",
+        right_subarticular="none",
+        uncertain=False,
     )
     assert gold_rows() == []
 
@@ -76,12 +94,16 @@ def test_train_labeller_from_database_gold(db, capsys):
     author = make_user("annotator")
     texts = [
         ("FINDINGS: L4-5: disc bulge contacting the thecal sac.", {"L4-L5": {"disc": "bulge"}}),
-        ("FINDINGS: L4-5: broad disc protrusion effacing the thecal sac.",
-         {"L4-L5": {"disc": "herniation", "canal_stenosis": "unspecified"}}),
+        (
+            "FINDINGS: L4-5: broad disc protrusion effacing the thecal sac.",
+            {"L4-L5": {"disc": "herniation", "canal_stenosis": "unspecified"}},
+        ),
         ("FINDINGS: L5-S1: severe canal stenosis.", {"L5-S1": {"canal_stenosis": "severe"}}),
     ]
     for i, (text, labels) in enumerate(texts):
-        _annotate(ReportFactory(study=StudyFactory(), text=text, text_sha256=f"t{i}"), author, **labels)
+        _annotate(
+            ReportFactory(study=StudyFactory(), text=text, text_sha256=f"t{i}"), author, **labels
+        )
     call_command("train_labeller", force=True)  # three reports are too few to earn it a place
     out = capsys.readouterr().out
     version = LabellerVersion.objects.exclude(learned_model_path="").get()

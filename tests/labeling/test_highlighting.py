@@ -33,10 +33,19 @@ def _label(*spans):
 
 def test_overlapping_spans_keep_the_first_claim():
     text = "L4-5: disc bulge with mild canal stenosis."
-    labels = [_label({"start": 6, "end": 16, "field": "disc"}),
-              _label({"start": 0, "end": 11, "field": "level"}, {"start": 22, "end": 41, "field": "canal"})]
+    labels = [
+        _label({"start": 6, "end": 16, "field": "disc"}),
+        _label(
+            {"start": 0, "end": 11, "field": "level"}, {"start": 22, "end": 41, "field": "canal"}
+        ),
+    ]
     assert highlighted_segments(text, labels) == [
-        ("L4-5: ", "level"), ("disc bulge", "disc"), (" with ", ""), ("mild canal stenosis", "canal"), (".", "")]
+        ("L4-5: ", "level"),
+        ("disc bulge", "disc"),
+        (" with ", ""),
+        ("mild canal stenosis", "canal"),
+        (".", ""),
+    ]
 
 
 def test_matches_the_per_character_reference_on_random_spans():
@@ -44,11 +53,20 @@ def test_matches_the_per_character_reference_on_random_spans():
     for _ in range(400):
         text = "".join(rng.choice("ab .") for _ in range(rng.randint(0, 40)))
         labels = [
-            _label(*[
-                {"start": rng.randint(-3, 45), "end": rng.randint(-3, 45),
-                 **({"field": rng.choice(["disc", "canal", "", "level"])} if rng.random() < 0.9 else {})}
-                for _ in range(rng.randint(0, 4))
-            ])
+            _label(
+                *[
+                    {
+                        "start": rng.randint(-3, 45),
+                        "end": rng.randint(-3, 45),
+                        **(
+                            {"field": rng.choice(["disc", "canal", "", "level"])}
+                            if rng.random() < 0.9
+                            else {}
+                        ),
+                    }
+                    for _ in range(rng.randint(0, 4))
+                ]
+            )
             for _ in range(rng.randint(0, 3))
         ]
         assert highlighted_segments(text, labels) == _reference(text, labels), (text, labels)
@@ -56,13 +74,20 @@ def test_matches_the_per_character_reference_on_random_spans():
 
 def test_a_long_report_needs_no_memory_per_character():
     text = "x" * 2_000_000
-    labels = [_label({"start": 10, "end": 20, "field": "disc"}, {"start": 1_999_000, "end": 2_000_000})]
+    labels = [
+        _label({"start": 10, "end": 20, "field": "disc"}, {"start": 1_999_000, "end": 2_000_000})
+    ]
     tracemalloc.start()
     try:
         segments = highlighted_segments(text, labels)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert [(len(p), f) for p, f in segments] == [(10, ""), (10, "disc"), (1_998_980, ""), (1000, "evidence")]
+    assert [(len(p), f) for p, f in segments] == [
+        (10, ""),
+        (10, "disc"),
+        (1_998_980, ""),
+        (1000, "evidence"),
+    ]
     # the pieces themselves are about 2 MB of str; a per-character list was 16 MB more
     assert peak < 6_000_000, peak

@@ -33,11 +33,14 @@ def failing_labeller() -> Labeller:
 @pytest.fixture
 def two_reports(db):
     good = ReportFactory(
-        study=StudyFactory(), text="FINDINGS: L4-5: Broad-based disc bulge with mild canal stenosis.",
+        study=StudyFactory(),
+        text="FINDINGS: L4-5: Broad-based disc bulge with mild canal stenosis.",
         text_sha256="good",
     )
     bad = ReportFactory(
-        study=StudyFactory(), text=f"FINDINGS: L4-5: large extrusion. {MARKER}", text_sha256="bad",
+        study=StudyFactory(),
+        text=f"FINDINGS: L4-5: large extrusion. {MARKER}",
+        text_sha256="bad",
     )
     return good, bad
 
@@ -51,7 +54,9 @@ def test_a_report_the_labeller_fails_on_gets_no_labels(two_reports, failing_labe
     assert not NlpLabel.objects.filter(report=bad).exists()
     [problem] = problems
     assert problem["report"] == bad.pk and problem["labelled"] is False
-    assert any("labeller failed: RuntimeError: the parser fell over" in e for e in problem["errors"])
+    assert any(
+        "labeller failed: RuntimeError: the parser fell over" in e for e in problem["errors"]
+    )
 
 
 @pytest.mark.django_db

@@ -28,11 +28,15 @@ def reports(db):
         "FINDINGS: L3-L4: right paracentral protrusion compressing the thecal sac. Remaining levels normal.",
         bytes(range(1, 256)).decode("latin-1") * 4,  # binary garbage
     ]
-    return [ReportFactory(study=StudyFactory(), text=t, text_sha256=str(i)) for i, t in enumerate(texts)]
+    return [
+        ReportFactory(study=StudyFactory(), text=t, text_sha256=str(i)) for i, t in enumerate(texts)
+    ]
 
 
 @pytest.mark.django_db
-def test_a_run_labels_every_report_at_every_level(reports, eager_celery, django_capture_on_commit_callbacks):
+def test_a_run_labels_every_report_at_every_level(
+    reports, eager_celery, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         run = start_labelling_run()
     run.refresh_from_db()
@@ -65,7 +69,9 @@ def test_repeating_a_batch_after_a_crash_adds_no_duplicates(reports):
 
 
 @pytest.mark.django_db
-def test_second_run_with_same_version_has_nothing_to_do(reports, eager_celery, django_capture_on_commit_callbacks):
+def test_second_run_with_same_version_has_nothing_to_do(
+    reports, eager_celery, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         start_labelling_run()
     before = NlpLabel.objects.count()
@@ -76,12 +82,16 @@ def test_second_run_with_same_version_has_nothing_to_do(reports, eager_celery, d
 
 
 @pytest.mark.django_db
-def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_celery, django_capture_on_commit_callbacks):
+def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(
+    reports, eager_celery, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         start_labelling_run()
     old = set(NlpLabel.objects.values_list("pk", flat=True))
     gold = [json.loads(x) for x in (DATA / "dev_gold.jsonl").read_text().splitlines() if x.strip()]
-    texts = [json.loads(x) for x in (DATA / "dev_reports.jsonl").read_text().splitlines() if x.strip()]
+    texts = [
+        json.loads(x) for x in (DATA / "dev_reports.jsonl").read_text().splitlines() if x.strip()
+    ]
     version = train_labeller(gold_rows=gold, report_rows=texts, force=True)
     assert "learned" in version.version and version.learned_from_gold == len(gold)
     assert current_labeller()[1] == version
@@ -89,7 +99,10 @@ def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_
         run = start_labelling_run()
     assert run.labeller == version
     assert old <= set(NlpLabel.objects.values_list("pk", flat=True))
-    assert NlpLabel.objects.filter(labeller=version).count() == NlpLabel.objects.exclude(labeller=version).count()
+    assert (
+        NlpLabel.objects.filter(labeller=version).count()
+        == NlpLabel.objects.exclude(labeller=version).count()
+    )
     assert LabellerVersion.objects.count() == 2
     assert LabellingRun.objects.count() == 2
 
@@ -97,7 +110,9 @@ def test_a_new_labeller_version_adds_rows_and_keeps_the_old_ones(reports, eager_
 @pytest.mark.django_db
 def test_a_report_naming_no_level_is_labelled_normal_with_a_note(db):
     report = ReportFactory(
-        study=StudyFactory(), text="FINDINGS: Normal alignment. IMPRESSION: No stenosis.", text_sha256="n"
+        study=StudyFactory(),
+        text="FINDINGS: Normal alignment. IMPRESSION: No stenosis.",
+        text_sha256="n",
     )
     labeller, version = current_labeller()
     problems = label_reports(reports=[report], labeller=labeller, version=version)
@@ -119,7 +134,9 @@ def _age(run: LabellingRun, seconds: float) -> None:
 
     from django.utils import timezone
 
-    LabellingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+    LabellingRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
+    )
 
 
 @pytest.mark.django_db
@@ -146,7 +163,9 @@ def test_the_labeller_page_fails_a_stale_run_with_the_reason_and_stops_polling(c
     _age(waiting, 7200 + 60)
     assert reap_stale_runs() == 1
     waiting.refresh_from_db()
-    assert waiting.status == "failed" and waiting.error.startswith("stopped: no worker took the run within 120 min")
+    assert waiting.status == "failed" and waiting.error.startswith(
+        "stopped: no worker took the run within 120 min"
+    )
     page = client.get("/labeling/").content.decode()
     assert 'hx-trigger="every 1s"' not in page  # nothing runs: the page stops polling
 
@@ -178,4 +197,6 @@ def test_a_labelling_task_delivered_past_the_cap_fails_the_run(reports, settings
     assert result.state == "FAILURE"
     run.refresh_from_db()
     assert run.status == "failed" and run.done == 0 and NlpLabel.objects.count() == 0
-    assert run.error.startswith("stopped after 3 attempts: the worker died each time during the labelling run")
+    assert run.error.startswith(
+        "stopped after 3 attempts: the worker died each time during the labelling run"
+    )

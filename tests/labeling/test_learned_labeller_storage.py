@@ -31,8 +31,13 @@ def _no_cached_labellers():
 @pytest.mark.django_db
 def test_train_labeller_writes_json_never_a_pickle():
     out = StringIO()
-    call_command("train_labeller", gold=str(DATA / "dev_gold.jsonl"), reports=str(DATA / "dev_reports.jsonl"),
-                 force=True, stdout=out)
+    call_command(
+        "train_labeller",
+        gold=str(DATA / "dev_gold.jsonl"),
+        reports=str(DATA / "dev_reports.jsonl"),
+        force=True,
+        stdout=out,
+    )
     version = LabellerVersion.objects.exclude(learned_model_path="").get()
     folder = Path(version.learned_model_path)
     assert folder.is_relative_to(Path(settings.MEDIA_ROOT).resolve() / "labellers")
@@ -53,9 +58,13 @@ class _RunsCode:
 def test_a_pickled_labeller_is_refused_and_the_rules_label_instead(tmp_path, caplog):
     folder = tmp_path / "old-labeller"
     folder.mkdir()
-    (folder / "meta.json").write_text(json.dumps({"version": "lr-old", "rule_conf_below": 0.8, "min_prob": 0.8}))
+    (folder / "meta.json").write_text(
+        json.dumps({"version": "lr-old", "rule_conf_below": 0.8, "min_prob": 0.8})
+    )
     (folder / "models.pkl").write_bytes(pickle.dumps(_RunsCode(str(tmp_path / "pwned"))))
-    LabellerVersion.objects.create(version=f"{LABELLER_RULES_VERSION}+learned-lr-old", learned_model_path=str(folder))
+    LabellerVersion.objects.create(
+        version=f"{LABELLER_RULES_VERSION}+learned-lr-old", learned_model_path=str(folder)
+    )
     with caplog.at_level(logging.ERROR, logger="labeling.services"):
         labeller, version = current_labeller()
     assert labeller.learned is None and version.version == LABELLER_RULES_VERSION
@@ -67,8 +76,12 @@ def test_a_pickled_labeller_is_refused_and_the_rules_label_instead(tmp_path, cap
 def test_a_learned_layer_that_does_not_help_is_kept_out():
     """On the dev set the rules make no error, so the layer cannot earn its place."""
     out = StringIO()
-    call_command("train_labeller", gold=str(DATA / "dev_gold.jsonl"), reports=str(DATA / "dev_reports.jsonl"),
-                 stdout=out)
+    call_command(
+        "train_labeller",
+        gold=str(DATA / "dev_gold.jsonl"),
+        reports=str(DATA / "dev_reports.jsonl"),
+        stdout=out,
+    )
     assert "does not help" in out.getvalue()
     version = LabellerVersion.objects.get(version__contains="+learned-")
     assert version.learned_model_path == ""

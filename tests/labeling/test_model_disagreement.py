@@ -16,8 +16,13 @@ from tests.labeling.curation_helpers import NORMAL, labelled_report
 
 pytestmark = pytest.mark.django_db
 
-AGREE = {"bulging": 0.1, "herniation": 0.05, "canal_stenosis": 0.1,
-         "foraminal_stenosis_left": 0.1, "foraminal_stenosis_right": 0.2}
+AGREE = {
+    "bulging": 0.1,
+    "herniation": 0.05,
+    "canal_stenosis": 0.1,
+    "foraminal_stenosis_left": 0.1,
+    "foraminal_stenosis_right": 0.2,
+}
 
 
 def test_score_counts_how_far_each_probability_is_from_the_label():
@@ -30,26 +35,46 @@ def test_score_counts_how_far_each_probability_is_from_the_label():
     assert disagreement(NORMAL, {}) == (0.0, [])
 
 
-def _predict(report, probabilities_by_level: dict[str, dict], *, finished_minutes_ago: int = 0) -> InferenceJob:
+def _predict(
+    report, probabilities_by_level: dict[str, dict], *, finished_minutes_ago: int = 0
+) -> InferenceJob:
     version, _ = ModelVersion.objects.get_or_create(
-        name="tiny", defaults={"weights_dir": "x", "weight_files": {}, "config": {}, "data_split": {}, "seed": 1}
+        name="tiny",
+        defaults={
+            "weights_dir": "x",
+            "weight_files": {},
+            "config": {},
+            "data_split": {},
+            "seed": 1,
+        },
     )
     job = InferenceJob.objects.create(
-        study=report.study, model_version=version, status="done",
+        study=report.study,
+        model_version=version,
+        status="done",
         finished_at=timezone.now() - timezone.timedelta(minutes=finished_minutes_ago),
     )
     Prediction.objects.bulk_create(
         Prediction(
-            job=job, level=level, model_version=version, disc="none", canal_stenosis="none",
-            left_foraminal="none", right_foraminal="none", canal_class=0,
-            probabilities=probabilities_by_level.get(level.level, AGREE), centre_mm=[0, 0, 0],
+            job=job,
+            level=level,
+            model_version=version,
+            disc="none",
+            canal_stenosis="none",
+            left_foraminal="none",
+            right_foraminal="none",
+            canal_class=0,
+            probabilities=probabilities_by_level.get(level.level, AGREE),
+            centre_mm=[0, 0, 0],
         )
         for level in report.study.levels.all()
     )
     return job
 
 
-def test_the_disagreement_order_puts_contradicted_reports_first_then_falls_back(settings, annotator):
+def test_the_disagreement_order_puts_contradicted_reports_first_then_falls_back(
+    settings, annotator
+):
     settings.RADBOT_CURATION_OVERLAP_PERCENT = 0
     unsure_agreed = labelled_report(confidence=0.3)
     sure_contradicted = labelled_report(confidence=0.95)
@@ -58,10 +83,18 @@ def test_the_disagreement_order_puts_contradicted_reports_first_then_falls_back(
     _predict(unsure_agreed, {})
     _predict(sure_contradicted, {"L4-L5": {**AGREE, "herniation": 0.97}})
     _predict(slightly, {"L1-L2": {**AGREE, "canal_stenosis": 0.6}})
-    assert refresh_model_disagreement(study_ids=[r.study_id for r in (unsure_agreed, sure_contradicted, slightly)]) == 15
+    assert (
+        refresh_model_disagreement(
+            study_ids=[r.study_id for r in (unsure_agreed, sure_contradicted, slightly)]
+        )
+        == 15
+    )
     queue = QueueFilters(order="disagreement")
     assert queue_report_ids(user=annotator, filters=queue) == [
-        sure_contradicted.pk, slightly.pk, unsure_agreed.pk, unread.pk,
+        sure_contradicted.pk,
+        slightly.pk,
+        unsure_agreed.pk,
+        unread.pk,
     ]
     assert next_report_id(user=annotator, filters=queue) == sure_contradicted.pk
     # Uncertainty order is unchanged by the scores.
@@ -71,7 +104,9 @@ def test_the_disagreement_order_puts_contradicted_reports_first_then_falls_back(
     ).detectors == ["herniation"]
 
 
-def test_the_newest_finished_job_sets_the_score_and_the_signal_refreshes_it(settings, annotator, eager_celery):
+def test_the_newest_finished_job_sets_the_score_and_the_signal_refreshes_it(
+    settings, annotator, eager_celery
+):
     report = labelled_report()
     _predict(report, {"L3-L4": {**AGREE, "bulging": 0.9}}, finished_minutes_ago=10)
     newer = _predict(report, {})
@@ -88,5 +123,7 @@ def test_new_nlp_labels_on_a_read_study_are_scored_when_written(settings, annota
     _predict(report, {})
     labeller, version = current_labeller()
     label_reports(reports=[report], labeller=labeller, version=version)
-    scored = ModelDisagreement.objects.filter(nlp_label__labeller=version, nlp_label__level__level="L4-L5").get()
+    scored = ModelDisagreement.objects.filter(
+        nlp_label__labeller=version, nlp_label__level__level="L4-L5"
+    ).get()
     assert scored.detectors == ["herniation"]

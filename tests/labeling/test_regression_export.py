@@ -31,7 +31,12 @@ def _no_overlap(settings):
 
 
 def _gold(report, author, **levels):
-    save_decisions(author=author, report_id=report.pk, token=report_token(report.pk), decisions=decisions(**levels))
+    save_decisions(
+        author=author,
+        report_id=report.pk,
+        token=report_token(report.pk),
+        decisions=decisions(**levels),
+    )
 
 
 @pytest.fixture
@@ -50,7 +55,9 @@ def test_disagreements_are_the_gold_fields_the_proposal_misses(disputed):
         (disputed.pk, "L4-L5", "disc", "herniation", "bulge", ("ann",)),
         (disputed.pk, "L4-L5", "canal_stenosis", "moderate", "none", ("ann",)),
     ]
-    assert [d.field for d in labeller_disagreements(field_name="canal_stenosis")] == ["canal_stenosis"]
+    assert [d.field for d in labeller_disagreements(field_name="canal_stenosis")] == [
+        "canal_stenosis"
+    ]
     assert labeller_disagreements(level="L3-L4") == []
     assert len(labeller_disagreements(limit=1)) == 1
     assert labeller_disagreements(report_id=disputed.pk + 1) == []
@@ -61,8 +68,13 @@ def test_only_gold_counts(disputed):
     _gold(disputed, make_user("annotator"), L4_L5={"disc": "bulge"})
     assert labeller_disagreements() == []  # a level is gold or not as a whole
     adjudicator = make_user("radiologist", username="rad")
-    save_decisions(author=adjudicator, report_id=disputed.pk, token=report_token(disputed.pk),
-                   decisions=decisions(L4_L5={"disc": "herniation"}), kind=Annotation.Kind.ADJUDICATION)
+    save_decisions(
+        author=adjudicator,
+        report_id=disputed.pk,
+        token=report_token(disputed.pk),
+        decisions=decisions(L4_L5={"disc": "herniation"}),
+        kind=Annotation.Kind.ADJUDICATION,
+    )
     found = labeller_disagreements()
     assert [(d.field, d.authors) for d in found] == [("disc", ("rad",))]
 
@@ -71,19 +83,33 @@ def test_export_a_regression_case(client, annotator, disputed):
     client.force_login(annotator)
     response = client.get(f"/labeling/disagreements/{disputed.pk}/L4-L5/disc.json")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
-    assert response["Content-Disposition"] == f'attachment; filename="report-{disputed.pk}-L4-L5-disc.json"'
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="report-{disputed.pk}-L4-L5-disc.json"'
+    )
     case = json.loads(response.content)
     assert problems(case) == [] and case["format"] == FORMAT
-    assert (case["level"], case["field"], case["gold"], case["labeller"]) == ("L4-L5", "disc", "herniation", "bulge")
+    assert (case["level"], case["field"], case["gold"], case["labeller"]) == (
+        "L4-L5",
+        "disc",
+        "herniation",
+        "bulge",
+    )
     assert case["labeller_version"] == "rules-test" and case["author"] == "ann"
     assert case["exported_by"] == annotator.username and case["time"] and case["exported_at"]
     # The level's sentences (and those of its evidence: the helper's span starts in the
     # L3-4 line) read the same as the whole report: the case keeps only them.
-    assert case["text"] == "L3-4: Normal.\nL4-5: Broad-based disc protrusion.\nIt indents the thecal sac."
+    assert (
+        case["text"]
+        == "L3-4: Normal.\nL4-5: Broad-based disc protrusion.\nIt indents the thecal sac."
+    )
     assert case["text_is_excerpt"] is True
     assert check(case) is None  # the rules read the herniation; this proposal was an old version's
     event = AccessEvent.objects.get(action="export")
-    assert event.object_ref == f"regression-case.{disputed.pk}.L4-L5.disc" and event.username == annotator.username
+    assert (
+        event.object_ref == f"regression-case.{disputed.pk}.L4-L5.disc"
+        and event.username == annotator.username
+    )
 
 
 def test_no_case_where_the_labeller_agrees_or_nothing_is_gold(client, annotator, disputed):
@@ -100,7 +126,10 @@ def test_no_case_where_the_labeller_agrees_or_nothing_is_gold(client, annotator,
 
 
 def test_exports_need_a_signed_in_reader(disputed):
-    assert Client().get(f"/labeling/disagreements/{disputed.pk}/L4-L5/disc.json").status_code in (302, 403)
+    assert Client().get(f"/labeling/disagreements/{disputed.pk}/L4-L5/disc.json").status_code in (
+        302,
+        403,
+    )
     assert Client().get("/labeling/disagreements/").status_code in (302, 403)
 
 
@@ -126,7 +155,9 @@ def test_undo_shows_the_reports_disagreements_but_a_fresh_item_never_shows_gold(
     page = browser.get("/labeling/curate/").content.decode()
     assert f'data-report="{report.pk}"' in page and "data-item-disagreements" not in page
     token = report_token(report.pk)
-    saved = browser.post("/labeling/curate/save/", form(report.pk, token, L4_L5={"disc": "herniation"}))
+    saved = browser.post(
+        "/labeling/curate/save/", form(report.pk, token, L4_L5={"disc": "herniation"})
+    )
     assert saved.status_code == 200 and "data-item-disagreements" not in saved.content.decode()
     undone = browser.post("/labeling/curate/undo/", {}).content.decode()
     assert f'data-report="{report.pk}"' in undone and "data-item-disagreements" in undone
@@ -138,8 +169,12 @@ def test_adjudication_shows_disagreements_on_agreed_levels(settings, radiologist
     settings.RADBOT_CURATION_OVERLAP_PERCENT = 100
     report = labelled_report(text=TEXT)
     for who, canal in (("a1", "mild"), ("a2", "moderate")):
-        _gold(report, make_user("annotator", username=who),
-              L4_L5={"disc": "herniation", "canal_stenosis": canal}, L5_S1={"disc": "bulge"})
+        _gold(
+            report,
+            make_user("annotator", username=who),
+            L4_L5={"disc": "herniation", "canal_stenosis": canal},
+            L5_S1={"disc": "bulge"},
+        )
     browser = Client()
     browser.force_login(radiologist)
     html = browser.get("/labeling/adjudicate/").content.decode()

@@ -26,18 +26,30 @@ def _lateral_volume(values: np.ndarray) -> Volume:
     n = len(values)
     pix = np.repeat(values[:, None, None], 40, 1).repeat(40, 2).astype(np.float32)
     pix += np.linspace(0, 1, 40, dtype=np.float32)[None, None, :]  # break A-P symmetry
-    return Volume(pixels=pix, positions=np.array([[x, -20.0, 20.0] for x in
-                                                  (np.arange(n) - (n - 1) / 2) * 2.0]),
-                  orientation=np.array([0, 1, 0, 0, 0, -1.0]), pixel_spacing=(1.0, 1.0),
-                  slice_spacing=2.0, instance_numbers=list(range(1, n + 1)))
+    return Volume(
+        pixels=pix,
+        positions=np.array([[x, -20.0, 20.0] for x in (np.arange(n) - (n - 1) / 2) * 2.0]),
+        orientation=np.array([0, 1, 0, 0, 0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=2.0,
+        instance_numbers=list(range(1, n + 1)),
+    )
 
 
 def test_foramen_crops_are_mirrored():
     vals = np.arange(31, dtype=np.float32) ** 1.3  # asymmetric in x
     vol, mirrored = _lateral_volume(vals), _lateral_volume(vals[::-1].copy())
-    disc = DiscLocation(level="L4-L5", centre=np.zeros(3), posterior=np.array([0, 1.0, 0]),
-                        normal=np.array([0, 0, 1.0]), lateral=np.array([1.0, 0, 0]),
-                        slice_index=15, thickness_mm=10, depth_mm=35, volume_mm3=1e4)
+    disc = DiscLocation(
+        level="L4-L5",
+        centre=np.zeros(3),
+        posterior=np.array([0, 1.0, 0]),
+        normal=np.array([0, 0, 1.0]),
+        lateral=np.array([1.0, 0, 0]),
+        slice_index=15,
+        thickness_mm=10,
+        depth_mm=35,
+        volume_mm3=1e4,
+    )
     cfg = CropConfig(size_px=16, spacing_mm=1.0, canal_shift_mm=0.0, foramen_cranial_mm=0.0)
     left = foramen_crop(vol, None, disc, "left", cfg)
     right_of_mirror = foramen_crop(mirrored, None, disc, "right", cfg)

@@ -9,8 +9,13 @@ from inference.ml.domain_randomisation import RandomisationConfig, build_bank, r
 
 @pytest.fixture(scope="module")
 def bank():
-    return build_bank(n_anatomies=2, slices_per_anatomy=4, work_spacing_mm=1.25,
-                      config=RandomisationConfig(without_sacrum=0.0, lateral_offset_mm=(-3.0, 3.0)), seed=0)
+    return build_bank(
+        n_anatomies=2,
+        slices_per_anatomy=4,
+        work_spacing_mm=1.25,
+        config=RandomisationConfig(without_sacrum=0.0, lateral_offset_mm=(-3.0, 3.0)),
+        seed=0,
+    )
 
 
 def test_bank_holds_slabs_and_the_sacrum_is_its_own_class(bank):
@@ -36,8 +41,13 @@ def test_every_sample_has_its_own_look_and_the_same_anatomy(bank):
 
 
 def test_fields_of_view_without_the_sacrum_occur():
-    bank = build_bank(n_anatomies=2, slices_per_anatomy=6, work_spacing_mm=1.25,
-                      config=RandomisationConfig(without_sacrum=1.0, lateral_offset_mm=(0.0, 0.0)), seed=3)
+    bank = build_bank(
+        n_anatomies=2,
+        slices_per_anatomy=6,
+        work_spacing_mm=1.25,
+        config=RandomisationConfig(without_sacrum=1.0, lateral_offset_mm=(0.0, 0.0)),
+        seed=3,
+    )
     assert all(not (c == SACRUM).any() for c in bank.classes)
     assert all((c == DISC).any() for c in bank.classes)
 

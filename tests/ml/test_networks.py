@@ -4,8 +4,14 @@ from inference.ml.networks import FCDenseNet, VGGClassifier
 
 
 def test_tiramisu_shapes_forward_backward():
-    net = FCDenseNet(in_channels=1, out_channels=4, down_layers=(1, 2), bottleneck_layers=2,
-                     growth=4, stem_channels=8)
+    net = FCDenseNet(
+        in_channels=1,
+        out_channels=4,
+        down_layers=(1, 2),
+        bottleneck_layers=2,
+        growth=4,
+        stem_channels=8,
+    )
     x = torch.randn(2, 1, 32, 32, requires_grad=True)
     y = net(x)
     assert y.shape == (2, 4, 32, 32)

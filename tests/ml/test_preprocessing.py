@@ -22,9 +22,15 @@ TRAINED_WITH = IntensityScaling(percentiles=(1.0, 99.5), clip=(-0.5, 2.0))
 
 def test_a_bundle_saved_before_the_numbers_were_recorded_loads_with_the_scaling_it_was_trained_with():
     shipped = json.loads((SHIPPED / "config.json").read_text())["config"]
-    assert "segmentation" in shipped["preprocessing"] and "intensity_clip" not in shipped["preprocessing"]
+    assert (
+        "segmentation" in shipped["preprocessing"]
+        and "intensity_clip" not in shipped["preprocessing"]
+    )
     assert ModelConfig(**shipped).intensity() == TRAINED_WITH
-    assert ModelConfig(**{k: v for k, v in shipped.items() if k != "preprocessing"}).intensity() == TRAINED_WITH
+    assert (
+        ModelConfig(**{k: v for k, v in shipped.items() if k != "preprocessing"}).intensity()
+        == TRAINED_WITH
+    )
     assert load_models(SHIPPED).config.intensity() == TRAINED_WITH
     assert ModelConfig().intensity() == TRAINED_WITH  # and a new model starts from the same
 
@@ -33,9 +39,14 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     own = IntensityScaling(percentiles=(5.0, 95.0), clip=(0.0, 1.0))
     config = replace(TINY, preprocessing=own.to_json())
     seg, canal, foramen = build_models(config)
-    folder = save_models(TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), tmp_path / "m")
+    folder = save_models(
+        TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), tmp_path / "m"
+    )
     meta = json.loads((folder / "config.json").read_text())
-    assert meta["config"]["preprocessing"] == {"intensity_percentiles": [5.0, 95.0], "intensity_clip": [0.0, 1.0]}
+    assert meta["config"]["preprocessing"] == {
+        "intensity_percentiles": [5.0, 95.0],
+        "intensity_clip": [0.0, 1.0],
+    }
     loaded = load_models(folder, expected_config=meta["config"])
     assert loaded.config.intensity() == own
 
@@ -55,13 +66,17 @@ def test_the_scaling_sets_what_the_networks_see(synth_studies):
     img = np.arange(100, dtype=float).reshape(10, 10)
     default = normalise_slice(img)
     assert default.min() < 0 and default.max() > 1  # below the 1st / above the 99.5th percentile
-    np.testing.assert_array_equal(normalise_slice(img, IntensityScaling(clip=(0.0, 1.0))), np.clip(default, 0, 1))
+    np.testing.assert_array_equal(
+        normalise_slice(img, IntensityScaling(clip=(0.0, 1.0))), np.clip(default, 0, 1)
+    )
     whole_range = normalise_slice(img, IntensityScaling(percentiles=(0.0, 100.0)))
     assert whole_range.min() == 0 and whole_range.max() == 1
 
     st = synth_studies[0]
     disc = localise(st.sag_t2, st.sag_mask).by_level()["L4-L5"]
     crop = canal_crop(st.sag_t2, st.sag_t1, st.axials["L4-L5"], disc)
-    clipped = canal_crop(st.sag_t2, st.sag_t1, st.axials["L4-L5"], disc, intensity=IntensityScaling(clip=(0.0, 1.0)))
+    clipped = canal_crop(
+        st.sag_t2, st.sag_t1, st.axials["L4-L5"], disc, intensity=IntensityScaling(clip=(0.0, 1.0))
+    )
     assert not np.array_equal(crop, clipped)
     np.testing.assert_array_equal(clipped, np.clip(crop, 0, 1))

@@ -31,7 +31,9 @@ def _crops(logits: list[list[float]], targets: list[list[float]], nlp: list[bool
     x = np.zeros((len(logits), 1, 1, 4, 4), np.float32)  # (N, K, C, H, W)
     x[:, 0, 0, 0, : len(logits[0])] = logits
     w = np.where(nlp, 0.5, 1.0).astype(np.float32)
-    return CropSet(x, np.array(targets, np.float32), w, [f"s{i}" for i in range(len(nlp))], np.array(nlp))
+    return CropSet(
+        x, np.array(targets, np.float32), w, [f"s{i}" for i in range(len(nlp))], np.array(nlp)
+    )
 
 
 MIXED = _crops(
@@ -53,7 +55,9 @@ def test_confident_predictions_replace_nlp_targets_and_unsure_ones_count_less():
     assert MIXED.y[1].tolist() == [0, 0, 0]  # the input is not modified
 
 
-def _run(monkeypatch, data: CropSet, **settings) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict]]:
+def _run(
+    monkeypatch, data: CropSet, **settings
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict]]:
     calls, history = [], []
 
     def record(net, train, val, **kwargs):
@@ -62,7 +66,9 @@ def _run(monkeypatch, data: CropSet, **settings) -> tuple[list[tuple[np.ndarray,
 
     monkeypatch.setattr(training, "train_classifier", record)
     s = TrainSettings(pseudo_threshold=0.9, pseudo_warmup_epochs=1, **settings)
-    train_semi_supervised(EncodedLogits(3), data, None, 3, s, seed=0, name="canal", progress=history.append)
+    train_semi_supervised(
+        EncodedLogits(3), data, None, 3, s, seed=0, name="canal", progress=history.append
+    )
     return calls, history
 
 
@@ -71,8 +77,16 @@ def test_the_setting_decides_which_targets_and_weights_train(monkeypatch):
     assert len(calls) == 2
     np.testing.assert_array_equal(calls[0][0], MIXED.y)  # warm-up on the NLP targets
     assert calls[1][0][1].tolist() == [1, 0, 0] and calls[1][1].tolist() == [1.0, 0.25, 0.5]
-    assert history == [{"stage": "canal_pseudo", "epoch": 1, "replaced": 1, "confirmed": 4,
-                        "downweighted": 1, "nlp_samples": 2}]
+    assert history == [
+        {
+            "stage": "canal_pseudo",
+            "epoch": 1,
+            "replaced": 1,
+            "confirmed": 4,
+            "downweighted": 1,
+            "nlp_samples": 2,
+        }
+    ]
 
     calls, history = _run(monkeypatch, MIXED, pseudo_label=False)
     assert len(calls) == 1 and history == []

@@ -28,7 +28,9 @@ def test_body_volume_gives_estimated_disc_centres():
 
 def test_naming_scores_a_shifted_level_as_wrong():
     real = load_real_volume(shared_file("data/real_mri/ivd_menezes_reis/ivd_11_image.nii.gz"))
-    right = score_volume(real, named_centres={lv: c for lv, c in real.disc_centres.items()}, classes=real.mask)
+    right = score_volume(
+        real, named_centres={lv: c for lv, c in real.disc_centres.items()}, classes=real.mask
+    )
     assert right.all_right and not right.wrong and right.dice["disc"] == 1.0
     shifted = {"L5-S1": real.disc_centres["L4-L5"], "L4-L5": real.disc_centres["L3-L4"]}
     wrong = score_volume(real, named_centres=shifted, classes=None)

@@ -18,20 +18,36 @@ from spine.labels import LEVELS
 from tests.ml_recipes import tiny_seg_recipe
 
 TINY = ModelConfig(
-    seg_arch={"kind": "monai.UNet", "in_channels": 1, "out_channels": 5, "channels": [4, 8],
-              "strides": [2], "num_res_units": 0},
+    seg_arch={
+        "kind": "monai.UNet",
+        "in_channels": 1,
+        "out_channels": 5,
+        "channels": [4, 8],
+        "strides": [2],
+        "num_res_units": 0,
+    },
     clf_arch={"widths": [4, 8], "convs_per_stage": 1, "spatial_dropout": 0.1, "dropout": 0.1},
-    crop={"size_px": 24, "spacing_mm": 2.0, "canal_shift_mm": 12.0,
-          "foramen_offsets_mm": [12.0, 16.0, 20.0], "foramen_cranial_mm": 4.0,
-          "axial_lateral_mm": 14.0},
+    crop={
+        "size_px": 24,
+        "spacing_mm": 2.0,
+        "canal_shift_mm": 12.0,
+        "foramen_offsets_mm": [12.0, 16.0, 20.0],
+        "foramen_cranial_mm": 4.0,
+        "axial_lateral_mm": 14.0,
+    },
 )
 FAST = TrainSettings(seg=tiny_seg_recipe(), n_aug=1, clf_batch=4)
 
 
 def _fake(pid: str, key: str) -> StudyData:
-    v = Volume(pixels=np.zeros((1, 2, 2), np.float32), positions=np.zeros((1, 3)),
-               orientation=np.array([0, 1, 0, 0, 0, -1.0]), pixel_spacing=(1, 1),
-               slice_spacing=1, patient_id=pid)
+    v = Volume(
+        pixels=np.zeros((1, 2, 2), np.float32),
+        positions=np.zeros((1, 3)),
+        orientation=np.array([0, 1, 0, 0, 0, -1.0]),
+        pixel_spacing=(1, 1),
+        slice_spacing=1,
+        patient_id=pid,
+    )
     return StudyData(key=key, patient_id=pid, sag_t2=v)
 
 
@@ -46,26 +62,38 @@ def test_patient_split_never_shares_a_patient():
 @pytest.fixture(scope="module")
 def tiny_models(synth_studies):
     torch.manual_seed(0)
-    return train_all(synth_studies, split=(0.67, 0.33), epochs=1, seed=0, config=TINY,
-                     settings=FAST)
+    return train_all(
+        synth_studies, split=(0.67, 0.33), epochs=1, seed=0, config=TINY, settings=FAST
+    )
 
 
 def test_train_all_smoke_and_run_study(tiny_models, synth_studies):
     stages = {r["stage"] for r in tiny_models.history}
     assert {"segmentation", "canal", "foramen"} <= stages
     assert all("train_loss" in r for r in tiny_models.history if r["stage"] == "segmentation")
-    assert all("train_loss" in r and "train_acc" in r for r in tiny_models.history
-               if r["stage"] in {"canal", "foramen"})
+    assert all(
+        "train_loss" in r and "train_acc" in r
+        for r in tiny_models.history
+        if r["stage"] in {"canal", "foramen"}
+    )
     recipe = next(r for r in tiny_models.history if r["stage"] == "seg_recipe")
-    assert recipe["pretrain_steps"] == 2 and recipe["randomisation"]["slice_thickness_mm"] == (3.0, 5.0)
+    assert recipe["pretrain_steps"] == 2 and recipe["randomisation"]["slice_thickness_mm"] == (
+        3.0,
+        5.0,
+    )
     assert not set(tiny_models.split["train"]) & set(tiny_models.split["val"])
     st = synth_studies[0]
     # downstream stages end to end on reference masks (a 1-step network cannot segment)
     pred = run_study(tiny_models, st.sag_t2, st.sag_t1, st.axials, masks=st.sag_mask)
     assert [lp.level for lp in pred.levels] == list(LEVELS)
     for lp in pred.levels:
-        assert set(lp.probabilities) >= {"bulging", "herniation", "canal_stenosis",
-                                         "foraminal_stenosis_left", "foraminal_stenosis_right"}
+        assert set(lp.probabilities) >= {
+            "bulging",
+            "herniation",
+            "canal_stenosis",
+            "foraminal_stenosis_left",
+            "foraminal_stenosis_right",
+        }
         assert lp.canal_class in (0, 1, 2, 3) and lp.ap_diameter_mm > 0
         assert lp.best_slice["canal_stenosis"]["series_uid"] == st.sag_t2.series_uid
         assert lp.best_slice["canal_stenosis"]["instance_number"] in st.sag_t2.instance_numbers

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 
@@ -45,7 +44,8 @@ def test_nifti_as_sagittal_volume():
     img = nib.load(str(nifti))
     ras = img.affine @ np.array([0, 0, 0, 1.0])
     lps = np.array([-ras[0], -ras[1], ras[2]])
-    corners = index_to_patient(vol, np.array([[s, r, c] for s in (0, 37) for r in (0, 200)
-                                              for c in (0, 256)], float))
+    corners = index_to_patient(
+        vol, np.array([[s, r, c] for s in (0, 37) for r in (0, 200) for c in (0, 256)], float)
+    )
     assert np.min(np.linalg.norm(corners - lps, axis=1)) < 1e-3
     assert vol.pixels.std() > 0

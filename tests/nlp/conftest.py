@@ -34,7 +34,9 @@ def found(result) -> dict:
     """{level: "d=bulge c=mild ..."} of the levels with any non-none field (uncertain as "unc")."""
     out = {}
     for lv in result.levels:
-        parts = [f"{_TOKEN_OF[f]}={getattr(lv, f)}" for f in LABEL_FIELDS if getattr(lv, f) != "none"]
+        parts = [
+            f"{_TOKEN_OF[f]}={getattr(lv, f)}" for f in LABEL_FIELDS if getattr(lv, f) != "none"
+        ]
         if lv.uncertain:
             parts.append("unc")
         if parts:

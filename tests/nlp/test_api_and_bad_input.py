@@ -7,7 +7,9 @@ import pytest
 from labeling.nlp.labeller import LABELLER_RULES_VERSION, Labeller
 from spine.labels import LEVELS, LevelLabels
 
-REPORT = "FINDINGS:\nL4-5: Right paracentral protrusion with mild canal stenosis.\nIMPRESSION: As above."
+REPORT = (
+    "FINDINGS:\nL4-5: Right paracentral protrusion with mild canal stenosis.\nIMPRESSION: As above."
+)
 
 
 def test_result_shape(lab):
@@ -23,7 +25,9 @@ def test_result_shape(lab):
     assert {"disc", "canal_stenosis"} <= fields
     for e in ev:
         assert 0 <= e["start"] < e["end"] <= len(REPORT)
-    assert "protrusion" in {REPORT[e["start"]:e["end"]].lower() for e in ev if e["field"] == "disc"}
+    assert "protrusion" in {
+        REPORT[e["start"] : e["end"]].lower() for e in ev if e["field"] == "disc"
+    }
 
 
 def test_exchange_rows(lab):
@@ -31,7 +35,9 @@ def test_exchange_rows(lab):
     assert len(rows) == 5
     row = rows[3]
     assert row["report_id"] == "R1" and row["level"] == "L4-L5"
-    assert row["disc"] == "herniation" and row["canal_stenosis"] == "mild" and row["canal_class"] == 3
+    assert (
+        row["disc"] == "herniation" and row["canal_stenosis"] == "mild" and row["canal_class"] == 3
+    )
     assert isinstance(row["evidence"], list) and isinstance(row["confidence"], dict)
     assert LevelLabels.from_exchange(row).disc == "herniation"
 
@@ -90,11 +96,18 @@ def test_batch_survives_a_failing_component(monkeypatch):
             raise RuntimeError("boom")
         return real(doc)
 
-    monkeypatch.setattr(lab.nlp, "_components",
-                        [(n, flaky if n == "radbot_findings" else p) for n, p in lab.nlp._components])
-    out = list(lab.label_many([("a", "L4-5: bulge."), ("b", "BOOM L4-5"), ("c", "L3-4: protrusion.")]))
+    monkeypatch.setattr(
+        lab.nlp,
+        "_components",
+        [(n, flaky if n == "radbot_findings" else p) for n, p in lab.nlp._components],
+    )
+    out = list(
+        lab.label_many([("a", "L4-5: bulge."), ("b", "BOOM L4-5"), ("c", "L3-4: protrusion.")])
+    )
     assert [r.report_id for r in out] == ["a", "b", "c"]
-    assert out[1].errors and out[0].levels[3].disc == "bulge" and out[2].levels[2].disc == "herniation"
+    assert (
+        out[1].errors and out[0].levels[3].disc == "bulge" and out[2].levels[2].disc == "herniation"
+    )
 
 
 def test_no_django_imports():
@@ -113,7 +126,9 @@ def test_a_labeller_built_from_another_rules_folder_reads_it_and_says_so(tmp_pat
     # the folder holds one file: the rest come from the default rules
     default = Labeller()
     (tmp_path / "context_rules.jsonl").write_text(
-        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n',
+        encoding="utf-8",
+    )
     custom = Labeller(rules_dir=tmp_path)
     assert custom.version != default.version
     # "without" is no negation in the one-rule folder; the findings rules still come from the default
@@ -143,7 +158,9 @@ _SAMPLES = [
 
 def test_a_saved_pipeline_labels_as_the_one_it_was_saved_from(lab, tmp_path):
     lab.to_disk(tmp_path / "pipeline")
-    assert sorted(p.name for p in (tmp_path / "pipeline" / "radbot_context").iterdir()) == ["context_rules.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "pipeline" / "radbot_context").iterdir()) == [
+        "context_rules.jsonl"
+    ]
     loaded = Labeller.from_disk(tmp_path / "pipeline")
     assert loaded.version == lab.version == LABELLER_RULES_VERSION
     for text in _SAMPLES:
@@ -154,13 +171,18 @@ def test_a_saved_pipeline_keeps_the_rules_it_was_built_from(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "context_rules.jsonl").write_text(
-        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n',
+        encoding="utf-8",
+    )
     built = Labeller(rules_dir=rules)
     built.to_disk(tmp_path / "pipeline")
     (rules / "context_rules.jsonl").unlink()
     loaded = Labeller.from_disk(tmp_path / "pipeline")
     assert loaded.version == built.version != LABELLER_RULES_VERSION
-    assert loaded.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis == "unspecified"
+    assert (
+        loaded.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis
+        == "unspecified"
+    )
 
 
 def test_a_saved_pipeline_missing_a_rule_file_is_refused(lab, tmp_path):
@@ -175,21 +197,28 @@ def test_the_pipeline_round_trips_through_bytes(tmp_path):
     from labeling.nlp.components import build_nlp
 
     (tmp_path / "context_rules.jsonl").write_text(
-        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n', encoding="utf-8")
+        '{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}\n',
+        encoding="utf-8",
+    )
     data = build_nlp(str(tmp_path)).to_bytes()
     fresh = build_nlp()  # the default rules, until the bytes replace them
     fresh.from_bytes(data)
     again = Labeller(nlp=fresh)
     assert again.version == Labeller(rules_dir=tmp_path).version != LABELLER_RULES_VERSION
-    assert again.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis == "unspecified"
+    assert (
+        again.label("L4-5: Disc bulge without canal stenosis.").levels[3].canal_stenosis
+        == "unspecified"
+    )
 
 
 def test_caches_off_label_as_caches_on(lab):
     uncached = Labeller(cache_size=0)
     for text in [*_SAMPLES, *_SAMPLES]:  # the second pass would hit a cache
         assert uncached.label(text).to_exchange_rows() == lab.label(text).to_exchange_rows()
-    assert all(uncached.nlp.get_pipe_config(name)["cache_size"] == 0
-               for name in ("radbot_levels", "radbot_findings", "radbot_context", "radbot_resolver"))
+    assert all(
+        uncached.nlp.get_pipe_config(name)["cache_size"] == 0
+        for name in ("radbot_levels", "radbot_findings", "radbot_context", "radbot_resolver")
+    )
 
 
 def test_the_version_names_the_guide_the_rule_files_and_the_code():
@@ -197,4 +226,7 @@ def test_the_version_names_the_guide_the_rule_files_and_the_code():
 
     from spine.labels import GUIDE_VERSION
 
-    assert re.fullmatch(rf"radbot-rules-{re.escape(GUIDE_VERSION)}-[0-9a-f]{{10}}-[0-9a-f]{{8}}", LABELLER_RULES_VERSION)
+    assert re.fullmatch(
+        rf"radbot-rules-{re.escape(GUIDE_VERSION)}-[0-9a-f]{{10}}-[0-9a-f]{{8}}",
+        LABELLER_RULES_VERSION,
+    )

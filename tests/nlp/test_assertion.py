@@ -6,41 +6,64 @@ from labeling.nlp.context import ConText, assertion_of
 from tests.nlp.conftest import level
 
 
-@pytest.mark.parametrize("text", [
-    "No disc herniation.", "Without disc herniation.", "Negative for disc herniation.",
-    "There is no evidence of disc herniation.", "No definite disc herniation.", "Free of disc herniation.",
-    "Disc herniation is not seen.", "Disc herniation is absent.", "Bulge rather than herniation.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No disc herniation.",
+        "Without disc herniation.",
+        "Negative for disc herniation.",
+        "There is no evidence of disc herniation.",
+        "No definite disc herniation.",
+        "Free of disc herniation.",
+        "Disc herniation is not seen.",
+        "Disc herniation is absent.",
+        "Bulge rather than herniation.",
+    ],
+)
 def test_negation(lab, text):
     assert level(lab.label("L4-5: " + text), "L4-L5").disc in ("none", "bulge")
     assert level(lab.label("L4-5: " + text), "L4-L5").disc != "herniation"
 
 
-@pytest.mark.parametrize("text", [
-    "Possible disc herniation.", "Questionable disc herniation.", "This may represent a disc herniation.",
-    "A disc herniation cannot be excluded.", "Suggestion of a disc herniation.", "Suspected disc herniation.",
-    "Equivocal disc herniation.", "Query disc herniation.", "Disc herniation?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Possible disc herniation.",
+        "Questionable disc herniation.",
+        "This may represent a disc herniation.",
+        "A disc herniation cannot be excluded.",
+        "Suggestion of a disc herniation.",
+        "Suspected disc herniation.",
+        "Equivocal disc herniation.",
+        "Query disc herniation.",
+        "Disc herniation?",
+    ],
+)
 def test_hedges_are_absent_and_uncertain(lab, text):
     r = level(lab.label("L4-5: " + text), "L4-L5")
     assert (r.disc, r.uncertain) == ("none", True)
 
 
-@pytest.mark.parametrize("word", ["Likely", "Probable", "Findings consistent with",
-                                  "Findings compatible with"])
+@pytest.mark.parametrize(
+    "word", ["Likely", "Probable", "Findings consistent with", "Findings compatible with"]
+)
 def test_affirming_words(lab, word):
     r = level(lab.label(f"L4-5: {word} disc herniation."), "L4-L5")
     assert (r.disc, r.uncertain) == ("herniation", False)
 
 
-@pytest.mark.parametrize("text", ["Previously seen protrusion has resolved.",
-                                  "Status post discectomy for herniation."])
+@pytest.mark.parametrize(
+    "text", ["Previously seen protrusion has resolved.", "Status post discectomy for herniation."]
+)
 def test_historical_is_absent(lab, text):
     assert level(lab.label("L4-5: " + text), "L4-L5").disc == "none"
 
 
 def test_recurrent_herniation_is_current(lab):
-    r = level(lab.label("L4-5: Status post discectomy with recurrent left paracentral extrusion."), "L4-L5")
+    r = level(
+        lab.label("L4-5: Status post discectomy with recurrent left paracentral extrusion."),
+        "L4-L5",
+    )
     assert r.disc == "herniation"
 
 
@@ -94,15 +117,23 @@ def test_context_engine_directly():
     assert assertion_of(eng.modifiers(text, [(14, 18)])[0]) == "affirmed"
 
 
-@pytest.mark.parametrize(("text", "target", "has_grade", "expected"), [
-    # a graded finding after a list break is a new statement
-    ("no herniation, mild bilateral foraminal narrowing", "foraminal narrowing", True, "affirmed"),
-    # an item after a comma that no "or" closes is not in the negated list
-    ("no focal protrusion, broad-based disc bulge", "disc bulge", False, "affirmed"),
-    # ... and one that "or" closes is
-    ("no herniation, stenosis or foraminal narrowing", "foraminal narrowing", False, "negated"),
-    ("no herniation or foraminal narrowing", "foraminal narrowing", True, "negated"),
-])
+@pytest.mark.parametrize(
+    ("text", "target", "has_grade", "expected"),
+    [
+        # a graded finding after a list break is a new statement
+        (
+            "no herniation, mild bilateral foraminal narrowing",
+            "foraminal narrowing",
+            True,
+            "affirmed",
+        ),
+        # an item after a comma that no "or" closes is not in the negated list
+        ("no focal protrusion, broad-based disc bulge", "disc bulge", False, "affirmed"),
+        # ... and one that "or" closes is
+        ("no herniation, stenosis or foraminal narrowing", "foraminal narrowing", False, "negated"),
+        ("no herniation or foraminal narrowing", "foraminal narrowing", True, "negated"),
+    ],
+)
 def test_the_pipelines_assertion_policy_on_list_breaks(text, target, has_grade, expected):
     eng = ConText()
     start = text.index(target)

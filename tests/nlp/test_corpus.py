@@ -6,8 +6,22 @@ from labeling.nlp import corpus
 from labeling.nlp.evaluate import detector_agreement, evaluate
 from spine.labels import LEVELS
 
-STYLES = {"per-level", "paragraph", "free-paragraph", "impression-only", "clinic-note", "multi-region",
-          "post-op", "comparison", "typos", "abbrev", "wrapped", "whole-spine", "hedge", "listhesis"}
+STYLES = {
+    "per-level",
+    "paragraph",
+    "free-paragraph",
+    "impression-only",
+    "clinic-note",
+    "multi-region",
+    "post-op",
+    "comparison",
+    "typos",
+    "abbrev",
+    "wrapped",
+    "whole-spine",
+    "hedge",
+    "listhesis",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +53,21 @@ def test_frozen_test_part_is_intact(reports):
 def test_an_edited_test_report_is_caught(reports):
     split = corpus.load_split()
     rid = next(iter(split["test"]))
-    edited = [corpus.CorpusReport(r.report_id, r.styles, r.text + " ", r.gold) if r.report_id == rid else r
-              for r in reports]
-    assert corpus.verify_frozen(edited, split) == [f"{rid}: edited after the split (digest differs)"]
+    edited = [
+        corpus.CorpusReport(r.report_id, r.styles, r.text + " ", r.gold)
+        if r.report_id == rid
+        else r
+        for r in reports
+    ]
+    assert corpus.verify_frozen(edited, split) == [
+        f"{rid}: edited after the split (digest differs)"
+    ]
 
 
-@pytest.mark.parametrize("tokens, error", [("d=bulgy", "bad gold token"), ("x=mild", "bad gold token"),
-                                           ("c", "bad gold token")])
+@pytest.mark.parametrize(
+    "tokens, error",
+    [("d=bulgy", "bad gold token"), ("x=mild", "bad gold token"), ("c", "bad gold token")],
+)
 def test_bad_gold_tokens_are_refused(tokens, error):
     with pytest.raises(corpus.CorpusError, match=error):
         corpus.parse_gold("X1", {"L4-L5": tokens})
@@ -59,8 +81,11 @@ def test_unknown_level_is_refused():
 def test_frozen_test_part_targets(lab, reports):
     """Issue #13's targets on the frozen test part: >= 0.97 per detector, >= 0.95 canal_class."""
     scored = corpus.part(reports, corpus.load_split(), "test")
-    predicted = [row for result in lab.label_many((r.report_id, r.text) for r in scored)
-                 for row in result.to_exchange_rows()]
+    predicted = [
+        row
+        for result in lab.label_many((r.report_id, r.text) for r in scored)
+        for row in result.to_exchange_rows()
+    ]
     gold = [row for r in scored for row in r.gold_rows()]
     detectors = detector_agreement(predicted, gold)
     for name, d in detectors.items():

@@ -11,8 +11,14 @@ def _row(rid, level, **kw):
 
 
 def test_evaluate_toy():
-    gold = [_row("A", "L4-L5", disc="herniation", canal_stenosis="mild"), _row("A", "L5-S1", disc="bulge")]
-    pred = [_row("A", "L4-L5", disc="herniation", canal_stenosis="none"), _row("A", "L5-S1", disc="bulge")]
+    gold = [
+        _row("A", "L4-L5", disc="herniation", canal_stenosis="mild"),
+        _row("A", "L5-S1", disc="bulge"),
+    ]
+    pred = [
+        _row("A", "L4-L5", disc="herniation", canal_stenosis="none"),
+        _row("A", "L5-S1", disc="bulge"),
+    ]
     ev = evaluate(pred, gold)
     assert ev["n"] == 2
     assert ev["fields"]["disc"]["accuracy"] == 1.0
@@ -41,7 +47,9 @@ def _pairs():
         text = CONFLICT.format(a=a, b=a + 1)
         pairs.append((text, [LevelLabels(level=lv) for lv in LEVELS]))
         clean = f"L{a}-{a + 1}: Small disc bulge."
-        gold = [LevelLabels(level=lv, disc="bulge" if lv == LEVELS[a - 1] else "none") for lv in LEVELS]
+        gold = [
+            LevelLabels(level=lv, disc="bulge" if lv == LEVELS[a - 1] else "none") for lv in LEVELS
+        ]
         pairs.append((clean, gold))
     return pairs * 3
 

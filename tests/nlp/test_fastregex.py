@@ -9,15 +9,18 @@ from labeling.nlp.extract import get_rules
 from labeling.nlp.fastregex import first_chars, guarded
 
 
-@pytest.mark.parametrize(("pattern", "expected"), [
-    ("abc", {"a"}),
-    ("(?<![a-z])(?:mild|moderate|severe)", {"m", "s"}),
-    (r"(?:l-?\s?[1-5])|(?P<ls>lumbosacral)", {"l"}),
-    ("x?y", {"x", "y"}),
-    (r"[0-9]+mm", set("0123456789")),
-    (r"\s*foo", set(" \t\n\r\f\v") | {"f"}),
-    ("(?=ab)a|c", {"a", "c"}),
-])
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("abc", {"a"}),
+        ("(?<![a-z])(?:mild|moderate|severe)", {"m", "s"}),
+        (r"(?:l-?\s?[1-5])|(?P<ls>lumbosacral)", {"l"}),
+        ("x?y", {"x", "y"}),
+        (r"[0-9]+mm", set("0123456789")),
+        (r"\s*foo", set(" \t\n\r\f\v") | {"f"}),
+        ("(?=ab)a|c", {"a", "c"}),
+    ],
+)
 def test_first_chars(pattern, expected):
     assert first_chars(pattern) == expected
 
@@ -36,30 +39,38 @@ def _random_text(rng: random.Random, alphabet: str, n: int) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
-@pytest.mark.parametrize("pattern", [
-    "(?<![a-z])(?:ab|ba|c[ab]+)(?![a-z])",
-    r"(?:x\s+y|y+)z?",
-    "(?:a|b)(?<=ba)",
-    r"[^a]b",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(?<![a-z])(?:ab|ba|c[ab]+)(?![a-z])",
+        r"(?:x\s+y|y+)z?",
+        "(?:a|b)(?<=ba)",
+        r"[^a]b",
+    ],
+)
 def test_guarded_patterns_find_the_same_matches(pattern):
     rng = random.Random(pattern)
     plain, fast = re.compile(pattern), guarded(pattern)
     assert fast.pattern != pattern
     for _ in range(300):
         text = _random_text(rng, "abcxyz -", 40)
-        assert [(m.span(), m.group()) for m in fast.finditer(text)] == \
-               [(m.span(), m.group()) for m in plain.finditer(text)]
+        assert [(m.span(), m.group()) for m in fast.finditer(text)] == [
+            (m.span(), m.group()) for m in plain.finditer(text)
+        ]
 
 
-@pytest.mark.parametrize("name", ["level_re", "vertebra_re", "global_re", "item_re", "exclusion_re",
-                                  "attribution_re"])
+@pytest.mark.parametrize(
+    "name", ["level_re", "vertebra_re", "global_re", "item_re", "exclusion_re", "attribution_re"]
+)
 def test_the_labellers_guarded_regexes_match_as_unguarded(name):
     rx = getattr(get_rules(None), name)
     assert rx.pattern.startswith("(?=["), f"{name} lost its guard"
-    plain = re.compile(rx.pattern[rx.pattern.index("])(?:") + 5:-1])
-    text = ("l4-5: mild disc bulge with mild central canal stenosis. l5-s1: left paracentral protrusion "
-            "contacting the traversing left s1 root; the remaining levels are normal. mri shows "
-            "anterolisthesis of l4 on l5 and moderate bilateral nfn. no ccs.")
-    assert [(m.span(), m.lastgroup) for m in rx.finditer(text)] == \
-           [(m.span(), m.lastgroup) for m in plain.finditer(text)]
+    plain = re.compile(rx.pattern[rx.pattern.index("])(?:") + 5 : -1])
+    text = (
+        "l4-5: mild disc bulge with mild central canal stenosis. l5-s1: left paracentral protrusion "
+        "contacting the traversing left s1 root; the remaining levels are normal. mri shows "
+        "anterolisthesis of l4 on l5 and moderate bilateral nfn. no ccs."
+    )
+    assert [(m.span(), m.lastgroup) for m in rx.finditer(text)] == [
+        (m.span(), m.lastgroup) for m in plain.finditer(text)
+    ]

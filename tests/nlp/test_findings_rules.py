@@ -9,13 +9,24 @@ def L45(lab, text):
     return level(lab.label("L4-5: " + text), "L4-L5")
 
 
-@pytest.mark.parametrize("term,value", [
-    ("annular bulge", "bulge"), ("circumferential bulge", "bulge"), ("disc-osteophyte complex", "bulge"),
-    ("HNP", "herniation"), ("disc prolapse", "herniation"), ("extrusion", "herniation"),
-    ("sequestered fragment", "herniation"), ("free fragment", "herniation"),
-    ("annular fissure", "none"), ("disc desiccation", "none"), ("loss of disc height", "none"),
-    ("Modic type 1 change", "none"), ("facet arthropathy", "none"),
-])
+@pytest.mark.parametrize(
+    "term,value",
+    [
+        ("annular bulge", "bulge"),
+        ("circumferential bulge", "bulge"),
+        ("disc-osteophyte complex", "bulge"),
+        ("HNP", "herniation"),
+        ("disc prolapse", "herniation"),
+        ("extrusion", "herniation"),
+        ("sequestered fragment", "herniation"),
+        ("free fragment", "herniation"),
+        ("annular fissure", "none"),
+        ("disc desiccation", "none"),
+        ("loss of disc height", "none"),
+        ("Modic type 1 change", "none"),
+        ("facet arthropathy", "none"),
+    ],
+)
 def test_disc_vocabulary(lab, term, value):
     assert L45(lab, f"There is {term}.").disc == value
 
@@ -40,7 +51,10 @@ def test_abut_contact_thecal_sac_is_not_stenosis(lab, verb):
 
 
 def test_graded_effacement(lab):
-    assert L45(lab, "Disc bulge with moderate effacement of the thecal sac.").canal_stenosis == "moderate"
+    assert (
+        L45(lab, "Disc bulge with moderate effacement of the thecal sac.").canal_stenosis
+        == "moderate"
+    )
 
 
 def test_negation_beats_effacement(lab):
@@ -50,14 +64,28 @@ def test_negation_beats_effacement(lab):
 
 def test_lateral_recess_is_not_canal(lab):
     r = L45(lab, "Moderate left lateral recess narrowing.")
-    assert (r.canal_stenosis, r.left_subarticular, r.right_subarticular) == ("none", "moderate", "none")
+    assert (r.canal_stenosis, r.left_subarticular, r.right_subarticular) == (
+        "none",
+        "moderate",
+        "none",
+    )
 
 
-@pytest.mark.parametrize("grade_text,grade", [
-    ("minimal", "mild"), ("slight", "mild"), ("borderline", "mild"), ("mild to moderate", "moderate"),
-    ("moderate in degree", "moderate"), ("moderate to severe", "severe"), ("marked", "severe"),
-    ("high-grade", "severe"), ("critical", "severe"), ("mild-to-moderate", "moderate"),
-])
+@pytest.mark.parametrize(
+    "grade_text,grade",
+    [
+        ("minimal", "mild"),
+        ("slight", "mild"),
+        ("borderline", "mild"),
+        ("mild to moderate", "moderate"),
+        ("moderate in degree", "moderate"),
+        ("moderate to severe", "severe"),
+        ("marked", "severe"),
+        ("high-grade", "severe"),
+        ("critical", "severe"),
+        ("mild-to-moderate", "moderate"),
+    ],
+)
 def test_grades(lab, grade_text, grade):
     assert L45(lab, f"{grade_text} central canal stenosis.").canal_stenosis == grade
 

@@ -44,7 +44,9 @@ class _RunsCode:
 def test_a_pickle_is_refused_and_never_run(tmp_path):
     folder = tmp_path / "old"
     folder.mkdir()
-    (folder / "meta.json").write_text(json.dumps({"version": "lr-1", "rule_conf_below": 0.8, "min_prob": 0.8}))
+    (folder / "meta.json").write_text(
+        json.dumps({"version": "lr-1", "rule_conf_below": 0.8, "min_prob": 0.8})
+    )
     evil = _RunsCode()
     evil.target = str(tmp_path / "pwned")
     (folder / "models.pkl").write_bytes(pickle.dumps(evil))

@@ -47,17 +47,40 @@ def test_a_case_the_labeller_gets_wrong_fails(lab):
 
 def test_malformed_cases_are_named():
     assert problems([]) == ["a case is a JSON object"]
-    assert problems({"format": FORMAT}) == [f"missing {k!r}" for k in (
-        "text", "level", "field", "gold", "labeller", "labeller_version", "author", "time")]
-    base = {"format": FORMAT, "text": "L4-5: bulge.", "level": "L4-L5", "field": "disc", "gold": "bulge",
-            "labeller": "none", "labeller_version": "v", "author": "a", "time": "t"}
+    assert problems({"format": FORMAT}) == [
+        f"missing {k!r}"
+        for k in (
+            "text",
+            "level",
+            "field",
+            "gold",
+            "labeller",
+            "labeller_version",
+            "author",
+            "time",
+        )
+    ]
+    base = {
+        "format": FORMAT,
+        "text": "L4-5: bulge.",
+        "level": "L4-L5",
+        "field": "disc",
+        "gold": "bulge",
+        "labeller": "none",
+        "labeller_version": "v",
+        "author": "a",
+        "time": "t",
+    }
     assert problems(base) == []
-    assert problems({**base, "level": "T12-L1"}) == ["level 'T12-L1' is not one of ('L1-L2', 'L2-L3', 'L3-L4', "
-                                                     "'L4-L5', 'L5-S1')"]
+    assert problems({**base, "level": "T12-L1"}) == [
+        "level 'T12-L1' is not one of ('L1-L2', 'L2-L3', 'L3-L4', 'L4-L5', 'L5-S1')"
+    ]
     assert problems({**base, "gold": "mild"}) == ["gold 'mild' is not a value of disc"]
     assert problems({**base, "field": "canal", "text": " "}) == [
-        "text is empty", "field 'canal' is not one of ('disc', 'canal_stenosis', 'left_foraminal', "
-        "'right_foraminal', 'left_subarticular', 'right_subarticular', 'uncertain')"]
+        "text is empty",
+        "field 'canal' is not one of ('disc', 'canal_stenosis', 'left_foraminal', "
+        "'right_foraminal', 'left_subarticular', 'right_subarticular', 'uncertain')",
+    ]
 
 
 def test_an_exported_case_keeps_only_the_levels_sentences_when_that_reads_the_same(lab, tmp_path):
@@ -66,11 +89,23 @@ def test_an_exported_case_keeps_only_the_levels_sentences_when_that_reads_the_sa
         "IMPRESSION:\nMild degenerative change."
     )
     case = build_case(
-        report_id="9", text=text, level="L4-L5", field="disc", gold="herniation", labeller="bulge",
-        labeller_version="rules-x", authors=["ann", "bob"], time="2025-01-02T03:04:05Z",
-        exported_by="carol", exported_at="2025-01-03T00:00:00Z", label=lab.label,
+        report_id="9",
+        text=text,
+        level="L4-L5",
+        field="disc",
+        gold="herniation",
+        labeller="bulge",
+        labeller_version="rules-x",
+        authors=["ann", "bob"],
+        time="2025-01-02T03:04:05Z",
+        exported_by="carol",
+        exported_at="2025-01-03T00:00:00Z",
+        label=lab.label,
     )
-    assert case["text"] == "L4-5: Small disc bulge.\nIt indents the thecal sac." and case["text_is_excerpt"]
+    assert (
+        case["text"] == "L4-5: Small disc bulge.\nIt indents the thecal sac."
+        and case["text_is_excerpt"]
+    )
     assert case["author"] == "ann, bob" and problems(case) == []
     assert filename(case) == "report-9-L4-L5-disc.json"
     assert check(case, lab.label) == "L4-L5 disc: labeller says 'bulge', gold is 'herniation'"
@@ -95,13 +130,32 @@ def test_the_whole_report_is_kept_when_the_excerpt_reads_differently():
         return Fake("none" if "any level" in t else "bulge")
 
     case = build_case(
-        report_id="1", text=text, level="L4-L5", field="disc", gold="bulge", labeller="none",
-        labeller_version="v", authors=["a"], time="t", exported_by="b", exported_at="t", label=label,
+        report_id="1",
+        text=text,
+        level="L4-L5",
+        field="disc",
+        gold="bulge",
+        labeller="none",
+        labeller_version="v",
+        authors=["a"],
+        time="t",
+        exported_by="b",
+        exported_at="t",
+        label=label,
     )
     assert case["text"] == text and not case["text_is_excerpt"]
     same = build_case(
-        report_id="1", text=text, level="L4-L5", field="disc", gold="bulge", labeller="bulge",
-        labeller_version="v", authors=["a"], time="t", exported_by="b", exported_at="t",
+        report_id="1",
+        text=text,
+        level="L4-L5",
+        field="disc",
+        gold="bulge",
+        labeller="bulge",
+        labeller_version="v",
+        authors=["a"],
+        time="t",
+        exported_by="b",
+        exported_at="t",
         label=lambda t: Fake("bulge"),
     )
     assert same["text"] == "L4-5: Small disc bulge." and same["text_is_excerpt"]

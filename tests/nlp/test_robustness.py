@@ -71,24 +71,59 @@ Impression: High-grade canal stenosis at L4/5.""",
 # What the clean reports mean under the guide (disc, canal, L/R foraminal, L/R subarticular,
 # uncertain) per level L1-L2 .. L5-S1: the base reports are themselves labelled right.
 EXPECTED = {
-    "A": ["none none none none none none F", "bulge none mild mild none none F",
-          "herniation moderate severe mild none none F", "herniation none none none none moderate F",
-          "bulge none none severe none none F"],
-    "B": ["none none none none none none F", "herniation mild none none none none F",
-          "herniation moderate none none severe none F", "herniation none moderate mild none none F",
-          "none none none none none none F"],
-    "C": ["none none none none none none F", "none none none none none none F",
-          "bulge none none none none none F", "herniation severe mild none moderate moderate F",
-          "none none none none none none T"],
-    "D": ["none none none none none none F", "bulge none moderate moderate none none F",
-          "bulge none moderate moderate none none F", "bulge severe none none unspecified none T",
-          "none none moderate none none none F"],
+    "A": [
+        "none none none none none none F",
+        "bulge none mild mild none none F",
+        "herniation moderate severe mild none none F",
+        "herniation none none none none moderate F",
+        "bulge none none severe none none F",
+    ],
+    "B": [
+        "none none none none none none F",
+        "herniation mild none none none none F",
+        "herniation moderate none none severe none F",
+        "herniation none moderate mild none none F",
+        "none none none none none none F",
+    ],
+    "C": [
+        "none none none none none none F",
+        "none none none none none none F",
+        "bulge none none none none none F",
+        "herniation severe mild none moderate moderate F",
+        "none none none none none none T",
+    ],
+    "D": [
+        "none none none none none none F",
+        "bulge none moderate moderate none none F",
+        "bulge none moderate moderate none none F",
+        "bulge severe none none unspecified none T",
+        "none none moderate none none none F",
+    ],
 }
 
 # The guide's finding and grade lexicon.
-TERMS = ["bulge", "herniation", "protrusion", "extrusion", "sequestration", "prolapse", "stenosis",
-         "narrowing", "foraminal", "foramen", "subarticular", "recess", "mild", "moderate", "severe",
-         "minimal", "marked", "bilateral", "left", "right"]
+TERMS = [
+    "bulge",
+    "herniation",
+    "protrusion",
+    "extrusion",
+    "sequestration",
+    "prolapse",
+    "stenosis",
+    "narrowing",
+    "foraminal",
+    "foramen",
+    "subarticular",
+    "recess",
+    "mild",
+    "moderate",
+    "severe",
+    "minimal",
+    "marked",
+    "bilateral",
+    "left",
+    "right",
+]
 KINDS = ("deletion", "insertion", "substitution", "transposition")
 # A neighbouring key on a QWERTY keyboard, for substitutions and inserted letters.
 NEAR = dict(zip("abcdefghijklmnopqrstuvwxyz", "svxswdfjokjlknpolteaiyceut", strict=True))
@@ -116,17 +151,18 @@ def test_base_reports_are_labelled_as_the_guide_says(clean):
 
 # -- (a) misspellings ------------------------------------------------------------------------
 
+
 def misspellings(term: str, kind: str) -> list[str]:
     out = []
     for i, c in enumerate(term):
         if kind == "deletion":
-            out.append(term[:i] + term[i + 1:])
+            out.append(term[:i] + term[i + 1 :])
         elif kind == "insertion":
-            out += [term[:i + 1] + c + term[i + 1:], term[:i + 1] + NEAR[c] + term[i + 1:]]
+            out += [term[: i + 1] + c + term[i + 1 :], term[: i + 1] + NEAR[c] + term[i + 1 :]]
         elif kind == "substitution":
-            out.append(term[:i] + NEAR[c] + term[i + 1:])
+            out.append(term[:i] + NEAR[c] + term[i + 1 :])
         elif kind == "transposition" and i + 1 < len(term) and c != term[i + 1]:
-            out.append(term[:i] + term[i + 1] + c + term[i + 2:])
+            out.append(term[:i] + term[i + 1] + c + term[i + 2 :])
     return list(dict.fromkeys(v for v in out if v != term))
 
 
@@ -152,7 +188,9 @@ def _replace(text: str, term: str, word: str) -> str:
 
 
 def _bases_with(term: str) -> list[str]:
-    return [k for k, t in BASES.items() if re.search(rf"(?<![a-z]){term}(?![a-z])", t, re.IGNORECASE)]
+    return [
+        k for k, t in BASES.items() if re.search(rf"(?<![a-z]){term}(?![a-z])", t, re.IGNORECASE)
+    ]
 
 
 def test_every_term_is_in_a_base_report():
@@ -174,12 +212,19 @@ def test_misspelt_term_keeps_the_labels(lab, clean, term, kind):
             r = lab.label(text)
             got = [tuple(lv.to_exchange(report_id=None).values()) for lv in r.levels]
             if got != clean[k]:
-                failures.append((word, k, [(a, b) for a, b in zip(clean[k], got, strict=True) if a != b]))
+                failures.append(
+                    (word, k, [(a, b) for a, b in zip(clean[k], got, strict=True) if a != b])
+                )
             # evidence spans are whole words of the text as written (offsets of the original)
             for e in (e for ev in r.evidence for e in ev):
                 s, t = e["start"], e["end"]
-                if not (0 <= s < t <= len(text) and text[s].isalnum() and text[t - 1].isalnum()
-                        and not text[s - 1:s].isalpha() and not text[t:t + 1].isalpha()):
+                if not (
+                    0 <= s < t <= len(text)
+                    and text[s].isalnum()
+                    and text[t - 1].isalnum()
+                    and not text[s - 1 : s].isalpha()
+                    and not text[t : t + 1].isalpha()
+                ):
                     failures.append((word, k, "evidence", text[s:t]))
     assert not failures, failures
     if len(term) > 4 and not (term in ("right", "bulge") and kind == "deletion"):
@@ -191,26 +236,43 @@ def test_misspelt_term_keeps_the_labels(lab, clean, term, kind):
 
 def test_exclusions_are_few():
     """What (a) leaves out, and why: each exclusion is listed in the module docstring."""
-    excluded = {(t, w): r for t in TERMS for kind in KINDS for w in misspellings(t, kind)
-                if (r := _excluded(t, w))}
+    excluded = {
+        (t, w): r
+        for t in TERMS
+        for kind in KINDS
+        for w in misspellings(t, kind)
+        if (r := _excluded(t, w))
+    }
     total = sum(len(misspellings(t, kind)) for t in TERMS for kind in KINDS)
     long_terms = {k: r for k, r in excluded.items() if len(k[0]) > 5}
     assert len(excluded) < 0.1 * total, excluded
-    assert {w for (_t, w) in long_terms} <= {"protrusio", "arrowing", "minima", "evere", "foremen"}, long_terms
+    assert {w for (_t, w) in long_terms} <= {
+        "protrusio",
+        "arrowing",
+        "minima",
+        "evere",
+        "foremen",
+    }, long_terms
 
 
 def test_the_comparison_can_fail(lab, clean):
     """A real change of meaning is seen (the tests above are not vacuous)."""
     assert _labels(lab, BASES["A"].replace("moderate central", "mild central")) != clean["A"]
-    assert _labels(lab, _replace(BASES["B"], "prolapse", "relapse")) != clean["B"]  # an English word
+    assert (
+        _labels(lab, _replace(BASES["B"], "prolapse", "relapse")) != clean["B"]
+    )  # an English word
 
 
 # -- (b)-(e) case, spacing, punctuation, line breaks -----------------------------------------
 
+
 def _wrap(width: int):
     def wrap(text: str) -> str:
-        return "\n".join(textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
-                         for line in text.split("\n"))
+        return "\n".join(
+            textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+            for line in text.split("\n")
+        )
+
     return wrap
 
 
@@ -224,7 +286,9 @@ PERTURBATIONS = {
     "tabs": lambda t: t.replace(" ", "\t"),
     "trailing spaces": lambda t: t.replace("\n", "  \n"),
     "no space after punctuation": lambda t: re.sub(r"([.,;:]) (?=\S)", r"\1", t),
-    "spaces around dashes": lambda t: re.sub(r"(?<=[0-9A-Za-z])-(?=[LlSs]?\d|to-)|(?<=-to)-", " - ", t),
+    "spaces around dashes": lambda t: re.sub(
+        r"(?<=[0-9A-Za-z])-(?=[LlSs]?\d|to-)|(?<=-to)-", " - ", t
+    ),
     # (d) punctuation
     "missing full stops": lambda t: re.sub(r"\.(?=\n|$)", "", t),
     "extra commas": lambda t: re.sub(r" (with|and|causing|without) ", r", \1 ", t),
@@ -235,15 +299,18 @@ PERTURBATIONS = {
     "wrapped at every width": None,  # below: 40..70
     # several at once
     "upper, tabs, wrapped": lambda t: _wrap(52)(t.upper().replace(" ", "\t")),
-    "lower, no spaces, double stops": lambda t: re.sub(r"([.,;:]) (?=\S)", r"\1", re.sub(
-        r"\.(?=\s|$)", "..", t.lower())),
+    "lower, no spaces, double stops": lambda t: re.sub(
+        r"([.,;:]) (?=\S)", r"\1", re.sub(r"\.(?=\s|$)", "..", t.lower())
+    ),
 }
 
 
 @pytest.mark.parametrize("base", sorted(BASES))
 @pytest.mark.parametrize("name", sorted(PERTURBATIONS))
 def test_perturbation_keeps_the_labels(lab, clean, name, base):
-    funcs = [_wrap(w) for w in range(40, 71)] if PERTURBATIONS[name] is None else [PERTURBATIONS[name]]
+    funcs = (
+        [_wrap(w) for w in range(40, 71)] if PERTURBATIONS[name] is None else [PERTURBATIONS[name]]
+    )
     for f in funcs:
         text = f(BASES[base])
         assert text != BASES[base]
@@ -254,8 +321,14 @@ def test_perturbation_keeps_the_labels(lab, clean, name, base):
 @pytest.mark.parametrize("base", sorted(BASES))
 def test_misspellings_in_a_wrapped_upper_case_report(lab, clean, base):
     text = BASES[base]
-    for term, word in (("stenosis", "stenois"), ("foraminal", "foramnal"), ("bilateral", "biltaral"),
-                       ("protrusion", "protusion"), ("herniation", "herniaton"), ("narrowing", "narowing")):
+    for term, word in (
+        ("stenosis", "stenois"),
+        ("foraminal", "foramnal"),
+        ("bilateral", "biltaral"),
+        ("protrusion", "protusion"),
+        ("herniation", "herniaton"),
+        ("narrowing", "narowing"),
+    ):
         text = _replace(text, term, word)
     assert _labels(lab, _wrap(47)(text.upper())) == clean[base]
 
@@ -267,7 +340,10 @@ def test_sentence_split_without_space_after_the_full_stop(lab):
     assert (r.levels[1].left_foraminal, r.levels[1].right_foraminal) == ("mild", "mild")
     r = lab.label("L4-5: Mild lt. foraminal stenosis. Rt. recess narrowing.")
     assert (r.levels[3].left_foraminal, r.levels[3].right_foraminal) == ("mild", "none")
-    assert (r.levels[3].left_subarticular, r.levels[3].right_subarticular) == ("none", "unspecified")
+    assert (r.levels[3].left_subarticular, r.levels[3].right_subarticular) == (
+        "none",
+        "unspecified",
+    )
     # not split: abbreviations, decimals, level names
     r = lab.label("L4-5: Moderate stenosis, e.g.the canal, measuring 2.5mm.")
     assert r.levels[3].canal_stenosis == "moderate"

@@ -23,8 +23,14 @@ def sp() -> Speller:
 
 # -- the guide's examples and the mechanism -------------------------------------------------
 
-GUIDE = {"sever": "severe", "protusion": "protrusion", "herniaton": "herniation", "stenois": "stenosis",
-         "foramnal": "foraminal", "biltaral": "bilateral"}
+GUIDE = {
+    "sever": "severe",
+    "protusion": "protrusion",
+    "herniaton": "herniation",
+    "stenois": "stenosis",
+    "foramnal": "foraminal",
+    "biltaral": "bilateral",
+}
 
 
 @pytest.mark.parametrize("word,term", GUIDE.items())
@@ -32,36 +38,112 @@ def test_guide_misspellings(sp, word, term):
     assert sp.correction(word) == term
 
 
-@pytest.mark.parametrize("word,term", [
-    # one edit of each kind, anywhere in the word (first letter included)
-    ("protruson", "protrusion"), ("extrsion", "extrusion"), ("sequestraton", "sequestration"),
-    ("prolpase", "prolapse"), ("narrowinng", "narrowing"), ("subartcular", "subarticular"),
-    ("modarate", "moderate"), ("sevre", "severe"), ("minimla", "minimal"), ("makred", "marked"),
-    ("rihgt", "right"), ("bluge", "bulge"), ("forsmen", "foramen"), ("recesss", "recess"),
-    ("leftt", "left"), ("miild", "mild"), ("tecal", "thecal"), ("efacement", "effacement"),
-    ("impingment", "impingement"), ("compresing", "compressing"), ("traversng", "traversing"),
-    # two edits for terms of 8 letters or more
-    ("hernaiton", "herniation"), ("stnosis", "stenosis"), ("bilatral", "bilateral"),
-    # negation, hedge and history words
-    ("withuot", "without"), ("posible", "possible"), ("questonable", "questionable"),
-    ("suspcted", "suspected"), ("resovled", "resolved"),
-])
+@pytest.mark.parametrize(
+    "word,term",
+    [
+        # one edit of each kind, anywhere in the word (first letter included)
+        ("protruson", "protrusion"),
+        ("extrsion", "extrusion"),
+        ("sequestraton", "sequestration"),
+        ("prolpase", "prolapse"),
+        ("narrowinng", "narrowing"),
+        ("subartcular", "subarticular"),
+        ("modarate", "moderate"),
+        ("sevre", "severe"),
+        ("minimla", "minimal"),
+        ("makred", "marked"),
+        ("rihgt", "right"),
+        ("bluge", "bulge"),
+        ("forsmen", "foramen"),
+        ("recesss", "recess"),
+        ("leftt", "left"),
+        ("miild", "mild"),
+        ("tecal", "thecal"),
+        ("efacement", "effacement"),
+        ("impingment", "impingement"),
+        ("compresing", "compressing"),
+        ("traversng", "traversing"),
+        # two edits for terms of 8 letters or more
+        ("hernaiton", "herniation"),
+        ("stnosis", "stenosis"),
+        ("bilatral", "bilateral"),
+        # negation, hedge and history words
+        ("withuot", "without"),
+        ("posible", "possible"),
+        ("questonable", "questionable"),
+        ("suspcted", "suspected"),
+        ("resovled", "resolved"),
+    ],
+)
 def test_one_or_two_edits_read_as_the_term(sp, word, term):
     assert sp.correction(word) == term
 
 
-@pytest.mark.parametrize("word", [
-    # English / medical words next to a key term mean something else
-    "several", "severity", "severed", "unilateral", "trilateral", "harrowing", "borrowing", "marrow",
-    "ventral", "formal", "nerves", "never", "serve", "might", "light", "night", "tight", "canals", "banal",
-    "bugle", "bilge", "market", "masked", "parked", "exclusion", "intrusion", "extension", "decompression",
-    "existing", "exciting", "latent", "parent", "revere", "every", "posteriorly", "laterally", "cleft",
-    "affect", "literal", "neutral", "spiral", "foremen", "operate",
-    # key terms themselves
-    "severe", "stenoses", "foramina", "bulging", "protrusions", "bilaterally",
-    # short words: mild/mind/wild, left/lift/loft: never corrected
-    "mld", "lft", "rigt", "mind", "wild", "lift", "sevr", "bulg",
-])
+@pytest.mark.parametrize(
+    "word",
+    [
+        # English / medical words next to a key term mean something else
+        "several",
+        "severity",
+        "severed",
+        "unilateral",
+        "trilateral",
+        "harrowing",
+        "borrowing",
+        "marrow",
+        "ventral",
+        "formal",
+        "nerves",
+        "never",
+        "serve",
+        "might",
+        "light",
+        "night",
+        "tight",
+        "canals",
+        "banal",
+        "bugle",
+        "bilge",
+        "market",
+        "masked",
+        "parked",
+        "exclusion",
+        "intrusion",
+        "extension",
+        "decompression",
+        "existing",
+        "exciting",
+        "latent",
+        "parent",
+        "revere",
+        "every",
+        "posteriorly",
+        "laterally",
+        "cleft",
+        "affect",
+        "literal",
+        "neutral",
+        "spiral",
+        "foremen",
+        "operate",
+        # key terms themselves
+        "severe",
+        "stenoses",
+        "foramina",
+        "bulging",
+        "protrusions",
+        "bilaterally",
+        # short words: mild/mind/wild, left/lift/loft: never corrected
+        "mld",
+        "lft",
+        "rigt",
+        "mind",
+        "wild",
+        "lift",
+        "sevr",
+        "bulg",
+    ],
+)
 def test_no_false_corrections(sp, word):
     assert sp.correction(word) is None
 
@@ -106,6 +188,7 @@ def test_osa_distance():
 
 # -- false corrections on the project's own report texts ------------------------------------
 
+
 @functools.lru_cache(maxsize=1)
 def _project_texts() -> tuple[str, ...]:
     """The dev set, synthetic reports of the report writer, the benchmark's reports."""
@@ -113,19 +196,28 @@ def _project_texts() -> tuple[str, ...]:
     from studies.synth.anatomy import sample_level_truth
     from studies.synth.report_writer import write_report
 
-    texts = [json.loads(x)["text"] for x in (ROOT / "tests/data/dev_reports.jsonl").read_text().splitlines()
-             if x.strip()]
+    texts = [
+        json.loads(x)["text"]
+        for x in (ROOT / "tests/data/dev_reports.jsonl").read_text().splitlines()
+        if x.strip()
+    ]
     for i in range(400):
         age = 30 + i % 50
         truth = sample_level_truth(np.random.default_rng([11, i, 0]), age)
-        texts.append(write_report(truth, np.random.default_rng([11, i, 1]), age=age, sex="F" if i % 2 else "M"))
+        texts.append(
+            write_report(
+                truth, np.random.default_rng([11, i, 1]), age=age, sex="F" if i % 2 else "M"
+            )
+        )
     rng = random.Random(3)
     texts += [make_report(rng) for _ in range(50)]
     return tuple(texts)
 
 
 def test_no_corrections_on_the_project_texts(sp):
-    fixes = [(c.word, c.term) for t in _project_texts() for c in sp.corrections(lower_same_length(t))]
+    fixes = [
+        (c.word, c.term) for t in _project_texts() for c in sp.corrections(lower_same_length(t))
+    ]
     assert fixes == []
 
 
@@ -139,10 +231,15 @@ def test_dictionary_guard_is_current():
     words = spelling.read_dictionary_words()
     # A stale list is a fault wherever the tests run: without the word lists here to prove the
     # new key terms safe, regenerate it on a machine that has them (wamerican, wbritish).
-    assert len(words) >= 50_000, "key terms changed since rules/spelling.yaml was made: regenerate it"
+    assert len(words) >= 50_000, (
+        "key terms changed since rules/spelling.yaml was made: regenerate it"
+    )
     bare = Speller(config={**_config(), "dictionary_words": []})
     missing = set(spelling.words_at_risk(bare, words)) - sp.known
-    assert not missing, ("regenerate rules/spelling.yaml: python -m labeling.nlp.spelling", sorted(missing)[:50])
+    assert not missing, (
+        "regenerate rules/spelling.yaml: python -m labeling.nlp.spelling",
+        sorted(missing)[:50],
+    )
 
 
 def _config() -> dict:
@@ -153,10 +250,13 @@ def _config() -> dict:
 
 # -- speed: clean text takes the fast path --------------------------------------------------
 
+
 def test_clean_text_is_returned_as_is(sp, monkeypatch):
     text = lower_same_length(_project_texts()[0])
     sp.correct(text)  # every word now checked once
-    monkeypatch.setattr(Speller, "candidates", lambda self, w: pytest.fail(f"looked up {w!r} again"))
+    monkeypatch.setattr(
+        Speller, "candidates", lambda self, w: pytest.fail(f"looked up {w!r} again")
+    )
     out, offsets = sp.correct(text)
     assert out is text and offsets is None
 
@@ -172,6 +272,7 @@ def test_words_are_looked_up_once(monkeypatch):
 
 
 # -- offsets ---------------------------------------------------------------------------------
+
 
 def test_offset_map():
     # "ab protusion cd stenois ef" -> "ab protrusion cd stenosis ef"
@@ -192,22 +293,32 @@ def test_corrected_text_and_map(sp):
     for word, term in GUIDE.items():
         if term in out and word in low:
             a = out.index(term)
-            assert offsets.span_to_orig(a, a + len(term)) == (low.index(word), low.index(word) + len(word))
+            assert offsets.span_to_orig(a, a + len(term)) == (
+                low.index(word),
+                low.index(word) + len(word),
+            )
     assert offsets.to_orig(len(out)) == len(low)
 
 
-REPORT = ("FINDINGS:\nL3-4: Mild disc bulge.\nL4-5: Left paracentral protusion with sever central canal "
-          "stenois. Biltaral foramnal narrowing. The herniaton contacts the traversing left L5 root.\n"
-          "L5-S1: Severe right foraminal stenosis.\nIMPRESSION: Sever stenois at L4-5.")
+REPORT = (
+    "FINDINGS:\nL3-4: Mild disc bulge.\nL4-5: Left paracentral protusion with sever central canal "
+    "stenois. Biltaral foramnal narrowing. The herniaton contacts the traversing left L5 root.\n"
+    "L5-S1: Severe right foraminal stenosis.\nIMPRESSION: Sever stenois at L4-5."
+)
 
 
 def test_labels_and_evidence_in_original_offsets(lab):
     r = lab.label(REPORT)
     l45 = level(r, "L4-L5")
-    assert (l45.disc, l45.canal_stenosis, l45.left_foraminal, l45.right_foraminal, l45.left_subarticular) == (
-        "herniation", "severe", "unspecified", "unspecified", "unspecified")
+    assert (
+        l45.disc,
+        l45.canal_stenosis,
+        l45.left_foraminal,
+        l45.right_foraminal,
+        l45.left_subarticular,
+    ) == ("herniation", "severe", "unspecified", "unspecified", "unspecified")
     assert level(r, "L5-S1").right_foraminal == "severe" and level(r, "L3-L4").disc == "bulge"
-    spans = {(REPORT[e["start"]:e["end"]], e["field"]) for ev in r.evidence for e in ev}
+    spans = {(REPORT[e["start"] : e["end"]], e["field"]) for ev in r.evidence for e in ev}
     assert ("protusion", "disc") in spans
     assert ("sever central canal stenois", "canal_stenosis") in spans
     assert ("Biltaral foramnal narrowing", "left_foraminal") in spans
@@ -217,7 +328,7 @@ def test_labels_and_evidence_in_original_offsets(lab):
             assert 0 <= e["start"] < e["end"] <= len(REPORT)
     # the decisions carry the same (mapped) spans
     dec = r.decisions[3]["disc"].evidence
-    assert {REPORT[e["start"]:e["end"]] for e in dec} >= {"protusion"}
+    assert {REPORT[e["start"] : e["end"]] for e in dec} >= {"protusion"}
 
 
 def test_sentence_starts_on_original_tokens(lab):
@@ -237,16 +348,27 @@ def test_labels_match_the_correctly_spelt_report(lab):
     assert a.levels == b.levels
 
 
-@pytest.mark.parametrize("text,typos", [
-    ("HISTORY: Known L4-5 disc herniation and stenosis.\nFINDINGS:\nL3-4: Mild bulge.",
-     {"HISTORY": "HISTROY", "FINDINGS": "FINDNGS"}),
-    ("L4-5: Possible small left protrusion.", {"Possible": "Posible"}),
-    ("L4-5: Disc bulge without canal stenosis.", {"without": "witout"}),
-    ("L4-5: Disc bulge. No evidence of stenosis.", {"evidence": "evidance"}),
-    ("L4-5: Previously seen protrusion has resolved.", {"Previously": "Previosly", "resolved": "resovled"}),
-    ("L4-5: Mild foraminal stenosis, bilateral.", {"bilateral": "bilaterl"}),
-    ("L4-5: Moderate spinal canal stenosis. L5-S1: Sever canal stenosis.", {"Moderate": "Moderat"}),
-])
+@pytest.mark.parametrize(
+    "text,typos",
+    [
+        (
+            "HISTORY: Known L4-5 disc herniation and stenosis.\nFINDINGS:\nL3-4: Mild bulge.",
+            {"HISTORY": "HISTROY", "FINDINGS": "FINDNGS"},
+        ),
+        ("L4-5: Possible small left protrusion.", {"Possible": "Posible"}),
+        ("L4-5: Disc bulge without canal stenosis.", {"without": "witout"}),
+        ("L4-5: Disc bulge. No evidence of stenosis.", {"evidence": "evidance"}),
+        (
+            "L4-5: Previously seen protrusion has resolved.",
+            {"Previously": "Previosly", "resolved": "resovled"},
+        ),
+        ("L4-5: Mild foraminal stenosis, bilateral.", {"bilateral": "bilaterl"}),
+        (
+            "L4-5: Moderate spinal canal stenosis. L5-S1: Sever canal stenosis.",
+            {"Moderate": "Moderat"},
+        ),
+    ],
+)
 def test_misspelt_section_negation_hedge_and_history_words(lab, text, typos):
     bad = text
     for good, typo in typos.items():

@@ -13,8 +13,11 @@ def test_synthetic_reports(lab, tmp_path):
     reports = [json.loads(x) for x in ds.reports_path.read_text().splitlines() if x.strip()]
     gold = [json.loads(x) for x in ds.truth_path.read_text().splitlines() if x.strip()]
     assert len(reports) == 8 and len(gold) == 5 * len(reports)
-    rows = [row for r in lab.label_many((r["report_id"], r["text"]) for r in reports)
-            for row in r.to_exchange_rows()]
+    rows = [
+        row
+        for r in lab.label_many((r["report_id"], r["text"]) for r in reports)
+        for row in r.to_exchange_rows()
+    ]
     ev = evaluate(rows, gold)
     print(summary(ev))
     assert not ev["missing"]

@@ -157,7 +157,9 @@ def test_csv_holds_the_numbers_the_page_shows(client, researcher, world):
     ]
     assert sum(int(r["value"]) for r in canal) == 5
     grades = {
-        (r["item"], r["metric"]): r for r in rows if r["section"] == "grades" and r["model_version"] == "v1"
+        (r["item"], r["metric"]): r
+        for r in rows
+        if r["section"] == "grades" and r["model_version"] == "v1"
     }
     assert set(grades) == {
         (name, metric)

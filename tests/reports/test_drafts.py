@@ -207,7 +207,9 @@ def test_a_refused_study_gets_a_draft_that_says_why_and_labels_nothing():
     job.predictions.all().delete()
     reason = "the sacrum is not in the field of view (no sacrum found), so the levels cannot be counted from it"
     InferenceJob.objects.filter(pk=job.pk).update(
-        status="failed", error=f"cannot assign disc levels: {reason}", not_assessed={lv: reason for lv in LEVELS}
+        status="failed",
+        error=f"cannot assign disc levels: {reason}",
+        not_assessed={lv: reason for lv in LEVELS},
     )
     version = create_ai_draft(job_id=job.pk)
     assert version.labels == {}
@@ -220,7 +222,9 @@ def test_a_refused_study_gets_a_draft_that_says_why_and_labels_nothing():
 def test_a_job_failed_for_another_reason_gets_no_draft():
     _study, job = study_with_reading()
     job.predictions.all().delete()
-    InferenceJob.objects.filter(pk=job.pk).update(status="failed", error="model weights refused: sha256 mismatch")
+    InferenceJob.objects.filter(pk=job.pk).update(
+        status="failed", error="model weights refused: sha256 mismatch"
+    )
     with pytest.raises(DraftNotPossible, match="failed"):
         create_ai_draft(job_id=job.pk)
     assert not Report.objects.exists()

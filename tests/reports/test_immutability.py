@@ -40,8 +40,14 @@ def test_a_draft_can_be_signed_once_and_then_never_changed(radiologist):
         version.save()
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
         ReportVersion.objects.filter(pk=version.pk).update(impression="raw")
-    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE reports_reportversion SET impression = 'sql' WHERE id = %s", [version.pk])
+    with (
+        pytest.raises(IntegrityError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE reports_reportversion SET impression = 'sql' WHERE id = %s", [version.pk]
+        )
     version.refresh_from_db()
     assert version.impression == "Disc bulge at L4-L5."
 
@@ -60,7 +66,11 @@ def test_a_signed_version_cannot_be_deleted_on_either_backend(radiologist):
         ReportVersion.objects.filter(pk=version.pk).delete()
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
         ReportVersion.objects.filter(pk=version.pk)._raw_delete(connection.alias)
-    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(IntegrityError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM reports_reportversion")
     assert ReportVersion.objects.filter(pk=version.pk).exists()
 
@@ -78,8 +88,14 @@ def test_a_report_cannot_be_moved_to_another_study(radiologist):
     report.save()  # saving it as it is still works (the study does not change)
     with pytest.raises(IntegrityError, match="belongs to its study"), transaction.atomic():
         Report.objects.filter(pk=report.pk).update(study=other)
-    with pytest.raises(IntegrityError, match="belongs to its study"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE reports_report SET study_id = %s WHERE id = %s", [other.pk, report.pk])
+    with (
+        pytest.raises(IntegrityError, match="belongs to its study"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE reports_report SET study_id = %s WHERE id = %s", [other.pk, report.pk]
+        )
     report.refresh_from_db()
     assert report.study_id != other.pk
 
@@ -87,8 +103,14 @@ def test_a_report_cannot_be_moved_to_another_study(radiologist):
 def test_signature_constraints(radiologist):
     report = Report.objects.create(study=StudyFactory())
     final_without_signer = ReportVersion(
-        report=report, number=1, origin="generated", findings=[], impression="x", status="final",
-        signed_at=timezone.now(), content_sha256="0" * 64,
+        report=report,
+        number=1,
+        origin="generated",
+        findings=[],
+        impression="x",
+        status="final",
+        signed_at=timezone.now(),
+        content_sha256="0" * 64,
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         final_without_signer.save()

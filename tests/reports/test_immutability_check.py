@@ -49,7 +49,9 @@ def test_the_check_passes_on_a_migrated_database_and_fails_without_a_trigger():
 def test_the_check_fails_on_a_disabled_trigger_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite cannot disable a trigger")
-    errors = _errors_without("ALTER TABLE reports_report DISABLE TRIGGER reports_report_study_fixed")
+    errors = _errors_without(
+        "ALTER TABLE reports_report DISABLE TRIGGER reports_report_study_fixed"
+    )
     assert [e.id for e in errors] == ["reports.E001"]
     assert "reports_report_study_fixed" in errors[0].msg and "disabled" in errors[0].msg
 
@@ -67,13 +69,20 @@ def _manage(db: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
         "REDIS_URL": "",
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def _triggers(db: Path) -> set[str]:
     with sqlite3.connect(db) as con:
-        return {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return {
+            name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
 
 
 def test_manage_py_from_a_fresh_database_to_a_missing_trigger(tmp_path):
@@ -81,8 +90,13 @@ def test_manage_py_from_a_fresh_database_to_a_missing_trigger(tmp_path):
     # migrate runs the system checks first: on a fresh database (no tables) the check stands aside.
     first = _manage(db, tmp_path, "migrate", "--noinput", "-v0")
     assert first.returncode == 0, first.stderr
-    ours = {"reports_version_immutable", "reports_version_no_delete", "reports_audit_append_only",
-            "reports_audit_no_delete", "reports_report_study_fixed"}
+    ours = {
+        "reports_version_immutable",
+        "reports_version_no_delete",
+        "reports_audit_append_only",
+        "reports_audit_no_delete",
+        "reports_report_study_fixed",
+    }
     assert ours <= _triggers(db)
     assert _manage(db, tmp_path, "check").returncode == 0
 

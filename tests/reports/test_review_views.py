@@ -92,7 +92,10 @@ def test_review_page_of_a_study_without_a_draft(client, radiologist):
     page = client.get(_url("review", study)).content.decode()
     assert "data-draft-now" in page and not AuditEvent.objects.exists()
     # No AI report to audit, but the images and report text were read: the access log has it.
-    assert AccessEvent.objects.get(action="view_study", user=radiologist).study_uid == study.study_instance_uid
+    assert (
+        AccessEvent.objects.get(action="view_study", user=radiologist).study_uid
+        == study.study_instance_uid
+    )
     response = client.post(_url("review-draft", study), follow=True)
     assert "AI draft written as version 1" in response.content.decode()
     assert ReportVersion.objects.get().origin == "generated"

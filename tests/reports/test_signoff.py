@@ -86,8 +86,13 @@ def test_an_edit_appends_a_version_and_keeps_the_old_one(draft, radiologist):
         (
             "Large disc herniation with severe central canal stenosis and moderate left "
             "neural foraminal narrowing.",
-            {"disc": "herniation", "canal_stenosis": "severe", "left_foraminal": "moderate",
-             "right_foraminal": "none", "uncertain": False},
+            {
+                "disc": "herniation",
+                "canal_stenosis": "severe",
+                "left_foraminal": "moderate",
+                "right_foraminal": "none",
+                "uncertain": False,
+            },
         ),
         ("Normal.", {"disc": "none", "canal_stenosis": "none", "left_foraminal": "none"}),
         # The guide: a hedged finding is labelled absent and uncertain.
@@ -172,7 +177,11 @@ def test_wrong_signing_passwords_lock_signing_and_signing_in(draft, radiologist,
     assert throttle.seconds_locked(username=radiologist.username, address="10.0.0.1") > 0
     draft.refresh_from_db()
     assert draft.signed_at is None
-    whys = list(AuditEvent.objects.filter(action="refused").order_by("id").values_list("detail__why", flat=True))
+    whys = list(
+        AuditEvent.objects.filter(action="refused")
+        .order_by("id")
+        .values_list("detail__why", flat=True)
+    )
     assert whys == ["wrong password"] * 3 + ["locked"]
 
 
@@ -186,7 +195,10 @@ def test_a_good_signature_clears_earlier_wrong_passwords(draft, radiologist, set
     for _ in range(2):
         with pytest.raises(WrongPassword):
             sign_report(report=draft.report, user=radiologist, password="guess", version_number=2)
-    assert sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2).pk == v2.pk
+    assert (
+        sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=2).pk
+        == v2.pk
+    )
 
 
 def test_signing_makes_the_version_final_with_a_hash_of_its_words(draft, radiologist):
@@ -296,20 +308,30 @@ def test_a_signed_edit_exports_the_findings_its_words_state(draft, radiologist):
     assert coded["canal-stenosis"].lower() == "severe"
 
 
-def test_a_signature_hash_binds_the_study_number_and_signer_and_old_ones_stay_verifiable(draft, radiologist):
+def test_a_signature_hash_binds_the_study_number_and_signer_and_old_ones_stay_verifiable(
+    draft, radiologist
+):
     from reports.services import content_sha256, version_content_sha256
 
     signed = sign_report(report=draft.report, user=radiologist, password=PASSWORD, version_number=1)
     assert version_content_sha256(signed) == signed.content_sha256
     words = {"findings": signed.findings, "impression": signed.impression}
-    bound = {"study_uid": draft.report.study.study_instance_uid, "number": 1, "signer_id": radiologist.pk}
+    bound = {
+        "study_uid": draft.report.study.study_instance_uid,
+        "number": 1,
+        "signer_id": radiologist.pk,
+    }
     assert content_sha256(**words, **bound) == signed.content_sha256
     for changed in ({"study_uid": "1.2.3.4"}, {"number": 2}, {"signer_id": radiologist.pk + 1}):
         assert content_sha256(**words, **{**bound, **changed}) != signed.content_sha256
     # Signatures made before the scheme changed hashed the words alone, and still verify.
     old = ReportVersion(
-        report=draft.report, number=1, findings=signed.findings, impression=signed.impression,
-        signed_by=radiologist, content_hash_scheme=1,
+        report=draft.report,
+        number=1,
+        findings=signed.findings,
+        impression=signed.impression,
+        signed_by=radiologist,
+        content_hash_scheme=1,
     )
     canonical = json.dumps(words, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert version_content_sha256(old) == hashlib.sha256(canonical.encode()).hexdigest()

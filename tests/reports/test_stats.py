@@ -232,10 +232,21 @@ def test_pairs_detectors_and_levels():
 def test_grades_are_ordinal_and_leave_unspecified_out():
     from reports.stats import grade_agreement
 
-    normal = {"disc": "none", "canal_stenosis": "none", "left_foraminal": "none", "right_foraminal": "none"}
+    normal = {
+        "disc": "none",
+        "canal_stenosis": "none",
+        "left_foraminal": "none",
+        "right_foraminal": "none",
+    }
     grades = [
-        ("moderate", "mild"), ("moderate", "moderate"), ("severe", "none"), ("none", "none"),
-        ("mild", "mild"), ("unspecified", "mild"), ("none", "severe"), ("severe", "severe"),
+        ("moderate", "mild"),
+        ("moderate", "moderate"),
+        ("severe", "none"),
+        ("none", "none"),
+        ("mild", "mild"),
+        ("unspecified", "mild"),
+        ("none", "severe"),
+        ("severe", "severe"),
     ]
     rows = [
         (LEVELS[i % 5], {**normal, "canal_stenosis": ref}, {**normal, "canal_stenosis": pred})
@@ -248,14 +259,20 @@ def test_grades_are_ordinal_and_leave_unspecified_out():
     assert result.n == len(kept) == 7
     scale = ["none", "mild", "moderate", "severe"]
     assert result.weighted_kappa.value == pytest.approx(
-        cohen_kappa_score([r for r, _ in kept], [p for _, p in kept], labels=scale, weights="linear")
+        cohen_kappa_score(
+            [r for r, _ in kept], [p for _, p in kept], labels=scale, weights="linear"
+        )
     )
     assert result.accuracy.value == pytest.approx(4 / 7)
     assert result.matrix[2] == (0, 1, 1, 0)  # reference moderate: once mild, once moderate
     # A model that says only present ("unspecified") or absent does not grade the field.
-    presence = [(LEVELS[i % 5], {**normal, "left_foraminal": ref}, {**normal, "left_foraminal": pred})
-                for i, (ref, pred) in enumerate([("mild", "unspecified"), ("none", "none")])]
-    assert not grade_agreement(LabelPairs.from_rows(presence), n_resamples=50)["left_foraminal"].model_grades
+    presence = [
+        (LEVELS[i % 5], {**normal, "left_foraminal": ref}, {**normal, "left_foraminal": pred})
+        for i, (ref, pred) in enumerate([("mild", "unspecified"), ("none", "none")])
+    ]
+    assert not grade_agreement(LabelPairs.from_rows(presence), n_resamples=50)[
+        "left_foraminal"
+    ].model_grades
 
 
 def test_training_curves_keep_epochs_and_skip_notes():

@@ -52,8 +52,12 @@ def test_network_stages_run_on_the_inference_queues_worker(tmp_path, settings):
     finally:
         os.killpg(gpu_worker.pid, signal.SIGTERM)
         gpu_worker.wait(timeout=30)
-    assert job.status == InferenceJob.Status.DONE, f"{job.error}\n{log.read_text(errors='replace')[-3000:]}"
+    assert job.status == InferenceJob.Status.DONE, (
+        f"{job.error}\n{log.read_text(errors='replace')[-3000:]}"
+    )
     assert set(job.stage_workers) == set(InferenceJob.STAGES)
     assert {job.stage_workers[stage].split("@")[0] for stage in NETWORK} == {gpu_queue}
     others = {job.stage_workers[stage] for stage in OTHERS}
-    assert all(name and name != IN_PROCESS and not name.startswith(gpu_queue) for name in others), others
+    assert all(name and name != IN_PROCESS and not name.startswith(gpu_queue) for name in others), (
+        others
+    )

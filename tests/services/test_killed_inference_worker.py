@@ -63,7 +63,9 @@ def use_reference_segmentation() -> None:
         network(models, sag)  # the stage still takes the network's time: room for the kill
         mask = SegmentationMask.objects.get(series__series_instance_uid=sag.series_uid)
         with np.load(Path(settings.MEDIA_ROOT) / mask.file) as stored:
-            by_number = dict(zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True))
+            by_number = dict(
+                zip(stored["instance_numbers"].tolist(), stored["classes"], strict=True)
+            )
         ordered = np.stack([by_number[n] for n in sorted(by_number)])
         result = pipeline.segmentation_from_masks(reorder_to_volume(ordered, sag))
         result.from_reference = False
@@ -82,9 +84,26 @@ def _worker(queue: str, media: Path, log: Path) -> subprocess.Popen:
         "RADBOT_MEDIA_ROOT": str(media),
     }
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER, "worker", "--pool=prefork", "--concurrency=1",
-         "-Q", queue, "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -36,9 +36,28 @@ def _worker(queue: str) -> subprocess.Popen:
         "RADBOT_LABELLING_BATCH": "5",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "radbot_web", "worker", "--pool=prefork", "--concurrency=1",
-         "-Q", queue, "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "radbot_web",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -47,13 +66,15 @@ def _pool_children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_killing_the_pool_process_mid_run_loses_nothing():
     require_worker_services()
     reports = [
         RadiologistReport(
-            study=StudyFactory(), text=f"FINDINGS: L4-5: mild disc bulge number {i}.", text_sha256=f"k{i}", source="import"
+            study=StudyFactory(),
+            text=f"FINDINGS: L4-5: mild disc bulge number {i}.",
+            text_sha256=f"k{i}",
+            source="import",
         )
         for i in range(240)
     ]

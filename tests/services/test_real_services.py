@@ -29,8 +29,15 @@ def test_database_is_postgresql_and_enforces_constraints():
     study = StudyFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Series.objects.create(
-            study=study, series_instance_uid="1.2.3", plane="diagonal", weighting="T2",
-            rows=1, columns=1, pixel_spacing_row_mm=1, pixel_spacing_col_mm=1, orientation=[],
+            study=study,
+            series_instance_uid="1.2.3",
+            plane="diagonal",
+            weighting="T2",
+            rows=1,
+            columns=1,
+            pixel_spacing_row_mm=1,
+            pixel_spacing_col_mm=1,
+            orientation=[],
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         study.levels.create(level="S1-S2")

@@ -32,7 +32,9 @@ def test_each_finding_follows_the_guide(level: LevelLabels) -> None:
         level.left_subarticular != "none" or level.right_subarticular != "none"
     )
     assert findings.UNCERTAIN.present(level) == level.uncertain
-    some_field_abnormal = level.disc != "none" or any(getattr(level, n) != "none" for n in GRADED_FIELDS)
+    some_field_abnormal = level.disc != "none" or any(
+        getattr(level, n) != "none" for n in GRADED_FIELDS
+    )
     assert findings.abnormal(level) == some_field_abnormal
     assert findings.normal(level) == (not some_field_abnormal and not level.uncertain)
 
@@ -66,19 +68,32 @@ def test_main_finding_prefers_herniation_then_bulge_then_canal_then_foramina() -
 def test_the_tables_every_app_reads() -> None:
     # The models' probability keys, in their output order.
     assert [f.key for f in findings.DETECTORS] == [
-        "bulging", "herniation", "canal_stenosis", "foraminal_stenosis_left", "foraminal_stenosis_right",
+        "bulging",
+        "herniation",
+        "canal_stenosis",
+        "foraminal_stenosis_left",
+        "foraminal_stenosis_right",
     ]
     # The paper's order for the agreement tables, then the foramina pooled.
     assert [f.key for f in findings.AGREEMENT_DETECTORS] == [
-        "bulging", "canal_stenosis", "herniation",
-        "foraminal_stenosis_left", "foraminal_stenosis_right", "foraminal_stenosis",
+        "bulging",
+        "canal_stenosis",
+        "herniation",
+        "foraminal_stenosis_left",
+        "foraminal_stenosis_right",
+        "foraminal_stenosis",
     ]
     assert [f.key for f in findings.PAPER_DETECTORS] == [
-        "bulging", "herniation", "canal_stenosis", "foraminal_stenosis",
+        "bulging",
+        "herniation",
+        "canal_stenosis",
+        "foraminal_stenosis",
     ]
     every = (*findings.AGREEMENT_DETECTORS, *findings.GROUPS.values())
     for finding in every:
         assert set(finding.fields) <= set(FIELDS), finding.key
         assert finding.short_label and finding.long_label and finding.phrase, finding.key
-    assert len({f.short_label for f in findings.AGREEMENT_DETECTORS}) == len(findings.AGREEMENT_DETECTORS)
+    assert len({f.short_label for f in findings.AGREEMENT_DETECTORS}) == len(
+        findings.AGREEMENT_DETECTORS
+    )
     assert set(findings.ABNORMAL_FIELDS) | {"uncertain"} == set(FIELDS)

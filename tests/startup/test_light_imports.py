@@ -21,7 +21,13 @@ SLOW_TO_IMPORT = ("torch", "spacy", "thinc", "statsmodels")
 def _fresh_python(code: str) -> dict:
     env = {**os.environ, "RADBOT_DEMO": "1", "DJANGO_SETTINGS_MODULE": "radbot_web.settings"}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -34,7 +40,9 @@ def test_the_url_conf_imports_no_slow_library():
         "import radbot_web.urls\n"
         f"print(json.dumps([m for m in {SLOW_TO_IMPORT!r} if m in sys.modules]))\n"
     )
-    assert loaded == [], f"the URL conf (or what it imports) loads {loaded}: import them where they are used"
+    assert loaded == [], (
+        f"the URL conf (or what it imports) loads {loaded}: import them where they are used"
+    )
 
 
 def test_the_labeller_imports_spacy_without_torch_and_torch_still_imports_after():
@@ -48,7 +56,12 @@ def test_the_labeller_imports_spacy_without_torch_and_torch_still_imports_after(
         "print(json.dumps({'torch_with_spacy': torch_with_spacy, 'thinc_has_torch': thinc.compat.has_torch,\n"
         "                  'torch_after': torch.tensor([1, 2]).sum().item(), 'disc': disc}))\n"
     )
-    assert seen == {"torch_with_spacy": False, "thinc_has_torch": False, "torch_after": 3, "disc": "bulge"}
+    assert seen == {
+        "torch_with_spacy": False,
+        "thinc_has_torch": False,
+        "torch_after": 3,
+        "disc": "bulge",
+    }
 
 
 def test_torch_imported_first_is_seen_by_thinc():
@@ -75,8 +88,13 @@ def test_the_labeller_defers_spacys_command_line_and_it_still_works_when_used():
         "                  'info_keys': 'spacy_version' in spacy.info(),\n"
         "                  'download': download.__module__, 'real_cli': hasattr(spacy.cli, 'setup_cli')}))\n"
     )
-    assert seen == {"disc": "bulge", "cli_loaded_by_labeller": False, "info_keys": True,
-                    "download": "spacy.cli.download", "real_cli": True}
+    assert seen == {
+        "disc": "bulge",
+        "cli_loaded_by_labeller": False,
+        "info_keys": True,
+        "download": "spacy.cli.download",
+        "real_cli": True,
+    }
 
 
 def test_spacys_command_line_imported_first_is_left_alone():

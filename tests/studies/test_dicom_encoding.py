@@ -26,8 +26,12 @@ def _reference(ds: Dataset) -> bytes:
 
 def _rich(**overrides) -> Dataset:
     ds = make_mr(
-        PatientName="Müller^Jürgen", InstitutionName="Klinikum Süd", StudyDescription="MRT LWS",
-        ImageComments="odd", OperatorsName="Tech^Terry", **overrides,
+        PatientName="Müller^Jürgen",
+        InstitutionName="Klinikum Süd",
+        StudyDescription="MRT LWS",
+        ImageComments="odd",
+        OperatorsName="Tech^Terry",
+        **overrides,
     )
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "M"]
@@ -69,8 +73,12 @@ def test_same_bytes_as_dcmwrite_for_a_file_as_read(syntax, fast_path_only):
 @pytest.mark.parametrize("syntax", [None, ImplicitVRLittleEndian])
 def test_same_bytes_as_dcmwrite_after_reading_and_deidentifying(syntax, fast_path_only):
     ds = read_instance(to_bytes(_rich() if syntax is None else _rich_implicit()), name="x").dataset
-    deidentify(ds, pseudonym=pseudonym_for("MRN", secret="s"), date_shift_days=date_shift_for("MRN", secret="s"),
-               secret="s")
+    deidentify(
+        ds,
+        pseudonym=pseudonym_for("MRN", secret="s"),
+        date_shift_days=date_shift_for("MRN", secret="s"),
+        secret="s",
+    )
     assert encode_dicom_file(ds) == _reference(ds)
     again = pydicom.dcmread(io.BytesIO(encode_dicom_file(ds)))
     assert again.PatientName == ds.PatientName and again.PixelData == ds.PixelData

@@ -13,14 +13,23 @@ from tests.factories import StudyFactory
 @pytest.fixture
 def series(db):
     return Series.objects.create(
-        study=StudyFactory(), series_instance_uid="1.2.3", plane="sagittal", weighting="T2", rows=16,
-        columns=16, pixel_spacing_row_mm=0.5, pixel_spacing_col_mm=0.5, orientation=[0, 1, 0, 0, 0, -1],
+        study=StudyFactory(),
+        series_instance_uid="1.2.3",
+        plane="sagittal",
+        weighting="T2",
+        rows=16,
+        columns=16,
+        pixel_spacing_row_mm=0.5,
+        pixel_spacing_col_mm=0.5,
+        orientation=[0, 1, 0, 0, 0, -1],
     )
 
 
 def test_a_second_failure_counts_an_attempt_not_a_row(series):
     for reason in ("broker down", "still down"):
-        record_followup(kind="thumbnail", study_id=series.study_id, series_id=series.pk, error=reason)
+        record_followup(
+            kind="thumbnail", study_id=series.study_id, series_id=series.pk, error=reason
+        )
     row = PendingFollowUp.objects.get()
     assert (row.attempts, row.last_error) == (2, "still down")
 

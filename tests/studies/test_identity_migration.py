@@ -27,21 +27,48 @@ def test_backfill_records_the_uids_of_studies_stored_before_keying(full_schema_a
     old = executor.loader.project_state(BEFORE).apps
     patient = old.get_model("studies", "Patient").objects.create(pseudonym="P-legacy")
     study = old.get_model("studies", "Study").objects.create(
-        patient=patient, study_instance_uid="1.2.840.1.7", accession="A-1")
-    old.get_model("studies", "StudyIdentity").objects.create(study=study, original_accession="PACS-1")
+        patient=patient, study_instance_uid="1.2.840.1.7", accession="A-1"
+    )
+    old.get_model("studies", "StudyIdentity").objects.create(
+        study=study, original_accession="PACS-1"
+    )
     series = old.get_model("studies", "Series").objects.create(
-        study=study, series_instance_uid="1.2.840.1.7.1", plane="sagittal", weighting="T2", rows=4, columns=4,
-        pixel_spacing_row_mm=1, pixel_spacing_col_mm=1, orientation=[0, 1, 0, 0, 0, -1])
+        study=study,
+        series_instance_uid="1.2.840.1.7.1",
+        plane="sagittal",
+        weighting="T2",
+        rows=4,
+        columns=4,
+        pixel_spacing_row_mm=1,
+        pixel_spacing_col_mm=1,
+        orientation=[0, 1, 0, 0, 0, -1],
+    )
     old.get_model("studies", "Instance").objects.create(
-        series=series, sop_instance_uid="1.2.840.1.7.1.1", position_x=0, position_y=0, position_z=0,
-        slice_location_mm=0, file="dicom/x.dcm", sha256="0" * 64, size_bytes=1)
+        series=series,
+        sop_instance_uid="1.2.840.1.7.1.1",
+        position_x=0,
+        position_y=0,
+        position_z=0,
+        slice_location_mm=0,
+        file="dicom/x.dcm",
+        sha256="0" * 64,
+        size_bytes=1,
+    )
 
     executor = MigrationExecutor(connection)
     executor.migrate(after)
     new = executor.loader.project_state(after).apps
-    assert new.get_model("studies", "StudyIdentity").objects.get().original_study_uid == "1.2.840.1.7"
-    assert new.get_model("studies", "SeriesIdentity").objects.get().original_series_uid == "1.2.840.1.7.1"
-    assert new.get_model("studies", "InstanceIdentity").objects.get().original_sop_instance_uid == "1.2.840.1.7.1.1"
+    assert (
+        new.get_model("studies", "StudyIdentity").objects.get().original_study_uid == "1.2.840.1.7"
+    )
+    assert (
+        new.get_model("studies", "SeriesIdentity").objects.get().original_series_uid
+        == "1.2.840.1.7.1"
+    )
+    assert (
+        new.get_model("studies", "InstanceIdentity").objects.get().original_sop_instance_uid
+        == "1.2.840.1.7.1.1"
+    )
 
     from studies.selectors import study_by_any_uid
 

@@ -33,7 +33,11 @@ from tests.studies.batch import mr_bytes, sagittal_series, write_files
 
 
 def _files_outside(root: Path, media: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and not p.is_relative_to(media) and "in" not in p.parts]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_relative_to(media) and "in" not in p.parts
+    ]
 
 
 def _by_name(outcomes):
@@ -44,8 +48,12 @@ def _by_name(outcomes):
 
 
 @pytest.mark.django_db
-def test_manage_py_ingest_of_traversal_uids_writes_nothing_outside_media(tmp_path, settings, capsys):
-    evil = mr_bytes(StudyInstanceUID="../../../../evil_study", SeriesInstanceUID="../../evil_series")
+def test_manage_py_ingest_of_traversal_uids_writes_nothing_outside_media(
+    tmp_path, settings, capsys
+):
+    evil = mr_bytes(
+        StudyInstanceUID="../../../../evil_study", SeriesInstanceUID="../../evil_series"
+    )
     write_files(tmp_path / "in", [("evil.dcm", evil), *sagittal_series(2)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -70,11 +78,27 @@ def test_paths_from_data_are_refused_even_when_validation_is_bypassed(settings, 
     with pytest.raises(UnsafePath):
         ingest_service._write_file(instance, "1.2.3", [])
     series = Series.objects.create(
-        study=StudyFactory(), series_instance_uid="../../evil_series", plane="sagittal", weighting="T2",
-        rows=16, columns=16, pixel_spacing_row_mm=1, pixel_spacing_col_mm=1, orientation=[0, 1, 0, 0, 0, -1],
+        study=StudyFactory(),
+        series_instance_uid="../../evil_series",
+        plane="sagittal",
+        weighting="T2",
+        rows=16,
+        columns=16,
+        pixel_spacing_row_mm=1,
+        pixel_spacing_col_mm=1,
+        orientation=[0, 1, 0, 0, 0, -1],
     )
-    Instance.objects.create(series=series, sop_instance_uid="1.2", position_x=0, position_y=0, position_z=0,
-                            slice_location_mm=0, file="../outside.dcm", sha256="0", size_bytes=1)
+    Instance.objects.create(
+        series=series,
+        sop_instance_uid="1.2",
+        position_x=0,
+        position_y=0,
+        position_z=0,
+        slice_location_mm=0,
+        file="../outside.dcm",
+        sha256="0",
+        size_bytes=1,
+    )
     (tmp_path / "outside.dcm").write_bytes(mr_bytes())
     with pytest.raises(UnsafePath):
         render_series_thumbnail(series_id=series.pk)
@@ -84,7 +108,9 @@ def test_paths_from_data_are_refused_even_when_validation_is_bypassed(settings, 
     with pytest.raises(UnsafePath):
         inference_selectors.series_files(series)
     assert dicom_source(study=series.study) is None  # skipped, not read
-    assert _files_outside(tmp_path, Path(settings.MEDIA_ROOT).resolve()) == [tmp_path / "outside.dcm"]
+    assert _files_outside(tmp_path, Path(settings.MEDIA_ROOT).resolve()) == [
+        tmp_path / "outside.dcm"
+    ]
 
 
 # --- #6 files accepted that crashed later; one study's failure costs only its files -------
@@ -99,7 +125,9 @@ def _truncated_sequence() -> bytes:
     data = bytearray(to_bytes(ds))
     at = data.index(b"\x08\x00\x40\x11SQ\x00\x00")
     (length,) = struct.unpack_from("<I", data, at + 8)
-    return bytes(data[: at + 8] + struct.pack("<I", 4) + data[at + 12 : at + 16] + data[at + 12 + length :])
+    return bytes(
+        data[: at + 8] + struct.pack("<I", 4) + data[at + 12 : at + 16] + data[at + 12 + length :]
+    )
 
 
 @pytest.mark.django_db
@@ -107,7 +135,10 @@ def test_a_hostile_batch_keeps_its_good_files_and_says_why_per_file(tmp_path):
     files = [
         *sagittal_series(3),
         ("age150.dcm", mr_bytes(PatientID="MRN-OLD", PatientAge="150Y")),
-        ("born_after.dcm", mr_bytes(PatientID="MRN-BORN", PatientBirthDate="20300101", PatientAge=None)),
+        (
+            "born_after.dcm",
+            mr_bytes(PatientID="MRN-BORN", PatientBirthDate="20300101", PatientAge=None),
+        ),
         ("long_id.dcm", mr_bytes(PatientID="P" * 65)),
         ("long_uid.dcm", mr_bytes(SeriesInstanceUID="1." + "2" * 70)),
         ("big_number.dcm", mr_bytes(PatientID="MRN-NUM", InstanceNumber=2**31 + 5)),
@@ -118,12 +149,20 @@ def test_a_hostile_batch_keeps_its_good_files_and_says_why_per_file(tmp_path):
     summary = ingest_paths(paths=[tmp_path / "in"])
     stored, rejected = _by_name(summary.stored), _by_name(summary.rejected)
     assert {"IM0001.dcm", "IM0002.dcm", "IM0003.dcm", "age150.dcm", "born_after.dcm"} == set(stored)
-    assert set(rejected) == {"long_id.dcm", "long_uid.dcm", "big_number.dcm", "sequence.dcm", "no_bits_stored.dcm"}
+    assert set(rejected) == {
+        "long_id.dcm",
+        "long_uid.dcm",
+        "big_number.dcm",
+        "sequence.dcm",
+        "no_bits_stored.dcm",
+    }
     assert all(o.detail and o.code for o in rejected.values())
     assert rejected["sequence.dcm"].code == ErrorCode.CORRUPT_DICOM
     assert rejected["no_bits_stored.dcm"].code == ErrorCode.MISSING_TAG
     ages = dict(Study.objects.values_list("patient__identity__original_patient_id", "age_years"))
-    assert ages["MRN-OLD"] is None and ages["MRN-BORN"] is None  # implausible age: unknown, not a crash
+    assert (
+        ages["MRN-OLD"] is None and ages["MRN-BORN"] is None
+    )  # implausible age: unknown, not a crash
 
 
 @pytest.mark.django_db
@@ -137,12 +176,21 @@ def test_an_unexpected_error_in_one_study_rejects_only_that_study(tmp_path, monk
         return real(ds, **kwargs)
 
     monkeypatch.setattr(deid, "deidentify", breaks_for_one_patient)
-    write_files(tmp_path / "in", [*sagittal_series(2, patient_id="MRN-BAD"), *[
-        (f"good{i}.dcm", data) for i, (_, data) in enumerate(sagittal_series(2, patient_id="MRN-GOOD"))
-    ]])
+    write_files(
+        tmp_path / "in",
+        [
+            *sagittal_series(2, patient_id="MRN-BAD"),
+            *[
+                (f"good{i}.dcm", data)
+                for i, (_, data) in enumerate(sagittal_series(2, patient_id="MRN-GOOD"))
+            ],
+        ],
+    )
     summary = ingest_paths(paths=[tmp_path / "in"])
     assert {o.name.rsplit("/", 1)[-1] for o in summary.stored} == {"good0.dcm", "good1.dcm"}
-    assert {o.code for o in summary.rejected} == {ErrorCode.INGEST_FAILED} and len(summary.rejected) == 2
+    assert {o.code for o in summary.rejected} == {ErrorCode.INGEST_FAILED} and len(
+        summary.rejected
+    ) == 2
     assert Study.objects.count() == 1 and Instance.objects.count() == 2
 
 
@@ -156,7 +204,10 @@ def test_a_study_uid_of_another_patient_is_rejected(tmp_path):
     ingest_paths(paths=[tmp_path / "a"])
     # The original UID, as the source PACS knows it (stored UIDs are keyed again on the way in).
     study_uid = Study.objects.get().identity.original_study_uid
-    write_files(tmp_path / "b", sagittal_series(2, study_uid=study_uid, patient_id="MRN-ATTACKER", SeriesNumber=1))
+    write_files(
+        tmp_path / "b",
+        sagittal_series(2, study_uid=study_uid, patient_id="MRN-ATTACKER", SeriesNumber=1),
+    )
     summary = ingest_paths(paths=[tmp_path / "b"])
     assert not summary.stored and len(summary.rejected) == 2
     assert {o.code for o in summary.rejected} == {ErrorCode.UID_CONFLICT}
@@ -170,8 +221,17 @@ def test_a_series_uid_of_another_study_is_rejected(tmp_path):
     ingest_paths(paths=[tmp_path / "a"])
     series = Series.objects.get()
     # same patient, new study, but claiming the stored series
-    files = [(f"x{i}.dcm", mr_bytes(SeriesInstanceUID=series.identity.original_series_uid, InstanceNumber=9 + i,
-                                    ImagePositionPatient=[20.0 + 4 * i, -100.0, 100.0])) for i in range(2)]
+    files = [
+        (
+            f"x{i}.dcm",
+            mr_bytes(
+                SeriesInstanceUID=series.identity.original_series_uid,
+                InstanceNumber=9 + i,
+                ImagePositionPatient=[20.0 + 4 * i, -100.0, 100.0],
+            ),
+        )
+        for i in range(2)
+    ]
     write_files(tmp_path / "b", files)
     summary = ingest_paths(paths=[tmp_path / "b"])
     assert not summary.stored and {o.code for o in summary.rejected} == {ErrorCode.UID_CONFLICT}
@@ -182,7 +242,10 @@ def test_a_series_uid_of_another_study_is_rejected(tmp_path):
 @pytest.mark.django_db
 def test_two_patients_under_one_new_study_uid_in_one_upload(tmp_path):
     files = sagittal_series(2, study_uid="1.2.3.4.5", patient_id="MRN-A")
-    files += [(f"b{i}.dcm", d) for i, (_, d) in enumerate(sagittal_series(2, study_uid="1.2.3.4.5", patient_id="MRN-B"))]
+    files += [
+        (f"b{i}.dcm", d)
+        for i, (_, d) in enumerate(sagittal_series(2, study_uid="1.2.3.4.5", patient_id="MRN-B"))
+    ]
     write_files(tmp_path / "in", files)
     summary = ingest_paths(paths=[tmp_path / "in"])
     assert len(summary.stored) == 2 and len(summary.rejected) == 2
@@ -222,7 +285,9 @@ def test_a_concurrent_duplicate_upload_does_not_destroy_the_first_ones_files(tmp
 def test_a_file_already_on_disk_is_neither_overwritten_nor_deleted(tmp_path, settings, monkeypatch):
     files = sagittal_series(2)
     first = read_instance(files[0][1], name="x")
-    squatter = settings.MEDIA_ROOT / "dicom" / first.study_uid / first.series_uid / f"{first.sop_uid}.dcm"
+    squatter = (
+        settings.MEDIA_ROOT / "dicom" / first.study_uid / first.series_uid / f"{first.sop_uid}.dcm"
+    )
     squatter.parent.mkdir(parents=True)
     squatter.write_bytes(b"another request's file")
     write_files(tmp_path / "in", files)
@@ -277,7 +342,9 @@ def test_two_concurrent_uploads_of_the_same_files_on_postgresql(tmp_path, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_thumbnail_failure_after_commit_keeps_the_study_and_is_retried(tmp_path, settings, eager_celery):
+def test_a_thumbnail_failure_after_commit_keeps_the_study_and_is_retried(
+    tmp_path, settings, eager_celery
+):
     (settings.MEDIA_ROOT / "thumbnails").write_bytes(b"")  # a file where the folder should be
     write_files(tmp_path / "in", sagittal_series(3))
     summary = ingest_paths(paths=[tmp_path / "in"])
@@ -297,7 +364,9 @@ def test_a_thumbnail_failure_after_commit_keeps_the_study_and_is_retried(tmp_pat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_next_successful_ingest_catches_up_on_pending_follow_ups(tmp_path, settings, eager_celery):
+def test_the_next_successful_ingest_catches_up_on_pending_follow_ups(
+    tmp_path, settings, eager_celery
+):
     (settings.MEDIA_ROOT / "thumbnails").write_bytes(b"")
     write_files(tmp_path / "a", sagittal_series(2))
     ingest_paths(paths=[tmp_path / "a"])
@@ -344,4 +413,3 @@ def test_the_upload_size_budget_is_per_request(api_client, settings):
     assert len(body["stored"]) == 3 and len(body["rejected"]) == 2
     assert {r["code"] for r in body["rejected"]} == {ErrorCode.ARCHIVE_TOO_LARGE}
     assert all("limit" in r["detail"] for r in body["rejected"])
-

@@ -34,7 +34,11 @@ def test_a_series_is_stored_with_its_geometry(good_folder, settings):
     assert locations == sorted(locations) and len(set(locations)) == 4
     study = Study.objects.get()
     assert sorted(DiscLevel.objects.filter(study=study).values_list("level", flat=True)) == [
-        "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"
+        "L1-L2",
+        "L2-L3",
+        "L3-L4",
+        "L4-L5",
+        "L5-S1",
     ]
     for instance in Instance.objects.all():
         assert (settings.MEDIA_ROOT / instance.file).is_file()
@@ -64,15 +68,29 @@ def test_stored_files_are_deidentified_with_keyed_uids_and_dates_shifted(good_fo
     # only in the identity tables.
     study = Study.objects.get()
     series = Series.objects.get()
-    assert stored.StudyInstanceUID == study.study_instance_uid == keyed_uid(original.StudyInstanceUID, secret=secret)
-    assert stored.SeriesInstanceUID == series.series_instance_uid == keyed_uid(original.SeriesInstanceUID, secret=secret)
+    assert (
+        stored.StudyInstanceUID
+        == study.study_instance_uid
+        == keyed_uid(original.StudyInstanceUID, secret=secret)
+    )
+    assert (
+        stored.SeriesInstanceUID
+        == series.series_instance_uid
+        == keyed_uid(original.SeriesInstanceUID, secret=secret)
+    )
     assert stored.SOPInstanceUID == instance.sop_instance_uid
     assert stored.FrameOfReferenceUID == keyed_uid(original.FrameOfReferenceUID, secret=secret)
-    assert original.StudyInstanceUID not in instance.file and summary.studies == [study.study_instance_uid]
+    assert original.StudyInstanceUID not in instance.file and summary.studies == [
+        study.study_instance_uid
+    ]
     assert study.identity.original_study_uid == original.StudyInstanceUID
     assert series.identity.original_series_uid == original.SeriesInstanceUID
     assert series.identity.original_frame_of_reference_uid == original.FrameOfReferenceUID
-    assert study_by_any_uid(original.StudyInstanceUID) == study == study_by_any_uid(study.study_instance_uid)
+    assert (
+        study_by_any_uid(original.StudyInstanceUID)
+        == study
+        == study_by_any_uid(study.study_instance_uid)
+    )
     assert stored.PatientIdentityRemoved == "YES"
     identity = PatientIdentity.objects.get()
     assert identity.original_patient_id == "MRN-0001" and identity.original_name == "Doe^John"
@@ -85,14 +103,25 @@ def test_stored_files_are_deidentified_with_keyed_uids_and_dates_shifted(good_fo
 
 @pytest.mark.django_db
 def test_descriptions_are_stored_only_when_clean(tmp_path):
-    write_files(tmp_path / "a", sagittal_series(2, StudyDescription="MRI LUMBAR SPINE",
-                                                SeriesDescription="SAG T2 TSE"))
-    write_files(tmp_path / "b", sagittal_series(2, patient_id="MRN-2", StudyDescription="Lumbar spine Doe John 03/15/2019",
-                                                SeriesDescription="SAG T2 for Dr House"))
+    write_files(
+        tmp_path / "a",
+        sagittal_series(2, StudyDescription="MRI LUMBAR SPINE", SeriesDescription="SAG T2 TSE"),
+    )
+    write_files(
+        tmp_path / "b",
+        sagittal_series(
+            2,
+            patient_id="MRN-2",
+            StudyDescription="Lumbar spine Doe John 03/15/2019",
+            SeriesDescription="SAG T2 for Dr House",
+        ),
+    )
     ingest_paths(paths=[tmp_path])
     clean = Study.objects.get(patient__identity__original_patient_id="MRN-0001")
     dirty = Study.objects.get(patient__identity__original_patient_id="MRN-2")
-    assert clean.description == "MRI LUMBAR SPINE" and clean.series.get().description == "SAG T2 TSE"
+    assert (
+        clean.description == "MRI LUMBAR SPINE" and clean.series.get().description == "SAG T2 TSE"
+    )
     assert dirty.description == "" and dirty.series.get().description == ""
 
 
@@ -109,14 +138,21 @@ def test_age_over_89_is_stored_as_90(tmp_path, settings):
 def test_equal_patient_ids_from_two_sites_are_two_patients(tmp_path):
     write_files(tmp_path / "a", sagittal_series(2, InstitutionName="Saint Example Hospital"))
     write_files(tmp_path / "b", sagittal_series(2, InstitutionName="Other Town Clinic"))
-    write_files(tmp_path / "c", sagittal_series(2, InstitutionName="Saint Example Hospital",
-                                                IssuerOfPatientID="HOSP-A"))
+    write_files(
+        tmp_path / "c",
+        sagittal_series(2, InstitutionName="Saint Example Hospital", IssuerOfPatientID="HOSP-A"),
+    )
     summary = ingest_paths(paths=[tmp_path])
     assert len(summary.stored) == 6 and not summary.rejected
     assert Patient.objects.count() == 3
     assert sorted(PatientIdentity.objects.values_list("issuer", flat=True)) == [
-        "hosp-a", "other town clinic", "saint example hospital"]
-    assert set(PatientIdentity.objects.values_list("original_patient_id", flat=True)) == {"MRN-0001"}
+        "hosp-a",
+        "other town clinic",
+        "saint example hospital",
+    ]
+    assert set(PatientIdentity.objects.values_list("original_patient_id", flat=True)) == {
+        "MRN-0001"
+    }
 
 
 @pytest.mark.django_db

@@ -54,7 +54,9 @@ def test_the_database_refuses_an_empty_report(studies):
     from django.db import IntegrityError
 
     with pytest.raises(IntegrityError):
-        RadiologistReport.objects.create(study=studies[0], text="", text_sha256="x", source="import")
+        RadiologistReport.objects.create(
+            study=studies[0], text="", text_sha256="x", source="import"
+        )
 
 
 def test_reimport_is_a_duplicate(studies):
@@ -89,7 +91,9 @@ def test_api_import(studies, api_client):
     )
     assert response.status_code == 201 and response.json()["imported"] == 1
     bad = api_client.post(
-        "/api/reports/import", {"file": SimpleUploadedFile("r.bin", b"\xff\xfe")}, format="multipart"
+        "/api/reports/import",
+        {"file": SimpleUploadedFile("r.bin", b"\xff\xfe")},
+        format="multipart",
     )
     assert bad.status_code == 400 and bad.json()["fatal_error"]
 
@@ -138,7 +142,10 @@ def test_non_admins_cannot_match_on_the_pacs_accession(studies, api_client, role
     # the pseudonymous accession and the stored study UID still match
     response = _post(api_client, user, "accession,text\nA-pseudo1,L4-5 bulge.\n")
     assert response.json()["imported"] == 1
-    assert (_last_import_event().detail["matched"], _last_import_event().detail["unmatched"]) == (1, 0)
+    assert (_last_import_event().detail["matched"], _last_import_event().detail["unmatched"]) == (
+        1,
+        0,
+    )
 
 
 def test_admins_may_match_on_the_pacs_accession_and_it_is_audited(studies, api_client):
@@ -149,17 +156,26 @@ def test_admins_may_match_on_the_pacs_accession_and_it_is_audited(studies, api_c
     assert RadiologistReport.objects.get().study == a
     event = _last_import_event()
     assert event.user == admin
-    assert event.detail.items() >= {"matched": 1, "unmatched": 1, "matched_by_original": 1, "rows": 2}.items()
+    assert (
+        event.detail.items()
+        >= {"matched": 1, "unmatched": 1, "matched_by_original": 1, "rows": 2}.items()
+    )
 
 
 def test_the_command_runs_as_admin_with_original_uids_and_is_audited(db, tmp_path, capsys):
     from studies.models import StudyIdentity
 
     study = StudyFactory()
-    StudyIdentity.objects.create(study=study, original_study_uid="1.2.840.99.1", original_accession="PACS-7")
+    StudyIdentity.objects.create(
+        study=study, original_study_uid="1.2.840.99.1", original_accession="PACS-7"
+    )
     path = tmp_path / "reports.jsonl"
-    path.write_text(json.dumps({"study_uid": "1.2.840.99.1", "text": "Normal."}) + "\n"
-                    + json.dumps({"study_uid": "1.2.840.99.404", "text": "Lost."}) + "\n")
+    path.write_text(
+        json.dumps({"study_uid": "1.2.840.99.1", "text": "Normal."})
+        + "\n"
+        + json.dumps({"study_uid": "1.2.840.99.404", "text": "Lost."})
+        + "\n"
+    )
     call_command("import_reports", str(path))
     assert RadiologistReport.objects.get().study == study
     event = _last_import_event()
@@ -175,8 +191,12 @@ def known_patient(db):
     from studies.models import PatientIdentity, StudyIdentity
 
     study = StudyFactory(accession="A-pseudo9")
-    PatientIdentity.objects.create(patient=study.patient, original_patient_id="MRN-4711",
-                                   original_name="Doe^John^Q", date_shift_days=-10)
+    PatientIdentity.objects.create(
+        patient=study.patient,
+        original_patient_id="MRN-4711",
+        original_name="Doe^John^Q",
+        date_shift_days=-10,
+    )
     StudyIdentity.objects.create(study=study, original_accession="PACS-9")
     prior = StudyFactory(patient=study.patient)
     StudyIdentity.objects.create(study=prior, original_accession="PACS-8")
@@ -184,13 +204,25 @@ def known_patient(db):
 
 
 def test_report_text_is_scrubbed_of_known_identifiers_and_dates_are_shifted(known_patient):
-    text = ("Patient: DOE, John (MRN-4711), accession PACS-9. Comparison with PACS-8 of 03/15/2019, "
-            "2019-03-15, 15.03.2019 and March 15, 2019. L4-5: mild disc bulge, 3 mm. Johnson sign negative.")
+    text = (
+        "Patient: DOE, John (MRN-4711), accession PACS-9. Comparison with PACS-8 of 03/15/2019, "
+        "2019-03-15, 15.03.2019 and March 15, 2019. L4-5: mild disc bulge, 3 mm. Johnson sign negative."
+    )
     row = json.dumps({"study_uid": known_patient.study_instance_uid, "text": text})
     assert import_report_file(name="r.jsonl", data=row.encode(), source="import").imported == 1
     stored = RadiologistReport.objects.get().text
-    for leaked in ("Doe", "DOE", "John ", "MRN-4711", "PACS-9", "PACS-8", "2019-03-15", "03/15/2019",
-                   "15.03.2019", "March 15"):
+    for leaked in (
+        "Doe",
+        "DOE",
+        "John ",
+        "MRN-4711",
+        "PACS-9",
+        "PACS-8",
+        "2019-03-15",
+        "03/15/2019",
+        "15.03.2019",
+        "March 15",
+    ):
         assert leaked not in stored, leaked
     assert stored == (
         "Patient: [NAME], [NAME] ([ID]), accession [ACCESSION]. Comparison with [ACCESSION] of 03/05/2019, "
@@ -202,7 +234,9 @@ def test_report_text_is_scrubbed_of_known_identifiers_and_dates_are_shifted(know
 
 
 def test_dates_of_a_patient_without_a_known_shift_are_removed(studies):
-    row = json.dumps({"study_uid": studies[1].study_instance_uid, "text": "Compared with 2019-03-15: stable."})
+    row = json.dumps(
+        {"study_uid": studies[1].study_instance_uid, "text": "Compared with 2019-03-15: stable."}
+    )
     import_report_file(name="r.jsonl", data=row.encode(), source="import")
     assert RadiologistReport.objects.get().text == "Compared with [DATE]: stable."
 

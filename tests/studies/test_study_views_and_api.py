@@ -43,19 +43,27 @@ def study(tmp_path, eager_celery, django_capture_on_commit_callbacks) -> Study:
 def _token_client(user) -> APIClient:
     """A client with a token from POST /api/auth/token, however tokens are stored."""
     client = APIClient()
-    answer = client.post("/api/auth/token", {"username": user.username, "password": PASSWORD}, format="json")
+    answer = client.post(
+        "/api/auth/token", {"username": user.username, "password": PASSWORD}, format="json"
+    )
     assert answer.status_code == 200, answer.content
-    client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json().get('token') or answer.json()['key']}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {answer.json().get('token') or answer.json()['key']}"
+    )
     return client
 
 
 def _reads(action: str, user) -> list[str]:
     return list(
-        AccessEvent.objects.filter(action=action, user=user).order_by("id").values_list("study_uid", flat=True)
+        AccessEvent.objects.filter(action=action, user=user)
+        .order_by("id")
+        .values_list("study_uid", flat=True)
     )
 
 
-def test_the_study_page_is_a_read_once_per_user_study_and_day(client, study, annotator, radiologist):
+def test_the_study_page_is_a_read_once_per_user_study_and_day(
+    client, study, annotator, radiologist
+):
     client.force_login(annotator)
     for _ in range(3):
         assert client.get(f"/studies/{study.study_instance_uid}/").status_code == 200
@@ -83,7 +91,10 @@ def test_the_study_api_with_its_report_text_is_a_read(study, annotator):
     assert _reads("view_study", annotator) == [study.study_instance_uid]
     assert api.get("/api/studies/1.2.3.4").status_code == 404
     listing = api.get("/api/studies").json()
-    assert listing["count"] == 1 and listing["results"][0]["study_instance_uid"] == study.study_instance_uid
+    assert (
+        listing["count"] == 1
+        and listing["results"][0]["study_instance_uid"] == study.study_instance_uid
+    )
     assert api.get("/api/studies", {"page": "x"}).status_code == 400
     assert api.get("/api/studies", {"page": "0"}).status_code == 400
     assert api.get("/api/studies", {"page": "7"}).status_code == 404
@@ -109,13 +120,26 @@ def test_the_pseudonym_map_api_is_paginated(admin_user):
     )
     api = _token_client(admin_user)
     first = api.get("/api/pseudonyms").json()
-    assert first["count"] == 1050 and len(first["results"]) == 100 and first["next"].endswith("page=2")
+    assert (
+        first["count"] == 1050 and len(first["results"]) == 100 and first["next"].endswith("page=2")
+    )
     last = api.get("/api/pseudonyms", {"page": 11}).json()
     assert len(last["results"]) == 50 and last["results"][-1]["pseudonym"] == "P-001049"
-    assert len({r["pseudonym"] for p in range(1, 12) for r in api.get("/api/pseudonyms", {"page": p}).json()["results"]}) == 1050
+    assert (
+        len(
+            {
+                r["pseudonym"]
+                for p in range(1, 12)
+                for r in api.get("/api/pseudonyms", {"page": p}).json()["results"]
+            }
+        )
+        == 1050
+    )
 
 
-def test_admin_identity_pages_are_recorded_and_nothing_in_studies_can_be_deleted(client, study, admin_user):
+def test_admin_identity_pages_are_recorded_and_nothing_in_studies_can_be_deleted(
+    client, study, admin_user
+):
     client.force_login(admin_user)
     identity = PatientIdentity.objects.get()
     assert client.get("/admin/studies/patientidentity/").status_code == 200
@@ -126,15 +150,32 @@ def test_admin_identity_pages_are_recorded_and_nothing_in_studies_can_be_deleted
         .order_by("id")
         .values_list("object_ref", flat=True)
     )
-    assert refs == ["admin patientidentity list", f"admin patientidentity {identity.pk}", "admin studyidentity list"]
+    assert refs == [
+        "admin patientidentity list",
+        f"admin patientidentity {identity.pk}",
+        "admin studyidentity list",
+    ]
     assert client.get(f"/admin/studies/patientidentity/{identity.pk}/delete/").status_code == 403
-    assert client.post(f"/admin/studies/study/{study.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/studies/study/{study.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
     request = Client().request().wsgi_request
     request.user = admin_user
-    for model in (Study, Series, Instance, Patient, PatientIdentity, StudyIdentity, RadiologistReport, DiscLevel):
+    for model in (
+        Study,
+        Series,
+        Instance,
+        Patient,
+        PatientIdentity,
+        StudyIdentity,
+        RadiologistReport,
+        DiscLevel,
+    ):
         model_admin = admin.site._registry[model]
         assert not model_admin.has_delete_permission(request)
-        assert not model_admin.has_change_permission(request) and not model_admin.has_add_permission(request)
+        assert not model_admin.has_change_permission(
+            request
+        ) and not model_admin.has_add_permission(request)
     assert Study.objects.count() == 1 and PatientIdentity.objects.count() == 1
 
 
@@ -145,10 +186,16 @@ def test_every_response_has_the_policy_and_signed_in_ones_are_not_stored(client,
     assert login.get("Cache-Control", "") != "no-store"  # nothing of a patient on it
     client.force_login(annotator)
     page = client.get("/studies/")
-    assert page["Content-Security-Policy"] == CONTENT_SECURITY_POLICY and page["Cache-Control"] == "no-store"
+    assert (
+        page["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        and page["Cache-Control"] == "no-store"
+    )
     api = _token_client(annotator)
     answer = api.get("/api/studies")
-    assert answer["Cache-Control"] == "no-store" and answer["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert (
+        answer["Cache-Control"] == "no-store"
+        and answer["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    )
 
 
 def test_token_clients_can_read_the_schema(annotator):

@@ -39,7 +39,9 @@ def test_a_zip_is_expanded(uploader):
     response = _upload(uploader, [("study.zip", zip_bytes(sagittal_series(3)))])
     assert response.status_code == 201
     assert {o["name"] for o in response.json()["stored"]} == {
-        "study.zip/IM0001.dcm", "study.zip/IM0002.dcm", "study.zip/IM0003.dcm"
+        "study.zip/IM0001.dcm",
+        "study.zip/IM0002.dcm",
+        "study.zip/IM0003.dcm",
     }
 
 
@@ -98,6 +100,9 @@ def test_upload_makes_study_visible_in_api(uploader):
     _upload(uploader, sagittal_series(2))
     study = Study.objects.get()
     listing = uploader.get("/api/studies").json()
-    assert listing["count"] == 1 and listing["results"][0]["study_instance_uid"] == study.study_instance_uid
+    assert (
+        listing["count"] == 1
+        and listing["results"][0]["study_instance_uid"] == study.study_instance_uid
+    )
     detail = uploader.get(f"/api/studies/{study.study_instance_uid}").json()
     assert detail["series"][0]["slice_count"] == 2

@@ -37,7 +37,9 @@ def test_volume_api_returns_every_slice_in_order(stored_series, api_client, sett
     assert meta["window_width"] > 0
 
 
-def test_thumbnail_is_rendered_after_ingest(db, tmp_path, django_capture_on_commit_callbacks, client, eager_celery):
+def test_thumbnail_is_rendered_after_ingest(
+    db, tmp_path, django_capture_on_commit_callbacks, client, eager_celery
+):
     write_files(tmp_path / "in", sagittal_series(3))
     with django_capture_on_commit_callbacks(execute=True):
         ingest_paths(paths=[tmp_path / "in"])
@@ -80,7 +82,10 @@ def test_ingest_command_prints_reasons(tmp_path, db, capsys):
 
     # the command's row (the CLI actor, with the batch's counts) and one per stored study
     event = AccessEvent.objects.exclude(object_ref__startswith="study:").get(action="upload")
-    assert event.username.startswith("cli") and (event.detail["stored"], event.detail["rejected"]) == (2, 1)
+    assert event.username.startswith("cli") and (
+        event.detail["stored"],
+        event.detail["rejected"],
+    ) == (2, 1)
     per_study = AccessEvent.objects.get(action="upload", object_ref__startswith="study:")
     assert per_study.username.startswith("cli") and per_study.study_uid
 

@@ -14,12 +14,28 @@ from tests.factories import StudyFactory
 
 def _stored(settings, ds, rows=16, cols=16) -> Series:
     series = Series.objects.create(
-        study=StudyFactory(), series_instance_uid="1.2.3.4", plane="sagittal", weighting="T2", rows=rows,
-        columns=cols, pixel_spacing_row_mm=0.5, pixel_spacing_col_mm=0.5, orientation=[0, 1, 0, 0, 0, -1],
+        study=StudyFactory(),
+        series_instance_uid="1.2.3.4",
+        plane="sagittal",
+        weighting="T2",
+        rows=rows,
+        columns=cols,
+        pixel_spacing_row_mm=0.5,
+        pixel_spacing_col_mm=0.5,
+        orientation=[0, 1, 0, 0, 0, -1],
     )
     (settings.MEDIA_ROOT / "old.dcm").write_bytes(to_bytes(ds))
-    Instance.objects.create(series=series, sop_instance_uid="1.2.3.4.1", position_x=0, position_y=0,
-                            position_z=0, slice_location_mm=0, file="old.dcm", sha256="0", size_bytes=1)
+    Instance.objects.create(
+        series=series,
+        sop_instance_uid="1.2.3.4.1",
+        position_x=0,
+        position_y=0,
+        position_z=0,
+        slice_location_mm=0,
+        file="old.dcm",
+        sha256="0",
+        size_bytes=1,
+    )
     return series
 
 
@@ -46,8 +62,17 @@ def test_a_series_too_large_for_the_viewer_is_refused_before_reading(settings):
     Series.objects.filter(pk=series.pk).update(rows=4096, columns=4096)
     series.refresh_from_db()
     for i in range(20):
-        Instance.objects.create(series=series, sop_instance_uid=f"1.2.3.4.{i + 2}", position_x=i, position_y=0,
-                                position_z=0, slice_location_mm=i, file="missing.dcm", sha256="0", size_bytes=1)
+        Instance.objects.create(
+            series=series,
+            sop_instance_uid=f"1.2.3.4.{i + 2}",
+            position_x=i,
+            position_y=0,
+            position_z=0,
+            slice_location_mm=i,
+            file="missing.dcm",
+            sha256="0",
+            size_bytes=1,
+        )
     with pytest.raises(selectors.UndecodableImage, match="too large"):
         selectors.series_volume(series=series)
 

@@ -7,7 +7,9 @@ from studies.synth.generator import generate_dataset
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
@@ -27,7 +29,9 @@ def test_different_seed_differs(tmp_path: Path) -> None:
     a = (tmp_path / "a" / "SYN00050000" / "sag_t2" / "IM0001.dcm").read_bytes()
     b = (tmp_path / "b" / "SYN00060000" / "sag_t2" / "IM0001.dcm").read_bytes()
     assert a != b
-    assert (tmp_path / "a" / "truth.jsonl").read_text() != (tmp_path / "b" / "truth.jsonl").read_text()
+    assert (tmp_path / "a" / "truth.jsonl").read_text() != (
+        tmp_path / "b" / "truth.jsonl"
+    ).read_text()
 
 
 def test_generation_time_is_sane(tmp_path: Path) -> None:

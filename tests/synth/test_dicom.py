@@ -8,15 +8,48 @@ from spine.labels import LEVELS
 from studies.synth.generator import DatasetSummary
 
 REQUIRED = (
-    "Modality", "SOPClassUID", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
-    "PatientAge", "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber",
-    "InstitutionName", "ReferringPhysicianName", "StudyDescription", "SeriesInstanceUID",
-    "SeriesNumber", "SeriesDescription", "FrameOfReferenceUID", "SOPInstanceUID",
-    "InstanceNumber", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
-    "SliceThickness", "SpacingBetweenSlices", "SliceLocation", "Rows", "Columns",
-    "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
-    "PixelRepresentation", "RepetitionTime", "EchoTime", "ScanningSequence", "MRAcquisitionType",
-    "MagneticFieldStrength", "BodyPartExamined", "WindowCenter", "WindowWidth",
+    "Modality",
+    "SOPClassUID",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "StudyDescription",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "SeriesDescription",
+    "FrameOfReferenceUID",
+    "SOPInstanceUID",
+    "InstanceNumber",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "SliceLocation",
+    "Rows",
+    "Columns",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "RepetitionTime",
+    "EchoTime",
+    "ScanningSequence",
+    "MRAcquisitionType",
+    "MagneticFieldStrength",
+    "BodyPartExamined",
+    "WindowCenter",
+    "WindowWidth",
 )
 
 
@@ -26,7 +59,12 @@ def _series(study_dir, name):
 
 def _geometry(ds):
     iop = np.array(ds.ImageOrientationPatient, dtype=float)
-    return np.array(ds.ImagePositionPatient, dtype=float), iop[:3], iop[3:], float(ds.PixelSpacing[0])
+    return (
+        np.array(ds.ImagePositionPatient, dtype=float),
+        iop[:3],
+        iop[3:],
+        float(ds.PixelSpacing[0]),
+    )
 
 
 def test_every_file_is_valid_mr(dataset: DatasetSummary) -> None:
@@ -43,7 +81,12 @@ def test_every_file_is_valid_mr(dataset: DatasetSummary) -> None:
             assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
             assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
             assert ds.StudyDescription == "MRI LUMBAR SPINE"
-            assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation) == (16, 12, 11, 0)
+            assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation) == (
+                16,
+                12,
+                11,
+                0,
+            )
             px = ds.pixel_array
             assert px.shape == (ds.Rows, ds.Columns) and max(px.shape) <= 320
             assert px.max() <= 4095 and px.max() > 100

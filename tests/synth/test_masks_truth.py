@@ -46,7 +46,9 @@ def test_intensities_agree_with_masks(dataset: DatasetSummary) -> None:
         assert t1[canal].mean() < 0.7 * t1[bone].mean()  # and dark on T1
         assert t2[canal].mean() > t2[disc].mean()
         for level in LEVELS:
-            ax = np.stack([d.pixel_array for d in _stack(study_dir, f"ax_t2_{level}")]).astype(float)
+            ax = np.stack([d.pixel_array for d in _stack(study_dir, f"ax_t2_{level}")]).astype(
+                float
+            )
             am = np.load(study_dir / "masks.npz")[f"ax_{level}"]
             assert ax[am == 3].mean() > ax[am == 2].mean()
 
@@ -71,8 +73,12 @@ def _bilinear(img: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     i0, j0 = np.floor(i).astype(int), np.floor(j).astype(int)
     fi, fj = i - i0, j - j0
     i0, j0 = np.clip(i0, 0, img.shape[0] - 2), np.clip(j0, 0, img.shape[1] - 2)
-    return (img[i0, j0] * (1 - fi) * (1 - fj) + img[i0 + 1, j0] * fi * (1 - fj)
-            + img[i0, j0 + 1] * (1 - fi) * fj + img[i0 + 1, j0 + 1] * fi * fj)
+    return (
+        img[i0, j0] * (1 - fi) * (1 - fj)
+        + img[i0 + 1, j0] * fi * (1 - fj)
+        + img[i0, j0 + 1] * (1 - fi) * fj
+        + img[i0 + 1, j0 + 1] * fi * fj
+    )
 
 
 def _run_length(inside: np.ndarray, step: float) -> float:
@@ -112,7 +118,9 @@ def test_ap_diameter_matches_the_drawn_masks(dataset: DatasetSummary) -> None:
             pos, sp = np.array(ds.ImagePositionPatient, dtype=float), float(ds.PixelSpacing[0])
             d = ray - pos
             canal = (masks["sag"][m] == 3).astype(float)
-            sag_len = _run_length(_bilinear(canal, d @ sag_iop[3:] / sp, d @ sag_iop[:3] / sp) >= 0.5, step)
+            sag_len = _run_length(
+                _bilinear(canal, d @ sag_iop[3:] / sp, d @ sag_iop[:3] / sp) >= 0.5, step
+            )
             expected = truth[(study_dir.name, level)]
             err_sag.append(abs(sag_len - expected))
             err_ax.append(abs(ax_len - expected))

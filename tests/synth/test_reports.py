@@ -17,8 +17,13 @@ _GRADE_PATTERNS = (  # longest first: "mild to moderate" is moderate, not mild
     (r"\bmoderate\b", "moderate"),
     (r"\b(mild|minimal|slight|borderline)\b", "mild"),
 )
-_STENOSIS_FIELDS = ("canal_stenosis", "left_foraminal", "right_foraminal",
-                    "left_subarticular", "right_subarticular")
+_STENOSIS_FIELDS = (
+    "canal_stenosis",
+    "left_foraminal",
+    "right_foraminal",
+    "left_subarticular",
+    "right_subarticular",
+)
 
 
 def _level_pattern(level: str) -> re.Pattern[str]:
@@ -61,7 +66,9 @@ def test_every_abnormal_or_hedged_level_is_mentioned() -> None:
         findings = text.upper().split("IMPRESSION")[0]
         for t in levels:
             if t.abnormal or t.uncertain:
-                assert _level_pattern(t.level).search(findings.replace("LUMBOSACRAL", "lumbosacral")), (t, text)
+                assert _level_pattern(t.level).search(
+                    findings.replace("LUMBOSACRAL", "lumbosacral")
+                ), (t, text)
 
 
 def test_stated_grades_are_exactly_the_true_grades() -> None:
@@ -92,8 +99,11 @@ def test_no_schema_words_in_normal_reports() -> None:
         n_normal += 1
         for sentence in re.split(r"(?<=[.:])\s+", text):
             if bad.search(sentence):
-                assert re.match(r"\s*(No|Normal|Unremarkable)", sentence) or " no " in sentence.lower() \
-                    or sentence.lower().startswith("at "), sentence
+                assert (
+                    re.match(r"\s*(No|Normal|Unremarkable)", sentence)
+                    or " no " in sentence.lower()
+                    or sentence.lower().startswith("at ")
+                ), sentence
     assert n_normal > 20
 
 

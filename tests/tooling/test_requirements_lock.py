@@ -73,7 +73,9 @@ def test_the_lock_lists_exactly_the_direct_dependencies_of_each_in_file(in_file)
 def test_the_lock_has_the_versions_the_in_files_pin(in_file):
     entries = _lock_entries()
     # A local label (torch's "+cpu") names the build of the same release.
-    locked = {name: entries[name][0].split("+", 1)[0] for name in _direct_pins(in_file) if name in entries}
+    locked = {
+        name: entries[name][0].split("+", 1)[0] for name in _direct_pins(in_file) if name in entries
+    }
     assert locked == _direct_pins(in_file), "requirements/*.in changed: run `make lock`"
 
 

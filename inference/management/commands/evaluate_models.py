@@ -15,22 +15,52 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--real", required=True, metavar="DIR",
-                            help="Folder with *_image.nii.gz, their masks and labels.json (e.g. ../shared/data/real_mri).")
-        parser.add_argument("--folds", type=int, default=0, help="Cross-validate with K folds (trains K models).")
-        parser.add_argument("--model", default="", help="Model version name (default: the newest); without --folds.")
+        parser.add_argument(
+            "--real",
+            required=True,
+            metavar="DIR",
+            help="Folder with *_image.nii.gz, their masks and labels.json (e.g. ../shared/data/real_mri).",
+        )
+        parser.add_argument(
+            "--folds", type=int, default=0, help="Cross-validate with K folds (trains K models)."
+        )
+        parser.add_argument(
+            "--model", default="", help="Model version name (default: the newest); without --folds."
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--limit", type=int, default=None, help="Only the first N volumes.")
         parser.add_argument("--pretrain-steps", type=int, default=None)
         parser.add_argument("--finetune-steps", type=int, default=None)
-        parser.add_argument("--reuse-folds", action="store_true",
-                            help="Read with the fold models an earlier --folds run trained (no training).")
-        parser.add_argument("--save-pretrained", default="", metavar="FILE",
-                            help="Keep the shared pre-training's weights (synthetic only) for train_models --pretrained.")
-        parser.add_argument("--json", default="", help="Also write the per-volume scores as JSON here.")
+        parser.add_argument(
+            "--reuse-folds",
+            action="store_true",
+            help="Read with the fold models an earlier --folds run trained (no training).",
+        )
+        parser.add_argument(
+            "--save-pretrained",
+            default="",
+            metavar="FILE",
+            help="Keep the shared pre-training's weights (synthetic only) for train_models --pretrained.",
+        )
+        parser.add_argument(
+            "--json", default="", help="Also write the per-volume scores as JSON here."
+        )
 
-    def handle(self, *args, real, folds, model, seed, limit, pretrain_steps, finetune_steps, json, reuse_folds, save_pretrained,
-               **options):
+    def handle(
+        self,
+        *args,
+        real,
+        folds,
+        model,
+        seed,
+        limit,
+        pretrain_steps,
+        finetune_steps,
+        json,
+        reuse_folds,
+        save_pretrained,
+        **options,
+    ):
         # The pipeline imports torch and monai (seconds): for a run, not for --help.
         from inference.ml.evaluate_real import RealSummary
         from inference.ml.training import TrainSettings
@@ -44,23 +74,47 @@ class Command(BaseCommand):
             recipe.finetune_steps = finetune_steps
         version = None
         if not folds:
-            version = (ModelVersion.objects.filter(name=model).first() if model
-                       else ModelVersion.objects.order_by("-created_at").first())
+            version = (
+                ModelVersion.objects.filter(name=model).first()
+                if model
+                else ModelVersion.objects.order_by("-created_at").first()
+            )
             if version is None:
-                raise CommandError(f"no model version {model!r}" if model else "no model version: train one first")
+                raise CommandError(
+                    f"no model version {model!r}" if model else "no model version: train one first"
+                )
             self.stdout.write(f"model {version.name}")
         try:
-            scores = evaluate_real(root=real, version=version, folds=folds, seed=seed, train_settings=settings, limit=limit, reuse_folds=reuse_folds,
-                                   save_pretrained=save_pretrained or None,
-                                   say=self.stdout.write)
+            scores = evaluate_real(
+                root=real,
+                version=version,
+                folds=folds,
+                seed=seed,
+                train_settings=settings,
+                limit=limit,
+                reuse_folds=reuse_folds,
+                save_pretrained=save_pretrained or None,
+                say=self.stdout.write,
+            )
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         summary = RealSummary.of(scores)
-        self.stdout.write("summary: " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(summary).items()))
+        self.stdout.write(
+            "summary: " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(summary).items())
+        )
         for kind in sorted({s.kind for s in scores}):
             part = RealSummary.of([s for s in scores if s.kind == kind])
-            self.stdout.write(f"  {kind}: " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(part).items()))
+            self.stdout.write(
+                f"  {kind}: " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(part).items())
+            )
         if json:
             with open(json, "w", encoding="utf-8") as fh:
-                json_lib.dump({"summary": dataclasses.asdict(summary),
-                               "volumes": [dataclasses.asdict(s) for s in scores]}, fh, indent=1, default=str)
+                json_lib.dump(
+                    {
+                        "summary": dataclasses.asdict(summary),
+                        "volumes": [dataclasses.asdict(s) for s in scores],
+                    },
+                    fh,
+                    indent=1,
+                    default=str,
+                )

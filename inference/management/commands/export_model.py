@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", help="model version name (default: the newest)")
         parser.add_argument("--to", default=str(SHIPPED_DIR))
-        parser.add_argument("--data", default="", help="how the training data was made, for the manifest")
+        parser.add_argument(
+            "--data", default="", help="how the training data was made, for the manifest"
+        )
 
     def handle(self, *args, name, to, data, **options):
         versions = ModelVersion.objects.all()

@@ -47,7 +47,9 @@ class Command(BaseCommand):
             except IntegrityError:
                 # One active job per study (a database constraint): the web's job goes on.
                 failed += 1
-                self.stderr.write(f"{item.study_instance_uid}: skipped, an AI job for it is already queued or running")
+                self.stderr.write(
+                    f"{item.study_instance_uid}: skipped, an AI job for it is already queued or running"
+                )
                 continue
             job = execute_inference_job(job_id=job.pk)
             if job.status != InferenceJob.Status.DONE:
@@ -58,18 +60,32 @@ class Command(BaseCommand):
             for level, reason in selectors.not_assessed_levels(job):
                 self.stderr.write(f"{item.study_instance_uid}: {level} not assessed: {reason}")
             for p in job.predictions.select_related("level").order_by("level__level"):
-                rows.append({
-                    "study_uid": item.study_instance_uid, "original_study_uid": originals.get(item.pk, ""),
-                    "level": p.level.level, "disc": p.disc,
-                    "canal_stenosis": p.canal_stenosis, "left_foraminal": p.left_foraminal,
-                    "right_foraminal": p.right_foraminal, "canal_class": p.canal_class,
-                    "probabilities": p.probabilities, "ap_diameter_mm": p.ap_diameter_mm, "ap_note": p.ap_note,
-                    "confidence": p.confidence,
-                    "best_slice": p.best_slice, "disc_centre_mm": p.centre_mm,
-                    "model_version": version.name, "stage_seconds": job.stage_seconds,
-                })
+                rows.append(
+                    {
+                        "study_uid": item.study_instance_uid,
+                        "original_study_uid": originals.get(item.pk, ""),
+                        "level": p.level.level,
+                        "disc": p.disc,
+                        "canal_stenosis": p.canal_stenosis,
+                        "left_foraminal": p.left_foraminal,
+                        "right_foraminal": p.right_foraminal,
+                        "canal_class": p.canal_class,
+                        "probabilities": p.probabilities,
+                        "ap_diameter_mm": p.ap_diameter_mm,
+                        "ap_note": p.ap_note,
+                        "confidence": p.confidence,
+                        "best_slice": p.best_slice,
+                        "disc_centre_mm": p.centre_mm,
+                        "model_version": version.name,
+                        "stage_seconds": job.stage_seconds,
+                    }
+                )
         if output:
             Path(output).write_text("".join(json.dumps(r) + "\n" for r in rows))
-            audit_cli(action="export", command="run_inference", object_ref=str(output),
-                      detail={"rows": len(rows), "studies": len({r["study_uid"] for r in rows})})
+            audit_cli(
+                action="export",
+                command="run_inference",
+                object_ref=str(output),
+                detail={"rows": len(rows), "studies": len({r["study_uid"] for r in rows})},
+            )
         self.stdout.write(f"{predicted} studies predicted, {failed} failed; model {version.name}")

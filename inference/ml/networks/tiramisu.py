@@ -32,8 +32,14 @@ class DenseBlock(nn.Module):
     """``n_layers`` dense layers; returns the concatenation of the new features only
     (``upsample=True``) or of the input and the new features."""
 
-    def __init__(self, in_channels: int, growth: int, n_layers: int, dropout: float = 0.0,
-                 upsample: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        growth: int,
+        n_layers: int,
+        dropout: float = 0.0,
+        upsample: bool = False,
+    ) -> None:
         super().__init__()
         self.upsample = upsample
         self.layers = nn.ModuleList(
@@ -70,8 +76,9 @@ class TransitionUp(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv = nn.ConvTranspose2d(channels, channels, kernel_size=3, stride=2, padding=1,
-                                       output_padding=1)
+        self.conv = nn.ConvTranspose2d(
+            channels, channels, kernel_size=3, stride=2, padding=1, output_padding=1
+        )
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)

@@ -12,7 +12,9 @@ def _jsonl(path: str) -> list[dict]:
     source = Path(path)
     if not source.is_file():
         raise CommandError(f"{path}: no such file")
-    return [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 class Command(BaseCommand):
@@ -28,17 +30,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--reports", help="JSON Lines of {report_id, text}")
         parser.add_argument("--gold", help="JSON Lines of gold rows in the guide's exchange format")
-        parser.add_argument("--db", action="store_true", help="score against the gold labels in the database")
+        parser.add_argument(
+            "--db", action="store_true", help="score against the gold labels in the database"
+        )
         parser.add_argument(
             "--labeller-version",
             help="with --db: score the labels this labeller version stored, instead of running the current labeller",
         )
         parser.add_argument("--level", choices=LEVELS, help="score this level only")
-        parser.add_argument("--limit", type=int, help="score the first N reports with gold labels only")
-        parser.add_argument("--patterns", type=int, default=20, help="how many error patterns to list (20)")
+        parser.add_argument(
+            "--limit", type=int, help="score the first N reports with gold labels only"
+        )
+        parser.add_argument(
+            "--patterns", type=int, default=20, help="how many error patterns to list (20)"
+        )
         parser.add_argument("--json", dest="json_out", help="write the full results to this file")
 
-    def handle(self, *args, reports, gold, db, labeller_version, level, limit, patterns, json_out, **options):
+    def handle(
+        self,
+        *args,
+        reports,
+        gold,
+        db,
+        labeller_version,
+        level,
+        limit,
+        patterns,
+        json_out,
+        **options,
+    ):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1")
         if db or labeller_version:
@@ -48,7 +68,9 @@ class Command(BaseCommand):
         elif reports and gold:
             readings, gold_rows, version = self._from_files(reports, gold, level, limit)
         else:
-            raise CommandError("give --reports and --gold (files), or --db (the gold labels in the database)")
+            raise CommandError(
+                "give --reports and --gold (files), or --db (the gold labels in the database)"
+            )
         result = score(readings, gold_rows, top=patterns)
         result["labeller_version"] = version
         result["source"] = "stored labels" if labeller_version else "labeller run now"
@@ -88,12 +110,18 @@ class Command(BaseCommand):
         if version:
             stored = stored_labels(version=version, report_ids=[r.report_id for r in found])
             if not stored:
-                raise CommandError(f"labeller version {version!r} stored no labels for the reports with gold labels")
+                raise CommandError(
+                    f"labeller version {version!r} stored no labels for the reports with gold labels"
+                )
             skipped = [r.report_id for r in found if r.report_id not in stored]
             if skipped:
-                self.stderr.write(f"{len(skipped)} report(s) with gold labels were never labelled by {version}: skipped")
+                self.stderr.write(
+                    f"{len(skipped)} report(s) with gold labels were never labelled by {version}: skipped"
+                )
             found = [r for r in found if r.report_id in stored]
-            readings = [(r.text, StoredReading.from_rows(r.report_id, stored[r.report_id])) for r in found]
+            readings = [
+                (r.text, StoredReading.from_rows(r.report_id, stored[r.report_id])) for r in found
+            ]
         else:
             # builds a labeller (spaCy) only when no stored labels exist
             from labeling.services import newest_labeller

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         if not source.is_file():
             raise CommandError(f"{input}: no such file")
         items, bad_lines = [], []
-        for number, line in enumerate(source.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        for number, line in enumerate(
+            source.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+        ):
             if not line.strip():
                 continue
             try:

@@ -15,23 +15,34 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--gold", help="Gold labels, guide exchange format, one line per report x level.")
-        parser.add_argument("--reports", help="The reports those gold labels read ({report_id, text}).")
-        parser.add_argument("--force", action="store_true",
-                            help="Use the learned layer even where cross-validation says it does not help.")
+        parser.add_argument(
+            "--gold", help="Gold labels, guide exchange format, one line per report x level."
+        )
+        parser.add_argument(
+            "--reports", help="The reports those gold labels read ({report_id, text})."
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Use the learned layer even where cross-validation says it does not help.",
+        )
 
     def handle(self, *args, gold, reports, force, **options):
         if bool(gold) != bool(reports):
             raise CommandError("give both --gold and --reports")
         if gold:
             gold_rows = [json.loads(x) for x in Path(gold).read_text().splitlines() if x.strip()]
-            report_rows = [json.loads(x) for x in Path(reports).read_text().splitlines() if x.strip()]
+            report_rows = [
+                json.loads(x) for x in Path(reports).read_text().splitlines() if x.strip()
+            ]
         else:
             gold_rows = database_gold_rows()
             ids = {int(row["report_id"]) for row in gold_rows}
             report_rows = [
                 {"report_id": str(pk), "text": text}
-                for pk, text in RadiologistReport.objects.filter(pk__in=ids).values_list("pk", "text")
+                for pk, text in RadiologistReport.objects.filter(pk__in=ids).values_list(
+                    "pk", "text"
+                )
             ]
         if not gold_rows:
             self.stdout.write("No gold labels yet: the labeller stays rules only.")
@@ -49,7 +60,11 @@ class Command(BaseCommand):
                 "with the learned layer"
             )
         if version.metrics["active"]:
-            self.stdout.write("the learned layer is now used" + (" (forced)" if version.metrics["forced"] else ""))
+            self.stdout.write(
+                "the learned layer is now used" + (" (forced)" if version.metrics["forced"] else "")
+            )
         else:
-            self.stdout.write("the learned layer does not help, so it is not used: the labeller stays rules only "
-                              "(--force to use it anyway)")
+            self.stdout.write(
+                "the learned layer does not help, so it is not used: the labeller stays rules only "
+                "(--force to use it anyway)"
+            )

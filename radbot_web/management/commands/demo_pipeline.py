@@ -16,9 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("--studies", type=int, default=24)
         parser.add_argument("--seed", type=int, default=2020)
         parser.add_argument("--data-dir", default="var/demo-data")
-        parser.add_argument("--model-epochs", type=int, default=4, help="Training epochs for the demo models.")
         parser.add_argument(
-            "--train", action="store_true",
+            "--model-epochs", type=int, default=4, help="Training epochs for the demo models."
+        )
+        parser.add_argument(
+            "--train",
+            action="store_true",
             help="Train small models on the demo data instead of using the shipped default model.",
         )
 
@@ -38,16 +41,22 @@ class Command(BaseCommand):
         self.stdout.write("[4/7] labelling reports with the NLP labeller …")
         run = start_labelling_run()
         run.refresh_from_db()
-        self.stdout.write(f"      run #{run.pk}: {run.done}/{run.total} reports labelled ({run.status})")
+        self.stdout.write(
+            f"      run #{run.pk}: {run.done}/{run.total} reports labelled ({run.status})"
+        )
         self.stdout.write("[5/7] importing reference masks …")
         call_command("import_masks", str(data))
         if ModelVersion.objects.exists():
             self.stdout.write("[6/7] image models already trained; running them on every study …")
         elif shipped_model_available() and not train:
             version = register_default_model()
-            self.stdout.write(f"[6/7] using the shipped model {version.name} ({version.command}); running it …")
+            self.stdout.write(
+                f"[6/7] using the shipped model {version.name} ({version.command}); running it …"
+            )
         else:
-            self.stdout.write(f"[6/7] training small image models ({model_epochs} epochs, seed {seed}) …")
+            self.stdout.write(
+                f"[6/7] training small image models ({model_epochs} epochs, seed {seed}) …"
+            )
             call_command("train_models", epochs=model_epochs, seed=seed)
             self.stdout.write("      running them on every study …")
         call_command("run_inference", all=True)

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--all", action="store_true", help="every study with a finished job")
-        which.add_argument("--study", metavar="UID", help="one study by its stored or original StudyInstanceUID")
+        which.add_argument(
+            "--study", metavar="UID", help="one study by its stored or original StudyInstanceUID"
+        )
 
     def handle(self, *args, all: bool, study: str | None, **options):
         studies = Study.objects.order_by("pk")

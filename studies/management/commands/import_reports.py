@@ -25,7 +25,9 @@ class Command(BaseCommand):
         for problem in summary.unmatched:
             self.stderr.write(f"unmatched  row {problem.row} ({problem.key}): {problem.reason}")
         for problem in summary.errors:
-            self.stderr.write(f"error      row {problem.row} ({problem.key or '-'}): {problem.reason}")
+            self.stderr.write(
+                f"error      row {problem.row} ({problem.key or '-'}): {problem.reason}"
+            )
         self.stdout.write(
             f"{summary.imported} imported, {summary.duplicates} duplicate, "
             f"{len(summary.unmatched)} unmatched, {len(summary.errors)} with errors."

@@ -13,7 +13,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=None, help="At most this many follow-ups.")
         parser.add_argument(
-            "--all", action="store_true",
+            "--all",
+            action="store_true",
             help=f"Also retry follow-ups that failed {MAX_AUTO_ATTEMPTS} times or more.",
         )
         parser.add_argument("--list", action="store_true", help="Only list what is pending.")
@@ -27,4 +28,6 @@ class Command(BaseCommand):
                 )
             return
         counts = requeue_followups(limit=limit, include_exhausted=all)
-        self.stdout.write(f"queued {counts['queued']}, failed {counts['failed']}, still pending {counts['left']}")
+        self.stdout.write(
+            f"queued {counts['queued']}, failed {counts['failed']}, still pending {counts['left']}"
+        )

@@ -20,8 +20,6 @@ CORE = list(product(DISC_VALUES, GRADES, GRADES, GRADES))  # disc, canal, left/r
 SUBARTICULAR = list(product(GRADES, GRADES))
 
 
-
-
 def _plan() -> dict[str, list[tuple[str, ...]]]:
     """Label tuples per level: combination (core i, subarticular j) goes to level (i + j) mod 5."""
     per_level: dict[str, list[tuple[str, ...]]] = {lv: [] for lv in LEVELS}
@@ -36,8 +34,11 @@ def _plan() -> dict[str, list[tuple[str, ...]]]:
 
 def _measurements(k: int) -> tuple[float | None, BestImage | None]:
     ap = None if k % 9 == 0 else round(5.0 + (k * 37 % 130) / 10 + 0.04, 2)
-    img = None if k % 13 == 0 else BestImage(("sagittal", "axial")[k % 2], ("T1", "T2")[k % 3 > 0],
-                                             1 + k % 24)
+    img = (
+        None
+        if k % 13 == 0
+        else BestImage(("sagittal", "axial")[k % 2], ("T1", "T2")[k % 3 > 0], 1 + k % 24)
+    )
     return ap, img
 
 
@@ -57,8 +58,11 @@ def reports():
 
 
 def test_plan_covers_every_combination_at_every_level(reports):
-    seen = {(f.labels.level, *(getattr(f.labels, name) for name in FIELDS[:-1]))
-            for findings, _ in reports for f in findings}
+    seen = {
+        (f.labels.level, *(getattr(f.labels, name) for name in FIELDS[:-1]))
+        for findings, _ in reports
+        for f in findings
+    }
     assert len(seen) == len(reports) * len(LEVELS) == len(DISC_VALUES) * len(GRADES) ** 5
     core_at_level = {(lv, *combo[:4]) for lv, *combo in seen}
     assert len(core_at_level) == len(CORE) * len(LEVELS)
@@ -75,7 +79,9 @@ def test_measurements_are_written(reports):
                 assert "AP diameter" not in text
             if f.best_image is not None:
                 img = f.best_image
-                assert f"best seen on {img.weighting} {img.plane} image {img.instance_number}." in text
+                assert (
+                    f"best seen on {img.weighting} {img.plane} image {img.instance_number}." in text
+                )
             else:
                 assert "best seen" not in text
 
@@ -114,7 +120,9 @@ def test_findings_alone_state_the_labels(lab, reports):
     assert not bad, f"{len(bad)} level(s) misread; first:\n" + "\n\n".join(bad[:5])
 
 
-@pytest.mark.parametrize("missing", [("L3-L4",), ("L1-L2", "L5-S1"), ("L1-L2", "L2-L3", "L3-L4", "L4-L5")])
+@pytest.mark.parametrize(
+    "missing", [("L3-L4",), ("L1-L2", "L5-S1"), ("L1-L2", "L2-L3", "L3-L4", "L4-L5")]
+)
 def test_round_trip_with_unassessed_levels(lab, reports, missing):
     for findings, _ in reports[:60]:
         kept = [f for f in findings if f.labels.level not in missing]
