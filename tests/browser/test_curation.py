@@ -191,6 +191,8 @@ def test_two_annotators_at_once_get_different_reports(
     try:
         other = context.new_page()
         other.goto("/login/")
+        # As in the sign_in fixture: typing before autofocus applies loses the keys.
+        expect(other.locator("#id_username")).to_be_focused()
         other.keyboard.type(colleague.username)
         other.keyboard.press("Tab")
         other.keyboard.type(PASSWORD)
