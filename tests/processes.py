@@ -30,6 +30,32 @@ def wait_until(
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def start_worker(program: list[str], *, queue: str, env: dict, stdout: Any) -> subprocess.Popen:
+    """A real Celery worker (prefork, one child, no heartbeat or gossip) on ``queue``, started
+    by ``program`` (``celery -A radbot_web``, or a script that patches something first) in its
+    own session. Stop it with ``os.killpg(worker.pid, signal.SIGTERM)``."""
+    return subprocess.Popen(
+        [
+            *program,
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def start_worker_with_stage(
     stage_code: str, *, queue: str, env: dict, log: Path
 ) -> subprocess.Popen:
@@ -46,28 +72,7 @@ def start_worker_with_stage(
         "from radbot_web.celery import app\n"
         "app.worker_main(sys.argv[1:])\n"
     )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            script,
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return start_worker([sys.executable, "-c", script], queue=queue, env=env, stdout=log.open("wb"))
 
 
 def wait_for_job_end(job: Any, timeout: float) -> None:

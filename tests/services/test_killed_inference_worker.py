@@ -32,11 +32,10 @@ from inference.models import InferenceJob
 from studies.models import Study
 from tests.conftest import require_worker_services
 from tests.inference.helpers import make_archive, train_tiny
-from tests.processes import wait_until
+from tests.processes import start_worker, wait_until
 from tests.services.test_killed_worker import _pool_children
 
 pytestmark = pytest.mark.services
-ROOT = Path(__file__).resolve().parents[2]
 
 
 WORKER = """
@@ -83,28 +82,7 @@ def _worker(queue: str, media: Path, log: Path) -> subprocess.Popen:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "RADBOT_MEDIA_ROOT": str(media),
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            WORKER,
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return start_worker([sys.executable, "-c", WORKER], queue=queue, env=env, stdout=log.open("wb"))
 
 
 def _lost_count(log: Path) -> int:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -22,10 +21,9 @@ from labeling.services import start_labelling_run
 from studies.models import RadiologistReport
 from tests.conftest import require_worker_services
 from tests.factories import StudyFactory
-from tests.processes import wait_until
+from tests.processes import start_worker, wait_until
 
 pytestmark = pytest.mark.services
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(queue: str) -> subprocess.Popen:
@@ -35,29 +33,11 @@ def _worker(queue: str) -> subprocess.Popen:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "RADBOT_LABELLING_BATCH": "5",
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "radbot_web",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
+    return start_worker(
+        [sys.executable, "-m", "celery", "-A", "radbot_web"],
+        queue=queue,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
 
 
