@@ -11,7 +11,7 @@ Then it times GET /reports/agreement/ with all three versions side by side again
 gold labels through Django's test Client (middleware, session, view, queries, template)
 as a researcher:
 
-* first: the first request of the process (imports the statistics libraries), empty cache;
+* first: the first request of the process (URL conf, views, templates), empty cache;
 * warm: --requests further requests (p50 / p95 / max), and 25 more later;
 * cold cache: the cache cleared, the process warm;
 * after a new gold label: a report's five levels curated, then the next request, which
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
 
         cache.clear()
         clear_local()  # and this process's copies: a truly cold start
-        first, html = get(gold_url)  # a fresh process: imports scikit-learn, statsmodels, scipy
+        first, html = get(gold_url)  # the first request of the process: URL conf, views, templates
         assert b'data-table2="' in html and html.count(b"<svg") >= 20, (
             "dashboard did not render its charts"
         )

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score
 from statsmodels.stats.inter_rater import cohens_kappa
+from statsmodels.stats.proportion import proportion_confint
 
 from reports.stats import (
     BINARY_METRICS,
@@ -41,7 +42,7 @@ Z95 = 1.959963984540054
 
 
 def wilson(count: int, n: int) -> tuple[float, float]:
-    """The Wilson score interval, written out to check the statsmodels call."""
+    """The Wilson score interval, written out as the textbook gives it."""
     p = count / n
     centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
@@ -74,6 +75,22 @@ def test_table2_row_matches_counting():
     observed = 87 / 100
     chance = (30 / 100) * (31 / 100) + (70 / 100) * (69 / 100)
     assert row.kappa.value == pytest.approx((observed - chance) / (1 - chance))
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.9, 0.99])
+def test_wilson_intervals_equal_statsmodels(confidence):
+    """The closed form here against statsmodels' proportion_confint, edges included."""
+    sizes = np.array([1, 2, 7, 30, 100, 999, 17800])
+    nobs = np.tile(sizes, 3)
+    counts = np.concatenate([np.zeros_like(sizes), sizes // 3, sizes])
+    want_low, want_high = proportion_confint(counts, nobs, alpha=1 - confidence, method="wilson")
+    got = proportions(counts, nobs, confidence=confidence)
+    assert [e.low for e in got] == pytest.approx(list(want_low), abs=1e-12)
+    assert [e.high for e in got] == pytest.approx(list(want_high), abs=1e-12)
+    one = proportion(5, 13, confidence=confidence)
+    assert (one.low, one.high) == pytest.approx(
+        proportion_confint(5, 13, alpha=1 - confidence, method="wilson"), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

@@ -105,3 +105,19 @@ def test_spacys_command_line_imported_first_is_left_alone():
         "                  'disc': Labeller().label('L4-5: Small disc bulge.').levels[3].disc}))\n"
     )
     assert seen == {"real": True, "disc": "bulge"}
+
+
+def test_the_agreement_statistics_load_no_statistics_library():
+    """The dashboard's first figures in a fresh web process: numpy only (its Wilson
+    intervals were statsmodels', which brought pandas and scipy.stats, about 0.7 s)."""
+    loaded = _fresh_python(
+        "import json, sys\n"
+        "from reports.stats import binary_agreement, multiclass_agreement, proportions\n"
+        "row = binary_agreement([True, False, True, True], [True, False, False, True])\n"
+        "grid = multiclass_agreement(['a', 'b', 'b'], ['a', 'b', 'a'], labels=['a', 'b'])\n"
+        "proportions([1, 2], [3, 4])\n"
+        "assert row.accuracy.low is not None and grid.kappa.value is not None\n"
+        "slow = ('statsmodels', 'pandas', 'scipy.stats', 'sklearn')\n"
+        "print(json.dumps([m for m in slow if m in sys.modules]))\n"
+    )
+    assert loaded == [], f"reports.stats loads {loaded}"
