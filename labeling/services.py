@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from labeling.curation.services import refresh_model_disagreement
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
-from radbot_web.tasks import NotQueued, eager, publish_failure_reason, stale_work
+from radbot_web.tasks import stale_work
 from spine.labels import FIELDS, LevelLabels
 from studies.models import DiscLevel, RadiologistReport
 from studies.storage import media_path
@@ -60,37 +60,6 @@ def current_labeller() -> tuple[Labeller, LabellerVersion]:
 
 def pending_reports(version: LabellerVersion):
     return RadiologistReport.objects.exclude(nlp_labels__labeller=version).order_by("pk")
-
-
-@transaction.atomic
-def start_labelling_run(*, user=None, queue: str | None = None) -> LabellingRun:
-    """Create a run for every report the current labeller has not labelled; enqueue it on commit.
-
-    When the broker cannot be reached the run is failed with the reason, never left
-    queued, and ``NotQueued`` is raised once it has committed (radbot_web/tasks.py).
-    """
-    _, version = current_labeller()
-    run = LabellingRun.objects.create(
-        labeller=version, total=pending_reports(version).count(), started_by=user
-    )
-    transaction.on_commit(partial(_publish_run, run.pk, queue))
-    return run
-
-
-def _publish_run(run_id: int, queue: str | None) -> None:
-    # Circular: labeling.tasks imports this module.
-    from labeling.tasks import execute_labelling_run_task
-
-    if eager():
-        execute_labelling_run_task.apply_async((run_id,), queue=queue)
-        return
-    try:
-        execute_labelling_run_task.apply_async((run_id,), queue=queue)
-    except Exception as exc:
-        log.exception("labelling run %s could not be queued", run_id)
-        reason = publish_failure_reason(exc)
-        fail_run(run_id=run_id, reason=reason)
-        raise NotQueued(f"The labelling run failed: {reason}") from exc
 
 
 def fail_run(*, run_id: int, reason: str) -> None:

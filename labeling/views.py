@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import roles
-from labeling import selectors, services
+from labeling import dispatch, selectors, services
 from radbot_web.tasks import NotQueued
 from spine.labels import GUIDE_VERSION, LEVELS
 
@@ -34,7 +34,7 @@ def labeller_page(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.RUN_LABELLER, raise_exception=True)
 def start_run(request: HttpRequest) -> HttpResponse:
     try:
-        run = services.start_labelling_run(user=request.user)
+        run = dispatch.start_labelling_run(user=request.user)
     except NotQueued as exc:  # the broker could not be reached: the run is failed, with the reason
         messages.error(request, str(exc))
         return redirect("labeling:labeller")

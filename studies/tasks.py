@@ -13,4 +13,4 @@ def render_series_thumbnail_task(series_id: int) -> str:
 @radbot_task(name="studies.requeue_followups", what="the follow-up requeue", max_retries=0)
 def requeue_followups_task() -> dict[str, int]:
     """Periodic (CELERY_BEAT_SCHEDULE): queue the follow-ups an earlier ingest could not."""
-    return requeue_followups()
+    return requeue_followups(queue_thumbnail=render_series_thumbnail_task.delay)

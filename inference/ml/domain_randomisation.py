@@ -30,7 +30,7 @@ from scipy.ndimage import gaussian_filter
 
 from inference.ml.classes import N_CLASSES
 from studies.synth import render
-from studies.synth.anatomy import sample_anatomy
+from studies.synth.measure import sample_anatomy
 from studies.synth.render import mask_from_tissue, tissue_on_plane
 
 # Fine grid the tissue maps are drawn on, as a fraction of the working spacing: the

@@ -56,10 +56,3 @@ def ap_diameter(
         return float(t[i_out] + f * (t[i_in] - t[i_out]))
 
     return crossing(last + 1, last) - crossing(first - 1, first)
-
-
-def measure_all(vol: Volume, canal_prob: np.ndarray, discs: list[DiscLocation]) -> dict[str, float]:
-    """AP diameter per named disc; ``canal_prob`` is (slices, rows, cols)."""
-    return {
-        d.level: round(ap_diameter(vol, canal_prob[d.slice_index], d), 2) for d in discs if d.level
-    }

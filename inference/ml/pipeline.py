@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -241,16 +241,6 @@ class LevelPrediction:
     best_slice: dict[str, dict[str, Any]]  # detector -> {series_uid, instance_number}
     confidence: float = 1.0  # of the level's name and location (see localisation)
     ap_note: str = ""  # why ap_diameter_mm is 0.0 (not measured), else ""
-
-    def to_exchange(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "disc": self.disc,
-            "canal_stenosis": self.canal_stenosis,
-            "left_foraminal": self.left_foraminal,
-            "right_foraminal": self.right_foraminal,
-            "canal_class": self.canal_class,
-        }
 
 
 @dataclass
@@ -536,10 +526,6 @@ def discs_from_json(data: Mapping[str, Mapping[str, Any]]) -> dict[str, DiscLoca
     return discs
 
 
-def level_prediction_from_json(row: Mapping[str, Any]) -> LevelPrediction:
-    return LevelPrediction(**row)
-
-
 def run_study(
     models: TrainedModels,
     sag_t2: Volume | str | Path,
@@ -547,7 +533,6 @@ def run_study(
     axials: Mapping[str, Any] | Sequence[Any] | None = None,
     keep_masks: bool = False,
     masks: np.ndarray | None = None,
-    on_stage: Callable[[str], None] | None = None,
 ) -> StudyPrediction:
     """Predict the guide fields for the five lumbar levels of one study.
 
@@ -556,35 +541,29 @@ def run_study(
     Raises :class:`LevelAssignmentError` (with the localiser's reason) when the
     discs cannot be named reliably. ``masks`` (position-ordered classes) skips the
     segmentation network, e.g. to test the downstream stages on reference masks.
-    ``on_stage`` hears the name of each stage as it starts (for progress reports).
     """
-    stage = on_stage or (lambda name: None)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     sag = _as_volume(sag_t2)
     t1 = _as_volume(sag_t1)
     timings["load"] = time.perf_counter() - t
 
-    stage("segment")
     t = time.perf_counter()
     seg = segment(models, sag) if masks is None else segmentation_from_masks(masks)
     timings["segment"] = time.perf_counter() - t
 
-    stage("localise")
     t = time.perf_counter()
     try:
         assessment = assess_levels(sag, seg.classes)
     finally:
         timings["localise"] = time.perf_counter() - t
 
-    stage("measure")
     t = time.perf_counter()
     measured = measure(
         models.config, sag, seg.canal_prob, assessment.discs, calibrate=not seg.from_reference
     )
     timings["measure"] = time.perf_counter() - t
 
-    stage("classify")
     t = time.perf_counter()
     out = classify(models, sag, t1, axials, assessment.discs, measured, assessment.confidence)
     timings["classify"] = time.perf_counter() - t

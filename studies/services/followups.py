@@ -6,22 +6,23 @@ render fails. Such work is recorded as a ``PendingFollowUp`` instead of failing 
 upload, and done later by ``requeue_followups``: from ``manage.py requeue_followups``,
 the periodic ``studies.requeue_followups`` task, or right after the next ingest whose own
 queueing succeeded (the broker is evidently back).
+
+The queueing itself, which needs the thumbnail task, is in ``studies.dispatch``: this
+module never imports studies.tasks, which imports it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from pydicom.dataset import Dataset
 
 from radbot_web.celery import app
 from studies.models import PendingFollowUp, Series
-from studies.services import thumbnails
 
 logger = logging.getLogger(__name__)
 
@@ -95,46 +96,6 @@ def _eager() -> bool:
     return bool(app.conf.task_always_eager)
 
 
-def queue_thumbnails(
-    *, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None = None
-) -> bool:
-    """Queue (or, eagerly, render) each series' thumbnail; record those that fail.
-
-    True when every one was queued. Once publishing fails the broker is taken to be down
-    and the remaining series are recorded without trying again (each try costs retries).
-    """
-    # Circular: studies.tasks imports this module.
-    from studies.tasks import render_series_thumbnail_task
-
-    ok, broker_down, eager = True, False, _eager()
-    # When tasks run eagerly (embedded mode) each one would otherwise commit on its own;
-    # one transaction for the study's thumbnails saves a disk sync per series. Eager
-    # tasks also render from the data sets still in memory instead of re-reading files.
-    with thumbnails.written_datasets(datasets), transaction.atomic():
-        for series_id in series_ids:
-            if broker_down:
-                record_followup(
-                    kind=PendingFollowUp.Kind.THUMBNAIL,
-                    study_id=study_id,
-                    series_id=series_id,
-                    error="not tried: the broker failed for an earlier series",
-                )
-                continue
-            try:
-                with transaction.atomic():  # a failed eager render rolls back alone
-                    render_series_thumbnail_task.delay(series_id)
-            except Exception as exc:  # noqa: BLE001 - broker, or the render itself when eager
-                ok = False
-                broker_down = not eager
-                record_followup(
-                    kind=PendingFollowUp.Kind.THUMBNAIL,
-                    study_id=study_id,
-                    series_id=series_id,
-                    error=exc,
-                )
-    return ok
-
-
 def queue_handlers(*, study_id: int) -> bool:
     """Queue every registered app's after-ingest work; record what could not be queued."""
     ok = True
@@ -147,28 +108,12 @@ def queue_handlers(*, study_id: int) -> bool:
     return ok
 
 
-def after_ingest(
-    *, study_id: int, series_ids: Sequence[int], datasets: Mapping[str, Dataset] | None
-) -> None:
-    """The on-commit work of one stored study. Never raises: failures are recorded."""
-    try:
-        ok = queue_thumbnails(study_id=study_id, series_ids=series_ids, datasets=datasets)
-        ok = queue_handlers(study_id=study_id) and ok
-        if ok and PendingFollowUp.objects.filter(attempts__lt=MAX_AUTO_ATTEMPTS).exists():
-            # queueing works again: catch up on what an earlier outage left
-            requeue_followups(limit=OPPORTUNISTIC_LIMIT)
-    except Exception:
-        logger.exception("follow-up work of study %s failed", study_id)
-
-
-def _perform(row: PendingFollowUp) -> None:
+def _perform(row: PendingFollowUp, queue_thumbnail: Callable[[int], object]) -> None:
     if row.kind == PendingFollowUp.Kind.THUMBNAIL:
         series = Series.objects.filter(pk=row.series_id).first()
         if series is None or series.thumbnail:
             return  # deleted, or drawn meanwhile
-        from studies.tasks import render_series_thumbnail_task  # circular, as in queue_thumbnails
-
-        render_series_thumbnail_task.delay(series.pk)
+        queue_thumbnail(series.pk)
         return
     handler = _HANDLERS.get(row.kind)
     if handler is None:
@@ -177,12 +122,18 @@ def _perform(row: PendingFollowUp) -> None:
 
 
 def requeue_followups(
-    *, limit: int | None = None, include_exhausted: bool = False
+    *,
+    queue_thumbnail: Callable[[int], object],
+    limit: int | None = None,
+    include_exhausted: bool = False,
 ) -> dict[str, int]:
     """Queue recorded follow-ups, oldest first. Returns counts: queued, failed, left.
 
-    A follow-up is deleted once its work is queued (or done, when tasks run eagerly).
-    When publishing fails the broker is taken to be still down and the pass stops.
+    ``queue_thumbnail`` queues (or, eagerly, renders) one series' thumbnail: the thumbnail
+    task, passed in by its callers (``studies.dispatch``, ``studies.tasks``) because
+    studies.tasks imports this module. A follow-up is deleted once its work is queued (or
+    done, when tasks run eagerly). When publishing fails the broker is taken to be still
+    down and the pass stops.
     """
     rows = PendingFollowUp.objects.select_related("study").order_by("id")
     if not include_exhausted:
@@ -194,7 +145,7 @@ def requeue_followups(
     for row in list(rows):
         try:
             with transaction.atomic():
-                _perform(row)
+                _perform(row, queue_thumbnail)
         except Exception as exc:  # noqa: BLE001 - counted on the row, reported in the totals
             failed += 1
             PendingFollowUp.objects.filter(pk=row.pk).update(

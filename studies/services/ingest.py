@@ -23,6 +23,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from pydicom.dataset import Dataset
 
 from spine.labels import LEVELS
+from studies import dispatch
 from studies.dicom import archive, deid
 from studies.dicom.errors import ErrorCode, IngestError
 from studies.dicom.geometry import check_series_geometry, slice_normal
@@ -39,7 +40,6 @@ from studies.models import (
     Study,
     StudyIdentity,
 )
-from studies.services import followups
 from studies.storage import media_path
 
 logger = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None)
             if accepted:
                 # robust: a failing hook is logged, never raised after the commit
                 transaction.on_commit(
-                    lambda: followups.after_ingest(
+                    lambda: dispatch.after_ingest(
                         study_id=study_id, series_ids=series_ids, datasets=datasets
                     ),
                     robust=True,

@@ -303,8 +303,12 @@ def _zone_x(zone: str, half_w: float, rng: np.random.Generator) -> float:
     return sign * (half_w + float(rng.uniform(4.0, 7.0)))
 
 
-def sample_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
-    """Draw one spine: truth first, then geometry that realises it."""
+def draw_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
+    """Draw one spine: truth first, then geometry that realises it.
+
+    The levels' ``ap_diameter_mm`` is not set yet: it is measured on the drawn label
+    field (:func:`studies.synth.measure.sample_anatomy` does both).
+    """
     levels = sample_level_truth(rng, age)
     by_disc = {t.level: t for t in levels}
 
@@ -474,15 +478,6 @@ def sample_anatomy(rng: np.random.Generator, age: int) -> Anatomy:
         nucleus_t2=nucleus_t2,
         levels=levels,
     )
-    # Import here: render depends on this module's Anatomy.
-    from studies.synth.render import measure_ap_diameter
-
-    for t in levels:
-        ap = measure_ap_diameter(anat, t.level)
-        lo, hi = AP_RANGES_MM[t.canal_stenosis]
-        if not lo <= ap <= hi:
-            raise AssertionError(f"{t.level}: drawn AP {ap:.2f} mm outside {t.canal_stenosis}")
-        t.ap_diameter_mm = round(ap, 2)
     return anat
 
 

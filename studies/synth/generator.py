@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from spine.labels import LEVELS, LevelLabels
-from studies.synth.anatomy import DISC_NAMES, Anatomy, sample_anatomy
+from studies.synth.anatomy import DISC_NAMES, Anatomy
 from studies.synth.dicom_writer import SeriesInfo, StudyInfo, make_uid, write_series
+from studies.synth.measure import sample_anatomy
 from studies.synth.render import (
     Appearance,
     bias_field,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from studies.synth.anatomy import DISC_NAMES, N_DISCS, Anatomy
+from studies.synth.anatomy import N_DISCS, Anatomy
 
 # Tissue ids. Discs get one id per disc so each disc can have its own signal.
 AIR, FAT, MUSCLE, SOFT, VESSEL, BONE_POST, FACET_JOINT = 0, 1, 2, 3, 4, 5, 6
@@ -328,26 +328,6 @@ def _in_body(
         & (s > lo + conc_lo * wgt + shrink)
         & (s < hi - conc * wgt - shrink)
     )
-
-
-def measure_ap_diameter(anat: Anatomy, level: str, step: float = 0.005) -> float:
-    """Canal AP diameter (mm) at a disc centre, measured on the drawn label field.
-
-    The probe runs along the disc's mid-plane (+q) in the midline, through the disc
-    centre, and returns the length of the dural-sac run that starts behind the disc.
-    """
-    k = DISC_NAMES.index(level)
-    sk = float(anat.disc_s[k])
-    qs = np.arange(0.0, 45.0, step)
-    pts = anat.to_patient(np.full_like(qs, sk), qs, np.zeros_like(qs))
-    inside = mask_from_tissue(tissue_at(anat, pts)) == MASK_CANAL
-    idx = np.flatnonzero(inside)
-    if idx.size == 0:
-        return 0.0
-    # first contiguous run only (the sac), not anything further back
-    breaks = np.flatnonzero(np.diff(idx) > 1)
-    last = idx[breaks[0]] if breaks.size else idx[-1]
-    return float((last - idx[0] + 1) * step)
 
 
 # ----- intensities --------------------------------------------------------------------

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from labeling.dispatch import start_labelling_run
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
 from labeling.services import (
     current_labeller,
     label_reports,
-    start_labelling_run,
     train_labeller,
 )
 from tests.factories import ReportFactory, StudyFactory

@@ -16,8 +16,8 @@ import uuid
 import pytest
 from django.db import connection
 
+from labeling.dispatch import start_labelling_run
 from labeling.models import LabellingRun, NlpLabel
-from labeling.services import start_labelling_run
 from studies.models import RadiologistReport
 from tests.conftest import require_worker_services
 from tests.factories import StudyFactory

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from studies.dispatch import requeue_followups
 from studies.models import PendingFollowUp, Series
-from studies.services.followups import MAX_AUTO_ATTEMPTS, record_followup, requeue_followups
+from studies.services.followups import MAX_AUTO_ATTEMPTS, record_followup
 from tests.factories import StudyFactory
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pydicom
 
 from spine.labels import LEVELS, LevelLabels, canal_class
-from studies.synth.anatomy import AP_RANGES_MM, DISC_NAMES, sample_anatomy, sample_level_truth
+from studies.synth.anatomy import AP_RANGES_MM, DISC_NAMES, sample_level_truth
 from studies.synth.generator import DatasetSummary
+from studies.synth.measure import sample_anatomy
 
 
 def _stack(study_dir, name):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 from inference.models import ModelVersion
 from inference.services.default_model import register_default_model, shipped_model_available
-from labeling.services import start_labelling_run
+from labeling.dispatch import start_labelling_run
 from studies.models import Study
 
 

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
+from studies.dispatch import requeue_followups
 from studies.models import PendingFollowUp
-from studies.services.followups import MAX_AUTO_ATTEMPTS, requeue_followups
+from studies.services.followups import MAX_AUTO_ATTEMPTS
 
 
 class Command(BaseCommand):
