@@ -18,15 +18,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe
+from inference.ml.bundle import ModelConfig, TrainedModels, build_models, load_models
 from inference.ml.data import load_study_dir
-from inference.ml.pipeline import (
-    LevelAssignmentError,
-    ModelConfig,
-    TrainedModels,
-    build_models,
-    load_models,
-    run_study,
-)
+from inference.ml.pipeline import LevelAssignmentError, run_study
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe
+from inference.ml.bundle import ModelConfig, load_models, save_models
 from inference.ml.evaluate import evaluate
-from inference.ml.pipeline import ModelConfig, load_models, save_models
 from inference.ml.training import SegRecipe, TrainSettings, train_all
 
 

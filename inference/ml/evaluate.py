@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.ml.bundle import TrainedModels
 from inference.ml.data import StudyData
-from inference.ml.pipeline import LevelAssignmentError, TrainedModels, ap_grade, run_study
+from inference.ml.pipeline import LevelAssignmentError, ap_grade, run_study
 from inference.ml.segmentation import CLASS_NAMES, dice_per_class
 from inference.ml.training import as_studies
 from spine.findings import detector_targets

@@ -27,7 +27,9 @@ makes every level above it doubtful). A level below ``min_confidence`` is not na
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -44,6 +46,8 @@ __all__ = [
     "DiscLocation",
     "Localisation",
     "LocaliserConfig",
+    "discs_from_json",
+    "discs_to_json",
     "find_discs",
     "localise",
 ]
@@ -62,6 +66,33 @@ class DiscLocation:
     thickness_mm: float
     depth_mm: float
     volume_mm3: float
+
+
+_DISC_VECTORS = ("centre", "posterior", "normal", "lateral")
+
+
+def discs_to_json(discs: Mapping[str, DiscLocation]) -> dict[str, dict[str, Any]]:
+    """Disc locations as JSON (floats round-trip exactly), for a stage's artefact."""
+    out = {}
+    for lv, d in discs.items():
+        row = asdict(d)
+        for key in _DISC_VECTORS:
+            row[key] = [float(v) for v in getattr(d, key)]
+        row["slice_index"] = int(d.slice_index)
+        for key in ("thickness_mm", "depth_mm", "volume_mm3"):
+            row[key] = float(row[key])
+        out[lv] = row
+    return out
+
+
+def discs_from_json(data: Mapping[str, Mapping[str, Any]]) -> dict[str, DiscLocation]:
+    discs = {}
+    for lv, row in data.items():
+        fields = dict(row)
+        for key in _DISC_VECTORS:
+            fields[key] = np.asarray(fields[key], dtype=np.float64)
+        discs[lv] = DiscLocation(**fields)
+    return discs
 
 
 @dataclass

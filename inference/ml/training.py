@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from inference.ml.bundle import ModelConfig, TrainedModels, build_models
 from inference.ml.classification import (
     CANAL_DETECTORS,
     CropSet,
@@ -40,7 +41,7 @@ from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig,
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
-from inference.ml.pipeline import ModelConfig, TrainedModels, assign_axials, build_models
+from inference.ml.pipeline import assign_axials
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,

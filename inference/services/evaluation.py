@@ -147,7 +147,7 @@ def evaluate_real(
 
 def _pretrain(*, seed: int, train_settings, say: Callable[[str], None]) -> dict:
     # torch (seconds to import): loaded to train, not with the module.
-    from inference.ml.pipeline import ModelConfig, build_models
+    from inference.ml.bundle import ModelConfig, build_models
     from inference.ml.segmentation import SegSlices, prepare_slices
     from inference.ml.training import TrainSettings, patient_split, train_segmenter
 

@@ -324,7 +324,7 @@ def _loaded(weights_dir: str):
 @lru_cache(maxsize=2)
 def _verified_models(weights_dir: str, weight_files: str, config: str):
     # torch (seconds to import): loaded by a worker's first job, not with the views.
-    from inference.ml.pipeline import WeightsRefused, load_models
+    from inference.ml.bundle import WeightsRefused, load_models
 
     try:
         return load_models(

@@ -36,7 +36,7 @@ def train_model_version(
     record a ModelVersion. ``pretrained`` segmentation weights skip pre-training (the
     cross-validation folds share one pre-training, which sees no real volume)."""
     # torch (seconds to import): loaded to train, not with the module.
-    from inference.ml.pipeline import save_models
+    from inference.ml.bundle import save_models
     from inference.ml.training import TrainSettings, train_all
 
     train_settings = train_settings or TrainSettings()

@@ -40,7 +40,7 @@ def tiny_weights(tmp_path_factory):
     training is tested in tests/ml and tests/inference/test_inference_app.py)."""
     import torch
 
-    from inference.ml.pipeline import ModelConfig, TrainedModels, build_models, save_models
+    from inference.ml.bundle import ModelConfig, TrainedModels, build_models, save_models
 
     torch.manual_seed(2)
     config = ModelConfig()
@@ -146,7 +146,8 @@ def test_the_chain_stores_predictions_the_mask_and_sends_done_once(
 
 
 def test_the_chain_gives_what_run_study_gives(archive, settings):
-    from inference.ml.pipeline import load_models, run_study
+    from inference.ml.bundle import load_models
+    from inference.ml.pipeline import run_study
     from inference.ml.volume import load_series
 
     study = _study()

@@ -12,7 +12,7 @@ import pytest
 import torch
 from django.conf import settings
 
-from inference.ml.pipeline import (
+from inference.ml.bundle import (
     ModelConfig,
     TrainedModels,
     WeightsRefused,

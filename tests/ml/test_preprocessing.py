@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from inference.ml import pipeline
+from inference.ml.bundle import ModelConfig, TrainedModels, build_models, load_models, save_models
 from inference.ml.crops import canal_crop
 from inference.ml.intensity import IntensityScaling
 from inference.ml.localisation import localise
-from inference.ml.pipeline import ModelConfig, TrainedModels, build_models, load_models, save_models
 from inference.ml.segmentation import normalise_slice
 from tests.ml.test_training import TINY
 

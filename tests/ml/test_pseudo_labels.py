@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from inference.ml import training
+from inference.ml.bundle import ModelConfig
 from inference.ml.classification import CropSet, pseudo_relabel
-from inference.ml.pipeline import ModelConfig
 from inference.ml.training import TrainSettings, build_crop_sets, train_semi_supervised
 
 

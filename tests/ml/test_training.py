@@ -4,14 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from inference.ml.bundle import ModelConfig, load_models, save_models
 from inference.ml.data import StudyData
-from inference.ml.pipeline import (
-    LevelAssignmentError,
-    ModelConfig,
-    load_models,
-    run_study,
-    save_models,
-)
+from inference.ml.pipeline import LevelAssignmentError, run_study
 from inference.ml.training import TrainSettings, patient_split, train_all
 from inference.ml.volume import Volume
 from spine.labels import LEVELS

@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         # torch (seconds), for the defaults: loaded with the parser, not with the module.
-        from inference.ml.pipeline import ModelConfig
+        from inference.ml.bundle import ModelConfig
         from inference.ml.training import SegRecipe
 
         parser.add_argument("--epochs", type=int, default=8, help="Default classifier epochs.")
@@ -69,7 +69,7 @@ class Command(BaseCommand):
         **options,
     ):
         # torch and scipy (seconds): loaded to run, not with the module.
-        from inference.ml.pipeline import ModelConfig
+        from inference.ml.bundle import ModelConfig
         from inference.ml.real_data import find_real_volumes, load_real_volume
         from inference.ml.training import SegRecipe, TrainSettings
 
