@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from inference.models import InferenceJob, Prediction
 from inference.selectors import job_has_mask, study_series
+from labeling.evidence import evidence_sentences
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
-from reports.review.text import evidence_sentences, image_references
+from reports.review.text import image_references
 from reports.review.worklist import NO_DRAFT
 from spine.findings import DETECTOR_BY_KEY, DETECTORS, main_finding
 from spine.labels import GRADE_RANK, LEVELS

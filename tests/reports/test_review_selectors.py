@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from labeling.evidence import evidence_sentences
 from reports.review.page import agreement_mark, review_data
-from reports.review.text import evidence_sentences, image_references
+from reports.review.text import image_references
 from reports.services import create_ai_draft
 from tests.reports.review_helpers import (
     RAD_TEXT,
