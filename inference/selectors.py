@@ -123,8 +123,23 @@ def job_is_active(job: InferenceJob | None) -> bool:
     }
 
 
+def newest_done_job(study: Study) -> InferenceJob | None:
+    """The study's newest finished inference job: the one whose reading the study page shows
+    and a new AI draft is written from.
+
+    Newest by creation, ties by id: InferenceJob's Meta ordering, spelled out so that
+    which job this is cannot change with the model's default order.
+    """
+    return (
+        study.inference_jobs.filter(status=InferenceJob.Status.DONE)
+        .select_related("model_version")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def latest_predictions(study: Study) -> tuple[InferenceJob | None, list[Prediction]]:
-    job = study.inference_jobs.filter(status=InferenceJob.Status.DONE).first()
+    job = newest_done_job(study)
     if job is None:
         return None, []
     return job, list(job.predictions.select_related("level").order_by("level__level"))

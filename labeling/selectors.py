@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,42 +64,6 @@ def current_version() -> Subquery:
 
     NULL where no label exists, which then matches no row."""
     return Subquery(NlpLabel.objects.order_by("-id").values("labeller_id")[:1])
-
-
-def highlighted_segments(text: str, labels: list[NlpLabel]) -> list[tuple[str, str]]:
-    """The report text cut into (piece, field) runs; field is "" outside evidence spans.
-
-    Overlapping spans keep the first field that claimed a character, which is
-    enough for a reader to see what each sentence was used for. Works on the span
-    boundaries only (never one entry per character), so a long report costs no more
-    than its number of spans.
-    """
-    claims: list[tuple[int, int, int, str]] = []  # (start, end, claim order, field)
-    for label in labels:
-        for span in label.evidence:
-            start, end = max(0, int(span["start"])), min(len(text), int(span["end"]))
-            field = span.get("field", "evidence")
-            if start < end and field:
-                claims.append((start, end, len(claims), field))
-    claims.sort()
-    cuts = sorted({0, len(text), *(c[0] for c in claims), *(c[1] for c in claims)})
-    active: list[tuple[int, int, str]] = []  # heap of (claim order, end, field)
-    runs: list[tuple[int, int, str]] = []
-    next_claim = 0
-    for left, right in itertools.pairwise(cuts):
-        while next_claim < len(claims) and claims[next_claim][0] <= left:
-            start, end, order, field = claims[next_claim]
-            heapq.heappush(active, (order, end, field))
-            next_claim += 1
-        while active and active[0][1] <= left:  # the earliest claim has ended
-            heapq.heappop(active)
-        # an ended claim under the earliest one is dropped when it surfaces
-        owner = active[0][2] if active else ""
-        if runs and runs[-1][2] == owner:
-            runs[-1] = (runs[-1][0], right, owner)
-        else:
-            runs.append((left, right, owner))
-    return [(text[a:b], owner) for a, b, owner in runs]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labeling.selectors import highlighted_segments, newest_nlp_labels
+from labeling.evidence import highlighted_segments
+from labeling.selectors import newest_nlp_labels
 from studies.models import RadiologistReport, Study
 from studies.panels import StudyPanel
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts import roles, throttle
 from inference.models import InferenceJob, Prediction
+from inference.selectors import newest_done_job
 from labeling.services import current_labeller
 from reports.audit import record_audit_event
 from reports.generation import BestImage, LevelFinding, generate_report
@@ -270,7 +271,7 @@ def create_ai_draft(*, job_id: int) -> ReportVersion:
 
 def create_ai_draft_for_study(*, study: Study) -> ReportVersion:
     """Draft from the study's newest finished job (the review page's "draft now")."""
-    job = study.inference_jobs.filter(status=InferenceJob.Status.DONE).first()
+    job = newest_done_job(study)
     if job is None:
         raise DraftNotPossible("The AI has not read this study yet: run the models on it first.")
     return create_ai_draft(job_id=job.pk)

@@ -139,6 +139,7 @@ def test_the_vocabulary_and_the_pure_cores_import_no_django() -> None:
     pure = (
         "spine",
         "labeling.nlp",
+        "labeling.evidence",
         "inference.ml",
         "reports.stats",
         "reports.generation",

@@ -15,8 +15,9 @@ from django.db.models.functions import Coalesce
 from labeling.curation.gold_disagreements import Disagreement, labeller_disagreements
 from labeling.curation.queue import is_overlap
 from labeling.curation.values import value_text
+from labeling.evidence import highlighted_segments
 from labeling.models import Annotation, NlpLabel
-from labeling.selectors import current_version, highlighted_segments
+from labeling.selectors import current_version
 from spine.labels import FIELD_VALUES, FIELDS, LEVELS
 from studies.models import DiscLevel, RadiologistReport
 

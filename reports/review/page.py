@@ -15,10 +15,11 @@ from typing import Any
 from django.urls import reverse
 
 from inference.models import InferenceJob, Prediction
-from inference.selectors import job_has_mask, study_series
+from inference.selectors import job_has_mask, newest_done_job, study_series
+from labeling.evidence import evidence_sentences
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
-from reports.review.text import evidence_sentences, image_references
+from reports.review.text import image_references
 from reports.review.worklist import NO_DRAFT
 from spine.findings import DETECTOR_BY_KEY, DETECTORS, main_finding
 from spine.labels import GRADE_RANK, LEVELS
@@ -216,25 +217,6 @@ class LevelReview:
         return sum(f.mark == "agree" for f in compared), len(compared)
 
 
-def model_job(study: Study, latest: ReportVersion | None) -> InferenceJob | None:
-    """The job whose reading the report was drafted from, else the newest finished job."""
-    if latest is not None and latest.source_job_id:
-        return latest.source_job
-    return (
-        study.inference_jobs.filter(status=InferenceJob.Status.DONE)
-        .select_related("model_version")
-        .first()
-    )
-
-
-def newest_done_job(study: Study) -> InferenceJob | None:
-    return (
-        study.inference_jobs.filter(status=InferenceJob.Status.DONE)
-        .select_related("model_version")
-        .first()
-    )
-
-
 def predictions_of(job: InferenceJob | None) -> list[Prediction]:
     if job is None:
         return []
@@ -396,8 +378,9 @@ def review_data(
     report = report_for(study)
     versions = versions_of(report)
     latest = versions[-1] if versions else None
-    job = model_job(study, latest)
     newest = newest_done_job(study)
+    # The page shows the reading the report was drafted from; without a draft, the newest.
+    job = latest.source_job if latest is not None and latest.source_job_id else newest
     predictions = predictions_of(job)
     radiologist_report, nlp_labels = latest_nlp_labels(study=study)
 

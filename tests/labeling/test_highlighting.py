@@ -7,7 +7,7 @@ import random
 import tracemalloc
 from types import SimpleNamespace
 
-from labeling.selectors import highlighted_segments
+from labeling.evidence import highlighted_segments
 
 
 def _reference(text, labels):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from labeling.evidence import evidence_sentences
 from reports.review.page import agreement_mark, review_data
-from reports.review.text import evidence_sentences, image_references
+from reports.review.text import image_references
 from reports.services import create_ai_draft
+from studies.models import Series
 from tests.reports.review_helpers import (
     RAD_TEXT,
     done_job,
@@ -109,3 +111,47 @@ def test_review_data_puts_the_pieces_of_each_level_together(tmp_path):
         "off_mm": 0.0,
     }
     assert [markers[lv]["row"] for lv in ("L1-L2", "L5-S1")] == [2.0, 14.0]
+
+
+def _axial_copy(axial, *, shift_mm: float, number: int):
+    """A copy of an axial stack moved shift_mm up the patient (rows only, no files)."""
+    copy = Series.objects.get(pk=axial.pk)
+    copy.pk, copy.series_instance_uid, copy.number = None, f"{axial.series_instance_uid}.9", number
+    copy.description = f"{axial.description} (copy)"
+    copy.save()
+    for instance in axial.instances.all():
+        instance.pk, instance.series = None, copy
+        instance.sop_instance_uid += ".9"
+        instance.position_z += shift_mm
+        instance.slice_location_mm += shift_mm
+        instance.save()
+    return copy
+
+
+@pytest.mark.django_db
+def test_a_level_stenosed_in_one_foramen_only_opens_its_axial_and_that_sides_view(tmp_path):
+    # Regression (04ce042): the page opened on a level's axial only when both foramina were
+    # stenosed; one side is enough.
+    study, sagittal, axial = imaged_study(tmp_path)
+    # Listed first (the page's fallback axial) and crossing L1-L2 (z = 99), a normal level.
+    upper = _axial_copy(axial, shift_mm=8.5, number=axial.number - 1)
+    job = done_job(study, series=sagittal, L4_L5={"left_foraminal": "unspecified"})
+    prediction = job.predictions.get(level__level="L4-L5")
+    uid = sagittal.series_instance_uid
+    prediction.best_slice = {
+        **prediction.best_slice,
+        "canal_stenosis": {"series_uid": uid, "instance_number": 3},  # the midline
+        "foraminal_stenosis_left": {"series_uid": uid, "instance_number": 1},
+        "foraminal_stenosis_right": {"series_uid": uid, "instance_number": 5},
+    }
+    prediction.save(update_fields=["best_slice"])
+    create_ai_draft(job_id=job.pk)
+
+    data = review_data(study=study)
+
+    assert data.axial_levels == {upper.pk: "L1-L2", axial.pk: "L4-L5"}
+    assert data.axial_series[0] == upper
+    assert data.axial == axial  # the axial of the one abnormal level, not the first listed
+    l45 = next(lv for lv in data.levels if lv.level == "L4-L5")
+    # The AI sentence points at the stenosed (left) foramen's best view.
+    assert [n for _, n in l45.text_runs if n] == [1] and l45.text_series_id == sagittal.pk

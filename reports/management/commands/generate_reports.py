@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Exists, OuterRef
 
 from inference.models import InferenceJob
+from inference.selectors import newest_done_job
 from reports.models import ReportVersion
 from reports.services import DraftNotApplied, DraftNotPossible, create_ai_draft
 from studies.management.cli import study_option
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         done = InferenceJob.objects.filter(status=InferenceJob.Status.DONE)
         created = kept = nothing = 0
         for item in studies.filter(Exists(done.filter(study=OuterRef("pk")))):
-            job = done.filter(study=item).order_by("-created_at", "-id").first()
+            job = newest_done_job(item)
             if ReportVersion.objects.filter(
                 source_job=job, origin=ReportVersion.Origin.GENERATED
             ).exists():
