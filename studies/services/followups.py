@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from radbot_web.celery import app
+from radbot_web.tasks import eager
 from studies.models import PendingFollowUp, Series
 
 logger = logging.getLogger(__name__)
@@ -92,10 +92,6 @@ def record_followup(
         logger.exception("could not record the pending %s for study %s", kind, study_id)
 
 
-def _eager() -> bool:
-    return bool(app.conf.task_always_eager)
-
-
 def queue_handlers(*, study_id: int) -> bool:
     """Queue every registered app's after-ingest work; record what could not be queued."""
     ok = True
@@ -141,7 +137,7 @@ def requeue_followups(
     if limit is not None:
         rows = rows[:limit]
     queued = failed = 0
-    eager = _eager()
+    in_process = eager()
     for row in list(rows):
         try:
             with transaction.atomic():
@@ -151,7 +147,7 @@ def requeue_followups(
             PendingFollowUp.objects.filter(pk=row.pk).update(
                 attempts=F("attempts") + 1, last_error=_describe(exc), updated_at=timezone.now()
             )
-            if not eager:
+            if not in_process:
                 break  # the broker is still down: trying the rest would only wait on it
             continue
         PendingFollowUp.objects.filter(pk=row.pk).delete()
