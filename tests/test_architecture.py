@@ -49,6 +49,7 @@ class Import:
     target: str  # the imported module
     line: int
     local: bool  # inside a function
+    typing_only: bool = False  # under ``if TYPE_CHECKING:``: never runs
 
 
 def part_of(module: str) -> str | None:
@@ -86,6 +87,14 @@ def _imports(module: str, path: Path) -> Iterator[Import]:
         for node in ast.walk(fn)
         if isinstance(node, ast.Import | ast.ImportFrom)
     }
+    typing_lines = {
+        node.lineno
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
+        for statement in block.body
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -100,7 +109,13 @@ def _imports(module: str, path: Path) -> Iterator[Import]:
         else:
             continue
         for target in targets:
-            yield Import(module, target, node.lineno, node.lineno in local_lines)
+            yield Import(
+                module,
+                target,
+                node.lineno,
+                node.lineno in local_lines,
+                node.lineno in typing_lines,
+            )
 
 
 def _all_imports() -> list[Import]:
@@ -185,3 +200,68 @@ def test_every_function_local_import_says_why() -> None:
     assert silent == [], "function-local imports that do not say why they wait:\n" + "\n".join(
         silent
     )
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports when it runs (typing-only imports left out)."""
+    names = {module for module, _ in _modules()}
+
+    def known(target: str) -> str | None:
+        parts = target.split(".")
+        while parts and ".".join(parts) not in names:
+            parts.pop()
+        return ".".join(parts) or None
+
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for imp in _all_imports():
+        target = known(imp.target)
+        if target and target != imp.module and not imp.typing_only:
+            graph[imp.module].add(target)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_itself_round_a_cycle() -> None:
+    """A service and its task, or two halves of a generator, importing each other (even
+    from inside a function) is one job split badly: queue work from a dispatch module."""
+    cycles = _cycles(_import_graph())
+    assert cycles == [], "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
