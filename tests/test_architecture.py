@@ -1,4 +1,5 @@
-"""The app import order, and why each function-local import waits (issue #15, part 3).
+"""The app import order, no import cycles, and why each function-local import waits
+(issue #15, part 3).
 
 Parts, low to high: the vocabulary (``spine``), the platform (``radbot_web``'s settings,
 Celery, task policy, middleware), ``audit``, ``accounts``, ``studies``, ``labeling``,
