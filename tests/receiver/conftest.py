@@ -41,9 +41,10 @@ def listener_globals():
 
 
 @pytest.fixture
-def dicom_port(transactional_db, spool_dir, listener_globals) -> int:
+def dicom_port(transactional_db, spool_dir, listener_globals, eager_celery) -> int:
     """The listener's DICOM server alone (no completion loop), on a free port: the test
-    stores the received studies itself, so that no two threads write at once."""
+    stores the received studies itself, so that no two threads write at once. Tasks run
+    in-process, as in the embedded mode: the thumbnails are drawn from this test's files."""
     server = ae.start(
         ae_title=LISTENER_AE,
         allowed_aes=ALLOWED_AES,

@@ -22,7 +22,7 @@ from pynetdicom import _config
 from audit.models import AccessEvent
 from studies.models import Instance, ReceivedInstance, Series, Study
 from studies.receiver import spool
-from studies.services import followups
+from studies.services import followups, receiving
 from studies.services.receiving import complete_stable_studies
 from tests.dicom.factory import make_mr, stored_uid, to_bytes
 from tests.receiver.senders import association, echoscu, storescu
@@ -155,7 +155,7 @@ def test_bad_images_get_failure_statuses_and_the_good_ones_of_the_association_ar
     assert Instance.objects.count() == 2 and Study.objects.count() == 1
 
 
-def test_refusals_carry_the_reason_and_the_association_goes_on(dicom_port, tmp_path):
+def test_refusals_carry_the_reason_and_the_association_goes_on(dicom_port, tmp_path, monkeypatch):
     """pynetdicom's SCU reads the exact codes and the Error Comment; an unparseable data
     set sent raw is refused too, and the next image of the association is taken."""
     study_uid = generate_uid()
@@ -168,6 +168,11 @@ def test_refusals_carry_the_reason_and_the_association_goes_on(dicom_port, tmp_p
     buffer.write(b"\x00" * 128 + b"DICM")
     write_file_meta_info(buffer, meta)
     garbage.write_bytes(buffer.getvalue() + b"\x08\x00\x18\x00UI\xff\x7fnot a data set at all")
+    other = make_mr(StudyInstanceUID=study_uid)
+    uid = other.SOPInstanceUID.encode()
+    not_its_uid = uid[:-1] + (b"1" if uid[-1:] != b"1" else b"2")
+    mismatched = tmp_path / "mismatched.dcm"  # the file meta (first) names another image
+    mismatched.write_bytes(to_bytes(other).replace(uid, not_its_uid, 1))
     before = _config.STORE_SEND_CHUNKED_DATASET
     with association(dicom_port) as assoc:
         try:
@@ -179,6 +184,14 @@ def test_refusals_carry_the_reason_and_the_association_goes_on(dicom_port, tmp_p
         ct.file_meta.MediaStorageSOPClassUID = CTImageStorage
         wrong_class = assoc.send_c_store(ct)
         no_pixels = assoc.send_c_store(make_mr(StudyInstanceUID=study_uid, PixelData=None))
+        try:
+            _config.STORE_SEND_CHUNKED_DATASET = True  # the request's UIDs from the file meta
+            not_the_requests = assoc.send_c_store(mismatched)
+        finally:
+            _config.STORE_SEND_CHUNKED_DATASET = before
+        monkeypatch.setattr(receiving, "MAX_INSTANCE_BYTES", 1000)
+        too_large = assoc.send_c_store(make_mr(StudyInstanceUID=study_uid))
+        monkeypatch.undo()
         good = assoc.send_c_store(make_mr(StudyInstanceUID=study_uid))
 
     assert unreadable.Status == 0xC000
@@ -186,6 +199,8 @@ def test_refusals_carry_the_reason_and_the_association_goes_on(dicom_port, tmp_p
     assert wrong_class.Status == 0x0122
     assert wrong_class.ErrorComment == "modality CT is not MR: only MR studies are accepted"
     assert no_pixels.Status == 0xA900 and "no pixel data" in no_pixels.ErrorComment
+    assert not_the_requests.Status == 0xA900
+    assert too_large.Status == 0xA700 and "larger than" in too_large.ErrorComment
     assert good.Status == 0x0000
     assert _pending() == 1
 
@@ -222,6 +237,7 @@ def test_a_stored_study_goes_through_the_after_ingest_follow_ups(dicom_port, stu
         followups._HANDLERS.update(saved)
     study = Study.objects.get()
     assert asked == [study.pk]
+    assert study.series.count() == study.series.exclude(thumbnail="").count() > 0
 
 
 def test_a_large_study_is_stored_in_batches(dicom_port, study_files, settings):
