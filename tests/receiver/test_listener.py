@@ -6,8 +6,11 @@ storescu, pynetdicom's SCU."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -323,10 +326,15 @@ def test_the_spool_keeps_files_durably_and_sweeps_what_no_one_will_use(tmp_path)
     received.write_bytes(b"data")
     name = spool.keep(root, received)
     assert not received.exists() and spool.path_of(root, name).read_bytes() == b"data"
-    other = tmp_path / "elsewhere.dcm"  # another file system in real life: copied
-    other.write_bytes(b"more")
-    copied = spool.keep(root, other)
+    # From another file system (when /dev/shm is one here): copied, then removed by the caller.
+    shm = Path("/dev/shm")
+    elsewhere = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    with tempfile.NamedTemporaryFile(dir=elsewhere, suffix=".dcm", delete=False) as other:
+        other.write(b"more")
+    copied = spool.keep(root, Path(other.name))
+    Path(other.name).unlink(missing_ok=True)
     assert spool.path_of(root, copied).read_bytes() == b"more"
+    assert list(incoming.iterdir()) == []  # no staging copy left behind
     with pytest.raises(ValueError):
         spool.path_of(root, "../../etc/passwd")
     (incoming / "half-received.dcm").write_bytes(b"x")
