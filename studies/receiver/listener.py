@@ -1,6 +1,6 @@
 """The listener process's parts, started and stopped together: the DICOM server
 (``ae.start``) and the completion loop that stores the studies whose images stopped
-arriving. ``manage.py dicom_listener`` runs one; the tests run one in-process.
+arriving. ``manage.py dicom_listener`` runs one.
 
 The loop runs here, in the listener, rather than as a Celery task: the spool holds the
 received (still identified) files on the listener's own disk, which workers on other
@@ -58,13 +58,13 @@ class Completer(threading.Thread):
         try:
             done = complete_stable_studies(stable_s=self.stable_s)
             sweep_spool(at_start=False)
+            for completion in done:
+                _log(completion)
+                if self.on_completion is not None:
+                    self.on_completion(completion)
         except Exception:  # the database or the disk: the next pass tries again
             logger.exception("storing the received studies failed; trying again shortly")
             connection.close()
-        for completion in done:
-            _log(completion)
-            if self.on_completion is not None:
-                self.on_completion(completion)
         return done
 
     def stop(self) -> None:
