@@ -247,6 +247,29 @@ RADBOT_INFERENCE_QUEUE = os.environ.get("RADBOT_INFERENCE_QUEUE", CELERY_TASK_DE
 # Run the image models on each study as its images arrive (when a model exists).
 RADBOT_INFER_AFTER_INGEST = env_bool("RADBOT_INFER_AFTER_INGEST", default=False)
 
+# --- The DICOM listener (`manage.py dicom_listener`; README, Receiving from a scanner or PACS) ---
+# Its AE title and port, and the address it listens on (loopback unless set: a scanner on the
+# network needs RADBOT_DICOM_BIND=0.0.0.0 or the host's address, behind the firewall).
+RADBOT_DICOM_AE_TITLE = os.environ.get("RADBOT_DICOM_AE_TITLE", "RADBOT").strip()
+RADBOT_DICOM_PORT = int(os.environ.get("RADBOT_DICOM_PORT", "11112"))
+RADBOT_DICOM_BIND = os.environ.get("RADBOT_DICOM_BIND", "127.0.0.1").strip()
+# The calling AE titles (scanners, PACS) allowed to associate, comma-separated. Required: the
+# listener refuses to start without a list, so that it never takes images from anyone.
+RADBOT_DICOM_ALLOWED_AES = [
+    ae.strip() for ae in os.environ.get("RADBOT_DICOM_ALLOWED_AES", "").split(",") if ae.strip()
+]
+# Received images wait here (identified: keep it private to the listener) until their study
+# is stored. Local to the listener's machine; it must survive restarts.
+RADBOT_DICOM_SPOOL_DIR = Path(os.environ.get("RADBOT_DICOM_SPOOL_DIR", VAR_DIR / "dicom-spool"))
+# A received study counts as complete once no image of it has arrived for this many seconds;
+# it is then stored through the same ingest as uploads (and the AI runs when
+# RADBOT_INFER_AFTER_INGEST is on). Scanners pause between series: too short a wait stores a
+# study in parts, and the AI runs on each part.
+RADBOT_STUDY_STABLE_S = float(os.environ.get("RADBOT_STUDY_STABLE_S", "60"))
+# A complete study is stored in batches of at most this many bytes of images, each read into
+# memory and committed on its own: what bounds the listener's memory on a very large study.
+RADBOT_DICOM_BATCH_BYTES = int(os.environ.get("RADBOT_DICOM_BATCH_BYTES", str(512 * 1024**2)))
+
 # Reports per labelling batch: progress is committed after each batch.
 RADBOT_LABELLING_BATCH = int(os.environ.get("RADBOT_LABELLING_BATCH", "200"))
 

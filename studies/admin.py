@@ -8,6 +8,7 @@ from studies.models import (
     Patient,
     PatientIdentity,
     RadiologistReport,
+    ReceivedInstance,
     Series,
     SeriesIdentity,
     Study,
@@ -82,6 +83,15 @@ class PatientIdentityAdmin(IdentityAdmin):
 @admin.register(StudyIdentity)
 class StudyIdentityAdmin(IdentityAdmin):
     list_display = ["study", "original_accession", "original_site", "original_study_date"]
+
+
+@admin.register(ReceivedInstance)
+class ReceivedInstanceAdmin(ReadOnlyAdmin):
+    """What the DICOM listener received: images waiting for their study, and refusals with
+    the reason (the sender had it as the C-STORE status)."""
+
+    list_display = ["received_at", "calling_ae", "status", "code", "attempts", "reason"]
+    list_filter = ["status", "calling_ae", "code"]
 
 
 admin.site.register([Patient, Instance, DiscLevel, RadiologistReport], ReadOnlyAdmin)

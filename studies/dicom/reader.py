@@ -29,7 +29,14 @@ from pydicom.encaps import parse_fragments
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 from pydicom.tag import BaseTag, Tag
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    AllTransferSyntaxes,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pydicom.valuerep import AMBIGUOUS_VR, validate_value
 
 from .errors import ErrorCode, IngestError
@@ -159,6 +166,31 @@ def read_instance(data: Source, *, name: str) -> ParsedInstance:
     except IngestError as exc:
         exc.name = exc.name or name
         raise
+
+
+def readable_transfer_syntaxes() -> list[UID]:
+    """The transfer syntaxes ``read_instance`` accepts in this environment.
+
+    The uncompressed ones, then each compressed one whose pixel data an installed decoder
+    can decode (the check ``_check_pixel_data`` makes per file). What the DICOM listener
+    accepts at association, so that a sender is never agreed a syntax ingest then refuses.
+    """
+    native = [
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        DeflatedExplicitVRLittleEndian,
+        ExplicitVRBigEndian,
+    ]
+    compressed = []
+    for syntax in map(UID, AllTransferSyntaxes):
+        if syntax in native or not syntax.is_compressed:
+            continue
+        try:
+            if get_decoder(syntax).is_available:
+                compressed.append(syntax)
+        except NotImplementedError:
+            continue  # no pixel decoder exists for it in pydicom (video, JPIP)
+    return native + compressed
 
 
 _quiet_lock = threading.Lock()

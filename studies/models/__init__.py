@@ -3,6 +3,7 @@ from studies.models.imaging import Instance, PendingFollowUp, Series
 from studies.models.levels import DiscLevel
 from studies.models.patients import Patient, Study
 from studies.models.radiology import RadiologistReport
+from studies.models.received import ReceivedInstance
 
 __all__ = [
     "DiscLevel",
@@ -12,6 +13,7 @@ __all__ = [
     "PatientIdentity",
     "PendingFollowUp",
     "RadiologistReport",
+    "ReceivedInstance",
     "Series",
     "SeriesIdentity",
     "Study",

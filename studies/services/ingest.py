@@ -128,7 +128,9 @@ def _limits() -> dict[str, Any]:
     }
 
 
-def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
+def ingest_members(*, members: Iterable[Any], user=None, actor: str = "") -> IngestSummary:
+    """Ingest ``archive.Member``-like items. ``actor`` names a machine sender in the access
+    log (the DICOM listener's ``dicom:<AE title>``) where there is no signed-in user."""
     summary = IngestSummary()
     parsed: list[ParsedInstance] = []
     seen_sops: set[str] = set()
@@ -168,7 +170,9 @@ def ingest_members(*, members: Iterable[Any], user=None) -> IngestSummary:
         study_uid, instances = next(iter(by_study.items()))
         del by_study[study_uid]
         try:
-            outcome = _ingest_study(study_uid=study_uid, instances=instances, user=user)
+            outcome = _ingest_study(
+                study_uid=study_uid, instances=instances, user=user, actor=actor
+            )
         except (OperationalError, InterfaceError):
             # The database went away (restart, fail-over): not this study's fault, and the
             # rest of the upload cannot be stored either. The request answers 503 "try
@@ -257,7 +261,9 @@ def _series_geometry_problems(instances: list[ParsedInstance]) -> dict[str, Inge
     return problems
 
 
-def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None) -> IngestSummary:
+def _ingest_study(
+    *, study_uid: str, instances: list[ParsedInstance], user=None, actor: str = ""
+) -> IngestSummary:
     summary = IngestSummary()
     accepted = list(instances)
     written: list[Path] = []
@@ -293,7 +299,7 @@ def _ingest_study(*, study_uid: str, instances: list[ParsedInstance], user=None)
                         datasets=datasets,
                         user=user,
                     )
-                    _record_upload(study_id, accepted, summary, outcome, user)
+                    _record_upload(study_id, accepted, summary, outcome, user, actor)
             except BaseException:
                 # Inside the transaction: only files this attempt created, before any commit.
                 for path in written:
@@ -430,11 +436,17 @@ def _uid_conflicts(
 
 
 def _record_upload(
-    study_id: int, stored: list[ParsedInstance], before: IngestSummary, outcome: IngestSummary, user
+    study_id: int,
+    stored: list[ParsedInstance],
+    before: IngestSummary,
+    outcome: IngestSummary,
+    user,
+    actor: str = "",
 ) -> None:
     """One access-log row per stored study, in the study's own transaction.
 
-    Without a signed-in user the caller is a command-line tool: its rows name that actor.
+    Without a signed-in user the caller is a machine sender (``actor``) or else a
+    command-line tool: its rows name that actor.
     """
     # Function-local: audit and the CLI helper are leaves that only this write needs.
     from audit.services import record_access
@@ -445,7 +457,7 @@ def _record_upload(
     record_access(
         action="upload",
         user=user,
-        username="" if signed_in else cli_actor(),
+        username="" if signed_in else (actor or cli_actor()),
         study_uid=study.study_instance_uid,
         object_ref=f"study:{study_id}",
         detail={

@@ -1,0 +1,112 @@
+"""The listener's Application Entity (pynetdicom): who may associate, what it accepts, and
+its C-ECHO and C-STORE handlers.
+
+Conformance (README, Receiving from a scanner or PACS): Verification SCP, and Storage SCP
+for every storage SOP class pynetdicom knows, so that a sender learns per image why one is
+refused (a failure status with the reason as Error Comment) instead of losing the whole
+transfer at negotiation; only MR Image Storage is kept. Transfer syntaxes: those ingest
+reads here (``readable_transfer_syntaxes``). Associations are accepted only from the
+configured calling AE titles, and only when they call this AE's title.
+
+Each C-STORE data set is written to the spool's ``incoming/`` folder as it arrives
+(pynetdicom's chunked receiving), never held in memory whole, and handed to
+``studies.services.receiving.receive_instance`` once complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.db import connection
+from pydicom.dataset import Dataset
+from pynetdicom import AE, AllStoragePresentationContexts, _config, evt
+from pynetdicom.sop_class import Verification
+from pynetdicom.transport import ThreadedAssociationServer
+
+from studies.dicom.reader import readable_transfer_syntaxes
+from studies.receiver import spool
+from studies.receiver.statuses import (
+    OUT_OF_RESOURCES,
+    SUCCESS,
+    status,
+    status_code,
+)
+from studies.services.receiving import receive_instance
+
+logger = logging.getLogger(__name__)
+
+
+def build_ae(*, ae_title: str, allowed_aes: Sequence[str]) -> AE:
+    """The acceptor: our title required of callers, theirs from ``allowed_aes`` only."""
+    if not allowed_aes:
+        raise ValueError("no calling AE title is allowed: the listener would refuse everyone")
+    ae = AE(ae_title=ae_title)
+    ae.require_called_aet = True
+    ae.require_calling_aet = list(allowed_aes)
+    syntaxes = readable_transfer_syntaxes()
+    ae.add_supported_context(Verification)
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, syntaxes)
+    return ae
+
+
+def start(
+    *, ae_title: str, allowed_aes: Sequence[str], bind: str, port: int, spool_root: Path
+) -> ThreadedAssociationServer:
+    """Listen (in background threads) until the returned server's ``shutdown()``.
+
+    Process-wide: pynetdicom then receives every C-STORE data set into a file, and this
+    process's temporary files go to the spool's ``incoming/`` folder, on the spool's file
+    system, so that a received file is renamed into the spool, not copied.
+    """
+    incoming = spool.prepare(spool_root)
+    _config.STORE_RECV_CHUNKED_DATASET = True
+    tempfile.tempdir = str(incoming)
+    ae = build_ae(ae_title=ae_title, allowed_aes=allowed_aes)
+    server = ae.start_server(
+        (bind, port),
+        block=False,
+        evt_handlers=[
+            (evt.EVT_C_ECHO, handle_echo),
+            (evt.EVT_C_STORE, handle_store),
+            (evt.EVT_RELEASED, _close_db),
+            (evt.EVT_ABORTED, _close_db),
+        ],
+    )
+    if server is None:  # block=False always returns it
+        raise RuntimeError("pynetdicom started no server")
+    return server
+
+
+def handle_echo(event: evt.Event) -> int:
+    return SUCCESS
+
+
+def handle_store(event: evt.Event) -> Dataset | int:
+    """Spool the received image and answer Success, or a failure status with the reason.
+    Never raises: the association goes on whatever happens to one image."""
+    request = event.request
+    calling_ae = event.assoc.requestor.ae_title
+    sop_class = str(request.AffectedSOPClassUID)
+    try:
+        receipt = receive_instance(
+            path=event.dataset_path,
+            calling_ae=calling_ae,
+            sop_class_uid=sop_class,
+            sop_instance_uid=str(request.AffectedSOPInstanceUID),
+        )
+    except Exception:  # the database or the disk: the sender may send it again
+        logger.exception("could not take an image from %s", calling_ae)
+        connection.close()  # a broken connection is opened afresh for the next image
+        return status(OUT_OF_RESOURCES, "the server cannot store images now; send again later")
+    if receipt.error is not None:
+        return status(status_code(receipt.error, sop_class_uid=sop_class), receipt.error.reason)
+    return SUCCESS
+
+
+def _close_db(event: evt.Event) -> None:
+    """The association's thread is done with the database."""
+    connection.close()

@@ -1,0 +1,355 @@
+"""The DICOM listener's writes: take a received image into the spool, and store each study
+whose images stopped arriving through the same ingest as uploads.
+
+Receiving (one C-STORE, ``receive_instance``): the image is judged as ingest judges one
+file (``read_instance``: the same checks, the same ErrorCode reasons), and either refused
+with nothing of it kept, acknowledged as a duplicate with nothing kept (stored already, or
+waiting already), or made durable in the spool and recorded as a pending
+``ReceivedInstance`` before Success goes back. Nothing is held in memory past the call.
+
+Completing (``complete_stable_studies``): a study none of whose images arrived for
+``RADBOT_STUDY_STABLE_S`` seconds is stored from its spool files by ``ingest_members``, in
+batches of at most ``RADBOT_DICOM_BATCH_BYTES``, each study of a batch in its own
+transaction as for uploads (the thumbnails and the AI follow on commit, as for uploads).
+Only then are the rows settled, in a second transaction, and the files removed after that
+one commits: stored and duplicate rows are deleted, refused ones keep the reason, and
+failures that may pass (storage, database, a missing spool file) are tried again later.
+A crash between the two transactions leaves rows whose images are stored; the next pass
+finds them duplicates, so nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from studies.dicom import deid
+from studies.dicom.archive import Member
+from studies.dicom.errors import ErrorCode, IngestError
+from studies.dicom.reader import ParsedInstance, read_instance
+from studies.models import Instance, ReceivedInstance
+from studies.receiver import spool
+from studies.services.ingest import IngestSummary, ingest_members
+
+logger = logging.getLogger(__name__)
+
+# Larger files are refused before they are read: read_instance reads a file whole, and the
+# largest image it accepts (4096 x 4096 x 32 bits) is 64 MiB of pixels.
+MAX_INSTANCE_BYTES = 128 << 20
+# Storing a study that failed for a reason that may pass is tried this often, waiting
+# longer each time (up to RETRY_MAX_WAIT_S); then its rows stay pending, untried, until the
+# listener restarts (the admin lists them with the last error).
+MAX_ATTEMPTS = 10
+RETRY_MAX_WAIT_S = 3600
+# Outcomes of ingest that say nothing about the image itself.
+_TRANSIENT = frozenset({ErrorCode.STORAGE_FAILED, ErrorCode.INGEST_FAILED, ErrorCode.NOT_FOUND})
+# Unfinished receptions (an aborted association) older than this are removed from incoming/.
+STALE_INCOMING_S = 3600
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one received image: kept in the spool, a duplicate (acknowledged,
+    nothing kept), or refused with ``error``."""
+
+    kept: bool = False
+    duplicate: bool = False
+    error: IngestError | None = None
+
+
+@dataclass
+class Completion:
+    """What storing one received study did; ``retrying`` images wait for another try."""
+
+    study_uid: str
+    summary: IngestSummary = field(default_factory=IngestSummary)
+    retrying: int = 0
+
+
+def spool_root() -> Path:
+    return Path(settings.RADBOT_DICOM_SPOOL_DIR)
+
+
+def receive_instance(
+    *, path: Path, calling_ae: str, sop_class_uid: str, sop_instance_uid: str
+) -> Receipt:
+    """Take the received file at ``path`` (the C-STORE request's class and instance UIDs
+    given): spool it and record it, or say why not. Never leaves ``path`` in the spool
+    unless it was kept; the caller removes ``path`` if it is still there."""
+    try:
+        instance = _judge(path, sop_class_uid=sop_class_uid, sop_instance_uid=sop_instance_uid)
+    except IngestError as error:
+        _record_refusal(calling_ae=calling_ae, error=error)
+        return Receipt(error=error)
+    keyed = deid.keyed_instance(instance, secret=settings.RADBOT_DEID_SECRET)
+    del instance  # the data set: only its UIDs are needed from here on
+    if _known(keyed.sop_uid):
+        return Receipt(duplicate=True)
+    root = spool_root()
+    try:
+        name = spool.keep(root, path)
+    except OSError as exc:
+        error = IngestError(_spool_failure(exc), code=ErrorCode.STORAGE_FAILED)
+        logger.error("the DICOM spool cannot keep a received image: %s", error.reason)
+        _record_refusal(calling_ae=calling_ae, error=error, instance=keyed)
+        return Receipt(error=error)
+    try:
+        _record_pending(
+            calling_ae=calling_ae, instance=keyed, spool_file=name, size=_size(root, name)
+        )
+    except IntegrityError:
+        # The same image, received meanwhile on another association: keep one.
+        spool.discard(root, [name])
+        return Receipt(duplicate=True)
+    except BaseException:
+        # Not recorded, not acknowledged: the sender will send it again.
+        spool.discard(root, [name])
+        raise
+    return Receipt(kept=True)
+
+
+def _judge(path: Path, *, sop_class_uid: str, sop_instance_uid: str) -> ParsedInstance:
+    """The image as ingest reads one file, or the IngestError it would reject it with."""
+    if path.stat().st_size > MAX_INSTANCE_BYTES:
+        raise IngestError(
+            f"the image is larger than the {MAX_INSTANCE_BYTES >> 20} MiB this server accepts",
+            code=ErrorCode.IMAGE_TOO_LARGE,
+        )
+    instance = read_instance(path, name="received image")
+    if instance.sop_class_uid != sop_class_uid or instance.sop_uid != sop_instance_uid:
+        raise IngestError(
+            "the data set's SOP class or instance UID differs from the C-STORE request's",
+            code=ErrorCode.INVALID_VALUE,
+        )
+    return instance
+
+
+def _known(sop_uid: str) -> bool:
+    """Stored already, or waiting in the spool already."""
+    return (
+        Instance.objects.filter(sop_instance_uid=sop_uid).exists()
+        or ReceivedInstance.objects.filter(
+            status=ReceivedInstance.Status.PENDING, sop_instance_uid=sop_uid
+        ).exists()
+    )
+
+
+def _size(root: Path, name: str) -> int:
+    return spool.path_of(root, name).stat().st_size
+
+
+def _spool_failure(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "storage full: the server cannot keep images now; send again later"
+    return (
+        f"storage failed ({errno.errorcode.get(error.errno or 0, type(error).__name__)}): "
+        "send again later"
+    )
+
+
+@transaction.atomic
+def _record_pending(
+    *, calling_ae: str, instance: ParsedInstance, spool_file: str, size: int
+) -> ReceivedInstance:
+    return ReceivedInstance.objects.create(
+        calling_ae=calling_ae,
+        study_instance_uid=instance.study_uid,
+        series_instance_uid=instance.series_uid,
+        sop_instance_uid=instance.sop_uid,
+        spool_file=spool_file,
+        size_bytes=size,
+    )
+
+
+def _record_refusal(
+    *, calling_ae: str, error: IngestError, instance: ParsedInstance | None = None
+) -> None:
+    """Keep the reason for the administrator; the sender has it in the C-STORE status."""
+    logger.warning("refused an image from %s: %s [%s]", calling_ae, error.reason, error.code)
+    try:
+        with transaction.atomic():
+            ReceivedInstance.objects.create(
+                status=ReceivedInstance.Status.REFUSED,
+                calling_ae=calling_ae,
+                study_instance_uid=instance.study_uid if instance else "",
+                series_instance_uid=instance.series_uid if instance else "",
+                sop_instance_uid=instance.sop_uid if instance else "",
+                code=error.code,
+                reason=error.reason,
+            )
+    except Exception:  # the database may be what failed: the refusal itself stands
+        logger.exception("could not record a refusal from %s", calling_ae)
+
+
+def complete_stable_studies(
+    *, now: datetime | None = None, stable_s: float | None = None
+) -> list[Completion]:
+    """Store every study whose newest received image is ``stable_s`` (default
+    ``RADBOT_STUDY_STABLE_S``) seconds old or older."""
+    now = now or timezone.now()
+    wait = settings.RADBOT_STUDY_STABLE_S if stable_s is None else stable_s
+    ready = list(
+        _retryable(now)
+        .values("study_instance_uid")
+        .annotate(newest=Max("received_at"))
+        .filter(newest__lte=now - timedelta(seconds=wait))
+        .order_by("newest")
+        .values_list("study_instance_uid", flat=True)
+    )
+    # A study with images still arriving waits, even for images that are due for a retry.
+    arriving = set(
+        ReceivedInstance.objects.filter(
+            status=ReceivedInstance.Status.PENDING,
+            study_instance_uid__in=ready,
+            received_at__gt=now - timedelta(seconds=wait),
+        ).values_list("study_instance_uid", flat=True)
+    )
+    return [complete_study(study_uid=uid, now=now) for uid in ready if uid not in arriving]
+
+
+def complete_study(*, study_uid: str, now: datetime | None = None) -> Completion:
+    """Store the received images of one study that are due, batch by batch."""
+    now = now or timezone.now()
+    completion = Completion(study_uid=study_uid)
+    tried: set[int] = set()
+    while batch := _next_batch(study_uid, now=now, tried=tried):
+        tried.update(row.pk for row in batch)
+        summary = ingest_members(members=_members(batch), actor=_actor(batch))
+        completion.summary.merge(summary)
+        completion.retrying += _settle(rows=batch, summary=summary, now=now)
+    return completion
+
+
+def _retryable(now: datetime):
+    return ReceivedInstance.objects.filter(
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now),
+        status=ReceivedInstance.Status.PENDING,
+        attempts__lt=MAX_ATTEMPTS,
+        received_at__lte=now,
+    )
+
+
+def _next_batch(study_uid: str, *, now: datetime, tried: set[int]) -> list[ReceivedInstance]:
+    """The study's next due rows, series by series, up to RADBOT_DICOM_BATCH_BYTES (at
+    least one row)."""
+    budget = settings.RADBOT_DICOM_BATCH_BYTES
+    batch: list[ReceivedInstance] = []
+    total = 0
+    rows = (
+        _retryable(now)
+        .filter(study_instance_uid=study_uid)
+        .exclude(pk__in=tried)
+        .order_by("series_instance_uid", "received_at", "id")
+        .only("pk", "calling_ae", "spool_file", "size_bytes", "attempts")
+    )
+    for row in rows.iterator(chunk_size=500):
+        if batch and total + row.size_bytes > budget:
+            break
+        batch.append(row)
+        total += row.size_bytes
+    return batch
+
+
+def _member_name(row: ReceivedInstance) -> str:
+    return f"received-{row.pk}"
+
+
+def _members(rows: list[ReceivedInstance]) -> Iterator[Member]:
+    """The rows' spool files, read one at a time as ingest asks for them."""
+    root = spool_root()
+    for row in rows:
+        name = _member_name(row)
+        try:
+            data = spool.path_of(root, row.spool_file).read_bytes()
+        except OSError as exc:
+            yield Member(
+                name=name,
+                error=IngestError(
+                    f"the received file cannot be read from the spool ({exc.strerror})",
+                    code=ErrorCode.NOT_FOUND,
+                    name=name,
+                ),
+            )
+            continue
+        yield Member(name=name, data=data)
+
+
+def _actor(rows: list[ReceivedInstance]) -> str:
+    """Who sent them, for the access log: ``dicom:<AE title>[,<AE title>…]``."""
+    return "dicom:" + ",".join(sorted({row.calling_ae for row in rows}))
+
+
+@transaction.atomic
+def _settle(*, rows: list[ReceivedInstance], summary: IngestSummary, now: datetime) -> int:
+    """Record what ingest did with each row (it has committed); return how many wait for a
+    retry. The spool files of the rows done with are removed once this commits."""
+    by_name = {_member_name(row): row for row in rows}
+    done: list[ReceivedInstance] = []
+    refused: list[ReceivedInstance] = []
+    retry: list[ReceivedInstance] = []
+    for outcome in summary.stored + summary.duplicates:
+        if (row := by_name.pop(outcome.name, None)) is not None:
+            done.append(row)
+    for outcome in summary.rejected:
+        row = by_name.pop(outcome.name, None)
+        if row is None:
+            continue
+        row.code, row.reason = outcome.code, outcome.detail
+        (retry if outcome.code in _TRANSIENT else refused).append(row)
+    for row in by_name.values():  # no outcome at all: not expected, so not given up on
+        row.code, row.reason = ErrorCode.INGEST_FAILED, "ingest gave no outcome for it"
+        retry.append(row)
+
+    ReceivedInstance.objects.filter(pk__in=[row.pk for row in done]).delete()
+    for row in refused:
+        ReceivedInstance.objects.filter(pk=row.pk).update(
+            status=ReceivedInstance.Status.REFUSED,
+            code=row.code,
+            reason=row.reason,
+            spool_file="",
+        )
+    wait = max(settings.RADBOT_STUDY_STABLE_S, 5.0)
+    for row in retry:
+        ReceivedInstance.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1,
+            retry_at=now + timedelta(seconds=min(RETRY_MAX_WAIT_S, wait * 2**row.attempts)),
+            code=row.code,
+            reason=row.reason,
+        )
+    finished = [row.spool_file for row in done + refused]
+    transaction.on_commit(lambda: spool.discard(spool_root(), finished))
+    return len(retry)
+
+
+@transaction.atomic
+def retry_held_now() -> int:
+    """Make every pending image due again, those given up on after MAX_ATTEMPTS included:
+    the listener does it at start-up, so restarting it once a fault is fixed stores them."""
+    return ReceivedInstance.objects.filter(
+        Q(attempts__gt=0) | Q(retry_at__isnull=False), status=ReceivedInstance.Status.PENDING
+    ).update(attempts=0, retry_at=None)
+
+
+def sweep_spool(*, at_start: bool) -> int:
+    """Remove spool files nothing will use (``spool.sweep``); at start-up, before anything
+    is received, also those no pending row names."""
+    root = spool_root()
+    pending = None
+    if at_start:
+        pending = set(
+            ReceivedInstance.objects.filter(status=ReceivedInstance.Status.PENDING).values_list(
+                "spool_file", flat=True
+            )
+        )
+    return spool.sweep(
+        root, pending=pending, incoming_older_than_s=0 if at_start else STALE_INCOMING_S
+    )

@@ -1,0 +1,204 @@
+"""The listener as it runs beside the web and the workers: `manage.py dicom_listener`, a
+process of its own sharing the database (PostgreSQL). Killed in the middle of an
+association it loses nothing it acknowledged and half-stores nothing; a very large
+association does not grow its memory; it stores studies by itself once they are quiet."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pydicom
+import pytest
+from django.db import connection
+from pydicom.uid import generate_uid
+
+from studies.models import Instance, ReceivedInstance, Study
+from tests.conftest import require_service
+from tests.dicom.factory import make_mr, stored_uid
+from tests.processes import free_port, wait_until
+from tests.receiver.senders import association
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL (the listener process needs a database it can share)")
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _answers_echo(port: int) -> bool:
+    with association(port) as assoc:
+        return assoc.is_established and assoc.send_c_echo().Status == 0
+
+
+def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Popen:
+    """`manage.py dicom_listener` in the embedded mode (tasks in-process), answering C-ECHO."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "RADBOT_MEDIA_ROOT": str(folder / "media"),
+        "RADBOT_DICOM_SPOOL_DIR": str(folder / "spool"),
+        "RADBOT_DICOM_PORT": str(port),
+        "RADBOT_DICOM_ALLOWED_AES": "RADBOT_TEST",
+        "RADBOT_STUDY_STABLE_S": stable_s,
+        "RADBOT_LOG_LEVEL": "INFO",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "dicom_listener"],
+        cwd=ROOT,
+        env=env,
+        stdout=(folder / log).open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: _answers_echo(port), 90, "the listener to answer C-ECHO", every=0.5)
+    except AssertionError:
+        process.kill()
+        raise AssertionError((folder / log).read_text()[-3000:]) from None
+    return process
+
+
+def _stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=60)
+
+
+def _partly_received(incoming: Path, at_least: int) -> Path | None:
+    for path in incoming.iterdir():
+        try:
+            if path.stat().st_size >= at_least:
+                return path
+        except FileNotFoundError:
+            continue
+    return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
+    study_files, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    spool = tmp_path / "spool"
+    port = free_port()
+    first = _start(port, tmp_path, stable_s="3600", log="first.log")
+    head = pydicom.dcmread(study_files[0])
+    # 32 MiB of pixels: still arriving when the listener is killed.
+    big = make_mr(
+        rows=4096,
+        cols=4096,
+        StudyInstanceUID=head.StudyInstanceUID,
+        PatientID=head.PatientID,
+        PatientName=head.PatientName,
+    )
+    big_size = len(big.PixelData)
+    acknowledged: list[str] = []
+    sent: list[str] = []
+    last: dict = {}
+    try:
+        with association(port) as assoc:
+            for path in study_files[:8]:
+                ds = pydicom.dcmread(path)
+                sent.append(ds.SOPInstanceUID)
+                if assoc.send_c_store(ds).get("Status") == 0:
+                    acknowledged.append(ds.SOPInstanceUID)
+            assert len(acknowledged) == 8
+
+            def send_big() -> None:
+                last["status"] = assoc.send_c_store(big)
+
+            sender = threading.Thread(target=send_big)
+            sent.append(big.SOPInstanceUID)
+            sender.start()
+            wait_until(
+                lambda: _partly_received(spool / "incoming", 1 << 20),
+                60,
+                "the large image to be arriving",
+                every=0.005,
+            )
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+            sender.join(timeout=60)
+        partial = _partly_received(spool / "incoming", 1)
+        assert partial is not None and partial.stat().st_size < big_size, "not killed mid-image"
+        if last.get("status") is not None and last["status"].get("Status") == 0:
+            acknowledged.append(big.SOPInstanceUID)  # the race went the other way
+
+        # What was acknowledged is durable: recorded and in the spool, nothing stored yet.
+        pending = ReceivedInstance.objects.filter(status="pending")
+        assert pending.count() == len(acknowledged)
+        assert all((spool / row.spool_file).is_file() for row in pending)
+        assert not Study.objects.exists()
+
+        second = _start(port, tmp_path, stable_s="0.5", log="second.log")
+        try:
+            wait_until(
+                lambda: (
+                    not ReceivedInstance.objects.filter(status="pending").exists()
+                    and Instance.objects.exists()
+                ),
+                90,
+                "the restarted listener to store the study",
+                every=0.2,
+            )
+        finally:
+            assert _stop(second) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
+    assert stored == {stored_uid(uid) for uid in acknowledged}
+    assert stored <= {stored_uid(uid) for uid in sent}
+    for instance in Instance.objects.all():
+        pydicom.dcmread(settings.MEDIA_ROOT / instance.file)  # whole, readable files
+    assert list((spool / "incoming").iterdir()) == []  # the half-received image is gone
+    assert list(spool.glob("*.dcm")) == []
+    log = (tmp_path / "second.log").read_text()
+    assert f"{len(acknowledged)} stored, 0 duplicate, 0 refused" in log, log[-3000:]
+    assert "Stopping" in log
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_very_large_association_keeps_the_listeners_memory_bounded(tmp_path, settings):
+    """300 images of 0.5 MiB in one association: the listener's peak memory does not grow
+    with what it received (each image is written to the spool as it arrives)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    port = free_port()
+    listener = _start(port, tmp_path, stable_s="3600", log="listener.log")
+    image = make_mr(rows=512, cols=512, StudyInstanceUID=generate_uid())
+    try:
+        with association(port) as assoc:
+
+            def send(n: int) -> None:
+                for _ in range(n):
+                    image.SOPInstanceUID = generate_uid()
+                    image.file_meta.MediaStorageSOPInstanceUID = image.SOPInstanceUID
+                    assert assoc.send_c_store(image).Status == 0
+
+            send(20)
+            warm = _peak_rss_bytes(listener.pid)
+            send(300)
+            peak = _peak_rss_bytes(listener.pid)
+    finally:
+        assert _stop(listener) == 0
+    received = 300 * len(image.PixelData)
+    assert ReceivedInstance.objects.filter(status="pending").count() == 320
+    assert peak - warm < received / 4, (warm, peak, received)
