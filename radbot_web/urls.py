@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.views import ObtainTokenApi, ThrottledLoginView, admin_login
+from labeling import api as labeling_api
 from radbot_web.api_errors import SchemaApi
 from studies import api as studies_api
 
@@ -24,6 +25,8 @@ api_patterns = [
         "series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"
     ),
     path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
+    path("labels/nlp", api(labeling_api.NlpLabelListApi), name="api-labels-nlp"),
+    path("labels/gold", api(labeling_api.GoldLabelListApi), name="api-labels-gold"),
     path("schema", api(SchemaApi), name="api-schema"),
 ]
 
