@@ -8,6 +8,7 @@ from accounts.views import ObtainTokenApi, ThrottledLoginView, admin_login
 from inference import api as inference_api
 from labeling import api as labeling_api
 from radbot_web.api_errors import SchemaApi
+from reports import api as reports_api
 from studies import api as studies_api
 
 
@@ -38,6 +39,22 @@ api_patterns = [
     path(
         "inference-jobs/<int:job_id>", api(inference_api.InferenceJobApi), name="api-inference-job"
     ),
+    path(
+        "studies/<str:study_uid>/report-versions",
+        api(reports_api.StudyReportVersionsApi),
+        name="api-study-report-versions",
+    ),
+    path(
+        "report-versions/<int:version_id>",
+        api(reports_api.ReportVersionApi),
+        name="api-report-version",
+    ),
+    path(
+        "report-versions/<int:version_id>/fhir",
+        api(reports_api.ReportVersionFhirApi),
+        name="api-report-version-fhir",
+    ),
+    path("agreement", api(reports_api.AgreementApi), name="api-agreement"),
     path("schema", api(SchemaApi), name="api-schema"),
 ]
 
