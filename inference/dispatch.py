@@ -13,7 +13,8 @@ from django.db import transaction
 
 from inference.models import InferenceJob, ModelVersion
 from inference.services.jobs import JobNotQueued, create_inference_job, fail_job
-from inference.tasks import inference_chain
+from inference.stages import STAGE_NAMES
+from inference.tasks import STAGE_TASKS, inference_chain
 from radbot_web.tasks import eager, publish_failure_reason
 from studies.models import Study
 
@@ -42,8 +43,17 @@ def request_inference(
 def _publish(job_id: int, queue: str | None) -> None:
     """Send the job's chain to the broker; a job that cannot be queued is failed with the reason."""
     if eager():
-        # In-process: the stages run now and record their own failures on the job.
-        inference_chain(job_id, queue=queue).apply_async()
+        # In-process: the stages run now. A stage that raises fails the job with the
+        # reason a worker's task would give (eager tasks propagate their errors instead of
+        # running RadbotTask.on_failure), and the caller reads it on the job, as from a
+        # worker: the request that asked for the job did its part.
+        try:
+            inference_chain(job_id, queue=queue).apply_async()
+        except Exception as exc:
+            log.exception("inference job %s failed in-process", job_id)
+            stage = InferenceJob.objects.filter(pk=job_id).values_list("stage", flat=True).first()
+            task = STAGE_TASKS.get(stage or "", STAGE_TASKS[STAGE_NAMES[0]])
+            fail_job(job_id=job_id, reason=task.failure_reason(exc))
         return
     try:
         inference_chain(job_id, queue=queue).apply_async()

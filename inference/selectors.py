@@ -111,8 +111,41 @@ def training_studies() -> list:
     return studies
 
 
+def model_version_list() -> QuerySet[ModelVersion]:
+    """Every trained model version, newest first."""
+    return ModelVersion.objects.order_by("-created_at", "-id")
+
+
 def jobs_for(study: Study) -> QuerySet[InferenceJob]:
     return study.inference_jobs.select_related("model_version")
+
+
+def job_with_study(job_id: int) -> InferenceJob:
+    """One job with its study, model version and requester; raises InferenceJob.DoesNotExist."""
+    return InferenceJob.objects.select_related("study", "model_version", "requested_by").get(
+        pk=job_id
+    )
+
+
+def prediction_list(
+    *,
+    study_uid: str = "",
+    model_version_id: int | None = None,
+    job_id: int | None = None,
+    level: str = "",
+) -> QuerySet[Prediction]:
+    """Predictions (filtered by study, model version, job and level): by study, newest
+    job first, then level."""
+    found = Prediction.objects.select_related("job__study", "model_version", "level")
+    if study_uid:
+        found = found.filter(job__study__study_instance_uid=study_uid)
+    if model_version_id is not None:
+        found = found.filter(model_version_id=model_version_id)
+    if job_id is not None:
+        found = found.filter(job_id=job_id)
+    if level:
+        found = found.filter(level__level=level)
+    return found.order_by("job__study_id", "-job__created_at", "-job_id", "level__level")
 
 
 def job_is_active(job: InferenceJob | None) -> bool:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from spine.labels import DISC_VALUES, GRADES
+from spine.labels import DISC_VALUES, GRADES, canal_class
 
 GRADE_CHOICES = [(g, g) for g in GRADES]
 DISC_CHOICES = [(d, d) for d in DISC_VALUES]
@@ -37,6 +37,10 @@ class LevelLabelFields(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def canal_class(self) -> int:
+        return canal_class(self.disc, self.canal_stenosis)
 
 
 def label_value_constraints(prefix: str) -> list[models.CheckConstraint]:

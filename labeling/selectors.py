@@ -38,6 +38,21 @@ def newest_nlp_labels(*, report: RadiologistReport) -> list[NlpLabel]:
     )
 
 
+def nlp_labels(
+    *, report_id: int | None = None, level: str = "", labeller_version: str = ""
+) -> QuerySet[NlpLabel]:
+    """Every labeller version's labels (filtered by report, level and labeller version),
+    by report, then labeller version (oldest first), then level."""
+    labels = NlpLabel.objects.select_related("level__study", "labeller")
+    if report_id is not None:
+        labels = labels.filter(report_id=report_id)
+    if level:
+        labels = labels.filter(level__level=level)
+    if labeller_version:
+        labels = labels.filter(labeller__version=labeller_version)
+    return labels.order_by("report_id", "labeller__created_at", "labeller_id", "level__level")
+
+
 def labelling_runs(limit: int = 20) -> QuerySet[LabellingRun]:
     return LabellingRun.objects.select_related("labeller", "started_by")[:limit]
 
@@ -135,13 +150,14 @@ def _exchange_row(report_id: int, level: str, values: tuple) -> dict:
     }
 
 
-def gold_rows() -> list[dict]:
-    """Gold labels in the guide's exchange format (report_id is the report's primary key).
+def gold_rows(*, report_ids: Iterable[int] | None = None) -> list[dict]:
+    """Gold labels in the guide's exchange format (report_id is the report's primary key),
+    of every report or of ``report_ids`` only.
 
     Only reports whose five levels are all gold are returned: a partly curated report
     would teach "none" by omission.
     """
-    gold = gold_decisions()
+    gold = gold_decisions(report_ids=report_ids)
     rows = []
     for report_id in sorted({report for report, _ in gold}):
         if all((report_id, level) in gold for level in LEVELS):
@@ -194,3 +210,17 @@ def stored_labels(*, version: str, report_ids: Iterable[str]) -> dict[str, list[
             {**_exchange_row(report_id, level, tuple(values)), "evidence": evidence}
         )
     return dict(found)
+
+
+def gold_labels(*, report_id: int | None = None, level: str = "") -> list[dict]:
+    """gold_rows() (the gold export's rows), of one report and one level where asked, each
+    with its study's UID (``study_uid``)."""
+    rows = gold_rows(report_ids=None if report_id is None else [report_id])
+    if level:
+        rows = [row for row in rows if row["level"] == level]
+    study_of = dict(
+        RadiologistReport.objects.filter(
+            pk__in={int(row["report_id"]) for row in rows}
+        ).values_list("pk", "study__study_instance_uid")
+    )
+    return [{**row, "study_uid": study_of[int(row["report_id"])]} for row in rows]

@@ -226,7 +226,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "radbot_web.api_errors.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "RadBot Web API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RadBot Web API",
+    "VERSION": "0.1.0",
+    # One schema component per vocabulary (the labelling guide's, spine.labels, and the
+    # statuses), whichever field of whichever app uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "spine.labels.LEVELS",
+        "DiscEnum": "spine.labels.DISC_VALUES",
+        "GradeEnum": "spine.labels.GRADES",
+        "GradeScaleEnum": "reports.stats.GRADE_SCALE",
+        "InferenceJobStatusEnum": "inference.models.InferenceJob.Status",
+        "ReportVersionStatusEnum": "reports.models.ReportVersion.Status",
+    },
+}
 
 # Celery: no broker configured means the embedded mode, tasks run in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://localhost/")

@@ -5,7 +5,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.views import ObtainTokenApi, ThrottledLoginView, admin_login
+from inference import api as inference_api
+from labeling import api as labeling_api
 from radbot_web.api_errors import SchemaApi
+from reports import api as reports_api
 from studies import api as studies_api
 
 
@@ -24,6 +27,34 @@ api_patterns = [
         "series/<int:series_id>/volume", api(studies_api.SeriesVolumeApi), name="api-series-volume"
     ),
     path("pseudonyms", api(studies_api.PseudonymMapApi), name="api-pseudonyms"),
+    path("labels/nlp", api(labeling_api.NlpLabelListApi), name="api-labels-nlp"),
+    path("labels/gold", api(labeling_api.GoldLabelListApi), name="api-labels-gold"),
+    path("model-versions", api(inference_api.ModelVersionListApi), name="api-model-versions"),
+    path("predictions", api(inference_api.PredictionListApi), name="api-predictions"),
+    path(
+        "studies/<str:study_uid>/inference-jobs",
+        api(inference_api.StudyInferenceJobsApi),
+        name="api-study-inference-jobs",
+    ),
+    path(
+        "inference-jobs/<int:job_id>", api(inference_api.InferenceJobApi), name="api-inference-job"
+    ),
+    path(
+        "studies/<str:study_uid>/report-versions",
+        api(reports_api.StudyReportVersionsApi),
+        name="api-study-report-versions",
+    ),
+    path(
+        "report-versions/<int:version_id>",
+        api(reports_api.ReportVersionApi),
+        name="api-report-version",
+    ),
+    path(
+        "report-versions/<int:version_id>/fhir",
+        api(reports_api.ReportVersionFhirApi),
+        name="api-report-version-fhir",
+    ),
+    path("agreement", api(reports_api.AgreementApi), name="api-agreement"),
     path("schema", api(SchemaApi), name="api-schema"),
 ]
 

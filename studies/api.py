@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,14 +22,11 @@ from accounts import roles
 from accounts.permissions import capability
 from audit.services import record_access, record_read
 from radbot_web.api_errors import ErrorSerializer
+from radbot_web.api_pages import BAD_PAGE, NOT_FOUND, StrictPages
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
 from studies.services.ingest import ingest_uploaded_files
 from studies.services.report_import import import_report_file
-
-NOT_FOUND = OpenApiResponse(
-    ErrorSerializer, description="No such object, or no such page of results."
-)
 
 
 class SeriesSerializer(serializers.ModelSerializer):
@@ -86,31 +82,6 @@ class StudyDetailSerializer(StudySerializer):
 
     class Meta(StudySerializer.Meta):
         fields = [*StudySerializer.Meta.fields, "series", "reports"]
-
-
-class StrictPages(PageNumberPagination):
-    """Page numbers as documented: a `page` that is not a whole number is a 400, not page 1."""
-
-    def get_page_number(self, request, paginator):
-        values = request.query_params.getlist(self.page_query_param)
-        if values and (
-            len(values) > 1
-            or not values[0].isascii()
-            or not values[0].isdigit()
-            or int(values[0]) < 1
-        ):
-            raise serializers.ValidationError({"page": ["One whole page number, from 1."]})
-        return super().get_page_number(request, paginator)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_query_param:
-                parameter["schema"] = {**parameter["schema"], "minimum": 1}
-        return parameters
-
-
-BAD_PAGE = OpenApiResponse(ErrorSerializer, description="`page` is not a whole number.")
 
 
 class StudyPages(StrictPages):
