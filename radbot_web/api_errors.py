@@ -28,8 +28,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's 404 handler: JSON under /api/, the site's page elsewhere."""
-    if request.path.startswith("/api/"):
+    """Django's 404 handler: JSON under /api/ and /dicomweb/, the site's page elsewhere."""
+    if request.path.startswith(("/api/", "/dicomweb/")):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
 

@@ -204,6 +204,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 RADBOT_UPLOAD_MAX_BYTES = int(os.environ.get("RADBOT_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 RADBOT_ZIP_MAX_RATIO = float(os.environ.get("RADBOT_ZIP_MAX_RATIO", "200"))
 RADBOT_ZIP_MAX_MEMBERS = int(os.environ.get("RADBOT_ZIP_MAX_MEMBERS", "20000"))
+# DICOMweb's public root for the URLs its answers carry (RetrieveURL, BulkDataURI), e.g.
+# https://radbot.example.org/dicomweb; empty: from each request's Host header.
+RADBOT_DICOMWEB_URL = os.environ.get("RADBOT_DICOMWEB_URL", "").rstrip("/")
 # Keyed hash for pseudonyms and date shifts; changing it re-keys every new patient.
 # Its own key, never derived from SECRET_KEY: a leaked or rotated Django key must neither
 # re-identify nor split patients. The demo's key is public, like its data.

@@ -76,4 +76,5 @@ urlpatterns = [
     path("labeling/", include("labeling.urls")),
     path("inference/", include("inference.urls")),
     path("reports/", include("reports.urls")),
+    path("dicomweb/", include("studies.dicomweb.urls")),
 ]

@@ -159,7 +159,7 @@ def _stored_pixels(instance: Instance, dataset: pydicom.Dataset | None = None) -
     """
     with quiet_validation():
         ds = dataset if dataset is not None else pydicom.dcmread(media_path(instance.file))
-        _check_decodable(ds)
+        check_decodable(ds)
         frame = ds.pixel_array.astype(np.float32)
     frame = frame * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
         getattr(ds, "RescaleIntercept", 0) or 0
@@ -171,7 +171,8 @@ class UndecodableImage(ValueError):
     """A stored image this server will not decode (too large, or pixel tags missing)."""
 
 
-def _check_decodable(ds: pydicom.Dataset) -> None:
+def check_decodable(ds: pydicom.Dataset) -> None:
+    """UndecodableImage unless ``ds`` holds an image this server will decode."""
     # Files stored before ingest bounded the matrix could still be decompression bombs.
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
     frames = int(ds.get("NumberOfFrames") or 1)
@@ -193,6 +194,22 @@ def _check_decodable(ds: pydicom.Dataset) -> None:
     ]
     if missing:
         raise UndecodableImage(f"stored image lacks {', '.join(missing)}")
+
+
+def instance_pixels(instance: Instance) -> np.ndarray:
+    """One stored image as the viewer shows it (modality LUT applied), uint16."""
+    return _stored_pixels(instance)
+
+
+def display_window(pixels: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest value people are shown (1st and 99.5th percentile).
+
+    The viewer's, the thumbnails' and DICOMweb's rendered images' window, not the
+    models' input scaling (inference/ml/intensity.py): the two may differ.
+    """
+    # numpy's float64 (a float), so the thumbnails' arithmetic stays what it was
+    low, high = np.percentile(pixels, [1, 99.5])
+    return low, high
 
 
 def middle_slice(
@@ -222,11 +239,7 @@ def series_volume(*, series: Series) -> SeriesVolume:
         )
     frames = [_stored_pixels(instance) for instance in instances]
     pixels = np.stack(frames) if frames else np.zeros((0, series.rows, series.columns), np.uint16)
-    if pixels.size:
-        # The viewer's display window, not the models' input scaling (inference/ml/intensity.py).
-        low, high = np.percentile(pixels, [1, 99.5])
-    else:
-        low, high = 0.0, 1.0
+    low, high = display_window(pixels) if pixels.size else (0.0, 1.0)
     return SeriesVolume(
         pixels=pixels,
         instance_numbers=[i.instance_number for i in instances],

@@ -32,12 +32,16 @@ def written_datasets(datasets: Mapping[str, Dataset] | None) -> Iterator[None]:
         _WRITTEN.reset(token)
 
 
-def render_thumbnail_png(pixels: np.ndarray) -> Image.Image:
-    # A display window for people, not the models' input scaling (that one travels with
-    # each model, inference/ml/intensity.py); the two may differ.
-    low, high = np.percentile(pixels, [1, 99.5])
+def windowed_image(pixels: np.ndarray, window: tuple[float, float] | None = None) -> Image.Image:
+    """An 8-bit grey image of ``pixels`` between ``window`` (low, high), by default the
+    display window people are shown (selectors.display_window)."""
+    low, high = window if window is not None else selectors.display_window(pixels)
     scaled = np.clip((pixels.astype(np.float32) - low) / max(high - low, 1.0), 0, 1)
-    image = Image.fromarray((scaled * 255).astype(np.uint8), mode="L")
+    return Image.fromarray((scaled * 255).astype(np.uint8), mode="L")
+
+
+def render_thumbnail_png(pixels: np.ndarray) -> Image.Image:
+    image = windowed_image(pixels)
     image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
     return image
 
