@@ -1,0 +1,157 @@
+"""DICOM C-STORE into the archive: instances per second through a real listener process.
+
+Usage: .venv/bin/python bench/dicom_store.py [--studies 4] [--parallel 4] [--stable-s 1]
+                                             [--sqlite] [--keep]
+
+Starts `manage.py dicom_listener` (PostgreSQL: a fresh throw-away database radbot_bench_store
+on the local server, override with BENCH_DATABASE_URL, dropped at the end unless --keep;
+--sqlite: a SQLite file instead), then sends synthetic MR studies (about 45 images each) with
+dcmtk's storescu (one process per association; its log gives each C-STORE's
+latency), first over one association, then other studies over --parallel associations
+at once (the images dealt round-robin), and prints for each:
+
+* acknowledged: instances per second until the last C-STORE's Success (each one spooled,
+  fsynced and recorded before it is answered), and the per-instance C-STORE latency;
+* into the archive: instances per second until every image is an Instance row (stored by
+  the listener's completion step, which waits RADBOT_STUDY_STABLE_S of quiet first:
+  --stable-s, included in the figure).
+
+Thumbnails are queued for a worker (none runs: not this figure); no AI after ingest. The
+disk's fsync latency and PostgreSQL's commit latency are printed first: an acknowledgement
+cannot be faster than making the file and its row durable. Target (issue #14): >= 200
+instances/s into the archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.listener import (  # noqa: E402
+    disk_sync_ms,
+    listener_process,
+    postgres_commit_ms,
+    send,
+    send_parallel,
+    storescu_available,
+)
+from bench.postgres import percentile, recreate_database  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench_store"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=4, help="studies per run (45 images each)")
+    parser.add_argument("--parallel", type=int, default=4, help="associations at once")
+    parser.add_argument("--stable-s", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=714)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--keep", action="store_true", help="keep the database and files")
+    args = parser.parse_args()
+    if not storescu_available():
+        sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
+
+    work = Path(tempfile.mkdtemp(prefix="radbot-bench-store-"))
+    url = (
+        f"sqlite:///{work / 'bench.sqlite3'}"
+        if args.sqlite
+        else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    )
+    os.environ["DATABASE_URL"] = url
+    os.environ["RADBOT_VAR_DIR"] = str(work / "var")
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"  # thumbnails belong to a worker
+    os.environ["RADBOT_INFER_AFTER_INGEST"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radbot_web.settings")
+    os.environ.setdefault(
+        "RADBOT_DEMO", "1"
+    )  # benchmark data, built-in keys (README, Configuration)
+    (work / "var").mkdir()
+    if not args.sqlite:
+        recreate_database(url)
+
+    import django  # here: the environment above must be set before Django reads its settings
+
+    django.setup()
+    # Project modules need the app registry that setup() filled.
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.machine import describe
+    from bench.postgres import drop_database
+    from studies.models import Instance
+    from studies.synth.generator import generate_dataset
+
+    try:
+        call_command("migrate", verbosity=0)
+        data = work / "synth"
+        generate_dataset(n=2 * args.studies, seed=args.seed, out_dir=data)
+        studies = sorted(p for p in data.iterdir() if p.is_dir())
+        runs = {
+            "1 association": [sorted(s.rglob("*.dcm")) for s in studies[: args.studies]],
+            f"{args.parallel} associations": [
+                sorted(s.rglob("*.dcm")) for s in studies[args.studies :]
+            ],
+        }
+        size = statistics.median(p.stat().st_size for p in data.rglob("*.dcm"))
+        sync = disk_sync_ms(work, size=int(size))
+        print(
+            f"disk ({work.parent}), {size / 1024:.0f} KiB files: fsync {sync['fsync']:.1f} ms, "
+            f"fdatasync {sync['fdatasync']:.1f} ms, rename + directory fsync "
+            f"{sync['rename+dir fsync']:.1f} ms (medians)"
+        )
+        if not args.sqlite:
+            print(f"PostgreSQL one-row commit: {postgres_commit_ms(url):.1f} ms (median)")
+
+        stored = 0
+        with listener_process(database_url=url, folder=work, stable_s=args.stable_s) as port:
+            for name, per_study in runs.items():
+                files = [f for study in per_study for f in study]
+                t0 = time.time()
+                if name == "1 association":
+                    times = send(port, files)
+                else:
+                    groups = [files[i :: args.parallel] for i in range(args.parallel)]
+                    times = send_parallel(port, groups)
+                acked = max(end for _, end in times)
+                stored += len(files)
+                while Instance.objects.count() < stored:
+                    time.sleep(0.05)
+                archived = time.time()
+                latency = [(end - start) * 1000 for start, end in times]
+                n = len(files)
+                print(f"{name}: {n} instances ({len(per_study)} studies)")
+                print(
+                    f"  acknowledged (spooled, durable): {n / (acked - t0):6.1f} instances/s; "
+                    f"C-STORE latency p50 {statistics.median(latency):.1f} ms, "
+                    f"p95 {percentile(latency, 95):.1f} ms"
+                )
+                print(
+                    f"  into the archive (Instance rows): {n / (archived - t0):6.1f} instances/s "
+                    f"({archived - t0:.1f} s; the last {archived - acked:.1f} s after the last "
+                    f"acknowledgement, RADBOT_STUDY_STABLE_S={args.stable_s:g} included)"
+                )
+        print("target: >= 200 instances/s into the archive")
+        print(f"database: {connection.vendor}")
+        print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
+    finally:
+        connection.close()
+        if not args.keep and not args.sqlite:
+            drop_database(url)
+    if not args.keep:
+        import shutil  # only when cleaning up
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
