@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.listener import (  # noqa: E402
+    cpu_seconds,
     disk_sync_ms,
     listener_process,
     postgres_commit_ms,
@@ -113,10 +114,11 @@ def main() -> None:
             print(f"PostgreSQL one-row commit: {postgres_commit_ms(url):.1f} ms (median)")
 
         stored = 0
-        with listener_process(database_url=url, folder=work, stable_s=args.stable_s) as port:
+        with listener_process(database_url=url, folder=work, stable_s=args.stable_s) as listener:
+            port = listener.port
             for name, per_study in runs.items():
                 files = [f for study in per_study for f in study]
-                t0 = time.time()
+                t0, cpu0 = time.time(), cpu_seconds(listener.pid)
                 if name == "1 association":
                     times = send(port, files)
                 else:
@@ -126,7 +128,7 @@ def main() -> None:
                 stored += len(files)
                 while Instance.objects.count() < stored:
                     time.sleep(0.05)
-                archived = time.time()
+                archived, cpu = time.time(), cpu_seconds(listener.pid) - cpu0
                 latency = [(end - start) * 1000 for start, end in times]
                 n = len(files)
                 print(f"{name}: {n} instances ({len(per_study)} studies)")
@@ -139,6 +141,12 @@ def main() -> None:
                     f"  into the archive (Instance rows): {n / (archived - t0):6.1f} instances/s "
                     f"({archived - t0:.1f} s; the last {archived - acked:.1f} s after the last "
                     f"acknowledgement, RADBOT_STUDY_STABLE_S={args.stable_s:g} included)"
+                )
+                # One process: its Python code runs on one core at a time (the GIL), so
+                # this is the ceiling however many associations or cores there are.
+                print(
+                    f"  listener CPU: {cpu / n * 1000:.1f} ms per instance (receive and store) "
+                    f"= at most {n / cpu:.0f} instances/s on one core"
                 )
         print("target: >= 200 instances/s into the archive")
         print(f"database: {connection.vendor}")

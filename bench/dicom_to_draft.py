@@ -101,8 +101,8 @@ def main() -> None:
         files = sorted((work / "synth").rglob("*.dcm"))
         with listener_process(
             database_url=url, folder=work, stable_s=args.stable_s, extra_env=embedded
-        ) as port:
-            times = send(port, files)
+        ) as listener:
+            times = send(listener.port, files)
             last_ack = max(end for _, end in times)
             deadline = time.monotonic() + TIMEOUT_S
             drafted = worklist_studies(status="awaiting").filter(report_number__isnull=False)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pynetdicom import AE
@@ -49,12 +50,24 @@ def _answers_echo(port: int) -> bool:
         ae.shutdown()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Running:
+    port: int
+    pid: int
+
+
 @contextmanager
 def listener_process(
     *, database_url: str, folder: Path, stable_s: float, extra_env: dict[str, str] | None = None
-) -> Iterator[int]:
+) -> Iterator[Running]:
     """`manage.py dicom_listener` on ``database_url`` (migrated), its spool and media under
-    ``folder``; yields its port, stops it with SIGTERM at the end."""
+    ``folder``; yields its port and pid, stops it with SIGTERM at the end."""
     port = free_port()
     env = {
         **os.environ,
@@ -86,7 +99,7 @@ def listener_process(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the listener did not answer: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-        yield port
+        yield Running(port=port, pid=process.pid)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
