@@ -11,7 +11,11 @@ Then it times GET /reports/agreement/ with all three versions side by side again
 gold labels through Django's test Client (middleware, session, view, queries, template)
 as a researcher:
 
-* first: the first request of the process (URL conf, views, templates), empty cache;
+* fresh process: --fresh new processes, each loading the app as a WSGI server does
+  (radbot_web.wsgi, which also loads the URL conf) and then timing its first request,
+  with the cache emptied first (median and each);
+* first: the first request of this process, which loaded the data but not the URL conf
+  (URL conf, views, templates), empty cache;
 * warm: --requests further requests (p50 / p95 / max), and 25 more later;
 * cold cache: the cache cleared, the process warm;
 * after a new gold label: a report's five levels curated, then the next request, which
@@ -25,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import pickle
 import random
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +51,41 @@ SIGNED_REPORTS = 1000
 # Share of fields each model version gets wrong: three versions of increasing quality.
 MODEL_ERRORS = {"bench-v1": 0.30, "bench-v2": 0.18, "bench-v3": 0.10}
 EPOCHS = 20
+
+# A new interpreter: load the app as the WSGI server does, empty the cache, time one request.
+FRESH_PROCESS = """
+import json, sys, time
+start = time.perf_counter()
+import radbot_web.wsgi
+loaded = time.perf_counter()
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+cache.clear()
+client = Client()
+client.force_login(get_user_model().objects.get(username=sys.argv[1]))
+before = time.perf_counter()
+status = client.get(sys.argv[2]).status_code
+after = time.perf_counter()
+print(json.dumps({"status": status, "load_ms": 1000 * (loaded - start),
+                  "first_ms": 1000 * (after - before)}))
+"""
+
+
+def fresh_process_first_request(url: str, username: str) -> dict:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "radbot_web.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, username, url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 200, result
+    return result
 
 
 def _flip(rng: random.Random, values: dict, error: float) -> dict:
@@ -273,6 +315,7 @@ def load(rng: random.Random) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--fresh", type=int, default=5, help="fresh processes to time")
     ap.add_argument("--keep", action="store_true", help="keep the bench_dash database")
     args = ap.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -319,6 +362,9 @@ def main(argv: list[str] | None = None) -> None:
             assert response.status_code == 200, response.content[:300]
             return elapsed, response.content
 
+        fresh = [
+            fresh_process_first_request(gold_url, "dash-researcher") for _ in range(args.fresh)
+        ]
         cache.clear()
         clear_local()  # and this process's copies: a truly cold start
         first, html = get(gold_url)  # the first request of the process: URL conf, views, templates
@@ -358,7 +404,14 @@ def main(argv: list[str] | None = None) -> None:
 
         cached = cache.get(page_key(model_version_ids=ids, reference="gold"))
         assert cached is not None, "the warm result is not in the cache"
-        print(f"first request (fresh process)  {first:7.1f} ms")
+        if fresh:
+            firsts = [f["first_ms"] for f in fresh]
+            print(
+                f"fresh process, first request   {statistics.median(firsts):7.1f} ms median "
+                f"(each: {', '.join(f'{ms:.0f}' for ms in firsts)}; app load "
+                f"{statistics.median(f['load_ms'] for f in fresh):.0f} ms median, empty cache)"
+            )
+        print(f"first request of this process  {first:7.1f} ms (URL conf not loaded before)")
         print(f"cold cache, gold               {cold:7.1f} ms")
         print(summary("warm, gold, 3 versions", warm, width=28))
         print(summary("after a new gold label", invalidated, width=28))

@@ -4,14 +4,14 @@ labelling speed, and agreement (between annotators, and of the labeller with gol
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Sum
 
-from labeling.curation.adjudication import adjudication_queue, decisions_by_level, double_annotated
+from labeling.curation.adjudication import adjudication_queue, double_annotated
 from labeling.curation.values import value_text
 from labeling.models import Annotation, NlpLabel
 from labeling.selectors import current_version_id, gold_rows
@@ -51,20 +51,26 @@ def _agreement(a: list, b: list) -> dict[str, Any]:
 
 def inter_annotator_agreement() -> list[dict[str, Any]]:
     """Per field, over levels two annotators decided on: the first two annotators' newest decisions."""
-    newest, _ = decisions_by_level(double_annotated())
-    pairs = []
-    for by_author in newest.values():
-        if len(by_author) >= 2:
-            first, second = sorted(by_author.values(), key=lambda n: n.author_id)[:2]
-            pairs.append((first, second))
+    # Plain tuples, not model instances (as gold_decisions does): the agreement dashboard
+    # computes this over every double-annotated level, and 3,000 instances cost 0.15 s.
+    newest: dict[tuple[int, int], dict[int, tuple]] = defaultdict(dict)
+    rows = (
+        Annotation.objects.filter(report_id__in=double_annotated())
+        .exclude(kind=Annotation.Kind.ADJUDICATION)
+        .order_by("created_at", "id")
+        .values_list("report_id", "level_id", "author_id", *FIELDS)
+    )
+    for report_id, level_id, author_id, *values in rows:
+        newest[(report_id, level_id)][author_id] = tuple(values)
+    pairs = [
+        (by_author[first], by_author[second])
+        for by_author in newest.values()
+        if len(by_author) >= 2
+        for first, second in [sorted(by_author)[:2]]
+    ]
     return [
-        {
-            "field": name,
-            **_agreement(
-                [getattr(a, name) for a, _ in pairs], [getattr(b, name) for _, b in pairs]
-            ),
-        }
-        for name in FIELDS
+        {"field": name, **_agreement([a[i] for a, _ in pairs], [b[i] for _, b in pairs])}
+        for i, name in enumerate(FIELDS)
     ]
 
 
