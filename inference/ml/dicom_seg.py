@@ -213,3 +213,87 @@ def seg_mask(
         mapping={n: CLASS_NAMES[c] for n, c in mapping.items()},
         ignored=ignored,
     )
+
+
+# --- writing: the models' classes as a SEG ----------------------------------------------------
+
+# What each class is written as: label, SNOMED CT code and meaning. Each label alone also
+# maps back to its class in :func:`segment_class`, and the codes to SCT_CLASSES where there
+# is one (the intervertebral disc in general has none there; its label carries it).
+SEG_SEGMENTS: dict[int, tuple[str, str, str]] = {
+    VERTEBRA: ("Vertebral body", "51282000", "Vertebra"),
+    DISC: ("Intervertebral disc", "360499006", "Intervertebral disc structure"),
+    CANAL: ("Spinal canal", "61853006", "Spinal canal"),
+    SACRUM: ("Sacrum", "54735007", "Sacrum"),
+}
+
+
+@dataclass(frozen=True)
+class SegIdentity:
+    """The new object's own identity (its series and SOP instance UIDs are the caller's:
+    deterministic UIDs make a resent object the same object)."""
+
+    series_instance_uid: str
+    sop_instance_uid: str
+    series_number: int = 9002
+    instance_number: int = 1
+    manufacturer: str = "RadBot Web"
+    model_name: str = "image models"
+    software_version: str = "1"
+    series_description: str = "AI segmentation"
+
+
+def build_seg(
+    source_images: Sequence[object], classes: np.ndarray, identity: SegIdentity
+) -> Segmentation:
+    """A binary DICOM SEG of ``classes`` ((images, rows, cols) class ids, one frame per
+    image of ``source_images``, in that order), one segment per class present, written by
+    an automatic algorithm. Empty frames are left out. Raises ValueError when the shapes
+    differ or no class is present."""
+    # highdicom (half a second, with pydicom): loaded when a SEG is built.
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+    from pydicom.sr.coding import Code
+
+    if classes.ndim != 3 or classes.shape[0] != len(source_images):
+        raise ValueError(
+            f"{classes.shape} class ids for {len(source_images)} images: one frame per image"
+        )
+    present = [c for c in SEG_SEGMENTS if np.any(classes == c)]
+    if not present:
+        raise ValueError("the mask holds no vertebra, disc, canal or sacrum: nothing to write")
+    labels = np.zeros(classes.shape, dtype=np.uint8)
+    descriptions = []
+    for number, cls in enumerate(present, start=1):
+        labels[classes == cls] = number
+        label, value, meaning = SEG_SEGMENTS[cls]
+        descriptions.append(
+            hd.seg.SegmentDescription(
+                segment_number=number,
+                segment_label=label,
+                segmented_property_category=codes.SCT.AnatomicalStructure,
+                segmented_property_type=Code(value, "SCT", meaning),
+                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+                algorithm_identification=hd.AlgorithmIdentificationSequence(
+                    name=identity.model_name[:64],
+                    version=identity.software_version[:64],
+                    family=codes.DCM.ArtificialIntelligence,
+                ),
+            )
+        )
+    return hd.seg.Segmentation(
+        source_images=list(source_images),
+        pixel_array=labels,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=identity.series_instance_uid,
+        series_number=identity.series_number,
+        sop_instance_uid=identity.sop_instance_uid,
+        instance_number=identity.instance_number,
+        manufacturer=identity.manufacturer,
+        manufacturer_model_name=identity.model_name[:64],
+        software_versions=identity.software_version[:64],
+        device_serial_number="0",
+        series_description=identity.series_description,
+        omit_empty_frames=True,
+    )
