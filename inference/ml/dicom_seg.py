@@ -32,6 +32,7 @@ from inference.ml.classes import CANAL, CLASS_NAMES, DISC, SACRUM, VERTEBRA
 
 if TYPE_CHECKING:
     from highdicom.seg import Segmentation
+    from pydicom import Dataset
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)
@@ -244,7 +245,7 @@ class SegIdentity:
 
 
 def build_seg(
-    source_images: Sequence[object], classes: np.ndarray, identity: SegIdentity
+    source_images: Sequence[Dataset], classes: np.ndarray, identity: SegIdentity
 ) -> Segmentation:
     """A binary DICOM SEG of ``classes`` ((images, rows, cols) class ids, one frame per
     image of ``source_images``, in that order), one segment per class present, written by
