@@ -20,6 +20,7 @@ overlap, the smaller structure wins: canal over disc over vertebra and sacrum.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -244,6 +245,31 @@ class SegIdentity:
     series_description: str = "AI segmentation"
 
 
+# Type 2 attributes the SEG copies from its source images, which de-identified images may
+# lack (highdicom reads them unconditionally).
+_TYPE2_COPIED = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
+
+
+def _with_type2_study_attributes(ds: Dataset) -> Dataset:
+    missing = [k for k in _TYPE2_COPIED if k not in ds]
+    if not missing:
+        return ds
+    ds = copy.deepcopy(ds)
+    for keyword in missing:
+        setattr(ds, keyword, "")
+    return ds
+
+
 def build_seg(
     source_images: Sequence[Dataset], classes: np.ndarray, identity: SegIdentity
 ) -> Segmentation:
@@ -283,7 +309,7 @@ def build_seg(
             )
         )
     return hd.seg.Segmentation(
-        source_images=list(source_images),
+        source_images=[_with_type2_study_attributes(ds) for ds in source_images],
         pixel_array=labels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
