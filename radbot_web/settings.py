@@ -338,6 +338,20 @@ RADBOT_JOB_QUEUED_STALE_S = int(os.environ.get("RADBOT_JOB_QUEUED_STALE_S", "216
 # How often Celery beat runs the reaper (`celery -A radbot_web beat`, or a worker with -B);
 # the study's AI panel also reaps that study's jobs when it loads.
 RADBOT_REAPER_INTERVAL_S = int(os.environ.get("RADBOT_REAPER_INTERVAL_S", "300"))
+# Results back (issue #14, part 3): where a signed report's DICOM SR, SEG and PDF go, as a
+# JSON list (README, "Results back"). Parsed and checked by reports.outbox.destinations.
+RADBOT_RESULT_DESTINATIONS = os.environ.get("RADBOT_RESULT_DESTINATIONS", "").strip()
+# A failed send is tried again after base * 2^(attempt - 1) seconds, at most max apart, and
+# given up after RADBOT_OUTBOX_MAX_ATTEMPTS tries (about a day and a half with the defaults);
+# the sweep, run by Celery beat every RADBOT_OUTBOX_SWEEP_INTERVAL_S, sends what is due.
+RADBOT_OUTBOX_RETRY_BASE_S = int(os.environ.get("RADBOT_OUTBOX_RETRY_BASE_S", "30"))
+RADBOT_OUTBOX_RETRY_MAX_S = int(os.environ.get("RADBOT_OUTBOX_RETRY_MAX_S", "3600"))
+RADBOT_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("RADBOT_OUTBOX_MAX_ATTEMPTS", "40"))
+RADBOT_OUTBOX_SWEEP_INTERVAL_S = int(os.environ.get("RADBOT_OUTBOX_SWEEP_INTERVAL_S", "30"))
+# A row "sending" for this long belongs to a worker that died: the sweep makes it due again.
+RADBOT_OUTBOX_SENDING_STALE_S = int(os.environ.get("RADBOT_OUTBOX_SENDING_STALE_S", "900"))
+# Network timeouts of one send (DICOM association and DIMSE, or HTTP).
+RADBOT_OUTBOX_TIMEOUT_S = int(os.environ.get("RADBOT_OUTBOX_TIMEOUT_S", "30"))
 CELERY_BEAT_SCHEDULE = {
     "radbot-reap-stale-work": {
         "task": "radbot.reap_stale_work",
@@ -347,6 +361,11 @@ CELERY_BEAT_SCHEDULE = {
     "radbot-requeue-followups": {
         "task": "studies.requeue_followups",
         "schedule": float(RADBOT_REAPER_INTERVAL_S),
+    },
+    # Results whose send is due (new, or waiting to be tried again) are sent.
+    "radbot-send-due-results": {
+        "task": "reports.send_due_results",
+        "schedule": float(RADBOT_OUTBOX_SWEEP_INTERVAL_S),
     },
 }
 # A database error (server restarted or down) answers 503 "try again" instead of a 500,

@@ -1,8 +1,15 @@
 """AI reports in the admin: read-only; reports change through sign-off, never by hand."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
-from reports.models import AuditEvent, Report, ReportVersion
+from reports.models import (
+    AuditEvent,
+    Report,
+    ReportVersion,
+    ResultDelivery,
+    ResultDeliveryAttempt,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,3 +52,50 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "action", "report", "version"]
     list_filter = ["action"]
     search_fields = ["report__study__study_instance_uid", "user__username"]
+
+
+class AttemptInline(admin.TabularInline):
+    model = ResultDeliveryAttempt
+    fields = ["at", "event", "error", "user", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ResultDelivery)
+class ResultDeliveryAdmin(ReadOnlyAdmin):
+    """The outbox: read-only rows and their history; "Resend" queues them again (audited)."""
+
+    list_display = [
+        "version",
+        "destination",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind", "destination"]
+    readonly_fields = [f.name for f in ResultDelivery._meta.fields]
+    inlines = [AttemptInline]
+    actions = ["resend_selected"]
+
+    @admin.action(description="Resend the selected results")
+    def resend_selected(self, request, queryset):
+        # Here, not at the top: the admin loads at start-up; the outbox's builders need not.
+        from reports.outbox.dispatch import resend
+
+        done, refused = 0, []
+        for delivery in queryset:
+            try:
+                resend(delivery=delivery, user=request.user, request=request)
+                done += 1
+            except PermissionDenied as exc:
+                refused.append(f"{delivery.pk}: {exc}")
+        self.message_user(request, f"{done} result(s) queued to send again.")
+        if refused:
+            self.message_user(request, "Not resent: " + "; ".join(refused), level=messages.WARNING)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
+from django.utils import timezone
 
 models.TextField.register_lookup(Length, "length")
 models.CharField.register_lookup(Length, "length")
@@ -166,3 +167,96 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.action} {self.report} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ResultDelivery(models.Model):
+    """The outbox: one object (SR, SEG or PDF) of one signed version for one destination.
+
+    The row holds the current state; ``history`` (ResultDeliveryAttempt) keeps every
+    queueing, try, failure and resend, so nothing about a send is lost when the state
+    changes. ``destination`` is the configured destination's name (README, "Results back").
+    """
+
+    class Kind(models.TextChoices):
+        SR = "sr", "DICOM SR"
+        SEG = "seg", "DICOM SEG"
+        PDF = "pdf", "encapsulated PDF"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    version = models.ForeignKey(ReportVersion, on_delete=models.PROTECT, related_name="deliveries")
+    destination = models.CharField(max_length=64)
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    # Tries since the row was queued or last resent (the history keeps them all).
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.TextField(blank=True)
+    sop_instance_uid = models.CharField(
+        max_length=64, blank=True, help_text="Of the object as last built (the same on a resend)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "destination", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "destination", "kind"], name="result_delivery_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed"]),
+                name="result_delivery_status_allowed",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["sr", "seg", "pdf"]), name="result_delivery_kind_allowed"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="result_delivery_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | Q(last_error__length__gt=0),
+                name="result_delivery_failure_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.version} to {self.destination}: {self.status}"
+
+
+class ResultDeliveryAttempt(models.Model):
+    """One event in a delivery's life: queued, sent, will retry, failed, resend asked."""
+
+    class Event(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        RETRY = "retry"
+        FAILED = "failed"
+        RESEND = "resend"
+
+    delivery = models.ForeignKey(ResultDelivery, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(default=timezone.now)
+    event = models.CharField(max_length=6, choices=Event.choices)
+    error = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event__in=["queued", "sent", "retry", "failed", "resend"]),
+                name="result_attempt_event_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -35,6 +35,7 @@ from labeling.services import current_labeller
 from reports.audit import record_audit_event
 from reports.generation import BestImage, LevelFinding, generate_report
 from reports.models import AuditEvent, Report, ReportVersion
+from reports.outbox.dispatch import queue_results
 from spine.findings import main_finding
 from spine.labels import LEVELS, LevelLabels
 from studies.models import Series, Study
@@ -495,6 +496,8 @@ def _sign(*, report: Report, user: Any, version_number: int) -> ReportVersion:
         version=latest,
         detail={"number": latest.number, "status": latest.status, "sha256": latest.content_sha256},
     )
+    # The signed version's results go to each configured destination once this commits.
+    queue_results(version=latest)
     return latest
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 
 from radbot_web.tasks import radbot_task
+from reports.outbox.tasks import send_due_results_task, send_result_task
 from reports.services import DraftNotApplied, DraftNotPossible, create_ai_draft
+
+# The outbox's tasks live with the outbox; imported here so that Celery's autodiscovery
+# (which reads <app>.tasks) registers them.
+__all__ = ["generate_ai_draft_task", "send_due_results_task", "send_result_task"]
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ overlap, the smaller structure wins: canal over disc over vertebra and sacrum.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from inference.ml.classes import CANAL, CLASS_NAMES, DISC, SACRUM, VERTEBRA
 
 if TYPE_CHECKING:
     from highdicom.seg import Segmentation
+    from pydicom import Dataset
 
 SCT_CLASSES: dict[str, int] = {
     # vertebrae (pydicom's SCT dictionary: Vertebra, T10Vertebra ... L5Vertebra, sacrum)
@@ -212,4 +214,113 @@ def seg_mask(
         classes=classes,
         mapping={n: CLASS_NAMES[c] for n, c in mapping.items()},
         ignored=ignored,
+    )
+
+
+# --- writing: the models' classes as a SEG ----------------------------------------------------
+
+# What each class is written as: label, SNOMED CT code and meaning. Each label alone also
+# maps back to its class in :func:`segment_class`, and the codes to SCT_CLASSES where there
+# is one (the intervertebral disc in general has none there; its label carries it).
+SEG_SEGMENTS: dict[int, tuple[str, str, str]] = {
+    VERTEBRA: ("Vertebral body", "51282000", "Vertebra"),
+    DISC: ("Intervertebral disc", "360499006", "Intervertebral disc structure"),
+    CANAL: ("Spinal canal", "61853006", "Spinal canal"),
+    SACRUM: ("Sacrum", "54735007", "Sacrum"),
+}
+
+
+@dataclass(frozen=True)
+class SegIdentity:
+    """The new object's own identity (its series and SOP instance UIDs are the caller's:
+    deterministic UIDs make a resent object the same object)."""
+
+    series_instance_uid: str
+    sop_instance_uid: str
+    series_number: int = 9002
+    instance_number: int = 1
+    manufacturer: str = "RadBot Web"
+    model_name: str = "image models"
+    software_version: str = "1"
+    series_description: str = "AI segmentation"
+
+
+# Type 2 attributes the SEG copies from its source images, which de-identified images may
+# lack (highdicom reads them unconditionally).
+_TYPE2_COPIED = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
+
+
+def _with_type2_study_attributes(ds: Dataset) -> Dataset:
+    missing = [k for k in _TYPE2_COPIED if k not in ds]
+    if not missing:
+        return ds
+    ds = copy.deepcopy(ds)
+    for keyword in missing:
+        setattr(ds, keyword, "")
+    return ds
+
+
+def build_seg(
+    source_images: Sequence[Dataset], classes: np.ndarray, identity: SegIdentity
+) -> Segmentation:
+    """A binary DICOM SEG of ``classes`` ((images, rows, cols) class ids, one frame per
+    image of ``source_images``, in that order), one segment per class present, written by
+    an automatic algorithm. Empty frames are left out. Raises ValueError when the shapes
+    differ or no class is present."""
+    # highdicom (half a second, with pydicom): loaded when a SEG is built.
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+    from pydicom.sr.coding import Code
+
+    if classes.ndim != 3 or classes.shape[0] != len(source_images):
+        raise ValueError(
+            f"{classes.shape} class ids for {len(source_images)} images: one frame per image"
+        )
+    present = [c for c in SEG_SEGMENTS if np.any(classes == c)]
+    if not present:
+        raise ValueError("the mask holds no vertebra, disc, canal or sacrum: nothing to write")
+    labels = np.zeros(classes.shape, dtype=np.uint8)
+    descriptions = []
+    for number, cls in enumerate(present, start=1):
+        labels[classes == cls] = number
+        label, value, meaning = SEG_SEGMENTS[cls]
+        descriptions.append(
+            hd.seg.SegmentDescription(
+                segment_number=number,
+                segment_label=label,
+                segmented_property_category=codes.SCT.AnatomicalStructure,
+                segmented_property_type=Code(value, "SCT", meaning),
+                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+                algorithm_identification=hd.AlgorithmIdentificationSequence(
+                    name=identity.model_name[:64],
+                    version=identity.software_version[:64],
+                    family=codes.DCM.ArtificialIntelligence,
+                ),
+            )
+        )
+    return hd.seg.Segmentation(
+        source_images=[_with_type2_study_attributes(ds) for ds in source_images],
+        pixel_array=labels,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=identity.series_instance_uid,
+        series_number=identity.series_number,
+        sop_instance_uid=identity.sop_instance_uid,
+        instance_number=identity.instance_number,
+        manufacturer=identity.manufacturer,
+        manufacturer_model_name=identity.model_name[:64],
+        software_versions=identity.software_version[:64],
+        device_serial_number="0",
+        series_description=identity.series_description,
+        omit_empty_frames=True,
     )

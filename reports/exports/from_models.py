@@ -54,7 +54,7 @@ def version_for_export(*, version_id: int) -> ReportVersion:
     ).get(pk=version_id)
 
 
-def _source_job(version: ReportVersion) -> InferenceJob | None:
+def source_job(version: ReportVersion) -> InferenceJob | None:
     """The inference job behind the text: the version's own, else the draft it was edited from."""
     seen: set[int] = set()
     current: ReportVersion | None = version
@@ -91,7 +91,7 @@ def exportable_report(*, version: ReportVersion, with_dicom: bool = False) -> Ex
         .first()
     )
 
-    job = _source_job(version)
+    job = source_job(version)
     predictions = list(Prediction.objects.filter(job=job).select_related("level")) if job else []
     dicom = dicom_source(study=study) if with_dicom else None
     key_images = _key_images(study, predictions, dicom) if dicom else {}
