@@ -1,54 +1,32 @@
 """Results back into a real PACS: Orthanc sends a synthetic study to the listener, the
-AI's reading is drafted and signed, and Orthanc then holds the SR (sent by C-STORE) and
-the SEG (sent by STOW-RS to its DICOMweb plugin) inside the ORIGINAL study. With Orthanc
-stopped, an amendment's results wait and are retried; once Orthanc is back, the sweep
-sends them.
-
-The AI's reading here is a finished job written as rows, whose segment-stage mask is the
-study's reference segmentation (tests/services/test_killed_inference_worker.py does the
-same inside a worker): the network itself is tested elsewhere, and would only slow this.
+shipped model reads it (the after-ingest AI run, tasks in-process as in the embedded
+mode), its draft is signed, and Orthanc then holds the SR (sent by C-STORE) and the SEG of
+the model's segmentation (sent by STOW-RS to its DICOMweb plugin) inside the ORIGINAL
+study. With Orthanc stopped, an amendment's results wait and are retried; once Orthanc is
+back, the sweep sends them.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import numpy as np
 import pydicom
 import pytest
 import requests
 from django.utils import timezone
 
-from inference.selectors import job_mask_path, study_series
-from reports.models import ResultDelivery
+from inference.models import InferenceJob
+from inference.selectors import job_mask_path
+from inference.services.default_model import register_default_model
+from reports.models import ReportVersion, ResultDelivery
 from reports.outbox import dispatch
-from reports.services import create_ai_draft, save_draft, sign_report
+from reports.services import save_draft, sign_report
 from studies.models import Study
 from studies.services.receiving import complete_stable_studies
 from tests.factories import PASSWORD
 from tests.pacs.orthanc import Orthanc
-from tests.reports.export_data import model_job
 
 pytestmark = pytest.mark.slow
-
-
-def _reference_mask_as_the_models(job, study: Study, synth_dir: Path) -> None:
-    """The segment stage's output file, holding the study's reference segmentation."""
-    series = study_series(study)["sag_t2"]
-    with np.load(synth_dir / "masks.npz") as stored:
-        classes = stored["sag"]  # InstanceNumber order
-    numbers = sorted(series.instances.values_list("instance_number", flat=True))
-    assert classes.shape[0] == len(numbers)
-    path = job_mask_path(job.pk)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        path,
-        classes=classes,
-        instance_numbers=np.asarray(numbers),
-        series_id=np.int64(series.pk),
-        series_uid=np.str_(series.series_instance_uid),
-    )
 
 
 def _modalities(orthanc: Orthanc, study_id: str) -> list[str]:
@@ -67,6 +45,8 @@ def test_signed_results_file_into_the_original_study_and_survive_an_outage(
     for path in study_files:
         assert requests.post(f"{orthanc.url}/instances", data=path.read_bytes(), timeout=30).ok
     (orthanc_study,) = orthanc.get("/studies")
+    shipped = register_default_model()
+    settings.RADBOT_INFER_AFTER_INGEST = True  # the AI reads every stored study
     sent = requests.post(
         f"{orthanc.url}/modalities/radbot/store",
         json={"Resources": [orthanc_study], "Synchronous": True},
@@ -95,9 +75,10 @@ def test_signed_results_file_into_the_original_study_and_survive_an_outage(
             "send": ["seg"],
         },
     ]
-    job = model_job(study)
-    _reference_mask_as_the_models(job, study, study_files[0].parents[1])
-    draft = create_ai_draft(job_id=job.pk)
+    (job,) = InferenceJob.objects.filter(study=study)
+    assert job.status == InferenceJob.Status.DONE and job.model_version == shipped, job.error
+    assert job_mask_path(job.pk).exists()  # the segmentation the SEG is made from
+    draft = ReportVersion.objects.filter(report__study=study).latest("number")  # the AI's
     with django_capture_on_commit_callbacks(execute=True):
         signed = sign_report(
             report=draft.report, user=radiologist, password=PASSWORD, version_number=draft.number
