@@ -28,7 +28,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.listener import (  # noqa: E402
+    clean_up,
     cpu_seconds,
     disk_sync_ms,
     listener_process,
@@ -43,6 +43,7 @@ from bench.listener import (  # noqa: E402
     send,
     send_parallel,
     storescu_available,
+    workspace,
 )
 from bench.postgres import percentile, recreate_database  # noqa: E402
 
@@ -61,12 +62,7 @@ def main() -> None:
     if not storescu_available():
         sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
 
-    work = Path(tempfile.mkdtemp(prefix="radbot-bench-store-"))
-    url = (
-        f"sqlite:///{work / 'bench.sqlite3'}"
-        if args.sqlite
-        else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    )
+    work, url = workspace(prefix="radbot-bench-store-", sqlite=args.sqlite, default_url=DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
     os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
@@ -76,7 +72,6 @@ def main() -> None:
     os.environ.setdefault(
         "RADBOT_DEMO", "1"
     )  # benchmark data, built-in keys (README, Configuration)
-    (work / "var").mkdir()
     if not args.sqlite:
         recreate_database(url)
 
@@ -88,7 +83,6 @@ def main() -> None:
     from django.db import connection
 
     from bench.machine import describe
-    from bench.postgres import drop_database
     from studies.models import Instance
     from studies.synth.generator import generate_dataset
 
@@ -153,12 +147,7 @@ def main() -> None:
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
     finally:
         connection.close()
-        if not args.keep and not args.sqlite:
-            drop_database(url)
-    if not args.keep:
-        import shutil  # only when cleaning up
-
-        shutil.rmtree(work, ignore_errors=True)
+        clean_up(work=work, url=url, sqlite=args.sqlite, keep=args.keep)
 
 
 if __name__ == "__main__":

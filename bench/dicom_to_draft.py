@@ -22,14 +22,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.listener import listener_process, send, storescu_available  # noqa: E402
+from bench.listener import (  # noqa: E402
+    clean_up,
+    listener_process,
+    send,
+    storescu_available,
+    workspace,
+)
 from bench.postgres import recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench_draft"
@@ -46,12 +51,7 @@ def main() -> None:
     if not storescu_available():
         sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
 
-    work = Path(tempfile.mkdtemp(prefix="radbot-bench-draft-"))
-    url = (
-        f"sqlite:///{work / 'bench.sqlite3'}"
-        if args.sqlite
-        else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    )
+    work, url = workspace(prefix="radbot-bench-draft-", sqlite=args.sqlite, default_url=DEFAULT_URL)
     embedded = {
         "DATABASE_URL": url,
         "RADBOT_VAR_DIR": str(work / "var"),
@@ -65,7 +65,6 @@ def main() -> None:
     os.environ.setdefault(
         "RADBOT_DEMO", "1"
     )  # benchmark data, built-in keys (README, Configuration)
-    (work / "var").mkdir()
 
     import django  # here: the environment above must be set before Django reads its settings
 
@@ -90,7 +89,6 @@ def main() -> None:
     from django.db import connection
 
     from bench.machine import describe
-    from bench.postgres import drop_database
     from reports.review.worklist import worklist_studies
     from studies.synth.generator import generate_study
 
@@ -132,12 +130,7 @@ def main() -> None:
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
     finally:
         connection.close()
-        if not args.keep and not args.sqlite:
-            drop_database(url)
-    if not args.keep:
-        import shutil  # only when cleaning up
-
-        shutil.rmtree(work, ignore_errors=True)
+        clean_up(work=work, url=url, sqlite=args.sqlite, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,30 @@ LISTENER_AE = "RADBOT"
 CALLING_AE = "BENCH"
 
 
+def workspace(*, prefix: str, sqlite: bool, default_url: str) -> tuple[Path, str]:
+    """A new work folder (with var/) and the bench's database URL: a SQLite file in the
+    folder, or BENCH_DATABASE_URL, else ``default_url``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    (work / "var").mkdir()
+    url = (
+        f"sqlite:///{work / 'bench.sqlite3'}"
+        if sqlite
+        else os.environ.get("BENCH_DATABASE_URL", default_url)
+    )
+    return work, url
+
+
+def clean_up(*, work: Path, url: str, sqlite: bool, keep: bool) -> None:
+    """Drop the bench's PostgreSQL database and remove its folder, unless keep."""
+    if keep:
+        return
+    if not sqlite:
+        from bench.postgres import drop_database  # imports Django: after the bench set it up
+
+        drop_database(url)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
