@@ -9,8 +9,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from inference.models import InferenceJob, ModelVersion, Prediction, SegmentationMask
-from labeling.models import NlpLabel
-from labeling.selectors import gold_rows
+from labeling.selectors import gold_rows, newest_nlp_labels
 from spine.labels import FIELDS, LEVELS, LevelLabels
 from studies.models import Instance, Series, Study
 from studies.storage import media_path
@@ -56,12 +55,9 @@ def _labels_for(
             1.0,
             False,
         )
-    newest = NlpLabel.objects.filter(report=report).order_by("-labeller__created_at").first()
-    if newest is None:
+    rows = newest_nlp_labels(report=report)
+    if not rows:
         return {}, 0.0, False
-    rows = NlpLabel.objects.filter(report=report, labeller_id=newest.labeller_id).select_related(
-        "level"
-    )
     labels = {
         row.level.level: LevelLabels(level=row.level.level, **{f: getattr(row, f) for f in FIELDS})
         for row in rows

@@ -330,10 +330,12 @@ def refresh_model_disagreement(*, study_ids: Iterable[int]) -> int:
     version = current_version_id()
     if version is None or not study_ids:
         return 0
+    # The newest finished job per study, as inference.selectors.newest_done_job picks it
+    # (by creation, ties by id), for many studies in one query.
     newest: dict[int, int] = {}
     for job_id, study_id in (
         InferenceJob.objects.filter(study_id__in=study_ids, status=InferenceJob.Status.DONE)
-        .order_by("finished_at", "id")
+        .order_by("created_at", "id")
         .values_list("pk", "study_id")
     ):
         newest[study_id] = job_id
