@@ -26,6 +26,9 @@ ADJUDICATE = "labeling.adjudicate"
 # Signing is a radiologist's act; agreement statistics are for those who judge the models.
 SIGN_REPORTS = "reports.sign_reports"
 VIEW_AGREEMENT = "reports.view_agreement"
+# Sending a signed report's results to the PACS again sends patient data out: admins only.
+# (The outbox row's own change permission: resending is the one change a person makes.)
+RESEND_RESULTS = "reports.change_resultdelivery"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANNOTATOR: frozenset({VIEW_STUDIES, ANNOTATE}),
@@ -65,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             RUN_INFERENCE,
             SIGN_REPORTS,
             VIEW_AGREEMENT,
+            RESEND_RESULTS,
         }
     ),
 }

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import roles
 from audit.models import AccessEvent
 from audit.services import record_access
 from reports.audit import record_audit_event
@@ -199,8 +200,9 @@ def due_deliveries(*, limit: int = 200) -> list[int]:
 
 
 def can_resend(user: Any) -> bool:
-    # The admin role is the superuser flag (accounts.services sets it with the role).
-    return bool(getattr(user, "is_authenticated", False) and user.is_superuser)
+    # The capability the admin role holds (a superuser holds every one), as the review
+    # page's Resend button asks for it.
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(roles.RESEND_RESULTS))
 
 
 @transaction.atomic

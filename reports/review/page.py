@@ -19,6 +19,7 @@ from inference.selectors import job_has_mask, newest_done_job, study_series
 from labeling.evidence import evidence_sentences
 from labeling.selectors import latest_nlp_labels
 from reports.models import AuditEvent, Report, ReportVersion
+from reports.outbox.selectors import ResultsPanel, results_panel
 from reports.review.text import image_references
 from reports.review.worklist import NO_DRAFT
 from spine.findings import DETECTOR_BY_KEY, DETECTORS, main_finding
@@ -345,6 +346,8 @@ class ReviewData:
     overlay_url: str
     audit_events: list[AuditEvent]
     audit_total: int
+    # What of the signed versions went to the PACS (the outbox), per destination and object.
+    results: ResultsPanel
 
     @property
     def status(self) -> str:
@@ -429,4 +432,5 @@ def review_data(
         overlay_url=_overlay_url(job, sagittal, mask_series),
         audit_events=events,
         audit_total=total,
+        results=results_panel(versions=versions),
     )

@@ -13,4 +13,9 @@ urlpatterns = [
     re_path(rf"^{STUDY}/save/$", views.save, name="review-save"),
     re_path(rf"^{STUDY}/sign/$", views.sign, name="review-sign"),
     re_path(rf"^{STUDY}/draft/$", views.draft, name="review-draft"),
+    re_path(
+        rf"^{STUDY}/results/(?P<delivery_id>[0-9]+)/resend/$",
+        views.resend,
+        name="review-resend",
+    ),
 ]

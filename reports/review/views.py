@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from audit.services import record_read
 from reports import services
-from reports.models import Report
+from reports.models import Report, ResultDelivery
+from reports.outbox.selectors import KIND_LABELS
 from reports.review.page import export_links, report_for, review_data
 from reports.review.worklist import NO_DRAFT, WORKLIST_FILTERS, worklist_counts, worklist_studies
 from spine.labels import LEVELS
@@ -135,6 +138,7 @@ def _page(
         "jump_series": _int(jump_series, 0),
         "jump_number": _int(jump_number, 0),
         "status_labels": STATUS_LABELS,
+        "can_resend": request.user.has_perm(roles.RESEND_RESULTS),
     }
     response = render(request, "reports/review.html", context, status=status)
     if data.report is not None:
@@ -227,3 +231,30 @@ def draft(request: HttpRequest, study_uid: str) -> HttpResponse:
     else:
         messages.success(request, f"AI draft written as version {version.number}.")
     return redirect("reports:review", study_uid=study.study_instance_uid)
+
+
+@require_POST
+@permission_required(roles.RESEND_RESULTS, raise_exception=True)
+def resend(request: HttpRequest, study_uid: str, delivery_id: str) -> HttpResponse:
+    """An admin sends one of the report's results to its destination again."""
+    study = _study(study_uid)
+    delivery = get_object_or_404(
+        ResultDelivery.objects.select_related("version"),
+        pk=delivery_id,
+        version__report__study=study,
+    )
+    # Here, not at the top: the send's object builders need not load with the URL conf.
+    from reports.outbox.dispatch import resend as resend_delivery
+
+    what = (
+        f"{KIND_LABELS.get(delivery.kind, delivery.kind)} of v{delivery.version.number} "
+        f"to {delivery.destination}"
+    )
+    try:
+        resend_delivery(delivery=delivery, user=request.user, request=request)
+    except PermissionDenied as refused:  # being sent right now
+        messages.error(request, f"Not resent ({what}): {refused}")
+    else:
+        messages.success(request, f"Queued to send again: {what}.")
+    url = reverse("reports:review", kwargs={"study_uid": study.study_instance_uid})
+    return redirect(f"{url}#results-title")

@@ -1,6 +1,7 @@
 """Orthanc as a real PACS for tests: its own JSON configuration, free loopback ports,
 storage in the test's folder, the DICOMweb plugin when Debian's orthanc-dicomweb is
-installed; stopped and started again on the same ports and storage."""
+installed; stopped and started again on the same ports and storage. Shared by the
+receiver tests (a PACS sends to the listener) and the PACS tests (results go back)."""
 
 from __future__ import annotations
 

@@ -4,10 +4,6 @@ listener (`/modalities/<name>/store`), as an operator or a routing rule would.""
 
 from __future__ import annotations
 
-import json
-import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import pydicom
@@ -17,70 +13,23 @@ import requests
 from audit.models import AccessEvent
 from studies.models import Instance, Study
 from studies.services.receiving import complete_stable_studies
-from tests.conftest import require_service
 from tests.dicom.factory import stored_uid
-from tests.processes import free_port, wait_until
+from tests.pacs.orthanc import Orthanc
 from tests.receiver.senders import LISTENER_AE
 
 pytestmark = pytest.mark.slow
 
 
-def _orthanc_binary() -> str:
-    found = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin:/usr/bin")
-    if found is None:
-        require_service("Orthanc (apt-get install orthanc)")
-    return str(found)
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/system", timeout=2).ok
-    except requests.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def orthanc(tmp_path, dicom_port):
-    """Orthanc on free loopback ports, its storage in tmp, the listener as modality "radbot"."""
-    binary = _orthanc_binary()
-    http_port, dicom_port_orthanc = free_port(), free_port()
-    storage = tmp_path / "orthanc-storage"
-    config = {
-        "Name": "radbot-test-pacs",
-        "StorageDirectory": str(storage),
-        "IndexDirectory": str(storage),
-        "HttpPort": http_port,
-        "DicomPort": dicom_port_orthanc,
-        "DicomAet": "ORTHANC",
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "HttpsCACertificates": "",
-        "Plugins": [],
-        "SaveJobs": False,
-        "DicomAssociationCloseDelay": 0,  # release at once: the test ends sooner
-        "DicomModalities": {"radbot": [LISTENER_AE, "127.0.0.1", dicom_port]},
-    }
-    path = tmp_path / "orthanc.json"
-    path.write_text(json.dumps(config))
-    log = tmp_path / "orthanc.log"
-    process = subprocess.Popen(
-        [binary, str(path)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{http_port}"
+    """Orthanc on free loopback ports, its storage in tmp, the listener as modality "radbot":
+    its REST API's URL."""
+    pacs = Orthanc(tmp_path, {"radbot": [LISTENER_AE, "127.0.0.1", dicom_port]})
+    pacs.start()
     try:
-        wait_until(lambda: _up(url) or process.poll() is not None, 60, "Orthanc's REST API")
-        if process.poll() is not None:
-            pytest.fail(f"Orthanc did not start:\n{log.read_text()[-3000:]}")
-        yield url
+        yield pacs.url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        pacs.stop()
 
 
 def test_orthanc_sends_a_study_to_the_listener_through_its_rest_api(
