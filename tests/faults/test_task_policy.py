@@ -23,6 +23,8 @@ PROJECT_TASKS = {
     "labeling.refresh_model_disagreement",
     "radbot.reap_stale_work",
     "reports.generate_ai_draft",
+    "reports.send_due_results",
+    "reports.send_result",
     "studies.render_series_thumbnail",
     "studies.requeue_followups",
 }
