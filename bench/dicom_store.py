@@ -38,11 +38,11 @@ from bench.listener import (  # noqa: E402
     clean_up,
     cpu_seconds,
     disk_sync_ms,
+    listener_bench_arguments,
     listener_process,
     postgres_commit_ms,
     send,
     send_parallel,
-    storescu_available,
     workspace,
 )
 from bench.postgres import percentile, recreate_database  # noqa: E402
@@ -54,13 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=4, help="studies per run (45 images each)")
     parser.add_argument("--parallel", type=int, default=4, help="associations at once")
-    parser.add_argument("--stable-s", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=714)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    parser.add_argument("--keep", action="store_true", help="keep the database and files")
-    args = parser.parse_args()
-    if not storescu_available():
-        sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
+    args = listener_bench_arguments(parser, stable_s=1.0, seed=714)
 
     work, url = workspace(prefix="radbot-bench-store-", sqlite=args.sqlite, default_url=DEFAULT_URL)
     os.environ["DATABASE_URL"] = url

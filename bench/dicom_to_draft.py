@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.listener import (  # noqa: E402
     clean_up,
+    listener_bench_arguments,
     listener_process,
     send,
-    storescu_available,
     workspace,
 )
 from bench.postgres import recreate_database  # noqa: E402
@@ -43,13 +43,7 @@ TIMEOUT_S = 600
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stable-s", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=1414)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    parser.add_argument("--keep", action="store_true", help="keep the database and files")
-    args = parser.parse_args()
-    if not storescu_available():
-        sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
+    args = listener_bench_arguments(parser, stable_s=2.0, seed=1414)
 
     work, url = workspace(prefix="radbot-bench-draft-", sqlite=args.sqlite, default_url=DEFAULT_URL)
     embedded = {

@@ -4,6 +4,7 @@ an acknowledgement: the listener makes each image durable before it says Success
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -27,6 +28,20 @@ from pynetdicom.sop_class import Verification
 ROOT = Path(__file__).resolve().parents[1]
 LISTENER_AE = "RADBOT"
 CALLING_AE = "BENCH"
+
+
+def listener_bench_arguments(
+    parser: argparse.ArgumentParser, *, stable_s: float, seed: int
+) -> argparse.Namespace:
+    """The options both listener benches take, parsed; exits when storescu is missing."""
+    parser.add_argument("--stable-s", type=float, default=stable_s)
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--keep", action="store_true", help="keep the database and files")
+    args = parser.parse_args()
+    if not storescu_available():
+        sys.exit("storescu not found: install dcmtk (apt-get install dcmtk)")
+    return args
 
 
 def workspace(*, prefix: str, sqlite: bool, default_url: str) -> tuple[Path, str]:

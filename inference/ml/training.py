@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -263,30 +264,19 @@ def train_semi_supervised(
     the epochs (or plain weighted training when pseudo-labelling is off). Returns the
     targets and weights the last epochs trained on."""
     warmup = settings.pseudo_warmup_epochs
-    if not use_pseudo_labels(train, settings) or epochs <= warmup:
-        train_classifier(
-            net,
-            train,
-            val,
-            epochs=epochs,
-            batch=settings.clf_batch,
-            lr=settings.clf_lr,
-            seed=seed,
-            name=name,
-            progress=progress,
-        )
-        return train
-    train_classifier(
+    fit = partial(
+        train_classifier,
         net,
-        train,
-        val,
-        epochs=warmup,
+        val=val,
         batch=settings.clf_batch,
         lr=settings.clf_lr,
-        seed=seed,
         name=name,
         progress=progress,
     )
+    if not use_pseudo_labels(train, settings) or epochs <= warmup:
+        fit(train, epochs=epochs, seed=seed)
+        return train
+    fit(train, epochs=warmup, seed=seed)
     result = pseudo_relabel(net, train, settings.pseudo_threshold, settings.pseudo_uncertain_weight)
     if progress:
         progress(
@@ -299,18 +289,7 @@ def train_semi_supervised(
                 "nlp_samples": int(train.nlp.sum()),
             }
         )
-    train_classifier(
-        net,
-        result.data,
-        val,
-        epochs=epochs - warmup,
-        batch=settings.clf_batch,
-        lr=settings.clf_lr,
-        seed=seed + 1,
-        name=name,
-        progress=progress,
-        first_epoch=warmup + 1,
-    )
+    fit(result.data, epochs=epochs - warmup, seed=seed + 1, first_epoch=warmup + 1)
     return result.data
 
 
