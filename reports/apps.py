@@ -13,7 +13,7 @@ class ReportsConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from inference.signals import inference_job_done, inference_job_refused
-        from reports.checks import immutability_triggers_present
+        from reports.checks import dashboard_source_triggers_present, immutability_triggers_present
         from reports.migrations._triggers import register_sqlite_function
         from reports.receivers import draft_report_when_job_done
 
@@ -27,3 +27,4 @@ class ReportsConfig(AppConfig):
         # The SQLite DELETE triggers call radbot_flushing(); every connection needs it.
         connection_created.connect(register_sqlite_function, dispatch_uid="reports.sqlite_flushing")
         checks.register(immutability_triggers_present)
+        checks.register(dashboard_source_triggers_present)

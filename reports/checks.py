@@ -1,4 +1,4 @@
-"""System check: the app refuses to start when the immutability triggers are gone.
+"""System checks: the app refuses to start when its database triggers are gone.
 
 Signed reports and the audit log are unchangeable only because of database triggers
 (``reports/migrations/_triggers.py``). A migration that rebuilds a table on SQLite, a
@@ -18,6 +18,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 
+from reports.migrations import _sources
 from reports.migrations._triggers import EXPECTED
 
 HINT = (
@@ -25,53 +26,66 @@ HINT = (
     "the trigger; restore the database from a trusted backup, or re-create the triggers "
     "with the SQL in reports/migrations/_triggers.py."
 )
-
-
-_REPORTS_TABLES = "reports\\_%"
+SOURCE_MIGRATION = "0006_dashboard_source_counts"
+SOURCE_HINT = (
+    "The agreement dashboard cannot tell new labels from old and may show stale numbers. "
+    "Re-create the triggers with the SQL in reports/migrations/_sources.py (SQLite drops a "
+    "table's triggers when a migration rebuilds it)."
+)
 
 
 def _present(connection: Any) -> dict[str, bool]:
-    """Trigger name -> enabled, for the triggers on the reports tables."""
+    """Trigger name -> enabled, for every trigger of this database."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE %s ESCAPE '\\'",
-                [_REPORTS_TABLES],
-            )
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
             return {name: True for (name,) in cursor.fetchall()}
         cursor.execute(
             """SELECT t.tgname, t.tgenabled <> 'D' FROM pg_trigger t
                JOIN pg_class c ON c.oid = t.tgrelid
-               WHERE NOT t.tgisinternal AND c.relname LIKE %s AND pg_table_is_visible(c.oid)""",
-            [_REPORTS_TABLES],
+               WHERE NOT t.tgisinternal AND pg_table_is_visible(c.oid)"""
         )
         return dict(cursor.fetchall())
 
 
-def _problems(alias: str) -> list[checks.CheckMessage]:
+def _applied_and_present(alias: str) -> tuple[set[str], dict[str, bool]] | None:
+    """The applied reports migrations and the triggers, or None where there is nothing to
+    check (a fresh database: migrate creates the tables and the triggers; or no database)."""
     connection = connections[alias]
     if connection.vendor not in ("sqlite", "postgresql"):
-        return []
+        return None
     try:
         tables = set(connection.introspection.table_names())
         if (
             MigrationRecorder.Migration._meta.db_table not in tables
             or "reports_reportversion" not in tables
         ):
-            return []  # a fresh database: migrate creates the tables and the triggers
+            return None
         applied = {
             name
             for app, name in MigrationRecorder(connection).applied_migrations()
             if app == "reports"
         }
-        present = _present(connection)
+        return applied, _present(connection)
     except DatabaseError:
-        return []  # no database to look at; whatever needs it reports that
+        return None  # no database to look at; whatever needs it reports that
+
+
+def _missing(
+    alias: str, expected: dict[str, dict[str, dict[str, str]]], *, hint: str, check_id: str
+) -> list[checks.CheckMessage]:
+    """An Error per trigger that an applied migration of ``expected`` created and that is
+    gone or disabled."""
+    found = _applied_and_present(alias)
+    if found is None:
+        return []
+    applied, present = found
+    vendor = connections[alias].vendor
     errors: list[checks.CheckMessage] = []
-    for migration, by_vendor in EXPECTED.items():
+    for migration, by_vendor in expected.items():
         if migration not in applied:
             continue
-        for name, table in by_vendor[connection.vendor].items():
+        for name, table in by_vendor[vendor].items():
             state = present.get(name)
             if state is None:
                 what = "is missing"
@@ -82,9 +96,9 @@ def _problems(alias: str) -> list[checks.CheckMessage]:
             errors.append(
                 checks.Error(
                     f"The database trigger {name} on {table} ({alias} database) {what}.",
-                    hint=HINT,
+                    hint=hint,
                     obj=f"reports.{migration}",
-                    id="reports.E001",
+                    id=check_id,
                 )
             )
     return errors
@@ -96,5 +110,20 @@ def immutability_triggers_present(
     """Error for each immutability trigger that an applied migration created and that is gone."""
     errors: list[checks.CheckMessage] = []
     for alias in databases or [DEFAULT_DB_ALIAS]:
-        errors.extend(_problems(alias))
+        errors.extend(_missing(alias, EXPECTED, hint=HINT, check_id="reports.E001"))
+    return errors
+
+
+def dashboard_source_triggers_present(
+    app_configs: Iterable[Any] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Error for each trigger that counts the dashboard's source writes and that is gone."""
+    expected = {
+        SOURCE_MIGRATION: {
+            vendor: _sources.expected_triggers(vendor) for vendor in ("postgresql", "sqlite")
+        }
+    }
+    errors: list[checks.CheckMessage] = []
+    for alias in databases or [DEFAULT_DB_ALIAS]:
+        errors.extend(_missing(alias, expected, hint=SOURCE_HINT, check_id="reports.E002"))
     return errors

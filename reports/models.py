@@ -260,3 +260,25 @@ class ResultDeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class DashboardSourceCount(models.Model):
+    """Writes to one of the agreement dashboard's source tables by one database session.
+
+    Written only by the triggers of reports/migrations/_sources.py; the dashboard's cache
+    sums a source's rows to tell whether its numbers are still current.
+    """
+
+    source = models.CharField(max_length=32)
+    backend = models.IntegerField()  # PostgreSQL's backend pid; 0 on SQLite
+    writes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "backend"], name="reports_source_count_per_backend"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.writes} writes by backend {self.backend}"

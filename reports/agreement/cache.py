@@ -1,11 +1,12 @@
 """The agreement dashboard's cache: its numbers, stored with a fingerprint of their tables.
 
-One query reads row counts and newest ids of each source (predictions and finished jobs,
-NLP labels, annotations, radiologist reports, model versions, report versions and their
-signatures). Any new prediction, label, annotation, gold decision or signature changes
-its source's fingerprint, so a stale result is never served. Receivers are not used:
-bulk_create and queryset updates (how predictions and job states are written) send no
-signals.
+One query reads how many write statements have touched each source (predictions and
+job states, NLP labels, annotations, radiologist reports, model versions, report versions
+and their signatures), which database triggers count in the writing transaction
+(reports/migrations/_sources.py). Any new prediction, label, annotation, gold decision
+or signature changes its source's fingerprint, so a stale result is never served.
+Receivers would not do: bulk_create and queryset updates (how predictions and job states
+are written) send no signals.
 
 Each entry is stored under a fixed key with the fingerprint beside it, so a changed
 source replaces its entry instead of piling up new keys (Redis memory stays bounded
@@ -18,85 +19,42 @@ predictions again.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import connection
+from django.db.models import Sum
 
-from inference.models import InferenceJob, ModelVersion, Prediction
-from labeling.models import Annotation, LabellerVersion, NlpLabel
 from reports.agreement.summary import (
-    ANNOTATIONS,
-    MODELS,
-    NLP_LABELS,
-    PREDICTIONS,
-    REPORT_VERSIONS,
-    REPORTS,
     SOURCES,
     DashboardData,
     dashboard_data,
 )
-from reports.models import ReportVersion
-from studies.models import RadiologistReport
+from reports.models import DashboardSourceCount
 
 T = TypeVar("T")
 # Bump when DashboardData's shape or module changes, so old pickles are not read back.
-SCHEMA = 5
+SCHEMA = 6
 TIMEOUT_S = 24 * 3600
 PREFIX = f"reports:dashboard:{SCHEMA}"
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _count_and_newest(model, where: str = "") -> list[str]:
-    condition = f" WHERE {where}" if where else ""
-    return [
-        f"(SELECT COUNT(*) FROM {_table(model)}{condition})",
-        f"(SELECT MAX(id) FROM {_table(model)}{condition})",
-    ]
-
-
-def _source_columns() -> dict[str, list[str]]:
-    done = f"status = '{InferenceJob.Status.DONE.value}'"
-    return {
-        PREDICTIONS: [
-            *_count_and_newest(Prediction),
-            *_count_and_newest(InferenceJob, done),
-            f"(SELECT MAX(finished_at) FROM {_table(InferenceJob)} WHERE {done})",
-        ],
-        NLP_LABELS: [*_count_and_newest(NlpLabel), *_count_and_newest(LabellerVersion)],
-        ANNOTATIONS: _count_and_newest(Annotation),
-        REPORTS: _count_and_newest(RadiologistReport),
-        MODELS: _count_and_newest(ModelVersion),
-        REPORT_VERSIONS: [
-            *_count_and_newest(ReportVersion),
-            f"(SELECT COUNT(*) FROM {_table(ReportVersion)} WHERE signed_at IS NOT NULL)",
-        ],
-    }
-
-
 class Sources:
-    """A fingerprint per source, read in one query."""
+    """A fingerprint per source: how many write statements have touched its tables, which
+    the triggers of reports/migrations/_sources.py count, read in one small query."""
 
     def __init__(self, digests: dict[str, str]) -> None:
         self.digests = digests
 
     @classmethod
     def read(cls) -> Sources:
-        columns = _source_columns()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(c for cols in columns.values() for c in cols))
-            row = list(cursor.fetchone())
-        digests = {}
-        for name, cols in columns.items():
-            values, row = row[: len(cols)], row[len(cols) :]
-            digests[name] = hashlib.sha256(repr([str(v) for v in values]).encode()).hexdigest()[:16]
-        return cls(digests)
+        writes = dict(
+            DashboardSourceCount.objects.values("source")
+            .annotate(total=Sum("writes"))
+            .values_list("source", "total")
+        )
+        return cls({name: str(writes.get(name, 0)) for name in SOURCES})
 
     def key(self, *names: str) -> str:
         return ".".join(self.digests[name] for name in sorted(set(names)))
@@ -141,10 +99,9 @@ def page_key(*, model_version_ids: Sequence[int], reference: str) -> str:
     return f"{PREFIX}:page:{reference}:{models}"
 
 
-def cached_dashboard_data(*, model_version_ids: Sequence[int], reference: str) -> DashboardData:
-    """dashboard_data(), served from the cache while its source tables are unchanged."""
-    sources = Sources.read()
-
+def _dashboard_data(
+    sources: Sources, *, model_version_ids: Sequence[int], reference: str
+) -> DashboardData:
     def memo(name: str, depends: tuple[str, ...], compute: Callable[[], T]) -> T:
         return _cached(f"{PREFIX}:part:{name}", sources.key(*depends), compute)
 
@@ -153,3 +110,24 @@ def cached_dashboard_data(*, model_version_ids: Sequence[int], reference: str) -
         sources.key(*SOURCES),
         lambda: dashboard_data(model_version_ids=model_version_ids, reference=reference, memo=memo),
     )
+
+
+def cached_dashboard_data(*, model_version_ids: Sequence[int], reference: str) -> DashboardData:
+    """dashboard_data(), served from the cache while its source tables are unchanged."""
+    return _dashboard_data(Sources.read(), model_version_ids=model_version_ids, reference=reference)
+
+
+def cached_dashboard_page(
+    *, model_version_ids: Sequence[int], reference: str, draw: Callable[[DashboardData], T]
+) -> tuple[DashboardData, T]:
+    """cached_dashboard_data() and what ``draw`` makes of it (the page's charts), both kept
+    while the sources are unchanged: drawing two dozen SVG charts costs more than the rest
+    of a warm request."""
+    sources = Sources.read()
+    data = _dashboard_data(sources, model_version_ids=model_version_ids, reference=reference)
+    drawn = _cached(
+        page_key(model_version_ids=model_version_ids, reference=reference) + ":drawn",
+        sources.key(*SOURCES),
+        lambda: draw(data),
+    )
+    return data, drawn

@@ -1,6 +1,7 @@
 """The agreement dashboard's charts: SVG markup drawn from the numbers in DashboardData.
 
-The view calls these on each request; the cache holds numbers only. The drawing itself is
+The view draws them once per state of the sources; cache.cached_dashboard_page keeps the
+markup beside the numbers. The drawing itself is
 in reports.stats.charts (pure, escaped markup); here each chart gets its id, title,
 categories and colours. A model's colour follows its position among the chosen versions.
 """

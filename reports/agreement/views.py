@@ -1,11 +1,10 @@
 """The researchers' agreement dashboard and its CSV export. Thin: parse the GET form,
-read the (cached) numbers, draw the charts, render."""
+read the (cached) numbers and their (cached) charts, render."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts import roles
 from audit.services import record_access
 from reports.agreement import charts
-from reports.agreement.cache import cached_dashboard_data
+from reports.agreement.cache import cached_dashboard_data, cached_dashboard_page
 from reports.agreement.csv_export import csv_rows
 from reports.agreement.queries import NLP, REFERENCES, default_reference, model_versions
 from reports.agreement.summary import MAX_MODELS, DashboardData
@@ -61,7 +60,7 @@ class DashboardQuery:
         return self.as_query(NLP)
 
 
-def _page_parts(data: DashboardData) -> Mapping[str, object]:
+def _page_parts(data: DashboardData) -> dict[str, object]:
     """Per-model columns and per-detector sections with their charts, the markup marked
     safe: it is built from escaped text in reports.stats.charts."""
     safe = mark_safe
@@ -103,10 +102,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     choices = model_versions()
     query = DashboardQuery.from_params(request.GET, available=[c.id for c in choices])
     # Without a model version the page only says how to make one.
-    data = (
-        cached_dashboard_data(model_version_ids=query.model_version_ids, reference=query.reference)
+    data, parts = (
+        cached_dashboard_page(
+            model_version_ids=query.model_version_ids, reference=query.reference, draw=_page_parts
+        )
         if choices
-        else None
+        else (None, {})
     )
     selected = list(query.model_version_ids) + [None] * (MAX_MODELS - len(query.model_version_ids))
     return render(
@@ -119,7 +120,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "references": REFERENCES,
             "data": data,
             "csv_query": query.as_query(),
-            **(_page_parts(data) if data else {}),
+            **parts,
         },
     )
 

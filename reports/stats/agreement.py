@@ -208,7 +208,26 @@ def binary_agreement(
     ref, pred = _as_bool(reference), _as_bool(predicted)
     if ref.shape != pred.shape:
         raise ValueError(f"reference has {ref.size} samples, prediction {pred.size}")
-    table = confusion_table(ref, pred, 2)
+    return binary_agreement_of_table(
+        confusion_table(ref, pred, 2),
+        confidence=confidence,
+        n_resamples=n_resamples,
+        seed=seed,
+        with_bootstrap=with_bootstrap,
+    )
+
+
+def binary_agreement_of_table(
+    table: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    with_bootstrap: bool = True,
+) -> BinaryAgreement:
+    """binary_agreement() of a 2 x 2 table (rows reference absent/present, columns
+    prediction absent/present): every figure is a function of the four counts."""
+    table = np.asarray(table, dtype=np.int64)
     (tn, fp), (fn, tp) = (int(x) for x in table[0]), (int(x) for x in table[1])
     n = tn + fp + fn + tp
     boot: dict[str, Any] = {
@@ -268,16 +287,41 @@ def multiclass_agreement(
     if ref.shape != pred.shape:
         raise ValueError(f"reference has {ref.size} samples, prediction {pred.size}")
     labels = list(labels)
-    k = len(labels)
     index = {label: i for i, label in enumerate(labels)}
     try:
         table = confusion_table(
             np.array([index[x] for x in ref.tolist()], dtype=np.int64),
             np.array([index[x] for x in pred.tolist()], dtype=np.int64),
-            k,
+            len(labels),
         )
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]!r} is not one of the labels {labels}") from None
+    return multiclass_agreement_of_table(
+        table,
+        labels=labels,
+        weights=weights,
+        confidence=confidence,
+        n_resamples=n_resamples,
+        seed=seed,
+        plain_interval=plain_interval,
+    )
+
+
+def multiclass_agreement_of_table(
+    table: np.ndarray,
+    *,
+    labels: Sequence[int | str],
+    weights: str = "linear",
+    confidence: float = CONFIDENCE,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    plain_interval: bool = True,
+) -> MulticlassAgreement:
+    """multiclass_agreement() of a K x K table (rows reference, columns prediction, in
+    ``labels`` order)."""
+    table = np.asarray(table, dtype=np.int64)
+    if table.shape != (len(labels), len(labels)):
+        raise ValueError(f"a {table.shape} table for {len(labels)} labels")
     n = int(table.sum())
     boot: dict[str, Any] = {"confidence": confidence, "n_resamples": n_resamples}
     kappa = _table_estimate(table, kappa_of_tables, with_interval=plain_interval, seed=seed, **boot)
