@@ -19,18 +19,19 @@ predictions again.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Sum
 
-from reports.agreement.summary import (
-    SOURCES,
-    DashboardData,
-    dashboard_data,
-)
+from reports.agreement.gold_counts import BUILT_ON, GoldCounts
+from reports.agreement.queries import Labels, latest_predictions
+from reports.agreement.sources import ANNOTATIONS, SOURCES
+from reports.agreement.summary import DashboardData, dashboard_data
 from reports.models import DashboardSourceCount
 
 T = TypeVar("T")
@@ -79,17 +80,42 @@ def _remember(key: str, fingerprint: str, value: Any) -> None:
         _local.popitem(last=False)
 
 
-def _cached(key: str, fingerprint: str, compute: Callable[[], T]) -> T:
+def _shared_get(key: str, fingerprint: str | None) -> tuple[str, Any] | None:
+    """(fingerprint, value) from the shared cache, if stored at ``fingerprint`` (None: at
+    any). The fingerprint has a small key of its own and is read first, so a stale value,
+    which may be megabytes, is not unpickled only to be thrown away."""
+    stored_at = cache.get(f"{key}:fingerprint")
+    if stored_at is None or (fingerprint is not None and stored_at != fingerprint):
+        return None
+    stored = cache.get(key)
+    if stored is None or (fingerprint is not None and stored[0] != fingerprint):
+        return None  # written by another process between the two reads
+    return stored
+
+
+def _shared_set(key: str, fingerprint: str, value: Any) -> None:
+    cache.set_many({key: (fingerprint, value), f"{key}:fingerprint": fingerprint}, TIMEOUT_S)
+
+
+def _cached(
+    key: str,
+    fingerprint: str,
+    compute: Callable[[], T],
+    update: Callable[[T], T] | None = None,
+) -> T:
+    """The value at ``fingerprint``: kept, or computed, or (given ``update``) made from
+    the value kept at an earlier fingerprint."""
     local = _local.get(key)
     if local is not None and local[0] == fingerprint:
         _local.move_to_end(key)
         return local[1]
-    stored = cache.get(key)
-    if stored is not None and stored[0] == fingerprint:
+    stored = _shared_get(key, fingerprint)
+    if stored is not None:
         _remember(key, fingerprint, stored[1])
         return stored[1]
-    value = compute()
-    cache.set(key, (fingerprint, value), TIMEOUT_S)
+    earlier = (local or _shared_get(key, None)) if update is not None else None
+    value = update(earlier[1]) if update is not None and earlier is not None else compute()
+    _shared_set(key, fingerprint, value)
     _remember(key, fingerprint, value)
     return value
 
@@ -99,17 +125,96 @@ def page_key(*, model_version_ids: Sequence[int], reference: str) -> str:
     return f"{PREFIX}:page:{reference}:{models}"
 
 
+GOLD_COUNTS_KEY = f"{PREFIX}:gold-counts"
+# One request at a time per process follows the gold counts and reads figures off them:
+# following changes them in place.
+_gold_lock = threading.Lock()
+# Followed counts go to the shared cache at most this often: pickling them costs more
+# than following, and another process follows on from an older copy just as well.
+SHARE_GOLD_EVERY_S = 60.0
+_gold_shared_at = 0.0
+
+
+def _predictions_of(model_id: int, study_ids: Iterable[int]) -> Labels:
+    return latest_predictions(model_version_id=model_id, study_ids=study_ids)
+
+
+class _GoldCountsOfRequest:
+    """The gold counts a request uses: the newest copy this process or the shared cache
+    holds, followed to the current annotations (or built when it cannot be), and stored
+    again when they moved or counted another model version."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.fingerprint = sources.key(ANNOTATIONS, *BUILT_ON)
+        self.digests = sources.digests
+        self.state: GoldCounts | None = None
+        self.models: set[int] = set()
+
+    def __call__(self) -> GoldCounts:
+        if self.state is None:
+            self.state = self._current()
+            self.models = set(self.state.models)
+        return self.state
+
+    def _current(self) -> GoldCounts:
+        local = _local.get(GOLD_COUNTS_KEY)
+        if local is not None and local[0] == self.fingerprint:
+            return local[1]
+        previous = local or _shared_get(GOLD_COUNTS_KEY, None)
+        if previous is not None and previous[0] == self.fingerprint:
+            _remember(GOLD_COUNTS_KEY, *previous)
+            return previous[1]
+        # The copy is changed in place: forget it until it is whole again.
+        _local.pop(GOLD_COUNTS_KEY, None)
+        state = previous[1] if previous is not None else None
+        if state is not None and state.follow(
+            digests=self.digests, read_predictions=_predictions_of
+        ):
+            self._store(state, share=time.monotonic() - _gold_shared_at > SHARE_GOLD_EVERY_S)
+        else:
+            state = GoldCounts.build(digests=self.digests)
+            self._store(state, share=True)
+        return state
+
+    def _store(self, state: GoldCounts, *, share: bool) -> None:
+        global _gold_shared_at
+        if share:
+            _shared_set(GOLD_COUNTS_KEY, self.fingerprint, state)
+            _gold_shared_at = time.monotonic()
+        _remember(GOLD_COUNTS_KEY, self.fingerprint, state)
+
+    def store_if_grown(self) -> None:
+        """Share the counts when a model version was counted from all its predictions (a
+        cost worth sparing the other processes)."""
+        if self.state is not None and set(self.state.models) != self.models:
+            self._store(self.state, share=True)
+
+
 def _dashboard_data(
     sources: Sources, *, model_version_ids: Sequence[int], reference: str
 ) -> DashboardData:
-    def memo(name: str, depends: tuple[str, ...], compute: Callable[[], T]) -> T:
-        return _cached(f"{PREFIX}:part:{name}", sources.key(*depends), compute)
+    def memo(
+        name: str,
+        depends: tuple[str, ...],
+        compute: Callable[[], T],
+        update: Callable[[T], T] | None = None,
+    ) -> T:
+        return _cached(f"{PREFIX}:part:{name}", sources.key(*depends), compute, update)
 
-    return _cached(
-        page_key(model_version_ids=model_version_ids, reference=reference),
-        sources.key(*SOURCES),
-        lambda: dashboard_data(model_version_ids=model_version_ids, reference=reference, memo=memo),
-    )
+    with _gold_lock:
+        gold = _GoldCountsOfRequest(sources)
+        data = _cached(
+            page_key(model_version_ids=model_version_ids, reference=reference),
+            sources.key(*SOURCES),
+            lambda: dashboard_data(
+                model_version_ids=model_version_ids,
+                reference=reference,
+                memo=memo,
+                gold_counts=gold,
+            ),
+        )
+        gold.store_if_grown()
+    return data
 
 
 def cached_dashboard_data(*, model_version_ids: Sequence[int], reference: str) -> DashboardData:

@@ -63,8 +63,9 @@ def model_versions() -> list[ModelChoice]:
     ]
 
 
-def latest_predictions(*, model_version_id: int) -> Labels:
-    """(study, level) -> predicted fields, from each study's latest done job of the version.
+def latest_predictions(*, model_version_id: int, study_ids: Iterable[int] | None = None) -> Labels:
+    """(study, level) -> predicted fields, from each study's latest done job of the version
+    (of every study, or of ``study_ids`` only).
 
     A job is the latest when no other done job of the version on the same study was
     created after it (ties broken by id), which one query answers with NOT EXISTS.
@@ -76,9 +77,11 @@ def latest_predictions(*, model_version_id: int) -> Labels:
         Q(created_at__gt=OuterRef("job__created_at"))
         | Q(created_at=OuterRef("job__created_at"), id__gt=OuterRef("job_id"))
     )
+    chosen = Prediction.objects.filter(model_version_id=model_version_id, job__status=done)
+    if study_ids is not None:
+        chosen = chosen.filter(job__study_id__in=list(study_ids))
     rows = (
-        Prediction.objects.filter(model_version_id=model_version_id, job__status=done)
-        .exclude(Exists(newer))
+        chosen.exclude(Exists(newer))
         .order_by()
         .values_list("job__study_id", "level__level", *COMPARED_FIELDS)
     )
@@ -88,7 +91,7 @@ def latest_predictions(*, model_version_id: int) -> Labels:
 # --- references ------------------------------------------------------------------
 
 
-def _newest_report_per_study(report_ids: Iterable[int]) -> dict[int, int]:
+def newest_report_per_study(report_ids: Iterable[int]) -> dict[int, int]:
     """report id -> study id, keeping only each study's newest report among them."""
     newest: dict[int, tuple[Any, int]] = {}
     rows = RadiologistReport.objects.filter(pk__in=list(report_ids)).values_list(
@@ -104,7 +107,7 @@ def _newest_report_per_study(report_ids: Iterable[int]) -> dict[int, int]:
 def gold_reference(rows: Sequence[dict] | None = None) -> Labels:
     """(study, level) -> gold fields; a study with several curated reports uses the newest."""
     rows = gold_rows() if rows is None else rows
-    study_of = _newest_report_per_study({int(r["report_id"]) for r in rows})
+    study_of = newest_report_per_study({int(r["report_id"]) for r in rows})
     out: Labels = {}
     for row in rows:
         study_id = study_of.get(int(row["report_id"]))

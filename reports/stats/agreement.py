@@ -316,17 +316,28 @@ def multiclass_agreement_of_table(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     plain_interval: bool = True,
+    with_bootstrap: bool = True,
 ) -> MulticlassAgreement:
     """multiclass_agreement() of a K x K table (rows reference, columns prediction, in
-    ``labels`` order)."""
+    ``labels`` order); without ``with_bootstrap``, the kappas have no intervals."""
     table = np.asarray(table, dtype=np.int64)
     if table.shape != (len(labels), len(labels)):
         raise ValueError(f"a {table.shape} table for {len(labels)} labels")
     n = int(table.sum())
     boot: dict[str, Any] = {"confidence": confidence, "n_resamples": n_resamples}
-    kappa = _table_estimate(table, kappa_of_tables, with_interval=plain_interval, seed=seed, **boot)
+    kappa = _table_estimate(
+        table,
+        kappa_of_tables,
+        with_interval=plain_interval and with_bootstrap,
+        seed=seed,
+        **boot,
+    )
     weighted = _table_estimate(
-        table, partial(kappa_of_tables, weights=weights), with_interval=True, seed=seed + 1, **boot
+        table,
+        partial(kappa_of_tables, weights=weights),
+        with_interval=with_bootstrap,
+        seed=seed + 1,
+        **boot,
     )
     return MulticlassAgreement(
         labels=tuple(labels),

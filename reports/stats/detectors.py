@@ -16,13 +16,14 @@ from reports.stats.agreement import (
     BinaryAgreement,
     Estimate,
     MulticlassAgreement,
-    binary_agreement,
-    multiclass_agreement,
+    binary_agreement_of_table,
+    multiclass_agreement_of_table,
     proportions,
 )
 from reports.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from reports.stats.tables import AgreementCounts, canal_classes, presence_tables
 from spine.findings import AGREEMENT_DETECTORS
-from spine.labels import CANAL_CLASSES, LEVELS
+from spine.labels import CANAL_CLASSES, GRADES, LEVELS
 
 # The label fields a model predicts, and so the ones compared.
 COMPARED_FIELDS: tuple[str, ...] = ("disc", "canal_stenosis", "left_foraminal", "right_foraminal")
@@ -85,23 +86,40 @@ def detector_samples(
     return out
 
 
-def canal_classes(fields: Mapping[str, np.ndarray]) -> np.ndarray:
-    """spine.labels.canal_class over arrays."""
-    disc, canal = fields["disc"], fields["canal_stenosis"]
-    return np.where(
-        canal == "none", np.where(disc == "none", 0, 1), np.where(disc == "herniation", 3, 2)
+def counts_of(comparison: LabelPairs | AgreementCounts) -> AgreementCounts:
+    """The confusion counts of a comparison given as aligned pairs or as counts already."""
+    if isinstance(comparison, AgreementCounts):
+        return comparison
+    return AgreementCounts.of_columns(
+        comparison.levels, comparison.reference, comparison.predicted, COMPARED_FIELDS
     )
 
 
+def _presence(counts: AgreementCounts) -> dict[str, np.ndarray]:
+    """detector -> (level, reference present, predicted present) counts."""
+    return {
+        finding.key: presence_tables(
+            counts, {name: finding.present_values for name in finding.fields}
+        )
+        for finding in AGREEMENT_DETECTORS
+    }
+
+
 def detector_agreement(
-    pairs: LabelPairs, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+    comparison: LabelPairs | AgreementCounts,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    with_bootstrap: bool = True,
 ) -> dict[str, BinaryAgreement]:
     """Table 2: one row per detector."""
-    ref = detector_samples(pairs.reference, pairs.levels)
-    pred = detector_samples(pairs.predicted, pairs.levels)
+    tables = _presence(counts_of(comparison))
     return {
-        key: binary_agreement(
-            ref[key][0], pred[key][0], n_resamples=n_resamples, seed=seed + 10 * i
+        key: binary_agreement_of_table(
+            tables[key].sum(axis=0),
+            n_resamples=n_resamples,
+            seed=seed + 10 * i,
+            with_bootstrap=with_bootstrap,
         )
         for i, (key, _) in enumerate(DETECTOR_ROWS)
     }
@@ -123,48 +141,57 @@ class GradeAgreement:
 
 
 def grade_agreement(
-    pairs: LabelPairs,
+    comparison: LabelPairs | AgreementCounts,
     *,
     weights: str = "linear",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    with_bootstrap: bool = True,
 ) -> dict[str, GradeAgreement]:
     """Per graded field: the grade confusion matrix and weighted kappa (a model that calls
     moderate stenosis mild is closer than one that calls it absent)."""
+    counts = counts_of(comparison)
+    on_scale = [GRADES.index(grade) for grade in GRADE_SCALE]
+    stated = [GRADES.index(grade) for grade in GRADE_SCALE[1:]]
     out = {}
     for i, name in enumerate(GRADED_COMPARED):
-        ref, pred = pairs.reference[name], pairs.predicted[name]
-        graded = np.isin(ref, GRADE_SCALE) & np.isin(pred, GRADE_SCALE)
-        agreement = multiclass_agreement(
-            ref[graded],
-            pred[graded],
+        table = counts.tables[name].sum(axis=0)  # (reference, predicted) in GRADES order
+        graded = table[np.ix_(on_scale, on_scale)]
+        agreement = multiclass_agreement_of_table(
+            graded,
             labels=GRADE_SCALE,
             weights=weights,
             n_resamples=n_resamples,
             seed=seed + 100 + i,
             plain_interval=False,  # the dashboard shows the weighted one for grades
+            with_bootstrap=with_bootstrap,
         )
+        predicted = table.sum(axis=0)
         model_grades = bool(
-            np.isin(pred, GRADE_SCALE[1:]).any() or not (pred == "unspecified").any()
+            predicted[stated].sum() > 0 or predicted[GRADES.index("unspecified")] == 0
         )
-        out[name] = GradeAgreement(agreement, int((~graded).sum()), model_grades)
+        out[name] = GradeAgreement(agreement, int(table.sum() - graded.sum()), model_grades)
     return out
 
 
 def canal_class_agreement(
-    pairs: LabelPairs,
+    comparison: LabelPairs | AgreementCounts,
     *,
     weights: str = "linear",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    with_bootstrap: bool = True,
 ) -> MulticlassAgreement:
-    return multiclass_agreement(
-        canal_classes(pairs.reference),
-        canal_classes(pairs.predicted),
+    counts = counts_of(comparison)
+    if counts.canal is None:
+        raise ValueError("canal classes need both disc and canal_stenosis")
+    return multiclass_agreement_of_table(
+        counts.canal.sum(axis=0),
         labels=CANAL_CLASSES,
         weights=weights,
         n_resamples=n_resamples,
         seed=seed,
+        with_bootstrap=with_bootstrap,
     )
 
 
@@ -183,20 +210,16 @@ class LevelCounts:
     specificity: Estimate
 
 
-def per_level(pairs: LabelPairs) -> dict[str, list[LevelCounts]]:
+def per_level(comparison: LabelPairs | AgreementCounts) -> dict[str, list[LevelCounts]]:
     """detector -> one LevelCounts per disc level, in LEVELS order."""
-    ref = detector_samples(pairs.reference, pairs.levels)
-    pred = detector_samples(pairs.predicted, pairs.levels)
+    tables = _presence(counts_of(comparison))
     out: dict[str, list[LevelCounts]] = {}
     for key, _ in DETECTOR_ROWS:
-        truth, levels = ref[key]
-        guess = pred[key][0]
-        at = levels[None, :] == np.array(LEVELS)[:, None]  # (levels, samples)
-        n = at.sum(axis=1)
-        positives = (at & truth).sum(axis=1)
-        predicted = (at & guess).sum(axis=1)
-        tp = (at & truth & guess).sum(axis=1)
-        tn = (at & ~truth & ~guess).sum(axis=1)
+        table = tables[key]  # (level, reference present, predicted present)
+        n = table.sum(axis=(1, 2))
+        positives = table[:, 1, :].sum(axis=1)
+        predicted = table[:, :, 1].sum(axis=1)
+        tp, tn = table[:, 1, 1], table[:, 0, 0]
         accuracy = proportions(tp + tn, n)
         sensitivity = proportions(tp, positives)
         specificity = proportions(tn, n - positives)
@@ -228,6 +251,7 @@ __all__ = [
     "LevelCounts",
     "canal_class_agreement",
     "canal_classes",
+    "counts_of",
     "detector_agreement",
     "detector_samples",
     "grade_agreement",

@@ -10,11 +10,13 @@ figures are then read off tables of a few dozen cells, whatever the archive's si
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from reports.stats.bootstrap import kappa_of_tables
 from spine.labels import CANAL_CLASSES, FIELD_VALUES, LEVELS, canal_class
 
 _LEVEL_INDEX = {level: i for i, level in enumerate(LEVELS)}
@@ -107,7 +109,7 @@ class AgreementCounts:
             other = _codes(np.asarray(compared[name], dtype=str), values)
             np.add.at(out.tables[name], (at, ref, other), 1)
         if out.canal is not None:
-            np.add.at(out.canal, (at, _canal_codes(reference), _canal_codes(compared)), 1)
+            np.add.at(out.canal, (at, canal_classes(reference), canal_classes(compared)), 1)
         return out
 
 
@@ -121,7 +123,7 @@ def _codes(values: np.ndarray, vocabulary: Sequence[str]) -> np.ndarray:
     return codes
 
 
-def _canal_codes(fields: Mapping[str, np.ndarray]) -> np.ndarray:
+def canal_classes(fields: Mapping[str, np.ndarray]) -> np.ndarray:
     """spine.labels.canal_class over arrays."""
     disc, canal = np.asarray(fields["disc"], str), np.asarray(fields["canal_stenosis"], str)
     return np.where(
@@ -141,4 +143,38 @@ def presence_tables(counts: AgreementCounts, present: Mapping[str, frozenset[Any
     return out
 
 
-__all__ = ["AgreementCounts", "presence_tables"]
+def kappa_or_none(table: np.ndarray) -> float | None:
+    """Cohen's kappa of one K x K table; None where it is undefined (one value only, on
+    both sides, or no pairs at all)."""
+    table = np.asarray(table)
+    if int((table.sum(axis=0) + table.sum(axis=1) > 0).sum()) < 2:
+        return None
+    value = float(kappa_of_tables(table[None])[0])
+    return None if math.isnan(value) else value
+
+
+def field_agreement(counts: AgreementCounts) -> list[dict[str, Any]]:
+    """Per field over every level: the pairs, the percentage that agree and Cohen's kappa,
+    as the curation progress page and the dashboard's agreement panel show them."""
+    out = []
+    for name in counts.fields:
+        table = counts.tables[name].sum(axis=0)
+        n = int(table.sum())
+        out.append(
+            {
+                "field": name,
+                "n": n,
+                "percent": 100 * int(np.trace(table)) / n if n else None,
+                "kappa": kappa_or_none(table),
+            }
+        )
+    return out
+
+
+__all__ = [
+    "AgreementCounts",
+    "canal_classes",
+    "field_agreement",
+    "kappa_or_none",
+    "presence_tables",
+]

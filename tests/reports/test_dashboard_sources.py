@@ -107,3 +107,9 @@ def test_the_check_names_a_missing_counting_trigger():
         ("reports.E002", True, True)
     ]
     assert dashboard_source_triggers_present() == []
+
+
+def test_the_triggers_count_the_sources_the_dashboard_names():
+    from reports.agreement.sources import SOURCES
+
+    assert set(_sources.SOURCE_TABLES) == set(SOURCES)

@@ -1,0 +1,240 @@
+"""Counts against gold that follow new annotations report by report agree, after every step,
+with the same figures computed from scratch over every row; and the bootstrap intervals
+lag behind them by at most 1% of the compared levels."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement
+from labeling.models import Annotation
+from reports.agreement.cache import Sources, _predictions_of
+from reports.agreement.gold_counts import RECENT_IDS, GoldCounts
+from reports.agreement.queries import align, gold_reference, latest_predictions
+from reports.agreement.summary import _model_block
+from reports.stats import COMPARED_FIELDS, counts_of
+from reports.stats.tables import AgreementCounts, field_agreement
+from spine.labels import DISC_VALUES, GRADES, LEVELS
+from tests.factories import ReportFactory, make_user
+from tests.reports.dashboard_factories import (
+    labeller,
+    levels_of,
+    model_version,
+    nlp_label,
+    predict,
+    study_with_report,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _random_levels(rng: random.Random) -> dict[str, dict]:
+    return levels_of(
+        **{
+            level.replace("-", "_"): {
+                "disc": rng.choice(DISC_VALUES),
+                "canal_stenosis": rng.choice(GRADES),
+                "right_foraminal": rng.choice(GRADES),
+                "uncertain": rng.random() < 0.2,
+            }
+            for level in LEVELS
+            if rng.random() < 0.6
+        }
+    )
+
+
+def _annotate(report, labels: dict[str, dict], author, *, kind: str = "annotation") -> None:
+    levels = dict(report.study.levels.values_list("level", "pk"))
+    for level, values in labels.items():
+        Annotation.objects.create(
+            report=report, level_id=levels[level], author=author, kind=kind, **values
+        )
+
+
+def _from_scratch(model_ids: list[int]) -> dict:
+    reference = gold_reference()
+    return {
+        "models": {
+            m: counts_of(align(reference, latest_predictions(model_version_id=m)))
+            for m in model_ids
+        },
+        "nlp_vs_gold": nlp_gold_agreement(),
+        "inter": inter_annotator_agreement(),
+        "levels": len(reference),
+    }
+
+
+def _followed(state: GoldCounts, model_ids: list[int]) -> dict:
+    for m in model_ids:
+        if m not in state.models:
+            state.add_model(m, latest_predictions(model_version_id=m))
+    return {
+        "models": dict(state.models),
+        "nlp_vs_gold": field_agreement(state.nlp_vs_gold),
+        "inter": field_agreement(state.inter),
+        "levels": state.gold_levels,
+    }
+
+
+def _rows_match(ours: list[dict], theirs: list[dict]) -> None:
+    assert [row["field"] for row in ours] == [row["field"] for row in theirs]
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine.keys() == other.keys()
+        for name, value in mine.items():
+            assert value == (other[name] if value is None else pytest.approx(other[name]))
+
+
+def _same(followed: dict, scratch: dict) -> None:
+    assert followed["levels"] == scratch["levels"]
+    assert followed["models"] == scratch["models"]
+    _rows_match(followed["nlp_vs_gold"], scratch["nlp_vs_gold"])
+    _rows_match(followed["inter"], scratch["inter"])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_followed_counts_match_a_recount_after_every_step(seed):
+    rng = random.Random(seed)
+    models = [model_version("a"), model_version("b")]
+    annotators = [make_user("annotator") for _ in range(3)]
+    adjudicator = make_user("admin")
+    reports = []
+    for _ in range(6):
+        study, report = study_with_report()
+        reports.append(report)
+        nlp_label(report, _random_levels(rng), version=labeller("rules"))
+        for model in models:
+            predict(study, model, _random_levels(rng))
+    ids = [m.pk for m in models]
+    state = GoldCounts.build(digests=Sources.read().digests)
+    _same(_followed(state, ids), _from_scratch(ids))
+
+    steps = [
+        # one annotator curates a report: its levels become gold
+        lambda: _annotate(rng.choice(reports), _random_levels(rng), annotators[0]),
+        # a second annotator agrees or disagrees: gold and inter-annotator pairs move
+        lambda: _annotate(rng.choice(reports), _random_levels(rng), annotators[1]),
+        lambda: _annotate(rng.choice(reports), _random_levels(rng), annotators[2]),
+        # an adjudication settles a report
+        lambda: _annotate(
+            rng.choice(reports), _random_levels(rng), adjudicator, kind="adjudication"
+        ),
+    ]
+    for _ in range(12):
+        rng.choice(steps)()
+        assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+        _same(_followed(state, ids), _from_scratch(ids))
+
+
+def test_a_newer_curated_report_of_the_same_study_takes_over_its_gold():
+    model = model_version("a")
+    study, old = study_with_report()
+    predict(study, model, levels_of(L4_L5={"disc": "bulge"}))
+    annotator = make_user("annotator")
+    _annotate(old, levels_of(), annotator)
+    state = GoldCounts.build(digests=Sources.read().digests)
+    state.add_model(model.pk, latest_predictions(model_version_id=model.pk))
+    newer = ReportFactory(study=study, text="FINDINGS: an addendum.")
+    # A new radiologist report changes which report is the study's newest: a rebuild.
+    assert not state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    state = GoldCounts.build(digests=Sources.read().digests)
+    state.add_model(model.pk, latest_predictions(model_version_id=model.pk))
+    _annotate(newer, levels_of(L4_L5={"disc": "bulge"}), annotator)
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    bulge = state.models[model.pk].tables["disc"][LEVELS.index("L4-L5")]
+    assert bulge[DISC_VALUES.index("bulge"), DISC_VALUES.index("bulge")] == 1
+    _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+
+
+def test_new_predictions_or_labeller_runs_are_counted_again():
+    model = model_version("a")
+    study, report = study_with_report()
+    predict(study, model, levels_of(), age_s=60)
+    nlp_label(report, levels_of(), version=labeller("old"))
+    _annotate(report, levels_of(L3_L4={"disc": "herniation"}), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    _followed(state, [model.pk])
+    predict(study, model, levels_of(L3_L4={"disc": "herniation"}))
+    nlp_label(report, levels_of(L3_L4={"disc": "herniation"}), version=labeller("new"))
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.models == {}  # predictions changed: counted again when next asked for
+    _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+
+
+def test_a_late_commit_below_the_newest_id_is_still_found():
+    _, report = study_with_report()
+    annotator = make_user("annotator")
+    _annotate(report, levels_of(), annotator)
+    state = GoldCounts.build(digests=Sources.read().digests)
+    # As if a transaction had held a lower id while a higher one committed and was read.
+    late = Annotation.objects.filter(report=report).order_by("id").first()
+    state.recent_ids = state.recent_ids - {late.pk}
+    state.annotations_read -= 1
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.annotations_read == Annotation.objects.count()
+
+
+def test_a_deleted_annotation_or_a_too_late_one_asks_for_a_rebuild():
+    _, report = study_with_report()
+    _annotate(report, levels_of(), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    Annotation.objects.filter(pk=Annotation.objects.order_by("id").first().pk).delete()
+    assert not state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+
+
+def test_a_late_commit_older_than_the_ids_remembered_asks_for_a_rebuild():
+    _, report = study_with_report()
+    _annotate(report, levels_of(), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    late = Annotation.objects.filter(report=report).order_by("id").first()
+    state.recent_ids = state.recent_ids - {late.pk}
+    state.annotations_read -= 1
+    state.newest_id += RECENT_IDS  # the late id now lies below the remembered window
+    assert not state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+
+
+def _counts_of_random_pairs(rng: random.Random, n: int) -> AgreementCounts:
+    counts = AgreementCounts(COMPARED_FIELDS)
+    for _ in range(n):
+        _add_random_pair(rng, counts)
+    return counts
+
+
+def _add_random_pair(rng: random.Random, counts: AgreementCounts) -> None:
+    def values() -> tuple:
+        return (rng.choice(DISC_VALUES), *(rng.choice(GRADES) for _ in range(3)))
+
+    counts.add(rng.choice(LEVELS), values(), values())
+
+
+def test_bootstrap_intervals_lag_by_at_most_one_percent_of_the_levels():
+    rng = random.Random(7)
+    version = model_version("a")
+    counts = _counts_of_random_pairs(rng, 1000)
+    first = _model_block(version, counts, 1000, basis=("p", "m", "r"))
+    assert (first.intervals_levels, first.intervals_lag) == (1000, False)
+    for _ in range(5):
+        _add_random_pair(rng, counts)
+    lagging = _model_block(version, counts, 1000, basis=("p", "m", "r"), previous=first)
+    fresh = _model_block(version, counts, 1000, basis=("p", "m", "r"))
+    assert (lagging.intervals_levels, lagging.intervals_lag) == (1000, True)
+    for key, row in lagging.detectors.items():
+        assert row.f1.value == fresh.detectors[key].f1.value  # today's value ...
+        assert (row.f1.low, row.f1.high) == (
+            first.detectors[key].f1.low,
+            first.detectors[key].f1.high,
+        )
+        assert row.accuracy == fresh.detectors[key].accuracy  # Wilson intervals are current
+    assert lagging.canal.weighted_kappa.value == fresh.canal.weighted_kappa.value
+    assert lagging.canal.weighted_kappa.low == first.canal.weighted_kappa.low
+    assert lagging.levels == fresh.levels
+
+    for _ in range(10):  # now 15 more than at the draw: over 1%
+        _add_random_pair(rng, counts)
+    redrawn = _model_block(version, counts, 1000, basis=("p", "m", "r"), previous=lagging)
+    assert (redrawn.intervals_levels, redrawn.intervals_lag) == (1015, False)
+    assert redrawn == _model_block(version, counts, 1000, basis=("p", "m", "r"))
+    # New predictions (another basis) draw them again however few levels moved.
+    other = _model_block(version, counts, 1000, basis=("p2", "m", "r"), previous=redrawn)
+    assert other.intervals_lag is False and other.intervals_basis == ("p2", "m", "r")
