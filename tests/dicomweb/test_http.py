@@ -226,6 +226,27 @@ def test_metadata_frames_and_rendered_answer_or_refuse(http, stored):
     assert http.get("/dicomweb/studies/not-a-uid").status_code == 404
 
 
+def test_metadata_names_the_study_and_series_as_the_search_does(http, db, no_ai_after_ingest):
+    # De-identification removes the descriptions from the stored files; the archive keeps
+    # the cleaned ones, and the headers carry them as QIDO-RS does (OHIF labels a series
+    # from its metadata). A description the archive did not keep stays out.
+    stored = store_study(2, StudyDescription="MRI LUMBAR SPINE", SeriesDescription="SAG T2 TSE")
+    assert pydicom.dcmread(media_path(Instance.objects.first().file)).get("SeriesDescription") in (
+        None,
+        "",
+    )
+    series_url = f"/dicomweb/studies/{stored.study}/series/{stored.series}"
+    (found,) = _json(http.get(f"/dicomweb/studies/{stored.study}/series"))
+    for metadata in _json(http.get(f"{series_url}/metadata")):
+        assert _value(metadata, "0008103E") == _value(found, "0008103E") == "SAG T2 TSE"
+        assert _value(metadata, "00081030") == "MRI LUMBAR SPINE"
+
+    private = store_study(1, patient_id="MRN-C", SeriesDescription="SAG T2 for Dr Smith")
+    url = f"/dicomweb/studies/{private.study}/series/{private.series}/metadata"
+    (metadata,) = _json(http.get(url))
+    assert "0008103E" not in metadata
+
+
 # --- STOW-RS ----------------------------------------------------------------------------
 
 
