@@ -1,9 +1,9 @@
 """WADO-RS metadata: each stored instance's header as DICOM JSON (PS3.18 F.2).
 
-The header is read from the stored (de-identified) file without its pixels, converted
-with pydicom's ``Dataset.to_json_dict``, the archive's cleaned study and series
-descriptions are put back (de-identification removes them from the files), and Pixel Data is given as a BulkDataURI: the
-instance's frames resource, which answers it uncompressed.
+The header is read from the stored (de-identified) file without its pixels and converted
+with pydicom's ``Dataset.to_json_dict``; the archive's cleaned study and series
+descriptions are put back (de-identification removes them from the files), and Pixel Data
+is given as a BulkDataURI: the instance's frames resource, which answers it uncompressed.
 """
 
 from __future__ import annotations

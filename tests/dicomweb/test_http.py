@@ -112,6 +112,18 @@ def test_study_filters_and_paging(http, two_studies, params, expected):
     assert [_value(s, "0020000D") for s in body] == [names[n].study for n in expected]
 
 
+def test_fuzzy_matching_finds_a_patient_from_part_of_the_name(http, two_studies):
+    # OHIF's study list sends what is typed as PatientName (and PatientID) with
+    # fuzzymatching=true and no wildcards.
+    first, _ = two_studies
+    part = first.pseudonym[3:9].upper()
+    found = _json(http.get(f"/dicomweb/studies?PatientName={part}&fuzzymatching=true"))
+    assert [_value(s, "0020000D") for s in found] == [first.study]
+    assert _json(http.get(f"/dicomweb/studies?PatientName={part}&fuzzymatching=false")) == []
+    assert _json(http.get(f"/dicomweb/studies?PatientID={part}&fuzzymatching=true")) == []
+    assert http.get("/dicomweb/studies?fuzzymatching=maybe").status_code == 400
+
+
 def test_series_and_instances_are_searched_within_a_study(http, stored):
     series = _json(http.get(f"/dicomweb/studies/{stored.study}/series"))
     assert [_value(s, "0020000E") for s in series] == [stored.series]
