@@ -53,7 +53,7 @@ def viewer_config(dicomweb_root: str) -> dict:
         "imageRendering": "wadors",
         "thumbnailRendering": "wadors",
         "enableStudyLazyLoad": True,
-        "supportsFuzzyMatching": False,
+        "supportsFuzzyMatching": True,  # the list finds a patient from part of the name
     }
     return {
         "routerBasename": BASE,

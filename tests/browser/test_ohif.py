@@ -98,6 +98,12 @@ def _open_study(page, study, sent) -> None:
     expect(row).to_contain_text(study.description)  # QIDO's includefield=00081030
     expect(row).to_contain_text(study.study_date.strftime("%b %d, %Y"))
     assert any(urlsplit(r["url"]).path == "/dicomweb/studies" for r in sent)
+    # The list's filter searches again (PatientName and PatientID, fuzzymatching=true).
+    name_filter = page.locator("#filter-patientNameOrId")
+    name_filter.fill("nobody")
+    expect(row).to_have_count(0)
+    name_filter.fill(study.patient.pseudonym[4:10])
+    expect(row).to_have_count(1)
 
     row.click()
     page.wait_for_url(f"**/ohif-test/viewer/{study.study_instance_uid}")
@@ -109,7 +115,11 @@ def _open_study(page, study, sent) -> None:
     sagittal = study.series.get(number=1)
     viewport = page.locator(".viewport-element")
     expect(viewport).to_contain_text(f"{sagittal.columns} x {sagittal.rows}")
-    # Real pixels were decoded from our frames and drawn (not the black background).
+    _wait_for_pixels(page)
+
+
+def _wait_for_pixels(page) -> None:
+    """Real pixels were decoded from our frames and drawn (not the black background)."""
     page.wait_for_function(
         f"() => {{ const s = ({CANVAS_STATS})(); "
         f"return s.lit > {LIT_SHARE} && s.levels > {GREY_LEVELS}; }}",
@@ -158,6 +168,13 @@ def _check_requests(sent: list[dict], study) -> list[str]:
 def test_ohif_with_a_session_lists_and_opens_a_study(page, sign_in, lumbar_study, ohif):
     sign_in("radiologist")
     _open_study(page, lumbar_study, ohif)
+    # Another series (an axial one) into the viewport: its frames decode too.
+    axial = lumbar_study.series.get(number=6)
+    page.locator(".scrollable-study-thumbnails .thumbnail-container").nth(5).click()
+    viewport = page.locator(".viewport-element")
+    expect(viewport).to_contain_text("Ser: 6")
+    expect(viewport).to_contain_text(f"{axial.columns} x {axial.rows}")
+    _wait_for_pixels(page)
     _check_requests(ohif, lumbar_study)
     assert not any(r["authorization"] for r in ohif)  # the session cookie alone
 
