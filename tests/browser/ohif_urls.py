@@ -20,13 +20,14 @@ from radbot_web.urls import urlpatterns as app_urlpatterns
 BASE = "/ohif-test"
 DIST = settings.BASE_DIR / "node_modules" / "@ohif" / "viewer" / "dist"
 
-# What OHIF v2 needs beyond the app's policy: React and the viewer's components set inline
-# styles, and cornerstone's image loader starts its decoding workers from blob: URLs (its
-# worker code is inlined in the bundle). Scripts and fetches stay on this origin.
+# What OHIF v2 needs beyond the app's policy, and no more (each relaxation was removed in
+# turn and Chromium reported the violation): inline styles (React components and the
+# bundle's CSS), workers from blob: URLs (cornerstone's image loader inlines its decoding
+# worker in the bundle) and images from blob: URLs (two per study opened). Scripts and fetches stay
+# on this origin.
 OHIF_POLICY = (
-    "default-src 'self'; script-src 'self'; worker-src 'self' blob:; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; "
+    "img-src 'self' blob:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
 
