@@ -23,8 +23,8 @@ DIST = settings.BASE_DIR / "node_modules" / "@ohif" / "viewer" / "dist"
 # What OHIF v2 needs beyond the app's policy, and no more (each relaxation was removed in
 # turn and Chromium reported the violation): inline styles (React components and the
 # bundle's CSS), workers from blob: URLs (cornerstone's image loader inlines its decoding
-# worker in the bundle) and images from blob: URLs (two per study opened). Scripts and fetches stay
-# on this origin.
+# worker in the bundle) and images from blob: URLs (two per study opened). Scripts and
+# fetches stay on this origin.
 OHIF_POLICY = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; "
     "img-src 'self' blob:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
