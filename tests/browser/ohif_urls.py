@@ -44,7 +44,8 @@ PAGE = f"""<!DOCTYPE html>
 START = "window.OHIFViewer.installViewer(window.config, 'root');\n"
 
 
-def viewer_config(dicomweb_root: str) -> dict:
+def viewer_config(dicomweb_root: str, **server_options) -> dict:
+    """OHIF's configuration for our DICOMweb; ``server_options`` override the server's."""
     server = {
         "name": "RadBot",
         "qidoRoot": dicomweb_root,
@@ -55,6 +56,7 @@ def viewer_config(dicomweb_root: str) -> dict:
         "thumbnailRendering": "wadors",
         "enableStudyLazyLoad": True,
         "supportsFuzzyMatching": True,  # the list finds a patient from part of the name
+        **server_options,
     }
     return {
         "routerBasename": BASE,
@@ -67,8 +69,8 @@ def viewer_config(dicomweb_root: str) -> dict:
     }
 
 
-def config_script(dicomweb_root: str, token: str | None) -> str:
-    body = f"window.config = {json.dumps(viewer_config(dicomweb_root))};\n"
+def config_script(dicomweb_root: str, token: str | None, server_options: dict) -> str:
+    body = f"window.config = {json.dumps(viewer_config(dicomweb_root, **server_options))};\n"
     if token:
         # OHIF v2 sends requestOptions.auth(...) as the Authorization header of its QIDO-RS
         # and metadata requests (a string there would be sent as HTTP Basic).
@@ -100,7 +102,8 @@ def asset(request: HttpRequest, name: str) -> HttpResponse:
     token = getattr(settings, "OHIF_TEST_TOKEN", None)
     if name == "app-config.js":
         root = request.build_absolute_uri(reverse("dicomweb:studies")).removesuffix("/studies")
-        return HttpResponse(config_script(root, token), content_type="text/javascript")
+        options = getattr(settings, "OHIF_TEST_SERVER_OPTIONS", {})
+        return HttpResponse(config_script(root, token, options), content_type="text/javascript")
     if name == "start.js":
         return HttpResponse(start_script(token), content_type="text/javascript")
     if name == "index.umd.js":

@@ -2,8 +2,9 @@
 npm package's built bundle, served by the live server from node_modules through
 tests/browser/ohif_urls.py) lists our studies through QIDO-RS, opens a lumbar study stored by
 our ingest, loads its series' metadata and decodes frames into its viewport. Nothing leaves
-localhost. Once with a signed-in session (OHIF's same-origin requests carry the cookie),
-once with an API token in OHIF's request options and no session at all."""
+localhost. With a signed-in session (OHIF's same-origin requests carry the cookie), loading
+metadata series by series or the whole study's at once; with an API token and no session
+at all; and with neither (401s, no study listed)."""
 
 from __future__ import annotations
 
@@ -151,21 +152,41 @@ def _uid_names(study) -> dict[str, str]:
     return names
 
 
-def _check_requests(sent: list[dict], study) -> list[str]:
+SERIES_SEARCH = "/dicomweb/studies/{study}/series"  # QIDO-RS
+SERIES_METADATA = "/dicomweb/studies/{study}/series/{series}/metadata"  # WADO-RS
+STUDY_METADATA = "/dicomweb/studies/{study}/metadata"
+FRAME = "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/1"
+
+
+def _check_requests(
+    sent: list[dict], study, expected: tuple[str, ...] = (SERIES_SEARCH, SERIES_METADATA)
+) -> list[str]:
     assert sent and all(r["status"] == 200 for r in sent), [
         (r["url"], r["status"]) for r in sent if r["status"] != 200
     ]
     shapes = _shapes(sent, _uid_names(study))
     paths = {s.split("?")[0].split()[1] for s in shapes}
-    assert "/dicomweb/studies/{study}/series" in paths  # QIDO-RS series
-    assert "/dicomweb/studies/{study}/series/{series}/metadata" in paths  # WADO-RS metadata
-    assert "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/1" in paths
+    assert {"/dicomweb/studies", FRAME, *expected} <= paths
     for line in shapes:
         print(line)
     return shapes
 
 
-def test_ohif_with_a_session_lists_and_opens_a_study(page, sign_in, lumbar_study, ohif):
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # OHIF's default here: the study's series, then metadata series by series; QIDO
+        # asks for two extra study attributes
+        ({}, (SERIES_SEARCH, SERIES_METADATA)),
+        # the whole study's metadata at once; QIDO asks for every attribute
+        ({"enableStudyLazyLoad": False, "qidoSupportsIncludeField": False}, (STUDY_METADATA,)),
+    ],
+    ids=["series-metadata", "study-metadata"],
+)
+def test_ohif_with_a_session_lists_and_opens_a_study(
+    page, settings, sign_in, lumbar_study, ohif, options, expected
+):
+    settings.OHIF_TEST_SERVER_OPTIONS = options
     sign_in("radiologist")
     _open_study(page, lumbar_study, ohif)
     # Another series (an axial one) into the viewport: its frames decode too.
@@ -175,7 +196,7 @@ def test_ohif_with_a_session_lists_and_opens_a_study(page, sign_in, lumbar_study
     expect(viewport).to_contain_text("Ser: 6")
     expect(viewport).to_contain_text(f"{axial.columns} x {axial.rows}")
     _wait_for_pixels(page)
-    _check_requests(ohif, lumbar_study)
+    _check_requests(ohif, lumbar_study, expected)
     assert not any(r["authorization"] for r in ohif)  # the session cookie alone
 
 
