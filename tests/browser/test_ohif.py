@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.services import issue_token
+from studies.models import Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_study
 from tests.browser.ohif_urls import DIST
@@ -46,8 +47,6 @@ def lumbar_study(transactional_db, tmp_path, settings):
     generate_study(1414, 0, tmp_path)
     summary = ingest_paths(paths=[tmp_path])
     assert len(summary.stored) == 45, summary.rejected
-    from studies.models import Study
-
     return Study.objects.select_related("patient").prefetch_related("series").get()
 
 
@@ -212,7 +211,8 @@ def test_ohif_with_a_token_and_no_session(page, settings, lumbar_study, ohif):
 
 
 def test_ohif_without_credentials_gets_nothing(page, lumbar_study, ohif):
-    page.goto("/ohif-test/")
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/dicomweb/studies") as search:
+        page.goto("/ohif-test/")
+    assert search.value.status == 401
     expect(page.locator("tr", has_text=lumbar_study.patient.pseudonym)).to_have_count(0)
-    page.wait_for_timeout(1000)
     assert ohif and all(r["status"] == 401 for r in ohif)
