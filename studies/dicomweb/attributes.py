@@ -74,6 +74,16 @@ def _series(dataset: JsonDataset, series: Series, query: Query) -> None:
         _put(dataset, "ImageOrientationPatient", *series.orientation)
 
 
+def archive_descriptions(dataset: JsonDataset, series: Series) -> None:
+    """The cleaned study and series descriptions the archive keeps (de-identification
+    removes them from the files): a stored header then names its series as QIDO-RS does,
+    and viewers (OHIF labels series from the metadata) show the same names."""
+    if series.study.description:
+        _put(dataset, "StudyDescription", series.study.description)
+    if series.description:
+        _put(dataset, "SeriesDescription", series.description)
+
+
 def study_result(study: Study, query: Query, links: Links) -> JsonDataset:
     """One study; ``study`` carries the selectors' series_count and instance_count."""
     dataset: JsonDataset = {}

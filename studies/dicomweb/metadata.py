@@ -1,8 +1,9 @@
 """WADO-RS metadata: each stored instance's header as DICOM JSON (PS3.18 F.2).
 
-The header is read from the stored (de-identified) file without its pixels, converted
-with pydicom's ``Dataset.to_json_dict``, and Pixel Data is given as a BulkDataURI: the
-instance's frames resource, which answers it uncompressed.
+The header is read from the stored (de-identified) file without its pixels and converted
+with pydicom's ``Dataset.to_json_dict``; the archive's cleaned study and series
+descriptions are put back (de-identification removes them from the files), and Pixel Data
+is given as a BulkDataURI: the instance's frames resource, which answers it uncompressed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def instance_metadata(instance: Instance, links: Links) -> attributes.JsonDatase
         wide = int(ds.get("BitsAllocated") or 16) > 8
         frames = int(ds.get("NumberOfFrames") or 1)
     series = instance.series
+    attributes.archive_descriptions(body, series)
     body["7FE00010"] = {
         "vr": "OW" if wide and not syntax.is_compressed else "OB",
         "BulkDataURI": links.frames(

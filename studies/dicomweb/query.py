@@ -1,8 +1,8 @@
 """QIDO-RS query parameters (PS3.18 8.3.4) into a matching specification.
 
 Which attributes can be matched, and how: single values, UID lists, wildcards ``*``
-and ``?``, date ranges, universal matching (an empty value). ``limit``, ``offset`` and
-``includefield``. The selectors turn a ``Query`` into querysets; this module only reads
+and ``?``, date ranges, universal matching (an empty value). ``limit``, ``offset``,
+``includefield`` and ``fuzzymatching``. The selectors turn a ``Query`` into querysets; this module only reads
 and checks the parameters. Pure Python (pydicom's data dictionary for keyword and tag
 names), no Django.
 """
@@ -124,7 +124,8 @@ def parse_query(
     params: Mapping[str, list[str]] | Iterable[tuple[str, list[str]]], level: str
 ) -> Query:
     """The query of a search at ``level`` from its parameters (name -> values)."""
-    items = params.items() if isinstance(params, Mapping) else params
+    items = list(params.items() if isinstance(params, Mapping) else params)
+    fuzzy = _fuzzy(items)
     matches: dict[str, Match] = {}
     include: set[str] = set()
     include_all = False
@@ -161,7 +162,7 @@ def parse_query(
                 continue
             if values[0] == "":
                 continue  # universal matching: every row, and the attribute is returned
-            matches[keyword] = _match(keyword, known[1], values[0])
+            matches[keyword] = _match(keyword, known[1], values[0], fuzzy=fuzzy)
     return Query(
         level=level,
         matches=matches,
@@ -180,7 +181,16 @@ def _whole(name: str, values: list[str]) -> int:
     return int(values[0])
 
 
-def _match(keyword: str, kind: str, value: str) -> Match:
+def _fuzzy(items: list[tuple[str, list[str]]]) -> bool:
+    values = [value for name, given in items if name == "fuzzymatching" for value in given]
+    if not values:
+        return False
+    if len(values) != 1 or values[0].lower() not in ("true", "false"):
+        raise QueryError("fuzzymatching must be given once, as true or false")
+    return values[0].lower() == "true"
+
+
+def _match(keyword: str, kind: str, value: str, *, fuzzy: bool = False) -> Match:
     if kind == "uid":
         uids = tuple(u.strip() for u in re.split(r"[\\,]", value) if u.strip())
         if not uids or not all(_UID.fullmatch(u) and len(u) <= 64 for u in uids):
@@ -194,6 +204,12 @@ def _match(keyword: str, kind: str, value: str) -> Match:
         return NumberMatch(int(value))
     if kind == "code":
         return TextMatch(tuple(v.strip() for v in re.split(r"[\\,]", value) if v.strip()))
+    if kind == "name" and fuzzy and "*" not in value and "?" not in value:
+        # Fuzzy semantic matching of names is the server's to define (PS3.18 8.3.4.1):
+        # here a name matches when the value occurs anywhere in it, whatever the case, so
+        # a viewer's study list finds a patient from part of the name (OHIF sends the
+        # typed text with fuzzymatching=true and no wildcards).
+        value = f"*{value}*"
     return TextMatch((value,), case_sensitive=kind != "name")
 
 

@@ -112,6 +112,18 @@ def test_study_filters_and_paging(http, two_studies, params, expected):
     assert [_value(s, "0020000D") for s in body] == [names[n].study for n in expected]
 
 
+def test_fuzzy_matching_finds_a_patient_from_part_of_the_name(http, two_studies):
+    # OHIF's study list sends what is typed as PatientName (and PatientID) with
+    # fuzzymatching=true and no wildcards.
+    first, _ = two_studies
+    part = first.pseudonym[3:9].upper()
+    found = _json(http.get(f"/dicomweb/studies?PatientName={part}&fuzzymatching=true"))
+    assert [_value(s, "0020000D") for s in found] == [first.study]
+    assert _json(http.get(f"/dicomweb/studies?PatientName={part}&fuzzymatching=false")) == []
+    assert _json(http.get(f"/dicomweb/studies?PatientID={part}&fuzzymatching=true")) == []
+    assert http.get("/dicomweb/studies?fuzzymatching=maybe").status_code == 400
+
+
 def test_series_and_instances_are_searched_within_a_study(http, stored):
     series = _json(http.get(f"/dicomweb/studies/{stored.study}/series"))
     assert [_value(s, "0020000E") for s in series] == [stored.series]
@@ -224,6 +236,27 @@ def test_metadata_frames_and_rendered_answer_or_refuse(http, stored):
     assert http.get(other).status_code == 404
     assert http.get(f"{other}/metadata").status_code == 404
     assert http.get("/dicomweb/studies/not-a-uid").status_code == 404
+
+
+def test_metadata_names_the_study_and_series_as_the_search_does(http, db, no_ai_after_ingest):
+    # De-identification removes the descriptions from the stored files; the archive keeps
+    # the cleaned ones, and the headers carry them as QIDO-RS does (OHIF labels a series
+    # from its metadata). A description the archive did not keep stays out.
+    stored = store_study(2, StudyDescription="MRI LUMBAR SPINE", SeriesDescription="SAG T2 TSE")
+    assert pydicom.dcmread(media_path(Instance.objects.first().file)).get("SeriesDescription") in (
+        None,
+        "",
+    )
+    series_url = f"/dicomweb/studies/{stored.study}/series/{stored.series}"
+    (found,) = _json(http.get(f"/dicomweb/studies/{stored.study}/series"))
+    for metadata in _json(http.get(f"{series_url}/metadata")):
+        assert _value(metadata, "0008103E") == _value(found, "0008103E") == "SAG T2 TSE"
+        assert _value(metadata, "00081030") == "MRI LUMBAR SPINE"
+
+    private = store_study(1, patient_id="MRN-C", SeriesDescription="SAG T2 for Dr Smith")
+    url = f"/dicomweb/studies/{private.study}/series/{private.series}/metadata"
+    (metadata,) = _json(http.get(url))
+    assert "0008103E" not in metadata
 
 
 # --- STOW-RS ----------------------------------------------------------------------------

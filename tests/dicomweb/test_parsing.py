@@ -183,6 +183,21 @@ def test_qido_parameters_become_matches():
     assert TextMatch(("P-*",)).regex("P-*") == "^P\\-.*$"
 
 
+def test_fuzzy_matching_finds_a_name_from_any_part_of_it():
+    fuzzy = _query(PatientName="bdbbec", PatientID="bdbbec", fuzzymatching="true")
+    assert fuzzy.matches == {
+        "PatientName": TextMatch(("*bdbbec*",), case_sensitive=False),
+        "PatientID": TextMatch(("bdbbec",)),  # LO, not a name: literal as ever
+    }
+    assert TextMatch(("*bdbbec*",), case_sensitive=False).accepts("P-9BDBBEC90241")
+    # the client's own wildcards are kept; without fuzzymatching=true names match literally
+    assert _query(PatientName="P-9*", fuzzymatching="TRUE").matches["PatientName"].values == (
+        "P-9*",
+    )
+    for literal in ({}, {"fuzzymatching": "false"}):
+        assert _query(PatientName="bdbbec", **literal).matches["PatientName"].values == ("bdbbec",)
+
+
 def test_limits_are_capped_and_unsupported_keys_noted():
     query = _query("study", limit=str(MAX_RESULTS * 5), SOPInstanceUID="1.2", StudyTime="1200")
     assert query.limit == MAX_RESULTS and query.requested_limit == MAX_RESULTS * 5
@@ -200,6 +215,8 @@ def test_limits_are_capped_and_unsupported_keys_noted():
         {"StudyInstanceUID": "1.2.*"},
         {"NotAnAttribute": "1"},
         {"PatientID": ["a", "b"]},
+        {"fuzzymatching": "yes"},
+        {"fuzzymatching": ["true", "false"]},
     ],
 )
 def test_bad_qido_parameters_are_refused(params):
