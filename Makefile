@@ -7,7 +7,7 @@ DEMO_STUDIES ?= 24
 DEMO_SEED ?= 2020
 DEMO_DATA := var/demo-data
 
-.PHONY: demo test venv vendor migrate demo-data serve lint lock bench clean
+.PHONY: demo test test-assets venv vendor migrate demo-data serve lint lock bench clean
 
 # The demo, the tests and the benchmarks run in demo mode: built-in keys, a local cache,
 # plain-HTTP cookies (see README, Configuration). Without it, settings are production's
@@ -24,8 +24,18 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 venv: $(VENV)/.installed
 
+# The app's own assets need the runtime dependencies only; the tests also need the
+# devDependencies (the OHIF viewer that tests/browser/test_ohif.py drives, about 550 MB),
+# so `make demo` does not download them and `make test` does.
 node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --omit=dev
+
+OHIF_BUNDLE := node_modules/@ohif/viewer/dist/index.umd.js
+$(OHIF_BUNDLE): package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+test-assets: vendor $(OHIF_BUNDLE)
 
 frontend/static/vendor/htmx.min.js: node_modules/.package-lock.json frontend/build.mjs
 	npm run --silent build
@@ -45,7 +55,7 @@ demo: venv vendor demo-data
 	$(MANAGE) runserver 127.0.0.1:8000 --noreload
 
 # mypy checks the pure cores listed in pyproject.toml, [tool.mypy].
-test: venv vendor
+test: venv test-assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
