@@ -98,6 +98,10 @@ class StudyListApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.study_list(query=self.request.query_params.get("q", ""))
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.with_list_counts(page)
+
     @extend_schema(
         operation_id="studies_list",
         parameters=[OpenApiParameter("q", str, description="Search text.", required=False)],
@@ -118,6 +122,7 @@ class StudyDetailApi(APIView):
     )
     def get(self, request, study_uid: str):
         study = get_object_or_404(selectors.study_list(), study_instance_uid=study_uid)
+        selectors.with_list_counts([study])
         record_read(action="view_study", request=request, study_uid=study.study_instance_uid)
         return Response(StudyDetailSerializer(study).data)
 

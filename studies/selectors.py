@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import pydicom
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 
 from studies.dicom.deid import keyed_uid
 from studies.dicom.reader import MAX_MATRIX, MAX_PIXELS, quiet_validation
@@ -17,29 +25,46 @@ from studies.storage import media_path
 
 
 def study_list(*, query: str = "", has_report: bool | None = None) -> QuerySet[Study]:
-    studies = (
-        Study.objects.select_related("patient")
-        .annotate(
-            series_count=Count("series", distinct=True),
-            instance_count=Count("series__instances", distinct=True),
-            has_report=Exists(RadiologistReport.objects.filter(study=OuterRef("pk"))),
-        )
-        .prefetch_related("series")
-        .order_by("-study_date", "-id")
-    )
+    """Studies newest first, searched and filtered; the counts of a shown page come from
+    with_list_counts(). Counting every study's series and images before paging made the
+    list cost grow with the archive (about 0.3 s at 35,600 studies)."""
+    studies = Study.objects.select_related("patient").order_by("-study_date", "-id")
     # No stored value holds a NUL, and PostgreSQL refuses one in a query parameter.
     query = query.replace("\x00", "").strip()
     if query:
-        studies = studies.filter(
-            Q(patient__pseudonym__icontains=query)
-            | Q(accession__icontains=query)
+        # Two searches united rather than one OR across the join: PostgreSQL can serve
+        # each from its indexes (trigram, migration studies 0005), not the OR.
+        by_patient = Study.objects.filter(patient__pseudonym__icontains=query)
+        by_study = Study.objects.filter(
+            Q(accession__icontains=query)
             | Q(study_instance_uid__startswith=query)
             | Q(site__icontains=query)
             | Q(description__icontains=query)
         )
+        matching = by_patient.order_by().values("pk").union(by_study.order_by().values("pk"))
+        studies = studies.filter(pk__in=matching)
     if has_report is not None:
-        studies = studies.filter(has_report=has_report)
+        reported = Exists(RadiologistReport.objects.filter(study=OuterRef("pk")))
+        studies = studies.filter(reported if has_report else ~reported)
     return studies
+
+
+def with_list_counts(studies: Iterable[Study]) -> list[Study]:
+    """The studies of one list page with ``series_count``, ``instance_count`` and
+    ``has_report`` set and their series fetched, in three queries whatever the page size."""
+    page = list(studies)
+    prefetch_related_objects(
+        page, Prefetch("series", queryset=Series.objects.annotate(images=Count("instances")))
+    )
+    reported = set(
+        RadiologistReport.objects.filter(study__in=page).values_list("study_id", flat=True)
+    )
+    for study in page:
+        series = study.series.all()
+        study.series_count = len(series)
+        study.instance_count = sum(one.images for one in series)
+        study.has_report = study.pk in reported
+    return page
 
 
 def study_by_any_uid(uid: str, *, queryset: QuerySet[Study] | None = None) -> Study | None:
@@ -111,7 +136,7 @@ def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
 def study_counts() -> dict[str, int]:
     return {
         "studies": Study.objects.count(),
-        "with_report": Study.objects.filter(reports__isnull=False).distinct().count(),
+        "with_report": RadiologistReport.objects.values("study_id").distinct().count(),
         "series": Series.objects.count(),
         "instances": Instance.objects.count(),
     }

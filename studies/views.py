@@ -24,6 +24,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(
         selectors.study_list(query=query, has_report=report_filter), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    page.object_list = selectors.with_list_counts(page.object_list)
     context = {
         "page": page,
         "query": query,

@@ -45,6 +45,8 @@ class Study(models.Model):
 
     class Meta:
         ordering = ["-study_date", "-id"]
+        # The study list pages in this order; without the index every page sorts them all.
+        indexes = [models.Index(fields=["-study_date", "-id"], name="studies_list_order")]
         verbose_name_plural = "studies"
         permissions = [
             ("upload_studies", "Can upload and ingest DICOM studies"),

@@ -218,3 +218,35 @@ def test_a_search_with_a_nul_character_answers_like_one_without(study, annotator
     client = Client()
     client.force_login(annotator)
     assert client.get("/studies/", {"q": "a\x00b"}).status_code == 200
+
+
+def test_the_list_counts_only_the_shown_studies_in_a_fixed_number_of_queries(study, annotator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import StudyFactory
+
+    bare = [StudyFactory() for _ in range(4)]  # no series, no report
+    client = Client()
+    client.force_login(annotator)
+    client.get("/studies/")
+    with CaptureQueriesContext(connection) as few:
+        page = client.get("/studies/")
+    rows = {s.pk: s for s in page.context["page"].object_list}
+    assert (rows[study.pk].series_count, rows[study.pk].instance_count) == (1, 3)
+    assert rows[study.pk].has_report is True
+    assert all((rows[s.pk].series_count, rows[s.pk].has_report) == (0, False) for s in bare)
+    more = [StudyFactory() for _ in range(16)]
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/studies/").context["page"].object_list) == 21
+    assert len(many.captured_queries) == len(few.captured_queries)
+    api = APIClient()
+    api.force_authenticate(annotator)
+    found = api.get("/api/studies", {"q": study.patient.pseudonym}).json()["results"]
+    assert [(r["series_count"], r["instance_count"], r["has_report"]) for r in found] == [
+        (1, 3, True)
+    ]
+    assert client.get("/studies/", {"report": "no"}).context["page"].paginator.count == len(
+        bare + more
+    )
+    assert client.get("/studies/", {"q": study.accession}).context["page"].paginator.count == 1
