@@ -120,6 +120,11 @@ def _cached(
     return value
 
 
+def kept_while_unchanged(name: str, depends: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the cache until one of the ``depends`` sources changes."""
+    return _cached(f"{PREFIX}:kept:{name}", Sources.read().key(*depends), compute)
+
+
 def page_key(*, model_version_ids: Sequence[int], reference: str) -> str:
     models = "-".join(str(i) for i in model_version_ids) or "none"
     return f"{PREFIX}:page:{reference}:{models}"

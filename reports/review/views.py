@@ -78,15 +78,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if status not in dict(WORKLIST_FILTERS):
         status = "awaiting"
     query = request.GET.get("q", "")
-    page = Paginator(worklist_studies(query=query, status=status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    counts = worklist_counts()
+    paginator = Paginator(worklist_studies(query=query, status=status), PAGE_SIZE)
+    if not query.strip():
+        paginator.count = counts[status]  # counted already: a second pass over every study
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": query,
         "status": status,
         "filters": WORKLIST_FILTERS,
-        "counts": worklist_counts(),
+        "counts": counts,
         "status_labels": STATUS_LABELS,
     }
     template = "reports/_worklist_table.html" if request.htmx else "reports/worklist.html"

@@ -3,9 +3,11 @@ state of their report's latest version."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from inference.models import InferenceJob
+from reports.agreement.cache import kept_while_unchanged
+from reports.agreement.sources import PREDICTIONS, REPORT_VERSIONS
 from reports.models import ReportVersion
 from studies.models import Study
 
@@ -59,11 +61,25 @@ def worklist_studies(*, query: str = "", status: str = "awaiting") -> QuerySet[S
 
 
 def worklist_counts() -> dict[str, int]:
-    rows = worklist_studies(status="all")
-    return {
-        "total": rows.count(),
-        "awaiting": rows.filter(
-            Q(report_status__isnull=True) | Q(report_status="preliminary")
-        ).count(),
-        "signed": rows.filter(report_status__in=["final", "amended"]).count(),
+    """Worklist studies by their report's state ("total", "awaiting", "signed", and one per
+    WORKLIST_FILTERS key), in one pass over the worklist, kept while no job state and no
+    report version changed: each count otherwise reads every study's latest version."""
+    return kept_while_unchanged("worklist-counts", (PREDICTIONS, REPORT_VERSIONS), _counts)
+
+
+def _counts() -> dict[str, int]:
+    by_status = dict(
+        worklist_studies(status="all")
+        .order_by()
+        .values("report_status")
+        .annotate(n=Count("pk"))
+        .values_list("report_status", "n")
+    )
+    counts = {
+        NO_DRAFT: by_status.get(None, 0),
+        **{status: by_status.get(status, 0) for status in ReportVersion.Status.values},
     }
+    counts["total"] = counts["all"] = sum(by_status.values())
+    counts["awaiting"] = counts[NO_DRAFT] + counts[ReportVersion.Status.PRELIMINARY]
+    counts["signed"] = counts[ReportVersion.Status.FINAL] + counts[ReportVersion.Status.AMENDED]
+    return counts

@@ -60,6 +60,26 @@ def test_worklist_shows_studies_read_by_the_ai_with_their_status(
     assert "No study matches" in none
 
 
+def test_worklist_counts_follow_signatures_and_new_readings(client, radiologist, drafted):
+    """The counts are kept between requests, and a signature or a finished job moves them."""
+    _, version = drafted
+    client.force_login(radiologist)
+
+    def counts() -> dict:
+        response = client.get(reverse("reports:worklist"))
+        counts = response.context["counts"]
+        assert response.context["page"].paginator.count == counts["awaiting"]
+        return {name: counts[name] for name in ("total", "awaiting", "signed", "final")}
+
+    assert counts() == {"total": 1, "awaiting": 1, "signed": 0, "final": 0}
+    sign_report(report=version.report, user=radiologist, password=PASSWORD, version_number=1)
+    assert counts() == {"total": 1, "awaiting": 0, "signed": 1, "final": 1}
+    study_with_reading()  # a new finished job: one more study awaiting its draft
+    assert counts() == {"total": 2, "awaiting": 1, "signed": 1, "final": 1}
+    final = client.get(reverse("reports:worklist"), {"status": "final"})
+    assert final.context["page"].paginator.count == 1
+
+
 def test_empty_worklist_explains_how_reports_arrive(client, radiologist):
     client.force_login(radiologist)
     page = client.get(reverse("reports:worklist")).content.decode()
