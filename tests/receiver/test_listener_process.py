@@ -1,7 +1,9 @@
 """The listener as it runs beside the web and the workers: `manage.py dicom_listener`, a
 process of its own sharing the database (PostgreSQL). Killed in the middle of an
 association it loses nothing it acknowledged and half-stores nothing; a very large
-association does not grow its memory; it stores studies by itself once they are quiet."""
+association does not grow its memory; it stores studies by itself once they are quiet.
+With ``--processes`` the same holds of its receiver processes, and a study whose images
+reach several of them is stored once."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pydicom
@@ -40,7 +43,9 @@ def _answers_echo(port: int) -> bool:
         return assoc.is_established and assoc.send_c_echo().Status == 0
 
 
-def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Popen:
+def _start(
+    port: int, folder: Path, *, stable_s: str, log: str, processes: int = 1
+) -> subprocess.Popen:
     """`manage.py dicom_listener` in the embedded mode (tasks in-process), answering C-ECHO."""
     env = {
         **os.environ,
@@ -55,7 +60,7 @@ def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Po
         "RADBOT_LOG_LEVEL": "INFO",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "dicom_listener"],
+        [sys.executable, "manage.py", "dicom_listener", "--processes", str(processes)],
         cwd=ROOT,
         env=env,
         stdout=(folder / log).open("wb"),
@@ -68,6 +73,15 @@ def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Po
         process.kill()
         raise AssertionError((folder / log).read_text()[-3000:]) from None
     return process
+
+
+def _receivers(pid: int) -> list[int]:
+    """The listener's receiver processes (its children)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _gone(pids: list[int]) -> bool:
+    return not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def _stop(process: subprocess.Popen) -> int:
@@ -86,13 +100,16 @@ def _partly_received(incoming: Path, at_least: int) -> Path | None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", [1, 2])
 def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
-    study_files, tmp_path, settings
+    study_files, tmp_path, settings, processes
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     spool = tmp_path / "spool"
     port = free_port()
-    first = _start(port, tmp_path, stable_s="3600", log="first.log")
+    first = _start(port, tmp_path, stable_s="3600", log="first.log", processes=processes)
+    receivers = _receivers(first.pid)
+    assert len(receivers) == (processes if processes > 1 else 0)
     head = pydicom.dcmread(study_files[0])
     # 32 MiB of pixels: still arriving when the listener is killed.
     big = make_mr(
@@ -129,6 +146,9 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
             )
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
+            # The receivers die with it (none goes on acknowledging images the restarted
+            # listener's start-up sweep would not know of).
+            wait_until(lambda: _gone(receivers), 10, "the receiver processes to die")
             sender.join(timeout=60)
         partial = _partly_received(spool / "incoming", 1)
         assert partial is not None and partial.stat().st_size < big_size, "not killed mid-image"
@@ -202,3 +222,65 @@ def test_a_very_large_association_keeps_the_listeners_memory_bounded(tmp_path, s
     received = 300 * len(image.PixelData)
     assert ReceivedInstance.objects.filter(status="pending").count() == 320
     assert peak - warm < received / 4, (warm, peak, received)
+
+
+def _send_all(port: int, groups: list[list[Path]]) -> list[int]:
+    """Each group over its own association, all at once; every C-STORE's status."""
+    statuses: list[int] = []
+
+    def send(files: list[Path]) -> None:
+        with association(port) as assoc:
+            for path in files:
+                statuses.append(assoc.send_c_store(pydicom.dcmread(path)).Status)
+
+    threads = [threading.Thread(target=send, args=(group,)) for group in groups]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receiver_processes_store_a_study_split_across_them_once(study_files, tmp_path, settings):
+    """`--processes 2`: one study dealt over six associations at once (some images sent
+    twice, on different associations) reaches both receivers; it is stored once, each
+    image once, by the one process that completes studies; SIGTERM stops them all."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    port = free_port()
+    listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
+    receivers = _receivers(listener.pid)
+    assert len(receivers) == 2
+    served = {pid: _cpu_ticks(pid) for pid in receivers}
+    try:
+        groups = [study_files[i::4] for i in range(4)] + [study_files[:10], study_files[5:15]]
+        statuses = _send_all(port, groups)
+        assert statuses == [0] * (len(study_files) + 20)
+        wait_until(
+            lambda: (
+                Instance.objects.count() == len(study_files)
+                and not ReceivedInstance.objects.exists()
+            ),
+            90,
+            "the study to be stored",
+            every=0.2,
+        )
+        time.sleep(2)  # a second completion, if there were one, would show now
+        assert all(_cpu_ticks(pid) > served[pid] for pid in receivers), "one receiver idle"
+    finally:
+        assert _stop(listener) == 0
+    assert _gone(receivers)
+    assert Study.objects.count() == 1
+    stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
+    assert stored == {stored_uid(pydicom.dcmread(p).SOPInstanceUID) for p in study_files}
+    log = (tmp_path / "listener.log").read_text()
+    # One completion, of the whole study (the command's line for each completion).
+    completions = [line for line in log.splitlines() if line.startswith("study ")]
+    assert len(completions) == 1, log[-3000:]
+    assert f"{len(study_files)} stored, 0 duplicate, 0 refused" in completions[0]
+    assert list((tmp_path / "spool").glob("*.dcm")) == []
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
