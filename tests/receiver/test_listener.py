@@ -223,6 +223,16 @@ def test_sending_the_same_study_again_stores_nothing_twice(dicom_port, study_fil
     assert AccessEvent.objects.filter(action="upload").count() == 1
 
 
+def test_the_per_image_duplicate_query_names_the_models_tables():
+    """``receiving._known`` is SQL (the ORM's query building cost more than the query):
+    the tables and columns it names are the models' (the test above exercises it)."""
+    sql = receiving._KNOWN_SQL
+    for model in (Instance, ReceivedInstance):
+        assert f"FROM {model._meta.db_table} WHERE" in sql
+        assert model._meta.get_field("sop_instance_uid").column == "sop_instance_uid"
+    assert ReceivedInstance._meta.get_field("status").column == "status"
+
+
 def test_a_stored_study_goes_through_the_after_ingest_follow_ups(dicom_port, study_files):
     """The work uploads queue on commit (thumbnails, and the AI run when
     RADBOT_INFER_AFTER_INGEST is on) follows a received study the same way."""
