@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -109,7 +110,7 @@ def main() -> None:
             port = listener.port
             for name, per_study in runs.items():
                 files = [f for study in per_study for f in study]
-                t0, cpu0 = time.time(), cpu_seconds(listener.pid)
+                t0, cpu0, sent0 = time.time(), cpu_seconds(listener.pid), _senders_cpu()
                 if name == "1 association":
                     times = send(port, files)
                 else:
@@ -120,6 +121,7 @@ def main() -> None:
                 while Instance.objects.count() < stored:
                     time.sleep(0.05)
                 archived, cpu = time.time(), cpu_seconds(listener.pid) - cpu0
+                senders = _senders_cpu() - sent0
                 latency = [(end - start) * 1000 for start, end in times]
                 n = len(files)
                 print(f"{name}: {n} instances ({len(per_study)} studies)")
@@ -144,12 +146,21 @@ def main() -> None:
                     f"  listener CPU ({processes}): {cpu / n * 1000:.1f} ms per instance "
                     f"= at most {n / cpu:.0f} instances/s per core"
                 )
+                # The senders share this machine's cores with the listener and PostgreSQL.
+                print(f"  storescu CPU: {senders / n * 1000:.1f} ms per instance")
         print("target: >= 200 instances/s into the archive")
         print(f"database: {connection.vendor}")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
     finally:
         connection.close()
         clean_up(work=work, url=url, sqlite=args.sqlite, keep=args.keep)
+
+
+def _senders_cpu() -> float:
+    """CPU seconds of this process's ended children: the storescu senders (the listener
+    ends last)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

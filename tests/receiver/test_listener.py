@@ -16,6 +16,7 @@ import pydicom
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 from pydicom.dataset import FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
@@ -74,6 +75,16 @@ def test_the_listener_will_not_start_without_allowed_ae_titles(settings):
     settings.RADBOT_DICOM_ALLOWED_AES = []
     with pytest.raises(CommandError, match="RADBOT_DICOM_ALLOWED_AES"):
         call_command("dicom_listener")
+
+
+def test_receiver_processes_need_postgresql(settings):
+    """``--processes`` > 1 is refused on SQLite (one writer at a time), and 0 everywhere."""
+    settings.RADBOT_DICOM_ALLOWED_AES = ["RADBOT_TEST"]
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("dicom_listener", processes=0)
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="needs PostgreSQL"):
+            call_command("dicom_listener", processes=2)
 
 
 def test_a_study_sent_by_storescu_is_stored_deidentified_once_complete(
