@@ -284,3 +284,23 @@ def test_receiver_processes_store_a_study_split_across_them_once(study_files, tm
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_listener_stops_when_a_receiver_process_dies(tmp_path, settings):
+    """A receiver killed on its own (out of memory, say) is not replaced in place: the
+    listener stops, the other receivers with it, and exits with the reason, for its
+    supervisor to start it again."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    port = free_port()
+    listener = _start(port, tmp_path, stable_s="3600", log="listener.log", processes=2)
+    receivers = _receivers(listener.pid)
+    try:
+        os.kill(receivers[0], signal.SIGKILL)
+        assert listener.wait(timeout=60) != 0
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+    wait_until(lambda: _gone(receivers), 10, "the other receiver to end")
+    log = (tmp_path / "listener.log").read_text()
+    assert f"receiver process {receivers[0]} ended" in log, log[-3000:]
