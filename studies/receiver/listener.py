@@ -9,12 +9,13 @@ on the broker when there is one, in this process in the embedded mode.
 
 With ``processes`` > 1 (PostgreSQL) the listener is several processes, to use several
 cores (receiving and storing are Python, one core per process): the first one makes the
-listening socket, forks that many receiver processes that accept from it (each
-association is served whole by one of them) and runs the completion loop itself, the
-only one: each study is still stored once, by one process, as with a single process.
-The receivers only spool and record images, each durably before its Success, as a
-single process does; they die with the first process (a killed listener loses nothing
-it acknowledged however many processes it had).
+listening socket and forks that many receiver processes that accept from it (each
+association is served whole by one of them). Every process runs the completion loop: a
+study is stored by whichever takes it first (``receiving._completing``, a lock per
+study), once, as with a single process, and several studies that became complete at
+once are stored side by side. Each image is spooled and recorded durably before its
+Success, as in a single process; the receivers die with the first process (a killed
+listener loses nothing it acknowledged however many processes it had).
 """
 
 from __future__ import annotations
@@ -219,10 +220,15 @@ class Listener:
         # in order (they finish their associations while it finishes storing).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         server = self._serve(self._shared)
+        completer = Completer(
+            stable_s=self.completer.stable_s, on_completion=self.completer.on_completion
+        )
+        completer.start()
         while not stop.wait(1.0):
             if os.getppid() != parent:  # where the kernel cannot tell us (not Linux)
                 break
         _stop_server(server, grace_s=30.0)
+        completer.stop()
         connections.close_all()
 
 

@@ -245,7 +245,7 @@ def _send_all(port: int, groups: list[list[Path]]) -> list[int]:
 def test_receiver_processes_store_a_study_split_across_them_once(study_files, tmp_path, settings):
     """`--processes 2`: one study dealt over six associations at once (some images sent
     twice, on different associations) reaches both receivers; it is stored once, each
-    image once, by the one process that completes studies; SIGTERM stops them all."""
+    image once, by one of the three processes' completion loops; SIGTERM stops them all."""
     settings.MEDIA_ROOT = tmp_path / "media"
     port = free_port()
     listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
