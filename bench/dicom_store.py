@@ -140,7 +140,7 @@ def main() -> None:
                 processes = (
                     "one process"
                     if args.processes == 1
-                    else f"{args.processes} receiving processes + the storing one"
+                    else f"{args.processes} receiving processes + the first, all storing"
                 )
                 print(
                     f"  listener CPU ({processes}): {cpu / n * 1000:.1f} ms per instance "
