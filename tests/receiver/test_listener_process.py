@@ -21,9 +21,11 @@ from django.db import connection
 from pydicom.uid import generate_uid
 
 from studies.models import Instance, ReceivedInstance, Study
+from studies.synth.generator import generate_study
 from tests.conftest import require_service
 from tests.dicom.factory import make_mr, stored_uid
 from tests.processes import free_port, wait_until
+from tests.receiver.conftest import SEED
 from tests.receiver.senders import association
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -242,27 +244,30 @@ def _send_all(port: int, groups: list[list[Path]]) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_receiver_processes_store_a_study_split_across_them_once(study_files, tmp_path, settings):
-    """`--processes 2`: one study dealt over six associations at once (some images sent
-    twice, on different associations) reaches both receivers; it is stored once, each
-    image once, by one of the three processes' completion loops; SIGTERM stops them all."""
+def test_receiver_processes_store_studies_split_across_them_once(study_files, tmp_path, settings):
+    """`--processes 2`: two studies dealt over six associations at once (some images sent
+    twice, on different associations) reach both receivers; each is stored once, each
+    image once, by one of the three processes' completion loops (they complete at the
+    same time: stored side by side); SIGTERM stops them all."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    generate_study(SEED, 1, tmp_path / "second")
+    second = sorted((tmp_path / "second").rglob("*.dcm"))
+    files = study_files + second
     port = free_port()
     listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
     receivers = _receivers(listener.pid)
     assert len(receivers) == 2
     served = {pid: _cpu_ticks(pid) for pid in receivers}
     try:
-        groups = [study_files[i::4] for i in range(4)] + [study_files[:10], study_files[5:15]]
+        groups = [files[i::4] for i in range(4)] + [study_files[:10], second[5:15]]
         statuses = _send_all(port, groups)
-        assert statuses == [0] * (len(study_files) + 20)
+        assert statuses == [0] * (len(files) + 20)
         wait_until(
             lambda: (
-                Instance.objects.count() == len(study_files)
-                and not ReceivedInstance.objects.exists()
+                Instance.objects.count() == len(files) and not ReceivedInstance.objects.exists()
             ),
-            90,
-            "the study to be stored",
+            120,
+            "the studies to be stored",
             every=0.2,
         )
         time.sleep(2)  # a second completion, if there were one, would show now
@@ -270,14 +275,16 @@ def test_receiver_processes_store_a_study_split_across_them_once(study_files, tm
     finally:
         assert _stop(listener) == 0
     assert _gone(receivers)
-    assert Study.objects.count() == 1
+    assert Study.objects.count() == 2
     stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
-    assert stored == {stored_uid(pydicom.dcmread(p).SOPInstanceUID) for p in study_files}
+    assert stored == {stored_uid(pydicom.dcmread(p).SOPInstanceUID) for p in files}
     log = (tmp_path / "listener.log").read_text()
-    # One completion, of the whole study (the command's line for each completion).
-    completions = [line for line in log.splitlines() if line.startswith("study ")]
-    assert len(completions) == 1, log[-3000:]
-    assert f"{len(study_files)} stored, 0 duplicate, 0 refused" in completions[0]
+    # One completion per study, of the whole study (the command's line for each).
+    completions = sorted(line for line in log.splitlines() if line.startswith("study "))
+    assert len(completions) == 2, log[-3000:]
+    counts = sorted(int(line.split(": ")[1].split(" stored")[0]) for line in completions)
+    assert counts == sorted([len(study_files), len(second)]), completions
+    assert all("0 duplicate, 0 refused" in line for line in completions), completions
     assert list((tmp_path / "spool").glob("*.dcm")) == []
 
 
