@@ -1,9 +1,9 @@
 """DICOM C-STORE into the archive: instances per second through a real listener process.
 
 Usage: .venv/bin/python bench/dicom_store.py [--studies 4] [--parallel 4] [--stable-s 1]
-                                             [--sqlite] [--keep]
+                                             [--processes 1] [--sqlite] [--keep]
 
-Starts `manage.py dicom_listener` (PostgreSQL: a fresh throw-away database radbot_bench_store
+Starts `manage.py dicom_listener --processes N` (PostgreSQL: a fresh throw-away database radbot_bench_store
 on the local server, override with BENCH_DATABASE_URL, dropped at the end unless --keep;
 --sqlite: a SQLite file instead), then sends synthetic MR studies (about 45 images each) with
 dcmtk's storescu (one process per association; its log gives each C-STORE's
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -54,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=4, help="studies per run (45 images each)")
     parser.add_argument("--parallel", type=int, default=4, help="associations at once")
+    parser.add_argument("--processes", type=int, default=1, help="the listener's --processes")
     args = listener_bench_arguments(parser, stable_s=1.0, seed=714)
 
     work, url = workspace(prefix="radbot-bench-store-", sqlite=args.sqlite, default_url=DEFAULT_URL)
@@ -102,11 +104,13 @@ def main() -> None:
             print(f"PostgreSQL one-row commit: {postgres_commit_ms(url):.1f} ms (median)")
 
         stored = 0
-        with listener_process(database_url=url, folder=work, stable_s=args.stable_s) as listener:
+        with listener_process(
+            database_url=url, folder=work, stable_s=args.stable_s, processes=args.processes
+        ) as listener:
             port = listener.port
             for name, per_study in runs.items():
                 files = [f for study in per_study for f in study]
-                t0, cpu0 = time.time(), cpu_seconds(listener.pid)
+                t0, cpu0, sent0 = time.time(), cpu_seconds(listener.pid), _senders_cpu()
                 if name == "1 association":
                     times = send(port, files)
                 else:
@@ -117,6 +121,7 @@ def main() -> None:
                 while Instance.objects.count() < stored:
                     time.sleep(0.05)
                 archived, cpu = time.time(), cpu_seconds(listener.pid) - cpu0
+                senders = _senders_cpu() - sent0
                 latency = [(end - start) * 1000 for start, end in times]
                 n = len(files)
                 print(f"{name}: {n} instances ({len(per_study)} studies)")
@@ -130,18 +135,32 @@ def main() -> None:
                     f"({archived - t0:.1f} s; the last {archived - acked:.1f} s after the last "
                     f"acknowledgement, RADBOT_STUDY_STABLE_S={args.stable_s:g} included)"
                 )
-                # One process: its Python code runs on one core at a time (the GIL), so
-                # this is the ceiling however many associations or cores there are.
-                print(
-                    f"  listener CPU: {cpu / n * 1000:.1f} ms per instance (receive and store) "
-                    f"= at most {n / cpu:.0f} instances/s on one core"
+                # Per process, its Python code runs on one core at a time (the GIL): with
+                # one process this is the ceiling however many cores there are.
+                processes = (
+                    "one process"
+                    if args.processes == 1
+                    else f"{args.processes} receiving processes + the first, all storing"
                 )
+                print(
+                    f"  listener CPU ({processes}): {cpu / n * 1000:.1f} ms per instance "
+                    f"= at most {n / cpu:.0f} instances/s per core"
+                )
+                # The senders share this machine's cores with the listener and PostgreSQL.
+                print(f"  storescu CPU: {senders / n * 1000:.1f} ms per instance")
         print("target: >= 200 instances/s into the archive")
         print(f"database: {connection.vendor}")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
     finally:
         connection.close()
         clean_up(work=work, url=url, sqlite=args.sqlite, keep=args.keep)
+
+
+def _senders_cpu() -> float:
+    """CPU seconds of this process's ended children: the storescu senders (the listener
+    ends last)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

@@ -90,9 +90,12 @@ def _answers_echo(port: int) -> bool:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process (all its threads) has used so far."""
+    """User + system CPU time a process (all its threads) and its live child processes
+    (a listener's receivers, ``--processes``) have used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,15 @@ class Running:
 
 @contextmanager
 def listener_process(
-    *, database_url: str, folder: Path, stable_s: float, extra_env: dict[str, str] | None = None
+    *,
+    database_url: str,
+    folder: Path,
+    stable_s: float,
+    extra_env: dict[str, str] | None = None,
+    processes: int = 1,
 ) -> Iterator[Running]:
-    """`manage.py dicom_listener` on ``database_url`` (migrated), its spool and media under
-    ``folder``; yields its port and pid, stops it with SIGTERM at the end."""
+    """`manage.py dicom_listener --processes N` on ``database_url`` (migrated), its spool
+    and media under ``folder``; yields its port and pid, stops it with SIGTERM at the end."""
     port = free_port()
     env = {
         **os.environ,
@@ -121,7 +129,7 @@ def listener_process(
     }
     log = folder / "listener.log"
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "dicom_listener"],
+        [sys.executable, "manage.py", "dicom_listener", "--processes", str(processes)],
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),

@@ -16,7 +16,9 @@ Each C-STORE data set is written to the spool's ``incoming/`` folder as it arriv
 from __future__ import annotations
 
 import logging
+import socket
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +40,12 @@ from studies.services.receiving import receive_instance
 
 logger = logging.getLogger(__name__)
 
+# The largest P-DATA PDU a sender may send us (our A-ASSOCIATE-AC's maximum length).
+# pynetdicom's default (16 KiB) cuts a 160 KiB MR image into ten PDUs, each a pass of
+# its reactor loops; 1 MiB sends most images in one, and still bounds what one
+# association holds in memory at a time (the data set is written to the spool per PDU).
+MAX_PDU_BYTES = 1 << 20
+
 
 def build_ae(*, ae_title: str, allowed_aes: Sequence[str]) -> AE:
     """The acceptor: our title required of callers, theirs from ``allowed_aes`` only."""
@@ -46,6 +54,7 @@ def build_ae(*, ae_title: str, allowed_aes: Sequence[str]) -> AE:
     ae = AE(ae_title=ae_title)
     ae.require_called_aet = True
     ae.require_calling_aet = list(allowed_aes)
+    ae.maximum_pdu_size = MAX_PDU_BYTES
     syntaxes = readable_transfer_syntaxes()
     ae.add_supported_context(Verification)
     for context in AllStoragePresentationContexts:
@@ -53,10 +62,48 @@ def build_ae(*, ae_title: str, allowed_aes: Sequence[str]) -> AE:
     return ae
 
 
+def listening_socket(*, bind: str, port: int) -> socket.socket:
+    """A listening TCP socket for several listener processes to accept from (``start``'s
+    ``shared``): made before they are forked, so they share one port and one queue of
+    connections, each taken by whichever process accepts first."""
+    sock = socket.create_server((bind, port), backlog=64)
+    # Every process is woken for each connection and only one accepts it: the others
+    # must not block in accept(), they go back to waiting.
+    sock.setblocking(False)
+    return sock
+
+
+class _SharedSocketServer(ThreadedAssociationServer):
+    """The server of one of several listener processes: it accepts from the socket the
+    parent made (``shared``, set on a subclass per process) instead of binding its own."""
+
+    shared: socket.socket
+
+    def server_bind(self) -> None:
+        self.socket.close()  # the one TCPServer made: unused
+        self.socket = self.shared
+        self.server_address = self.socket.getsockname()
+
+    def server_activate(self) -> None:
+        """The parent listens already."""
+
+    def server_close(self) -> None:
+        # Close this process's descriptor only: pynetdicom's shutdown(SHUT_RDWR) would stop
+        # the socket listening for the other processes too.
+        self.socket.close()
+
+
 def start(
-    *, ae_title: str, allowed_aes: Sequence[str], bind: str, port: int, spool_root: Path
+    *,
+    ae_title: str,
+    allowed_aes: Sequence[str],
+    bind: str,
+    port: int,
+    spool_root: Path,
+    shared: socket.socket | None = None,
 ) -> ThreadedAssociationServer:
-    """Listen (in background threads) until the returned server's ``shutdown()``.
+    """Listen (in background threads) until the returned server's ``shutdown()``: on
+    ``bind``:``port``, or accepting from ``shared`` (``listening_socket``) when given.
 
     Process-wide: pynetdicom then receives every C-STORE data set into a file, and this
     process's temporary files go to the spool's ``incoming/`` folder, on the spool's file
@@ -66,18 +113,21 @@ def start(
     _config.STORE_RECV_CHUNKED_DATASET = True
     tempfile.tempdir = str(incoming)
     ae = build_ae(ae_title=ae_title, allowed_aes=allowed_aes)
-    server = ae.start_server(
-        (bind, port),
-        block=False,
-        evt_handlers=[
-            (evt.EVT_C_ECHO, handle_echo),
-            (evt.EVT_C_STORE, handle_store),
-            (evt.EVT_RELEASED, _close_db),
-            (evt.EVT_ABORTED, _close_db),
-        ],
-    )
-    if server is None:  # block=False always returns it
-        raise RuntimeError("pynetdicom started no server")
+    handlers = [
+        (evt.EVT_C_ECHO, handle_echo),
+        (evt.EVT_C_STORE, handle_store),
+        (evt.EVT_RELEASED, _close_db),
+        (evt.EVT_ABORTED, _close_db),
+    ]
+    if shared is None:
+        server = ae.start_server((bind, port), block=False, evt_handlers=handlers)
+        if server is None:  # block=False always returns it
+            raise RuntimeError("pynetdicom started no server")
+        return server
+    server_class = type("SharedSocketServer", (_SharedSocketServer,), {"shared": shared})
+    server = ae.make_server(shared.getsockname(), evt_handlers=handlers, server_class=server_class)
+    ae._servers.append(server)  # as start_server does: the server's shutdown() removes it
+    threading.Thread(target=server.serve_forever, name="radbot-dicom-server", daemon=True).start()
     return server
 
 

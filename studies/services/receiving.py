@@ -8,7 +8,8 @@ waiting already), or made durable in the spool and recorded as a pending
 ``ReceivedInstance`` before Success goes back. Nothing is held in memory past the call.
 
 Completing (``complete_stable_studies``): a study none of whose images arrived for
-``RADBOT_STUDY_STABLE_S`` seconds is stored from its spool files by ``ingest_members``, in
+``RADBOT_STUDY_STABLE_S`` seconds is stored, by one listener process at a time (a
+PostgreSQL advisory lock per study, ``_completing``), from its spool files by ``ingest_members``, in
 batches of at most ``RADBOT_DICOM_BATCH_BYTES``, each study of a batch in its own
 transaction as for uploads (the thumbnails and the AI follow on commit, as for uploads).
 Only then are the rows settled, in a second transaction, and the files removed after that
@@ -23,12 +24,13 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
@@ -36,7 +38,7 @@ from studies.dicom import deid
 from studies.dicom.archive import Member
 from studies.dicom.errors import ErrorCode, IngestError
 from studies.dicom.reader import ParsedInstance, read_instance
-from studies.models import Instance, ReceivedInstance
+from studies.models import ReceivedInstance
 from studies.receiver import spool
 from studies.services.ingest import IngestSummary, ingest_members
 
@@ -134,16 +136,21 @@ def _judge(path: Path, *, sop_class_uid: str, sop_instance_uid: str) -> ParsedIn
 
 
 def _known(sop_uid: str) -> bool:
-    """Stored already, or waiting in the spool already (one query: it is asked per image)."""
-    waiting = ReceivedInstance.objects.filter(
-        status=ReceivedInstance.Status.PENDING, sop_instance_uid=sop_uid
-    )
-    return (
-        Instance.objects.filter(sop_instance_uid=sop_uid)
-        .values("pk")
-        .union(waiting.values("pk"), all=True)
-        .exists()
-    )
+    """Stored already, or waiting in the spool already.
+
+    One query, in SQL: it is asked per image while the sender waits, and building it with
+    the ORM (a union of two querysets) cost six times its round trip, 0.85 ms of CPU
+    against 0.14 here. The tables are the models' (``test_receiving`` checks the names)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_KNOWN_SQL, [sop_uid, ReceivedInstance.Status.PENDING.value, sop_uid])
+        return cursor.fetchone() is not None
+
+
+_KNOWN_SQL = (
+    "SELECT 1 FROM studies_instance WHERE sop_instance_uid = %s "
+    "UNION ALL SELECT 1 FROM studies_receivedinstance WHERE status = %s AND sop_instance_uid = %s "
+    "LIMIT 1"
+)
 
 
 def _size(root: Path, name: str) -> int:
@@ -218,7 +225,47 @@ def complete_stable_studies(
             received_at__gt=now - timedelta(seconds=wait),
         ).values_list("study_instance_uid", flat=True)
     )
-    return [complete_study(study_uid=uid, now=now) for uid in ready if uid not in arriving]
+    done = []
+    for uid in ready:
+        if uid in arriving:
+            continue
+        with _completing(uid) as mine:
+            if not mine:
+                continue  # another listener process is storing it
+            completion = complete_study(study_uid=uid, now=now)
+        if (
+            completion.summary.stored
+            or completion.summary.duplicates
+            or completion.summary.rejected
+        ):
+            done.append(completion)  # else another process stored it since ``ready``
+    return done
+
+
+@contextmanager
+def _completing(study_uid: str) -> Iterator[bool]:
+    """Whether this process may store ``study_uid`` now: each study is stored by one
+    listener process at a time (``--processes``: each runs a completion loop). PostgreSQL:
+    a session advisory lock, tried, not waited for (the holder is storing it), and
+    released by the database if this process dies. SQLite: one listener process only."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = f"complete:{study_uid}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
+        (mine,) = cursor.fetchone()
+    try:
+        yield mine
+    finally:
+        if mine:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+            except DatabaseError:
+                # The connection broke (what failed the pass, likely): the lock ended with
+                # its session, and the completion loop opens a new connection.
+                logger.warning("could not release the completion lock of a study")
 
 
 def complete_study(*, study_uid: str, now: datetime | None = None) -> Completion:

@@ -16,6 +16,7 @@ import pydicom
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, connections
 from django.utils import timezone
 from pydicom.dataset import FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
@@ -27,6 +28,7 @@ from studies.models import Instance, ReceivedInstance, Series, Study
 from studies.receiver import spool
 from studies.services import followups, receiving
 from studies.services.receiving import complete_stable_studies
+from tests.conftest import require_service
 from tests.dicom.factory import make_mr, stored_uid, to_bytes
 from tests.receiver.senders import association, echoscu, storescu
 from tests.studies.batch import sagittal_series, write_files
@@ -74,6 +76,16 @@ def test_the_listener_will_not_start_without_allowed_ae_titles(settings):
     settings.RADBOT_DICOM_ALLOWED_AES = []
     with pytest.raises(CommandError, match="RADBOT_DICOM_ALLOWED_AES"):
         call_command("dicom_listener")
+
+
+def test_receiver_processes_need_postgresql(settings):
+    """``--processes`` > 1 is refused on SQLite (one writer at a time), and 0 everywhere."""
+    settings.RADBOT_DICOM_ALLOWED_AES = ["RADBOT_TEST"]
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("dicom_listener", processes=0)
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="needs PostgreSQL"):
+            call_command("dicom_listener", processes=2)
 
 
 def test_a_study_sent_by_storescu_is_stored_deidentified_once_complete(
@@ -221,6 +233,39 @@ def test_sending_the_same_study_again_stores_nothing_twice(dicom_port, study_fil
     assert _complete() == []
     assert Instance.objects.count() == 45
     assert AccessEvent.objects.filter(action="upload").count() == 1
+
+
+def test_the_per_image_duplicate_query_names_the_models_tables():
+    """``receiving._known`` is SQL (the ORM's query building cost more than the query):
+    the tables and columns it names are the models' (the test above exercises it)."""
+    sql = receiving._KNOWN_SQL
+    for model in (Instance, ReceivedInstance):
+        assert f"FROM {model._meta.db_table} WHERE" in sql
+        assert model._meta.get_field("sop_instance_uid").column == "sop_instance_uid"
+    assert ReceivedInstance._meta.get_field("status").column == "status"
+
+
+def test_a_study_another_listener_process_is_storing_is_left_to_it(dicom_port, study_files):
+    """``--processes``: every process runs the completion loop; a study whose completion
+    lock another process holds is skipped (not waited for, not reported), and stored by
+    the next pass once the lock is free."""
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL (the completion lock is an advisory lock)")
+    assert storescu(dicom_port, study_files[:5]) == ["Success"] * 5
+    (study_uid,) = set(ReceivedInstance.objects.values_list("study_instance_uid", flat=True))
+    key = f"complete:{study_uid}"
+    other = connections.create_connection("default")  # another process's session
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [key])
+        assert _complete() == []
+        assert _pending() == 5 and not Instance.objects.exists()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+    finally:
+        other.close()
+    (completion,) = _complete()
+    assert len(completion.summary.stored) == 5 and _pending() == 0
 
 
 def test_a_stored_study_goes_through_the_after_ingest_follow_ups(dicom_port, study_files):

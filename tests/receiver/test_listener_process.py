@@ -1,7 +1,9 @@
 """The listener as it runs beside the web and the workers: `manage.py dicom_listener`, a
 process of its own sharing the database (PostgreSQL). Killed in the middle of an
 association it loses nothing it acknowledged and half-stores nothing; a very large
-association does not grow its memory; it stores studies by itself once they are quiet."""
+association does not grow its memory; it stores studies by itself once they are quiet.
+With ``--processes`` the same holds of its receiver processes, and a study whose images
+reach several of them is stored once."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pydicom
@@ -18,9 +21,11 @@ from django.db import connection
 from pydicom.uid import generate_uid
 
 from studies.models import Instance, ReceivedInstance, Study
+from studies.synth.generator import generate_study
 from tests.conftest import require_service
 from tests.dicom.factory import make_mr, stored_uid
 from tests.processes import free_port, wait_until
+from tests.receiver.conftest import SEED
 from tests.receiver.senders import association
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -40,7 +45,9 @@ def _answers_echo(port: int) -> bool:
         return assoc.is_established and assoc.send_c_echo().Status == 0
 
 
-def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Popen:
+def _start(
+    port: int, folder: Path, *, stable_s: str, log: str, processes: int = 1
+) -> subprocess.Popen:
     """`manage.py dicom_listener` in the embedded mode (tasks in-process), answering C-ECHO."""
     env = {
         **os.environ,
@@ -55,7 +62,7 @@ def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Po
         "RADBOT_LOG_LEVEL": "INFO",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "dicom_listener"],
+        [sys.executable, "manage.py", "dicom_listener", "--processes", str(processes)],
         cwd=ROOT,
         env=env,
         stdout=(folder / log).open("wb"),
@@ -68,6 +75,15 @@ def _start(port: int, folder: Path, *, stable_s: str, log: str) -> subprocess.Po
         process.kill()
         raise AssertionError((folder / log).read_text()[-3000:]) from None
     return process
+
+
+def _receivers(pid: int) -> list[int]:
+    """The listener's receiver processes (its children)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _gone(pids: list[int]) -> bool:
+    return not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def _stop(process: subprocess.Popen) -> int:
@@ -86,13 +102,16 @@ def _partly_received(incoming: Path, at_least: int) -> Path | None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", [1, 2])
 def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
-    study_files, tmp_path, settings
+    study_files, tmp_path, settings, processes
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     spool = tmp_path / "spool"
     port = free_port()
-    first = _start(port, tmp_path, stable_s="3600", log="first.log")
+    first = _start(port, tmp_path, stable_s="3600", log="first.log", processes=processes)
+    receivers = _receivers(first.pid)
+    assert len(receivers) == (processes if processes > 1 else 0)
     head = pydicom.dcmread(study_files[0])
     # 32 MiB of pixels: still arriving when the listener is killed.
     big = make_mr(
@@ -129,6 +148,9 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
             )
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
+            # The receivers die with it (none goes on acknowledging images the restarted
+            # listener's start-up sweep would not know of).
+            wait_until(lambda: _gone(receivers), 10, "the receiver processes to die")
             sender.join(timeout=60)
         partial = _partly_received(spool / "incoming", 1)
         assert partial is not None and partial.stat().st_size < big_size, "not killed mid-image"
@@ -202,3 +224,90 @@ def test_a_very_large_association_keeps_the_listeners_memory_bounded(tmp_path, s
     received = 300 * len(image.PixelData)
     assert ReceivedInstance.objects.filter(status="pending").count() == 320
     assert peak - warm < received / 4, (warm, peak, received)
+
+
+def _send_all(port: int, groups: list[list[Path]]) -> list[int]:
+    """Each group over its own association, all at once; every C-STORE's status."""
+    statuses: list[int] = []
+
+    def send(files: list[Path]) -> None:
+        with association(port) as assoc:
+            for path in files:
+                statuses.append(assoc.send_c_store(pydicom.dcmread(path)).Status)
+
+    threads = [threading.Thread(target=send, args=(group,)) for group in groups]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receiver_processes_store_studies_split_across_them_once(study_files, tmp_path, settings):
+    """`--processes 2`: two studies dealt over six associations at once (some images sent
+    twice, on different associations) reach both receivers; each is stored once, each
+    image once, by one of the three processes' completion loops (they complete at the
+    same time: stored side by side); SIGTERM stops them all."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    generate_study(SEED, 1, tmp_path / "second")
+    second = sorted((tmp_path / "second").rglob("*.dcm"))
+    files = study_files + second
+    port = free_port()
+    listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
+    receivers = _receivers(listener.pid)
+    assert len(receivers) == 2
+    served = {pid: _cpu_ticks(pid) for pid in receivers}
+    try:
+        groups = [files[i::4] for i in range(4)] + [study_files[:10], second[5:15]]
+        statuses = _send_all(port, groups)
+        assert statuses == [0] * (len(files) + 20)
+        wait_until(
+            lambda: (
+                Instance.objects.count() == len(files) and not ReceivedInstance.objects.exists()
+            ),
+            120,
+            "the studies to be stored",
+            every=0.2,
+        )
+        time.sleep(2)  # a second completion, if there were one, would show now
+        assert all(_cpu_ticks(pid) > served[pid] for pid in receivers), "one receiver idle"
+    finally:
+        assert _stop(listener) == 0
+    assert _gone(receivers)
+    assert Study.objects.count() == 2
+    stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
+    assert stored == {stored_uid(pydicom.dcmread(p).SOPInstanceUID) for p in files}
+    log = (tmp_path / "listener.log").read_text()
+    # One completion per study, of the whole study (the command's line for each).
+    completions = sorted(line for line in log.splitlines() if line.startswith("study "))
+    assert len(completions) == 2, log[-3000:]
+    counts = sorted(int(line.split(": ")[1].split(" stored")[0]) for line in completions)
+    assert counts == sorted([len(study_files), len(second)]), completions
+    assert all("0 duplicate, 0 refused" in line for line in completions), completions
+    assert list((tmp_path / "spool").glob("*.dcm")) == []
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_listener_stops_when_a_receiver_process_dies(tmp_path, settings):
+    """A receiver killed on its own (out of memory, say) is not replaced in place: the
+    listener stops, the other receivers with it, and exits with the reason, for its
+    supervisor to start it again."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    port = free_port()
+    listener = _start(port, tmp_path, stable_s="3600", log="listener.log", processes=2)
+    receivers = _receivers(listener.pid)
+    try:
+        os.kill(receivers[0], signal.SIGKILL)
+        assert listener.wait(timeout=60) != 0
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+    wait_until(lambda: _gone(receivers), 10, "the other receiver to end")
+    log = (tmp_path / "listener.log").read_text()
+    assert f"receiver process {receivers[0]} ended" in log, log[-3000:]

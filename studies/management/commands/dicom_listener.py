@@ -3,6 +3,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from studies.receiver.listener import Listener
 from studies.services.receiving import Completion
@@ -16,12 +17,28 @@ class Command(BaseCommand):
         "from a scanner or PACS."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="receiver processes sharing the port, to use more cores (PostgreSQL only); "
+            "this one then stores the complete studies (default 1: one process does both)",
+        )
+
     def handle(self, *args, **options):
         allowed = settings.RADBOT_DICOM_ALLOWED_AES
         if not allowed:
             raise CommandError(
                 "RADBOT_DICOM_ALLOWED_AES is empty: name the calling AE titles of the scanners "
                 "and PACS that may send images, comma-separated (e.g. MRI1,PACS)."
+            )
+        processes = options["processes"]
+        if processes < 1:
+            raise CommandError("--processes must be at least 1")
+        if processes > 1 and connection.vendor == "sqlite":
+            raise CommandError(
+                "--processes needs PostgreSQL: SQLite lets one process write at a time"
             )
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -34,6 +51,7 @@ class Command(BaseCommand):
             spool_root=settings.RADBOT_DICOM_SPOOL_DIR,
             stable_s=settings.RADBOT_STUDY_STABLE_S,
             on_completion=self._report,
+            processes=processes,
         )
         try:
             listener.start()
@@ -44,12 +62,15 @@ class Command(BaseCommand):
             f"{', '.join(allowed)}; spool {listener.spool_root}",
         )
         self.stdout.flush()
+        ended = None
         try:
-            while not stop.wait(1.0):
+            while not stop.wait(1.0) and not (ended := listener.ended_receiver()):
                 pass
         finally:
             self.stdout.write("Stopping: finishing the associations and the study under way.")
             listener.stop()
+        if ended:
+            raise CommandError(f"the DICOM listener stopped: {ended}")
 
     def _report(self, completion: Completion) -> None:
         summary = completion.summary
