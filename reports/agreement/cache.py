@@ -93,8 +93,8 @@ def _shared_get(key: str, fingerprint: str | None) -> tuple[str, Any] | None:
     return stored
 
 
-def _shared_set(key: str, fingerprint: str, value: Any) -> None:
-    cache.set_many({key: (fingerprint, value), f"{key}:fingerprint": fingerprint}, TIMEOUT_S)
+def _shared_set(key: str, fingerprint: str, value: Any, timeout: float | None = TIMEOUT_S) -> None:
+    cache.set_many({key: (fingerprint, value), f"{key}:fingerprint": fingerprint}, timeout)
 
 
 def _cached(
@@ -184,7 +184,9 @@ class _GoldCountsOfRequest:
     def _store(self, state: GoldCounts, *, share: bool) -> None:
         global _gold_shared_at
         if share:
-            _shared_set(GOLD_COUNTS_KEY, self.fingerprint, state)
+            # Kept however long nobody looks (one fixed key): building them again costs
+            # seconds at ten times the paper's archive.
+            _shared_set(GOLD_COUNTS_KEY, self.fingerprint, state, timeout=None)
             _gold_shared_at = time.monotonic()
         _remember(GOLD_COUNTS_KEY, self.fingerprint, state)
 
