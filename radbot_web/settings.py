@@ -115,6 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif not env_bool("DATABASE_JIT", default=False):
+    # The app runs short queries; PostgreSQL compiles one whose estimated cost is high
+    # (the worklist over 35,600 studies) and spent 3.1 s of its 3.9 s doing so.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -11,6 +11,7 @@ from inference.models import InferenceJob, ModelVersion
 from reports.agreement.cache import Sources
 from reports.checks import dashboard_source_triggers_present
 from reports.migrations import _sources
+from tests.conftest import require_service
 from tests.reports.dashboard_factories import (
     gold_label,
     labeller,
@@ -62,7 +63,7 @@ def test_a_running_jobs_progress_moves_nothing():
 @pytest.mark.django_db(transaction=True)
 def test_a_write_shows_only_when_its_transaction_commits():
     if connection.vendor != "postgresql":
-        pytest.skip("needs a second session on the same database: PostgreSQL")
+        require_service("PostgreSQL (a second session on the same database)")
     version = model_version("v1")
     settings = connection.settings_dict
     other = psycopg.connect(

@@ -23,6 +23,16 @@ pytestmark = pytest.mark.services
 
 
 @pytest.mark.django_db
+def test_the_apps_postgresql_sessions_run_without_jit():
+    """PostgreSQL's JIT spent seconds compiling the worklist's query at 35,600 studies."""
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL (set DATABASE_URL=postgres://...)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
+@pytest.mark.django_db
 def test_database_is_postgresql_and_enforces_constraints():
     if connection.vendor != "postgresql":
         require_service("PostgreSQL (set DATABASE_URL=postgres://...)")
