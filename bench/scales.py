@@ -78,7 +78,12 @@ def side_by_side(results: dict[int, Figures]) -> str:
     for name in names:
         values = [results[s].get(name, "") for s in scales]
         line = f"{name:{width}s}" + "".join(
-            f"{v:12.1f}" if isinstance(v, int | float) else f"{v!s:>12s}" for v in values
+            f"{v:12d}"
+            if isinstance(v, int)
+            else f"{v:12.1f}"
+            if isinstance(v, float)
+            else f"{v!s:>12s}"
+            for v in values
         )
         first, last = values[0], values[-1]
         if len(scales) > 1 and isinstance(first, int | float) and isinstance(last, int | float):
