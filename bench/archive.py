@@ -65,6 +65,7 @@ class Archive:
     # level id -> the true values (what the gold labels say), and each study's level ids
     truth: dict[int, dict[str, Any]] = field(repr=False)
     levels_of_study: dict[int, list[int]] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per table
 
     def summary(self) -> str:
         c = self.counts
@@ -73,7 +74,9 @@ class Archive:
             f"{c['levels']:,} levels, {c['instances']:,} image rows, {c['nlp_labels']:,} NLP "
             f"labels, {c['gold_labels']:,} gold labels, {c['model_versions']} model versions, "
             f"{c['predictions']:,} predictions, {c['signed_reports']:,} signed AI reports, "
-            f"{c['draft_reports']:,} drafts"
+            f"{c['draft_reports']:,} drafts ("
+            + ", ".join(f"{k} {v:.0f} s" for k, v in self.timings.items() if v >= 1)
+            + ")"
         )
 
 
@@ -222,12 +225,19 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
     t0 = time.perf_counter()
     n = PAPER_STUDIES * scale
     counts: dict[str, int] = {}
-    counts["patients"] = copy_rows(
-        Patient, ({"id": i + 1, "pseudonym": f"P-{i:07d}"} for i in range(n))
-    )
+    timings: dict[str, float] = {}
+
+    def copy(model, rows: Iterable[dict[str, Any]]) -> int:
+        start = time.perf_counter()
+        done = copy_rows(model, rows)
+        name = model.__name__
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        return done
+
+    counts["patients"] = copy(Patient, ({"id": i + 1, "pseudonym": f"P-{i:07d}"} for i in range(n)))
     day0 = datetime.date(2012, 1, 1)
     study_uids = [f"1.2.826.0.1.3680043.10.776.{i + 1}" for i in range(n)]
-    counts["studies"] = copy_rows(
+    counts["studies"] = copy(
         Study,
         (
             {
@@ -244,9 +254,9 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
             for i in range(n)
         ),
     )
-    counts["series"] = copy_rows(Series, _series_rows(n))
-    counts["instances"] = copy_rows(Instance, _instance_rows(n))
-    counts["levels"] = copy_rows(
+    counts["series"] = copy(Series, _series_rows(n))
+    counts["instances"] = copy(Instance, _instance_rows(n))
+    counts["levels"] = copy(
         DiscLevel,
         (
             {"id": 5 * i + k + 1, "study_id": i + 1, "level": lv}
@@ -256,7 +266,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
     )
     levels_of_study = {i + 1: [5 * i + k + 1 for k in range(5)] for i in range(n)}
     level_name = {5 * i + k + 1: lv for i in range(n) for k, lv in enumerate(LEVELS)}
-    counts["radiologist_reports"] = copy_rows(
+    counts["radiologist_reports"] = copy(
         RadiologistReport,
         (
             {
@@ -298,7 +308,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
                 "uncertain": values["uncertain"],
             }
 
-    counts["nlp_labels"] = copy_rows(NlpLabel, nlp_rows())
+    counts["nlp_labels"] = copy(NlpLabel, nlp_rows())
     annotators = [
         create_user(username=f"bench-annotator{i}", password=PASSWORD, role="annotator").pk
         for i in range(6)
@@ -324,7 +334,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
                         **truth[level_id],
                     }
 
-    counts["annotations"] = copy_rows(Annotation, annotation_rows())
+    counts["annotations"] = copy(Annotation, annotation_rows())
     counts["gold_labels"] = gold_reports * 5
 
     versions = []
@@ -342,7 +352,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
         versions.append(model.pk)
         job_base = number * n
         finished = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-        copy_rows(
+        copy(
             InferenceJob,
             (
                 {
@@ -392,9 +402,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
                     "centre_mm": [0.0, -40.0, LEVEL_Z[k]],
                 }
 
-        counts["predictions"] = counts.get("predictions", 0) + copy_rows(
-            Prediction, prediction_rows()
-        )
+        counts["predictions"] = counts.get("predictions", 0) + copy(Prediction, prediction_rows())
     counts["model_versions"] = len(versions)
 
     radiologist = create_user(username="bench-radiologist", password=PASSWORD, role="radiologist")
@@ -403,7 +411,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
     drafts = DRAFTS * scale
     # Signed AI reports on the first studies (curated or not), drafts on the last ones.
     ai_studies = list(range(signed)) + list(range(n - drafts, n))
-    copy_rows(Report, ({"id": j + 1, "study_id": s + 1} for j, s in enumerate(ai_studies)))
+    copy(Report, ({"id": j + 1, "study_id": s + 1} for j, s in enumerate(ai_studies)))
     sha = "a" * 64
     now = datetime.datetime(2024, 2, 1, tzinfo=datetime.UTC)
 
@@ -457,11 +465,13 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
                     "content_sha256": sha,
                 }
 
-    copy_rows(ReportVersion, version_rows())
+    copy(ReportVersion, version_rows())
     counts["signed_reports"] = signed
     counts["draft_reports"] = drafts
+    start = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    timings["ANALYZE"] = time.perf_counter() - start
     return Archive(
         scale=scale,
         seconds=time.perf_counter() - t0,
@@ -476,4 +486,5 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
         draft_study_uids=[study_uids[s] for s in ai_studies[signed:]],
         truth=truth,
         levels_of_study=levels_of_study,
+        timings=timings,
     )

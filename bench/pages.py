@@ -15,6 +15,9 @@ template), as the radiologist:
 * review page: GET /reports/<uid>/ of a signed report and of a draft, a different study
   each request (each view is written to the report's audit trail, as in use).
 
+Each page is timed --requests times, or for --page-seconds when that ends first (never
+under 10 requests); n in the summary says how many.
+
 Then, for each page, the number of queries of one request and its slowest queries
 (the profile pointer for what dominates). Drops the database unless --keep.
 """
@@ -43,6 +46,12 @@ TARGETS = {"study list": 100, "search": 100, "review": 150}
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=100)
+    ap.add_argument(
+        "--page-seconds",
+        type=float,
+        default=60,
+        help="stop timing a page after this long (at least 10 requests)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the database")
     add_scale_arguments(ap)
     args = ap.parse_args(argv)
