@@ -454,6 +454,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--person-report-s", type=float, default=120.0, help="a real radiologist's pace"
     )
+    ap.add_argument(
+        "--person-dashboard-s", type=float, default=60.0, help="a real researcher's pace"
+    )
     ap.add_argument("--generate", default="", help=argparse.SUPPRESS)  # the generator process
     args = ap.parse_args(argv)
     if args.generate:
@@ -627,6 +630,7 @@ def main(argv: list[str] | None = None) -> None:
             + cpu.get("review sign", 0.0)
             + cpu.get("worklist", 0.0)
         )
+        dashboard = cpu.get("dashboard", 0.0) * factor
         print(
             f"capacity of one core (requests' CPU x {factor:.2f} for gunicorn and PostgreSQL): "
             f"annotators at one save per {args.person_save_s:.0f} s: "
@@ -634,7 +638,10 @@ def main(argv: list[str] | None = None) -> None:
             f"({save * 1000:.0f} ms CPU per save-and-next); radiologists at one signed report "
             f"per {args.person_report_s:.0f} s: "
             f"{args.person_report_s / report if report else float('nan'):.0f} "
-            f"({report * 1000:.0f} ms CPU per report: 3 views, save, sign, worklist); uploads "
+            f"({report * 1000:.0f} ms CPU per report: 3 views, save, sign, worklist); "
+            f"researchers at one dashboard view per {args.person_dashboard_s:.0f} s: "
+            f"{args.person_dashboard_s / dashboard if dashboard else float('nan'):.1f} "
+            f"({dashboard * 1000:.0f} ms CPU per view, fresh gold labels arriving); uploads "
             f"with the AI run: {celery_cpu / max(uploads, 1):.0f} CPU-s each on the worker"
         )
         print(
