@@ -1,11 +1,12 @@
 """Curation latency on PostgreSQL: queue fetch and save-and-next, p50 / p95.
 
-Run: .venv/bin/python bench/curation.py [--requests 500] [--keep]
+Run: .venv/bin/python bench/curation.py [--scales 1,10] [--requests 500] [--keep]
 
-Creates the database radbot_bench on the local PostgreSQL (trust auth; override with
-BENCH_DATABASE_URL), migrates it, loads 3,560 studies / 17,800 disc levels with NLP
-labels and 5,000 gold labels (1,000 curated reports, the overlap share by two agreeing
-annotators), then times requests through Django's test Client (the whole stack:
+Creates the database bench_scale_curation_<s>x on the local PostgreSQL (trust auth;
+override the base name with BENCH_DATABASE_URL), migrates it, loads the archive at
+--scale times the paper's size (bench/archive.py; 1x: 3,560 studies / 17,800 disc levels
+with NLP labels and 5,000 gold labels (1,000 curated reports, the overlap share by two
+agreeing annotators), predictions and AI reports), then times requests through Django's test Client (the whole stack:
 middleware, session, view, queries, template) as a fresh annotator:
 
 * queue fetch: GET /labeling/curate/next/ (the next report, rendered)
@@ -22,7 +23,9 @@ annotators save-and-next at the same time (threads, own sessions, 2 gunicorn wor
 250 ms between saves) and counts conflicts and reports shown to more annotators than
 they need (the leases should keep both 0).
 
-It drops the database at the end unless --keep.
+--scales 1,10 runs each scale in turn and prints the figures side by side. BENCH_PORTS
+keeps gunicorn's port in a range (bench/server.py). It drops the database at the end
+unless --keep.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ import http.client
 import os
 import random
 import re
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -46,103 +47,13 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.postgres import django_on_fresh_database, summary  # noqa: E402
+from bench.postgres import django_on_fresh_database, percentile, summary  # noqa: E402
+from bench.scales import add_scale_arguments, database_url, run_scales, write_figures  # noqa: E402
+from bench.server import gunicorn  # noqa: E402
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench"
-STUDIES = 3560
-GOLD_REPORTS = 1000  # x 5 levels = 5,000 gold labels
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_scale_curation"
 HTMX = {"HX-Request": "true"}
 FORM = "application/x-www-form-urlencoded"
-
-
-def load(rng: random.Random) -> None:
-    # After django.setup() (main): project modules need the app registry.
-    from accounts.services import create_user
-    from labeling.curation.queue import is_overlap
-    from labeling.models import Annotation, LabellerVersion, NlpLabel
-    from spine.labels import FIELDS, GRADES, LEVELS
-    from studies.models import DiscLevel, Patient, RadiologistReport, Study
-
-    patients = Patient.objects.bulk_create(
-        [Patient(pseudonym=f"P-bench{i:06d}") for i in range(STUDIES)]
-    )
-    studies = Study.objects.bulk_create(
-        [
-            Study(
-                patient=p,
-                study_instance_uid=f"1.2.826.0.1.3680043.10.777.{i}",
-                accession=f"B{i:06d}",
-                site=rng.choice(["SITE-A", "SITE-B", "SITE-C"]),
-                age_years=rng.randint(20, 85),
-                sex="F",
-            )
-            for i, p in enumerate(patients)
-        ]
-    )
-    levels = DiscLevel.objects.bulk_create(
-        [DiscLevel(study=s, level=lv) for s in studies for lv in LEVELS]
-    )
-    text = (
-        "MRI LUMBAR SPINE\nFINDINGS:\nL1-2: normal.\nL2-3: normal.\nL3-4: mild disc bulge.\n"
-        "L4-5: Broad-based disc herniation with moderate central canal stenosis and mild right "
-        "neural foraminal narrowing.\nL5-S1: possible small protrusion.\nIMPRESSION: degenerative change."
-    )
-    reports = RadiologistReport.objects.bulk_create(
-        [
-            RadiologistReport(study=s, text=text, text_sha256=f"{i:064d}", source="import")
-            for i, s in enumerate(studies)
-        ]
-    )
-    version = LabellerVersion.objects.create(version="bench-rules")
-    report_of_study = {r.study_id: r for r in reports}
-    labels = []
-    for level in levels:
-        values = {
-            "disc": rng.choice(["none", "none", "bulge", "herniation"]),
-            **{f: rng.choice(["none", "none", "none", *GRADES]) for f in FIELDS[1:-1]},
-            "uncertain": rng.random() < 0.1,
-        }
-        confidence = {f: round(rng.uniform(0.3, 1.0), 3) for f in FIELDS}
-        labels.append(
-            NlpLabel(
-                report=report_of_study[level.study_id],
-                level=level,
-                labeller=version,
-                confidence=confidence,
-                min_confidence=min(confidence.values()),
-                evidence=[
-                    {"start": 60, "end": 110, "field": "disc"},
-                    {"start": 111, "end": 150, "field": "canal_stenosis"},
-                ],
-                **values,
-            )
-        )
-    NlpLabel.objects.bulk_create(labels, batch_size=2000)
-    annotators = [
-        create_user(username=f"bench-annotator{i}", password="bench-password-1", role="annotator")
-        for i in range(6)
-    ]
-    by_report: dict[int, list[NlpLabel]] = {}
-    for label in labels:
-        by_report.setdefault(label.report_id, []).append(label)
-    notes = []
-    for n, report in enumerate(reports[:GOLD_REPORTS]):
-        authors = annotators[n % 6 : n % 6 + 1]
-        if is_overlap(report.pk):
-            authors = [annotators[n % 6], annotators[(n + 1) % 6]]
-        for author in authors:
-            for label in by_report[report.pk]:
-                notes.append(
-                    Annotation(
-                        report=report,
-                        level_id=label.level_id,
-                        author=author,
-                        started_from=label,
-                        seconds_spent=rng.uniform(3, 15),
-                        **{f: getattr(label, f) for f in FIELDS},
-                    )
-                )
-    Annotation.objects.bulk_create(notes, batch_size=2000)
 
 
 def item_form(html: str) -> dict[str, str]:
@@ -167,50 +78,6 @@ def _client_sender(client) -> Iterator[Send]:
         return response.status_code, response.content.decode()
 
     yield send
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _gunicorn(workers: int) -> Iterator[int]:
-    """A gunicorn server on this database (the production WSGI entry point, CSRF on); its port."""
-    port = _free_port()
-    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "radbot_web.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "-k",
-            "gthread",
-            "--threads",
-            "1",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _http_session(port: int, client) -> Send:
@@ -241,14 +108,16 @@ def _http_session(port: int, client) -> Send:
 
 @contextmanager
 def _http_sender(client) -> Iterator[Send]:
-    with _gunicorn(1) as port:
+    with gunicorn(1) as port:
         yield _http_session(port, client)
 
 
 THINK_S = 0.25  # between saves: faster than any person (a report takes seconds to read)
 
 
-def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float], int, int]:
+def _annotators_at_once(
+    n: int, requests: int, workers: int, think_s: float = THINK_S
+) -> tuple[list[float], int, int]:
     """n annotators, each in a thread with their own session, saving and going on at once
     against one gunicorn server: save-and-next latencies, 409 conflicts, and how many
     reports were shown to more of them than the report needs."""
@@ -269,7 +138,7 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
     conflicts = 0
     shown: dict[int, set[int]] = {}
     lock = threading.Lock()
-    with _gunicorn(workers) as port:
+    with gunicorn(workers) as port:
         sessions = [_http_session(port, c) for c in clients]
         barrier = threading.Barrier(n)
         failures: list[BaseException] = []
@@ -286,7 +155,7 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
             status, html = send("GET", "/labeling/curate/next/", None)
             barrier.wait()
             for _ in range(requests // n):
-                time.sleep(THINK_S)
+                time.sleep(think_s)
                 form = item_form(html)
                 with lock:
                     shown.setdefault(int(form["report"]), set()).add(who)
@@ -319,7 +188,7 @@ def _annotators_at_once(n: int, requests: int, workers: int) -> tuple[list[float
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=500)
-    ap.add_argument("--keep", action="store_true", help="keep the radbot_bench database")
+    ap.add_argument("--keep", action="store_true", help="keep the database")
     ap.add_argument("--http", action="store_true", help="through a gunicorn process over a socket")
     ap.add_argument(
         "--annotators",
@@ -327,31 +196,30 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="also: this many annotators saving at once over HTTP (2 gunicorn workers)",
     )
+    ap.add_argument(
+        "--think-ms",
+        type=float,
+        default=THINK_S * 1000,
+        help="with --annotators: each one's pause between saves (a person takes seconds)",
+    )
+    add_scale_arguments(ap)
     args = ap.parse_args(argv)
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    with django_on_fresh_database(url, keep=args.keep):
+    if run_scales(Path(__file__), args, argv):
+        return
+    with django_on_fresh_database(database_url(DEFAULT_URL, args.scale), keep=args.keep):
         # Only now is Django set up, on the fresh database.
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
 
         from accounts.services import create_user
+        from bench.archive import load_archive
         from bench.machine import describe
-        from labeling.models import Annotation, NlpLabel
-        from labeling.selectors import gold_rows
-        from studies.models import DiscLevel, Study
+        from labeling.models import Annotation
 
-        t0 = time.perf_counter()
         call_command("migrate", verbosity=0)
-        load(random.Random(2020))
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        gold = len(gold_rows())
-        print(
-            f"loaded in {time.perf_counter() - t0:.0f} s: {Study.objects.count()} studies, "
-            f"{DiscLevel.objects.count()} levels, {NlpLabel.objects.count()} NLP labels, "
-            f"{Annotation.objects.count()} annotation rows, {gold} gold labels"
-        )
+        archive = load_archive(args.scale, random.Random(2020))
+        print(archive.summary(), flush=True)
         client = Client()
         client.force_login(
             create_user(username="bench-me", password="bench-password-1", role="annotator")
@@ -376,12 +244,27 @@ def main(argv: list[str] | None = None) -> None:
         assert saved == 5 * args.requests, saved
         print(summary("queue fetch", fetch))
         print(summary("save-and-next", saves))
+        how = "over HTTP" if args.http else "in process"
+        figures: dict[str, float | str] = {
+            "load s": round(archive.seconds, 1),
+            f"queue fetch p50, {how}": round(sorted(fetch)[len(fetch) // 2], 1),
+            f"queue fetch p95, {how}": round(percentile(fetch, 95), 1),
+            f"save-and-next p50, {how}": round(sorted(saves)[len(saves) // 2], 1),
+            f"save-and-next p95, {how}": round(percentile(saves, 95), 1),
+        }
         if args.annotators:
-            team, conflicts, shared = _annotators_at_once(args.annotators, args.requests, workers=2)
+            team, conflicts, shared = _annotators_at_once(
+                args.annotators, args.requests, workers=2, think_s=args.think_ms / 1000
+            )
             print(summary(f"{args.annotators} at once", team))
+            figures[f"{args.annotators} at once p50"] = round(sorted(team)[len(team) // 2], 1)
+            figures[f"{args.annotators} at once p95"] = round(percentile(team, 95), 1)
+            figures[f"{args.annotators} at once max"] = round(max(team), 1)
+            figures["conflicts (409)"] = conflicts
+            figures["over-shown reports"] = shared
             print(
                 f"  {args.annotators} annotators at once over HTTP (2 gunicorn workers, a save every "
-                f"{THINK_S * 1000:.0f} ms each): {conflicts} conflicts (409), "
+                f"{args.think_ms:.0f} ms each): {conflicts} conflicts (409), "
                 f"{shared} reports shown to more annotators than they need"
             )
         print("target: p95 <= 50 ms")
@@ -389,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         cache = "Redis" if os.environ.get("REDIS_URL") else "local memory"
         print(f"database: PostgreSQL {connection.pg_version // 10000}, {how}, cache {cache}")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
+        figures["load average"] = round(os.getloadavg()[0], 2)
+        write_figures(args, figures)
 
 
 if __name__ == "__main__":
