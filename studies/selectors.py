@@ -15,6 +15,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     prefetch_related_objects,
 )
 
@@ -134,11 +135,14 @@ def original_study_uids(studies: Iterable[Study]) -> dict[int, str]:
 
 
 def study_counts() -> dict[str, int]:
+    # Images from each series' slice_count, which the ingest sets from its instance rows:
+    # counting the instance table itself grew with every image (0.25 s at 1.28 M).
+    series = Series.objects.aggregate(n=Count("id"), images=Sum("slice_count"))
     return {
         "studies": Study.objects.count(),
         "with_report": RadiologistReport.objects.values("study_id").distinct().count(),
-        "series": Series.objects.count(),
-        "instances": Instance.objects.count(),
+        "series": series["n"],
+        "instances": series["images"] or 0,
     }
 
 

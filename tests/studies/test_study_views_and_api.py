@@ -236,6 +236,12 @@ def test_the_list_counts_only_the_shown_studies_in_a_fixed_number_of_queries(stu
     assert (rows[study.pk].series_count, rows[study.pk].instance_count) == (1, 3)
     assert rows[study.pk].has_report is True
     assert all((rows[s.pk].series_count, rows[s.pk].has_report) == (0, False) for s in bare)
+    assert page.context["counts"] == {
+        "studies": 5,
+        "with_report": 1,
+        "series": 1,
+        "instances": Instance.objects.count(),
+    }
     more = [StudyFactory() for _ in range(16)]
     with CaptureQueriesContext(connection) as many:
         assert len(client.get("/studies/").context["page"].object_list) == 21
