@@ -29,10 +29,12 @@ def study_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query,
         "report_filter": request.GET.get("report", ""),
-        "counts": selectors.study_counts(),
     }
-    template = "studies/_study_table.html" if request.htmx else "studies/study_list.html"
-    return render(request, template, context)
+    if request.htmx:  # the search box asks for the table alone
+        return render(request, "studies/_study_table.html", context)
+    return render(
+        request, "studies/study_list.html", {**context, "counts": selectors.study_counts()}
+    )
 
 
 @permission_required(roles.VIEW_STUDIES, raise_exception=True)

@@ -128,10 +128,11 @@ class GoldCounts:
         """Count a model version against gold, from all its predictions; from then on
         follow() keeps its counts up to date too."""
         counts = AgreementCounts(COMPARED_FIELDS)
-        for key, reference in self.labels.items():
-            guess = predicted.get(key)
-            if guess is not None:
-                counts.add(key[1], reference, guess)
+        counts.add_pairs(
+            (key[1], reference, predicted[key])
+            for key, reference in self.labels.items()
+            if key in predicted
+        )
         self.models[model_id] = counts
         self.predicted_levels[model_id] = len(predicted)
         return counts
@@ -156,8 +157,9 @@ class GoldCounts:
         self.nlp_version = current_version_id()
         self.nlp_vs_gold = AgreementCounts(FIELDS)
         self.nlp = self._nlp_of(self.gold)
-        for report, levels in self.gold.items():
-            self._count_nlp(levels, self.nlp.get(report, {}), 1)
+        self.nlp_vs_gold.add_pairs(
+            pair for report, levels in self.gold.items() for pair in self._nlp_pairs(report)
+        )
 
     def _nlp_of(self, reports: Iterable[int]) -> dict[int, LevelValues]:
         nlp: dict[int, LevelValues] = defaultdict(dict)
@@ -168,10 +170,10 @@ class GoldCounts:
             nlp[report][level] = tuple(values)
         return dict(nlp)
 
-    def _count_nlp(self, gold: LevelValues, nlp: LevelValues, times: int) -> None:
-        for level, values in gold.items():
-            if level in nlp:
-                self.nlp_vs_gold.add(level, nlp[level], values, times)
+    def _nlp_pairs(self, report: int) -> list[tuple[str, tuple, tuple]]:
+        """(level, labeller's values, gold values) of one report, as now counted."""
+        gold, nlp = self.gold.get(report, {}), self.nlp.get(report, {})
+        return [(level, nlp[level], values) for level, values in gold.items() if level in nlp]
 
     def _fold(self, reports: set[int], *, read_predictions: PredictionReader) -> None:
         """Replace these reports' contributions with their current ones."""
@@ -189,12 +191,14 @@ class GoldCounts:
             gold[int(row["report_id"])][row["level"]] = tuple(row[name] for name in FIELDS)
         nlp = self._nlp_of(gold)
         pairs = annotator_pairs(report_ids=reports)
+        self.nlp_vs_gold.add_pairs((p for r in reports for p in self._nlp_pairs(r)), -1)
+        self.inter.add_pairs((p for r in reports for p in self.pairs.get(r, [])), -1)
         for report in reports:
-            self._count_nlp(self.gold.get(report, {}), self.nlp.get(report, {}), -1)
-            self._count_nlp(gold.get(report, {}), nlp.get(report, {}), 1)
             self._store(self.gold, report, gold.get(report, {}))
             self._store(self.nlp, report, nlp.get(report, {}))
-            self._replace_pairs(report, pairs.get(report, []))
+            self._store(self.pairs, report, pairs.get(report, []))
+        self.nlp_vs_gold.add_pairs(p for r in reports for p in self._nlp_pairs(r))
+        self.inter.add_pairs(p for r in reports for p in self.pairs.get(r, []))
 
         # A model's counts change where a study's reference did (its newest gold report may
         # now be another one).
@@ -203,17 +207,14 @@ class GoldCounts:
             guesses = read_predictions(model, changed) if changed else {}
             for study in changed:
                 for reference, times in ((before[study], -1), (self.reference_of(study), 1)):
-                    for level, values in reference.items():
-                        guess = guesses.get((study, level))
-                        if guess is not None:
-                            counts.add(level, _compared(values), guess, times)
-
-    def _replace_pairs(self, report: int, new: list[tuple[str, tuple, tuple]]) -> None:
-        for level, first, second in self.pairs.get(report, []):
-            self.inter.add(level, first, second, -1)
-        for level, first, second in new:
-            self.inter.add(level, first, second)
-        self._store(self.pairs, report, new)
+                    counts.add_pairs(
+                        (
+                            (level, _compared(values), guesses[(study, level)])
+                            for level, values in reference.items()
+                            if (study, level) in guesses
+                        ),
+                        times,
+                    )
 
     @staticmethod
     def _store(table: dict, report: int, value: dict | list) -> None:

@@ -11,7 +11,7 @@ figures are then read off tables of a few dozen cells, whatever the archive's si
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,30 @@ class AgreementCounts:
                 canal_class(reference[disc], reference[canal]),
                 canal_class(compared[disc], compared[canal]),
             ] += times
+
+    def add_pairs(
+        self, pairs: Iterable[tuple[str, Sequence[Any], Sequence[Any]]], times: int = 1
+    ) -> None:
+        """add() of many (level, reference, compared) pairs at once: one numpy update per
+        field, where add() costs microseconds a pair in numpy's scalar indexing."""
+        pairs = list(pairs)
+        if not pairs:
+            return
+        at = np.fromiter((_LEVEL_INDEX[level] for level, _, _ in pairs), int, len(pairs))
+        for i, name in enumerate(self.fields):
+            index = self._index[name]
+            ref = np.fromiter((index[r[i]] for _, r, _ in pairs), int, len(pairs))
+            other = np.fromiter((index[c[i]] for _, _, c in pairs), int, len(pairs))
+            np.add.at(self.tables[name], (at, ref, other), times)
+        if self.canal is not None and self._canal_at is not None:
+            disc, canal = self._canal_at
+            ref = np.fromiter(
+                (canal_class(r[disc], r[canal]) for _, r, _ in pairs), int, len(pairs)
+            )
+            other = np.fromiter(
+                (canal_class(c[disc], c[canal]) for _, _, c in pairs), int, len(pairs)
+            )
+            np.add.at(self.canal, (at, ref, other), times)
 
     @property
     def n(self) -> int:

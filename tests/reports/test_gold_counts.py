@@ -238,3 +238,23 @@ def test_bootstrap_intervals_lag_by_at_most_one_percent_of_the_levels():
     # New predictions (another basis) draw them again however few levels moved.
     other = _model_block(version, counts, 1000, basis=("p2", "m", "r"), previous=redrawn)
     assert other.intervals_lag is False and other.intervals_basis == ("p2", "m", "r")
+
+
+def test_many_pairs_at_once_count_as_one_by_one():
+    rng = random.Random(3)
+    one_by_one, at_once = AgreementCounts(COMPARED_FIELDS), AgreementCounts(COMPARED_FIELDS)
+    pairs = []
+    for _ in range(300):
+
+        def values() -> tuple:
+            return (rng.choice(DISC_VALUES), *(rng.choice(GRADES) for _ in range(3)))
+
+        pairs.append((rng.choice(LEVELS), values(), values()))
+    for level, ref, other in pairs:
+        one_by_one.add(level, ref, other)
+    at_once.add_pairs(pairs)
+    assert at_once == one_by_one and at_once.n == 300
+    at_once.add_pairs(pairs[:100], -1)
+    for level, ref, other in pairs[:100]:
+        one_by_one.add(level, ref, other, -1)
+    assert at_once == one_by_one and at_once.n == 200
