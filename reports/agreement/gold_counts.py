@@ -43,7 +43,7 @@ _COMPARED_AT = tuple(FIELDS.index(name) for name in COMPARED_FIELDS)
 LevelValues = dict[str, tuple]  # level -> FIELDS values
 # (model version id, study ids) -> the version's predicted fields of those studies' levels.
 PredictionReader = Callable[[int, Iterable[int]], Labels]
-# The sources, besides annotations, that the counts are built on (summary.py's names).
+# The sources, besides annotations, that the counts are built on (sources.py).
 BUILT_ON = (REPORTS, NLP_LABELS, PREDICTIONS, MODELS)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 COUNTER_TABLE = "reports_dashboardsourcecount"
 
-# Source -> the tables whose writes change it (the names summary.py uses for sources),
+# Source -> the tables whose writes change it (the names reports/agreement/sources.py uses),
 # and, per table, the columns whose UPDATE matters (None: every UPDATE).
 SOURCE_TABLES: dict[str, dict[str, tuple[str, ...] | None]] = {
     "predictions": {
