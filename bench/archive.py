@@ -15,7 +15,8 @@ identity sequences moved past them afterwards, VACUUM ANALYZE at the end. Rows b
 save() and signals, as bulk_create does: anything the app keeps up to date on save
 (caches, aggregates) must be rebuilt from the rows by the bench if it needs it.
 
-Call load_archive() after django.setup() on a migrated database.
+Call load_archive() after django.setup() on a migrated database, or migrate_and_load()
+after django.setup() on a fresh one.
 """
 
 from __future__ import annotations
@@ -205,6 +206,17 @@ def _instance_rows(n_studies: int) -> Iterator[dict]:
                     "sha256": sha,
                     "size_bytes": 210_000,
                 }
+
+
+def migrate_and_load(scale: int) -> Archive:
+    """What every scale bench starts with: migrate the fresh database, load the archive at
+    `scale` (seed 2020, so each bench sees the same one) and print what was loaded."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    archive = load_archive(scale, random.Random(2020))
+    print(archive.summary(), flush=True)
+    return archive
 
 
 def load_archive(scale: int, rng: random.Random) -> Archive:

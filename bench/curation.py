@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import random
 import re
 import sys
 import threading
@@ -208,18 +207,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     with django_on_fresh_database(database_url(DEFAULT_URL, args.scale), keep=args.keep):
         # Only now is Django set up, on the fresh database.
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
 
         from accounts.services import create_user
-        from bench.archive import load_archive
+        from bench.archive import migrate_and_load
         from bench.machine import describe
         from labeling.models import Annotation
 
-        call_command("migrate", verbosity=0)
-        archive = load_archive(args.scale, random.Random(2020))
-        print(archive.summary(), flush=True)
+        archive = migrate_and_load(args.scale)
         client = Client()
         client.force_login(
             create_user(username="bench-me", password="bench-password-1", role="annotator")

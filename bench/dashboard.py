@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import pickle
-import random
 import statistics
 import subprocess
 import sys
@@ -98,20 +97,17 @@ def main(argv: list[str] | None = None) -> None:
         # Only now is Django set up, on the fresh database.
         from django.conf import settings
         from django.core.cache import cache
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
 
         from accounts.services import create_user
-        from bench.archive import load_archive
+        from bench.archive import migrate_and_load
         from bench.machine import describe
         from labeling.models import Annotation
         from labeling.selectors import gold_rows
         from reports.agreement.cache import clear_local, page_key
 
-        call_command("migrate", verbosity=0)
-        archive = load_archive(args.scale, random.Random(2020))
-        print(archive.summary(), flush=True)
+        archive = migrate_and_load(args.scale)
         client = Client()
         client.force_login(
             create_user(username="dash-researcher", password="bench-password-1", role="researcher")

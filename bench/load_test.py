@@ -477,12 +477,11 @@ def main(argv: list[str] | None = None) -> None:
     with django_on_fresh_database(url, keep=args.keep):
         # Only now is Django set up, on the fresh database.
         from django.core.cache import cache
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
 
         from accounts.services import create_user
-        from bench.archive import load_archive
+        from bench.archive import migrate_and_load
         from bench.machine import describe
         from inference.models import InferenceJob
         from inference.services.default_model import (
@@ -491,10 +490,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         from studies.models import Study
 
-        call_command("migrate", verbosity=0)
+        archive = migrate_and_load(args.scale)
         cache.clear()
-        archive = load_archive(args.scale, random.Random(2020))
-        print(archive.summary(), flush=True)
         if not shipped_model_available():
             sys.exit("the shipped model's files are missing (inference/default_model/)")
         register_default_model()

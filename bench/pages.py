@@ -60,17 +60,14 @@ def main(argv: list[str] | None = None) -> None:
     with django_on_fresh_database(database_url(DEFAULT_URL, args.scale), keep=args.keep):
         # Only now is Django set up, on the fresh database.
         from django.contrib.auth import get_user_model
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from bench.archive import load_archive
+        from bench.archive import migrate_and_load
         from bench.machine import describe
 
-        call_command("migrate", verbosity=0)
-        archive = load_archive(args.scale, random.Random(2020))
-        print(archive.summary(), flush=True)
+        archive = migrate_and_load(args.scale)
         rng = random.Random(7)
         client = Client()
         client.force_login(get_user_model().objects.get(pk=archive.radiologist_id))

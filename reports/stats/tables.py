@@ -57,17 +57,7 @@ class AgreementCounts:
 
         ``reference`` and ``compared`` hold the fields' values in ``fields`` order.
         """
-        at = _LEVEL_INDEX[level]
-        for name, ref, other in zip(self.fields, reference, compared, strict=True):
-            index = self._index[name]
-            self.tables[name][at, index[ref], index[other]] += times
-        if self.canal is not None and self._canal_at is not None:
-            disc, canal = self._canal_at
-            self.canal[
-                at,
-                canal_class(reference[disc], reference[canal]),
-                canal_class(compared[disc], compared[canal]),
-            ] += times
+        self.add_pairs([(level, reference, compared)], times)
 
     def add_pairs(
         self, pairs: Iterable[tuple[str, Sequence[Any], Sequence[Any]]], times: int = 1

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,13 @@ class _Rollback(Exception):
     pass
 
 
-def _errors_without(sql: str) -> list:
-    """The check's errors while ``sql`` (which removes a trigger) is in effect; rolled back after."""
+def errors_without(sql: str, check: Callable[[], list] = immutability_triggers_present) -> list:
+    """``check``'s errors while ``sql`` (which removes a trigger) is in effect; rolled back after."""
     errors: list = []
     with pytest.raises(_Rollback), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql)
-        errors = immutability_triggers_present()
+        errors = check()
         raise _Rollback
     return errors
 
@@ -39,7 +40,7 @@ def test_the_check_passes_on_a_migrated_database_and_fails_without_a_trigger():
         drop = "DROP TRIGGER reports_version_immutable ON reports_reportversion"
     else:
         drop = "DROP TRIGGER reports_version_immutable"
-    errors = _errors_without(drop)
+    errors = errors_without(drop)
     assert [(e.id, e.level >= 40) for e in errors] == [("reports.E001", True)]
     assert "reports_version_immutable" in errors[0].msg and "missing" in errors[0].msg
     assert immutability_triggers_present() == []  # the trigger is back after the rollback
@@ -49,9 +50,7 @@ def test_the_check_passes_on_a_migrated_database_and_fails_without_a_trigger():
 def test_the_check_fails_on_a_disabled_trigger_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite cannot disable a trigger")
-    errors = _errors_without(
-        "ALTER TABLE reports_report DISABLE TRIGGER reports_report_study_fixed"
-    )
+    errors = errors_without("ALTER TABLE reports_report DISABLE TRIGGER reports_report_study_fixed")
     assert [e.id for e in errors] == ["reports.E001"]
     assert "reports_report_study_fixed" in errors[0].msg and "disabled" in errors[0].msg
 
