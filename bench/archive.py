@@ -4,7 +4,8 @@ written straight into PostgreSQL with COPY.
 At scale s: 3,560·s studies (each with a radiologist's report, five disc levels, a
 sagittal T2, a sagittal T1 and an axial T2 series of IMAGES_PER_SERIES instance rows
 each; no pixel files), NLP labels for every level, 5,000·s gold labels (1,000·s curated
-reports, the overlap share by two agreeing annotators), three model versions with a
+reports, the least confident ones, as the uncertainty queue would have given them out;
+the overlap share by two agreeing annotators), three model versions with a
 finished job and a prediction for every level and a training history, 1,000·s signed AI
 reports (a quarter edited before signing) and DRAFTS·s AI reports awaiting sign-off.
 At s = 10 that is the issue #16 archive: 35,600 studies, 178,000 levels, 50,000 gold
@@ -56,7 +57,7 @@ class Archive:
     seconds: float
     counts: dict[str, int]
     study_uids: list[str]  # by study id - 1
-    report_ids: list[int]  # radiologists' reports, one per study, in study order
+    report_ids: list[int]  # radiologists' reports, one per study, least confident first
     gold_reports: int  # the first gold_reports of report_ids are curated
     model_version_ids: list[int]
     annotator_ids: list[int]
@@ -229,6 +230,7 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
     from accounts.services import create_user
     from inference.models import InferenceJob, ModelVersion, Prediction
     from labeling.curation.queue import is_overlap
+    from labeling.curation.services import close_filled_reports
     from labeling.models import Annotation, LabellerVersion, NlpLabel
     from reports.models import Report, ReportVersion
     from spine.labels import FIELDS, GRADES, LEVELS, canal_class
@@ -301,10 +303,20 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
         }
     labeller = LabellerVersion.objects.create(version="bench-rules")
 
+    confidences = {
+        level_id: {f: round(rng.uniform(0.3, 1.0), 3) for f in FIELDS} for level_id in truth
+    }
+    # Curation works the uncertainty queue front to back (the default order), so the curated
+    # reports are the least confident ones: they fill the front of the queue, as they would
+    # after months of work.
+    report_ids.sort(
+        key=lambda r: (min(min(confidences[lid].values()) for lid in levels_of_study[r]), r)
+    )
+
     def nlp_rows() -> Iterator[dict]:
         for level_id, values in truth.items():
             # The labeller misreads some reports: NLP and gold disagree on ~8% of fields.
-            confidence = {f: round(rng.uniform(0.3, 1.0), 3) for f in FIELDS}
+            confidence = confidences[level_id]
             yield {
                 "id": level_id,
                 "report_id": (level_id - 1) // 5 + 1,
@@ -347,6 +359,8 @@ def load_archive(scale: int, rng: random.Random) -> Archive:
                     }
 
     counts["annotations"] = copy(Annotation, annotation_rows())
+    # What each save does in the app: the curated reports leave the queue.
+    close_filled_reports()
     counts["gold_labels"] = gold_reports * 5
 
     versions = []

@@ -98,12 +98,20 @@ class NlpLabel(LevelLabelFields):
         default=list, help_text='[{"start", "end", "field"}] into the report text.'
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Queue bookkeeping, not part of the reading: False once the report has every annotator
+    # it needs (labeling.curation.services sets it on the save that fills the report). The
+    # queue walks only the open rows, so a fetch costs the same after 10,000 curated reports
+    # as after none; the queue still checks the annotations themselves (queue._is_full), so
+    # a row left open by a write that did not go through the service is never offered.
+    report_needs_annotator = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["level__level"]
         indexes = [
             models.Index(
-                fields=["labeller", "min_confidence", "report"], name="nlp_label_queue_order"
+                fields=["labeller", "min_confidence", "report"],
+                condition=models.Q(report_needs_annotator=True),
+                name="nlp_label_open_queue_order",
             )
         ]
         constraints = [

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.curation.services import refresh_model_disagreement
+from labeling.curation.services import close_filled_reports, refresh_model_disagreement
 from labeling.models import LabellerVersion, LabellingRun, NlpLabel
 from radbot_web.tasks import stale_work
 from spine.labels import FIELDS, LevelLabels
@@ -158,6 +158,8 @@ def label_reports(
     with transaction.atomic():
         # A retried batch after a killed worker finds its rows already there.
         NlpLabel.objects.bulk_create(rows, ignore_conflicts=True)
+        # A new version's rows of reports curated already start out of the queue.
+        close_filled_reports(report_ids=[r.pk for r in reports])
     # New labels on studies the models have read get their queue order at once.
     refresh_model_disagreement(study_ids={r.study_id for r in reports})
     return problems

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -30,11 +30,33 @@ OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError
 WARN_EVERY_S = 60.0
 
 
+class ReusedRedisCacheClient(RedisCacheClient):
+    """Django's client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` for every operation, and each one fills its table
+    of about 170 reply callbacks: 0.1-0.2 ms of CPU per cache call, a dozen calls on a
+    curation save. A ``redis.Redis`` holds no connection of its own (it borrows from the
+    pool per command), so one per pool is safe to share.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's RedisCache; a Redis outage becomes a logged cache miss."""
 
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
         self._warn_lock = threading.Lock()
         self._last_warning = float("-inf")
         self.outages = 0  # operations answered without Redis, for tests and diagnostics

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet
+from django.db.models import Count, F, IntegerField, Q, QuerySet
 from django.db.models.functions import Mod
 
 from labeling.models import Annotation, NlpLabel
@@ -103,21 +103,21 @@ def open_places(*, report_id: int, user_id: int) -> int:
     return max(0, needed - others)
 
 
-def _is_full() -> Exists:
-    """The outer label's report has all the annotators it needs (one, or two in the overlap share).
-
-    Written as "an annotation row exists that is outside the overlap share, or that has a
-    row by another author beside it" so the database can probe the index per candidate
-    report while it walks the queue order, instead of aggregating every annotation row on
-    each fetch.
-    """
-    others = Annotation.objects.filter(
-        report_id=OuterRef("report_id"), kind=Annotation.Kind.ANNOTATION
-    ).exclude(author_id=OuterRef("author_id"))
-    return Exists(
-        Annotation.objects.filter(report_id=OuterRef("report_id"), kind=Annotation.Kind.ANNOTATION)
-        .alias(bucket=Mod(F("report_id") * OVERLAP_PRIME, 100, output_field=IntegerField()))
-        .filter(Q(bucket__gte=overlap_percent()) | Exists(others))
+def filled_report_ids(report_ids: Iterable[int] | None = None) -> QuerySet:
+    """Ids of the reports (of ``report_ids``, or all) that have every annotator they need,
+    as a subquery: the rule of ``annotators_needed``, in SQL."""
+    rows = Annotation.objects.filter(kind=Annotation.Kind.ANNOTATION)
+    if report_ids is not None:
+        rows = rows.filter(report_id__in=list(report_ids))
+    return (
+        rows.order_by()
+        .values("report_id")
+        .annotate(
+            annotators=Count("author_id", distinct=True),
+            bucket=Mod(F("report_id") * OVERLAP_PRIME, 100, output_field=IntegerField()),
+        )
+        .filter(Q(annotators__gte=2) | Q(annotators__gte=1, bucket__gte=overlap_percent()))
+        .values("report_id")
     )
 
 
@@ -125,17 +125,17 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
     """NLP label rows of reports waiting for this annotator, in queue order.
 
     A report waits while it has fewer annotators than it needs and this annotator has
-    not decided on it yet. In uncertainty order the first row of a report is its least
+    not decided on it yet: its label rows are still marked open. Only those rows are
+    walked (the partial index ``nlp_label_open_queue_order``), so the reports curated so
+    far, which fill the front of the uncertainty order, cost nothing. A row left open by a
+    write that bypassed the services is caught when the report is claimed
+    (``services.claim_report`` reads the annotations and closes it). In uncertainty order the first row of a report is its least
     confident level, so walking (min_confidence, report) on an index finds the next
     report without aggregating the whole table.
     """
     version = current_version()
-    labels = (
-        NlpLabel.objects.filter(labeller_id=version)
-        .exclude(_is_full())
-        .exclude(
-            report_id__in=Annotation.objects.filter(author=user).order_by().values("report_id")
-        )
+    labels = NlpLabel.objects.filter(labeller_id=version, report_needs_annotator=True).exclude(
+        report_id__in=Annotation.objects.filter(author=user).order_by().values("report_id")
     )
     skip = [int(s) for s in skip]
     if skip:
@@ -197,15 +197,5 @@ def queue_report_ids(
 
 
 def next_report_id(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> int | None:
-    skip = list(skip)
-    current: QueueFilters | None = filters
-    while current is not None:
-        found = (
-            queue_labels(user=user, filters=current, skip=skip)
-            .values_list("report_id", flat=True)
-            .first()
-        )
-        if found is not None:
-            return found
-        current = _fallback(current)
-    return None
+    ids = queue_report_ids(user=user, filters=filters, skip=skip, limit=1)
+    return ids[0] if ids else None

@@ -26,8 +26,8 @@ from labeling.curation.model_disagreement import disagreement
 from labeling.curation.queue import (
     QueueFilters,
     annotators_needed,
+    filled_report_ids,
     is_overlap,
-    next_report_id,
     open_places,
     queue_report_ids,
 )
@@ -99,15 +99,37 @@ def save_decisions(
     `decisions` maps every level of the study to its seven field values; time spent on
     the report is shared equally between its levels.
     """
-    needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
-    if not author.has_perm(needed):
-        raise PermissionDenied(f"Your role does not allow this ({needed}).")
-    # The row lock serialises concurrent saves of one report (SQLite: the IMMEDIATE transaction).
-    # Only the columns needed: the report text is not read again here.
-    report = RadiologistReport.objects.select_for_update().only("pk", "study_id").get(pk=report_id)
+    _check_role(author, kind)
+    report = _locked_report(report_id)
     message = _conflict(author=author, report_id=report.pk, token=int(token), kind=kind)
     if message:
         raise CurationConflict(report_id=report.pk, message=message)
+    return _record_decisions(
+        author=author, report=report, decisions=decisions, seconds_spent=seconds_spent, kind=kind
+    )
+
+
+def _check_role(author, kind: str) -> None:
+    needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
+    if not author.has_perm(needed):
+        raise PermissionDenied(f"Your role does not allow this ({needed}).")
+
+
+def _locked_report(report_id: int) -> RadiologistReport:
+    # The row lock serialises concurrent saves of one report (SQLite: the IMMEDIATE transaction).
+    # Only the columns needed: the report text is not read again here.
+    return RadiologistReport.objects.select_for_update().only("pk", "study_id").get(pk=report_id)
+
+
+def _record_decisions(
+    *,
+    author,
+    report: RadiologistReport,
+    decisions: Mapping[str, Mapping[str, Any]],
+    seconds_spent: float,
+    kind: str,
+) -> list[Annotation]:
+    """The rows of a save whose checks passed, on a report locked in this transaction."""
     # The study's levels with the current labeller's proposal on each, in one query.
     proposal = FilteredRelation(
         "nlp_labels",
@@ -145,6 +167,14 @@ def save_decisions(
         for level in sorted(levels)
     ]
     saved = Annotation.objects.bulk_create(rows)
+    if kind == Annotation.Kind.ANNOTATION and (
+        # This save took the last place: always on a single-annotator report.
+        annotators_needed(report.pk) == 1
+        or open_places(report_id=report.pk, user_id=author.pk) <= 1
+    ):
+        NlpLabel.objects.filter(report_id=report.pk, report_needs_annotator=True).update(
+            report_needs_annotator=False
+        )
     queue = leases.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else leases.CURATE
     transaction.on_commit(
         partial(leases.release, report_id=report.pk, user_id=author.pk, queue=queue)
@@ -182,10 +212,8 @@ def save_held_decisions(
       save after a conflict); for adjudication, it is disputed and nobody settled it.
     - They hold it (``labeling.curation.leases``), or take it now if the place is free.
     """
-    needed = roles.ADJUDICATE if kind == Annotation.Kind.ADJUDICATION else roles.ANNOTATE
-    if not author.has_perm(needed):
-        raise PermissionDenied(f"Your role does not allow this ({needed}).")
-    report = RadiologistReport.objects.select_for_update().only("pk").get(pk=report_id)
+    _check_role(author, kind)
+    report = _locked_report(report_id)
     if shown_token is None:
         raise CurationConflict(
             report_id=report.pk,
@@ -222,14 +250,22 @@ def save_held_decisions(
             message="A colleague has this report open now; it was given to them when your hold ran out.",
             show_report=False,
         )
-    return save_decisions(
-        author=author,
-        report_id=report.pk,
-        token=effective,
-        decisions=decisions,
-        seconds_spent=seconds_spent,
-        kind=kind,
+    return _record_decisions(
+        author=author, report=report, decisions=decisions, seconds_spent=seconds_spent, kind=kind
     )
+
+
+def close_filled_reports(*, report_ids: Iterable[int] | None = None) -> int:
+    """Mark the label rows of reports (of ``report_ids``, or all) that have every annotator
+    they need as out of the queue; returns how many rows changed.
+
+    For labelling runs (the rows they add), bulk loaders (bench/archive.py) and a report
+    found full at its claim; a save closes its own report. Raising the overlap share
+    later does not reopen the reports closed before.
+    """
+    return NlpLabel.objects.filter(
+        report_needs_annotator=True, report_id__in=filled_report_ids(report_ids)
+    ).update(report_needs_annotator=False)
 
 
 @dataclass(frozen=True)
@@ -242,30 +278,24 @@ class NextReport:
 def claim_next_report(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> NextReport:
     """The first report in this person's queue that nobody else has open, now held for them.
 
-    The usual case costs one queue query (the head of the queue is free, or already
-    theirs); only when colleagues hold it does the queue get read further.
+    The queue is read LOOKAHEAD reports at a time (one query; the head alone costs about
+    the same), passing those colleagues hold, until a free one or the end. A person holds
+    one report at a time, so a team of any size is passed in a few reads.
     """
     skip = list(skip)
-    first = next_report_id(user=user, filters=filters, skip=skip)
-    if first is None:
-        return NextReport(None)
-    if claim_report(report_id=first, user=user):
-        return NextReport(first)
-    held = 1
-    rest = [
-        r
-        for r in queue_report_ids(user=user, filters=filters, skip=skip, limit=LOOKAHEAD)
-        if r != first
-    ]
-    counts = leases.held_counts(rest, except_user=user.pk)
-    for report_id in rest:
-        # Only reports with a free place are worth a claim (and its database read).
-        if counts[report_id] < annotators_needed(report_id) and claim_report(
-            report_id=report_id, user=user
-        ):
-            return NextReport(report_id, held)
-        held += 1
-    return NextReport(None, held)
+    passed: list[int] = []
+    while True:
+        batch = queue_report_ids(user=user, filters=filters, skip=skip + passed, limit=LOOKAHEAD)
+        if not batch:
+            return NextReport(None, len(passed))
+        counts = leases.held_counts(batch, except_user=user.pk)
+        for report_id in batch:
+            # Only reports with a free place are worth a claim (and its database read).
+            if counts[report_id] < annotators_needed(report_id) and claim_report(
+                report_id=report_id, user=user
+            ):
+                return NextReport(report_id, len(passed))
+            passed.append(report_id)
 
 
 def claim_report(*, report_id: int, user) -> bool:
@@ -273,7 +303,9 @@ def claim_report(*, report_id: int, user) -> bool:
 
     The queue was read before the hold, so a colleague may have saved the report in
     between (their save commits, then frees their hold): what the report still needs is
-    read again once it is held, and the hold given back if it needs nobody more.
+    read again once it is held, and the hold given back if it needs nobody more. A report
+    found full here that the queue still listed was filled by a write that bypassed
+    ``save_decisions``: it is taken out of the queue now.
     """
     if not leases.claim(report_id=report_id, user_id=user.pk, places=annotators_needed(report_id)):
         return False
@@ -282,6 +314,8 @@ def claim_report(*, report_id: int, user) -> bool:
     if others < places:
         return True
     leases.release(report_id=report_id, user_id=user.pk)
+    if places == 0:
+        close_filled_reports(report_ids=[report_id])
     return False
 
 

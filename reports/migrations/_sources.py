@@ -20,7 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from spine.labels import FIELDS
+
 COUNTER_TABLE = "reports_dashboardsourcecount"
+
+# What the dashboard reads of a label row (labeling.models.NlpLabel).
+NLP_LABEL_COLUMNS: tuple[str, ...] = (
+    "report_id",
+    "level_id",
+    "labeller_id",
+    *FIELDS,
+    "confidence",
+    "min_confidence",
+    "evidence",
+)
 
 # Source -> the tables whose writes change it (the names reports/agreement/sources.py uses),
 # and, per table, the columns whose UPDATE matters (None: every UPDATE).
@@ -31,7 +44,11 @@ SOURCE_TABLES: dict[str, dict[str, tuple[str, ...] | None]] = {
         # (done, failed) changes which predictions count.
         "inference_inferencejob": ("status",),
     },
-    "nlp_labels": {"labeling_nlplabel": None, "labeling_labellerversion": None},
+    "nlp_labels": {
+        # Not report_needs_annotator: the curation queue's bookkeeping, written by every save.
+        "labeling_nlplabel": NLP_LABEL_COLUMNS,
+        "labeling_labellerversion": None,
+    },
     "annotations": {"labeling_annotation": None},
     "reports": {"studies_radiologistreport": None},
     "models": {"inference_modelversion": None},
@@ -108,6 +125,20 @@ def create(apps: Any, schema_editor: Any) -> None:
         raise RuntimeError(f"no dashboard source triggers for {vendor}")
     for sql in statements():
         schema_editor.execute(sql)
+
+
+def recreate(tables: tuple[str, ...]) -> Any:
+    """A migration step that drops these tables' counting triggers and creates them anew
+    (SQLite's CREATE TRIGGER IF NOT EXISTS keeps an old definition)."""
+
+    def run(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "sqlite":
+            for table in tables:
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    schema_editor.execute(f"DROP TRIGGER IF EXISTS {_sqlite_name(table, event)}")
+        create(apps, schema_editor)
+
+    return run
 
 
 def drop(apps: Any, schema_editor: Any) -> None:

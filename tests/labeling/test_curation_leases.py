@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from labeling.curation import leases
+from labeling.curation import services as curation_services
 from labeling.curation.queue import QueueFilters
 from labeling.curation.services import claim_next_report
 from tests.factories import make_user
@@ -128,6 +129,19 @@ def test_the_queue_is_read_further_only_when_its_head_is_held():
         assert leases.claim(report_id=report.pk, user_id=make_user("annotator").pk)
     nxt = claim_next_report(user=make_user("annotator"), filters=QueueFilters())
     assert (nxt.report_id, nxt.held_by_others) == (reports[3].pk, 3)
+
+
+def test_a_team_larger_than_one_read_of_the_queue_still_gets_free_reports(monkeypatch):
+    # Every person holds the head of the queue in turn; past LOOKAHEAD holders the queue
+    # is read further rather than shown as empty.
+    monkeypatch.setattr(curation_services, "LOOKAHEAD", 2)
+    reports = [labelled_report(confidence=0.1 * (i + 1)) for i in range(6)]
+    for report in reports[:5]:
+        assert leases.claim(report_id=report.pk, user_id=make_user("annotator").pk)
+    nxt = claim_next_report(user=make_user("annotator"), filters=QueueFilters())
+    assert (nxt.report_id, nxt.held_by_others) == (reports[5].pk, 5)
+    nobody = claim_next_report(user=make_user("annotator"), filters=QueueFilters())
+    assert (nobody.report_id, nobody.held_by_others) == (None, 6)
 
 
 def test_one_hold_per_person():

@@ -15,7 +15,12 @@ from labeling.curation.item import (
 )
 from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement, progress
 from labeling.curation.queue import QueueFilters, next_report_id, queue_report_ids
-from labeling.curation.services import CurationConflict, save_decisions
+from labeling.curation.services import (
+    CurationConflict,
+    claim_next_report,
+    close_filled_reports,
+    save_decisions,
+)
 from labeling.models import Annotation, NlpLabel
 from labeling.selectors import gold_rows
 from tests.factories import make_user
@@ -86,6 +91,39 @@ def test_a_decided_report_leaves_every_queue_unless_it_is_double_annotated(singl
     _save(annotator, report)
     assert next_report_id(user=annotator, filters=ANY) is None
     assert next_report_id(user=other, filters=ANY) is None
+
+
+def _open_rows(report) -> int:
+    return NlpLabel.objects.filter(report=report, report_needs_annotator=True).count()
+
+
+def test_the_save_that_fills_a_report_takes_its_labels_out_of_the_queue(double, annotator):
+    report, other = labelled_report(), labelled_report()
+    _save(annotator, report)
+    assert _open_rows(report) == 5  # double-annotated: a place is left
+    _save(make_user("annotator"), report)
+    assert _open_rows(report) == 0 and _open_rows(other) == 5
+    # An adjudication fills nothing: it is not an annotator's decision.
+    _save(make_user("radiologist"), other, kind="adjudication")
+    assert _open_rows(other) == 5
+
+
+def test_a_report_filled_without_the_service_is_never_given_out(single, annotator):
+    # Rows written straight (a bulk import) leave the flag open: the claim reads the
+    # annotations, passes the report, and takes it out of the queue.
+    filled, free, other = labelled_report(), labelled_report(), labelled_report()
+    for report in (filled, other):
+        for level in report.study.levels.all():
+            Annotation.objects.create(
+                report=report,
+                level=level,
+                author=make_user("annotator"),
+                **decisions()[level.level],
+            )
+    assert _open_rows(filled) == 5
+    nxt = claim_next_report(user=annotator, filters=ANY)
+    assert nxt.report_id == free.pk and _open_rows(filled) == 0
+    assert close_filled_reports() == 5 and _open_rows(other) == 0
 
 
 def test_overlap_reports_go_to_two_annotators_who_save_independently(double, annotator):

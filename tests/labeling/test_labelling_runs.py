@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from labeling.dispatch import start_labelling_run
-from labeling.models import LabellerVersion, LabellingRun, NlpLabel
+from labeling.models import Annotation, LabellerVersion, LabellingRun, NlpLabel
 from labeling.services import (
     current_labeller,
     label_reports,
     train_labeller,
 )
-from tests.factories import ReportFactory, StudyFactory
+from spine.labels import FIELDS
+from tests.factories import ReportFactory, StudyFactory, make_user
 from tests.inference.test_jobs import broker_down  # noqa: F401 (a fixture)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -200,3 +201,22 @@ def test_a_labelling_task_delivered_past_the_cap_fails_the_run(reports, settings
     assert run.error.startswith(
         "stopped after 3 attempts: the worker died each time during the labelling run"
     )
+
+
+@pytest.mark.django_db
+def test_a_new_versions_labels_of_a_curated_report_start_out_of_the_queue(reports, settings):
+    settings.RADBOT_CURATION_OVERLAP_PERCENT = 0
+    labeller, version = current_labeller()
+    label_reports(reports=reports[:2], labeller=labeller, version=version)
+    for label in NlpLabel.objects.filter(report=reports[0]):
+        Annotation.objects.create(
+            report=reports[0],
+            level=label.level,
+            author=make_user("annotator"),
+            **{name: getattr(label, name) for name in FIELDS},
+        )
+    newer = LabellerVersion.objects.create(version="rules-newer")
+    label_reports(reports=reports[:2], labeller=labeller, version=newer)
+    open_rows = NlpLabel.objects.filter(labeller=newer, report_needs_annotator=True)
+    assert set(open_rows.values_list("report_id", flat=True)) == {reports[1].pk}
+    assert not NlpLabel.objects.filter(report=reports[0], report_needs_annotator=True).exists()

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from inference.models import InferenceJob, ModelVersion
+from labeling.models import NlpLabel
 from reports.agreement.cache import Sources
 from reports.checks import dashboard_source_triggers_present
 from reports.migrations import _sources
@@ -50,6 +51,16 @@ def test_each_write_moves_its_own_source_and_no_other(radiologist):
         before = Sources.read()
         write()
         assert _moved(before, Sources.read()) == {source}, source
+
+
+@pytest.mark.django_db
+def test_the_curation_queue_flag_moves_nothing():
+    # Every curation save closes its report's label rows; the labels themselves are unchanged.
+    _, report = study_with_report()
+    nlp_label(report, levels_of(), version=labeller("r1"))
+    before = Sources.read()
+    assert NlpLabel.objects.update(report_needs_annotator=False) == 5
+    assert _moved(before, Sources.read()) == set()
 
 
 @pytest.mark.django_db
