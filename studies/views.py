@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from accounts import roles
 from audit.services import record_access, record_read
+from radbot_web.paging import IdsFirstPaginator
 from studies import selectors
 from studies.models import PatientIdentity, Series, Study
 from studies.panels import panels_context
@@ -21,8 +22,10 @@ PAGE_SIZE = 25
 def study_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     report_filter = {"yes": True, "no": False}.get(request.GET.get("report", ""))
-    page = Paginator(
-        selectors.study_list(query=query, has_report=report_filter), PAGE_SIZE
+    page = IdsFirstPaginator(
+        selectors.study_list(query=query, has_report=report_filter),
+        PAGE_SIZE,
+        rows=selectors.studies_by_id,
     ).get_page(request.GET.get("page"))
     page.object_list = selectors.with_list_counts(page.object_list)
     context = {
