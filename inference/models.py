@@ -126,6 +126,11 @@ class InferenceJob(models.Model):
                 condition=Q(status__in=["queued", "running"]),
                 name="job_active_heartbeat",
             ),
+            # The agreement dashboard finds jobs done since it last looked by finish time
+            # (reports.agreement.gold_counts), and counts the done ones.
+            models.Index(
+                fields=["finished_at"], condition=Q(status="done"), name="job_done_finish"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -35,8 +35,9 @@ from reports.agreement.summary import DashboardData, dashboard_data
 from reports.models import DashboardSourceCount
 
 T = TypeVar("T")
-# Bump when DashboardData's shape or module changes, so old pickles are not read back.
-SCHEMA = 6
+# Bump when DashboardData's or GoldCounts' shape or module changes, so old pickles are not
+# read back.
+SCHEMA = 7
 TIMEOUT_S = 24 * 3600
 PREFIX = f"reports:dashboard:{SCHEMA}"
 

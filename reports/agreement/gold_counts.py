@@ -7,15 +7,21 @@ the annotators with one another, together with what each report contributed; a n
 annotation takes its report's old contribution away and adds the new one. The cost of a
 new gold label is then that of its report, not of the archive.
 
-Only annotations are followed this way. When radiologist reports (which report is a
-study's newest), NLP labels, predictions or model versions change, the parts that depend
-on them are rebuilt: those change in bulk (a labeller run, an inference job), not one
-click at a time. A build is the same step applied to every curated report at once.
+Finished inference jobs are followed too, by finish time: a job on a study without gold
+labels changes only its version's count of predicted levels; one on a gold study has its
+version counted again over the gold studies. New radiologist reports are followed by id:
+one on a study without gold labels changes nothing here; one on a gold study may change
+which report is the study's newest, and the counts are built again. When NLP labels or
+model versions change, the parts that depend on them are rebuilt: those change in bulk (a
+labeller run, a new model), not one click at a time. A build is the same step applied to
+every curated report at once.
 
-Annotations are append-only (labeling.models.Annotation). New ones are found by id,
-with the ids of the last ``RECENT_IDS`` kept, so that one whose transaction committed
-after a higher id had been read is still found; the row count must then match what was
-found, or the counts are rebuilt.
+Annotations and radiologist reports are append-only in the app. New rows are found by
+id (``RowMarks``), with the ids of the last ``RECENT_IDS`` kept, so that one whose
+transaction committed after a higher id had been read is still found; the row count must
+then match what was found, or the counts are rebuilt. Done jobs are found the same way by
+finish time (a job never leaves "done" in the app; if one does, every version is counted
+again).
 """
 
 from __future__ import annotations
@@ -23,14 +29,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 
+from inference.models import InferenceJob
 from labeling.curation.progress import annotator_pairs
 from labeling.models import Annotation, NlpLabel
 from labeling.selectors import current_version_id, gold_rows
-from reports.agreement.queries import Labels
+from reports.agreement.queries import Labels, latest_prediction_counts, latest_predictions
 from reports.agreement.sources import MODELS, NLP_LABELS, PREDICTIONS, REPORTS
 from reports.stats import COMPARED_FIELDS
 from reports.stats.tables import AgreementCounts
@@ -38,6 +46,9 @@ from spine.labels import FIELDS
 from studies.models import RadiologistReport
 
 RECENT_IDS = 5000
+# Jobs finished this long before the newest one read are read again: a job's finish time
+# is set before its transaction commits, so a later-finishing job may be seen first.
+JOB_LATE_WINDOW = timedelta(minutes=10)
 _COMPARED_AT = tuple(FIELDS.index(name) for name in COMPARED_FIELDS)
 
 LevelValues = dict[str, tuple]  # level -> FIELDS values
@@ -52,13 +63,37 @@ def _compared(values: tuple) -> tuple:
 
 
 @dataclass
+class RowMarks:
+    """How far an append-only table was read: its row count, its newest id, and the ids of
+    the last RECENT_IDS below it (one committed late, after a higher id was read, is
+    still found)."""
+
+    read: int = 0
+    newest: int = 0
+    recent: frozenset[int] = frozenset()
+
+    def new_rows(self, rows: QuerySet, columns: tuple[str, ...], *, full: bool) -> list | None:
+        """(id, *columns) of the rows not read yet (every row when ``full``), the marks
+        moved past them; None when they do not account for the row count."""
+        floor = 0 if full else max(0, self.newest - RECENT_IDS)
+        found = list(rows.filter(id__gt=floor).order_by().values_list("id", *columns))
+        totals = rows.aggregate(n=Count("id"), newest=Max("id"))
+        fresh = [row for row in found if row[0] not in self.recent]
+        if not full and totals["n"] != self.read + len(fresh):
+            return None
+        self.read = totals["n"]
+        self.newest = totals["newest"] or 0
+        self.recent = frozenset(row[0] for row in found if row[0] > self.newest - RECENT_IDS)
+        return fresh
+
+
+@dataclass
 class GoldCounts:
     """The gold side of the dashboard and the state it was computed from."""
 
     digests: dict[str, str]  # fingerprints of the BUILT_ON sources it was built on
-    annotations_read: int = 0
-    newest_id: int = 0
-    recent_ids: frozenset[int] = frozenset()
+    annotation_marks: RowMarks = field(default_factory=lambda: RowMarks())
+    report_marks: RowMarks = field(default_factory=lambda: RowMarks())
     # Every curated report: (its study, when it was imported), to find which of a study's
     # gold reports is the newest, the one its gold labels come from.
     report_of: dict[int, tuple[int, Any]] = field(default_factory=dict)
@@ -71,6 +106,12 @@ class GoldCounts:
     inter: AgreementCounts = field(default_factory=lambda: AgreementCounts(FIELDS))
     models: dict[int, AgreementCounts] = field(default_factory=dict)
     predicted_levels: dict[int, int] = field(default_factory=dict)  # per model version
+    # model version -> study -> levels its latest done job predicted (counted versions only)
+    predicted_of_study: dict[int, dict[int, int]] = field(default_factory=dict)
+    # Done jobs as last read: how many, the newest finish time, the ids in the late window.
+    jobs_done: int = 0
+    jobs_newest_finish: Any = None
+    recent_jobs: frozenset[int] = frozenset()
 
     def reference_of(self, study: int) -> LevelValues:
         """A study's gold levels: those of its newest report with gold labels."""
@@ -98,24 +139,24 @@ class GoldCounts:
     def build(cls, *, digests: dict[str, str]) -> GoldCounts:
         state = cls(digests={name: digests[name] for name in BUILT_ON})
         curated = state._read_annotation_ids(full=True)
+        state.report_marks.new_rows(RadiologistReport.objects.all(), (), full=True)
         state.nlp_version = current_version_id()
+        state._read_finished_jobs(full=True)
         state._fold(curated or set(), read_predictions=_no_predictions)
         return state
 
     def follow(self, *, digests: dict[str, str], read_predictions: PredictionReader) -> bool:
         """Bring the counts up to date with the sources; False when only a build will do
-        (reports changed, an annotation was deleted, or a late one is older than the ids
-        remembered)."""
-        if digests[REPORTS] != self.digests[REPORTS]:
+        (a report arrived for a study with gold labels, a row was deleted, or a late one
+        is older than the ids remembered)."""
+        if digests[REPORTS] != self.digests[REPORTS] and not self._reports_leave_gold_alone():
             return False
         if digests[NLP_LABELS] != self.digests[NLP_LABELS]:
             self._read_nlp_again()
-        if (digests[PREDICTIONS], digests[MODELS]) != (
-            self.digests[PREDICTIONS],
-            self.digests[MODELS],
-        ):
-            self.models.clear()  # each is counted again from its predictions when asked for
-            self.predicted_levels.clear()
+        if digests[MODELS] != self.digests[MODELS]:
+            self._forget_models()
+        elif digests[PREDICTIONS] != self.digests[PREDICTIONS]:
+            self._follow_jobs()
         self.digests = {name: digests[name] for name in BUILT_ON}
         new = self._read_annotation_ids(full=False)
         if new is None:
@@ -124,9 +165,19 @@ class GoldCounts:
             self._fold(new, read_predictions=read_predictions)
         return True
 
-    def add_model(self, model_id: int, predicted: Labels) -> AgreementCounts:
-        """Count a model version against gold, from all its predictions; from then on
-        follow() keeps its counts up to date too."""
+    def add_model(self, model_id: int) -> AgreementCounts:
+        """Count a model version against gold, from its predictions on the gold studies;
+        from then on follow() keeps its counts up to date too."""
+        if self.jobs_newest_finish is None and not self.jobs_done:
+            self._read_finished_jobs(full=True)  # before the predictions: a re-read is harmless
+        self.predicted_of_study[model_id] = latest_prediction_counts(model_version_id=model_id)
+        self.predicted_levels[model_id] = sum(self.predicted_of_study[model_id].values())
+        return self._count_model(model_id)
+
+    def _count_model(self, model_id: int) -> AgreementCounts:
+        predicted = latest_predictions(
+            model_version_id=model_id, study_ids=list(self.reports_of_study)
+        )
         counts = AgreementCounts(COMPARED_FIELDS)
         counts.add_pairs(
             (key[1], reference, predicted[key])
@@ -134,24 +185,82 @@ class GoldCounts:
             if key in predicted
         )
         self.models[model_id] = counts
-        self.predicted_levels[model_id] = len(predicted)
         return counts
 
-    def _read_annotation_ids(self, *, full: bool) -> set[int] | None:
-        """The reports with annotations not read yet, and the read marks moved past them;
-        None when the new rows do not account for the row count."""
-        floor = 0 if full else max(0, self.newest_id - RECENT_IDS)
-        rows = list(
-            Annotation.objects.filter(id__gt=floor).order_by().values_list("id", "report_id")
-        )
-        totals = Annotation.objects.aggregate(n=Count("id"), newest=Max("id"))
-        fresh = [(pk, report) for pk, report in rows if pk not in self.recent_ids]
-        if not full and totals["n"] != self.annotations_read + len(fresh):
+    def _forget_models(self) -> None:
+        """Each version is counted again from its predictions when next asked for."""
+        self.models.clear()
+        self.predicted_levels.clear()
+        self.predicted_of_study.clear()
+        self._read_finished_jobs(full=True)
+
+    def _follow_jobs(self) -> None:
+        finished = self._read_finished_jobs(full=False)
+        if finished is None:
+            self._forget_models()
+            return
+        studies_of: dict[int, set[int]] = defaultdict(set)
+        for model, study in finished:
+            studies_of[model].add(study)
+        for model, studies in studies_of.items():
+            if model not in self.models:
+                continue
+            now = latest_prediction_counts(model_version_id=model, study_ids=studies)
+            per_study = self.predicted_of_study[model]
+            for study in studies:
+                if study in now:
+                    per_study[study] = now[study]
+                else:
+                    per_study.pop(study, None)
+            self.predicted_levels[model] = sum(per_study.values())
+            if any(study in self.reports_of_study for study in studies):
+                self._count_model(model)
+
+    def _read_finished_jobs(self, *, full: bool) -> set[tuple[int, int]] | None:
+        """(model version, study) of the jobs done since the last read, and the read marks
+        moved past them; None when they do not account for the count of done jobs."""
+        done = InferenceJob.objects.filter(status=InferenceJob.Status.DONE)
+        totals = done.aggregate(n=Count("id"), newest=Max("finished_at"))
+        newest = totals["newest"]
+        if full:
+            floor = newest
+        elif self.jobs_newest_finish is None:
+            floor = None  # no job was done at the last read: every one is new
+        else:
+            floor = self.jobs_newest_finish
+        rows = []
+        if floor is not None:
+            rows = list(
+                done.filter(finished_at__gte=floor - JOB_LATE_WINDOW).values_list(
+                    "id", "model_version_id", "study_id", "finished_at"
+                )
+            )
+        elif not full:
+            rows = list(done.values_list("id", "model_version_id", "study_id", "finished_at"))
+        fresh = [row for row in rows if row[0] not in self.recent_jobs]
+        if not full and totals["n"] != self.jobs_done + len(fresh):
             return None
-        self.annotations_read = totals["n"]
-        self.newest_id = totals["newest"] or 0
-        self.recent_ids = frozenset(pk for pk, _ in rows if pk > self.newest_id - RECENT_IDS)
-        return {report for _, report in fresh}
+        self.jobs_done = totals["n"]
+        self.jobs_newest_finish = newest
+        self.recent_jobs = frozenset(
+            pk
+            for pk, _, _, finished in rows
+            if newest is not None and finished is not None and finished >= newest - JOB_LATE_WINDOW
+        )
+        return set() if full else {(model, study) for _, model, study, _ in fresh}
+
+    def _read_annotation_ids(self, *, full: bool) -> set[int] | None:
+        """The reports with annotations not read yet; None when a build is needed."""
+        fresh = self.annotation_marks.new_rows(Annotation.objects.all(), ("report_id",), full=full)
+        return None if fresh is None else {report for _, report in fresh}
+
+    def _reports_leave_gold_alone(self) -> bool:
+        """New radiologist reports (reports are only ever added) are all on studies without
+        gold labels, whose newest gold report they cannot change."""
+        fresh = self.report_marks.new_rows(
+            RadiologistReport.objects.all(), ("study_id",), full=False
+        )
+        return fresh is not None and not any(s in self.reports_of_study for _, s in fresh)
 
     def _read_nlp_again(self) -> None:
         self.nlp_version = current_version_id()

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, NlpLabel
@@ -63,9 +63,9 @@ def model_versions() -> list[ModelChoice]:
     ]
 
 
-def latest_predictions(*, model_version_id: int, study_ids: Iterable[int] | None = None) -> Labels:
-    """(study, level) -> predicted fields, from each study's latest done job of the version
-    (of every study, or of ``study_ids`` only).
+def _latest_done(model_version_id: int, study_ids: Iterable[int] | None) -> QuerySet[Prediction]:
+    """The predictions of each study's latest done job of the version (of every study, or
+    of ``study_ids`` only).
 
     A job is the latest when no other done job of the version on the same study was
     created after it (ties broken by id), which one query answers with NOT EXISTS.
@@ -80,12 +80,29 @@ def latest_predictions(*, model_version_id: int, study_ids: Iterable[int] | None
     chosen = Prediction.objects.filter(model_version_id=model_version_id, job__status=done)
     if study_ids is not None:
         chosen = chosen.filter(job__study_id__in=list(study_ids))
-    rows = (
-        chosen.exclude(Exists(newer))
-        .order_by()
-        .values_list("job__study_id", "level__level", *COMPARED_FIELDS)
+    return chosen.exclude(Exists(newer)).order_by()
+
+
+def latest_predictions(*, model_version_id: int, study_ids: Iterable[int] | None = None) -> Labels:
+    """(study, level) -> predicted fields, from each study's latest done job of the version."""
+    rows = _latest_done(model_version_id, study_ids).values_list(
+        "job__study_id", "level__level", *COMPARED_FIELDS
     )
     return {(study, level): tuple(values) for study, level, *values in rows}
+
+
+def latest_prediction_counts(
+    *, model_version_id: int, study_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """study -> how many levels its latest done job of the version predicted (counted by
+    the database: a row per study, not per level)."""
+    rows = (
+        _latest_done(model_version_id, study_ids)
+        .values("job__study_id")
+        .annotate(n=Count("id"))
+        .values_list("job__study_id", "n")
+    )
+    return dict(rows)
 
 
 # --- references ------------------------------------------------------------------

@@ -243,7 +243,7 @@ def dashboard_data(
     models = []
     for version in chosen:
         if reference == GOLD:
-            counts = gold.models.get(version.pk) or gold.add_model(version.pk, predictions(version))
+            counts = gold.models.get(version.pk) or gold.add_model(version.pk)
             compute = partial(
                 _model_block, version, counts, gold.predicted_levels[version.pk], basis=basis
             )

@@ -71,10 +71,12 @@ def study_with_report():
 def predict(
     study, version: ModelVersion, labels: dict[str, dict], *, status: str = "done", age_s: int = 0
 ) -> InferenceJob:
-    """A job of `version` on `study` with one prediction per level; `age_s` makes it older."""
+    """A job of `version` on `study` with one prediction per level; `age_s` makes it older.
+    A done job has its finish time, as the app sets it."""
     job = InferenceJob.objects.create(study=study, model_version=version, status=status)
+    when = timezone.now() - timedelta(seconds=age_s)
     InferenceJob.objects.filter(pk=job.pk).update(
-        created_at=timezone.now() - timedelta(seconds=age_s)
+        created_at=when, finished_at=when if status == InferenceJob.Status.DONE else None
     )
     levels = dict(study.levels.values_list("level", "pk"))
     Prediction.objects.bulk_create(

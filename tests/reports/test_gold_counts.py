@@ -5,9 +5,11 @@ lag behind them by at most 1% of the compared levels."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 
+from inference.models import InferenceJob
 from labeling.curation.progress import inter_annotator_agreement, nlp_gold_agreement
 from labeling.models import Annotation
 from reports.agreement.cache import Sources, _predictions_of
@@ -60,6 +62,7 @@ def _from_scratch(model_ids: list[int]) -> dict:
             m: counts_of(align(reference, latest_predictions(model_version_id=m)))
             for m in model_ids
         },
+        "predicted": {m: len(latest_predictions(model_version_id=m)) for m in model_ids},
         "nlp_vs_gold": nlp_gold_agreement(),
         "inter": inter_annotator_agreement(),
         "levels": len(reference),
@@ -69,9 +72,10 @@ def _from_scratch(model_ids: list[int]) -> dict:
 def _followed(state: GoldCounts, model_ids: list[int]) -> dict:
     for m in model_ids:
         if m not in state.models:
-            state.add_model(m, latest_predictions(model_version_id=m))
+            state.add_model(m)
     return {
         "models": dict(state.models),
+        "predicted": {m: state.predicted_levels[m] for m in model_ids},
         "nlp_vs_gold": field_agreement(state.nlp_vs_gold),
         "inter": field_agreement(state.inter),
         "levels": state.gold_levels,
@@ -89,6 +93,7 @@ def _rows_match(ours: list[dict], theirs: list[dict]) -> None:
 def _same(followed: dict, scratch: dict) -> None:
     assert followed["levels"] == scratch["levels"]
     assert followed["models"] == scratch["models"]
+    assert followed["predicted"] == scratch["predicted"]
     _rows_match(followed["nlp_vs_gold"], scratch["nlp_vs_gold"])
     _rows_match(followed["inter"], scratch["inter"])
 
@@ -110,7 +115,15 @@ def test_followed_counts_match_a_recount_after_every_step(seed):
     state = GoldCounts.build(digests=Sources.read().digests)
     _same(_followed(state, ids), _from_scratch(ids))
 
+    def new_study_read_by_a_model() -> None:
+        study, report = study_with_report()
+        reports.append(report)
+        predict(study, rng.choice(models), _random_levels(rng))
+
     steps = [
+        # a model reads a new study (no gold yet), or reads a known one again
+        new_study_read_by_a_model,
+        lambda: predict(rng.choice(reports).study, rng.choice(models), _random_levels(rng)),
         # one annotator curates a report: its levels become gold
         lambda: _annotate(rng.choice(reports), _random_levels(rng), annotators[0]),
         # a second annotator agrees or disagrees: gold and inter-annotator pairs move
@@ -121,7 +134,7 @@ def test_followed_counts_match_a_recount_after_every_step(seed):
             rng.choice(reports), _random_levels(rng), adjudicator, kind="adjudication"
         ),
     ]
-    for _ in range(12):
+    for _ in range(16):
         rng.choice(steps)()
         assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
         _same(_followed(state, ids), _from_scratch(ids))
@@ -134,12 +147,12 @@ def test_a_newer_curated_report_of_the_same_study_takes_over_its_gold():
     annotator = make_user("annotator")
     _annotate(old, levels_of(), annotator)
     state = GoldCounts.build(digests=Sources.read().digests)
-    state.add_model(model.pk, latest_predictions(model_version_id=model.pk))
+    state.add_model(model.pk)
     newer = ReportFactory(study=study, text="FINDINGS: an addendum.")
     # A new radiologist report changes which report is the study's newest: a rebuild.
     assert not state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
     state = GoldCounts.build(digests=Sources.read().digests)
-    state.add_model(model.pk, latest_predictions(model_version_id=model.pk))
+    state.add_model(model.pk)
     _annotate(newer, levels_of(L4_L5={"disc": "bulge"}), annotator)
     assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
     bulge = state.models[model.pk].tables["disc"][LEVELS.index("L4-L5")]
@@ -158,7 +171,53 @@ def test_new_predictions_or_labeller_runs_are_counted_again():
     predict(study, model, levels_of(L3_L4={"disc": "herniation"}))
     nlp_label(report, levels_of(L3_L4={"disc": "herniation"}), version=labeller("new"))
     assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
-    assert state.models == {}  # predictions changed: counted again when next asked for
+    _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+
+
+def test_a_job_on_a_study_without_gold_counts_its_levels_and_nothing_else():
+    model = model_version("a")
+    study, report = study_with_report()
+    predict(study, model, levels_of())
+    _annotate(report, levels_of(), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    counts = state.add_model(model.pk)
+    before = counts.tables["disc"].copy()
+    other, _ = study_with_report()
+    predict(
+        other, model, {level: values for level, values in levels_of().items() if level != "L1-L2"}
+    )
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.models[model.pk] is counts and (counts.tables["disc"] == before).all()
+    assert state.predicted_levels[model.pk] == 9
+    _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+
+
+def test_a_job_leaving_done_has_every_version_counted_again():
+    model = model_version("a")
+    study, report = study_with_report()
+    job = predict(study, model, levels_of(L4_L5={"disc": "bulge"}))
+    _annotate(report, levels_of(L4_L5={"disc": "bulge"}), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    state.add_model(model.pk)
+    InferenceJob.objects.filter(pk=job.pk).update(status="failed")
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.models == {}
+    _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+    assert state.predicted_levels[model.pk] == 0
+
+
+def test_a_job_committed_after_a_later_finishing_one_is_still_found():
+    model = model_version("a")
+    study, report = study_with_report()
+    _annotate(report, levels_of(), make_user("annotator"))
+    state = GoldCounts.build(digests=Sources.read().digests)
+    state.add_model(model.pk)
+    late = predict(study, model, levels_of(L3_L4={"disc": "herniation"}), age_s=120)
+    late.refresh_from_db()
+    # As if a job finishing later had been read while this one's transaction was open.
+    state.jobs_newest_finish = late.finished_at + timedelta(seconds=60)
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.models and state.jobs_done == 1
     _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
 
 
@@ -169,10 +228,11 @@ def test_a_late_commit_below_the_newest_id_is_still_found():
     state = GoldCounts.build(digests=Sources.read().digests)
     # As if a transaction had held a lower id while a higher one committed and was read.
     late = Annotation.objects.filter(report=report).order_by("id").first()
-    state.recent_ids = state.recent_ids - {late.pk}
-    state.annotations_read -= 1
+    marks = state.annotation_marks
+    marks.recent = marks.recent - {late.pk}
+    marks.read -= 1
     assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
-    assert state.annotations_read == Annotation.objects.count()
+    assert marks.read == Annotation.objects.count()
 
 
 def test_a_deleted_annotation_or_a_too_late_one_asks_for_a_rebuild():
@@ -188,9 +248,10 @@ def test_a_late_commit_older_than_the_ids_remembered_asks_for_a_rebuild():
     _annotate(report, levels_of(), make_user("annotator"))
     state = GoldCounts.build(digests=Sources.read().digests)
     late = Annotation.objects.filter(report=report).order_by("id").first()
-    state.recent_ids = state.recent_ids - {late.pk}
-    state.annotations_read -= 1
-    state.newest_id += RECENT_IDS  # the late id now lies below the remembered window
+    marks = state.annotation_marks
+    marks.recent = marks.recent - {late.pk}
+    marks.read -= 1
+    marks.newest += RECENT_IDS  # the late id now lies below the remembered window
     assert not state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
 
 
