@@ -11,17 +11,18 @@ Finished inference jobs are followed too, by finish time: a job on a study witho
 labels changes only its version's count of predicted levels; one on a gold study has its
 version counted again over the gold studies. New radiologist reports are followed by id:
 one on a study without gold labels changes nothing here; one on a gold study may change
-which report is the study's newest, and the counts are built again. When NLP labels or
-model versions change, the parts that depend on them are rebuilt: those change in bulk (a
-labeller run, a new model), not one click at a time. A build is the same step applied to
-every curated report at once.
+which report is the study's newest, and the counts are built again. New NLP label rows of
+the current labeller version are followed the same way (those of gold reports counted in
+place). When the labeller version or the model versions change, the parts that depend on
+them are rebuilt: those change in bulk (a labeller run, a new model), not one click at a
+time. A build is the same step applied to every curated report at once.
 
-Annotations and radiologist reports are append-only in the app. New rows are found by
-id (``RowMarks``), with the ids of the last ``RECENT_IDS`` kept, so that one whose
-transaction committed after a higher id had been read is still found; the row count must
-then match what was found, or the counts are rebuilt. Done jobs are found the same way by
-finish time (a job never leaves "done" in the app; if one does, every version is counted
-again).
+Annotations, radiologist reports and NLP labels are added, never changed, in the app (a
+label's queue flag is not read here). New rows are found by id (``RowMarks``), with the
+ids of the last ``RECENT_IDS`` kept, so that one whose transaction committed after a
+higher id had been read is still found; the row count must then match what was found, or
+the counts are rebuilt. Done jobs are found the same way by finish time (a job never
+leaves "done" in the app; if one does, every version is counted again).
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ class RowMarks:
         self.recent = frozenset(row[0] for row in found if row[0] > self.newest - RECENT_IDS)
         return fresh
 
+    def reset(self, rows: QuerySet) -> None:
+        """Marks as if every row had been read, reading only the recent ids."""
+        totals = rows.aggregate(n=Count("id"), newest=Max("id"))
+        self.read, self.newest = totals["n"], totals["newest"] or 0
+        self.recent = frozenset(
+            rows.filter(id__gt=self.newest - RECENT_IDS).values_list("id", flat=True)
+        )
+
 
 @dataclass
 class GoldCounts:
@@ -94,6 +103,7 @@ class GoldCounts:
     digests: dict[str, str]  # fingerprints of the BUILT_ON sources it was built on
     annotation_marks: RowMarks = field(default_factory=lambda: RowMarks())
     report_marks: RowMarks = field(default_factory=lambda: RowMarks())
+    nlp_marks: RowMarks = field(default_factory=lambda: RowMarks())
     # Every curated report: (its study, when it was imported), to find which of a study's
     # gold reports is the newest, the one its gold labels come from.
     report_of: dict[int, tuple[int, Any]] = field(default_factory=dict)
@@ -139,7 +149,8 @@ class GoldCounts:
     def build(cls, *, digests: dict[str, str]) -> GoldCounts:
         state = cls(digests={name: digests[name] for name in BUILT_ON})
         curated = state._read_annotation_ids(full=True)
-        state.report_marks.new_rows(RadiologistReport.objects.all(), (), full=True)
+        state.report_marks.reset(RadiologistReport.objects.all())
+        state.nlp_marks.reset(NlpLabel.objects.all())
         state.nlp_version = current_version_id()
         state._read_finished_jobs(full=True)
         state._fold(curated or set(), read_predictions=_no_predictions)
@@ -152,7 +163,7 @@ class GoldCounts:
         if digests[REPORTS] != self.digests[REPORTS] and not self._reports_leave_gold_alone():
             return False
         if digests[NLP_LABELS] != self.digests[NLP_LABELS]:
-            self._read_nlp_again()
+            self._follow_nlp()
         if digests[MODELS] != self.digests[MODELS]:
             self._forget_models()
         elif digests[PREDICTIONS] != self.digests[PREDICTIONS]:
@@ -262,7 +273,27 @@ class GoldCounts:
         )
         return fresh is not None and not any(s in self.reports_of_study for _, s in fresh)
 
+    def _follow_nlp(self) -> None:
+        """New label rows of the current labeller version on gold reports are counted in
+        place; others (new studies' reports) change nothing here. A new current version,
+        or a row gone, reads the labeller's side again."""
+        fresh = self.nlp_marks.new_rows(
+            NlpLabel.objects.all(), ("report_id", "labeller_id"), full=False
+        )
+        if fresh is None or current_version_id() != self.nlp_version:
+            self._read_nlp_again()
+            return
+        touched = {r for _, r, labeller in fresh if labeller == self.nlp_version and r in self.gold}
+        if not touched:
+            return
+        self.nlp_vs_gold.add_pairs((p for r in touched for p in self._nlp_pairs(r)), -1)
+        nlp = self._nlp_of(touched)
+        for report in touched:
+            self._store(self.nlp, report, nlp.get(report, {}))
+        self.nlp_vs_gold.add_pairs(p for r in touched for p in self._nlp_pairs(r))
+
     def _read_nlp_again(self) -> None:
+        self.nlp_marks.reset(NlpLabel.objects.all())
         self.nlp_version = current_version_id()
         self.nlp_vs_gold = AgreementCounts(FIELDS)
         self.nlp = self._nlp_of(self.gold)

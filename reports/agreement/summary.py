@@ -270,9 +270,7 @@ def dashboard_data(
         lambda: edit_shares(model_version_ids=ids),
     )
     nlp_levels = (
-        len(nlp_ref)
-        if reference != GOLD
-        else memo("nlp_levels", (NLP_LABELS, REPORTS), _nlp_levels)
+        len(nlp_ref) if reference != GOLD else memo("nlp_levels", (NLP_LABELS,), _nlp_levels)
     )
     gold_levels = gold.gold_levels
     return DashboardData(

@@ -119,6 +119,8 @@ def test_followed_counts_match_a_recount_after_every_step(seed):
         study, report = study_with_report()
         reports.append(report)
         predict(study, rng.choice(models), _random_levels(rng))
+        if rng.random() < 0.5:  # and by the labeller, as an upload's ingest does
+            nlp_label(report, _random_levels(rng), version=labeller("rules"))
 
     steps = [
         # a model reads a new study (no gold yet), or reads a known one again
@@ -172,6 +174,21 @@ def test_new_predictions_or_labeller_runs_are_counted_again():
     nlp_label(report, levels_of(L3_L4={"disc": "herniation"}), version=labeller("new"))
     assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
     _same(_followed(state, [model.pk]), _from_scratch([model.pk]))
+
+
+def test_labels_arriving_for_a_gold_report_are_counted_in_place(monkeypatch):
+    _, labelled = study_with_report()
+    _, unlabelled = study_with_report()
+    nlp_label(labelled, levels_of(), version=labeller("rules"))
+    annotator = make_user("annotator")
+    _annotate(labelled, levels_of(), annotator)
+    _annotate(unlabelled, levels_of(L4_L5={"disc": "bulge"}), annotator)
+    state = GoldCounts.build(digests=Sources.read().digests)
+    monkeypatch.setattr(GoldCounts, "_read_nlp_again", lambda self: pytest.fail("re-read"))
+    nlp_label(unlabelled, levels_of(L4_L5={"disc": "bulge"}), version=labeller("rules"))
+    assert state.follow(digests=Sources.read().digests, read_predictions=_predictions_of)
+    assert state.nlp_marks.read == 10
+    _same(_followed(state, []), _from_scratch([]))
 
 
 def test_a_job_on_a_study_without_gold_counts_its_levels_and_nothing_else():
