@@ -9,19 +9,30 @@ labeller version.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from inference.models import InferenceJob, ModelVersion, Prediction
 from labeling.models import Annotation, NlpLabel
 from labeling.selectors import current_version_id, gold_rows
-from reports.models import ReportVersion
+from reports.models import Report, ReportVersion
 from reports.stats import COMPARED_FIELDS, Estimate, LabelPairs, proportion
 from spine.labels import LEVELS
 from studies.models import RadiologistReport
@@ -187,38 +198,40 @@ class EditShare:
 def edit_shares(*, model_version_ids: Sequence[int] = ()) -> list[EditShare]:
     """Among signed AI reports, the share whose first signed text differs from the first
     generated version: overall, then per chosen model version (the version that wrote
-    the first text)."""
-    signed_reports = ReportVersion.objects.filter(signed_at__isnull=False).values("report_id")
-    rows = (
-        ReportVersion.objects.filter(report_id__in=signed_reports)
-        .order_by("report_id", "number")
-        .values_list(
-            "report_id",
-            "origin",
-            "signed_at",
-            "findings",
-            "impression",
-            "source_job__model_version_id",
+    the first text).
+
+    Compared and counted by the database, a row per model version: reading every version's
+    text into Python cost 0.4 s at 10,000 signed reports, on every edit anywhere.
+    """
+    versions = ReportVersion.objects.filter(report=OuterRef("pk")).order_by("number")
+    generated = versions.filter(origin=ReportVersion.Origin.GENERATED)
+    signed = versions.filter(signed_at__isnull=False)
+    same_text = Q(gen_findings=F("signed_findings"), gen_impression=F("signed_impression"))
+    per_model = (
+        Report.objects.annotate(
+            gen_findings=Subquery(generated.values("findings")[:1]),
+            gen_impression=Subquery(generated.values("impression")[:1]),
+            signed_findings=Subquery(signed.values("findings")[:1]),
+            signed_impression=Subquery(signed.values("impression")[:1]),
+            model_id=Subquery(generated.values("source_job__model_version_id")[:1]),
         )
+        # Written by hand from the start (no generated version): no AI text to compare with.
+        .filter(gen_impression__isnull=False, signed_impression__isnull=False)
+        .order_by()
+        .values("model_id")
+        .annotate(
+            signed=Count("pk"),
+            edited=Sum(Case(When(same_text, then=Value(0)), default=Value(1))),
+        )
+        .values_list("model_id", "signed", "edited")
     )
-    first_generated: dict[int, tuple] = {}
-    first_signed: dict[int, tuple] = {}
-    for report_id, origin, signed_at, findings, impression, model_id in rows:
-        if origin == ReportVersion.Origin.GENERATED and report_id not in first_generated:
-            first_generated[report_id] = (findings, impression, model_id)
-        if signed_at is not None and report_id not in first_signed:
-            first_signed[report_id] = (findings, impression)
     overall = [0, 0]
-    by_model: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for report_id, (findings, impression) in first_signed.items():
-        generated = first_generated.get(report_id)
-        if generated is None:
-            continue  # written by hand from the start: no AI text to compare with
-        edited = int((findings, impression) != generated[:2])
-        buckets = [overall] if generated[2] is None else [overall, by_model[generated[2]]]
-        for bucket in buckets:
-            bucket[0] += 1
-            bucket[1] += edited
+    by_model: dict[int, list[int]] = {}
+    for model_id, signed_n, edited_n in per_model:
+        overall[0] += signed_n
+        overall[1] += edited_n
+        if model_id is not None:
+            by_model[model_id] = [signed_n, edited_n]
     names = dict(
         ModelVersion.objects.filter(pk__in=list(model_version_ids)).values_list("pk", "name")
     )
