@@ -306,6 +306,12 @@ class AgreementSerializer(serializers.Serializer):
     reference_levels = serializers.IntegerField()
     gold_levels = serializers.IntegerField()
     nlp_levels = serializers.IntegerField()
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Null when the figures are current; otherwise when they were computed "
+        "(the NLP reference is served up to 10 minutes late while only new studies, labels "
+        "and predictions arrive).",
+    )
     models = ModelAgreementSerializer(many=True)
     nlp_vs_gold = FieldAgreementSerializer(many=True)
     inter_annotator = FieldAgreementSerializer(many=True)

@@ -23,21 +23,23 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Sum
 
 from reports.agreement.gold_counts import BUILT_ON, GoldCounts
-from reports.agreement.queries import Labels, latest_predictions
-from reports.agreement.sources import ANNOTATIONS, SOURCES
+from reports.agreement.queries import NLP, Labels, latest_predictions
+from reports.agreement.sources import ANNOTATIONS, MODELS, SOURCES
 from reports.agreement.summary import DashboardData, dashboard_data
 from reports.models import DashboardSourceCount
 
 T = TypeVar("T")
 # Bump when DashboardData's or GoldCounts' shape or module changes, so old pickles are not
 # read back.
-SCHEMA = 7
+SCHEMA = 8
 TIMEOUT_S = 24 * 3600
 PREFIX = f"reports:dashboard:{SCHEMA}"
 
@@ -121,6 +123,37 @@ def _cached(
     return value
 
 
+# The NLP reference page covers every study, so any new study, label or prediction
+# changes it, and computing it costs seconds at ten times the paper's archive (every
+# version's predictions against the labeller's reading of every report). While only
+# those rows change, it is served as computed up to this long ago, and says so; a new or
+# removed model version is never served late.
+NLP_REFERENCE_LAG_S = 600.0
+
+
+def _cached_with_lag(
+    key: str, fingerprint: str, basis: str, compute: Callable[[], T], lag_s: float
+) -> tuple[T, str, float | None]:
+    """(value, the fingerprint it was computed at, when, if that is not ``fingerprint``):
+    the value at ``fingerprint``, or one computed at the same ``basis`` less than
+    ``lag_s`` seconds ago, or a new one."""
+    entry = _local.get(key)
+    if entry is None or entry[0] != fingerprint:
+        entry = _shared_get(key, None) or entry
+    if entry is not None:
+        stored_at, (value, stored_basis, computed_at) = entry
+        if stored_at == fingerprint or (
+            stored_basis == basis and time.time() - computed_at < lag_s
+        ):
+            _remember(key, *entry)
+            return value, stored_at, None if stored_at == fingerprint else computed_at
+    value = compute()
+    entry = (fingerprint, (value, basis, time.time()))
+    _shared_set(key, *entry)
+    _remember(key, *entry)
+    return value, fingerprint, None
+
+
 def kept_while_unchanged(name: str, depends: tuple[str, ...], compute: Callable[[], T]) -> T:
     """``compute()``, kept in the cache until one of the ``depends`` sources changes."""
     return _cached(f"{PREFIX}:kept:{name}", Sources.read().key(*depends), compute)
@@ -200,7 +233,9 @@ class _GoldCountsOfRequest:
 
 def _dashboard_data(
     sources: Sources, *, model_version_ids: Sequence[int], reference: str
-) -> DashboardData:
+) -> tuple[DashboardData, str]:
+    """The page's numbers and the fingerprint of the sources they were computed at."""
+
     def memo(
         name: str,
         depends: tuple[str, ...],
@@ -209,25 +244,36 @@ def _dashboard_data(
     ) -> T:
         return _cached(f"{PREFIX}:part:{name}", sources.key(*depends), compute, update)
 
+    key = page_key(model_version_ids=model_version_ids, reference=reference)
+    fingerprint = sources.key(*SOURCES)
     with _gold_lock:
         gold = _GoldCountsOfRequest(sources)
-        data = _cached(
-            page_key(model_version_ids=model_version_ids, reference=reference),
-            sources.key(*SOURCES),
-            lambda: dashboard_data(
+
+        def compute() -> DashboardData:
+            return dashboard_data(
                 model_version_ids=model_version_ids,
                 reference=reference,
                 memo=memo,
                 gold_counts=gold,
-            ),
-        )
+            )
+
+        if reference == NLP:
+            data, fingerprint, as_of = _cached_with_lag(
+                key, fingerprint, sources.key(MODELS), compute, NLP_REFERENCE_LAG_S
+            )
+            if as_of is not None:
+                data = replace(data, as_of=datetime.fromtimestamp(as_of, tz=UTC))
+        else:
+            data = _cached(key, fingerprint, compute)
         gold.store_if_grown()
-    return data
+    return data, fingerprint
 
 
 def cached_dashboard_data(*, model_version_ids: Sequence[int], reference: str) -> DashboardData:
     """dashboard_data(), served from the cache while its source tables are unchanged."""
-    return _dashboard_data(Sources.read(), model_version_ids=model_version_ids, reference=reference)
+    return _dashboard_data(
+        Sources.read(), model_version_ids=model_version_ids, reference=reference
+    )[0]
 
 
 def cached_dashboard_page(
@@ -236,11 +282,12 @@ def cached_dashboard_page(
     """cached_dashboard_data() and what ``draw`` makes of it (the page's charts), both kept
     while the sources are unchanged: drawing two dozen SVG charts costs more than the rest
     of a warm request."""
-    sources = Sources.read()
-    data = _dashboard_data(sources, model_version_ids=model_version_ids, reference=reference)
+    data, fingerprint = _dashboard_data(
+        Sources.read(), model_version_ids=model_version_ids, reference=reference
+    )
     drawn = _cached(
         page_key(model_version_ids=model_version_ids, reference=reference) + ":drawn",
-        sources.key(*SOURCES),
+        fingerprint,
         lambda: draw(data),
     )
     return data, drawn

@@ -83,6 +83,7 @@ def agreement_figures(data: DashboardData) -> dict[str, Any]:
         "reference_levels": data.reference_levels,
         "gold_levels": data.gold_levels,
         "nlp_levels": data.nlp_levels,
+        "as_of": data.as_of,
         "models": [_model(block) for block in data.models],
         "nlp_vs_gold": list(data.nlp_vs_gold),
         "inter_annotator": list(data.inter_annotator),

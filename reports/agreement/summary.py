@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -96,6 +97,9 @@ class DashboardData:
     edits: list[EditShare]
     gold_levels: int
     nlp_levels: int
+    # Set when the figures are served as computed at that time, newer rows having arrived
+    # since (the NLP reference lags: cache.NLP_REFERENCE_LAG_S).
+    as_of: datetime | None = None
 
     def level_rows(self, key: str) -> list[tuple[str, list[LevelCounts]]]:
         """(level, that level's counts for each model) for one detector."""

@@ -18,7 +18,11 @@ from django.views.decorators.http import require_GET
 from accounts import roles
 from audit.services import record_access
 from reports.agreement import charts
-from reports.agreement.cache import cached_dashboard_data, cached_dashboard_page
+from reports.agreement.cache import (
+    NLP_REFERENCE_LAG_S,
+    cached_dashboard_data,
+    cached_dashboard_page,
+)
 from reports.agreement.csv_export import csv_rows
 from reports.agreement.queries import NLP, REFERENCES, default_reference, model_versions
 from reports.agreement.summary import MAX_MODELS, DashboardData
@@ -120,6 +124,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "references": REFERENCES,
             "data": data,
             "csv_query": query.as_query(),
+            "nlp_lag_minutes": round(NLP_REFERENCE_LAG_S / 60),
             **parts,
         },
     )

@@ -212,8 +212,9 @@ def test_a_new_gold_label_changes_the_cached_dashboard(client, researcher, world
 
 
 def test_new_predictions_labels_and_signatures_also_refresh_it(
-    client, researcher, radiologist, world
+    client, researcher, radiologist, world, monkeypatch
 ):
+    monkeypatch.setattr(dashboard_cache, "NLP_REFERENCE_LAG_S", 0)  # never served late
     client.force_login(researcher)
     params = {"model": world["version"].pk, "reference": "nlp"}
     assert client.get(URL, params).context["data"].edits[0].signed == 0
@@ -230,6 +231,32 @@ def test_new_predictions_labels_and_signatures_also_refresh_it(
         1,
         1,
     )
+
+
+def test_the_nlp_reference_lags_behind_new_rows_and_says_so(client, researcher, world, monkeypatch):
+    client.force_login(researcher)
+    params = {"model": world["version"].pk, "reference": "nlp"}
+    before = client.get(URL, params).context["data"]
+    assert before.as_of is None and before.models[0].detectors["bulging"].fp == 1
+    predict(world["b"], world["version"], levels_of(L3_L4=BULGE, L4_L5=BULGE))
+    response = client.get(URL, params)
+    late = response.context["data"]
+    assert late.as_of is not None and late.models[0].detectors["bulging"].fp == 1
+    assert "data-as-of" in response.content.decode()
+    # The gold reference is never served late.
+    assert client.get(URL, {**params, "reference": "gold"}).context["data"].as_of is None
+    # Past the lag it is computed again.
+    monkeypatch.setattr(dashboard_cache, "NLP_REFERENCE_LAG_S", 0)
+    fresh = client.get(URL, params).context["data"]
+    assert fresh.as_of is None and fresh.models[0].detectors["bulging"].fp == 2
+
+
+def test_a_new_model_version_is_never_served_late(client, researcher, world):
+    client.force_login(researcher)
+    params = {"model": world["version"].pk, "reference": "nlp"}
+    client.get(URL, params)
+    model_version("v2")
+    assert client.get(URL, params).context["data"].as_of is None
 
 
 def test_edited_share_counts_signed_text_that_differs_from_the_generated_one(radiologist, world):
