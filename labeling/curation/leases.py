@@ -42,11 +42,14 @@ def claim(*, report_id: int, user_id: int, places: int = 1, queue: str = CURATE)
     reload that moved on, a changed filter), so it does not sit idle until it runs out.
     """
     keys = _keys(report_id, queue)
-    held = cache.get_many(keys)
+    user_key = _user_key(user_id, queue)
+    # One round trip for the report's places and what this person held before.
+    held = cache.get_many([*keys, user_key])
+    previous = held.pop(user_key, None)
     for key in keys:
         if held.get(key) == user_id:
             cache.touch(key, lease_seconds())
-            cache.touch(_user_key(user_id, queue), lease_seconds())
+            cache.touch(user_key, lease_seconds())
             return True
     if len(held) >= places:
         return False
@@ -56,17 +59,20 @@ def claim(*, report_id: int, user_id: int, places: int = 1, queue: str = CURATE)
         key not in held and cache.add(key, user_id, lease_seconds()) for key in keys[:places]
     ):
         return False
-    previous = cache.get(_user_key(user_id, queue))
     if previous is not None and previous != report_id:
         release(report_id=previous, user_id=user_id, queue=queue)
-    cache.set(_user_key(user_id, queue), report_id, lease_seconds())
+    cache.set(user_key, report_id, lease_seconds())
     return True
 
 
 def release(*, report_id: int, user_id: int, queue: str = CURATE) -> None:
     """Give the report back to the queue (after a save or a skip)."""
     keys = _keys(report_id, queue)
-    mine = [key for key, holder in cache.get_many(keys).items() if holder == user_id]
+    user_key = _user_key(user_id, queue)
+    held = cache.get_many([*keys, user_key])
+    mine = [key for key in keys if held.get(key) == user_id]
+    if held.get(user_key) == report_id:
+        mine.append(user_key)  # they hold nothing now: the next claim has nothing to give back
     if mine:
         cache.delete_many(mine)
 
