@@ -101,8 +101,8 @@ class NlpLabel(LevelLabelFields):
     # Queue bookkeeping, not part of the reading: False once the report has every annotator
     # it needs (labeling.curation.services sets it on the save that fills the report). The
     # queue walks only the open rows, so a fetch costs the same after 10,000 curated reports
-    # as after none; the queue still checks the annotations themselves (queue._is_full), so
-    # a row left open by a write that did not go through the service is never offered.
+    # as after none. A row left open by a write that bypassed the services is never given
+    # out: the claim reads the annotations and closes it (services.claim_report).
     report_needs_annotator = models.BooleanField(default=True)
 
     class Meta:

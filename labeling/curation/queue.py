@@ -127,11 +127,13 @@ def queue_labels(*, user, filters: QueueFilters, skip: Iterable[int] = ()) -> Qu
     A report waits while it has fewer annotators than it needs and this annotator has
     not decided on it yet: its label rows are still marked open. Only those rows are
     walked (the partial index ``nlp_label_open_queue_order``), so the reports curated so
-    far, which fill the front of the uncertainty order, cost nothing. A row left open by a
-    write that bypassed the services is caught when the report is claimed
-    (``services.claim_report`` reads the annotations and closes it). In uncertainty order the first row of a report is its least
-    confident level, so walking (min_confidence, report) on an index finds the next
-    report without aggregating the whole table.
+    far, which fill the front of the uncertainty order, cost nothing. A row left open by
+    a write that bypassed the services is caught when the report is claimed
+    (``services.claim_report`` reads the annotations and closes it).
+
+    In uncertainty order the first row of a report is its least confident level, so
+    walking (min_confidence, report) on an index finds the next report without
+    aggregating the whole table.
     """
     version = current_version()
     labels = NlpLabel.objects.filter(labeller_id=version, report_needs_annotator=True).exclude(
