@@ -25,7 +25,7 @@ from audit.services import record_access, record_read
 from radbot_web.api_errors import ErrorSerializer
 from radbot_web.api_pages import BAD_QUERY, NOT_FOUND, QueryFilters, StrictPages
 from reports import services
-from reports.agreement.cache import cached_dashboard_data
+from reports.agreement.cache import NLP_REFERENCE_LAG_S, cached_dashboard_data
 from reports.agreement.figures import agreement_figures
 from reports.agreement.queries import REFERENCES, default_reference, model_versions
 from reports.agreement.summary import MAX_MODELS
@@ -309,8 +309,8 @@ class AgreementSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(
         allow_null=True,
         help_text="Null when the figures are current; otherwise when they were computed "
-        "(the NLP reference is served up to 10 minutes late while only new studies, labels "
-        "and predictions arrive).",
+        f"(the NLP reference is served up to {round(NLP_REFERENCE_LAG_S / 60)} minutes late "
+        "while only new studies, labels and predictions arrive).",
     )
     models = ModelAgreementSerializer(many=True)
     nlp_vs_gold = FieldAgreementSerializer(many=True)

@@ -179,8 +179,6 @@ class GoldCounts:
     def add_model(self, model_id: int) -> AgreementCounts:
         """Count a model version against gold, from its predictions on the gold studies;
         from then on follow() keeps its counts up to date too."""
-        if self.jobs_newest_finish is None and not self.jobs_done:
-            self._read_finished_jobs(full=True)  # before the predictions: a re-read is harmless
         self.predicted_of_study[model_id] = latest_prediction_counts(model_version_id=model_id)
         self.predicted_levels[model_id] = sum(self.predicted_of_study[model_id].values())
         return self._count_model(model_id)
