@@ -7,7 +7,7 @@ DEMO_STUDIES ?= 24
 DEMO_SEED ?= 2020
 DEMO_DATA := var/demo-data
 
-.PHONY: demo test test-assets venv vendor migrate demo-data serve lint lock bench clean
+.PHONY: demo test test-assets venv native vendor migrate demo-data serve lint lock bench clean
 
 # The demo, the tests and the benchmarks run in demo mode: built-in keys, a local cache,
 # plain-HTTP cookies (see README, Configuration). Without it, settings are production's
@@ -23,6 +23,14 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The labeller's hot modules compiled with mypyc (labeling/nlp/native.py). Rebuilt when one of
+# them changes (a stale build is never used); without a C compiler it says so and the labeller
+# runs as plain Python.
+build/nlp-native/labeling/nlp/SOURCES: $(wildcard labeling/nlp/*.py) | $(VENV)/.installed
+	@$(BIN)/python -c "from labeling.nlp import native; native.build()"
+
+native: venv build/nlp-native/labeling/nlp/SOURCES
 
 # The app's own assets need the runtime dependencies only; the tests also need the
 # devDependencies (the OHIF viewer that tests/browser/test_ohif.py drives, about 550 MB),
@@ -49,13 +57,13 @@ migrate: venv
 demo-data: migrate
 	$(MANAGE) demo_pipeline --studies $(DEMO_STUDIES) --seed $(DEMO_SEED) --data-dir $(DEMO_DATA)
 
-demo: venv vendor demo-data
+demo: venv native vendor demo-data
 	@$(MANAGE) create_demo_users
 	@echo "Serving RadBot Web on http://127.0.0.1:8000/  (Ctrl+C stops it)"
 	$(MANAGE) runserver 127.0.0.1:8000 --noreload
 
 # mypy checks the pure cores listed in pyproject.toml, [tool.mypy].
-test: venv test-assets
+test: venv native test-assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -73,8 +81,8 @@ lock: venv
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(LOCK_ARGS) \
 	  --output-file=requirements.txt requirements/dev.in
 
-bench: venv
+bench: venv native
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf var node_modules frontend/static/vendor
+	rm -rf var node_modules frontend/static/vendor build

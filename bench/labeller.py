@@ -10,7 +10,9 @@ wall-clock figure; reports per CPU-second are steadier).
 
 The labeller caches per-sentence work (level groups, findings, assertions) and
 per-field decisions, which pays off on templated report text like these.
-``--no-cache`` disables those caches to show the cost of fully novel text.
+``--no-cache`` disables those caches to show the cost of fully novel text. The figure is for
+the build in use, which it names: compiled after ``make native``, plain Python with
+``RADBOT_NLP_NATIVE=0``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe
+from labeling.nlp import native
 from labeling.nlp.labeller import Labeller
 from spine.labels import LEVELS
 
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     print(
         f"reports: {count}  mean words/report: {words:.0f}  caches: {'off' if args.no_cache else 'on'}"
+        f"  build: {'compiled (mypyc)' if native.in_use() else 'plain Python'}"
     )
     print(
         f"throughput: {max(walls):.0f} reports/s on one core (best of {args.rounds}; "

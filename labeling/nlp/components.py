@@ -167,7 +167,9 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
                 )
                 - 1
             )
-            arr = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(numpy.uint64)
+            arr: numpy.ndarray = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(
+                numpy.uint64
+            )
             arr[0, 0] = 1
             arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1
             doc.from_array([SENT_START], arr)  # type: ignore[arg-type]  # thinc's Ints2d: a 2-d int array
