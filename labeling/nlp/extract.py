@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from labeling.nlp.fastregex import guarded
+from labeling.nlp.fastregex import guard, guarded
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import GRADE_RANK, LEVELS, higher_grade
 
@@ -157,15 +157,15 @@ class Rules:
 
         # levels
         self.level_re = guarded(
-            "(?:"
-            + lv["level"]
-            + ")|(?P<ls>"
-            + lv["lumbosacral"]
-            + ")|(?:"
-            + lv["outside"]
-            + ")|(?:"
-            + lv["listhesis"]["pair"]
-            + ")"
+            "|".join(
+                guard(x)
+                for x in (
+                    f"(?:{lv['level']})",
+                    f"(?P<ls>{lv['lumbosacral']})",
+                    f"(?:{lv['outside']})",
+                    f"(?:{lv['listhesis']['pair']})",
+                )
+            )
         )
         self.space_digit_unit_re = re.compile(lv["space_digit_unit"])
         f_disc = _alt([*f["disc"]["bulge"], *f["disc"]["herniation"], "dis[ck]s?"])
@@ -178,7 +178,7 @@ class Rules:
             lv["vertebra_disc"]["after"].replace("{disc}", f_disc),
         ]
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
-        self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
+        self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(guard(f"(?:{x})") for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
@@ -188,9 +188,11 @@ class Rules:
         # One group per kind (the regex engine enters every group it tries; the fragments inside
         # one are skipped on their first letter), and one word-start check for all of them.
         gparts = [
-            f"(?P<{kind}>"
-            + "|".join(f"(?:{frag})(?![a-z])" for frag in _by_length(lv["global"][kind]))
-            + ")"
+            guard(
+                f"(?P<{kind}>"
+                + "|".join(f"(?:{frag})(?![a-z])" for frag in _by_length(lv["global"][kind]))
+                + ")"
+            )
             for kind in ("remaining", "all", "vague")
         ]
         self.global_re = guarded("(?<![a-z])(?:" + "|".join(gparts) + ")")
@@ -212,17 +214,12 @@ class Rules:
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
-            parts.append(f"(?P<{kind}>(?:{_alt(frags)})(?![a-z0-9]))")
-
-        def add_guarded(kind: str, frags: Sequence[str]) -> None:
-            # fragments that all start with a letter: one first-letter check for the group
-            assert all(x[:1].isalpha() for x in frags), kind  # noqa: S101 - a rule-file invariant
-            first = "".join(sorted({x[0] for x in frags}))
-            parts.append(f"(?P<{kind}>(?=[{first}])(?:{_alt(frags)})(?![a-z0-9]))")
+            # (guarded: a group the word's first character cannot start is skipped at once)
+            parts.append(guard(f"(?P<{kind}>(?:{_alt(frags)})(?![a-z0-9]))"))
 
         add("side_both", f["sides"]["both"])
         add("grade", [grade_pat])
-        add_guarded("grade_weak", f["weak_grades"])
+        add("grade_weak", f["weak_grades"])
         for place, frags in f.get("place_stenosis", {}).items():
             add(f"ps_{place}", frags)  # "ccs": split into the place and its stenosis
         add("loc_subarticular", f["locations"]["subarticular"])
@@ -235,12 +232,12 @@ class Rules:
         add("core_stenosis", f["cores"]["stenosis"])
         add("core_mass", f["cores"]["mass_effect"])
         add("core_patent", f["cores"]["patent"])
-        add_guarded("other", f["other_findings"])
-        add_guarded("intradural", f["intradural"])
+        add("other", f["other_findings"])
+        add("intradural", f["intradural"])
         add("qual_exiting", f["root_qualifiers"]["exiting"])
         add("qual_traversing", f["root_qualifiers"]["traversing"])
         add("root", [f["nerve_root"]])
-        parts.append(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))")
+        parts.append(guard(r"(?P<rootnum>(?<![/\-–])(?:l[1-5]|s[12])(?![a-z0-9/\-–]))"))
         # a bare side letter before what has a side ("L paracentral HNP", "mod L and mild R NF")
         sl = f["side_letters"]
         before = (
@@ -280,7 +277,7 @@ class Rules:
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start
         word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
-        parts.append("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")")
+        parts.append(guard("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")"))
         # One word-start check, then the alternatives (fast path for mid-word positions).
         self.item_re = guarded(
             "(?P<psep>"
@@ -309,8 +306,11 @@ class Rules:
             r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])"
         )
 
-        # sentence boundaries
+        # sentence boundaries: every one but the last starts at a blank, and the last (no space
+        # after a full stop) follows a "." "?" or "!"; the two checks in front let the engine
+        # leave every other position after two tests instead of five look-behinds
         self.boundary_re = re.compile(
+            r"(?=[\n \t])(?:"
             r"\n[ \t]*\n"
             r"|\n(?=[ \t]*(?:" + _BULLET + r"|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
@@ -328,7 +328,7 @@ class Rules:
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
-            r"|(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
+            r")|(?<=[.?!])(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
         )
 
 

@@ -111,6 +111,20 @@ def first_chars(pattern: str, flags: int = 0) -> frozenset[str] | None:
     return None if empty or not chars else chars
 
 
+def guard(pattern: str) -> str:
+    """``pattern`` with a first-character look-ahead in front when it is known.
+
+    For one alternative of a larger alternation: the engine skips an alternative on its first
+    character only when it starts with a literal or a character set, never when it starts
+    with a group (a named group marks first), so without a guard it enters every group at
+    every word start.
+    """
+    chars = first_chars(pattern)
+    if chars is None or _INLINE_FLAGS.match(pattern):
+        return pattern
+    return f"(?=[{''.join(re.escape(c) for c in sorted(chars))}])" + pattern
+
+
 def guarded(pattern: str, flags: int = 0) -> re.Pattern:
     """``re.compile(pattern, flags)`` with a first-character look-ahead in front when it is known."""
     chars = first_chars(pattern, flags)

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
+from labeling.nlp.corpus import load_corpus
 from labeling.nlp.extract import get_rules
-from labeling.nlp.fastregex import first_chars, guarded
+from labeling.nlp.fastregex import first_chars, guard, guarded
 
 
 @pytest.mark.parametrize(
@@ -74,3 +75,27 @@ def test_the_labellers_guarded_regexes_match_as_unguarded(name):
     assert [(m.span(), m.lastgroup) for m in rx.finditer(text)] == [
         (m.span(), m.lastgroup) for m in plain.finditer(text)
     ]
+
+
+def test_guarded_alternatives_keep_the_first_alternative_that_matches():
+    alternatives = ["(?P<a>ab|b)", "(?P<b>a[bc])", "(?P<c>(?<=x)c+)", r"(?P<d>\s*z)", "(?P<e>.y)"]
+    plain = re.compile("|".join(alternatives))
+    fast = re.compile("|".join(guard(a) for a in alternatives))
+    assert fast.pattern.count("(?=[") == 4  # the last one can start with anything: no guard
+    rng = random.Random(5)
+    for _ in range(300):
+        text = _random_text(rng, "abcxyz -", 40)
+        assert [(m.span(), m.lastgroup) for m in fast.finditer(text)] == [
+            (m.span(), m.lastgroup) for m in plain.finditer(text)
+        ]
+
+
+def test_the_sentence_boundaries_match_as_without_their_front_checks():
+    rx = get_rules(None).boundary_re
+    front, last = r"(?=[\n \t])(?:", r")|(?<=[.?!])(?:(?<=[a-z][a-z][.?!])"
+    assert rx.pattern.startswith(front) and rx.pattern.count(last) == 1
+    plain = re.compile(rx.pattern[len(front) :].replace(last, r"|(?:(?<=[a-z][a-z][.?!])"))
+    texts = [r.text.lower() for r in load_corpus()]
+    texts.append("stenosis.mild bulge. e.g. 2.5 mm?? no!yes l5.s1\n\n- item\n1. one\nl4-5: x")
+    for text in texts:
+        assert [m.span() for m in rx.finditer(text)] == [m.span() for m in plain.finditer(text)]
