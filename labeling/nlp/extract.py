@@ -157,15 +157,15 @@ class Rules:
 
         # levels
         self.level_re = guarded(
-            "|".join(
-                guard(x)
-                for x in (
-                    f"(?:{lv['level']})",
-                    f"(?P<ls>{lv['lumbosacral']})",
-                    f"(?:{lv['outside']})",
-                    f"(?:{lv['listhesis']['pair']})",
-                )
-            )
+            "(?:"
+            + lv["level"]
+            + ")|(?P<ls>"
+            + lv["lumbosacral"]
+            + ")|(?:"
+            + lv["outside"]
+            + ")|(?:"
+            + lv["listhesis"]["pair"]
+            + ")"
         )
         self.space_digit_unit_re = re.compile(lv["space_digit_unit"])
         f_disc = _alt([*f["disc"]["bulge"], *f["disc"]["herniation"], "dis[ck]s?"])
@@ -178,15 +178,16 @@ class Rules:
             lv["vertebra_disc"]["after"].replace("{disc}", f_disc),
         ]
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
-        self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(guard(f"(?:{x})") for x in aux) + ")")
+        self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
-        # One group per kind (the regex engine enters every group it tries; the fragments inside
-        # one are skipped on their first letter), and one word-start check for all of them.
+        # One group per kind, each behind its first-letter guard (the engine would enter every
+        # group it tries; the fragments inside one are skipped on their first letter), and one
+        # word-start check for all of them.
         gparts = [
             guard(
                 f"(?P<{kind}>"
