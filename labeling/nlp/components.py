@@ -132,9 +132,10 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
 
     def sections(doc: Doc) -> Doc:
         # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
-        low, doc._.radbot_offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
-        doc._.radbot_low = low
-        doc._.radbot_sections = extract.find_sections(low, rules)
+        ext = doc._  # (one extension accessor per step: spaCy builds a new one per ``doc._``)
+        low, ext.radbot_offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
+        ext.radbot_low = low
+        ext.radbot_sections = extract.find_sections(low, rules)
         return doc
 
     return sections
@@ -151,14 +152,15 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
 
     def sentences(doc: Doc) -> Doc:
-        sents = extract.split_sentences(doc._.radbot_low, doc._.radbot_sections, rules)
-        doc._.radbot_sents = sents
+        ext = doc._
+        sents = extract.split_sentences(ext.radbot_low, ext.radbot_sections, rules)
+        ext.radbot_sents = sents
         # What an unticked template box says is no statement: the steps after this one do not see
         # it (the sentences were cut on the whole text, which keeps each template line one).
-        doc._.radbot_low = extract.blank_unticked(doc._.radbot_low, rules)
+        ext.radbot_low = extract.blank_unticked(ext.radbot_low, rules)
         if set_sent_starts and len(doc):
             idx = doc.to_array(IDX).astype(numpy.int64)
-            offsets = doc._.radbot_offsets  # sentence offsets are in the normalised text
+            offsets = ext.radbot_offsets  # sentence offsets are in the normalised text
             starts = (
                 numpy.searchsorted(
                     idx,
@@ -195,8 +197,10 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         # in the same paragraph (guide v1.2); a paragraph ends at a blank line, a section
         # header, and each numbered or bulleted item is one of its own, except the items of a
         # level heading ("L4-5:" then "- disc bulge").
-        low = doc._.radbot_low
-        region_starts = sorted(s0 for s0, _e, _n in doc._.radbot_sections or ())[1:]
+        ext = doc._
+        low: str = ext.radbot_low
+        sents: list[extract.Sentence] = ext.radbot_sents
+        region_starts = sorted(s0 for s0, _e, _n in ext.radbot_sections or ())[1:]
         # A range is a mention too: the sentences after "T12-L1 through L2-3: ..." belong to the
         # levels it covers, as a range. A level named only as the term of a comparison ("larger
         # than at L3-4") is not carried. Carried state: (levels, tier).
@@ -206,7 +210,7 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         heading = _NO_LEVELS  # the levels of a heading line that items follow
         prev_end = -1
         prev_heading = False
-        for s in doc._.radbot_sents:
+        for s in sents:
             new_region = prev_end < 0
             while ri < len(region_starts) and region_starts[ri] <= s.start:
                 ri += 1
@@ -346,16 +350,16 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
-        low = (
-            extract.lower_same_length(doc_text(doc))
-            if doc._.radbot_low is None
-            else doc._.radbot_low
+        ext = doc._
+        low: str = (
+            extract.lower_same_length(doc_text(doc)) if ext.radbot_low is None else ext.radbot_low
         )
         masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
         out: list[extract.Finding] = []
         sides: frozenset = frozenset()  # disc side a continuing sentence takes (guide v1.2)
         prev_section = None
-        for si, s in enumerate(doc._.radbot_sents):
+        sents: list[extract.Sentence] = ext.radbot_sents
+        for si, s in enumerate(sents):
             if s.section == "other":
                 prev_section = None
                 continue
@@ -364,7 +368,9 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             same = all(g.kind in ("single", "list") for g in own) and (
                 not own or frozenset().union(*(g.levels for g in own)) == s.inherited
             )
-            carried = sides if same and s.inherited and s.section == prev_section else frozenset()
+            carried: frozenset = (
+                sides if same and s.inherited and s.section == prev_section else frozenset()
+            )
             prev_section = s.section
             mtext = masked[s.start : s.end]
             ltext = low[s.start : s.end]
@@ -374,7 +380,7 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                 (s.inherited, s.inherited_tier) if not own else None,
                 carried,
             )
-            res = cache.get(key)
+            res: tuple[tuple[extract.SentenceFinding, ...], frozenset] | None = cache.get(key)
             if res is None:
                 res = cache.put(key, sentence_result(mtext, s, carried))
             found, sides = res
@@ -399,7 +405,7 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                         f.sided,
                     )
                 )
-        doc._.radbot_findings = out
+        ext.radbot_findings = out
         return doc
 
     return findings
@@ -428,11 +434,12 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
-        findings = doc._.radbot_findings
+        ext = doc._
+        findings: list[extract.Finding] = ext.radbot_findings
         if not findings:
             return doc
-        low = doc._.radbot_low
-        sents = doc._.radbot_sents
+        low: str = ext.radbot_low
+        sents: list[extract.Sentence] = ext.radbot_sents
         by_sent: dict[int, list[extract.Finding]] = {}
         for f in findings:
             by_sent.setdefault(f.sentence, []).append(f)
@@ -558,12 +565,14 @@ def make_resolver(nlp: Language, name: str, cache_size: int) -> Callable[[Doc], 
 
     def resolver(doc: Doc) -> Doc:
         mentioned: set = set()
-        for s in doc._.radbot_sents or ():
+        ext = doc._
+        sents: list[extract.Sentence] = ext.radbot_sents or []
+        for s in sents:
             if s.section != "other":
                 for g in s.levels:
                     if g.kind in ("single", "list"):
                         mentioned |= g.levels
-        doc._.radbot_result = resolve(doc._.radbot_findings or [], mentioned, decisions)
+        ext.radbot_result = resolve(ext.radbot_findings or [], mentioned, decisions)
         return doc
 
     return resolver

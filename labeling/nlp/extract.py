@@ -48,7 +48,7 @@ class Sentence:
     start: int
     end: int
     section: str
-    levels: list = field(default_factory=list)  # LevelGroup list in this sentence
+    levels: list[LevelGroup] = field(default_factory=list)  # the level mentions in it
     inherited: frozenset = frozenset()  # levels carried from the previous sentence
     heading: bool = False
     inherited_tier: str = "specific"  # "range" when the carried mention is a range

@@ -76,7 +76,7 @@ def activate(package_path: list[str]) -> bool:
 
 def in_use() -> bool:
     """Whether the labeller's modules, as imported in this process, are the compiled ones."""
-    from labeling.nlp import extract
+    from labeling.nlp import extract  # (on use: native is imported before the modules it places)
 
     return Path(extract.__file__).suffix != ".py"
 
@@ -87,7 +87,7 @@ def build() -> bool:
     if is_current():
         print("labeller: compiled build is current")
         return True
-    try:
+    try:  # (the build step only: mypyc and setuptools take a second to import)
         from mypyc.build import mypycify
         from setuptools import setup  # type: ignore[import-untyped]  # ships no stubs
     except ImportError as exc:

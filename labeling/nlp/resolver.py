@@ -126,7 +126,7 @@ class DecisionSpec(NamedTuple):
     stats: dict
 
 
-def _decision_spec(fieldname: str, ms: list) -> DecisionSpec:
+def _decision_spec(fieldname: str, ms: list[Finding]) -> DecisionSpec:
     """The decision over mentions ``ms``; evidence as (index into ms, field) pairs.
 
     It depends on the mentions' signatures only (not their offsets), so ``resolve``
@@ -231,7 +231,9 @@ def _decision_spec(fieldname: str, ms: list) -> DecisionSpec:
     )
 
 
-def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[int]:
+def _fallback_affirmed(
+    ms: list[Finding], ranks: list[int], rank: int, doubted: set[str]
+) -> list[int]:
     """Affirmed disc mentions of the next rank with a definite statement, of values not doubted."""
     definite = [
         i
@@ -251,7 +253,7 @@ def _fallback_affirmed(ms: list, ranks: list, rank: int, doubted: set) -> list[i
     ]
 
 
-def _fallback_graded(ms: list, ranks: list, rank: int) -> list[int]:
+def _fallback_graded(ms: list[Finding], ranks: list[int], rank: int) -> list[int]:
     """Affirmed graded mentions of the nearest lower rank that has any (a grade for an
     ungraded finding)."""
     graded = [
@@ -274,7 +276,7 @@ _STATED = frozenset(("mild", "moderate", "severe"))
 _SIDE_PAIRS = (("left_foraminal", "right_foraminal"), ("left_subarticular", "right_subarticular"))
 
 
-def _follow_findings_sides(by_field: dict) -> None:
+def _follow_findings_sides(by_field: dict[str, list[Finding]]) -> None:
     """An Impression statement that names no side ("Left L4/5 foraminal protrusion with severe
     foraminal stenosis") restates the Findings when they state that place on one side only: it
     adds nothing on the other side (Findings win; a named side or "bilateral" still counts)."""
@@ -319,7 +321,7 @@ def resolve(
     mentioned = mentioned or set()
     levels, evidence, confidence, decisions = [], [], [], []
     # Mentions per level and field, in finding order (one pass over the findings).
-    per_level: dict[str, dict[str, list]] = {level: {} for level in LEVELS}
+    per_level: dict[str, dict[str, list[Finding]]] = {level: {} for level in LEVELS}
     sigs: dict[int, tuple] = {}
     for f in findings:
         tier = f.tier
