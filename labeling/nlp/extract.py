@@ -584,6 +584,8 @@ def split_sentences(
 ) -> list[Sentence]:
     sents: list[Sentence] = []
     ws = " \t\r\n"
+    # (an order needs one of these words somewhere in the report: asked once, not per section)
+    may_order = any(k in low for k in rules.clinical_order_keys)
     for s0, s1, name in sections:
         cur = s0
         cuts = []
@@ -601,7 +603,7 @@ def split_sentences(
         cuts.append((cur, s1))
         orders = (
             [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)]
-            if name != "other" and any(k in low for k in rules.clinical_order_keys)
+            if name != "other" and may_order
             else []
         )
         attributed = False  # clinical section: the paragraph reports the imaging so far
