@@ -435,7 +435,7 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
 
     def context(doc: Doc) -> Doc:
         ext = doc._
-        findings: list[extract.Finding] = ext.radbot_findings
+        findings: list[extract.Finding] = ext.radbot_findings or []
         if not findings:
             return doc
         low: str = ext.radbot_low
