@@ -22,7 +22,8 @@ from bench.machine import describe
 from labeling.nlp import corpus
 from labeling.nlp.evaluate import detector_agreement, evaluate
 from labeling.nlp.labeller import Labeller
-from spine.labels import DETECTORS, FIELDS, LevelLabels
+from spine.findings import PAPER_DETECTORS
+from spine.labels import FIELDS, LevelLabels
 
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -62,7 +63,7 @@ def table(name: str, result: dict) -> str:
         "| detector | accuracy | sensitivity | specificity | positives |",
         "|---|---|---|---|---|",
     ]
-    for det in DETECTORS:
+    for det in (finding.key for finding in PAPER_DETECTORS):
         d = result["detectors"][det]
         lines.append(
             f"| {det} | {_fmt(d['accuracy'])} | {_fmt(d['sensitivity'])} | {_fmt(d['specificity'])} "
