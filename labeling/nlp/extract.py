@@ -1498,6 +1498,16 @@ def sentence_findings(
                     or i.kind.startswith("loc_")
                     or (not has_side and i.kind in _SIDE_KINDS)
                 ]
+            elif has_side and "other" not in ks:
+                # "NF: L mild, R mod", "Foramina: mild left, moderate right": a side and its grade
+                # after a graded place with a side are that place's stenosis on the other side
+                g = next((i for i in clause if i.kind == "grade" and id(i) not in bound), None)
+                place = next(
+                    (j for j in range(k - 1, -1, -1) if _graded_side_place(kinds[j])), None
+                )
+                if g is not None and place is not None:
+                    borrowed = [i for i in clauses[place] if i.kind.startswith("loc_")]
+                    borrowed.append(Item("core_stenosis", g.start, g.end, g.text))
         elif (
             (ks & {"core_contact", "core_mass"})
             and not has_loc[k]
@@ -1544,6 +1554,17 @@ def sentence_findings(
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
+
+
+def _graded_side_place(kinds: set[str]) -> bool:
+    """A clause that names a lateral place, a side and a grade, and nothing else ("NF: L mild")."""
+    return (
+        ("loc_foramen" in kinds or "loc_subarticular" in kinds)
+        and "grade" in kinds
+        and any(k.startswith("side_") for k in kinds)
+        and not any(k.startswith("core_") for k in kinds)
+        and not kinds & _NOT_A_GRADED_PLACE
+    )
 
 
 def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:

@@ -1,0 +1,47 @@
+"""A place named once, then a grade per side ("NF: L mild, R mod", "Foramina: mild left,
+moderate right"): each side takes its own grade at that place. Before, the second side was
+lost when the place was named without a stenosis word. Near misses keep the rule in bounds."""
+
+import pytest
+
+from tests.nlp.conftest import found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L4-5: NF: L mild, R mod.", "lf=mild rf=moderate"),
+        ("L4-5: NF: L mod, R mild.", "lf=moderate rf=mild"),
+        ("L4-5: Foramina: mild left, moderate right.", "lf=mild rf=moderate"),
+        ("L4-5: Foramina: left mild, right severe.", "lf=mild rf=severe"),
+        ("L4-5: Neural foramina: mild on the left, moderate on the right.", "lf=mild rf=moderate"),
+        ("L4-5: Neural foramina: right mild; left moderate.", "lf=moderate rf=mild"),
+        ("L4-5: Lateral recesses: L mild, R moderate.", "ls=mild rs=moderate"),
+        # (with a stenosis word the second side already took the place: unchanged)
+        ("L4-5: Foraminal narrowing: left mild, right moderate.", "lf=mild rf=moderate"),
+    ],
+)
+def test_each_side_takes_its_grade_at_the_place_named_once(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+def test_the_other_levels_stay_clear(lab):
+    r = lab.label("L4-5: NF: L mild, R mod.\nL5-S1: Normal.")
+    assert found(r) == {"L4-L5": "lf=mild rf=moderate"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the grade of another finding is no stenosis of the place
+        ("L4-5: NF: L mild, R mod facet hypertrophy.", {"L4-L5": "lf=mild"}),
+        # a new sentence is a new statement
+        ("L4-5: Foramina: mild left. Moderate right facet arthropathy.", {"L4-L5": "lf=mild"}),
+        # a place with no side of its own spreads its grade to both sides ("NF: mild B/L")
+        ("L4-5: NF: mild bilaterally.", {"L4-L5": "lf=mild rf=mild"}),
+        # a disc with a side and a grade is no place
+        ("L4-5: Disc bulge, left mild, right moderate.", {"L4-L5": "d=bulge"}),
+    ],
+)
+def test_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == expected
