@@ -1338,16 +1338,64 @@ _COMPARATIVE = re.compile(r"(?<![a-z])(?:more|less)\s+$")
 _PLURAL_PLACE = re.compile(r"(?:foramina|recesses|zones|regions|gutters)$")
 # "narrowing severe on the left": the grade of one side
 _SIDE_GRADE_GAP = re.compile(r"\s+(?:on|at|in)\s+(?:the\s+)?")
+# between the sides of a list with no comma: "L mild / R moderate", "L mild R mod"
+_PAIR_GAP = re.compile(r"\s*/\s*|\s+")
+# the text of the clause break put between them: no matched text (reports lose their control
+# characters in labeller.sanitize) and not the "" of the one-side grade cut above
+_PAIR_CUT = "\x00"
+_ONE_SIDE = {"side_left": "left", "side_right": "right"}
+
+
+def _another_place_follows(items: list[Item], k: int) -> bool:
+    """Whether a place or a disc comes from ``items[k]`` on, before the clause ends (then the
+    side and grade before it may be that place's: "NFS L mild R mild | LRS L moderate")."""
+    for it in items[k:]:
+        if it.kind == "sep":
+            return False
+        if it.kind.startswith(("loc_", "disc_")):
+            return True
+    return False
+
+
+def _side_grade_pair(items: list[Item], k: int, low: str) -> tuple[str, int] | None:
+    """(side, end) when ``items[k]`` starts a side and its grade, next to each other ("L mild",
+    "mild L")."""
+    if k + 1 >= len(items) or not low[items[k].end : items[k + 1].start].isspace():
+        return None
+    a, b = items[k].kind, items[k + 1].kind
+    side = _ONE_SIDE.get(a) if b == "grade" else (_ONE_SIDE.get(b) if a == "grade" else None)
+    return None if side is None else (side, items[k + 1].end)
 
 
 def _side_grades(items: list[Item], low: str) -> list[Item]:
     """Drop comparative grade words; cut a clause before a grade given to one side after
-    the stenosis word ("Bilat NF narrowing sever on the lt": left severe, right unspecified)."""
+    the stenosis word ("Bilat NF narrowing sever on the lt": left severe, right unspecified),
+    and between the sides of a list with no comma ("L mild / R moderate", "L mild R mod")."""
     out: list[Item] = []
     core_seen = both_seen = False
+    # the last side-and-grade pair: its side, where it ended, where it started (pairs are read
+    # left to right, so "L mild R mod" is "L mild" and "R mod", not "mild R")
+    pair_side, pair_end, pair_k = "", -1, -2
+    places = 0  # places named in the clause so far: the sides split off take the one place
     for k, it in enumerate(items):
+        pair = _side_grade_pair(items, k, low) if k > pair_k + 1 else None
+        if pair is not None:
+            side, end = pair
+            if (
+                pair_side
+                and side != pair_side
+                and places == 1
+                and _PAIR_GAP.fullmatch(low, pair_end, it.start)
+                and not _another_place_follows(items, k + 2)
+            ):
+                out.append(Item("sep", it.start, it.start, _PAIR_CUT))
+                core_seen = both_seen = False
+            pair_side, pair_end, pair_k = side, end, k
+        if it.kind.startswith("loc_"):
+            places += 1
         if it.kind == "sep":
             core_seen = both_seen = False
+            places = 0
         elif it.kind.startswith("core_"):
             core_seen = True
         elif it.kind == "side_both" or (
@@ -1412,6 +1460,10 @@ def sentence_findings(
         else ()
     )
     clauses, cuts = split_clauses(items, groups)
+    # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
+    # of the clause just before
+    pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}
+    side_list = {ci + 1 for ci, cut in enumerate(cuts) if cut in pair_cuts}
     n = len(clauses)
     kinds = [{i.kind for i in c} for c in clauses]
     # (computed once per clause: the rules below ask them many times)
@@ -1481,7 +1533,9 @@ def sentence_findings(
         ):
             has_side = any(x.startswith("side_") for x in ks)
             order = (
-                list(range(k + 1, n)) + list(range(k - 1, -1, -1))
+                [k - 1]
+                if k in side_list
+                else list(range(k + 1, n)) + list(range(k - 1, -1, -1))
                 if has_side
                 else list(range(k - 1, -1, -1)) + list(range(k + 1, n))
             )

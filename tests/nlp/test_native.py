@@ -68,6 +68,7 @@ def test_compiled_and_plain_python_label_alike():
 def test_a_build_of_other_sources_is_not_used(tmp_path, monkeypatch):
     stamp = tmp_path / "SOURCES"
     monkeypatch.setattr(native, "STAMP", stamp)
+    monkeypatch.delenv(native.ENV_SWITCH, raising=False)
     path: list[str] = ["/src/labeling/nlp"]
 
     assert not native.activate(path)  # no build at all

@@ -1,6 +1,8 @@
 """A place named once, then a grade per side ("NF: L mild, R mod", "Foramina: mild left,
-moderate right"): each side takes its own grade at that place. Before, the second side was
-lost when the place was named without a stenosis word. Near misses keep the rule in bounds."""
+moderate right", "Foraminal stenosis: L mild / R moderate"): each side takes its own grade at
+that place. Before, the second side was lost when the place was named without a stenosis word,
+and a list with no comma gave both sides the higher grade. Near misses keep the rules in
+bounds."""
 
 import pytest
 
@@ -19,6 +21,12 @@ from tests.nlp.conftest import found
         ("L4-5: Lateral recesses: L mild, R moderate.", "ls=mild rs=moderate"),
         # (with a stenosis word the second side already took the place: unchanged)
         ("L4-5: Foraminal narrowing: left mild, right moderate.", "lf=mild rf=moderate"),
+        # lists with no comma
+        ("L4-5: Foraminal stenosis: L mild / R moderate.", "lf=mild rf=moderate"),
+        ("L4-5: NF L mild R mod.", "lf=mild rf=moderate"),
+        ("L4-5: Foraminal narrowing: mild L / moderate R.", "lf=mild rf=moderate"),
+        ("L4-5: Subarticular: L moderate / R mild.", "ls=moderate rs=mild"),
+        ("L4-5: NFS L mild R mild", "lf=mild rf=mild"),
     ],
 )
 def test_each_side_takes_its_grade_at_the_place_named_once(lab, text, expected):
@@ -44,4 +52,22 @@ def test_the_other_levels_stay_clear(lab):
     ],
 )
 def test_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == expected
+
+
+def test_each_place_of_a_table_row_keeps_its_side_list(lab):
+    r = lab.label("L4-5: disc bulge | CCS moderate | NFS L mild R none | LRS L moderate R mild")
+    levels = r.by_level()["L4-L5"]
+    assert (levels.left_subarticular, levels.right_subarticular) == ("moderate", "mild")
+    assert levels.canal_stenosis == "moderate"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # one side named twice is no list of sides
+        ("L4-5: Foraminal stenosis: L mild / L moderate.", {"L4-L5": "lf=moderate"}),
+    ],
+)
+def test_side_list_near_misses(lab, text, expected):
     assert found(lab.label(text)) == expected
