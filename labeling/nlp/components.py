@@ -45,6 +45,7 @@ from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE, BoundedCache
 from labeling.nlp.context import (
     ALTERNATIVE,
     CONTEXT_FILE,
+    NEGATED,
     POSSIBLE,
     SCOPE,
     ConText,
@@ -52,7 +53,7 @@ from labeling.nlp.context import (
     load_rules,
 )
 from labeling.nlp.resolver import resolve
-from labeling.nlp.rulefiles import RuleFiles
+from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import LEVELS
 
 if TYPE_CHECKING:
@@ -415,16 +416,21 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     "radbot_context", default_config={"rules_dir": "", "cache_size": DEFAULT_CACHE_SIZE}
 )
 def make_context(nlp: Language, name: str, rules_dir: str, cache_size: int) -> RulePipe:
-    return RulePipe((CONTEXT_FILE,), partial(_context, cache_size=cache_size), rules_dir)
+    # (the findings rules for their side words: "R none" is the right side's grade)
+    return RulePipe(
+        (CONTEXT_FILE, extract.FINDINGS_FILE), partial(_context, cache_size=cache_size), rules_dir
+    )
 
 
 def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     engine = ConText(load_rules(text=files.text(CONTEXT_FILE)))
+    sides = _side_words(load_yaml(files.text(extract.FINDINGS_FILE)))
     cache = BoundedCache(cache_size)
 
     def sentence_assertions(text: str, targets: tuple) -> tuple:
         triggers = engine.find_triggers(text)
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
+        _other_sides_none(text, targets, mods, sides)
         assertions = [
             assertion_of(m, text=text, start=t[0], has_grade=t[2])
             for t, m in zip(targets, mods, strict=True)
@@ -500,6 +506,46 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
         for k in ks:
             if k not in keep:
                 assertions[k] = "affirmed"
+
+
+def _side_words(findings: dict) -> tuple[re.Pattern, re.Pattern]:
+    """The side words of the findings rules, in group ``left`` or ``right``: anywhere, and ending
+    where a trigger starts ("R none", "right: normal")."""
+    sides, letters = findings["sides"], findings["side_letters"]
+    left = "|".join([*sides["left"], letters["left"]])
+    right = "|".join([*sides["right"], letters["right"]])
+    word = rf"(?<![a-z0-9])(?:(?P<left>{left})|(?P<right>{right}))"
+    return re.compile(rf"{word}(?![a-z0-9])"), re.compile(rf"{word}[\s:=-]*$")
+
+
+_SIDE_OF = {
+    "left_foraminal": "left",
+    "right_foraminal": "right",
+    "left_subarticular": "left",
+    "right_subarticular": "right",
+}
+
+
+def _other_sides_none(
+    text: str, targets: tuple, mods: list, sides: tuple[re.Pattern, re.Pattern]
+) -> None:
+    """A backward negation right after the other side's word is that side's grade ("Foramina:
+    L mild / R none"): it does not deny a finding that names its own side before it. A finding
+    with no side word of its own ("NFS L none R none") keeps the negation."""
+    side_word, side_before = sides
+    for k, m in enumerate(mods):
+        t = m.get(NEGATED)
+        side = _SIDE_OF.get(targets[k][3])
+        if t is None or side is None or t.rule.direction != "backward":
+            continue
+        start, end = targets[k][:2]
+        word = side_before.search(text, max(end, t.start - 24), t.start)
+        if (
+            word is not None
+            and word.lastgroup != side
+            and any(w.lastgroup == side for w in side_word.finditer(text, start, end))
+        ):
+            del m[NEGATED]
 
 
 _AND = re.compile(r"\s(?:and|&|as\s+well\s+as|plus)\s")

@@ -20,7 +20,8 @@ from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import GRADE_RANK, LEVELS, higher_grade
 
 # The rule files ``Rules`` reads.
-RULES_FILES = ("findings.yaml", "levels.yaml", "sections.yaml")
+FINDINGS_FILE = "findings.yaml"
+RULES_FILES = (FINDINGS_FILE, "levels.yaml", "sections.yaml")
 
 
 def _alt(fragments: Iterable[str]) -> str:

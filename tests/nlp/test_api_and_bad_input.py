@@ -158,8 +158,10 @@ _SAMPLES = [
 
 def test_a_saved_pipeline_labels_as_the_one_it_was_saved_from(lab, tmp_path):
     lab.to_disk(tmp_path / "pipeline")
+    # (the context step reads the findings rules' side words: "L mild / R none")
     assert sorted(p.name for p in (tmp_path / "pipeline" / "radbot_context").iterdir()) == [
-        "context_rules.jsonl"
+        "context_rules.jsonl",
+        "findings.yaml",
     ]
     loaded = Labeller.from_disk(tmp_path / "pipeline")
     assert loaded.version == lab.version == LABELLER_RULES_VERSION

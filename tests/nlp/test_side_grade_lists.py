@@ -71,3 +71,30 @@ def test_each_place_of_a_table_row_keeps_its_side_list(lab):
 )
 def test_side_list_near_misses(lab, text, expected):
     assert found(lab.label(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L4-5: Foramina: L mild / R none.", {"L4-L5": "lf=mild"}),
+        ("L4-5: Foramina: left mild, right none.", {"L4-L5": "lf=mild"}),
+        ("L4-5: Foramina: R mild / L none.", {"L4-L5": "rf=mild"}),
+        ("L4-5: Mild left foraminal stenosis, right none.", {"L4-L5": "lf=mild"}),
+        ("L4-5: NFS L mild R none", {"L4-L5": "lf=mild"}),
+    ],
+)
+def test_none_after_the_other_side_is_that_sides_grade(lab, text, expected):
+    assert found(lab.label(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a finding that names no side of its own is still denied
+        "L4-5: NFS L none R none",
+        "L4-5: Foramina: L none / R none.",
+        "L4-5: No foraminal stenosis.",
+    ],
+)
+def test_none_still_denies_what_it_follows(lab, text):
+    assert found(lab.label(text)) == {}
