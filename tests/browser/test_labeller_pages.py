@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -52,7 +54,7 @@ def test_guide_page_with_keyboard_navigation(page, sign_in):
     )
     page.get_by_role("link", name="Worked examples").focus()
     page.keyboard.press("Enter")
-    assert page.url.endswith("#examples")
+    expect(page).to_have_url(re.compile(r"#examples$"))  # (waits for the jump)
 
 
 def test_guide_page_follows_guide_v1_2(page, sign_in):
@@ -62,7 +64,7 @@ def test_guide_page_follows_guide_v1_2(page, sign_in):
     # v1.2 rules, reached from the table of contents with the keyboard.
     page.get_by_role("link", name="Nerve roots").focus()
     page.keyboard.press("Enter")
-    assert page.url.endswith("#roots")
+    expect(page).to_have_url(re.compile(r"#roots$"))
     roots = page.locator("#roots + ul")
     expect(roots).to_be_visible()
     expect(roots).to_contain_text("At L5-S1: exiting L5, traversing S1")
