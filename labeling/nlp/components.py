@@ -518,14 +518,6 @@ def _side_words(findings: dict) -> tuple[re.Pattern, re.Pattern]:
     return re.compile(rf"{word}(?![a-z0-9])"), re.compile(rf"{word}[\s:=-]*$")
 
 
-_SIDE_OF = {
-    "left_foraminal": "left",
-    "right_foraminal": "right",
-    "left_subarticular": "left",
-    "right_subarticular": "right",
-}
-
-
 def _other_sides_none(
     text: str, targets: tuple, mods: list, sides: tuple[re.Pattern, re.Pattern]
 ) -> None:
@@ -535,9 +527,10 @@ def _other_sides_none(
     side_word, side_before = sides
     for k, m in enumerate(mods):
         t = m.get(NEGATED)
-        side = _SIDE_OF.get(targets[k][3])
-        if t is None or side is None or t.rule.direction != "backward":
+        field = targets[k][3]
+        if t is None or field not in _LATERAL_FAMILY or t.rule.direction != "backward":
             continue
+        side = field.split("_", 1)[0]  # (the lateral fields are named left_... and right_...)
         start, end = targets[k][:2]
         word = side_before.search(text, max(end, t.start - 24), t.start)
         if (

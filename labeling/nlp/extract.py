@@ -1474,6 +1474,17 @@ def sentence_findings(
     def lateral(k: int) -> bool:
         return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
 
+    def graded_side_place(k: int) -> bool:
+        # a lateral place, a side and a grade, and no finding of its own ("NF: L mild")
+        ks = kinds[k]
+        return (
+            lateral(k)
+            and not has_core[k]
+            and "grade" in ks
+            and not ks.isdisjoint(_SIDE_KINDS)
+            and not ks & _NOT_A_GRADED_PLACE
+        )
+
     # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
     # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
@@ -1557,9 +1568,7 @@ def sentence_findings(
                 # "NF: L mild, R mod", "Foramina: mild left, moderate right": a side and its grade
                 # after a graded place with a side are that place's stenosis on the other side
                 g = next((i for i in clause if i.kind == "grade" and id(i) not in bound), None)
-                place = next(
-                    (j for j in range(k - 1, -1, -1) if _graded_side_place(kinds[j])), None
-                )
+                place = next((j for j in range(k - 1, -1, -1) if graded_side_place(j)), None)
                 if g is not None and place is not None:
                     borrowed = [i for i in clauses[place] if i.kind.startswith("loc_")]
                     borrowed.append(Item("core_stenosis", g.start, g.end, g.text))
@@ -1609,17 +1618,6 @@ def sentence_findings(
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
-
-
-def _graded_side_place(kinds: set[str]) -> bool:
-    """A clause that names a lateral place, a side and a grade, and nothing else ("NF: L mild")."""
-    return (
-        ("loc_foramen" in kinds or "loc_subarticular" in kinds)
-        and "grade" in kinds
-        and any(k.startswith("side_") for k in kinds)
-        and not any(k.startswith("core_") for k in kinds)
-        and not kinds & _NOT_A_GRADED_PLACE
-    )
 
 
 def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:
