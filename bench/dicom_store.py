@@ -1,14 +1,16 @@
 """DICOM C-STORE into the archive: instances per second through a real listener process.
 
-Usage: .venv/bin/python bench/dicom_store.py [--studies 4] [--parallel 4] [--stable-s 1]
-                                             [--processes 1] [--sqlite] [--keep]
+Usage: .venv/bin/python bench/dicom_store.py [--studies 20] [--parallel 4] [--stable-s 1]
+                                             [--processes 1] [--parallel-only] [--sqlite]
+                                             [--keep]
 
 Starts `manage.py dicom_listener --processes N` (PostgreSQL: a fresh throw-away database radbot_bench_store
 on the local server, override with BENCH_DATABASE_URL, dropped at the end unless --keep;
 --sqlite: a SQLite file instead), then sends synthetic MR studies (about 45 images each) with
 dcmtk's storescu (one process per association; its log gives each C-STORE's
 latency), first over one association, then other studies over --parallel associations
-at once (the images dealt round-robin), and prints for each:
+at once (whole studies dealt round-robin, as a PACS forwards them; --parallel-only skips
+the first run), and prints for each:
 
 * acknowledged: instances per second until the last C-STORE's Success (each one spooled,
   fsynced and recorded before it is answered), and the per-instance C-STORE latency;
@@ -16,6 +18,8 @@ at once (the images dealt round-robin), and prints for each:
   the listener's completion step, which waits RADBOT_STUDY_STABLE_S of quiet first:
   --stable-s, included in the figure).
 
+Then the CPU used per instance: by the listener, by the senders, and by the whole machine
+(PostgreSQL included), with how busy the cores were: near 100% the run was CPU-bound.
 Thumbnails are queued for a worker (none runs: not this figure); no AI after ingest. The
 disk's fsync latency and PostgreSQL's commit latency are printed first: an acknowledgement
 cannot be faster than making the file and its row durable. Target (issue #14): >= 200
@@ -53,9 +57,10 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radbot_bench_store"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies", type=int, default=4, help="studies per run (45 images each)")
+    parser.add_argument("--studies", type=int, default=20, help="studies per run (45 images each)")
     parser.add_argument("--parallel", type=int, default=4, help="associations at once")
     parser.add_argument("--processes", type=int, default=1, help="the listener's --processes")
+    parser.add_argument("--parallel-only", action="store_true", help="skip the one-association run")
     args = listener_bench_arguments(parser, stable_s=1.0, seed=714)
 
     work, url = workspace(prefix="radbot-bench-store-", sqlite=args.sqlite, default_url=DEFAULT_URL)
@@ -85,14 +90,18 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         data = work / "synth"
-        generate_dataset(n=2 * args.studies, seed=args.seed, out_dir=data)
+        generate_dataset(
+            n=args.studies if args.parallel_only else 2 * args.studies, seed=args.seed, out_dir=data
+        )
         studies = sorted(p for p in data.iterdir() if p.is_dir())
         runs = {
             "1 association": [sorted(s.rglob("*.dcm")) for s in studies[: args.studies]],
             f"{args.parallel} associations": [
-                sorted(s.rglob("*.dcm")) for s in studies[args.studies :]
+                sorted(s.rglob("*.dcm")) for s in studies[-args.studies :]
             ],
         }
+        if args.parallel_only:
+            del runs["1 association"]
         size = statistics.median(p.stat().st_size for p in data.rglob("*.dcm"))
         sync = disk_sync_ms(work, size=int(size))
         print(
@@ -111,16 +120,24 @@ def main() -> None:
             for name, per_study in runs.items():
                 files = [f for study in per_study for f in study]
                 t0, cpu0, sent0 = time.time(), cpu_seconds(listener.pid), _senders_cpu()
+                busy0 = _machine_busy()
                 if name == "1 association":
                     times = send(port, files)
                 else:
-                    groups = [files[i :: args.parallel] for i in range(args.parallel)]
+                    # Whole studies per association, as a PACS forwards them: dealing
+                    # images round-robin would split each study over associations that
+                    # drift apart by seconds, so it would be stored in pieces.
+                    groups = [
+                        [f for study in per_study[i :: args.parallel] for f in study]
+                        for i in range(args.parallel)
+                    ]
                     times = send_parallel(port, groups)
                 acked = max(end for _, end in times)
                 stored += len(files)
                 while Instance.objects.count() < stored:
                     time.sleep(0.05)
                 archived, cpu = time.time(), cpu_seconds(listener.pid) - cpu0
+                busy = _machine_busy() - busy0
                 senders = _senders_cpu() - sent0
                 latency = [(end - start) * 1000 for start, end in times]
                 n = len(files)
@@ -128,7 +145,7 @@ def main() -> None:
                 print(
                     f"  acknowledged (spooled, durable): {n / (acked - t0):6.1f} instances/s; "
                     f"C-STORE latency p50 {statistics.median(latency):.1f} ms, "
-                    f"p95 {percentile(latency, 95):.1f} ms"
+                    f"p95 {percentile(latency, 95):.1f} ms, max {max(latency):.0f} ms"
                 )
                 print(
                     f"  into the archive (Instance rows): {n / (archived - t0):6.1f} instances/s "
@@ -148,12 +165,25 @@ def main() -> None:
                 )
                 # The senders share this machine's cores with the listener and PostgreSQL.
                 print(f"  storescu CPU: {senders / n * 1000:.1f} ms per instance")
+                # Everything: the listener, the senders, PostgreSQL, this bench, the rest.
+                print(
+                    f"  machine CPU: {busy / n * 1000:.1f} ms per instance, "
+                    f"{busy / (archived - t0) / (os.cpu_count() or 1):.0%} of all cores busy"
+                )
         print("target: >= 200 instances/s into the archive")
         print(f"database: {connection.vendor}")
         print(f"machine: {describe()} | load average {os.getloadavg()[0]:.2f}")
     finally:
         connection.close()
         clean_up(work=work, url=url, sqlite=args.sqlite, keep=args.keep)
+
+
+def _machine_busy() -> float:
+    """CPU seconds all cores have spent busy (not idle or waiting for the disk), from
+    /proc/stat: what every process on the machine used."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _senders_cpu() -> float:

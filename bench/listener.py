@@ -179,27 +179,34 @@ def send_parallel(port: int, groups: Sequence[Sequence[Path]]) -> list[tuple[flo
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "log.cfg"
         config.write_text(_LOG_CONFIG)
-        senders = [
-            subprocess.Popen(
-                [
-                    "storescu",
-                    "-lc",
-                    str(config),
-                    "-aet",
-                    CALLING_AE,
-                    "-aec",
-                    LISTENER_AE,
-                    "127.0.0.1",
-                    str(port),
-                    *map(str, files),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for files in groups
-        ]
-        outputs = [sender.communicate(timeout=600)[0] for sender in senders]
+        # Each sender logs to a file of its own, not a pipe: a pipe that is not read
+        # while the others are (64 KiB, about 200 images of log) blocks its storescu in
+        # mid-send, which once showed as C-STOREs "taking" seconds.
+        logs = [Path(folder) / f"sender-{i}.log" for i in range(len(groups))]
+        senders = []
+        for files, log in zip(groups, logs, strict=True):
+            with log.open("wb") as out:
+                senders.append(
+                    subprocess.Popen(
+                        [
+                            "storescu",
+                            "-lc",
+                            str(config),
+                            "-aet",
+                            CALLING_AE,
+                            "-aec",
+                            LISTENER_AE,
+                            "127.0.0.1",
+                            str(port),
+                            *map(str, files),
+                        ],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        for sender in senders:
+            sender.wait(timeout=600)
+        outputs = [log.read_text() for log in logs]
     times = []
     for files, sender, output in zip(groups, senders, outputs, strict=True):
         sent: float | None = None
