@@ -10,12 +10,16 @@ on the broker when there is one, in this process in the embedded mode.
 With ``processes`` > 1 (PostgreSQL) the listener is several processes, to use several
 cores (receiving and storing are Python, one core per process): the first one makes the
 listening socket and forks that many receiver processes that accept from it (each
-association is served whole by one of them). Every process runs the completion loop: a
-study is stored by whichever takes it first (``receiving._completing``, a lock per
-study), once, as with a single process, and several studies that became complete at
-once are stored side by side. Each image is spooled and recorded durably before its
-Success, as in a single process; the receivers die with the first process (a killed
-listener loses nothing it acknowledged however many processes it had).
+association is served whole by one of them) and only receive, and as many storing
+processes, itself included, that only run the completion loop. Storing is kept out of the
+receivers because a study being stored holds its process's GIL for a few hundred
+milliseconds, during which that process's associations wait (``bench/dicom_store.py``:
+about 150 images/s acknowledged with a store loop in every receiver, about 195 without).
+A study is stored by whichever storing process takes it first (``receiving._completing``,
+a lock per study), once, as with a single process, and several studies that became
+complete at once are stored side by side. Each image is spooled and recorded durably
+before its Success, as in a single process; the forked processes die with the first one
+(a killed listener loses nothing it acknowledged however many processes it had).
 """
 
 from __future__ import annotations
@@ -130,7 +134,8 @@ class Listener:
         self.processes = processes
         self.completer = Completer(stable_s=stable_s, on_completion=on_completion)
         self.server: ThreadedAssociationServer | None = None
-        self.receivers: list[int] = []
+        # pid -> "receiver" or "storing", the processes forked with ``processes`` > 1
+        self.children: dict[int, str] = {}
         self._shared: socket.socket | None = None
 
     def start(self) -> None:
@@ -148,20 +153,23 @@ class Listener:
             self._shared = ae.listening_socket(bind=self.bind, port=self.port)
             self.port = self._shared.getsockname()[1]
             # Forked before any thread of ours runs, and without a database connection:
-            # each receiver opens its own.
+            # each process opens its own.
             connections.close_all()
-            self.receivers = [self._fork_receiver() for _ in range(self.processes)]
+            for _ in range(self.processes):
+                self.children[self._fork(self._receive)] = "receiver"
+            for _ in range(self.processes - 1):
+                self.children[self._fork(self._store)] = "storing"
         self.completer.start()
 
-    def ended_receiver(self) -> str | None:
-        """Why the listener cannot go on (a receiver process ended), or None; the caller
-        then stops it. Not replaced in place: forking from this process, which has threads
-        now, is not safe; a supervisor restarting the listener is."""
-        for pid in self.receivers:
+    def ended_child(self) -> str | None:
+        """Why the listener cannot go on (a receiving or storing process ended), or None;
+        the caller then stops it. Not replaced in place: forking from this process, which
+        has threads now, is not safe; a supervisor restarting the listener is."""
+        for pid, role in list(self.children.items()):
             done, code = os.waitpid(pid, os.WNOHANG)
             if done:
-                self.receivers.remove(pid)
-                return f"receiver process {pid} ended (wait status {code})"
+                del self.children[pid]
+                return f"{role} process {pid} ended (wait status {code})"
         return None
 
     def stop(self, *, grace_s: float = 30.0) -> None:
@@ -170,17 +178,17 @@ class Listener:
         if self.server is not None:
             server, self.server = self.server, None
             _stop_server(server, grace_s=grace_s)
-        for pid in self.receivers:
+        for pid in self.children:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s + 10
-        for pid in self.receivers:
+        for pid in self.children:
             while os.waitpid(pid, os.WNOHANG)[0] == 0:
                 if time.monotonic() > deadline:
                     _signal(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
                     break
                 time.sleep(0.05)
-        self.receivers = []
+        self.children = {}
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -197,39 +205,50 @@ class Listener:
             shared=shared,
         )
 
-    def _fork_receiver(self) -> int:
-        """A receiver process, serving associations until SIGTERM; its pid."""
+    def _fork(self, run: Callable[[int, threading.Event], None]) -> int:
+        """A process running ``run(parent, stop)`` until SIGTERM sets ``stop``; its pid."""
         parent = os.getpid()
         pid = os.fork()
         if pid:
             return pid
         code = 1
         try:
-            self._receive(parent)
+            _die_with_parent()
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            # Ctrl+C reaches the whole process group: the first process stops the others
+            # in order (they finish their associations while it finishes storing).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            run(parent, stop)
             code = 0
         except BaseException:
-            logger.exception("a receiver process failed")
+            logger.exception("a listener process failed")
         finally:
+            connections.close_all()
             os._exit(code)  # never back into the parent's code (its command, its atexit)
 
-    def _receive(self, parent: int) -> None:
-        _die_with_parent()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        # Ctrl+C reaches the whole process group: the first process stops the receivers
-        # in order (they finish their associations while it finishes storing).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    def _receive(self, parent: int, stop: threading.Event) -> None:
+        """Serve associations from the shared socket; store nothing."""
+        _name_process(b"radbot-receiver")
         server = self._serve(self._shared)
+        _wait(stop, parent)
+        _stop_server(server, grace_s=30.0)
+
+    def _store(self, parent: int, stop: threading.Event) -> None:
+        """Run the completion loop only."""
+        _name_process(b"radbot-storer")
         completer = Completer(
             stable_s=self.completer.stable_s, on_completion=self.completer.on_completion
         )
         completer.start()
-        while not stop.wait(1.0):
-            if os.getppid() != parent:  # where the kernel cannot tell us (not Linux)
-                break
-        _stop_server(server, grace_s=30.0)
+        _wait(stop, parent)
         completer.stop()
-        connections.close_all()
+
+
+def _wait(stop: threading.Event, parent: int) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:  # where the kernel cannot tell us (not Linux)
+            break
 
 
 def _stop_server(server: ThreadedAssociationServer, *, grace_s: float) -> None:
@@ -239,6 +258,12 @@ def _stop_server(server: ThreadedAssociationServer, *, grace_s: float) -> None:
         time.sleep(0.1)
     for association in server.active_associations:
         association.abort()
+
+
+def _name_process(name: bytes) -> None:
+    """What ``ps -o comm`` and /proc/<pid>/comm show for this process (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(15, name[:15], 0, 0, 0)  # PR_SET_NAME
 
 
 def _die_with_parent() -> None:

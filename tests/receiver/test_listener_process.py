@@ -2,8 +2,8 @@
 process of its own sharing the database (PostgreSQL). Killed in the middle of an
 association it loses nothing it acknowledged and half-stores nothing; a very large
 association does not grow its memory; it stores studies by itself once they are quiet.
-With ``--processes`` the same holds of its receiver processes, and a study whose images
-reach several of them is stored once."""
+With ``--processes`` the same holds of its receiving and storing processes, and a study
+whose images reach several of them is stored once."""
 
 from __future__ import annotations
 
@@ -77,9 +77,26 @@ def _start(
     return process
 
 
-def _receivers(pid: int) -> list[int]:
-    """The listener's receiver processes (its children)."""
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def _children(pid: int, processes: int) -> dict[str, list[int]]:
+    """The listener's forked processes by what they do (their /proc comm): ``processes``
+    receivers and ``processes`` - 1 storers, once each has named itself (none for one
+    process: it receives and stores by itself)."""
+    expected = {"radbot-receiver": processes, "radbot-storer": processes - 1}
+    if processes == 1:
+        expected = {}
+    found: dict[str, list[int]] = {}
+
+    def named() -> bool:
+        found.clear()
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            comm = Path(f"/proc/{child}/comm").read_text().strip()
+            found.setdefault(comm, []).append(int(child))
+        return {name: len(found.get(name, [])) for name in expected} == expected and sum(
+            map(len, found.values())
+        ) == sum(expected.values())
+
+    wait_until(named, 30, f"{expected} child processes")
+    return found
 
 
 def _gone(pids: list[int]) -> bool:
@@ -110,8 +127,8 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
     spool = tmp_path / "spool"
     port = free_port()
     first = _start(port, tmp_path, stable_s="3600", log="first.log", processes=processes)
-    receivers = _receivers(first.pid)
-    assert len(receivers) == (processes if processes > 1 else 0)
+    children = [pid for pids in _children(first.pid, processes).values() for pid in pids]
+    assert len(children) == (2 * processes - 1 if processes > 1 else 0)
     head = pydicom.dcmread(study_files[0])
     # 32 MiB of pixels: still arriving when the listener is killed.
     big = make_mr(
@@ -148,9 +165,9 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
             )
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
-            # The receivers die with it (none goes on acknowledging images the restarted
-            # listener's start-up sweep would not know of).
-            wait_until(lambda: _gone(receivers), 10, "the receiver processes to die")
+            # The others die with it (no receiver goes on acknowledging images the
+            # restarted listener's start-up sweep would not know of).
+            wait_until(lambda: _gone(children), 10, "the other listener processes to die")
             sender.join(timeout=60)
         partial = _partly_received(spool / "incoming", 1)
         assert partial is not None and partial.stat().st_size < big_size, "not killed mid-image"
@@ -261,16 +278,16 @@ def _send_all(port: int, groups: list[list[Path]]) -> list[int]:
 def test_receiver_processes_store_studies_split_across_them_once(study_files, tmp_path, settings):
     """`--processes 2`: two studies dealt over six associations at once (some images sent
     twice, on different associations) reach both receivers; each is stored once, each
-    image once, by one of the three processes' completion loops (they complete at the
-    same time: stored side by side); SIGTERM stops them all."""
+    image once, by one of the two storing processes' completion loops (they complete at
+    the same time: stored side by side); SIGTERM stops them all."""
     settings.MEDIA_ROOT = tmp_path / "media"
     generate_study(SEED, 1, tmp_path / "second")
     second = sorted((tmp_path / "second").rglob("*.dcm"))
     files = study_files + second
     port = free_port()
     listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
-    receivers = _receivers(listener.pid)
-    assert len(receivers) == 2
+    children = _children(listener.pid, 2)
+    receivers = children["radbot-receiver"]
     served = {pid: _cpu_ticks(pid) for pid in receivers}
     try:
         groups = [files[i::4] for i in range(4)] + [study_files[:10], second[5:15]]
@@ -288,7 +305,7 @@ def test_receiver_processes_store_studies_split_across_them_once(study_files, tm
         assert all(_cpu_ticks(pid) > served[pid] for pid in receivers), "one receiver idle"
     finally:
         assert _stop(listener) == 0
-    assert _gone(receivers)
+    assert _gone(receivers + children["radbot-storer"])
     assert Study.objects.count() == 2
     stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
     assert stored == {stored_uid(pydicom.dcmread(p).SOPInstanceUID) for p in files}
@@ -308,20 +325,25 @@ def _cpu_ticks(pid: int) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_listener_stops_when_a_receiver_process_dies(tmp_path, settings):
-    """A receiver killed on its own (out of memory, say) is not replaced in place: the
-    listener stops, the other receivers with it, and exits with the reason, for its
-    supervisor to start it again."""
+@pytest.mark.parametrize(
+    ("comm", "role"), [("radbot-receiver", "receiver"), ("radbot-storer", "storing")]
+)
+def test_the_listener_stops_when_one_of_its_processes_dies(tmp_path, settings, comm, role):
+    """A receiving or storing process killed on its own (out of memory, say) is not
+    replaced in place: the listener stops, the others with it, and exits with the reason,
+    for its supervisor to start it again."""
     settings.MEDIA_ROOT = tmp_path / "media"
     port = free_port()
     listener = _start(port, tmp_path, stable_s="3600", log="listener.log", processes=2)
-    receivers = _receivers(listener.pid)
+    children = _children(listener.pid, 2)
+    victim = children[comm][0]
     try:
-        os.kill(receivers[0], signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)
         assert listener.wait(timeout=60) != 0
     finally:
         if listener.poll() is None:
             listener.kill()
-    wait_until(lambda: _gone(receivers), 10, "the other receiver to end")
+    everyone = [pid for pids in children.values() for pid in pids]
+    wait_until(lambda: _gone(everyone), 10, "the other processes to end")
     log = (tmp_path / "listener.log").read_text()
-    assert f"receiver process {receivers[0]} ended" in log, log[-3000:]
+    assert f"{role} process {victim} ended" in log, log[-3000:]

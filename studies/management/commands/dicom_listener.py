@@ -22,8 +22,8 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=1,
-            help="receiver processes sharing the port, to use more cores (PostgreSQL only); "
-            "this one then stores the complete studies (default 1: one process does both)",
+            help="receiver processes sharing the port, to use more cores (PostgreSQL only), "
+            "and as many storing ones, this one included (default 1: one process does both)",
         )
 
     def handle(self, *args, **options):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         ended = None
         try:
-            while not stop.wait(1.0) and not (ended := listener.ended_receiver()):
+            while not stop.wait(1.0) and not (ended := listener.ended_child()):
                 pass
         finally:
             self.stdout.write("Stopping: finishing the associations and the study under way.")
