@@ -157,7 +157,7 @@ def main() -> None:
                 processes = (
                     "one process"
                     if args.processes == 1
-                    else f"{args.processes} receiving processes + the first, all storing"
+                    else f"{args.processes} receiving and {args.processes} storing processes"
                 )
                 print(
                     f"  listener CPU ({processes}): {cpu / n * 1000:.1f} ms per instance "

@@ -26,10 +26,10 @@ from django.db import connection
 from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, _config, evt
 from pynetdicom.sop_class import Verification
-from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from studies.dicom.reader import readable_transfer_syntaxes
-from studies.receiver import spool
+from studies.receiver import reactors, spool
 from studies.receiver.statuses import (
     OUT_OF_RESOURCES,
     SUCCESS,
@@ -71,6 +71,16 @@ def listening_socket(*, bind: str, port: int) -> socket.socket:
     # must not block in accept(), they go back to waiting.
     sock.setblocking(False)
     return sock
+
+
+class _RequestHandler(RequestHandler):
+    """pynetdicom's acceptor set-up, its association's loops waiting instead of polling
+    (``reactors``)."""
+
+    def _create_association(self):
+        association = super()._create_association()
+        reactors.make_waiting(association)
+        return association
 
 
 class _SharedSocketServer(ThreadedAssociationServer):
@@ -120,12 +130,17 @@ def start(
         (evt.EVT_ABORTED, _close_db),
     ]
     if shared is None:
-        server = ae.start_server((bind, port), block=False, evt_handlers=handlers)
-        if server is None:  # block=False always returns it
-            raise RuntimeError("pynetdicom started no server")
-        return server
-    server_class = type("SharedSocketServer", (_SharedSocketServer,), {"shared": shared})
-    server = ae.make_server(shared.getsockname(), evt_handlers=handlers, server_class=server_class)
+        server = ae.make_server(
+            (bind, port), evt_handlers=handlers, request_handler=_RequestHandler
+        )
+    else:
+        server_class = type("SharedSocketServer", (_SharedSocketServer,), {"shared": shared})
+        server = ae.make_server(
+            shared.getsockname(),
+            evt_handlers=handlers,
+            server_class=server_class,
+            request_handler=_RequestHandler,
+        )
     ae._servers.append(server)  # as start_server does: the server's shutdown() removes it
     threading.Thread(target=server.serve_forever, name="radbot-dicom-server", daemon=True).start()
     return server

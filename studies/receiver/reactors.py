@@ -1,0 +1,137 @@
+"""pynetdicom's two threads per association, waiting for work instead of polling for it.
+
+pynetdicom 3.0 serves each association with two loops, each in its own thread: the DUL
+loop (the socket and the outgoing PDUs) and the association loop (DIMSE messages, release,
+abort). Both sleep a millisecond whenever they find nothing to do, so an idle association
+wakes its process two thousand times a second: four idle associations cost 19% of a core
+here (``bench/listener_idle.py``), CPU that a busy listener needs for the images.
+
+For the listener's own (acceptor) associations, ``make_waiting`` changes how the two loops
+wait, not what they do:
+
+* the DUL loop waits in ``select()`` on its socket and on a wake-up socket pair that is
+  written to whenever a PDU is queued for it to send, or it is told to stop;
+* the association loop waits on a doorbell rung when a DIMSE message or an A-RELEASE or
+  A-ABORT reaches it.
+
+Each wait is capped at ``WAIT_S`` so that what no bell announces (pynetdicom's timers) is
+still seen within that time. Checked against pynetdicom 3.0 (``PYNETDICOM_CHECKED``); the
+tests run real associations through it (``tests/receiver``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import select
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pynetdicom
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import AssociationSocket
+
+PYNETDICOM_CHECKED = "3.0."
+WAIT_S = 0.05
+
+
+class _RingingQueue(queue.Queue):
+    """A queue that calls ``ring`` after each put."""
+
+    def __init__(self, ring: Callable[[], None]) -> None:
+        super().__init__()
+        self._ring = ring
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._ring()
+
+
+class _WaitingSocket(AssociationSocket):
+    """``ready`` waits up to WAIT_S for data, or for ``wake()``."""
+
+    _wake_r: socket.socket
+    _wake_w: socket.socket
+
+    def wake(self) -> None:
+        # Full: a wake-up is pending already. Closed: the association has ended.
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    @property
+    def ready(self) -> bool:
+        sock = self.socket
+        if sock is None or self._is_connected is False:
+            return False
+        try:
+            readable, _, _ = select.select([sock, self._wake_r], [], [], WAIT_S)
+        except (OSError, TimeoutError, ValueError):
+            self.event_queue.put("Evt17")  # as pynetdicom: the transport connection closed
+            return False
+        if self._wake_r in readable:
+            with contextlib.suppress(OSError):
+                self._wake_r.recv(4096)
+        # A TLS socket may hold decrypted data that select() cannot see.
+        pending = getattr(sock, "pending", None)
+        return sock in readable or bool(pending and pending())
+
+    def close(self) -> None:
+        super().close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+class _WaitingDUL(DULServiceProvider):
+    """The DUL, woken at once when it is told to stop."""
+
+    def kill_dul(self) -> None:
+        super().kill_dul()
+        _wake(self.socket)
+
+    def stop_dul(self) -> bool:
+        if self.state_machine.current_state == "Sta1":
+            self._kill_thread = True
+            _wake(self.socket)
+        return super().stop_dul()
+
+
+class _WaitingDIMSE(DIMSEServiceProvider):
+    """``get_msg(block=False)``, asked by the association loop, waits for its doorbell."""
+
+    _doorbell: threading.Event
+    _loop: threading.Thread
+
+    def get_msg(self, block: bool = False):
+        if not block and threading.current_thread() is self._loop:
+            self._doorbell.clear()
+            if self.msg_queue.empty() and self.dul.to_user_queue.empty():
+                self._doorbell.wait(WAIT_S)
+        return super().get_msg(block)
+
+
+def _wake(sock: object) -> None:
+    if isinstance(sock, _WaitingSocket):
+        sock.wake()
+
+
+def make_waiting(association: Any) -> None:
+    """Make a new acceptor association's loops wait instead of poll; before it starts."""
+    if not pynetdicom.__version__.startswith(PYNETDICOM_CHECKED):
+        return  # another pynetdicom: its own loops, unchanged
+    dul, dimse = association.dul, association.dimse
+    sock = dul.socket
+    sock.__class__ = _WaitingSocket
+    sock._wake_r, sock._wake_w = socket.socketpair()
+    sock._wake_r.setblocking(False)
+    sock._wake_w.setblocking(False)
+    dul.__class__ = _WaitingDUL
+    dul.to_provider_queue = _RingingQueue(sock.wake)
+    doorbell = threading.Event()
+    dimse.__class__ = _WaitingDIMSE
+    dimse._doorbell = doorbell
+    dimse._loop = association
+    dimse.msg_queue = _RingingQueue(doorbell.set)
+    dul.to_user_queue = _RingingQueue(doorbell.set)

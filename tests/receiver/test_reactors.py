@@ -1,0 +1,83 @@
+"""The listener's associations wait for work instead of polling for it
+(``studies.receiver.reactors``), and still answer, release and abort as pynetdicom's own:
+checked over real associations to the listener's server in this process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pynetdicom
+import pytest
+from pynetdicom.dul import DULServiceProvider
+
+from studies.receiver import ae, reactors
+from tests.processes import wait_until
+from tests.receiver.senders import ALLOWED_AES, LISTENER_AE, association
+
+
+@pytest.fixture
+def server(spool_dir, listener_globals):
+    """The DICOM server alone; C-ECHO only, so no database is touched."""
+    server = ae.start(
+        ae_title=LISTENER_AE,
+        allowed_aes=ALLOWED_AES,
+        bind="127.0.0.1",
+        port=0,
+        spool_root=spool_dir,
+    )
+    yield server
+    server.shutdown()
+
+
+def _only_association(server):
+    wait_until(lambda: len(server.active_associations) == 1, 10, "the association")
+    return server.active_associations[0]
+
+
+def test_an_idle_association_waits_in_select_and_still_answers_at_once(server):
+    with association(server.server_address[1]) as assoc:
+        accepted = _only_association(server)
+        assert isinstance(accepted.dul.socket, reactors._WaitingSocket)
+        assert isinstance(accepted.dimse, reactors._WaitingDIMSE)
+        # Both loops of an idle association are blocked in their waits, not running:
+        # over 0.3 s a polling loop would pass its sleep some 300 times.
+        passes = {"dul": 0}
+        ready = type(accepted.dul.socket).ready.fget
+
+        def counting(sock):
+            passes["dul"] += 1
+            return ready(sock)
+
+        accepted.dul.socket.__class__ = type(
+            "Counting", (reactors._WaitingSocket,), {"ready": property(counting)}
+        )
+        time.sleep(0.3)
+        assert passes["dul"] <= 0.3 / reactors.WAIT_S + 2
+        started = time.perf_counter()
+        for _ in range(20):
+            assert assoc.send_c_echo().Status == 0
+        # 20 round trips: each waits for no poll interval (WAIT_S is 50 ms).
+        assert (time.perf_counter() - started) / 20 < reactors.WAIT_S
+
+
+def test_a_release_and_a_local_abort_end_the_association(server):
+    port = server.server_address[1]
+    with association(port) as assoc:
+        _only_association(server)
+    wait_until(lambda: not server.active_associations, 5, "the released association to end")
+
+    with association(port) as assoc:
+        accepted = _only_association(server)
+        # As the listener's stop does for associations still open after its grace period.
+        threading.Thread(target=accepted.abort).start()
+        wait_until(lambda: assoc.is_aborted, 5, "the peer to see the abort")
+    wait_until(lambda: not server.active_associations, 5, "the aborted association to end")
+
+
+def test_another_pynetdicom_keeps_its_own_loops(server, monkeypatch):
+    monkeypatch.setattr(pynetdicom, "__version__", "4.0.0")
+    with association(server.server_address[1]) as assoc:
+        accepted = _only_association(server)
+        assert type(accepted.dul) is DULServiceProvider
+        assert assoc.send_c_echo().Status == 0
