@@ -50,6 +50,10 @@ class LevelAssignmentError(RuntimeError):
 # A midline AP diameter outside this range is not a canal measurement but a
 # segmentation failure; it is reported as "not measured" with the reason.
 AP_PLAUSIBLE_MM = (4.0, 30.0)
+# The smallest in-plane extent of a sagittal series the levels could be named on: the
+# sacrum and the five lumbar discs above it span some 200 mm head to foot, and the network
+# needs 16 working pixels a side. A routine lumbar sagittal covers 250-350 mm.
+MIN_SAGITTAL_EXTENT_MM = 80.0
 
 
 @dataclass
@@ -138,7 +142,22 @@ class Segmentation:
     from_reference: bool = False  # True: given masks, not the network (no AP calibration)
 
 
+def check_readable(sag: Volume) -> None:
+    """:class:`LevelAssignmentError` when the sagittal series is too small to hold what the
+    levels are named from: refused with the reason, before the network would fail on it."""
+    rows, cols = sag.pixels.shape[1:]
+    extent = (rows * sag.pixel_spacing[0], cols * sag.pixel_spacing[1])
+    if min(extent) < MIN_SAGITTAL_EXTENT_MM:
+        raise LevelAssignmentError(
+            f"the sagittal T2 images cover only {extent[0]:.0f} x {extent[1]:.0f} mm; the "
+            f"lumbar spine and sacrum need at least {MIN_SAGITTAL_EXTENT_MM:.0f} mm each way"
+        )
+
+
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
+    """The network's classes and canal probability; :class:`LevelAssignmentError` for a
+    series it cannot read (``check_readable``)."""
+    check_readable(sag)
     masks, canal = predict_volume(
         models.seg,
         sag,

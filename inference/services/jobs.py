@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from django.conf import settings
@@ -370,13 +371,16 @@ def _sag_t2(job: InferenceJob) -> tuple[Series, object]:
 
 def _segment(job: InferenceJob) -> None:
     # torch (seconds to import): loaded by a worker's first job, not with the views.
-    from inference.ml.pipeline import segment
+    from inference.ml.pipeline import LevelAssignmentError, segment
 
     series = selectors.study_series(job.study)["sag_t2"]
     if series is None:
         raise StageFailed("the study has no sagittal T2 series")
     sag = _volume(series)
-    result = segment(_loaded(job.model_version.weights_dir), sag)
+    try:
+        result = segment(_loaded(job.model_version.weights_dir), sag)
+    except LevelAssignmentError as exc:
+        _refuse(job, exc)
     folder = selectors.job_dir(job.pk)
     save_npz_atomic(folder / CANAL_FILE, canal_prob=result.canal_prob)
     save_npz_atomic(
@@ -399,12 +403,16 @@ def _localise(job: InferenceJob) -> None:
     try:
         assessment = assess_levels(sag, classes)
     except LevelAssignmentError as exc:
-        # No level can be named: the whole study is refused, none of its levels is labelled;
-        # the reason per level lets the report say why there is no AI reading.
-        reason = _reason(exc)
-        InferenceJob.objects.filter(pk=job.pk).update(not_assessed={lv: reason for lv in LEVELS})
-        raise StageFailed(f"{REFUSED_PREFIX}{reason}") from exc
+        _refuse(job, exc)
     save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, assessment.to_json())
+
+
+def _refuse(job: InferenceJob, exc: Exception) -> NoReturn:
+    """No level can be named: the whole study is refused, none of its levels is labelled;
+    the reason per level lets the report say why there is no AI reading."""
+    reason = _reason(exc)
+    InferenceJob.objects.filter(pk=job.pk).update(not_assessed={lv: reason for lv in LEVELS})
+    raise StageFailed(f"{REFUSED_PREFIX}{reason}") from exc
 
 
 def _reason(exc: Exception) -> str:

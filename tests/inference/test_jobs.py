@@ -24,7 +24,7 @@ from spine.labels import LEVELS
 from studies.models import Instance, Study
 from studies.services.ingest import ingest_paths
 from studies.synth.generator import generate_dataset
-from tests.dicom.factory import stored_uid
+from tests.dicom.factory import make_mr, stored_uid
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +287,40 @@ def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
     client.force_login(annotator)
     page = client.get(f"/studies/{job.study.study_instance_uid}/").content.decode()
     assert f"The last AI job failed: {job.error}" in page
+
+
+def test_a_sagittal_series_too_small_to_read_is_refused_not_retried(
+    archive, tmp_path, django_capture_on_commit_callbacks
+):
+    """Three 16 x 16 images of 0.5 mm (found by the API fuzzer): the network would fail on
+    them and the task be retried; the study is refused with the reason instead."""
+    from pydicom.uid import generate_uid
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    study_uid, series_uid = generate_uid(), generate_uid()
+    for i in range(3):
+        make_mr(
+            StudyInstanceUID=study_uid,
+            SeriesInstanceUID=series_uid,
+            InstanceNumber=i + 1,
+            ImagePositionPatient=[4.0 * i, -100.0, 100.0],
+        ).save_as(folder / f"{i}.dcm", enforce_file_format=True)
+    assert ingest_paths(paths=[folder]).stored
+    study = Study.objects.get(study_instance_uid=stored_uid(study_uid))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = execute_inference_job(
+            job_id=InferenceJob.objects.create(
+                study=study, model_version=ModelVersion.objects.get()
+            ).pk
+        )
+    assert job.status == "failed" and job.stage == "segment"
+    reason = "the sagittal T2 images cover only 8 x 8 mm; the lumbar spine and sacrum need"
+    assert job.error.startswith(f"cannot assign disc levels: {reason}"), job.error
+    assert job.predictions.count() == 0
+    assert job.not_assessed == {
+        lv: job.error.removeprefix("cannot assign disc levels: ") for lv in LEVELS
+    }
 
 
 def _without_discs_above(mask: np.ndarray, sag, keep: int) -> np.ndarray:
