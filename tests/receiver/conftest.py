@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydicom import config as pydicom_config
 from pynetdicom import _config
 
 from studies.receiver import ae
@@ -33,11 +34,20 @@ def spool_dir(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def listener_globals():
-    """``ae.start`` sets pynetdicom's chunked receiving and this process's temporary folder
-    (both process-wide, as a listener process wants them): put them back after the test."""
-    saved = tempfile.tempdir, _config.STORE_RECV_CHUNKED_DATASET
+    """``ae.start`` sets pynetdicom's chunked receiving, this process's temporary folder and
+    pydicom's validation (process-wide, as a listener process wants them): put them back
+    after the test."""
+    saved = (
+        tempfile.tempdir,
+        _config.STORE_RECV_CHUNKED_DATASET,
+        pydicom_config.settings.reading_validation_mode,
+    )
     yield
-    tempfile.tempdir, _config.STORE_RECV_CHUNKED_DATASET = saved
+    (
+        tempfile.tempdir,
+        _config.STORE_RECV_CHUNKED_DATASET,
+        pydicom_config.settings.reading_validation_mode,
+    ) = saved
 
 
 @pytest.fixture
