@@ -13,8 +13,9 @@ listening socket and forks that many receiver processes that accept from it (eac
 association is served whole by one of them) and only receive, and as many storing
 processes, itself included, that only run the completion loop. Storing is kept out of the
 receivers because a study being stored holds its process's GIL for a few hundred
-milliseconds, during which that process's associations wait (``bench/dicom_store.py``:
-about 150 images/s acknowledged with a store loop in every receiver, about 195 without).
+milliseconds, during which that process's associations wait (``bench/dicom_store.py
+--processes 2``, three runs each: 131-173 images/s acknowledged with a store loop in
+every receiver, 187-201 without).
 A study is stored by whichever storing process takes it first (``receiving._completing``,
 a lock per study), once, as with a single process, and several studies that became
 complete at once are stored side by side. Each image is spooled and recorded durably
