@@ -145,7 +145,7 @@ class Segmentation:
 def check_readable(sag: Volume) -> None:
     """:class:`LevelAssignmentError` when the sagittal series is too small to hold what the
     levels are named from: refused with the reason, before the network would fail on it."""
-    rows, cols = sag.pixels.shape[1:]
+    rows, cols = sag.shape[1:]
     extent = (rows * sag.pixel_spacing[0], cols * sag.pixel_spacing[1])
     if min(extent) < MIN_SAGITTAL_EXTENT_MM:
         raise LevelAssignmentError(

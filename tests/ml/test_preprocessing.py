@@ -57,7 +57,8 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
         return np.zeros(volume.shape, np.uint8), np.zeros(volume.shape, np.float32)
 
     monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
-    volume = type("Sagittal", (), {"shape": (2, 4, 4)})()
+    # A stand-in of a routine field of view: 256 x 256 pixels of 1 mm (check_readable).
+    volume = type("Sagittal", (), {"shape": (2, 256, 256), "pixel_spacing": (1.0, 1.0)})()
     pipeline.segment(loaded, volume)
     assert seen == [own]
 
