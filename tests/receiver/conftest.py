@@ -51,10 +51,8 @@ def listener_globals():
 
 
 @pytest.fixture
-def dicom_port(transactional_db, spool_dir, listener_globals, eager_celery) -> int:
-    """The listener's DICOM server alone (no completion loop), on a free port: the test
-    stores the received studies itself, so that no two threads write at once. Tasks run
-    in-process, as in the embedded mode: the thumbnails are drawn from this test's files."""
+def dicom_server(spool_dir, listener_globals):
+    """The listener's DICOM server alone (no completion loop), on a free port."""
     server = ae.start(
         ae_title=LISTENER_AE,
         allowed_aes=ALLOWED_AES,
@@ -62,8 +60,16 @@ def dicom_port(transactional_db, spool_dir, listener_globals, eager_celery) -> i
         port=0,
         spool_root=spool_dir,
     )
-    yield server.server_address[1]
+    yield server
     server.shutdown()
     deadline = time.monotonic() + 10
     while server.active_associations and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+@pytest.fixture
+def dicom_port(transactional_db, eager_celery, dicom_server) -> int:
+    """The server's port, for tests that store: the test stores the received studies
+    itself, so that no two threads write at once. Tasks run in-process, as in the
+    embedded mode: the thumbnails are drawn from this test's files."""
+    return dicom_server.server_address[1]

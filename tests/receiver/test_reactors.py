@@ -8,26 +8,11 @@ import threading
 import time
 
 import pynetdicom
-import pytest
 from pynetdicom.dul import DULServiceProvider
 
-from studies.receiver import ae, reactors
+from studies.receiver import reactors
 from tests.processes import wait_until
-from tests.receiver.senders import ALLOWED_AES, LISTENER_AE, association
-
-
-@pytest.fixture
-def server(spool_dir, listener_globals):
-    """The DICOM server alone; C-ECHO only, so no database is touched."""
-    server = ae.start(
-        ae_title=LISTENER_AE,
-        allowed_aes=ALLOWED_AES,
-        bind="127.0.0.1",
-        port=0,
-        spool_root=spool_dir,
-    )
-    yield server
-    server.shutdown()
+from tests.receiver.senders import association
 
 
 def _only_association(server):
@@ -35,9 +20,9 @@ def _only_association(server):
     return server.active_associations[0]
 
 
-def test_an_idle_association_waits_in_select_and_still_answers_at_once(server):
-    with association(server.server_address[1]) as assoc:
-        accepted = _only_association(server)
+def test_an_idle_association_waits_in_select_and_still_answers_at_once(dicom_server):
+    with association(dicom_server.server_address[1]) as assoc:
+        accepted = _only_association(dicom_server)
         assert isinstance(accepted.dul.socket, reactors._WaitingSocket)
         assert isinstance(accepted.dimse, reactors._WaitingDIMSE)
         # Both loops of an idle association are blocked in their waits, not running:
@@ -61,23 +46,23 @@ def test_an_idle_association_waits_in_select_and_still_answers_at_once(server):
         assert (time.perf_counter() - started) / 20 < reactors.WAIT_S
 
 
-def test_a_release_and_a_local_abort_end_the_association(server):
-    port = server.server_address[1]
+def test_a_release_and_a_local_abort_end_the_association(dicom_server):
+    port = dicom_server.server_address[1]
     with association(port) as assoc:
-        _only_association(server)
-    wait_until(lambda: not server.active_associations, 5, "the released association to end")
+        _only_association(dicom_server)
+    wait_until(lambda: not dicom_server.active_associations, 5, "the released association to end")
 
     with association(port) as assoc:
-        accepted = _only_association(server)
+        accepted = _only_association(dicom_server)
         # As the listener's stop does for associations still open after its grace period.
         threading.Thread(target=accepted.abort).start()
         wait_until(lambda: assoc.is_aborted, 5, "the peer to see the abort")
-    wait_until(lambda: not server.active_associations, 5, "the aborted association to end")
+    wait_until(lambda: not dicom_server.active_associations, 5, "the aborted association to end")
 
 
-def test_another_pynetdicom_keeps_its_own_loops(server, monkeypatch):
+def test_another_pynetdicom_keeps_its_own_loops(dicom_server, monkeypatch):
     monkeypatch.setattr(pynetdicom, "__version__", "4.0.0")
-    with association(server.server_address[1]) as assoc:
-        accepted = _only_association(server)
+    with association(dicom_server.server_address[1]) as assoc:
+        accepted = _only_association(dicom_server)
         assert type(accepted.dul) is DULServiceProvider
         assert assoc.send_c_echo().Status == 0
