@@ -8,6 +8,7 @@ import pytest
 from tests.pacs.orthanc import Orthanc
 from tests.receiver.conftest import (  # noqa: F401 - fixtures shared with the receiver tests
     dicom_port,
+    dicom_server,
     listener_globals,
     spool_dir,
     study_files,
