@@ -168,6 +168,11 @@ def read_instance(data: Source, *, name: str) -> ParsedInstance:
         raise
 
 
+def is_uid(value: str) -> bool:
+    """Whether ``value`` is a DICOM UID as ingest accepts one (the grammar, 64 characters)."""
+    return len(value) <= UID_MAX_LENGTH and _UID.fullmatch(value) is not None
+
+
 def readable_transfer_syntaxes() -> list[UID]:
     """The transfer syntaxes ``read_instance`` accepts in this environment.
 

@@ -8,16 +8,15 @@ transfer at negotiation; only MR Image Storage is kept. Transfer syntaxes: those
 reads here (``readable_transfer_syntaxes``). Associations are accepted only from the
 configured calling AE titles, and only when they call this AE's title.
 
-Each C-STORE data set is written to the spool's ``incoming/`` folder as it arrives
-(pynetdicom's chunked receiving), never held in memory whole, and handed to
-``studies.services.receiving.receive_instance`` once complete.
+Each C-STORE data set is received into memory, up to ingest's largest image
+(``reactors.BoundedBuffer``), and handed to ``studies.services.receiving.receive_instance``
+once complete.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,14 +36,13 @@ from studies.receiver.statuses import (
     status,
     status_code,
 )
-from studies.services.receiving import receive_instance
+from studies.services.receiving import MAX_INSTANCE_BYTES, receive_instance
 
 logger = logging.getLogger(__name__)
 
 # The largest P-DATA PDU a sender may send us (our A-ASSOCIATE-AC's maximum length).
 # pynetdicom's default (16 KiB) cuts a 160 KiB MR image into ten PDUs, each a pass of
-# its reactor loops; 1 MiB sends most images in one, and still bounds what one
-# association holds in memory at a time (the data set is written to the spool per PDU).
+# its reactor loops; 1 MiB sends most images in one.
 MAX_PDU_BYTES = 1 << 20
 
 
@@ -75,12 +73,12 @@ def listening_socket(*, bind: str, port: int) -> socket.socket:
 
 
 class _RequestHandler(RequestHandler):
-    """pynetdicom's acceptor set-up, its association's loops waiting instead of polling
-    (``reactors``)."""
+    """pynetdicom's acceptor set-up, its association adapted for the listener
+    (``reactors``: waiting instead of polling, each data set in a bounded buffer)."""
 
     def _create_association(self):
         association = super()._create_association()
-        reactors.make_waiting(association)
+        reactors.adapt(association, max_data_set_bytes=MAX_INSTANCE_BYTES)
         return association
 
 
@@ -116,17 +114,15 @@ def start(
     """Listen (in background threads) until the returned server's ``shutdown()``: on
     ``bind``:``port``, or accepting from ``shared`` (``listening_socket``) when given.
 
-    Process-wide: pynetdicom then receives every C-STORE data set into a file, and this
-    process's temporary files go to the spool's ``incoming/`` folder, on the spool's file
-    system, so that a received file is renamed into the spool, not copied. And pydicom's
-    value validation is off, as ``reader.quiet_validation`` turns it off while ingest
+    Process-wide: pynetdicom receives every C-STORE data set into memory (its default; the
+    listener's associations bound it), and pydicom's value validation is off, as ``reader.quiet_validation`` turns it off while ingest
     parses: its warnings would quote header values (PHI) into the log, and checking every
     element pynetdicom sets in each command it decodes and each status it encodes cost
     about 8% of the receiving CPU.
     """
-    incoming = spool.prepare(spool_root)
-    _config.STORE_RECV_CHUNKED_DATASET = True
-    tempfile.tempdir = str(incoming)
+    reactors.check_pynetdicom()
+    spool.prepare(spool_root)
+    _config.STORE_RECV_CHUNKED_DATASET = False
     pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
     ae = build_ae(ae_title=ae_title, allowed_aes=allowed_aes)
     handlers = [
@@ -162,13 +158,17 @@ def handle_store(event: evt.Event) -> Dataset | int:
     request = event.request
     calling_ae = event.assoc.requestor.ae_title
     sop_class = str(request.AffectedSOPClassUID)
+    received = request.DataSet  # a reactors.BoundedBuffer
     try:
-        receipt = receive_instance(
-            path=event.dataset_path,
-            calling_ae=calling_ae,
-            sop_class_uid=sop_class,
-            sop_instance_uid=str(request.AffectedSOPInstanceUID),
-        )
+        with received.getbuffer() as data_set:
+            receipt = receive_instance(
+                data_set=data_set,
+                size=received.received,
+                transfer_syntax_uid=str(event.context.transfer_syntax),
+                calling_ae=calling_ae,
+                sop_class_uid=sop_class,
+                sop_instance_uid=str(request.AffectedSOPInstanceUID),
+            )
     except Exception:  # the database or the disk: the sender may send it again
         logger.exception("could not take an image from %s", calling_ae)
         connection.close()  # a broken connection is opened afresh for the next image

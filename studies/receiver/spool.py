@@ -1,10 +1,9 @@
 """The listener's spool: received images on disk, durable before they are acknowledged.
 
-Layout under the spool root: ``incoming/`` holds files still being received (pynetdicom
-writes each C-STORE data set there as it arrives, see ``ae.py``) and copies being made;
-nothing in it was ever acknowledged. ``<32 hex>.dcm`` files at the root were: each is
-fsynced, renamed into place (atomic) and its folder fsynced before its row is recorded and
-Success is returned. Names are random, never taken from the data (the files are still
+Layout under the spool root: ``incoming/`` holds files still being written; nothing in it
+was ever acknowledged. ``<32 hex>.dcm`` files at the root were: each is fsynced, renamed
+into place (atomic) and its folder fsynced before its row is recorded and Success is
+returned. Names are random, never taken from the data (the files are still
 identified). No Django here: the root is passed in.
 """
 
@@ -13,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterable
@@ -41,31 +39,29 @@ def path_of(root: Path, name: str) -> Path:
     return root / name
 
 
-def keep(root: Path, source: Path) -> str:
-    """Make ``source`` (a received file) a durable spool file; return its name.
+def keep(root: Path, data: bytes | memoryview) -> str:
+    """Make ``data`` (a received image, as a Part 10 file) a durable spool file; return its
+    name.
 
-    The file's data reach the disk before it takes its final name, and the name reaches
-    the disk before this returns: a crash at any point leaves either no spool file or a
-    complete one. ``source`` is moved when it is on the spool's file system (the usual
-    case: pynetdicom writes into ``incoming/``), else copied.
+    The file is written in ``incoming/`` and reaches the disk before it takes its final
+    name, and the name reaches the disk before this returns: a crash at any point leaves
+    either no spool file or a complete one.
     """
     name = f"{uuid.uuid4().hex}.dcm"
-    final = root / name
-    incoming = root / INCOMING
-    if source.stat().st_dev == root.stat().st_dev:
-        _fsync_file(source)
-        os.replace(source, final)
-    else:
-        staged = incoming / f"{name}.part"
+    staged = root / INCOMING / f"{name}.part"
+    try:
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with source.open("rb") as src, staged.open("xb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-                dst.flush()
-                os.fsync(dst.fileno())
-            os.replace(staged, final)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(staged, root / name)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     # Per file, before the row and Success: a directory fsync shared by a batch of images
     # would be safe only if each of them waited for it before being acknowledged (a group
     # commit); bench/dicom_store.py measures it at well under a millisecond here, against
@@ -87,8 +83,8 @@ def discard(root: Path, names: Iterable[str]) -> None:
 def sweep(root: Path, *, pending: set[str] | None, incoming_older_than_s: float) -> int:
     """Remove what no one will use; return how many files.
 
-    Files in ``incoming/`` untouched for ``incoming_older_than_s`` are receptions that
-    never finished (an aborted association, a killed listener): none was acknowledged.
+    Files in ``incoming/`` untouched for ``incoming_older_than_s`` are writes that never
+    finished (a full disk, a killed listener): none was acknowledged.
     With ``pending`` (the spool files rows name; only when nothing is being received, at
     start-up) spool files no row names are removed too: a crash after the rename and
     before the row committed, or after the row was deleted and before the file was.
@@ -108,14 +104,6 @@ def sweep(root: Path, *, pending: set[str] | None, incoming_older_than_s: float)
                 path.unlink(missing_ok=True)
                 removed += 1
     return removed
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

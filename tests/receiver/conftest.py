@@ -3,7 +3,6 @@ this process against the test database."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,17 +33,14 @@ def spool_dir(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def listener_globals():
-    """``ae.start`` sets pynetdicom's chunked receiving, this process's temporary folder and
-    pydicom's validation (process-wide, as a listener process wants them): put them back
-    after the test."""
+    """``ae.start`` sets pynetdicom's receiving (into memory) and pydicom's validation
+    (process-wide, as a listener process wants them): put them back after the test."""
     saved = (
-        tempfile.tempdir,
         _config.STORE_RECV_CHUNKED_DATASET,
         pydicom_config.settings.reading_validation_mode,
     )
     yield
     (
-        tempfile.tempdir,
         _config.STORE_RECV_CHUNKED_DATASET,
         pydicom_config.settings.reading_validation_mode,
     ) = saved

@@ -8,11 +8,11 @@ import threading
 import time
 
 import pynetdicom
-from pynetdicom.dul import DULServiceProvider
+import pytest
 
-from studies.receiver import reactors
+from studies.receiver import ae, reactors
 from tests.processes import wait_until
-from tests.receiver.senders import association
+from tests.receiver.senders import ALLOWED_AES, LISTENER_AE, association
 
 
 def _only_association(server):
@@ -60,9 +60,25 @@ def test_a_release_and_a_local_abort_end_the_association(dicom_server):
     wait_until(lambda: not dicom_server.active_associations, 5, "the aborted association to end")
 
 
-def test_another_pynetdicom_keeps_its_own_loops(dicom_server, monkeypatch):
+def test_another_pynetdicom_is_refused_at_start_with_the_reason(spool_dir, monkeypatch):
+    """The adaptations reach into pynetdicom 3.0's internals: with another version the
+    listener does not start, rather than run with loops or buffers it was not checked on."""
     monkeypatch.setattr(pynetdicom, "__version__", "4.0.0")
-    with association(dicom_server.server_address[1]) as assoc:
-        accepted = _only_association(dicom_server)
-        assert type(accepted.dul) is DULServiceProvider
-        assert assoc.send_c_echo().Status == 0
+    with pytest.raises(RuntimeError, match="pynetdicom 4.0.0 is installed"):
+        ae.start(
+            ae_title=LISTENER_AE,
+            allowed_aes=ALLOWED_AES,
+            bind="127.0.0.1",
+            port=0,
+            spool_root=spool_dir,
+        )
+
+
+def test_the_receive_buffer_counts_all_and_keeps_up_to_its_limit():
+    buffer = reactors.BoundedBuffer(10)
+    buffer.write(b"12345678")
+    assert not buffer.overflowed and buffer.getvalue() == b"12345678"
+    assert buffer.write(b"abcdef") == 6  # past the limit: counted, not kept
+    buffer.write(b"more")
+    assert buffer.overflowed and buffer.received == 18
+    assert buffer.getvalue() == b"12345678"
