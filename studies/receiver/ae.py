@@ -115,7 +115,8 @@ def start(
     ``bind``:``port``, or accepting from ``shared`` (``listening_socket``) when given.
 
     Process-wide: pynetdicom receives every C-STORE data set into memory (its default; the
-    listener's associations bound it), and pydicom's value validation is off, as ``reader.quiet_validation`` turns it off while ingest
+    listener's associations bound it), logs messages only when the log level keeps them,
+    and pydicom's value validation is off, as ``reader.quiet_validation`` turns it off while ingest
     parses: its warnings would quote header values (PHI) into the log, and checking every
     element pynetdicom sets in each command it decodes and each status it encodes cost
     about 8% of the receiving CPU.
@@ -123,6 +124,11 @@ def start(
     reactors.check_pynetdicom()
     spool.prepare(spool_root)
     _config.STORE_RECV_CHUNKED_DATASET = False
+    # pynetdicom's logging handlers format every PDU and DIMSE message (and copy each data
+    # set) for records that only INFO or DEBUG keep: bound only when they are kept.
+    _config.LOG_HANDLER_LEVEL = (
+        "standard" if logging.getLogger("pynetdicom").isEnabledFor(logging.INFO) else "none"
+    )
     pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
     ae = build_ae(ae_title=ae_title, allowed_aes=allowed_aes)
     handlers = [

@@ -33,15 +33,18 @@ def spool_dir(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def listener_globals():
-    """``ae.start`` sets pynetdicom's receiving (into memory) and pydicom's validation
-    (process-wide, as a listener process wants them): put them back after the test."""
+    """``ae.start`` sets pynetdicom's receiving (into memory) and logging, and pydicom's
+    validation (process-wide, as a listener process wants them): put them back after the
+    test."""
     saved = (
         _config.STORE_RECV_CHUNKED_DATASET,
+        _config.LOG_HANDLER_LEVEL,
         pydicom_config.settings.reading_validation_mode,
     )
     yield
     (
         _config.STORE_RECV_CHUNKED_DATASET,
+        _config.LOG_HANDLER_LEVEL,
         pydicom_config.settings.reading_validation_mode,
     ) = saved
 

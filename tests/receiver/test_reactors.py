@@ -9,6 +9,9 @@ import time
 
 import pynetdicom
 import pytest
+from pydicom.uid import MRImageStorage
+from pynetdicom.dimse_messages import C_STORE_RSP
+from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 
 from studies.receiver import ae, reactors
 from tests.processes import wait_until
@@ -82,3 +85,30 @@ def test_the_receive_buffer_counts_all_and_keeps_up_to_its_limit():
     buffer.write(b"more")
     assert buffer.overflowed and buffer.received == 18
     assert buffer.getvalue() == b"12345678"
+
+
+@pytest.mark.parametrize(
+    ("status", "message_id", "sop_instance"),
+    [(0x0000, 1, "1.2.3.4"), (0xA700, 65535, "1.2.840.113619.2.55.3.604688"), (0xB000, 7, "1.23")],
+)
+def test_a_store_response_is_encoded_as_pynetdicom_encodes_it(status, message_id, sop_instance):
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo = message_id
+    response.AffectedSOPClassUID = MRImageStorage
+    response.AffectedSOPInstanceUID = sop_instance
+    response.Status = status
+    message = C_STORE_RSP()
+    message.primitive_to_message(response)
+    (pdata,) = message.encode_msg(1, 16384)
+    assert pdata.presentation_data_value_list == [(1, b"\x03" + reactors._store_response(response))]
+
+
+def test_a_store_response_with_an_error_comment_is_left_to_pynetdicom():
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo = 1
+    response.AffectedSOPClassUID = MRImageStorage
+    response.AffectedSOPInstanceUID = "1.2.3"
+    response.Status = 0xA900
+    response.ErrorComment = "the data set's SOP class differs"
+    assert reactors._store_response(response) is None
+    assert reactors._store_response(C_ECHO()) is None
