@@ -8,6 +8,7 @@ on commit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -32,9 +33,12 @@ def queue_thumbnails(
     """
     ok, broker_down, eager = True, False, tasks_run_eagerly()
     # When tasks run eagerly (embedded mode) each one would otherwise commit on its own;
-    # one transaction for the study's thumbnails saves a disk sync per series. Eager
-    # tasks also render from the data sets still in memory instead of re-reading files.
-    with thumbnails.written_datasets(datasets), transaction.atomic():
+    # one transaction for the study's thumbnails saves a disk sync per series, and each
+    # render rolls back alone. Eager tasks also render from the data sets still in memory
+    # instead of re-reading files. Queued on a broker, nothing touches the database
+    # (unless publishing fails): no transaction, no savepoints (two round trips each).
+    atomic = transaction.atomic if eager else contextlib.nullcontext
+    with thumbnails.written_datasets(datasets), atomic():
         for series_id in series_ids:
             if broker_down:
                 followups.record_followup(
@@ -45,7 +49,7 @@ def queue_thumbnails(
                 )
                 continue
             try:
-                with transaction.atomic():  # a failed eager render rolls back alone
+                with atomic():
                     render_series_thumbnail_task.delay(series_id)
             except Exception as exc:  # noqa: BLE001 - broker, or the render itself when eager
                 ok = False

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -40,7 +40,7 @@ from studies.models import (
     Study,
     StudyIdentity,
 )
-from studies.storage import media_path
+from studies.storage import UnsafePath, media_path
 
 logger = logging.getLogger(__name__)
 
@@ -546,26 +546,30 @@ def _store_study(
     original_sops: list[str] = []
     for series_uid, members in by_series.items():
         head = members[0]
-        series, series_created = Series.objects.get_or_create(
-            series_instance_uid=series_uid,
-            defaults={
-                "study": study,
-                "number": head.series_number,
-                "description": deid.clean_description(head.series_description, identifiers=known)[
+        # Under the study's lock (``_lock_study``) no one else creates this study's series:
+        # a plain query and insert, without get_or_create's savepoint (two more round trips
+        # per series).
+        series = Series.objects.filter(series_instance_uid=series_uid).first()
+        series_created = series is None
+        if series is None:
+            series = Series.objects.create(
+                series_instance_uid=series_uid,
+                study=study,
+                number=head.series_number,
+                description=deid.clean_description(head.series_description, identifiers=known)[
                     :128
                 ],
-                "plane": head.plane,
-                "weighting": head.weighting,
-                "rows": head.rows,
-                "columns": head.cols,
-                "pixel_spacing_row_mm": head.pixel_spacing[0],
-                "pixel_spacing_col_mm": head.pixel_spacing[1],
-                "slice_thickness_mm": head.slice_thickness
+                plane=head.plane,
+                weighting=head.weighting,
+                rows=head.rows,
+                columns=head.cols,
+                pixel_spacing_row_mm=head.pixel_spacing[0],
+                pixel_spacing_col_mm=head.pixel_spacing[1],
+                slice_thickness_mm=head.slice_thickness
                 if head.slice_thickness and head.slice_thickness > 0
                 else None,
-                "orientation": list(head.orientation),
-            },
-        )
+                orientation=list(head.orientation),
+            )
         if series_created:
             originals = deid.original_uids(head.dataset)
             SeriesIdentity.objects.create(
@@ -574,12 +578,13 @@ def _store_study(
                 original_frame_of_reference_uid=originals["frame_of_reference"],
             )
         axis = _reading_axis(slice_normal(head.orientation))
+        folder = _series_folder(study_uid, series_uid)
         for instance in members:
             original_sops.append(deid.original_uids(instance.dataset)["sop"])
             deid.deidentify(
                 instance.dataset, pseudonym=pseudonym, date_shift_days=shift, secret=secret
             )
-            relative, digest, size = _write_file(instance, study_uid, written)
+            relative, digest, size = _write_file(instance, folder, written)
             if datasets is not None:
                 datasets[relative] = instance.dataset
             rows.append(
@@ -625,28 +630,45 @@ def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
     return tuple(-n if flip else n for n in normal)  # type: ignore[return-value]
 
 
-def _write_file(
-    instance: ParsedInstance, study_uid: str, written: list[Path]
-) -> tuple[str, str, int]:
-    """Write a new file, never over an existing one; ``written`` lists what this created.
+class _Folder(NamedTuple):
+    path: Path
+    relative: str  # to MEDIA_ROOT, as Instance.file names it
 
-    The name comes from the UIDs (validated when read; ``media_path`` is the second
-    wall). If it is taken (a concurrent upload of the same file, or the leftover of a
-    crash), a unique name is used instead: a file another request created, whose row
-    may commit or have committed, is never overwritten nor deleted.
+
+def _series_folder(study_uid: str, series_uid: str) -> _Folder:
+    """The series' folder under MEDIA_ROOT, made if need be. The UIDs were validated when
+    read; ``media_path`` is the second wall (once per series: resolving a path costs a
+    system call per part)."""
+    parts = ("dicom", study_uid, series_uid)
+    folder = media_path(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return _Folder(folder, "/".join(parts))
+
+
+def _write_file(
+    instance: ParsedInstance, folder: _Folder, written: list[Path]
+) -> tuple[str, str, int]:
+    """Write a new file into ``folder`` (``_series_folder``), never over an existing one;
+    ``written`` lists what this created.
+
+    The name comes from the instance UID, a plain file name (checked here too: the second
+    wall), opened exclusively, so never through a link. If it is taken (a concurrent
+    upload of the same file, or the leftover of a crash), a unique name is used instead: a
+    file another request created, whose row may commit or have committed, is never
+    overwritten nor deleted.
     """
     data = encode_dicom_file(instance.dataset)
-    folder = ("dicom", study_uid, instance.series_uid)
     name = f"{instance.sop_uid}.dcm"
-    path = media_path(*folder, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if "/" in name or "\x00" in name or name.startswith("."):
+        raise UnsafePath(f"refused file name {name!r}")
+    path = folder.path / name
     try:
         handle = path.open("xb")
     except FileExistsError:
         name = f"{instance.sop_uid}.{uuid.uuid4().hex[:12]}.dcm"
-        path = media_path(*folder, name)
+        path = folder.path / name
         handle = path.open("xb")
     written.append(path)
     with handle:
         handle.write(data)
-    return "/".join((*folder, name)), hashlib.sha256(data).hexdigest(), len(data)
+    return f"{folder.relative}/{name}", hashlib.sha256(data).hexdigest(), len(data)

@@ -74,9 +74,13 @@ def test_manage_py_ingest_of_traversal_uids_writes_nothing_outside_media(
 def test_paths_from_data_are_refused_even_when_validation_is_bypassed(settings, tmp_path):
     # Second wall: a UID that reached storage some other way still cannot leave MEDIA_ROOT.
     instance = read_instance(mr_bytes(), name="ok.dcm")
-    object.__setattr__(instance, "series_uid", "../../../outside")
     with pytest.raises(UnsafePath):
-        ingest_service._write_file(instance, "1.2.3", [])
+        ingest_service._series_folder("1.2.3", "../../../outside")
+    folder = ingest_service._series_folder("1.2.3", instance.series_uid)
+    object.__setattr__(instance, "sop_uid", "../../outside")
+    with pytest.raises(UnsafePath):
+        ingest_service._write_file(instance, folder, [])
+    assert list(folder.path.iterdir()) == []
     series = Series.objects.create(
         study=StudyFactory(),
         series_instance_uid="../../evil_series",
