@@ -51,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 
 class Completer(threading.Thread):
-    """Every ``interval_s``: store the stable studies, tidy the spool's incoming folder."""
+    """Every ``interval_s``, or at once after a pass that stored studies: store the stable
+    studies, tidy the spool's incoming folder."""
 
     def __init__(
         self,
@@ -67,8 +68,10 @@ class Completer(threading.Thread):
 
     def run(self) -> None:
         while True:
-            self.run_once()
-            if self._stop_event.wait(self.interval_s):
+            stored = self.run_once()
+            # A pass that stored studies took a while: others may have become stable
+            # meanwhile, so look again at once rather than after a pause.
+            if self._stop_event.wait(0 if stored else self.interval_s):
                 break
         connection.close()
 

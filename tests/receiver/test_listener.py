@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 from datetime import timedelta
 
 import pydicom
@@ -27,6 +28,7 @@ from studies.services import followups, receiving
 from studies.services.receiving import complete_stable_studies
 from tests.conftest import require_service
 from tests.dicom.factory import make_mr, stored_uid, to_bytes
+from tests.processes import wait_until
 from tests.receiver.senders import association, echoscu, storescu
 from tests.studies.batch import sagittal_series, write_files
 
@@ -398,3 +400,27 @@ def test_the_spool_keeps_files_durably_and_sweeps_what_no_one_will_use(tmp_path)
     assert spool.sweep(root, pending={name}, incoming_older_than_s=0) == 2
     assert sorted(p.name for p in root.iterdir()) == sorted(["incoming", name])
     assert list(incoming.iterdir()) == []
+
+
+def test_the_completion_loop_looks_again_at_once_after_storing(monkeypatch):
+    """A pass that stored studies took a while, during which others may have become
+    stable: the next pass follows at once, not after the loop's pause."""
+    from studies.receiver import listener
+
+    passes: list[float] = []
+
+    def complete(*, stable_s):
+        passes.append(time.monotonic())
+        return [receiving.Completion(study_uid="1.2.3")] if len(passes) == 1 else []
+
+    monkeypatch.setattr(listener, "complete_stable_studies", complete)
+    monkeypatch.setattr(listener, "sweep_spool", lambda *, at_start: 0)
+    monkeypatch.setattr(listener, "close_old_connections", lambda: None)
+    completer = listener.Completer(stable_s=3600)  # a pause of 5 s between idle passes
+    completer.start()
+    try:
+        wait_until(lambda: len(passes) >= 2, 2, "a second pass right after the first")
+        time.sleep(0.3)
+        assert len(passes) == 2  # the pass that stored nothing is followed by the pause
+    finally:
+        completer.stop()
