@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from django.db import close_old_connections, connection, connections
+from django.db import connection, connections
 from pynetdicom.transport import ThreadedAssociationServer
 
 from studies.receiver import ae, spool
@@ -76,7 +76,7 @@ class Completer(threading.Thread):
         connection.close()
 
     def run_once(self) -> list[Completion]:
-        close_old_connections()
+        _drop_broken_connection()
         done: list[Completion] = []
         try:
             done = complete_stable_studies(stable_s=self.stable_s)
@@ -94,6 +94,16 @@ class Completer(threading.Thread):
         """Finish the pass under way (a study being stored is stored), then end."""
         self._stop_event.set()
         self.join()
+
+
+def _drop_broken_connection() -> None:
+    """The loop keeps its database connection from pass to pass: a new one per pass (as
+    ``close_old_connections`` gives with CONN_MAX_AGE 0) is a new PostgreSQL backend
+    every quarter second, per storing process, whose start-up and first queries cost
+    more than the pass. A broken one (the server restarted) is dropped, and the pass
+    connects afresh."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def _log(completion: Completion) -> None:

@@ -415,7 +415,7 @@ def test_the_completion_loop_looks_again_at_once_after_storing(monkeypatch):
 
     monkeypatch.setattr(listener, "complete_stable_studies", complete)
     monkeypatch.setattr(listener, "sweep_spool", lambda *, at_start: 0)
-    monkeypatch.setattr(listener, "close_old_connections", lambda: None)
+    monkeypatch.setattr(listener, "_drop_broken_connection", lambda: None)
     completer = listener.Completer(stable_s=3600)  # a pause of 5 s between idle passes
     completer.start()
     try:
