@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from pydicom.dataset import Dataset
 
 from spine.labels import LEVELS
@@ -544,39 +546,10 @@ def _store_study(
     touched: list[int] = []
     rows: list[Instance] = []
     original_sops: list[str] = []
+    series_by_uid = _study_series(study, by_series, known)
     for series_uid, members in by_series.items():
         head = members[0]
-        # Under the study's lock (``_lock_study``) no one else creates this study's series:
-        # a plain query and insert, without get_or_create's savepoint (two more round trips
-        # per series).
-        series = Series.objects.filter(series_instance_uid=series_uid).first()
-        series_created = series is None
-        if series is None:
-            series = Series.objects.create(
-                series_instance_uid=series_uid,
-                study=study,
-                number=head.series_number,
-                description=deid.clean_description(head.series_description, identifiers=known)[
-                    :128
-                ],
-                plane=head.plane,
-                weighting=head.weighting,
-                rows=head.rows,
-                columns=head.cols,
-                pixel_spacing_row_mm=head.pixel_spacing[0],
-                pixel_spacing_col_mm=head.pixel_spacing[1],
-                slice_thickness_mm=head.slice_thickness
-                if head.slice_thickness and head.slice_thickness > 0
-                else None,
-                orientation=list(head.orientation),
-            )
-        if series_created:
-            originals = deid.original_uids(head.dataset)
-            SeriesIdentity.objects.create(
-                series=series,
-                original_series_uid=originals["series"],
-                original_frame_of_reference_uid=originals["frame_of_reference"],
-            )
+        series = series_by_uid[series_uid]
         axis = _reading_axis(slice_normal(head.orientation))
         folder = _series_folder(study_uid, series_uid)
         for instance in members:
@@ -611,11 +584,70 @@ def _store_study(
             for row, sop in zip(rows, original_sops, strict=True)
         ]
     )
-    for series_id in touched:
-        Series.objects.filter(pk=series_id).update(
-            slice_count=Instance.objects.filter(series_id=series_id).count()
+    Series.objects.filter(pk__in=touched).update(
+        slice_count=Coalesce(
+            Subquery(
+                Instance.objects.filter(series=OuterRef("pk"))
+                .order_by()
+                .values("series")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
         )
+    )
     return study.pk, touched
+
+
+def _study_series(
+    study: Study, by_series: dict[str, list[ParsedInstance]], known: tuple[str, ...]
+) -> dict[str, Series]:
+    """The batch's series, those not stored yet created (with their identities): a few
+    statements for the whole study rather than a few per series. Under the study's lock
+    (``_lock_study``) no one else creates them meanwhile."""
+    series_by_uid = {
+        series.series_instance_uid: series
+        for series in Series.objects.filter(series_instance_uid__in=list(by_series))
+    }
+    new = []
+    for series_uid, members in by_series.items():
+        if series_uid in series_by_uid:
+            continue
+        head = members[0]
+        new.append(
+            Series(
+                series_instance_uid=series_uid,
+                study=study,
+                number=head.series_number,
+                description=deid.clean_description(head.series_description, identifiers=known)[
+                    :128
+                ],
+                plane=head.plane,
+                weighting=head.weighting,
+                rows=head.rows,
+                columns=head.cols,
+                pixel_spacing_row_mm=head.pixel_spacing[0],
+                pixel_spacing_col_mm=head.pixel_spacing[1],
+                slice_thickness_mm=head.slice_thickness
+                if head.slice_thickness and head.slice_thickness > 0
+                else None,
+                orientation=list(head.orientation),
+            )
+        )
+    Series.objects.bulk_create(new)
+    identities = []
+    for series in new:
+        originals = deid.original_uids(by_series[series.series_instance_uid][0].dataset)
+        identities.append(
+            SeriesIdentity(
+                series=series,
+                original_series_uid=originals["series"],
+                original_frame_of_reference_uid=originals["frame_of_reference"],
+            )
+        )
+    SeriesIdentity.objects.bulk_create(identities)
+    series_by_uid.update((series.series_instance_uid, series) for series in new)
+    return series_by_uid
 
 
 def _reading_axis(normal: Sequence[float]) -> tuple[float, float, float]:
