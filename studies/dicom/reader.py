@@ -492,6 +492,10 @@ def _plain_value(elem: RawDataElement) -> Any:
             return None
         text = data.decode().rstrip(" \x00")
         value: str | int | bytes = UID(text) if vr == "UI" else text
+    elif vr in _NUMBER_STRINGS and not (
+        config.use_DS_decimal or config.use_DS_numpy or config.use_IS_numpy
+    ):
+        return _number_strings(data, _NUMBER_STRINGS[vr])
     elif vr == "US" and len(data) == 2 and elem.is_little_endian:
         value = data[0] | data[1] << 8
     elif vr in ("OB", "OW"):
@@ -500,6 +504,28 @@ def _plain_value(elem: RawDataElement) -> Any:
         return None
     validate_value(vr, value, config.settings.reading_validation_mode)
     return value
+
+
+# DS and IS values pydicom reads as DSfloat / IS (numbers equal to these), one per
+# backslash-separated part; anything less plain (an empty part, padding inside, another
+# notation) is left to pydicom.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER_STRINGS = {"DS": (_DECIMAL, float), "IS": (_INTEGER, int)}
+
+
+def _number_strings(data: bytes, kind: tuple[re.Pattern[str], type]) -> Any:
+    """The number (or list of numbers) of a plain ASCII DS or IS value, else None."""
+    if not data.isascii():
+        return None
+    pattern, number = kind
+    values = []
+    for part in data.decode().split("\\"):
+        part = part.strip(" \x00")
+        if not pattern.fullmatch(part):
+            return None
+        values.append(number(part))
+    return values[0] if len(values) == 1 else values
 
 
 def _get(ds: _Fields, keyword: str) -> Any:

@@ -172,3 +172,38 @@ def test_every_prefix_raises_ingest_error_only():
     for cut in range(0, len(data) - 1, 13):
         with pytest.raises(IngestError):
             read_instance(data[:cut], name="cut.dcm")
+
+
+@pytest.mark.parametrize(
+    ("vr", "raw", "decoded"),
+    [
+        ("DS", b"0.5\\0.5 ", True),
+        ("DS", b"-12.25\\3.0e-2\\+7 ", True),
+        ("DS", b" 1.\\.5", True),
+        ("DS", b"1E3\x00", True),
+        ("IS", b"12", True),
+        ("IS", b"-3\\+4 ", True),
+        # left to pydicom: empty parts, other notations, text that is not a number
+        ("DS", b"0.5\\", False),
+        ("DS", b"1,5", False),
+        ("DS", b"NaN ", False),
+        ("IS", b"12.0", False),
+        ("IS", b"1 2", False),
+    ],
+)
+def test_a_plain_number_string_reads_as_pydicom_reads_it(vr, raw, decoded):
+    """The reader's own decoding of DS and IS values gives pydicom's numbers, one or a
+    list as pydicom gives one or several; anything less plain is left to pydicom."""
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.multival import MultiValue
+
+    from studies.dicom.reader import _plain_value, quiet_validation
+
+    elem = RawDataElement(0x00280030, vr, len(raw), raw, 0, False, True)
+    fast = _plain_value(elem)
+    assert (fast is not None) == decoded
+    if decoded:
+        with quiet_validation():
+            expected = convert_raw_data_element(elem, encoding=None, ds=None).value
+        assert fast == expected
+        assert isinstance(fast, list) == isinstance(expected, MultiValue)
