@@ -37,12 +37,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.db import connection, connections
+from django.utils import timezone
 from pynetdicom.transport import ThreadedAssociationServer
 
 from studies.receiver import ae, spool
 from studies.services.receiving import (
     Completion,
     complete_stable_studies,
+    next_stable_at,
     retry_held_now,
     sweep_spool,
 )
@@ -51,8 +53,9 @@ logger = logging.getLogger(__name__)
 
 
 class Completer(threading.Thread):
-    """Every ``interval_s``, or at once after a pass that stored studies: store the stable
-    studies, tidy the spool's incoming folder."""
+    """Every ``interval_s``, or sooner when a study becomes stable before that, or at once
+    after a pass that stored studies: store the stable studies, tidy the spool's incoming
+    folder."""
 
     def __init__(
         self,
@@ -71,9 +74,22 @@ class Completer(threading.Thread):
             stored = self.run_once()
             # A pass that stored studies took a while: others may have become stable
             # meanwhile, so look again at once rather than after a pause.
-            if self._stop_event.wait(0 if stored else self.interval_s):
+            if self._stop_event.wait(0 if stored else self._pause()):
                 break
         connection.close()
+
+    def _pause(self) -> float:
+        """Until the next study receiving images becomes stable, if that is sooner than
+        ``interval_s``: its images are stored (and its AI started) on time, not up to a
+        pause later."""
+        try:
+            due = next_stable_at(stable_s=self.stable_s)
+        except Exception:  # the database: the next pass reports it
+            logger.debug("could not tell when the next study becomes stable", exc_info=True)
+            return self.interval_s
+        if due is None:
+            return self.interval_s
+        return min(self.interval_s, max(0.0, (due - timezone.now()).total_seconds()))
 
     def run_once(self) -> list[Completion]:
         _drop_broken_connection()

@@ -311,6 +311,25 @@ def complete_stable_studies(
     return done
 
 
+def next_stable_at(
+    *, now: datetime | None = None, stable_s: float | None = None
+) -> datetime | None:
+    """When the next study still receiving images becomes stable if none arrives for it
+    meanwhile (its newest image's time plus ``stable_s``); None when none is receiving."""
+    now = now or timezone.now()
+    wait = timedelta(seconds=settings.RADBOT_STUDY_STABLE_S if stable_s is None else stable_s)
+    newest = (
+        _retryable(now)
+        .values("study_instance_uid")
+        .annotate(newest=Max("received_at"))
+        .filter(newest__gt=now - wait)
+        .order_by("newest")
+        .values_list("newest", flat=True)
+        .first()
+    )
+    return None if newest is None else newest + wait
+
+
 @contextmanager
 def _completing(study_uid: str) -> Iterator[bool]:
     """Whether this process may store ``study_uid`` now: each study is stored by one

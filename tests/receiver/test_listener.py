@@ -416,6 +416,7 @@ def test_the_completion_loop_looks_again_at_once_after_storing(monkeypatch):
     monkeypatch.setattr(listener, "complete_stable_studies", complete)
     monkeypatch.setattr(listener, "sweep_spool", lambda *, at_start: 0)
     monkeypatch.setattr(listener, "_drop_broken_connection", lambda: None)
+    monkeypatch.setattr(listener, "next_stable_at", lambda *, stable_s: None)
     completer = listener.Completer(stable_s=3600)  # a pause of 5 s between idle passes
     completer.start()
     try:
@@ -424,3 +425,25 @@ def test_the_completion_loop_looks_again_at_once_after_storing(monkeypatch):
         assert len(passes) == 2  # the pass that stored nothing is followed by the pause
     finally:
         completer.stop()
+
+
+def test_the_next_study_to_become_stable_is_known(dicom_port, study_files):
+    """The completion loop pauses until then rather than a whole interval."""
+    assert receiving.next_stable_at(stable_s=30) is None  # nothing receiving
+    assert storescu(dicom_port, study_files[:3]) == ["Success"] * 3
+    newest = ReceivedInstance.objects.order_by("-received_at").first().received_at
+    assert receiving.next_stable_at(stable_s=30) == newest + timedelta(seconds=30)
+    # Stable already: no longer waited for.
+    assert receiving.next_stable_at(now=newest + timedelta(seconds=31), stable_s=30) is None
+
+
+def test_the_completion_loop_pauses_until_the_next_study_becomes_stable(monkeypatch):
+    from studies.receiver import listener
+
+    monkeypatch.setattr(
+        listener, "next_stable_at", lambda *, stable_s: timezone.now() + timedelta(seconds=0.5)
+    )
+    completer = listener.Completer(stable_s=3600)  # its interval: 5 s
+    assert 0.3 < completer._pause() <= 0.5
+    monkeypatch.setattr(listener, "next_stable_at", lambda *, stable_s: None)
+    assert completer._pause() == completer.interval_s == 5.0
