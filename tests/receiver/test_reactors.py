@@ -4,13 +4,14 @@ checked over real associations to the listener's server in this process."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pynetdicom
 import pytest
 from pydicom.uid import MRImageStorage
-from pynetdicom.dimse_messages import C_STORE_RSP
+from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ, C_STORE_RSP
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 
 from studies.receiver import ae, reactors
@@ -112,3 +113,51 @@ def test_a_store_response_with_an_error_comment_is_left_to_pynetdicom():
     response.ErrorComment = "the data set's SOP class differs"
     assert reactors._store_response(response) is None
     assert reactors._store_response(C_ECHO()) is None
+
+
+@pytest.mark.parametrize(
+    ("message_id", "sop_instance", "priority", "move_originator"),
+    [(1, "1.2.3.4", 2, None), (65535, "1.2.840.113619.2.55.3.6", 0, ("ORTHANC", 7))],
+)
+def test_a_store_request_is_decoded_as_pynetdicom_decodes_it(
+    message_id, sop_instance, priority, move_originator
+):
+    request = C_STORE()
+    request.MessageID = message_id
+    request.AffectedSOPClassUID = MRImageStorage
+    request.AffectedSOPInstanceUID = sop_instance
+    request.Priority = priority
+    if move_originator:
+        request.MoveOriginatorApplicationEntityTitle = move_originator[0]
+        request.MoveOriginatorMessageID = move_originator[1]
+    request.DataSet = io.BytesIO(b"\x08\x00\x18\x00" + b"\x00" * 8)
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    command, data = message.encode_msg(1, 16384)
+    ((_, encoded),) = command.presentation_data_value_list
+    fields = reactors._store_request_fields(encoded[1:])
+
+    decoded = C_STORE_RQ()  # pynetdicom's own decoding
+    assert not decoded.decode_msg(command) and decoded.decode_msg(data)
+    expected = decoded.message_to_primitive()
+    for name in (
+        "MessageID",
+        "AffectedSOPClassUID",
+        "AffectedSOPInstanceUID",
+        "Priority",
+        "MoveOriginatorApplicationEntityTitle",
+        "MoveOriginatorMessageID",
+    ):
+        assert fields.get(name) == getattr(expected, name), name
+
+
+def test_other_commands_are_left_to_pynetdicom():
+    echo = C_ECHO()
+    echo.MessageID = 3
+    echo.AffectedSOPClassUID = "1.2.840.10008.1.1"
+    message = C_ECHO_RQ()
+    message.primitive_to_message(echo)
+    (command,) = message.encode_msg(1, 16384)
+    ((_, encoded),) = command.presentation_data_value_list
+    assert reactors._store_request_fields(encoded[1:]) is None
+    assert reactors._store_request_fields(b"\x00\x00\x00\x00\x04\x00") is None  # cut short
