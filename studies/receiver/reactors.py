@@ -26,11 +26,10 @@ past ``max_data_set_bytes`` the buffer keeps counting and stops keeping, and the
 refused as too large, the association going on. Ingest reads an image whole into memory
 in any case, so the bound is the one the listener already had per association.
 
-And a C-STORE request's command set is decoded directly (``_store_request_fields``), and
-a response without an Error Comment (every Success) encoded directly (``_store_response``),
-as pynetdicom's own decoding and encoding do (tested): building each command set as a
-pydicom data set and reading or writing it cost half of pynetdicom's CPU per image. Any
-other message, or one these do not expect, goes through pynetdicom.
+And a C-STORE request's command set is decoded, and a response without an Error Comment
+(every Success) encoded, directly (``commands``): building each command set as a pydicom
+data set and reading or writing it cost half of pynetdicom's CPU per image. Any other
+message, or one these do not expect, goes through pynetdicom.
 
 Checked against pynetdicom 3.0 only (``PYNETDICOM_CHECKED``): ``check_pynetdicom``
 refuses to start the listener with another version. The tests run real associations
@@ -44,7 +43,6 @@ import io
 import queue
 import select
 import socket
-import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +55,8 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import AssociationSocket
+
+from studies.receiver import commands
 
 PYNETDICOM_CHECKED = "3.0."
 WAIT_S = 0.05
@@ -163,6 +163,13 @@ class _WaitingDIMSE(DIMSEServiceProvider):
 
     _store: C_STORE | None = None  # a C-STORE request whose data set is arriving
 
+    def get_msg(self, block: bool = False):
+        if not block and threading.current_thread() is self._loop:
+            self._doorbell.clear()
+            if self.msg_queue.empty() and self.dul.to_user_queue.empty():
+                self._doorbell.wait(WAIT_S)
+        return super().get_msg(block)
+
     def receive_primitive(self, primitive) -> None:
         if self._store is not None:
             self._receive_store_data(self._store, primitive)
@@ -178,15 +185,14 @@ class _WaitingDIMSE(DIMSEServiceProvider):
 
     def _store_request(self, primitive) -> C_STORE | None:
         """A C-STORE request whose whole command set is this P-DATA's one fragment, decoded
-        directly (``_store_request_fields``); None for anything else, which pynetdicom
-        decodes."""
+        directly (``commands``); None for anything else, which pynetdicom decodes."""
         items = primitive.presentation_data_value_list
         if len(items) != 1 or self.assoc.get_handlers(evt.EVT_DIMSE_RECV):
             return None
         context_id, data = items[0]
         if not data or data[0] & 0x03 != 0x03:  # not a command set's last fragment
             return None
-        fields = _store_request_fields(data[1:])
+        fields = commands.decode_store_request(data[1:])
         if fields is None:
             return None
         store = C_STORE()
@@ -213,7 +219,7 @@ class _WaitingDIMSE(DIMSEServiceProvider):
                 return
 
     def send_msg(self, primitive, context_id: int) -> None:
-        encoded = _store_response(primitive)
+        encoded = commands.encode_store_response(primitive)
         if (
             encoded is None
             or self.assoc.get_handlers(evt.EVT_DIMSE_SENT)
@@ -225,115 +231,6 @@ class _WaitingDIMSE(DIMSEServiceProvider):
         # The one and last fragment of a command set (PS3.8 E.2: bits xxxxxx11).
         pdata.presentation_data_value_list.append((context_id, b"\x03" + encoded))
         self.dul.send_pdu(pdata)
-
-
-_US = struct.Struct("<HHIH")
-_UL = struct.Struct("<HHII")
-_HEADER = struct.Struct("<HHI")
-_C_STORE_RSP = 0x8001
-_NO_DATA_SET = 0x0101
-
-
-_ELEMENT = struct.Struct("<HHI")
-# The C-STORE-RQ command set (PS3.7 9.3.1.1), Implicit VR Little Endian: element -> the
-# primitive's parameter and how its value is decoded.
-_C_STORE_RQ = 0x0001
-_STORE_REQUEST = {
-    0x0000: ("", "UL"),  # Command Group Length
-    0x0002: ("AffectedSOPClassUID", "UI"),
-    0x0100: ("", "US"),  # Command Field
-    0x0110: ("MessageID", "US"),
-    0x0700: ("Priority", "US"),
-    0x0800: ("", "US"),  # Command Data Set Type
-    0x1000: ("AffectedSOPInstanceUID", "UI"),
-    0x1030: ("MoveOriginatorApplicationEntityTitle", "AE"),
-    0x1031: ("MoveOriginatorMessageID", "US"),
-}
-
-
-def _store_request_fields(command_set: bytes) -> dict[str, Any] | None:
-    """The parameters of a C-STORE request with a data set, from its encoded command set;
-    None for any other command, or any element or length this does not expect."""
-    fields: dict[str, Any] = {}
-    numbers: dict[int, int] = {}
-    offset, end = 0, len(command_set)
-    while offset < end:
-        if offset + 8 > end:
-            return None
-        group, element, length = _ELEMENT.unpack_from(command_set, offset)
-        offset += 8
-        value = command_set[offset : offset + length]
-        offset += length
-        known = _STORE_REQUEST.get(element)
-        if group != 0x0000 or known is None or len(value) != length or element in numbers:
-            return None
-        name, vr = known
-        if vr == "US" and length == 2:
-            number = value[0] | value[1] << 8
-        elif vr == "UL" and length == 4:
-            number = int.from_bytes(value, "little")
-        elif vr in ("UI", "AE") and value.isascii():
-            number = 0
-            fields[name] = value.decode().rstrip("\x00 ").strip()
-        else:
-            return None
-        numbers[element] = number
-        if name and vr in ("US", "UL"):
-            fields[name] = number
-    if (
-        numbers.get(0x0100) != _C_STORE_RQ
-        or numbers.get(0x0800, _NO_DATA_SET) == _NO_DATA_SET
-        or not {"AffectedSOPClassUID", "AffectedSOPInstanceUID", "MessageID"} <= fields.keys()
-    ):
-        return None
-    return fields
-
-
-def _store_response(primitive: Any) -> bytes | None:
-    """The command set of a C-STORE response (Implicit VR Little Endian, PS3.7 9.3.1.2),
-    or None for any other message, or one with an Offending Element or Error Comment."""
-    if (
-        type(primitive) is not C_STORE
-        or primitive.MessageIDBeingRespondedTo is None
-        or not 0 <= primitive.MessageIDBeingRespondedTo <= 0xFFFF
-        or primitive.Status is None
-        or not 0 <= primitive.Status <= 0xFFFF
-        or primitive.OffendingElement is not None
-        or primitive.ErrorComment is not None
-    ):
-        return None
-    sop_class = _ui(0x0002, primitive.AffectedSOPClassUID)
-    sop_instance = _ui(0x1000, primitive.AffectedSOPInstanceUID)
-    if sop_class is None or sop_instance is None:
-        return None
-    elements = b"".join(
-        (
-            sop_class,
-            _US.pack(0x0000, 0x0100, 2, _C_STORE_RSP),
-            _US.pack(0x0000, 0x0120, 2, primitive.MessageIDBeingRespondedTo),
-            _US.pack(0x0000, 0x0800, 2, _NO_DATA_SET),
-            _US.pack(0x0000, 0x0900, 2, primitive.Status),
-            sop_instance,
-        )
-    )
-    return _UL.pack(0x0000, 0x0000, 4, len(elements)) + elements
-
-
-def _ui(element: int, uid: Any) -> bytes | None:
-    text = str(uid) if uid else ""
-    if not text or not text.isascii():
-        return None
-    data = text.encode()
-    if len(data) % 2:
-        data += b"\x00"
-    return _HEADER.pack(0x0000, element, len(data)) + data
-
-    def get_msg(self, block: bool = False):
-        if not block and threading.current_thread() is self._loop:
-            self._doorbell.clear()
-            if self.msg_queue.empty() and self.dul.to_user_queue.empty():
-                self._doorbell.wait(WAIT_S)
-        return super().get_msg(block)
 
 
 def _wake(sock: object) -> None:

@@ -14,7 +14,7 @@ from pydicom.uid import MRImageStorage
 from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ, C_STORE_RSP
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 
-from studies.receiver import ae, reactors
+from studies.receiver import ae, commands, reactors
 from tests.processes import wait_until
 from tests.receiver.senders import ALLOWED_AES, LISTENER_AE, association
 
@@ -41,8 +41,20 @@ def test_an_idle_association_waits_in_select_and_still_answers_at_once(dicom_ser
         accepted.dul.socket.__class__ = type(
             "Counting", (reactors._WaitingSocket,), {"ready": property(counting)}
         )
+        waits = {"association": 0}
+        get_msg = reactors._WaitingDIMSE.get_msg
+
+        def counting_get_msg(dimse, block=False):
+            waits["association"] += 1
+            return get_msg(dimse, block)
+
+        accepted.dimse.__class__ = type(
+            "CountingDIMSE", (reactors._WaitingDIMSE,), {"get_msg": counting_get_msg}
+        )
         time.sleep(0.3)
         assert passes["dul"] <= 0.3 / reactors.WAIT_S + 2
+        # The association loop asks for a message once per pass: it waits on its doorbell.
+        assert 0 < waits["association"] <= 0.3 / reactors.WAIT_S + 2
         started = time.perf_counter()
         for _ in range(20):
             assert assoc.send_c_echo().Status == 0
@@ -101,7 +113,9 @@ def test_a_store_response_is_encoded_as_pynetdicom_encodes_it(status, message_id
     message = C_STORE_RSP()
     message.primitive_to_message(response)
     (pdata,) = message.encode_msg(1, 16384)
-    assert pdata.presentation_data_value_list == [(1, b"\x03" + reactors._store_response(response))]
+    assert pdata.presentation_data_value_list == [
+        (1, b"\x03" + commands.encode_store_response(response))
+    ]
 
 
 def test_a_store_response_with_an_error_comment_is_left_to_pynetdicom():
@@ -111,8 +125,8 @@ def test_a_store_response_with_an_error_comment_is_left_to_pynetdicom():
     response.AffectedSOPInstanceUID = "1.2.3"
     response.Status = 0xA900
     response.ErrorComment = "the data set's SOP class differs"
-    assert reactors._store_response(response) is None
-    assert reactors._store_response(C_ECHO()) is None
+    assert commands.encode_store_response(response) is None
+    assert commands.encode_store_response(C_ECHO()) is None
 
 
 @pytest.mark.parametrize(
@@ -135,7 +149,7 @@ def test_a_store_request_is_decoded_as_pynetdicom_decodes_it(
     message.primitive_to_message(request)
     command, data = message.encode_msg(1, 16384)
     ((_, encoded),) = command.presentation_data_value_list
-    fields = reactors._store_request_fields(encoded[1:])
+    fields = commands.decode_store_request(encoded[1:])
 
     decoded = C_STORE_RQ()  # pynetdicom's own decoding
     assert not decoded.decode_msg(command) and decoded.decode_msg(data)
@@ -159,5 +173,5 @@ def test_other_commands_are_left_to_pynetdicom():
     message.primitive_to_message(echo)
     (command,) = message.encode_msg(1, 16384)
     ((_, encoded),) = command.presentation_data_value_list
-    assert reactors._store_request_fields(encoded[1:]) is None
-    assert reactors._store_request_fields(b"\x00\x00\x00\x00\x04\x00") is None  # cut short
+    assert commands.decode_store_request(encoded[1:]) is None
+    assert commands.decode_store_request(b"\x00\x00\x00\x00\x04\x00") is None  # cut short
