@@ -1,8 +1,8 @@
 """The one way to turn stored or data-derived relative paths into files under a root.
 
 Every path built from data (DICOM UIDs, database columns, job ids) goes through
-``media_path`` (or ``path_within`` for another root), which refuses any path that
-would resolve outside the root: ``..`` parts, absolute paths, or symbolic links that
+``media_path`` (or ``path_within`` for another root, or ``file_in`` for a file name in a
+folder one of them gave), which refuses any path that would resolve outside the root: ``..`` parts, absolute paths, or symbolic links that
 point elsewhere. UIDs are validated when a file is read; this is the second wall.
 """
 
@@ -30,6 +30,15 @@ def path_within(root: str | Path, *parts: str | Path) -> Path:
     if not candidate.is_relative_to(base):
         raise UnsafePath(f"refused path {'/'.join(str(p) for p in parts)!r}: it leaves {base}")
     return candidate
+
+
+def file_in(folder: Path, name: str) -> Path:
+    """``folder / name`` for a folder ``path_within`` gave: the name must be one plain
+    file name (no separator, no NUL, not hidden or ``..``), so the path stays in it
+    without resolving it again."""
+    if not name or "/" in name or "\x00" in name or name.startswith("."):
+        raise UnsafePath(f"refused file name {name!r}")
+    return folder / name
 
 
 def media_path(*parts: str | Path) -> Path:

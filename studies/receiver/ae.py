@@ -116,8 +116,8 @@ def start(
 
     Process-wide: pynetdicom receives every C-STORE data set into memory (its default; the
     listener's associations bound it), logs messages only when the log level keeps them,
-    and pydicom's value validation is off, as ``reader.quiet_validation`` turns it off while ingest
-    parses: its warnings would quote header values (PHI) into the log, and checking every
+    and pydicom's value validation is off, as ``reader.quiet_validation`` turns it off
+    while ingest parses: its warnings would quote header values (PHI) into the log, and checking every
     element pynetdicom sets in each command it decodes and each status it encodes cost
     about 8% of the receiving CPU.
     """

@@ -42,7 +42,7 @@ from studies.models import (
     Study,
     StudyIdentity,
 )
-from studies.storage import UnsafePath, media_path
+from studies.storage import file_in, media_path
 
 logger = logging.getLogger(__name__)
 
@@ -683,7 +683,7 @@ def _write_file(
     """Write a new file into ``folder`` (``_series_folder``), never over an existing one;
     ``written`` lists what this created.
 
-    The name comes from the instance UID, a plain file name (checked here too: the second
+    The name comes from the instance UID, a plain file name (``file_in``: the second
     wall), opened exclusively, so never through a link. If it is taken (a concurrent
     upload of the same file, or the leftover of a crash), a unique name is used instead: a
     file another request created, whose row may commit or have committed, is never
@@ -691,14 +691,12 @@ def _write_file(
     """
     data = encode_dicom_file(instance.dataset)
     name = f"{instance.sop_uid}.dcm"
-    if "/" in name or "\x00" in name or name.startswith("."):
-        raise UnsafePath(f"refused file name {name!r}")
-    path = folder.path / name
+    path = file_in(folder.path, name)
     try:
         handle = path.open("xb")
     except FileExistsError:
         name = f"{instance.sop_uid}.{uuid.uuid4().hex[:12]}.dcm"
-        path = folder.path / name
+        path = file_in(folder.path, name)
         handle = path.open("xb")
     written.append(path)
     with handle:

@@ -279,9 +279,7 @@ def complete_stable_studies(
     now = now or timezone.now()
     wait = settings.RADBOT_STUDY_STABLE_S if stable_s is None else stable_s
     ready = list(
-        _retryable(now)
-        .values("study_instance_uid")
-        .annotate(newest=Max("received_at"))
+        _newest_by_study(now)
         .filter(newest__lte=now - timedelta(seconds=wait))
         .order_by("newest")
         .values_list("study_instance_uid", flat=True)
@@ -319,9 +317,7 @@ def next_stable_at(
     now = now or timezone.now()
     wait = timedelta(seconds=settings.RADBOT_STUDY_STABLE_S if stable_s is None else stable_s)
     newest = (
-        _retryable(now)
-        .values("study_instance_uid")
-        .annotate(newest=Max("received_at"))
+        _newest_by_study(now)
         .filter(newest__gt=now - wait)
         .order_by("newest")
         .values_list("newest", flat=True)
@@ -379,6 +375,11 @@ def _retryable(now: datetime):
 
 
 _BATCH_ROWS = 500
+
+
+def _newest_by_study(now: datetime):
+    """The studies with images due, each with its newest image's time (``newest``)."""
+    return _retryable(now).values("study_instance_uid").annotate(newest=Max("received_at"))
 
 
 def _next_batch(study_uid: str, *, now: datetime, tried: set[int]) -> list[ReceivedInstance]:
