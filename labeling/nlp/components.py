@@ -31,7 +31,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy
 from spacy.attrs import IDX, SENT_START
@@ -430,9 +430,9 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
     def sentence_assertions(text: str, targets: tuple) -> tuple:
         triggers = engine.find_triggers(text)
         mods = engine.modifiers(text, [(a, b) for a, b, *_ in targets], triggers, inside=True)
-        _other_sides_none(text, targets, mods, sides)
+        _other_sides_none(text, targets, mods, sides, triggers)
         assertions = [
-            assertion_of(m, text=text, start=t[0], has_grade=t[2])
+            assertion_of(m, text=text, start=t[0], has_grade=t[2], end=t[1])
             for t, m in zip(targets, mods, strict=True)
         ]
         _alternatives(targets, mods, assertions)
@@ -508,23 +508,41 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
                 assertions[k] = "affirmed"
 
 
-def _side_words(findings: dict) -> tuple[re.Pattern, re.Pattern]:
-    """The side words of the findings rules, in group ``left`` or ``right``: anywhere, and ending
-    where a trigger starts ("R none", "right: normal")."""
+class _SideWords(NamedTuple):
+    """The side words of the findings rules, in group ``left`` or ``right``."""
+
+    anywhere: re.Pattern
+    before: re.Pattern  # ending where a trigger starts ("R none", "right: normal")
+    # starting where a trigger ends ("none right", "none on the right", "none bilaterally"),
+    # with a group ``both`` too
+    after: re.Pattern
+
+
+def _side_words(findings: dict) -> _SideWords:
     sides, letters = findings["sides"], findings["side_letters"]
     left = "|".join([*sides["left"], letters["left"]])
     right = "|".join([*sides["right"], letters["right"]])
-    word = rf"(?<![a-z0-9])(?:(?P<left>{left})|(?P<right>{right}))"
-    return re.compile(rf"{word}(?![a-z0-9])"), re.compile(rf"{word}[\s:=-]*$")
+    both = "|".join(sides["both"])
+    word = rf"(?:(?P<left>{left})|(?P<right>{right}))"
+    either = rf"(?:(?P<both>{both})|(?P<left>{left})|(?P<right>{right}))"
+    return _SideWords(
+        re.compile(rf"(?<![a-z0-9]){word}(?![a-z0-9])"),
+        re.compile(rf"(?<![a-z0-9]){word}[\s:=-]*$"),
+        re.compile(rf"\s+(?:on\s+(?:the\s+)?)?{either}(?:\s+sides?)?(?![a-z0-9])"),
+    )
 
 
 def _other_sides_none(
-    text: str, targets: tuple, mods: list, sides: tuple[re.Pattern, re.Pattern]
+    text: str, targets: tuple, mods: list, sides: _SideWords, triggers: list
 ) -> None:
     """A backward negation right after the other side's word is that side's grade ("Foramina:
     L mild / R none"): it does not deny a finding that names its own side before it. A finding
-    with no side word of its own ("NFS L none R none") keeps the negation."""
-    side_word, side_before = sides
+    with no side word of its own ("NFS L none R none") keeps the negation.
+
+    A backward negation followed by a side word, with none before it, is that side's grade
+    ("Foraminal stenosis: mild left, none right", "mild on the left, none on the right",
+    "none bilaterally"): it denies the finding of that side, whose span runs through it, and
+    not the other side's."""
     for k, m in enumerate(mods):
         t = m.get(NEGATED)
         field = targets[k][3]
@@ -532,13 +550,30 @@ def _other_sides_none(
             continue
         side = field.split("_", 1)[0]  # (the lateral fields are named left_... and right_...)
         start, end = targets[k][:2]
-        word = side_before.search(text, max(end, t.start - 24), t.start)
+        word = sides.before.search(text, max(end, t.start - 24), t.start)
         if (
             word is not None
             and word.lastgroup != side
-            and any(w.lastgroup == side for w in side_word.finditer(text, start, end))
+            and any(w.lastgroup == side for w in sides.anywhere.finditer(text, start, end))
         ):
             del m[NEGATED]
+    for t in triggers:
+        if t.rule.category != NEGATED or t.rule.direction != "backward":
+            continue
+        word = sides.after.match(text, t.end)
+        if word is None or sides.before.search(text, max(0, t.start - 24), t.start):
+            continue
+        named = word.lastgroup or ""  # (always set: every alternative is a named group)
+        for k, m in enumerate(mods):
+            field = targets[k][3]
+            if field not in _LATERAL_FAMILY:
+                continue
+            start, end = targets[k][:2]
+            if named in ("both", field.split("_", 1)[0]):
+                if start < t.start and end >= word.end(named):
+                    m.setdefault(NEGATED, t)
+            elif m.get(NEGATED) is t:
+                del m[NEGATED]
 
 
 _AND = re.compile(r"\s(?:and|&|as\s+well\s+as|plus)\s")

@@ -237,14 +237,23 @@ _LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
 
 
 def assertion_of(
-    mods: dict[str, Trigger], *, text: str | None = None, start: int = 0, has_grade: bool = False
+    mods: dict[str, Trigger],
+    *,
+    text: str | None = None,
+    start: int = 0,
+    has_grade: bool = False,
+    end: int | None = None,
 ) -> str:
     """One assertion from a target's modifiers: historical > negated > hedged > affirmed.
 
     Given the (lower-cased) ``text`` and the target's ``start``, a forward negation does not
     reach a target after a list break: a graded finding after a comma or "and" is a new,
     affirmed statement ("no herniation, mild bilateral foraminal narrowing"), and so is an item
-    after a comma that no "or" closes ("No focal protrusion, broad-based disc bulge")."""
+    after a comma that no "or" closes ("No focal protrusion, broad-based disc bulge").
+
+    Given its ``end`` too, the same holds for a graded target that borrowed its first words
+    from the clause before ("no foraminal stenosis on the right, mild on the left": the
+    left-sided target runs from "foraminal" to "left")."""
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
     if NEGATED in mods:
@@ -256,6 +265,9 @@ def assertion_of(
         broken = (has_grade and (comma >= 0 or " and " in gap)) or (
             comma >= 0 and not _LIST_CLOSE.search(text, trig.end + comma)
         )
+        if not broken and has_grade and end is not None:
+            own = max(text.rfind(",", start, end), text.rfind(";", start, end))
+            broken = own > start and not _LIST_CLOSE.search(text, own, end)
         if not broken:
             return "negated"
     if POSSIBLE in mods or ALTERNATIVE in mods:

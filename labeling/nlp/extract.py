@@ -1485,6 +1485,18 @@ def sentence_findings(
             and not ks & _NOT_A_GRADED_PLACE
         )
 
+    def valued_side_place(k: int) -> bool:
+        # ... or with a side and "none" or "patent" for its value ("Foramina: left none")
+        if graded_side_place(k):
+            return True
+        ks = kinds[k]
+        if not lateral(k) or ks.isdisjoint(_SIDE_KINDS) or ks & _NOT_A_GRADED_PLACE:
+            return False
+        if has_core[k]:
+            return ks & _CORE_KINDS == {"core_patent"}
+        end = cuts[k] if k < len(cuts) else sent.end
+        return _NONE_VALUE.search(low, clauses[k][0].start, end) is not None
+
     # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
     # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
@@ -1555,7 +1567,10 @@ def sentence_findings(
                 (j for j in order if has_core[j] and has_loc[j] and (lateral(j) or not has_side)),
                 None,
             )
-            if src is not None:
+            g = next((i for i in clause if i.kind == "grade" and id(i) not in bound), None)
+            if src is not None and not (
+                g is not None and has_side and kinds[src] & _CORE_KINDS == {"core_patent"}
+            ):
                 # "narrowing of the left foramen, which is moderate": the place keeps its side
                 borrowed = [
                     i
@@ -1565,10 +1580,10 @@ def sentence_findings(
                     or (not has_side and i.kind in _SIDE_KINDS)
                 ]
             elif has_side and "other" not in ks:
-                # "NF: L mild, R mod", "Foramina: mild left, moderate right": a side and its grade
-                # after a graded place with a side are that place's stenosis on the other side
-                g = next((i for i in clause if i.kind == "grade" and id(i) not in bound), None)
-                place = next((j for j in range(k - 1, -1, -1) if graded_side_place(j)), None)
+                # "NF: L mild, R mod", "Foramina: mild left, moderate right", "Foramina: left
+                # patent, right mild": a side and its grade after a place with a side and its
+                # value are that place's stenosis on the other side
+                place = next((j for j in range(k - 1, -1, -1) if valued_side_place(j)), None)
                 if g is not None and place is not None:
                     borrowed = [i for i in clauses[place] if i.kind.startswith("loc_")]
                     borrowed.append(Item("core_stenosis", g.start, g.end, g.text))
@@ -1618,6 +1633,10 @@ def sentence_findings(
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
+
+
+# the value "none" of a place in a template ("Foramina: left none, right mild")
+_NONE_VALUE = re.compile(r"(?<![a-z])(?:none|nil)(?![a-z])")
 
 
 def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:
