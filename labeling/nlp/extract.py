@@ -1556,6 +1556,13 @@ def sentence_findings(
             )
         ):
             has_side = any(x.startswith("side_") for x in ks)
+            if not _says_only_grades(low, clause, cuts, k, sent):
+                # "no stenosis, mild facet changes", "previously moderate": the grade is of
+                # something else, or of another time
+                results += clause_findings(
+                    low, clause, None, rules, level_hint, disc_sides_used, foramen_sides_used, k
+                )
+                continue
             order = (
                 [k - 1]
                 if k in side_list
@@ -1563,8 +1570,16 @@ def sentence_findings(
                 if has_side
                 else list(range(k - 1, -1, -1)) + list(range(k + 1, n))
             )
+            # (a stenosis named with no place is the canal's: "Moderate stenosis at L3-4,
+            # severe at L4-5")
             src = next(
-                (j for j in order if has_core[j] and has_loc[j] and (lateral(j) or not has_side)),
+                (
+                    j
+                    for j in order
+                    if has_core[j]
+                    and (lateral(j) or not has_side)
+                    and (has_loc[j] or (not has_side and "core_stenosis" in kinds[j]))
+                ),
                 None,
             )
             g = next((i for i in clause if i.kind == "grade" and id(i) not in bound), None)
@@ -1633,6 +1648,40 @@ def sentence_findings(
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides
+
+
+# What a clause of grades and sides may say besides them and its levels, to take the place
+# and stenosis word of another clause ("severe at L4-5", "which is moderate", "moderate in
+# degree on the left", "now severe", "persistent moderate right"): function words, hedges
+# (the context rules read them), the current time and the canal's own place word.
+_GRADE_CLAUSE_FILLER = frozenset(
+    (  # noqa: SIM905 - a word list reads best as words
+        "a and also as at both but each here in is it its level levels most of on only or side "
+        "sides the there this to which with degree similarly possibly perhaps probably likely "
+        "maybe now currently still again persistent persisting stable unchanged new remains "
+        "remain increased progressive worsened central centrally"
+    ).split()
+)
+_CLAUSE_WORD = re.compile(r"[a-z]+")
+
+
+def _says_only_grades(
+    low: str, clause: list[Item], cuts: list[int], k: int, sent: Sentence
+) -> bool:
+    """Whether clause ``k`` says nothing but its grades, sides and levels."""
+    start = cuts[k - 1] if k else sent.start
+    end = cuts[k] if k < len(cuts) else sent.end
+    spans = [(i.start, i.end) for i in clause] + [
+        (g.start, g.end) for g in sent.levels if start <= g.start < end
+    ]
+    spans.sort()
+    pos = start
+    for a, b in [*spans, (end, end)]:
+        for word in _CLAUSE_WORD.findall(low, pos, max(pos, a)):
+            if word not in _GRADE_CLAUSE_FILLER:
+                return False
+        pos = max(pos, b)
+    return True
 
 
 # the value "none" of a place in a template ("Foramina: left none, right mild")
