@@ -832,6 +832,7 @@ _SIDE_FIELDS = {
     "loc_foramen": ("left_foraminal", "right_foraminal"),
     "loc_subarticular": ("left_subarticular", "right_subarticular"),
 }
+_LATERAL_FIELDS = frozenset(field for pair in _SIDE_FIELDS.values() for field in pair)
 _ROOT_NUM = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "s1": 6, "s2": 7}
 
 
@@ -1522,6 +1523,8 @@ def sentence_findings(
     disc_sides_used = next_sides
     foramen_sides_used = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
     results = []
+    # clauses whose place a later clause of a side and a grade took ("..., moderate on the left")
+    sided_later: set[int] = set()
     for k, clause in enumerate(clauses):
         borrowed = None
         ks = kinds[k]
@@ -1594,6 +1597,15 @@ def sentence_findings(
                     or i.kind.startswith("loc_")
                     or (not has_side and i.kind in _SIDE_KINDS)
                 ]
+                if (
+                    has_side
+                    and g is not None
+                    and not any(
+                        i.kind.startswith("loc_") and _PLURAL_PLACE.search(i.text)
+                        for i in clauses[src]
+                    )
+                ):
+                    sided_later.add(src)
             elif has_side and "other" not in ks:
                 # "NF: L mild, R mod", "Foramina: mild left, moderate right", "Foramina: left
                 # patent, right mild": a side and its grade after a place with a side and its
@@ -1645,6 +1657,19 @@ def sentence_findings(
         results += clause_findings(
             low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k
         )
+    if sided_later:
+        # "Foraminal stenosis, moderate on the left": the side and grade that follow say which
+        # side the ungraded place named in the singular, with no side of its own, was (not
+        # both, as "the foramina" are)
+        results = [
+            r
+            for r in results
+            if not (
+                r.clause in sided_later
+                and r.field in _LATERAL_FIELDS
+                and not any(i.kind in _SIDE_KINDS or i.kind == "grade" for i in r.items)
+            )
+        ]
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
     return cuts, results, next_sides

@@ -49,3 +49,25 @@ def test_a_clause_of_grades_takes_the_stenosis_beside_it(lab, text, expected):
 )
 def test_a_clause_that_grades_something_else_takes_nothing(lab, text, expected):
     assert found(lab.label(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L4-5: Foraminal stenosis, moderate on the left.", "lf=moderate"),
+        ("L4-5: Foraminal narrowing, severe on the right.", "rf=severe"),
+        ("L4-5: Lateral recess stenosis, moderate on the left.", "ls=moderate"),
+        (
+            "L4-5: Foraminal stenosis, moderate on the left and mild on the right.",
+            "lf=moderate rf=mild",
+        ),
+        # a grade of its own, a side of its own or a place in the plural is on both sides
+        ("L4-5: Mild foraminal stenosis, moderate on the left.", "lf=moderate rf=mild"),
+        ("L4-5: Bilateral foraminal stenosis, severe on the left.", "lf=severe rf=unspecified"),
+        ("L4-5: The foramina are narrowed, severely on the right.", "lf=unspecified rf=severe"),
+        # no grade: "more on the left" says which side is worse, not which is narrowed
+        ("L4-5: Foramina narrowed, more on the left.", "lf=unspecified rf=unspecified"),
+    ],
+)
+def test_a_side_and_grade_after_an_unsided_place_say_which_side_it_was(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
