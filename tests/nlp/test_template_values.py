@@ -46,6 +46,24 @@ def test_the_next_heading_keeps_its_own_value(lab, text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        (
+            "Central canal stenosis: L3-4 none, L4-5 severe, L5-S1 mild.",
+            {"L4-L5": "c=severe", "L5-S1": "c=mild"},
+        ),
+        (
+            "Foraminal stenosis: L4/5 none, L5/S1 mild bilateral.",
+            {"L5-S1": "lf=mild rf=mild"},
+        ),
+        ("Canal stenosis: L4-5 none.", {}),
+    ],
+)
+def test_a_heading_with_a_value_per_level(lab, text, expected):
+    assert found(lab.label(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("L4-5: Foraminal stenosis: mild left, none right.", "lf=mild"),
         ("L4-5: Foramina: mild left, none right.", "lf=mild"),
         ("L4-5: Foraminal stenosis mild on the left, none on the right.", "lf=mild"),
