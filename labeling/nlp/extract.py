@@ -304,6 +304,10 @@ class Rules:
         self.weak_gap_re = re.compile(
             r"(?:[\s-]+|(?<![a-z])(?:amount|degree|of|the|a|an|central|spinal)(?![a-z]))*"
         )
+        self.grade_clause_words = frozenset(f["grade_clause_words"].split())
+        self.place_none_re = re.compile(
+            "(?<![a-z])(?:" + "|".join(map(re.escape, f["place_none_values"])) + ")(?![a-z])"
+        )
         self.modifier_gap_re = re.compile(
             r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])"
         )
@@ -1496,7 +1500,7 @@ def sentence_findings(
         if has_core[k]:
             return ks & _CORE_KINDS == {"core_patent"}
         end = cuts[k] if k < len(cuts) else sent.end
-        return _NONE_VALUE.search(low, clauses[k][0].start, end) is not None
+        return rules.place_none_re.search(low, clauses[k][0].start, end) is not None
 
     # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
     # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
@@ -1559,7 +1563,7 @@ def sentence_findings(
             )
         ):
             has_side = any(x.startswith("side_") for x in ks)
-            if not _says_only_grades(low, clause, cuts, k, sent):
+            if not _says_only_grades(low, clause, cuts, k, sent, rules):
                 # "no stenosis, mild facet changes", "previously moderate": the grade is of
                 # something else, or of another time
                 results += clause_findings(
@@ -1675,25 +1679,14 @@ def sentence_findings(
     return cuts, results, next_sides
 
 
-# What a clause of grades and sides may say besides them and its levels, to take the place
-# and stenosis word of another clause ("severe at L4-5", "which is moderate", "moderate in
-# degree on the left", "now severe", "persistent moderate right"): function words, hedges
-# (the context rules read them), the current time and the canal's own place word.
-_GRADE_CLAUSE_FILLER = frozenset(
-    (  # noqa: SIM905 - a word list reads best as words
-        "a and also as at both but each here in is it its level levels most of on only or side "
-        "sides the there this to which with degree similarly possibly perhaps probably likely "
-        "maybe now currently still again persistent persisting stable unchanged new remains "
-        "remain increased progressive worsened central centrally"
-    ).split()
-)
 _CLAUSE_WORD = re.compile(r"[a-z]+")
 
 
 def _says_only_grades(
-    low: str, clause: list[Item], cuts: list[int], k: int, sent: Sentence
+    low: str, clause: list[Item], cuts: list[int], k: int, sent: Sentence, rules: Rules
 ) -> bool:
-    """Whether clause ``k`` says nothing but its grades, sides and levels."""
+    """Whether clause ``k`` says nothing but its grades, sides and levels (and the words of
+    ``grade_clause_words`` in findings.yaml)."""
     start = cuts[k - 1] if k else sent.start
     end = cuts[k] if k < len(cuts) else sent.end
     spans = [(i.start, i.end) for i in clause] + [
@@ -1703,14 +1696,10 @@ def _says_only_grades(
     pos = start
     for a, b in [*spans, (end, end)]:
         for word in _CLAUSE_WORD.findall(low, pos, max(pos, a)):
-            if word not in _GRADE_CLAUSE_FILLER:
+            if word not in rules.grade_clause_words:
                 return False
         pos = max(pos, b)
     return True
-
-
-# the value "none" of a place in a template ("Foramina: left none, right mild")
-_NONE_VALUE = re.compile(r"(?<![a-z])(?:none|nil)(?![a-z])")
 
 
 def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:
