@@ -890,22 +890,34 @@ def _nearest(item: Item, heads: list[Item]) -> Item | None:
     return best
 
 
+# a level given its own value: a heading ("L5-S1: none") or a list entry ("L5-S1 normal")
+_LEVEL_HEADING = re.compile(
+    r"[ \t]*(?::|(?:none|nil|normal|negative|unremarkable|clear|patent)(?![a-z]))"
+)
+
+
 def split_clauses(
-    items: list[Item], groups: list[LevelGroup]
+    items: list[Item], groups: list[LevelGroup], low: str = ""
 ) -> tuple[list[list[Item]], list[int]]:
-    """Clauses of a sentence and the character positions where clauses 1.. start."""
+    """Clauses of a sentence and the character positions where clauses 1.. start.
+
+    A clause with no finding words is merged into the next ("at L4-5, and also at L5-S1"),
+    unless it holds a level with its own value ("L5-S1: none; L3-4: mild stenosis", "L4-5
+    moderate; L5-S1 normal": given the ``low`` text): its level is not the next clause's."""
+    headings = [g.start for g in groups if _LEVEL_HEADING.match(low, g.end)] if low else []
     clauses: list[list[Item]] = [[]]
     cuts: list[int] = []
     for it in items:
         if it.kind == "sep":
             if any(g.start <= it.start < g.end for g in groups):
                 continue
-            if clauses[-1]:
+            since = cuts[-1] if cuts else -1
+            if clauses[-1] or any(since <= h < it.start for h in headings):
                 clauses.append([])
                 cuts.append(it.start)
             continue
         clauses[-1].append(it)
-    if not clauses[-1] and len(clauses) > 1:
+    if not clauses[-1] and len(clauses) > 1 and not any(h >= cuts[-1] for h in headings):
         clauses.pop()
         cuts.pop()
     return clauses, cuts
@@ -1465,7 +1477,7 @@ def sentence_findings(
         if any(it.kind == "other" for it in items)
         else ()
     )
-    clauses, cuts = split_clauses(items, groups)
+    clauses, cuts = split_clauses(items, groups, low)
     # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
     # of the clause just before
     pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}

@@ -55,6 +55,22 @@ def test_the_next_heading_keeps_its_own_value(lab, text, expected):
             {"L5-S1": "lf=mild rf=mild"},
         ),
         ("Canal stenosis: L4-5 none.", {}),
+        # a level with its own value is not the level of the clause before or after it
+        (
+            "L4-5: moderate stenosis; L5-S1: none; L3-4: mild stenosis.",
+            {"L3-L4": "c=mild", "L4-L5": "c=moderate"},
+        ),
+        ("L4-5: moderate stenosis; L5-S1: none", {"L4-L5": "c=moderate"}),
+        ("Stenosis: L4-5 moderate; L5-S1 none.", {"L4-L5": "c=moderate"}),
+        (
+            "Stenosis: L4-5 moderate, L5-S1 normal, L3-4 mild.",
+            {"L3-L4": "c=mild", "L4-L5": "c=moderate"},
+        ),
+        # a level with no value of its own still shares the finding
+        (
+            "Moderate stenosis at L4-5, and also at L5-S1.",
+            {"L4-L5": "c=moderate", "L5-S1": "c=moderate"},
+        ),
     ],
 )
 def test_a_heading_with_a_value_per_level(lab, text, expected):
