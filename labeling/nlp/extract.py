@@ -904,23 +904,28 @@ def split_clauses(
     A clause with no finding words is merged into the next ("at L4-5, and also at L5-S1"),
     unless it holds a level with its own value ("L5-S1: none; L3-4: mild stenosis", "L4-5
     moderate; L5-S1 normal": given the ``low`` text): its level is not the next clause's."""
-    headings = [g.start for g in groups if _LEVEL_HEADING.match(low, g.end)] if low else []
     clauses: list[list[Item]] = [[]]
     cuts: list[int] = []
     for it in items:
         if it.kind == "sep":
             if any(g.start <= it.start < g.end for g in groups):
                 continue
-            since = cuts[-1] if cuts else -1
-            if clauses[-1] or any(since <= h < it.start for h in headings):
+            if clauses[-1] or _level_heading(low, groups, cuts[-1] if cuts else -1, it.start):
                 clauses.append([])
                 cuts.append(it.start)
             continue
         clauses[-1].append(it)
-    if not clauses[-1] and len(clauses) > 1 and not any(h >= cuts[-1] for h in headings):
+    if not clauses[-1] and len(clauses) > 1 and not _level_heading(low, groups, cuts[-1], len(low)):
         clauses.pop()
         cuts.pop()
     return clauses, cuts
+
+
+def _level_heading(low: str, groups: list[LevelGroup], start: int, end: int) -> bool:
+    """Whether a level given its own value starts in ``low[start:end]``."""
+    return any(
+        start <= g.start < end and _LEVEL_HEADING.match(low, g.end) is not None for g in groups
+    )
 
 
 _PREP = re.compile(r"\b(?:in|within|into|toward|towards|to)\b")
@@ -1488,32 +1493,6 @@ def sentence_findings(
     has_core = [any(x.startswith("core_") for x in ks) for ks in kinds]
     has_loc = [any(x.startswith("loc_") for x in ks) for ks in kinds]
 
-    def lateral(k: int) -> bool:
-        return "loc_foramen" in kinds[k] or "loc_subarticular" in kinds[k]
-
-    def graded_side_place(k: int) -> bool:
-        # a lateral place, a side and a grade, and no finding of its own ("NF: L mild")
-        ks = kinds[k]
-        return (
-            lateral(k)
-            and not has_core[k]
-            and "grade" in ks
-            and not ks.isdisjoint(_SIDE_KINDS)
-            and not ks & _NOT_A_GRADED_PLACE
-        )
-
-    def valued_side_place(k: int) -> bool:
-        # ... or with a side and "none" or "patent" for its value ("Foramina: left none")
-        if graded_side_place(k):
-            return True
-        ks = kinds[k]
-        if not lateral(k) or ks.isdisjoint(_SIDE_KINDS) or ks & _NOT_A_GRADED_PLACE:
-            return False
-        if has_core[k]:
-            return ks & _CORE_KINDS == {"core_patent"}
-        end = cuts[k] if k < len(cuts) else sent.end
-        return rules.place_none_re.search(low, clauses[k][0].start, end) is not None
-
     # sides written on a disc ("left paracentral protrusion") give a root contact its side; those
     # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
@@ -1596,7 +1575,7 @@ def sentence_findings(
                     j
                     for j in order
                     if has_core[j]
-                    and (lateral(j) or not has_side)
+                    and (_lateral(kinds[j]) or not has_side)
                     and (has_loc[j] or (not has_side and "core_stenosis" in kinds[j]))
                 ),
                 None,
@@ -1626,7 +1605,18 @@ def sentence_findings(
                 # "NF: L mild, R mod", "Foramina: mild left, moderate right", "Foramina: left
                 # patent, right mild": a side and its grade after a place with a side and its
                 # value are that place's stenosis on the other side
-                place = next((j for j in range(k - 1, -1, -1) if valued_side_place(j)), None)
+                place = None
+                for j in range(k - 1, -1, -1):
+                    if _graded_side_place(kinds[j], has_core[j]) or _place_valued_none(
+                        kinds[j],
+                        clauses[j],
+                        has_core[j],
+                        low,
+                        cuts[j] if j < len(cuts) else sent.end,
+                        rules,
+                    ):
+                        place = j
+                        break
                 if g is not None and place is not None:
                     borrowed = [i for i in clauses[place] if i.kind.startswith("loc_")]
                     borrowed.append(Item("core_stenosis", g.start, g.end, g.text))
@@ -1692,6 +1682,35 @@ def sentence_findings(
 
 
 _CLAUSE_WORD = re.compile(r"[a-z]+")
+
+
+# (Module functions, not functions nested in sentence_findings: the compiled build keeps every
+# variable a nested function reads in a closure object, which slows the whole function.)
+def _lateral(kinds: set[str]) -> bool:
+    return "loc_foramen" in kinds or "loc_subarticular" in kinds
+
+
+def _graded_side_place(kinds: set[str], has_core: bool) -> bool:
+    """A lateral place, a side and a grade, and no finding of its own ("NF: L mild")."""
+    return (
+        _lateral(kinds)
+        and not has_core
+        and "grade" in kinds
+        and not kinds.isdisjoint(_SIDE_KINDS)
+        and not kinds & _NOT_A_GRADED_PLACE
+    )
+
+
+def _place_valued_none(
+    kinds: set[str], clause: list[Item], has_core: bool, low: str, end: int, rules: Rules
+) -> bool:
+    """Whether a clause (``low[...:end]``) names a lateral place with a side and "none" or
+    "patent" for its value ("Foramina: left none", "left patent")."""
+    if not _lateral(kinds) or kinds.isdisjoint(_SIDE_KINDS) or kinds & _NOT_A_GRADED_PLACE:
+        return False
+    if has_core:
+        return kinds & _CORE_KINDS == {"core_patent"}
+    return rules.place_none_re.search(low, clause[0].start, end) is not None
 
 
 def _says_only_grades(
