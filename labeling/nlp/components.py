@@ -355,7 +355,7 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         low: str = (
             extract.lower_same_length(doc_text(doc)) if ext.radbot_low is None else ext.radbot_low
         )
-        masked = rules.exclusion_re.sub(lambda m: " " * len(m.group()), low)
+        masked = rules.exclusion_re.sub(extract.blanked, low)
         out: list[extract.Finding] = []
         sides: frozenset = frozenset()  # disc side a continuing sentence takes (guide v1.2)
         prev_section = None
@@ -610,11 +610,8 @@ def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
     cues = [t for t in triggers if t.rule.category == SCOPE]
     if not cues:
         return (False,) * len(targets)
+    # (clause numbers by bisection; no nested function: see extract.blanked)
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(low)]
-
-    def clause(pos: int) -> int:
-        return bisect_right(breaks, pos)
-
     out = []
     for a, b, *_ in targets:
         hit = False
@@ -622,9 +619,11 @@ def _scoped(low: str, triggers: list, targets: tuple) -> tuple:
             if a <= c.start < b:
                 hit = True
             elif c.end <= a:
-                hit = clause(c.start) == clause(a)
+                hit = bisect_right(breaks, c.start) == bisect_right(breaks, a)
             else:
-                hit = clause(b) == clause(c.start) and "," not in low[b : c.start]
+                hit = bisect_right(breaks, b) == bisect_right(breaks, c.start) and (
+                    "," not in low[b : c.start]
+                )
             if hit:
                 break
         out.append(hit)

@@ -451,6 +451,21 @@ def paragraph_break(low: str, prev_end: int, start: int) -> str:
     return ""
 
 
+# (Module functions rather than lambdas: in the compiled build a function holding a lambda
+# makes a closure object on every call.)
+def blanked(match: re.Match) -> str:
+    """Spaces as long as the match: text masked out, its offsets kept."""
+    return " " * len(match.group())
+
+
+def _start_of(group: LevelGroup) -> int:
+    return group.start
+
+
+def _end_of(item: Item) -> int:
+    return item.end
+
+
 def blank_unticked(low: str, rules: Rules) -> str:
     """``low`` with the text of unticked template boxes blanked and table cells ("|") read as
     separate statements (";"), offsets kept."""
@@ -458,7 +473,7 @@ def blank_unticked(low: str, rules: Rules) -> str:
         low = low.replace("|", ";")
     if "[" not in low and "☐" not in low:
         return low
-    return rules.unticked_re.sub(lambda m: " " * len(m.group()), low)
+    return rules.unticked_re.sub(blanked, low)
 
 
 def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
@@ -803,7 +818,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         groups.append(LevelGroup(m.start(), m.end(), frozenset(LEVELS), kind))
     if vague and not groups:
         groups = vague
-    groups.sort(key=lambda g: g.start)
+    groups.sort(key=_start_of)
     return groups
 
 
@@ -1164,7 +1179,7 @@ def clause_findings(
             # a root contact stands, whatever the verb after the root says of its degree
             verb = max(
                 (v for v in cores if v.end <= loc.start and v.kind in _ROOT_VERBS),
-                key=lambda v: v.end,
+                key=_end_of,
                 default=None,
             )
             if verb is not None:
