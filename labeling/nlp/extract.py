@@ -54,6 +54,26 @@ class Sentence:
     heading: bool = False
     inherited_tier: str = "specific"  # "range" when the carried mention is a range
 
+    # (written out, as for the other records made per sentence: the compiled build compiles
+    # this __init__; the one dataclass writes runs interpreted, at a few times the cost)
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        section: str,
+        levels: list[LevelGroup] | None = None,
+        inherited: frozenset = frozenset(),
+        heading: bool = False,
+        inherited_tier: str = "specific",
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.section = section
+        self.levels = [] if levels is None else levels
+        self.inherited = inherited
+        self.heading = heading
+        self.inherited_tier = inherited_tier
+
 
 @dataclass(frozen=True, slots=True)
 class LevelGroup:
@@ -79,6 +99,38 @@ class Finding:
     tier: str = ""
     section: str = ""
     sided: bool = True  # False: a foraminal / subarticular finding that names no side (both sides)
+
+    def __init__(
+        self,
+        field: str,
+        value: str,
+        strength: str,
+        start: int,
+        end: int,
+        sentence: int,
+        clause: int,
+        negated_lexically: bool = False,
+        has_grade: bool = False,
+        assertion: str = "affirmed",
+        levels: frozenset = frozenset(),
+        tier: str = "",
+        section: str = "",
+        sided: bool = True,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.strength = strength
+        self.start = start
+        self.end = end
+        self.sentence = sentence
+        self.clause = clause
+        self.negated_lexically = negated_lexically
+        self.has_grade = has_grade
+        self.assertion = assertion
+        self.levels = levels
+        self.tier = tier
+        self.section = section
+        self.sided = sided
 
 
 @dataclass(frozen=True, slots=True)
@@ -832,6 +884,12 @@ class Item:
     start: int
     end: int
     text: str
+
+    def __init__(self, kind: str, start: int, end: int, text: str) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)

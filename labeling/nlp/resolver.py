@@ -85,6 +85,25 @@ class FieldDecision:
     evidence: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
 
+    # (written out: the compiled build compiles it; dataclass's own runs interpreted)
+    def __init__(
+        self,
+        value: Any,
+        confidence: float,
+        rank: int | None = None,
+        hedged: bool = False,
+        conflict: bool = False,
+        evidence: list | None = None,
+        stats: dict | None = None,
+    ) -> None:
+        self.value = value
+        self.confidence = confidence
+        self.rank = rank
+        self.hedged = hedged
+        self.conflict = conflict
+        self.evidence = [] if evidence is None else evidence
+        self.stats = {} if stats is None else stats
+
 
 @dataclass(slots=True)
 class Resolution:
