@@ -107,3 +107,15 @@ def test_the_digest_names_every_compiled_source(tmp_path, monkeypatch):
         path.write_text(text + "\n# edited\n")
         assert native.source_digest() != before, name
         path.write_text(text)
+
+
+def test_the_per_sentence_records_are_built_by_compiled_code():
+    """Their __init__ is written out in the class so that mypyc compiles it (a dataclass's own
+    is generated at import and runs interpreted, a few times slower per record)."""
+    if not native.in_use():
+        pytest.skip("the compiled build is not in use in this process")
+    from labeling.nlp.extract import Finding, Item, Sentence
+    from labeling.nlp.resolver import FieldDecision
+
+    for record in (Item, Sentence, Finding, FieldDecision):
+        assert not hasattr(record.__init__, "__code__"), record.__name__
