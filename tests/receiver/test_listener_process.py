@@ -130,7 +130,8 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
     children = [pid for pids in _children(first.pid, processes).values() for pid in pids]
     assert len(children) == (2 * processes - 1 if processes > 1 else 0)
     head = pydicom.dcmread(study_files[0])
-    # 32 MiB of pixels: still arriving when the listener is killed.
+    # 32 MiB of pixels: still being kept when the listener is killed (it receives a data set
+    # into memory, then writes it whole into incoming/ before renaming and recording it).
     big = make_mr(
         rows=4096,
         cols=4096,
@@ -169,8 +170,12 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
             # restarted listener's start-up sweep would not know of).
             wait_until(lambda: _gone(children), 10, "the other listener processes to die")
             sender.join(timeout=60)
+        # Killed mid-image: its file is still in incoming/, not renamed nor recorded (whether
+        # the kill came before or after its last byte was written: 32 MiB take only a few
+        # milliseconds to write, so CI once saw a whole one there).
         partial = _partly_received(spool / "incoming", 1)
-        assert partial is not None and partial.stat().st_size < big_size, "not killed mid-image"
+        assert partial is not None, "not killed mid-image"
+        assert partial.stat().st_size <= big_size + (1 << 16)
         if last.get("status") is not None and last["status"].get("Status") == 0:
             acknowledged.append(big.SOPInstanceUID)  # the race went the other way
 
