@@ -118,11 +118,25 @@ def _partly_received(incoming: Path, at_least: int) -> Path | None:
     return None
 
 
+def _resident_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE")
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize(
+    ("processes", "when"), [(1, "keeping"), (2, "keeping"), (1, "receiving"), (2, "receiving")]
+)
 def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
-    study_files, tmp_path, settings, processes
+    study_files, tmp_path, settings, processes, when
 ):
+    """Killed while the large image is being kept (written into incoming/), or while it is
+    still arriving over the network (in the receiving process's memory, nothing on disk)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     spool = tmp_path / "spool"
     port = free_port()
@@ -155,15 +169,25 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
             def send_big() -> None:
                 last["status"] = assoc.send_c_store(big)
 
+            listener = [first.pid, *children]
+            before = _resident_bytes(listener)
             sender = threading.Thread(target=send_big)
             sent.append(big.SOPInstanceUID)
             sender.start()
-            wait_until(
-                lambda: _partly_received(spool / "incoming", 1 << 20),
-                60,
-                "the large image to be arriving",
-                every=0.005,
-            )
+            if when == "keeping":
+                wait_until(
+                    lambda: _partly_received(spool / "incoming", 1 << 20),
+                    60,
+                    "the large image to be written into incoming/",
+                    every=0.005,
+                )
+            else:
+                wait_until(
+                    lambda: _resident_bytes(listener) > before + (4 << 20),
+                    60,
+                    "the large image to be arriving in memory",
+                    every=0.002,
+                )
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
             # The others die with it (no receiver goes on acknowledging images the
@@ -174,8 +198,13 @@ def test_a_listener_killed_mid_association_loses_nothing_it_acknowledged(
         # the kill came before or after its last byte was written: 32 MiB take only a few
         # milliseconds to write, so CI once saw a whole one there).
         partial = _partly_received(spool / "incoming", 1)
-        assert partial is not None, "not killed mid-image"
-        assert partial.stat().st_size <= big_size + (1 << 16)
+        if when == "keeping":
+            assert partial is not None, "not killed mid-image"
+            assert partial.stat().st_size <= big_size + (1 << 16)
+        else:
+            # nothing of it on disk: neither in incoming/ nor kept
+            assert partial is None, "killed after the image had arrived, not while it did"
+            assert not any(f.stat().st_size >= 1 << 20 for f in spool.rglob("*.dcm*"))
         if last.get("status") is not None and last["status"].get("Status") == 0:
             acknowledged.append(big.SOPInstanceUID)  # the race went the other way
 
