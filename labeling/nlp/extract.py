@@ -238,6 +238,7 @@ class Rules:
         # matched right before a mention (its end at the mention's start)
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
+        self.own_value_re = re.compile(lv["own_value"])
         # One group per kind, each behind its first-letter guard (the engine would enter every
         # group it tries; the fragments inside one are skipped on their first letter), and one
         # word-start check for all of them.
@@ -963,41 +964,41 @@ def _nearest(item: Item, heads: list[Item]) -> Item | None:
     return best
 
 
-# a level given its own value: a heading ("L5-S1: none") or a list entry ("L5-S1 normal")
-_LEVEL_HEADING = re.compile(
-    r"[ \t]*(?::|(?:none|nil|normal|negative|unremarkable|clear|patent)(?![a-z]))"
-)
-
-
 def split_clauses(
-    items: list[Item], groups: list[LevelGroup], low: str = ""
+    items: list[Item], groups: list[LevelGroup], low: str, rules: Rules
 ) -> tuple[list[list[Item]], list[int]]:
-    """Clauses of a sentence and the character positions where clauses 1.. start.
+    """Clauses of a sentence (lower-cased ``low``) and the character positions where clauses
+    1.. start.
 
     A clause with no finding words is merged into the next ("at L4-5, and also at L5-S1"),
     unless it holds a level with its own value ("L5-S1: none; L3-4: mild stenosis", "L4-5
-    moderate; L5-S1 normal": given the ``low`` text): its level is not the next clause's."""
+    moderate; L5-S1 normal"): its level is not the next clause's."""
     clauses: list[list[Item]] = [[]]
     cuts: list[int] = []
     for it in items:
         if it.kind == "sep":
             if any(g.start <= it.start < g.end for g in groups):
                 continue
-            if clauses[-1] or _level_heading(low, groups, cuts[-1] if cuts else -1, it.start):
+            if clauses[-1] or _own_value(low, groups, rules, cuts[-1] if cuts else -1, it.start):
                 clauses.append([])
                 cuts.append(it.start)
             continue
         clauses[-1].append(it)
-    if not clauses[-1] and len(clauses) > 1 and not _level_heading(low, groups, cuts[-1], len(low)):
+    if (
+        not clauses[-1]
+        and len(clauses) > 1
+        and not _own_value(low, groups, rules, cuts[-1], len(low))
+    ):
         clauses.pop()
         cuts.pop()
     return clauses, cuts
 
 
-def _level_heading(low: str, groups: list[LevelGroup], start: int, end: int) -> bool:
-    """Whether a level given its own value starts in ``low[start:end]``."""
+def _own_value(low: str, groups: list[LevelGroup], rules: Rules, start: int, end: int) -> bool:
+    """Whether a level given its own value (levels.yaml ``own_value``) starts in
+    ``low[start:end]``."""
     return any(
-        start <= g.start < end and _LEVEL_HEADING.match(low, g.end) is not None for g in groups
+        start <= g.start < end and rules.own_value_re.match(low, g.end) is not None for g in groups
     )
 
 
@@ -1555,7 +1556,7 @@ def sentence_findings(
         if any(it.kind == "other" for it in items)
         else ()
     )
-    clauses, cuts = split_clauses(items, groups, low)
+    clauses, cuts = split_clauses(items, groups, low, rules)
     # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
     # of the clause just before
     pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}
@@ -1625,15 +1626,11 @@ def sentence_findings(
                 (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound
                 for i in clause
             )
+            # not "no stenosis, mild facet changes", "previously moderate": a grade of
+            # something else, or of another time
+            and _says_only_grades(low, clause, cuts, k, sent, rules)
         ):
             has_side = any(x.startswith("side_") for x in ks)
-            if not _says_only_grades(low, clause, cuts, k, sent, rules):
-                # "no stenosis, mild facet changes", "previously moderate": the grade is of
-                # something else, or of another time
-                results += clause_findings(
-                    low, clause, None, rules, level_hint, disc_sides_used, foramen_sides_used, k
-                )
-                continue
             order = (
                 [k - 1]
                 if k in side_list
