@@ -15,6 +15,7 @@ the data sets leave their own class unlabelled beyond it.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -134,14 +135,21 @@ class RealSummary:
         )
 
 
-def folds_by_volume(keys: Sequence[str], kinds: Sequence[str], k: int) -> list[int]:
+def folds_by_volume(
+    keys: Sequence[str], kinds: Sequence[str], k: int, *, shuffle_seed: int = 0
+) -> list[int]:
     """Fold index per volume: every volume is its own patient in these sets; volumes of
-    each kind are dealt round-robin so every fold holds both kinds."""
+    each kind are dealt round-robin so every fold holds both kinds. With ``shuffle_seed``
+    they are dealt in an order shuffled by it rather than sorted by key: other folds, so
+    that a check designed on the failures of one split can be tried on volumes whose fold
+    models it was not designed on."""
     fold = [0] * len(keys)
     for kind in sorted(set(kinds)):
         members = sorted(
             (key, i) for i, (key, kd) in enumerate(zip(keys, kinds, strict=True)) if kd == kind
         )
+        if shuffle_seed:
+            random.Random(f"{shuffle_seed}:{kind}").shuffle(members)  # noqa: S311 (folds, not secrets)
         for n, (_, i) in enumerate(members):
             fold[i] = n % k
     return fold

@@ -83,6 +83,7 @@ def evaluate_real(
     version: ModelVersion | None = None,
     folds: int = 0,
     seed: int = 0,
+    fold_seed: int = 0,
     train_settings=None,
     limit: int | None = None,
     reuse_folds: bool = False,
@@ -108,7 +109,9 @@ def evaluate_real(
             scores.append(s)
             say(_line(s) + ("   (trained on it)" if real.key in seen else ""))
         return scores
-    fold_of = folds_by_volume([r.key for r in reals], [r.kind for r in reals], folds)
+    fold_of = folds_by_volume(
+        [r.key for r in reals], [r.kind for r in reals], folds, shuffle_seed=fold_seed
+    )
     pretrained = (
         None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
     )

@@ -44,3 +44,18 @@ def test_folds_split_volumes_and_keep_both_kinds_in_each():
     assert set(fold) == {0, 1, 2}
     for k in range(3):
         assert {kd for kd, f in zip(kinds, fold, strict=True) if f == k} == {"discs", "vertebrae"}
+
+
+def test_a_fold_seed_deals_other_folds_of_the_same_shape():
+    keys = [f"ivd_{i}" for i in range(5)] + [f"vb_{i:02d}" for i in range(17)]
+    kinds = ["discs"] * 5 + ["vertebrae"] * 17
+    sorted_folds = folds_by_volume(keys, kinds, 3)
+    shuffled = folds_by_volume(keys, kinds, 3, shuffle_seed=1)
+    assert shuffled != sorted_folds
+    assert shuffled == folds_by_volume(keys, kinds, 3, shuffle_seed=1)  # repeatable
+    for k in range(3):  # the same fold sizes per kind, both kinds in every fold
+        for kind in ("discs", "vertebrae"):
+            size = sum(1 for kd, f in zip(kinds, sorted_folds, strict=True) if (kd, f) == (kind, k))
+            assert size == sum(
+                1 for kd, f in zip(kinds, shuffled, strict=True) if (kd, f) == (kind, k)
+            )

@@ -28,6 +28,13 @@ class Command(BaseCommand):
             "--model", default="", help="Model version name (default: the newest); without --folds."
         )
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--fold-seed",
+            type=int,
+            default=0,
+            help="With --folds: deal the volumes into folds in an order shuffled by this seed "
+            "(0: sorted by name, the folds of earlier runs).",
+        )
         parser.add_argument("--limit", type=int, default=None, help="Only the first N volumes.")
         parser.add_argument("--pretrain-steps", type=int, default=None)
         parser.add_argument("--finetune-steps", type=int, default=None)
@@ -53,6 +60,7 @@ class Command(BaseCommand):
         folds,
         model,
         seed,
+        fold_seed,
         limit,
         pretrain_steps,
         finetune_steps,
@@ -90,6 +98,7 @@ class Command(BaseCommand):
                 version=version,
                 folds=folds,
                 seed=seed,
+                fold_seed=fold_seed,
                 train_settings=settings,
                 limit=limit,
                 reuse_folds=reuse_folds,
