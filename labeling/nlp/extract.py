@@ -265,7 +265,13 @@ class Rules:
         self.grade_cache: dict[str, str] = {}  # grade item text -> grade
         g = _alt(g_all)
         joiners = "|".join([r"\s*-\s*to\s*-\s*", *f["grade_range_joiners"]])
-        grade_pat = rf"(?:{g})(?:(?:{joiners})(?:{g}))?"
+        # A list of grades closed by "or" is one grade item, so that its commas split no
+        # clause: "no mild, moderate or severe stenosis" (a negation reaches past the commas).
+        grade_list = rf"(?:{g})(?:\s*,\s*(?:{g}))+\s*,?\s+or\s+(?:{g})"
+        grade_pat = rf"{grade_list}|(?:{g})(?:(?:{joiners})(?:{g}))?"
+        self.grade_word_re = re.compile(rf"(?<![a-z])(?:{g})(?![a-z])")
+        self.prior_before_re = re.compile(f["prior_grade"]["before"])
+        self.prior_after_re = re.compile(f["prior_grade"]["after"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -939,8 +945,29 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
             out.append(Item("loc_" + kind[3:], a, b - 1, low[a : b - 1]))
             out.append(Item("core_stenosis", b - 1, b, low[b - 1 : b]))
             continue
+        elif kind == "grade":
+            current = _current_grade(low, m.start(), m.end(), rules)
+            if current is not None:
+                out.append(current)
+            continue
         out.append(Item(kind, m.start(), m.end(), m.group()))
     return out
+
+
+def _current_grade(low: str, a: int, b: int, rules: Rules) -> Item | None:
+    """The grade item ``low[a:b]``, unless it grades an earlier study (findings.yaml
+    ``prior_grade``): None; a range after "from" is a change, its last grade the current."""
+    if rules.prior_after_re.match(low, b) is not None:
+        return None
+    if rules.prior_before_re.search(low, max(0, a - 12), a) is not None:
+        words = rules.grade_word_re.findall(low, a, b)
+        if len(words) < 2:
+            return None
+        last = rules.grade_word_re.search(low, b - len(words[-1]), b)
+        if last is None:
+            return None
+        return Item("grade", last.start(), last.end(), last.group())
+    return Item("grade", a, b, low[a:b])
 
 
 def _sides(items: list[Item]) -> set[str]:
@@ -1797,7 +1824,8 @@ def _says_only_grades(
     pos = start
     for a, b in [*spans, (end, end)]:
         for word in _CLAUSE_WORD.findall(low, pos, max(pos, a)):
-            if word not in rules.grade_clause_words:
+            # (a grade word outside the items is an earlier study's: "mild from moderate")
+            if word not in rules.grade_clause_words and not rules.grade_word_re.fullmatch(word):
                 return False
         pos = max(pos, b)
     return True
