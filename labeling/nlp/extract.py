@@ -321,6 +321,7 @@ class Rules:
                 rf"{x}(?:" + "|".join(f"(?<={re.escape(w)} {x})" for w in sl["after_grades"]) + ")"
             )
 
+        none_values = [*f["place_none_values"], "patent", "normal"]
         for side, other in (("left", "right"), ("right", "left")):
             x, y = letters[side], letters[other]
             letter = (
@@ -332,7 +333,9 @@ class Rules:
                     *f["sides"][side],
                     letter,
                     rf"{graded(x)}(?={end})",
-                    rf"{x}(?=\s+(?:{_alt(g_all)}){end})",
+                    # ... or its own value after it, a grade or a clear place ("NF: R none, L
+                    # mild", "Foramina: L, moderate; R, none")
+                    rf"{x}(?=(?:\s*[,:=]\s*|\s+)(?:{_alt(g_all + none_values)}){end})",
                 ],
             )
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start
@@ -366,6 +369,10 @@ class Rules:
         self.grade_clause_words = frozenset(f["grade_clause_words"].split())
         self.place_none_re = re.compile(
             "(?<![a-z])(?:" + "|".join(map(re.escape, f["place_none_values"])) + ")(?![a-z])"
+        )
+        # a side given "none" right after it, a value of its own ("left none right mild")
+        self.side_none_re = re.compile(
+            r"\s+(?:" + "|".join(map(re.escape, f["place_none_values"])) + ")(?![a-z])"
         )
         self.modifier_gap_re = re.compile(
             r"[,;]|(?<![a-z])(?:on|in|at|of|to|due|from|with|and|or|by|than)(?![a-z])"
@@ -1481,17 +1488,28 @@ def _another_place_follows(items: list[Item], k: int) -> bool:
     return False
 
 
-def _side_grade_pair(items: list[Item], k: int, low: str) -> tuple[str, int] | None:
-    """(side, end) when ``items[k]`` starts a side and its grade, next to each other ("L mild",
-    "mild L")."""
+def _side_grade_pair(
+    items: list[Item], k: int, low: str, rules: Rules
+) -> tuple[str, int, int] | None:
+    """(side, end, its last item's index) when ``items[k]`` starts a side and its grade, next
+    to each other ("L mild", "mild L"), or a side and its clear value ("L none", "left
+    patent")."""
+    a = items[k].kind
+    if a in _ONE_SIDE:
+        none = rules.side_none_re.match(low, items[k].end)  # (not an item)
+        if none is not None and (k + 1 >= len(items) or items[k + 1].start >= none.end()):
+            return _ONE_SIDE[a], none.end(), k
     if k + 1 >= len(items) or not low[items[k].end : items[k + 1].start].isspace():
         return None
-    a, b = items[k].kind, items[k + 1].kind
-    side = _ONE_SIDE.get(a) if b == "grade" else (_ONE_SIDE.get(b) if a == "grade" else None)
-    return None if side is None else (side, items[k + 1].end)
+    b = items[k + 1].kind
+    if b in ("grade", "core_patent"):
+        side = _ONE_SIDE.get(a)
+    else:
+        side = _ONE_SIDE.get(b) if a == "grade" else None
+    return None if side is None else (side, items[k + 1].end, k + 1)
 
 
-def _side_grades(items: list[Item], low: str) -> list[Item]:
+def _side_grades(items: list[Item], low: str, rules: Rules) -> list[Item]:
     """Drop comparative grade words; cut a clause before a grade given to one side after
     the stenosis word ("Bilat NF narrowing sever on the lt": left severe, right unspecified),
     and between the sides of a list with no comma ("L mild / R moderate", "L mild R mod")."""
@@ -1499,12 +1517,12 @@ def _side_grades(items: list[Item], low: str) -> list[Item]:
     core_seen = both_seen = False
     # the last side-and-grade pair: its side, where it ended, where it started (pairs are read
     # left to right, so "L mild R mod" is "L mild" and "R mod", not "mild R")
-    pair_side, pair_end, pair_k = "", -1, -2
+    pair_side, pair_end, pair_last = "", -1, -1
     places = 0  # places named in the clause so far: the sides split off take the one place
     for k, it in enumerate(items):
-        pair = _side_grade_pair(items, k, low) if k > pair_k + 1 else None
+        pair = _side_grade_pair(items, k, low, rules) if k > pair_last else None
         if pair is not None:
-            side, end = pair
+            side, end, last = pair
             if (
                 pair_side
                 and side != pair_side
@@ -1514,7 +1532,7 @@ def _side_grades(items: list[Item], low: str) -> list[Item]:
             ):
                 out.append(Item("sep", it.start, it.start, _PAIR_CUT))
                 core_seen = both_seen = False
-            pair_side, pair_end, pair_k = side, end, k
+            pair_side, pair_end, pair_last = side, end, last
         if it.kind.startswith("loc_"):
             places += 1
         if it.kind == "sep":
@@ -1569,7 +1587,7 @@ def sentence_findings(
         ]
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
-    items = _side_grades(items, low)
+    items = _side_grades(items, low, rules)
     if any(it.kind == "disc_part" for it in items):
         items = _lone_components(items, low, rules, sent.start)
     # grade / side words of a non-schema finding ("mild facet arthropathy") grade no stenosis

@@ -119,3 +119,27 @@ def test_a_side_named_after_its_value_takes_it(lab, text, expected):
 )
 def test_near_misses(lab, text, expected):
     assert found(lab.label(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a bare side letter before its own value, with or without a comma
+        ("L4-5: NF: R none, L mild.", "lf=mild"),
+        ("L4-5: NF: R patent, L mild.", "lf=mild"),
+        ("L4-5: NF: L normal, R severe.", "rf=severe"),
+        ("L4-5: Foraminal stenosis: L, moderate; R, none.", "lf=moderate"),
+        # a side and "none" with no comma before the other side's grade
+        ("L4-5: Foraminal stenosis left none right mild.", "rf=mild"),
+        ("L4-5: Foraminal stenosis: left mild right none.", "lf=mild"),
+        ("L4-5: NFS L none R mild.", "rf=mild"),
+        ("L4-5: NFS L mild R none.", "lf=mild"),
+        ("L4-5: Foramina: left patent right moderate.", "rf=moderate"),
+        ("L4-5: Foramina: right severe left patent.", "rf=severe"),
+        # near misses: two graded sides, and a side list shared by a later place
+        ("L4-5: Foraminal stenosis: right mild left moderate.", "lf=moderate rf=mild"),
+        ("L4-5: NFS L mild R mild | LRS L moderate.", "lf=mild rf=mild ls=moderate"),
+    ],
+)
+def test_a_side_with_its_own_value_keeps_it_without_a_comma(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
