@@ -233,6 +233,7 @@ class Rules:
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
         self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
+        self.ordinal_re = re.compile(lv["ordinal_anaphora"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
@@ -870,6 +871,8 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
             kind = "compare"  # "larger than at L3-4": the term of a comparison
         groups.append(LevelGroup(s, e, lv, kind))
         i = j + 1
+    if groups:
+        groups += _ordinal_groups(low, start, end, groups, rules)
     named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
     vague = []
     for m in rules.global_re.finditer(low, start, end):
@@ -886,6 +889,28 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         groups = vague
     groups.sort(key=_start_of)
     return groups
+
+
+_ORDINAL_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+
+
+def _ordinal_groups(
+    low: str, start: int, end: int, groups: list[LevelGroup], rules: Rules
+) -> list[LevelGroup]:
+    """ "The latter two levels", "the upper level": the most caudal (or cranial) of the levels
+    the sentence named before, as a group of their own (levels.yaml ``ordinal_anaphora``)."""
+    out = []
+    for m in rules.ordinal_re.finditer(low, start, end):
+        named = sorted(
+            {lv for g in groups if g.end <= m.start() and g.kind != "compare" for lv in g.levels},
+            key=LEVELS.index,
+        )
+        n = _ORDINAL_COUNT.get(m.group("n") or "", 1)
+        if len(named) <= n:
+            continue  # "the latter two" of two levels: all of them, as the sentence says
+        chosen = named[-n:] if m.group("lower") else named[:n]
+        out.append(LevelGroup(m.start(), m.end(), frozenset(chosen), "list" if n > 1 else "single"))
+    return out
 
 
 # --------------------------------------------------------------------------
