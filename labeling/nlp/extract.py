@@ -173,9 +173,15 @@ class Rules:
         self.section_re = re.compile(
             r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)"
         )
-        # An impression header run into the text after a full stop ("... are normal. Impression: ...").
-        self.inline_impression_re = re.compile(
-            r"(?<=[.!?])[ \t]+(" + _alt(re.escape(h) for h in sec["impression"]) + r")[ \t]*:"
+        # A findings or impression header run into the text after a full stop ("... are
+        # normal. Impression: ...", "INDICATION: back pain. FINDINGS: L4-5: ..." in a report
+        # flattened to one line); its group names the section.
+        self.inline_header_re = re.compile(
+            r"(?<=[.!?])[ \t]+(?:(?P<findings>"
+            + _alt(re.escape(h) for h in sec["findings"] if h not in ("report", "body"))
+            + ")|(?P<impression>"
+            + _alt(re.escape(h) for h in sec["impression"])
+            + r"))[ \t]*:"
         )
         self.no_attribution = frozenset(sec["no_attribution"])
         self.clinic_cue_re = re.compile(
@@ -564,8 +570,8 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
             heads.append((m.start(), m.end(), cls, header))
     if ":" in low:
         run_in = [
-            (m.start(1), m.end(), "impression", m.group(1))
-            for m in rules.inline_impression_re.finditer(low)
+            (m.start(m.lastgroup), m.end(), m.lastgroup, m.group(m.lastgroup))
+            for m in rules.inline_header_re.finditer(low)
         ]
         if run_in:
             heads = sorted(heads + run_in)
