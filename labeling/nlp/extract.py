@@ -569,10 +569,10 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
         if cls is not None:
             heads.append((m.start(), m.end(), cls, header))
     if ":" in low:
-        run_in = [
-            (m.start(m.lastgroup), m.end(), m.lastgroup, m.group(m.lastgroup))
-            for m in rules.inline_header_re.finditer(low)
-        ]
+        run_in: list[tuple[int, int, str, str]] = []
+        for m in rules.inline_header_re.finditer(low):
+            name: str = m.lastgroup  # type: ignore[assignment]  # only named alternatives
+            run_in.append((m.start(name), m.end(), name, m.group(name)))
         if run_in:
             heads = sorted(heads + run_in)
     clinic = any(h[2] == "clinic" for h in heads) or (
