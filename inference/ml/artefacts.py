@@ -33,9 +33,12 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def save_npz_atomic(path: str | Path, **arrays: Any) -> Path:
+def save_npz_atomic(path: str | Path, *, compress: bool = True, **arrays: Any) -> Path:
+    """``arrays`` as one .npz file, written atomically. ``compress=False`` for arrays that
+    zlib cannot shrink and that live only while a job runs (a float probability map: its
+    low-order bits are noise), where compressing costs seconds and saves a tenth."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)
     return write_bytes_atomic(path, buffer.getvalue())
 
 

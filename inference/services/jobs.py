@@ -382,7 +382,9 @@ def _segment(job: InferenceJob) -> None:
     except LevelAssignmentError as exc:
         _refuse(job, exc)
     folder = selectors.job_dir(job.pk)
-    save_npz_atomic(folder / CANAL_FILE, canal_prob=result.canal_prob)
+    # Uncompressed: on a real 77-slice, 381 x 381 volume zlib took about 2 s to shrink the
+    # float32 map by 8% (45 MB, written in 0.1 s plain); the file is deleted once the job ends.
+    save_npz_atomic(folder / CANAL_FILE, compress=False, canal_prob=result.canal_prob)
     save_npz_atomic(
         folder / selectors.JOB_MASK_FILE,
         classes=result.classes,

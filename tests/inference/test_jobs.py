@@ -178,6 +178,29 @@ def test_the_chain_gives_what_run_study_gives(archive, settings):
         assert p.best_slice == lp.best_slice
 
 
+def test_the_canal_map_is_kept_exact_and_uncompressed_while_the_job_runs(archive, settings):
+    # zlib took seconds on a real volume's float map and saved a tenth: stored plain
+    import zipfile
+
+    from inference.ml.bundle import load_models
+    from inference.ml.pipeline import segment
+    from inference.ml.volume import load_series
+
+    study = _study()
+    job = InferenceJob.objects.create(study=study, model_version=ModelVersion.objects.get())
+    run_stage(job_id=job.pk, stage="segment")
+    path = selectors.job_dir(job.pk) / job_services.CANAL_FILE
+    with zipfile.ZipFile(path) as archive_file:
+        assert {i.compress_type for i in archive_file.infolist()} == {zipfile.ZIP_STORED}
+    expected = segment(
+        load_models(settings.MEDIA_ROOT / "models" / "tiny"),
+        load_series(selectors.series_files(selectors.study_series(study)["sag_t2"])),
+    ).canal_prob
+    with np.load(path) as stored:
+        assert stored["canal_prob"].dtype == np.float32
+        np.testing.assert_array_equal(stored["canal_prob"], expected)
+
+
 def test_repeated_stages_overwrite_and_store_never_duplicates(
     archive, done_signals, monkeypatch, django_capture_on_commit_callbacks
 ):
