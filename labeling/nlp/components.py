@@ -242,6 +242,9 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             own = [g for g in s.levels if g.kind != "compare"]
             if not own and not carried[0] and last[0] and rules.anaphora_re.search(text):
                 s.inherited, s.inherited_tier = last  # "Mild canal stenosis at this level."
+            if "same" in text or "simil" in text or "identical" in text:
+                # "L4-5: Same as above": the findings of the level named last, or of the one named
+                s.copy_from = extract.copied_levels(low, s, last[0], rules)
             if s.section == "other":
                 continue  # clinical sentences give no level to the next ones
             named = [g for g in own if g.kind in _CARRIED_KINDS]
@@ -645,7 +648,10 @@ def make_resolver(nlp: Language, name: str, cache_size: int) -> Callable[[Doc], 
                 for g in s.levels:
                     if g.kind in ("single", "list"):
                         mentioned |= g.levels
-        ext.radbot_result = resolve(ext.radbot_findings or [], mentioned, decisions)
+        findings = ext.radbot_findings or []
+        if any(s.copy_from for s in sents):
+            findings = extract.with_copied_findings(findings, sents)
+        ext.radbot_result = resolve(findings, mentioned, decisions)
         return doc
 
     return resolver

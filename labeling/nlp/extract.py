@@ -53,6 +53,9 @@ class Sentence:
     inherited: frozenset = frozenset()  # levels carried from the previous sentence
     heading: bool = False
     inherited_tier: str = "specific"  # "range" when the carried mention is a range
+    # the levels whose findings this sentence's levels take ("Same as above", levels.yaml
+    # ``same_as``), those it does not state itself
+    copy_from: frozenset = frozenset()
 
     # (written out, as for the other records made per sentence: the compiled build compiles
     # this __init__; the one dataclass writes runs interpreted, at a few times the cost)
@@ -65,6 +68,7 @@ class Sentence:
         inherited: frozenset = frozenset(),
         heading: bool = False,
         inherited_tier: str = "specific",
+        copy_from: frozenset = frozenset(),
     ) -> None:
         self.start = start
         self.end = end
@@ -73,6 +77,7 @@ class Sentence:
         self.inherited = inherited
         self.heading = heading
         self.inherited_tier = inherited_tier
+        self.copy_from = copy_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +245,7 @@ class Rules:
         self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
         self.anaphora_re = re.compile(lv["anaphora"])
         self.ordinal_re = re.compile(lv["ordinal_anaphora"])
+        self.same_as_re = re.compile(lv["same_as"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
@@ -895,6 +901,67 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         groups = vague
     groups.sort(key=_start_of)
     return groups
+
+
+def copied_levels(low: str, sent: Sentence, previous: frozenset, rules: Rules) -> frozenset:
+    """The levels whose findings ``sent`` says its own levels share ("L4-5: Same as above",
+    "similar to L3-4", levels.yaml ``same_as``): the level it names after the phrase, else
+    ``previous`` (the level named last before it); empty when it says no such thing."""
+    m = rules.same_as_re.search(low, sent.start, sent.end)
+    if m is None:
+        return frozenset()
+    source = previous
+    if m.group("named") is not None:
+        source = next(
+            (g.levels for g in sent.levels if g.start >= m.end() and g.kind == "compare"),
+            frozenset(),
+        )
+    own = [g for g in sent.levels if g.kind != "compare"]
+    targets = frozenset().union(*(g.levels for g in own)) if own else sent.inherited
+    if not source or not targets or source & targets:
+        return frozenset()
+    return source
+
+
+def with_copied_findings(findings: list[Finding], sents: list[Sentence]) -> list[Finding]:
+    """``findings`` and, for each sentence that describes its levels as another's
+    (``Sentence.copy_from``), the affirmed findings stated at that level before it, on the
+    fields it does not state itself, given to its levels."""
+    copies: list[Finding] = []
+    for si, s in enumerate(sents):
+        if not s.copy_from:
+            continue
+        own = [g for g in s.levels if g.kind != "compare"]
+        targets = frozenset().union(*(g.levels for g in own)) if own else s.inherited
+        stated = {f.field for f in findings if f.sentence == si}
+        for f in findings:
+            if (
+                f.sentence < si
+                and f.section == s.section
+                and f.assertion == "affirmed"
+                and f.tier == "specific"
+                and f.field not in stated
+                and f.levels & s.copy_from
+            ):
+                copies.append(
+                    Finding(
+                        f.field,
+                        f.value,
+                        f.strength,
+                        f.start,
+                        f.end,
+                        si,
+                        f.clause,
+                        f.negated_lexically,
+                        f.has_grade,
+                        f.assertion,
+                        targets,
+                        "specific",
+                        s.section,
+                        f.sided,
+                    )
+                )
+    return findings + copies if copies else findings
 
 
 _ORDINAL_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
