@@ -280,8 +280,10 @@ class Rules:
         joiners = "|".join([r"\s*-\s*to\s*-\s*", *f["grade_range_joiners"]])
         # A list of grades closed by "or" is one grade item, so that its commas split no
         # clause: "no mild, moderate or severe stenosis" (a negation reaches past the commas).
-        grade_list = rf"(?:{g})(?:\s*,\s*(?:{g}))+\s*,?\s+or\s+(?:{g})"
-        grade_pat = rf"{grade_list}|(?:{g})(?:(?:{joiners})(?:{g}))?"
+        # (one match of the first grade, then the list's rest or a range's: the alternation of
+        # grade words is the costly part of the pattern)
+        grade_list = rf"(?:\s*,\s*(?:{g}))+\s*,?\s+or\s+(?:{g})"
+        grade_pat = rf"(?:{g})(?:{grade_list}|(?:{joiners})(?:{g}))?"
         self.grade_word_re = re.compile(rf"(?<![a-z])(?:{g})(?![a-z])")
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
