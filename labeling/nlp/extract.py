@@ -1067,12 +1067,10 @@ def _current_grade(low: str, a: int, b: int, rules: Rules) -> Item | None:
     if rules.prior_after_re.match(low, b) is not None:
         return None
     if rules.prior_before_re.search(low, max(0, a - 12), a) is not None:
-        words = rules.grade_word_re.findall(low, a, b)
-        if len(words) < 2:
+        grades = list(rules.grade_word_re.finditer(low, a, b))
+        if len(grades) < 2:
             return None
-        last = rules.grade_word_re.search(low, b - len(words[-1]), b)
-        if last is None:
-            return None
+        last = grades[-1]
         return Item("grade", last.start(), last.end(), last.group())
     return Item("grade", a, b, low[a:b])
 
@@ -1615,8 +1613,8 @@ def _side_grades(items: list[Item], low: str, rules: Rules) -> list[Item]:
     and between the sides of a list with no comma ("L mild / R moderate", "L mild R mod")."""
     out: list[Item] = []
     core_seen = both_seen = False
-    # the last side-and-grade pair: its side, where it ended, where it started (pairs are read
-    # left to right, so "L mild R mod" is "L mild" and "R mod", not "mild R")
+    # the last side-and-grade pair: its side, where it ended, the index of its last item (pairs
+    # are read left to right, so "L mild R mod" is "L mild" and "R mod", not "mild R")
     pair_side, pair_end, pair_last = "", -1, -1
     places = 0  # places named in the clause so far: the sides split off take the one place
     for k, it in enumerate(items):
