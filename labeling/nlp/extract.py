@@ -54,8 +54,10 @@ class Sentence:
     heading: bool = False
     inherited_tier: str = "specific"  # "range" when the carried mention is a range
     # the levels whose findings this sentence's levels take ("Same as above", levels.yaml
-    # ``same_as``), those it does not state itself
+    # ``same_as``), those it does not state itself; their sided findings only when it names no
+    # side of its own ("Similar appearance on the left" is not the right side's finding)
     copy_from: frozenset = frozenset()
+    copy_sides: bool = True
 
     # (written out, as for the other records made per sentence: the compiled build compiles
     # this __init__; the one dataclass writes runs interpreted, at a few times the cost)
@@ -69,6 +71,7 @@ class Sentence:
         heading: bool = False,
         inherited_tier: str = "specific",
         copy_from: frozenset = frozenset(),
+        copy_sides: bool = True,
     ) -> None:
         self.start = start
         self.end = end
@@ -78,6 +81,7 @@ class Sentence:
         self.heading = heading
         self.inherited_tier = inherited_tier
         self.copy_from = copy_from
+        self.copy_sides = copy_sides
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +388,12 @@ class Rules:
         self.grade_clause_words = frozenset(f["grade_clause_words"].split())
         self.place_none_re = re.compile(
             "(?<![a-z])(?:" + "|".join(map(re.escape, f["place_none_values"])) + ")(?![a-z])"
+        )
+        # any side word ("similar appearance on the left" names a side)
+        self.side_word_re = re.compile(
+            "(?<![a-z])(?:"
+            + "|".join(f["sides"]["both"] + f["sides"]["left"] + f["sides"]["right"])
+            + ")(?![a-z])"
         )
         # a side given "none" right after it, a value of its own ("left none right mild")
         self.side_none_re = re.compile(
@@ -908,10 +918,12 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
 def copied_levels(low: str, sent: Sentence, previous: frozenset, rules: Rules) -> frozenset:
     """The levels whose findings ``sent`` says its own levels share ("L4-5: Same as above",
     "similar to L3-4", levels.yaml ``same_as``): the level it names after the phrase, else
-    ``previous`` (the level named last before it); empty when it says no such thing."""
+    ``previous`` (the level named last before it); empty when it says no such thing. Sets
+    ``sent.copy_sides`` to whether it names no side of its own."""
     m = rules.same_as_re.search(low, sent.start, sent.end)
     if m is None:
         return frozenset()
+    sent.copy_sides = rules.side_word_re.search(low, sent.start, sent.end) is None
     source = previous
     if m.group("named") is not None:
         source = next(
@@ -944,6 +956,7 @@ def with_copied_findings(findings: list[Finding], sents: list[Sentence]) -> list
                 and f.tier == "specific"
                 and f.field not in stated
                 and f.levels & s.copy_from
+                and (s.copy_sides or f.field not in _LATERAL_FIELDS)
             ):
                 copies.append(
                     Finding(

@@ -58,6 +58,12 @@ def test_a_level_described_as_another_takes_its_findings(lab, text, expected):
             {"L3-L4": "unc"},
         ),
         ("The signal is similar to CSF at L4-5.", {}),
+        # a side of its own: the other level's sided findings are not this side's
+        (
+            "L3-4: Right paracentral protrusion contacting the right L4 root. L4-5: Similar "
+            "appearance on the left.",
+            {"L3-L4": "d=herniation rs=unspecified", "L4-L5": "d=herniation"},
+        ),
     ],
 )
 def test_other_likeness_takes_nothing(lab, text, expected):
