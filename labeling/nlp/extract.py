@@ -930,11 +930,17 @@ def copied_levels(low: str, sent: Sentence, previous: frozenset, rules: Rules) -
             (g.levels for g in sent.levels if g.start >= m.end() and g.kind == "compare"),
             frozenset(),
         )
-    own = [g for g in sent.levels if g.kind != "compare"]
-    targets = frozenset().union(*(g.levels for g in own)) if own else sent.inherited
+    targets = _spoken_levels(sent)
     if not source or not targets or source & targets:
         return frozenset()
     return source
+
+
+def _spoken_levels(sent: Sentence) -> frozenset:
+    """The levels a sentence speaks of: those it names (not as a comparison's term), else
+    those it inherits."""
+    own = [g for g in sent.levels if g.kind != "compare"]
+    return frozenset().union(*(g.levels for g in own)) if own else sent.inherited
 
 
 def with_copied_findings(findings: list[Finding], sents: list[Sentence]) -> list[Finding]:
@@ -945,8 +951,7 @@ def with_copied_findings(findings: list[Finding], sents: list[Sentence]) -> list
     for si, s in enumerate(sents):
         if not s.copy_from:
             continue
-        own = [g for g in s.levels if g.kind != "compare"]
-        targets = frozenset().union(*(g.levels for g in own)) if own else s.inherited
+        targets = _spoken_levels(s)
         stated = {f.field for f in findings if f.sentence == si}
         for f in findings:
             if (
