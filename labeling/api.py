@@ -8,6 +8,7 @@ the system in bulk.
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
@@ -55,6 +56,8 @@ class NlpLabelFilters(LabelFilters):
         required=False,
         max_length=128,
         trim_whitespace=False,  # a version is matched as it is written
+        # DRF refuses a NUL in any text; the pattern puts that rule in the schema too.
+        validators=[RegexValidator(r"^[^\x00]*$", "A version has no NUL characters.")],
         help_text="A labeller version, as it names itself.",
     )
 
