@@ -16,6 +16,13 @@ are only estimated (midpoints between labelled bodies).
 Why ``IGNORE``: both sets leave structures of their own class unlabelled beyond the
 annotated span (the T12-L1 disc in the disc set, T10 and above in the body set).
 Counting them as background would teach the network that a disc is not a disc.
+
+Neither set labels the sacrum, the bone the levels are named from. Both say where it
+is: right under the L5-S1 disc (disc set), right under the L5 body, across its disc
+(body set; the lowest body "sits directly on the sacrum" in every exam). So each volume
+also carries a small **sacrum core**, a ball of S1 body well inside the sacrum wherever
+that disc is thick or thin, for training only: a positive-only label (those voxels
+are sacrum; nothing is said about any other voxel).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.ml.classes import DISC, VERTEBRA
-from inference.ml.volume import Volume, index_to_patient, load_nifti_as_volume
+from inference.ml.volume import Volume, index_to_patient, load_nifti_as_volume, patient_to_index
 
 IGNORE = 255
 DISC_LEVELS_CAUDAL_FIRST = ("L5-S1", "L4-L5", "L3-L4", "L2-L3", "L1-L2")
@@ -38,6 +45,17 @@ BODY_NAMES_CRANIAL_FIRST = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
 # class" (a body next to a disc is not a disc) without reaching the next unlabelled one.
 DISC_SPAN_MARGIN_MM = 12.0
 BODY_SPAN_MARGIN_MM = 3.0
+# Sacrum core (a ball of this radius). Under a labelled L5-S1 disc: its centre this far
+# below the disc's caudal surface, in the top of S1 (25-30 mm tall). Under the L5 body:
+# this far beyond a disc as tall as L4-L5, starting this far back from the middle of
+# L5's lower endplate and bent back by this angle (see sacrum_core_below_body). Every
+# core of the 22 real volumes was checked by eye to lie in S1 (check images: the
+# sacrum_core_* functions drawn on each volume's midsagittal slice).
+SACRUM_CORE_RADIUS_MM = 4.0
+SACRUM_CORE_BELOW_DISC_MM = 9.0
+SACRUM_CORE_BELOW_ENDPLATE_MM = 8.0
+SACRUM_CORE_BACK_MM = 8.0
+SACRUM_CORE_BEND_DEG = 15.0
 
 
 @dataclass
@@ -50,6 +68,9 @@ class RealVolume:
     disc_centres: dict[str, np.ndarray] = field(default_factory=dict)  # LPS mm, by level name
     estimated: set[str] = field(default_factory=set)  # disc centres inferred from bodies
     structure_centres: dict[str, np.ndarray] = field(default_factory=dict)  # labelled bodies/discs
+    # positive-only sacrum label for training (see the module docstring): (N, 3) voxel
+    # indices (slice, row, col); None: not found
+    sacrum_core: np.ndarray | None = None
 
 
 def _load_mask(path: Path) -> np.ndarray:
@@ -75,6 +96,80 @@ def _ignore_outside(mask: np.ndarray, vol: Volume, labels: np.ndarray, margin_mm
     top, bottom = max(0, rows.min() - margin), min(mask.shape[1], rows.max() + margin + 1)
     mask[:, :top] = IGNORE
     mask[:, bottom:] = IGNORE
+
+
+def sacrum_core_below_disc(vol: Volume, disc: np.ndarray) -> np.ndarray | None:
+    """The sacrum core's voxel indices under a labelled L5-S1 disc (bool mask): its
+    thinnest axis is its normal, and S1 begins at its caudal surface."""
+    idx = np.argwhere(disc)
+    if len(idx) < 50:
+        return None
+    pts = index_to_patient(vol, idx)
+    centre = pts.mean(0)
+    normal = np.linalg.eigh(np.cov((pts - centre).T))[1][:, 0]
+    if normal[2] > 0:  # LPS: +z is cranial; the core is caudal
+        normal = -normal
+    half = float(np.percentile((pts - centre) @ normal, 98))
+    return _ball(vol, centre + normal * (half + SACRUM_CORE_BELOW_DISC_MM), SACRUM_CORE_RADIUS_MM)
+
+
+def sacrum_core_below_body(vol: Volume, l5: np.ndarray, l4: np.ndarray) -> np.ndarray | None:
+    """The sacrum core's voxel indices under a labelled L5 body (bool masks of L5 and
+    L4), around L5's midsagittal slice.
+
+    The L5 body's axis is taken from its upper endplate, the face towards L4: a principal
+    axis would not do (a body is about as deep as it is tall), nor the L4-to-L5 line (the
+    lumbosacral junction bends more than that, up to an L5 standing at 45 degrees). The
+    core lies past L5's full height and a disc as tall as L4-L5's, under the back half
+    of L5 (where the L5-S1 disc is thinnest) and bent backwards with the lumbosacral
+    angle: straight on along L5's axis runs out of the front of a steep sacrum."""
+    from scipy.spatial import cKDTree
+
+    idx5 = np.argwhere(l5)
+    if len(idx5) < 50 or not l4.any():
+        return None
+    mid = int(np.median(idx5[:, 0]))
+    p5 = index_to_patient(vol, idx5[idx5[:, 0] == mid])
+    idx4 = np.argwhere(l4[mid])
+    if len(idx4) < 50:
+        return None
+    p4 = index_to_patient(vol, np.column_stack([np.full(len(idx4), mid), idx4]))
+    dist = cKDTree(p4[:, 1:]).query(p5[:, 1:])[0]
+    face = p5[dist <= dist.min() + 3.0]
+    if len(face) < 5:
+        return None
+    _, vecs = np.linalg.eigh(np.cov((face[:, 1:] - face[:, 1:].mean(0)).T))
+    axis = np.array([0.0, *vecs[:, 0]])  # normal to the endplate line, in the slice
+    c5 = p5.mean(0)
+    if axis @ (c5 - p4.mean(0)) < 0:
+        axis = -axis  # from L4 towards L5, i.e. caudal
+    below = float(np.percentile((p5 - c5) @ axis, 99))
+    gap = float(np.median(dist[dist <= dist.min() + 3.0]))
+    back = np.array([0.0, axis[2], -axis[1]])
+    if back[1] < 0:  # LPS: +y is posterior
+        back = -back
+    turn = np.radians(SACRUM_CORE_BEND_DEG)
+    bent = np.cos(turn) * axis + np.sin(turn) * back
+    start = c5 + axis * below + back * SACRUM_CORE_BACK_MM
+    return _ball(vol, start + bent * (gap + SACRUM_CORE_BELOW_ENDPLATE_MM), SACRUM_CORE_RADIUS_MM)
+
+
+def _ball(vol: Volume, centre: np.ndarray, radius_mm: float) -> np.ndarray | None:
+    """(N, 3) indices of the voxels within ``radius_mm`` of ``centre`` (LPS), or None when
+    the centre lies outside the volume."""
+    c = patient_to_index(vol, centre[None])[0]
+    if np.any(c < 0) or np.any(c > np.asarray(vol.pixels.shape) - 1):
+        return None
+    spacing = np.linalg.norm(vol.affine[:3, :3], axis=0)  # mm per (slice, row, col) step
+    reach = np.ceil(radius_mm / spacing).astype(int)
+    first = np.maximum(np.floor(c).astype(int) - reach, 0)
+    last = np.minimum(np.ceil(c).astype(int) + reach + 1, vol.pixels.shape)
+    grid = np.stack(
+        np.meshgrid(*(np.arange(a, b) for a, b in zip(first, last, strict=True)), indexing="ij"),
+        -1,
+    ).reshape(-1, 3)
+    near = np.linalg.norm(index_to_patient(vol, grid) - centre, axis=1) <= radius_mm
+    return grid[near]
 
 
 def load_real_volume(image_path: str | Path) -> RealVolume:
@@ -103,9 +198,11 @@ def load_real_volume(image_path: str | Path) -> RealVolume:
             labelled=(DISC,),
             disc_centres=centres,
             structure_centres=centres,
+            sacrum_core=sacrum_core_below_disc(vol, labels == 1),  # 1 = L5-S1
         )
     if suffix == "_vertebrae.nii.gz":
         names = {i + 1: b for i, b in enumerate(BODY_NAMES_CRANIAL_FIRST)}
+        names_to_value = {b: v for v, b in names.items()}
         mask[labels > 0] = VERTEBRA
         _ignore_outside(mask, vol, labels, BODY_SPAN_MARGIN_MM)
         bodies = _centroids(vol, labels, names)
@@ -119,6 +216,9 @@ def load_real_volume(image_path: str | Path) -> RealVolume:
             disc_centres=discs,
             estimated=estimated,
             structure_centres=bodies,
+            sacrum_core=sacrum_core_below_body(
+                vol, labels == names_to_value["L5"], labels == names_to_value["L4"]
+            ),
         )
     raise ValueError(f"{folder / 'labels.json'}: unknown mask suffix {suffix!r}")
 

@@ -91,23 +91,32 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return loss(logits, target)
 
 
+# A sample's classes in ``partial_label_loss``: not labelled, labelled wherever it is
+# (its absence is a label too), or labelled only where present (a pseudo-label).
+UNLABELLED, LABELLED, POSITIVE_ONLY = 0, 1, 2
+
+
 def partial_label_loss(
     logits: torch.Tensor, target: torch.Tensor, labelled: torch.Tensor
 ) -> torch.Tensor:
     """Cross-entropy + Dice counting only the classes each sample labels.
 
     ``target`` is (B, N_CLASSES + 1, H, W): class fractions plus the ignored fraction;
-    ``labelled`` is (B, N_CLASSES) bool. For a sample, the probabilities of the
-    classes it does not label (background included) merge into one channel, and so do
-    their targets; ignored pixels weigh nothing. A fully labelled sample reduces to
-    plain soft cross-entropy + Dice.
+    ``labelled`` is (B, N_CLASSES): per class :data:`UNLABELLED`, :data:`LABELLED` or
+    :data:`POSITIVE_ONLY` (a bool tensor reads as the first two). For a sample, the
+    probabilities of the classes it does not label (background included) merge into one
+    channel, and so do their targets; ignored pixels weigh nothing. A positive-only
+    class counts as labelled only on the pixels its target marks (those are that
+    class) and merges with the unlabelled ones everywhere else (nothing is said
+    there). A fully labelled sample reduces to plain soft cross-entropy + Dice.
     """
     from monai.losses import DiceLoss  # monai takes seconds to import: loaded to train
 
     prob = logits.softmax(1)
-    lab = labelled[:, :, None, None].to(prob.dtype)
     weight = (1.0 - target[:, IGNORE_CHANNEL:]).clamp_min(0.0)  # (B, 1, H, W)
     cls_t = target[:, :N_CLASSES]
+    state = labelled.to(torch.int8)[:, :, None, None]
+    lab = ((state == LABELLED) | ((state == POSITIVE_ONLY) & (cls_t > 0.5))).to(prob.dtype)
     q = torch.cat([prob * lab, (prob * (1 - lab)).sum(1, keepdim=True)], 1)
     t = torch.cat([cls_t * lab, (cls_t * (1 - lab)).sum(1, keepdim=True)], 1)
     t = t / t.sum(1, keepdim=True).clamp_min(1e-6)
@@ -150,11 +159,13 @@ class SegSlices:
         default_factory=list
     )  # (N_CLASSES + 1, H, W) uint8 fractions x 255
     labelled: list[tuple[int, ...]] = field(default_factory=list)
+    positive_only: list[tuple[int, ...]] = field(default_factory=list)  # see partial_label_loss
 
     def extend(self, other: SegSlices) -> None:
         self.images += other.images
         self.targets += other.targets
         self.labelled += other.labelled
+        self.positive_only += other.positive_only
 
 
 def prepare_slices(
@@ -166,9 +177,11 @@ def prepare_slices(
     ignore_value: int | None = None,
     *,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
+    positive_only: Sequence[int] = (),
 ) -> SegSlices:
     """Slices of a volume and its (aligned) mask -> working-grid images and targets.
-    ``labelled`` (default: every class) names the classes the mask labels."""
+    ``labelled`` (default: every class) names the classes the mask labels;
+    ``positive_only`` those it marks only where they are (``partial_label_loss``)."""
     size = work_shape(volume.pixels.shape[1:], volume.pixel_spacing, work_spacing)
     idx = range(volume.pixels.shape[0]) if slices is None else slices
     lab = tuple(labelled) if labelled is not None else tuple(range(N_CLASSES))
@@ -180,6 +193,7 @@ def prepare_slices(
         )
         out.targets.append(np.round(t * 255).astype(np.uint8))
         out.labelled.append(lab)
+        out.positive_only.append(tuple(positive_only))
     return out
 
 
@@ -242,7 +256,8 @@ def make_batch(
     *,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES)).
+    """(images (B,1,P,P), targets (B,N_CLASSES+1,P,P), labelled (B,N_CLASSES) int8:
+    ``partial_label_loss``'s class states).
     ``intensity`` scales the synthetic renders; the other sources' slices come scaled."""
     kinds = sources.kinds()
     if not kinds:
@@ -260,23 +275,30 @@ def make_batch(
             tgt = np.zeros((N_CLASSES + 1, *img.shape), np.uint8)
             tgt[:N_CLASSES] = np.round(frac * 255)
             labelled = tuple(range(N_CLASSES))
+            positive: tuple[int, ...] = ()
         else:
             data = sources.archive if kind == "archive" else sources.real
             assert data is not None  # (kinds() offers only sources with slices)  # noqa: S101
             i = int(rng.integers(len(data.images)))
             img, tgt, labelled = data.images[i], data.targets[i], data.labelled[i]
+            positive = data.positive_only[i] if data.positive_only else ()
             if augment:
                 img = _intensity_jitter(img, rng)
         focus = [c for c in labelled if c != BACKGROUND] or [VERTEBRA, DISC, CANAL]
         img, tgt = _crop(img, tgt, patch, rng, focus)
         xs.append(img)
         ts.append(tgt)
-        ls.append([c in labelled for c in range(N_CLASSES)])
+        ls.append(
+            [
+                LABELLED if c in labelled else POSITIVE_ONLY if c in positive else UNLABELLED
+                for c in range(N_CLASSES)
+            ]
+        )
     x = torch.from_numpy(np.stack(xs)[:, None].astype(np.float32))
     t = torch.from_numpy(np.stack(ts).astype(np.float32) / 255.0)
     if augment:
         x, t = _spatial(x, t, rng)
-    return x, t, torch.tensor(ls, dtype=torch.bool)
+    return x, t, torch.tensor(ls, dtype=torch.int8)
 
 
 def _spatial(

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from inference.ml.bundle import ModelConfig, TrainedModels, build_models
+from inference.ml.classes import SACRUM
 from inference.ml.classification import (
     CANAL_DETECTORS,
     CropSet,
@@ -81,6 +82,9 @@ class SegRecipe:
         default_factory=lambda: {"synthetic": 0.4, "archive": 0.1, "real": 0.5}
     )
     randomisation: dict = field(default_factory=lambda: RandomisationConfig().as_dict())
+    # Fine-tuning labels the S1 bone under each real volume's L5 body or L5-S1 disc as
+    # sacrum (positive only: RealVolume.sacrum_core); the real masks do not label it.
+    real_sacrum_cores: bool = True
 
 
 @dataclass
@@ -297,23 +301,34 @@ def real_slices(
     volumes: Sequence[RealVolume],
     work_spacing: float,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
+    *,
+    sacrum_cores: bool = True,
 ) -> SegSlices:
     """Working-grid slices of real volumes with their partial targets: the slices that
     show a labelled structure, plus every fourth of the rest (so that "nothing here"
-    is learnt too)."""
+    is learnt too). With ``sacrum_cores`` a volume's sacrum core
+    (``RealVolume.sacrum_core``) is added as a positive-only sacrum label."""
     out = SegSlices()
     for real in volumes:
-        has = [(real.mask[s] != IGNORE) & (real.mask[s] > 0) for s in range(real.mask.shape[0])]
+        mask = real.mask
+        positive: tuple[int, ...] = ()
+        if sacrum_cores and real.sacrum_core is not None:
+            mask = mask.copy()
+            core = tuple(real.sacrum_core.T)
+            mask[core] = np.where(np.isin(mask[core], (0, IGNORE)), SACRUM, mask[core])
+            positive = (SACRUM,)
+        has = [(mask[s] != IGNORE) & (mask[s] > 0) for s in range(mask.shape[0])]
         keep = [s for s, h in enumerate(has) if h.any() or s % 4 == 0]
         out.extend(
             prepare_slices(
                 real.volume,
-                real.mask,
+                mask,
                 work_spacing,
                 slices=keep,
                 labelled=real.labelled,
                 ignore_value=IGNORE,
                 intensity=intensity,
+                positive_only=positive,
             )
         )
     return out
@@ -376,7 +391,12 @@ def train_segmenter(
                 bank=bank,
                 randomisation=randomisation,
                 archive=archive,
-                real=real_slices(real, config.work_spacing_mm, config.intensity()),
+                real=real_slices(
+                    real,
+                    config.work_spacing_mm,
+                    config.intensity(),
+                    sacrum_cores=recipe.real_sacrum_cores,
+                ),
                 shares=recipe.finetune_shares,
             ),
             steps=recipe.finetune_steps,

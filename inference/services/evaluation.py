@@ -88,6 +88,7 @@ def evaluate_real(
     limit: int | None = None,
     reuse_folds: bool = False,
     save_pretrained: str | Path | None = None,
+    pretrained_file: str | Path | None = None,
     say: Callable[[str], None] = print,
 ) -> list:
     # torch and scipy (seconds to import): loaded to evaluate, not with the module.
@@ -112,10 +113,15 @@ def evaluate_real(
     fold_of = folds_by_volume(
         [r.key for r in reals], [r.kind for r in reals], folds, shuffle_seed=fold_seed
     )
-    pretrained = (
-        None if reuse_folds else _pretrain(seed=seed, train_settings=train_settings, say=say)
-    )
-    if pretrained is not None and save_pretrained:
+    pretrained = None
+    if pretrained_file and not reuse_folds:
+        from inference.ml.pretrained import load_pretrained  # torch, as in _pretrain
+
+        pretrained, digest = load_pretrained(pretrained_file)
+        say(f"pre-trained weights from {pretrained_file} sha256 {digest}")
+    elif not reuse_folds:
+        pretrained = _pretrain(seed=seed, train_settings=train_settings, say=say)
+    if pretrained is not None and save_pretrained and not pretrained_file:
         from inference.ml.pretrained import save_pretrained as save  # torch, as in _pretrain
 
         digest = save(pretrained, save_pretrained)

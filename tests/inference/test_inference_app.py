@@ -201,6 +201,7 @@ def test_train_models_takes_the_recipe_options_and_records_them(archive, tmp_pat
         2,
         1,
     )
+    assert recipe["real_sacrum_cores"] is True  # fine-tuned with the S1 pseudo-labels
     assert version.metrics["real_volumes"] == ["ivd_11"] and version.data_split["real_train"] == [
         "ivd_11"
     ]
@@ -235,3 +236,38 @@ def test_training_crops_carry_the_axial_images_inference_will_see(archive):
     )
     n_sag = len(CropConfig().foramen_offsets_mm)
     assert np.abs(foramen.x[:, 0, n_sag:]).max() > 0  # the axial channels hold image, not zeros
+
+
+def test_cross_validation_can_start_its_folds_from_saved_pre_training(archive, tmp_path):
+    """--save-pretrained keeps the shared pre-training; --pretrained starts the folds from
+    it (no pre-training again), here with the sacrum cores left out of the recipe, which
+    the fold models record."""
+    from inference.ml.training import TrainSettings
+    from inference.services.evaluation import evaluate_real
+    from tests.shared_data import shared_file
+
+    real = tmp_path / "real"  # two real volumes, linked (never copied) from ../shared
+    for folder, key, suffix in (
+        ("ivd_menezes_reis", "ivd_11", "discs"),
+        ("vb_chu", "vb2_02", "vertebrae"),
+    ):
+        (real / folder).mkdir(parents=True)
+        for name in (f"{key}_image.nii.gz", f"{key}_{suffix}.nii.gz", "labels.json"):
+            (real / folder / name).symlink_to(shared_file(f"data/real_mri/{folder}/{name}"))
+    saved = tmp_path / "pretrained.pt"
+    said: list[str] = []
+    evaluate_real(
+        root=real, folds=2, train_settings=_tiny(), save_pretrained=saved, say=said.append
+    )
+    assert saved.exists() and any("pre-training on" in line for line in said)
+    without_cores = TrainSettings(seg=tiny_seg_recipe(), n_aug=1)
+    without_cores.seg.real_sacrum_cores = False
+    said.clear()
+    scores = evaluate_real(
+        root=real, folds=2, train_settings=without_cores, pretrained_file=saved, say=said.append
+    )
+    assert sorted(s.key for s in scores) == ["ivd_11", "vb2_02"]  # each read once, held out
+    assert not any("pre-training on" in line for line in said)
+    assert any(line.startswith(f"pre-trained weights from {saved}") for line in said)
+    newest = ModelVersion.objects.filter(name__endswith="-cv2of2").order_by("-created_at").first()
+    assert newest.metrics["train_settings"]["seg"]["real_sacrum_cores"] is False

@@ -1,10 +1,20 @@
 """Real volumes with partial masks, read from ../shared at run time."""
 
 import numpy as np
+import pytest
 
-from inference.ml.classes import DISC, VERTEBRA
+from inference.ml.classes import DISC, SACRUM, VERTEBRA
 from inference.ml.evaluate_real import folds_by_volume, score_volume
-from inference.ml.real_data import IGNORE, crop_rows, load_real_volume
+from inference.ml.real_data import (
+    IGNORE,
+    crop_rows,
+    load_real_volume,
+    sacrum_core_below_body,
+    sacrum_core_below_disc,
+)
+from inference.ml.segmentation import LABELLED, POSITIVE_ONLY, SegSources, make_batch
+from inference.ml.training import real_slices
+from inference.ml.volume import Volume, index_to_patient
 from tests.shared_data import shared_file
 
 
@@ -59,3 +69,81 @@ def test_a_fold_seed_deals_other_folds_of_the_same_shape():
             assert size == sum(
                 1 for kd, f in zip(kinds, shuffled, strict=True) if (kd, f) == (kind, k)
             )
+
+
+def _lumbosacral(tilt_deg: float, bend_deg: float = 20.0):
+    """A sagittal volume with L4, L5 (27 mm bodies, 8 mm discs) and S1 below, the spine
+    tilted ``tilt_deg`` backwards going down and S1 bent a further ``bend_deg`` at the
+    L5-S1 disc. Returns the volume, L4, L5, the L5-S1 disc and S1 as bool masks."""
+    n = 200
+    vol = Volume(
+        pixels=np.zeros((9, n, n), np.float32),
+        positions=np.array([[i - 4.0, -100.0, 100.0] for i in range(9)]),
+        orientation=np.array([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=1.0,
+    )
+    pts = index_to_patient(vol, np.argwhere(np.ones(vol.pixels.shape, bool)))
+    y, z = pts[:, 1], pts[:, 2] - 60.0  # the top of L4 at z = 60 mm
+
+    def frame(theta_deg: float, origin: tuple[float, float]):
+        t = np.radians(theta_deg)
+        dy, dz = y - origin[0], z - origin[1]
+        down = dy * np.sin(t) - dz * np.cos(t)
+        back = dy * np.cos(t) + dz * np.sin(t)
+        return down, back
+
+    down, back = frame(tilt_deg, (0.0, 0.0))
+    inside = np.abs(back) <= 18
+    shape = vol.pixels.shape
+    l4 = (inside & (down >= 0) & (down <= 27)).reshape(shape)
+    l5 = (inside & (down >= 35) & (down <= 62)).reshape(shape)
+    disc = (inside & (down > 62) & (down < 70)).reshape(shape)
+    t = np.radians(tilt_deg)
+    hinge = (66 * np.sin(t), -66 * np.cos(t))  # the L5-S1 disc's centre
+    s_down, s_back = frame(tilt_deg + bend_deg, hinge)
+    s1 = ((np.abs(s_back) <= 20) & (s_down >= 4) & (s_down <= 34)).reshape(shape)
+    return vol, l4, l5, disc, s1
+
+
+@pytest.mark.parametrize("tilt", [0.0, 25.0, 45.0])
+def test_the_sacrum_core_lies_in_s1_below_a_tilted_l5(tilt):
+    vol, l4, l5, _, s1 = _lumbosacral(tilt)
+    core = sacrum_core_below_body(vol, l5, l4)
+    assert core is not None and len(core) > 100
+    assert s1[tuple(core.T)].all()
+
+
+@pytest.mark.parametrize("tilt", [0.0, 45.0])
+def test_the_sacrum_core_lies_in_s1_below_the_l5_s1_disc(tilt):
+    vol, _, _, disc, s1 = _lumbosacral(tilt, bend_deg=0.0)
+    core = sacrum_core_below_disc(vol, disc)
+    assert core is not None and s1[tuple(core.T)].all()
+
+
+def test_real_volumes_have_a_sacrum_core_under_l5_or_its_disc():
+    for key, lowest in (("ivd_menezes_reis/ivd_11", "L5-S1"), ("vb_chu/vb2_07", "L5")):
+        real = load_real_volume(shared_file(f"data/real_mri/{key}_image.nii.gz"))
+        assert real.sacrum_core is not None
+        core = index_to_patient(real.volume, real.sacrum_core).mean(0)
+        above = real.structure_centres[lowest]
+        # caudal to the lowest labelled structure, by more than half of it, and nearer
+        # it than the one above it
+        assert core[2] < above[2] - 10
+        others = [c for name, c in real.structure_centres.items() if name != lowest]
+        assert np.linalg.norm(core - above) < min(np.linalg.norm(core - c) for c in others)
+        assert set(np.unique(real.mask[tuple(real.sacrum_core.T)])) <= {0, IGNORE}
+
+
+def test_fine_tuning_slices_carry_the_core_as_a_positive_only_sacrum():
+    real = load_real_volume(shared_file("data/real_mri/ivd_menezes_reis/ivd_11_image.nii.gz"))
+    with_core = real_slices([real], work_spacing=1.25)
+    assert set(with_core.positive_only) == {(SACRUM,)}
+    assert max(float(t[SACRUM].max()) for t in with_core.targets) > 200  # x 255
+    assert set(with_core.labelled) == {(DISC,)}
+    without = real_slices([real], work_spacing=1.25, sacrum_cores=False)
+    assert set(without.positive_only) == {()}
+    assert max(float(t[SACRUM].max()) for t in without.targets) == 0
+    sources = SegSources(real=with_core, shares={"real": 1.0})
+    _, _, states = make_batch(sources, 4, 64, np.random.default_rng(0), 1.25, augment=False)
+    assert (states[:, SACRUM] == POSITIVE_ONLY).all() and (states[:, DISC] == LABELLED).all()

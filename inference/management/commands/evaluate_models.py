@@ -44,6 +44,18 @@ class Command(BaseCommand):
             help="Read with the fold models an earlier --folds run trained (no training).",
         )
         parser.add_argument(
+            "--pretrained",
+            default="",
+            metavar="FILE",
+            help="Start the folds from these pre-trained weights (--save-pretrained's file) "
+            "instead of pre-training again.",
+        )
+        parser.add_argument(
+            "--without-sacrum-cores",
+            action="store_true",
+            help="Fine-tune without the real volumes' sacrum cores (the recipe before them).",
+        )
+        parser.add_argument(
             "--save-pretrained",
             default="",
             metavar="FILE",
@@ -67,6 +79,8 @@ class Command(BaseCommand):
         json,
         reuse_folds,
         save_pretrained,
+        pretrained,
+        without_sacrum_cores,
         **options,
     ):
         # The pipeline imports torch and monai (seconds): for a run, not for --help.
@@ -80,6 +94,7 @@ class Command(BaseCommand):
             recipe.pretrain_steps = pretrain_steps
         if finetune_steps is not None:
             recipe.finetune_steps = finetune_steps
+        recipe.real_sacrum_cores = not without_sacrum_cores
         version = None
         if not folds:
             version = (
@@ -103,6 +118,7 @@ class Command(BaseCommand):
                 limit=limit,
                 reuse_folds=reuse_folds,
                 save_pretrained=save_pretrained or None,
+                pretrained_file=pretrained or None,
                 say=self.stdout.write,
             )
         except (FileNotFoundError, ValueError) as exc:
