@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from inference.ml.classes import DISC, VERTEBRA
 from inference.ml.volume import Volume, index_to_patient, load_nifti_as_volume, patient_to_index
@@ -123,8 +124,6 @@ def sacrum_core_below_body(vol: Volume, l5: np.ndarray, l4: np.ndarray) -> np.nd
     core lies past L5's full height and a disc as tall as L4-L5's, under the back half
     of L5 (where the L5-S1 disc is thinnest) and bent backwards with the lumbosacral
     angle: straight on along L5's axis runs out of the front of a steep sacrum."""
-    from scipy.spatial import cKDTree
-
     idx5 = np.argwhere(l5)
     if len(idx5) < 50 or not l4.any():
         return None
