@@ -134,7 +134,8 @@ def sacrum_core_below_body(vol: Volume, l5: np.ndarray, l4: np.ndarray) -> np.nd
         return None
     p4 = index_to_patient(vol, np.column_stack([np.full(len(idx4), mid), idx4]))
     dist = cKDTree(p4[:, 1:]).query(p5[:, 1:])[0]
-    face = p5[dist <= dist.min() + 3.0]
+    on_face = dist <= dist.min() + 3.0  # L5's points nearest L4: its upper endplate
+    face = p5[on_face]
     if len(face) < 5:
         return None
     _, vecs = np.linalg.eigh(np.cov((face[:, 1:] - face[:, 1:].mean(0)).T))
@@ -143,7 +144,7 @@ def sacrum_core_below_body(vol: Volume, l5: np.ndarray, l4: np.ndarray) -> np.nd
     if axis @ (c5 - p4.mean(0)) < 0:
         axis = -axis  # from L4 towards L5, i.e. caudal
     below = float(np.percentile((p5 - c5) @ axis, 99))
-    gap = float(np.median(dist[dist <= dist.min() + 3.0]))
+    gap = float(np.median(dist[on_face]))
     back = np.array([0.0, axis[2], -axis[1]])
     if back[1] < 0:  # LPS: +y is posterior
         back = -back
