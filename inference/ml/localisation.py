@@ -50,6 +50,7 @@ __all__ = [
     "discs_to_json",
     "find_discs",
     "localise",
+    "naming_disagreement",
 ]
 
 
@@ -107,6 +108,9 @@ class Localisation:
     not_assessed: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     sacrum_extent_mm: float = float("nan")
+    # the disc taken for L5-S1 (the one on the sacrum), kept even when a later check
+    # refuses the naming: where the count starts is what a second reading is compared on
+    anchor: DiscLocation | None = None
 
     def by_level(self) -> dict[str, DiscLocation]:
         return {d.level: d for d in self.discs if d.level is not None}
@@ -114,6 +118,12 @@ class Localisation:
     @property
     def complete(self) -> bool:
         return self.ok and not self.not_assessed
+
+
+# Two readings of one study name the same disc when their centres lie this close: far
+# under the 20 mm minimum disc spacing, far over the 1-3 mm a disc's centre moves between
+# readings at two working scales.
+NAMING_TOLERANCE_MM = 10.0
 
 
 @dataclass
@@ -339,6 +349,7 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
             else "no disc lies above the sacrum",
         )
     l5s1 = discs[k0]
+    out.anchor = l5s1
     below = (sacrum - l5s1.centre) @ l5s1.normal
     extent = float(-below.min() - l5s1.thickness_mm / 2) if len(below) else 0.0
     out.sacrum_extent_mm = extent
@@ -452,6 +463,27 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
     if not out.ok:
         out.reason = "cannot assign levels: " + out.not_assessed[named[0]]
     return out
+
+
+def naming_disagreement(
+    main: Localisation, check: Localisation, tolerance_mm: float = NAMING_TOLERANCE_MM
+) -> str:
+    """Why a second reading of the same study (the network at another working scale)
+    contradicts ``main``'s count from the sacrum, or "" when it does not. Only the disc
+    each reading takes for L5-S1 is compared: every name is counted from it, and the
+    levels above are each checked by ``main``'s own chain. A check that finds that disc
+    but stops the naming later (a body that looks lumbar, a missed disc above) agrees."""
+    if main.anchor is None:
+        return ""  # main names nothing: refused already, with its own reason
+    if check.anchor is None:
+        return f"a second reading finds no disc on the sacrum ({check.reason})"
+    apart = float(np.linalg.norm(main.anchor.centre - check.anchor.centre))
+    if apart > tolerance_mm:
+        return (
+            f"a second reading takes a disc {apart:.0f} mm away for L5-S1, so the count "
+            "from the sacrum is uncertain"
+        )
+    return ""
 
 
 def _probe_below(d: DiscLocation) -> DiscLocation:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from inference.ml.localisation import (
     discs_from_json,
     discs_to_json,
     localise,
+    naming_disagreement,
 )
 from inference.ml.measurement import ap_diameter, canal_map_from_mask
 from inference.ml.segmentation import predict_volume
@@ -54,6 +55,14 @@ AP_PLAUSIBLE_MM = (4.0, 30.0)
 # sacrum and the five lumbar discs above it span some 200 mm head to foot, and the network
 # needs 16 working pixels a side. A routine lumbar sagittal covers 250-350 mm.
 MIN_SAGITTAL_EXTENT_MM = 80.0
+# The network reads the sagittal series twice: at the model's working spacing and, as a
+# check, at this fraction of it. Where it is unsure whether the bone under the lowest disc
+# is L5 or the sacrum (steep lumbosacral junctions), the two readings take different discs
+# for L5-S1, and the study is refused rather than named one level off. Chosen on the
+# cross-validated real volumes (evaluate_models --real --reuse-folds): at 1.1 mm the check
+# caught each one-level-off count of a 1.25 mm model; a coarser one (1.4 mm) refused
+# volumes that both readings named right.
+NAMING_CHECK_SPACING_RATIO = 0.88
 
 
 @dataclass
@@ -140,6 +149,8 @@ class Segmentation:
     )  # (slices, rows, cols) uint8: inference.ml.classes (0 background ... 4 sacrum)
     canal_prob: np.ndarray  # (slices, rows, cols) float32
     from_reference: bool = False  # True: given masks, not the network (no AP calibration)
+    # the classes read again at the naming check's spacing; None: no second reading
+    check_classes: np.ndarray | None = None
 
 
 def check_readable(sag: Volume) -> None:
@@ -155,7 +166,8 @@ def check_readable(sag: Volume) -> None:
 
 
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
-    """The network's classes and canal probability; :class:`LevelAssignmentError` for a
+    """The network's classes and canal probability, and its classes read again for the
+    naming check (``NAMING_CHECK_SPACING_RATIO``); :class:`LevelAssignmentError` for a
     series it cannot read (``check_readable``)."""
     check_readable(sag)
     masks, canal = predict_volume(
@@ -165,7 +177,16 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
         return_probs=True,
         intensity=models.config.intensity(),
     )
-    return Segmentation(classes=masks, canal_prob=canal)
+    check = cast(  # without return_probs: the classes alone
+        np.ndarray,
+        predict_volume(
+            models.seg,
+            sag,
+            models.config.work_spacing_mm * NAMING_CHECK_SPACING_RATIO,
+            intensity=models.config.intensity(),
+        ),
+    )
+    return Segmentation(classes=masks, canal_prob=canal, check_classes=check)
 
 
 def segmentation_from_masks(masks: np.ndarray) -> Segmentation:
@@ -203,12 +224,19 @@ class LevelAssessment:
         )
 
 
-def assess_levels(sag: Volume, classes: np.ndarray) -> LevelAssessment:
+def assess_levels(
+    sag: Volume, classes: np.ndarray, check_classes: np.ndarray | None = None
+) -> LevelAssessment:
     """Name the discs from the sacrum up, as far as the checks allow;
-    :class:`LevelAssignmentError` (with the reason) when not even L5-S1 can be named."""
+    :class:`LevelAssignmentError` (with the reason) when not even L5-S1 can be named, or
+    when the second reading (``check_classes``) counts from another disc."""
     loc = localise(sag, classes, LocaliserConfig())
     if not loc.ok:
         raise LevelAssignmentError(loc.reason or "cannot assign levels")
+    if check_classes is not None:
+        contradiction = naming_disagreement(loc, localise(sag, check_classes, LocaliserConfig()))
+        if contradiction:
+            raise LevelAssignmentError(f"cannot assign levels: {contradiction}")
     return LevelAssessment(
         discs=loc.by_level(), confidence=dict(loc.confidence), not_assessed=dict(loc.not_assessed)
     )
@@ -371,7 +399,7 @@ def run_study(
 
     t = time.perf_counter()
     try:
-        assessment = assess_levels(sag, seg.classes)
+        assessment = assess_levels(sag, seg.classes, seg.check_classes)
     finally:
         timings["localise"] = time.perf_counter() - t
 

@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 
 
 CANAL_FILE = "canal_prob.npz"
+# The second reading's classes (pipeline.segment), for the localise stage's naming check.
+NAMING_CHECK_FILE = "naming_check_classes.npz"
 DISCS_FILE = "discs.json"
 AP_FILE = "ap_mm.json"
 PREDICTION_FILE = "prediction.json"
@@ -385,6 +387,8 @@ def _segment(job: InferenceJob) -> None:
     # Uncompressed: on a real 77-slice, 381 x 381 volume zlib took about 2 s to shrink the
     # float32 map by 8% (45 MB, written in 0.1 s plain); the file is deleted once the job ends.
     save_npz_atomic(folder / CANAL_FILE, compress=False, canal_prob=result.canal_prob)
+    if result.check_classes is not None:
+        save_npz_atomic(folder / NAMING_CHECK_FILE, compress=False, classes=result.check_classes)
     save_npz_atomic(
         folder / selectors.JOB_MASK_FILE,
         classes=result.classes,
@@ -402,8 +406,14 @@ def _localise(job: InferenceJob) -> None:
     _, sag = _sag_t2(job)
     with np.load(_artefact(job, selectors.JOB_MASK_FILE)) as stored:
         classes = stored["classes"]
+    # The segment stage writes the check before the mask file, so with the mask file here
+    # a missing check means a segmentation without a second reading (reference masks).
+    check = None
+    if (check_file := selectors.job_dir(job.pk) / NAMING_CHECK_FILE).is_file():
+        with np.load(check_file) as stored:
+            check = stored["classes"]
     try:
-        assessment = assess_levels(sag, classes)
+        assessment = assess_levels(sag, classes, check)
     except LevelAssignmentError as exc:
         _refuse(job, exc)
     save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, assessment.to_json())
@@ -559,10 +569,11 @@ def _store(job: InferenceJob) -> None:
         transaction.on_commit(
             partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True
         )
-    # The canal probability is only an intermediate (large); the classes stay for review.
-    # Temporary files are what a stage killed mid-write left; nothing writes to a done job.
+    # The canal probability and the naming check's classes are only intermediates (large);
+    # the classes stay for review. Temporary files are what a stage killed mid-write left;
+    # nothing writes to a done job.
     folder = selectors.job_dir(job.pk)
-    for leftover in [folder / CANAL_FILE, *folder.glob(".*.tmp")]:
+    for leftover in [folder / CANAL_FILE, folder / NAMING_CHECK_FILE, *folder.glob(".*.tmp")]:
         leftover.unlink(missing_ok=True)
 
 

@@ -312,6 +312,75 @@ def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
     assert f"The last AI job failed: {job.error}" in page
 
 
+def test_a_study_its_two_readings_count_differently_is_refused_whole(
+    archive, reference_masks, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The segment stage stores its second reading beside the classes; the localise stage
+    names the levels from both, and refuses the study when they count from different
+    discs (here the second reading took L5 into the sacrum)."""
+    from inference.ml import pipeline
+    from tests.ml.test_naming_check import l5_taken_into_the_sacrum
+
+    def two_readings(models, sag):
+        seg = pipeline.segmentation_from_masks(reference_masks[sag.series_uid])
+        seg.check_classes = l5_taken_into_the_sacrum(sag, seg.classes)
+        return seg
+
+    monkeypatch.setattr(pipeline, "segment", two_readings)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = execute_inference_job(
+            job_id=InferenceJob.objects.create(
+                study=_study(), model_version=ModelVersion.objects.get()
+            ).pk
+        )
+    folder = selectors.job_dir(job.pk)
+    with (
+        np.load(folder / "naming_check_classes.npz") as check,
+        np.load(folder / selectors.JOB_MASK_FILE) as stored,
+    ):
+        assert check["classes"].shape == stored["classes"].shape
+        assert not np.array_equal(check["classes"], stored["classes"])
+    assert job.status == "failed" and job.stage == "localise"
+    assert job.error.startswith("cannot assign disc levels: a second reading takes a disc ")
+    assert job.predictions.count() == 0
+    assert set(job.not_assessed) == set(LEVELS)
+
+
+def test_a_second_reading_that_agrees_names_the_study_and_is_not_kept(
+    archive, reference_masks, monkeypatch, django_capture_on_commit_callbacks
+):
+    from inference.ml import pipeline
+
+    read = []
+
+    def two_readings(models, sag):
+        seg = pipeline.segmentation_from_masks(reference_masks[sag.series_uid])
+        seg.check_classes = seg.classes.copy()
+        read.append(sag.series_uid)
+        return seg
+
+    monkeypatch.setattr(pipeline, "segment", two_readings)
+    real_localise = pipeline.localise
+    localised = []
+
+    def counting_localise(vol, mask, cfg=None):
+        localised.append(mask)
+        return real_localise(vol, mask, cfg)
+
+    monkeypatch.setattr(pipeline, "localise", counting_localise)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = execute_inference_job(
+            job_id=InferenceJob.objects.create(
+                study=_study(), model_version=ModelVersion.objects.get()
+            ).pk
+        )
+    assert job.status == "done" and job.predictions.count() == 5, job.error
+    assert len(read) == 1 and len(localised) == 2  # both readings were named
+    folder = selectors.job_dir(job.pk)
+    assert (folder / selectors.JOB_MASK_FILE).is_file()  # the classes stay for review
+    assert not (folder / "naming_check_classes.npz").exists()  # the check was an intermediate
+
+
 def test_a_sagittal_series_too_small_to_read_is_refused_not_retried(
     archive, tmp_path, django_capture_on_commit_callbacks
 ):

@@ -53,14 +53,18 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     seen = []
 
     def predict_volume(model, volume, work_spacing, return_probs=False, batch=8, *, intensity):
-        seen.append(intensity)
-        return np.zeros(volume.shape, np.uint8), np.zeros(volume.shape, np.float32)
+        seen.append((intensity, work_spacing))
+        classes = np.zeros(volume.shape, np.uint8)
+        return (classes, np.zeros(volume.shape, np.float32)) if return_probs else classes
 
     monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
     # A stand-in of a routine field of view: 256 x 256 pixels of 1 mm (check_readable).
     volume = type("Sagittal", (), {"shape": (2, 256, 256), "pixel_spacing": (1.0, 1.0)})()
-    pipeline.segment(loaded, volume)
-    assert seen == [own]
+    result = pipeline.segment(loaded, volume)
+    # the reading and the naming check's second reading, finer, both with the bundle's scaling
+    spacing = config.work_spacing_mm
+    assert seen == [(own, spacing), (own, spacing * pipeline.NAMING_CHECK_SPACING_RATIO)]
+    assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
 
 
 def test_the_scaling_sets_what_the_networks_see(synth_studies):

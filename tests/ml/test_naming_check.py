@@ -1,0 +1,104 @@
+"""The second reading that checks the level count (``naming_disagreement``,
+``pipeline.assess_levels``): a study whose two readings count from different discs is
+refused; levels only one reading names are not assessed. Pure code, synthetic masks."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from inference.ml.localisation import (
+    DISC,
+    SACRUM,
+    VERTEBRA,
+    localise,
+    naming_disagreement,
+)
+from inference.ml.pipeline import LevelAssignmentError, assess_levels
+from inference.ml.volume import Volume, index_to_patient
+from spine.labels import LEVELS
+from tests.ml.test_localisation import _without_disc
+
+
+def l5_taken_into_the_sacrum(sag: Volume, classes: np.ndarray) -> np.ndarray:
+    """The failure on steep real lumbosacral junctions: the L5-S1 disc and the whole L5
+    body read as sacrum, so the lowest disc left is L4-L5."""
+    st = SimpleNamespace(sag_t2=sag, sag_mask=classes)
+    loc = localise(st.sag_t2, st.sag_mask)
+    l45, l5s1 = loc.by_level()["L4-L5"], loc.by_level()["L5-S1"]
+    mask = _without_disc(st, loc, "L5-S1")
+    mask[(st.sag_mask == DISC) & (mask == 0)] = SACRUM
+    labels, _ = ndimage.label(mask == VERTEBRA)
+    idx = np.argwhere(labels > 0)
+    pts = index_to_patient(st.sag_t2, idx.astype(float))
+    between = ((pts - l45.centre) @ l45.normal < 0) & ((pts - l5s1.centre) @ l5s1.normal > 0)
+    for label in np.unique(labels[tuple(idx[between].T)]):
+        mask[labels == label] = SACRUM
+    return mask
+
+
+@pytest.fixture
+def shifted(synth_studies):
+    """A study, its true mask, and a mask whose naming is one level too high (checked)."""
+    st = synth_studies[0]
+    mask = l5_taken_into_the_sacrum(st.sag_t2, st.sag_mask)
+    loc = localise(st.sag_t2, mask)
+    assert loc.ok, loc.reason  # the precondition: this mask is named, and one level high
+    assert np.linalg.norm(loc.by_level()["L5-S1"].centre - st.disc_centres["L4-L5"]) < 3.0
+    return st, mask
+
+
+def test_readings_that_agree_pass(synth_studies):
+    st = synth_studies[0]
+    loc = localise(st.sag_t2, st.sag_mask)
+    assert loc.anchor is not None and loc.anchor is loc.by_level()["L5-S1"]
+    assert naming_disagreement(loc, localise(st.sag_t2, st.sag_mask.copy())) == ""
+
+
+@pytest.mark.parametrize("shifted_reading", ["main", "check"])
+def test_readings_that_count_from_different_discs_refuse_the_study(shifted, shifted_reading):
+    st, mask = shifted
+    right, wrong = localise(st.sag_t2, st.sag_mask), localise(st.sag_t2, mask)
+    main, check = (wrong, right) if shifted_reading == "main" else (right, wrong)
+    reason = naming_disagreement(main, check)
+    assert reason.startswith("a second reading takes a disc ")
+    assert reason.endswith(" mm away for L5-S1, so the count from the sacrum is uncertain")
+
+
+def test_a_check_that_stops_above_the_same_anchor_agrees(synth_studies):
+    """The check finds the same disc on the sacrum but refuses the naming higher up (here
+    no disc above it): the count starts in the same place, so the main naming stands."""
+    st = synth_studies[0]
+    main = localise(st.sag_t2, st.sag_mask)
+    check = localise(st.sag_t2, _without_disc(st, main, "L4-L5"))
+    assert not check.ok and check.anchor is not None  # refused, after finding L5-S1
+    assert naming_disagreement(main, check) == ""
+
+
+def test_a_second_reading_without_a_disc_on_the_sacrum_refuses_the_study(synth_studies):
+    st = synth_studies[0]
+    main = localise(st.sag_t2, st.sag_mask)
+    no_sacrum = st.sag_mask.copy()
+    no_sacrum[no_sacrum == SACRUM] = 0
+    check = localise(st.sag_t2, no_sacrum)
+    assert check.anchor is None
+    reason = naming_disagreement(main, check)
+    assert reason.startswith("a second reading finds no disc on the sacrum (")
+    assert "sacrum is not in the field of view" in reason
+
+
+def test_a_refused_main_reading_is_not_compared(synth_studies):
+    st = synth_studies[0]
+    empty = localise(st.sag_t2, np.zeros_like(st.sag_mask))
+    assert not empty.ok and empty.anchor is None
+    assert naming_disagreement(empty, localise(st.sag_t2, st.sag_mask)) == ""
+
+
+def test_assess_levels_refuses_a_study_its_readings_count_differently(shifted):
+    st, mask = shifted
+    assert set(assess_levels(st.sag_t2, st.sag_mask).discs) == set(LEVELS)
+    assert set(assess_levels(st.sag_t2, mask).discs) == set(LEVELS)  # alone: one level off
+    assert set(assess_levels(st.sag_t2, st.sag_mask, st.sag_mask.copy()).discs) == set(LEVELS)
+    with pytest.raises(LevelAssignmentError, match="a second reading takes a disc .* for L5-S1"):
+        assess_levels(st.sag_t2, st.sag_mask, mask)
