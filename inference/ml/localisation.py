@@ -124,6 +124,7 @@ class Localisation:
 # under the 20 mm minimum disc spacing, far over the 1-3 mm a disc's centre moves between
 # readings at two working scales.
 NAMING_TOLERANCE_MM = 10.0
+REFUSAL_PREFIX = "cannot assign levels: "
 
 
 @dataclass
@@ -308,7 +309,7 @@ def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
 
 
 def _refuse(out: Localisation, reason: str) -> Localisation:
-    out.reason = f"cannot assign levels: {reason}"
+    out.reason = f"{REFUSAL_PREFIX}{reason}"
     out.not_assessed = {lv: reason for lv in LEVELS}
     return out
 
@@ -476,7 +477,8 @@ def naming_disagreement(
     if main.anchor is None:
         return ""  # main names nothing: refused already, with its own reason
     if check.anchor is None:
-        return f"a second reading finds no disc on the sacrum ({check.reason})"
+        why = (check.reason or "").removeprefix(REFUSAL_PREFIX)
+        return f"a second reading finds no disc on the sacrum ({why})"
     apart = float(np.linalg.norm(main.anchor.centre - check.anchor.centre))
     if apart > tolerance_mm:
         return (

@@ -21,6 +21,7 @@ from inference.ml.bundle import ModelConfig, TrainedModels
 from inference.ml.classification import CANAL_DETECTORS, derive_disc, predict_proba
 from inference.ml.crops import best_foramen_slice, canal_crop, foramen_crop
 from inference.ml.localisation import (
+    REFUSAL_PREFIX,
     DiscLocation,
     LocaliserConfig,
     discs_from_json,
@@ -236,7 +237,7 @@ def assess_levels(
     if check_classes is not None:
         contradiction = naming_disagreement(loc, localise(sag, check_classes, LocaliserConfig()))
         if contradiction:
-            raise LevelAssignmentError(f"cannot assign levels: {contradiction}")
+            raise LevelAssignmentError(f"{REFUSAL_PREFIX}{contradiction}")
     return LevelAssessment(
         discs=loc.by_level(), confidence=dict(loc.confidence), not_assessed=dict(loc.not_assessed)
     )

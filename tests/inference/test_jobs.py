@@ -122,6 +122,17 @@ def _study():
     return Study.objects.order_by("pk").first()
 
 
+def _run_a_job_on_the_first_study(capture_on_commit) -> InferenceJob:
+    """A new job on ``_study()`` with the one model version, run in-process to its end
+    (the on-commit callbacks, such as the reports app's draft, run too)."""
+    with capture_on_commit(execute=True):
+        return execute_inference_job(
+            job_id=InferenceJob.objects.create(
+                study=_study(), model_version=ModelVersion.objects.get()
+            ).pk
+        )
+
+
 def test_the_chain_stores_predictions_the_mask_and_sends_done_once(
     archive, eager_celery, django_capture_on_commit_callbacks, done_signals
 ):
@@ -289,12 +300,7 @@ def test_a_study_without_a_sacrum_is_refused_whole_and_its_draft_says_why(
         return pipeline.segmentation_from_masks(mask)
 
     monkeypatch.setattr(pipeline, "segment", no_sacrum)
-    with django_capture_on_commit_callbacks(execute=True):
-        job = execute_inference_job(
-            job_id=InferenceJob.objects.create(
-                study=_study(), model_version=ModelVersion.objects.get()
-            ).pk
-        )
+    job = _run_a_job_on_the_first_study(django_capture_on_commit_callbacks)
     assert job.status == "failed" and job.stage == "localise"
     assert job.error.startswith(
         "cannot assign disc levels: the sacrum is not in the field of view"
@@ -327,12 +333,7 @@ def test_a_study_its_two_readings_count_differently_is_refused_whole(
         return seg
 
     monkeypatch.setattr(pipeline, "segment", two_readings)
-    with django_capture_on_commit_callbacks(execute=True):
-        job = execute_inference_job(
-            job_id=InferenceJob.objects.create(
-                study=_study(), model_version=ModelVersion.objects.get()
-            ).pk
-        )
+    job = _run_a_job_on_the_first_study(django_capture_on_commit_callbacks)
     folder = selectors.job_dir(job.pk)
     with (
         np.load(folder / "naming_check_classes.npz") as check,
@@ -368,12 +369,7 @@ def test_a_second_reading_that_agrees_names_the_study_and_is_not_kept(
         return real_localise(vol, mask, cfg)
 
     monkeypatch.setattr(pipeline, "localise", counting_localise)
-    with django_capture_on_commit_callbacks(execute=True):
-        job = execute_inference_job(
-            job_id=InferenceJob.objects.create(
-                study=_study(), model_version=ModelVersion.objects.get()
-            ).pk
-        )
+    job = _run_a_job_on_the_first_study(django_capture_on_commit_callbacks)
     assert job.status == "done" and job.predictions.count() == 5, job.error
     assert len(read) == 1 and len(localised) == 2  # both readings were named
     folder = selectors.job_dir(job.pk)
