@@ -22,7 +22,10 @@ from tests.studies.batch import sagittal_series
 
 
 @pytest.fixture
-def dicomweb(live_server, settings, no_ai_after_ingest):
+def dicomweb(live_server, settings, no_ai_after_ingest, eager_celery):
+    # Thumbnails are rendered in the server's thread (eager_celery), not by a CI worker
+    # process: a worker's render still reading the test database when the test ends
+    # deadlocked with the flush that empties it (seen once in CI).
     # dicomweb-client sends "Host: localhost" without the live server's port
     settings.RADBOT_DICOMWEB_URL = f"{live_server.url}/dicomweb"
 
