@@ -408,15 +408,16 @@ def _localise(job: InferenceJob) -> None:
         classes = stored["classes"]
     # The segment stage writes the check before the mask file, so with the mask file here
     # a missing check means a segmentation without a second reading (reference masks).
+    folder = selectors.job_dir(job.pk)
     check = None
-    if (check_file := selectors.job_dir(job.pk) / NAMING_CHECK_FILE).is_file():
-        with np.load(check_file) as stored:
+    if (folder / NAMING_CHECK_FILE).is_file():
+        with np.load(folder / NAMING_CHECK_FILE) as stored:
             check = stored["classes"]
     try:
         assessment = assess_levels(sag, classes, check)
     except LevelAssignmentError as exc:
         _refuse(job, exc)
-    save_json_atomic(selectors.job_dir(job.pk) / DISCS_FILE, assessment.to_json())
+    save_json_atomic(folder / DISCS_FILE, assessment.to_json())
 
 
 def _refuse(job: InferenceJob, exc: Exception) -> NoReturn:

@@ -17,7 +17,7 @@ from inference import selectors
 from inference.dispatch import request_inference
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.services import jobs as job_services
-from inference.services.jobs import execute_inference_job, run_stage
+from inference.services.jobs import NAMING_CHECK_FILE, execute_inference_job, run_stage
 from inference.signals import inference_job_done
 from inference.views import MASK_COLOURS
 from spine.labels import LEVELS
@@ -336,7 +336,7 @@ def test_a_study_its_two_readings_count_differently_is_refused_whole(
     job = _run_a_job_on_the_first_study(django_capture_on_commit_callbacks)
     folder = selectors.job_dir(job.pk)
     with (
-        np.load(folder / "naming_check_classes.npz") as check,
+        np.load(folder / NAMING_CHECK_FILE) as check,
         np.load(folder / selectors.JOB_MASK_FILE) as stored,
     ):
         assert check["classes"].shape == stored["classes"].shape
@@ -374,7 +374,7 @@ def test_a_second_reading_that_agrees_names_the_study_and_is_not_kept(
     assert len(read) == 1 and len(localised) == 2  # both readings were named
     folder = selectors.job_dir(job.pk)
     assert (folder / selectors.JOB_MASK_FILE).is_file()  # the classes stay for review
-    assert not (folder / "naming_check_classes.npz").exists()  # the check was an intermediate
+    assert not (folder / NAMING_CHECK_FILE).exists()  # the check was an intermediate
 
 
 def test_a_sagittal_series_too_small_to_read_is_refused_not_retried(
