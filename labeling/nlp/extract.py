@@ -1954,6 +1954,7 @@ def _says_only_grades(
     spans = [(i.start, i.end) for i in clause] + [
         (g.start, g.end) for g in sent.levels if start <= g.start < end
     ]
+    spans += _earlier_grade_phrases(low, start, end, clause, rules)
     spans.sort()
     pos = start
     for a, b in [*spans, (end, end)]:
@@ -1963,6 +1964,30 @@ def _says_only_grades(
                 return False
         pos = max(pos, b)
     return True
+
+
+def _earlier_grade_phrases(
+    low: str, start: int, end: int, clause: list[Item], rules: Rules
+) -> list[tuple[int, int]]:
+    """The spans in ``low[start:end]`` of grades of an earlier study with the words that date
+    them ("previously moderate", "mild on the prior"): they grade another time, so a clause
+    that also holds a current grade ("now mild (previously moderate)") still says only
+    grades. A grade the items kept is current, not one of these."""
+    kept = {i.start for i in clause if i.kind == "grade"}
+    out: list[tuple[int, int]] = []
+    for m in rules.grade_word_re.finditer(low, start, end):
+        a, b = m.start(), m.end()
+        if a in kept:
+            continue
+        before = rules.prior_before_re.search(low, max(start, a - 12), a)
+        after = rules.prior_after_re.match(low, b)
+        if before is not None:
+            a = before.start()
+        if after is not None:
+            b = min(end, after.end())
+        if before is not None or after is not None:
+            out.append((a, b))
+    return out
 
 
 def _intradural_cause(mention: Mention, clauses: list[list[Item]], items: list[Item]) -> bool:

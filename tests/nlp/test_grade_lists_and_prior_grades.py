@@ -65,3 +65,21 @@ def test_an_earlier_grade_alone_is_not_a_current_grade(lab):
         "L4-L5": "c=unspecified"
     }
     assert found(lab.label("L4-5: No canal stenosis, previously moderate.")) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the current grade in a clause of its own, beside an earlier study's grade: before,
+        # "previously" / "on the prior" stopped the clause lending its grade to the stenosis
+        ("L4-5: Canal stenosis, now mild (previously moderate).", "c=mild"),
+        ("L4-5: Canal stenosis, previously moderate, now mild.", "c=mild"),
+        ("L4-5: Canal stenosis, mild on the prior, now moderate.", "c=moderate"),
+        ("L4-5: Left foraminal stenosis, now moderate (formerly mild).", "lf=moderate"),
+        # near misses: an earlier grade alone still grades nothing current
+        ("L4-5: Canal stenosis, previously moderate.", "c=unspecified"),
+        ("L4-5: Canal stenosis, moderate on the prior.", "c=unspecified"),
+    ],
+)
+def test_a_current_grade_clause_beside_an_earlier_grade_grades_the_finding(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
