@@ -83,3 +83,19 @@ def test_an_earlier_grade_alone_is_not_a_current_grade(lab):
 )
 def test_a_current_grade_clause_beside_an_earlier_grade_grades_the_finding(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L4-5: Spinal stenosis, moderate in severity.", "c=moderate"),
+        ("L4-5: Canal stenosis, which is mild in severity.", "c=mild"),
+        ("L4-5: Foraminal stenosis, moderate in severity on the left.", "lf=moderate"),
+    ],
+)
+def test_a_grade_clause_may_name_the_severity(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+def test_a_severity_of_something_else_grades_no_stenosis(lab):
+    assert found(lab.label("L4-5: No canal stenosis, severity of facet disease moderate.")) == {}
