@@ -291,6 +291,7 @@ class Rules:
         self.grade_word_re = re.compile(rf"(?<![a-z])(?:{g})(?![a-z])")
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
+        self.superlative_before_re = re.compile(f["superlative_grade_before"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -1081,8 +1082,11 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
 
 def _current_grade(low: str, a: int, b: int, rules: Rules) -> Item | None:
     """The grade item ``low[a:b]``, unless it grades an earlier study (findings.yaml
-    ``prior_grade``): None; a range after "from" is a change, its last grade the current."""
+    ``prior_grade``) or ranks levels (``superlative_grade_before``): None; a range after
+    "from" is a change, its last grade the current."""
     if rules.prior_after_re.match(low, b) is not None:
+        return None
+    if rules.superlative_before_re.search(low, max(0, a - 9), a) is not None:
         return None
     if rules.prior_before_re.search(low, max(0, a - 12), a) is not None:
         grades = list(rules.grade_word_re.finditer(low, a, b))
