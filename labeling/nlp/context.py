@@ -236,6 +236,17 @@ class ConText:
 _LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
 
 
+_EXCEPTION = re.compile(r"(?<![a-z])except(?![a-z])")
+
+
+def _last_exception(text: str, start: int, end: int) -> int:
+    """Where the last "except" in ``text[start:end]`` is, or -1."""
+    found = -1
+    for m in _EXCEPTION.finditer(text, start, end):
+        found = m.start()
+    return found
+
+
 def assertion_of(
     mods: dict[str, Trigger],
     *,
@@ -253,7 +264,8 @@ def assertion_of(
 
     Given its ``end`` too, the same holds for a graded target that borrowed its first words
     from the clause before ("no foraminal stenosis on the right, mild on the left": the
-    left-sided target runs from "foraminal" to "left")."""
+    left-sided target runs from "foraminal" to "left"), or after an "except" ("no stenosis at
+    any level except L4-5, where it is moderate")."""
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
     if NEGATED in mods:
@@ -266,7 +278,11 @@ def assertion_of(
             comma >= 0 and not _LIST_CLOSE.search(text, trig.end + comma)
         )
         if not broken and has_grade and end is not None:
-            own = max(text.rfind(",", start, end), text.rfind(";", start, end))
+            own = max(
+                text.rfind(",", start, end),
+                text.rfind(";", start, end),
+                _last_exception(text, start, end),
+            )
             broken = own > start and not _LIST_CLOSE.search(text, own, end)
         if not broken:
             return "negated"
