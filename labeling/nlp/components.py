@@ -54,7 +54,7 @@ from labeling.nlp.context import (
 )
 from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
-from spine.labels import LEVELS
+from spine.labels import GRADED_FIELDS, LEVELS
 
 if TYPE_CHECKING:
     from spacy.vocab import Vocab
@@ -278,6 +278,7 @@ _LATERAL_FAMILY = {
     "right_subarticular": "subarticular",
 }
 _CARRIED_KINDS = ("single", "list", "range")
+_GRADED_FIELDS = frozenset(GRADED_FIELDS)
 
 
 @Language.factory(
@@ -325,6 +326,11 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             levels, tier = extract.levels_of_clause(m.clause, groups_by_clause, rel)
             if not levels and tier != "unscoped":
                 continue
+            paired = (
+                extract.respective_grades(m, levels, own, masked_text, rules)
+                if m.field in _GRADED_FIELDS and len(levels) > 1
+                else None
+            )
             sided = True
             if m.field in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in m.items):
                 # a foraminal / subarticular finding with no side word that went to both sides
@@ -336,21 +342,22 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                                 (other.clause, _LATERAL_FAMILY[other.field], id(other.items)), set()
                             ).add(other.field)
                 sided = len(both[(m.clause, _LATERAL_FAMILY[m.field], id(m.items))]) < 2
-            out.append(
-                extract.SentenceFinding(
-                    m.field,
-                    m.value,
-                    m.strength,
-                    min(i.start for i in m.items),
-                    max(i.end for i in m.items),
-                    m.clause,
-                    m.negated,
-                    any(i.kind == "grade" for i in m.items),
-                    levels,
-                    tier,
-                    sided,
+            for each_levels, value in paired or [(levels, m.value)]:
+                out.append(
+                    extract.SentenceFinding(
+                        m.field,
+                        value,
+                        m.strength,
+                        min(i.start for i in m.items),
+                        max(i.end for i in m.items),
+                        m.clause,
+                        m.negated,
+                        any(i.kind == "grade" for i in m.items),
+                        each_levels,
+                        tier,
+                        sided,
+                    )
                 )
-            )
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:

@@ -292,6 +292,7 @@ class Rules:
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
+        self.respectively_re = re.compile(f["respectively"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -1057,6 +1058,32 @@ def grade_of(text: str, rules: Rules) -> str:
     if len(rules.grade_cache) < 10_000:
         rules.grade_cache[text] = best
     return best
+
+
+def respective_grades(
+    mention: Mention, levels: frozenset, groups: list[LevelGroup], low: str, rules: Rules
+) -> list[tuple[frozenset, str]] | None:
+    """One grade per level, in the order written, for a sentence that pairs them with
+    "respectively" ("narrowed at L3-4 and L4-5, mild and moderate respectively"); None when
+    the mention's grades and levels do not pair one to one.
+
+    ``low`` is the sentence's lower-cased text and ``groups`` its own level groups (offsets
+    from its start). The levels of one group count in anatomical order."""
+    if rules.respectively_re.search(low) is None:
+        return None
+    grade = next((i for i in mention.items if i.kind == "grade"), None)
+    if grade is None:
+        return None
+    grades = [grade_of(m.group(), rules) for m in rules.grade_word_re.finditer(grade.text)]
+    if len(grades) < 2:
+        return None
+    ordered: list[str] = []
+    for group in sorted(groups, key=_start_of):
+        if group.levels <= levels:
+            ordered += [level for level in sorted(group.levels) if level not in ordered]
+    if len(ordered) != len(grades) or frozenset(ordered) != levels:
+        return None
+    return [(frozenset((level,)), g) for level, g in zip(ordered, grades, strict=True)]
 
 
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
