@@ -483,3 +483,17 @@ def test_verb_separated_worked_example(lab):
         "annular fissure is noted posteriorly."
     )
     assert row(lab, text) == ("bulge", "moderate", "mild", "mild", "unspecified", "unspecified")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the guide's word forms of a sequestration ("sequestrated" was not read before)
+        "L4-5: Sequestrated disc fragment.",
+        "L4-5: A sequestrated fragment lies behind the L5 body.",
+        "L4-5: Sequestered disc fragment.",
+        "L4-5: Disc sequestration.",
+    ],
+)
+def test_sequestration_word_forms(lab, text):
+    assert at(lab, text).disc == "herniation"
