@@ -1203,6 +1203,14 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                 gap = low[items[p].end : it.start]
                 if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
                     continue
+            if (
+                it.kind == "loc_foramen"
+                and it.text.startswith("perineur")
+                and _names_a_foramen(items, k)
+            ):
+                # "left foraminal perineural fat effacement", "the perineural fat is effaced in
+                # the left foramen": the fat is that foramen's, not both foramina's
+                continue
             if it.kind == "loc_foramen":
                 # "the perineural fat in the left foramen": one place, named by the second
                 nxt = k + 1
@@ -1227,6 +1235,18 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                     continue
         out.append(it)
     return out
+
+
+def _names_a_foramen(items: list[Item], k: int) -> bool:
+    """Whether the clause of item ``k`` (up to the separators around it) names a foramen
+    besides it."""
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(items) and items[j].kind != "sep":
+            if items[j].kind == "loc_foramen" and not items[j].text.startswith("perineur"):
+                return True
+            j += step
+    return False
 
 
 # plural places / roots ("the lateral recesses", "the L5 roots") are on both sides

@@ -414,6 +414,15 @@ def test_perineural_fat_worked_example(lab):
         ),
         ("L4-5: Disc bulge obliterates the fat in the left neural foramen.", "unspecified", "none"),
         ("L4-5: Foraminal fat is preserved.", "none", "none"),
+        # the fat named beside a sided foramen is that foramen's (both sides before)
+        ("L4-5: Left foraminal perineural fat effacement.", "unspecified", "none"),
+        ("L4-5: There is perineural fat effacement in the left foramen.", "unspecified", "none"),
+        (
+            "L4-5: Perineural fat is effaced in the left foramen and preserved on the right.",
+            "unspecified",
+            "none",
+        ),
+        ("L4-5: Perineural fat effacement bilaterally.", "unspecified", "unspecified"),
         ("L4-5: Disc bulge effaces the epidural fat.", "none", "none"),
     ],
 )
