@@ -1,12 +1,14 @@
 """DICOM C-STORE into the archive: instances per second through a real listener process.
 
 Usage: .venv/bin/python bench/dicom_store.py [--studies 120] [--parallel 4] [--stable-s 1]
-                                             [--processes 1] [--parallel-only] [--sqlite]
+                                             [--processes N] [--parallel-only] [--sqlite]
                                              [--keep]
 
-Starts `manage.py dicom_listener --processes N` (PostgreSQL: a fresh throw-away database radbot_bench_store
-on the local server, override with BENCH_DATABASE_URL, dropped at the end unless --keep;
---sqlite: a SQLite file instead), then sends synthetic MR studies (about 45 images each) with
+Starts `manage.py dicom_listener --processes N` (by default N is the number of usable
+cores, as the README deploys the listener on PostgreSQL; 1 with --sqlite, which allows no
+more) on PostgreSQL (a fresh throw-away database radbot_bench_store on the local server,
+override with BENCH_DATABASE_URL, dropped at the end unless --keep; --sqlite: a SQLite file
+instead), then sends synthetic MR studies (about 45 images each) with
 dcmtk's storescu (one process per association; its log gives each C-STORE's
 latency), first over one association, then other studies over --parallel associations
 at once (whole studies dealt round-robin, as a PACS forwards them; --parallel-only skips
@@ -65,10 +67,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=120, help="studies per run (45 images each)")
     parser.add_argument("--parallel", type=int, default=4, help="associations at once")
-    parser.add_argument("--processes", type=int, default=1, help="the listener's --processes")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="the listener's --processes (default: one per usable core; 1 with --sqlite)",
+    )
     parser.add_argument("--parallel-only", action="store_true", help="skip the one-association run")
     args = listener_bench_arguments(parser, stable_s=1.0, seed=714)
 
+    if args.processes is None:
+        args.processes = 1 if args.sqlite else len(os.sched_getaffinity(0))
     work, url = workspace(prefix="radbot-bench-store-", sqlite=args.sqlite, default_url=DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ["RADBOT_VAR_DIR"] = str(work / "var")
