@@ -234,8 +234,8 @@ class ConText:
 
 # A comma list of negated items is closed by "or" / "nor": "no herniation, stenosis or narrowing".
 _LIST_CLOSE = re.compile(r"\b(?:or|nor)\b")
-
-
+# "except" also ends a negation's scope (a TERMINATE rule) and a clause (findings.yaml); here
+# it marks where a graded target's own part begins.
 _EXCEPTION = re.compile(r"(?<![a-z])except(?![a-z])")
 
 
