@@ -491,6 +491,19 @@ _ABBREV = re.compile(
 _NUMBER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|" + _BULLET + r")?\s*\d{1,2}[.)]?$")
 
 
+# A grade's short form with its full stop ("mod.", "sev."): the grade, not a sentence's end,
+# where a place, a side or a stenosis word follows ("Level L4/5 - mod. canal stenosis").
+_GRADE_ABBREV = re.compile(r"(?<![a-z])(?:mod|sev)\.$")
+_GRADED_KINDS = ("loc_", "core_", "side_", "ps_")
+
+
+def _grades_what_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) -> bool:
+    if _GRADE_ABBREV.search(low, cur, ms) is None:
+        return False
+    item = rules.item_re.match(low, nxt)
+    return item is not None and (item.lastgroup or "").startswith(_GRADED_KINDS)
+
+
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # (a heading is "L4-5:", or a level and a spaced dash: "L4/5 - 11 mm synovial cyst ...")
 _LEVEL_HEAD_START = re.compile(
@@ -708,7 +721,11 @@ def split_sentences(
             if (
                 m.group(0).strip(" \t") == ""
                 and low[ms - 1 : ms] in ".?!"
-                and (_NUMBER_ONLY.match(low[cur:ms]) or _ABBREV.search(low[cur:ms]))
+                and (
+                    _NUMBER_ONLY.match(low[cur:ms])
+                    or _ABBREV.search(low[cur:ms])
+                    or _grades_what_follows(low, cur, ms, m.end(), rules)
+                )
             ):
                 continue
             cuts.append((cur, ms))

@@ -5,7 +5,7 @@ word a verb separates, and grades that belong to another finding."""
 
 import pytest
 
-from tests.nlp.conftest import LABEL_FIELDS, at, level, row
+from tests.nlp.conftest import LABEL_FIELDS, at, found, level, row
 
 # --------------------------------------------------------------------------
 # 1. Abbreviations
@@ -497,3 +497,24 @@ def test_verb_separated_worked_example(lab):
 )
 def test_sequestration_word_forms(lab, text):
     assert at(lab, text).disc == "herniation"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a grade's short form with its full stop grades what follows: the stop ended the
+        # sentence before, and the stenosis came out unspecified
+        ("Level L4/5 - mod. canal stenosis.", {"L4-L5": "c=moderate"}),
+        ("L4-5: sev. central canal stenosis.", {"L4-L5": "c=severe"}),
+        ("L4-5: mod. bilateral foraminal stenosis.", {"L4-L5": "lf=moderate rf=moderate"}),
+        ("L4-5: sev. CCS.", {"L4-L5": "c=severe"}),
+        # near misses: a stop after a grade that ends its sentence still ends it
+        (
+            "L4-5: canal stenosis, mod. L5-S1: mild canal stenosis.",
+            {"L4-L5": "c=moderate", "L5-S1": "c=mild"},
+        ),
+        ("L4-5: canal stenosis, mod. The foramina are patent.", {"L4-L5": "c=moderate"}),
+    ],
+)
+def test_a_stopped_grade_abbreviation_grades_what_follows(lab, text, expected):
+    assert found(lab.label(text)) == expected
