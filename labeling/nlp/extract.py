@@ -1091,7 +1091,7 @@ def respective_grades(
     grade = next((i for i in mention.items if i.kind == "grade"), None)
     if grade is None:
         return None
-    grades = [grade_of(m.group(), rules) for m in rules.grade_word_re.finditer(grade.text)]
+    grades = _grade_list(low, grade, rules)
     if len(grades) < 2:
         return None
     ordered: list[str] = []
@@ -1101,6 +1101,39 @@ def respective_grades(
     if len(ordered) != len(grades) or frozenset(ordered) != levels:
         return None
     return [(frozenset((level,)), g) for level, g in zip(ordered, grades, strict=True)]
+
+
+# What stands between the grades of one list ("mild, moderate and severe"), and between the two
+# ends of one range ("moderate to severe", "mild/moderate": the guide's range takes the higher)
+_GRADE_LIST_GAP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+_GRADE_RANGE_GAP = re.compile(r"\s*(?:-|\u2013|\u2014|/)\s*|\s+to\s+")
+
+
+def _grade_list(low: str, grade: Item, rules: Rules) -> list[str]:
+    """The grades of ``grade`` and of the list it is written in, one per item of the list (a
+    range is one): a comma cuts a list of three into two items ("mild, | moderate and severe")."""
+    words = list(rules.grade_word_re.finditer(low))
+    inside = [k for k, m in enumerate(words) if grade.start <= m.start() and m.end() <= grade.end]
+    if not inside:
+        return []
+    first, last = inside[0], inside[-1]
+    while first > 0 and _one_list(low, words[first - 1], words[first]):
+        first -= 1
+    while last + 1 < len(words) and _one_list(low, words[last], words[last + 1]):
+        last += 1
+    grades = [grade_of(words[first].group(), rules)]
+    for k in range(first, last):
+        g = grade_of(words[k + 1].group(), rules)
+        if _GRADE_RANGE_GAP.fullmatch(low, words[k].end(), words[k + 1].start()):
+            grades[-1] = higher_grade(grades[-1], g)
+        else:
+            grades.append(g)
+    return grades
+
+
+def _one_list(low: str, word: re.Match, next_word: re.Match) -> bool:
+    gap = (low, word.end(), next_word.start())
+    return bool(_GRADE_LIST_GAP.fullmatch(*gap) or _GRADE_RANGE_GAP.fullmatch(*gap))
 
 
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:

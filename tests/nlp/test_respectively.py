@@ -45,3 +45,46 @@ def test_grades_that_do_not_pair_with_the_levels_keep_the_higher(lab):
         "L3-L4": "c=moderate",
         "L4-L5": "c=moderate",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a comma cuts a list of three grades into two items ("mild, | moderate and severe"):
+        # every level took the highest grade before
+        "Canal stenosis at L2-3, L3-4 and L4-5 is mild, moderate and severe respectively.",
+        "Mild, moderate and severe canal stenosis at L2-3, L3-4 and L4-5, respectively.",
+        "Canal stenosis at L2-3, L3-4 and L4-5: mild, moderate, severe respectively.",
+    ],
+)
+def test_a_list_of_three_grades_pairs_with_three_levels(lab, text):
+    assert found(lab.label(text)) == {
+        "L2-L3": "c=mild",
+        "L3-L4": "c=moderate",
+        "L4-L5": "c=severe",
+    }
+
+
+@pytest.mark.parametrize(
+    "text,upper,lower",
+    [
+        # a range in the list is one grade, its higher end (guide v1.2)
+        (
+            "Canal stenosis at L3-4 and L4-5 is mild and moderate to severe respectively.",
+            "mild",
+            "severe",
+        ),
+        (
+            "Canal stenosis at L3-4 and L4-5 is mild/moderate and severe respectively.",
+            "moderate",
+            "severe",
+        ),
+        (
+            "Canal stenosis at L3-4 and L4-5 is mild, moderate - severe respectively.",
+            "mild",
+            "severe",
+        ),
+    ],
+)
+def test_a_range_in_the_list_is_one_grade(lab, text, upper, lower):
+    assert found(lab.label(text)) == {"L3-L4": f"c={upper}", "L4-L5": f"c={lower}"}
