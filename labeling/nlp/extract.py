@@ -1289,14 +1289,48 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
 
 def _names_a_foramen(items: list[Item], k: int) -> bool:
     """Whether the clause of item ``k`` (up to the separators around it) names a foramen
-    besides it."""
-    for step in (-1, 1):
-        j = k + step
-        while 0 <= j < len(items) and items[j].kind != "sep":
-            if items[j].kind == "loc_foramen" and not items[j].text.startswith("perineur"):
-                return True
-            j += step
-    return False
+    besides it, or the clause names no side and follows, after "with" or "and", a clause naming
+    a sided foramen's narrowing ("left foraminal narrowing with loss of perineural fat")."""
+    start, end = _clause_span(items, k)
+    if any(_a_foramen(items[j]) for j in range(start, end) if j != k):
+        return True
+    if (
+        start < 1
+        or items[start - 1].text not in ("with", "and")
+        or _names_a_side(items, start, end)
+    ):
+        return False
+    prev = start - 2
+    while prev >= 0 and items[prev].kind == "sep" and not items[prev].text.isalpha():
+        prev -= 1  # "left foraminal narrowing, with ..."
+    if prev < 0 or items[prev].kind == "sep":
+        return False
+    prev_start, prev_end = _clause_span(items, prev)
+    # (a narrowed foramen, not a disc's place: "right foraminal protrusion with ...")
+    return (
+        _names_a_side(items, prev_start, prev_end)
+        and any(_a_foramen(items[j]) for j in range(prev_start, prev_end))
+        and any(items[j].kind == "core_stenosis" for j in range(prev_start, prev_end))
+    )
+
+
+def _clause_span(items: list[Item], k: int) -> tuple[int, int]:
+    """The items around ``k`` up to the separators, as a range."""
+    start = k
+    while start > 0 and items[start - 1].kind != "sep":
+        start -= 1
+    end = k
+    while end < len(items) and items[end].kind != "sep":
+        end += 1
+    return start, end
+
+
+def _a_foramen(item: Item) -> bool:
+    return item.kind == "loc_foramen" and not item.text.startswith("perineur")
+
+
+def _names_a_side(items: list[Item], start: int, end: int) -> bool:
+    return any(items[j].kind in _SIDE_KINDS for j in range(start, end))
 
 
 # plural places / roots ("the lateral recesses", "the L5 roots") are on both sides

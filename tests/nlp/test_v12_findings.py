@@ -423,6 +423,32 @@ def test_perineural_fat_worked_example(lab):
             "none",
         ),
         ("L4-5: Perineural fat effacement bilaterally.", "unspecified", "unspecified"),
+        # the fat of a clause after "with" or "and" is that of the sided foramen narrowed before
+        # it (both sides before) ...
+        ("L4-5: Left foraminal narrowing with loss of perineural fat.", "unspecified", "none"),
+        (
+            "L4-5: Right foraminal stenosis, with effacement of the perineural fat.",
+            "none",
+            "unspecified",
+        ),
+        ("L4-5: Mild left foraminal narrowing and loss of perineural fat.", "mild", "none"),
+        # ... unless it names a side of its own, or the foramen was a disc's place
+        (
+            "L4-5: Left foraminal narrowing with loss of perineural fat bilaterally.",
+            "unspecified",
+            "unspecified",
+        ),
+        (
+            "L4-5: Left foraminal narrowing with loss of perineural fat on the right.",
+            "unspecified",
+            "unspecified",
+        ),
+        (
+            "L4-5: Left paracentral protrusion with loss of perineural fat.",
+            "unspecified",
+            "unspecified",
+        ),
+        ("L4-5: Left foraminal stenosis. Loss of perineural fat.", "unspecified", "unspecified"),
         ("L4-5: Disc bulge effaces the epidural fat.", "none", "none"),
     ],
 )
