@@ -293,6 +293,7 @@ class Rules:
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
         self.respectively_re = re.compile(f["respectively"])
+        self.restated_stenosis_re = re.compile(f["restated_stenosis"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -1352,6 +1353,8 @@ class _Groups(dict):
 
 
 _GROUP_OF = _Groups()
+# what a restated stenosis may not name to take the place of the clause before
+_NOT_A_RESTATED_PLACE = {"side_left", "side_right", "side_both", "root", "rootnum", "other"}
 _NOT_A_GRADED_PLACE = {
     "root",
     "other",
@@ -2026,6 +2029,19 @@ def sentence_findings(
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
+        elif (
+            k > 0
+            and not has_loc[k]
+            and ks & _CORE_KINDS == {"core_stenosis"}
+            and not ks & _NOT_A_RESTATED_PLACE
+            and rules.restated_stenosis_re.match(low[cuts[k - 1] : clause[0].start]) is not None
+        ):
+            # "left foraminal narrowing, consistent with moderate stenosis": the foramen's
+            src = next((j for j in range(k - 1, -1, -1) if has_core[j] and has_loc[j]), None)
+            if src is not None and _lateral(kinds[src]) and "loc_canal" not in kinds[src]:
+                borrowed = [
+                    i for i in clauses[src] if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
+                ]
         results += clause_findings(
             low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k
         )
