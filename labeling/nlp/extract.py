@@ -357,7 +357,9 @@ class Rules:
                     rf"{graded(x)}(?={end})",
                     # ... or its own value after it, a grade or a clear place ("NF: R none, L
                     # mild", "Foramina: L, moderate; R, none")
-                    rf"{x}(?=(?:\s*[,:=]\s*|\s+)(?:{_alt(g_all + none_values)}){end})",
+                    # (a range is one value: "NF: R moderate, L mild-moderate")
+                    rf"{x}(?=(?:\s*[,:=]\s*|\s+)(?:{_alt(g_all + none_values)})"
+                    rf"(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?{end})",
                 ],
             )
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start

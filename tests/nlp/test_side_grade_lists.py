@@ -98,3 +98,17 @@ def test_none_after_the_other_side_is_that_sides_grade(lab, text, expected):
 )
 def test_none_still_denies_what_it_follows(lab, text):
     assert found(lab.label(text)) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a side letter given a range is that side's (the letter was lost before)
+        ("L4-5: Foraminal stenosis: R mild, L mild-moderate.", "lf=moderate rf=mild"),
+        ("L4-5: Foraminal stenosis: R mild, L moderate to severe.", "lf=severe rf=mild"),
+        ("L4-5: NF: R none, L mild \u2013 moderate.", "lf=moderate"),
+        ("L4-5: Lateral recesses: L mild, R moderate-severe.", "ls=mild rs=severe"),
+    ],
+)
+def test_a_side_letter_with_a_range_takes_it(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
