@@ -49,6 +49,7 @@ from labeling.nlp.context import (
     POSSIBLE,
     SCOPE,
     ConText,
+    Trigger,
     assertion_of,
     load_rules,
 )
@@ -526,6 +527,18 @@ class _SideWords(NamedTuple):
     # starting where a trigger ends ("none right", "none on the right", "none bilaterally"),
     # with a group ``both`` too
     after: re.Pattern
+    # a place word of the findings rules, in group ``canal``, ``foramen`` or ``subarticular``
+    places: re.Pattern
+
+
+# the family of place words each stenosis field is named by
+_PLACE_OF_FIELD = {
+    "canal_stenosis": "canal",
+    "left_foraminal": "foramen",
+    "right_foraminal": "foramen",
+    "left_subarticular": "subarticular",
+    "right_subarticular": "subarticular",
+}
 
 
 def _side_words(findings: dict) -> _SideWords:
@@ -535,10 +548,41 @@ def _side_words(findings: dict) -> _SideWords:
     both = "|".join(sides["both"])
     word = rf"(?:(?P<left>{left})|(?P<right>{right}))"
     either = rf"(?:(?P<both>{both})|(?P<left>{left})|(?P<right>{right}))"
+    places = "|".join(
+        f"(?P<{family}>{'|'.join(findings['locations'][family])})"
+        for family in ("canal", "foramen", "subarticular")
+    )
     return _SideWords(
         re.compile(rf"(?<![a-z0-9]){word}(?![a-z0-9])"),
         re.compile(rf"(?<![a-z0-9]){word}[\s:=-]*$"),
         re.compile(rf"\s+(?:on\s+(?:the\s+)?)?{either}(?:\s+sides?)?(?![a-z0-9])"),
+        re.compile(rf"(?<![a-z0-9])(?:{places})(?![a-z0-9])"),
+    )
+
+
+_AND_BEFORE = re.compile(r"(?:\sand|&|,)\s*$")
+
+
+def _negates_another(
+    text: str, start: int, end: int, t: Trigger, field: str, sides: _SideWords
+) -> bool:
+    """Whether a forward negation inside the finding ``text[start:end]`` of ``field``, after the
+    finding's own side or place word, is the value of the other side or place named right after
+    it: "Mild right and no left foraminal narrowing", "Mild canal and no foraminal stenosis".
+    Not a negation that coordinates no other ("neither canal nor foraminal stenosis")."""
+    if _AND_BEFORE.search(text, start, t.start) is None:
+        return False
+    if field in _LATERAL_FAMILY:
+        side = field.split("_", 1)[0]
+        word = sides.after.match(text, t.end)
+        if word is not None and word.lastgroup not in (side, "both"):
+            return any(w.lastgroup == side for w in sides.anywhere.finditer(text, start, t.start))
+    own = _PLACE_OF_FIELD[field]
+    place = sides.places.search(text, t.end, end)
+    return (
+        place is not None
+        and place.lastgroup != own
+        and any(p.lastgroup == own for p in sides.places.finditer(text, start, t.start))
     )
 
 
@@ -556,10 +600,16 @@ def _other_sides_none(
     for k, m in enumerate(mods):
         t = m.get(NEGATED)
         field = targets[k][3]
-        if t is None or field not in _LATERAL_FAMILY or t.rule.direction != "backward":
+        if t is None or field not in _PLACE_OF_FIELD:
+            continue
+        start, end = targets[k][:2]
+        if t.rule.direction == "forward":
+            if start < t.start and _negates_another(text, start, end, t, field, sides):
+                del m[NEGATED]
+            continue
+        if t.rule.direction != "backward" or field not in _LATERAL_FAMILY:
             continue
         side = field.split("_", 1)[0]  # (the lateral fields are named left_... and right_...)
-        start, end = targets[k][:2]
         word = sides.before.search(text, max(end, t.start - 24), t.start)
         if (
             word is not None
