@@ -281,6 +281,9 @@ def assertion_of(
             own = max(
                 text.rfind(",", start, end),
                 text.rfind(";", start, end),
+                # (a sentence of a side and its value goes on the one before it: extract.py's
+                # _side_value_follows)
+                text.rfind(". ", start, end),
                 _last_exception(text, start, end),
             )
             broken = own > start and not _LIST_CLOSE.search(text, own, end)

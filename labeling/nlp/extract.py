@@ -362,6 +362,19 @@ class Rules:
                     rf"(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?{end})",
                 ],
             )
+        # a sentence of a side and its value only ("No foraminal stenosis on the left. Mild on the
+        # right.", "Foraminal stenosis. Left: mild. Right: moderate."): it goes on the sentence
+        # before, whose place it grades
+        side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
+        value = rf"(?:{_alt(g_all + none_values)})(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?"
+        on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
+        self.side_value_sentence_re = re.compile(
+            rf"(?:{on_side}\s*[:,=-]?\s*{value}|{value}\s+{on_side})(?![a-z0-9])(?=\s*(?:[.;]|$))"
+        )
+        self.lateral_place_re = re.compile(
+            rf"(?<![a-z0-9])(?:{_alt([*f['locations']['foramen'], *f['locations']['subarticular']])})"
+            r"(?![a-z0-9])"
+        )
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start
         word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
@@ -505,6 +518,13 @@ def _grades_what_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) ->
         return False
     item = rules.item_re.match(low, nxt)
     return item is not None and (item.lastgroup or "").startswith(_GRADED_KINDS)
+
+
+def _side_value_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) -> bool:
+    return (
+        rules.side_value_sentence_re.match(low, nxt) is not None
+        and rules.lateral_place_re.search(low, cur, ms) is not None
+    )
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -728,6 +748,7 @@ def split_sentences(
                     _NUMBER_ONLY.match(low[cur:ms])
                     or _ABBREV.search(low[cur:ms])
                     or _grades_what_follows(low, cur, ms, m.end(), rules)
+                    or _side_value_follows(low, cur, ms, m.end(), rules)
                 )
             ):
                 continue
@@ -1157,7 +1178,32 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
                 out.append(current)
             continue
         out.append(Item(kind, m.start(), m.end(), m.group()))
+    stop = low.find(". ", start, end)
+    if stop >= 0:
+        out = _side_value_stops(out, low, stop, end, rules)
     return out
+
+
+def _side_value_stops(items: list[Item], low: str, stop: int, end: int, rules: Rules) -> list[Item]:
+    """``items`` with a separator at each full stop before a side and its value that the
+    sentence goes on with ("No foraminal stenosis on the left. Mild on the right.": see
+    ``_side_value_follows``); other full stops inside a sentence separate nothing ("mod. canal
+    stenosis")."""
+    added = []
+    while 0 <= stop < end:
+        nxt = stop + 1
+        while nxt < end and low[nxt] in " \t":
+            nxt += 1
+        if rules.side_value_sentence_re.match(low, nxt, end) is not None:
+            added.append(Item("sep", stop, stop + 1, "."))
+        stop = low.find(". ", stop + 1, end)
+    if not added:
+        return items
+    return sorted([*items, *added], key=_item_start)
+
+
+def _item_start(item: Item) -> int:
+    return item.start
 
 
 def _current_grade(low: str, a: int, b: int, rules: Rules) -> Item | None:

@@ -1,0 +1,41 @@
+"""A sentence of a side and its value only goes on the sentence before it, whose foramen or
+recess it grades: "No foraminal stenosis on the left. Mild on the right." is right mild, and
+"Foraminal stenosis. Left: mild. Right: moderate." left mild, right moderate. Before, the
+value sentence named no place and gave nothing, and a negation before it denied both sides."""
+
+import pytest
+
+from tests.nlp.conftest import found
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("L4-5: No foraminal stenosis on the left. Mild on the right.", "rf=mild"),
+        ("L4-5: Foraminal stenosis. Left: mild. Right: moderate.", "lf=mild rf=moderate"),
+        ("L4-5: Mild foraminal stenosis on the left. None on the right.", "lf=mild"),
+        ("L4-5: Right foraminal narrowing. Moderate on the left.", "lf=moderate rf=unspecified"),
+        ("L4-5: Lateral recess narrowing. L: mild. R: severe.", "ls=mild rs=severe"),
+        ("L4-5: Foraminal stenosis. Left: mild to moderate. Right: none.", "lf=moderate"),
+        (
+            "L4-5: The foramina are narrowed. Mild on the left. Severe on the right.",
+            "lf=mild rf=severe",
+        ),
+    ],
+)
+def test_a_side_value_sentence_grades_the_place_before_it(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # no lateral place before it: nothing to grade
+        ("L4-5: Disc bulge. Left: mild.", "d=bulge"),
+        ("L4-5: Moderate canal stenosis. Mild bilaterally.", "c=moderate"),
+        # an abbreviation's full stop still separates nothing (stop 32)
+        ("Level L4/5 - mod. canal stenosis", "c=moderate"),
+    ],
+)
+def test_near_misses(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
