@@ -2008,6 +2008,9 @@ def sentence_findings(
                     if i.kind.startswith("core_")
                     or i.kind.startswith("loc_")
                     or (not has_side and i.kind in _SIDE_KINDS)
+                    # "the left foramen is moderately narrowed, as is the right": a side with no
+                    # value of its own has the same
+                    or (has_side and g is None and i.kind == "grade")
                 ]
                 if (
                     has_side

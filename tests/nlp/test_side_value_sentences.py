@@ -39,3 +39,33 @@ def test_a_side_value_sentence_grades_the_place_before_it(lab, text, expected):
 )
 def test_near_misses(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # a side with no value of its own after a graded place has the same grade (the side
+        # was unspecified, or lost, before)
+        (
+            "L4-5: The left foramen is moderately narrowed, as is the right.",
+            "lf=moderate rf=moderate",
+        ),
+        ("L4-5: Mild left lateral recess narrowing, as is the right.", "ls=mild rs=mild"),
+        (
+            "L4-5: Moderate left foraminal narrowing, and on the right as well.",
+            "lf=moderate rf=moderate",
+        ),
+        (
+            "L4-5: Moderate stenosis of the left foramen, as well as the right.",
+            "lf=moderate rf=moderate",
+        ),
+        # near misses: no grade to repeat, or a grade of its own
+        (
+            "L4-5: Foraminal narrowing on the left, and on the right.",
+            "lf=unspecified rf=unspecified",
+        ),
+        ("L4-5: Moderate left foraminal stenosis, right mild.", "lf=moderate rf=mild"),
+    ],
+)
+def test_a_side_with_no_value_repeats_the_grade(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
