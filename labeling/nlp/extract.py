@@ -1969,6 +1969,9 @@ def sentence_findings(
             not has_loc[k]
             and not has_core[k]
             and not any(x.startswith("disc_") or x == "root" for x in ks)
+            # (a clause naming another finding grades that one: "grade 1 anterolisthesis on the
+            # right")
+            and "other" not in ks
             and any(
                 (i.kind == "grade" or i.kind.startswith("side_")) and id(i) not in bound
                 for i in clause

@@ -71,3 +71,15 @@ def test_a_clause_that_grades_something_else_takes_nothing(lab, text, expected):
 )
 def test_a_side_and_grade_after_an_unsided_place_say_which_side_it_was(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a side given to another finding is not the stenosis's other side (right mild before)
+        "L4-5: Mild left foraminal stenosis, anterolisthesis on the right.",
+        "L4-5: Mild left foraminal stenosis, grade 1 anterolisthesis on the right.",
+    ],
+)
+def test_a_side_of_another_finding_takes_no_stenosis(lab, text):
+    assert found(lab.label(text)) == {"L4-L5": "lf=mild"}
