@@ -69,3 +69,16 @@ def test_near_misses(lab, text, expected):
 )
 def test_a_side_with_no_value_repeats_the_grade(lab, text, expected):
     assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a grade on a numbered scale the guide does not map (Lee) is a stenosis of no stated
+        # grade on its side: the right side was lost before
+        "L4-5: Foraminal stenosis Lee grade 2 on the left, grade 1 on the right.",
+        "L4-5: Foraminal stenosis, grade 2 on the left and grade 1 on the right.",
+    ],
+)
+def test_a_numbered_grade_keeps_its_side(lab, text):
+    assert found(lab.label(text)) == {"L4-L5": "lf=unspecified rf=unspecified"}
