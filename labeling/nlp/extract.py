@@ -1156,8 +1156,8 @@ def _grade_list(low: str, grade: Item, rules: Rules) -> list[str]:
 
 
 def _one_list(low: str, word: re.Match, next_word: re.Match) -> bool:
-    gap = (low, word.end(), next_word.start())
-    return bool(_GRADE_LIST_GAP.fullmatch(*gap) or _GRADE_RANGE_GAP.fullmatch(*gap))
+    a, b = word.end(), next_word.start()
+    return bool(_GRADE_LIST_GAP.fullmatch(low, a, b) or _GRADE_RANGE_GAP.fullmatch(low, a, b))
 
 
 def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
@@ -1402,7 +1402,7 @@ class _Groups(dict):
 
 _GROUP_OF = _Groups()
 # what a restated stenosis may not name to take the place of the clause before
-_NOT_A_RESTATED_PLACE = {"side_left", "side_right", "side_both", "root", "rootnum", "other"}
+_NOT_A_RESTATED_PLACE = {*_SIDE_KINDS, "root", "rootnum", "other"}
 _NOT_A_GRADED_PLACE = {
     "root",
     "other",
