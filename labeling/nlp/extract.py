@@ -368,8 +368,10 @@ class Rules:
         side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
         value = rf"(?:{_alt(g_all + none_values)})(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?"
         on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
+        same = r"(?:(?:the\s+)?same|similar(?:ly)?|likewise)"  # ("Similar on the right.")
         self.side_value_sentence_re = re.compile(
-            rf"(?:{on_side}\s*[:,=-]?\s*{value}|{value}\s+{on_side})(?![a-z0-9])(?=\s*(?:[.;]|$))"
+            rf"(?:{on_side}\s*[:,=-]?\s*{value}|(?:{value}|{same})\s+{on_side})(?![a-z0-9])"
+            r"(?=\s*(?:[.;]|$))"
         )
         self.lateral_place_re = re.compile(
             rf"(?<![a-z0-9])(?:{_alt([*f['locations']['foramen'], *f['locations']['subarticular']])})"

@@ -82,3 +82,20 @@ def test_a_side_with_no_value_repeats_the_grade(lab, text, expected):
 )
 def test_a_numbered_grade_keeps_its_side(lab, text):
     assert found(lab.label(text)) == {"L4-L5": "lf=unspecified rf=unspecified"}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # "the same" on the other side, in a sentence of its own or a clause (nothing before)
+        (
+            "L4-5: Moderate foraminal narrowing on the left. Similar on the right.",
+            "lf=moderate rf=moderate",
+        ),
+        ("L4-5: Moderate left foraminal narrowing. Same on the right.", "lf=moderate rf=moderate"),
+        ("L4-5: Mild right lateral recess narrowing. The same on the left.", "ls=mild rs=mild"),
+        ("L4-5: Moderate left foraminal narrowing, same on the right.", "lf=moderate rf=moderate"),
+    ],
+)
+def test_the_same_on_the_other_side(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
