@@ -343,7 +343,11 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                                 (other.clause, _LATERAL_FAMILY[other.field], id(other.items)), set()
                             ).add(other.field)
                 sided = len(both[(m.clause, _LATERAL_FAMILY[m.field], id(m.items))]) < 2
-            for each_levels, value in paired or [(levels, m.value)]:
+            own_value = m.value
+            if m.field in _LATERAL_FAMILY and m.field in _GRADED_FIELDS:
+                # "foraminal stenosis, left and right, mild and moderate respectively"
+                own_value = extract.respective_side_grade(m, masked_text, rules) or own_value
+            for each_levels, value in paired or [(levels, own_value)]:
                 out.append(
                     extract.SentenceFinding(
                         m.field,

@@ -1129,6 +1129,26 @@ def respective_grades(
     return [(frozenset((level,)), g) for level, g in zip(ordered, grades, strict=True)]
 
 
+def respective_side_grade(mention: Mention, low: str, rules: Rules) -> str | None:
+    """The grade of a side-named finding whose sentence pairs two sides with two grades by
+    "respectively" ("foraminal stenosis, left and right, mild and moderate respectively"): the
+    first grade for the side named first; None when they do not pair so."""
+    if rules.respectively_re.search(low) is None:
+        return None
+    pair = _SIDE_PAIR.search(low)
+    grade = next((i for i in mention.items if i.kind == "grade"), None)
+    if pair is None or grade is None or pair.group(1) == pair.group(2):
+        return None
+    grades = _grade_list(low, grade, rules)
+    if len(grades) != 2:
+        return None
+    side = mention.field.split("_", 1)[0]  # (left_... and right_...)
+    return grades[0] if pair.group(1) == side else grades[1]
+
+
+_SIDE_PAIR = re.compile(r"(?<![a-z])(left|right)\s*(?:and|&|/)\s*(left|right)(?![a-z])")
+
+
 # What stands between the grades of one list ("mild, moderate and severe"), and between the two
 # ends of one range ("moderate to severe", "mild/moderate": the guide's range takes the higher)
 _GRADE_LIST_GAP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")

@@ -88,3 +88,36 @@ def test_a_list_of_three_grades_pairs_with_three_levels(lab, text):
 )
 def test_a_range_in_the_list_is_one_grade(lab, text, upper, lower):
     assert found(lab.label(text)) == {"L3-L4": f"c={upper}", "L4-L5": f"c={lower}"}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # two sides paired with two grades: each side its own (both took the higher before)
+        (
+            "L4-5: Foraminal stenosis, left and right, mild and moderate respectively.",
+            "lf=mild rf=moderate",
+        ),
+        (
+            "L4-5: Mild and moderate left and right foraminal stenosis respectively.",
+            "lf=mild rf=moderate",
+        ),
+        (
+            "L4-5: Moderate and mild right and left foraminal narrowing, respectively.",
+            "lf=mild rf=moderate",
+        ),
+        (
+            "L4-5: Lateral recess narrowing, left and right, moderate and mild respectively.",
+            "ls=moderate rs=mild",
+        ),
+        # near misses: no "respectively", or the grades pair with levels
+        ("L4-5: Mild and moderate left and right foraminal stenosis.", "lf=moderate rf=moderate"),
+    ],
+)
+def test_two_sides_pair_with_two_grades(lab, text, expected):
+    assert found(lab.label(text)) == {"L4-L5": expected}
+
+
+def test_grades_paired_with_levels_keep_their_side(lab):
+    text = "Mild and moderate left foraminal stenosis at L3-4 and L4-5 respectively."
+    assert found(lab.label(text)) == {"L3-L4": "lf=mild", "L4-L5": "lf=moderate"}
