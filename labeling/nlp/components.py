@@ -531,18 +531,12 @@ class _SideWords(NamedTuple):
     # starting where a trigger ends ("none right", "none on the right", "none bilaterally"),
     # with a group ``both`` too
     after: re.Pattern
-    # a place word of the findings rules, in group ``canal``, ``foramen`` or ``subarticular``
+    # a place word of the findings rules, in group ``canal``, ``foraminal`` or ``subarticular``
     places: re.Pattern
 
 
-# the family of place words each stenosis field is named by
-_PLACE_OF_FIELD = {
-    "canal_stenosis": "canal",
-    "left_foraminal": "foramen",
-    "right_foraminal": "foramen",
-    "left_subarticular": "subarticular",
-    "right_subarticular": "subarticular",
-}
+# the group of ``_SideWords.places`` that names each stenosis field's place
+_PLACE_OF_FIELD = {"canal_stenosis": "canal", **_LATERAL_FAMILY}
 
 
 def _side_words(findings: dict) -> _SideWords:
@@ -553,8 +547,12 @@ def _side_words(findings: dict) -> _SideWords:
     word = rf"(?:(?P<left>{left})|(?P<right>{right}))"
     either = rf"(?:(?P<both>{both})|(?P<left>{left})|(?P<right>{right}))"
     places = "|".join(
-        f"(?P<{family}>{'|'.join(findings['locations'][family])})"
-        for family in ("canal", "foramen", "subarticular")
+        f"(?P<{group}>{'|'.join(findings['locations'][location])})"
+        for group, location in (
+            ("canal", "canal"),
+            ("foraminal", "foramen"),
+            ("subarticular", "subarticular"),
+        )
     )
     return _SideWords(
         re.compile(rf"(?<![a-z0-9]){word}(?![a-z0-9])"),

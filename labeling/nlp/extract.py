@@ -344,6 +344,8 @@ class Rules:
             )
 
         none_values = [*f["place_none_values"], "patent", "normal"]
+        # a side's value: a grade, a range ("mild-moderate", "moderate to severe") or a clear place
+        value = rf"(?:{_alt(g_all + none_values)})(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?"
         for side, other in (("left", "right"), ("right", "left")):
             x, y = letters[side], letters[other]
             letter = (
@@ -358,15 +360,13 @@ class Rules:
                     # ... or its own value after it, a grade or a clear place ("NF: R none, L
                     # mild", "Foramina: L, moderate; R, none")
                     # (a range is one value: "NF: R moderate, L mild-moderate")
-                    rf"{x}(?=(?:\s*[,:=]\s*|\s+)(?:{_alt(g_all + none_values)})"
-                    rf"(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?{end})",
+                    rf"{x}(?=(?:\s*[,:=]\s*|\s+){value}{end})",
                 ],
             )
         # a sentence of a side and its value only ("No foraminal stenosis on the left. Mild on the
         # right.", "Foraminal stenosis. Left: mild. Right: moderate."): it goes on the sentence
         # before, whose place it grades
         side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
-        value = rf"(?:{_alt(g_all + none_values)})(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?"
         on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
         same = r"(?:(?:the\s+)?same|similar(?:ly)?|likewise)"  # ("Similar on the right.")
         self.side_value_sentence_re = re.compile(
