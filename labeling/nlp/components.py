@@ -143,6 +143,10 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
     return sections
 
 
+# SENT_START's "not a sentence start" (-1) in the unsigned array Doc.from_array takes
+_NOT_A_SENT_START = numpy.iinfo(numpy.uint64).max
+
+
 @Language.factory("radbot_sentences", default_config={"rules_dir": "", "set_sent_starts": True})
 def make_sentences(nlp: Language, name: str, rules_dir: str, set_sent_starts: bool) -> RulePipe:
     return RulePipe(
@@ -161,21 +165,16 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
         # it (the sentences were cut on the whole text, which keeps each template line one).
         ext.radbot_low = extract.blank_unticked(ext.radbot_low, rules)
         if set_sent_starts and len(doc):
-            idx = doc.to_array(IDX).astype(numpy.int64)
+            idx = doc.to_array(IDX)  # (token start offsets, unsigned; the first is 0)
             offsets = ext.radbot_offsets  # sentence offsets are in the normalised text
-            starts = (
-                numpy.searchsorted(
-                    idx,
-                    [s.start if offsets is None else offsets.to_orig(s.start) for s in sents],
-                    side="right",
-                )
-                - 1
+            starts = numpy.array(
+                [s.start if offsets is None else offsets.to_orig(s.start) for s in sents],
+                dtype=idx.dtype,
             )
-            arr: numpy.ndarray = numpy.full((len(doc), 1), -1, dtype=numpy.int64).astype(
-                numpy.uint64
-            )
+            # the token each sentence starts in: the last one starting at or before it
+            arr: numpy.ndarray = numpy.full((len(doc), 1), _NOT_A_SENT_START, dtype=numpy.uint64)
             arr[0, 0] = 1
-            arr[numpy.clip(starts, 0, len(doc) - 1), 0] = 1
+            arr[numpy.maximum(idx.searchsorted(starts, side="right") - 1, 0), 0] = 1
             doc.from_array([SENT_START], arr)  # type: ignore[arg-type]  # thinc's Ints2d: a 2-d int array
         return doc
 

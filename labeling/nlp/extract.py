@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from labeling.nlp.fastregex import guard, guarded
+from labeling.nlp.fastregex import dispatched, guard, guarded
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import GRADE_RANK, LEVELS, higher_grade
 
@@ -256,9 +256,9 @@ class Rules:
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
         self.own_value_re = re.compile(lv["own_value"])
-        # One group per kind, each behind its first-letter guard (the engine would enter every
-        # group it tries; the fragments inside one are skipped on their first letter), and one
-        # word-start check for all of them.
+        # One group per kind, each behind its first-letter guard, and one word-start check for
+        # all of them; dispatched below on the first character (which the guards only speed up
+        # where the dispatch cannot be made: fastregex.dispatched).
         gparts = [
             guard(
                 f"(?P<{kind}>"
@@ -267,7 +267,9 @@ class Rules:
             )
             for kind in ("remaining", "all", "vague")
         ]
-        self.global_re = guarded("(?<![a-z])(?:" + "|".join(gparts) + ")")
+        self.global_re = dispatched(
+            "(?<![a-z])(?:" + "|".join(gparts) + ")", kind_groups=True, min_alternatives=2
+        )
 
         # findings tokens
         self.exclusion_re = guarded("|".join(f"(?:{x})" for x in f["exclusions"]))
@@ -381,13 +383,16 @@ class Rules:
         word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
         parts.append(guard("(?P<sep>" + "|".join(f"(?:{x})" for x in word_seps) + ")"))
-        # One word-start check, then the alternatives (fast path for mid-word positions).
-        self.item_re = guarded(
+        # One word-start check, then the alternatives (fast path for mid-word positions),
+        # dispatched on the word's first character (fastregex.dispatched: a named group here
+        # only names the kind of item).
+        self.item_re = dispatched(
             "(?P<psep>"
             + "|".join(re.escape(x) for x in punct_seps)
             + ")|(?<![a-z0-9])(?:"
             + "|".join(parts)
-            + ")"
+            + ")",
+            kind_groups=True,
         )
 
         dd = f["disc_direction"]
@@ -888,6 +893,11 @@ def _vertebra_level(m: re.Match) -> tuple[int, int, int, int]:
     return m.start(name), m.end(name), v - 1, v - 1
 
 
+# The vertebra of every single-vertebra mention (levels.yaml: the groups of vertebra_re; a test
+# holds the rule files to it)
+_VERTEBRA_NAME = re.compile(r"l(?=-?\s?[1-5])")
+
+
 def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[LevelGroup]:
     mentions = []
     for m in rules.level_re.finditer(low, start, end):
@@ -903,8 +913,13 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
             if b == a + 1 and (a < 5 or bare.group("bs")):
                 mentions.insert(k + 1, (bare.start("a"), bare.end(), a - 1, a - 1))
         k += 1
-    if "l" in low[start:end]:
-        taken = [(s, e) for s, e, _lo, _hi in mentions]
+    taken = [(s, e) for s, e, _lo, _hi in mentions]
+    if any(
+        not any(ts <= v.start() < te for ts, te in taken)
+        for v in _VERTEBRA_NAME.finditer(low, start, end)
+    ):
+        # (a vertebra mention that overlaps a pair mention is none: only a vertebra named
+        # outside them makes the mentions worth looking for)
         for m in rules.vertebra_re.finditer(low, start, end):
             s, e, lo, hi = _vertebra_level(m)
             if not any(s < te and ts < e for ts, te in taken):
@@ -1885,6 +1900,10 @@ def _side_grades(items: list[Item], low: str, rules: Rules) -> list[Item]:
     return out
 
 
+# The kinds of item some finding is made from (those the others attach to).
+_FINDING_KINDS = ("disc_", "core_", "loc_")
+
+
 def sentence_findings(
     low: str,
     sent: Sentence,
@@ -1901,6 +1920,10 @@ def sentence_findings(
     no sided disc.
     """
     items = tokenize_items(low, sent.start, sent.end, rules)
+    if not any(it.kind.startswith(_FINDING_KINDS) for it in items):
+        # every finding has a disc, a stenosis or contact word, or a place (which may take
+        # its stenosis from a grade): a sentence with none states none (and cuts no clauses)
+        return [], [], carried_sides
     # mask level mentions: a rootnum inside a level mention is not a root
     groups = sent.levels
     if groups:

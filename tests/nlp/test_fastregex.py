@@ -7,7 +7,7 @@ import pytest
 
 from labeling.nlp.corpus import load_corpus
 from labeling.nlp.extract import get_rules
-from labeling.nlp.fastregex import first_chars, guard, guarded
+from labeling.nlp.fastregex import dispatched, first_chars, guard, guarded
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,7 @@ from labeling.nlp.fastregex import first_chars, guard, guarded
         (r"(?:l-?\s?[1-5])|(?P<ls>lumbosacral)", {"l"}),
         ("x?y", {"x", "y"}),
         (r"[0-9]+mm", set("0123456789")),
-        (r"\s*foo", set(" \t\n\r\f\v") | {"f"}),
+        (r"[ \t]*foo", {" ", "\t", "f"}),
         ("(?=ab)a|c", {"a", "c"}),
     ],
 )
@@ -26,7 +26,11 @@ def test_first_chars(pattern, expected):
     assert first_chars(pattern) == expected
 
 
-@pytest.mark.parametrize("pattern", ["a*", "(?:x|)", ".foo", "(?P<x>a)?(?(x)b|c)", "(?=a)"])
+@pytest.mark.parametrize(
+    "pattern",
+    # (a category or a negated set: Unicode characters a listed set would leave out)
+    ["a*", "(?:x|)", ".foo", "(?P<x>a)?(?(x)b|c)", "(?=a)", r"\s*foo", "[^a]b", r"x|\dy"],
+)
 def test_unknown_or_empty_first_chars_leave_the_pattern_unguarded(pattern):
     assert first_chars(pattern) is None
     assert guarded(pattern).pattern == pattern
@@ -46,7 +50,7 @@ def _random_text(rng: random.Random, alphabet: str, n: int) -> str:
         "(?<![a-z])(?:ab|ba|c[ab]+)(?![a-z])",
         r"(?:x\s+y|y+)z?",
         "(?:a|b)(?<=ba)",
-        r"[^a]b",
+        r"[ab]b|c",
     ],
 )
 def test_guarded_patterns_find_the_same_matches(pattern):
@@ -81,7 +85,8 @@ def test_guarded_alternatives_keep_the_first_alternative_that_matches():
     alternatives = ["(?P<a>ab|b)", "(?P<b>a[bc])", "(?P<c>(?<=x)c+)", r"(?P<d>\s*z)", "(?P<e>.y)"]
     plain = re.compile("|".join(alternatives))
     fast = re.compile("|".join(guard(a) for a in alternatives))
-    assert fast.pattern.count("(?=[") == 4  # the last one can start with anything: no guard
+    # the last two can start with characters a set would not list (any; a Unicode space): no guard
+    assert fast.pattern.count("(?=[") == 3
     rng = random.Random(5)
     for _ in range(300):
         text = _random_text(rng, "abcxyz -", 40)
@@ -99,3 +104,86 @@ def test_the_sentence_boundaries_match_as_without_their_front_checks():
     texts.append("stenosis.mild bulge. e.g. 2.5 mm?? no!yes l5.s1\n\n- item\n1. one\nl4-5: x")
     for text in texts:
         assert [m.span() for m in rx.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+# -- first-character dispatch ----------------------------------------------------------------
+
+
+def _found(rx: re.Pattern, text: str, pos: int = 0, endpos: int | None = None) -> list:
+    end = len(text) if endpos is None else endpos
+    return [(m.span(), m.lastgroup) for m in rx.finditer(text, pos, end)]
+
+
+@pytest.mark.parametrize(
+    "alternatives",
+    [
+        # literals, sets and nested alternations; a longer alternative after a shorter one
+        ["ab", "a", "b[ab]c", "(?:ba|c)a+", "[^a-c ]x"],
+        # look-behinds and word boundaries before the first character
+        [r"(?<![a-z])ab", r"\bba", r"\Bb", "(?<=x)a", r"(?<=[ab] )c"],
+        # look-aheads, negative and positive, and repeats, greedy and lazy
+        ["(?=ab)a", "(?!ab)a[a-c]", "(?!c)b", "a{2,3}", "b+?c", "(?:ab)*c", "c?b"],
+        # the kind of match named by the group around each alternative
+        ["(?P<one>ab|b)", "(?P<two>a[bc])", "(?P<three>(?<=x)c+)", r"(?P<four>\s+z)"],
+    ],
+)
+def test_dispatched_alternations_find_the_same_matches(alternatives):
+    pattern = "|".join(alternatives)
+    plain = re.compile(pattern)
+    fast = dispatched(pattern, kind_groups=True, min_alternatives=2)
+    assert fast.pattern == guarded(pattern).pattern  # (the text it is equivalent to)
+    rng = random.Random(pattern)
+    for _ in range(400):
+        text = _random_text(rng, "abcx z", 30)
+        assert _found(fast, text) == _found(plain, text), text
+        a = rng.randrange(0, 10)
+        b = rng.randrange(a, 31)
+        assert _found(fast, text, a, b) == _found(plain, text, a, b), (text, a, b)
+
+
+def test_groups_read_for_their_spans_keep_them():
+    # without kind_groups, a group where an alternative starts is not moved: the pattern is
+    # compiled as it is (guarded)
+    pattern = "(?P<a>ab)c|(?P<b>a)d|x(?P<c>y)"
+    rx = dispatched(pattern, min_alternatives=2)
+    m = rx.search("zzabc")
+    assert m is not None and m.span("a") == (2, 4)
+    m = rx.search("zxy")
+    assert m is not None and m.span("c") == (2, 3)
+
+
+def test_anchors_leave_the_pattern_as_guarded_compiles_it():
+    pattern = "^ab|a$|b"
+    rx = dispatched(pattern, min_alternatives=2)
+    for text in ["ab", "ba", "xab", "a", "bb"]:
+        assert _found(rx, text) == _found(re.compile(pattern), text)
+
+
+@pytest.mark.parametrize("name", ["item_re", "global_re"])
+def test_the_labellers_dispatched_regexes_match_as_written(name):
+    rx = getattr(get_rules(None), name)
+    plain = re.compile(rx.pattern)  # the alternation as written (behind its guard)
+    texts = [r.text.lower() for r in load_corpus()]
+    for text in texts:
+        assert _found(rx, text) == _found(plain, text)
+        # ... and within a sentence's bounds, where look-arounds meet the bounds
+        for a in range(0, len(text), 83):
+            assert _found(rx, text, a, a + 120) == _found(plain, text, a, a + 120)
+
+
+def test_every_single_vertebra_mention_names_its_vertebra_as_the_prefilter_expects():
+    # extract.find_level_groups looks for vertebra_re's mentions only where an "l<digit>" lies
+    # outside the pair mentions: each group of vertebra_re must be that vertebra name
+    rx = get_rules(None).vertebra_re
+    groups = re.findall(r"\(\?P<(\w+)>([^()]*)\)", rx.pattern)
+    assert {name for name, _body in groups} == set(rx.groupindex)
+    assert {body for _name, body in groups} == {r"l-?\s?[1-5]"}
+
+
+def test_alternatives_that_may_start_with_any_character_keep_every_match():
+    # a negated set or a category starts matches the first-character sets cannot list (here
+    # characters outside the printable ASCII ones)
+    pattern = r"ab|[^a-c ]x|\s+y|ac"
+    rx = dispatched(pattern, min_alternatives=2)
+    for text in ["éx ab", "\u00a0y ac", "→x", "ab\u2003y", "cx ax"]:
+        assert _found(rx, text) == _found(re.compile(pattern), text), text
