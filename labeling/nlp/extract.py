@@ -450,9 +450,19 @@ class Rules:
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
             # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
-            r")|(?<=[.?!])(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
+            r")|" + _STOP_WITHOUT_SPACE
         )
+        # split_sentences looks for the two kinds apart, each with a first character the
+        # engine can scan for (a blank; the stop, consumed, the boundary at its end): the same
+        # boundaries as boundary_re's (a test holds them to it), found without trying a match
+        # at every character
+        blank = self.boundary_re.pattern[: -len(_STOP_WITHOUT_SPACE) - 1]
+        self.blank_boundary_re = dispatched(blank.removeprefix(r"(?=[\n \t])"), min_alternatives=2)
+        self.stop_boundary_re = re.compile("[.?!]" + _STOP_WITHOUT_SPACE.removeprefix("(?<=[.?!])"))
 
+
+# A sentence boundary with no blank: right after a full stop (or "?", "!") that ends a word
+_STOP_WITHOUT_SPACE = r"(?<=[.?!])(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
 
 # A list bullet; a letter "o" followed by a space is one too (plain-text exports of "◦" lists).
 # A box of a structured template, ticked or not: "[x] bulge", "[ ] protrusion", "☒ stenosis".
@@ -521,7 +531,7 @@ _GRADED_KINDS = ("loc_", "core_", "side_", "ps_")
 
 
 def _grades_what_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) -> bool:
-    if _GRADE_ABBREV.search(low, cur, ms) is None:
+    if _GRADE_ABBREV.search(low, max(cur, ms - 4), ms) is None:  # ("mod." or "sev.")
         return False
     item = rules.item_re.match(low, nxt)
     return item is not None and (item.lastgroup or "").startswith(_GRADED_KINDS)
@@ -735,6 +745,17 @@ def _clinical_tail(low: str, a: int, b: int, rules: Rules) -> int | None:
     return cut
 
 
+def _boundaries(low: str, s0: int, s1: int, rules: Rules) -> list[tuple[int, int]]:
+    """The spans of ``rules.boundary_re``'s matches in ``low[s0:s1]``, in order."""
+    spans = [m.span() for m in rules.blank_boundary_re.finditer(low, s0, s1)]
+    # (a stop just before s0 may end a word before a boundary at s0: boundary_re looks behind)
+    stops = [m.end() for m in rules.stop_boundary_re.finditer(low, max(s0 - 1, 0), s1)]
+    if stops:
+        spans += [(p, p) for p in stops]
+        spans.sort()
+    return spans
+
+
 def split_sentences(
     low: str, sections: Iterable[tuple[int, int, str]], rules: Rules
 ) -> list[Sentence]:
@@ -745,22 +766,22 @@ def split_sentences(
     for s0, s1, name in sections:
         cur = s0
         cuts = []
-        for m in rules.boundary_re.finditer(low, s0, s1):
-            ms = m.start()
+        for ms, me in _boundaries(low, s0, s1, rules):
             # ". " boundary: skip abbreviations and bare list numbers.
             if (
-                m.group(0).strip(" \t") == ""
+                low[ms:me].strip(" \t") == ""
                 and low[ms - 1 : ms] in ".?!"
                 and (
                     _NUMBER_ONLY.match(low[cur:ms])
-                    or _ABBREV.search(low[cur:ms])
-                    or _grades_what_follows(low, cur, ms, m.end(), rules)
-                    or _side_value_follows(low, cur, ms, m.end(), rules)
+                    # (an abbreviation is at most 7 characters, and a word boundary before it)
+                    or _ABBREV.search(low[max(cur, ms - 8) : ms])
+                    or _grades_what_follows(low, cur, ms, me, rules)
+                    or _side_value_follows(low, cur, ms, me, rules)
                 )
             ):
                 continue
             cuts.append((cur, ms))
-            cur = m.end()
+            cur = me
         cuts.append((cur, s1))
         orders = (
             [m.start() for m in rules.clinical_order_re.finditer(low, s0, s1)]

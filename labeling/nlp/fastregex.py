@@ -156,6 +156,15 @@ def guarded(pattern: str, flags: int = 0) -> re.Pattern:
 
 
 _DISPATCH_DEPTH = 2  # characters
+# Letters by how often they occur in English text, most often first
+_LETTER_FREQUENCY = "etaoinsrhldcumfpgwybvkxjqz"
+
+
+def _scan_order(ch: str) -> tuple[int, str]:
+    rank = _LETTER_FREQUENCY.find(ch)
+    return (rank if rank >= 0 else len(_LETTER_FREQUENCY), ch)
+
+
 # What a str pattern's categories match (Unicode, as the engine tests them)
 _IS_CATEGORY = {
     _c.CATEGORY_DIGIT: str.isdecimal,
@@ -312,7 +321,9 @@ class _Rewriter:
                 raise _Unknown
             firsts.append(chars)
         by_char = []
-        for ch in sorted(frozenset().union(*firsts)):
+        # (the alternatives start with different characters, so any order finds the same
+        # matches; the engine tests them in turn, so the characters of running text come first)
+        for ch in sorted(frozenset().union(*firsts), key=_scan_order):
             derived = self.branch(
                 [
                     self.derive(list(alt.data), ch)
@@ -322,14 +333,17 @@ class _Rewriter:
             )
             if derived is None:
                 continue
+            # an alternation that follows (after look-arounds), dispatched on the next character
+            k = next((i for i, (op, _av) in enumerate(derived) if op not in _ZERO_WIDTH), None)
             if (
                 depth < _DISPATCH_DEPTH
-                and len(derived) == 1
-                and derived[0][0] is _c.BRANCH
-                and len(derived[0][1][1]) >= min_alternatives
+                and k is not None
+                and derived[k][0] is _c.BRANCH
+                and len(derived[k][1][1]) >= min_alternatives
             ):
                 with contextlib.suppress(_Unknown):  # (else dispatched on the characters so far)
-                    derived = self.dispatch(derived[0][1][1], min_alternatives, depth + 1)
+                    inner = self.dispatch(derived[k][1][1], min_alternatives, depth + 1)
+                    derived = [*derived[:k], *inner, *derived[k + 1 :]]
             by_char.append(self.seq([(_c.LITERAL, ord(ch)), *derived]))
         return [(_c.BRANCH, (None, by_char))]
 
@@ -367,7 +381,14 @@ def dispatched(
     try:
         parsed = _p.parse(plain.pattern, flags)
         rewriter = _Rewriter(parsed.state, flags, kind_groups)
-        tree = _p.SubPattern(parsed.state, rewriter.rewrite(list(parsed.data), min_alternatives))
+        try:
+            # the whole pattern as one alternative: every alternative of the result starts with
+            # a literal, so the engine also skips the text's other characters without trying a
+            # match there (its first-character scan)
+            items = rewriter.dispatch([parsed], min_alternatives)
+        except _Unknown:
+            items = rewriter.rewrite(list(parsed.data), min_alternatives)
+        tree = _p.SubPattern(parsed.state, items)
     except _Unknown:
         return plain
     # As re._compiler.compile does, except that the pattern keeps the text it is equivalent

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from labeling.nlp.corpus import load_corpus
-from labeling.nlp.extract import get_rules
+from labeling.nlp.extract import _boundaries, get_rules
 from labeling.nlp.fastregex import dispatched, first_chars, guard, guarded
 
 
@@ -187,3 +187,17 @@ def test_alternatives_that_may_start_with_any_character_keep_every_match():
     rx = dispatched(pattern, min_alternatives=2)
     for text in ["éx ab", "\u00a0y ac", "→x", "ab\u2003y", "cx ax"]:
         assert _found(rx, text) == _found(re.compile(pattern), text), text
+
+
+def test_the_sentence_boundaries_are_found_as_boundary_re_finds_them():
+    # split_sentences looks for blank boundaries and stops without a blank apart
+    rules = get_rules(None)
+    texts = [r.text.lower() for r in load_corpus()]
+    texts.append("stenosis.mild bulge. e.g. 2.5 mm?? no!yes l5.s1\n\n- item\n1. one\nl4-5: x.ab")
+    rng = random.Random(3)
+    for text in texts:
+        bounds = [(0, len(text))]
+        bounds += [tuple(sorted(rng.sample(range(len(text) + 1), 2))) for _ in range(20)]
+        for s0, s1 in bounds:
+            expected = [m.span() for m in rules.boundary_re.finditer(text, s0, s1)]
+            assert _boundaries(text, s0, s1, rules) == expected, (s0, s1)
