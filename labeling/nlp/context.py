@@ -70,11 +70,18 @@ class Rule:
     both_sides: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Trigger:
     start: int
     end: int
     rule: Rule
+
+    # (not frozen, and __init__ written out: the compiled build compiles it; a frozen record's
+    # generated __init__ runs interpreted and sets each field through object.__setattr__)
+    def __init__(self, start: int, end: int, rule: Rule) -> None:
+        self.start = start
+        self.end = end
+        self.rule = rule
 
 
 CONTEXT_FILE = "context_rules.jsonl"

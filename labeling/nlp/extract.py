@@ -84,12 +84,19 @@ class Sentence:
         self.copy_sides = copy_sides
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LevelGroup:
     start: int
     end: int
     levels: frozenset
     kind: str  # single | list | range | remaining | all | vague | compare
+
+    # (written out: see SentenceFinding)
+    def __init__(self, start: int, end: int, levels: frozenset, kind: str) -> None:
+        self.start = start
+        self.end = end
+        self.levels = levels
+        self.kind = kind
 
 
 @dataclass(slots=True)
@@ -142,7 +149,7 @@ class Finding:
         self.sided = sided
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SentenceFinding:
     """A finding of one sentence, placed: its span from the sentence start and the levels it
     speaks of (what the findings component keeps per sentence text)."""
@@ -158,6 +165,34 @@ class SentenceFinding:
     levels: frozenset
     tier: str
     sided: bool
+
+    # (not frozen, and __init__ written out: see Sentence; a frozen record's fields are set
+    # through object.__setattr__, several times slower)
+    def __init__(
+        self,
+        field: str,
+        value: str,
+        strength: str,
+        start: int,
+        end: int,
+        clause: int,
+        negated: bool,
+        has_grade: bool,
+        levels: frozenset,
+        tier: str,
+        sided: bool,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.strength = strength
+        self.start = start
+        self.end = end
+        self.clause = clause
+        self.negated = negated
+        self.has_grade = has_grade
+        self.levels = levels
+        self.tier = tier
+        self.sided = sided
 
 
 # --------------------------------------------------------------------------
@@ -224,7 +259,9 @@ class Rules:
         self.clinical_words_re = re.compile(sec["clinical_words"])
 
         # levels
-        self.level_re = guarded(
+        # (dispatched on the first character: of the groups, "ls" and "oa" start where a match
+        # starts, and they are read for whether they matched only; _mention_levels)
+        self.level_re = dispatched(
             "(?:"
             + lv["level"]
             + ")|(?P<ls>"
@@ -233,7 +270,9 @@ class Rules:
             + lv["outside"]
             + ")|(?:"
             + lv["listhesis"]["pair"]
-            + ")"
+            + ")",
+            kind_groups=True,
+            min_alternatives=2,
         )
         self.space_digit_unit_re = re.compile(lv["space_digit_unit"])
         f_disc = _alt([*f["disc"]["bulge"], *f["disc"]["herniation"], "dis[ck]s?"])
@@ -1105,7 +1144,7 @@ class Item:
         self.text = text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Mention:
     """A finding one clause states, before its levels and assertion are known."""
 
@@ -1115,6 +1154,17 @@ class Mention:
     strength: str  # direct | indirect | root
     items: list[Item]  # the words that state it
     negated: bool  # lexically ("the foramina are patent")
+
+    # (written out: see SentenceFinding)
+    def __init__(
+        self, clause: int, field: str, value: str, strength: str, items: list[Item], negated: bool
+    ) -> None:
+        self.clause = clause
+        self.field = field
+        self.value = value
+        self.strength = strength
+        self.items = items
+        self.negated = negated
 
 
 _LATERAL = ("loc_foramen", "loc_subarticular", "root")
