@@ -220,7 +220,8 @@ class Rules:
         # A findings or impression header run into the text after a full stop ("... are
         # normal. Impression: ...", "INDICATION: back pain. FINDINGS: L4-5: ..." in a report
         # flattened to one line); its group names the section.
-        self.inline_header_re = re.compile(
+        # (dispatched: the engine looks only at blanks, for the blank the header starts with)
+        self.inline_header_re = dispatched(
             r"(?<=[.!?])[ \t]+(?:(?P<findings>"
             + _alt(re.escape(h) for h in sec["findings"] if h not in ("report", "body"))
             + ")|(?P<impression>"
@@ -311,7 +312,9 @@ class Rules:
         )
 
         # findings tokens
-        self.exclusion_re = guarded("|".join(f"(?:{x})" for x in f["exclusions"]))
+        self.exclusion_re = dispatched(
+            "|".join(f"(?:{x})" for x in f["exclusions"]), min_alternatives=2
+        )
         g_all = []
         self.grade_words = []
         for grade in ("mild", "moderate", "severe"):

@@ -57,6 +57,7 @@ from typing import Any
 
 import yaml
 
+from labeling.nlp.fastregex import dispatched
 from labeling.nlp.rulefiles import RULE_FILE_NAMES, RULES_DIR, RuleFiles, load_yaml
 
 try:  # Python 3.11+: the regex parser lives in re._parser
@@ -352,7 +353,7 @@ class Speller:
             for k, v in (config.get("dictation") or {}).items()
         }
         self._dictation_re = (
-            re.compile(
+            dispatched(  # (the engine then looks only at the characters a phrase starts with)
                 r"(?<![a-z])(?:"
                 + "|".join(
                     re.escape(k).replace(r"\ ", r"\s+")

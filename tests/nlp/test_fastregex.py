@@ -5,9 +5,11 @@ import re
 
 import pytest
 
+from labeling.nlp import spelling
 from labeling.nlp.corpus import load_corpus
 from labeling.nlp.extract import _boundaries, get_rules
 from labeling.nlp.fastregex import dispatched, first_chars, guard, guarded
+from labeling.nlp.rulefiles import RuleFiles
 
 
 @pytest.mark.parametrize(
@@ -159,11 +161,29 @@ def test_anchors_leave_the_pattern_as_guarded_compiles_it():
         assert _found(rx, text) == _found(re.compile(pattern), text)
 
 
-@pytest.mark.parametrize("name", ["item_re", "global_re"])
-def test_the_labellers_dispatched_regexes_match_as_written(name):
-    rx = getattr(get_rules(None), name)
+def _dictation_re() -> re.Pattern:
+    files = RuleFiles.from_dir(None, spelling.SPELLER_FILES)
+    rx = spelling.speller_for(files)._dictation_re
+    assert rx is not None
+    return rx
+
+
+@pytest.mark.parametrize(
+    "regex",
+    [
+        lambda: get_rules(None).item_re,
+        lambda: get_rules(None).global_re,
+        lambda: get_rules(None).exclusion_re,
+        lambda: get_rules(None).inline_header_re,
+        _dictation_re,
+    ],
+    ids=["item_re", "global_re", "exclusion_re", "inline_header_re", "dictation"],
+)
+def test_the_labellers_dispatched_regexes_match_as_written(regex):
+    rx = regex()
     plain = re.compile(rx.pattern)  # the alternation as written (behind its guard)
     texts = [r.text.lower() for r in load_corpus()]
+    texts.append("mild ddd. findings: disc space narrowing; for a minimal bulge, desk. impression:")
     for text in texts:
         assert _found(rx, text) == _found(plain, text)
         # ... and within a sentence's bounds, where look-arounds meet the bounds
@@ -201,3 +221,23 @@ def test_the_sentence_boundaries_are_found_as_boundary_re_finds_them():
         for s0, s1 in bounds:
             expected = [m.span() for m in rules.boundary_re.finditer(text, s0, s1)]
             assert _boundaries(text, s0, s1, rules) == expected, (s0, s1)
+
+
+def test_the_level_mentions_keep_their_groups():
+    # level_re is dispatched on its first character: every group keeps its span but "ls" and
+    # "oa", which start where the match starts and are read for whether they matched
+    rx = get_rules(None).level_re
+    plain = re.compile(rx.pattern)
+    starting = {"ls", "oa"}
+
+    def found(p: re.Pattern, text: str, a: int, b: int) -> list:
+        return [
+            (m.span(), {k: bool(m.group(k)) if k in starting else m.span(k) for k in p.groupindex})
+            for m in p.finditer(text, a, b)
+        ]
+
+    texts = [r.text.lower() for r in load_corpus()]
+    texts.append("l4 on l5 anterolisthesis; lumbosacral junction; t12-l1, l5-1 and l4 to 5 mm")
+    for text in texts:
+        for a in range(0, len(text), 97):
+            assert found(rx, text, a, a + 150) == found(plain, text, a, a + 150)
