@@ -214,9 +214,9 @@ class Rules:
                 self.section_of.setdefault(h, name)
         # A header-like line start (a few words, then a colon or the end of the line); the words
         # are looked up in ``section_of`` (one cheap pass, however many header names).
-        self.section_re = re.compile(
-            r"(?im)^[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)"
-        )
+        self.section_re = re.compile(r"(?im)^" + _SECTION_LINE)
+        # ... found by the line break before it (the engine scans for it), or at the start
+        self.section_after_break_re = re.compile(r"(?im)\n" + _SECTION_LINE)
         # A findings or impression header run into the text after a full stop ("... are
         # normal. Impression: ...", "INDICATION: back pain. FINDINGS: L4-5: ..." in a report
         # flattened to one line); its group names the section.
@@ -503,6 +503,9 @@ class Rules:
         self.stop_boundary_re = re.compile("[.?!]" + _STOP_WITHOUT_SPACE.removeprefix("(?<=[.?!])"))
 
 
+# A line that may be a section header: a few words, then a colon or the line's end
+_SECTION_LINE = r"[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)"
+
 # A sentence boundary with no blank: right after a full stop (or "?", "!") that ends a word
 _STOP_WITHOUT_SPACE = r"(?<=[.?!])(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
 
@@ -664,6 +667,18 @@ def blank_unticked(low: str, rules: Rules) -> str:
     return rules.unticked_re.sub(blanked, low)
 
 
+def section_lines(low: str, rules: Rules) -> list[tuple[int, int, str]]:
+    """(start, end, words) of each match of ``rules.section_re`` in ``low``, in order: found
+    at the text's start and after each line break (the engine scans for the break)."""
+    out = []
+    first = rules.section_re.match(low)
+    if first is not None:
+        out.append((first.start(), first.end(), first.group(1)))
+    for m in rules.section_after_break_re.finditer(low):
+        out.append((m.start() + 1, m.end(), m.group(1)))
+    return out
+
+
 def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
     """Sections as (start, end, name); name is findings, impression, other or clinical.
 
@@ -678,11 +693,11 @@ def find_sections(low: str, rules: Rules) -> list[tuple[int, int, str]]:
     ``clinical``, where ``split_sentences`` keeps only the sentences that report the imaging.
     """
     heads = []
-    for m in rules.section_re.finditer(low):
-        header = " ".join(m.group(1).split())
+    for start, end, words in section_lines(low, rules):
+        header = " ".join(words.split())
         cls = rules.section_of.get(header)
         if cls is not None:
-            heads.append((m.start(), m.end(), cls, header))
+            heads.append((start, end, cls, header))
     if ":" in low:
         run_in: list[tuple[int, int, str, str]] = []
         for m in rules.inline_header_re.finditer(low):

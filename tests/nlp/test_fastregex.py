@@ -7,7 +7,7 @@ import pytest
 
 from labeling.nlp import spelling
 from labeling.nlp.corpus import load_corpus
-from labeling.nlp.extract import _boundaries, get_rules
+from labeling.nlp.extract import _boundaries, get_rules, section_lines
 from labeling.nlp.fastregex import dispatched, first_chars, guard, guarded
 from labeling.nlp.rulefiles import RuleFiles
 
@@ -241,3 +241,12 @@ def test_the_level_mentions_keep_their_groups():
     for text in texts:
         for a in range(0, len(text), 97):
             assert found(rx, text, a, a + 150) == found(plain, text, a, a + 150)
+
+
+def test_the_section_lines_are_found_as_section_re_finds_them():
+    rules = get_rules(None)
+    texts = [r.text.lower() for r in load_corpus()]
+    texts += ["findings:\n\n  impression: x", "\nhistory\n#  technique :\n\t\nl4-5: x", ""]
+    for text in texts:
+        expected = [(m.start(), m.end(), m.group(1)) for m in rules.section_re.finditer(text)]
+        assert section_lines(text, rules) == expected
