@@ -146,9 +146,9 @@ class ConText:
         by_key = self.by_key
         last_end = -1
         for m in _SCAN.finditer(text, start, end):
-            cands = by_key.get(m.group())
+            w = m.group()
+            cands = by_key.get(w)
             if not cands:
-                w = m.group()
                 if w[0] == "-":
                     cands = by_key.get(w[1:])
                     if not cands:

@@ -976,6 +976,19 @@ def _vertebra_level(m: re.Match) -> tuple[int, int, int, int]:
 _VERTEBRA_NAME = re.compile(r"l(?=-?\s?[1-5])")
 
 
+def _names_a_vertebra_outside(low: str, start: int, end: int, taken: list[tuple[int, int]]) -> bool:
+    """Whether ``low[start:end]`` names a vertebra outside the spans ``taken`` (a vertebra
+    mention that overlaps a pair mention is none: only such a name makes the single-vertebra
+    mentions worth looking for)."""
+    v = _VERTEBRA_NAME.search(low, start, end)
+    while v is not None:
+        p = v.start()
+        if not any(ts <= p < te for ts, te in taken):
+            return True
+        v = _VERTEBRA_NAME.search(low, p + 1, end)
+    return False
+
+
 def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[LevelGroup]:
     mentions = []
     for m in rules.level_re.finditer(low, start, end):
@@ -992,12 +1005,7 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
                 mentions.insert(k + 1, (bare.start("a"), bare.end(), a - 1, a - 1))
         k += 1
     taken = [(s, e) for s, e, _lo, _hi in mentions]
-    if any(
-        not any(ts <= v.start() < te for ts, te in taken)
-        for v in _VERTEBRA_NAME.finditer(low, start, end)
-    ):
-        # (a vertebra mention that overlaps a pair mention is none: only a vertebra named
-        # outside them makes the mentions worth looking for)
+    if _names_a_vertebra_outside(low, start, end, taken):
         for m in rules.vertebra_re.finditer(low, start, end):
             s, e, lo, hi = _vertebra_level(m)
             if not any(s < te and ts < e for ts, te in taken):
