@@ -263,6 +263,8 @@ class _Rewriter:
             low, high, item = av
             if item.getwidth()[0] == 0:
                 raise _Unknown
+            if high == 0:  # ("x{0}": nothing)
+                return self.derive(rest, ch)
             first = self.derive(list(item.data), ch)
             once = None
             if first is not None:
@@ -368,8 +370,11 @@ class _Rewriter:
 def dispatched(
     pattern: str, flags: int = 0, *, kind_groups: bool = False, min_alternatives: int = 8
 ) -> re.Pattern:
-    """``guarded(pattern, flags)`` with its top-level alternations of ``min_alternatives`` or more
-    alternatives dispatched on their first character (see above): the same matches, found faster.
+    """``guarded(pattern, flags)`` dispatched on its first character (see above): the same
+    matches, found faster. The whole pattern where it can be (then the engine also scans the text
+    for the characters a match can start with), else each of its top-level alternations of
+    ``min_alternatives`` or more alternatives; the alternations that follow the first character
+    are dispatched on the second where they have that many.
 
     A capturing group that begins where an alternative begins would start one character late in
     the rewritten pattern. With ``kind_groups`` such groups are taken to name the kind of match

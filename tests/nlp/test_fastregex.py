@@ -124,7 +124,7 @@ def _found(rx: re.Pattern, text: str, pos: int = 0, endpos: int | None = None) -
         # look-behinds and word boundaries before the first character
         [r"(?<![a-z])ab", r"\bba", r"\Bb", "(?<=x)a", r"(?<=[ab] )c"],
         # look-aheads, negative and positive, and repeats, greedy and lazy
-        ["(?=ab)a", "(?!ab)a[a-c]", "(?!c)b", "a{2,3}", "b+?c", "(?:ab)*c", "c?b"],
+        ["(?=ab)a", "(?!ab)a[a-c]", "(?!c)b", "a{2,3}", "b+?c", "(?:ab)*c", "c?b", "x{0}b"],
         # the kind of match named by the group around each alternative
         ["(?P<one>ab|b)", "(?P<two>a[bc])", "(?P<three>(?<=x)c+)", r"(?P<four>\s+z)"],
     ],
