@@ -336,7 +336,9 @@ class Rules:
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
-        self.respectively_re = re.compile(f["respectively"])
+        # (searched for in every sentence with a graded finding: dispatched, the engine scans
+        # for its first character instead of trying a match at every one)
+        self.respectively_re = dispatched(f["respectively"])
         self.restated_stenosis_re = re.compile(f["restated_stenosis"])
         parts = []
 
@@ -1790,7 +1792,7 @@ def clause_findings(
                 _sides(sides_items)
                 or (
                     set()
-                    if _PLURAL_PLACE.search(loc.text)
+                    if loc.text.endswith(_PLURAL_PLACES)
                     else set(disc_sides)
                     if loc.kind == "loc_subarticular"
                     else set(foramen_sides)
@@ -1902,7 +1904,8 @@ def _root_kind(
 # "more severely narrowed than the left": a comparison, not a grade
 _COMPARATIVE = re.compile(r"(?<![a-z])(?:more|less)\s+$")
 # places named in the plural are on both sides ("the foramina", "the lateral recesses")
-_PLURAL_PLACE = re.compile(r"(?:foramina|recesses|zones|regions|gutters)$")
+# A place named in the plural (an item's text: no line break at its end)
+_PLURAL_PLACES = ("foramina", "recesses", "zones", "regions", "gutters")
 # "narrowing severe on the left": the grade of one side
 _SIDE_GRADE_GAP = re.compile(r"\s+(?:on|at|in)\s+(?:the\s+)?")
 # between the sides of a list with no comma: "L mild / R moderate", "L mild R mod"
@@ -1977,7 +1980,7 @@ def _side_grades(items: list[Item], low: str, rules: Rules) -> list[Item]:
         elif it.kind.startswith("core_"):
             core_seen = True
         elif it.kind == "side_both" or (
-            it.kind.startswith("loc_") and _PLURAL_PLACE.search(it.text)
+            it.kind.startswith("loc_") and it.text.endswith(_PLURAL_PLACES)
         ):
             both_seen = True
         elif it.kind == "grade":
@@ -2161,7 +2164,7 @@ def sentence_findings(
                     has_side
                     and g is not None
                     and not any(
-                        i.kind.startswith("loc_") and _PLURAL_PLACE.search(i.text)
+                        i.kind.startswith("loc_") and i.text.endswith(_PLURAL_PLACES)
                         for i in clauses[src]
                     )
                 ):

@@ -175,15 +175,17 @@ def _dictation_re() -> re.Pattern:
         lambda: get_rules(None).global_re,
         lambda: get_rules(None).exclusion_re,
         lambda: get_rules(None).inline_header_re,
+        lambda: get_rules(None).respectively_re,
         _dictation_re,
     ],
-    ids=["item_re", "global_re", "exclusion_re", "inline_header_re", "dictation"],
+    ids=["item_re", "global_re", "exclusion_re", "inline_header_re", "respectively", "dictation"],
 )
 def test_the_labellers_dispatched_regexes_match_as_written(regex):
     rx = regex()
     plain = re.compile(rx.pattern)  # the alternation as written (behind its guard)
     texts = [r.text.lower() for r in load_corpus()]
     texts.append("mild ddd. findings: disc space narrowing; for a minimal bulge, desk. impression:")
+    texts.append("mild and moderate respectively; respectivelyx, respectively.")
     for text in texts:
         assert _found(rx, text) == _found(plain, text)
         # ... and within a sentence's bounds, where look-arounds meet the bounds
