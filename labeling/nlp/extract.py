@@ -246,15 +246,18 @@ class Rules:
         self.attribution_line_re = re.compile(f"\\n[ \\t]*(?:{start})")
         self.prior_imaging_re = re.compile(sec["prior_imaging"].replace("{source}", source))
         cs = sec["clinical_sentence"]
-        # one match at the sentence start (after list markers): group "hist" or "lead"
-        self.clinical_start_re = re.compile(
+        # one match at the sentence start (after list markers): group "hist" or "lead" (read for
+        # which matched only: dispatched on the first character)
+        self.clinical_start_re = dispatched(
             r"(?:(?:"
             + _BULLET
             + r"|\(?\d{1,2}[.)])[ \t]*)*(?:(?P<hist>"
             + cs["history"]
             + ")|(?P<lead>"
             + cs["lead"]
-            + "))"
+            + "))",
+            kind_groups=True,
+            min_alternatives=2,
         )
         self.clinical_order_re = re.compile(cs["order"])
         self.clinical_words_re = re.compile(sec["clinical_words"])
@@ -415,9 +418,10 @@ class Rules:
         side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
         on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
         same = r"(?:(?:the\s+)?same|similar(?:ly)?|likewise)"  # ("Similar on the right.")
-        self.side_value_sentence_re = re.compile(
+        self.side_value_sentence_re = dispatched(  # (matched at each full stop)
             rf"(?:{on_side}\s*[:,=-]?\s*{value}|(?:{value}|{same})\s+{on_side})(?![a-z0-9])"
-            r"(?=\s*(?:[.;]|$))"
+            r"(?=\s*(?:[.;]|$))",
+            min_alternatives=2,
         )
         self.lateral_place_re = re.compile(
             rf"(?<![a-z0-9])(?:{_alt([*f['locations']['foramen'], *f['locations']['subarticular']])})"
@@ -767,7 +771,7 @@ def _clinical(low: str, a: int, b: int, rules: Rules, orders: list[int], lead: b
 
     ``orders``: the sorted positions of ``clinical_order_re`` matches in the section."""
     m = rules.clinical_start_re.match(low, a, b)
-    if m and (lead or m.group("hist")):
+    if m and (lead or m.group("hist") is not None):
         return True
     if orders:
         k = bisect_right(orders, a - 1)
@@ -930,9 +934,10 @@ def _span_levels(lo: int, hi: int) -> frozenset:
 def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | None:
     """Disc positions (lo, hi) of one ``level_re`` match, or None when it is no level."""
     g = m.groupdict()
-    if g["ls"]:
+    # ("ls" and "oa" start where the match starts: read for whether they matched; Rules.level_re)
+    if g["ls"] is not None:
         return 4, 4
-    if g["oa"]:  # listhesis "L4 on L5"
+    if g["oa"] is not None:  # listhesis "L4 on L5"
         a = int(g["la"])
         b = 6 if g["lbs"] else int(g["lb"])
         return (a - 1, a - 1) if b == a + 1 else None

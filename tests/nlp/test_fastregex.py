@@ -176,9 +176,20 @@ def _dictation_re() -> re.Pattern:
         lambda: get_rules(None).exclusion_re,
         lambda: get_rules(None).inline_header_re,
         lambda: get_rules(None).respectively_re,
+        lambda: get_rules(None).clinical_start_re,
+        lambda: get_rules(None).side_value_sentence_re,
         _dictation_re,
     ],
-    ids=["item_re", "global_re", "exclusion_re", "inline_header_re", "respectively", "dictation"],
+    ids=[
+        "item_re",
+        "global_re",
+        "exclusion_re",
+        "inline_header_re",
+        "respectively",
+        "clinical_start",
+        "side_value_sentence",
+        "dictation",
+    ],
 )
 def test_the_labellers_dispatched_regexes_match_as_written(regex):
     rx = regex()
@@ -186,6 +197,7 @@ def test_the_labellers_dispatched_regexes_match_as_written(regex):
     texts = [r.text.lower() for r in load_corpus()]
     texts.append("mild ddd. findings: disc space narrowing; for a minimal bulge, desk. impression:")
     texts.append("mild and moderate respectively; respectivelyx, respectively.")
+    texts.append("1. history of back pain. - 45 yo male. on the left: mild. right moderate.")
     for text in texts:
         assert _found(rx, text) == _found(plain, text)
         # ... and within a sentence's bounds, where look-arounds meet the bounds
