@@ -479,8 +479,7 @@ class Rules:
         # sentence boundaries: every one but the last starts at a blank, and the last (no space
         # after a full stop) follows a "." "?" or "!"; the two checks in front let the engine
         # leave every other position after two tests instead of five look-behinds
-        self.boundary_re = re.compile(
-            r"(?=[\n \t])(?:"
+        blank = (
             r"\n[ \t]*\n"
             r"|\n(?=[ \t]*(?:" + _BULLET + r"|\d{1,2}[.)][ \t]|" + _LEVEL_HEAD + r"[^\n]{0,25}:"
             r"|[a-z][a-z /]{1,40}:))"
@@ -497,23 +496,26 @@ class Rules:
             + "))"
             # (a "?" before a word opens a hedged sentence: "No CCS. ? mild L NF narrowing.")
             r"|(?:(?<=[.!])|(?<=[^\s]\?))[ \t]+(?=[\"'(\[]?[a-z0-9]|\?[ \t]*[a-z0-9])"
-            # no space after the full stop ("stenosis.Mild ...", "recess.A small"; not "e.g.", "2.5", "L5.S1")
-            r")|" + _STOP_WITHOUT_SPACE
+        )
+        # ... and the last: no space after the full stop ("stenosis.Mild ...", "recess.A small";
+        # not "e.g.", "2.5", "L5.S1")
+        self.boundary_re = re.compile(
+            r"(?=[\n \t])(?:" + blank + r")|(?<=[.?!])" + _AFTER_A_WORD_STOP
         )
         # split_sentences looks for the two kinds apart, each with a first character the
         # engine can scan for (a blank; the stop, consumed, the boundary at its end): the same
         # boundaries as boundary_re's (a test holds them to it), found without trying a match
         # at every character
-        blank = self.boundary_re.pattern[: -len(_STOP_WITHOUT_SPACE) - 1]
-        self.blank_boundary_re = dispatched(blank.removeprefix(r"(?=[\n \t])"), min_alternatives=2)
-        self.stop_boundary_re = re.compile("[.?!]" + _STOP_WITHOUT_SPACE.removeprefix("(?<=[.?!])"))
+        self.blank_boundary_re = dispatched(blank, min_alternatives=2)
+        self.stop_boundary_re = re.compile("[.?!]" + _AFTER_A_WORD_STOP)
 
 
 # A line that may be a section header: a few words, then a colon or the line's end
 _SECTION_LINE = r"[ \t]*(?:[#*]+[ \t]*)?([a-z][a-z /&'-]{0,45}?)[ \t]*(?::|[ \t]*$)"
 
-# A sentence boundary with no blank: right after a full stop (or "?", "!") that ends a word
-_STOP_WITHOUT_SPACE = r"(?<=[.?!])(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
+# A sentence boundary with no blank, after a full stop (or "?", "!"): the stop ends a word and a
+# word follows
+_AFTER_A_WORD_STOP = r"(?:(?<=[a-z][a-z][.?!])|(?<=[a-z][.?!][.?!]))(?=[a-z][a-z0-9 \t])"
 
 # A list bullet; a letter "o" followed by a space is one too (plain-text exports of "◦" lists).
 # A box of a structured template, ticked or not: "[x] bulge", "[ ] protrusion", "☒ stenosis".

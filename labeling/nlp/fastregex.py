@@ -134,11 +134,15 @@ def guard(pattern: str) -> str:
 
 def guarded(pattern: str, flags: int = 0) -> re.Pattern:
     """``re.compile(pattern, flags)`` with a first-character look-ahead in front when it is known."""
+    return re.compile(_guarded_text(pattern, flags), flags)
+
+
+def _guarded_text(pattern: str, flags: int) -> str:
     chars = first_chars(pattern, flags)
     if chars is None or _INLINE_FLAGS.match(pattern):
-        return re.compile(pattern, flags)  # (inline flags must stay at the start; rare here)
+        return pattern  # (inline flags must stay at the start; rare here)
     charset = "".join(re.escape(c) for c in sorted(chars))
-    return re.compile(f"(?=[{charset}])(?:{pattern})", flags)
+    return f"(?=[{charset}])(?:{pattern})"
 
 
 # --------------------------------------------------------------------------
@@ -382,9 +386,9 @@ def dispatched(
     their own spans do not. Without it, or where a part cannot be rewritten (an anchor, a
     back-reference ...), the pattern is compiled as ``guarded`` compiles it.
     """
-    plain = guarded(pattern, flags)
+    text = _guarded_text(pattern, flags)  # (compiled only where the rewrite cannot be made)
     try:
-        parsed = _p.parse(plain.pattern, flags)
+        parsed = _p.parse(text, flags)
         rewriter = _Rewriter(parsed.state, flags, kind_groups)
         try:
             # the whole pattern as one alternative: every alternative of the result starts with
@@ -395,7 +399,7 @@ def dispatched(
             items = rewriter.rewrite(list(parsed.data), min_alternatives)
         tree = _p.SubPattern(parsed.state, items)
     except _Unknown:
-        return plain
+        return re.compile(text, flags)
     # As re._compiler.compile does, except that the pattern keeps the text it is equivalent
     # to (``.pattern``; a copy or a pickle compiles that text again).
     state = tree.state
@@ -403,7 +407,7 @@ def dispatched(
     for name, index in state.groupdict.items():
         index_group[index] = name
     return _sre.compile(
-        plain.pattern,
+        text,
         flags | state.flags,
         _compiler._code(tree, flags),
         state.groups - 1,
