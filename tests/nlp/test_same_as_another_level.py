@@ -37,6 +37,20 @@ from tests.nlp.conftest import found
             "small central protrusion and mild canal stenosis.",
             {"L3-L4": "d=bulge c=moderate", "L4-L5": "d=herniation c=mild"},
         ),
+        # "the same at" a level: that level takes the level named last before (it took nothing)
+        (
+            "L4-5: Moderate canal stenosis. Same at L5-S1.",
+            {"L4-L5": "c=moderate", "L5-S1": "c=moderate"},
+        ),
+        (
+            "Moderate canal stenosis at L4-5. Similar at L5-S1.",
+            {"L4-L5": "c=moderate", "L5-S1": "c=moderate"},
+        ),
+        (
+            "L4-5: Mild disc bulge, mild canal stenosis. Same in L5-S1 but with severe left "
+            "foraminal narrowing.",
+            {"L4-L5": "d=bulge c=mild", "L5-S1": "d=bulge c=mild lf=severe"},
+        ),
     ],
 )
 def test_a_level_described_as_another_takes_its_findings(lab, text, expected):
@@ -67,27 +81,4 @@ def test_a_level_described_as_another_takes_its_findings(lab, text, expected):
     ],
 )
 def test_other_likeness_takes_nothing(lab, text, expected):
-    assert found(lab.label(text)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # "the same at" a level: that level takes the level named last before (it took nothing)
-        (
-            "L4-5: Moderate canal stenosis. Same at L5-S1.",
-            {"L4-L5": "c=moderate", "L5-S1": "c=moderate"},
-        ),
-        (
-            "Moderate canal stenosis at L4-5. Similar at L5-S1.",
-            {"L4-L5": "c=moderate", "L5-S1": "c=moderate"},
-        ),
-        (
-            "L4-5: Mild disc bulge, mild canal stenosis. Same in L5-S1 but with severe left "
-            "foraminal narrowing.",
-            {"L4-L5": "d=bulge c=mild", "L5-S1": "d=bulge c=mild lf=severe"},
-        ),
-    ],
-)
-def test_the_same_at_a_level(lab, text, expected):
     assert found(lab.label(text)) == expected
