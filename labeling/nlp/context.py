@@ -68,6 +68,9 @@ class Rule:
     applies_to: frozenset[str]
     keys: tuple[str, ...] = ()
     both_sides: bool = False
+    # a negation that denies only an ungraded finding: "canal stenosis is not significant" is
+    # none, but "mild canal narrowing, not significant" keeps its stated grade
+    ungraded_only: bool = False
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None) -> li
                 applies_to=frozenset(d.get("applies_to", MODIFIER_CATEGORIES)),
                 keys=tuple(k.lower() for k in d.get("keys") or [_first_word(d["literal"])]),
                 both_sides=bool(d.get("both_sides", False)),
+                ungraded_only=bool(d.get("ungraded_only", False)),
             )
         )
     return rules
@@ -275,7 +279,7 @@ def assertion_of(
     any level except L4-5, where it is moderate")."""
     if HISTORICAL in mods or RESOLVED in mods:
         return "historical"
-    if NEGATED in mods:
+    if NEGATED in mods and not (has_grade and mods[NEGATED].rule.ungraded_only):
         trig = mods[NEGATED]
         if text is None or trig.rule.direction == "backward" or start < trig.end:
             return "negated"
