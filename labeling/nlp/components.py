@@ -7,7 +7,8 @@ rule files it was built from and saves them with the pipeline (``nlp.to_disk`` /
 ``spacy.load``), so a saved pipeline is a labeller version. The steps:
 
 * ``radbot_sections``   -> ``doc._.radbot_low`` (lower-cased text, misspelt key terms corrected:
-  ``spelling.py``; ``doc._.radbot_offsets`` maps its offsets back), ``doc._.radbot_sections``
+  ``spelling.py``; a table's rows as headed statements: ``tables.py``; ``doc._.radbot_offsets``
+  maps its offsets back), ``doc._.radbot_sections``
 * ``radbot_sentences``  -> ``doc._.radbot_sents`` (and token sentence starts)
 * ``radbot_levels``     -> level groups per sentence, carried levels
 * ``radbot_findings``   -> ``doc._.radbot_findings`` (``extract.Finding`` list)
@@ -40,7 +41,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import registry
 
-from labeling.nlp import extract, spelling
+from labeling.nlp import extract, spelling, tables
 from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE, BoundedCache
 from labeling.nlp.context import (
     ALTERNATIVE,
@@ -135,7 +136,10 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
     def sections(doc: Doc) -> Doc:
         # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
         ext = doc._  # (one extension accessor per step: spaCy builds a new one per ``doc._``)
-        low, ext.radbot_offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
+        low, offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
+        # a table's rows read as headed statements (tables.py)
+        low, table_offsets = tables.read_tables(low, rules)
+        ext.radbot_offsets = spelling.chained(offsets, table_offsets)
         ext.radbot_low = low
         ext.radbot_sections = extract.find_sections(low, rules)
         return doc

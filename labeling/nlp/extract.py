@@ -299,6 +299,10 @@ class Rules:
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
         self.own_value_re = re.compile(lv["own_value"])
+        # a table's header row: at the text's start, or found by the line break before it
+        table_head = r"[ \t|]*(?:" + lv["table_level_column"] + r")[ \t]*(?:\||\t| {2})"
+        self.table_header_start_re = re.compile(table_head)
+        self.table_header_re = re.compile("\n" + table_head)
         # One group per kind, each behind its first-letter guard, and one word-start check for
         # all of them; dispatched below on the first character (which the guards only speed up
         # where the dispatch cannot be made: fastregex.dispatched).

@@ -46,6 +46,7 @@ _LABELLING_CODE = (
     "resolver.py",
     "rulefiles.py",
     "spelling.py",
+    "tables.py",
     "../../spine/labels.py",
 )
 

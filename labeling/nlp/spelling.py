@@ -254,13 +254,17 @@ class OffsetMap:
     """Normalised -> original character positions after word replacements.
 
     ``norm`` / ``orig`` hold, per replaced word in text order, its (start, end)
-    in the normalised and in the original text.
+    in the normalised and in the original text. A position inside a replacement maps into
+    the original word, or with ``inside_to_end`` to the end of what it replaced (words
+    inserted before a part of the text: a span that starts on them starts at that part; one
+    that ends where they begin still ends there).
     """
 
     norm_starts: tuple[int, ...]
     norm_ends: tuple[int, ...]
     orig_starts: tuple[int, ...]
     orig_ends: tuple[int, ...]
+    inside_to_end: bool = False
 
     def to_orig(self, pos: int) -> int:
         k = bisect_right(self.norm_starts, pos) - 1
@@ -274,6 +278,8 @@ class OffsetMap:
         )
         if pos >= ne:
             return pos - ne + oe
+        if self.inside_to_end:
+            return os_ if pos == ns else oe
         # inside the replaced word: clamp into the original word
         return os_ + min(pos - ns, oe - os_)
 
@@ -281,7 +287,58 @@ class OffsetMap:
         return self.to_orig(start), self.to_orig(end)
 
 
-def map_evidence(evidence_lists: Iterable[Iterable[dict]], offsets: OffsetMap | None) -> None:
+@dataclass(frozen=True, slots=True)
+class ChainedOffsets:
+    """Positions through two rewrites of a text: ``later`` rewrote what ``earlier`` made."""
+
+    earlier: OffsetMap | ChainedOffsets
+    later: OffsetMap
+
+    def to_orig(self, pos: int) -> int:
+        return self.earlier.to_orig(self.later.to_orig(pos))
+
+    def span_to_orig(self, start: int, end: int) -> tuple[int, int]:
+        return self.to_orig(start), self.to_orig(end)
+
+
+Offsets = OffsetMap | ChainedOffsets
+
+
+def chained(earlier: Offsets | None, later: OffsetMap | None) -> Offsets | None:
+    """The map of two rewrites in turn (None: a rewrite that moved nothing)."""
+    if later is None:
+        return earlier
+    return later if earlier is None else ChainedOffsets(earlier, later)
+
+
+def replaced(
+    text: str, replacements: Iterable[tuple[int, int, str]], *, inside_to_end: bool = False
+) -> tuple[str, OffsetMap | None]:
+    """``text`` with each ``(start, end, new)`` span (in order, not overlapping) replaced, and
+    the map back to ``text`` (None when no offset moved; ``inside_to_end``: see OffsetMap)."""
+    parts, ns, ne, os_, oe = [], [], [], [], []
+    cur = 0
+    shift = 0
+    for start, end, new in replacements:
+        parts.append(text[cur:start])
+        parts.append(new)
+        ns.append(start + shift)
+        ne.append(start + shift + len(new))
+        os_.append(start)
+        oe.append(end)
+        shift += len(new) - (end - start)
+        cur = end
+    if not parts:
+        return text, None
+    parts.append(text[cur:])
+    out = "".join(parts)
+    if not shift:
+        # same-length replacements keep every offset: no map needed
+        return out, None
+    return out, OffsetMap(tuple(ns), tuple(ne), tuple(os_), tuple(oe), inside_to_end)
+
+
+def map_evidence(evidence_lists: Iterable[Iterable[dict]], offsets: Offsets | None) -> None:
     """Rewrite evidence spans (lists of {"start", "end", ...} dicts) in place to original offsets."""
     if offsets is None:
         return
@@ -477,24 +534,7 @@ class Speller:
         fixes = self.corrections(low)
         if not fixes:
             return low, None
-        parts, ns, ne, os_, oe = [], [], [], [], []
-        cur = 0
-        shift = 0
-        for c in fixes:
-            parts.append(low[cur : c.start])
-            parts.append(c.term)
-            ns.append(c.start + shift)
-            ne.append(c.start + shift + len(c.term))
-            os_.append(c.start)
-            oe.append(c.end)
-            shift += len(c.term) - (c.end - c.start)
-            cur = c.end
-        parts.append(low[cur:])
-        text = "".join(parts)
-        if not shift:
-            # same-length replacements keep every offset: no map needed
-            return text, None
-        return text, OffsetMap(tuple(ns), tuple(ne), tuple(os_), tuple(oe))
+        return replaced(low, ((c.start, c.end, c.term) for c in fixes))
 
 
 @lru_cache(maxsize=4)
