@@ -135,13 +135,22 @@ class ConText:
 
     def __init__(self, rules: list[Rule] | None = None):
         self.rules = rules if rules is not None else load_rules()
-        by_key: dict[str, list[tuple[re.Pattern, Rule]]] = {}
+        keyed: dict[str, list[tuple[str, Rule]]] = {}
         for r in sorted(self.rules, key=lambda r: -len(r.literal)):
             right = r"(?![\w])" if r.literal[-1:].isalnum() else ""
-            rx = re.compile(f"(?:{r.pattern}){right}", re.IGNORECASE)
             for k in r.keys:
-                by_key.setdefault(k, []).append((rx, r))
-        self.by_key = by_key
+                keyed.setdefault(k, []).append((f"(?:{r.pattern}){right}", r))
+        # One regex per key word: its rules in turn, each inside a group of its own, so one match
+        # tries them in the order a loop would and the outermost group that closed last names
+        # the rule that matched (the rule at that group's number).
+        self.by_key: dict[str, tuple[re.Pattern, list[Rule | None]]] = {}
+        for k, alternatives in keyed.items():
+            rule_at: list[Rule | None] = [None]
+            for pattern, r in alternatives:
+                rule_at.append(r)
+                rule_at.extend([None] * re.compile(pattern, re.IGNORECASE).groups)
+            rx = re.compile("|".join(f"({p})" for p, _r in alternatives), re.IGNORECASE)
+            self.by_key[k] = (rx, rule_at)
 
     def find_triggers(self, text: str, start: int = 0, end: int | None = None) -> list[Trigger]:
         """Triggers in lower-cased ``text[start:end]`` (absolute offsets)."""
@@ -152,10 +161,10 @@ class ConText:
         for m in _SCAN.finditer(text, start, end):
             w = m.group()
             cands = by_key.get(w)
-            if not cands:
+            if cands is None:
                 if w[0] == "-":
                     cands = by_key.get(w[1:])
-                    if not cands:
+                    if cands is None:
                         continue
                     pos = m.start() + 1
                 else:
@@ -164,12 +173,13 @@ class ConText:
                 pos = m.start()
             if pos < last_end:
                 continue
-            for rx, rule in cands:
-                mm = rx.match(text, pos, end)
-                if mm:
+            rx, rule_at = cands
+            mm = rx.match(text, pos, end)
+            if mm:
+                rule = rule_at[mm.lastindex or 0]
+                if rule is not None:
                     out.append(Trigger(pos, mm.end(), rule))
                     last_end = mm.end()
-                    break
         return out
 
     def modifiers(

@@ -8,7 +8,15 @@ import pytest
 from labeling.nlp import spelling
 from labeling.nlp.corpus import load_corpus
 from labeling.nlp.extract import _boundaries, get_rules, section_lines
-from labeling.nlp.fastregex import dispatched, first_chars, guard, guarded
+from labeling.nlp.fastregex import (
+    _behind_first,
+    _p,
+    _Rewriter,
+    dispatched,
+    first_chars,
+    guard,
+    guarded,
+)
 from labeling.nlp.rulefiles import RuleFiles
 
 
@@ -140,6 +148,33 @@ def test_dispatched_alternations_find_the_same_matches(alternatives):
         assert _found(fast, text) == _found(plain, text), text
         a = rng.randrange(0, 10)
         b = rng.randrange(a, 31)
+        assert _found(fast, text, a, b) == _found(plain, text, a, b), (text, a, b)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hoisted"),
+    [
+        # a word-start look-behind before words that start with many letters: tested first
+        (
+            r"(?<![a-z])(?:(?P<one>ab|bc|ca)|(?P<two>cab|abc|x[ab]|[a-c]{2}x)|zz?a|ba c)(?![a-z])",
+            False,
+        ),
+        (r"(?<![a-z])(?:(?P<one>ab|bc|ca|da|ed|fe|gf)|(?P<two>hg|ih|ji|kj))(?![a-z])", True),
+        (r"(?<=[ x])(?<!xx)(?:ab|bc|ca|da|ed|fe|gf|hg|ih|ji|kj)", True),
+    ],
+)
+def test_a_leading_look_behind_is_tested_first_where_many_letters_start_a_match(pattern, hoisted):
+    parsed = _p.parse(pattern)
+    rewriter = _Rewriter(parsed.state, 0, kind_groups=True)
+    assert (_behind_first(parsed, rewriter, 2, guarded=False) is not None) == hoisted
+    plain = re.compile(pattern)
+    fast = dispatched(pattern, kind_groups=True, min_alternatives=2)
+    rng = random.Random(pattern)
+    for _ in range(400):
+        text = _random_text(rng, "abcdefghijk xz", 40)
+        assert _found(fast, text) == _found(plain, text), text
+        a = rng.randrange(0, 10)
+        b = rng.randrange(a, 41)
         assert _found(fast, text, a, b) == _found(plain, text, a, b), (text, a, b)
 
 
