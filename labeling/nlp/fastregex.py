@@ -351,6 +351,10 @@ class _Rewriter:
                     inner = self.dispatch(derived[k][1][1], min_alternatives, depth + 1)
                     derived = [*derived[:k], *inner, *derived[k + 1 :]]
             by_char.append(self.seq([(_c.LITERAL, ord(ch)), *derived]))
+        if len(by_char) == 1:
+            # (one first character: a plain sequence, which the engine finds by its literal
+            # prefix, faster than by the character set it takes from an alternation)
+            return list(by_char[0].data)
         return [(_c.BRANCH, (None, by_char))]
 
     def rewrite(self, items: list[tuple[Any, Any]], min_alternatives: int) -> list[tuple[Any, Any]]:

@@ -133,6 +133,8 @@ def _found(rx: re.Pattern, text: str, pos: int = 0, endpos: int | None = None) -
         [r"(?<![a-z])ab", r"\bba", r"\Bb", "(?<=x)a", r"(?<=[ab] )c"],
         # look-aheads, negative and positive, and repeats, greedy and lazy
         ["(?=ab)a", "(?!ab)a[a-c]", "(?!c)b", "a{2,3}", "b+?c", "(?:ab)*c", "c?b", "x{0}b"],
+        # one first character: a plain sequence, no alternation
+        [r"(?<![a-z])ab+(?![a-z])"],
         # the kind of match named by the group around each alternative
         ["(?P<one>ab|b)", "(?P<two>a[bc])", "(?P<three>(?<=x)c+)", r"(?P<four>\s+z)"],
     ],
@@ -264,6 +266,8 @@ def test_the_sentence_boundaries_are_found_as_boundary_re_finds_them():
     texts = [r.text.lower() for r in load_corpus()]
     texts.append("stenosis.mild bulge. e.g. 2.5 mm?? no!yes l5.s1\n\n- item\n1. one\nl4-5: x.ab")
     rng = random.Random(3)
+    # random texts of the characters the boundaries turn on
+    texts += [_random_text(rng, "ab l4-5:.;?! \t\n\n1)-'(", 60) for _ in range(300)]
     for text in texts:
         bounds = [(0, len(text))]
         bounds += [tuple(sorted(rng.sample(range(len(text) + 1), 2))) for _ in range(20)]
