@@ -80,6 +80,20 @@ def test_bad_inputs_never_raise(lab, name):
         assert r.errors
 
 
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ("L4-5: disc bulge. " + "\x00\x07" * 30, True),  # ASCII text
+        ("L4-5: disc bulge, é. " + "\x00\ufffd" * 30, True),  # and other text
+        ("L4-5: disc bulge.\x0c Moderate canal stenosis.\x00", False),  # a few: blanked quietly
+    ],
+)
+def test_control_characters_are_blanked_and_many_reported(lab, text, reported):
+    r = lab.label(text)
+    assert any("control/undecodable characters" in e for e in r.errors) == reported
+    assert r.levels[3].disc == "bulge"
+
+
 def test_bad_inputs_never_fail_the_batch(lab):
     items = [(k, v) for k, v in sorted(BAD.items())] + [("good", REPORT)]
     out = list(lab.label_many(items, batch_size=4))
