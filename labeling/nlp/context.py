@@ -32,9 +32,11 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from labeling.nlp.fastregex import dispatched
 from labeling.nlp.rulefiles import RULES_DIR
 
 DEFAULT_MAX_SCOPE = 10
@@ -55,7 +57,37 @@ _CONTRAST = re.compile(r"\bbut\b|[,;]")
 _INSIDE_CATEGORIES = frozenset((NEGATED, POSSIBLE, HISTORICAL, RESOLVED))
 
 _WORD = re.compile(r"[^\s]+")
+# The words a trigger is looked up by: a run of letters (with a hyphen before it: "-ve"), or one
+# punctuation mark.
 _SCAN = re.compile(r"-?[a-z]+|[?;:/,]")
+
+
+def _is_letter(ch: str) -> bool:
+    return "a" <= ch <= "z"
+
+
+def _key_scan(keys: Iterable[str]) -> re.Pattern:
+    """A regex that finds, of the words ``_SCAN`` cuts a text into, those in ``keys`` only.
+
+    ``find_triggers`` then looks at the words that may start a trigger, without a lookup for
+    each other word. A word of ``_SCAN`` is a whole run of letters, so a key matches where a
+    run starts (no letter before it) and ends (no letter after it); a hyphen before a run
+    belongs to the word, so a hyphenated key ("-ve") needs no word start before its hyphen,
+    and where the hyphenated word is no key its run is looked up without the hyphen (as a
+    word-by-word scan does). A key ``_SCAN`` never cuts out (two words, a digit) is never
+    found, as before.
+    """
+    words = sorted((k for k in keys if _SCAN.fullmatch(k)), key=lambda k: (-len(k), k))
+    hyphenated = [re.escape(k[1:]) for k in words if k[0] == "-"]
+    plain = [re.escape(k) for k in words if _is_letter(k[0])]
+    marks = [re.escape(k) for k in words if not (k[0] == "-" or _is_letter(k[0]))]
+    parts = []
+    if hyphenated:
+        parts.append("-(?:" + "|".join(hyphenated) + ")(?![a-z])")
+    if plain:
+        parts.append("(?<![a-z])(?:" + "|".join(plain) + ")(?![a-z])")
+    parts.extend(marks)
+    return dispatched("|".join(parts) or "(?!)", min_alternatives=2)
 
 
 @dataclass(frozen=True)
@@ -151,6 +183,7 @@ class ConText:
                 rule_at.extend([None] * re.compile(pattern, re.IGNORECASE).groups)
             rx = re.compile("|".join(f"({p})" for p, _r in alternatives), re.IGNORECASE)
             self.by_key[k] = (rx, rule_at)
+        self.key_scan = _key_scan(self.by_key)
 
     def find_triggers(self, text: str, start: int = 0, end: int | None = None) -> list[Trigger]:
         """Triggers in lower-cased ``text[start:end]`` (absolute offsets)."""
@@ -158,29 +191,41 @@ class ConText:
         out: list[Trigger] = []
         by_key = self.by_key
         last_end = -1
-        for m in _SCAN.finditer(text, start, end):
-            w = m.group()
-            cands = by_key.get(w)
-            if cands is None:
-                if w[0] == "-":
-                    cands = by_key.get(w[1:])
-                    if cands is None:
-                        continue
-                    pos = m.start() + 1
-                else:
-                    continue
-            else:
-                pos = m.start()
-            if pos < last_end:
-                continue
-            rx, rule_at = cands
-            mm = rx.match(text, pos, end)
-            if mm:
-                rule = rule_at[mm.lastindex or 0]
-                if rule is not None:
-                    out.append(Trigger(pos, mm.end(), rule))
-                    last_end = mm.end()
+        scan_from = start
+        if 0 < start < end and _is_letter(text[start - 1]) and _is_letter(text[start]):
+            # (a text cut inside a word: its first word is the rest of that word, where the key
+            # scan sees no word start)
+            scan_from = start + 1
+            while scan_from < end and _is_letter(text[scan_from]):
+                scan_from += 1
+            cands = by_key.get(text[start:scan_from])
+            if cands is not None:
+                last_end = self._trigger_at(text, start, end, cands, out)
+        for m in self.key_scan.finditer(text, scan_from, end):
+            pos = m.start()
+            if pos >= last_end:
+                last_end = max(last_end, self._trigger_at(text, pos, end, by_key[m.group()], out))
         return out
+
+    @staticmethod
+    def _trigger_at(
+        text: str,
+        pos: int,
+        end: int,
+        cands: tuple[re.Pattern, list[Rule | None]],
+        out: list[Trigger],
+    ) -> int:
+        """Adds the trigger of the first rule of ``cands`` that matches at ``pos``; where it
+        ends (-1: none matches)."""
+        rx, rule_at = cands
+        mm = rx.match(text, pos, end)
+        if mm is None:
+            return -1
+        rule = rule_at[mm.lastindex or 0]
+        if rule is None:
+            return -1
+        out.append(Trigger(pos, mm.end(), rule))
+        return mm.end()
 
     def modifiers(
         self,
