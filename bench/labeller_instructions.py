@@ -7,9 +7,13 @@ shared virtual machine. This bench counts the instructions the labeller executes
 ``valgrind --tool=callgrind`` runs a child process twice, labelling 0 and then n generated
 reports (the same reports bench/labeller.py makes) after building the labeller, and the
 difference divided by n is the cost of one report. The same code and input give the same
-count on any run. It also prints the start-up count (building the labeller and labelling five
-reports), and, for scale, what the wall-clock bench would need: 1,000 reports/s on one core
-is about 1 ms of CPU per report.
+count, within about 1% (sets keyed by object identity follow the memory layout), when the
+string-hash seed is the same: the child is given one (``PYTHONHASHSEED``, 0 unless set),
+because the order of a set of strings follows it and moves the count by up to 2%. Compare
+builds at the same seeds, over a few runs.
+It also prints the start-up count (building the labeller and labelling five reports), and,
+for scale, what the wall-clock bench would need: 1,000 reports/s on one core is about 1 ms
+of CPU per report.
 
 Needs valgrind (Debian's package); each run takes a minute or two.
 """
@@ -29,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
 
+HASH_SEED = os.environ.get("PYTHONHASHSEED", "0")
+
 CHILD = """
 import random, sys
 sys.path.insert(0, {root!r})
@@ -46,7 +52,7 @@ for _ in lab.label_many(reports):
 
 
 def instructions(n: int, cached: bool) -> int:
-    env = {**os.environ, "RADBOT_DEMO": "1"}
+    env = {**os.environ, "RADBOT_DEMO": "1", "PYTHONHASHSEED": HASH_SEED}
     done = subprocess.run(
         [
             "valgrind",
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     base = instructions(0, args.cached)
     total = instructions(args.n, args.cached)
     per_report = (total - base) / args.n
-    print(f"reports: {args.n}  caches: {'on' if args.cached else 'off'}")
+    print(f"reports: {args.n}  caches: {'on' if args.cached else 'off'}  hash seed: {HASH_SEED}")
     print(f"instructions per report: {per_report / 1e6:.2f} M")
     print(f"start-up (build the labeller, label 5 reports): {base / 1e9:.2f} G instructions")
     print(f"machine: {describe()}")

@@ -22,6 +22,8 @@ of the ConText algorithm (Harkema et al. 2009) driven entirely by the rules in
   rule with ``both_sides`` needs a target on each side);
 * SCOPE triggers ("the remaining disc spaces", "elsewhere") modify nothing:
   they tell the labeller that a sentence speaks of the levels not named.
+* a negation with ``ungraded_only`` denies a finding only where no grade is stated
+  ("canal stenosis is not significant", but not "mild canal narrowing, not significant").
 
 The engine works on character offsets of one sentence, so it is independent
 of any tokenizer; the spaCy component in ``components.py`` calls it.
@@ -176,11 +178,14 @@ class ConText:
         # tries them in the order a loop would and the outermost group that closed last names
         # the rule that matched (the rule at that group's number).
         self.by_key: dict[str, tuple[re.Pattern, list[Rule | None]]] = {}
+        groups: dict[str, int] = {}  # (a rule's pattern, once however many keys it has)
         for k, alternatives in keyed.items():
             rule_at: list[Rule | None] = [None]
             for pattern, r in alternatives:
+                if pattern not in groups:
+                    groups[pattern] = re.compile(pattern, re.IGNORECASE).groups
                 rule_at.append(r)
-                rule_at.extend([None] * re.compile(pattern, re.IGNORECASE).groups)
+                rule_at.extend([None] * groups[pattern])
             rx = re.compile("|".join(f"({p})" for p, _r in alternatives), re.IGNORECASE)
             self.by_key[k] = (rx, rule_at)
         self.key_scan = _key_scan(self.by_key)

@@ -141,15 +141,21 @@ def _found(rx: re.Pattern, text: str, pos: int = 0, endpos: int | None = None) -
 )
 def test_dispatched_alternations_find_the_same_matches(alternatives):
     pattern = "|".join(alternatives)
-    plain = re.compile(pattern)
     fast = dispatched(pattern, kind_groups=True, min_alternatives=2)
     assert fast.pattern == guarded(pattern).pattern  # (the text it is equivalent to)
+    _assert_same_matches(fast, pattern, "abcx z", 30)
+
+
+def _assert_same_matches(fast: re.Pattern, pattern: str, alphabet: str, n: int) -> None:
+    """``fast`` finds what ``pattern`` compiled as written finds, in random texts of ``n``
+    characters of ``alphabet``, whole and between random bounds."""
+    plain = re.compile(pattern)
     rng = random.Random(pattern)
     for _ in range(400):
-        text = _random_text(rng, "abcx z", 30)
+        text = _random_text(rng, alphabet, n)
         assert _found(fast, text) == _found(plain, text), text
         a = rng.randrange(0, 10)
-        b = rng.randrange(a, 31)
+        b = rng.randrange(a, n + 1)
         assert _found(fast, text, a, b) == _found(plain, text, a, b), (text, a, b)
 
 
@@ -169,15 +175,8 @@ def test_a_leading_look_behind_is_tested_first_where_many_letters_start_a_match(
     parsed = _p.parse(pattern)
     rewriter = _Rewriter(parsed.state, 0, kind_groups=True)
     assert (_behind_first(parsed, rewriter, 2, guarded=False) is not None) == hoisted
-    plain = re.compile(pattern)
     fast = dispatched(pattern, kind_groups=True, min_alternatives=2)
-    rng = random.Random(pattern)
-    for _ in range(400):
-        text = _random_text(rng, "abcdefghijk xz", 40)
-        assert _found(fast, text) == _found(plain, text), text
-        a = rng.randrange(0, 10)
-        b = rng.randrange(a, 41)
-        assert _found(fast, text, a, b) == _found(plain, text, a, b), (text, a, b)
+    _assert_same_matches(fast, pattern, "abcdefghijk xz", 40)
 
 
 def test_groups_read_for_their_spans_keep_them():
