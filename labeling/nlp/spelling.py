@@ -531,10 +531,7 @@ class Speller:
 
     def correct(self, low: str) -> tuple[str, OffsetMap | None]:
         """Lower-cased text with misspelt key terms replaced, and the offset map (None: unchanged)."""
-        fixes = self.corrections(low)
-        if not fixes:
-            return low, None
-        return replaced(low, ((c.start, c.end, c.term) for c in fixes))
+        return replaced(low, ((c.start, c.end, c.term) for c in self.corrections(low)))
 
 
 @lru_cache(maxsize=4)

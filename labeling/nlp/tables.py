@@ -30,6 +30,7 @@ Pure module: no spaCy, no Django.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -86,31 +87,28 @@ def _spaced_columns(
     return out
 
 
-def _lines(low: str, start: int) -> list[tuple[int, int]]:
-    """The (start, end) of each line from ``start`` to the end of the text."""
-    out = []
+def _lines(low: str, start: int) -> Iterator[tuple[int, int]]:
+    """The (start, end) of each line from ``start`` on, as the table reader asks for them."""
     while start <= len(low):
         end = low.find("\n", start)
         if end < 0:
             end = len(low)
-        out.append((start, end))
+        yield start, end
         start = end + 1
-    return out
 
 
 def _is_row(low: str, cells: list[tuple[int, int]], rules: Rules) -> bool:
     if len(cells) < 2:
         return False
     a, b = cells[0]
-    m = rules.level_re.search(low, a, b)
-    return m is not None and m.start() == a
+    return rules.level_re.match(low, a, b) is not None
 
 
 def _table_at(low: str, line_start: int, rules: Rules) -> tuple[list[tuple[int, int, str]], int]:
     """The replacements that read the table whose header line starts at ``line_start`` (none
     when it is no table), and where the table ends."""
     lines = _lines(low, line_start)
-    h0, h1 = lines[0]
+    h0, h1 = next(lines)
     head, piped = _cells(low, h0, h1)
     headings = [low[a:b] for a, b in head]
     if len(head) < 2 or not any(headings[1:]):
@@ -118,7 +116,7 @@ def _table_at(low: str, line_start: int, rules: Rules) -> tuple[list[tuple[int, 
     out: list[tuple[int, int, str]] = [(h0, h1, "")]
     rows = 0
     end = h1
-    for a, b in lines[1:]:
+    for a, b in lines:
         if _RULE_LINE.fullmatch(low, a, b):
             continue  # a blank line, or one that rules the table off
         cells, row_piped = _cells(low, a, b)
