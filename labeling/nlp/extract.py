@@ -2273,7 +2273,35 @@ def sentence_findings(
         ]
     if results and any(i.kind == "intradural" for i in items):
         results = [r for r in results if not _intradural_cause(r, clauses, items)]
+    if any(r.strength == "root" for r in results):
+        results = _one_root_event(results)
     return cuts, results, next_sides
+
+
+def _has_side(mention: Mention) -> bool:
+    return any(i.kind in _SIDE_KINDS for i in mention.items)
+
+
+def _one_root_event(results: list[Mention]) -> list[Mention]:
+    """A root contact and the place it happens in, stated in one clause, are one event with
+    one side: "the right L4 root is compressed in the foramen", "the exiting L4 root is
+    compressed in the right foramen" are the right foramen's, not both. Where one of them
+    names a side, the other's finding without one (which went to both sides) is dropped."""
+    sided: set[tuple[int, str, bool]] = set()
+    for r in results:
+        if r.field in _LATERAL_FIELDS and _has_side(r):
+            sided.add((r.clause, r.field.split("_", 1)[1], r.strength == "root"))
+    if not sided:
+        return results
+    return [
+        r
+        for r in results
+        if not (
+            r.field in _LATERAL_FIELDS
+            and not _has_side(r)
+            and (r.clause, r.field.split("_", 1)[1], r.strength != "root") in sided
+        )
+    ]
 
 
 _CLAUSE_WORD = re.compile(r"[a-z]+")
