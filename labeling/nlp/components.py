@@ -32,7 +32,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy
 from spacy.attrs import IDX, SENT_START
@@ -40,6 +40,7 @@ from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import registry
+from spacy.vocab import Vocab
 
 from labeling.nlp import extract, spelling, tables
 from labeling.nlp.bounded_cache import DEFAULT_CACHE_SIZE, BoundedCache
@@ -58,12 +59,48 @@ from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import GRADED_FIELDS, LEVELS
 
-if TYPE_CHECKING:
-    from spacy.vocab import Vocab
-
-for _name in ("radbot_low", "radbot_sections", "radbot_sents", "radbot_findings", "radbot_result"):
+# Normalised -> original offsets after misspelt key terms were corrected (None: same text).
+_EXTENSIONS = (
+    "radbot_low",
+    "radbot_offsets",
+    "radbot_sections",
+    "radbot_sents",
+    "radbot_findings",
+    "radbot_result",
+)
+for _name in _EXTENSIONS:
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
+
+
+def _extension_key(name: str) -> tuple[str, str, None, None]:
+    # where spaCy keeps a Doc extension's value: doc.user_data under this key
+    return ("._.", name, None, None)
+
+
+# The components read and write their extensions in ``doc.user_data`` directly: ``doc._`` builds
+# an accessor object and each read through it runs Python code (about 1 microsecond; 2-3% of
+# labelling a report). ``doc._.radbot_low`` and the others read the same values.
+LOW = _extension_key("radbot_low")
+OFFSETS = _extension_key("radbot_offsets")
+SECTIONS = _extension_key("radbot_sections")
+SENTS = _extension_key("radbot_sents")
+FINDINGS = _extension_key("radbot_findings")
+RESULT = _extension_key("radbot_result")
+
+
+def _check_extension_storage() -> None:
+    probe = Doc(Vocab(), words=["x"])
+    probe._.radbot_low = "written through doc._"
+    stored: dict[Any, Any] = probe.user_data
+    if stored.get(LOW) != "written through doc._":
+        raise RuntimeError(
+            "this spaCy keeps Doc extension values elsewhere than in doc.user_data[('._.', name, "
+            "None, None)], where labeling/nlp/components.py reads them"
+        )
+
+
+_check_extension_storage()
 
 
 _TEXT_KEY = "radbot_text"
@@ -119,11 +156,6 @@ class RulePipe:
         return self
 
 
-# Normalised -> original offsets after misspelt key terms were corrected (None: same text).
-if not Doc.has_extension("radbot_offsets"):
-    Doc.set_extension("radbot_offsets", default=None)
-
-
 @Language.factory("radbot_sections", default_config={"rules_dir": ""})
 def make_sections(nlp: Language, name: str, rules_dir: str) -> RulePipe:
     return RulePipe(spelling.SPELLER_FILES, _sections, rules_dir)
@@ -135,13 +167,15 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
 
     def sections(doc: Doc) -> Doc:
         # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
-        ext = doc._  # (one extension accessor per step: spaCy builds a new one per ``doc._``)
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
         low, offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
         # a table's rows read as headed statements (tables.py)
         low, table_offsets = tables.read_tables(low, rules)
-        ext.radbot_offsets = spelling.chained(offsets, table_offsets)
-        ext.radbot_low = low
-        ext.radbot_sections = extract.find_sections(low, rules)
+        data[OFFSETS] = spelling.chained(offsets, table_offsets)
+        data[LOW] = low
+        data[SECTIONS] = extract.find_sections(low, rules)
         return doc
 
     return sections
@@ -162,15 +196,18 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
 
     def sentences(doc: Doc) -> Doc:
-        ext = doc._
-        sents = extract.split_sentences(ext.radbot_low, ext.radbot_sections, rules)
-        ext.radbot_sents = sents
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        low: str = data[LOW]
+        sents = extract.split_sentences(low, data[SECTIONS], rules)
+        data[SENTS] = sents
         # What an unticked template box says is no statement: the steps after this one do not see
         # it (the sentences were cut on the whole text, which keeps each template line one).
-        ext.radbot_low = extract.blank_unticked(ext.radbot_low, rules)
+        data[LOW] = extract.blank_unticked(low, rules)
         if set_sent_starts and len(doc):
             idx = doc.to_array(IDX)  # (token start offsets, unsigned; the first is 0)
-            offsets = ext.radbot_offsets  # sentence offsets are in the normalised text
+            offsets = data.get(OFFSETS)  # sentence offsets are in the normalised text
             starts = numpy.array(
                 [s.start if offsets is None else offsets.to_orig(s.start) for s in sents],
                 dtype=idx.dtype,
@@ -202,10 +239,12 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         # in the same paragraph (guide v1.2); a paragraph ends at a blank line, a section
         # header, and each numbered or bulleted item is one of its own, except the items of a
         # level heading ("L4-5:" then "- disc bulge").
-        ext = doc._
-        low: str = ext.radbot_low
-        sents: list[extract.Sentence] = ext.radbot_sents
-        region_starts = sorted(s0 for s0, _e, _n in ext.radbot_sections or ())[1:]
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        low: str = data[LOW]
+        sents: list[extract.Sentence] = data[SENTS]
+        region_starts = sorted(s0 for s0, _e, _n in data.get(SECTIONS) or ())[1:]
         # A range is a mention too: the sentences after "T12-L1 through L2-3: ..." belong to the
         # levels it covers, as a range. A level named only as the term of a comparison ("larger
         # than at L3-4") is not carried. Carried state: (levels, tier).
@@ -369,15 +408,16 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
-        ext = doc._
-        low: str = (
-            extract.lower_same_length(doc_text(doc)) if ext.radbot_low is None else ext.radbot_low
-        )
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        known: str | None = data.get(LOW)
+        low: str = extract.lower_same_length(doc_text(doc)) if known is None else known
         masked = rules.exclusion_re.sub(extract.blanked, low)
         out: list[extract.Finding] = []
         sides: frozenset = frozenset()  # disc side a continuing sentence takes (guide v1.2)
         prev_section = None
-        sents: list[extract.Sentence] = ext.radbot_sents
+        sents: list[extract.Sentence] = data[SENTS]
         for si, s in enumerate(sents):
             if s.section == "other":
                 prev_section = None
@@ -424,7 +464,7 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                         f.sided,
                     )
                 )
-        ext.radbot_findings = out
+        data[FINDINGS] = out
         return doc
 
     return findings
@@ -458,12 +498,14 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
-        ext = doc._
-        findings: list[extract.Finding] = ext.radbot_findings or []
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        findings: list[extract.Finding] = data.get(FINDINGS) or []
         if not findings:
             return doc
-        low: str = ext.radbot_low
-        sents: list[extract.Sentence] = ext.radbot_sents
+        low: str = data[LOW]
+        sents: list[extract.Sentence] = data[SENTS]
         by_sent: dict[int, list[extract.Finding]] = {}
         for f in findings:
             by_sent.setdefault(f.sentence, []).append(f)
@@ -703,17 +745,19 @@ def make_resolver(nlp: Language, name: str, cache_size: int) -> Callable[[Doc], 
 
     def resolver(doc: Doc) -> Doc:
         mentioned: set = set()
-        ext = doc._
-        sents: list[extract.Sentence] = ext.radbot_sents or []
+        data: dict[Any, Any] = (
+            doc.user_data
+        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        sents: list[extract.Sentence] = data.get(SENTS) or []
         for s in sents:
             if s.section != "other":
                 for g in s.levels:
                     if g.kind in ("single", "list"):
                         mentioned |= g.levels
-        findings = ext.radbot_findings or []
+        findings = data.get(FINDINGS) or []
         if any(s.copy_from for s in sents):
             findings = extract.with_copied_findings(findings, sents)
-        ext.radbot_result = resolve(findings, mentioned, decisions)
+        data[RESULT] = resolve(findings, mentioned, decisions)
         return doc
 
     return resolver

@@ -277,14 +277,17 @@ class Labeller:
 
     # -- helpers --------------------------------------------------------------
     def _result(self, doc: Doc, report_id: str | None, errors: list[str]) -> ReportLabels:
-        res: Resolution = doc._.radbot_result
-        if doc._.radbot_offsets is not None:  # spans into the original text, not the corrected one
+        # (doc._.radbot_result and the others, read directly: components.py)
+        data: dict[Any, Any] = doc.user_data
+        res: Resolution = data[components.RESULT]
+        offsets = data.get(components.OFFSETS)
+        if offsets is not None:  # spans into the original text, not the corrected one
             map_evidence(
                 [*res.evidence, *(d.evidence for dec in res.decisions for d in dec.values())],
-                doc._.radbot_offsets,
+                offsets,
             )
         errors = list(errors)
-        if not any(g.levels for s in doc._.radbot_sents or () for g in s.levels):
+        if not any(g.levels for s in data.get(components.SENTS) or () for g in s.levels):
             errors.append("no lumbar disc level mentioned")
         out = ReportLabels(
             report_id, res.levels, res.evidence, res.confidence, errors, self.version, res.decisions
