@@ -299,6 +299,7 @@ class Rules:
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
         self.list_re = re.compile(lv["list_joiner"])
         self.own_value_re = re.compile(lv["own_value"])
+        self.own_value_before_re = re.compile(lv["own_value_before"])
         # a table's header row: at the text's start, or found by the line break before it
         table_head = r"[ \t|]*(?:" + lv["table_level_column"] + r")[ \t]*(?:\||\t| {2})"
         self.table_header_start_re = re.compile(table_head)
@@ -1425,10 +1426,15 @@ def split_clauses(
 
 
 def _own_value(low: str, groups: list[LevelGroup], rules: Rules, start: int, end: int) -> bool:
-    """Whether a level given its own value (levels.yaml ``own_value``) starts in
-    ``low[start:end]``."""
+    """Whether a level given its own value (levels.yaml ``own_value``, ``own_value_before``)
+    starts in ``low[start:end]``."""
     return any(
-        start <= g.start < end and rules.own_value_re.match(low, g.end) is not None for g in groups
+        start <= g.start < end
+        and (
+            rules.own_value_re.match(low, g.end) is not None
+            or rules.own_value_before_re.match(low, start + 1, g.start) is not None
+        )
+        for g in groups
     )
 
 
