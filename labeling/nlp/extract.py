@@ -418,14 +418,15 @@ class Rules:
                 ],
             )
         # a sentence of a side and its value only ("No foraminal stenosis on the left. Mild on the
-        # right.", "Foraminal stenosis. Left: mild. Right: moderate."): it goes on the sentence
-        # before, whose place it grades
+        # right.", "Foraminal stenosis. Left: mild. Right: moderate.", "The right is severe."): it
+        # goes on the sentence before, whose place it grades
         side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
         on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
         same = r"(?:(?:the\s+)?same|similar(?:ly)?|likewise)"  # ("Similar on the right.")
+        side_is = rf"(?:the\s+)?(?:{side})(?:\s+(?:one|side))?\s+(?:is|was|appears)\s+(?:also\s+)?"
         self.side_value_sentence_re = dispatched(  # (matched at each full stop)
-            rf"(?:{on_side}\s*[:,=-]?\s*{value}|(?:{value}|{same})\s+{on_side})(?![a-z0-9])"
-            r"(?=\s*(?:[.;]|$))",
+            rf"(?:{on_side}\s*[:,=-]?\s*{value}|(?:{value}|{same})\s+{on_side}|{side_is}{value})"
+            r"(?![a-z0-9])(?=\s*(?:[.;]|$))",
             min_alternatives=2,
         )
         self.lateral_place_re = re.compile(
@@ -467,6 +468,10 @@ class Rules:
             r"(?:[\s-]+|(?<![a-z])(?:amount|degree|of|the|a|an|central|spinal)(?![a-z]))*"
         )
         self.grade_clause_words = frozenset(f["grade_clause_words"].split())
+        # the one-word direction words of a disc ("central", "paracentral", "foraminal" ...)
+        self.disc_direction_words = frozenset(
+            w for w in f["disc_direction"]["posterior"] if w.isalpha()
+        )
         self.place_none_re = re.compile(
             "(?<![a-z])(?:" + "|".join(map(re.escape, f["place_none_values"])) + ")(?![a-z])"
         )
@@ -1682,9 +1687,11 @@ def clause_findings(
     disc_sides: frozenset = frozenset(),
     foramen_sides: frozenset = frozenset(),
     clause_index: int = 0,
+    place_sides: tuple[frozenset, frozenset] = (frozenset(), frozenset()),
 ) -> list[Mention]:
     """The findings clause ``clause_index`` of a sentence states (``borrowed``: words it takes
-    from a neighbouring clause)."""
+    from a neighbouring clause; ``place_sides``: the one side of the sentence's foramina, and
+    of its lateral recesses, where they name one)."""
     out: list[Mention] = []
     items = clause + (borrowed or [])
     cores, locs = [], []
@@ -1849,13 +1856,20 @@ def clause_findings(
             # the span is the contact and the root's own words (a far side word could put a
             # negation inside it: "left ... foramen without nerve root compression")
             root_own = [core, loc, *grades, *window]
-            rsides = (
-                _sides(window + sides_items)
-                or (set() if _PLURAL.search(loc.text) else set(disc_sides))
-                or {"left", "right"}
-            )
             if kind is None:
                 continue
+            # an unsided root takes the side of the disc, else of the place of its kind the
+            # sentence names with a side ("stenosis of the left foramen with impingement of the
+            # exiting L5 root"); a root in the plural is on both sides
+            rsides = (
+                _sides(window + sides_items)
+                or (
+                    set()
+                    if _PLURAL.search(loc.text)
+                    else set(disc_sides or place_sides[kind != "exiting"])
+                )
+                or {"left", "right"}
+            )
             for side in sorted(rsides):
                 fieldname = f"{side}_foraminal" if kind == "exiting" else f"{side}_subarticular"
                 out.append(Mention(clause_index, fieldname, grade, "root", root_own, False))
@@ -2083,6 +2097,9 @@ def sentence_findings(
     # of a foraminal disc ("left foraminal protrusion with foraminal narrowing") an unsided foramen
     disc_sides: set[str] = set()
     foramen_sides: set[str] = set()
+    # ... and those of a foramen or a lateral recess, an unsided root of its kind
+    exiting_sides: set[str] = set()
+    traversing_sides: set[str] = set()
     for ci, c in enumerate(clauses):
         sinks = [
             i
@@ -2092,10 +2109,16 @@ def sentence_findings(
         for i in c:
             if i.kind.startswith("side_"):
                 h = _nearest(i, sinks)
-                if h is not None and h.kind in _SIDED_DISC_KINDS:
+                if h is None:
+                    continue
+                if h.kind in _SIDED_DISC_KINDS:
                     disc_sides |= _sides([i])
                     if _foraminal_disc(c, h, low, cuts[ci - 1] if ci else sent.start):
                         foramen_sides |= _sides([i])
+                elif h.kind == "loc_foramen":
+                    exiting_sides |= _sides([i])
+                elif h.kind == "loc_subarticular":
+                    traversing_sides |= _sides([i])
     next_sides = (
         frozenset(disc_sides)
         if len(disc_sides) == 1
@@ -2103,6 +2126,10 @@ def sentence_findings(
     )
     disc_sides_used = next_sides
     foramen_sides_used = frozenset(foramen_sides) if len(foramen_sides) == 1 else frozenset()
+    place_sides = (
+        frozenset(exiting_sides) if len(exiting_sides) == 1 else frozenset(),
+        frozenset(traversing_sides) if len(traversing_sides) == 1 else frozenset(),
+    )
     results = []
     # clauses whose place a later clause of a side and a grade took ("..., moderate on the left")
     sided_later: set[int] = set()
@@ -2261,8 +2288,45 @@ def sentence_findings(
                 borrowed = [
                     i for i in clauses[src] if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
                 ]
+        if (
+            borrowed is None
+            and k > 0
+            and not has_loc[k]
+            and not has_core[k]
+            and not any(x.startswith("disc_") or x == "root" or x == "other" for x in ks)
+            and _names_its_own_level(groups, cuts, k, sent)
+            and _says_only_grades(low, clause, cuts, k, sent, rules, rules.disc_direction_words)
+        ):
+            # "Disc bulges at L3-4 (mild) and L4-5 (moderate)", "protrusions at L4-5 (central)
+            # and L5-S1 (left paracentral)": a level with only a grade, side or direction of its
+            # own has the disc of the clause before it
+            src = next(
+                (j for j in range(k - 1, -1, -1) if any(x in kinds[j] for x in _LISTED_DISCS)),
+                None,
+            )
+            if src is not None:
+                results += [
+                    Mention(
+                        k,
+                        "disc",
+                        "bulge" if d.kind == "disc_bulge" else "herniation",
+                        "direct",
+                        [d],
+                        False,
+                    )
+                    for d in clauses[src]
+                    if d.kind in _LISTED_DISCS
+                ]
         results += clause_findings(
-            low, clause, borrowed, rules, level_hint, disc_sides_used, foramen_sides_used, k
+            low,
+            clause,
+            borrowed,
+            rules,
+            level_hint,
+            disc_sides_used,
+            foramen_sides_used,
+            k,
+            place_sides,
         )
     if sided_later:
         # "Foraminal stenosis, moderate on the left": the side and grade that follow say which
@@ -2342,11 +2406,27 @@ def _place_valued_none(
     return rules.place_none_re.search(low, clause[0].start, end) is not None
 
 
+_LISTED_DISCS = ("disc_bulge", "disc_herniation")
+
+
+def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent: Sentence) -> bool:
+    """Whether clause ``k`` names a level (not as a comparison's term)."""
+    start = cuts[k - 1] if k else sent.start
+    end = cuts[k] if k < len(cuts) else sent.end
+    return any(start <= g.start < end and g.kind != "compare" for g in groups)
+
+
 def _says_only_grades(
-    low: str, clause: list[Item], cuts: list[int], k: int, sent: Sentence, rules: Rules
+    low: str,
+    clause: list[Item],
+    cuts: list[int],
+    k: int,
+    sent: Sentence,
+    rules: Rules,
+    also: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether clause ``k`` says nothing but its grades, sides and levels (and the words of
-    ``grade_clause_words`` in findings.yaml)."""
+    ``grade_clause_words`` in findings.yaml, and those of ``also``)."""
     start = cuts[k - 1] if k else sent.start
     end = cuts[k] if k < len(cuts) else sent.end
     spans = [(i.start, i.end) for i in clause] + [
@@ -2358,7 +2438,11 @@ def _says_only_grades(
     for a, b in [*spans, (end, end)]:
         for word in _CLAUSE_WORD.findall(low, pos, max(pos, a)):
             # (a grade word outside the items is an earlier study's: "mild from moderate")
-            if word not in rules.grade_clause_words and not rules.grade_word_re.fullmatch(word):
+            if (
+                word not in rules.grade_clause_words
+                and word not in also
+                and not rules.grade_word_re.fullmatch(word)
+            ):
                 return False
         pos = max(pos, b)
     return True
