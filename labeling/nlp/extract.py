@@ -400,6 +400,7 @@ class Rules:
         none_values = [*f["place_none_values"], "patent", "normal"]
         # a side's value: a grade, a range ("mild-moderate", "moderate to severe") or a clear place
         value = rf"(?:{_alt(g_all + none_values)})(?:(?:\s*[-\u2013\u2014]\s*|\s+to\s+)(?:{_alt(g_all)}))?"
+        narrowed = r"(?:\s+(?:narrow(?:ed|ing)|stenos[ie]s|stenotic))?"
         for side, other in (("left", "right"), ("right", "left")):
             x, y = letters[side], letters[other]
             letter = (
@@ -412,9 +413,9 @@ class Rules:
                     letter,
                     rf"{graded(x)}(?={end})",
                     # ... or its own value after it, a grade or a clear place ("NF: R none, L
-                    # mild", "Foramina: L, moderate; R, none")
+                    # mild", "Foramina: L, moderate; R, none", "NF: L mildly narrowed, R patent")
                     # (a range is one value: "NF: R moderate, L mild-moderate")
-                    rf"{x}(?=(?:\s*[,:=]\s*|\s+){value}{end})",
+                    rf"{x}(?=(?:\s*[,:=]\s*|\s+){value}{narrowed}{end})",
                 ],
             )
         # a sentence of a side and its value only ("No foraminal stenosis on the left. Mild on the
