@@ -59,9 +59,9 @@ from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
 from spine.labels import GRADED_FIELDS, LEVELS
 
-# Normalised -> original offsets after misspelt key terms were corrected (None: same text).
 _EXTENSIONS = (
     "radbot_low",
+    # normalised -> original offsets after misspelt key terms were corrected (None: same text)
     "radbot_offsets",
     "radbot_sections",
     "radbot_sents",
@@ -89,11 +89,16 @@ FINDINGS = _extension_key("radbot_findings")
 RESULT = _extension_key("radbot_result")
 
 
+def extension_data(doc: Doc) -> dict[Any, Any]:
+    """Where ``doc``'s extensions live: ``doc.user_data`` (which spaCy types as keyed by str; the
+    extensions' keys are tuples)."""
+    return doc.user_data
+
+
 def _check_extension_storage() -> None:
     probe = Doc(Vocab(), words=["x"])
     probe._.radbot_low = "written through doc._"
-    stored: dict[Any, Any] = probe.user_data
-    if stored.get(LOW) != "written through doc._":
+    if extension_data(probe).get(LOW) != "written through doc._":
         raise RuntimeError(
             "this spaCy keeps Doc extension values elsewhere than in doc.user_data[('._.', name, "
             "None, None)], where labeling/nlp/components.py reads them"
@@ -167,9 +172,7 @@ def _sections(files: RuleFiles) -> Callable[[Doc], Doc]:
 
     def sections(doc: Doc) -> Doc:
         # Misspelt key terms read as the term (guide v1.2); offsets via doc._.radbot_offsets.
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         low, offsets = speller.correct(extract.lower_same_length(doc_text(doc)))
         # a table's rows read as headed statements (tables.py)
         low, table_offsets = tables.read_tables(low, rules)
@@ -196,9 +199,7 @@ def _sentences(files: RuleFiles, set_sent_starts: bool) -> Callable[[Doc], Doc]:
     rules = extract.rules_for(files)
 
     def sentences(doc: Doc) -> Doc:
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         low: str = data[LOW]
         sents = extract.split_sentences(low, data[SECTIONS], rules)
         data[SENTS] = sents
@@ -239,9 +240,7 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         # in the same paragraph (guide v1.2); a paragraph ends at a blank line, a section
         # header, and each numbered or bulleted item is one of its own, except the items of a
         # level heading ("L4-5:" then "- disc bulge").
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         low: str = data[LOW]
         sents: list[extract.Sentence] = data[SENTS]
         region_starts = sorted(s0 for s0, _e, _n in data.get(SECTIONS) or ())[1:]
@@ -414,9 +413,7 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(out), sides
 
     def findings(doc: Doc) -> Doc:
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         known: str | None = data.get(LOW)
         low: str = extract.lower_same_length(doc_text(doc)) if known is None else known
         masked = rules.exclusion_re.sub(extract.blanked, low)
@@ -504,9 +501,7 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         findings: list[extract.Finding] = data.get(FINDINGS) or []
         if not findings:
             return doc
@@ -751,9 +746,7 @@ def make_resolver(nlp: Language, name: str, cache_size: int) -> Callable[[Doc], 
 
     def resolver(doc: Doc) -> Doc:
         mentioned: set = set()
-        data: dict[Any, Any] = (
-            doc.user_data
-        )  # (typed by spaCy as str-keyed; extension keys are tuples)
+        data = extension_data(doc)
         sents: list[extract.Sentence] = data.get(SENTS) or []
         for s in sents:
             if s.section != "other":

@@ -1854,11 +1854,11 @@ def clause_findings(
             home = clause if loc in clause else (borrowed or [])
             window = _root_window(home, loc, low)
             kind = _root_kind(low, home, loc, level_hint, items)
+            if kind is None:
+                continue
             # the span is the contact and the root's own words (a far side word could put a
             # negation inside it: "left ... foramen without nerve root compression")
             root_own = [core, loc, *grades, *window]
-            if kind is None:
-                continue
             # an unsided root takes the side of the disc, else of the place of its kind the
             # sentence names with a side ("stenosis of the left foramen with impingement of the
             # exiting L5 root"); a root in the plural is on both sides

@@ -277,8 +277,7 @@ class Labeller:
 
     # -- helpers --------------------------------------------------------------
     def _result(self, doc: Doc, report_id: str | None, errors: list[str]) -> ReportLabels:
-        # (doc._.radbot_result and the others, read directly: components.py)
-        data: dict[Any, Any] = doc.user_data
+        data = components.extension_data(doc)  # (doc._.radbot_result and the others)
         res: Resolution = data[components.RESULT]
         offsets = data.get(components.OFFSETS)
         if offsets is not None:  # spans into the original text, not the corrected one
