@@ -1806,11 +1806,14 @@ def clause_findings(
         for loc in attached:
             own = [core, loc, *grades]
             if loc.kind == "loc_canal":
-                if ctype in ("stenosis", "patent"):
+                # (a normal cauda equina says nothing of the canal around it)
+                if ctype == "stenosis" or (ctype == "patent" and "cauda" not in loc.text):
                     out.append(
                         Mention(clause_index, "canal_stenosis", grade, "direct", own, negated)
                     )
-                elif ctype == "mass" and ("sac" in loc.text or "canal" in loc.text):
+                elif ctype == "mass" and (
+                    "sac" in loc.text or "canal" in loc.text or "cauda" in loc.text
+                ):
                     out.append(
                         Mention(clause_index, "canal_stenosis", grade, "indirect", own, negated)
                     )
