@@ -430,6 +430,12 @@ class Rules:
             r"(?![a-z0-9])(?=\s*(?:[.;]|$))",
             min_alternatives=2,
         )
+        # a side and its value after a colon, an opening bracket or a dash ("Bilateral foraminal
+        # stenosis: left moderate, right mild"): sentence_findings cuts a clause there
+        self.side_pair_opening_re = re.compile(
+            rf"[:(\-\u2013\u2014](?=\s*(?:(?:{side})\s*[:,=]?\s*{value}|{value}\s+(?:{side}))"
+            r"(?![a-z0-9]))"
+        )
         self.lateral_place_re = re.compile(
             rf"(?<![a-z0-9])(?:{_alt([*f['locations']['foramen'], *f['locations']['subarticular']])})"
             r"(?![a-z0-9])"
@@ -2070,6 +2076,8 @@ def sentence_findings(
             for i in items
             if not any(g.start <= i.start < g.end for g in groups) or i.kind == "sep"
         ]
+    if any(it.kind == "side_both" for it in items):
+        items = _cut_before_side_pairs(items, low, sent, rules)
     items = _mark_descriptors(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low, rules)
@@ -2350,6 +2358,24 @@ def sentence_findings(
     if any(r.strength == "root" for r in results):
         results = _one_root_event(results)
     return cuts, results, next_sides
+
+
+def _cut_before_side_pairs(items: list[Item], low: str, sent: Sentence, rules: Rules) -> list[Item]:
+    """``items`` with a clause break where a side and its value follow a colon, a bracket or a
+    dash after a place named on both sides ("Bilateral foraminal stenosis: left moderate, right
+    mild", "foramina narrowed bilaterally (moderate left, mild right)"): each side keeps its own
+    grade, not both grades on both sides."""
+    both = min(it.start for it in items if it.kind == "side_both")
+    # (only after a stenosis word: "Bilateral foramina: left moderate, ..." grades the place
+    # itself, which a clause of its own would leave ungraded)
+    core = min((it.end for it in items if it.kind.startswith("core_")), default=sent.end)
+    cuts = [
+        Item("sep", m.start(), m.end(), low[m.start()])
+        for m in rules.side_pair_opening_re.finditer(low, max(both, core), sent.end)
+    ]
+    if not cuts:
+        return items
+    return sorted([*items, *cuts], key=_item_start)
 
 
 def _has_side(mention: Mention) -> bool:
