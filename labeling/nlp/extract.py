@@ -419,12 +419,14 @@ class Rules:
                 ],
             )
         # a sentence of a side and its value only ("No foraminal stenosis on the left. Mild on the
-        # right.", "Foraminal stenosis. Left: mild. Right: moderate.", "The right is severe."): it
-        # goes on the sentence before, whose place it grades
+        # right.", "Foraminal stenosis. Left: mild. Right: moderate.", "The right is severe.", "It
+        # is moderate."): it goes on the sentence before, whose place it grades
         side = _alt([*f["sides"]["left"], *f["sides"]["right"], sl["left"], sl["right"]])
         on_side = rf"(?:on\s+(?:the\s+)?)?(?:{side})(?:\s+sides?)?"
         same = r"(?:(?:the\s+)?same|similar(?:ly)?|likewise)"  # ("Similar on the right.")
-        side_is = rf"(?:the\s+)?(?:{side})(?:\s+(?:one|side))?\s+(?:is|was|appears)\s+(?:also\s+)?"
+        side_is = (
+            rf"(?:(?:the\s+)?(?:{side})(?:\s+(?:one|side))?|it)\s+(?:is|was|appears)\s+(?:also\s+)?"
+        )
         self.side_value_sentence_re = dispatched(  # (matched at each full stop)
             rf"(?:{on_side}\s*[:,=-]?\s*{value}|(?:{value}|{same})\s+{on_side}|{side_is}{value})"
             r"(?![a-z0-9])(?=\s*(?:[.;]|$))",
