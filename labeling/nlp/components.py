@@ -284,13 +284,7 @@ def _levels(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             own = [g for g in s.levels if g.kind != "compare"]
             if not own and not carried[0] and last[0] and rules.anaphora_re.search(text):
                 s.inherited, s.inherited_tier = last  # "Mild canal stenosis at this level."
-            if (
-                "same" in text
-                or "simil" in text
-                or "identical" in text
-                or "likewise" in text
-                or "ditto" in text
-            ):
+            if any(k in text for k in rules.same_as_keys):
                 # "L4-5: Same as above" (the level named last before it), "similar to L3-4"
                 s.copy_from = extract.copied_levels(low, s, last[0], rules)
             if s.section == "other":

@@ -293,6 +293,7 @@ class Rules:
         self.anaphora_re = re.compile(lv["anaphora"])
         self.ordinal_re = re.compile(lv["ordinal_anaphora"])
         self.same_as_re = re.compile(lv["same_as"])
+        self.same_as_keys = tuple(lv["same_as_keys"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
@@ -1687,6 +1688,12 @@ def _resolve_modifiers(items: list[Item], low: str, rules: Rules, start: int = 0
     return [it for it in out if it is not None]
 
 
+def _disc_mention(clause_index: int, disc: Item) -> Mention:
+    """The disc finding a disc word states (a bulge or a herniation)."""
+    value = "bulge" if disc.kind == "disc_bulge" else "herniation"
+    return Mention(clause_index, "disc", value, "direct", [disc], False)
+
+
 def clause_findings(
     low: str,
     clause: list[Item],
@@ -1714,16 +1721,7 @@ def clause_findings(
     for d in discs:
         if d.kind in ("disc_anterior", "disc_part"):
             continue  # "small anterior disc bulge only": away from the canal and foramina
-        out.append(
-            Mention(
-                clause_index,
-                "disc",
-                "bulge" if d.kind == "disc_bulge" else "herniation",
-                "direct",
-                [d],
-                False,
-            )
-        )
+        out.append(_disc_mention(clause_index, d))
     if not cores:
         return out
     grade_items = [i for i in clause if i.kind == "grade"] or [
@@ -2319,18 +2317,7 @@ def sentence_findings(
                 None,
             )
             if src is not None:
-                results += [
-                    Mention(
-                        k,
-                        "disc",
-                        "bulge" if d.kind == "disc_bulge" else "herniation",
-                        "direct",
-                        [d],
-                        False,
-                    )
-                    for d in clauses[src]
-                    if d.kind in _LISTED_DISCS
-                ]
+                results += [_disc_mention(k, d) for d in clauses[src] if d.kind in _LISTED_DISCS]
         results += clause_findings(
             low,
             clause,
@@ -2441,10 +2428,14 @@ def _place_valued_none(
 _LISTED_DISCS = ("disc_bulge", "disc_herniation")
 
 
+def _clause_bounds(cuts: list[int], k: int, sent: Sentence) -> tuple[int, int]:
+    """Where clause ``k`` of ``sent`` starts and ends (``cuts``: where clauses 1.. start)."""
+    return (cuts[k - 1] if k else sent.start, cuts[k] if k < len(cuts) else sent.end)
+
+
 def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent: Sentence) -> bool:
     """Whether clause ``k`` names a level (not as a comparison's term)."""
-    start = cuts[k - 1] if k else sent.start
-    end = cuts[k] if k < len(cuts) else sent.end
+    start, end = _clause_bounds(cuts, k, sent)
     return any(start <= g.start < end and g.kind != "compare" for g in groups)
 
 
@@ -2459,8 +2450,7 @@ def _says_only_grades(
 ) -> bool:
     """Whether clause ``k`` says nothing but its grades, sides and levels (and the words of
     ``grade_clause_words`` in findings.yaml, and those of ``also``)."""
-    start = cuts[k - 1] if k else sent.start
-    end = cuts[k] if k < len(cuts) else sent.end
+    start, end = _clause_bounds(cuts, k, sent)
     spans = [(i.start, i.end) for i in clause] + [
         (g.start, g.end) for g in sent.levels if start <= g.start < end
     ]

@@ -302,3 +302,16 @@ def test_the_section_lines_are_found_as_section_re_finds_them():
     for text in texts:
         expected = [(m.start(), m.end(), m.group(1)) for m in rules.section_re.finditer(text)]
         assert section_lines(text, rules) == expected
+
+
+def test_every_same_as_phrase_holds_a_prefilter_key():
+    # the levels component asks same_as_re only of sentences holding one of same_as_keys: each
+    # word a same_as phrase opens with must hold one
+    rules = get_rules(None)
+    openers = re.findall(
+        r"\(\?<!\[a-z\]\)(?:\(\?:the\\s\+\)\?)?\(\?:([a-z|]+)\)", rules.same_as_re.pattern
+    )
+    words = [w for group in openers for w in group.split("|")]
+    assert {"same", "similar", "identical", "likewise", "ditto"} <= set(words)
+    for word in words:
+        assert any(k in word for k in rules.same_as_keys), word
