@@ -124,6 +124,27 @@ def test_batch_survives_a_failing_component(monkeypatch):
     )
 
 
+def test_batch_survives_a_step_failing_inside_its_batch(monkeypatch):
+    # Each step works through a whole batch before handing it on (components.StagePipe), so
+    # a failure surfaces for the batch, not for its report; the reports before and after the
+    # failing one in that batch are labelled all the same.
+    lab = Labeller(cache_size=0)
+    step = lab.nlp.get_pipe("radbot_findings")
+    real = step._process
+
+    def flaky(doc):
+        if "BOOM" in doc.text:
+            raise RuntimeError("boom")
+        return real(doc)
+
+    monkeypatch.setattr(step, "_process", flaky)
+    items = [("a", "L4-5: bulge."), ("b", "BOOM L4-5"), ("c", "L3-4: protrusion.")]
+    out = list(lab.label_many(items, batch_size=8))
+    assert [r.report_id for r in out] == ["a", "b", "c"]
+    assert out[1].errors == ["labeller failed: RuntimeError: boom"]
+    assert out[0].levels[3].disc == "bulge" and out[2].levels[2].disc == "herniation"
+
+
 def test_no_django_imports():
     import pathlib
     import re
