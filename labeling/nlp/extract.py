@@ -349,6 +349,7 @@ class Rules:
         # for its first character instead of trying a match at every one)
         self.respectively_re = dispatched(f["respectively"])
         self.restated_stenosis_re = re.compile(f["restated_stenosis"])
+        self.pronoun_object_re = re.compile(f["pronoun_object"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -1456,10 +1457,11 @@ def _own_value(low: str, groups: list[LevelGroup], rules: Rules, start: int, end
 _PREP = re.compile(r"\b(?:in|within|into|toward|towards|to)\b")
 
 
-def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
+def _mark_descriptors(items: list[Item], low: str, rules: Rules) -> list[Item]:
     """Drop locations used as adjectives of a disc ("right foraminal protrusion")
     or as the place of a root / disc ("the L5 root in the lateral recess",
-    "extrusion extending into the left lateral recess")."""
+    "extrusion extending into the left lateral recess"), unless a stenosis word after them
+    takes them as its object ("extends into the right foramen, narrowing it")."""
     out = []
     n = len(items)
     for k, it in enumerate(items):
@@ -1471,7 +1473,13 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                 items[p].kind in ("root", "rootnum") or items[p].kind.startswith("disc_")
             ):
                 gap = low[items[p].end : it.start]
-                if len(gap) <= 40 and "," not in gap and ";" not in gap and _PREP.search(gap):
+                if (
+                    len(gap) <= 40
+                    and "," not in gap
+                    and ";" not in gap
+                    and _PREP.search(gap)
+                    and not _narrowed_after(items, k, low, rules)
+                ):
                     continue
             if (
                 it.kind == "loc_foramen"
@@ -1505,6 +1513,18 @@ def _mark_descriptors(items: list[Item], low: str) -> list[Item]:
                     continue
         out.append(it)
     return out
+
+
+def _narrowed_after(items: list[Item], k: int, low: str, rules: Rules) -> bool:
+    """Whether the next finding word after item ``k`` is a stenosis word whose object is a
+    pronoun ("into the right foramen, narrowing it mildly", "..., which narrows it")."""
+    for j in range(k + 1, len(items)):
+        kind = items[j].kind
+        if kind == "core_stenosis":
+            return rules.pronoun_object_re.match(low, items[j].end) is not None
+        if kind.startswith(("core_", "disc_", "loc_")) or kind in ("root", "other"):
+            return False
+    return False
 
 
 def _names_a_foramen(items: list[Item], k: int) -> bool:
@@ -2078,7 +2098,7 @@ def sentence_findings(
         ]
     if any(it.kind == "side_both" for it in items):
         items = _cut_before_side_pairs(items, low, sent, rules)
-    items = _mark_descriptors(items, low)
+    items = _mark_descriptors(items, low, rules)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low, rules)
     if any(it.kind == "disc_part" for it in items):
@@ -2284,6 +2304,21 @@ def sentence_findings(
             )
             if src is not None:
                 borrowed = [i for i in clauses[src] if i.kind in ("core_mass", "core_contact")]
+        elif (
+            k > 0
+            and not has_loc[k]
+            and ks & _CORE_KINDS == {"core_stenosis"}
+            and not ks & _NOT_A_RESTATED_PLACE
+            and any(
+                i.kind == "core_stenosis" and rules.pronoun_object_re.match(low, i.end)
+                for i in clause
+            )
+            and has_loc[k - 1]
+        ):
+            # "extends into the right foramen, narrowing it mildly": the place just named
+            borrowed = [
+                i for i in clauses[k - 1] if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
+            ]
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
