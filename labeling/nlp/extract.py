@@ -345,6 +345,7 @@ class Rules:
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
+        self.hedge_before_grade_re = dispatched(f["hedged_grade_before"])
         # (searched for in every sentence with a graded finding: dispatched, the engine scans
         # for its first character instead of trying a match at every one)
         self.respectively_re = dispatched(f["respectively"])
@@ -1340,7 +1341,7 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
             out.append(Item("core_stenosis", b - 1, b, low[b - 1 : b]))
             continue
         elif kind == "grade":
-            current = _current_grade(low, m.start(), m.end(), rules)
+            current = _current_grade(low, start, m.start(), m.end(), rules)
             if current is not None:
                 out.append(current)
             continue
@@ -1373,21 +1374,38 @@ def _item_start(item: Item) -> int:
     return item.start
 
 
-def _current_grade(low: str, a: int, b: int, rules: Rules) -> Item | None:
-    """The grade item ``low[a:b]``, unless it grades an earlier study (findings.yaml
-    ``prior_grade``) or ranks levels (``superlative_grade_before``): None; a range after
-    "from" is a change, its last grade the current."""
+def _current_grade(low: str, start: int, a: int, b: int, rules: Rules) -> Item | None:
+    """The grade item ``low[a:b]`` of the sentence starting at ``start``, unless it grades an
+    earlier study (findings.yaml ``prior_grade``), ranks levels (``superlative_grade_before``)
+    or is a doubtful alternative to a grade before it (``hedged_grade_before``): None; a range
+    after "from" is a change, its last grade the current."""
     if rules.prior_after_re.match(low, b) is not None:
         return None
     if rules.superlative_before_re.search(low, max(0, a - 9), a) is not None:
         return None
-    if rules.prior_before_re.search(low, max(0, a - 12), a) is not None:
+    prior = rules.prior_before_re.search(low, max(0, a - 12), a)
+    if prior is not None:
         grades = list(rules.grade_word_re.finditer(low, a, b))
-        if len(grades) < 2:
+        if len(grades) >= 2:
+            last = grades[-1]
+            return Item("grade", last.start(), last.end(), last.group())
+        if not (prior.group().startswith("from") and _grades_a_finding_word(low, b, rules)):
             return None
-        last = grades[-1]
-        return Item("grade", last.start(), last.end(), last.group())
+    hedge = rules.hedge_before_grade_re.search(low, max(start, a - 14), a)
+    if hedge is not None and rules.grade_word_re.search(low, start, hedge.start()) is not None:
+        return None  # "mild canal stenosis, possibly moderate": the stated grade is the grade
     return Item("grade", a, b, low[a:b])
+
+
+def _grades_a_finding_word(low: str, b: int, rules: Rules) -> bool:
+    """Whether the word after a grade ending at ``b`` is a stenosis or place word ("moderate
+    canal narrowing")."""
+    p = b
+    while p < len(low) and low[p] == " ":
+        p += 1
+    m = rules.item_re.match(low, p)
+    kind = m.lastgroup if m is not None else None
+    return kind is not None and kind.startswith(("core_", "loc_", "ps_"))
 
 
 def _sides(items: list[Item]) -> set[str]:
