@@ -349,6 +349,7 @@ _LATERAL_FAMILY = {
 }
 _CARRIED_KINDS = ("single", "list", "range")
 _GRADED_FIELDS = frozenset(GRADED_FIELDS)
+_STATED_GRADES = frozenset(("mild", "moderate", "severe"))
 
 
 @Language.factory(
@@ -401,6 +402,11 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
                 if m.field in _GRADED_FIELDS and len(levels) > 1
                 else None
             )
+            if paired is None and len(levels) > 1 and m.value in _STATED_GRADES:
+                # "moderate at L3-4 and to a lesser degree at L2-3": L2-3 has no stated grade
+                lesser = extract.lesser_levels(own, masked_text, rules) & levels
+                if lesser and lesser != levels:
+                    paired = [(levels - lesser, m.value), (lesser, "unspecified")]
             sided = True
             if m.field in _LATERAL_FAMILY and not any(i.kind in _SIDE_KINDS for i in m.items):
                 # a foraminal / subarticular finding with no side word that went to both sides

@@ -346,6 +346,8 @@ class Rules:
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
         self.hedge_before_grade_re = dispatched(f["hedged_grade_before"])
+        self.lesser_before_re = re.compile(f["lesser_degree"]["before"])
+        self.lesser_after_re = re.compile(f["lesser_degree"]["after"])
         # (searched for in every sentence with a graded finding: dispatched, the engine scans
         # for its first character instead of trying a match at every one)
         self.respectively_re = dispatched(f["respectively"])
@@ -1273,6 +1275,30 @@ def respective_grades(
     if len(ordered) != len(grades) or frozenset(ordered) != levels:
         return None
     return [(frozenset((level,)), g) for level, g in zip(ordered, grades, strict=True)]
+
+
+def lesser_levels(groups: list[LevelGroup], low: str, rules: Rules) -> frozenset:
+    """The levels of the sentence ``low`` named "to a lesser degree" ("moderate canal stenosis
+    at L3-4 and to a lesser degree at L2-3": L2-3), of its own level groups ``groups``."""
+    if "less" not in low:
+        return frozenset()
+    out: frozenset = frozenset()
+    for g in groups:
+        if rules.lesser_before_re.search(low, max(0, g.start - 40), g.start) is not None:
+            out = out | g.levels
+        elif rules.lesser_after_re.match(low, g.end) is not None:
+            out = out | _last_named(g, low, rules)
+    return out
+
+
+def _last_named(group: LevelGroup, low: str, rules: Rules) -> frozenset:
+    """The levels of the last level mention in ``group`` ("L3-4 and L2-3": L2-3)."""
+    last: frozenset = frozenset()
+    for m in rules.level_re.finditer(low, group.start, group.end):
+        span = _mention_levels(m, low, rules)
+        if span is not None:
+            last = _span_levels(*span)
+    return last or group.levels
 
 
 def respective_side_grade(mention: Mention, low: str, rules: Rules) -> str | None:
