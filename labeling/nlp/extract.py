@@ -1559,6 +1559,42 @@ def _mark_descriptors(items: list[Item], low: str, rules: Rules) -> list[Item]:
     return out
 
 
+# between a contact verb and a root number with no root word: side and root-kind words, and these
+_BARE_ROOT_GAP = re.compile(r"(?:\s+|(?<![a-z])(?:the|on|upon|with|of|to|both)(?![a-z]))*")
+# after it, to the next finding word or the end of the sentence
+_BARE_ROOT_END = re.compile(r"[\s.,;:)?]*")
+_BARE_ROOT_BETWEEN = ("side_left", "side_right", "side_both", "qual_exiting", "qual_traversing")
+
+
+def _bare_root_numbers(items: list[Item], low: str) -> list[Item]:
+    """``items`` with a root word after each root number that a contact or mass verb takes
+    with no root word of its own ("? contact R S1", "compresses the left L5."): radiologists
+    name the root by its number alone. (A zero-width item where the root word would be.)"""
+    out: list[Item] = []
+    n = len(items)
+    for k, it in enumerate(items):
+        out.append(it)
+        if it.kind != "rootnum":
+            continue
+        nxt = items[k + 1] if k + 1 < n else None
+        if nxt is not None and nxt.kind != "sep":
+            continue
+        stop = nxt.start if nxt is not None else len(low)
+        if not _BARE_ROOT_END.fullmatch(low, it.end, stop):
+            continue
+        p = k - 1
+        while p >= 0 and items[p].kind in _BARE_ROOT_BETWEEN:
+            p -= 1
+        if p < 0 or items[p].kind not in ("core_contact", "core_mass"):
+            continue
+        gap_ok = all(
+            _BARE_ROOT_GAP.fullmatch(low, items[j].end, items[j + 1].start) for j in range(p, k)
+        )
+        if gap_ok:
+            out.append(Item("root", it.end, it.end, ""))
+    return out
+
+
 def _narrowed_after(items: list[Item], k: int, low: str, rules: Rules) -> bool:
     """Whether the next finding word after item ``k`` is a stenosis word whose object is a
     pronoun ("into the right foramen, narrowing it mildly", "..., which narrows it")."""
@@ -2142,6 +2178,8 @@ def sentence_findings(
         ]
     if any(it.kind == "side_both" for it in items):
         items = _cut_before_side_pairs(items, low, sent, rules)
+    if any(it.kind == "rootnum" for it in items):
+        items = _bare_root_numbers(items, low)
     items = _mark_descriptors(items, low, rules)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low, rules)
