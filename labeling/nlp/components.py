@@ -57,7 +57,7 @@ from labeling.nlp.context import (
 )
 from labeling.nlp.resolver import resolve
 from labeling.nlp.rulefiles import RuleFiles, load_yaml
-from spine.labels import GRADED_FIELDS, LEVELS
+from spine.labels import GRADED_FIELDS, GRADES, LEVELS
 
 _EXTENSIONS = (
     "radbot_low",
@@ -349,7 +349,8 @@ _LATERAL_FAMILY = {
 }
 _CARRIED_KINDS = ("single", "list", "range")
 _GRADED_FIELDS = frozenset(GRADED_FIELDS)
-_STATED_GRADES = frozenset(("mild", "moderate", "severe"))
+# the grades a report states (not "none", not "unspecified")
+_STATED_GRADES = frozenset(g for g in GRADES if g not in ("none", "unspecified"))
 
 
 @Language.factory(

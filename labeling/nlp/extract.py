@@ -353,6 +353,7 @@ class Rules:
         self.respectively_re = dispatched(f["respectively"])
         self.restated_stenosis_re = re.compile(f["restated_stenosis"])
         self.pronoun_object_re = re.compile(f["pronoun_object"])
+        self.bare_root_gap_re = re.compile(f["bare_root_gap"])
         parts = []
 
         def add(kind: str, frags: Iterable[str]) -> None:
@@ -1559,14 +1560,12 @@ def _mark_descriptors(items: list[Item], low: str, rules: Rules) -> list[Item]:
     return out
 
 
-# between a contact verb and a root number with no root word: side and root-kind words, and these
-_BARE_ROOT_GAP = re.compile(r"(?:\s+|(?<![a-z])(?:the|on|upon|with|of|to|both)(?![a-z]))*")
-# after it, to the next finding word or the end of the sentence
+# after a bare root number, to the next finding word or the end of the sentence
 _BARE_ROOT_END = re.compile(r"[\s.,;:)?]*")
 _BARE_ROOT_BETWEEN = ("side_left", "side_right", "side_both", "qual_exiting", "qual_traversing")
 
 
-def _bare_root_numbers(items: list[Item], low: str) -> list[Item]:
+def _bare_root_numbers(items: list[Item], low: str, rules: Rules) -> list[Item]:
     """``items`` with a root word after each root number that a contact or mass verb takes
     with no root word of its own ("? contact R S1", "compresses the left L5."): radiologists
     name the root by its number alone. (A zero-width item where the root word would be.)"""
@@ -1588,7 +1587,8 @@ def _bare_root_numbers(items: list[Item], low: str) -> list[Item]:
         if p < 0 or items[p].kind not in ("core_contact", "core_mass"):
             continue
         gap_ok = all(
-            _BARE_ROOT_GAP.fullmatch(low, items[j].end, items[j + 1].start) for j in range(p, k)
+            rules.bare_root_gap_re.fullmatch(low, items[j].end, items[j + 1].start)
+            for j in range(p, k)
         )
         if gap_ok:
             out.append(Item("root", it.end, it.end, ""))
@@ -2179,7 +2179,7 @@ def sentence_findings(
     if any(it.kind == "side_both" for it in items):
         items = _cut_before_side_pairs(items, low, sent, rules)
     if any(it.kind == "rootnum" for it in items):
-        items = _bare_root_numbers(items, low)
+        items = _bare_root_numbers(items, low, rules)
     items = _mark_descriptors(items, low, rules)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low, rules)
