@@ -105,6 +105,9 @@ class Rule:
     # a negation that denies only an ungraded finding: "canal stenosis is not significant" is
     # none, but "mild canal narrowing, not significant" keeps its stated grade
     ungraded_only: bool = False
+    # an aside set off by commas ("mild, if any, canal stenosis"): the comma before it is its
+    # own, so it also modifies a target it stands inside
+    aside: bool = False
 
 
 @dataclass(slots=True)
@@ -154,6 +157,7 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None) -> li
                 keys=tuple(k.lower() for k in d.get("keys") or [_first_word(d["literal"])]),
                 both_sides=bool(d.get("both_sides", False)),
                 ungraded_only=bool(d.get("ungraded_only", False)),
+                aside=bool(d.get("aside", False)),
             )
         )
     return rules
@@ -274,6 +278,11 @@ class ConText:
                 if wlimit < len(words):
                     end_char = min(end_char, words[wlimit])
                 within = inside and cat in _INSIDE_CATEGORIES
+                # (the text before the trigger that may not hold a clause break of its own)
+                before = trig.start
+                if rule.aside:
+                    while before > lo and text[before - 1] in ", ":
+                        before -= 1
                 # Triggers come in text order: a later forward trigger is the nearer one and replaces an
                 # earlier one ("no bulge or protrusion, and no canal stenosis": the second "no").
                 for k, (s, e) in enumerate(targets):
@@ -282,7 +291,7 @@ class ConText:
                         and s < trig.start
                         and trig.end <= e <= end_char
                         and "." not in text[trig.end : e]
-                        and not _CONTRAST.search(text, s, trig.start)
+                        and not _CONTRAST.search(text, s, before)
                     ):
                         results[k][cat] = trig
             if rule.direction in ("backward", "bidirectional"):

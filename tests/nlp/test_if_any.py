@@ -11,6 +11,8 @@ CASES = [
     ("L4-5: Canal stenosis, if any, is mild.", {"L4-L5": "unc"}),
     ("L4-5: Canal stenosis, if present, is mild.", {"L4-L5": "unc"}),
     ("L4-5: Minimal, if any, bulge.", {"L4-L5": "unc"}),
+    # the aside inside the finding's words (its commas are its own)
+    ("L4-5: Mild, if any, canal stenosis.", {"L4-L5": "unc"}),
     ("L4-5: Disc bulge. Minimal canal narrowing, if any.", {"L4-L5": "d=bulge unc"}),
 ]
 
@@ -20,6 +22,8 @@ NEAR_MISSES = [
         "L4-5: Broad bulge, mild narrowing, small protrusion?",
         {"L4-L5": "d=bulge c=mild unc"},
     ),
+    # a comma before another trigger inside a finding still ends that trigger's reach
+    ("L4-5: Mild, not severe, canal stenosis.", {"L4-L5": "c=mild"}),
     # no "if any": a stated finding
     ("L4-5: Disc bulge. Minimal canal narrowing.", {"L4-L5": "d=bulge c=mild"}),
 ]
