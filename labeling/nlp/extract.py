@@ -1562,7 +1562,6 @@ def _mark_descriptors(items: list[Item], low: str, rules: Rules) -> list[Item]:
 
 # after a bare root number, to the next finding word or the end of the sentence
 _BARE_ROOT_END = re.compile(r"[\s.,;:)?]*")
-_BARE_ROOT_BETWEEN = ("side_left", "side_right", "side_both", "qual_exiting", "qual_traversing")
 
 
 def _bare_root_numbers(items: list[Item], low: str, rules: Rules) -> list[Item]:
@@ -1582,7 +1581,7 @@ def _bare_root_numbers(items: list[Item], low: str, rules: Rules) -> list[Item]:
         if not _BARE_ROOT_END.fullmatch(low, it.end, stop):
             continue
         p = k - 1
-        while p >= 0 and items[p].kind in _BARE_ROOT_BETWEEN:
+        while p >= 0 and (items[p].kind in _SIDE_KINDS or items[p].kind in _ROOT_QUALIFIERS):
             p -= 1
         if p < 0 or items[p].kind not in ("core_contact", "core_mass"):
             continue
@@ -1595,13 +1594,18 @@ def _bare_root_numbers(items: list[Item], low: str, rules: Rules) -> list[Item]:
     return out
 
 
+def _narrows_a_pronoun(item: Item, low: str, rules: Rules) -> bool:
+    """Whether ``item`` is a stenosis word whose object is a pronoun ("narrowing it")."""
+    return item.kind == "core_stenosis" and rules.pronoun_object_re.match(low, item.end) is not None
+
+
 def _narrowed_after(items: list[Item], k: int, low: str, rules: Rules) -> bool:
     """Whether the next finding word after item ``k`` is a stenosis word whose object is a
     pronoun ("into the right foramen, narrowing it mildly", "..., which narrows it")."""
     for j in range(k + 1, len(items)):
         kind = items[j].kind
         if kind == "core_stenosis":
-            return rules.pronoun_object_re.match(low, items[j].end) is not None
+            return _narrows_a_pronoun(items[j], low, rules)
         if kind.startswith(("core_", "disc_", "loc_")) or kind in ("root", "other"):
             return False
     return False
@@ -1656,6 +1660,7 @@ def _names_a_side(items: list[Item], start: int, end: int) -> bool:
 # plural places / roots ("the lateral recesses", "the L5 roots") are on both sides
 _PLURAL = re.compile(r"(?:recesses|zones|regions|gutters|roots|rootlets|nerves)$")
 _SIDE_KINDS = ("side_left", "side_right", "side_both")
+_ROOT_QUALIFIERS = ("qual_exiting", "qual_traversing")
 _MODIFIER_KINDS = (*_SIDE_KINDS, "grade", "grade_weak")
 _RESOLVE_KINDS = ("grade_weak", "disc_bulge", "disc_herniation")
 _SUBJECT_KINDS = ("disc_bulge", "disc_herniation", "disc_anterior", "other", "intradural")
@@ -2391,10 +2396,7 @@ def sentence_findings(
             and not has_loc[k]
             and ks & _CORE_KINDS == {"core_stenosis"}
             and not ks & _NOT_A_RESTATED_PLACE
-            and any(
-                i.kind == "core_stenosis" and rules.pronoun_object_re.match(low, i.end)
-                for i in clause
-            )
+            and any(_narrows_a_pronoun(i, low, rules) for i in clause)
             and has_loc[k - 1]
         ):
             # "extends into the right foramen, narrowing it mildly": the place just named
