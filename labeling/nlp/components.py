@@ -112,11 +112,33 @@ _TEXT_KEY = "radbot_text"
 
 
 def doc_text(doc: Doc) -> str:
-    """The text of ``doc``: the tokenizer's input when it is known to match, else ``doc.text``."""
+    """The text of ``doc``: the tokenizer's input when it is known to match (or the text of a
+    ``text_doc``), else ``doc.text``."""
     text = doc.user_data.get(_TEXT_KEY)
-    if text is not None and len(doc) and doc[-1].idx + len(doc[-1].text_with_ws) == len(text):
-        return text
-    return doc.text
+    if text is None:
+        return doc.text
+    if not len(doc):
+        return text if _TEXT_ONLY in doc.user_data else doc.text
+    last = doc[-1]
+    return text if last.idx + len(last.text_with_ws) == len(text) else doc.text
+
+
+_TEXT_ONLY = "radbot_text_only"
+
+
+def text_doc(vocab: Vocab, text: str) -> Doc:
+    """A document of ``text`` with no tokens, for the pipeline's labels alone.
+
+    The steps read the text and write character offsets; only spaCy's own token view of a
+    document (``doc.sents``, token attributes) needs tokens, and making them and marking the
+    sentence starts on them took 7% of the instructions of labelling a report
+    (``bench/labeller_instructions.py``). ``nlp(text)`` still gives a tokenized document, and
+    ``doc.text`` of this one is empty: a step reads the text through ``doc_text``.
+    """
+    doc = Doc(vocab)
+    doc.user_data[_TEXT_KEY] = text
+    doc.user_data[_TEXT_ONLY] = True
+    return doc
 
 
 class StagePipe:

@@ -187,6 +187,9 @@ def sanitize(text: Any) -> tuple[str, list[str]]:
 class Labeller:
     """Builds the spaCy pipeline once; ``label`` / ``label_many`` reuse it.
 
+    They hand the pipeline documents with no tokens (``components.text_doc``): a step added to
+    it reads the report through ``components.doc_text``, as the labeller's own steps do.
+
     ``to_disk`` saves the pipeline with its rule files; ``from_disk`` labels with a saved one.
     """
 
@@ -224,7 +227,7 @@ class Labeller:
         if "empty report" in errors or not clean:
             return empty_result(report_id, errors or ["empty report"])
         try:
-            doc = self.nlp(clean)
+            doc = self.nlp(components.text_doc(self.nlp.vocab, clean))
         except Exception as exc:  # noqa: BLE001 - one bad report never fails the caller
             return empty_result(
                 report_id, [*errors, f"labeller failed: {type(exc).__name__}: {exc}"]
@@ -251,8 +254,14 @@ class Labeller:
     ) -> Iterator[ReportLabels]:
         # Docs are consumed as nlp.pipe yields them (few objects alive at once keeps the
         # garbage collector cheap); after a pipeline failure the rest go one at a time.
+        vocab = self.nlp.vocab
         docs = self.nlp.pipe(
-            (b[1] for b in batch if b[1] and "empty report" not in b[2]), batch_size=batch_size
+            (
+                components.text_doc(vocab, b[1])
+                for b in batch
+                if b[1] and "empty report" not in b[2]
+            ),
+            batch_size=batch_size,
         )
         broken = False
         for report_id, clean, errors in batch:
