@@ -344,6 +344,8 @@ class Rules:
         self.grade_word_re = re.compile(rf"(?<![a-z])(?:{g})(?![a-z])")
         self.prior_before_re = re.compile(f["prior_grade"]["before"])
         self.prior_after_re = re.compile(f["prior_grade"]["after"])
+        self.prior_seen_before_re = re.compile(f["prior_grade"]["seen_before"])
+        self.now_re = re.compile(f["prior_grade"]["now"])
         self.superlative_before_re = re.compile(f["superlative_grade_before"])
         self.hedge_before_grade_re = dispatched(f["hedged_grade_before"])
         self.lesser_before_re = re.compile(f["lesser_degree"]["before"])
@@ -1368,7 +1370,7 @@ def tokenize_items(low: str, start: int, end: int, rules: Rules) -> list[Item]:
             out.append(Item("core_stenosis", b - 1, b, low[b - 1 : b]))
             continue
         elif kind == "grade":
-            current = _current_grade(low, start, m.start(), m.end(), rules)
+            current = _current_grade(low, start, end, m.start(), m.end(), rules)
             if current is not None:
                 out.append(current)
             continue
@@ -1401,8 +1403,8 @@ def _item_start(item: Item) -> int:
     return item.start
 
 
-def _current_grade(low: str, start: int, a: int, b: int, rules: Rules) -> Item | None:
-    """The grade item ``low[a:b]`` of the sentence starting at ``start``, unless it grades an
+def _current_grade(low: str, start: int, end: int, a: int, b: int, rules: Rules) -> Item | None:
+    """The grade item ``low[a:b]`` of the sentence ``low[start:end]``, unless it grades an
     earlier study (findings.yaml ``prior_grade``), ranks levels (``superlative_grade_before``)
     or is a doubtful alternative to a grade before it (``hedged_grade_before``): None; a range
     after "from" is a change, its last grade the current."""
@@ -1418,6 +1420,10 @@ def _current_grade(low: str, start: int, a: int, b: int, rules: Rules) -> Item |
             return Item("grade", last.start(), last.end(), last.group())
         if not (prior.group().startswith("from") and _grades_a_finding_word(low, b, rules)):
             return None
+    if rules.prior_seen_before_re.search(low, max(start, a - 32), a) is not None and any(
+        rules.grade_word_re.match(low, now.end(), end) for now in rules.now_re.finditer(low, b, end)
+    ):
+        return None  # "previously noted moderate stenosis, now mild"
     hedge = rules.hedge_before_grade_re.search(low, max(start, a - 14), a)
     if hedge is not None and rules.grade_word_re.search(low, start, hedge.start()) is not None:
         return None  # "mild canal stenosis, possibly moderate": the stated grade is the grade
