@@ -293,6 +293,7 @@ class Rules:
         self.anaphora_re = re.compile(lv["anaphora"])
         self.ordinal_re = re.compile(lv["ordinal_anaphora"])
         self.same_as_re = re.compile(lv["same_as"])
+        self.same_as_study_re = re.compile(lv["same_as_study"])
         self.same_as_keys = tuple(lv["same_as_keys"])
         self.bare_re = re.compile(lv["bare_continuation"])
         self.range_re = re.compile(lv["range_joiner"])
@@ -1106,7 +1107,7 @@ def copied_levels(low: str, sent: Sentence, previous: frozenset, rules: Rules) -
     ``previous`` (the level named last before it); empty when it says no such thing. Sets
     ``sent.copy_sides`` to whether it names no side of its own."""
     m = rules.same_as_re.search(low, sent.start, sent.end)
-    if m is None:
+    if m is None or rules.same_as_study_re.match(low, m.end(), sent.end) is not None:
         return frozenset()
     sent.copy_sides = rules.side_word_re.search(low, sent.start, sent.end) is None
     source = previous
