@@ -2209,6 +2209,7 @@ def sentence_findings(
         else ()
     )
     clauses, cuts = split_clauses(items, groups, low, rules)
+    _share_side_over_places(clauses, low)
     # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
     # of the clause just before
     pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}
@@ -2563,6 +2564,37 @@ def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent
     """Whether clause ``k`` names a level (not as a comparison's term)."""
     start, end = _clause_bounds(cuts, k, sent)
     return any(start <= g.start < end and g.kind != "compare" for g in groups)
+
+
+# what stands between two places that share the side written before the first ("left lateral
+# recess and foramen", "left subarticular and foraminal stenosis", "right recess, and the foramen")
+_PLACE_JOINER = re.compile(r"\s*(?:,\s*)?(?:and|&|/|or)?\s*(?:the\s+)?")
+# a place named in the plural has both sides ("the left lateral recess and the foramina")
+_PLURAL_PLACES = ("foramina", "recesses", "zones", "regions", "gutters")
+
+
+def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
+    """Give a foramen or recess that opens a clause, with no side of its own, the one side of the
+    foramen or recess that ends the clause before it ("Moderate left subarticular and foraminal
+    stenosis", "The left lateral recess and foramen are narrowed"): a side word before
+    coordinated places is theirs. The side is a zero-width item where the place starts."""
+    for k in range(1, len(clauses)):
+        before, clause = clauses[k - 1], clauses[k]
+        if not before or not clause or any(i.kind in _SIDE_KINDS for i in clause):
+            continue
+        first = next((i for i in clause if i.kind != "grade"), None)
+        last = before[-1]
+        if (
+            first is None
+            or first.kind not in ("loc_foramen", "loc_subarticular")
+            or first.text.endswith(_PLURAL_PLACES)
+            or last.kind not in ("loc_foramen", "loc_subarticular")
+            or _PLACE_JOINER.fullmatch(low, last.end, min(i.start for i in clause)) is None
+        ):
+            continue
+        sides = {i.kind for i in before if i.kind in _SIDE_KINDS and i.end <= last.start}
+        if len(sides) == 1 and "side_both" not in sides:
+            clause.insert(0, Item(sides.pop(), first.start, first.start, ""))
 
 
 def _says_only_grades(
