@@ -451,6 +451,9 @@ class Rules:
             rf"(?<![a-z0-9])(?:{_alt([*f['locations']['foramen'], *f['locations']['subarticular']])})"
             r"(?![a-z0-9])"
         )
+        self.canal_place_re = re.compile(
+            rf"(?<![a-z0-9])(?:{_alt(f['locations']['canal'])})(?![a-z0-9])"
+        )
         # literal punctuation ("->", "+") is found anywhere; word separators at a word start
         word_seps = [x for x in f["clause_separators"] if x[:1].isalpha() or x[:1] == "\\"]
         punct_seps = [x for x in f["clause_separators"] if not (x[:1].isalpha() or x[:1] == "\\")]
@@ -622,10 +625,14 @@ def _grades_what_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) ->
 
 
 def _side_value_follows(low: str, cur: int, ms: int, nxt: int, rules: Rules) -> bool:
-    return (
-        rules.side_value_sentence_re.match(low, nxt) is not None
-        and rules.lateral_place_re.search(low, cur, ms) is not None
-    )
+    """Whether the sentence at ``nxt`` is a side's (or "it"'s) value that grades a place of the
+    sentence ``low[cur:ms]``: a foramen or recess, or for "it" the canal too ("There is central
+    canal stenosis. It is moderate.")."""
+    if rules.side_value_sentence_re.match(low, nxt) is None:
+        return False
+    if rules.lateral_place_re.search(low, cur, ms) is not None:
+        return True
+    return low.startswith("it ", nxt) and rules.canal_place_re.search(low, cur, ms) is not None
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
