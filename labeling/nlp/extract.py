@@ -2576,8 +2576,6 @@ def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent
 # what stands between two places that share the side written before the first ("left lateral
 # recess and foramen", "left subarticular and foraminal stenosis", "right recess, and the foramen")
 _PLACE_JOINER = re.compile(r"\s*(?:,\s*)?(?:and|&|/|or)?\s*(?:the\s+)?")
-# a place named in the plural has both sides ("the left lateral recess and the foramina")
-_PLURAL_PLACES = ("foramina", "recesses", "zones", "regions", "gutters")
 
 
 def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
