@@ -2490,8 +2490,15 @@ def _cut_before_side_pairs(items: list[Item], low: str, sent: Sentence, rules: R
     grade, not both grades on both sides."""
     both = min(it.start for it in items if it.kind == "side_both")
     # (only after a stenosis word: "Bilateral foramina: left moderate, ..." grades the place
-    # itself, which a clause of its own would leave ungraded)
-    core = min((it.end for it in items if it.kind.startswith("core_")), default=sent.end)
+    # itself, which a clause of its own would leave ungraded; where both sides follow with their
+    # values, "bilateral" adds nothing to them)
+    core = min((it.end for it in items if it.kind.startswith("core_")), default=None)
+    if core is None:
+        opening = rules.side_pair_opening_re.search(low, both, sent.end)
+        after = {it.kind for it in items if opening is not None and it.start > opening.start()}
+        if opening is None or not {"side_left", "side_right"} <= after:
+            return items
+        return [it for it in items if not (it.kind == "side_both" and it.end <= opening.start())]
     cuts = [
         Item("sep", m.start(), m.end(), low[m.start()])
         for m in rules.side_pair_opening_re.finditer(low, max(both, core), sent.end)
