@@ -2495,10 +2495,12 @@ def _cut_before_side_pairs(items: list[Item], low: str, sent: Sentence, rules: R
     core = min((it.end for it in items if it.kind.startswith("core_")), default=None)
     if core is None:
         opening = rules.side_pair_opening_re.search(low, both, sent.end)
-        after = {it.kind for it in items if opening is not None and it.start > opening.start()}
-        if opening is None or not {"side_left", "side_right"} <= after:
+        if opening is None:
             return items
-        return [it for it in items if not (it.kind == "side_both" and it.end <= opening.start())]
+        at = opening.start()
+        if not {"side_left", "side_right"} <= {it.kind for it in items if it.start > at}:
+            return items
+        return [it for it in items if not (it.kind == "side_both" and it.end <= at)]
     cuts = [
         Item("sep", m.start(), m.end(), low[m.start()])
         for m in rules.side_pair_opening_re.finditer(low, max(both, core), sent.end)
