@@ -32,12 +32,23 @@ def _by_length(fragments: Iterable[str]) -> list[str]:
     return sorted(fragments, key=len, reverse=True)
 
 
+# Characters that text pasted from a word processor or a PDF writes for plain ones, each for one:
+# the hyphens and minus signs (U+2010, U+2011, U+2012, U+2212, U+FE63: "L4" + one of them + "5";
+# the en and em dashes the rules read as they are) and the full-width forms of the ASCII
+# characters (U+FF01 to U+FF5E).
+_PLAIN_FORMS = {
+    **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2212\ufe63"), "-"),
+    **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+}
+
+
 def lower_same_length(text: str) -> str:
-    """Lower-case text keeping every character offset."""
+    """Lower-case text keeping every character offset (and the plain form of a pasted hyphen or
+    full-width character)."""
     low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low.translate(_PLAIN_FORMS)
 
 
 # --------------------------------------------------------------------------
