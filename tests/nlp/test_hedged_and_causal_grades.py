@@ -43,3 +43,22 @@ NEAR_MISSES = [
 @pytest.mark.parametrize(("text", "want"), CASES + NEAR_MISSES)
 def test_the_stated_current_grade_is_the_grade(lab, text, want):
     assert found(lab.label(text)) == want
+
+
+# "if not" before the second grade: a doubted higher grade, never a negation of the finding
+IF_NOT = [
+    ("L4-5: Mild if not moderate canal stenosis.", {"L4-L5": "c=mild"}),
+    ("L4-5: Moderate if not severe canal stenosis.", {"L4-L5": "c=moderate"}),
+]
+IF_NOT_NEAR_MISSES = [
+    # (read so before: a comma ends the negation's reach)
+    ("L4-5: Mild, if not moderate, canal stenosis.", {"L4-L5": "c=mild"}),
+    ("L4-5: Mild canal stenosis, if not moderate.", {"L4-L5": "c=mild"}),
+    ("L4-5: Canal stenosis is not seen.", {}),
+    ("L4-5: Canal stenosis, if present, is mild.", {"L4-L5": "unc"}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), IF_NOT + IF_NOT_NEAR_MISSES)
+def test_if_not_doubts_the_higher_grade_only(lab, text, want):
+    assert found(lab.label(text)) == want
