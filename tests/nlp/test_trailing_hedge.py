@@ -1,4 +1,4 @@
-"""A hedge word after a comma at the end of a statement doubts what it follows (guide:
+"""A hedge word at the end of a statement, after a comma or not, doubts what it follows (guide:
 "questionable", "equivocal", "suspected", "cannot be excluded" are hedges; the hedged finding
 is absent and the level uncertain): "Mild canal stenosis, questionable." A definite finding
 before a list comma stays present."""
@@ -19,6 +19,14 @@ CASES = [
     ),
     # the list comma before the doubted finding ends the hedge's reach: the bulge stays
     ("L4-5: Disc bulge, moderate canal stenosis, questionable.", {"L4-L5": "d=bulge unc"}),
+    # ... with no comma before it
+    ("L4-5: Canal stenosis questionable.", {"L4-L5": "unc"}),
+    ("L4-5: Mild canal stenosis possible.", {"L4-L5": "unc"}),
+    ("L4-5: Small protrusion suspected.", {"L4-L5": "unc"}),
+    (
+        "L4-5: Moderate canal stenosis. Left foraminal narrowing questionable.",
+        {"L4-L5": "c=moderate unc"},
+    ),
 ]
 
 NEAR_MISSES = [
@@ -26,6 +34,8 @@ NEAR_MISSES = [
     ("L4-5: Mild canal stenosis, possible left foraminal stenosis.", {"L4-L5": "c=mild unc"}),
     ("L4-5: Protrusion, questionable contact of the L5 root.", {"L4-L5": "d=herniation unc"}),
     ("L4-5: Mild canal stenosis, unchanged.", {"L4-L5": "c=mild"}),
+    ("L4-5: Questionable protrusion.", {"L4-L5": "unc"}),
+    ("L4-5: Bulge. Herniation is possible.", {"L4-L5": "d=bulge unc"}),
 ]
 
 
