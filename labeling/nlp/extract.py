@@ -2611,9 +2611,9 @@ def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
         last = before[-1]
         if (
             first is None
-            or first.kind not in ("loc_foramen", "loc_subarticular")
+            or first.kind not in _SIDE_FIELDS
             or first.text.endswith(_PLURAL_PLACES)
-            or last.kind not in ("loc_foramen", "loc_subarticular")
+            or last.kind not in _SIDE_FIELDS
             or _PLACE_JOINER.fullmatch(low, last.end, min(i.start for i in clause)) is None
         ):
             continue
