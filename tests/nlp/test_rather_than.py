@@ -10,6 +10,15 @@ from tests.nlp.conftest import found
 CASES = [
     ("L4-5: Canal stenosis is moderate rather than severe.", {"L4-L5": "c=moderate"}),
     ("L4-5: The canal is mildly narrowed rather than severely.", {"L4-L5": "c=mild"}),
+    # the two grades before the finding word: the first grades it
+    ("L4-5: Moderate rather than severe canal stenosis.", {"L4-L5": "c=moderate"}),
+    ("L4-5: Severe rather than moderate canal stenosis.", {"L4-L5": "c=severe"}),
+    ("L4-5: Mild rather than moderate left foraminal narrowing.", {"L4-L5": "lf=mild"}),
+    ("L4-5: Mildly rather than moderately narrowed canal.", {"L4-L5": "c=mild"}),
+    (
+        "L4-5: Bulge rather than protrusion, with moderate rather than severe canal stenosis.",
+        {"L4-L5": "d=bulge c=moderate"},
+    ),
 ]
 
 NEAR_MISSES = [
