@@ -2228,6 +2228,7 @@ def sentence_findings(
     )
     clauses, cuts = split_clauses(items, groups, low, rules)
     _share_side_over_places(clauses, low)
+    _join_side_and_its_grade(clauses, cuts, low)
     # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
     # of the clause just before
     pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}
@@ -2278,6 +2279,8 @@ def sentence_findings(
     results = []
     # clauses whose place a later clause of a side and a grade took ("..., moderate on the left")
     sided_later: set[int] = set()
+    # clauses whose place a later clause of one side word names the side of ("..., right")
+    side_named_later: set[int] = set()
     for k, clause in enumerate(clauses):
         borrowed = None
         ks = kinds[k]
@@ -2326,14 +2329,20 @@ def sentence_findings(
                 else list(range(k - 1, -1, -1)) + list(range(k + 1, n))
             )
             # (a stenosis named with no place is the canal's: "Moderate stenosis at L3-4,
-            # severe at L4-5")
+            # severe at L4-5"; with a side and no place it is a foramen's, and a side clause
+            # after it names the other: "Mild stenosis on the left and moderate on the right")
             src = next(
                 (
                     j
                     for j in order
                     if has_core[j]
-                    and (_lateral(kinds[j]) or not has_side)
-                    and (has_loc[j] or (not has_side and "core_stenosis" in kinds[j]))
+                    and (
+                        (
+                            (_lateral(kinds[j]) or not has_side)
+                            and (has_loc[j] or (not has_side and "core_stenosis" in kinds[j]))
+                        )
+                        or (has_side and _placeless_sided_stenosis(kinds[j]))
+                    )
                 ),
                 None,
             )
@@ -2361,6 +2370,15 @@ def sentence_findings(
                     )
                 ):
                     sided_later.add(src)
+                elif (
+                    has_side
+                    and g is None
+                    and src < k
+                    and _one_side_only(clause, kinds[src], low, _clause_bounds(cuts, k, sent))
+                ):
+                    # "Foraminal stenosis, right.", "Mild narrowing of the lateral recess, left":
+                    # a side after the place is its side, graded or not
+                    side_named_later.add(src)
             elif has_side and "other" not in ks:
                 # "NF: L mild, R mod", "Foramina: mild left, moderate right", "Foramina: left
                 # patent, right mild": a side and its grade after a place with a side and its
@@ -2474,17 +2492,26 @@ def sentence_findings(
             k,
             place_sides,
         )
-    if sided_later:
+    if sided_later or side_named_later:
         # "Foraminal stenosis, moderate on the left": the side and grade that follow say which
         # side the ungraded place named in the singular, with no side of its own, was (not
-        # both, as "the foramina" are)
+        # both, as "the foramina" are); "Mild foraminal stenosis, right": a side alone names the
+        # side of the place before it, graded or not
         results = [
             r
             for r in results
             if not (
-                r.clause in sided_later
-                and r.field in _LATERAL_FIELDS
-                and not any(i.kind in _SIDE_KINDS or i.kind == "grade" for i in r.items)
+                r.field in _LATERAL_FIELDS
+                and (
+                    (
+                        r.clause in sided_later
+                        and not any(i.kind in _SIDE_KINDS or i.kind == "grade" for i in r.items)
+                    )
+                    or (
+                        r.clause in side_named_later
+                        and not any(i.kind in _SIDE_KINDS for i in r.items)
+                    )
+                )
             )
         ]
     if results and any(i.kind == "intradural" for i in items):
@@ -2556,6 +2583,35 @@ def _lateral(kinds: set[str]) -> bool:
     return "loc_foramen" in kinds or "loc_subarticular" in kinds
 
 
+# The words a clause of one side may hold besides it ("..., and on the right side.")
+_AROUND_A_SIDE = re.compile(r"[\s,;:.]*(?:(?:and|on|the|side|sided)(?![a-z])[\s,;:.]*)*")
+
+
+def _one_side_only(
+    clause: list[Item], place_kinds: set[str], low: str, bounds: tuple[int, int]
+) -> bool:
+    """Whether ``clause`` (from ``bounds[0]`` to ``bounds[1]`` of ``low``) says one side, left or
+    right, and nothing else ("..., right."), after a place with no side."""
+    if len(clause) != 1 or clause[0].kind not in ("side_left", "side_right"):
+        return False
+    side = clause[0]
+    return (
+        place_kinds.isdisjoint(_SIDE_KINDS)
+        and _AROUND_A_SIDE.fullmatch(low, bounds[0], side.start) is not None
+        and _AROUND_A_SIDE.fullmatch(low, side.end, bounds[1]) is not None
+    )
+
+
+def _placeless_sided_stenosis(kinds: set[str]) -> bool:
+    """A stenosis with a side and no place ("mild stenosis on the left"): a foramen's."""
+    return (
+        "core_stenosis" in kinds
+        and not _lateral(kinds)
+        and "loc_canal" not in kinds
+        and ("side_left" in kinds or "side_right" in kinds)
+    )
+
+
 def _graded_side_place(kinds: set[str], has_core: bool) -> bool:
     """A lateral place, a side and a grade, and no finding of its own ("NF: L mild")."""
     return (
@@ -2596,6 +2652,32 @@ def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent
 # what stands between two places that share the side written before the first ("left lateral
 # recess and foramen", "left subarticular and foraminal stenosis", "right recess, and the foramen")
 _PLACE_JOINER = re.compile(r"\s*(?:,\s*)?(?:and|&|/|or)?\s*(?:the\s+)?")
+
+
+# What may stand between a side and its value ("and right, moderate", "and left, which is mild")
+_SIDE_THEN_VALUE = re.compile(r"\s*[,:]\s*(?:(?:which|that|it)\s+(?:is|was)\s+)?")
+
+
+def _join_side_and_its_grade(clauses: list[list[Item]], cuts: list[int], low: str) -> None:
+    """Join a clause that ends with a side and states no finding or grade to the clause of only
+    a grade that a comma cut from it ("Right foraminal stenosis, which is moderate, and left,
+    which is mild", "Foramina: left, mild; right, moderate"): the grade is that side's, not a
+    second grade of the place named first, nor a grade of nothing."""
+    k = 0
+    while k + 1 < len(clauses):
+        side, value = clauses[k], clauses[k + 1]
+        if (
+            side
+            and side[-1].kind in _SIDE_KINDS
+            and not any(i.kind == "grade" or i.kind in _CORE_KINDS for i in side)
+            and len(value) == 1
+            and value[0].kind == "grade"
+            and _SIDE_THEN_VALUE.fullmatch(low, side[-1].end, value[0].start) is not None
+        ):
+            side.extend(value)
+            del clauses[k + 1]
+            del cuts[k]
+        k += 1
 
 
 def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
