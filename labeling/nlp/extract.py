@@ -385,9 +385,11 @@ class Rules:
         add("disc_bulge", f["disc"]["bulge"])
         add("disc_herniation", f["disc"]["herniation"])
         add("disc_part", f["disc"]["part"])
+        # (mass effect before contact: "mass effect on the thecal sac" presses the sac in, while
+        # "mass effect on the root" is a root's contact)
+        add("core_mass", f["cores"]["mass_effect"])
         add("core_contact", f["cores"]["contact"])
         add("core_stenosis", f["cores"]["stenosis"])
-        add("core_mass", f["cores"]["mass_effect"])
         add("core_patent", f["cores"]["patent"])
         add("other", f["other_findings"])
         add("intradural", f["intradural"])
