@@ -2000,6 +2000,20 @@ def clause_findings(
             # the span is the contact and the root's own words (a far side word could put a
             # negation inside it: "left ... foramen without nerve root compression")
             root_own = [core, loc, *grades, *window]
+            if (
+                home is not clause
+                and loc.start > core.end
+                and _VERB_JOINER.fullmatch(low, core.end, min(i.start for i in (loc, *window)))
+                is not None
+            ):
+                # the root of a second verb ("abutting and possibly compressing the right L5
+                # root"): the span is this verb's own words, and what is said of the second (a
+                # hedge, a denial) is the second's; the root's words as zero-width items here
+                root_own = [
+                    core,
+                    *grades,
+                    *(Item(i.kind, core.end, core.end, i.text) for i in (loc, *window)),
+                ]
             # an unsided root takes the side of the disc, else of the place of its kind the
             # sentence names with a side ("stenosis of the left foramen with impingement of the
             # exiting L5 root"); a root in the plural is on both sides
@@ -2019,6 +2033,9 @@ def clause_findings(
 
 
 _WORD_GAP = re.compile(r"[\s\-/]*")
+# Between a verb and the root of the verb after it: " and possibly compressing the ",
+# " or displacing "
+_VERB_JOINER = re.compile(r"\s*,?\s*(?:and|or|and/or|&)\s+(?:[a-z]+\s+){1,3}")
 
 
 def _root_window(clause: list[Item], root: Item, low: str | None = None) -> list[Item]:
