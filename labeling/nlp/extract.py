@@ -2398,6 +2398,23 @@ def sentence_findings(
                     # "Foraminal stenosis, right.", "Mild narrowing of the lateral recess, left":
                     # a side after the place is its side, graded or not
                     side_named_later.add(src)
+                # "Subarticular and foraminal stenosis, right, severe", "Lateral recess and
+                # foraminal narrowing on the left, moderate": the places named with the
+                # stenosis's place, before it, take the side and grade too
+                j = src - 1
+                while j >= 0 and _coordinated_place(
+                    clauses[j], kinds[j], clauses[j + 1], low, canal=not has_side
+                ):
+                    borrowed += [
+                        i
+                        for i in clauses[j]
+                        if i.kind.startswith("loc_") or (not has_side and i.kind in _SIDE_KINDS)
+                    ]
+                    if src in sided_later:
+                        sided_later.add(j)
+                    if src in side_named_later:
+                        side_named_later.add(j)
+                    j -= 1
             elif has_side and "other" not in ks:
                 # "NF: L mild, R mod", "Foramina: mild left, moderate right", "Foramina: left
                 # patent, right mild": a side and its grade after a place with a side and its
@@ -2621,6 +2638,22 @@ def _one_side_only(
     )
 
 
+def _coordinated_place(
+    clause: list[Item], kinds: set[str], after: list[Item], low: str, canal: bool = False
+) -> bool:
+    """Whether ``clause`` is a lateral place in the singular (or, with ``canal``, the canal) and
+    nothing else but a side, joined by "and" (",", "/", "or") to the clause ``after`` it
+    ("Subarticular | and foraminal stenosis")."""
+    places = ("loc_canal", *_SIDE_FIELDS) if canal else _SIDE_FIELDS
+    return (
+        any(i.kind in places for i in clause)
+        and all(i.kind in places or i.kind in _SIDE_KINDS for i in clause)
+        and not any(i.text.endswith(_PLURAL_PLACES) for i in clause)
+        and bool(after)
+        and _PLACE_JOINER.fullmatch(low, clause[-1].end, after[0].start) is not None
+    )
+
+
 def _placeless_sided_stenosis(kinds: set[str]) -> bool:
     """A stenosis with a side and no place ("mild stenosis on the left"): a foramen's."""
     return (
@@ -2721,6 +2754,22 @@ def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
         sides = {i.kind for i in before if i.kind in _SIDE_KINDS and i.end <= last.start}
         if len(sides) == 1 and "side_both" not in sides:
             clause.insert(0, Item(sides.pop(), first.start, first.start, ""))
+    # ... and a side after the last of them is theirs too ("Subarticular and foraminal stenosis
+    # on the right"): a place alone in its clause, coordinated with the next, takes it
+    for k in range(len(clauses) - 1):
+        clause, after = clauses[k], clauses[k + 1]
+        if not _coordinated_place(clause, {i.kind for i in clause}, after, low):
+            continue
+        place_end = max((i.end for i in after if i.kind in _SIDE_FIELDS), default=None)
+        if place_end is None:
+            continue
+        sides = {i.kind for i in after if i.kind in _SIDE_KINDS}
+        if (
+            len(sides) == 1
+            and "side_both" not in sides
+            and all(i.start >= place_end for i in after if i.kind in _SIDE_KINDS)
+        ):
+            clause.insert(0, Item(sides.pop(), clause[0].start, clause[0].start, ""))
 
 
 def _says_only_grades(
