@@ -414,10 +414,19 @@ def _findings(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
             return (), sides
         out = []
         groups_by_clause = [(extract.clause_of_position(cuts, g.start), g) for g in own]
+        excepting = any(g.kind == "except" for g in own)
         # (clause, family, items) -> fields: which findings went to both sides
         both: dict[tuple[int, str, int], set[str]] | None = None
         for m in mentions:
-            levels, tier = extract.levels_of_clause(m.clause, groups_by_clause, rel)
+            exception = (
+                extract.exception_spoken_of(own, max(i.start for i in m.items), masked_text, rules)
+                if excepting
+                else None
+            )
+            if exception is not None:
+                levels, tier = exception.levels, "specific"
+            else:
+                levels, tier = extract.levels_of_clause(m.clause, groups_by_clause, rel)
             if not levels and tier != "unscoped":
                 continue
             paired = (

@@ -310,6 +310,8 @@ class Rules:
         self.range_re = re.compile(lv["range_joiner"])
         # matched right before a mention (its end at the mention's start)
         self.compare_re = re.compile("(?:" + lv["comparison"] + r")\s*$")
+        self.exception_re = re.compile(lv["exception"])
+        self.relative_after_exception_re = re.compile(lv["relative_after_exception"])
         self.list_re = re.compile(lv["list_joiner"])
         self.own_value_re = re.compile(lv["own_value"])
         self.own_value_before_re = re.compile(lv["own_value_before"])
@@ -1103,9 +1105,24 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         i = j + 1
     if groups:
         groups += _ordinal_groups(low, start, end, groups, rules)
-    named = frozenset().union(*(g.levels for g in groups)) if groups else frozenset()
+    wholes = list(rules.global_re.finditer(low, start, end))
+    # "at all levels except L1-2": a level named as the exception of a whole-spine statement
+    excepted = [
+        g
+        for g in groups
+        if g.kind in ("single", "list")
+        and rules.exception_re.search(low, max(start, g.start - 40), g.start) is not None
+        and any(m.lastgroup == "all" and m.end() <= g.start for m in wholes)
+    ]
+    for g in excepted:
+        g.kind = "except"
+    named = (
+        frozenset().union(*(g.levels for g in groups if g.kind != "except"))
+        if groups
+        else frozenset()
+    )
     vague = []
-    for m in rules.global_re.finditer(low, start, end):
+    for m in wholes:
         kind = m.lastgroup  # type: ignore[assignment]  # global_re: only named alternatives
         if kind == "vague":
             # "multilevel", "several levels": no level (unless the sentence names its levels)
@@ -1114,7 +1131,12 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
         if named and kind == "all" and re.search(r"\b(?:each|every|these|both)\b", m.group()):
             groups.append(LevelGroup(m.start(), m.end(), named, "range"))
             continue
-        groups.append(LevelGroup(m.start(), m.end(), frozenset(LEVELS), kind))
+        levels = frozenset(LEVELS)
+        if kind == "all":
+            for g in excepted:
+                if g.start >= m.end():
+                    levels -= g.levels
+        groups.append(LevelGroup(m.start(), m.end(), levels, kind))
     if vague and not groups:
         groups = vague
     groups.sort(key=_start_of)
@@ -2845,6 +2867,20 @@ def clause_of_position(cuts: list[int], pos: int) -> int:
     return bisect_right(cuts, pos)
 
 
+def exception_spoken_of(
+    groups: list[LevelGroup], start: int, low: str, rules: Rules
+) -> LevelGroup | None:
+    """The exception of a whole-spine statement that a finding whose last word starts at
+    ``start`` speaks of: the last one before that word, with no other level between, where a
+    relative clause follows it ("at all levels except L5-S1, where it is severe", "apart from
+    L1-2, which is normal")."""
+    before = [g for g in groups if g.end <= start and g.kind != "compare"]
+    if not before or before[-1].kind != "except":
+        return None
+    g = before[-1]
+    return g if rules.relative_after_exception_re.match(low, g.end) is not None else None
+
+
 # How specific each kind of level group is: inside one clause, specific beats range beats global.
 _TIER_KIND = {
     "single": "specific",
@@ -2854,6 +2890,8 @@ _TIER_KIND = {
     "all": "global",
     "vague": "global",
     "compare": "specific",
+    # the exception of a whole-spine statement: none of the clause's levels (see levels_of_clause)
+    "except": "excepted",
 }
 
 
@@ -2865,7 +2903,9 @@ def levels_of_clause(
     ``groups_by_clause``: the sentence's own level groups with their clause indexes. A finding
     takes the groups of its own clause, else of the nearest clause before it that has any, else
     of the first clause that has any; a sentence with none takes the levels it inherits
-    ("unscoped" when there are none)."""
+    ("unscoped" when there are none). The exception of a whole-spine statement ("at all levels
+    except L5-S1") is none of them (see ``exception_spoken_of``)."""
+    groups_by_clause = [(c, g) for c, g in groups_by_clause if g.kind != "except"]
     if not groups_by_clause:
         if sentence.inherited:
             return sentence.inherited, sentence.inherited_tier
