@@ -2729,14 +2729,17 @@ _PLACE_JOINER = re.compile(r"\s*(?:,\s*)?(?:and|&|/|or)?\s*(?:the\s+)?")
 
 
 # What may stand between a side and its value ("and right, moderate", "and left, which is mild")
-_SIDE_THEN_VALUE = re.compile(r"\s*[,:]\s*(?:(?:which|that|it)\s+(?:is|was)\s+)?")
+_SIDE_THEN_VALUE = re.compile(
+    r"\s*[,:]\s*(?:(?:which|that|it|where\s+it|where\s+they)\s+(?:is|was|are|were)\s+)?"
+)
 
 
 def _join_side_and_its_grade(clauses: list[list[Item]], cuts: list[int], low: str) -> None:
     """Join a clause that ends with a side and states no finding or grade to the clause of only
     a grade that a comma cut from it ("Right foraminal stenosis, which is moderate, and left,
-    which is mild", "Foramina: left, mild; right, moderate"): the grade is that side's, not a
-    second grade of the place named first, nor a grade of nothing."""
+    which is mild", "Foramina: left, mild; right, moderate", "both foramina, more so on the
+    left, where it is severe"): the grade is that side's, not a second grade of the place named
+    first, nor a grade of nothing."""
     k = 0
     while k + 1 < len(clauses):
         side, value = clauses[k], clauses[k + 1]
