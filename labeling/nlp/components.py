@@ -31,6 +31,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -607,7 +608,16 @@ def _alternatives(targets: tuple, mods: list, assertions: list) -> None:
         t = m.get(ALTERNATIVE)
         if t is not None and assertions[k] == "hedged" and POSSIBLE not in m:
             groups.setdefault(id(t), (t, []))[1].append(k)
-    for t, ks in groups.values():
+    ordered = sorted(groups.values(), key=lambda g: g[0].start)
+    for (t, ks), (_nt, next_ks) in pairwise(ordered):
+        if t.rule.direction == "forward":
+            # "either a bulge or a small protrusion": what "either" hedges is the first
+            # alternative of the "or" after it
+            next_ks.extend(ks)
+            ks.clear()
+    for t, ks in ordered:
+        if not ks:
+            continue
         # The alternatives are the nearest findings on each side of the trigger.
         left = [k for k in ks if targets[k][1] <= t.start]
         right = [k for k in ks if targets[k][0] >= t.end]
