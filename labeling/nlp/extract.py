@@ -2270,6 +2270,7 @@ def sentence_findings(
     clauses, cuts = split_clauses(items, groups, low, rules)
     _share_side_over_places(clauses, low)
     _join_side_and_its_grade(clauses, cuts, low)
+    _fronted_side(clauses, low)
     # clauses that _side_grades cut off a side list ("NF L mild / R mod"): their place is the one
     # of the clause just before
     pair_cuts = {it.start for it in items if it.kind == "sep" and it.text == _PAIR_CUT}
@@ -2726,6 +2727,26 @@ def _names_its_own_level(groups: list[LevelGroup], cuts: list[int], k: int, sent
 # what stands between two places that share the side written before the first ("left lateral
 # recess and foramen", "left subarticular and foraminal stenosis", "right recess, and the foramen")
 _PLACE_JOINER = re.compile(r"\s*(?:,\s*)?(?:and|&|/|or)?\s*(?:the\s+)?")
+
+
+_FRONTED_SIDE_END = re.compile(r"(?:[ \t]*side)?[ \t]*,")
+
+
+def _fronted_side(clauses: list[list[Item]], low: str) -> None:
+    """Give the side a sentence opens with ("On the left, there is moderate narrowing of the
+    exit foramen and the lateral recess") to the foramina and recesses of the clauses after it
+    that name no side, up to one that names its own: a zero-width side item where each starts."""
+    if len(clauses) < 2 or len(clauses[0]) != 1:
+        return
+    side = clauses[0][0]
+    if side.kind not in ("side_left", "side_right") or not _FRONTED_SIDE_END.match(low, side.end):
+        return
+    for clause in clauses[1:]:
+        if any(i.kind in _SIDE_KINDS for i in clause):
+            return
+        place = next((i for i in clause if i.kind in _SIDE_FIELDS), None)
+        if place is not None and not place.text.endswith(_PLURAL_PLACES):
+            clause.insert(0, Item(side.kind, place.start, place.start, ""))
 
 
 # What may stand between a side and its value ("and right, moderate", "and left, which is mild")
