@@ -297,7 +297,10 @@ class Rules:
             lv["vertebra_disc"]["before"],
             lv["vertebra_disc"]["at"].replace("{disc}", f_disc),
             lv["listhesis"]["of"].replace("{word}", word),
+            lv["listhesis"]["verb"].replace("{word}", word),
             lv["vertebra_disc"]["after"].replace("{disc}", f_disc),
+            lv["vertebra_disc"]["below"],
+            lv["vertebra_disc"]["above"],
         ]
         # Single-vertebra mentions (listhesis, disc at a vertebra); the level is the disc below.
         self.vertebra_re = guarded("(?<![a-z])(?:" + "|".join(f"(?:{x})" for x in aux) + ")")
@@ -1028,9 +1031,12 @@ def _mention_levels(m: re.Match, low: str, rules: Rules) -> tuple[int, int] | No
 
 def _vertebra_level(m: re.Match) -> tuple[int, int, int, int]:
     """(start, end, lo, hi) of a single-vertebra mention: the disc below the vertebra."""
-    name = next(k for k in ("oa", "ld", "va", "vc", "lc", "vb") if m.groupdict().get(k))
+    name = next(
+        k for k in ("oa", "ld", "va", "vc", "lc", "lv", "vb", "vd", "vu") if m.groupdict().get(k)
+    )
     v = int(m.group(name)[-1])
-    return m.start(name), m.end(name), v - 1, v - 1
+    disc = v - 2 if name == "vu" else v - 1  # (the disc above a vertebra is the one below the last)
+    return m.start(name), m.end(name), disc, disc
 
 
 # The vertebra of every single-vertebra mention (levels.yaml: the groups of vertebra_re; a test
@@ -1972,7 +1978,10 @@ def clause_findings(
                         Mention(clause_index, "canal_stenosis", grade, "direct", own, negated)
                     )
                 elif ctype == "mass" and (
-                    "sac" in loc.text or "canal" in loc.text or "cauda" in loc.text
+                    "sac" in loc.text
+                    or "canal" in loc.text
+                    or "cauda" in loc.text
+                    or "theca" in loc.text
                 ):
                     out.append(
                         Mention(clause_index, "canal_stenosis", grade, "indirect", own, negated)
