@@ -2336,11 +2336,15 @@ def sentence_findings(
         borrowed = None
         ks = kinds[k]
         if has_loc[k] and not has_core[k]:
-            # a graded place takes no "patent" ("foramina mild, canal patent")
+            # a graded place takes no "patent" ("foramina mild, canal patent"), and a place is not
+            # the subject of the verb after it that narrows "it" (that verb takes the place:
+            # "extends into the left foramen, without narrowing it")
             usable = [
                 j
                 for j in range(n)
-                if has_core[j] and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})
+                if has_core[j]
+                and not ("grade" in ks and kinds[j] & _CORE_KINDS == {"core_patent"})
+                and not (j == k + 1 and any(_narrows_a_pronoun(i, low, rules) for i in clauses[j]))
             ]
             src = next((j for j in usable if j > k), None)
             if src is None:
@@ -2511,9 +2515,14 @@ def sentence_findings(
             and any(_narrows_a_pronoun(i, low, rules) for i in clause)
             and has_loc[k - 1]
         ):
-            # "extends into the right foramen, narrowing it mildly": the place just named
+            # "extends into the right foramen, narrowing it mildly": the place just named, as
+            # zero-width items at the verb, so that the finding spans this clause only ("...,
+            # displacing the thecal sac, without narrowing it": the denial is inside it)
+            at = next(i for i in clause if _narrows_a_pronoun(i, low, rules)).end
             borrowed = [
-                i for i in clauses[k - 1] if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
+                Item(i.kind, at, at, i.text)
+                for i in clauses[k - 1]
+                if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
             ]
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
