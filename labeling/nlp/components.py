@@ -559,6 +559,7 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         ]
         _alternatives(targets, mods, assertions)
         _coordinated(text, targets, mods, assertions)
+        _doubted_subject(text, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
@@ -778,6 +779,37 @@ def _coordinated(low: str, targets: tuple, mods: list, assertions: list) -> None
             last = a.start()
         if last is not None and any(t.end <= o[0] and o[1] <= last for o in targets):
             assertions[k] = "affirmed"
+
+
+# A participle ("touching", "contacting"): a root contact phrased as one describes the disc before it
+_PARTICIPLE = re.compile(r"[a-z]+ing(?![a-z])")
+_ROOT_FIELDS = frozenset(_LATERAL_FAMILY)
+
+
+def _doubted_subject(low: str, targets: tuple, mods: list, assertions: list) -> None:
+    """A hedge after a root contact phrased as a participle of the disc right before it doubts the
+    disc too: in "a tiny left foraminal protrusion touching the exiting left L5 root cannot be
+    excluded" the protrusion is the subject doubted, though farther back than the hedge reaches."""
+    for k, m in enumerate(mods):
+        t = m.get(POSSIBLE)
+        start, end, _has_grade, field = targets[k][:4]
+        if (
+            t is None
+            or assertions[k] != "hedged"
+            or not t.rule.subject
+            or field not in _ROOT_FIELDS
+            or t.start < end
+            or _PARTICIPLE.match(low, start) is None
+        ):
+            continue
+        for j, (o_start, o_end, _g, o_field, *_rest) in enumerate(targets):
+            if (
+                o_field == "disc"
+                and assertions[j] == "affirmed"
+                and o_start < start
+                and not low[o_end:start].strip()
+            ):
+                assertions[j] = "hedged"
 
 
 def _scoped(low: str, triggers: list, targets: tuple) -> tuple:

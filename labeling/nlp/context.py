@@ -108,6 +108,9 @@ class Rule:
     # an aside set off by commas ("mild, if any, canal stenosis"): the comma before it is its
     # own, so it also modifies a target it stands inside
     aside: bool = False
+    # a hedge that doubts the whole subject before it ("... cannot be excluded"): a disc
+    # described by the doubted root contact is doubted too (components._doubted_subject)
+    subject: bool = False
 
 
 @dataclass(slots=True)
@@ -158,6 +161,7 @@ def load_rules(path: str | Path | None = None, *, text: str | None = None) -> li
                 both_sides=bool(d.get("both_sides", False)),
                 ungraded_only=bool(d.get("ungraded_only", False)),
                 aside=bool(d.get("aside", False)),
+                subject=bool(d.get("subject", False)),
             )
         )
     return rules
