@@ -1094,7 +1094,9 @@ def find_level_groups(low: str, start: int, end: int, rules: Rules) -> list[Leve
                 lo, hi = min(lo, lo2), max(hi, hi2)
                 lv = _span_levels(lo, hi)
                 kind = "range"
-            elif rules.list_re.match(gap):
+            elif rules.list_re.match(gap) and not lv & _span_levels(lo2, hi2):
+                # (a level named again starts a statement of its own: "bulges at L3/4 and L4/5,
+                # and at L4/5 there is mild narrowing of the right exit foramen")
                 lv = lv | _span_levels(lo2, hi2)
                 lo, hi = min(lo, lo2), max(hi, hi2)
                 if kind == "single":
