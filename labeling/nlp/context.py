@@ -295,7 +295,9 @@ class ConText:
                         and s < trig.start
                         and trig.end <= e <= end_char
                         and "." not in text[trig.end : e]
-                        and not _CONTRAST.search(text, s, before)
+                        # (a time word inside is the verb's, past any comma: "the left lateral
+                        # recess, which was previously effaced")
+                        and (cat == HISTORICAL or not _CONTRAST.search(text, s, before))
                     ):
                         results[k][cat] = trig
             if rule.direction in ("backward", "bidirectional"):
