@@ -2441,7 +2441,7 @@ def sentence_findings(
                 # stenosis's place, before it, take the side and grade too
                 j = src - 1
                 while j >= 0 and _coordinated_place(
-                    clauses[j], kinds[j], clauses[j + 1], low, canal=not has_side
+                    clauses[j], clauses[j + 1], low, canal=not has_side
                 ):
                     borrowed += [
                         i
@@ -2682,7 +2682,7 @@ def _one_side_only(
 
 
 def _coordinated_place(
-    clause: list[Item], kinds: set[str], after: list[Item], low: str, canal: bool = False
+    clause: list[Item], after: list[Item], low: str, canal: bool = False
 ) -> bool:
     """Whether ``clause`` is a lateral place in the singular (or, with ``canal``, the canal) and
     nothing else but a side, joined by "and" (",", "/", "or") to the clause ``after`` it
@@ -2824,7 +2824,7 @@ def _share_side_over_places(clauses: list[list[Item]], low: str) -> None:
     # on the right"): a place alone in its clause, coordinated with the next, takes it
     for k in range(len(clauses) - 1):
         clause, after = clauses[k], clauses[k + 1]
-        if not _coordinated_place(clause, {i.kind for i in clause}, after, low):
+        if not _coordinated_place(clause, after, low):
             continue
         place_end = max((i.end for i in after if i.kind in _SIDE_FIELDS), default=None)
         if place_end is None:
