@@ -2263,6 +2263,7 @@ def sentence_findings(
     if any(it.kind == "rootnum" for it in items):
         items = _bare_root_numbers(items, low, rules)
     items = _mark_descriptors(items, low, rules)
+    items = _heading_places_named_again(items, low)
     items = _resolve_modifiers(items, low, rules, sent.start)
     items = _side_grades(items, low, rules)
     if any(it.kind == "disc_part" for it in items):
@@ -2679,6 +2680,24 @@ def _one_side_only(
         and _AROUND_A_SIDE.fullmatch(low, bounds[0], side.start) is not None
         and _AROUND_A_SIDE.fullmatch(low, side.end, bounds[1]) is not None
     )
+
+
+_HEADING_COLON = re.compile(r"[ \t]*:")
+
+
+def _heading_places_named_again(items: list[Item], low: str) -> list[Item]:
+    """Drop a place that heads a template line ("Recesses:", "Foramina:") when the line names a
+    place of its kind again ("Recesses: severe right subarticular stenosis ...; left patent"):
+    the heading is no finding of its own, and in the plural it would give both sides the grade."""
+    heads = [
+        k
+        for k, it in enumerate(items)
+        if it.kind in _SIDE_FIELDS and _HEADING_COLON.match(low, it.end) is not None
+    ]
+    if not heads:
+        return items
+    drop = {k for k in heads if any(it.kind == items[k].kind for it in items[k + 1 :])}
+    return [it for k, it in enumerate(items) if k not in drop] if drop else items
 
 
 def _coordinated_place(
