@@ -2664,7 +2664,7 @@ def _lateral(kinds: set[str]) -> bool:
 
 
 # The words a clause of one side may hold besides it ("..., and on the right side.")
-_AROUND_A_SIDE = re.compile(r"[\s,;:.]*(?:(?:and|on|the|side|sided)(?![a-z])[\s,;:.]*)*")
+_AROUND_A_SIDE = re.compile(r"[\s,;:.]*(?:(?:and|on|the|side|sided|only)(?![a-z])[\s,;:.]*)*")
 
 
 def _one_side_only(
