@@ -2480,11 +2480,19 @@ def sentence_findings(
             and (
                 (k + 1 < n and "root" in kinds[k + 1])
                 or (k > 0 and "root" in kinds[k - 1] and not has_core[k - 1] and not has_loc[k - 1])
+                or _second_verb_of_a_root(k, kinds, cuts, low)
             )
         ):
             # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
-            # cannot be excluded" (a root named with no verb, then the contact)
-            src = k + 1 if k + 1 < n and "root" in kinds[k + 1] else k - 1
+            # cannot be excluded" (a root named with no verb, then the contact); "the left S1
+            # root is compressed and displaced; the right S1 root ..." (the root before the "and",
+            # not the one past the semicolon)
+            src = (
+                k - 1
+                if _second_verb_of_a_root(k, kinds, cuts, low)
+                or not (k + 1 < n and "root" in kinds[k + 1])
+                else k + 1
+            )
             borrowed = [
                 i
                 for i in clauses[src]
@@ -2698,6 +2706,20 @@ def _heading_places_named_again(items: list[Item], low: str) -> list[Item]:
         return items
     drop = {k for k in heads if any(it.kind == items[k].kind for it in items[k + 1 :])}
     return [it for k, it in enumerate(items) if k not in drop] if drop else items
+
+
+_AND_START = re.compile(r"\s*(?:and|&)(?![a-z])")
+
+
+def _second_verb_of_a_root(k: int, kinds: list[set[str]], cuts: list[int], low: str) -> bool:
+    """Whether clause ``k`` starts with "and" after a clause whose root is the subject of a verb
+    ("the left S1 root is compressed | and displaced posteriorly")."""
+    return (
+        k > 0
+        and "root" in kinds[k - 1]
+        and bool(kinds[k - 1] & {"core_contact", "core_mass"})
+        and _AND_START.match(low, cuts[k - 1]) is not None
+    )
 
 
 def _coordinated_place(
