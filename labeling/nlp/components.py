@@ -559,7 +559,7 @@ def _context(files: RuleFiles, cache_size: int) -> Callable[[Doc], Doc]:
         ]
         _alternatives(targets, mods, assertions)
         _coordinated(text, targets, mods, assertions)
-        _doubted_subject(text, targets, mods, assertions)
+        _doubted_subject(text, triggers, targets, mods, assertions)
         return tuple(zip(assertions, _scoped(text, triggers, targets), strict=True))
 
     def context(doc: Doc) -> Doc:
@@ -786,10 +786,29 @@ _PARTICIPLE = re.compile(r"[a-z]+ing(?![a-z])")
 _ROOT_FIELDS = frozenset(_LATERAL_FAMILY)
 
 
-def _doubted_subject(low: str, targets: tuple, mods: list, assertions: list) -> None:
-    """A hedge after a root contact phrased as a participle of the disc right before it doubts the
-    disc too: in "a tiny left foraminal protrusion touching the exiting left L5 root cannot be
-    excluded" the protrusion is the subject doubted, though farther back than the hedge reaches."""
+# What ends a hedged subject: a clause break between it and the hedge after it
+_SUBJECT_BREAK = re.compile(r"[.;,:()]|\b(?:and|but|or|with|which|while|whereas)\b")
+
+
+def _doubted_subject(
+    low: str, triggers: list, targets: tuple, mods: list, assertions: list
+) -> None:
+    """A hedge that doubts its whole subject ("... cannot be excluded") doubts the finding that
+    subject names, though farther back than the hedge reaches: the nearest finding before it with
+    no clause break between ("a small sequestered fragment inferior to the disc space cannot be
+    excluded"), and a disc right before a doubted root contact phrased as its participle ("a tiny
+    left foraminal protrusion touching the exiting left L5 root cannot be excluded")."""
+    for t in triggers:
+        if not t.rule.subject or t.rule.category != POSSIBLE:
+            continue
+        before = [k for k, tg in enumerate(targets) if tg[1] <= t.start]
+        if not before:
+            continue
+        end = max(targets[k][1] for k in before)
+        if _SUBJECT_BREAK.search(low, end, t.start) is None:
+            for k in before:
+                if targets[k][1] == end and assertions[k] == "affirmed":
+                    assertions[k] = "hedged"
     for k, m in enumerate(mods):
         t = m.get(POSSIBLE)
         start, end, _has_grade, field = targets[k][:4]
