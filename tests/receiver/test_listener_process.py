@@ -319,7 +319,9 @@ def test_receiver_processes_store_studies_split_across_them_once(study_files, tm
     second = sorted((tmp_path / "second").rglob("*.dcm"))
     files = study_files + second
     port = free_port()
-    listener = _start(port, tmp_path, stable_s="1", log="listener.log", processes=2)
+    # (a study is complete after 3 s with no new image: with 1 s, a loaded 2-core CI host once
+    # stalled an association that long, and one study completed in two parts)
+    listener = _start(port, tmp_path, stable_s="3", log="listener.log", processes=2)
     children = _children(listener.pid, 2)
     receivers = children["radbot-receiver"]
     served = {pid: _cpu_ticks(pid) for pid in receivers}
