@@ -2042,11 +2042,7 @@ def clause_findings(
                 # the root of a second verb ("abutting and possibly compressing the right L5
                 # root"): the span is this verb's own words, and what is said of the second (a
                 # hedge, a denial) is the second's; the root's words as zero-width items here
-                root_own = [
-                    core,
-                    *grades,
-                    *(Item(i.kind, core.end, core.end, i.text) for i in (loc, *window)),
-                ]
+                root_own = [core, *grades, *_placed_at([loc, *window], core.end)]
             # an unsided root takes the side of the disc, else of the place of its kind the
             # sentence names with a side ("stenosis of the left foramen with impingement of the
             # exiting L5 root"); a root in the plural is on both sides
@@ -2063,6 +2059,12 @@ def clause_findings(
                 fieldname = f"{side}_foraminal" if kind == "exiting" else f"{side}_subarticular"
                 out.append(Mention(clause_index, fieldname, grade, "root", root_own, False))
     return out
+
+
+def _placed_at(items: list[Item], pos: int) -> list[Item]:
+    """Zero-width copies of ``items`` at ``pos``: words another clause lends, which must not
+    stretch a finding's span over that clause (and the hedge or denial in it)."""
+    return [Item(i.kind, pos, pos, i.text) for i in items]
 
 
 _WORD_GAP = re.compile(r"[\s\-/]*")
@@ -2478,21 +2480,16 @@ def sentence_findings(
             and not has_loc[k]
             and "root" not in ks
             and (
-                (k + 1 < n and "root" in kinds[k + 1])
+                (second_verb := _second_verb_of_a_root(k, kinds, cuts, low))
+                or (k + 1 < n and "root" in kinds[k + 1])
                 or (k > 0 and "root" in kinds[k - 1] and not has_core[k - 1] and not has_loc[k - 1])
-                or _second_verb_of_a_root(k, kinds, cuts, low)
             )
         ):
             # "contacts but does not compress the S1 roots"; "close to the left L5 root; contact
             # cannot be excluded" (a root named with no verb, then the contact); "the left S1
             # root is compressed and displaced; the right S1 root ..." (the root before the "and",
             # not the one past the semicolon)
-            src = (
-                k - 1
-                if _second_verb_of_a_root(k, kinds, cuts, low)
-                or not (k + 1 < n and "root" in kinds[k + 1])
-                else k + 1
-            )
+            src = k - 1 if second_verb or not (k + 1 < n and "root" in kinds[k + 1]) else k + 1
             borrowed = [
                 i
                 for i in clauses[src]
@@ -2530,11 +2527,10 @@ def sentence_findings(
             # zero-width items at the verb, so that the finding spans this clause only ("...,
             # displacing the thecal sac, without narrowing it": the denial is inside it)
             at = next(i for i in clause if _narrows_a_pronoun(i, low, rules)).end
-            borrowed = [
-                Item(i.kind, at, at, i.text)
-                for i in clauses[k - 1]
-                if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS
-            ]
+            borrowed = _placed_at(
+                [i for i in clauses[k - 1] if i.kind.startswith("loc_") or i.kind in _SIDE_KINDS],
+                at,
+            )
         elif has_core[k] and "grade" not in ks and k > 0 and has_loc[k - 1] and not has_core[k - 1]:
             # "mild canal and foraminal stenosis": the grade of the borrowing clause spreads
             borrowed = [i for i in clauses[k - 1] if i.kind == "grade"]
@@ -2975,8 +2971,6 @@ _TIER_KIND = {
     "all": "global",
     "vague": "global",
     "compare": "specific",
-    # the exception of a whole-spine statement: none of the clause's levels (see levels_of_clause)
-    "except": "excepted",
 }
 
 
