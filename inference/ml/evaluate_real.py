@@ -2,12 +2,16 @@
 
 Naming: a named level counts as right when the nearest true disc (including the
 thoracolumbar discs a body-labelled volume implies: T11-T12, T12-L1) carries the same
-name and lies within ``NAME_TOL_MM``. Anything else is a wrong name, the one error
-the pipeline must never make; a level it refuses to name is not an error.
+name and lies within ``NAME_TOL_MM``. In a body-labelled volume the L5-S1 disc has no
+centre to be near (no body below it is labelled): a disc there is L5-S1 when it
+touches L5's caudal side (``real_data.l5_s1_under_l5``), and then only that name is
+right. Anything else is a wrong name, the one error the pipeline must never make; a
+level it refuses to name is not an error.
 
 Disc-centre error is reported for rightly named levels, split into exact truth (disc
-masks) and estimated truth (midpoints between labelled bodies; L5-S1 of those is an
-extrapolation and is not counted).
+masks) and estimated truth (midpoints between labelled bodies; a body volume's L5-S1
+has none and is not counted). Both are measured as the localiser measures a disc
+(``real_data``'s docstring).
 
 Dice is computed inside the mask's annotated head-foot span only (``IGNORE`` outside):
 the data sets leave their own class unlabelled beyond it.
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inference.ml.classes import CLASS_NAMES, DISC, VERTEBRA
-from inference.ml.real_data import IGNORE, RealVolume
+from inference.ml.real_data import IGNORE, RealVolume, l5_s1_under_l5
 from inference.ml.segmentation import dice_per_class
 from spine.labels import LEVELS
 
@@ -80,12 +84,17 @@ def score_volume(
     )
     for level, centre in named_centres.items():
         c = np.asarray(centre, dtype=float)
+        if l5_s1_under_l5(real, c):
+            score.names[level] = "L5-S1"
+            if level != "L5-S1":
+                score.wrong.append(level)
+            continue
         dist = {name: float(np.linalg.norm(c - truth)) for name, truth in real.disc_centres.items()}
-        nearest = min(dist, key=dist.__getitem__)
+        nearest = min(dist, key=dist.__getitem__, default="")
         score.names[level] = nearest
         if nearest != level or dist[nearest] > NAME_TOL_MM:
             score.wrong.append(level)
-        elif not (level in real.estimated and level == "L5-S1"):
+        else:
             score.centre_error_mm[level] = round(dist[nearest], 2)
     if classes is not None:
         valid = real.mask != IGNORE

@@ -5,10 +5,14 @@ import pytest
 
 from inference.ml.classes import DISC, SACRUM, VERTEBRA
 from inference.ml.evaluate_real import folds_by_volume, score_volume
+from inference.ml.localisation import find_discs
 from inference.ml.real_data import (
     IGNORE,
+    RealVolume,
     crop_rows,
+    l5_s1_under_l5,
     load_real_volume,
+    lowest_body_frame,
     sacrum_core_below_body,
     sacrum_core_below_disc,
 )
@@ -29,11 +33,28 @@ def test_disc_volume_labels_discs_and_ignores_beyond_its_span():
     assert real.disc_centres["L1-L2"][2] > real.disc_centres["L5-S1"][2] + 100
 
 
-def test_body_volume_gives_estimated_disc_centres():
+def test_disc_centres_are_measured_as_the_localiser_measures_a_disc():
+    """The truth and the reading share one definition of a disc's centre: the
+    localiser, run on the true mask itself, finds the true centres exactly."""
+    real = load_real_volume(shared_file("data/real_mri/ivd_menezes_reis/ivd_25_image.nii.gz"))
+    classes = np.where(real.mask == DISC, DISC, 0).astype(np.uint8)
+    found = find_discs(real.volume, classes)
+    assert len(found) == 5
+    for disc, level in zip(found, ["L5-S1", "L4-L5", "L3-L4", "L2-L3", "L1-L2"], strict=True):
+        assert np.linalg.norm(disc.centre - real.disc_centres[level]) < 1e-6
+    # the 3D centroid (the definition before) lies further back, a difference of definition
+    back = [real.structure_centres[lv][1] - real.disc_centres[lv][1] for lv in real.disc_centres]
+    assert np.median(back) > 0.5  # LPS +y is posterior
+
+
+def test_body_volume_gives_estimated_disc_centres_and_its_l5():
     real = load_real_volume(shared_file("data/real_mri/vb_chu/vb2_02_image.nii.gz"))
     assert real.kind == "vertebrae" and real.labelled == (VERTEBRA,)
-    assert {"T11-T12", "T12-L1", "L1-L2", "L4-L5", "L5-S1"} <= set(real.disc_centres)
+    assert {"T11-T12", "T12-L1", "L1-L2", "L4-L5"} <= set(real.disc_centres)
+    assert "L5-S1" not in real.disc_centres  # no body below it: told from L5 instead
     assert real.estimated == set(real.disc_centres)
+    assert real.l5_points is not None and real.caudal_axis is not None
+    assert real.caudal_axis[2] < 0  # from L4 towards L5 is caudal (LPS +z is cranial)
 
 
 def test_naming_scores_a_shifted_level_as_wrong():
@@ -45,6 +66,58 @@ def test_naming_scores_a_shifted_level_as_wrong():
     shifted = {"L5-S1": real.disc_centres["L4-L5"], "L4-L5": real.disc_centres["L3-L4"]}
     wrong = score_volume(real, named_centres=shifted, classes=None)
     assert wrong.wrong == ["L5-S1", "L4-L5"]
+
+
+def _scored_lumbosacral(tilt: float) -> tuple[RealVolume, np.ndarray, np.ndarray, np.ndarray]:
+    """The L4/L5/S1 phantom as a body-labelled volume; with the true L5-S1 disc's centre,
+    the L4-L5 one and a point in S1 one disc spacing below L5-S1 (LPS mm)."""
+    vol, l4, l5, disc, s1 = _lumbosacral(tilt)
+    points, axis = lowest_body_frame(vol, l5, l4)
+    real = RealVolume(
+        key="phantom",
+        kind="vertebrae",
+        volume=vol,
+        mask=np.where(l4 | l5, VERTEBRA, 0).astype(np.uint8),
+        labelled=(VERTEBRA,),
+        l5_points=points,
+        caudal_axis=axis,
+    )
+    disc_centre = index_to_patient(vol, np.argwhere(disc)).mean(0)
+    l4_l5 = (index_to_patient(vol, np.argwhere(l4)).mean(0) + points.mean(0)) / 2
+    real.disc_centres = {"L4-L5": l4_l5}
+    real.estimated = {"L4-L5"}
+    in_s1 = index_to_patient(vol, np.argwhere(s1)).mean(0)
+    in_s1 = disc_centre + 25.0 * (in_s1 - disc_centre) / np.linalg.norm(in_s1 - disc_centre)
+    return real, disc_centre, l4_l5, in_s1
+
+
+@pytest.mark.parametrize("tilt", [0.0, 45.0])
+def test_l5_s1_of_a_body_volume_is_the_disc_under_l5(tilt):
+    real, disc, l4_l5, in_s1 = _scored_lumbosacral(tilt)
+    assert l5_s1_under_l5(real, disc)
+    assert not l5_s1_under_l5(real, l4_l5)  # touches L5 too, but on its cranial side
+    assert not l5_s1_under_l5(real, in_s1)  # the next disc down would lie here
+
+
+def test_naming_l5_s1_of_a_body_volume():
+    real, disc, l4_l5, in_s1 = _scored_lumbosacral(45.0)
+    right = score_volume(real, named_centres={"L5-S1": disc}, classes=None)
+    assert not right.wrong and right.names == {"L5-S1": "L5-S1"}
+    assert right.centre_error_mm == {}  # no true centre to measure it from
+    one_too_high = score_volume(real, named_centres={"L4-L5": disc}, classes=None)
+    assert one_too_high.wrong == ["L4-L5"]
+    one_too_low = score_volume(real, named_centres={"L5-S1": in_s1}, classes=None)
+    assert one_too_low.wrong == ["L5-S1"]
+    assert score_volume(real, named_centres={"L4-L5": l4_l5}, classes=None).wrong == []
+
+
+def test_a_reading_one_level_off_in_a_real_body_volume_is_wrong():
+    real = load_real_volume(shared_file("data/real_mri/vb_chu/vb2_04_image.nii.gz"))
+    truth = real.disc_centres
+    shifted = {"L4-L5": truth["L3-L4"], "L3-L4": truth["L2-L3"], "L2-L3": truth["L1-L2"]}
+    assert score_volume(real, named_centres=shifted, classes=None).wrong == list(shifted)
+    right = {lv: truth[lv] for lv in ("L1-L2", "L2-L3", "L3-L4", "L4-L5")}
+    assert not score_volume(real, named_centres=right, classes=None).wrong
 
 
 def test_folds_split_volumes_and_keep_both_kinds_in_each():
