@@ -35,6 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
+from inference.ml.postprocess import SPECK_SHARE
 from inference.ml.volume import Volume, index_to_patient, patient_to_index
 from spine.labels import LEVELS
 
@@ -214,7 +215,7 @@ def find_discs(
     keep = [
         i + 1
         for i, sz in enumerate(sizes)
-        if sz * voxel_mm3 >= max(cfg.min_disc_mm3, 0.1 * sizes.max() * voxel_mm3)
+        if sz * voxel_mm3 >= max(cfg.min_disc_mm3, SPECK_SHARE * sizes.max() * voxel_mm3)
     ]
     # Each component inside its bounding box: a whole-volume comparison and scan per disc
     # took most of the localiser's second on a 77-slice 1 mm volume.

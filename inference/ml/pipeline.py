@@ -30,6 +30,7 @@ from inference.ml.localisation import (
     naming_disagreement,
 )
 from inference.ml.measurement import ap_diameter, canal_map_from_mask
+from inference.ml.postprocess import drop_specks
 from inference.ml.segmentation import predict_volume
 from inference.ml.volume import Volume, index_to_patient, load_series
 from spine.labels import LEVELS, canal_class
@@ -167,9 +168,10 @@ def check_readable(sag: Volume) -> None:
 
 
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
-    """The network's classes and canal probability, and its classes read again for the
-    naming check (``NAMING_CHECK_SPACING_RATIO``); :class:`LevelAssignmentError` for a
-    series it cannot read (``check_readable``)."""
+    """The network's classes (specks dropped: :mod:`inference.ml.postprocess`) and canal
+    probability, and its classes read again for the naming check
+    (``NAMING_CHECK_SPACING_RATIO``), cleaned the same way; :class:`LevelAssignmentError`
+    for a series it cannot read (``check_readable``)."""
     check_readable(sag)
     masks, canal = predict_volume(
         models.seg,
@@ -187,7 +189,9 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
             intensity=models.config.intensity(),
         ),
     )
-    return Segmentation(classes=masks, canal_prob=canal, check_classes=check)
+    return Segmentation(
+        classes=drop_specks(masks), canal_prob=canal, check_classes=drop_specks(check)
+    )
 
 
 def segmentation_from_masks(masks: np.ndarray) -> Segmentation:

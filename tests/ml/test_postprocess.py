@@ -1,0 +1,69 @@
+"""Specks of the disc and body classes are dropped; structures and other classes stay."""
+
+import numpy as np
+
+from inference.ml.classes import BACKGROUND, CANAL, DISC, SACRUM, VERTEBRA
+from inference.ml.postprocess import SPECK_SHARE, drop_specks
+
+
+def _spine_with_specks() -> np.ndarray:
+    classes = np.zeros((6, 60, 40), np.uint8)
+    classes[1:5, 5:15, 5:30] = VERTEBRA  # two bodies (4 x 10 x 25 voxels each)
+    classes[1:5, 25:35, 5:30] = VERTEBRA
+    classes[1:5, 16:22, 5:30] = DISC  # a disc (4 x 6 x 25)
+    classes[0, 50:53, 2:4] = DISC  # a disc speck: 6 voxels, far under 10% of the disc
+    classes[5, 55:57, 30:32] = VERTEBRA  # a body speck: 4 voxels
+    classes[1:5, 5:40, 33:36] = CANAL
+    classes[0, 40:41, 36:37] = CANAL  # a canal speck: kept (not cleaned)
+    classes[2:4, 40:48, 5:25] = SACRUM
+    classes[5, 45:46, 2:3] = SACRUM  # a sacrum speck: kept
+    return classes
+
+
+def test_specks_of_disc_and_body_become_background():
+    classes = _spine_with_specks()
+    cleaned = drop_specks(classes)
+    assert cleaned[0, 50:53, 2:4].tolist() == [[BACKGROUND] * 2] * 3
+    assert (cleaned[5, 55:57, 30:32] == BACKGROUND).all()
+    # every structure and every other class is as read
+    changed = cleaned != classes
+    assert changed.sum() == 6 + 4
+    assert (classes == _spine_with_specks()).all()  # the input is not changed
+
+
+def test_a_component_at_the_share_is_kept_and_one_below_it_is_not():
+    classes = np.zeros((1, 30, 120), np.uint8)
+    classes[0, 0:10, 0:100] = DISC  # 1,000 voxels: the largest
+    at_share = int(SPECK_SHARE * 1000)
+    classes[0, 20, 0:at_share] = DISC
+    classes[0, 25, 0 : at_share - 1] = DISC
+    cleaned = drop_specks(classes)
+    assert (cleaned[0, 20, 0:at_share] == DISC).all()
+    assert (cleaned[0, 25] == BACKGROUND).all()
+
+
+def test_one_component_or_none_is_left_alone():
+    single = np.zeros((2, 10, 10), np.uint8)
+    single[0, 2:4, 2:4] = DISC
+    assert (drop_specks(single) == single).all()
+    empty = np.zeros((2, 10, 10), np.uint8)
+    assert (drop_specks(empty) == empty).all()
+
+
+def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
+    from inference.ml import pipeline
+    from inference.ml.bundle import ModelConfig
+
+    read = np.zeros((6, 256, 256), np.uint8)
+    read[:, :60, :40] = _spine_with_specks()
+
+    def predict_volume(model, volume, work_spacing, return_probs=False, batch=8, *, intensity):
+        return (read.copy(), np.zeros(read.shape, np.float32)) if return_probs else read.copy()
+
+    monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
+    models = type("Models", (), {"seg": None, "config": ModelConfig()})()
+    volume = type("Sagittal", (), {"shape": read.shape, "pixel_spacing": (1.0, 1.0)})()
+    result = pipeline.segment(models, volume)
+    assert (result.classes == drop_specks(read)).all()
+    assert result.check_classes is not None and (result.check_classes == drop_specks(read)).all()
+    assert (result.classes != read).sum() == 10
