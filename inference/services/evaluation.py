@@ -48,6 +48,7 @@ def _study_for(path: Path, key: str) -> Study:
 def read_volume(*, path: Path, real, version: ModelVersion):
     """Import, run one job with ``version``, score what it stored."""
     from inference.ml.evaluate_real import align_classes, score_volume  # torch: seconds to import
+    from inference.ml.localisation import find_discs  # scipy: with the scoring, as above
 
     study = _study_for(path, real.key)
     job = InferenceJob.objects.create(study=study, model_version=version)
@@ -59,9 +60,15 @@ def read_volume(*, path: Path, real, version: ModelVersion):
     if mask_file.is_file():
         with np.load(mask_file) as stored:
             classes = align_classes(real, stored["classes"], stored["positions"])
+    # every disc the localiser sees in the stored mask, named or not (T12-L1 included)
+    found = len(find_discs(real.volume, classes)) if classes is not None else 0
     if job.status != InferenceJob.Status.DONE:
         score = score_volume(
-            real, named_centres={}, classes=classes, refusal=job.error or job.status
+            real,
+            named_centres={},
+            classes=classes,
+            discs_found=found,
+            refusal=job.error or job.status,
         )
     else:
         preds = list(job.predictions.select_related("level"))
@@ -69,6 +76,7 @@ def read_volume(*, path: Path, real, version: ModelVersion):
             real,
             named_centres={p.level.level: p.centre_mm for p in preds},
             classes=classes,
+            discs_found=found,
             not_assessed=getattr(job, "not_assessed", {}) or {},
         )
         score.ap_mm = {p.level.level: p.ap_diameter_mm for p in preds}
@@ -241,7 +249,8 @@ def _line(s) -> str:
         )
     )
     return (
-        f"{s.key:8s} fold={'-' if s.fold is None else s.fold + 1} {status:12s} named[{named}] "
+        f"{s.key:8s} fold={'-' if s.fold is None else s.fold + 1} discs={s.discs_found} "
+        f"{status:12s} named[{named}] "
         f"centre_err_med={err:.1f}mm{'' if s.centre_exact else '(est)'} {dice} t={s.seconds:.1f}s"
         + (f" not_assessed={s.not_assessed}" if s.not_assessed and not s.refusal else "")
     )

@@ -64,6 +64,7 @@ def test_shipped_model_refuses_the_real_volume_without_the_sacrum(shipped):
 
 
 def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(shipped, tmp_path):
+    import json as json_lib
     from io import StringIO
 
     from django.core.management import call_command
@@ -83,6 +84,10 @@ def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(s
     text = out.getvalue()
     row = next(line for line in text.splitlines() if line.startswith("ivd_11"))
     assert "disc=" in row and "centre_err_med=" in row
+    # the discs the localiser sees in the stored mask: the five lumbar ones at least
+    found = int(row.split(" discs=")[1].split()[0])
+    scores = json_lib.loads((tmp_path / "scores.json").read_text())
+    assert found >= 5 and scores["volumes"][0]["discs_found"] == found
     assert row.endswith("(trained on it)") == ("ivd_11" in shipped.data_split.get("real_train", []))
     assert "summary: volumes=1" in text and "volumes_with_wrong_name=0" in text
     assert (tmp_path / "scores.json").is_file()
