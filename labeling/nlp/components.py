@@ -783,9 +783,6 @@ def _coordinated(low: str, targets: tuple, mods: list, assertions: list) -> None
 
 # A participle ("touching", "contacting"): a root contact phrased as one describes the disc before it
 _PARTICIPLE = re.compile(r"[a-z]+ing(?![a-z])")
-_ROOT_FIELDS = frozenset(_LATERAL_FAMILY)
-
-
 # What ends a hedged subject: a clause break between it and the hedge after it
 _SUBJECT_BREAK = re.compile(r"[.;,:()]|\b(?:and|but|or|with|which|while|whereas)\b")
 
@@ -816,7 +813,7 @@ def _doubted_subject(
             t is None
             or assertions[k] != "hedged"
             or not t.rule.subject
-            or field not in _ROOT_FIELDS
+            or field not in _LATERAL_FAMILY  # where a root contact is labelled
             or t.start < end
             or _PARTICIPLE.match(low, start) is None
         ):
