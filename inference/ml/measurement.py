@@ -19,6 +19,12 @@ from inference.ml.volume import Volume, patient_to_index
 
 PROBE_MM = 45.0
 STEP_MM = 0.02
+# Following the canal along the spine (canal_followed_mm): 1 mm steps, looking up to
+# 12 mm either side of the track, bridging at most 2 mm between the track and the canal.
+FOLLOW_STEP_MM = 1.0
+FOLLOW_HALF_WIDTH_MM = 12.0
+FOLLOW_GAP_MM = 2.0
+FOLLOW_REACH_MM = 20.0
 
 
 def canal_map_from_mask(mask_slice: np.ndarray, sigma_px: float = 0.0) -> np.ndarray:
@@ -28,13 +34,11 @@ def canal_map_from_mask(mask_slice: np.ndarray, sigma_px: float = 0.0) -> np.nda
     return gaussian_filter(m, sigma_px) if sigma_px > 0 else m
 
 
-def ap_diameter(
-    vol: Volume,
-    canal_map: np.ndarray,
-    disc: DiscLocation,
-) -> float:
-    """AP diameter (mm) for one disc; ``canal_map`` is the (rows, cols) canal
-    probability of the disc's slice. 0.0 when no canal lies behind the disc."""
+def _canal_run(
+    vol: Volume, canal_map: np.ndarray, disc: DiscLocation
+) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """The probe behind the disc: its distances, the canal map along it, and the first
+    and last sample of the first canal run (``None``: no canal behind the disc)."""
     t = np.arange(0.0, PROBE_MM, STEP_MM)
     pts = disc.centre[None, :] + t[:, None] * disc.posterior[None, :]
     idx = patient_to_index(vol, pts)
@@ -42,10 +46,23 @@ def ap_diameter(
     vals = map_coordinates(canal_map, idx[:, 1:].T, order=1, mode="constant", cval=0.0)
     inside = np.flatnonzero(vals >= 0.5)
     if inside.size == 0:
-        return 0.0
+        return None
     breaks = np.flatnonzero(np.diff(inside) > 1)
     last = inside[breaks[0]] if breaks.size else inside[-1]
-    first = inside[0]
+    return t, vals, int(inside[0]), int(last)
+
+
+def ap_diameter(
+    vol: Volume,
+    canal_map: np.ndarray,
+    disc: DiscLocation,
+) -> float:
+    """AP diameter (mm) for one disc; ``canal_map`` is the (rows, cols) canal
+    probability of the disc's slice. 0.0 when no canal lies behind the disc."""
+    run = _canal_run(vol, canal_map, disc)
+    if run is None:
+        return 0.0
+    t, vals, first, last = run
 
     def crossing(i_out: int, i_in: int) -> float:
         # linear interpolation of the 0.5 crossing between two samples
@@ -56,3 +73,50 @@ def ap_diameter(
         return float(t[i_out] + f * (t[i_in] - t[i_out]))
 
     return crossing(last + 1, last) - crossing(first - 1, first)
+
+
+def canal_followed_mm(
+    vol: Volume,
+    canal_map: np.ndarray,
+    disc: DiscLocation,
+    *,
+    caudal: bool,
+    reach_mm: float = FOLLOW_REACH_MM,
+) -> float:
+    """How far (mm, up to ``reach_mm``) the canal measured behind the disc can be
+    followed head- or footward in the disc's slice, from the middle of the measured run.
+
+    Each 1 mm step looks for canal on a line parallel to the probe and moves to the
+    middle of the run it finds, so the track bends with lordosis and the sacral curve;
+    it stops where no canal lies within ``FOLLOW_GAP_MM`` of the track. The dural sac
+    runs on past every lumbar disc (it ends at S1-S2), so an outline that stops just
+    above or below a disc is not a canal that the AP diameter could be measured on."""
+    run = _canal_run(vol, canal_map, disc)
+    if run is None:
+        return 0.0
+    t, _, first, last = run
+    point = disc.centre + 0.5 * (t[first] + t[last]) * disc.posterior
+    step = (-1.0 if caudal else 1.0) * FOLLOW_STEP_MM * disc.normal
+    across = np.arange(-FOLLOW_HALF_WIDTH_MM, FOLLOW_HALF_WIDTH_MM + 1e-9, 0.25)
+    followed = 0.0
+    while followed < reach_mm:
+        nxt = point + step
+        line = nxt[None, :] + across[:, None] * disc.posterior[None, :]
+        idx = patient_to_index(vol, line)
+        inside = np.flatnonzero(
+            map_coordinates(canal_map, idx[:, 1:].T, order=1, mode="constant", cval=0.0) >= 0.5
+        )
+        if inside.size == 0:
+            break
+        runs = np.split(inside, np.flatnonzero(np.diff(inside) > 1) + 1)
+
+        def gap(r: np.ndarray) -> float:  # from the track to the run (0: the track is in it)
+            lo, hi = across[r[0]], across[r[-1]]
+            return 0.0 if lo <= 0.0 <= hi else float(min(abs(lo), abs(hi)))
+
+        nearest = min(runs, key=gap)
+        if gap(nearest) > FOLLOW_GAP_MM:
+            break
+        point = nxt + 0.5 * (across[nearest[0]] + across[nearest[-1]]) * disc.posterior
+        followed += FOLLOW_STEP_MM
+    return min(followed, reach_mm)

@@ -29,7 +29,7 @@ from inference.ml.localisation import (
     localise,
     naming_disagreement,
 )
-from inference.ml.measurement import ap_diameter, canal_map_from_mask
+from inference.ml.measurement import ap_diameter, canal_followed_mm, canal_map_from_mask
 from inference.ml.postprocess import drop_specks
 from inference.ml.segmentation import predict_volume
 from inference.ml.volume import Volume, index_to_patient, load_series
@@ -53,6 +53,9 @@ class LevelAssignmentError(RuntimeError):
 # A midline AP diameter outside this range is not a canal measurement but a
 # segmentation failure; it is reported as "not measured" with the reason.
 AP_PLAUSIBLE_MM = (4.0, 30.0)
+# The canal outline an AP diameter is measured on must run on at least this far above and
+# below the disc (measurement.canal_followed_mm): the dural sac passes every lumbar disc.
+CANAL_CONTINUES_MM = 10.0
 # The smallest in-plane extent of a sagittal series the levels could be named on: the
 # sacrum and the five lumbar discs above it span some 200 mm head to foot, and the network
 # needs 16 working pixels a side. A routine lumbar sagittal covers 250-350 mm.
@@ -264,6 +267,21 @@ class Measurements:
         )
 
 
+def _canal_break(sag: Volume, canal_map: np.ndarray, disc: DiscLocation) -> str:
+    """Why the canal measured behind the disc is not a dural sac that runs past it
+    (``CANAL_CONTINUES_MM`` each way), or ""."""
+    for caudal, where in ((True, "below"), (False, "above")):
+        followed = canal_followed_mm(
+            sag, canal_map, disc, caudal=caudal, reach_mm=CANAL_CONTINUES_MM
+        )
+        if followed < CANAL_CONTINUES_MM:
+            return (
+                f"the spinal canal behind the disc can be followed only {followed:.0f} mm "
+                f"{where} it (the dural sac runs on past every lumbar disc)"
+            )
+    return ""
+
+
 def measure(
     config: ModelConfig,
     sag: Volume,
@@ -273,8 +291,9 @@ def measure(
 ) -> Measurements:
     """Canal AP diameter (mm) per level; ``calibrate`` applies the model's fitted
     correction (meant for the network's output only). A value outside
-    :data:`AP_PLAUSIBLE_MM`, or no canal behind the disc, is "not measured" (0.0) with
-    the reason: a number that cannot be a canal must not reach a report."""
+    :data:`AP_PLAUSIBLE_MM`, no canal behind the disc, or a canal that stops short above
+    or below it (``CANAL_CONTINUES_MM``), is "not measured" (0.0) with the reason: a
+    number that cannot be a canal must not reach a report."""
     a, b = config.ap_calibration if calibrate else (1.0, 0.0)
     aps: dict[str, float] = {}
     notes: dict[str, str] = {}
@@ -290,6 +309,9 @@ def measure(
                 f"not measured: the midline AP diameter came out at {value:.1f} mm, outside the "
                 f"physiological {lo:.0f}-{hi:.0f} mm, so the canal outline is not trusted"
             )
+            value = 0.0
+        elif broken := _canal_break(sag, canal_prob[d.slice_index], d):
+            notes[lv] = f"not measured: {broken}, so the canal outline is not trusted"
             value = 0.0
         aps[lv] = value
     return Measurements(ap_mm=aps, notes=notes)

@@ -1,7 +1,12 @@
 import numpy as np
+import pytest
 
-from inference.ml.localisation import localise
-from inference.ml.measurement import ap_diameter, canal_map_from_mask
+from inference.ml.bundle import ModelConfig
+from inference.ml.classes import CANAL
+from inference.ml.localisation import DiscLocation, localise
+from inference.ml.measurement import ap_diameter, canal_followed_mm, canal_map_from_mask
+from inference.ml.pipeline import measure
+from inference.ml.volume import Volume
 
 
 def test_ap_diameter_on_truth_masks(synth_studies):
@@ -18,3 +23,97 @@ def test_ap_diameter_on_truth_masks(synth_studies):
     assert errs.mean() <= 0.3, errs
     assert (errs <= 0.5).mean() >= 0.8, errs
     assert np.all(errs <= np.array(px)), errs
+
+
+# A one-slice phantom, 1 mm pixels: columns run posterior (+y), rows footward (-z); the
+# disc's centre sits at row 100, column 60, and the canal behind it is 15 mm deep.
+_ROWS = _COLS = 200
+_DISC_ROW = 100
+
+
+def _phantom_volume() -> Volume:
+    return Volume(
+        pixels=np.zeros((1, _ROWS, _COLS), np.float32),
+        positions=np.array([[0.0, 0.0, float(_DISC_ROW)]]),
+        orientation=np.array([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=4.0,
+    )
+
+
+def _disc() -> DiscLocation:
+    return DiscLocation(
+        level="L4-L5",
+        centre=np.array([0.0, 60.0, 0.0]),
+        posterior=np.array([0.0, 1.0, 0.0]),
+        normal=np.array([0.0, 0.0, 1.0]),
+        lateral=np.array([1.0, 0.0, 0.0]),
+        slice_index=0,
+        thickness_mm=9.0,
+        depth_mm=40.0,
+        volume_mm3=15000.0,
+    )
+
+
+def _canal(rows: range, front_col=lambda row: 90) -> np.ndarray:
+    """Canal classes (1 inside) 15 columns deep in ``rows``; ``front_col`` bends it."""
+    m = np.zeros((_ROWS, _COLS), np.uint8)
+    for r in rows:
+        m[r, front_col(r) : front_col(r) + 15] = CANAL
+    return m
+
+
+def _map(mask: np.ndarray) -> np.ndarray:
+    return canal_map_from_mask(mask, sigma_px=1.0)
+
+
+def test_a_canal_running_past_the_disc_is_followed_the_whole_reach_both_ways():
+    vol, disc, cmap = _phantom_volume(), _disc(), _map(_canal(range(_ROWS)))
+    assert ap_diameter(vol, cmap, disc) == pytest.approx(15.0, abs=0.1)
+    for caudal in (True, False):
+        assert canal_followed_mm(vol, cmap, disc, caudal=caudal, reach_mm=20.0) == 20.0
+
+
+@pytest.mark.parametrize("ends_below_mm", [3, 6])
+def test_a_canal_that_ends_just_below_the_disc_is_followed_only_that_far(ends_below_mm):
+    vol, disc = _phantom_volume(), _disc()
+    cmap = _map(_canal(range(0, _DISC_ROW + ends_below_mm + 1)))
+    below = canal_followed_mm(vol, cmap, disc, caudal=True, reach_mm=20.0)
+    assert abs(below - ends_below_mm) <= 1.0, below
+    assert canal_followed_mm(vol, cmap, disc, caudal=False, reach_mm=20.0) == 20.0
+
+
+def test_the_track_bends_with_a_canal_that_curves_back_below_the_disc():
+    """Like the sac along the sacral curve: 45 degrees back from 5 mm below the disc."""
+    vol, disc = _phantom_volume(), _disc()
+    cmap = _map(_canal(range(_ROWS), front_col=lambda r: 90 + max(0, r - _DISC_ROW - 5)))
+    assert canal_followed_mm(vol, cmap, disc, caudal=True, reach_mm=20.0) == 20.0
+
+
+def test_the_track_does_not_jump_to_something_else_behind_the_end_of_the_canal():
+    vol, disc = _phantom_volume(), _disc()
+    mask = _canal(range(0, _DISC_ROW + 5))
+    mask[_DISC_ROW + 5 :, 109:130] = CANAL  # 4 mm behind the track: not the same canal
+    below = canal_followed_mm(vol, _map(mask), disc, caudal=True, reach_mm=20.0)
+    assert below <= 6.0, below
+
+
+def test_no_canal_behind_the_disc_is_followed_nowhere():
+    vol, disc = _phantom_volume(), _disc()
+    cmap = _map(_canal(range(0, 50)))
+    assert canal_followed_mm(vol, cmap, disc, caudal=True) == 0.0
+
+
+def test_an_ap_diameter_on_a_canal_that_stops_below_the_disc_is_not_measured_with_the_reason():
+    vol, disc = _phantom_volume(), _disc()
+    stops = _map(_canal(range(0, _DISC_ROW + 5)))[None]  # 4 mm below the disc
+    runs_on = _map(_canal(range(_ROWS)))[None]
+    config = ModelConfig()
+    kept = measure(config, vol, runs_on, {"L4-L5": disc}, calibrate=False)
+    assert kept.ap_mm["L4-L5"] == pytest.approx(15.0, abs=0.1) and not kept.notes
+    refused = measure(config, vol, stops, {"L4-L5": disc}, calibrate=False)
+    assert refused.ap_mm["L4-L5"] == 0.0
+    assert refused.notes["L4-L5"] == (
+        "not measured: the spinal canal behind the disc can be followed only 4 mm below it "
+        "(the dural sac runs on past every lumbar disc), so the canal outline is not trusted"
+    )
