@@ -21,7 +21,7 @@ from tests.shared_data import shared_file
 
 VOLUMES = (
     "data/real_mri/ivd_menezes_reis/ivd_46_image.nii.gz",  # the one the old model misnamed
-    "data/real_mri/vb_chu/vb2_10_image.nii.gz",
+    "data/real_mri/vb_chu/vb2_04_image.nii.gz",  # a steep lumbosacral junction
     "data/real_mri/vb_chu/vb2_20_image.nii.gz",
 )
 

@@ -20,19 +20,41 @@ SHIPPED = Path(__file__).resolve().parents[2] / "inference" / "default_model"
 TRAINED_WITH = IntensityScaling(percentiles=(1.0, 99.5), clip=(-0.5, 2.0))
 
 
-def test_a_bundle_saved_before_the_numbers_were_recorded_loads_with_the_scaling_it_was_trained_with():
-    shipped = json.loads((SHIPPED / "config.json").read_text())["config"]
-    assert (
-        "segmentation" in shipped["preprocessing"]
-        and "intensity_clip" not in shipped["preprocessing"]
+# How bundles saved before the numbers were recorded described their scaling: in prose.
+PROSE_PREPROCESSING = {
+    "crops": "trilinear sampling in patient mm, per-series percentile (1, 99.5) scaling",
+    "segmentation": "per-slice percentile (1, 99.5) scaling to [0,1], clip [-0.5, 2], "
+    "bilinear antialiased resampling to work_spacing_mm",
+}
+
+
+def test_a_bundle_saved_before_the_numbers_were_recorded_loads_with_the_scaling_it_was_trained_with(
+    tmp_path,
+):
+    seg, canal, foramen = build_models(TINY)
+    folder = save_models(
+        TrainedModels(seg=seg, canal=canal, foramen=foramen, config=TINY), tmp_path / "old"
     )
-    assert ModelConfig(**shipped).intensity() == TRAINED_WITH
+    meta = json.loads((folder / "config.json").read_text())
+    meta["config"]["preprocessing"] = PROSE_PREPROCESSING
+    (folder / "config.json").write_text(json.dumps(meta))
+    old = meta["config"]
+    assert ModelConfig(**old).intensity() == TRAINED_WITH
     assert (
-        ModelConfig(**{k: v for k, v in shipped.items() if k != "preprocessing"}).intensity()
+        ModelConfig(**{k: v for k, v in old.items() if k != "preprocessing"}).intensity()
         == TRAINED_WITH
     )
-    assert load_models(SHIPPED).config.intensity() == TRAINED_WITH
+    assert load_models(folder).config.intensity() == TRAINED_WITH
     assert ModelConfig().intensity() == TRAINED_WITH  # and a new model starts from the same
+
+
+def test_the_shipped_bundle_records_its_scaling_as_numbers():
+    shipped = json.loads((SHIPPED / "config.json").read_text())["config"]
+    assert shipped["preprocessing"] == {
+        "intensity_percentiles": list(TRAINED_WITH.percentiles),
+        "intensity_clip": list(TRAINED_WITH.clip),
+    }
+    assert load_models(SHIPPED).config.intensity() == TRAINED_WITH
 
 
 def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeypatch):
