@@ -1,8 +1,9 @@
 import numpy as np
 
 from inference.ml.crops import CropConfig, canal_crop, foramen_crop
-from inference.ml.localisation import DiscLocation, localise
+from inference.ml.localisation import localise
 from inference.ml.volume import Volume
+from tests.ml.factories import upright_disc
 
 
 def test_crops_fixed_size(synth_studies):
@@ -39,17 +40,7 @@ def _lateral_volume(values: np.ndarray) -> Volume:
 def test_foramen_crops_are_mirrored():
     vals = np.arange(31, dtype=np.float32) ** 1.3  # asymmetric in x
     vol, mirrored = _lateral_volume(vals), _lateral_volume(vals[::-1].copy())
-    disc = DiscLocation(
-        level="L4-L5",
-        centre=np.zeros(3),
-        posterior=np.array([0, 1.0, 0]),
-        normal=np.array([0, 0, 1.0]),
-        lateral=np.array([1.0, 0, 0]),
-        slice_index=15,
-        thickness_mm=10,
-        depth_mm=35,
-        volume_mm3=1e4,
-    )
+    disc = upright_disc(centre=np.zeros(3), slice_index=15)
     cfg = CropConfig(size_px=16, spacing_mm=1.0, canal_shift_mm=0.0, foramen_cranial_mm=0.0)
     left = foramen_crop(vol, None, disc, "left", cfg)
     right_of_mirror = foramen_crop(mirrored, None, disc, "right", cfg)

@@ -7,6 +7,7 @@ from inference.ml.localisation import DiscLocation, localise
 from inference.ml.measurement import ap_diameter, canal_followed_mm, canal_map_from_mask
 from inference.ml.pipeline import measure
 from inference.ml.volume import Volume
+from tests.ml.factories import upright_disc
 
 
 def test_ap_diameter_on_truth_masks(synth_studies):
@@ -42,21 +43,11 @@ def _phantom_volume() -> Volume:
 
 
 def _disc() -> DiscLocation:
-    return DiscLocation(
-        level="L4-L5",
-        centre=np.array([0.0, 60.0, 0.0]),
-        posterior=np.array([0.0, 1.0, 0.0]),
-        normal=np.array([0.0, 0.0, 1.0]),
-        lateral=np.array([1.0, 0.0, 0.0]),
-        slice_index=0,
-        thickness_mm=9.0,
-        depth_mm=40.0,
-        volume_mm3=15000.0,
-    )
+    return upright_disc(centre=[0.0, 60.0, 0.0], slice_index=0)
 
 
 def _canal(rows: range, front_col=lambda row: 90) -> np.ndarray:
-    """Canal classes (1 inside) 15 columns deep in ``rows``; ``front_col`` bends it."""
+    """The canal class 15 columns deep in ``rows``; ``front_col`` bends it."""
     m = np.zeros((_ROWS, _COLS), np.uint8)
     for r in rows:
         m[r, front_col(r) : front_col(r) + 15] = CANAL
