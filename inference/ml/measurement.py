@@ -108,15 +108,19 @@ def canal_followed_mm(
         )
         if inside.size == 0:
             break
-        runs = np.split(inside, np.flatnonzero(np.diff(inside) > 1) + 1)
-
-        def gap(r: np.ndarray) -> float:  # from the track to the run (0: the track is in it)
-            lo, hi = across[r[0]], across[r[-1]]
-            return 0.0 if lo <= 0.0 <= hi else float(min(abs(lo), abs(hi)))
-
-        nearest = min(runs, key=gap)
-        if gap(nearest) > FOLLOW_GAP_MM:
+        runs = [
+            (float(across[r[0]]), float(across[r[-1]]))
+            for r in np.split(inside, np.flatnonzero(np.diff(inside) > 1) + 1)
+        ]
+        lo, hi = min(runs, key=_gap_from_track)
+        if _gap_from_track((lo, hi)) > FOLLOW_GAP_MM:
             break
-        point = nxt + 0.5 * (across[nearest[0]] + across[nearest[-1]]) * disc.posterior
+        point = nxt + 0.5 * (lo + hi) * disc.posterior
         followed += FOLLOW_STEP_MM
     return min(followed, reach_mm)
+
+
+def _gap_from_track(run: tuple[float, float]) -> float:
+    """mm from the track (offset 0) to a canal run given by its two ends; 0 inside it."""
+    lo, hi = run
+    return 0.0 if lo <= 0.0 <= hi else min(abs(lo), abs(hi))
