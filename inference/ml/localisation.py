@@ -35,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from inference.ml.classes import CANAL, DISC, SACRUM, VERTEBRA
-from inference.ml.postprocess import SPECK_SHARE
+from inference.ml.postprocess import SPECK_SHARE, class_components
 from inference.ml.volume import Volume, index_to_patient, patient_to_index
 from spine.labels import LEVELS
 
@@ -205,13 +205,13 @@ def find_discs(
 ) -> list[DiscLocation]:
     """Every disc component, ordered bottom (caudal) to top."""
     cfg = cfg or LocaliserConfig()
-    labels, n = ndimage.label(mask == DISC)
-    if n == 0:
+    comps = class_components(mask, DISC)
+    if comps.count == 0:
         return []
     voxel_mm3 = (
         vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
     )
-    sizes = _component_sizes(labels, n)
+    sizes = comps.sizes()
     keep = [
         i + 1
         for i, sz in enumerate(sizes)
@@ -219,21 +219,17 @@ def find_discs(
     ]
     # Each component inside its bounding box: a whole-volume comparison and scan per disc
     # took most of the localiser's second on a 77-slice 1 mm volume.
-    boxes = ndimage.find_objects(labels)
+    boxes = ndimage.find_objects(comps.labels)
     discs = []
     for lab in keep:
         box = boxes[lab - 1]
-        origin = (box[0].start, box[1].start, box[2].start)
-        d = _disc_from_component(vol, labels[box] == lab, mask, origin)
+        o = comps.origin
+        origin = (int(o[0]) + box[0].start, int(o[1]) + box[1].start, int(o[2]) + box[2].start)
+        d = _disc_from_component(vol, comps.labels[box] == lab, mask, origin)
         if d is not None:
             discs.append(d)
     discs.sort(key=lambda d: float(d.centre[2]))  # LPS z: caudal first
     return discs
-
-
-def _component_sizes(labels: np.ndarray, n: int) -> np.ndarray:
-    """Voxels per component 1..n of ``ndimage.label``'s ``labels``."""
-    return np.bincount(labels.ravel(), minlength=n + 1)[1:]
 
 
 def _score(value: float, lo: float, hi: float, soft: float) -> float:
@@ -245,19 +241,20 @@ def _score(value: float, lo: float, hi: float, soft: float) -> float:
 
 def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.ndarray | None, float]:
     """Patient-mm points of the largest sacrum component, or None when it is too small."""
-    labels, n = ndimage.label(mask == SACRUM)
-    if n == 0:
+    comps = class_components(mask, SACRUM)
+    if comps.count == 0:
         return None, 0.0
     voxel_mm3 = (
         vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
     )
-    sizes = _component_sizes(labels, n)
+    sizes = comps.sizes()
     best = int(np.argmax(sizes)) + 1
     volume = float(sizes[best - 1] * voxel_mm3)
     if volume < cfg.min_sacrum_mm3:
         return None, volume
-    box = ndimage.find_objects(labels, max_label=best)[best - 1]
-    idx = np.argwhere(labels[box] == best) + np.array([b.start for b in box])
+    box = ndimage.find_objects(comps.labels, max_label=best)[best - 1]
+    start = comps.origin + np.array([b.start for b in box])
+    idx = np.argwhere(comps.labels[box] == best) + start
     if len(idx) > 20000:  # a subsample is enough for distances and extents
         idx = idx[np.random.default_rng(0).choice(len(idx), 20000, replace=False)]
     return index_to_patient(vol, idx.astype(float)), volume

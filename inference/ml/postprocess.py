@@ -16,6 +16,7 @@ classes, is what is measured, and the sacrum's size is a naming check of its own
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -26,6 +27,45 @@ from inference.ml.classes import BACKGROUND, DISC, VERTEBRA
 SPECK_SHARE = 0.1
 
 
+@dataclass(frozen=True)
+class ClassComponents:
+    """The 3D face-connected components of one class, labelled 1..``count`` inside the
+    class's bounding box ``box`` (``ndimage.label`` numbering); ``labels`` is all zeros
+    and ``box`` empty slices when the class is absent."""
+
+    labels: np.ndarray
+    count: int
+    box: tuple[slice, slice, slice]
+
+    @property
+    def origin(self) -> np.ndarray:
+        """Index of the box's first voxel in the whole volume."""
+        return np.array([b.start for b in self.box])
+
+    def sizes(self) -> np.ndarray:
+        """Voxels per component 1..count."""
+        return np.bincount(self.labels.ravel(), minlength=self.count + 1)[1:]
+
+
+def class_components(classes: np.ndarray, cls: int) -> ClassComponents:
+    """:class:`ClassComponents` of ``classes == cls``, labelled inside the class's
+    bounding box: once the specks are gone (:func:`drop_specks`) the disc and sacrum
+    boxes are a small part of a real volume, and the localiser's labelling of them took
+    0.5 s of a 77-slice 381 x 381 one across the whole volume (0.37 s in their boxes)."""
+    present = classes == cls
+    spans = [np.flatnonzero(present.any(axis=other)) for other in ((1, 2), (0, 2), (0, 1))]
+    if not spans[0].size:
+        empty = (slice(0, 0),) * 3
+        return ClassComponents(np.zeros((0, 0, 0), np.int32), 0, empty)
+    box = (
+        slice(int(spans[0][0]), int(spans[0][-1]) + 1),
+        slice(int(spans[1][0]), int(spans[1][-1]) + 1),
+        slice(int(spans[2][0]), int(spans[2][-1]) + 1),
+    )
+    labels, n = ndimage.label(present[box])
+    return ClassComponents(labels, int(n), box)
+
+
 def drop_specks(
     classes: np.ndarray, *, of: Sequence[int] = (DISC, VERTEBRA), share: float = SPECK_SHARE
 ) -> np.ndarray:
@@ -34,11 +74,11 @@ def drop_specks(
     A new array; the input is not changed."""
     out = np.array(classes, copy=True)
     for cls in of:
-        labels, n = ndimage.label(out == cls)
-        if n < 2:
+        comps = class_components(out, cls)
+        if comps.count < 2:
             continue
-        sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-        small = np.flatnonzero(sizes < share * sizes.max()) + 1
-        if len(small):
-            out[np.isin(labels, small)] = BACKGROUND
+        sizes = comps.sizes()
+        speck = np.concatenate([[False], sizes < share * sizes.max()])
+        if speck.any():
+            out[comps.box][speck[comps.labels]] = BACKGROUND
     return out

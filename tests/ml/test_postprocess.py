@@ -1,9 +1,10 @@
 """Specks of the disc and body classes are dropped; structures and other classes stay."""
 
 import numpy as np
+from scipy import ndimage
 
 from inference.ml.classes import BACKGROUND, CANAL, DISC, SACRUM, VERTEBRA
-from inference.ml.postprocess import SPECK_SHARE, drop_specks
+from inference.ml.postprocess import SPECK_SHARE, class_components, drop_specks
 
 
 def _spine_with_specks() -> np.ndarray:
@@ -29,6 +30,25 @@ def test_specks_of_disc_and_body_become_background():
     changed = cleaned != classes
     assert changed.sum() == 6 + 4
     assert (classes == _spine_with_specks()).all()  # the input is not changed
+
+
+def test_components_in_the_class_box_are_those_of_the_whole_volume():
+    classes = _spine_with_specks()
+    for cls in (DISC, VERTEBRA, CANAL, SACRUM):
+        comps = class_components(classes, cls)
+        whole, n = ndimage.label(classes == cls)
+        assert comps.count == n
+        placed = np.zeros_like(whole)
+        placed[comps.box] = comps.labels
+        assert (placed == whole).all()
+        assert comps.sizes().tolist() == np.bincount(whole.ravel())[1:].tolist()
+    disc = class_components(classes, DISC)
+    assert disc.origin.tolist() == [0, 16, 2]  # the speck at slice 0 widens the disc's box
+
+
+def test_components_of_an_absent_class_are_none():
+    comps = class_components(np.zeros((3, 8, 8), np.uint8), DISC)
+    assert comps.count == 0 and comps.sizes().tolist() == []
 
 
 def test_a_component_at_the_share_is_kept_and_one_below_it_is_not():
