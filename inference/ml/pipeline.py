@@ -29,7 +29,12 @@ from inference.ml.localisation import (
     localise,
     naming_disagreement,
 )
-from inference.ml.measurement import ap_diameter, canal_followed_mm, canal_map_from_mask
+from inference.ml.measurement import (
+    ap_diameter,
+    canal_followed_mm,
+    canal_map_from_mask,
+    posterior_wall_unsure,
+)
 from inference.ml.postprocess import drop_specks
 from inference.ml.segmentation import predict_volume
 from inference.ml.volume import Volume, index_to_patient, load_series
@@ -299,7 +304,7 @@ def measure(
     notes: dict[str, str] = {}
     lo, hi = AP_PLAUSIBLE_MM
     for lv, d in discs.items():
-        raw = ap_diameter(sag, canal_prob[d.slice_index], d)
+        raw = ap_diameter(sag, canal_prob[d.slice_index], d, canal_prob)
         value = round(max(0.0, a * raw + b), 2) if raw > 0 else 0.0
         if value <= 0:
             notes[lv] = "not measured: no spinal canal found behind the disc"
@@ -312,6 +317,9 @@ def measure(
             value = 0.0
         elif broken := _canal_break(sag, canal_prob[d.slice_index], d):
             notes[lv] = f"not measured: {broken}, so the canal outline is not trusted"
+            value = 0.0
+        elif unsure := posterior_wall_unsure(sag, canal_prob[d.slice_index], d, canal_prob):
+            notes[lv] = f"not measured: {unsure}"
             value = 0.0
         aps[lv] = value
     return Measurements(ap_mm=aps, notes=notes)

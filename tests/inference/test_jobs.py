@@ -458,8 +458,8 @@ def test_a_partly_named_study_stores_the_named_levels_and_says_why_not_the_other
 
     real_ap = pipeline.ap_diameter
 
-    def implausible_at_l4_l5(sag, canal_prob, disc):
-        return 1000.0 if disc.level == "L4-L5" else real_ap(sag, canal_prob, disc)
+    def implausible_at_l4_l5(sag, canal_prob, disc, series_canal=None):
+        return 1000.0 if disc.level == "L4-L5" else real_ap(sag, canal_prob, disc, series_canal)
 
     monkeypatch.setattr(pipeline, "segment", top_disc_missing)
     monkeypatch.setattr(pipeline, "ap_diameter", implausible_at_l4_l5)

@@ -4,7 +4,12 @@ import pytest
 from inference.ml.bundle import ModelConfig
 from inference.ml.classes import CANAL
 from inference.ml.localisation import DiscLocation, localise
-from inference.ml.measurement import ap_diameter, canal_followed_mm, canal_map_from_mask
+from inference.ml.measurement import (
+    ap_diameter,
+    canal_followed_mm,
+    canal_map_from_mask,
+    posterior_wall_unsure,
+)
 from inference.ml.pipeline import measure
 from inference.ml.volume import Volume
 from tests.ml.factories import upright_disc
@@ -108,3 +113,117 @@ def test_an_ap_diameter_on_a_canal_that_stops_below_the_disc_is_not_measured_wit
         "not measured: the spinal canal behind the disc can be followed only 4 mm below it "
         "(the dural sac runs on past every lumbar disc), so the canal outline is not trusted"
     )
+
+
+# A nine-slice phantom, 2 mm apart, for the sac's contents: the disc lies on slice 4.
+_SLICES = 9
+_MID = 4
+
+
+def _series_volume() -> Volume:
+    return Volume(
+        pixels=np.zeros((_SLICES, _ROWS, _COLS), np.float32),
+        positions=np.array([[-2.0 * k, 0.0, float(_DISC_ROW)] for k in range(_SLICES)]),
+        orientation=np.array([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=2.0,
+    )
+
+
+def _series(per_slice) -> np.ndarray:
+    """Canal maps of every slice; ``per_slice(k)`` gives the canal's (rows, columns)
+    blocks on slice k."""
+    maps = []
+    for k in range(_SLICES):
+        m = np.zeros((_ROWS, _COLS), np.uint8)
+        for rows, (lo, hi) in per_slice(k):
+            m[rows, lo:hi] = CANAL
+        maps.append(_map(m))
+    return np.stack(maps)
+
+
+def _series_disc() -> DiscLocation:
+    return upright_disc(centre=[-2.0 * _MID, 60.0, 0.0], slice_index=_MID)
+
+
+def _measured(series: np.ndarray, *, whole_series: bool = True) -> float:
+    vol, disc = _series_volume(), _series_disc()
+    return ap_diameter(vol, series[_MID], disc, series if whole_series else None)
+
+
+def _unsure(series: np.ndarray) -> str:
+    return posterior_wall_unsure(_series_volume(), series[_MID], _series_disc(), series)
+
+
+_ALL = slice(0, _ROWS)
+_ABOVE_CONUS_TIP = slice(0, _DISC_ROW + 20)  # the conus ends 20 mm below the disc
+_BELOW_CONUS_TIP = slice(_DISC_ROW + 20, _ROWS)
+
+
+def _sac_around_a_cord(k: int):
+    """An 18 mm sac (columns 80-98) on slices 1-7; on slices 3-5 the cord, dark in
+    columns 86-94, runs down to the conus tip, below which the sac is CSF throughout."""
+    if not 1 <= k <= 7:
+        return []
+    if 3 <= k <= 5:
+        return [
+            (_ABOVE_CONUS_TIP, (80, 86)),
+            (_ABOVE_CONUS_TIP, (94, 98)),
+            (_BELOW_CONUS_TIP, (80, 98)),
+        ]
+    return [(_ALL, (80, 98))]
+
+
+def test_the_sac_is_measured_across_its_dark_contents_with_csf_beside_them():
+    series = _series(_sac_around_a_cord)
+    assert _measured(series) == pytest.approx(18.0, abs=0.2)
+    assert _unsure(series) == ""
+    # the disc's slice alone cannot tell the cord from a wall: the first run only
+    assert _measured(series, whole_series=False) == pytest.approx(6.0, abs=0.2)
+
+
+def test_a_wall_with_no_canal_beside_it_ends_the_sac():
+    """Dura and ligamentum flavum, then bright fat read as canal, on every slice, the
+    two joined far below the disc."""
+    series = _series(
+        lambda k: (
+            [(_ALL, (80, 95)), (_ALL, (98, 103)), (_BELOW_CONUS_TIP, (80, 103))]
+            if 1 <= k <= 7
+            else []
+        )
+    )
+    assert _measured(series) == pytest.approx(15.0, abs=0.2)
+    assert _unsure(series) == ""
+
+
+def test_a_separate_bright_spot_behind_the_sac_leaves_its_wall_unsure():
+    """Canal beside the gap on both sides, as around the sac's contents, but the canal
+    behind it is a separate spot in the disc's slice (fluid in a facet joint, or the back
+    of the sac cut off by the outline): not measured across, and not trusted either."""
+    spot = slice(_DISC_ROW - 3, _DISC_ROW + 4)
+    series = _series(
+        lambda k: [(_ALL, (80, 90)), (spot, (96, 100))] if k == _MID else [(_ALL, (80, 100))]
+    )
+    assert _measured(series) == pytest.approx(10.0, abs=0.2)
+    assert _unsure(series) == (
+        "canal is found again 6 mm behind the measured sac, not joined to it, so its "
+        "posterior wall is uncertain"
+    )
+    measured = measure(ModelConfig(), _series_volume(), series, {"L4-L5": _series_disc()})
+    assert measured.ap_mm == {"L4-L5": 0.0}
+    assert measured.notes["L4-L5"].startswith("not measured: canal is found again 6 mm")
+
+
+def test_a_gap_longer_than_any_sac_contents_is_not_bridged():
+    def spans(k: int):
+        if not 1 <= k <= 7:
+            return []
+        if 3 <= k <= 5:
+            return [
+                (_ABOVE_CONUS_TIP, (80, 85)),
+                (_ABOVE_CONUS_TIP, (99, 104)),
+                (_BELOW_CONUS_TIP, (80, 104)),
+            ]
+        return [(_ALL, (80, 104))]
+
+    assert _measured(_series(spans)) == pytest.approx(5.0, abs=0.2)
