@@ -89,8 +89,8 @@ def _canal_run(
         """The piece most of the run's samples fall in (0: none); nearest pixels, so a
         run a sample or two long at the outline's edge can land on either side of it."""
         rc = np.rint(idx[run, 1:]).astype(int)
-        inside = (rc >= 0).all(axis=1) & (rc < np.array(canal_map.shape)).all(axis=1)
-        found = pieces[rc[inside, 0], rc[inside, 1]]
+        on_slice = (rc >= 0).all(axis=1) & (rc < np.array(canal_map.shape)).all(axis=1)
+        found = pieces[rc[on_slice, 0], rc[on_slice, 1]]
         found = found[found > 0]
         return int(np.bincount(found).argmax()) if found.size else 0
 

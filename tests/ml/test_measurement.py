@@ -1,3 +1,5 @@
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -160,18 +162,18 @@ _ABOVE_CONUS_TIP = slice(0, _DISC_ROW + 20)  # the conus ends 20 mm below the di
 _BELOW_CONUS_TIP = slice(_DISC_ROW + 20, _ROWS)
 
 
-def _sac_around_a_cord(k: int):
-    """An 18 mm sac (columns 80-98) on slices 1-7; on slices 3-5 the cord, dark in
-    columns 86-94, runs down to the conus tip, below which the sac is CSF throughout."""
+def _sac_around_a_cord(k: int, *, sac: tuple[int, int] = (80, 98), cord=(86, 94)):
+    """A sac (columns ``sac``: 18 mm) on slices 1-7; on slices 3-5 the cord, dark in
+    columns ``cord``, runs down to the conus tip, below which the sac is CSF throughout."""
     if not 1 <= k <= 7:
         return []
     if 3 <= k <= 5:
         return [
-            (_ABOVE_CONUS_TIP, (80, 86)),
-            (_ABOVE_CONUS_TIP, (94, 98)),
-            (_BELOW_CONUS_TIP, (80, 98)),
+            (_ABOVE_CONUS_TIP, (sac[0], cord[0])),
+            (_ABOVE_CONUS_TIP, (cord[1], sac[1])),
+            (_BELOW_CONUS_TIP, sac),
         ]
-    return [(_ALL, (80, 98))]
+    return [(_ALL, sac)]
 
 
 def test_the_sac_is_measured_across_its_dark_contents_with_csf_beside_them():
@@ -215,15 +217,5 @@ def test_a_separate_bright_spot_behind_the_sac_leaves_its_wall_unsure():
 
 
 def test_a_gap_longer_than_any_sac_contents_is_not_bridged():
-    def spans(k: int):
-        if not 1 <= k <= 7:
-            return []
-        if 3 <= k <= 5:
-            return [
-                (_ABOVE_CONUS_TIP, (80, 85)),
-                (_ABOVE_CONUS_TIP, (99, 104)),
-                (_BELOW_CONUS_TIP, (80, 104)),
-            ]
-        return [(_ALL, (80, 104))]
-
-    assert _measured(_series(spans)) == pytest.approx(5.0, abs=0.2)
+    series = _series(partial(_sac_around_a_cord, sac=(80, 104), cord=(85, 99)))
+    assert _measured(series) == pytest.approx(5.0, abs=0.2)
