@@ -120,6 +120,8 @@ def main() -> None:
         if job.status != "done":
             failed += 1
             print(f"  {study_dir.name}: {job.error}")
+        # per study: the real volumes differ in size (221 x 221 to 381 x 381 pixels)
+        print(f"  {study_dir.name}: {t2 - t0:.2f} s")
         ingests.append(t1 - t0)
         totals.append(t2 - t0)
         for stage, seconds in job.stage_seconds.items():
