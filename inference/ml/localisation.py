@@ -220,10 +220,10 @@ def find_discs(
     # Each component inside its bounding box: a whole-volume comparison and scan per disc
     # took most of the localiser's second on a 77-slice 1 mm volume.
     boxes = ndimage.find_objects(comps.labels)
+    o = comps.origin
     discs = []
     for lab in keep:
         box = boxes[lab - 1]
-        o = comps.origin
         origin = (int(o[0]) + box[0].start, int(o[1]) + box[1].start, int(o[2]) + box[2].start)
         d = _disc_from_component(vol, comps.labels[box] == lab, mask, origin)
         if d is not None:

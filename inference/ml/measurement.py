@@ -24,8 +24,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import gaussian_filter, label, map_coordinates
 
 from inference.ml.classes import CANAL
 from inference.ml.localisation import DiscLocation
@@ -83,7 +82,7 @@ def _canal_run(
     last = int(runs[0][-1])
     if series_canal is None or len(runs) == 1:
         return _Run(t, vals, int(inside[0]), last)
-    pieces, _ = ndimage.label(canal_map >= 0.5)
+    pieces, _ = label(canal_map >= 0.5)
 
     def piece(run: np.ndarray) -> int:
         """The piece most of the run's samples fall in (0: none); nearest pixels, so a
