@@ -194,3 +194,10 @@ def load_nifti_as_volume(path: str | Path) -> Volume:
         series_uid=f"nifti:{Path(path).name}",
         description=Path(path).name,
     )
+
+
+def save_volume_as_nifti(vol: Volume, path: str | Path) -> None:
+    """``vol`` as a NIfTI file that :func:`load_nifti_as_volume` reads back as the same
+    voxels in the same LPS geometry (the affine goes back from LPS to RAS)."""
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ vol.affine
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(vol.pixels, dtype=np.float32), ras), str(path))

@@ -12,6 +12,7 @@ pre-training on synthetic data, which sees no real volume.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,14 +31,18 @@ from studies.selectors import study_by_any_uid
 PATIENT_PREFIX = "REALEVAL-"
 
 
-def _study_for(path: Path, key: str) -> Study:
-    """Import the volume (a re-import stores nothing twice) and return its study."""
-    original_uid = generate_uid(entropy_srcs=["radbot-real-evaluation", key])
+def _study_for(path: Path, key: str, acquired: str = "") -> Study:
+    """Import the volume (a re-import stores nothing twice) and return its study;
+    ``acquired`` names the simulated acquisition a volume was resampled to, which makes
+    it a study of its own."""
+    original_uid = generate_uid(
+        entropy_srcs=["radbot-real-evaluation", key, *([acquired] if acquired else [])]
+    )
     import_nifti(
         path=path,
         patient_id=f"{PATIENT_PREFIX}{key}",
         study_uid=original_uid,
-        series_description=f"SAG T2 {key}",
+        series_description=f"SAG T2 {key}" + (f" ({acquired})" if acquired else ""),
     )
     study = study_by_any_uid(original_uid)
     if study is None:
@@ -45,12 +50,25 @@ def _study_for(path: Path, key: str) -> Study:
     return study
 
 
-def read_volume(*, path: Path, real, version: ModelVersion):
-    """Import, run one job with ``version``, score what it stored."""
+def read_volume(*, path: Path, real, version: ModelVersion, acquisition=None):
+    """Import, run one job with ``version``, score what it stored. With ``acquisition``
+    (:class:`inference.ml.acquisition.Acquisition`) the volume and its mask are first
+    resampled to that series geometry, and the resampled series is what is imported."""
     from inference.ml.evaluate_real import align_classes, score_volume  # torch: seconds to import
     from inference.ml.localisation import find_discs  # scipy: with the scoring, as above
 
-    study = _study_for(path, real.key)
+    if acquisition is None:
+        study = _study_for(path, real.key)
+    else:
+        from inference.ml.acquisition import acquire_real  # scipy, as above
+        from inference.ml.volume import save_volume_as_nifti
+
+        real = acquire_real(real, acquisition)
+        with tempfile.TemporaryDirectory(prefix="radbot-acquired-") as tmp:
+            # uncompressed: gzip would stamp the time, and the UIDs follow the file's bytes
+            resampled = Path(tmp) / path.name.removesuffix(".gz")
+            save_volume_as_nifti(real.volume, resampled)
+            study = _study_for(resampled, real.key, acquisition.describe())
     job = InferenceJob.objects.create(study=study, model_version=version)
     started = time.perf_counter()
     job = execute_inference_job(job_id=job.pk)
@@ -97,6 +115,7 @@ def evaluate_real(
     reuse_folds: bool = False,
     save_pretrained: str | Path | None = None,
     pretrained_file: str | Path | None = None,
+    acquisition=None,
     say: Callable[[str], None] = print,
 ) -> list:
     # torch and scipy (seconds to import): loaded to evaluate, not with the module.
@@ -113,7 +132,7 @@ def evaluate_real(
             raise ValueError("a model version is needed when not cross-validating")
         seen = set((version.data_split or {}).get("real_train", []))
         for path, real in zip(paths, reals, strict=True):
-            s = read_volume(path=path, real=real, version=version)
+            s = read_volume(path=path, real=real, version=version, acquisition=acquisition)
             s.fold = None
             scores.append(s)
             say(_line(s) + ("   (trained on it)" if real.key in seen else ""))
@@ -155,7 +174,7 @@ def evaluate_real(
         for path, real, f in zip(paths, reals, fold_of, strict=True):
             if f != k:
                 continue
-            s = read_volume(path=path, real=real, version=version_k)
+            s = read_volume(path=path, real=real, version=version_k, acquisition=acquisition)
             s.fold = k
             scores.append(s)
             say(_line(s))

@@ -1,15 +1,18 @@
 """The shipped model on real MRI (../shared, read at run time): never a wrong level name.
 
 Three real sagittal T2 volumes with masks go the whole way (NIfTI to DICOM, ingest,
-an inference job) with the model ``make demo`` runs. A level may be refused, with a
-reason; a level named where the truth says another disc fails the test. The real
-volume without the sacrum must be refused for that reason.
+an inference job) with the model ``make demo`` runs, as they are (1 mm slices) and
+resampled to a routine clinical sagittal series (4 mm slices, 0.4 mm gap, 0.7 mm
+pixels: ``inference.ml.acquisition``). A level may be refused, with a reason; a level
+named where the truth says another disc fails the test. The real volume without the
+sacrum must be refused for that reason.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from inference.ml.acquisition import Acquisition
 from inference.ml.real_data import load_real_volume
 from inference.models import InferenceJob
 from inference.services.default_model import register_default_model
@@ -31,13 +34,17 @@ def shipped(db):
     return register_default_model()
 
 
+CLINICAL = Acquisition(slice_thickness_mm=4.0, slice_gap_mm=0.4, pixel_spacing_mm=0.7)
+
+
+@pytest.mark.parametrize("acquisition", [None, CLINICAL], ids=["1mm", "clinical-4mm"])
 @pytest.mark.parametrize("relative", VOLUMES)
-def test_shipped_model_names_no_level_wrongly_on_real_mri(shipped, relative):
+def test_shipped_model_names_no_level_wrongly_on_real_mri(shipped, relative, acquisition):
     path = shared_file(relative)
     real = load_real_volume(path)
-    score = read_volume(path=path, real=real, version=shipped)
+    score = read_volume(path=path, real=real, version=shipped, acquisition=acquisition)
     print(
-        f"{real.key}: named {score.names} refusal={score.refusal!r} not_assessed={score.not_assessed} "
+        f"{real.key} {acquisition}: named {score.names} refusal={score.refusal!r} not_assessed={score.not_assessed} "
         f"dice={score.dice} centre_err={score.centre_error_mm}"
     )
     assert not score.wrong, (
@@ -91,3 +98,37 @@ def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(s
     assert row.endswith("(trained on it)") == ("ivd_11" in shipped.data_split.get("real_train", []))
     assert "summary: volumes=1" in text and "volumes_with_wrong_name=0" in text
     assert (tmp_path / "scores.json").is_file()
+
+
+def test_evaluate_models_reads_the_volumes_as_a_clinical_series(shipped, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    real = tmp_path / "real"  # linked (never copied) from ../shared
+    real.mkdir()
+    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
+        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
+    out = StringIO()
+    call_command(
+        "evaluate_models",
+        real=str(real),
+        model=shipped.name,
+        slice_thickness=4.0,
+        slice_gap=0.4,
+        pixel_spacing=0.7,
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "each volume read as a series of 4 mm slices, 0.4 mm gap, 0.7 mm pixels" in text
+    assert "summary: volumes=1" in text and "volumes_with_wrong_name=0" in text
+    series = InferenceJob.objects.get().study.series.get()
+    # 67 slices of 1 mm -> 15 of 4 mm and a 0.4 mm gap; 221 pixels of 1 mm -> 316 of 0.7 mm
+    assert (series.instances.count(), series.rows, series.columns) == (15, 316, 316)
+
+
+def test_evaluate_models_refuses_slice_options_without_a_thickness(shipped):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="need --slice-thickness"):
+        call_command("evaluate_models", real="unused", model=shipped.name, pixel_spacing=0.7)

@@ -49,3 +49,16 @@ def test_nifti_as_sagittal_volume():
     )
     assert np.min(np.linalg.norm(corners - lps, axis=1)) < 1e-3
     assert vol.pixels.std() > 0
+
+
+def test_a_volume_saved_as_nifti_loads_back_unchanged(tmp_path):
+    from inference.ml.volume import save_volume_as_nifti
+
+    vol = load_nifti_as_volume(shared_file(NIFTI_RELATIVE))
+    save_volume_as_nifti(vol, tmp_path / "again.nii")
+    back = load_nifti_as_volume(tmp_path / "again.nii")
+    np.testing.assert_array_equal(back.pixels, vol.pixels)
+    np.testing.assert_allclose(back.positions, vol.positions, atol=1e-4)
+    np.testing.assert_allclose(back.orientation, vol.orientation, atol=1e-6)
+    assert back.pixel_spacing == pytest.approx(vol.pixel_spacing)
+    assert back.slice_spacing == pytest.approx(vol.slice_spacing)

@@ -64,6 +64,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", default="", help="Also write the per-volume scores as JSON here."
         )
+        parser.add_argument(
+            "--slice-thickness",
+            type=float,
+            default=None,
+            metavar="MM",
+            help="Read each volume resampled to a clinical sagittal series of slices this "
+            "thick (e.g. 4); training still uses the volumes as they are.",
+        )
+        parser.add_argument(
+            "--slice-gap",
+            type=float,
+            default=0.0,
+            metavar="MM",
+            help="With --slice-thickness: the gap between slices (e.g. 0.4).",
+        )
+        parser.add_argument(
+            "--pixel-spacing",
+            type=float,
+            default=None,
+            metavar="MM",
+            help="With --slice-thickness: resample the pixels in plane to this size (e.g. 0.7).",
+        )
 
     def handle(
         self,
@@ -81,6 +103,9 @@ class Command(BaseCommand):
         save_pretrained,
         pretrained,
         without_sacrum_cores,
+        slice_thickness,
+        slice_gap,
+        pixel_spacing,
         **options,
     ):
         # The pipeline imports torch and monai (seconds): for a run, not for --help.
@@ -88,6 +113,17 @@ class Command(BaseCommand):
         from inference.ml.training import TrainSettings
         from inference.services.evaluation import evaluate_real
 
+        acquisition = None
+        if slice_thickness is not None:
+            from inference.ml.acquisition import Acquisition  # with the pipeline, as above
+
+            try:
+                acquisition = Acquisition(slice_thickness, slice_gap, pixel_spacing)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(f"each volume read as a series of {acquisition.describe()}")
+        elif slice_gap or pixel_spacing is not None:
+            raise CommandError("--slice-gap and --pixel-spacing need --slice-thickness")
         settings = TrainSettings(clf_epochs=40, canal_epochs=120)
         recipe = settings.seg
         if pretrain_steps is not None:
@@ -119,6 +155,7 @@ class Command(BaseCommand):
                 reuse_folds=reuse_folds,
                 save_pretrained=save_pretrained or None,
                 pretrained_file=pretrained or None,
+                acquisition=acquisition,
                 say=self.stdout.write,
             )
         except (FileNotFoundError, ValueError) as exc:
