@@ -32,7 +32,7 @@ from torch import nn
 from inference.ml.classes import BACKGROUND, CANAL, CLASS_NAMES, DISC, N_CLASSES, VERTEBRA
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, render_sample
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
-from inference.ml.volume import Volume
+from inference.ml.volume import Volume, sagittal_display_view
 
 IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
 
@@ -182,14 +182,21 @@ def prepare_slices(
     """Slices of a volume and its (aligned) mask -> working-grid images and targets.
     ``labelled`` (default: every class) names the classes the mask labels;
     ``positive_only`` those it marks only where they are (``partial_label_loss``)."""
-    size = work_shape(volume.pixels.shape[1:], volume.pixel_spacing, work_spacing)
+    view = sagittal_display_view(volume)  # as predict_volume reads it
+    size = work_shape(
+        view.to_display(volume.pixels[0]).shape, view.spacing(volume.pixel_spacing), work_spacing
+    )
     idx = range(volume.pixels.shape[0]) if slices is None else slices
     lab = tuple(labelled) if labelled is not None else tuple(range(N_CLASSES))
     out = SegSlices()
     for s in idx:
-        out.images.append(resample_image(normalise_slice(volume.pixels[s], intensity), size))
+        out.images.append(
+            resample_image(normalise_slice(view.to_display(volume.pixels[s]), intensity), size)
+        )
         t = soft_targets(
-            mask[s], size, ignore_value=ignore_value if ignore_value is not None else 255
+            view.to_display(mask[s]),
+            size,
+            ignore_value=ignore_value if ignore_value is not None else 255,
         )
         out.targets.append(np.round(t * 255).astype(np.uint8))
         out.labelled.append(lab)
@@ -420,20 +427,23 @@ def predict_volume(
 
     Each slice goes through MONAI's sliding-window inference with one window the size
     of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
-    forward pass, a larger one is tiled rather than refused."""
+    forward pass, a larger one is tiled rather than refused. Each slice is read the way
+    round the network learnt (head up, front left: ``volume.sagittal_display_view``)
+    whatever way the series stores it, and the outputs are put back on the stored grid."""
     # monai (seconds, with pandas and scikit-learn): loaded by a worker's first prediction.
     from monai.inferers import sliding_window_inference
 
     dev = device()
     model.to(dev).eval()
-    native = volume.pixels.shape[1:]
-    size = work_shape(native, volume.pixel_spacing, work_spacing)
+    view = sagittal_display_view(volume)  # the network reads head up, front left
+    native = view.to_display(volume.pixels[0]).shape
+    size = work_shape(native, view.spacing(volume.pixel_spacing), work_spacing)
     roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
     masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
     canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None
     for s0 in range(0, volume.pixels.shape[0], batch):
         imgs = [
-            resample_image(normalise_slice(volume.pixels[s], intensity), size)
+            resample_image(normalise_slice(view.to_display(volume.pixels[s]), intensity), size)
             for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))
         ]
         x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
@@ -443,8 +453,10 @@ def predict_volume(
         logits = F.interpolate(
             torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
         )
-        masks[s0 : s0 + len(imgs)] = _argmax_classes(logits).cpu().numpy()
+        masks[s0 : s0 + len(imgs)] = view.from_display(_argmax_classes(logits).cpu().numpy())
         if canal is not None:
-            canal[s0 : s0 + len(imgs)] = logits.softmax(1)[:, CANAL].cpu().numpy()
+            canal[s0 : s0 + len(imgs)] = view.from_display(
+                logits.softmax(1)[:, CANAL].cpu().numpy()
+            )
     model.cpu()
     return (masks, canal) if return_probs else masks  # type: ignore[return-value]  # canal: set then

@@ -72,6 +72,59 @@ class Volume:
         return a
 
 
+@dataclass(frozen=True)
+class DisplayView:
+    """How a sagittal series' stored pixels become the orientation its images are read
+    in, rows head to foot and columns front to back (what the segmentation network was
+    trained on), and back. Most scanners store sagittal images that way; some store
+    them with the front on the right, or rows and columns swapped (a rotated matrix).
+    Only whole-pixel flips and a transpose: the pixels themselves are not resampled."""
+
+    transpose: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    def to_display(self, a: np.ndarray) -> np.ndarray:
+        """(..., rows, cols) stored -> displayed (a view)."""
+        if self.transpose:
+            a = np.swapaxes(a, -1, -2)
+        if self.flip_rows:
+            a = a[..., ::-1, :]
+        if self.flip_cols:
+            a = a[..., :, ::-1]
+        return a
+
+    def from_display(self, a: np.ndarray) -> np.ndarray:
+        """(..., rows, cols) displayed -> stored (a view)."""
+        if self.flip_cols:
+            a = a[..., :, ::-1]
+        if self.flip_rows:
+            a = a[..., ::-1, :]
+        if self.transpose:
+            a = np.swapaxes(a, -1, -2)
+        return a
+
+    def spacing(self, pixel_spacing: tuple[float, float]) -> tuple[float, float]:
+        """PixelSpacing (between rows, between columns) of the displayed images."""
+        return (pixel_spacing[1], pixel_spacing[0]) if self.transpose else pixel_spacing
+
+
+def sagittal_display_view(vol: Volume) -> DisplayView:
+    """The :class:`DisplayView` of a sagittal series, from its direction cosines: the
+    stored axis nearer the head-foot line becomes the rows, running footward; the other
+    the columns, running backward (LPS: foot is -z, back is +y)."""
+    foot, back = np.array([0.0, 0.0, -1.0]), np.array([0.0, 1.0, 0.0])
+    down_rows, along_cols = vol.col_dir, vol.row_dir  # where row and column index increase
+    transpose = abs(float(along_cols @ foot)) > abs(float(down_rows @ foot))
+    if transpose:
+        down_rows, along_cols = along_cols, down_rows
+    return DisplayView(
+        transpose=transpose,
+        flip_rows=float(down_rows @ foot) < 0,
+        flip_cols=float(along_cols @ back) < 0,
+    )
+
+
 def index_to_patient(vol: Volume, idx: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """Voxel indices (N, 3) as (slice, row, col), fractional allowed -> LPS mm (N, 3)."""
     idx = np.atleast_2d(np.asarray(idx, dtype=np.float64))

@@ -1,4 +1,7 @@
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -50,3 +53,37 @@ def test_channel_argmax_matches_torch():
 
     logits = torch.randn(3, 5, 17, 19)
     assert torch.equal(_argmax_classes(logits), logits.argmax(1).to(torch.uint8))
+
+
+@pytest.mark.parametrize(("transpose", "front_right"), [(False, True), (True, False), (True, True)])
+def test_the_network_reads_a_series_stored_another_way_round_as_displayed(
+    synth_studies, transpose, front_right
+):
+    """The same outputs, on the stored grid, however the series stores its pixels: the
+    network learnt sagittal images head up, front left."""
+    from inference.ml.bundle import build_segmenter
+    from inference.ml.segmentation import predict_volume
+    from inference.ml.volume import sagittal_display_view
+    from tests.ml.factories import restored
+
+    torch.manual_seed(0)
+    net = build_segmenter(
+        {
+            "kind": "monai.UNet",
+            "in_channels": 1,
+            "out_channels": 5,
+            "channels": [4, 8],
+            "strides": [2],
+            "num_res_units": 0,
+        }
+    )
+    vol = synth_studies[0].sag_t2
+    vol = replace(vol, pixels=vol.pixels[5:8], positions=vol.positions[5:8])  # a tiny CPU run
+    other = restored(vol, transpose=transpose, front_right=front_right)
+    masks, canal = predict_volume(net, vol, 2.5, return_probs=True)
+    masks_o, canal_o = predict_volume(net, other, 2.5, return_probs=True)
+    view = sagittal_display_view(other)
+    assert masks_o.shape == other.pixels.shape
+    np.testing.assert_array_equal(view.to_display(masks_o), masks)
+    np.testing.assert_allclose(view.to_display(canal_o), canal, atol=1e-6)
+    assert len(np.unique(masks)) > 1  # not a blank answer that any view would give

@@ -62,3 +62,26 @@ def test_a_volume_saved_as_nifti_loads_back_unchanged(tmp_path):
     np.testing.assert_allclose(back.orientation, vol.orientation, atol=1e-6)
     assert back.pixel_spacing == pytest.approx(vol.pixel_spacing)
     assert back.slice_spacing == pytest.approx(vol.slice_spacing)
+
+
+@pytest.mark.parametrize(("transpose", "front_right"), [(False, True), (True, False), (True, True)])
+def test_a_sagittal_series_stored_another_way_round_is_displayed_head_up_front_left(
+    synth_studies, transpose, front_right
+):
+    from inference.ml.volume import DisplayView, sagittal_display_view
+    from tests.ml.factories import restored
+
+    vol = synth_studies[0].sag_t2
+    assert sagittal_display_view(vol) == DisplayView()  # stored the usual way
+    other = restored(vol, transpose=transpose, front_right=front_right)
+    # every voxel keeps its patient position: stored elsewhere, the same value there
+    idx = np.array([[2, 11, 37], [5, 40, 3], [0, 0, 0]])
+    found = patient_to_index(vol, index_to_patient(other, idx))
+    np.testing.assert_allclose(found, np.rint(found), atol=1e-6)
+    for (s, r, c), (s2, r2, c2) in zip(idx, np.rint(found).astype(int), strict=True):
+        assert other.pixels[s, r, c] == vol.pixels[s2, r2, c2]
+    view = sagittal_display_view(other)
+    assert view != DisplayView()
+    np.testing.assert_array_equal(view.to_display(other.pixels), vol.pixels)
+    np.testing.assert_array_equal(view.from_display(vol.pixels), other.pixels)
+    assert view.spacing(other.pixel_spacing) == vol.pixel_spacing
