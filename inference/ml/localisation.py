@@ -112,6 +112,9 @@ class Localisation:
     # the disc taken for L5-S1 (the one on the sacrum), kept even when a later check
     # refuses the naming: where the count starts is what a second reading is compared on
     anchor: DiscLocation | None = None
+    # why the bone under ``anchor`` may not be the sacrum at all (a lumbar-looking body
+    # there), or "": a refusal about where the count starts, not about a level above it
+    sacrum_doubt: str = ""
 
     def by_level(self) -> dict[str, DiscLocation]:
         return {d.level: d for d in self.discs if d.level is not None}
@@ -368,11 +371,11 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         for shift in (-0.25, 0.0, 0.25)
     )
     if band > 0.5:
-        return _refuse(
-            out,
+        out.sacrum_doubt = (
             "the bone directly below the lowest disc looks like a lumbar vertebral body, "
-            "not the sacrum",
+            "not the sacrum"
         )
+        return _refuse(out, out.sacrum_doubt)
     chain = [l5s1]
     conf = [1.0]
     reasons: dict[int, str] = {}
@@ -468,10 +471,14 @@ def naming_disagreement(
     main: Localisation, check: Localisation, tolerance_mm: float = NAMING_TOLERANCE_MM
 ) -> str:
     """Why a second reading of the same study (the network at another working scale)
-    contradicts ``main``'s count from the sacrum, or "" when it does not. Only the disc
-    each reading takes for L5-S1 is compared: every name is counted from it, and the
-    levels above are each checked by ``main``'s own chain. A check that finds that disc
-    but stops the naming later (a body that looks lumbar, a missed disc above) agrees."""
+    contradicts ``main``'s count from the sacrum, or "" when it does not. Only where each
+    reading starts the count is compared: the disc it takes for L5-S1, and whether the
+    bone under that disc is the sacrum. The levels above are each checked by ``main``'s
+    own chain, so a check that starts from the same disc but stops the naming higher up
+    (a missed disc above) agrees. A check that finds a lumbar-looking body under that
+    disc does not: on a steep lumbosacral junction over a thin, dark L5-S1 disc, L5 can
+    read as sacrum and every level one too high (cross-validated real volume vb2_16:
+    both readings took the true L4-L5 for L5-S1; the check alone saw the body under it)."""
     if main.anchor is None:
         return ""  # main names nothing: refused already, with its own reason
     if check.anchor is None:
@@ -482,6 +489,10 @@ def naming_disagreement(
         return (
             f"a second reading takes a disc {apart:.0f} mm away for L5-S1, so the count "
             "from the sacrum is uncertain"
+        )
+    if check.sacrum_doubt:
+        return (
+            f"in a second reading {check.sacrum_doubt}, so the count from the sacrum is uncertain"
         )
     return ""
 

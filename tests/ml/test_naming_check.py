@@ -102,3 +102,29 @@ def test_assess_levels_refuses_a_study_its_readings_count_differently(shifted):
     assert set(assess_levels(st.sag_t2, st.sag_mask, st.sag_mask.copy()).discs) == set(LEVELS)
     with pytest.raises(LevelAssignmentError, match="a second reading takes a disc .* for L5-S1"):
         assess_levels(st.sag_t2, st.sag_mask, mask)
+
+
+def test_a_check_that_finds_a_lumbar_body_under_the_same_anchor_refuses_the_study(synth_studies):
+    """Both readings take the same disc for L5-S1, but the check reads the bone under it
+    as a lumbar body: where the count starts is in doubt (vb2_16's failure), whereas a
+    check that only stops higher up (the test above) is not."""
+    st = synth_studies[0]
+    main = localise(st.sag_t2, st.sag_mask)
+    l5s1 = main.by_level()["L5-S1"]
+    doubting = st.sag_mask.copy()
+    idx = np.argwhere(doubting == SACRUM)
+    rel = index_to_patient(st.sag_t2, idx.astype(float)) - l5s1.centre
+    # the back half of the top of S1 read as body (the front half still meets the disc)
+    top_back = (rel @ -l5s1.normal < l5s1.thickness_mm / 2 + 25.0) & (rel @ l5s1.posterior > 0)
+    doubting[tuple(idx[top_back].T)] = VERTEBRA
+    check = localise(st.sag_t2, doubting)
+    assert check.anchor is not None
+    assert np.linalg.norm(check.anchor.centre - l5s1.centre) < 1.0  # the same disc
+    assert check.reason.endswith("looks like a lumbar vertebral body, not the sacrum")
+    reason = naming_disagreement(main, check)
+    assert reason == (
+        "in a second reading the bone directly below the lowest disc looks like a lumbar "
+        "vertebral body, not the sacrum, so the count from the sacrum is uncertain"
+    )
+    with pytest.raises(LevelAssignmentError, match="in a second reading the bone directly"):
+        assess_levels(st.sag_t2, st.sag_mask, doubting)
