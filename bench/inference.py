@@ -107,16 +107,19 @@ def main() -> None:
         )
 
     test_dir = work / "test"
+    acquisition = None
+    if args.real and args.slice_thickness is not None:
+        from inference.ml.acquisition import Acquisition  # scipy, with the real volumes
+
+        acquisition = Acquisition(args.slice_thickness, args.slice_gap, args.pixel_spacing)
     if args.real:
         # Only with --real (nibabel, scipy).
-        from inference.ml.acquisition import Acquisition, acquire
+        from inference.ml.acquisition import acquire
         from inference.ml.real_data import find_real_volumes
         from inference.ml.volume import load_nifti_as_volume, save_volume_as_nifti
         from inference.services.nifti import nifti_to_dicom
 
-        acquisition = None
-        if args.slice_thickness is not None:
-            acquisition = Acquisition(args.slice_thickness, args.slice_gap, args.pixel_spacing)
+        if acquisition is not None:
             print(f"each volume resampled to a series of {acquisition.describe()}")
         for path in find_real_volumes(args.real)[: args.studies]:
             folder = test_dir / path.name.removesuffix("_image.nii.gz") / "sag_t2"
@@ -151,7 +154,7 @@ def main() -> None:
             stages.setdefault(stage, []).append(seconds)
 
     kind = f"real volumes from {args.real}" if args.real else "synthetic studies, seed 502"
-    if args.real and args.slice_thickness is not None:
+    if acquisition is not None:
         kind += f", resampled to {acquisition.describe()}"
     print(f"studies: {len(totals)} {kind} ({failed} without level assignment)")
     print(

@@ -127,15 +127,14 @@ def acquire(vol: Volume, acq: Acquisition) -> Volume:
     plan = _plan(vol, acq)
     shape, spacing = _in_plane(vol, acq)
     thick = np.tensordot(plan.weights, vol.pixels.astype(np.float64), axes=(1, 0))
-    coarser = [
-        max(0.0, new / old - 1.0) for new, old in zip(spacing, vol.pixel_spacing, strict=True)
-    ]
+    # how many times coarser the new pixels are, per axis (1: as fine or finer)
+    factors = [max(1.0, new / old) for new, old in zip(spacing, vol.pixel_spacing, strict=True)]
     coords = _source_coords(vol, shape, spacing)
     out = np.empty((len(thick), *shape), np.float32)
     for k, image in enumerate(thick):
-        if any(coarser):
-            # about half a new pixel of blur for each old pixel it takes in
-            image = gaussian_filter(image, [0.5 * np.sqrt(c * (c + 2)) for c in coarser])
+        if max(factors) > 1.0:
+            # the usual anti-aliasing blur, in old pixels: sqrt(f^2 - 1) / 2
+            image = gaussian_filter(image, [0.5 * np.sqrt(f * f - 1.0) for f in factors])
         out[k] = map_coordinates(image, coords, order=1, mode="nearest")
     return replace(vol, pixels=out, **_geometry(vol, plan, spacing))
 

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.uid import generate_uid
@@ -27,6 +28,9 @@ from inference.services.nifti import import_nifti
 from inference.services.training import train_model_version
 from studies.models import Study
 from studies.selectors import study_by_any_uid
+
+if TYPE_CHECKING:  # torch-free, but the pipeline's modules load scipy: for typing only
+    from inference.ml.acquisition import Acquisition
 
 PATIENT_PREFIX = "REALEVAL-"
 
@@ -50,7 +54,7 @@ def _study_for(path: Path, key: str, acquired: str = "") -> Study:
     return study
 
 
-def read_volume(*, path: Path, real, version: ModelVersion, acquisition=None):
+def read_volume(*, path: Path, real, version: ModelVersion, acquisition: Acquisition | None = None):
     """Import, run one job with ``version``, score what it stored. With ``acquisition``
     (:class:`inference.ml.acquisition.Acquisition`) the volume and its mask are first
     resampled to that series geometry, and the resampled series is what is imported."""
@@ -60,7 +64,8 @@ def read_volume(*, path: Path, real, version: ModelVersion, acquisition=None):
     if acquisition is None:
         study = _study_for(path, real.key)
     else:
-        from inference.ml.acquisition import acquire_real  # scipy, as above
+        # scipy and nibabel, as above: only to resample a volume
+        from inference.ml.acquisition import acquire_real
         from inference.ml.volume import save_volume_as_nifti
 
         real = acquire_real(real, acquisition)
@@ -115,7 +120,7 @@ def evaluate_real(
     reuse_folds: bool = False,
     save_pretrained: str | Path | None = None,
     pretrained_file: str | Path | None = None,
-    acquisition=None,
+    acquisition: Acquisition | None = None,
     say: Callable[[str], None] = print,
 ) -> list:
     # torch and scipy (seconds to import): loaded to evaluate, not with the module.

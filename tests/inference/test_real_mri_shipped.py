@@ -29,6 +29,15 @@ VOLUMES = (
 )
 
 
+def _one_real_volume(tmp_path):
+    """A folder holding ivd_11 and its labels, linked (never copied) from ../shared."""
+    real = tmp_path / "real"
+    real.mkdir()
+    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
+        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
+    return real
+
+
 @pytest.fixture
 def shipped(db):
     return register_default_model()
@@ -76,10 +85,7 @@ def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(s
 
     from django.core.management import call_command
 
-    real = tmp_path / "real"  # one volume, linked (never copied) from ../shared
-    real.mkdir()
-    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
-        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
+    real = _one_real_volume(tmp_path)
     out = StringIO()
     call_command(
         "evaluate_models",
@@ -105,10 +111,7 @@ def test_evaluate_models_reads_the_volumes_as_a_clinical_series(shipped, tmp_pat
 
     from django.core.management import call_command
 
-    real = tmp_path / "real"  # linked (never copied) from ../shared
-    real.mkdir()
-    for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
-        (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
+    real = _one_real_volume(tmp_path)
     out = StringIO()
     call_command(
         "evaluate_models",

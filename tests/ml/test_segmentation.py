@@ -65,18 +65,10 @@ def test_the_network_reads_a_series_stored_another_way_round_as_displayed(
     from inference.ml.segmentation import predict_volume
     from inference.ml.volume import sagittal_display_view
     from tests.ml.factories import restored
+    from tests.ml.test_training import TINY
 
     torch.manual_seed(0)
-    net = build_segmenter(
-        {
-            "kind": "monai.UNet",
-            "in_channels": 1,
-            "out_channels": 5,
-            "channels": [4, 8],
-            "strides": [2],
-            "num_res_units": 0,
-        }
-    )
+    net = build_segmenter(TINY.seg_arch)
     vol = synth_studies[0].sag_t2
     vol = replace(vol, pixels=vol.pixels[5:8], positions=vol.positions[5:8])  # a tiny CPU run
     other = restored(vol, transpose=transpose, front_right=front_right)
