@@ -32,7 +32,7 @@ from torch import nn
 from inference.ml.classes import BACKGROUND, CANAL, CLASS_NAMES, DISC, N_CLASSES, VERTEBRA
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, render_sample
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
-from inference.ml.volume import Volume, sagittal_display_view
+from inference.ml.volume import DisplayView, Volume, sagittal_display_view
 
 IGNORE_CHANNEL = N_CLASSES  # targets carry one extra channel: the ignored fraction
 
@@ -58,6 +58,15 @@ def work_shape(
         max(16, round(shape[0] * spacing[0] / work_spacing)),
         max(16, round(shape[1] * spacing[1] / work_spacing)),
     )
+
+
+def _display_grid(
+    volume: Volume, view: DisplayView, work_spacing: float
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A slice's (rows, cols) as displayed, and on the working grid."""
+    rows, cols = volume.pixels.shape[1:]
+    native = (cols, rows) if view.transpose else (rows, cols)
+    return native, work_shape(native, view.spacing(volume.pixel_spacing), work_spacing)
 
 
 def resample_image(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -183,9 +192,7 @@ def prepare_slices(
     ``labelled`` (default: every class) names the classes the mask labels;
     ``positive_only`` those it marks only where they are (``partial_label_loss``)."""
     view = sagittal_display_view(volume)  # as predict_volume reads it
-    size = work_shape(
-        view.to_display(volume.pixels[0]).shape, view.spacing(volume.pixel_spacing), work_spacing
-    )
+    _, size = _display_grid(volume, view, work_spacing)
     idx = range(volume.pixels.shape[0]) if slices is None else slices
     lab = tuple(labelled) if labelled is not None else tuple(range(N_CLASSES))
     out = SegSlices()
@@ -436,8 +443,7 @@ def predict_volume(
     dev = device()
     model.to(dev).eval()
     view = sagittal_display_view(volume)  # the network reads head up, front left
-    native = view.to_display(volume.pixels[0]).shape
-    size = work_shape(native, view.spacing(volume.pixel_spacing), work_spacing)
+    native, size = _display_grid(volume, view, work_spacing)
     roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
     masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
     canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None

@@ -17,6 +17,9 @@ import pydicom
 from nibabel.spatialimages import SpatialImage
 from scipy.ndimage import map_coordinates
 
+# NIfTI's RAS and DICOM's LPS differ in the sign of x and y; the flip is its own inverse.
+_FLIP_X_Y = np.diag([-1.0, -1.0, 1.0, 1.0])
+
 
 @dataclass
 class Volume:
@@ -211,7 +214,7 @@ def load_nifti_as_volume(path: str | Path) -> Volume:
     data = np.asarray(img.dataobj, dtype=np.float32)
     while data.ndim > 3:
         data = data[..., 0]
-    lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ img.affine
+    lps = _FLIP_X_Y @ img.affine
     m = lps[:3, :3]
     dirs = m / np.linalg.norm(m, axis=0)
     # target axes: slice ~ +x (right -> left), row index ~ -z (foot), col index ~ +y
@@ -252,5 +255,5 @@ def load_nifti_as_volume(path: str | Path) -> Volume:
 def save_volume_as_nifti(vol: Volume, path: str | Path) -> None:
     """``vol`` as a NIfTI file that :func:`load_nifti_as_volume` reads back as the same
     voxels in the same LPS geometry (the affine goes back from LPS to RAS)."""
-    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ vol.affine
+    ras = _FLIP_X_Y @ vol.affine
     nib.save(nib.Nifti1Image(np.ascontiguousarray(vol.pixels, dtype=np.float32), ras), str(path))

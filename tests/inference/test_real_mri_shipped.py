@@ -29,13 +29,20 @@ VOLUMES = (
 )
 
 
-def _one_real_volume(tmp_path):
-    """A folder holding ivd_11 and its labels, linked (never copied) from ../shared."""
+def _evaluate_ivd_11(shipped, tmp_path, **options) -> str:
+    """What ``evaluate_models`` prints for a folder holding ivd_11 and its labels, linked
+    (never copied) from ../shared, read by the shipped model with ``options``."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
     real = tmp_path / "real"
     real.mkdir()
     for name in ("ivd_11_image.nii.gz", "ivd_11_discs.nii.gz", "labels.json"):
         (real / name).symlink_to(shared_file(f"data/real_mri/ivd_menezes_reis/{name}"))
-    return real
+    out = StringIO()
+    call_command("evaluate_models", real=str(real), model=shipped.name, stdout=out, **options)
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -81,20 +88,8 @@ def test_shipped_model_refuses_the_real_volume_without_the_sacrum(shipped):
 
 def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(shipped, tmp_path):
     import json as json_lib
-    from io import StringIO
 
-    from django.core.management import call_command
-
-    real = _one_real_volume(tmp_path)
-    out = StringIO()
-    call_command(
-        "evaluate_models",
-        real=str(real),
-        model=shipped.name,
-        json=str(tmp_path / "scores.json"),
-        stdout=out,
-    )
-    text = out.getvalue()
+    text = _evaluate_ivd_11(shipped, tmp_path, json=str(tmp_path / "scores.json"))
     row = next(line for line in text.splitlines() if line.startswith("ivd_11"))
     assert "disc=" in row and "centre_err_med=" in row
     # the discs the localiser sees in the stored mask: the five lumbar ones at least
@@ -107,22 +102,9 @@ def test_evaluate_models_prints_a_row_per_volume_and_marks_those_the_model_saw(s
 
 
 def test_evaluate_models_reads_the_volumes_as_a_clinical_series(shipped, tmp_path):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    real = _one_real_volume(tmp_path)
-    out = StringIO()
-    call_command(
-        "evaluate_models",
-        real=str(real),
-        model=shipped.name,
-        slice_thickness=4.0,
-        slice_gap=0.4,
-        pixel_spacing=0.7,
-        stdout=out,
+    text = _evaluate_ivd_11(
+        shipped, tmp_path, slice_thickness=4.0, slice_gap=0.4, pixel_spacing=0.7
     )
-    text = out.getvalue()
     assert "each volume read as a series of 4 mm slices, 0.4 mm gap, 0.7 mm pixels" in text
     assert "summary: volumes=1" in text and "volumes_with_wrong_name=0" in text
     series = InferenceJob.objects.get().study.series.get()
