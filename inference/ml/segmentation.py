@@ -419,7 +419,78 @@ def _ceil16(n: int) -> int:
     return int(np.ceil(n / 16) * 16)
 
 
+@dataclass
+class MultiScaleReading:
+    """One series read by the network at several working spacings, on the stored grid."""
+
+    classes: np.ndarray  # (S, R, C) uint8: argmax of the readings' mean class probabilities
+    canal: np.ndarray  # (S, R, C) float32: the first reading's canal probability
+    each: list[np.ndarray]  # each reading's own classes, in the order of the spacings
+
+
 @torch.no_grad()
+def predict_volume_multiscale(
+    model: nn.Module,
+    volume: Volume,
+    work_spacings: Sequence[float],
+    batch: int = 8,
+    *,
+    intensity: IntensityScaling = DEFAULT_INTENSITY,
+) -> MultiScaleReading:
+    """Read every slice at each working spacing and average the class probabilities.
+
+    Each slice goes through MONAI's sliding-window inference with one window the size
+    of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
+    forward pass, a larger one is tiled rather than refused. Each slice is read the way
+    round the network learnt (head up, front left: ``volume.sagittal_display_view``)
+    whatever way the series stores it, and the outputs are put back on the stored grid.
+
+    Why the mean of two scales: on the cross-validated real volumes the argmax of the
+    mean of the 1.25 and 1.1 mm readings segmented discs and vertebral bodies better
+    than either reading alone (disc Dice 0.808 -> 0.820, body 0.872 -> 0.885). The
+    canal probability stays the first reading's: the AP calibration was fitted on it."""
+    # monai (seconds, with pandas and scikit-learn): loaded by a worker's first prediction.
+    from monai.inferers import sliding_window_inference
+
+    if not work_spacings:
+        raise ValueError("at least one working spacing is needed")
+    dev = device()
+    model.to(dev).eval()
+    view = sagittal_display_view(volume)  # the network reads head up, front left
+    grids = [_display_grid(volume, view, spacing) for spacing in work_spacings]
+    shape = volume.pixels.shape
+    classes = np.zeros(shape, dtype=np.uint8)
+    canal = np.zeros(shape, np.float32)
+    each = [np.zeros(shape, dtype=np.uint8) for _ in work_spacings]
+    for s0 in range(0, shape[0], batch):
+        display = [
+            normalise_slice(view.to_display(volume.pixels[s]), intensity)
+            for s in range(s0, min(s0 + batch, shape[0]))
+        ]
+        rows = slice(s0, s0 + len(display))
+        read = []
+        for k, (native, size) in enumerate(grids):
+            roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
+            x = torch.from_numpy(np.stack([resample_image(img, size) for img in display])[:, None])
+            logits = sliding_window_inference(
+                x.to(dev), roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25
+            )
+            probs = F.interpolate(
+                torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
+            ).softmax(1)
+            each[k][rows] = view.from_display(_argmax_classes(probs).cpu().numpy())
+            if k == 0:
+                canal[rows] = view.from_display(probs[:, CANAL].cpu().numpy())
+            read.append(probs)
+        classes[rows] = (
+            each[0][rows]
+            if len(read) == 1
+            else view.from_display(_argmax_classes(torch.stack(read).sum(0)).cpu().numpy())
+        )
+    model.cpu()
+    return MultiScaleReading(classes=classes, canal=canal, each=each)
+
+
 def predict_volume(
     model: nn.Module,
     volume: Volume,
@@ -429,40 +500,8 @@ def predict_volume(
     *,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Native-grid class masks (S, R, C) uint8; with ``return_probs`` also the canal
-    probability (S, R, C) float32, which the measurement uses for sub-pixel edges.
-
-    Each slice goes through MONAI's sliding-window inference with one window the size
-    of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
-    forward pass, a larger one is tiled rather than refused. Each slice is read the way
-    round the network learnt (head up, front left: ``volume.sagittal_display_view``)
-    whatever way the series stores it, and the outputs are put back on the stored grid."""
-    # monai (seconds, with pandas and scikit-learn): loaded by a worker's first prediction.
-    from monai.inferers import sliding_window_inference
-
-    dev = device()
-    model.to(dev).eval()
-    view = sagittal_display_view(volume)  # the network reads head up, front left
-    native, size = _display_grid(volume, view, work_spacing)
-    roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
-    masks = np.zeros(volume.pixels.shape, dtype=np.uint8)
-    canal = np.zeros(volume.pixels.shape, np.float32) if return_probs else None
-    for s0 in range(0, volume.pixels.shape[0], batch):
-        imgs = [
-            resample_image(normalise_slice(view.to_display(volume.pixels[s]), intensity), size)
-            for s in range(s0, min(s0 + batch, volume.pixels.shape[0]))
-        ]
-        x = torch.from_numpy(np.stack(imgs)[:, None]).to(dev)
-        logits = sliding_window_inference(
-            x, roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25
-        )
-        logits = F.interpolate(
-            torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
-        )
-        masks[s0 : s0 + len(imgs)] = view.from_display(_argmax_classes(logits).cpu().numpy())
-        if canal is not None:
-            canal[s0 : s0 + len(imgs)] = view.from_display(
-                logits.softmax(1)[:, CANAL].cpu().numpy()
-            )
-    model.cpu()
-    return (masks, canal) if return_probs else masks  # type: ignore[return-value]  # canal: set then
+    """Native-grid class masks (S, R, C) uint8 read at one working spacing; with
+    ``return_probs`` also the canal probability (S, R, C) float32, which the measurement
+    uses for sub-pixel edges (:func:`predict_volume_multiscale`)."""
+    reading = predict_volume_multiscale(model, volume, (work_spacing,), batch, intensity=intensity)
+    return (reading.classes, reading.canal) if return_probs else reading.classes

@@ -73,14 +73,19 @@ def test_one_component_or_none_is_left_alone():
 def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
     from inference.ml import pipeline
     from inference.ml.bundle import ModelConfig
+    from inference.ml.segmentation import MultiScaleReading
 
     read = np.zeros((6, 256, 256), np.uint8)
     read[:, :60, :40] = _spine_with_specks()
 
-    def predict_volume(model, volume, work_spacing, return_probs=False, batch=8, *, intensity):
-        return (read.copy(), np.zeros(read.shape, np.float32)) if return_probs else read.copy()
+    def predict_volume_multiscale(model, volume, work_spacings, batch=8, *, intensity):
+        return MultiScaleReading(
+            classes=read.copy(),
+            canal=np.zeros(read.shape, np.float32),
+            each=[read.copy() for _ in work_spacings],
+        )
 
-    monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
+    monkeypatch.setattr(pipeline, "predict_volume_multiscale", predict_volume_multiscale)
     models = type("Models", (), {"seg": None, "config": ModelConfig()})()
     volume = type("Sagittal", (), {"shape": read.shape, "pixel_spacing": (1.0, 1.0)})()
     result = pipeline.segment(models, volume)

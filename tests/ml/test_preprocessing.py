@@ -12,7 +12,7 @@ from inference.ml.bundle import ModelConfig, TrainedModels, build_models, load_m
 from inference.ml.crops import canal_crop
 from inference.ml.intensity import IntensityScaling
 from inference.ml.localisation import localise
-from inference.ml.segmentation import normalise_slice
+from inference.ml.segmentation import MultiScaleReading, normalise_slice
 from tests.ml.test_training import TINY
 
 SHIPPED = Path(__file__).resolve().parents[2] / "inference" / "default_model"
@@ -74,19 +74,28 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
 
     seen = []
 
-    def predict_volume(model, volume, work_spacing, return_probs=False, batch=8, *, intensity):
-        seen.append((intensity, work_spacing))
-        classes = np.zeros(volume.shape, np.uint8)
-        return (classes, np.zeros(volume.shape, np.float32)) if return_probs else classes
+    def predict_volume_multiscale(model, volume, work_spacings, batch=8, *, intensity):
+        seen.append((intensity, tuple(work_spacings)))
+        # each reading marks its own slice, so which one the check gets is visible
+        each = [np.zeros(volume.shape, np.uint8) for _ in work_spacings]
+        for k, classes in enumerate(each):
+            classes[k, :50, :50] = 1
+        return MultiScaleReading(
+            classes=np.zeros(volume.shape, np.uint8),
+            canal=np.zeros(volume.shape, np.float32),
+            each=each,
+        )
 
-    monkeypatch.setattr(pipeline, "predict_volume", predict_volume)
+    monkeypatch.setattr(pipeline, "predict_volume_multiscale", predict_volume_multiscale)
     # A stand-in of a routine field of view: 256 x 256 pixels of 1 mm (check_readable).
     volume = type("Sagittal", (), {"shape": (2, 256, 256), "pixel_spacing": (1.0, 1.0)})()
     result = pipeline.segment(loaded, volume)
-    # the reading and the naming check's second reading, finer, both with the bundle's scaling
+    # one pass at the working spacing and the naming check's, finer, with the bundle's
+    # scaling; the check is the finer reading's own classes
     spacing = config.work_spacing_mm
-    assert seen == [(own, spacing), (own, spacing * pipeline.NAMING_CHECK_SPACING_RATIO)]
+    assert seen == [(own, (spacing, spacing * pipeline.NAMING_CHECK_SPACING_RATIO))]
     assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
+    assert result.check_classes[1].any() and not result.check_classes[0].any()
 
 
 def test_the_scaling_sets_what_the_networks_see(synth_studies):

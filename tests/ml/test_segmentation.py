@@ -79,3 +79,27 @@ def test_the_network_reads_a_series_stored_another_way_round_as_displayed(
     np.testing.assert_array_equal(view.to_display(masks_o), masks)
     np.testing.assert_allclose(view.to_display(canal_o), canal, atol=1e-6)
     assert len(np.unique(masks)) > 1  # not a blank answer that any view would give
+
+
+def test_a_multiscale_reading_keeps_each_reading_and_averages_them(synth_studies):
+    """Each reading is what one-spacing prediction gives; the canal is the first
+    reading's; where the readings agree the mean agrees with them (a class that leads
+    both readings leads their mean)."""
+    from inference.ml.bundle import build_segmenter
+    from inference.ml.segmentation import predict_volume, predict_volume_multiscale
+    from tests.ml.test_training import TINY
+
+    torch.manual_seed(0)
+    net = build_segmenter(TINY.seg_arch)
+    vol = synth_studies[0].sag_t2
+    vol = replace(vol, pixels=vol.pixels[5:8], positions=vol.positions[5:8])  # a tiny CPU run
+    reading = predict_volume_multiscale(net, vol, (2.5, 2.0))
+    coarse, canal = predict_volume(net, vol, 2.5, return_probs=True)
+    np.testing.assert_array_equal(reading.each[0], coarse)
+    np.testing.assert_array_equal(reading.each[1], predict_volume(net, vol, 2.0))
+    np.testing.assert_allclose(reading.canal, canal, atol=1e-6)
+    agree = reading.each[0] == reading.each[1]
+    assert agree.any() and not agree.all()  # the two scales read some pixels differently
+    np.testing.assert_array_equal(reading.classes[agree], reading.each[0][agree])
+    with pytest.raises(ValueError, match="at least one working spacing"):
+        predict_volume_multiscale(net, vol, ())
