@@ -190,6 +190,7 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
         sag,
         (spacing, spacing * NAMING_CHECK_SPACING_RATIO),
         intensity=models.config.intensity(),
+        own_classes=(1,),
     )
     return Segmentation(
         classes=drop_specks(reading.classes),

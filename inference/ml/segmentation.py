@@ -425,7 +425,8 @@ class MultiScaleReading:
 
     classes: np.ndarray  # (S, R, C) uint8: argmax of the readings' mean class probabilities
     canal: np.ndarray  # (S, R, C) float32: the first reading's canal probability
-    each: list[np.ndarray]  # each reading's own classes, in the order of the spacings
+    # the own classes of the readings asked for (``own_classes``), by index into the spacings
+    each: dict[int, np.ndarray]
 
 
 @torch.no_grad()
@@ -436,8 +437,10 @@ def predict_volume_multiscale(
     batch: int = 8,
     *,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
+    own_classes: Sequence[int] = (),
 ) -> MultiScaleReading:
-    """Read every slice at each working spacing and average the class probabilities.
+    """Read every slice at each working spacing and average the class probabilities;
+    ``own_classes`` (indices into ``work_spacings``) also keeps those readings' own classes.
 
     Each slice goes through MONAI's sliding-window inference with one window the size
     of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
@@ -454,6 +457,8 @@ def predict_volume_multiscale(
 
     if not work_spacings:
         raise ValueError("at least one working spacing is needed")
+    if any(not 0 <= k < len(work_spacings) for k in own_classes):
+        raise ValueError(f"own_classes {list(own_classes)} must index the working spacings")
     dev = device()
     model.to(dev).eval()
     view = sagittal_display_view(volume)  # the network reads head up, front left
@@ -461,14 +466,14 @@ def predict_volume_multiscale(
     shape = volume.pixels.shape
     classes = np.zeros(shape, dtype=np.uint8)
     canal = np.zeros(shape, np.float32)
-    each = [np.zeros(shape, dtype=np.uint8) for _ in work_spacings]
+    each = {k: np.zeros(shape, dtype=np.uint8) for k in own_classes}
     for s0 in range(0, shape[0], batch):
         display = [
             normalise_slice(view.to_display(volume.pixels[s]), intensity)
             for s in range(s0, min(s0 + batch, shape[0]))
         ]
         rows = slice(s0, s0 + len(display))
-        read = []
+        total = torch.empty(0)
         for k, (native, size) in enumerate(grids):
             roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
             x = torch.from_numpy(np.stack([resample_image(img, size) for img in display])[:, None])
@@ -478,15 +483,17 @@ def predict_volume_multiscale(
             probs = F.interpolate(
                 torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
             ).softmax(1)
-            each[k][rows] = view.from_display(_argmax_classes(probs).cpu().numpy())
+            if k in each:
+                each[k][rows] = view.from_display(_argmax_classes(probs).cpu().numpy())
             if k == 0:
                 canal[rows] = view.from_display(probs[:, CANAL].cpu().numpy())
-            read.append(probs)
-        classes[rows] = (
-            each[0][rows]
-            if len(read) == 1
-            else view.from_display(_argmax_classes(torch.stack(read).sum(0)).cpu().numpy())
-        )
+                total = probs
+            else:
+                # summed in place: the argmax of the sum is that of the mean, and neither
+                # a stack of the readings nor unused own classes are made (the segment
+                # stage of the 22 real 1 mm volumes: 3.73 -> 3.49 s median, measured)
+                total += probs
+        classes[rows] = view.from_display(_argmax_classes(total).cpu().numpy())
     model.cpu()
     return MultiScaleReading(classes=classes, canal=canal, each=each)
 

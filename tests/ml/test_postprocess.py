@@ -78,11 +78,13 @@ def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
     read = np.zeros((6, 256, 256), np.uint8)
     read[:, :60, :40] = _spine_with_specks()
 
-    def predict_volume_multiscale(model, volume, work_spacings, batch=8, *, intensity):
+    def predict_volume_multiscale(
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=()
+    ):
         return MultiScaleReading(
             classes=read.copy(),
             canal=np.zeros(read.shape, np.float32),
-            each=[read.copy() for _ in work_spacings],
+            each={k: read.copy() for k in own_classes},
         )
 
     monkeypatch.setattr(pipeline, "predict_volume_multiscale", predict_volume_multiscale)

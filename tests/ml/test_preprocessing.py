@@ -74,11 +74,13 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
 
     seen = []
 
-    def predict_volume_multiscale(model, volume, work_spacings, batch=8, *, intensity):
-        seen.append((intensity, tuple(work_spacings)))
+    def predict_volume_multiscale(
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=()
+    ):
+        seen.append((intensity, tuple(work_spacings), tuple(own_classes)))
         # each reading marks its own slice, so which one the check gets is visible
-        each = [np.zeros(volume.shape, np.uint8) for _ in work_spacings]
-        for k, classes in enumerate(each):
+        each = {k: np.zeros(volume.shape, np.uint8) for k in own_classes}
+        for k, classes in each.items():
             classes[k, :50, :50] = 1
         return MultiScaleReading(
             classes=np.zeros(volume.shape, np.uint8),
@@ -93,7 +95,7 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     # one pass at the working spacing and the naming check's, finer, with the bundle's
     # scaling; the check is the finer reading's own classes
     spacing = config.work_spacing_mm
-    assert seen == [(own, (spacing, spacing * pipeline.NAMING_CHECK_SPACING_RATIO))]
+    assert seen == [(own, (spacing, spacing * pipeline.NAMING_CHECK_SPACING_RATIO), (1,))]
     assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
     assert result.check_classes[1].any() and not result.check_classes[0].any()
 

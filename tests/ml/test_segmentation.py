@@ -93,7 +93,7 @@ def test_a_multiscale_reading_keeps_each_reading_and_averages_them(synth_studies
     net = build_segmenter(TINY.seg_arch)
     vol = synth_studies[0].sag_t2
     vol = replace(vol, pixels=vol.pixels[5:8], positions=vol.positions[5:8])  # a tiny CPU run
-    reading = predict_volume_multiscale(net, vol, (2.5, 2.0))
+    reading = predict_volume_multiscale(net, vol, (2.5, 2.0), own_classes=(0, 1))
     coarse, canal = predict_volume(net, vol, 2.5, return_probs=True)
     np.testing.assert_array_equal(reading.each[0], coarse)
     np.testing.assert_array_equal(reading.each[1], predict_volume(net, vol, 2.0))
@@ -101,5 +101,8 @@ def test_a_multiscale_reading_keeps_each_reading_and_averages_them(synth_studies
     agree = reading.each[0] == reading.each[1]
     assert agree.any() and not agree.all()  # the two scales read some pixels differently
     np.testing.assert_array_equal(reading.classes[agree], reading.each[0][agree])
+    assert list(predict_volume_multiscale(net, vol, (2.5, 2.0)).each) == []  # none asked for
     with pytest.raises(ValueError, match="at least one working spacing"):
         predict_volume_multiscale(net, vol, ())
+    with pytest.raises(ValueError, match="must index the working spacings"):
+        predict_volume_multiscale(net, vol, (2.5, 2.0), own_classes=(2,))
