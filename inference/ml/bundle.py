@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.ml.classes import N_CLASSES
+from inference.ml.classes import DISC, N_CLASSES
 from inference.ml.classification import CANAL_DETECTORS
 from inference.ml.crops import CropConfig
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
@@ -69,6 +69,10 @@ class ModelConfig:
     # training (a coarse working grid plus Dice loss tends to over-segment the canal
     # by a roughly constant margin); identity until calibrated.
     ap_calibration: list[float] = field(default_factory=lambda: [1.0, 0.0])
+    # The disc class's probability is multiplied by this before the argmax (segmentation.
+    # fit_class_scale): fitted after fine-tuning on the real volumes with disc masks that
+    # the model trained on; 1.0 (the network's own outline) until fitted.
+    disc_probability_scale: float = 1.0
     # The intensity scaling of the network input (inference.ml.intensity): per slice for
     # the segmentation (then resampled to work_spacing_mm), per series for the crops.
     # Bundles saved before the numbers were recorded here hold a description in words.
@@ -78,6 +82,10 @@ class ModelConfig:
         c = dict(self.crop)
         c["foramen_offsets_mm"] = tuple(c["foramen_offsets_mm"])
         return CropConfig(**c)
+
+    def class_scale(self) -> tuple[float, ...]:
+        """The factor on each class's probability before the argmax (classes' order)."""
+        return tuple(self.disc_probability_scale if c == DISC else 1.0 for c in range(N_CLASSES))
 
     def intensity(self) -> IntensityScaling:
         """The scaling these networks were trained with (the default for an older bundle)."""

@@ -191,6 +191,7 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
         (spacing, spacing * NAMING_CHECK_SPACING_RATIO),
         intensity=models.config.intensity(),
         own_classes=(1,),
+        class_scale=models.config.class_scale(),
     )
     return Segmentation(
         classes=drop_specks(reading.classes),

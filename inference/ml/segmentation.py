@@ -427,6 +427,9 @@ class MultiScaleReading:
     canal: np.ndarray  # (S, R, C) float32: the first reading's canal probability
     # the own classes of the readings asked for (``own_classes``), by index into the spacings
     each: dict[int, np.ndarray]
+    # (S, N_CLASSES, R, C) float16: the readings' mean class probabilities, when asked for
+    # (``keep_probabilities``), before any ``class_scale``
+    probabilities: np.ndarray | None = None
 
 
 @torch.no_grad()
@@ -438,9 +441,14 @@ def predict_volume_multiscale(
     *,
     intensity: IntensityScaling = DEFAULT_INTENSITY,
     own_classes: Sequence[int] = (),
+    class_scale: Sequence[float] | None = None,
+    keep_probabilities: bool = False,
 ) -> MultiScaleReading:
     """Read every slice at each working spacing and average the class probabilities;
     ``own_classes`` (indices into ``work_spacings``) also keeps those readings' own classes.
+    ``class_scale`` (one factor per class) weighs the probabilities before every argmax:
+    a model's fitted correction of a class it outlines too large
+    (:func:`fit_class_scale`); the canal probability is returned unweighted.
 
     Each slice goes through MONAI's sliding-window inference with one window the size
     of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
@@ -459,6 +467,7 @@ def predict_volume_multiscale(
         raise ValueError("at least one working spacing is needed")
     if any(not 0 <= k < len(work_spacings) for k in own_classes):
         raise ValueError(f"own_classes {list(own_classes)} must index the working spacings")
+    weigh = _class_weighing(class_scale)
     dev = device()
     model.to(dev).eval()
     view = sagittal_display_view(volume)  # the network reads head up, front left
@@ -467,6 +476,7 @@ def predict_volume_multiscale(
     classes = np.zeros(shape, dtype=np.uint8)
     canal = np.zeros(shape, np.float32)
     each = {k: np.zeros(shape, dtype=np.uint8) for k in own_classes}
+    mean = np.zeros((shape[0], N_CLASSES, *shape[1:]), np.float16) if keep_probabilities else None
     for s0 in range(0, shape[0], batch):
         display = [
             normalise_slice(view.to_display(volume.pixels[s]), intensity)
@@ -484,7 +494,7 @@ def predict_volume_multiscale(
                 torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
             ).softmax(1)
             if k in each:
-                each[k][rows] = view.from_display(_argmax_classes(probs).cpu().numpy())
+                each[k][rows] = view.from_display(_argmax_classes(weigh(probs)).cpu().numpy())
             if k == 0:
                 canal[rows] = view.from_display(probs[:, CANAL].cpu().numpy())
                 total = probs
@@ -493,9 +503,64 @@ def predict_volume_multiscale(
                 # a stack of the readings nor unused own classes are made (the segment
                 # stage of the 22 real 1 mm volumes: 3.73 -> 3.49 s median, measured)
                 total += probs
-        classes[rows] = view.from_display(_argmax_classes(total).cpu().numpy())
+        if mean is not None:
+            averaged = (total / len(grids)).cpu().numpy()
+            mean[rows] = np.stack(
+                [view.from_display(averaged[:, c]) for c in range(averaged.shape[1])], axis=1
+            )
+        classes[rows] = view.from_display(_argmax_classes(weigh(total)).cpu().numpy())
     model.cpu()
-    return MultiScaleReading(classes=classes, canal=canal, each=each)
+    return MultiScaleReading(classes=classes, canal=canal, each=each, probabilities=mean)
+
+
+def _class_weighing(
+    class_scale: Sequence[float] | None,
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """(B, C, H, W) probabilities -> the same weighed per class; the identity (no copy)
+    when every factor is 1."""
+    if class_scale is None or all(f == 1.0 for f in class_scale):
+        return lambda probs: probs
+    if len(class_scale) != N_CLASSES or any(f <= 0 for f in class_scale):
+        raise ValueError(f"class_scale needs {N_CLASSES} positive factors, not {class_scale}")
+    factors = torch.tensor(list(class_scale), dtype=torch.float32).view(1, -1, 1, 1)
+    return lambda probs: probs * factors.to(probs.device)
+
+
+# Factors tried for a class's probability (fit_class_scale): 1 keeps the network's outline,
+# smaller ones shrink it; log-spaced down to a tenth.
+CLASS_SCALE_GRID: tuple[float, ...] = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.13, 0.1)
+
+
+def fit_class_scale(
+    readings: Sequence[tuple[np.ndarray, np.ndarray]],
+    cls: int,
+    *,
+    ignore_value: int,
+    grid: Sequence[float] = CLASS_SCALE_GRID,
+) -> tuple[float, dict[float, float]]:
+    """The factor on class ``cls``'s probability that gives the best mean Dice of that
+    class over ``readings`` ((mean probabilities (S, N_CLASSES, R, C), reference mask with
+    ``ignore_value`` where it labels nothing)), and the mean Dice at every factor tried.
+
+    Why: fine-tuned on real volumes whose masks outline discs tightly, the network still
+    outlines real discs some 30% larger than those masks, on the volumes it trained on as
+    well as on held-out ones (its synthetic label maps draw discs larger); a factor below
+    1 on the disc probability moves the outline to where the masks put it."""
+    if not readings:
+        raise ValueError("no readings to fit on")
+    dice: dict[float, list[float]] = {f: [] for f in grid}
+    for probs, mask in readings:
+        valid = mask != ignore_value
+        truth = (mask == cls) & valid
+        own = probs[:, cls].astype(np.float32)
+        others = np.delete(probs, cls, axis=1).max(axis=1).astype(np.float32)
+        for f in grid:
+            pred = (own * f > others) & valid
+            denom = int(pred.sum()) + int(truth.sum())
+            dice[f].append(2.0 * float((pred & truth).sum()) / denom if denom else 1.0)
+    means = {f: float(np.mean(v)) for f, v in dice.items()}
+    best = max(grid, key=lambda f: (means[f], f))  # a tie keeps the larger (gentler) factor
+    return float(best), means
 
 
 def predict_volume(

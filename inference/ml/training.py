@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from inference.ml.bundle import ModelConfig, TrainedModels, build_models
-from inference.ml.classes import SACRUM
+from inference.ml.classes import DISC, SACRUM
 from inference.ml.classification import (
     CANAL_DETECTORS,
     CropSet,
@@ -43,12 +43,14 @@ from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig,
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
-from inference.ml.pipeline import assign_axials
+from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO, assign_axials
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,
     SegSources,
+    fit_class_scale,
     predict_volume,
+    predict_volume_multiscale,
     prepare_slices,
     train_segmentation,
 )
@@ -246,6 +248,27 @@ def calibrate_ap(
     if not 0.85 <= a <= 1.15:
         a, b = 1.0, float(np.median(y - x))
     return [float(a), float(b)]
+
+
+def fit_disc_scale(
+    seg: torch.nn.Module, real: Sequence[RealVolume], config: ModelConfig
+) -> tuple[float, dict[float, float]]:
+    """The disc probability factor (``ModelConfig.disc_probability_scale``) that best fits
+    these real volumes' disc masks, read as the pipeline reads a series (both readings,
+    ``pipeline.segment``), and the mean disc Dice at each factor tried."""
+    spacing = config.work_spacing_mm
+    readings = []
+    for r in real:
+        reading = predict_volume_multiscale(
+            seg,
+            r.volume,
+            (spacing, spacing * NAMING_CHECK_SPACING_RATIO),
+            intensity=config.intensity(),
+            keep_probabilities=True,
+        )
+        assert reading.probabilities is not None  # (asked for)  # noqa: S101
+        readings.append((reading.probabilities, r.mask))
+    return fit_class_scale(readings, DISC, ignore_value=IGNORE)
 
 
 def use_pseudo_labels(train: CropSet, settings: TrainSettings) -> bool:
@@ -468,6 +491,18 @@ def train_all(
         pretrained=pretrained,
         progress=note,
     )
+
+    if with_discs := [r for r in real if DISC in r.labelled]:
+        config.disc_probability_scale, dice_by_scale = fit_disc_scale(seg, with_discs, config)
+        note(
+            {
+                "stage": "disc_probability_scale",
+                "epoch": 0,
+                "scale": config.disc_probability_scale,
+                "real_volumes": sorted(r.key for r in with_discs),
+                "disc_dice_by_scale": {str(f): round(d, 4) for f, d in dice_by_scale.items()},
+            }
+        )
 
     if with_mask_val:
         config.ap_calibration = calibrate_ap(seg, with_mask_val, config)

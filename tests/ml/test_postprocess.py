@@ -79,7 +79,7 @@ def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
     read[:, :60, :40] = _spine_with_specks()
 
     def predict_volume_multiscale(
-        model, volume, work_spacings, batch=8, *, intensity, own_classes=()
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=(), class_scale=None
     ):
         return MultiScaleReading(
             classes=read.copy(),

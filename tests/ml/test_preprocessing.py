@@ -59,7 +59,7 @@ def test_the_shipped_bundle_records_its_scaling_as_numbers():
 
 def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeypatch):
     own = IntensityScaling(percentiles=(5.0, 95.0), clip=(0.0, 1.0))
-    config = replace(TINY, preprocessing=own.to_json())
+    config = replace(TINY, preprocessing=own.to_json(), disc_probability_scale=0.25)
     seg, canal, foramen = build_models(config)
     folder = save_models(
         TrainedModels(seg=seg, canal=canal, foramen=foramen, config=config), tmp_path / "m"
@@ -75,9 +75,9 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     seen = []
 
     def predict_volume_multiscale(
-        model, volume, work_spacings, batch=8, *, intensity, own_classes=()
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=(), class_scale=None
     ):
-        seen.append((intensity, tuple(work_spacings), tuple(own_classes)))
+        seen.append((intensity, tuple(work_spacings), tuple(own_classes), tuple(class_scale)))
         # each reading marks its own slice, so which one the check gets is visible
         each = {k: np.zeros(volume.shape, np.uint8) for k in own_classes}
         for k, classes in each.items():
@@ -95,7 +95,9 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     # one pass at the working spacing and the naming check's, finer, with the bundle's
     # scaling; the check is the finer reading's own classes
     spacing = config.work_spacing_mm
-    assert seen == [(own, (spacing, spacing * pipeline.NAMING_CHECK_SPACING_RATIO), (1,))]
+    # ... and the bundle's disc probability factor
+    check = spacing * pipeline.NAMING_CHECK_SPACING_RATIO
+    assert seen == [(own, (spacing, check), (1,), (1.0, 1.0, 0.25, 1.0, 1.0))]
     assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
     assert result.check_classes[1].any() and not result.check_classes[0].any()
 

@@ -106,3 +106,70 @@ def test_a_multiscale_reading_keeps_each_reading_and_averages_them(synth_studies
         predict_volume_multiscale(net, vol, ())
     with pytest.raises(ValueError, match="must index the working spacings"):
         predict_volume_multiscale(net, vol, (2.5, 2.0), own_classes=(2,))
+
+
+def _ring_and_core(ignored_blob: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Mean probabilities of one slice whose network outlines a disc two pixels too wide
+    all round (a ring at 0.55 against 0.45 for the rest) and its reference mask: the
+    core only."""
+    from inference.ml.classes import BACKGROUND, DISC, N_CLASSES
+
+    probs = np.zeros((1, N_CLASSES, 20, 20), np.float32)
+    probs[0, BACKGROUND] = 1.0
+    probs[0, :, 3:17, 3:17] = 0.0
+    probs[0, DISC, 3:17, 3:17], probs[0, BACKGROUND, 3:17, 3:17] = 0.55, 0.45
+    probs[0, DISC, 5:15, 5:15], probs[0, BACKGROUND, 5:15, 5:15] = 0.9, 0.1
+    mask = np.zeros((1, 20, 20), np.uint8)
+    mask[0, 5:15, 5:15] = DISC
+    if ignored_blob:  # a disc the mask does not label (outside its span) counts for nothing
+        probs[0, :, 0:2, 0:2] = 0.0
+        probs[0, DISC, 0:2, 0:2] = 1.0
+        mask[0, 0:2, 0:2] = 255
+    return probs.astype(np.float16), mask
+
+
+def test_the_class_scale_is_fitted_where_the_masks_put_the_outline():
+    from inference.ml.classes import DISC
+    from inference.ml.segmentation import CLASS_SCALE_GRID, fit_class_scale
+
+    scale, dice = fit_class_scale([_ring_and_core(ignored_blob=True)], DISC, ignore_value=255)
+    assert set(dice) == set(CLASS_SCALE_GRID)
+    # 1.0 keeps the ring (Dice 100/196 x 2); 0.7 to 0.13 give the core alone (Dice 1), and
+    # the gentlest of those is kept; 0.1 puts the core (0.09) under the rest (0.1): empty
+    assert dice[1.0] == pytest.approx(2 * 100 / (196 + 100))
+    assert dice[0.7] == dice[0.13] == 1.0 and dice[0.1] == 0.0
+    assert scale == 0.7
+    with pytest.raises(ValueError, match="no readings"):
+        fit_class_scale([], DISC, ignore_value=255)
+
+
+def test_a_class_scale_weighs_every_argmax_but_not_the_canal(synth_studies):
+    """Scaled down to nothing, the disc class leaves both the mean reading and a reading's
+    own classes; the canal probability is the unweighted one; all ones changes nothing;
+    the kept mean probabilities are the readings' mean, before the weighing."""
+    from inference.ml.bundle import build_segmenter
+    from inference.ml.classes import DISC, N_CLASSES
+    from inference.ml.segmentation import predict_volume_multiscale
+    from tests.ml.test_training import TINY
+
+    torch.manual_seed(0)
+    net = build_segmenter(TINY.seg_arch)
+    vol = synth_studies[0].sag_t2
+    vol = replace(vol, pixels=vol.pixels[5:8], positions=vol.positions[5:8])
+    plain = predict_volume_multiscale(
+        net, vol, (2.5, 2.0), own_classes=(1,), keep_probabilities=True
+    )
+    assert (plain.classes == DISC).any() and (plain.each[1] == DISC).any()
+    assert plain.probabilities is not None
+    assert plain.probabilities.shape == (3, N_CLASSES, *vol.pixels.shape[1:])
+    agree = plain.probabilities.astype(np.float32).argmax(1) == plain.classes
+    assert agree.mean() > 0.99  # (float16 rounding may tie a few pixels)
+    no_disc = [1.0] * N_CLASSES
+    no_disc[DISC] = 1e-6
+    weighed = predict_volume_multiscale(net, vol, (2.5, 2.0), own_classes=(1,), class_scale=no_disc)
+    assert not (weighed.classes == DISC).any() and not (weighed.each[1] == DISC).any()
+    np.testing.assert_array_equal(weighed.canal, plain.canal)
+    ones = predict_volume_multiscale(net, vol, (2.5, 2.0), class_scale=[1.0] * N_CLASSES)
+    np.testing.assert_array_equal(ones.classes, plain.classes)
+    with pytest.raises(ValueError, match="positive factors"):
+        predict_volume_multiscale(net, vol, (2.5,), class_scale=[1.0, 0.0, 1.0, 1.0, 1.0])

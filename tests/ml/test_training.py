@@ -118,3 +118,51 @@ def test_save_load_roundtrip_and_checksum(tiny_models, tmp_path):
         f.write(b"tampered")
     with pytest.raises(ValueError, match="sha256"):
         load_models(folder)
+
+
+def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(synth_studies):
+    """fit_disc_scale reads each volume as pipeline.segment does (both spacings) and fits
+    the factor on those probabilities against the volume's disc mask."""
+    from dataclasses import replace
+
+    from inference.ml.bundle import build_segmenter
+    from inference.ml.classes import DISC
+    from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO
+    from inference.ml.real_data import IGNORE, RealVolume
+    from inference.ml.segmentation import (
+        CLASS_SCALE_GRID,
+        fit_class_scale,
+        predict_volume_multiscale,
+    )
+    from inference.ml.training import fit_disc_scale
+
+    torch.manual_seed(0)
+    net = build_segmenter(TINY.seg_arch)
+    st = synth_studies[0]
+    keep = slice(5, 8)
+    volume = replace(st.sag_t2, pixels=st.sag_t2.pixels[keep], positions=st.sag_t2.positions[keep])
+    # a disc mask (the rest background) that labels nothing in its first rows
+    mask = np.where(st.sag_mask[keep] == DISC, DISC, 0).astype(np.uint8)
+    mask[:, :10] = IGNORE
+    real = RealVolume(key="synthetic", kind="discs", volume=volume, mask=mask, labelled=(0, DISC))
+    scale, dice = fit_disc_scale(net, [real], TINY)
+    assert scale in CLASS_SCALE_GRID and set(dice) == set(CLASS_SCALE_GRID)
+    spacing = TINY.work_spacing_mm
+    reading = predict_volume_multiscale(
+        net, volume, (spacing, spacing * NAMING_CHECK_SPACING_RATIO), keep_probabilities=True
+    )
+    assert (scale, dice) == fit_class_scale(
+        [(reading.probabilities, mask)], DISC, ignore_value=IGNORE
+    )
+
+
+def test_the_disc_scale_is_saved_with_the_model_and_weighs_the_disc_class(tiny_models, tmp_path):
+    from dataclasses import replace
+
+    from inference.ml.classes import DISC
+
+    assert tiny_models.config.class_scale() == (1.0,) * 5  # not fitted: the network's outline
+    tiny_models.config = replace(tiny_models.config, disc_probability_scale=0.25)
+    loaded = load_models(save_models(tiny_models, tmp_path / "m"))
+    assert loaded.config.disc_probability_scale == 0.25
+    assert loaded.config.class_scale()[DISC] == 0.25 and sum(loaded.config.class_scale()) == 4.25
