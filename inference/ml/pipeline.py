@@ -35,7 +35,7 @@ from inference.ml.measurement import (
     canal_map_from_mask,
     posterior_wall_unsure,
 )
-from inference.ml.postprocess import drop_specks
+from inference.ml.postprocess import drop_specks, keep_every_disc
 from inference.ml.segmentation import predict_volume_multiscale
 from inference.ml.volume import Volume, index_to_patient, load_series
 from spine.labels import LEVELS, canal_class
@@ -162,8 +162,15 @@ class Segmentation:
     )  # (slices, rows, cols) uint8: inference.ml.classes (0 background ... 4 sacrum)
     canal_prob: np.ndarray  # (slices, rows, cols) float32
     from_reference: bool = False  # True: given masks, not the network (no AP calibration)
+    # the unweighed classes the levels are found and named on, where ``classes`` is a
+    # weighed outline (``segment``); None: named on ``classes``
+    naming_classes: np.ndarray | None = None
     # the classes read again at the naming check's spacing; None: no second reading
     check_classes: np.ndarray | None = None
+
+    @property
+    def classes_to_name(self) -> np.ndarray:
+        return self.classes if self.naming_classes is None else self.naming_classes
 
 
 def check_readable(sag: Volume) -> None:
@@ -182,7 +189,14 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
     """The network's classes (the mean of two readings, specks dropped:
     :mod:`inference.ml.postprocess`) and canal probability, and the second reading's own
     classes for the naming check (``NAMING_CHECK_SPACING_RATIO``), cleaned the same way;
-    :class:`LevelAssignmentError` for a series it cannot read (``check_readable``)."""
+    :class:`LevelAssignmentError` for a series it cannot read (``check_readable``).
+
+    With a fitted disc factor (``ModelConfig.disc_probability_scale``) the classes kept
+    are the weighed outline, and the levels are still found and named on the unweighed
+    classes (``naming_classes``): the factor moves disc outlines to where real masks put
+    them, but it can erase a thin, dark L5-S1 disc the count starts from (a retrained
+    model named real volume vb2_07 one level off with it, right without it). So the
+    outline keeps every disc the naming classes have (``keep_every_disc``)."""
     check_readable(sag)
     spacing = models.config.work_spacing_mm
     reading = predict_volume_multiscale(
@@ -193,10 +207,15 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
         own_classes=(1,),
         class_scale=models.config.class_scale(),
     )
+    classes = drop_specks(reading.classes)
+    check = drop_specks(reading.each[1])
+    if reading.outline is None:
+        return Segmentation(classes=classes, canal_prob=reading.canal, check_classes=check)
     return Segmentation(
-        classes=drop_specks(reading.classes),
+        classes=keep_every_disc(drop_specks(reading.outline), classes),
         canal_prob=reading.canal,
-        check_classes=drop_specks(reading.each[1]),
+        check_classes=check,
+        naming_classes=classes,
     )
 
 
@@ -432,7 +451,7 @@ def run_study(
 
     t = time.perf_counter()
     try:
-        assessment = assess_levels(sag, seg.classes, seg.check_classes)
+        assessment = assess_levels(sag, seg.classes_to_name, seg.check_classes)
     finally:
         timings["localise"] = time.perf_counter() - t
 

@@ -427,8 +427,11 @@ class MultiScaleReading:
     canal: np.ndarray  # (S, R, C) float32: the first reading's canal probability
     # the own classes of the readings asked for (``own_classes``), by index into the spacings
     each: dict[int, np.ndarray]
-    # (S, N_CLASSES, R, C) float16: the readings' mean class probabilities, when asked for
-    # (``keep_probabilities``), before any ``class_scale``
+    # (S, R, C) uint8: the argmax of the mean probabilities weighed by ``class_scale``, when
+    # one is given that is not all ones (``classes`` and ``each`` are never weighed)
+    outline: np.ndarray | None = None
+    # (S, N_CLASSES, R, C) float16: the readings' mean class probabilities, unweighed, when
+    # asked for (``keep_probabilities``)
     probabilities: np.ndarray | None = None
 
 
@@ -446,9 +449,10 @@ def predict_volume_multiscale(
 ) -> MultiScaleReading:
     """Read every slice at each working spacing and average the class probabilities;
     ``own_classes`` (indices into ``work_spacings``) also keeps those readings' own classes.
-    ``class_scale`` (one factor per class) weighs the probabilities before every argmax:
-    a model's fitted correction of a class it outlines too large
-    (:func:`fit_class_scale`); the canal probability is returned unweighted.
+    ``class_scale`` (one factor per class) also gives the argmax of the weighed mean
+    (``outline``): a model's fitted correction of a class it outlines too large
+    (:func:`fit_class_scale`); the classes, each reading's own and the canal probability
+    stay unweighed.
 
     Each slice goes through MONAI's sliding-window inference with one window the size
     of the (padded) slice, up to 384 working pixels a side: a slice that fits is one
@@ -477,6 +481,7 @@ def predict_volume_multiscale(
     canal = np.zeros(shape, np.float32)
     each = {k: np.zeros(shape, dtype=np.uint8) for k in own_classes}
     mean = np.zeros((shape[0], N_CLASSES, *shape[1:]), np.float16) if keep_probabilities else None
+    outline = None if weigh is None else np.zeros(shape, dtype=np.uint8)
     for s0 in range(0, shape[0], batch):
         display = [
             normalise_slice(view.to_display(volume.pixels[s]), intensity)
@@ -494,7 +499,7 @@ def predict_volume_multiscale(
                 torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
             ).softmax(1)
             if k in each:
-                each[k][rows] = view.from_display(_argmax_classes(weigh(probs)).cpu().numpy())
+                each[k][rows] = view.from_display(_argmax_classes(probs).cpu().numpy())
             if k == 0:
                 canal[rows] = view.from_display(probs[:, CANAL].cpu().numpy())
                 total = probs
@@ -508,18 +513,22 @@ def predict_volume_multiscale(
             mean[rows] = np.stack(
                 [view.from_display(averaged[:, c]) for c in range(averaged.shape[1])], axis=1
             )
-        classes[rows] = view.from_display(_argmax_classes(weigh(total)).cpu().numpy())
+        classes[rows] = view.from_display(_argmax_classes(total).cpu().numpy())
+        if outline is not None and weigh is not None:
+            outline[rows] = view.from_display(_argmax_classes(weigh(total)).cpu().numpy())
     model.cpu()
-    return MultiScaleReading(classes=classes, canal=canal, each=each, probabilities=mean)
+    return MultiScaleReading(
+        classes=classes, canal=canal, each=each, outline=outline, probabilities=mean
+    )
 
 
 def _class_weighing(
     class_scale: Sequence[float] | None,
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """(B, C, H, W) probabilities -> the same weighed per class; the identity (no copy)
-    when every factor is 1."""
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """(B, C, H, W) probabilities -> the same weighed per class; None when there is
+    nothing to weigh (no factors, or all 1)."""
     if class_scale is None or all(f == 1.0 for f in class_scale):
-        return lambda probs: probs
+        return None
     if len(class_scale) != N_CLASSES or any(f <= 0 for f in class_scale):
         raise ValueError(f"class_scale needs {N_CLASSES} positive factors, not {class_scale}")
     factors = torch.tensor(list(class_scale), dtype=torch.float32).view(1, -1, 1, 1)

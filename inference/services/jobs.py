@@ -24,8 +24,10 @@ reason (``Prediction.ap_note``).
 
 Files in the job folder (inputs -> output):
   segment:  sagittal T2 series -> ``sag_t2_classes.npz`` (classes, instance_numbers,
-            positions, series_id, series_uid; kept, the review page overlays it) and
-            ``canal_prob.npz`` (deleted once the job is done)
+            positions, series_id, series_uid; kept, the review page overlays it),
+            ``canal_prob.npz``, the naming check's ``naming_check_classes.npz`` and,
+            where the kept mask is a weighed disc outline, the unweighed
+            ``naming_classes.npz`` (the last three deleted once the job is done)
   localise: classes -> ``discs.json`` (``LevelAssessment.to_json()``: disc locations
             of the named levels, a confidence each, the reason for each other level)
   measure:  canal probability + discs -> ``ap_mm.json`` (``Measurements.to_json()``:
@@ -67,6 +69,9 @@ log = logging.getLogger(__name__)
 CANAL_FILE = "canal_prob.npz"
 # The second reading's classes (pipeline.segment), for the localise stage's naming check.
 NAMING_CHECK_FILE = "naming_check_classes.npz"
+# The unweighed classes the levels are named on, where the kept mask is a model's weighed
+# disc outline (pipeline.Segmentation.naming_classes); absent: named on the kept mask.
+NAMING_FILE = "naming_classes.npz"
 DISCS_FILE = "discs.json"
 AP_FILE = "ap_mm.json"
 PREDICTION_FILE = "prediction.json"
@@ -389,6 +394,8 @@ def _segment(job: InferenceJob) -> None:
     save_npz_atomic(folder / CANAL_FILE, compress=False, canal_prob=result.canal_prob)
     if result.check_classes is not None:
         save_npz_atomic(folder / NAMING_CHECK_FILE, compress=False, classes=result.check_classes)
+    if result.naming_classes is not None:
+        save_npz_atomic(folder / NAMING_FILE, compress=False, classes=result.naming_classes)
     save_npz_atomic(
         folder / selectors.JOB_MASK_FILE,
         classes=result.classes,
@@ -404,11 +411,15 @@ def _localise(job: InferenceJob) -> None:
     from inference.ml.pipeline import LevelAssignmentError, assess_levels
 
     _, sag = _sag_t2(job)
-    with np.load(_artefact(job, selectors.JOB_MASK_FILE)) as stored:
-        classes = stored["classes"]
-    # The segment stage writes the check before the mask file, so with the mask file here
-    # a missing check means a segmentation without a second reading (reference masks).
+    # The segment stage writes the check and the naming classes before the mask file, so
+    # with the mask file here a missing check means a segmentation without a second
+    # reading (reference masks), and missing naming classes a mask that is not weighed.
     folder = selectors.job_dir(job.pk)
+    named_on = folder / NAMING_FILE
+    if not named_on.is_file():
+        named_on = _artefact(job, selectors.JOB_MASK_FILE)
+    with np.load(named_on) as stored:
+        classes = stored["classes"]
     check = None
     if (folder / NAMING_CHECK_FILE).is_file():
         with np.load(folder / NAMING_CHECK_FILE) as stored:
@@ -570,11 +581,12 @@ def _store(job: InferenceJob) -> None:
         transaction.on_commit(
             partial(inference_job_done.send, sender=InferenceJob, job_id=job.pk), robust=True
         )
-    # The canal probability and the naming check's classes are only intermediates (large);
+    # The canal probability and the naming classes are only intermediates (large);
     # the classes stay for review. Temporary files are what a stage killed mid-write left;
     # nothing writes to a done job.
     folder = selectors.job_dir(job.pk)
-    for leftover in [folder / CANAL_FILE, folder / NAMING_CHECK_FILE, *folder.glob(".*.tmp")]:
+    intermediates = [folder / CANAL_FILE, folder / NAMING_CHECK_FILE, folder / NAMING_FILE]
+    for leftover in [*intermediates, *folder.glob(".*.tmp")]:
         leftover.unlink(missing_ok=True)
 
 

@@ -17,7 +17,12 @@ from inference import selectors
 from inference.dispatch import request_inference
 from inference.models import InferenceJob, ModelVersion, Prediction
 from inference.services import jobs as job_services
-from inference.services.jobs import NAMING_CHECK_FILE, execute_inference_job, run_stage
+from inference.services.jobs import (
+    NAMING_CHECK_FILE,
+    NAMING_FILE,
+    execute_inference_job,
+    run_stage,
+)
 from inference.signals import inference_job_done
 from inference.views import MASK_COLOURS
 from spine.labels import LEVELS
@@ -375,6 +380,30 @@ def test_a_second_reading_that_agrees_names_the_study_and_is_not_kept(
     folder = selectors.job_dir(job.pk)
     assert (folder / selectors.JOB_MASK_FILE).is_file()  # the classes stay for review
     assert not (folder / NAMING_CHECK_FILE).exists()  # the check was an intermediate
+
+
+def test_levels_are_named_on_the_unweighed_classes_and_the_outline_is_kept(
+    archive, reference_masks, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A model with a disc factor keeps its weighed outline for review, and the localise
+    stage names the levels on the unweighed classes the segment stage stored beside it
+    (here the outline has lost every disc: named on it, the study would be refused)."""
+    from inference.ml import pipeline
+    from inference.ml.classes import BACKGROUND, DISC
+
+    def weighed(models, sag):
+        seg = pipeline.segmentation_from_masks(reference_masks[sag.series_uid])
+        seg.naming_classes = seg.classes
+        seg.classes = np.where(seg.classes == DISC, BACKGROUND, seg.classes).astype(np.uint8)
+        return seg
+
+    monkeypatch.setattr(pipeline, "segment", weighed)
+    job = _run_a_job_on_the_first_study(django_capture_on_commit_callbacks)
+    assert job.status == "done" and job.predictions.count() == 5, job.error
+    folder = selectors.job_dir(job.pk)
+    with np.load(folder / selectors.JOB_MASK_FILE) as stored:
+        assert not (stored["classes"] == DISC).any()  # the outline is what stays for review
+    assert not (folder / NAMING_FILE).exists()  # the naming classes were an intermediate
 
 
 def test_a_sagittal_series_too_small_to_read_is_refused_not_retried(

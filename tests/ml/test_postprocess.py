@@ -4,7 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from inference.ml.classes import BACKGROUND, CANAL, DISC, SACRUM, VERTEBRA
-from inference.ml.postprocess import SPECK_SHARE, class_components, drop_specks
+from inference.ml.postprocess import SPECK_SHARE, class_components, drop_specks, keep_every_disc
 
 
 def _spine_with_specks() -> np.ndarray:
@@ -94,3 +94,54 @@ def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
     assert (result.classes == drop_specks(read)).all()
     assert result.check_classes is not None and (result.check_classes == drop_specks(read)).all()
     assert (result.classes != read).sum() == 10
+
+
+def test_a_disc_the_outline_erased_whole_is_put_back_and_a_shrunk_one_is_not():
+    classes = np.zeros((3, 30, 30), np.uint8)
+    classes[:, 2:8, 2:12] = DISC  # shrunk by the outline
+    classes[:, 20:23, 2:12] = DISC  # a thin disc the outline erased
+    classes[:, 10:18, 2:12] = VERTEBRA
+    outline = classes.copy()
+    outline[:, 2:8, 2:12] = 0
+    outline[:, 3:7, 3:11] = DISC
+    outline[:, 20:23, 2:12] = VERTEBRA
+    kept = keep_every_disc(outline, classes)
+    assert (kept[:, 20:23, 2:12] == DISC).all()
+    assert (kept[:, 2:8, 2:12] == outline[:, 2:8, 2:12]).all()  # the shrunk one stays shrunk
+    assert (kept[:, 10:18] == classes[:, 10:18]).all()
+    assert (outline[:, 20:23, 2:12] == VERTEBRA).all()  # the input is not changed
+    assert (keep_every_disc(outline, np.zeros_like(classes)) == outline).all()
+
+
+def test_a_weighed_outline_is_kept_and_the_levels_are_named_on_the_unweighed_classes(
+    monkeypatch,
+):
+    from inference.ml import pipeline
+    from inference.ml.bundle import ModelConfig
+    from inference.ml.segmentation import MultiScaleReading
+
+    read = np.zeros((6, 256, 256), np.uint8)
+    read[:, :60, :40] = _spine_with_specks()
+    outline = np.where(read == DISC, 0, read).astype(np.uint8)  # every disc erased
+
+    def predict_volume_multiscale(
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=(), class_scale=None
+    ):
+        assert class_scale is not None and class_scale[DISC] == 0.2
+        return MultiScaleReading(
+            classes=read.copy(),
+            canal=np.zeros(read.shape, np.float32),
+            each={k: read.copy() for k in own_classes},
+            outline=outline.copy(),
+        )
+
+    monkeypatch.setattr(pipeline, "predict_volume_multiscale", predict_volume_multiscale)
+    models = type("Models", (), {"seg": None, "config": ModelConfig(disc_probability_scale=0.2)})()
+    volume = type("Sagittal", (), {"shape": read.shape, "pixel_spacing": (1.0, 1.0)})()
+    result = pipeline.segment(models, volume)
+    named_on = drop_specks(read)
+    assert result.naming_classes is not None and (result.naming_classes == named_on).all()
+    assert (result.classes_to_name == named_on).all()
+    # the outline, with the discs it erased put back as the naming classes have them
+    assert (result.classes == keep_every_disc(drop_specks(outline), named_on)).all()
+    assert (result.classes == named_on).all()  # (here: every disc was erased, so all are back)

@@ -143,10 +143,10 @@ def test_the_class_scale_is_fitted_where_the_masks_put_the_outline():
         fit_class_scale([], DISC, ignore_value=255)
 
 
-def test_a_class_scale_weighs_every_argmax_but_not_the_canal(synth_studies):
-    """Scaled down to nothing, the disc class leaves both the mean reading and a reading's
-    own classes; the canal probability is the unweighted one; all ones changes nothing;
-    the kept mean probabilities are the readings' mean, before the weighing."""
+def test_a_class_scale_gives_a_weighed_outline_beside_the_unweighed_reading(synth_studies):
+    """Scaled down to nothing, the disc class leaves the outline; the classes, a reading's
+    own and the canal probability are the unweighed ones; all ones gives no outline; the
+    kept mean probabilities are the readings' mean, before the weighing."""
     from inference.ml.bundle import build_segmenter
     from inference.ml.classes import DISC, N_CLASSES
     from inference.ml.segmentation import predict_volume_multiscale
@@ -159,7 +159,7 @@ def test_a_class_scale_weighs_every_argmax_but_not_the_canal(synth_studies):
     plain = predict_volume_multiscale(
         net, vol, (2.5, 2.0), own_classes=(1,), keep_probabilities=True
     )
-    assert (plain.classes == DISC).any() and (plain.each[1] == DISC).any()
+    assert plain.outline is None and (plain.classes == DISC).any()
     assert plain.probabilities is not None
     assert plain.probabilities.shape == (3, N_CLASSES, *vol.pixels.shape[1:])
     agree = plain.probabilities.astype(np.float32).argmax(1) == plain.classes
@@ -167,9 +167,13 @@ def test_a_class_scale_weighs_every_argmax_but_not_the_canal(synth_studies):
     no_disc = [1.0] * N_CLASSES
     no_disc[DISC] = 1e-6
     weighed = predict_volume_multiscale(net, vol, (2.5, 2.0), own_classes=(1,), class_scale=no_disc)
-    assert not (weighed.classes == DISC).any() and not (weighed.each[1] == DISC).any()
+    assert weighed.outline is not None and not (weighed.outline == DISC).any()
+    others = plain.classes != DISC
+    np.testing.assert_array_equal(weighed.outline[others], plain.classes[others])
+    np.testing.assert_array_equal(weighed.classes, plain.classes)
+    np.testing.assert_array_equal(weighed.each[1], plain.each[1])
     np.testing.assert_array_equal(weighed.canal, plain.canal)
     ones = predict_volume_multiscale(net, vol, (2.5, 2.0), class_scale=[1.0] * N_CLASSES)
-    np.testing.assert_array_equal(ones.classes, plain.classes)
+    assert ones.outline is None
     with pytest.raises(ValueError, match="positive factors"):
         predict_volume_multiscale(net, vol, (2.5,), class_scale=[1.0, 0.0, 1.0, 1.0, 1.0])
