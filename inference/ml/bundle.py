@@ -69,9 +69,10 @@ class ModelConfig:
     # training (a coarse working grid plus Dice loss tends to over-segment the canal
     # by a roughly constant margin); identity until calibrated.
     ap_calibration: list[float] = field(default_factory=lambda: [1.0, 0.0])
-    # The disc class's probability is multiplied by this before the argmax (segmentation.
-    # fit_class_scale): fitted after fine-tuning on the real volumes with disc masks that
-    # the model trained on; 1.0 (the network's own outline) until fitted.
+    # The disc class's probability is multiplied by this for the mask a study keeps, not
+    # for the naming (pipeline.segment, segmentation.fit_class_scale): fitted after
+    # fine-tuning on the real volumes with disc masks that the model trained on; 1.0
+    # (the network's own outline) until fitted.
     disc_probability_scale: float = 1.0
     # The intensity scaling of the network input (inference.ml.intensity): per slice for
     # the segmentation (then resampled to work_spacing_mm), per series for the crops.

@@ -170,6 +170,7 @@ class Segmentation:
 
     @property
     def classes_to_name(self) -> np.ndarray:
+        """The classes the levels are found and named on."""
         return self.classes if self.naming_classes is None else self.naming_classes
 
 
