@@ -186,6 +186,11 @@ def check_readable(sag: Volume) -> None:
         )
 
 
+def reading_spacings(config: ModelConfig) -> tuple[float, float]:
+    """The working spacings a series is read at: the model's own, then the naming check's."""
+    return (config.work_spacing_mm, config.work_spacing_mm * NAMING_CHECK_SPACING_RATIO)
+
+
 def segment(models: TrainedModels, sag: Volume) -> Segmentation:
     """The network's classes (the mean of two readings, specks dropped:
     :mod:`inference.ml.postprocess`) and canal probability, and the second reading's own
@@ -199,11 +204,10 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
     model named real volume vb2_07 one level off with it, right without it). So the
     outline keeps every disc the naming classes have (``keep_every_disc``)."""
     check_readable(sag)
-    spacing = models.config.work_spacing_mm
     reading = predict_volume_multiscale(
         models.seg,
         sag,
-        (spacing, spacing * NAMING_CHECK_SPACING_RATIO),
+        reading_spacings(models.config),
         intensity=models.config.intensity(),
         own_classes=(1,),
         class_scale=models.config.class_scale(),

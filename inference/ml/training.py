@@ -43,7 +43,7 @@ from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig,
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
-from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO, assign_axials
+from inference.ml.pipeline import assign_axials, reading_spacings
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,
@@ -256,13 +256,12 @@ def fit_disc_scale(
     """The disc probability factor (``ModelConfig.disc_probability_scale``) that best fits
     these real volumes' disc masks, read as the pipeline reads a series (both readings,
     ``pipeline.segment``), and the mean disc Dice at each factor tried."""
-    spacing = config.work_spacing_mm
     readings = []
     for r in real:
         reading = predict_volume_multiscale(
             seg,
             r.volume,
-            (spacing, spacing * NAMING_CHECK_SPACING_RATIO),
+            reading_spacings(config),
             intensity=config.intensity(),
             keep_probabilities=True,
         )
