@@ -23,6 +23,13 @@ from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import DiscLocation
 from inference.ml.volume import Volume, patient_to_index, sample_patient
 
+# The channels a crop leaves at zero when a series is missing (a study without a
+# sagittal T1, or without an axial series at the level): canal crops are T2 (0-2), T1 (3)
+# and the axials (4-6); foraminal crops are T2 (0-2) and the axials (3-5). The classifiers
+# learn with these dropped at random (TrainSettings.absent_series_rate).
+CANAL_SERIES_CHANNELS: dict[str, tuple[int, ...]] = {"sag_t1": (3,), "axial_t2": (4, 5, 6)}
+FORAMEN_SERIES_CHANNELS: dict[str, tuple[int, ...]] = {"axial_t2": (3, 4, 5)}
+
 
 @dataclass(frozen=True)
 class CropConfig:

@@ -153,6 +153,34 @@ def ap_grade(ap_mm: float) -> str:
     return "none"
 
 
+# Where a level's canal_stenosis comes from (ModelConfig.canal_stenosis_source): the canal
+# classifier ("cnn"), the measured AP diameter ("ap"), either of them ("either"), or the
+# measured AP wherever there is one and the classifier only where the AP could not be
+# measured ("measured").
+CANAL_STENOSIS_SOURCES = ("cnn", "ap", "either", "measured")
+
+
+def canal_stenosis_field(source: str, *, classifier_positive: bool, ap_mm: float) -> str:
+    """A level's canal_stenosis from the canal classifier's call and the measured AP
+    (0.0: not measured): graded from the AP where the AP shows a stenosis, "unspecified"
+    where only the classifier does, "none" where the source says there is none."""
+    if source not in CANAL_STENOSIS_SOURCES:
+        raise ValueError(
+            f"unknown canal stenosis source {source!r}: one of {CANAL_STENOSIS_SOURCES}"
+        )
+    measured = ap_mm > 0
+    ap_positive = measured and ap_grade(ap_mm) != "none"
+    positive = {
+        "cnn": classifier_positive,
+        "ap": ap_positive,
+        "either": classifier_positive or ap_positive,
+        "measured": ap_positive if measured else classifier_positive,
+    }[source]
+    if not positive:
+        return "none"
+    return ap_grade(ap_mm) if ap_positive else "unspecified"
+
+
 @dataclass
 class Segmentation:
     """The segment stage's output: classes and the canal probability, position order."""
@@ -391,13 +419,11 @@ def classify(
         probs_lv["foraminal_stenosis_left"] = float(p_for[i, 0])
         probs_lv["foraminal_stenosis_right"] = float(p_for[i, 1])
         disc = derive_disc(probs_lv["bulging"], probs_lv["herniation"], thr)
-        cnn_sten = probs_lv["canal_stenosis"] >= thr
-        ap_sten = aps[lv] > 0 and ap_grade(aps[lv]) != "none"
-        sten = {"cnn": cnn_sten, "ap": ap_sten, "either": cnn_sten or ap_sten}[
-            cfg.canal_stenosis_source
-        ]
-        # grade from the measurement when it agrees; "unspecified" when only the CNN fires
-        canal = (ap_grade(aps[lv]) if ap_sten else "unspecified") if sten else "none"
+        canal = canal_stenosis_field(
+            cfg.canal_stenosis_source,
+            classifier_positive=probs_lv["canal_stenosis"] >= thr,
+            ap_mm=aps[lv],
+        )
         mid_inst = sag.instance_numbers[d.slice_index]
         best = {
             name: {"series_uid": sag.series_uid, "instance_number": mid_inst}

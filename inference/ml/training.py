@@ -20,7 +20,7 @@ counts (targets replaced, confirmed; samples down-weighted).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,13 @@ from inference.ml.classification import (
     pseudo_relabel,
     train_classifier,
 )
-from inference.ml.crops import CropConfig, canal_crop, foramen_crop
+from inference.ml.crops import (
+    CANAL_SERIES_CHANNELS,
+    FORAMEN_SERIES_CHANNELS,
+    CropConfig,
+    canal_crop,
+    foramen_crop,
+)
 from inference.ml.data import StudyData, load_study_dir
 from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig, build_bank
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
@@ -104,6 +110,9 @@ class TrainSettings:
     pseudo_threshold: float = 0.9
     pseudo_warmup_epochs: int = 1
     pseudo_uncertain_weight: float = 0.5
+    # Share of training crops that lose each optional series (sagittal T1, the level's
+    # axials), as studies without it give them (classification.drop_series).
+    absent_series_rate: float = 0.3
 
 
 def as_studies(items: Sequence[StudyData | str | Path]) -> list[StudyData]:
@@ -285,10 +294,12 @@ def train_semi_supervised(
     seed: int,
     name: str,
     progress: Callable[[dict], None] | None = None,
+    optional_series: Mapping[str, tuple[int, ...]] | None = None,
 ) -> CropSet:
     """One classifier: warm-up, pseudo-labels for the NLP-labelled samples, the rest of
     the epochs (or plain weighted training when pseudo-labelling is off). Returns the
-    targets and weights the last epochs trained on."""
+    targets and weights the last epochs trained on. ``optional_series``: the crop
+    channels each series that a study may lack fills (crops.CANAL_SERIES_CHANNELS)."""
     warmup = settings.pseudo_warmup_epochs
     fit = partial(
         train_classifier,
@@ -298,6 +309,8 @@ def train_semi_supervised(
         lr=settings.clf_lr,
         name=name,
         progress=progress,
+        absent_series=tuple((optional_series or {}).values()),
+        absent_rate=settings.absent_series_rate,
     )
     if not use_pseudo_labels(train, settings) or epochs <= warmup:
         fit(train, epochs=epochs, seed=seed)
@@ -527,6 +540,7 @@ def train_all(
             seed,
             "canal",
             note,
+            CANAL_SERIES_CHANNELS,
         )
         train_semi_supervised(
             foramen_net,
@@ -537,6 +551,7 @@ def train_all(
             seed,
             "foramen",
             note,
+            FORAMEN_SERIES_CHANNELS,
         )
     for m in (seg, canal_net, foramen_net):
         m.eval()
