@@ -63,11 +63,11 @@ class ModelConfig:
     crop: dict[str, Any] = field(default_factory=lambda: asdict(CropConfig()))
     # Where canal_stenosis comes from (pipeline.canal_stenosis_field): "cnn", "ap",
     # "either", or "measured": the measured AP where there is one, the classifier only
-    # where none could be measured. "measured" because the canal classifier learnt on
-    # synthetic crops alone and, on the five real volunteers, called a stenosis at every
-    # level, canals measured at 18 mm included, while the AP comes from the segmentation
-    # network that was fine-tuned on real volumes; on unseen synthetic studies the two agree
-    # (canal stenosis detector 0.98 either way, seeds 53 and 97).
+    # where none could be measured. "measured" because the canal classifier learnt from
+    # synthetic crops alone (on the five real volunteers an earlier one called a stenosis
+    # at every level, canals measured at 18 mm included), while the AP comes from the
+    # segmentation network that was fine-tuned on real volumes; on unseen synthetic
+    # studies the two agree (canal stenosis detector 0.98 either way, seeds 53 and 97).
     canal_stenosis_source: str = "measured"
     threshold: float = 0.5
     # measured AP -> a * AP + b, fitted on the validation split after segmentation

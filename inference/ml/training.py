@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -442,33 +442,45 @@ def train_segmenter(
         )
 
 
-def train_all(
-    study_dirs_or_arrays: Sequence[StudyData | str | Path],
-    split: tuple[float, float] = (0.8, 0.2),
-    epochs: int = 10,
-    seed: int = 0,
-    progress_callback: Callable[[dict], None] | None = None,
-    config: ModelConfig | None = None,
-    settings: TrainSettings | None = None,
-    real: Sequence[RealVolume] = (),
-    pretrained: dict | None = None,
-) -> TrainedModels:
-    """Train segmentation + canal + foraminal models; history has one record per
-    epoch and stage with train/val loss and accuracy (the paper's Figure 6)."""
-    t_start = time.perf_counter()
-    torch.manual_seed(seed)
-    config = config or ModelConfig()
-    settings = settings or TrainSettings()
-    studies = as_studies(study_dirs_or_arrays)
-    train, val = patient_split(studies, split, seed)
-    seg, canal_net, foramen_net = build_models(config)
-    history: list[dict] = []
+# The history records of the segmentation network's training, which a model that reuses
+# the network (train_all's segmentation_from) carries over.
+SEGMENTATION_STAGES = frozenset(
+    {
+        "seg_recipe",
+        "segmentation",
+        "segmentation_finetune",
+        "disc_probability_scale",
+        "ap_calibration",
+    }
+)
 
-    def note(rec: dict) -> None:
-        history.append(rec)
-        if progress_callback:
-            progress_callback(rec)
 
+def with_segmentation_of(config: ModelConfig, source: ModelConfig) -> ModelConfig:
+    """``config`` with the segmentation network's settings taken from ``source``."""
+    return replace(
+        config,
+        work_spacing_mm=source.work_spacing_mm,
+        seg_arch=dict(source.seg_arch),
+        ap_calibration=list(source.ap_calibration),
+        disc_probability_scale=source.disc_probability_scale,
+        preprocessing=dict(source.preprocessing),
+    )
+
+
+def _train_segmentation_stage(
+    seg: torch.nn.Module,
+    config: ModelConfig,
+    settings: TrainSettings,
+    train: Sequence[StudyData],
+    val: Sequence[StudyData],
+    *,
+    real: Sequence[RealVolume],
+    pretrained: dict | None,
+    seed: int,
+    note: Callable[[dict], None],
+) -> None:
+    """Pre-train (unless ``pretrained``) and fine-tune ``seg``, then fit the disc factor
+    and the AP calibration into ``config``."""
     with_mask_train = [s for s in train if s.sag_mask is not None]
     with_mask_val = [s for s in val if s.sag_mask is not None]
 
@@ -527,6 +539,64 @@ def train_all(
             }
         )
 
+
+def train_all(
+    study_dirs_or_arrays: Sequence[StudyData | str | Path],
+    split: tuple[float, float] = (0.8, 0.2),
+    epochs: int = 10,
+    seed: int = 0,
+    progress_callback: Callable[[dict], None] | None = None,
+    config: ModelConfig | None = None,
+    settings: TrainSettings | None = None,
+    real: Sequence[RealVolume] = (),
+    pretrained: dict | None = None,
+    segmentation_from: TrainedModels | None = None,
+) -> TrainedModels:
+    """Train segmentation + canal + foraminal models; history has one record per
+    epoch and stage with train/val loss and accuracy (the paper's Figure 6).
+
+    ``segmentation_from``: keep that model's segmentation network as it is (with its
+    working spacing, disc factor and AP calibration, its training records and the real
+    volumes it saw) and train the classifiers only: new labels or a new classifier
+    recipe need minutes, not a fine-tuning whose readings of real scans move from one
+    run to the next."""
+    t_start = time.perf_counter()
+    torch.manual_seed(seed)
+    config = config or ModelConfig()
+    settings = settings or TrainSettings()
+    studies = as_studies(study_dirs_or_arrays)
+    train, val = patient_split(studies, split, seed)
+    if segmentation_from is not None:
+        config = with_segmentation_of(config, segmentation_from.config)
+    seg, canal_net, foramen_net = build_models(config)
+    history: list[dict] = []
+
+    def note(rec: dict) -> None:
+        history.append(rec)
+        if progress_callback:
+            progress_callback(rec)
+
+    if segmentation_from is None:
+        _train_segmentation_stage(
+            seg,
+            config,
+            settings,
+            train,
+            val,
+            real=real,
+            pretrained=pretrained,
+            seed=seed,
+            note=note,
+        )
+        real_train = sorted(r.key for r in real)
+    else:
+        seg.load_state_dict(segmentation_from.seg.state_dict())
+        for rec in segmentation_from.history:
+            if rec.get("stage") in SEGMENTATION_STAGES:
+                note(dict(rec))
+        real_train = sorted(segmentation_from.split.get("real_train", []))
+        note({"stage": "segmentation_reused", "epoch": 0, "real_volumes": real_train})
+
     canal_tr, for_tr = build_crop_sets(train, seg, config, settings, seed)
     canal_va, for_va = build_crop_sets(val, seg, config, settings, seed + 1)
     clf_epochs = settings.clf_epochs or epochs
@@ -564,7 +634,7 @@ def train_all(
         split={
             "train": sorted({s.patient_id for s in train}),
             "val": sorted({s.patient_id for s in val}),
-            "real_train": sorted(r.key for r in real),
+            "real_train": real_train,
         },
         train_seconds=time.perf_counter() - t_start,
     )

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from inference import selectors
 from inference.models import ModelVersion
+from studies.storage import media_path
 
 
 class NoTrainingData(RuntimeError):
@@ -31,12 +32,16 @@ def train_model_version(
     real=(),
     pretrained: dict | None = None,
     name_suffix: str = "",
+    segmentation_from: ModelVersion | None = None,
 ) -> ModelVersion:
     """Train on the archive (and on ``real`` volumes with partial masks, if given) and
     record a ModelVersion. ``pretrained`` segmentation weights skip pre-training (the
-    cross-validation folds share one pre-training, which sees no real volume)."""
+    cross-validation folds share one pre-training, which sees no real volume).
+    ``segmentation_from``: keep that version's segmentation network, its weights checked
+    against the sums recorded for it, and train the classifiers only; the new version
+    records the real volumes that network saw."""
     # torch (seconds to import): loaded to train, not with the module.
-    from inference.ml.bundle import save_models
+    from inference.ml.bundle import load_models, save_models
     from inference.ml.training import TrainSettings, train_all
 
     train_settings = train_settings or TrainSettings()
@@ -57,6 +62,13 @@ def train_model_version(
         config=config,
         real=real,
         pretrained=pretrained,
+        segmentation_from=None
+        if segmentation_from is None
+        else load_models(
+            media_path(segmentation_from.weights_dir),
+            expected_sha256=segmentation_from.weight_files,
+            expected_config=segmentation_from.config,
+        ),
     )
     name = f"radbot-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}{name_suffix}"
     relative = f"models/{name}"
@@ -80,7 +92,8 @@ def train_model_version(
                 "seg_recipe": next(
                     (r for r in models.history if r.get("stage") == "seg_recipe"), {}
                 ),
-                "real_volumes": sorted(r.key for r in real),
+                "real_volumes": models.split.get("real_train", []),
+                "segmentation_from": segmentation_from.name if segmentation_from else "",
             },
             seed=seed,
             command=command,

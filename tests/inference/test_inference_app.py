@@ -271,3 +271,29 @@ def test_cross_validation_can_start_its_folds_from_saved_pre_training(archive, t
     assert any(line.startswith(f"pre-trained weights from {saved}") for line in said)
     newest = ModelVersion.objects.filter(name__endswith="-cv2of2").order_by("-created_at").first()
     assert newest.metrics["train_settings"]["seg"]["real_sacrum_cores"] is False
+
+
+def test_train_models_can_keep_a_versions_segmentation(archive, capsys):
+    first = train_model_version(epochs=1, seed=3, train_settings=_tiny(), command="test")
+    call_command(
+        "train_models",
+        "--segmentation-from",
+        first.name,
+        "--epochs",
+        "1",
+        "--clf-epochs",
+        "1",
+        "--canal-epochs",
+        "1",
+    )
+    second = ModelVersion.objects.exclude(pk=first.pk).get()
+    assert second.weight_files["segmentation.pt"] == first.weight_files["segmentation.pt"]
+    assert second.weight_files["canal_classifier.pt"] != first.weight_files["canal_classifier.pt"]
+    assert second.metrics["segmentation_from"] == first.name
+    assert f"--segmentation-from {first.name}" in second.command
+    assert any(r["stage"] == "segmentation_reused" for r in second.history)
+    for clash in (["--real", "/nowhere"], ["--pretrained", "/nowhere.pt"]):
+        with pytest.raises(CommandError, match="--segmentation-from keeps"):
+            call_command("train_models", "--segmentation-from", first.name, *clash)
+    with pytest.raises(CommandError, match="no model version named"):
+        call_command("train_models", "--segmentation-from", "radbot-missing")

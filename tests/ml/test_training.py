@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -166,3 +167,38 @@ def test_the_disc_scale_is_saved_with_the_model_and_weighs_the_disc_class(tiny_m
     loaded = load_models(save_models(tiny_models, tmp_path / "m"))
     assert loaded.config.disc_probability_scale == 0.25
     assert loaded.config.class_scale()[DISC] == 0.25 and sum(loaded.config.class_scale()) == 4.25
+
+
+def test_a_model_can_keep_another_ones_segmentation_and_train_only_the_classifiers(
+    tiny_models, synth_studies
+):
+    source = replace(
+        tiny_models,
+        config=replace(tiny_models.config, disc_probability_scale=0.5, ap_calibration=[1.1, -0.2]),
+        split={**tiny_models.split, "real_train": ["ivd_11", "vb2_02"]},
+    )
+    again = train_all(
+        synth_studies,
+        split=(0.67, 0.33),
+        epochs=1,
+        seed=1,
+        config=replace(TINY, work_spacing_mm=2.5),  # the network's own spacing wins
+        settings=FAST,
+        segmentation_from=source,
+    )
+    kept = source.seg.state_dict()
+    assert all(torch.equal(v, kept[k]) for k, v in again.seg.state_dict().items())
+    assert again.config.work_spacing_mm == TINY.work_spacing_mm
+    assert again.config.disc_probability_scale == 0.5
+    assert again.config.ap_calibration == [1.1, -0.2]
+    assert again.split["real_train"] == ["ivd_11", "vb2_02"]  # what its network saw
+
+    def stages(history: list[dict], *names: str) -> list[dict]:
+        return [r for r in history if r["stage"] in names]
+
+    segmentation = ("seg_recipe", "segmentation", "segmentation_finetune")
+    assert stages(again.history, *segmentation) == stages(source.history, *segmentation)
+    assert stages(again.history, "segmentation_reused")[0]["real_volumes"] == ["ivd_11", "vb2_02"]
+    assert stages(again.history, "canal") and stages(again.history, "foramen")
+    retrained = again.canal.state_dict()
+    assert any(not torch.equal(v, retrained[k]) for k, v in source.canal.state_dict().items())

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from inference.models import ModelVersion
 from inference.services.training import NoTrainingData, train_model_version
 
 
@@ -51,6 +52,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--canal-epochs", type=int, default=120, help="Disc and canal classifier epochs."
         )
+        parser.add_argument(
+            "--segmentation-from",
+            default="",
+            metavar="NAME",
+            help="Keep this model version's segmentation network and train the classifiers "
+            "only (not with --real or --pretrained: the network keeps what it learnt).",
+        )
 
     def handle(
         self,
@@ -66,6 +74,7 @@ class Command(BaseCommand):
         pretrained,
         clf_epochs,
         canal_epochs,
+        segmentation_from,
         **options,
     ):
         # torch and scipy (seconds): loaded to run, not with the module.
@@ -74,6 +83,16 @@ class Command(BaseCommand):
         from inference.ml.training import SegRecipe, TrainSettings
 
         train, val = (int(x) / 100 for x in split.split("/"))
+        reused = None
+        if segmentation_from:
+            if real or pretrained:
+                raise CommandError(
+                    "--segmentation-from keeps a trained segmentation network; "
+                    "--real and --pretrained train one"
+                )
+            reused = ModelVersion.objects.filter(name=segmentation_from).first()
+            if reused is None:
+                raise CommandError(f"no model version named {segmentation_from!r}")
         volumes = []
         if real:
             paths = find_real_volumes(real)
@@ -120,6 +139,7 @@ class Command(BaseCommand):
                 ),
                 real=volumes,
                 pretrained=state,
+                segmentation_from=reused,
                 # The full recipe, defaults included, however the command was called.
                 command=(
                     f"manage.py train_models --epochs {epochs} --seed {seed} --split {split} "
@@ -127,6 +147,7 @@ class Command(BaseCommand):
                     f"--finetune-steps {finetune_steps} --bank-anatomies {bank_anatomies} --clf-epochs {clf_epochs} --canal-epochs {canal_epochs}"
                     + (f" --real {real}" if real else "")
                     + (f" --pretrained {pretrained} (sha256 {digest})" if pretrained else "")
+                    + (f" --segmentation-from {segmentation_from}" if segmentation_from else "")
                 ),
             )
         except NoTrainingData as exc:
@@ -134,6 +155,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"model version {version.name}: {version.metrics.get('studies')} studies, "
-                f"{len(volumes)} real volumes, {version.train_seconds:.0f} s, weights in {version.weights_dir}"
+                f"{len(version.metrics.get('real_volumes', []))} real volumes, "
+                f"{version.train_seconds:.0f} s, weights in {version.weights_dir}"
             )
         )
