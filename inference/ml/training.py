@@ -567,6 +567,11 @@ def train_all(
     studies = as_studies(study_dirs_or_arrays)
     train, val = patient_split(studies, split, seed)
     if segmentation_from is not None:
+        if real or pretrained is not None:
+            raise ValueError(
+                "segmentation_from keeps a trained network; real volumes and pre-trained "
+                "weights are for training one"
+            )
         config = with_segmentation_of(config, segmentation_from.config)
     seg, canal_net, foramen_net = build_models(config)
     history: list[dict] = []

@@ -202,3 +202,7 @@ def test_a_model_can_keep_another_ones_segmentation_and_train_only_the_classifie
     assert stages(again.history, "canal") and stages(again.history, "foramen")
     retrained = again.canal.state_dict()
     assert any(not torch.equal(v, retrained[k]) for k, v in source.canal.state_dict().items())
+    with pytest.raises(ValueError, match="keeps a trained network"):
+        train_all(
+            synth_studies, config=TINY, settings=FAST, segmentation_from=source, pretrained={}
+        )
