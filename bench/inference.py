@@ -147,7 +147,8 @@ def main() -> None:
             failed += 1
             print(f"  {study_dir.name}: {job.error}")
         # per study: the real volumes differ in size (221 x 221 to 381 x 381 pixels)
-        print(f"  {study_dir.name}: {t2 - t0:.2f} s")
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in job.stage_seconds.items() if k != "wall")
+        print(f"  {study_dir.name}: {t2 - t0:.2f} s (ingest {t1 - t0:.2f}, {parts})")
         ingests.append(t1 - t0)
         totals.append(t2 - t0)
         for stage, seconds in job.stage_seconds.items():

@@ -44,7 +44,9 @@ class ClassComponents:
 
     def sizes(self) -> np.ndarray:
         """Voxels per component 1..count."""
-        return np.bincount(self.labels.ravel(), minlength=self.count + 1)[1:]
+        # counting the labelled voxels only: bincount over the whole box made it a copy of
+        # the box in 64-bit integers, 0.1 s a class on a 77-slice 381 x 381 real volume
+        return np.bincount(self.labels[self.labels > 0], minlength=self.count + 1)[1:]
 
 
 def class_components(classes: np.ndarray, cls: int) -> ClassComponents:

@@ -473,7 +473,16 @@ def predict_volume_multiscale(
         raise ValueError(f"own_classes {list(own_classes)} must index the working spacings")
     weigh = _class_weighing(class_scale)
     dev = device()
-    model.to(dev).eval()
+    # Channels-last convolutions: the segment stage of real 77-slice 381 x 381 volumes
+    # 4.33 -> 3.83 s (vb2_05), 1.27 -> 1.15 s (221 x 221 ivd_11) on 2 Intel cores, with
+    # the same classes (1 voxel in 11 million differed) and canal probabilities within
+    # 1e-5. The logits go back to the default layout for the per-class steps below.
+    # (Module.to takes memory_format at run time; its type stubs leave it out)
+    model.to(dev, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
+
+    def predictor(x: torch.Tensor) -> torch.Tensor:
+        return model(x.contiguous(memory_format=torch.channels_last)).contiguous()
+
     view = sagittal_display_view(volume)  # the network reads head up, front left
     grids = [_display_grid(volume, view, spacing) for spacing in work_spacings]
     shape = volume.pixels.shape
@@ -493,7 +502,7 @@ def predict_volume_multiscale(
             roi = (min(384, _ceil16(size[0])), min(384, _ceil16(size[1])))
             x = torch.from_numpy(np.stack([resample_image(img, size) for img in display])[:, None])
             logits = sliding_window_inference(
-                x.to(dev), roi_size=roi, sw_batch_size=batch, predictor=model, overlap=0.25
+                x.to(dev), roi_size=roi, sw_batch_size=batch, predictor=predictor, overlap=0.25
             )
             probs = F.interpolate(
                 torch.as_tensor(logits), size=native, mode="bilinear", align_corners=False
@@ -516,7 +525,7 @@ def predict_volume_multiscale(
         classes[rows] = view.from_display(_argmax_classes(total).cpu().numpy())
         if outline is not None and weigh is not None:
             outline[rows] = view.from_display(_argmax_classes(weigh(total)).cpu().numpy())
-    model.cpu()
+    model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     return MultiScaleReading(
         classes=classes, canal=canal, each=each, outline=outline, probabilities=mean
     )
