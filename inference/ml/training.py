@@ -20,7 +20,7 @@ counts (targets replaced, confirmed; samples down-weighted).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -294,12 +294,13 @@ def train_semi_supervised(
     seed: int,
     name: str,
     progress: Callable[[dict], None] | None = None,
-    optional_series: Mapping[str, tuple[int, ...]] | None = None,
+    absent_series: Sequence[Sequence[int]] = (),
 ) -> CropSet:
     """One classifier: warm-up, pseudo-labels for the NLP-labelled samples, the rest of
     the epochs (or plain weighted training when pseudo-labelling is off). Returns the
-    targets and weights the last epochs trained on. ``optional_series``: the crop
-    channels each series that a study may lack fills (crops.CANAL_SERIES_CHANNELS)."""
+    targets and weights the last epochs trained on. ``absent_series``: the crop
+    channel groups of the series a study may lack (crops.CANAL_SERIES_CHANNELS), dropped
+    at random in training (classification.drop_series)."""
     warmup = settings.pseudo_warmup_epochs
     fit = partial(
         train_classifier,
@@ -309,7 +310,7 @@ def train_semi_supervised(
         lr=settings.clf_lr,
         name=name,
         progress=progress,
-        absent_series=tuple((optional_series or {}).values()),
+        absent_series=absent_series,
         absent_rate=settings.absent_series_rate,
     )
     if not use_pseudo_labels(train, settings) or epochs <= warmup:
@@ -615,7 +616,7 @@ def train_all(
             seed,
             "canal",
             note,
-            CANAL_SERIES_CHANNELS,
+            tuple(CANAL_SERIES_CHANNELS.values()),
         )
         train_semi_supervised(
             foramen_net,
@@ -626,7 +627,7 @@ def train_all(
             seed,
             "foramen",
             note,
-            FORAMEN_SERIES_CHANNELS,
+            tuple(FORAMEN_SERIES_CHANNELS.values()),
         )
     for m in (seg, canal_net, foramen_net):
         m.eval()

@@ -120,7 +120,7 @@ def test_training_with_an_absent_series_does_not_see_it(rate, learns):
         TrainSettings(absent_series_rate=rate, clf_batch=16, clf_lr=0.05, pseudo_label=False),
         0,
         "canal",
-        optional_series={"axial_t2": (1,)},
+        absent_series=((1,),),
     )
     accuracy = float(np.mean((predict_proba(net, data)[:, 0] >= 0.5) == (data.y[:, 0] > 0.5)))
     assert (accuracy > 0.95) is learns
