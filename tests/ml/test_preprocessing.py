@@ -75,7 +75,15 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     seen = []
 
     def predict_volume_multiscale(
-        model, volume, work_spacings, batch=8, *, intensity, own_classes=(), class_scale=None
+        model,
+        volume,
+        work_spacings,
+        batch=8,
+        *,
+        intensity,
+        own_classes=(),
+        class_scale=None,
+        max_slice_gap_mm=None,
     ):
         seen.append((intensity, tuple(work_spacings), tuple(own_classes), tuple(class_scale)))
         # each reading marks its own slice, so which one the check gets is visible

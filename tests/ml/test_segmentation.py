@@ -177,3 +177,61 @@ def test_a_class_scale_gives_a_weighed_outline_beside_the_unweighed_reading(synt
     assert ones.outline is None
     with pytest.raises(ValueError, match="positive factors"):
         predict_volume_multiscale(net, vol, (2.5,), class_scale=[1.0, 0.0, 1.0, 1.0, 1.0])
+
+
+def test_reading_slices_steps_through_thin_series_and_keeps_the_last_slice():
+    from inference.ml.segmentation import reading_slices
+
+    assert list(reading_slices(7, 1.0, 2.0)) == [0, 2, 4, 6]
+    assert list(reading_slices(6, 1.0, 2.0)) == [0, 2, 4, 5]  # the last slice is read
+    assert list(reading_slices(7, 0.6, 2.0)) == [0, 3, 6]
+    assert list(reading_slices(5, 4.0, 2.0)) == [0, 1, 2, 3, 4]  # thick slices: all read
+    assert list(reading_slices(5, 1.0, None)) == [0, 1, 2, 3, 4]
+    assert list(reading_slices(1, 1.0, 2.0)) == [0]
+    with pytest.raises(ValueError, match="at least one slice"):
+        reading_slices(0, 1.0, 2.0)
+
+
+def test_a_thin_series_is_read_on_every_other_slice_and_interpolated_between(synth_studies):
+    """The read slices give what reading every slice gives; a slice between two read ones
+    gets the mean of their probabilities (equal distance), also across a batch boundary."""
+    from inference.ml.bundle import build_segmenter
+    from inference.ml.segmentation import predict_volume_multiscale
+    from tests.ml.test_training import TINY
+
+    torch.manual_seed(0)
+    net = build_segmenter(TINY.seg_arch)
+    vol = synth_studies[0].sag_t2
+    normal = vol.normal / np.linalg.norm(vol.normal)
+    first = vol.positions[4]
+    # five neighbouring slices re-stacked 1 mm apart: a thin-slice series
+    vol = replace(
+        vol,
+        pixels=vol.pixels[4:9],
+        positions=np.stack([first + i * normal for i in range(5)]),
+        slice_spacing=1.0,
+    )
+    kwargs = {"own_classes": (1,), "keep_probabilities": True, "batch": 2}
+    every = predict_volume_multiscale(net, vol, (2.5, 2.0), **kwargs)
+    stepped = predict_volume_multiscale(net, vol, (2.5, 2.0), max_slice_gap_mm=2.0, **kwargs)
+    assert every.probabilities is not None and stepped.probabilities is not None
+    read, between = [0, 2, 4], [1, 3]  # slices 0, 2 in one batch, 4 in the next
+    np.testing.assert_allclose(stepped.canal[read], every.canal[read], atol=1e-5)
+    np.testing.assert_allclose(
+        stepped.probabilities[read].astype(np.float32),
+        every.probabilities[read].astype(np.float32),
+        atol=2e-3,
+    )
+    for s in between:
+        np.testing.assert_allclose(
+            stepped.canal[s], (every.canal[s - 1] + every.canal[s + 1]) / 2, atol=1e-5
+        )
+        expected = (
+            every.probabilities[s - 1].astype(np.float32)
+            + every.probabilities[s + 1].astype(np.float32)
+        ) / 2
+        np.testing.assert_allclose(stepped.probabilities[s].astype(np.float32), expected, atol=2e-3)
+        # and not what reading the slice itself gives
+        assert not np.allclose(stepped.canal[s], every.canal[s], atol=1e-3)
+    assert (stepped.classes[read] == every.classes[read]).mean() > 0.999
+    assert (stepped.each[1][read] == every.each[1][read]).mean() > 0.999
