@@ -79,15 +79,7 @@ def test_the_pipeline_drops_specks_from_both_readings(monkeypatch):
     read[:, :60, :40] = _spine_with_specks()
 
     def predict_volume_multiscale(
-        model,
-        volume,
-        work_spacings,
-        batch=8,
-        *,
-        intensity,
-        own_classes=(),
-        class_scale=None,
-        max_slice_gap_mm=None,
+        model, volume, work_spacings, batch=8, *, own_classes=(), class_scale=None, **options
     ):
         return MultiScaleReading(
             classes=read.copy(),
@@ -133,15 +125,7 @@ def test_a_weighed_outline_is_kept_and_the_levels_are_named_on_the_unweighed_cla
     outline = np.where(read == DISC, 0, read).astype(np.uint8)  # every disc erased
 
     def predict_volume_multiscale(
-        model,
-        volume,
-        work_spacings,
-        batch=8,
-        *,
-        intensity,
-        own_classes=(),
-        class_scale=None,
-        max_slice_gap_mm=None,
+        model, volume, work_spacings, batch=8, *, own_classes=(), class_scale=None, **options
     ):
         assert class_scale is not None and class_scale[DISC] == 0.2
         return MultiScaleReading(

@@ -75,17 +75,17 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     seen = []
 
     def predict_volume_multiscale(
-        model,
-        volume,
-        work_spacings,
-        batch=8,
-        *,
-        intensity,
-        own_classes=(),
-        class_scale=None,
-        max_slice_gap_mm=None,
+        model, volume, work_spacings, batch=8, *, intensity, own_classes=(), class_scale, **options
     ):
-        seen.append((intensity, tuple(work_spacings), tuple(own_classes), tuple(class_scale)))
+        seen.append(
+            (
+                intensity,
+                tuple(work_spacings),
+                tuple(own_classes),
+                tuple(class_scale),
+                options["max_slice_gap_mm"],
+            )
+        )
         # each reading marks its own slice, so which one the check gets is visible
         each = {k: np.zeros(volume.shape, np.uint8) for k in own_classes}
         for k, classes in each.items():
@@ -103,9 +103,10 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     # one pass at the working spacing and the naming check's, finer, with the bundle's
     # scaling; the check is the finer reading's own classes
     spacing = config.work_spacing_mm
-    # ... and the bundle's disc probability factor
+    # ... and the bundle's disc probability factor; a thin-slice series is read stepped
     check = spacing * pipeline.NAMING_CHECK_SPACING_RATIO
-    assert seen == [(own, (spacing, check), (1,), (1.0, 1.0, 0.25, 1.0, 1.0))]
+    factors = (1.0, 1.0, 0.25, 1.0, 1.0)
+    assert seen == [(own, (spacing, check), (1,), factors, pipeline.READ_SLICE_GAP_MM)]
     assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
     assert result.check_classes[1].any() and not result.check_classes[0].any()
 
