@@ -21,6 +21,7 @@ the sac (fluid in a facet joint) is not one piece with it: both still end the ru
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -42,6 +43,12 @@ FOLLOW_REACH_MM = 20.0
 # conus is 8-10 mm deep), and how far to each side canal must lie beside every point of it.
 SAC_CONTENTS_MM = 12.0
 SAC_SIDE_MM = 10.0
+# A midline AP diameter that differs by more than STEADY_AP_MM between the disc's slice
+# and a slice beside it at most STEADY_NEIGHBOUR_MM away measures where the outline
+# happens to part, not the sac (ap_unsteady). 1 mm to the side the midline sac is the
+# same width; at the conus the canal class can split in one slice and not the next.
+STEADY_NEIGHBOUR_MM = 1.5
+STEADY_AP_MM = 3.0
 
 
 def canal_map_from_mask(mask_slice: np.ndarray, sigma_px: float = 0.0) -> np.ndarray:
@@ -170,6 +177,25 @@ def posterior_wall_unsure(
     return (
         f"canal is found again {run.unsure_behind_mm:.0f} mm behind the measured sac, "
         "not joined to it, so its posterior wall is uncertain"
+    )
+
+
+def ap_unsteady(vol: Volume, series_canal: np.ndarray, disc: DiscLocation) -> str:
+    """Why the disc's midline AP diameter is not steady across the slices beside the
+    disc's (within ``STEADY_NEIGHBOUR_MM``; none in a series of thicker slices), or ""."""
+    gap = float(np.linalg.norm(vol.slice_step())) or vol.slice_spacing
+    if gap > STEADY_NEIGHBOUR_MM:
+        return ""
+    readings = [
+        ap_diameter(vol, series_canal[s], replace(disc, slice_index=s), series_canal)
+        for s in (disc.slice_index - 1, disc.slice_index, disc.slice_index + 1)
+        if 0 <= s < series_canal.shape[0]
+    ]
+    if max(readings) - min(readings) <= STEADY_AP_MM:
+        return ""
+    return (
+        f"the midline AP diameter reads {min(readings):.1f} to {max(readings):.1f} mm in the "
+        f"slices {gap:.1f} mm either side of the disc's, so the canal outline is not steady"
     )
 
 

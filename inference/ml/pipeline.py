@@ -31,6 +31,7 @@ from inference.ml.localisation import (
 )
 from inference.ml.measurement import (
     ap_diameter,
+    ap_unsteady,
     canal_followed_mm,
     canal_map_from_mask,
     posterior_wall_unsure,
@@ -358,9 +359,10 @@ def measure(
 ) -> Measurements:
     """Canal AP diameter (mm) per level; ``calibrate`` applies the model's fitted
     correction (meant for the network's output only). A value outside
-    :data:`AP_PLAUSIBLE_MM`, no canal behind the disc, or a canal that stops short above
-    or below it (``CANAL_CONTINUES_MM``), is "not measured" (0.0) with the reason: a
-    number that cannot be a canal must not reach a report."""
+    :data:`AP_PLAUSIBLE_MM`, no canal behind the disc, a canal that stops short above
+    or below it (``CANAL_CONTINUES_MM``), or one that reads differently a slice to the side
+    (``measurement.ap_unsteady``), is "not measured" (0.0) with the reason: a number that
+    cannot be a canal must not reach a report."""
     a, b = config.ap_calibration if calibrate else (1.0, 0.0)
     aps: dict[str, float] = {}
     notes: dict[str, str] = {}
@@ -382,6 +384,9 @@ def measure(
             value = 0.0
         elif unsure := posterior_wall_unsure(sag, canal_prob[d.slice_index], d, canal_prob):
             notes[lv] = f"not measured: {unsure}"
+            value = 0.0
+        elif unsteady := ap_unsteady(sag, canal_prob, d):
+            notes[lv] = f"not measured: {unsteady}"
             value = 0.0
         aps[lv] = value
     return Measurements(ap_mm=aps, notes=notes)

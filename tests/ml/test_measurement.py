@@ -7,7 +7,9 @@ from inference.ml.bundle import ModelConfig
 from inference.ml.classes import CANAL
 from inference.ml.localisation import DiscLocation, localise
 from inference.ml.measurement import (
+    STEADY_AP_MM,
     ap_diameter,
+    ap_unsteady,
     canal_followed_mm,
     canal_map_from_mask,
     posterior_wall_unsure,
@@ -219,3 +221,46 @@ def test_a_separate_bright_spot_behind_the_sac_leaves_its_wall_unsure():
 def test_a_gap_longer_than_any_sac_contents_is_not_bridged():
     series = _series(partial(_sac_around_a_cord, sac=(80, 104), cord=(85, 99)))
     assert _measured(series) == pytest.approx(5.0, abs=0.2)
+
+
+def _thin_series_volume(spacing_mm: float) -> Volume:
+    return Volume(
+        pixels=np.zeros((_SLICES, _ROWS, _COLS), np.float32),
+        positions=np.array([[-spacing_mm * k, 0.0, float(_DISC_ROW)] for k in range(_SLICES)]),
+        orientation=np.array([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=spacing_mm,
+    )
+
+
+def _sac_narrower_beside_the_disc(width_beside: int):
+    """A 15 mm sac on every slice but the one after the disc's, where it is
+    ``width_beside`` mm (the canal class parted there, say)."""
+    return _series(lambda k: [(_ALL, (80, 80 + (width_beside if k == _MID + 1 else 15)))])
+
+
+def test_an_ap_diameter_that_differs_a_slice_to_the_side_is_not_measured_with_the_reason():
+    vol = _thin_series_volume(1.0)
+    disc = upright_disc(centre=[-1.0 * _MID, 60.0, 0.0], slice_index=_MID)
+    series = _sac_narrower_beside_the_disc(7)
+    assert ap_diameter(vol, series[_MID], disc, series) == pytest.approx(15.0, abs=0.2)
+    measured = measure(ModelConfig(), vol, series, {"L4-L5": disc}, calibrate=False)
+    assert measured.ap_mm == {"L4-L5": 0.0}
+    assert measured.notes["L4-L5"] == (
+        "not measured: the midline AP diameter reads 7.0 to 15.0 mm in the slices 1.0 mm "
+        "either side of the disc's, so the canal outline is not steady"
+    )
+    # within the tolerance: measured as before
+    steady = _sac_narrower_beside_the_disc(15 - int(STEADY_AP_MM))
+    kept = measure(ModelConfig(), vol, steady, {"L4-L5": disc}, calibrate=False)
+    assert kept.ap_mm["L4-L5"] == pytest.approx(15.0, abs=0.2) and not kept.notes
+
+
+def test_slices_further_apart_than_the_neighbour_reach_are_not_compared():
+    """A series of 2 mm slices (every synthetic study, a routine clinical series): the
+    slices beside the disc's are too far off the midline to hold the same AP."""
+    vol = _thin_series_volume(2.0)
+    disc = upright_disc(centre=[-2.0 * _MID, 60.0, 0.0], slice_index=_MID)
+    series = _sac_narrower_beside_the_disc(7)
+    assert ap_unsteady(vol, series, disc) == ""
+    assert ap_unsteady(_thin_series_volume(1.0), series, disc) != ""
