@@ -183,7 +183,7 @@ def posterior_wall_unsure(
 def ap_unsteady(vol: Volume, series_canal: np.ndarray, disc: DiscLocation) -> str:
     """Why the disc's midline AP diameter is not steady across the slices beside the
     disc's (within ``STEADY_NEIGHBOUR_MM``; none in a series of thicker slices), or ""."""
-    gap = float(np.linalg.norm(vol.slice_step())) or vol.slice_spacing
+    gap = vol.slice_distance_mm()
     if gap > STEADY_NEIGHBOUR_MM:
         return ""
     readings = [

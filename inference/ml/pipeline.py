@@ -87,7 +87,7 @@ NAMING_CHECK_SPACING_RATIO = 0.88
 # refused: its midline sacrum is 28 mm tall either way, and it had passed the 30 mm rule
 # only on a sacrum voxel 32 mm to the side, in the edge slice, which the interpolated
 # slice there no longer has. Series of 2 mm slices or thicker are read whole as before.
-READ_SLICE_GAP_MM = 2.0
+READ_SLICE_DISTANCE_MM = 2.0
 
 
 @dataclass
@@ -251,7 +251,7 @@ def segment(models: TrainedModels, sag: Volume) -> Segmentation:
         intensity=models.config.intensity(),
         own_classes=(1,),
         class_scale=models.config.class_scale(),
-        max_slice_gap_mm=READ_SLICE_GAP_MM,
+        max_slice_distance_mm=READ_SLICE_DISTANCE_MM,
     )
     classes = drop_specks(reading.classes)
     check = drop_specks(reading.each[1])

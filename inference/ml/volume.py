@@ -64,6 +64,11 @@ class Volume:
             return (self.positions[-1] - self.positions[0]) / (len(self.positions) - 1)
         return self.normal * self.slice_spacing
 
+    def slice_distance_mm(self) -> float:
+        """Centre-to-centre distance between consecutive slices, from their positions; the
+        tag where the positions do not tell (one slice, or every slice at one position)."""
+        return float(np.linalg.norm(self.slice_step())) or self.slice_spacing
+
     @property
     def affine(self) -> np.ndarray:
         """4x4 matrix: (slice, row, col, 1) -> (L, P, S, 1) in mm."""

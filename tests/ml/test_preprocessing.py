@@ -83,7 +83,7 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
                 tuple(work_spacings),
                 tuple(own_classes),
                 tuple(class_scale),
-                options["max_slice_gap_mm"],
+                options["max_slice_distance_mm"],
             )
         )
         # each reading marks its own slice, so which one the check gets is visible
@@ -106,7 +106,7 @@ def test_a_bundle_carries_its_own_scaling_to_the_segment_stage(tmp_path, monkeyp
     # ... and the bundle's disc probability factor; a thin-slice series is read stepped
     check = spacing * pipeline.NAMING_CHECK_SPACING_RATIO
     factors = (1.0, 1.0, 0.25, 1.0, 1.0)
-    assert seen == [(own, (spacing, check), (1,), factors, pipeline.READ_SLICE_GAP_MM)]
+    assert seen == [(own, (spacing, check), (1,), factors, pipeline.READ_SLICE_DISTANCE_MM)]
     assert pipeline.NAMING_CHECK_SPACING_RATIO < 1.0 and result.check_classes is not None
     assert result.check_classes[1].any() and not result.check_classes[0].any()
 

@@ -213,7 +213,7 @@ def test_a_thin_series_is_read_on_every_other_slice_and_interpolated_between(syn
     )
     kwargs = {"own_classes": (1,), "keep_probabilities": True, "batch": 2}
     every = predict_volume_multiscale(net, vol, (2.5, 2.0), **kwargs)
-    stepped = predict_volume_multiscale(net, vol, (2.5, 2.0), max_slice_gap_mm=2.0, **kwargs)
+    stepped = predict_volume_multiscale(net, vol, (2.5, 2.0), max_slice_distance_mm=2.0, **kwargs)
     assert every.probabilities is not None and stepped.probabilities is not None
     read, between = [0, 2, 4], [1, 3]  # slices 0, 2 in one batch, 4 in the next
     np.testing.assert_allclose(stepped.canal[read], every.canal[read], atol=1e-5)

@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from inference.ml.volume import index_to_patient, load_nifti_as_volume, patient_to_index
+from inference.ml.volume import Volume, index_to_patient, load_nifti_as_volume, patient_to_index
 from tests.shared_data import shared_file
 
 NIFTI_RELATIVE = "data/sct_t2_lumbar/t2_lumbar.nii.gz"
@@ -85,3 +87,16 @@ def test_a_sagittal_series_stored_another_way_round_is_displayed_head_up_front_l
     np.testing.assert_array_equal(view.to_display(other.pixels), vol.pixels)
     np.testing.assert_array_equal(view.from_display(vol.pixels), other.pixels)
     assert view.spacing(other.pixel_spacing) == vol.pixel_spacing
+
+
+def test_the_slice_distance_comes_from_the_positions_and_the_tag_only_without_them():
+    vol = Volume(
+        pixels=np.zeros((3, 4, 4), np.float32),
+        positions=np.array([[0.0, 0.0, 0.0], [1.2, 0.0, 0.0], [2.4, 0.0, 0.0]]),
+        orientation=np.array([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+        pixel_spacing=(1.0, 1.0),
+        slice_spacing=4.0,  # a tag that disagrees with the positions
+    )
+    assert vol.slice_distance_mm() == pytest.approx(1.2)
+    stacked = replace(vol, positions=np.zeros((3, 3)))  # every slice at one position
+    assert stacked.slice_distance_mm() == 4.0
