@@ -64,7 +64,7 @@ class _Plan:
 
 
 def _plan(vol: Volume, acq: Acquisition) -> _Plan:
-    thin = float(np.linalg.norm(vol.slice_step()))
+    thin = vol.slice_distance_mm()
     n_thin = vol.pixels.shape[0]
     extent = n_thin * thin  # from the first thin slab's outer face to the last's
     n = int(np.floor((extent - acq.slice_thickness_mm) / acq.step_mm)) + 1
@@ -106,7 +106,7 @@ def _source_coords(vol: Volume, shape: tuple[int, int], spacing: tuple[float, fl
 
 
 def _geometry(vol: Volume, plan: _Plan, spacing: tuple[float, float]) -> dict:
-    unit = vol.slice_step() / np.linalg.norm(vol.slice_step())
+    unit = vol.slice_step() / vol.slice_distance_mm()
     # the first pixel's centre moves when the pixels change size; the field of view's
     # outer edge stays where it was
     shift = (spacing[0] - vol.pixel_spacing[0]) / 2 * vol.col_dir + (
@@ -144,7 +144,7 @@ def acquire_labels(labels: np.ndarray, vol: Volume, acq: Acquisition) -> np.ndar
     nearest each slab's centre, the nearest pixel in plane."""
     plan = _plan(vol, acq)
     shape, spacing = _in_plane(vol, acq)
-    thin = float(np.linalg.norm(vol.slice_step()))
+    thin = vol.slice_distance_mm()
     nearest = np.clip(np.rint(plan.centres_mm / thin).astype(int), 0, labels.shape[0] - 1)
     coords = _source_coords(vol, shape, spacing)
     return np.stack(

@@ -160,12 +160,7 @@ def _disc_from_component(
     """The disc one component makes; ``comp`` is its bounding box of the volume, at
     ``origin`` (slice, row, column) in it."""
     vox = np.argwhere(comp) + np.asarray(origin)
-    vol_mm3 = (
-        len(vox)
-        * vol.pixel_spacing[0]
-        * vol.pixel_spacing[1]
-        * abs(float(np.linalg.norm(vol.slice_step())))
-    )
+    vol_mm3 = len(vox) * vol.pixel_spacing[0] * vol.pixel_spacing[1] * vol.slice_distance_mm()
     s_c = float(vox[:, 0].mean())
     s_i = int(np.clip(round(s_c), 0, mask.shape[0] - 1))
     rc = np.argwhere(comp[s_i - origin[0]]) + np.asarray(origin[1:])
@@ -211,9 +206,7 @@ def find_discs(
     comps = class_components(mask, DISC)
     if comps.count == 0:
         return []
-    voxel_mm3 = (
-        vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
-    )
+    voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * vol.slice_distance_mm()
     sizes = comps.sizes()
     keep = [
         i + 1
@@ -247,9 +240,7 @@ def _sacrum(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig) -> tuple[np.nda
     comps = class_components(mask, SACRUM)
     if comps.count == 0:
         return None, 0.0
-    voxel_mm3 = (
-        vol.pixel_spacing[0] * vol.pixel_spacing[1] * float(np.linalg.norm(vol.slice_step()))
-    )
+    voxel_mm3 = vol.pixel_spacing[0] * vol.pixel_spacing[1] * vol.slice_distance_mm()
     sizes = comps.sizes()
     best = int(np.argmax(sizes)) + 1
     volume = float(sizes[best - 1] * voxel_mm3)
