@@ -49,7 +49,7 @@ from inference.ml.domain_randomisation import LabelMapBank, RandomisationConfig,
 from inference.ml.intensity import DEFAULT_INTENSITY, IntensityScaling
 from inference.ml.localisation import localise
 from inference.ml.measurement import ap_diameter
-from inference.ml.pipeline import assign_axials, reading_spacings
+from inference.ml.pipeline import READ_SLICE_DISTANCE_MM, assign_axials, reading_spacings
 from inference.ml.real_data import IGNORE, RealVolume
 from inference.ml.segmentation import (
     SegSlices,
@@ -264,7 +264,8 @@ def fit_disc_scale(
 ) -> tuple[float, dict[float, float]]:
     """The disc probability factor (``ModelConfig.disc_probability_scale``) that best fits
     these real volumes' disc masks, read as the pipeline reads a series (both readings,
-    ``pipeline.segment``), and the mean disc Dice at each factor tried."""
+    thin series on every k-th slice: ``pipeline.segment``), and the mean disc Dice at
+    each factor tried."""
     readings = []
     for r in real:
         reading = predict_volume_multiscale(
@@ -273,6 +274,7 @@ def fit_disc_scale(
             reading_spacings(config),
             intensity=config.intensity(),
             keep_probabilities=True,
+            max_slice_distance_mm=READ_SLICE_DISTANCE_MM,
         )
         assert reading.probabilities is not None  # (asked for)  # noqa: S101
         readings.append((reading.probabilities, r.mask))

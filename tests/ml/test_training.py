@@ -122,13 +122,14 @@ def test_save_load_roundtrip_and_checksum(tiny_models, tmp_path):
 
 
 def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(synth_studies):
-    """fit_disc_scale reads each volume as pipeline.segment does (both spacings) and fits
-    the factor on those probabilities against the volume's disc mask."""
+    """fit_disc_scale reads each volume as pipeline.segment does (both spacings, a thin
+    series on every k-th slice) and fits the factor on those probabilities against the
+    volume's disc mask."""
     from dataclasses import replace
 
     from inference.ml.bundle import build_segmenter
     from inference.ml.classes import DISC
-    from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO
+    from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO, READ_SLICE_DISTANCE_MM
     from inference.ml.real_data import IGNORE, RealVolume
     from inference.ml.segmentation import (
         CLASS_SCALE_GRID,
@@ -140,8 +141,13 @@ def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(syn
     torch.manual_seed(0)
     net = build_segmenter(TINY.seg_arch)
     st = synth_studies[0]
-    keep = slice(5, 8)
-    volume = replace(st.sag_t2, pixels=st.sag_t2.pixels[keep], positions=st.sag_t2.positions[keep])
+    keep = slice(4, 9)
+    # 1 mm apart, as a thin 3D series: read on every other slice
+    normal = st.sag_t2.normal
+    positions = st.sag_t2.positions[4] + np.arange(5)[:, None] * normal[None]
+    volume = replace(
+        st.sag_t2, pixels=st.sag_t2.pixels[keep], positions=positions, slice_spacing=1.0
+    )
     # a disc mask (the rest background) that labels nothing in its first rows
     mask = np.where(st.sag_mask[keep] == DISC, DISC, 0).astype(np.uint8)
     mask[:, :10] = IGNORE
@@ -149,12 +155,20 @@ def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(syn
     scale, dice = fit_disc_scale(net, [real], TINY)
     assert scale in CLASS_SCALE_GRID and set(dice) == set(CLASS_SCALE_GRID)
     spacing = TINY.work_spacing_mm
-    reading = predict_volume_multiscale(
-        net, volume, (spacing, spacing * NAMING_CHECK_SPACING_RATIO), keep_probabilities=True
-    )
-    assert (scale, dice) == fit_class_scale(
-        [(reading.probabilities, mask)], DISC, ignore_value=IGNORE
-    )
+    spacings = (spacing, spacing * NAMING_CHECK_SPACING_RATIO)
+
+    def fitted_on(max_slice_distance_mm):
+        reading = predict_volume_multiscale(
+            net,
+            volume,
+            spacings,
+            keep_probabilities=True,
+            max_slice_distance_mm=max_slice_distance_mm,
+        )
+        return fit_class_scale([(reading.probabilities, mask)], DISC, ignore_value=IGNORE)
+
+    assert (scale, dice) == fitted_on(READ_SLICE_DISTANCE_MM)
+    assert dice != fitted_on(None)[1]  # every slice read gives other Dice values
 
 
 def test_the_disc_scale_is_saved_with_the_model_and_weighs_the_disc_class(tiny_models, tmp_path):
