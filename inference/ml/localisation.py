@@ -13,8 +13,10 @@ check, and a failed check stops the naming there with a reason, because a name o
 level off shifts every finding of the report:
 
 * the sacrum: a sacrum-class component big enough to be one, with more of it in view
-  than a lumbar body's height (or else it might be L5), and no lumbar-body class
-  under the lowest disc that outweighs it;
+  than a lumbar body's height (or else it might be L5), no lumbar-body class
+  under the lowest disc that outweighs it, narrowed 20-40 mm under that disc (an L5
+  body read as sacrum, over a missed disc, is as deep there as the body above), and no
+  disc further down with sacrum class on both its sides;
 * L5-S1: the disc sitting on the sacrum (its centre within a few mm of the sacrum);
 * each step up: the next disc lies cranial at a plausible spacing, tilted by a
   plausible angle, with a vertebral body of plausible height between the two, and
@@ -147,6 +149,15 @@ class LocaliserConfig:
     max_lateral_offset_mm: float = 15.0  # next disc's centre beside the current one's
     max_ap_offset_mm: float = 25.0  # ... and in front of or behind it (lordosis shifts ~5-15 mm)
     min_confidence: float = 0.5
+    # the bone under L5-S1 followed down this far (mm below the disc): a sacrum has
+    # narrowed there, L5 over a missed disc and S1 has not (see _bone_under)
+    sacrum_taper_window_mm: tuple[float, float] = (20.0, 40.0)
+    max_sacrum_taper_ratio: float = 0.75  # its mean depth there over the body above's
+    # a disc this far under L5-S1, in line with it, with sacrum class both above and below
+    # it (each side at least this share of the sacrum near it): the "sacrum" above it may
+    # be L5 (see _disc_inside_sacrum)
+    inner_disc_window_mm: tuple[float, float] = (12.0, 45.0)
+    min_sacrum_share_each_side: float = 0.15
 
 
 def _plane_mm(vol: Volume, rows: np.ndarray, cols: np.ndarray, s: float) -> np.ndarray:
@@ -300,6 +311,118 @@ def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
     return bool((mask[d.slice_index, idx[ok, 1], idx[ok, 2]] == CANAL).any())
 
 
+_BONE_UNDER_STEP_MM = 2.5
+_BONE_UNDER_REACH_MM = 40.0  # across the column, either side of its centre line
+_BONE_UNDER_LOST_MM = 8.0  # the column is lost when its bone lies further from the line
+
+
+def _bone_under(vol: Volume, mask: np.ndarray, d: DiscLocation, length_mm: float) -> np.ndarray:
+    """How deep (front to back, mm) the bone under disc ``d`` is, every 2.5 mm down from
+    the disc's caudal surface, in its midsagittal slice; shorter than ``length_mm`` / 2.5
+    where the bone ends or leaves the image.
+
+    The bone is every body, disc and sacrum pixel joined to the bone right under the disc:
+    whether the network calls a block L5 or sacrum is the question, so the classes are
+    not trusted apart, and a piece apart from it (bowel read as body or disc, in front of
+    the sacrum) is not the column. The line down follows the bone as it curves (the
+    sacrum bends backwards): each depth is measured across the column's own axis, taken
+    from its centres over the last 10 mm."""
+    pieces, _ = ndimage.label(np.isin(mask[d.slice_index], (VERTEBRA, DISC, SACRUM)))
+    plane = vol.normal
+    offsets = np.arange(-_BONE_UNDER_REACH_MM, _BONE_UNDER_REACH_MM + 0.25, 0.5)
+    centre = d.centre - d.normal * d.thickness_mm / 2
+    down, across = -d.normal, d.posterior
+    centres = [centre]
+    depths: list[float] = []
+    for _ in range(int(length_mm / _BONE_UNDER_STEP_MM) + 1):
+        pts = centre[None] + offsets[:, None] * across[None]
+        idx = np.rint(patient_to_index(vol, pts)).astype(int)
+        ok = (
+            (idx[:, 1] >= 0)
+            & (idx[:, 1] < pieces.shape[0])
+            & (idx[:, 2] >= 0)
+            & (idx[:, 2] < pieces.shape[1])
+        )
+        found = np.zeros(len(offsets), int)
+        found[ok] = pieces[idx[ok, 1], idx[ok, 2]]
+        if not depths:  # the pieces the column starts in, right under the disc
+            column = np.unique(found[(found > 0) & (np.abs(offsets) <= d.depth_mm / 2)])
+        inside = np.isin(found, column)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(np.int8), [0]])))
+        runs = edges.reshape(-1, 2)  # [first, last + 1) of each run of bone
+        if not len(runs):
+            break
+        lo, hi = offsets[runs[:, 0]], offsets[runs[:, 1] - 1]
+        apart = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+        k = int(np.argmin(apart))
+        if apart[k] > _BONE_UNDER_LOST_MM:
+            break
+        depths.append(float(hi[k] - lo[k]) + 0.5)
+        centre = centre + (lo[k] + hi[k]) / 2 * across
+        centres.append(centre)
+        if len(centres) >= 5:
+            axis = centres[-1] - centres[-5]
+            axis = axis - (axis @ plane) * plane
+            if np.linalg.norm(axis) > 1e-6:
+                down = axis / np.linalg.norm(axis)
+                turned = np.cross(plane, down)
+                across = turned if turned @ across > 0 else -turned
+        centre = centre + down * _BONE_UNDER_STEP_MM
+    return np.asarray(depths)
+
+
+def _sacrum_taper(vol: Volume, mask: np.ndarray, d: DiscLocation, cfg: LocaliserConfig) -> float:
+    """The bone's mean depth over ``cfg.sacrum_taper_window_mm`` under disc ``d`` (0 where
+    it has ended), as a share of the depth of the vertebral body above the disc (its
+    median 5-15 mm above; the disc's own depth where that body cannot be followed).
+
+    The body above rather than the disc: a second reading that outlines a thin disc
+    smaller (cross-validated vb2_17: 19 against 28 mm) would otherwise make the same
+    sacrum look too deep."""
+    first, last = cfg.sacrum_taper_window_mm
+    depths = np.zeros(int(last / _BONE_UNDER_STEP_MM) + 1)
+    seen = _bone_under(vol, mask, d, last)
+    depths[: len(seen)] = seen
+    window = depths[round(first / _BONE_UNDER_STEP_MM) :]
+    above = _bone_under(vol, mask, replace(d, normal=-d.normal), 15.0)
+    reference = float(np.median(above[2:])) if len(above) >= 5 else d.depth_mm
+    return float(window.mean() / max(reference, 1.0))
+
+
+_INNER_DISC_REACH_MM = 25.0  # the sacrum near a disc: within this of its centre
+
+
+def _disc_inside_sacrum(
+    sacrum: np.ndarray, discs: list[DiscLocation], anchor: DiscLocation, cfg: LocaliserConfig
+) -> tuple[DiscLocation, float] | None:
+    """A disc under ``anchor``, in line with it, that has sacrum class on both its sides
+    (and how far under the anchor it lies), or None.
+
+    A disc separates two vertebrae, so sacrum both above and below one means the bone
+    above it is a vertebra of its own: L5 read as sacrum over its L5-S1 disc, only part
+    of which was read as disc (cross-validated vb2_07: its back third, 32 mm under the
+    disc taken for L5-S1). In the real volumes' readings the S1-S2 remnant discs the
+    network outlines have sacrum above them only (every share 0.97 or more)."""
+    lo, hi = cfg.inner_disc_window_mm
+    side = cfg.min_sacrum_share_each_side
+    for d in discs:
+        rel = d.centre - anchor.centre
+        under = -float(rel @ anchor.normal)
+        in_line = (
+            abs(float(rel @ anchor.lateral)) <= cfg.max_lateral_offset_mm
+            and abs(float(rel @ anchor.posterior)) <= cfg.max_ap_offset_mm
+        )
+        if d is anchor or not lo <= under <= hi or not in_line:
+            continue
+        near = sacrum[np.linalg.norm(sacrum - d.centre, axis=1) < _INNER_DISC_REACH_MM]
+        if not len(near):
+            continue
+        above = float(np.mean((near - d.centre) @ d.normal > 0))
+        if side <= above <= 1.0 - side:
+            return d, under
+    return None
+
+
 def _refuse(out: Localisation, reason: str) -> Localisation:
     out.reason = f"{REFUSAL_PREFIX}{reason}"
     out.not_assessed = {lv: reason for lv in LEVELS}
@@ -365,6 +488,22 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
         out.sacrum_doubt = (
             "the bone directly below the lowest disc looks like a lumbar vertebral body, "
             "not the sacrum"
+        )
+        return _refuse(out, out.sacrum_doubt)
+    inner = _disc_inside_sacrum(sacrum, discs, l5s1, cfg)
+    if inner is not None:
+        out.sacrum_doubt = (
+            f"the bone taken for the sacrum lies both above and below a disc {inner[1]:.0f} mm "
+            "under the one taken for L5-S1: the bone above that disc may be L5"
+        )
+        return _refuse(out, out.sacrum_doubt)
+    taper = _sacrum_taper(vol, mask, l5s1, cfg)
+    if taper > cfg.max_sacrum_taper_ratio:
+        first, last = cfg.sacrum_taper_window_mm
+        out.sacrum_doubt = (
+            f"the bone {first:.0f}-{last:.0f} mm below the lowest disc is still "
+            f"{taper:.0%} as deep as the vertebral body above that disc, where a sacrum has "
+            "narrowed: it may be an L5 body over a disc the segmentation missed"
         )
         return _refuse(out, out.sacrum_doubt)
     chain = [l5s1]

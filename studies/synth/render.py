@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from studies.synth.anatomy import N_DISCS, Anatomy
+from studies.synth.anatomy import N_DISCS, Anatomy, taper_progress
 
 # Tissue ids. Discs get one id per disc so each disc can have its own signal.
 AIR, FAT, MUSCLE, SOFT, VESSEL, BONE_POST, FACET_JOINT = 0, 1, 2, 3, 4, 5, 6
@@ -314,9 +314,9 @@ def _in_body(
     P: _Params, j: np.ndarray, s: np.ndarray, q: np.ndarray, x: np.ndarray, shrink: float
 ) -> np.ndarray:
     lo, hi = P.body_lo[j], P.body_hi[j]
-    frac = np.clip((hi - s) / (hi - lo), 0.0, 1.0)
-    aa = P.body_a[j] * (1 - P.body_taper_a[j] * frac) - shrink
-    bb = P.body_b[j] * (1 - P.body_taper_b[j] * frac) - shrink
+    taken = taper_progress((hi - s) / (hi - lo))
+    aa = P.body_a[j] * (1 - P.body_taper_a[j] * taken) - shrink
+    bb = P.body_b[j] * (1 - P.body_taper_b[j] * taken) - shrink
     rho2 = (x / aa) ** 2 + (q / bb) ** 2
     wgt = np.clip(1.0 - rho2, 0.0, 1.0)
     conc = P.body_conc[j]
