@@ -273,6 +273,16 @@ def _touches_edge(vol: Volume, pts: np.ndarray) -> bool:
     )
 
 
+def _in_slice(idx: np.ndarray, plane_shape: tuple[int, ...]) -> np.ndarray:
+    """Which (slice, row, column) indices fall inside a slice of ``plane_shape``."""
+    return (
+        (idx[:, 1] >= 0)
+        & (idx[:, 1] < plane_shape[0])
+        & (idx[:, 2] >= 0)
+        & (idx[:, 2] < plane_shape[1])
+    )
+
+
 def _line_fraction(
     vol: Volume, mask: np.ndarray, a: DiscLocation, b: DiscLocation, cls: int, shift_mm: float = 0.0
 ) -> float:
@@ -285,12 +295,7 @@ def _line_fraction(
     pts = start[None] + t[:, None] * (end - start)[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
     idx[:, 0] = a.slice_index
-    inside = (
-        (idx[:, 1] >= 0)
-        & (idx[:, 1] < mask.shape[1])
-        & (idx[:, 2] >= 0)
-        & (idx[:, 2] < mask.shape[2])
-    )
+    inside = _in_slice(idx, mask.shape[1:])
     if not inside.any():
         return 0.0
     vals = mask[idx[inside, 0], idx[inside, 1], idx[inside, 2]]
@@ -302,12 +307,7 @@ def _canal_behind(vol: Volume, mask: np.ndarray, d: DiscLocation) -> bool:
     t = np.arange(0.0, 40.0, 0.5)
     pts = d.centre[None] + t[:, None] * d.posterior[None]
     idx = np.rint(patient_to_index(vol, pts)).astype(int)
-    ok = (
-        (idx[:, 1] >= 0)
-        & (idx[:, 1] < mask.shape[1])
-        & (idx[:, 2] >= 0)
-        & (idx[:, 2] < mask.shape[2])
-    )
+    ok = _in_slice(idx, mask.shape[1:])
     return bool((mask[d.slice_index, idx[ok, 1], idx[ok, 2]] == CANAL).any())
 
 
@@ -337,12 +337,7 @@ def _bone_under(vol: Volume, mask: np.ndarray, d: DiscLocation, length_mm: float
     for _ in range(int(length_mm / _BONE_UNDER_STEP_MM) + 1):
         pts = centre[None] + offsets[:, None] * across[None]
         idx = np.rint(patient_to_index(vol, pts)).astype(int)
-        ok = (
-            (idx[:, 1] >= 0)
-            & (idx[:, 1] < pieces.shape[0])
-            & (idx[:, 2] >= 0)
-            & (idx[:, 2] < pieces.shape[1])
-        )
+        ok = _in_slice(idx, pieces.shape)
         found = np.zeros(len(offsets), int)
         found[ok] = pieces[idx[ok, 1], idx[ok, 2]]
         if not depths:  # the pieces the column starts in, right under the disc
