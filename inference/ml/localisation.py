@@ -316,9 +316,14 @@ _BONE_UNDER_REACH_MM = 40.0  # across the column, either side of its centre line
 _BONE_UNDER_LOST_MM = 8.0  # the column is lost when its bone lies further from the line
 
 
-def _bone_under(vol: Volume, mask: np.ndarray, d: DiscLocation, length_mm: float) -> np.ndarray:
+def _bone_pieces(mask: np.ndarray, slice_index: int) -> np.ndarray:
+    """The body, disc and sacrum pixels of one slice, labelled by connected piece."""
+    return ndimage.label(np.isin(mask[slice_index], (VERTEBRA, DISC, SACRUM)))[0]
+
+
+def _bone_under(vol: Volume, pieces: np.ndarray, d: DiscLocation, length_mm: float) -> np.ndarray:
     """How deep (front to back, mm) the bone under disc ``d`` is, every 2.5 mm down from
-    the disc's caudal surface, in its midsagittal slice; shorter than ``length_mm`` / 2.5
+    the disc's caudal surface, in its midsagittal slice (``pieces``: :func:`_bone_pieces`); shorter than ``length_mm`` / 2.5
     where the bone ends or leaves the image.
 
     The bone is every body, disc and sacrum pixel joined to the bone right under the disc:
@@ -327,7 +332,6 @@ def _bone_under(vol: Volume, mask: np.ndarray, d: DiscLocation, length_mm: float
     the sacrum) is not the column. The line down follows the bone as it curves (the
     sacrum bends backwards): each depth is measured across the column's own axis, taken
     from its centres over the last 10 mm."""
-    pieces, _ = ndimage.label(np.isin(mask[d.slice_index], (VERTEBRA, DISC, SACRUM)))
     plane = vol.normal
     offsets = np.arange(-_BONE_UNDER_REACH_MM, _BONE_UNDER_REACH_MM + 0.25, 0.5)
     centre = d.centre - d.normal * d.thickness_mm / 2
@@ -376,10 +380,11 @@ def _sacrum_taper(vol: Volume, mask: np.ndarray, d: DiscLocation, cfg: Localiser
     sacrum look too deep."""
     first, last = cfg.sacrum_taper_window_mm
     depths = np.zeros(int(last / _BONE_UNDER_STEP_MM) + 1)
-    seen = _bone_under(vol, mask, d, last)
+    pieces = _bone_pieces(mask, d.slice_index)  # one labelling for both directions
+    seen = _bone_under(vol, pieces, d, last)
     depths[: len(seen)] = seen
     window = depths[round(first / _BONE_UNDER_STEP_MM) :]
-    above = _bone_under(vol, mask, replace(d, normal=-d.normal), 15.0)
+    above = _bone_under(vol, pieces, replace(d, normal=-d.normal), 15.0)
     reference = float(np.median(above[2:])) if len(above) >= 5 else d.depth_mm
     return float(window.mean() / max(reference, 1.0))
 
@@ -389,9 +394,9 @@ _INNER_DISC_REACH_MM = 25.0  # the sacrum near a disc: within this of its centre
 
 def _disc_inside_sacrum(
     sacrum: np.ndarray, discs: list[DiscLocation], anchor: DiscLocation, cfg: LocaliserConfig
-) -> tuple[DiscLocation, float] | None:
-    """A disc under ``anchor``, in line with it, that has sacrum class on both its sides
-    (and how far under the anchor it lies), or None.
+) -> float | None:
+    """How far under ``anchor`` a disc lies that is in line with it and has sacrum class
+    on both its sides, or None where none does.
 
     A disc separates two vertebrae, so sacrum both above and below one means the bone
     above it is a vertebra of its own: L5 read as sacrum over its L5-S1 disc, only part
@@ -414,7 +419,7 @@ def _disc_inside_sacrum(
             continue
         above = float(np.mean((near - d.centre) @ d.normal > 0))
         if side <= above <= 1.0 - side:
-            return d, under
+            return under
     return None
 
 
@@ -485,10 +490,10 @@ def localise(vol: Volume, mask: np.ndarray, cfg: LocaliserConfig | None = None) 
             "not the sacrum"
         )
         return _refuse(out, out.sacrum_doubt)
-    inner = _disc_inside_sacrum(sacrum, discs, l5s1, cfg)
-    if inner is not None:
+    inner_mm = _disc_inside_sacrum(sacrum, discs, l5s1, cfg)
+    if inner_mm is not None:
         out.sacrum_doubt = (
-            f"the bone taken for the sacrum lies both above and below a disc {inner[1]:.0f} mm "
+            f"the bone taken for the sacrum lies both above and below a disc {inner_mm:.0f} mm "
             "under the one taken for L5-S1: the bone above that disc may be L5"
         )
         return _refuse(out, out.sacrum_doubt)

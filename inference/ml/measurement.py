@@ -183,8 +183,8 @@ def posterior_wall_unsure(
 def ap_unsteady(vol: Volume, series_canal: np.ndarray, disc: DiscLocation) -> str:
     """Why the disc's midline AP diameter is not steady across the slices beside the
     disc's (within ``STEADY_NEIGHBOUR_MM``; none in a series of thicker slices), or ""."""
-    gap = vol.slice_distance_mm()
-    if gap > STEADY_NEIGHBOUR_MM:
+    distance = vol.slice_distance_mm()
+    if distance > STEADY_NEIGHBOUR_MM:
         return ""
     readings = [
         ap_diameter(vol, series_canal[s], replace(disc, slice_index=s), series_canal)
@@ -195,7 +195,7 @@ def ap_unsteady(vol: Volume, series_canal: np.ndarray, disc: DiscLocation) -> st
         return ""
     return (
         f"the midline AP diameter reads {min(readings):.1f} to {max(readings):.1f} mm in the "
-        f"slices {gap:.1f} mm either side of the disc's, so the canal outline is not steady"
+        f"slices {distance:.1f} mm either side of the disc's, so the canal outline is not steady"
     )
 
 

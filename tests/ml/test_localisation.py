@@ -10,6 +10,7 @@ from inference.ml.localisation import (
     VERTEBRA,
     DiscLocation,
     LocaliserConfig,
+    _bone_pieces,
     _bone_under,
     _sacrum_taper,
     localise,
@@ -213,7 +214,7 @@ def _column_volume(tilt_deg: float) -> tuple[Volume, np.ndarray, DiscLocation]:
 @pytest.mark.parametrize("tilt_deg", [0.0, 30.0])
 def test_the_bone_under_a_disc_is_measured_across_its_own_axis(tilt_deg):
     vol, mask, disc = _column_volume(tilt_deg)
-    depths = _bone_under(vol, mask, disc, 60.0)
+    depths = _bone_under(vol, _bone_pieces(mask, disc.slice_index), disc, 60.0)
     assert len(depths) == 25  # followed the whole way
     assert np.allclose(depths[:4], 31.0, atol=1.0)  # straight under the disc
     # beyond the bend: across the turned column, not along the disc's plane (31 mm)
@@ -223,7 +224,9 @@ def test_the_bone_under_a_disc_is_measured_across_its_own_axis(tilt_deg):
 def test_the_bone_under_a_disc_ends_where_the_bone_does():
     vol, mask, disc = _column_volume(0.0)
     mask[1, 47:] = 0  # the column ends at row 46, 20.5 mm under the disc (row 25.5)
-    assert len(_bone_under(vol, mask, disc, 60.0)) == 9  # 0, 2.5 ... 20 mm
+    assert (
+        len(_bone_under(vol, _bone_pieces(mask, disc.slice_index), disc, 60.0)) == 9
+    )  # 0, 2.5 ... 20 mm
 
 
 def _part_of_disc(st, level: str, keep) -> np.ndarray:
