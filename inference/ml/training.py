@@ -232,9 +232,12 @@ def build_crop_sets(
 
 def calibrate_ap(
     seg: torch.nn.Module, studies: Sequence[StudyData], config: ModelConfig
-) -> list[float]:
-    """Fit measured -> true AP (``a * x + b``) on validation studies with truth; falls
-    back to an offset only when the slope is implausible or there are few points."""
+) -> tuple[list[float], int]:
+    """Fit measured -> true AP (``a * x + b``) on validation studies with truth, and say
+    on how many levels; falls back to an offset only when the slope is implausible, and
+    to no correction (``[1, 0]``, 0 levels) under 5 levels. Studies from the archive
+    carry no AP truth (only the generator's folders do), so a model trained through the
+    app is not calibrated, and its record says so rather than showing ``[1, 0]`` as a fit."""
     xs, ys = [], []
     for st in studies:
         if not st.ap_diameter_mm:
@@ -251,12 +254,12 @@ def calibrate_ap(
                 xs.append(raw)
                 ys.append(st.ap_diameter_mm[lv])
     if len(xs) < 5:
-        return [1.0, 0.0]
+        return [1.0, 0.0], 0
     x, y = np.array(xs), np.array(ys)
     a, b = np.polyfit(x, y, 1)
     if not 0.85 <= a <= 1.15:
         a, b = 1.0, float(np.median(y - x))
-    return [float(a), float(b)]
+    return [float(a), float(b)], len(xs)
 
 
 def fit_disc_scale(
@@ -532,13 +535,14 @@ def _train_segmentation_stage(
         )
 
     if with_mask_val:
-        config.ap_calibration = calibrate_ap(seg, with_mask_val, config)
+        config.ap_calibration, fitted_on = calibrate_ap(seg, with_mask_val, config)
         note(
             {
                 "stage": "ap_calibration",
                 "epoch": 0,
                 "a": config.ap_calibration[0],
                 "b": config.ap_calibration[1],
+                "levels": fitted_on,
             }
         )
 

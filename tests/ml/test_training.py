@@ -8,7 +8,7 @@ import torch
 from inference.ml.bundle import ModelConfig, load_models, save_models
 from inference.ml.data import StudyData
 from inference.ml.pipeline import LevelAssignmentError, run_study
-from inference.ml.training import TrainSettings, patient_split, train_all
+from inference.ml.training import TrainSettings, calibrate_ap, patient_split, train_all
 from inference.ml.volume import Volume
 from spine.labels import LEVELS
 from tests.ml_recipes import tiny_seg_recipe
@@ -101,6 +101,18 @@ def test_train_all_smoke_and_run_study(tiny_models, synth_studies):
         assert len(full.levels) == 5
     except LevelAssignmentError as exc:
         assert "disc" in str(exc) or "sacrum" in str(exc)
+
+
+def test_the_ap_calibration_record_says_on_how_many_levels_it_was_fitted(
+    tiny_models, synth_studies
+):
+    """Archive studies carry no AP truth: the model keeps no correction, and its record
+    says it was fitted on 0 levels rather than showing [1, 0] as a fit."""
+    without_truth = [replace(s, ap_diameter_mm={}) for s in synth_studies]
+    assert calibrate_ap(tiny_models.seg, without_truth, tiny_models.config) == ([1.0, 0.0], 0)
+    record = next(r for r in tiny_models.history if r["stage"] == "ap_calibration")
+    assert record["levels"] == 0 or record["levels"] >= 5
+    assert tiny_models.config.ap_calibration == [record["a"], record["b"]]
 
 
 def test_save_load_roundtrip_and_checksum(tiny_models, tmp_path):
