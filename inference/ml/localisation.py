@@ -323,8 +323,8 @@ def _bone_pieces(mask: np.ndarray, slice_index: int) -> np.ndarray:
 
 def _bone_under(vol: Volume, pieces: np.ndarray, d: DiscLocation, length_mm: float) -> np.ndarray:
     """How deep (front to back, mm) the bone under disc ``d`` is, every 2.5 mm down from
-    the disc's caudal surface, in its midsagittal slice (``pieces``: :func:`_bone_pieces`); shorter than ``length_mm`` / 2.5
-    where the bone ends or leaves the image.
+    the disc's caudal surface, in its midsagittal slice (``pieces``: :func:`_bone_pieces`);
+    shorter than ``length_mm`` / 2.5 where the bone ends or leaves the image.
 
     The bone is every body, disc and sacrum pixel joined to the bone right under the disc:
     whether the network calls a block L5 or sacrum is the question, so the classes are

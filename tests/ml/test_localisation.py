@@ -69,17 +69,18 @@ def test_field_of_view_cut_at_l5_gives_reason(synth_studies):
     assert not bad.ok and "cannot assign levels" in bad.reason
 
 
-def _without_disc(st, loc, level: str) -> np.ndarray:
-    """The mask with one disc's component turned to background (a disc the network missed)."""
-    from scipy import ndimage
-
-    mask = st.sag_mask.copy()
-    labels, _ = ndimage.label(mask == DISC)
-    centre = loc.by_level()[level].centre
+def _disc_component(st, centre: np.ndarray) -> np.ndarray:
+    """Where the disc-class component nearest ``centre`` (patient mm) lies in the mask."""
+    labels, _ = ndimage.label(st.sag_mask == DISC)
     idx = np.argwhere(labels > 0)
     pts = index_to_patient(st.sag_t2, idx.astype(float))
-    nearest = labels[tuple(idx[np.argmin(np.linalg.norm(pts - centre, axis=1))])]
-    mask[labels == nearest] = 0
+    return labels == labels[tuple(idx[np.argmin(np.linalg.norm(pts - centre, axis=1))])]
+
+
+def _without_disc(st, loc, level: str) -> np.ndarray:
+    """The mask with one disc's component turned to background (a disc the network missed)."""
+    mask = st.sag_mask.copy()
+    mask[_disc_component(st, loc.by_level()[level].centre)] = 0
     return mask
 
 
@@ -232,13 +233,10 @@ def test_the_bone_under_a_disc_ends_where_the_bone_does():
 def _part_of_disc(st, level: str, keep) -> np.ndarray:
     """Voxels of one true disc (the component nearest its centre) that ``keep`` selects
     from their offsets (patient mm) to the disc's centre."""
-    labels, _ = ndimage.label(st.sag_mask == DISC)
     centre = st.disc_centres[level]
-    idx = np.argwhere(labels > 0)
+    idx = np.argwhere(_disc_component(st, centre))
     pts = index_to_patient(st.sag_t2, idx.astype(float))
-    nearest = labels[tuple(idx[np.argmin(np.linalg.norm(pts - centre, axis=1))])]
-    mine = labels[tuple(idx.T)] == nearest
-    return idx[mine & keep(pts - centre)]
+    return idx[keep(pts - centre)]
 
 
 def test_l5_read_as_sacrum_over_part_of_its_disc_is_refused(synth_studies):

@@ -137,8 +137,6 @@ def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(syn
     """fit_disc_scale reads each volume as pipeline.segment does (both spacings, a thin
     series on every k-th slice) and fits the factor on those probabilities against the
     volume's disc mask."""
-    from dataclasses import replace
-
     from inference.ml.bundle import build_segmenter
     from inference.ml.classes import DISC
     from inference.ml.pipeline import NAMING_CHECK_SPACING_RATIO, READ_SLICE_DISTANCE_MM
@@ -184,8 +182,6 @@ def test_the_disc_scale_is_fitted_on_the_pipeline_reading_of_real_disc_masks(syn
 
 
 def test_the_disc_scale_is_saved_with_the_model_and_weighs_the_disc_class(tiny_models, tmp_path):
-    from dataclasses import replace
-
     from inference.ml.classes import DISC
 
     assert tiny_models.config.class_scale() == (1.0,) * 5  # not fitted: the network's outline
